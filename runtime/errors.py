@@ -1,0 +1,16 @@
+"""Errors raised by the reference runtime.
+
+Every problem with a model file or with the values fed to it is reported as one of these, so a
+caller can catch ``ValueError`` (the built-in type users already catch) and never sees an
+``IndexError``, ``struct.error`` or ``RecursionError`` from deep inside a reader or kernel.
+"""
+
+__all__ = ["InvalidModelError", "UnsupportedOpError"]
+
+
+class InvalidModelError(ValueError):
+    """A model file is corrupt, truncated, hostile or inconsistent."""
+
+
+class UnsupportedOpError(InvalidModelError):
+    """A model uses an operator (or an operator variant) this runtime does not implement."""
