@@ -5,7 +5,7 @@ caller can catch ``ValueError`` (the built-in type users already catch) and neve
 ``IndexError``, ``struct.error`` or ``RecursionError`` from deep inside a reader or kernel.
 """
 
-__all__ = ["InvalidModelError", "UnsupportedOpError"]
+__all__ = ["InvalidInputError", "InvalidModelError", "UnsupportedOpError"]
 
 
 class InvalidModelError(ValueError):
@@ -14,3 +14,7 @@ class InvalidModelError(ValueError):
 
 class UnsupportedOpError(InvalidModelError):
     """A model uses an operator (or an operator variant) this runtime does not implement."""
+
+
+class InvalidInputError(ValueError):
+    """A value fed to a model has an unknown name, or the wrong dtype, rank or dimensions."""
