@@ -1,0 +1,434 @@
+"""A ``.tflite`` file decoded into plain Python objects, validated before anything runs.
+
+``read_model(data)`` is the only entry point. It decodes with bounds checks (``_flatbuffer``)
+and then checks the model's internal consistency: every tensor, buffer, operator-code and
+subgraph index in range; constant tensors' data sizes match their shapes; activation sizes
+below a cap; each operator's inputs produced before use (which rules out cycles and dangling
+references); WHILE/IF/CALL_ONCE subgraph references in range and not recursive. Anything wrong
+is an ``InvalidModelError`` that names the subgraph, operator or tensor.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from runtime.errors import InvalidModelError
+from runtime.tflite import schema
+from runtime.tflite._flatbuffer import Reader, TableView
+from runtime.tflite.schema import BuiltinOperator, BuiltinOptions, TensorType
+
+# An activation may not exceed this many bytes (a hostile shape must not reserve terabytes).
+MAX_ACTIVATION_BYTES = 1 << 30
+_MAX_RANK = 16
+
+
+@dataclass
+class Quantization:
+    """Per-tensor or per-axis affine quantization: real = scale * (q - zero_point)."""
+
+    scale: np.ndarray  # float32
+    zero_point: np.ndarray  # int64
+    quantized_dimension: int = 0
+    min: np.ndarray | None = None
+    max: np.ndarray | None = None
+
+
+@dataclass
+class Tensor:
+    """A tensor of one subgraph."""
+
+    name: str
+    type: int
+    shape: tuple[int, ...]
+    shape_signature: tuple[int, ...] | None
+    buffer: int
+    quantization: Quantization | None
+    is_variable: bool = False
+    has_rank: bool = False
+    sparse: bool = False
+    data: memoryview | None = None  # constant data, set when the buffer is non-empty
+
+    @property
+    def dtype(self) -> np.dtype:
+        return schema.TENSOR_TYPE_TO_NUMPY[self.type]
+
+
+@dataclass
+class Operator:
+    """One node: the resolved builtin op, its tensors and its decoded options."""
+
+    index: int
+    op: int
+    version: int
+    custom_code: str | None
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    options_type: int
+    options: dict
+    intermediates: tuple[int, ...] = ()
+
+    @property
+    def name(self) -> str:
+        try:
+            return BuiltinOperator(self.op).name
+        except ValueError:
+            return f"builtin op {self.op}"
+
+
+@dataclass
+class SubGraph:
+    """Tensors, inputs, outputs and operators (in execution order) of one subgraph."""
+
+    index: int
+    name: str
+    tensors: list[Tensor]
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    operators: list[Operator]
+
+
+@dataclass
+class SignatureDef:
+    """A named entry point: input/output names mapped to tensor indices of one subgraph."""
+
+    key: str
+    subgraph_index: int
+    inputs: dict[str, int]
+    outputs: dict[str, int]
+
+
+@dataclass
+class Model:
+    """A whole decoded model."""
+
+    version: int
+    description: str | None
+    subgraphs: list[SubGraph]
+    signature_defs: list[SignatureDef]
+    metadata: dict[str, bytes] = field(default_factory=dict)
+    num_buffers: int = 0
+
+
+def read_model(data: bytes, max_activation_bytes: int = MAX_ACTIVATION_BYTES) -> Model:
+    """Decode and validate a ``.tflite`` file.
+
+    Args:
+        data: the file's bytes.
+        max_activation_bytes: largest size accepted for a tensor without constant data.
+
+    Returns:
+        The decoded ``Model``.
+
+    Raises:
+        InvalidModelError: the bytes are not a consistent TFLite model.
+    """
+    data = bytes(data)
+    if len(data) < 8:
+        raise InvalidModelError(f"model file: {len(data)} bytes is too short for a flatbuffer")
+    if data[4:8] != schema.FILE_IDENTIFIER:
+        raise InvalidModelError(
+            f"model file: identifier {data[4:8]!r}, expected {schema.FILE_IDENTIFIER!r} "
+            "(not a .tflite flatbuffer)"
+        )
+    reader = Reader(data, budget=64 + 2 * len(data))
+    root = reader.root("Model")
+    version = root.scalar("version")
+    if version != schema.SCHEMA_VERSION:
+        raise InvalidModelError(
+            f"model file: schema version {version}, expected {schema.SCHEMA_VERSION}"
+        )
+    buffers = [_read_buffer(b, i, data) for i, b in enumerate(root.tables("buffers"))]
+    opcodes = [_read_opcode(c) for c in root.tables("operator_codes")]
+    subgraph_views = root.tables("subgraphs")
+    if not subgraph_views:
+        raise InvalidModelError("model file: no subgraphs (the main subgraph 0 is missing)")
+    subgraphs = [
+        _read_subgraph(v, i, opcodes, buffers, max_activation_bytes)
+        for i, v in enumerate(subgraph_views)
+    ]
+    metadata = {}
+    for i, m in enumerate(root.tables("metadata")):
+        idx = m.scalar("buffer")
+        if idx >= len(buffers):
+            raise InvalidModelError(
+                f"metadata[{i}]: buffer {idx} out of range (model has {len(buffers)} buffers)"
+            )
+        metadata[m.string("name") or ""] = bytes(buffers[idx])
+    signatures = [
+        _read_signature(s, i, subgraphs) for i, s in enumerate(root.tables("signature_defs"))
+    ]
+    _check_subgraph_calls(subgraphs)
+    return Model(version, root.string("description"), subgraphs, signatures, metadata, len(buffers))
+
+
+def _read_buffer(view: TableView, index: int, data: bytes) -> memoryview:
+    raw = view.raw_bytes("data")
+    offset, size = view.scalar("offset"), view.scalar("size")
+    if offset > 1:
+        # Large-model form: the data sits after the flatbuffer, located by file offset.
+        if offset + size > len(data):
+            raise InvalidModelError(
+                f"buffer {index}: offset {offset} + size {size} lies outside the file of "
+                f"{len(data)} bytes"
+            )
+        return memoryview(data)[offset : offset + size]
+    return raw if raw is not None else memoryview(b"")
+
+
+def _read_opcode(view: TableView) -> tuple[int, int, str | None]:
+    code = schema.effective_builtin_code(
+        view.scalar("deprecated_builtin_code"), view.scalar("builtin_code")
+    )
+    return code, view.scalar("version"), view.string("custom_code")
+
+
+def _index_list(arr, what: str, limit: int, allow_optional: bool = False) -> tuple[int, ...]:
+    if arr is None:
+        return ()
+    values = tuple(int(v) for v in arr)
+    for v in values:
+        if not (0 <= v < limit or (allow_optional and v == -1)):
+            raise InvalidModelError(f"{what}: tensor index {v} out of range [0, {limit})")
+    return values
+
+
+def _read_quantization(view: TableView | None) -> Quantization | None:
+    if view is None:
+        return None
+    scale = view.array("scale")
+    zp = view.array("zero_point")
+    if scale is None or len(scale) == 0:
+        return None
+    if zp is None or len(zp) != len(scale):
+        raise InvalidModelError(
+            f"{view.what}: {len(scale)} scales but "
+            f"{0 if zp is None else len(zp)} zero points (must be equal)"
+        )
+    return Quantization(
+        scale.astype(np.float32),
+        zp.astype(np.int64),
+        int(view.scalar("quantized_dimension")),
+        view.array("min"),
+        view.array("max"),
+    )
+
+
+def _read_tensor(view, sg: int, i: int, buffers, max_bytes: int) -> Tensor:
+    what = f"subgraph {sg} tensor {i}"
+    shape_arr = view.array("shape")
+    shape = () if shape_arr is None else tuple(int(d) for d in shape_arr)
+    sig_arr = view.array("shape_signature")
+    signature = None if sig_arr is None else tuple(int(d) for d in sig_arr)
+    name = view.string("name") or ""
+    what = f"{what} ({name!r})"
+    ttype = view.scalar("type")
+    if len(shape) > _MAX_RANK or any(d < 0 for d in shape):
+        raise InvalidModelError(f"{what}: invalid shape {list(shape)}")
+    if signature is not None and len(signature) != len(shape):
+        raise InvalidModelError(
+            f"{what}: shape_signature {list(signature)} has a different rank from shape "
+            f"{list(shape)}"
+        )
+    buffer = view.scalar("buffer")
+    if buffer >= len(buffers) and buffer != 0:
+        raise InvalidModelError(
+            f"{what}: buffer {buffer} out of range (model has {len(buffers)} buffers)"
+        )
+    quant = _read_quantization(view.table("quantization"))
+    if quant is not None and len(quant.scale) > 1:
+        qd = quant.quantized_dimension
+        if not 0 <= qd < len(shape) or shape[qd] != len(quant.scale):
+            raise InvalidModelError(
+                f"{what}: {len(quant.scale)} per-axis scales on quantized_dimension {qd} of "
+                f"shape {list(shape)}"
+            )
+    tensor = Tensor(
+        name,
+        ttype,
+        shape,
+        signature,
+        buffer,
+        quant,
+        bool(view.scalar("is_variable")),
+        bool(view.scalar("has_rank")),
+        view.has("sparsity"),
+    )
+    count = math.prod(shape)
+    data = buffers[buffer] if buffer < len(buffers) else memoryview(b"")
+    itemsize = _itemsize(ttype)
+    if len(data):
+        if ttype == TensorType.STRING:
+            tensor.data = data
+        elif itemsize is None:
+            raise InvalidModelError(f"{what}: constant of unsupported type {_type_name(ttype)}")
+        elif not tensor.sparse and count * itemsize != len(data):
+            raise InvalidModelError(
+                f"{what}: shape {list(shape)} of {_type_name(ttype)} needs "
+                f"{count * itemsize} bytes but its buffer {buffer} holds {len(data)}"
+            )
+        tensor.data = data
+    elif itemsize is not None and count * itemsize > max_bytes:
+        raise InvalidModelError(
+            f"{what}: shape {list(shape)} of {_type_name(ttype)} needs {count * itemsize} bytes, "
+            f"above the {max_bytes}-byte limit for activations"
+        )
+    return tensor
+
+
+def _itemsize(ttype: int) -> int | None:
+    dtype = schema.TENSOR_TYPE_TO_NUMPY.get(ttype)
+    return None if dtype is None else dtype.itemsize
+
+
+def _type_name(ttype: int) -> str:
+    try:
+        return TensorType(ttype).name
+    except ValueError:
+        return f"tensor type {ttype}"
+
+
+def _read_operator(view, sg: int, i: int, opcodes, num_tensors: int) -> Operator:
+    what = f"subgraph {sg} operator {i}"
+    idx = view.scalar("opcode_index")
+    if idx >= len(opcodes):
+        raise InvalidModelError(
+            f"{what}: opcode_index {idx} out of range (model has {len(opcodes)} operator codes)"
+        )
+    code, version, custom = opcodes[idx]
+    inputs = _index_list(view.array("inputs"), f"{what} inputs", num_tensors, True)
+    outputs = _index_list(view.array("outputs"), f"{what} outputs", num_tensors)
+    intermediates = _index_list(view.array("intermediates"), f"{what} intermediates", num_tensors)
+    opt_type = view.scalar("builtin_options_type")
+    options = {}
+    if opt_type:
+        try:
+            table_name = BuiltinOptions(opt_type).name
+        except ValueError:
+            raise InvalidModelError(f"{what}: unknown builtin_options_type {opt_type}") from None
+        opt_view = view.union("builtin_options", table_name)
+        if opt_view is not None:
+            options = opt_view.to_dict()
+    expected = schema.OPTIONS_OF_OP.get(code)
+    if opt_type and expected is not None and opt_type != expected:
+        raise InvalidModelError(
+            f"{what}: {BuiltinOperator(code).name} carries {BuiltinOptions(opt_type).name}, "
+            f"expected {expected.name}"
+        )
+    if expected is not None:
+        # Absent fields read as the schema's defaults, as in generated code.
+        defaults = {f.name: f.default for f in schema.TABLES[expected.name].fields}
+        options = {**defaults, **options}
+    return Operator(i, code, version, custom, inputs, outputs, opt_type, options, intermediates)
+
+
+def _read_subgraph(view, sg: int, opcodes, buffers, max_bytes: int) -> SubGraph:
+    tensors = [
+        _read_tensor(t, sg, i, buffers, max_bytes) for i, t in enumerate(view.tables("tensors"))
+    ]
+    n = len(tensors)
+    inputs = _index_list(view.array("inputs"), f"subgraph {sg} inputs", n)
+    outputs = _index_list(view.array("outputs"), f"subgraph {sg} outputs", n)
+    operators = [
+        _read_operator(o, sg, i, opcodes, n) for i, o in enumerate(view.tables("operators"))
+    ]
+    subgraph = SubGraph(sg, view.string("name") or "", tensors, inputs, outputs, operators)
+    _check_dataflow(subgraph)
+    return subgraph
+
+
+def _check_dataflow(sg: SubGraph) -> None:
+    # TFLite stores operators in execution order: every input must be a graph input, a
+    # constant, a variable or an earlier operator's output. This rejects cycles and dangling
+    # references in one pass.
+    ready = set(sg.inputs)
+    ready.update(i for i, t in enumerate(sg.tensors) if t.data is not None or t.is_variable)
+    for op in sg.operators:
+        for t in op.inputs:
+            if t != -1 and t not in ready:
+                raise InvalidModelError(
+                    f"subgraph {sg.index} operator {op.index} ({op.name}): input tensor {t} "
+                    f"({sg.tensors[t].name!r}) is used before any operator produces it "
+                    "(cyclic or dangling reference)"
+                )
+        for t in op.outputs:
+            if sg.tensors[t].data is not None:
+                raise InvalidModelError(
+                    f"subgraph {sg.index} operator {op.index} ({op.name}): writes constant "
+                    f"tensor {t} ({sg.tensors[t].name!r})"
+                )
+            ready.add(t)
+    for t in sg.outputs:
+        if t not in ready:
+            raise InvalidModelError(
+                f"subgraph {sg.index}: output tensor {t} ({sg.tensors[t].name!r}) is never produced"
+            )
+
+
+_SUBGRAPH_FIELDS = {
+    BuiltinOperator.WHILE: ("cond_subgraph_index", "body_subgraph_index"),
+    BuiltinOperator.IF: ("then_subgraph_index", "else_subgraph_index"),
+    BuiltinOperator.CALL_ONCE: ("init_subgraph_index",),
+}
+
+
+def _check_subgraph_calls(subgraphs: list[SubGraph]) -> None:
+    # Control-flow ops call other subgraphs; a call graph with a cycle would recurse forever.
+    calls: dict[int, set[int]] = {}
+    for sg in subgraphs:
+        calls[sg.index] = set()
+        for op in sg.operators:
+            for key in _SUBGRAPH_FIELDS.get(op.op, ()):
+                target = op.options.get(key, 0)
+                if not 0 <= target < len(subgraphs):
+                    raise InvalidModelError(
+                        f"subgraph {sg.index} operator {op.index} ({op.name}): {key} {target} "
+                        f"out of range (model has {len(subgraphs)} subgraphs)"
+                    )
+                calls[sg.index].add(target)
+    state: dict[int, int] = {}
+    for start in calls:
+        stack = [(start, iter(calls[start]))]
+        if state.get(start):
+            continue
+        state[start] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                state[node] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                raise InvalidModelError(
+                    f"subgraph {node} calls subgraph {nxt}, which is already on the call "
+                    "stack (recursive control flow)"
+                )
+            elif not state.get(nxt):
+                state[nxt] = 1
+                stack.append((nxt, iter(calls[nxt])))
+
+
+def _read_signature(view, i: int, subgraphs) -> SignatureDef:
+    sg = view.scalar("subgraph_index")
+    if sg >= len(subgraphs):
+        raise InvalidModelError(
+            f"signature_defs[{i}]: subgraph_index {sg} out of range ({len(subgraphs)} subgraphs)"
+        )
+    n = len(subgraphs[sg].tensors)
+
+    def names(key):
+        out = {}
+        for m in view.tables(key):
+            idx = m.scalar("tensor_index")
+            if idx >= n:
+                raise InvalidModelError(
+                    f"signature_defs[{i}].{key}: tensor_index {idx} out of range [0, {n})"
+                )
+            out[m.string("name") or ""] = int(idx)
+        return out
+
+    return SignatureDef(
+        view.string("signature_key") or "", int(sg), names("inputs"), names("outputs")
+    )
