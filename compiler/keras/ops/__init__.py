@@ -1,0 +1,96 @@
+"""The frontend's op set (``keras.ops``): primitives with gradients, and ops composed of them.
+
+Every op accepts ``Tensor``s, numpy arrays or Python numbers and returns a ``Tensor``.
+Convolution and pooling primitives live in ``compiler.keras.ops.conv`` / ``pool``.
+"""
+
+from compiler.keras.ops._core import (
+    PRIMITIVES,
+    Primitive,
+    Tensor,
+    as_tensor,
+    is_grad_enabled,
+    no_grad,
+    primitive,
+)
+from compiler.keras.ops.math import (
+    abs,
+    add,
+    cast,
+    clip,
+    divide,
+    exp,
+    log,
+    maximum,
+    minimum,
+    multiply,
+    negative,
+    power,
+    sign,
+    sqrt,
+    square,
+    stop_gradient,
+    subtract,
+    where,
+)
+from compiler.keras.ops.nn import (
+    elu,
+    gelu,
+    leaky_relu,
+    log_softmax,
+    matmul,
+    relu,
+    relu6,
+    sigmoid,
+    silu,
+    softmax,
+    softplus,
+    tanh,
+)
+from compiler.keras.ops.reduce import argmax, logsumexp, max, mean, min, sum
+from compiler.keras.ops.shape import (
+    broadcast_to,
+    concatenate,
+    expand_dims,
+    flip,
+    getitem,
+    pad,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    take,
+    transpose,
+)
+
+
+def convert_to_tensor(x, dtype=None):
+    return as_tensor(x, dtype=dtype)
+
+
+def convert_to_numpy(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def ones_like(x):
+    from compiler.keras.backend import xp
+
+    return Tensor(xp.ones_like(as_tensor(x).data))
+
+
+def zeros_like(x):
+    from compiler.keras.backend import xp
+
+    return Tensor(xp.zeros_like(as_tensor(x).data))
+
+
+__all__ = [
+    "PRIMITIVES", "Primitive", "Tensor", "as_tensor", "is_grad_enabled", "no_grad", "primitive",
+    "abs", "add", "cast", "clip", "divide", "exp", "log", "maximum", "minimum", "multiply",
+    "negative", "power", "sign", "sqrt", "square", "stop_gradient", "subtract", "where",
+    "elu", "gelu", "leaky_relu", "log_softmax", "matmul", "relu", "relu6", "sigmoid", "silu",
+    "softmax", "softplus", "tanh", "argmax", "logsumexp", "max", "mean", "min", "sum",
+    "broadcast_to", "concatenate", "expand_dims", "flip", "getitem", "pad", "reshape", "split",
+    "squeeze", "stack", "take", "transpose", "convert_to_tensor", "convert_to_numpy",
+    "ones_like", "zeros_like",
+]
