@@ -1,0 +1,64 @@
+package com.kestrel.fashiondemo
+
+import java.io.File
+import org.junit.Assert.assertEquals
+import org.junit.Assert.assertThrows
+import org.junit.Assert.assertTrue
+import org.junit.Test
+
+class ContractTest {
+    private val text: String get() = File(Bundle.assets, Contract.FILE_NAME).readText()
+
+    @Test
+    fun bundledContractDescribesTheGoldenModel() {
+        val contract = Bundle.contract
+        assertEquals(Bundle.input, contract.input)
+        assertEquals(Bundle.output, contract.output)
+        assertEquals(listOf(1, contract.height, contract.width, 1), contract.input.shape)
+        assertEquals(255f, contract.divisor, 0f)
+        assertEquals(Bundle.samples.map { Sample(it.file, it.label) }, contract.samples)
+        for (sample in contract.samples) {
+            assertTrue(sample.file, File(Bundle.assets, sample.file).isFile)
+        }
+    }
+
+    @Test
+    fun labelsFileHasOneNamePerClass() {
+        assertEquals(Bundle.contract.numClasses, Bundle.labels.size)
+        assertEquals(Bundle.labels.size, Bundle.labels.toSet().size)
+    }
+
+    @Test
+    fun rejectsAnotherContractVersion() {
+        val changed = text.replace("\"contract_version\": 1", "\"contract_version\": 2")
+        assertTrue(changed != text)
+        val error = assertThrows(ContractException::class.java) { Contract.parse(changed) }
+        assertTrue(error.message!!, error.message!!.contains("version 2"))
+    }
+
+    @Test
+    fun namesTheMissingKey() {
+        val changed = text.replace("\"labels_file\"", "\"labels_name\"")
+        val error = assertThrows(ContractException::class.java) { Contract.parse(changed) }
+        assertTrue(error.message!!, error.message!!.contains("contract.json.labels_file"))
+    }
+
+    @Test
+    fun labelsRejectAWrongCount() {
+        assertThrows(ContractException::class.java) { parseLabels("a\nb\n", 3) }
+        assertThrows(ContractException::class.java) { parseLabels("a\n\nc\n", 3) }
+        assertEquals(listOf("T-shirt/top", "Bag"), parseLabels("T-shirt/top\r\nBag\n", 2))
+    }
+
+    @Test
+    fun jsonReadsEscapesNumbersAndNesting() {
+        val value = Json.parse("""{"a": [1, -2.5e1, true, null], "b": "x\"\u00e9\n/"}""")
+        assertEquals(
+            mapOf("a" to listOf(1.0, -25.0, true, null), "b" to "x\"\u00e9\n/"),
+            value,
+        )
+        assertThrows(ContractException::class.java) { Json.parse("""{"a": 1,}""") }
+        assertThrows(ContractException::class.java) { Json.parse("""[1] 2""") }
+        assertThrows(ContractException::class.java) { Json.parse("""{"a": "unterminated""") }
+    }
+}

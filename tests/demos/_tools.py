@@ -1,0 +1,83 @@
+"""Where the demo tests find their tools, and what they do when one is missing.
+
+Locally a missing tool skips the test that needs it; under CI (the environment variable ``CI``
+set) it fails, so a CI machine without the tools cannot pass by skipping. ``.ci/install_demo_tools.sh``
+installs them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+FIXTURES = REPO / ".." / "shared" / "fixtures" / "keras3"
+FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
+JAVA_DIR = Path("/usr/share/java")
+INSTALL_HINT = "run .ci/install_demo_tools.sh (as root)"
+
+
+def missing(what: str) -> None:
+    """Fails under CI, skips elsewhere."""
+    message = f"{what} is missing: {INSTALL_HINT}"
+    if os.environ.get("CI"):
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def kotlin_home() -> Path:
+    """JetBrains' Kotlin 2.x distribution (npm ``kotlin-compiler``), never Debian's 1.3."""
+    candidates = [REPO / ".tools" / "node_modules" / "kotlin-compiler"]
+    if os.environ.get("KOTLIN_HOME"):
+        candidates.insert(0, Path(os.environ["KOTLIN_HOME"]))
+    for home in candidates:
+        if (home / "bin" / "kotlinc").is_file() and (home / "lib" / "kotlin-stdlib.jar").is_file():
+            return home
+    missing(f"the Kotlin compiler (looked in {', '.join(map(str, candidates))})")
+
+
+def java_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        missing(f"`{name}` (a JDK)")
+    return path
+
+
+def jar(*names: str) -> Path:
+    """The first of ``names`` under /usr/share/java (Debian's junit4, libhamcrest-java)."""
+    for name in names:
+        if (JAVA_DIR / name).is_file():
+            return JAVA_DIR / name
+    missing(f"{' or '.join(names)} under {JAVA_DIR}")
+
+
+def fixture(name: str) -> Path:
+    path = FIXTURES / name
+    if not path.is_file():
+        missing(f"fixture {path}")
+    return path
+
+
+def tflite_interpreter_class():
+    """Our runtime's LiteRT-compatible Interpreter, or LiteRT's reference kernels until it lands."""
+    try:
+        from runtime.tflite.interpreter import Interpreter
+
+        return Interpreter
+    except ImportError:
+        pass
+    try:
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    except ImportError:
+        missing("runtime.tflite.interpreter and ai_edge_litert")
+
+    def litert_reference(model_content: bytes):
+        return Interpreter(
+            model_content=model_content,
+            experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+        )
+
+    return litert_reference
