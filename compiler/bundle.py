@@ -190,8 +190,13 @@ def bundle_apps(
         f"{SAMPLES_DIR}/{i:02d}_{_slug(class_names[label])}.png" for i, label in enumerate(labels)
     ]
     contract = _contract(
-        (tflite_path.name, tflite_bytes), onnx_file, input_detail, output_detail,
-        class_names, sample_files, labels,
+        (tflite_path.name, tflite_bytes),
+        onnx_file,
+        input_detail,
+        output_detail,
+        class_names,
+        sample_files,
+        labels,
     )
     golden = _golden(interpreter, input_detail, output_detail, images, labels, sample_files)
 
@@ -269,7 +274,8 @@ def _check_samples(images, labels, height: int, width: int, num_classes: int):
             f"Expected 1 to 32 sample images and one label each. Received: {len(images)} images, "
             f"labels of shape {labels.shape}"
         )
-    if not np.issubdtype(labels.dtype, np.integer) or labels.min() < 0 or labels.max() >= num_classes:
+    integer = np.issubdtype(labels.dtype, np.integer)
+    if not integer or labels.min() < 0 or labels.max() >= num_classes:
         raise BundleError(
             f"sample_labels must be integers in [0, {num_classes}). Received: {labels.tolist()}"
         )
@@ -304,9 +310,10 @@ def _onnx_entry(name: str, data: bytes) -> dict:
 
     def value_entry(value) -> dict:
         tensor_type = value.type.tensor_type
+        dims = tensor_type.shape.dim
         return {
             "name": value.name,
-            "shape": [d.dim_value if d.HasField("dim_value") else None for d in tensor_type.shape.dim],
+            "shape": [d.dim_value if d.HasField("dim_value") else None for d in dims],
             "dtype": np.dtype(onnx.helper.tensor_dtype_to_np_dtype(tensor_type.elem_type)).name,
         }
 
@@ -316,12 +323,16 @@ def _onnx_entry(name: str, data: bytes) -> dict:
             f"ONNX file {name} must have 1 input and 1 output. "
             f"Received: {len(inputs)} inputs, {len(graph.output)} outputs"
         )
-    return {**_file_entry(name, data), "input": value_entry(inputs[0]),
-            "output": value_entry(graph.output[0])}
+    return {
+        **_file_entry(name, data),
+        "input": value_entry(inputs[0]),
+        "output": value_entry(graph.output[0]),
+    }
 
 
-def _contract(tflite_file, onnx_file, input_detail, output_detail, class_names, sample_files,
-              labels) -> dict:
+def _contract(
+    tflite_file, onnx_file, input_detail, output_detail, class_names, sample_files, labels
+) -> dict:
     _, height, width, channels = (int(d) for d in input_detail["shape"])
     models = {
         "tflite": {
@@ -362,15 +373,17 @@ def _golden(interpreter, input_detail, output_detail, images, labels, sample_fil
         output = np.asarray(interpreter.get_tensor(output_detail["index"])).reshape(-1)
         best = int(np.argmax(output))  # first maximum, as the apps' loops pick it
         confidence = np.float32(out_scale) * np.float32(int(output[best]) - int(out_zero_point))
-        samples.append({
-            "file": name,
-            "label": label,
-            "pixels": image.reshape(-1).tolist(),
-            "input_int8": quantized.reshape(-1).tolist(),
-            "output_int8": output.astype(np.int8).tolist(),
-            "argmax": best,
-            "confidence": float(confidence),
-        })
+        samples.append(
+            {
+                "file": name,
+                "label": label,
+                "pixels": image.reshape(-1).tolist(),
+                "input_int8": quantized.reshape(-1).tolist(),
+                "output_int8": output.astype(np.int8).tolist(),
+                "argmax": best,
+                "confidence": float(confidence),
+            }
+        )
     return {
         "about": "Written by compiler.bundle from the bundled model; read by the apps' unit tests.",
         "input": _tensor_entry(input_detail),

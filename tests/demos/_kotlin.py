@@ -33,15 +33,22 @@ class KotlinBuild:
     def junit(self, test_class: str, properties: dict[str, str]) -> subprocess.CompletedProcess:
         classpath = ":".join(map(str, (self.classes, self.stubs, *self.runtime_classpath)))
         flags = [f"-D{key}={value}" for key, value in properties.items()]
-        command = [self.java, *flags, "-cp", classpath, "org.junit.runner.JUnitCore",
-                   f"{PACKAGE}.{test_class}"]
+        command = [
+            self.java,
+            *flags,
+            "-cp",
+            classpath,
+            "org.junit.runner.JUnitCore",
+            f"{PACKAGE}.{test_class}",
+        ]
         return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
 def android_free_sources() -> list[Path]:
     """The app's Kotlin files that import nothing from android.* (the testable logic)."""
     return sorted(
-        path for path in MAIN_SOURCES.rglob("*.kt")
+        path
+        for path in MAIN_SOURCES.rglob("*.kt")
         if "import android." not in path.read_text(encoding="utf-8")
     )
 
@@ -72,8 +79,17 @@ def build(cache_root: Path) -> KotlinBuild:
                 _run([javac, "-d", str(result.stubs), *map(str, stub_sources)], "javac (stubs)")
                 classpath = ":".join(map(str, (result.stubs, junit, hamcrest)))
                 _run(
-                    [str(home / "bin" / "kotlinc"), "-nowarn", "-jvm-target", "17",
-                     "-cp", classpath, "-d", str(result.classes), *map(str, kotlin_sources)],
+                    [
+                        str(home / "bin" / "kotlinc"),
+                        "-nowarn",
+                        "-jvm-target",
+                        "17",
+                        "-cp",
+                        classpath,
+                        "-d",
+                        str(result.classes),
+                        *map(str, kotlin_sources),
+                    ],
                     "kotlinc",
                 )
             except KotlinCompileError as error:
@@ -90,4 +106,5 @@ class KotlinCompileError(AssertionError):
 def _run(command: list[str], what: str) -> None:
     done = subprocess.run(command, capture_output=True, text=True, timeout=300)
     if done.returncode != 0:
-        raise KotlinCompileError(f"{what} failed (exit {done.returncode}):\n{done.stdout}{done.stderr}")
+        output = done.stdout + done.stderr
+        raise KotlinCompileError(f"{what} failed (exit {done.returncode}):\n{output}")

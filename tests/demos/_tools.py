@@ -1,8 +1,8 @@
 """Where the demo tests find their tools, and what they do when one is missing.
 
 Locally a missing tool skips the test that needs it; under CI (the environment variable ``CI``
-set) it fails, so a CI machine without the tools cannot pass by skipping. ``.ci/install_demo_tools.sh``
-installs them.
+set) it fails, so a CI machine without the tools cannot pass by skipping.
+``.ci/install_demo_tools.sh`` installs them.
 """
 
 from __future__ import annotations

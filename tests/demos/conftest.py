@@ -30,8 +30,10 @@ class BundledApps:
 def copy_apps(destination: Path) -> tuple[Path, Path]:
     """Copies the repo's two apps (without build outputs) to ``destination``."""
     ignore = shutil.ignore_patterns("build", ".gradle", ".idea", "Pods", "*.xcodeproj")
-    android = Path(shutil.copytree(REPO / "android_demo", destination / "android_demo", ignore=ignore))
-    ios = Path(shutil.copytree(REPO / "ios_demo", destination / "ios_demo", ignore=ignore))
+    android, ios = (
+        Path(shutil.copytree(REPO / name, destination / name, ignore=ignore))
+        for name in ("android_demo", "ios_demo")
+    )
     return android, ios
 
 
@@ -42,7 +44,12 @@ def bundled(tmp_path_factory) -> BundledApps:
     images, labels = fashion_test_images(SAMPLE_COUNT)
     android, ios = copy_apps(tmp_path_factory.mktemp("apps"))
     result = bundle_apps(
-        tflite, onnx, images, labels,
-        android_dir=android, ios_dir=ios, interpreter_class=tflite_interpreter_class(),
+        tflite,
+        onnx,
+        images,
+        labels,
+        android_dir=android,
+        ios_dir=ios,
+        interpreter_class=tflite_interpreter_class(),
     )
     return BundledApps(android, ios, tflite, onnx, images, labels, result)

@@ -53,8 +53,10 @@ def test_junit_catches_a_wrong_golden_byte(kotlin_build, bundled, tmp_path):
     (tmp_path / "golden.json").write_text(changed)
     done = kotlin_build.junit(
         "PreprocessTest",
-        {"demo.assets": str(bundled.android / ANDROID_ASSETS),
-         "demo.golden": str(tmp_path / "golden.json")},
+        {
+            "demo.assets": str(bundled.android / ANDROID_ASSETS),
+            "demo.golden": str(tmp_path / "golden.json"),
+        },
     )
     assert done.returncode != 0
     assert "goldenSamplesQuantizeByteForByte" in done.stdout
