@@ -1,0 +1,275 @@
+"""Compile a ``GraphProto`` into a checked, topologically sorted graph ready to run.
+
+Everything that can be known before the first run is checked here, so that a bad file fails
+at load time with an error naming the node, the op and the value: unknown ops and domains,
+unknown attributes, names nothing produces (dangling), names produced twice, cycles.
+"""
+
+import inspect
+from dataclasses import dataclass, field
+
+import numpy as np
+import onnx
+from onnx import AttributeProto
+
+from runtime.errors import InvalidModelError, UnsupportedOpError
+from runtime.onnx._reader import DOMAIN_OPSETS, tensor_to_array
+from runtime.onnx.ops import resolve
+
+
+@dataclass(frozen=True)
+class ValueInfo:
+    """A graph input or output: name, element type (None if unknown) and dims.
+
+    A dim is an int, a symbolic name (str), or None when unknown; ``shape`` is None when the
+    rank itself is unknown.
+    """
+
+    name: str
+    elem_type: int | None
+    shape: tuple | None
+
+
+@dataclass
+class Node:
+    """One node, bound to its op implementation."""
+
+    name: str
+    op_type: str
+    domain: str
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    fn: object
+    attrs: dict
+    graph_attrs: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        domain = f"{self.domain}." if self.domain else ""
+        return f"node {self.name!r} ({domain}{self.op_type})"
+
+
+@dataclass
+class Graph:
+    """A compiled graph; ``free`` are the outer-scope names a subgraph reads."""
+
+    name: str
+    inputs: list[ValueInfo]
+    outputs: list[ValueInfo]
+    initializers: dict[str, np.ndarray]
+    nodes: list[Node]
+    free: frozenset = field(default_factory=frozenset)
+
+
+def compile_graph(
+    proto: onnx.GraphProto, opsets: dict[str, int], outer: frozenset = frozenset()
+) -> Graph:
+    """Check and compile ``proto``.
+
+    Args:
+        proto: the graph message.
+        opsets: the model's {domain: version}.
+        outer: names visible from enclosing graphs (empty for the main graph).
+
+    Raises:
+        InvalidModelError: dangling or duplicated names, cycles, bad attributes or tensors.
+        UnsupportedOpError: an op, domain or attribute this runtime does not implement.
+    """
+    gname = proto.name or "<main>"
+    initializers: dict[str, np.ndarray] = {}
+    for tensor in proto.initializer:
+        if tensor.name in initializers:
+            raise InvalidModelError(f"graph {gname!r}: initializer {tensor.name!r} appears twice")
+        initializers[tensor.name] = tensor_to_array(tensor, f"initializer {tensor.name!r}")
+    if len(proto.sparse_initializer):
+        raise UnsupportedOpError(f"graph {gname!r}: sparse initializers are not supported")
+    inputs = [_value_info(v, gname) for v in proto.input]
+    outputs = [_value_info(v, gname) for v in proto.output]
+
+    defined: dict[str, str] = {}  # value name -> what defines it, for error messages
+    for v in inputs:
+        if v.name in defined:
+            raise InvalidModelError(f"graph {gname!r}: input {v.name!r} is declared twice")
+        defined[v.name] = "graph input"
+    for name in initializers:
+        defined.setdefault(name, "initializer")
+
+    # Subgraphs may read any value of this graph, whatever the file order of the nodes.
+    scope = outer | frozenset(defined) | {o for n in proto.node for o in n.output if o}
+    nodes = []
+    for index, node_proto in enumerate(proto.node):
+        node = _compile_node(node_proto, index, opsets, scope)
+        for out in node.outputs:
+            if out and out in defined:
+                raise InvalidModelError(
+                    f"{node.describe()}: output {out!r} is already produced by {defined[out]}"
+                )
+            if out:
+                defined[out] = node.describe()
+        nodes.append(node)
+
+    visible = frozenset(defined) | outer
+    free = set()
+    for node in nodes:
+        needed = [n for n in node.inputs if n] + sorted(_node_free(node))
+        for name in needed:
+            if name not in visible:
+                known = sorted(defined)[:20]
+                raise InvalidModelError(
+                    f"{node.describe()}: input {name!r} is not produced by any node, graph input "
+                    f"or initializer (dangling); known values include {known}"
+                )
+            if name not in defined:
+                free.add(name)
+    for v in outputs:
+        if v.name not in visible:
+            raise InvalidModelError(f"graph {gname!r}: output {v.name!r} is never produced")
+        if v.name not in defined:
+            free.add(v.name)
+    return Graph(gname, inputs, outputs, initializers, _toposort(nodes, gname), frozenset(free))
+
+
+def _node_free(node: Node) -> set:
+    names = set()
+    for key in node.graph_attrs:
+        value = node.attrs[key]
+        for g in value if isinstance(value, list) else [value]:
+            names |= g.free
+    return names
+
+
+def _toposort(nodes: list[Node], gname: str) -> list[Node]:
+    """Kahn's algorithm, keeping file order among ready nodes; a leftover means a cycle."""
+    producer = {out: i for i, node in enumerate(nodes) for out in node.outputs if out}
+    waiting_on = []
+    users: list[list[int]] = [[] for _ in nodes]
+    for i, node in enumerate(nodes):
+        deps = {producer[n] for n in list(node.inputs) + list(_node_free(node)) if n in producer}
+        waiting_on.append(len(deps))
+        for d in deps:
+            users[d].append(i)
+    ready = [i for i, count in enumerate(waiting_on) if count == 0]
+    order = []
+    while ready:
+        i = ready.pop()
+        order.append(i)
+        for u in users[i]:
+            waiting_on[u] -= 1
+            if waiting_on[u] == 0:
+                ready.append(u)
+        ready.sort(reverse=True)  # file order first: deterministic and usually already sorted
+    if len(order) != len(nodes):
+        stuck = [nodes[i].describe() for i, c in enumerate(waiting_on) if c > 0]
+        raise InvalidModelError(
+            f"graph {gname!r} has a cycle: {len(stuck)} nodes wait on each other, e.g. {stuck[:5]}"
+        )
+    return [nodes[i] for i in order]
+
+
+def _value_info(proto: onnx.ValueInfoProto, gname: str) -> ValueInfo:
+    if not proto.name:
+        raise InvalidModelError(f"graph {gname!r}: an input or output has no name")
+    which = proto.type.WhichOneof("value")
+    if which is None:
+        return ValueInfo(proto.name, None, None)
+    if which != "tensor_type":
+        raise UnsupportedOpError(
+            f"graph {gname!r}: value {proto.name!r} has type {which}; only tensors are supported"
+        )
+    ttype = proto.type.tensor_type
+    shape = None
+    if ttype.HasField("shape"):
+        shape = tuple(
+            d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
+            for d in ttype.shape.dim
+        )
+    return ValueInfo(proto.name, ttype.elem_type or None, shape)
+
+
+def _compile_node(proto: onnx.NodeProto, index: int, opsets: dict, visible: frozenset) -> Node:
+    name = proto.name or f"#{index}"
+    domain = "" if proto.domain in ("", "ai.onnx") else proto.domain
+    label = f"node {name!r} ({domain + '.' if domain else ''}{proto.op_type})"
+    if domain not in opsets:
+        raise UnsupportedOpError(f"{label}: domain {domain!r} is not in the model's opset_import")
+    if domain and domain not in DOMAIN_OPSETS:
+        raise UnsupportedOpError(f"{label}: domain {domain!r} is not supported")
+    fn = resolve(domain, proto.op_type, opsets[domain])
+    if fn is None:
+        raise UnsupportedOpError(
+            f"{label}: op {proto.op_type!r} of domain {domain or 'ai.onnx'!r} "
+            f"(opset {opsets[domain]}) is not implemented by this runtime"
+        )
+    params = inspect.signature(fn).parameters
+    attrs, graph_attrs = {}, []
+    if "_n_outputs" in params:  # ops whose result depends on how many outputs the node has
+        attrs["_n_outputs"] = len(proto.output)
+    for attr in proto.attribute:
+        if attr.name in attrs and not attr.name.startswith("_"):
+            raise InvalidModelError(f"{label}: attribute {attr.name!r} appears twice")
+        p = None if attr.name.startswith("_") else params.get(attr.name)
+        if p is None or p.kind != inspect.Parameter.KEYWORD_ONLY:
+            allowed = [
+                k for k, v in params.items() if v.kind == v.KEYWORD_ONLY and not k.startswith("_")
+            ]
+            raise UnsupportedOpError(
+                f"{label}: attribute {attr.name!r} is not supported; supported: {allowed}"
+            )
+        attrs[attr.name] = _attribute(attr, label, opsets, visible)
+        if attr.type in (AttributeProto.GRAPH, AttributeProto.GRAPHS):
+            graph_attrs.append(attr.name)
+    for key, p in params.items():
+        if p.kind == inspect.Parameter.KEYWORD_ONLY and p.default is p.empty and key not in attrs:
+            raise InvalidModelError(f"{label}: required attribute {key!r} is missing")
+    positional = [p for p in params.values() if p.kind == p.POSITIONAL_OR_KEYWORD]
+    varargs = any(p.kind == p.VAR_POSITIONAL for p in params.values())
+    if not varargs and len(proto.input) > len(positional):
+        raise InvalidModelError(
+            f"{label}: has {len(proto.input)} inputs; the op takes at most {len(positional)}"
+        )
+    if not proto.output:
+        raise InvalidModelError(f"{label}: has no outputs")
+    return Node(
+        name,
+        proto.op_type,
+        domain,
+        tuple(proto.input),
+        tuple(proto.output),
+        fn,
+        attrs,
+        tuple(graph_attrs),
+    )
+
+
+def _attribute(attr: AttributeProto, label: str, opsets: dict, visible: frozenset):
+    what = f"{label}: attribute {attr.name!r}"
+    if attr.ref_attr_name:
+        raise UnsupportedOpError(f"{what} refers to a function attribute; not supported")
+    kind = attr.type
+    if kind == AttributeProto.FLOAT:
+        return float(attr.f)
+    if kind == AttributeProto.INT:
+        return int(attr.i)
+    if kind == AttributeProto.STRING:
+        return _utf8(attr.s, what)
+    if kind == AttributeProto.FLOATS:
+        return [float(v) for v in attr.floats]
+    if kind == AttributeProto.INTS:
+        return [int(v) for v in attr.ints]
+    if kind == AttributeProto.STRINGS:
+        return [_utf8(v, what) for v in attr.strings]
+    if kind == AttributeProto.TENSOR:
+        return tensor_to_array(attr.t, what)
+    if kind == AttributeProto.TENSORS:
+        return [tensor_to_array(t, what) for t in attr.tensors]
+    if kind == AttributeProto.GRAPH:
+        return compile_graph(attr.g, opsets, visible)
+    if kind == AttributeProto.GRAPHS:
+        return [compile_graph(g, opsets, visible) for g in attr.graphs]
+    raise UnsupportedOpError(f"{what} has attribute type {kind}, which is not supported")
+
+
+def _utf8(raw: bytes, what: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidModelError(f"{what} is not valid UTF-8") from None

@@ -1,0 +1,144 @@
+"""Read an ``.onnx`` file into a ``ModelProto`` and its tensors into numpy, defensively.
+
+The protobuf is decoded by the ``onnx`` package; everything after that is checked here before
+it is trusted: the graph is present, the IR and opset versions are known, and a tensor's
+declared size matches the bytes the file really holds, so that a hostile file can never make
+this runtime allocate more than the file itself justifies.
+"""
+
+import math
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, numpy_helper
+
+from runtime.errors import InvalidModelError, UnsupportedOpError
+from runtime.onnx._types import elem_type_name, is_supported_elem_type, numpy_dtype
+
+# Opsets of the default domain whose operator semantics this runtime implements. Opsets 1-6
+# used a different broadcasting rule (the ``broadcast`` attribute), newer ones are unknown.
+MIN_OPSET = 7
+MAX_OPSET = 28
+# Other domains: the version each is implemented for, and the newest accepted.
+DOMAIN_OPSETS = {"com.microsoft": 1, "ai.onnx.ml": 5}
+
+_MAX_IR_VERSION = onnx.IR_VERSION
+
+# Which repeated field carries a tensor's values when it has no raw_data (onnx.proto comments).
+_TYPED_FIELD = {
+    TensorProto.FLOAT: "float_data",
+    TensorProto.DOUBLE: "double_data",
+    TensorProto.INT64: "int64_data",
+    TensorProto.UINT32: "uint64_data",
+    TensorProto.UINT64: "uint64_data",
+    TensorProto.STRING: "string_data",
+}
+
+
+def read_model_bytes(path_or_bytes) -> bytes:
+    """Bytes of a model given as a path or as bytes-like content."""
+    if isinstance(path_or_bytes, (bytes, bytearray, memoryview)):
+        return bytes(path_or_bytes)
+    if isinstance(path_or_bytes, (str, os.PathLike)):
+        with open(path_or_bytes, "rb") as f:
+            return f.read()
+    raise TypeError(
+        "InferenceSession expects a path or the model's bytes. "
+        f"Received: {type(path_or_bytes).__name__}"
+    )
+
+
+def parse_model(data: bytes) -> onnx.ModelProto:
+    """Decode and sanity-check a serialized ``ModelProto``.
+
+    Raises:
+        InvalidModelError: the bytes are not a protobuf, or not an ONNX model this runtime reads.
+        UnsupportedOpError: an opset outside the implemented range.
+    """
+    try:
+        model = onnx.load_model_from_string(data)
+    except Exception as e:  # DecodeError, RecursionError from deep nesting, UnicodeDecodeError
+        raise InvalidModelError(
+            f"not an ONNX model: protobuf decoding failed ({type(e).__name__}: {e}); "
+            f"received {len(data)} bytes"
+        ) from None
+    if not model.HasField("graph"):
+        raise InvalidModelError(f"not an ONNX model: no graph (received {len(data)} bytes)")
+    if not 3 <= model.ir_version <= _MAX_IR_VERSION:
+        raise InvalidModelError(
+            f"ir_version {model.ir_version} is not supported; expected 3..{_MAX_IR_VERSION}"
+        )
+    opsets(model)  # validates
+    return model
+
+
+def opsets(model: onnx.ModelProto) -> dict[str, int]:
+    """The model's opset imports as {domain: version}; "ai.onnx" is spelled ""."""
+    result: dict[str, int] = {}
+    for entry in model.opset_import:
+        domain = "" if entry.domain in ("", "ai.onnx") else entry.domain
+        if domain in result:
+            raise InvalidModelError(f"opset_import lists domain {domain!r} twice")
+        result[domain] = entry.version
+    if "" not in result:
+        raise InvalidModelError("opset_import has no entry for the default ONNX domain")
+    if not MIN_OPSET <= result[""] <= MAX_OPSET:
+        raise UnsupportedOpError(
+            f"default-domain opset {result['']} is not supported; "
+            f"expected {MIN_OPSET}..{MAX_OPSET}"
+        )
+    return result
+
+
+def tensor_to_array(tensor: TensorProto, what: str) -> np.ndarray:
+    """A ``TensorProto`` as a numpy array, after checking its size against the data present.
+
+    Args:
+        tensor: the tensor message.
+        what: how to name it in errors, e.g. ``"initializer 'w'"``.
+
+    Raises:
+        InvalidModelError: negative or inconsistent dims, data of the wrong length, external or
+            segmented data.
+        UnsupportedOpError: an element type this runtime does not compute with.
+    """
+    dims = list(tensor.dims)
+    if any(d < 0 for d in dims):
+        raise InvalidModelError(f"{what} has negative dims {dims}")
+    if tensor.data_location == TensorProto.EXTERNAL or len(tensor.external_data):
+        raise InvalidModelError(f"{what} stores its data in an external file; not supported")
+    if tensor.HasField("segment"):
+        raise InvalidModelError(f"{what} is a segment of a tensor; not supported")
+    if not is_supported_elem_type(tensor.data_type):
+        raise UnsupportedOpError(
+            f"{what} has element type {elem_type_name(tensor.data_type)}, "
+            "which this runtime does not support"
+        )
+    count = math.prod(dims)  # Python int: no overflow
+    dtype = numpy_dtype(tensor.data_type)
+    if tensor.HasField("raw_data"):
+        if tensor.data_type == TensorProto.STRING:
+            raise InvalidModelError(f"{what}: a string tensor cannot use raw_data")
+        expected, received = count * dtype.itemsize, len(tensor.raw_data)
+        unit = "bytes of raw_data"
+    else:
+        field = _TYPED_FIELD.get(tensor.data_type, "int32_data")
+        expected, received = count, len(getattr(tensor, field))
+        unit = f"values in {field}"
+    if expected != received:
+        raise InvalidModelError(
+            f"{what} declares dims {dims} ({count} elements of {elem_type_name(tensor.data_type)}"
+            f"), which needs {expected} {unit}; the file holds {received}"
+        )
+    try:
+        array = numpy_helper.to_array(tensor)
+    except Exception as e:
+        raise InvalidModelError(f"{what} could not be decoded: {type(e).__name__}: {e}") from None
+    if tensor.data_type == TensorProto.STRING:
+        array = np.vectorize(_decode_utf8, otypes=[object])(array) if array.size else array
+    return array
+
+
+def _decode_utf8(value):
+    return value.decode("utf-8", errors="replace") if isinstance(value, bytes) else value

@@ -1,0 +1,154 @@
+"""The ONNX op registry: (domain, op_type) -> {first opset: implementation}.
+
+Each implementation is a function named exactly as the ONNX op; inputs are positional
+arguments (None for an omitted optional input) and attributes are keyword-only arguments with
+the spec's defaults, so the graph compiler can reject unknown attributes by the signature. A
+variant for older opsets carries the opset where it starts in its name (``Softmax_1``).
+"""
+
+from runtime.onnx.ops import (
+    activation,
+    constant,
+    control,
+    conv,
+    math,
+    ms_qlinear,
+    normalization,
+    pool,
+    quant,
+    reduce,
+    rnn,
+    shape,
+)
+
+__all__ = ["REGISTRY", "resolve"]
+
+_MS = "com.microsoft"
+
+REGISTRY = {
+    # arithmetic and logic
+    ("", "Add"): {7: math.Add},
+    ("", "Sub"): {7: math.Sub},
+    ("", "Mul"): {7: math.Mul},
+    ("", "Div"): {7: math.Div},
+    ("", "Pow"): {7: math.Pow},
+    ("", "Max"): {8: math.Max},
+    ("", "Min"): {8: math.Min},
+    ("", "Sum"): {8: math.Sum},
+    ("", "Mean"): {8: math.Mean},
+    ("", "Abs"): {6: math.Abs},
+    ("", "Neg"): {6: math.Neg},
+    ("", "Exp"): {6: math.Exp},
+    ("", "Log"): {6: math.Log},
+    ("", "Sqrt"): {6: math.Sqrt},
+    ("", "Reciprocal"): {6: math.Reciprocal},
+    ("", "Floor"): {6: math.Floor},
+    ("", "Ceil"): {6: math.Ceil},
+    ("", "Sign"): {9: math.Sign},
+    ("", "Less"): {7: math.Less},
+    ("", "Greater"): {7: math.Greater},
+    ("", "LessOrEqual"): {12: math.LessOrEqual},
+    ("", "GreaterOrEqual"): {12: math.GreaterOrEqual},
+    ("", "Equal"): {7: math.Equal},
+    ("", "And"): {7: math.And},
+    ("", "Or"): {7: math.Or},
+    ("", "Xor"): {7: math.Xor},
+    ("", "Not"): {1: math.Not},
+    ("", "Where"): {9: math.Where},
+    ("", "MatMul"): {1: math.MatMul},
+    ("", "Gemm"): {7: math.Gemm},
+    # activations
+    ("", "Relu"): {6: activation.Relu},
+    ("", "LeakyRelu"): {6: activation.LeakyRelu},
+    ("", "PRelu"): {7: activation.PRelu},
+    ("", "Clip"): {6: activation.Clip_6, 11: activation.Clip},
+    ("", "Sigmoid"): {6: activation.Sigmoid},
+    ("", "HardSigmoid"): {6: activation.HardSigmoid},
+    ("", "HardSwish"): {14: activation.HardSwish},
+    ("", "Tanh"): {6: activation.Tanh},
+    ("", "Elu"): {6: activation.Elu},
+    ("", "Selu"): {6: activation.Selu},
+    ("", "Softplus"): {1: activation.Softplus},
+    ("", "Softsign"): {1: activation.Softsign},
+    ("", "Softmax"): {1: activation.Softmax_1, 13: activation.Softmax},
+    ("", "LogSoftmax"): {1: activation.LogSoftmax_1, 13: activation.LogSoftmax},
+    # convolution, pooling, normalization
+    ("", "Conv"): {1: conv.Conv},
+    ("", "ConvInteger"): {10: conv.ConvInteger},
+    ("", "MaxPool"): {8: pool.MaxPool},
+    ("", "AveragePool"): {7: pool.AveragePool},
+    ("", "GlobalAveragePool"): {1: pool.GlobalAveragePool},
+    ("", "GlobalMaxPool"): {1: pool.GlobalMaxPool},
+    ("", "BatchNormalization"): {9: normalization.BatchNormalization},
+    # reductions
+    ("", "ReduceMean"): {1: reduce.ReduceMean},
+    ("", "ReduceMax"): {1: reduce.ReduceMax},
+    ("", "ReduceMin"): {1: reduce.ReduceMin},
+    ("", "ReduceSum"): {1: reduce.ReduceSum},
+    ("", "ReduceProd"): {1: reduce.ReduceProd},
+    ("", "ReduceSumSquare"): {1: reduce.ReduceSumSquare},
+    ("", "ReduceL1"): {1: reduce.ReduceL1},
+    ("", "ReduceL2"): {1: reduce.ReduceL2},
+    ("", "ReduceLogSum"): {1: reduce.ReduceLogSum},
+    ("", "ReduceLogSumExp"): {1: reduce.ReduceLogSumExp},
+    ("", "ArgMax"): {1: reduce.ArgMax},
+    ("", "ArgMin"): {1: reduce.ArgMin},
+    # shapes and data movement
+    ("", "Reshape"): {1: shape.Reshape_1, 5: shape.Reshape},
+    ("", "Flatten"): {1: shape.Flatten},
+    ("", "Transpose"): {1: shape.Transpose},
+    ("", "Squeeze"): {1: shape.Squeeze_1, 13: shape.Squeeze},
+    ("", "Unsqueeze"): {1: shape.Unsqueeze_1, 13: shape.Unsqueeze},
+    ("", "Expand"): {8: shape.Expand},
+    ("", "Tile"): {6: shape.Tile},
+    ("", "Concat"): {4: shape.Concat},
+    ("", "Split"): {2: shape.Split_2, 13: shape.Split},
+    ("", "Slice"): {1: shape.Slice_1, 10: shape.Slice},
+    ("", "Gather"): {1: shape.Gather},
+    ("", "Pad"): {2: shape.Pad_2, 11: shape.Pad},
+    ("", "Shape"): {1: shape.Shape},
+    ("", "Size"): {1: shape.Size},
+    ("", "Identity"): {1: shape.Identity},
+    ("", "Dropout"): {12: shape.Dropout},
+    # constants and casts
+    ("", "Constant"): {1: constant.Constant},
+    ("", "ConstantOfShape"): {9: constant.ConstantOfShape},
+    ("", "Range"): {11: constant.Range},
+    ("", "Cast"): {6: constant.Cast},
+    ("", "CastLike"): {15: constant.CastLike},
+    # quantization
+    ("", "QuantizeLinear"): {10: quant.QuantizeLinear},
+    ("", "DequantizeLinear"): {10: quant.DequantizeLinear},
+    ("", "DynamicQuantizeLinear"): {11: quant.DynamicQuantizeLinear},
+    ("", "MatMulInteger"): {10: quant.MatMulInteger},
+    ("", "QLinearMatMul"): {10: quant.QLinearMatMul},
+    ("", "QLinearConv"): {10: quant.QLinearConv},
+    (_MS, "QLinearAdd"): {1: ms_qlinear.QLinearAdd},
+    (_MS, "QLinearMul"): {1: ms_qlinear.QLinearMul},
+    (_MS, "QLinearAveragePool"): {1: ms_qlinear.QLinearAveragePool},
+    (_MS, "QLinearGlobalAveragePool"): {1: ms_qlinear.QLinearGlobalAveragePool},
+    (_MS, "QLinearConcat"): {1: ms_qlinear.QLinearConcat},
+    (_MS, "QLinearSigmoid"): {1: ms_qlinear.QLinearSigmoid},
+    (_MS, "QLinearLeakyRelu"): {1: ms_qlinear.QLinearLeakyRelu},
+    (_MS, "QLinearSoftmax"): {1: ms_qlinear.QLinearSoftmax},
+    # recurrent
+    ("", "LSTM"): {7: rnn.LSTM},
+    ("", "GRU"): {7: rnn.GRU},
+    ("", "RNN"): {7: rnn.RNN},
+    # control flow
+    ("", "Loop"): {1: control.Loop},
+    ("", "If"): {1: control.If},
+    ("", "Scan"): {9: control.Scan},
+}
+
+
+def resolve(domain: str, op_type: str, opset: int):
+    """The implementation of ``op_type`` for a model importing ``domain`` at ``opset``.
+
+    Returns None when the op is unknown or only implemented for newer opsets.
+    """
+    versions = REGISTRY.get((domain, op_type))
+    if not versions:
+        return None
+    usable = [v for v in versions if v <= opset]
+    return versions[max(usable)] if usable else None

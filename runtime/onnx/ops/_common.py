@@ -1,0 +1,87 @@
+"""Helpers shared by op implementations: axes, sizes, padding and im2col windows."""
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from runtime.errors import InvalidModelError
+
+# The largest tensor an op may create, in elements (1 GiB of float32). Ops whose output size is
+# driven by values (ConstantOfShape, Expand, Tile, Range, Pad, conv windows) check against it,
+# so a hostile file cannot make the runtime allocate without bound.
+MAX_ELEMENTS = 1 << 28
+
+
+def check_size(shape, op: str) -> tuple[int, ...]:
+    """``shape`` as ints, after checking it is non-negative and not absurdly large."""
+    shape = tuple(int(d) for d in shape)
+    if any(d < 0 for d in shape):
+        raise InvalidModelError(f"{op}: negative dimension in shape {list(shape)}")
+    if math.prod(shape) > MAX_ELEMENTS:
+        raise InvalidModelError(
+            f"{op}: a tensor of shape {list(shape)} ({math.prod(shape)} elements) exceeds this "
+            f"runtime's limit of {MAX_ELEMENTS} elements"
+        )
+    return shape
+
+
+def axis_index(axis: int, rank: int, op: str) -> int:
+    """``axis`` normalized to [0, rank), with an error when it is out of range."""
+    axis = int(axis)
+    if not -rank <= axis < rank:
+        raise InvalidModelError(f"{op}: axis {axis} is out of range for rank {rank}")
+    return axis % rank
+
+
+def ints(values) -> list[int]:
+    """A 1-D int list from an attribute list or an int tensor input."""
+    return [int(v) for v in np.asarray(values).reshape(-1)]
+
+
+def conv_pads(
+    spatial: tuple, kernel: tuple, strides, dilations, auto_pad: str, pads, op: str
+) -> list[int]:
+    """Begin pads then end pads for each spatial dim, per the ONNX Conv/Pool ``auto_pad`` rule."""
+    n = len(spatial)
+    if auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        begins, ends = [], []
+        for size, k, s, d in zip(spatial, kernel, strides, dilations, strict=True):
+            out = -(-size // s)
+            total = max(0, (out - 1) * s + (k - 1) * d + 1 - size)
+            small, big = total // 2, total - total // 2
+            begins.append(small if auto_pad == "SAME_UPPER" else big)
+            ends.append(big if auto_pad == "SAME_UPPER" else small)
+        return begins + ends
+    if auto_pad == "VALID":
+        return [0] * (2 * n)
+    if auto_pad != "NOTSET":
+        raise InvalidModelError(f"{op}: auto_pad {auto_pad!r} is not one of NOTSET, SAME_UPPER, "
+                                "SAME_LOWER, VALID")
+    pads = list(pads) if pads else [0] * (2 * n)
+    if len(pads) != 2 * n or any(p < 0 for p in pads):
+        raise InvalidModelError(f"{op}: pads {pads} should be {2 * n} non-negative ints")
+    return pads
+
+
+def windows(x: np.ndarray, kernel, strides, dilations, pads, pad_value, extra_end=None):
+    """A view of every window of ``x`` (N, C, *spatial): shape (N, C, *out, *kernel).
+
+    The input is padded once (a copy only when there are pads); the windows themselves are a
+    strided view, so reducing or reshaping them is the only copy.
+    """
+    n = len(kernel)
+    ends = [pads[n + i] + (extra_end[i] if extra_end else 0) for i in range(n)]
+    if any(pads[:n]) or any(ends):
+        width = [(0, 0), (0, 0)] + [(pads[i], ends[i]) for i in range(n)]
+        x = np.pad(x, width, constant_values=pad_value)
+    extent = [(k - 1) * d + 1 for k, d in zip(kernel, dilations, strict=True)]
+    if any(e > s for e, s in zip(extent, x.shape[2:], strict=True)):
+        raise InvalidModelError(
+            f"kernel extent {extent} is larger than the padded input {list(x.shape[2:])}"
+        )
+    view = sliding_window_view(x, extent, axis=tuple(range(2, 2 + n)))
+    index = (slice(None), slice(None))
+    index += tuple(slice(None, None, s) for s in strides)
+    index += tuple(slice(None, None, d) for d in dilations)
+    return view[index]

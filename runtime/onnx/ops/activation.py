@@ -1,0 +1,96 @@
+"""Activations: Relu, LeakyRelu, PRelu, Clip, Sigmoid, HardSigmoid, HardSwish, Tanh, Elu, Selu,
+Softplus, Softsign, Softmax, LogSoftmax (onnx.ai/onnx/operators). Computed in the input's type.
+"""
+
+import numpy as np
+
+from runtime.onnx.ops._common import axis_index
+
+
+def Relu(x):
+    return np.maximum(x, np.zeros((), dtype=x.dtype))
+
+
+def LeakyRelu(x, *, alpha=0.01):
+    return np.where(x >= 0, x, x * np.asarray(alpha, dtype=x.dtype))
+
+
+def PRelu(x, slope):
+    return np.where(x >= 0, x, x * slope).astype(x.dtype, copy=False)
+
+
+def Clip(x, min=None, max=None):  # noqa: A002 - ONNX input names
+    if min is not None:
+        x = np.maximum(x, min.astype(x.dtype))
+    if max is not None:
+        x = np.minimum(x, max.astype(x.dtype))
+    return x
+
+
+def Clip_6(x, *, min=-3.4028234663852886e38, max=3.4028234663852886e38):  # noqa: A002
+    """Clip before opset 11: bounds are attributes."""
+    return np.clip(x, np.asarray(min, dtype=x.dtype), np.asarray(max, dtype=x.dtype))
+
+
+def Sigmoid(x):
+    # Stable for both signs: exp never sees a large positive argument.
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+
+
+def HardSigmoid(x, *, alpha=0.2, beta=0.5):
+    return np.clip(x * np.asarray(alpha, x.dtype) + np.asarray(beta, x.dtype), 0, 1).astype(x.dtype)
+
+
+def HardSwish(x):
+    return (x * HardSigmoid(x, alpha=1 / 6, beta=0.5)).astype(x.dtype)
+
+
+def Tanh(x):
+    return np.tanh(x)
+
+
+def Elu(x, *, alpha=1.0):
+    return np.where(x > 0, x, np.asarray(alpha, x.dtype) * np.expm1(np.minimum(x, 0))).astype(
+        x.dtype
+    )
+
+
+def Selu(x, *, alpha=1.67326319217681884765625, gamma=1.05070102214813232421875):
+    y = np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0)))
+    return (gamma * y).astype(x.dtype)
+
+
+def Softplus(x):
+    return (np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))).astype(x.dtype)
+
+
+def Softsign(x):
+    return (x / (1 + np.abs(x))).astype(x.dtype)
+
+
+def Softmax(x, *, axis=-1):
+    axis = axis_index(axis, x.ndim, "Softmax")
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def LogSoftmax(x, *, axis=-1):
+    axis = axis_index(axis, x.ndim, "LogSoftmax")
+    shifted = x - x.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+def _flattened(fn, x, axis, op):
+    """Before opset 13 the op works on x flattened to 2-D at ``axis``."""
+    axis = axis_index(axis, x.ndim, op) if x.ndim else 0
+    rows = int(np.prod(x.shape[:axis]))
+    return fn(x.reshape(rows, -1), axis=1).reshape(x.shape)
+
+
+def Softmax_1(x, *, axis=1):
+    return _flattened(Softmax, x, axis, "Softmax")
+
+
+def LogSoftmax_1(x, *, axis=1):
+    return _flattened(LogSoftmax, x, axis, "LogSoftmax")

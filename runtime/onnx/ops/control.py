@@ -1,0 +1,99 @@
+"""Loop, If and Scan (onnx.ai/onnx/operators/onnx__Loop.html, onnx__If.html, onnx__Scan.html).
+
+Bodies arrive as ``BoundGraph`` callables that see the enclosing scope. A Loop that never stops
+(no trip count and a condition that stays true) would hang the caller, so iterations are
+capped at MAX_ITERATIONS and exceeding the cap is an error.
+"""
+
+import numpy as np
+
+from runtime.errors import InvalidModelError, UnsupportedOpError
+from runtime.onnx._types import numpy_dtype
+from runtime.onnx.ops._common import axis_index
+
+MAX_ITERATIONS = 1 << 20
+
+
+def _stack(parts, info):
+    if parts:
+        return np.stack(parts)
+    # No iteration ran: an empty tensor with the body's declared element type and dims.
+    dtype = numpy_dtype(info.elem_type) if info.elem_type else np.float32
+    dims = [d if isinstance(d, int) else 0 for d in info.shape or []]
+    return np.zeros([0] + dims, dtype=dtype)
+
+
+def Loop(M=None, cond=None, *v_initial, body):
+    n_carried = len(v_initial)
+    outputs = body.graph.outputs
+    if len(body.graph.inputs) != 2 + n_carried or len(outputs) < 1 + n_carried:
+        raise InvalidModelError(
+            f"Loop: body takes {len(body.graph.inputs)} inputs and gives {len(outputs)} outputs; "
+            f"expected {2 + n_carried} inputs and at least {1 + n_carried} outputs"
+        )
+    trip = None if M is None else int(np.asarray(M).reshape(-1)[0])
+    keep_going = True if cond is None else bool(np.asarray(cond).reshape(-1)[0])
+    if (trip is None or trip > MAX_ITERATIONS) and keep_going:
+        limit = MAX_ITERATIONS if trip is None else min(trip, MAX_ITERATIONS + 1)
+    else:
+        limit = trip
+    carried = list(v_initial)
+    scans: list[list] = [[] for _ in outputs[1 + n_carried :]]
+    i = 0
+    while (limit is None or i < limit) and keep_going:
+        if i >= MAX_ITERATIONS:
+            raise InvalidModelError(f"Loop: more than {MAX_ITERATIONS} iterations; refused")
+        result = body(np.asarray(i, np.int64), np.asarray(keep_going), *carried)
+        keep_going = bool(np.asarray(result[0]).reshape(-1)[0])
+        carried = result[1 : 1 + n_carried]
+        for parts, value in zip(scans, result[1 + n_carried :], strict=True):
+            parts.append(value)
+        i += 1
+    stacked = [_stack(p, info) for p, info in zip(scans, outputs[1 + n_carried :], strict=True)]
+    return tuple(carried) + tuple(stacked)
+
+
+def If(cond, *, then_branch, else_branch):
+    branch = then_branch if bool(np.asarray(cond).reshape(-1)[0]) else else_branch
+    return tuple(branch())
+
+
+def Scan(
+    *inputs, body, num_scan_inputs, scan_input_axes=None, scan_input_directions=None,
+    scan_output_axes=None, scan_output_directions=None,
+):
+    n_state = len(inputs) - num_scan_inputs
+    if n_state < 0:
+        raise InvalidModelError(f"Scan: {len(inputs)} inputs but num_scan_inputs={num_scan_inputs}")
+    states, scan_inputs = list(inputs[:n_state]), inputs[n_state:]
+    in_axes = scan_input_axes or [0] * num_scan_inputs
+    in_dirs = scan_input_directions or [0] * num_scan_inputs
+    if len(in_axes) != num_scan_inputs or len(in_dirs) != num_scan_inputs:
+        raise InvalidModelError("Scan: scan_input_axes/directions do not match num_scan_inputs")
+    moved = []
+    for x, axis, direction in zip(scan_inputs, in_axes, in_dirs, strict=True):
+        x = np.moveaxis(x, axis_index(axis, x.ndim, "Scan"), 0)
+        moved.append(x[::-1] if direction else x)
+    steps = {x.shape[0] for x in moved}
+    if len(steps) > 1:
+        raise InvalidModelError(f"Scan: scan inputs have different lengths {sorted(steps)}")
+    n_steps = steps.pop() if steps else 0
+    n_scan_out = len(body.graph.outputs) - n_state
+    if n_scan_out < 0:
+        raise UnsupportedOpError("Scan: body has fewer outputs than state variables")
+    collected: list[list] = [[] for _ in range(n_scan_out)]
+    for t in range(n_steps):
+        result = body(*states, *(x[t] for x in moved))
+        states = list(result[:n_state])
+        for parts, value in zip(collected, result[n_state:], strict=True):
+            parts.append(value)
+    out_axes = scan_output_axes or [0] * n_scan_out
+    out_dirs = scan_output_directions or [0] * n_scan_out
+    scan_outputs = []
+    for parts, axis, direction, info in zip(collected, out_axes, out_dirs,
+                                            body.graph.outputs[n_state:], strict=True):
+        y = _stack(parts, info)
+        if direction:
+            y = y[::-1]
+        scan_outputs.append(np.moveaxis(y, 0, axis_index(axis, y.ndim, "Scan")))
+    return tuple(states) + tuple(scan_outputs)

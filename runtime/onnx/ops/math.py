@@ -1,0 +1,175 @@
+"""Element-wise arithmetic, comparison and logic ops, with numpy (multidirectional) broadcasting.
+
+Spec: onnx.ai/onnx/operators (Add, Sub, Mul, Div, Pow, Max, Min, Sum, Mean, Abs, Neg, Exp, Log,
+Sqrt, Reciprocal, Floor, Ceil, Sign, Less, Greater, Equal, LessOrEqual, GreaterOrEqual, And, Or,
+Xor, Not, Where, MatMul, Gemm). Results keep the inputs' element type, as ONNX requires.
+"""
+
+import numpy as np
+
+from runtime.errors import InvalidModelError
+
+
+def _same_type(op, *xs):
+    types = {x.dtype for x in xs}
+    if len(types) > 1:
+        raise InvalidModelError(f"{op}: inputs have different element types {sorted(map(str, types))}")
+
+
+def Add(a, b):
+    _same_type("Add", a, b)
+    return np.add(a, b, dtype=a.dtype)
+
+
+def Sub(a, b):
+    _same_type("Sub", a, b)
+    return np.subtract(a, b, dtype=a.dtype)
+
+
+def Mul(a, b):
+    _same_type("Mul", a, b)
+    return np.multiply(a, b, dtype=a.dtype)
+
+
+def Div(a, b):
+    _same_type("Div", a, b)
+    if a.dtype.kind in "iu":
+        # C++ integer division truncates toward zero; numpy's // floors.
+        if np.any(b == 0):
+            raise InvalidModelError("Div: integer division by zero")
+        q = np.floor_divide(a, b)
+        fix = (np.remainder(a, b) != 0) & ((a < 0) != (b < 0))
+        return (q + fix).astype(a.dtype)
+    return np.divide(a, b, dtype=a.dtype)
+
+
+def Pow(x, y):
+    if x.dtype.kind == "f":
+        return np.power(x, y.astype(x.dtype)).astype(x.dtype)
+    return np.power(x.astype(np.float64), y.astype(np.float64)).astype(x.dtype)
+
+
+def _variadic(op, fn, xs):
+    if not xs:
+        raise InvalidModelError(f"{op}: needs at least one input")
+    _same_type(op, *xs)
+    result = xs[0]
+    for x in xs[1:]:
+        result = fn(result, x)
+    return result.astype(xs[0].dtype, copy=False)
+
+
+def Max(*xs):
+    return _variadic("Max", np.maximum, xs)
+
+
+def Min(*xs):
+    return _variadic("Min", np.minimum, xs)
+
+
+def Sum(*xs):
+    return _variadic("Sum", np.add, xs)
+
+
+def Mean(*xs):
+    return (_variadic("Mean", np.add, xs) / len(xs)).astype(xs[0].dtype)
+
+
+def Abs(x):
+    return np.abs(x)
+
+
+def Neg(x):
+    return np.negative(x)
+
+
+def Exp(x):
+    return np.exp(x)
+
+
+def Log(x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log(x)
+
+
+def Sqrt(x):
+    with np.errstate(invalid="ignore"):
+        return np.sqrt(x)
+
+
+def Reciprocal(x):
+    with np.errstate(divide="ignore"):
+        return np.reciprocal(x)
+
+
+def Floor(x):
+    return np.floor(x)
+
+
+def Ceil(x):
+    return np.ceil(x)
+
+
+def Sign(x):
+    return np.sign(x)
+
+
+def Less(a, b):
+    return np.less(a, b)
+
+
+def Greater(a, b):
+    return np.greater(a, b)
+
+
+def LessOrEqual(a, b):
+    return np.less_equal(a, b)
+
+
+def GreaterOrEqual(a, b):
+    return np.greater_equal(a, b)
+
+
+def Equal(a, b):
+    return np.equal(a, b)
+
+
+def And(a, b):
+    return np.logical_and(a, b)
+
+
+def Or(a, b):
+    return np.logical_or(a, b)
+
+
+def Xor(a, b):
+    return np.logical_xor(a, b)
+
+
+def Not(x):
+    return np.logical_not(x)
+
+
+def Where(condition, x, y):
+    _same_type("Where", x, y)
+    return np.where(condition, x, y)
+
+
+def MatMul(a, b):
+    if a.ndim == 0 or b.ndim == 0:
+        raise InvalidModelError("MatMul: inputs must have rank >= 1")
+    _same_type("MatMul", a, b)
+    return np.matmul(a, b)
+
+
+def Gemm(a, b, c=None, *, alpha=1.0, beta=1.0, transA=0, transB=0):
+    if a.ndim != 2 or b.ndim != 2:
+        raise InvalidModelError(f"Gemm: A and B must be 2-D; received {a.shape} and {b.shape}")
+    a = a.T if transA else a
+    b = b.T if transB else b
+    y = np.matmul(a, b)
+    if alpha != 1.0:
+        y = y * np.asarray(alpha, dtype=y.dtype)
+    if c is not None:
+        y = y + (c if beta == 1.0 else c * np.asarray(beta, dtype=c.dtype))
+    return y.astype(a.dtype, copy=False)

@@ -1,0 +1,108 @@
+"""MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool (onnx.ai/onnx/operators).
+
+Windows are a strided view of the (padded) input and the reduction runs over the kernel axes.
+With ``ceil_mode`` the last window may run past the end pad; ONNX drops a window that would
+start inside the end padding, and AveragePool never counts the extra cells.
+"""
+
+import math
+
+import numpy as np
+
+from runtime.errors import InvalidModelError
+from runtime.onnx.ops._common import conv_pads, windows
+
+
+def pool_geometry(x, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode, op):
+    """Pads, strides, dilations and the extra end padding that ``ceil_mode`` needs."""
+    if kernel_shape is None:
+        raise InvalidModelError(f"{op}: attribute kernel_shape is required")
+    nsp = len(kernel_shape)
+    if x.ndim != nsp + 2:
+        raise InvalidModelError(f"{op}: input rank {x.ndim} does not match kernel {kernel_shape}")
+    strides = list(strides) if strides else [1] * nsp
+    dilations = list(dilations) if dilations else [1] * nsp
+    if len(strides) != nsp or len(dilations) != nsp or min(strides + dilations + kernel_shape) < 1:
+        raise InvalidModelError(f"{op}: kernel/strides/dilations are invalid")
+    pads = conv_pads(x.shape[2:], kernel_shape, strides, dilations, auto_pad, pads, op)
+    extra = []
+    for i, size in enumerate(x.shape[2:]):
+        extent = (kernel_shape[i] - 1) * dilations[i] + 1
+        span = size + pads[i] + pads[nsp + i] - extent
+        if span < 0:
+            raise InvalidModelError(f"{op}: kernel extent {extent} exceeds the padded input")
+        out = (math.ceil(span / strides[i]) if ceil_mode else span // strides[i]) + 1
+        if ceil_mode and (out - 1) * strides[i] >= size + pads[i]:
+            out -= 1
+        extra.append(max(0, (out - 1) * strides[i] + extent - (size + pads[i] + pads[nsp + i])))
+    return pads, strides, dilations, extra
+
+
+def _lowest(dtype):
+    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+
+
+def MaxPool(
+    x,
+    *,
+    auto_pad="NOTSET",
+    ceil_mode=0,
+    dilations=None,
+    kernel_shape=None,
+    pads=None,
+    storage_order=0,
+    strides=None,
+):
+    pads, strides, dilations, extra = pool_geometry(
+        x, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode, "MaxPool"
+    )
+    nsp = len(kernel_shape)
+    if not any(pads) and not any(extra) and strides == list(kernel_shape) and dilations == [1] * nsp:
+        # Non-overlapping windows: a reshape, no window view (the common 2x2/2 case).
+        outs = [size // k for size, k in zip(x.shape[2:], kernel_shape, strict=True)]
+        x = x[(slice(None), slice(None)) + tuple(slice(0, o * k) for o, k in
+                                                   zip(outs, kernel_shape, strict=True))]
+        shape = list(x.shape[:2])
+        for o, k in zip(outs, kernel_shape, strict=True):
+            shape += [o, k]
+        return x.reshape(shape).max(axis=tuple(range(3, 3 + 2 * nsp, 2)))
+    view = windows(x, kernel_shape, strides, dilations, pads, _lowest(x.dtype), extra)
+    return view.max(axis=tuple(range(-nsp, 0)))
+
+
+def AveragePool(
+    x,
+    *,
+    auto_pad="NOTSET",
+    ceil_mode=0,
+    count_include_pad=0,
+    dilations=None,
+    kernel_shape=None,
+    pads=None,
+    strides=None,
+):
+    pads, strides, dilations, extra = pool_geometry(
+        x, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode, "AveragePool"
+    )
+    nsp = len(kernel_shape)
+    axes = tuple(range(-nsp, 0))
+    total = windows(x, kernel_shape, strides, dilations, pads, 0, extra).sum(axis=axes)
+    # Count of cells each window averages: real cells, plus explicit pads if count_include_pad;
+    # never the extra cells ceil_mode adds.
+    mask = np.ones((1, 1) + x.shape[2:], dtype=x.dtype)
+    if count_include_pad:
+        width = [(0, 0), (0, 0)] + [(pads[i], pads[nsp + i]) for i in range(nsp)]
+        mask = np.pad(mask, width, constant_values=1)
+        inner = [0] * (2 * nsp)
+    else:
+        inner = pads
+    count = windows(mask, kernel_shape, strides, dilations, inner, 0, extra).sum(axis=axes)
+    return (total / count).astype(x.dtype, copy=False)
+
+
+def GlobalAveragePool(x):
+    return x.mean(axis=tuple(range(2, x.ndim)), keepdims=True, dtype=x.dtype)
+
+
+def GlobalMaxPool(x):
+    return x.max(axis=tuple(range(2, x.ndim)), keepdims=True)

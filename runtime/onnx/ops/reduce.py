@@ -1,0 +1,111 @@
+"""ReduceMean, ReduceMax, ReduceMin, ReduceSum, ReduceProd, ReduceSumSquare, ReduceL1, ReduceL2,
+ReduceLogSum, ReduceLogSumExp, ArgMax, ArgMin (onnx.ai/onnx/operators).
+
+Axes come from the ``axes`` attribute (older opsets) or the second input (ReduceSum since 13,
+the others since 18); both forms are accepted. Empty axes reduce everything, unless
+``noop_with_empty_axes`` is set.
+"""
+
+import numpy as np
+
+from runtime.errors import InvalidModelError
+from runtime.onnx.ops._common import axis_index, ints
+
+
+def _reduce(fn, op, data, axes_input, axes, keepdims, noop_with_empty_axes):
+    if axes_input is not None:
+        axes = ints(axes_input)
+    if not axes:
+        if noop_with_empty_axes:
+            return data
+        axes = list(range(data.ndim))
+    axes = tuple(sorted({axis_index(a, data.ndim, op) for a in axes}))
+    if op in ("ReduceMax", "ReduceMin") and any(data.shape[a] == 0 for a in axes):
+        shape = [1 if i in axes else d for i, d in enumerate(data.shape)]
+        if not keepdims:
+            shape = [d for i, d in enumerate(shape) if i not in axes]
+        fill = -np.inf if op == "ReduceMax" else np.inf
+        if data.dtype.kind != "f":
+            info = np.iinfo(data.dtype) if data.dtype.kind in "iu" else None
+            fill = (info.min if op == "ReduceMax" else info.max) if info else fill
+        return np.full(shape, fill, dtype=data.dtype)
+    return np.asarray(fn(data, axes, bool(keepdims))).astype(data.dtype, copy=False)
+
+
+def ReduceMean(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
+    return _reduce(lambda x, a, k: x.mean(axis=a, keepdims=k), "ReduceMean", data, axes_input,
+                   axes, keepdims, noop_with_empty_axes)
+
+
+def ReduceMax(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
+    return _reduce(lambda x, a, k: x.max(axis=a, keepdims=k), "ReduceMax", data, axes_input,
+                   axes, keepdims, noop_with_empty_axes)
+
+
+def ReduceMin(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
+    return _reduce(lambda x, a, k: x.min(axis=a, keepdims=k), "ReduceMin", data, axes_input,
+                   axes, keepdims, noop_with_empty_axes)
+
+
+def ReduceSum(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
+    return _reduce(lambda x, a, k: x.sum(axis=a, keepdims=k), "ReduceSum", data, axes_input,
+                   axes, keepdims, noop_with_empty_axes)
+
+
+def ReduceProd(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
+    return _reduce(lambda x, a, k: x.prod(axis=a, keepdims=k), "ReduceProd", data, axes_input,
+                   axes, keepdims, noop_with_empty_axes)
+
+
+def ReduceSumSquare(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
+    return _reduce(lambda x, a, k: (x * x).sum(axis=a, keepdims=k), "ReduceSumSquare", data,
+                   axes_input, axes, keepdims, noop_with_empty_axes)
+
+
+def ReduceL1(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
+    return _reduce(lambda x, a, k: np.abs(x).sum(axis=a, keepdims=k), "ReduceL1", data,
+                   axes_input, axes, keepdims, noop_with_empty_axes)
+
+
+def ReduceL2(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
+    return _reduce(lambda x, a, k: np.sqrt((x * x).sum(axis=a, keepdims=k)), "ReduceL2", data,
+                   axes_input, axes, keepdims, noop_with_empty_axes)
+
+
+def ReduceLogSum(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
+    return _reduce(lambda x, a, k: np.log(x.sum(axis=a, keepdims=k)), "ReduceLogSum", data,
+                   axes_input, axes, keepdims, noop_with_empty_axes)
+
+
+def _logsumexp(x, a, k):
+    m = x.max(axis=a, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    y = np.log(np.exp(x - m).sum(axis=a, keepdims=True)) + m
+    return y if k else y.squeeze(axis=a)
+
+
+def ReduceLogSumExp(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
+    return _reduce(_logsumexp, "ReduceLogSumExp", data, axes_input, axes, keepdims,
+                   noop_with_empty_axes)
+
+
+def _arg(fn, op, data, axis, keepdims, select_last_index):
+    axis = axis_index(axis, data.ndim, op)
+    if data.shape[axis] == 0:
+        raise InvalidModelError(f"{op}: cannot reduce an empty axis {axis}")
+    if select_last_index:
+        flipped = np.flip(data, axis=axis)
+        result = data.shape[axis] - 1 - fn(flipped, axis=axis)
+    else:
+        result = fn(data, axis=axis)
+    if keepdims:
+        result = np.expand_dims(result, axis)
+    return result.astype(np.int64)
+
+
+def ArgMax(data, *, axis=0, keepdims=1, select_last_index=0):
+    return _arg(np.argmax, "ArgMax", data, axis, keepdims, select_last_index)
+
+
+def ArgMin(data, *, axis=0, keepdims=1, select_last_index=0):
+    return _arg(np.argmin, "ArgMin", data, axis, keepdims, select_last_index)

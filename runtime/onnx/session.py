@@ -1,0 +1,200 @@
+"""``InferenceSession``: onnxruntime's Python API over this runtime's ONNX interpreter."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from runtime.errors import InvalidInputError
+from runtime.onnx._evaluator import run_graph
+from runtime.onnx._graph import ValueInfo, compile_graph
+from runtime.onnx._reader import opsets, parse_model, read_model_bytes
+from runtime.onnx._types import dtype_type_name, elem_type_name, numpy_dtype
+
+__all__ = ["InferenceSession", "ModelMetadata", "NodeArg"]
+
+PROVIDERS = ["CPUExecutionProvider"]
+
+
+@dataclass(frozen=True)
+class NodeArg:
+    """A model input or output, as onnxruntime describes it.
+
+    Attributes:
+        name: the value's name in the graph.
+        shape: one entry per dim: an int, the symbolic name (str), or None when unknown;
+            None when even the rank is unknown.
+        type: onnxruntime's type string, e.g. ``'tensor(float)'``.
+    """
+
+    name: str
+    shape: list | None
+    type: str
+
+
+@dataclass(frozen=True)
+class ModelMetadata:
+    """The model's metadata fields, as onnxruntime's ``ModelMetadata``."""
+
+    producer_name: str
+    graph_name: str
+    domain: str
+    description: str
+    graph_description: str
+    version: int
+    custom_metadata_map: dict = field(default_factory=dict)
+
+
+class InferenceSession:
+    """Runs an ``.onnx`` model with onnxruntime's Python API, in numpy.
+
+    Args:
+        path_or_bytes: a path to an ``.onnx`` file, or its bytes.
+        sess_options: accepted for onnxruntime compatibility and ignored.
+        providers: accepted for compatibility; this runtime is always ``CPUExecutionProvider``.
+        keep_intermediates: keep every value computed by the last ``run`` in
+            ``self.intermediates`` (name -> array), for op-by-op comparisons.
+
+    Raises:
+        InvalidModelError: the file is corrupt, truncated, hostile or inconsistent.
+        UnsupportedOpError: it uses an op, opset or type this runtime does not implement.
+    """
+
+    def __init__(self, path_or_bytes, sess_options=None, providers=None, *,
+                 keep_intermediates: bool = False, **kwargs):
+        model = parse_model(read_model_bytes(path_or_bytes))
+        self._model_opsets = opsets(model)
+        self._graph = compile_graph(model.graph, self._model_opsets)
+        initializers = self._graph.initializers
+        # Since IR 4 an initializer may also be listed as an input (a default that feeds can
+        # override); onnxruntime does not report those as inputs.
+        self._inputs = [v for v in self._graph.inputs if v.name not in initializers]
+        self._overridable = {v.name: v for v in self._graph.inputs if v.name in initializers}
+        self._outputs = self._graph.outputs
+        self._meta = ModelMetadata(
+            producer_name=model.producer_name,
+            graph_name=model.graph.name,
+            domain=model.domain,
+            description=model.doc_string,
+            graph_description=model.graph.doc_string,
+            version=model.model_version,
+            custom_metadata_map={p.key: p.value for p in model.metadata_props},
+        )
+        self.keep_intermediates = keep_intermediates
+        self.intermediates: dict[str, np.ndarray] = {}
+
+    def get_inputs(self) -> list[NodeArg]:
+        """The model's inputs (initializers excluded)."""
+        return [_node_arg(v) for v in self._inputs]
+
+    def get_outputs(self) -> list[NodeArg]:
+        """The model's outputs."""
+        return [_node_arg(v) for v in self._outputs]
+
+    def get_overridable_initializers(self) -> list[NodeArg]:
+        """Initializers that are also listed as graph inputs, and so may be fed."""
+        return [_node_arg(v) for v in self._overridable.values()]
+
+    def get_modelmeta(self) -> ModelMetadata:
+        """The model's metadata."""
+        return self._meta
+
+    def get_providers(self) -> list[str]:
+        """Execution providers: always ``['CPUExecutionProvider']``."""
+        return list(PROVIDERS)
+
+    def get_session_options(self):
+        """Not modelled; returns None."""
+        return None
+
+    def run(self, output_names, input_feed: dict, run_options=None) -> list[np.ndarray]:
+        """Compute outputs.
+
+        Args:
+            output_names: names to return, in order; None for all the model's outputs. With
+                ``keep_intermediates`` any value of the main graph may be named.
+            input_feed: {input name: numpy array}.
+            run_options: accepted for onnxruntime compatibility and ignored.
+
+        Raises:
+            InvalidInputError: an unknown or missing input, or one of the wrong type or shape;
+                an unknown output name.
+        """
+        feeds = self._check_feed(input_feed)
+        if output_names is None:
+            output_names = [v.name for v in self._outputs]
+        keep = {} if self.keep_intermediates else None
+        produced = {v.name for v in self._outputs}
+        for name in output_names:
+            if name not in produced and not self.keep_intermediates:
+                raise InvalidInputError(
+                    f"Invalid output name: {name!r}; the model's outputs are {sorted(produced)}"
+                )
+        values = run_graph(self._graph, feeds, keep=keep)
+        if keep is not None:
+            self.intermediates = {**feeds, **keep}
+        result = []
+        for name in output_names:
+            if name not in values:
+                raise InvalidInputError(f"Invalid output name: {name!r}; no such value")
+            result.append(np.asarray(values[name]))
+        return result
+
+    def _check_feed(self, input_feed: dict) -> dict:
+        if not isinstance(input_feed, dict):
+            raise InvalidInputError(
+                f"input_feed must be a dict of name -> array; received {type(input_feed).__name__}"
+            )
+        known = {v.name: v for v in self._inputs} | self._overridable
+        unknown = [k for k in input_feed if k not in known]
+        if unknown:
+            raise InvalidInputError(
+                f"Invalid input name: {unknown[0]!r}; the model's inputs are {sorted(known)}"
+            )
+        missing = [v.name for v in self._inputs if v.name not in input_feed]
+        if missing:
+            raise InvalidInputError(
+                f"Required inputs ({missing}) are missing from input feed ({list(input_feed)})."
+            )
+        feeds = {}
+        for name, value in input_feed.items():
+            feeds[name] = _check_input(known[name], value)
+        return feeds
+
+
+def _node_arg(v: ValueInfo) -> NodeArg:
+    elem = elem_type_name(v.elem_type) if v.elem_type else "tensor(undefined)"
+    return NodeArg(v.name, None if v.shape is None else list(v.shape), elem)
+
+
+def _check_input(info: ValueInfo, value) -> np.ndarray:
+    array = value if isinstance(value, np.ndarray) else np.asarray(value)
+    if info.elem_type is not None:
+        expected = elem_type_name(info.elem_type)
+        received = dtype_type_name(array.dtype)
+        if expected != received:
+            raise InvalidInputError(
+                f"Unexpected input data type for input {info.name!r}. Actual: ({received}), "
+                f"expected: ({expected})"
+            )
+        if array.dtype.kind in "US":
+            array = array.astype(object)
+        elif array.dtype != numpy_dtype(info.elem_type):
+            array = array.astype(numpy_dtype(info.elem_type))
+    if info.shape is not None:
+        if array.ndim != len(info.shape):
+            raise InvalidInputError(
+                f"Invalid rank for input: {info.name!r} Got: {array.ndim} "
+                f"Expected: {len(info.shape)} (expected shape {list(info.shape)}, "
+                f"received {list(array.shape)})"
+            )
+        bad = [
+            f"index: {i} Got: {got} Expected: {want}"
+            for i, (got, want) in enumerate(zip(array.shape, info.shape, strict=True))
+            if isinstance(want, int) and got != want
+        ]
+        if bad:
+            raise InvalidInputError(
+                f"Got invalid dimensions for input: {info.name!r} for the following indices: "
+                + "; ".join(bad)
+            )
+    return array
