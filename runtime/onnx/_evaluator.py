@@ -27,8 +27,7 @@ class BoundGraph:
         graph = self.graph
         if len(inputs) != len(graph.inputs):
             raise InvalidModelError(
-                f"subgraph {graph.name!r} takes {len(graph.inputs)} inputs; "
-                f"received {len(inputs)}"
+                f"subgraph {graph.name!r} takes {len(graph.inputs)} inputs; received {len(inputs)}"
             )
         feeds = {v.name: x for v, x in zip(graph.inputs, inputs, strict=True)}
         values = run_graph(graph, feeds, outer=self.scope)
@@ -68,14 +67,26 @@ def run_graph(graph: Graph, feeds: dict, outer=None, keep: dict | None = None):
             for key in node.graph_attrs:
                 g = attrs[key]
                 attrs[key] = (
-                    [BoundGraph(x, values) for x in g] if isinstance(g, list) else BoundGraph(g, values)
+                    [BoundGraph(x, values) for x in g]
+                    if isinstance(g, list)
+                    else BoundGraph(g, values)
                 )
         try:
             result = node.fn(*args, **attrs)
         except InvalidModelError:
             raise
-        except (ValueError, TypeError, IndexError, KeyError, ZeroDivisionError, OverflowError,
-                MemoryError, RecursionError, AttributeError, NotImplementedError) as e:
+        except (
+            ValueError,
+            TypeError,
+            IndexError,
+            KeyError,
+            ZeroDivisionError,
+            OverflowError,
+            MemoryError,
+            RecursionError,
+            AttributeError,
+            NotImplementedError,
+        ) as e:
             raise InvalidModelError(
                 f"{node.describe()} failed on inputs {_shapes(node.inputs, args)}: "
                 f"{type(e).__name__}: {e}"

@@ -85,8 +85,7 @@ def opsets(model: onnx.ModelProto) -> dict[str, int]:
         raise InvalidModelError("opset_import has no entry for the default ONNX domain")
     if not MIN_OPSET <= result[""] <= MAX_OPSET:
         raise UnsupportedOpError(
-            f"default-domain opset {result['']} is not supported; "
-            f"expected {MIN_OPSET}..{MAX_OPSET}"
+            f"default-domain opset {result['']} is not supported; expected {MIN_OPSET}..{MAX_OPSET}"
         )
     return result
 

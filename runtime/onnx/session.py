@@ -59,8 +59,15 @@ class InferenceSession:
         UnsupportedOpError: it uses an op, opset or type this runtime does not implement.
     """
 
-    def __init__(self, path_or_bytes, sess_options=None, providers=None, *,
-                 keep_intermediates: bool = False, **kwargs):
+    def __init__(
+        self,
+        path_or_bytes,
+        sess_options=None,
+        providers=None,
+        *,
+        keep_intermediates: bool = False,
+        **kwargs,
+    ):
         model = parse_model(read_model_bytes(path_or_bytes))
         self._model_opsets = opsets(model)
         self._graph = compile_graph(model.graph, self._model_opsets)

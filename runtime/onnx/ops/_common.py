@@ -56,8 +56,9 @@ def conv_pads(
     if auto_pad == "VALID":
         return [0] * (2 * n)
     if auto_pad != "NOTSET":
-        raise InvalidModelError(f"{op}: auto_pad {auto_pad!r} is not one of NOTSET, SAME_UPPER, "
-                                "SAME_LOWER, VALID")
+        raise InvalidModelError(
+            f"{op}: auto_pad {auto_pad!r} is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID"
+        )
     pads = list(pads) if pads else [0] * (2 * n)
     if len(pads) != 2 * n or any(p < 0 for p in pads):
         raise InvalidModelError(f"{op}: pads {pads} should be {2 * n} non-negative ints")

@@ -19,12 +19,21 @@ def Constant(
 ):
     given = [
         v
-        for v in (value, value_float, value_floats, value_int, value_ints, value_string,
-                  value_strings)
+        for v in (
+            value,
+            value_float,
+            value_floats,
+            value_int,
+            value_ints,
+            value_string,
+            value_strings,
+        )
         if v is not None
     ]
     if len(given) != 1:
-        raise InvalidModelError(f"Constant: exactly one value attribute is needed; got {len(given)}")
+        raise InvalidModelError(
+            f"Constant: exactly one value attribute is needed; got {len(given)}"
+        )
     if value is not None:
         return value
     if value_float is not None:
@@ -67,7 +76,7 @@ def _cast_dtype(to: int) -> np.dtype:
 
 def Cast(input, *, to, saturate=1, round_mode="up"):  # noqa: A002
     dtype = _cast_dtype(to)
-    if input.dtype == object or dtype == object:
+    if input.dtype.kind == "O" or dtype.kind == "O":
         raise UnsupportedOpError("Cast: casts from or to strings are not supported")
     if input.dtype.kind == "f" and dtype.kind in "iub":
         with np.errstate(invalid="ignore"):
@@ -76,6 +85,6 @@ def Cast(input, *, to, saturate=1, round_mode="up"):  # noqa: A002
 
 
 def CastLike(input, target_type, *, saturate=1, round_mode="up"):  # noqa: A002
-    if input.dtype == object or target_type.dtype == object:
+    if input.dtype.kind == "O" or target_type.dtype.kind == "O":
         raise UnsupportedOpError("CastLike: casts from or to strings are not supported")
     return input.astype(target_type.dtype)

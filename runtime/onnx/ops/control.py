@@ -59,8 +59,13 @@ def If(cond, *, then_branch, else_branch):
 
 
 def Scan(
-    *inputs, body, num_scan_inputs, scan_input_axes=None, scan_input_directions=None,
-    scan_output_axes=None, scan_output_directions=None,
+    *inputs,
+    body,
+    num_scan_inputs,
+    scan_input_axes=None,
+    scan_input_directions=None,
+    scan_output_axes=None,
+    scan_output_directions=None,
 ):
     n_state = len(inputs) - num_scan_inputs
     if n_state < 0:
@@ -90,8 +95,9 @@ def Scan(
     out_axes = scan_output_axes or [0] * n_scan_out
     out_dirs = scan_output_directions or [0] * n_scan_out
     scan_outputs = []
-    for parts, axis, direction, info in zip(collected, out_axes, out_dirs,
-                                            body.graph.outputs[n_state:], strict=True):
+    for parts, axis, direction, info in zip(
+        collected, out_axes, out_dirs, body.graph.outputs[n_state:], strict=True
+    ):
         y = _stack(parts, info)
         if direction:
             y = y[::-1]

@@ -60,8 +60,18 @@ def Conv(
     strides=None,
 ):
     dtype = np.result_type(x.dtype, w.dtype)
-    y = conv_nchw(x, w, auto_pad=auto_pad, dilations=dilations, group=group,
-                  kernel_shape=kernel_shape, pads=pads, strides=strides, op="Conv", dtype=dtype)
+    y = conv_nchw(
+        x,
+        w,
+        auto_pad=auto_pad,
+        dilations=dilations,
+        group=group,
+        kernel_shape=kernel_shape,
+        pads=pads,
+        strides=strides,
+        op="Conv",
+        dtype=dtype,
+    )
     if b is not None:
         y = y + b.reshape((1, -1) + (1,) * (y.ndim - 2)).astype(dtype, copy=False)
     return y
@@ -91,6 +101,12 @@ def ConvInteger(
     pads=None,
     strides=None,
 ):
-    attrs = dict(auto_pad=auto_pad, dilations=dilations, group=group,
-                 kernel_shape=kernel_shape, pads=pads, strides=strides)
+    attrs = dict(
+        auto_pad=auto_pad,
+        dilations=dilations,
+        group=group,
+        kernel_shape=kernel_shape,
+        pads=pads,
+        strides=strides,
+    )
     return integer_conv(x, w, x_zero_point, w_zero_point, attrs, "ConvInteger").astype(np.int32)

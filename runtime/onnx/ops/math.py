@@ -13,7 +13,9 @@ from runtime.errors import InvalidModelError
 def _same_type(op, *xs):
     types = {x.dtype for x in xs}
     if len(types) > 1:
-        raise InvalidModelError(f"{op}: inputs have different element types {sorted(map(str, types))}")
+        raise InvalidModelError(
+            f"{op}: inputs have different element types {sorted(map(str, types))}"
+        )
 
 
 def Add(a, b):

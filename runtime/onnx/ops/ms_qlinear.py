@@ -57,17 +57,36 @@ def _back(y, channels_last):
 
 
 def QLinearAveragePool(
-    X, x_scale, x_zero_point, y_scale, y_zero_point=None, *, auto_pad="NOTSET", ceil_mode=0,
-    channels_last=0, count_include_pad=0, kernel_shape=None, pads=None, strides=None,
+    X,
+    x_scale,
+    x_zero_point,
+    y_scale,
+    y_zero_point=None,
+    *,
+    auto_pad="NOTSET",
+    ceil_mode=0,
+    channels_last=0,
+    count_include_pad=0,
+    kernel_shape=None,
+    pads=None,
+    strides=None,
 ):
     x = _nchw(_dequantize(X, x_scale, x_zero_point, "QLinearAveragePool"), channels_last)
-    y = AveragePool(x, auto_pad=auto_pad, ceil_mode=ceil_mode, count_include_pad=count_include_pad,
-                    kernel_shape=kernel_shape, pads=pads, strides=strides)
+    y = AveragePool(
+        x,
+        auto_pad=auto_pad,
+        ceil_mode=ceil_mode,
+        count_include_pad=count_include_pad,
+        kernel_shape=kernel_shape,
+        pads=pads,
+        strides=strides,
+    )
     return _quantize(_back(y, channels_last), y_scale, y_zero_point, X, "QLinearAveragePool")
 
 
-def QLinearGlobalAveragePool(X, x_scale, x_zero_point, y_scale, y_zero_point=None, *,
-                             channels_last=0):
+def QLinearGlobalAveragePool(
+    X, x_scale, x_zero_point, y_scale, y_zero_point=None, *, channels_last=0
+):
     x = _nchw(_dequantize(X, x_scale, x_zero_point, "QLinearGlobalAveragePool"), channels_last)
     y = x.mean(axis=tuple(range(2, x.ndim)), keepdims=True, dtype=np.float32)
     return _quantize(_back(y, channels_last), y_scale, y_zero_point, X, "QLinearGlobalAveragePool")

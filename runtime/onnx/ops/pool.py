@@ -57,11 +57,18 @@ def MaxPool(
         x, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode, "MaxPool"
     )
     nsp = len(kernel_shape)
-    if not any(pads) and not any(extra) and strides == list(kernel_shape) and dilations == [1] * nsp:
+    if (
+        not any(pads)
+        and not any(extra)
+        and strides == list(kernel_shape)
+        and dilations == [1] * nsp
+    ):
         # Non-overlapping windows: a reshape, no window view (the common 2x2/2 case).
         outs = [size // k for size, k in zip(x.shape[2:], kernel_shape, strict=True)]
-        x = x[(slice(None), slice(None)) + tuple(slice(0, o * k) for o, k in
-                                                   zip(outs, kernel_shape, strict=True))]
+        x = x[
+            (slice(None), slice(None))
+            + tuple(slice(0, o * k) for o, k in zip(outs, kernel_shape, strict=True))
+        ]
         shape = list(x.shape[:2])
         for o, k in zip(outs, kernel_shape, strict=True):
             shape += [o, k]
@@ -86,7 +93,11 @@ def AveragePool(
     )
     nsp = len(kernel_shape)
     axes = tuple(range(-nsp, 0))
-    total = windows(x, kernel_shape, strides, dilations, pads, 0, extra).sum(axis=axes)
+    total = windows(x, kernel_shape, strides, dilations, pads, 0, extra)
+    for _ in range(nsp):
+        # Outer kernel axis first, one axis at a time: the float32 summation order of
+        # onnxruntime's MLAS pooling, so QDQ models match it exactly ((x00 + x10) + (x01 + x11)).
+        total = total.sum(axis=2 + nsp)
     # Count of cells each window averages: real cells, plus explicit pads if count_include_pad;
     # never the extra cells ceil_mode adds.
     mask = np.ones((1, 1) + x.shape[2:], dtype=x.dtype)

@@ -53,14 +53,23 @@ def quantize(x, scale, zero_point, dtype):
 
 
 def QuantizeLinear(
-    x, y_scale, y_zero_point=None, *, axis=1, block_size=0, output_dtype=0, saturate=1,
+    x,
+    y_scale,
+    y_zero_point=None,
+    *,
+    axis=1,
+    block_size=0,
+    output_dtype=0,
+    saturate=1,
     precision=0,
 ):
     if y_zero_point is not None:
         dtype = y_zero_point.dtype
     elif output_dtype:
         if not is_supported_elem_type(output_dtype):
-            raise UnsupportedOpError(f"QuantizeLinear: output_dtype {output_dtype} is not supported")
+            raise UnsupportedOpError(
+                f"QuantizeLinear: output_dtype {output_dtype} is not supported"
+            )
         dtype = numpy_dtype(output_dtype)
     else:
         dtype = np.dtype(np.uint8)
@@ -69,8 +78,10 @@ def QuantizeLinear(
     if precision:
         raise UnsupportedOpError("QuantizeLinear: the precision attribute is not supported")
     scale = per_axis(y_scale, x, axis, block_size, "QuantizeLinear", "y_scale")
-    zp = None if y_zero_point is None else per_axis(
-        y_zero_point, x, axis, block_size, "QuantizeLinear", "y_zero_point"
+    zp = (
+        None
+        if y_zero_point is None
+        else per_axis(y_zero_point, x, axis, block_size, "QuantizeLinear", "y_zero_point")
     )
     return quantize(x, scale, zp, dtype)
 
@@ -81,8 +92,9 @@ def DequantizeLinear(x, x_scale, x_zero_point=None, *, axis=1, block_size=0, out
     scale = per_axis(x_scale, x, axis, block_size, "DequantizeLinear", "x_scale")
     wide = x.astype(np.int64)
     if x_zero_point is not None:
-        wide = wide - per_axis(x_zero_point, x, axis, block_size, "DequantizeLinear",
-                               "x_zero_point").astype(np.int64)
+        wide = wide - per_axis(
+            x_zero_point, x, axis, block_size, "DequantizeLinear", "x_zero_point"
+        ).astype(np.int64)
     out = wide.astype(scale.dtype) * scale
     if output_dtype:
         out = out.astype(numpy_dtype(output_dtype))
@@ -126,8 +138,9 @@ def MatMulInteger(A, B, a_zero_point=None, b_zero_point=None):
 
 def requantize(acc, x_scale, w_scale, y_scale, y_zero_point, channel_axis):
     """float32(acc) * ((x_scale * w_scale) / y_scale) + zero point, half to even, saturated."""
-    multiplier = (np.float32(np.asarray(x_scale).reshape(-1)[0])
-                  * np.asarray(w_scale, dtype=np.float32).reshape(-1))
+    multiplier = np.float32(np.asarray(x_scale).reshape(-1)[0]) * np.asarray(
+        w_scale, dtype=np.float32
+    ).reshape(-1)
     multiplier = multiplier / np.float32(np.asarray(y_scale).reshape(-1)[0])
     if multiplier.size > 1:
         shape = [1] * acc.ndim
@@ -148,11 +161,31 @@ def QLinearMatMul(a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y
 
 
 def QLinearConv(
-    x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B=None, *,
-    auto_pad="NOTSET", dilations=None, group=1, kernel_shape=None, pads=None, strides=None,
+    x,
+    x_scale,
+    x_zero_point,
+    w,
+    w_scale,
+    w_zero_point,
+    y_scale,
+    y_zero_point,
+    B=None,
+    *,
+    auto_pad="NOTSET",
+    dilations=None,
+    group=1,
+    kernel_shape=None,
+    pads=None,
+    strides=None,
 ):
-    attrs = dict(auto_pad=auto_pad, dilations=dilations, group=group,
-                 kernel_shape=kernel_shape, pads=pads, strides=strides)
+    attrs = dict(
+        auto_pad=auto_pad,
+        dilations=dilations,
+        group=group,
+        kernel_shape=kernel_shape,
+        pads=pads,
+        strides=strides,
+    )
     acc = integer_conv(x, w, x_zero_point, w_zero_point, attrs, "QLinearConv")
     if B is not None:
         acc = acc + B.astype(np.int64).reshape((1, -1) + (1,) * (acc.ndim - 2))

@@ -33,48 +33,111 @@ def _reduce(fn, op, data, axes_input, axes, keepdims, noop_with_empty_axes):
 
 
 def ReduceMean(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
-    return _reduce(lambda x, a, k: x.mean(axis=a, keepdims=k), "ReduceMean", data, axes_input,
-                   axes, keepdims, noop_with_empty_axes)
+    return _reduce(
+        lambda x, a, k: x.mean(axis=a, keepdims=k),
+        "ReduceMean",
+        data,
+        axes_input,
+        axes,
+        keepdims,
+        noop_with_empty_axes,
+    )
 
 
 def ReduceMax(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
-    return _reduce(lambda x, a, k: x.max(axis=a, keepdims=k), "ReduceMax", data, axes_input,
-                   axes, keepdims, noop_with_empty_axes)
+    return _reduce(
+        lambda x, a, k: x.max(axis=a, keepdims=k),
+        "ReduceMax",
+        data,
+        axes_input,
+        axes,
+        keepdims,
+        noop_with_empty_axes,
+    )
 
 
 def ReduceMin(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
-    return _reduce(lambda x, a, k: x.min(axis=a, keepdims=k), "ReduceMin", data, axes_input,
-                   axes, keepdims, noop_with_empty_axes)
+    return _reduce(
+        lambda x, a, k: x.min(axis=a, keepdims=k),
+        "ReduceMin",
+        data,
+        axes_input,
+        axes,
+        keepdims,
+        noop_with_empty_axes,
+    )
 
 
 def ReduceSum(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
-    return _reduce(lambda x, a, k: x.sum(axis=a, keepdims=k), "ReduceSum", data, axes_input,
-                   axes, keepdims, noop_with_empty_axes)
+    return _reduce(
+        lambda x, a, k: x.sum(axis=a, keepdims=k),
+        "ReduceSum",
+        data,
+        axes_input,
+        axes,
+        keepdims,
+        noop_with_empty_axes,
+    )
 
 
 def ReduceProd(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
-    return _reduce(lambda x, a, k: x.prod(axis=a, keepdims=k), "ReduceProd", data, axes_input,
-                   axes, keepdims, noop_with_empty_axes)
+    return _reduce(
+        lambda x, a, k: x.prod(axis=a, keepdims=k),
+        "ReduceProd",
+        data,
+        axes_input,
+        axes,
+        keepdims,
+        noop_with_empty_axes,
+    )
 
 
 def ReduceSumSquare(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
-    return _reduce(lambda x, a, k: (x * x).sum(axis=a, keepdims=k), "ReduceSumSquare", data,
-                   axes_input, axes, keepdims, noop_with_empty_axes)
+    return _reduce(
+        lambda x, a, k: (x * x).sum(axis=a, keepdims=k),
+        "ReduceSumSquare",
+        data,
+        axes_input,
+        axes,
+        keepdims,
+        noop_with_empty_axes,
+    )
 
 
 def ReduceL1(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
-    return _reduce(lambda x, a, k: np.abs(x).sum(axis=a, keepdims=k), "ReduceL1", data,
-                   axes_input, axes, keepdims, noop_with_empty_axes)
+    return _reduce(
+        lambda x, a, k: np.abs(x).sum(axis=a, keepdims=k),
+        "ReduceL1",
+        data,
+        axes_input,
+        axes,
+        keepdims,
+        noop_with_empty_axes,
+    )
 
 
 def ReduceL2(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
-    return _reduce(lambda x, a, k: np.sqrt((x * x).sum(axis=a, keepdims=k)), "ReduceL2", data,
-                   axes_input, axes, keepdims, noop_with_empty_axes)
+    return _reduce(
+        lambda x, a, k: np.sqrt((x * x).sum(axis=a, keepdims=k)),
+        "ReduceL2",
+        data,
+        axes_input,
+        axes,
+        keepdims,
+        noop_with_empty_axes,
+    )
 
 
 def ReduceLogSum(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
-    return _reduce(lambda x, a, k: np.log(x.sum(axis=a, keepdims=k)), "ReduceLogSum", data,
-                   axes_input, axes, keepdims, noop_with_empty_axes)
+    return _reduce(
+        lambda x, a, k: np.log(x.sum(axis=a, keepdims=k)),
+        "ReduceLogSum",
+        data,
+        axes_input,
+        axes,
+        keepdims,
+        noop_with_empty_axes,
+    )
 
 
 def _logsumexp(x, a, k):
@@ -85,8 +148,9 @@ def _logsumexp(x, a, k):
 
 
 def ReduceLogSumExp(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
-    return _reduce(_logsumexp, "ReduceLogSumExp", data, axes_input, axes, keepdims,
-                   noop_with_empty_axes)
+    return _reduce(
+        _logsumexp, "ReduceLogSumExp", data, axes_input, axes, keepdims, noop_with_empty_axes
+    )
 
 
 def _arg(fn, op, data, axis, keepdims, select_last_index):

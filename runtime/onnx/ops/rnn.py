@@ -29,8 +29,14 @@ _ACTIVATIONS = {
     "Softsign": (lambda x, a, b: x / (1 + np.abs(x)), 0),
     "Softplus": (lambda x, a, b: np.log1p(np.exp(x)), 0),
 }
-_DEFAULT_ALPHA = {"LeakyRelu": 0.01, "ThresholdedRelu": 1.0, "HardSigmoid": 0.2, "Elu": 1.0,
-                  "Affine": 1.0, "ScaledTanh": 1.0}
+_DEFAULT_ALPHA = {
+    "LeakyRelu": 0.01,
+    "ThresholdedRelu": 1.0,
+    "HardSigmoid": 0.2,
+    "Elu": 1.0,
+    "Affine": 1.0,
+    "ScaledTanh": 1.0,
+}
 _DEFAULT_BETA = {"HardSigmoid": 0.5, "Affine": 0.0, "ScaledTanh": 1.0}
 
 
@@ -38,8 +44,9 @@ def _activations(op, names, alphas, betas, defaults, num_directions):
     """One list of bound activation functions per direction."""
     names = list(names) if names else defaults * num_directions
     if len(names) != len(defaults) * num_directions:
-        raise InvalidModelError(f"{op}: needs {len(defaults) * num_directions} activations; "
-                                f"received {names}")
+        raise InvalidModelError(
+            f"{op}: needs {len(defaults) * num_directions} activations; received {names}"
+        )
     alphas, betas = list(alphas or []), list(betas or [])
     bound = []
     for name in names:
@@ -69,12 +76,17 @@ def _setup(op, X, W, R, B, sequence_lens, initial, gates, direction, layout, hid
     if hidden_size is not None and hidden_size != hidden:
         raise InvalidModelError(f"{op}: hidden_size {hidden_size} != R's last dim {hidden}")
     if W.shape[:2] != (nd, gates * hidden) or R.shape != (nd, gates * hidden, hidden):
-        raise InvalidModelError(f"{op}: W {list(W.shape)} / R {list(R.shape)} do not match "
-                                f"{nd} directions x {gates} gates x hidden {hidden}")
+        raise InvalidModelError(
+            f"{op}: W {list(W.shape)} / R {list(R.shape)} do not match "
+            f"{nd} directions x {gates} gates x hidden {hidden}"
+        )
     if B is None:
         B = np.zeros((nd, 2 * gates * hidden), dtype=X.dtype)
-    lens = (np.full(batch, seq, dtype=np.int64) if sequence_lens is None
-            else sequence_lens.astype(np.int64).reshape(-1))
+    lens = (
+        np.full(batch, seq, dtype=np.int64)
+        if sequence_lens is None
+        else sequence_lens.astype(np.int64).reshape(-1)
+    )
     if lens.shape != (batch,) or lens.min(initial=0) < 0 or lens.max(initial=0) > seq:
         raise InvalidModelError(f"{op}: sequence_lens {lens.tolist()} do not fit {seq} steps")
     states = [np.zeros((nd, batch, hidden), X.dtype) if h is None else h for h in initial]
@@ -115,15 +127,30 @@ def _outputs(Y, finals, layout):
 
 
 def LSTM(
-    X, W, R, B=None, sequence_lens=None, initial_h=None, initial_c=None, P=None, *,
-    activation_alpha=None, activation_beta=None, activations=None, clip=None,
-    direction="forward", hidden_size=None, input_forget=0, layout=0,
+    X,
+    W,
+    R,
+    B=None,
+    sequence_lens=None,
+    initial_h=None,
+    initial_c=None,
+    P=None,
+    *,
+    activation_alpha=None,
+    activation_beta=None,
+    activations=None,
+    clip=None,
+    direction="forward",
+    hidden_size=None,
+    input_forget=0,
+    layout=0,
 ):
     X, B, lens, nd, hidden, (h0, c0) = _setup(
-        "LSTM", X, W, R, B, sequence_lens, [initial_h, initial_c], 4, direction, layout,
-        hidden_size)
-    acts = _activations("LSTM", activations, activation_alpha, activation_beta,
-                        ["Sigmoid", "Tanh", "Tanh"], nd)
+        "LSTM", X, W, R, B, sequence_lens, [initial_h, initial_c], 4, direction, layout, hidden_size
+    )
+    acts = _activations(
+        "LSTM", activations, activation_alpha, activation_beta, ["Sigmoid", "Tanh", "Tanh"], nd
+    )
     xw = np.einsum("tbi,dgi->dtbg", X, W) + B[:, None, None, : 4 * hidden]
     rb = B[:, 4 * hidden :]
     P = np.zeros((nd, 3 * hidden), X.dtype) if P is None else P
@@ -149,14 +176,28 @@ def LSTM(
 
 
 def GRU(
-    X, W, R, B=None, sequence_lens=None, initial_h=None, *, activation_alpha=None,
-    activation_beta=None, activations=None, clip=None, direction="forward", hidden_size=None,
-    layout=0, linear_before_reset=0,
+    X,
+    W,
+    R,
+    B=None,
+    sequence_lens=None,
+    initial_h=None,
+    *,
+    activation_alpha=None,
+    activation_beta=None,
+    activations=None,
+    clip=None,
+    direction="forward",
+    hidden_size=None,
+    layout=0,
+    linear_before_reset=0,
 ):
     X, B, lens, nd, hidden, (h0,) = _setup(
-        "GRU", X, W, R, B, sequence_lens, [initial_h], 3, direction, layout, hidden_size)
-    acts = _activations("GRU", activations, activation_alpha, activation_beta,
-                        ["Sigmoid", "Tanh"], nd)
+        "GRU", X, W, R, B, sequence_lens, [initial_h], 3, direction, layout, hidden_size
+    )
+    acts = _activations(
+        "GRU", activations, activation_alpha, activation_beta, ["Sigmoid", "Tanh"], nd
+    )
     xw = np.einsum("tbi,dgi->dtbg", X, W) + B[:, None, None, : 3 * hidden]
     rb = B[:, 3 * hidden :]
     lim = None if clip is None else np.asarray(clip, X.dtype)
@@ -185,12 +226,24 @@ def GRU(
 
 
 def RNN(
-    X, W, R, B=None, sequence_lens=None, initial_h=None, *, activation_alpha=None,
-    activation_beta=None, activations=None, clip=None, direction="forward", hidden_size=None,
+    X,
+    W,
+    R,
+    B=None,
+    sequence_lens=None,
+    initial_h=None,
+    *,
+    activation_alpha=None,
+    activation_beta=None,
+    activations=None,
+    clip=None,
+    direction="forward",
+    hidden_size=None,
     layout=0,
 ):
     X, B, lens, nd, hidden, (h0,) = _setup(
-        "RNN", X, W, R, B, sequence_lens, [initial_h], 1, direction, layout, hidden_size)
+        "RNN", X, W, R, B, sequence_lens, [initial_h], 1, direction, layout, hidden_size
+    )
     acts = _activations("RNN", activations, activation_alpha, activation_beta, ["Tanh"], nd)
     xw = np.einsum("tbi,dgi->dtbg", X, W) + B[:, None, None, :hidden] + B[:, None, None, hidden:]
     lim = None if clip is None else np.asarray(clip, X.dtype)

@@ -17,8 +17,9 @@ def Reshape(data, shape, *, allowzero=0):
     for i, d in enumerate(target):
         if d == 0 and not allowzero:
             if i >= data.ndim:
-                raise InvalidModelError(f"Reshape: shape {target} copies dim {i} of a rank-"
-                                        f"{data.ndim} input")
+                raise InvalidModelError(
+                    f"Reshape: shape {target} copies dim {i} of a rank-{data.ndim} input"
+                )
             d = data.shape[i]
         out.append(d)
     if out.count(-1) > 1 or any(d < -1 for d in out):
@@ -115,7 +116,9 @@ def Split(x, split=None, *, axis=0, num_outputs=None, _n_outputs=1):
         sizes = [chunk] * (num_outputs - 1) + [size - chunk * (num_outputs - 1)]
     else:
         if size % _n_outputs:
-            raise InvalidModelError(f"Split: dim {size} does not split into {_n_outputs} equal parts")
+            raise InvalidModelError(
+                f"Split: dim {size} does not split into {_n_outputs} equal parts"
+            )
         sizes = [size // _n_outputs] * _n_outputs
     if sum(sizes) != size or any(s < 0 for s in sizes):
         raise InvalidModelError(f"Split: sizes {sizes} do not add up to dim {size}")
@@ -150,8 +153,9 @@ def Slice(data, starts, ends, axes=None, steps=None):
 
 
 def Slice_1(data, *, starts, ends, axes=None):
-    return Slice(data, np.asarray(starts), np.asarray(ends), None if axes is None else
-                 np.asarray(axes))
+    return Slice(
+        data, np.asarray(starts), np.asarray(ends), None if axes is None else np.asarray(axes)
+    )
 
 
 def Gather(data, indices, *, axis=0):
@@ -173,20 +177,24 @@ def Pad(data, pads, constant_value=None, axes=None, *, mode="constant"):
     if mode not in _PAD_MODES:
         raise UnsupportedOpError(f"Pad: mode {mode!r} is not one of {sorted(_PAD_MODES)}")
     pads = ints(pads)
-    axes = list(range(data.ndim)) if axes is None else [
-        axis_index(a, data.ndim, "Pad") for a in ints(axes)
-    ]
+    axes = (
+        list(range(data.ndim))
+        if axes is None
+        else [axis_index(a, data.ndim, "Pad") for a in ints(axes)]
+    )
     if len(pads) != 2 * len(axes):
         raise InvalidModelError(f"Pad: {len(pads)} pads for {len(axes)} axes")
     begin, end = [0] * data.ndim, [0] * data.ndim
     for i, axis in enumerate(axes):
         begin[axis], end[axis] = pads[i], pads[len(axes) + i]
     # Negative pads crop first; then non-negative pads are added.
-    crop = tuple(slice(max(-b, 0), d - max(-e, 0)) for b, e, d in zip(begin, end, data.shape,
-                                                                    strict=True))
+    crop = tuple(
+        slice(max(-b, 0), d - max(-e, 0)) for b, e, d in zip(begin, end, data.shape, strict=True)
+    )
     data = data[crop]
-    check_size([d + max(b, 0) + max(e, 0) for d, b, e in zip(data.shape, begin, end,
-                                                             strict=True)], "Pad")
+    check_size(
+        [d + max(b, 0) + max(e, 0) for d, b, e in zip(data.shape, begin, end, strict=True)], "Pad"
+    )
     width = [(max(b, 0), max(e, 0)) for b, e in zip(begin, end, strict=True)]
     if mode == "constant":
         value = 0 if constant_value is None or constant_value.size == 0 else constant_value.item()
