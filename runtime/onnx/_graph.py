@@ -14,6 +14,7 @@ from onnx import AttributeProto
 
 from runtime.errors import InvalidModelError, UnsupportedOpError
 from runtime.onnx._reader import DOMAIN_OPSETS, tensor_to_array
+from runtime.onnx._types import elem_type_name, is_supported_elem_type
 from runtime.onnx.ops import resolve
 
 
@@ -176,6 +177,11 @@ def _value_info(proto: onnx.ValueInfoProto, gname: str) -> ValueInfo:
             f"graph {gname!r}: value {proto.name!r} has type {which}; only tensors are supported"
         )
     ttype = proto.type.tensor_type
+    if ttype.elem_type and not is_supported_elem_type(ttype.elem_type):
+        raise UnsupportedOpError(
+            f"graph {gname!r}: value {proto.name!r} has element type "
+            f"{elem_type_name(ttype.elem_type)}, which this runtime does not support"
+        )
     shape = None
     if ttype.HasField("shape"):
         shape = tuple(

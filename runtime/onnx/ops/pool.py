@@ -52,11 +52,14 @@ def MaxPool(
     pads=None,
     storage_order=0,
     strides=None,
+    _n_outputs=1,
 ):
     pads, strides, dilations, extra = pool_geometry(
         x, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode, "MaxPool"
     )
     nsp = len(kernel_shape)
+    if _n_outputs > 1:
+        return _max_with_indices(x, kernel_shape, strides, dilations, pads, extra, storage_order)
     if (
         not any(pads)
         and not any(extra)
@@ -75,6 +78,31 @@ def MaxPool(
         return x.reshape(shape).max(axis=tuple(range(3, 3 + 2 * nsp, 2)))
     view = windows(x, kernel_shape, strides, dilations, pads, _lowest(x.dtype), extra)
     return view.max(axis=tuple(range(-nsp, 0)))
+
+
+def _max_with_indices(x, kernel_shape, strides, dilations, pads, extra, storage_order):
+    """MaxPool's optional Indices output: the flat index of each maximum in the input tensor
+    (row-major, or column-major over the spatial dims when storage_order is 1), pads ignored."""
+    nsp = len(kernel_shape)
+    flat = np.arange(x.size, dtype=np.int64).reshape(x.shape)
+    if storage_order:
+        if nsp != 2:
+            raise InvalidModelError("MaxPool: storage_order=1 is defined for 2-D pooling only")
+        n, c, h, w = x.shape
+        flat = (
+            (np.arange(n * c, dtype=np.int64) * h * w).reshape(n, c, 1, 1)
+            + np.arange(w, dtype=np.int64) * h
+            + np.arange(h, dtype=np.int64)[:, None]
+        )
+    values = windows(x, kernel_shape, strides, dilations, pads, _lowest(x.dtype), extra)
+    index = windows(flat, kernel_shape, strides, dilations, pads, -1, extra)
+    shape = values.shape[: 2 + nsp] + (-1,)
+    values, index = values.reshape(shape), index.reshape(shape)
+    best = values.argmax(axis=-1)[..., None]
+    return (
+        np.take_along_axis(values, best, axis=-1)[..., 0],
+        np.take_along_axis(index, best, axis=-1)[..., 0],
+    )
 
 
 def AveragePool(

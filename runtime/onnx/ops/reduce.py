@@ -12,6 +12,26 @@ from runtime.errors import InvalidModelError
 from runtime.onnx.ops._common import axis_index, ints
 
 
+def _lowest(dtype):
+    if dtype.kind == "b":
+        return False
+    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+
+
+def _highest(dtype):
+    if dtype.kind == "b":
+        return True
+    return np.inf if dtype.kind == "f" else np.iinfo(dtype).max
+
+
+_EMPTY_IDENTITY = {
+    "ReduceMax": _lowest,
+    "ReduceMin": _highest,
+    "ReduceLogSumExp": lambda dtype: -np.inf,
+    "ReduceLogSum": lambda dtype: -np.inf,
+}
+
+
 def _reduce(fn, op, data, axes_input, axes, keepdims, noop_with_empty_axes):
     if axes_input is not None:
         axes = ints(axes_input)
@@ -20,15 +40,12 @@ def _reduce(fn, op, data, axes_input, axes, keepdims, noop_with_empty_axes):
             return data
         axes = list(range(data.ndim))
     axes = tuple(sorted({axis_index(a, data.ndim, op) for a in axes}))
-    if op in ("ReduceMax", "ReduceMin") and any(data.shape[a] == 0 for a in axes):
+    if data.size == 0 and op in _EMPTY_IDENTITY:
+        # Reducing an empty set gives the reduction's identity (ONNX: -inf for max, ...).
         shape = [1 if i in axes else d for i, d in enumerate(data.shape)]
         if not keepdims:
             shape = [d for i, d in enumerate(shape) if i not in axes]
-        fill = -np.inf if op == "ReduceMax" else np.inf
-        if data.dtype.kind != "f":
-            info = np.iinfo(data.dtype) if data.dtype.kind in "iu" else None
-            fill = (info.min if op == "ReduceMax" else info.max) if info else fill
-        return np.full(shape, fill, dtype=data.dtype)
+        return np.full(shape, _EMPTY_IDENTITY[op](data.dtype), dtype=data.dtype)
     return np.asarray(fn(data, axes, bool(keepdims))).astype(data.dtype, copy=False)
 
 

@@ -225,6 +225,22 @@ def Identity(x):
     return x
 
 
+def Dropout_7(data, *, ratio=0.5):
+    """Dropout before opset 12: ratio is an attribute; inference is the identity."""
+    return data, np.ones(data.shape, dtype=np.bool_)
+
+
+def GatherElements(data, indices, *, axis=0):
+    axis = axis_index(axis, data.ndim, "GatherElements")
+    dim = data.shape[axis]
+    idx = indices.astype(np.int64)
+    if idx.ndim != data.ndim:
+        raise InvalidModelError(f"GatherElements: indices rank {idx.ndim} != data rank {data.ndim}")
+    if idx.size and (idx.min() < -dim or idx.max() >= dim):
+        raise InvalidModelError(f"GatherElements: indices must be in [{-dim}, {dim - 1}]")
+    return np.take_along_axis(data, np.where(idx < 0, idx + dim, idx), axis=axis)
+
+
 def Dropout(data, ratio=None, training_mode=None, *, seed=None):
     if training_mode is not None and bool(training_mode):
         raise UnsupportedOpError("Dropout: training_mode=True is not supported (inference only)")
