@@ -1,0 +1,141 @@
+"""Runs one subgraph: constants decoded once, kernels prepared once, a loop over operators.
+
+Each operator's outputs are checked against the dtypes the file declares, so a kernel bug or a
+file that lies about a type is reported at the operator, not three ops later.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from runtime.errors import InvalidModelError, UnsupportedOpError
+from runtime.tflite import schema
+from runtime.tflite.kernels import REGISTRY
+from runtime.tflite.kernels._common import OpContext
+from runtime.tflite.model import Model, Tensor
+
+
+def constant_value(t: Tensor, where: str) -> np.ndarray:
+    """The numpy value of a constant tensor (read-only, shares the file's memory)."""
+    dtype = schema.TENSOR_TYPE_TO_NUMPY.get(t.type)
+    if dtype is None:
+        raise UnsupportedOpError(
+            f"{where}: constant tensor {t.name!r} has unsupported type {t.type}"
+        )
+    if t.sparse:
+        raise UnsupportedOpError(f"{where}: sparse constant tensor {t.name!r} is not supported")
+    return (
+        np.frombuffer(t.data, dtype=dtype.newbyteorder("<"))
+        .astype(dtype, copy=False)
+        .reshape(t.shape)
+    )
+
+
+class SubgraphCaller:
+    """Lets control-flow kernels run other subgraphs of the same model."""
+
+    def __init__(self, model: Model, max_loop_iterations: int):
+        self.model = model
+        self.max_loop_iterations = max_loop_iterations
+        self._executors: dict[int, SubgraphExecutor] = {}
+
+    def executor(self, index: int) -> SubgraphExecutor:
+        if index not in self._executors:
+            self._executors[index] = SubgraphExecutor(self.model, index, self)
+        return self._executors[index]
+
+    def __call__(self, index: int, values: list, expect_outputs: int) -> list:
+        ex = self.executor(index)
+        sg = ex.subgraph
+        if len(sg.inputs) != len(values) or len(sg.outputs) != expect_outputs:
+            raise InvalidModelError(
+                f"subgraph {index} takes {len(sg.inputs)} inputs and gives {len(sg.outputs)} "
+                f"outputs; called with {len(values)} and expecting {expect_outputs}"
+            )
+        for t, v in zip(sg.inputs, values):
+            ex.check_value(t, v)
+        result = ex.run(dict(zip(sg.inputs, values)), keep_all=False)
+        return [result[t] for t in sg.outputs]
+
+
+class SubgraphExecutor:
+    """Prepared kernels of one subgraph and the loop that runs them."""
+
+    def __init__(self, model: Model, index: int, caller: SubgraphCaller):
+        self.subgraph = sg = model.subgraphs[index]
+        where = f"subgraph {index}"
+        self.constants = {
+            i: constant_value(t, where) for i, t in enumerate(sg.tensors) if t.data is not None
+        }
+        self.variables = {
+            i: np.zeros(t.shape, schema.TENSOR_TYPE_TO_NUMPY[t.type])
+            for i, t in enumerate(sg.tensors)
+            if t.is_variable and t.data is None
+        }
+        self.kernels = []
+        for op in sg.operators:
+            prepare = REGISTRY.get(op.op)
+            if prepare is None or op.custom_code is not None and op.op == 32:
+                what = op.custom_code if op.op == 32 else op.name
+                raise UnsupportedOpError(
+                    f"{where} operator {op.index}: {what} is not supported by this runtime"
+                )
+            ctx = OpContext(op, sg.tensors, self.constants, caller)
+            self.kernels.append(prepare(ctx))
+        # Last operator reading each tensor, so that intermediates can be released early.
+        self.last_use = {}
+        for k, op in enumerate(sg.operators):
+            for t in op.inputs:
+                self.last_use[t] = k
+        self.keep = set(sg.outputs) | set(sg.inputs)
+
+    def check_value(self, t: int, v: np.ndarray) -> None:
+        tensor = self.subgraph.tensors[t]
+        want = schema.TENSOR_TYPE_TO_NUMPY.get(tensor.type)
+        if want is None or v.dtype != want:
+            raise InvalidModelError(
+                f"subgraph {self.subgraph.index}: tensor {t} ({tensor.name!r}) got a value of "
+                f"dtype {v.dtype}, declared {want}"
+            )
+
+    def run(self, feeds: dict, keep_all: bool) -> dict:
+        """Run every operator; returns tensor index -> value (every tensor when keep_all)."""
+        sg = self.subgraph
+        values = dict(self.constants)
+        values.update(self.variables)
+        values.update(feeds)
+        for k, (op, kernel) in enumerate(zip(sg.operators, self.kernels)):
+            args = []
+            for t in op.inputs:
+                if t < 0:
+                    args.append(None)
+                    continue
+                v = values.get(t)
+                if v is None:
+                    raise InvalidModelError(
+                        f"subgraph {sg.index} operator {op.index} ({op.name}): input tensor {t} "
+                        f"({sg.tensors[t].name!r}) has no value (not set, or not produced)"
+                    )
+                args.append(v)
+            try:
+                outputs = kernel(*args)
+            except (InvalidModelError, UnsupportedOpError):
+                raise
+            except (ValueError, IndexError, TypeError, OverflowError, MemoryError) as e:
+                raise InvalidModelError(
+                    f"subgraph {sg.index} operator {op.index} ({op.name}) failed on inputs of "
+                    f"shapes {[None if a is None else list(a.shape) for a in args]}: {e}"
+                ) from e
+            if len(outputs) != len(op.outputs):
+                raise InvalidModelError(
+                    f"subgraph {sg.index} operator {op.index} ({op.name}) produced "
+                    f"{len(outputs)} outputs, declared {len(op.outputs)}"
+                )
+            for t, v in zip(op.outputs, outputs):
+                self.check_value(t, v)
+                values[t] = v
+            if not keep_all:
+                for t in op.inputs:
+                    if self.last_use.get(t) == k and t not in self.keep and t not in self.constants:
+                        values.pop(t, None)
+        return values

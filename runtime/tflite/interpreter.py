@@ -1,0 +1,335 @@
+"""``Interpreter``: LiteRT's ``ai_edge_litert.interpreter.Interpreter`` Python API over numpy
+kernels, so that code written for LiteRT runs unchanged.
+
+All kernels follow TFLite's *reference* kernels (what LiteRT runs with
+``experimental_op_resolver_type=OpResolverType.BUILTIN_REF``); int8 results are bit-exact with
+them. Errors in the file are ``InvalidModelError`` / ``UnsupportedOpError``; errors in what the
+caller feeds are ``InvalidInputError``; all are ``ValueError``s, as LiteRT raises.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from runtime.errors import InvalidInputError, InvalidModelError
+from runtime.tflite import schema
+from runtime.tflite._executor import SubgraphCaller
+from runtime.tflite.model import MAX_ACTIVATION_BYTES, read_model
+
+DEFAULT_MAX_LOOP_ITERATIONS = 100_000
+
+
+class Interpreter:
+    """Runs a ``.tflite`` model.
+
+    Args:
+        model_path: path of a ``.tflite`` file.
+        model_content: the file's bytes (exactly one of the two).
+        experimental_delegates: accepted for compatibility; delegates are not supported and
+            must be empty.
+        num_threads: accepted for compatibility (must be None or >= 1).
+        experimental_op_resolver_type: accepted for compatibility; the kernels are always
+            TFLite's reference kernels.
+        experimental_preserve_all_tensors: keep every intermediate tensor after ``invoke`` so
+            that ``get_tensor`` can read it.
+        max_loop_iterations: cap on WHILE iterations (a hostile file must not hang the caller).
+        max_activation_bytes: largest tensor without constant data accepted from the file.
+        **kwargs: other LiteRT ``experimental_*`` flags, accepted and ignored.
+
+    Raises:
+        InvalidModelError: the file is not a valid model.
+        UnsupportedOpError: the model uses an operator this runtime does not implement.
+    """
+
+    def __init__(
+        self,
+        model_path=None,
+        model_content=None,
+        experimental_delegates=None,
+        num_threads=None,
+        experimental_op_resolver_type=None,
+        experimental_preserve_all_tensors=False,
+        max_loop_iterations=DEFAULT_MAX_LOOP_ITERATIONS,
+        max_activation_bytes=MAX_ACTIVATION_BYTES,
+        **kwargs,
+    ):
+        unknown = [k for k in kwargs if not k.startswith("experimental_")]
+        if unknown:
+            raise TypeError(f"Interpreter() got unexpected keyword arguments {unknown}")
+        if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
+            raise ValueError("num_threads should >= 1")
+        if experimental_delegates:
+            raise ValueError("delegates are not supported by the reference runtime")
+        if model_path is not None and model_content is not None:
+            raise ValueError("Can't both provide `model_path` and `model_content`")
+        if model_path is not None:
+            try:
+                with open(os.fspath(model_path), "rb") as f:
+                    model_content = f.read()
+            except OSError as e:
+                raise ValueError(f"Failed to open {model_path}") from e
+        elif model_content is None:
+            raise ValueError("`model_path` or `model_content` must be specified.")
+        self._model = read_model(model_content, max_activation_bytes)
+        self._preserve = bool(experimental_preserve_all_tensors)
+        self._caller = SubgraphCaller(self._model, int(max_loop_iterations))
+        self._main = self._caller.executor(0)
+        sg = self._model.subgraphs[0]
+        self._shapes = {i: tuple(t.shape) for i, t in enumerate(sg.tensors)}
+        self._inputs: dict[int, np.ndarray] = {}
+        self._values: dict[int, np.ndarray] = {}
+        self._allocated = False
+
+    # -- details ------------------------------------------------------------------------------
+
+    def _tensor(self, index, subgraph_index=0):
+        try:
+            index = int(index)
+        except (TypeError, ValueError):
+            raise InvalidInputError(f"tensor index must be an integer, got {index!r}") from None
+        if not 0 <= subgraph_index < len(self._model.subgraphs):
+            raise InvalidInputError(
+                f"subgraph_index is out of range: {subgraph_index} for the model, which has "
+                f"{len(self._model.subgraphs)} subgraphs."
+            )
+        tensors = self._model.subgraphs[subgraph_index].tensors
+        if not 0 <= index < len(tensors):
+            raise InvalidInputError(
+                f"Invalid tensor index {index} exceeds max tensor index {len(tensors)}"
+            )
+        return index, tensors[index]
+
+    def _details(self, index, subgraph_index=0):
+        index, t = self._tensor(index, subgraph_index)
+        dtype = schema.TENSOR_TYPE_TO_NUMPY.get(t.type)
+        shape = self._shapes[index] if subgraph_index == 0 else t.shape
+        signature = t.shape_signature if t.shape_signature is not None else t.shape
+        q = t.quantization
+        if q is None:
+            scales = np.zeros(0, np.float32)
+            zps = np.zeros(0, np.int32)
+            qdim = 0
+        else:
+            scales, zps, qdim = (
+                q.scale.astype(np.float32),
+                q.zero_point.astype(np.int32),
+                (q.quantized_dimension),
+            )
+        per_tensor = (float(scales[0]), int(zps[0])) if len(scales) == 1 else (0.0, 0)
+        return {
+            "name": t.name,
+            "index": index,
+            "shape": np.array(shape, dtype=np.int32),
+            "shape_signature": np.array(signature, dtype=np.int32),
+            "dtype": dtype.type if dtype is not None else None,
+            "quantization": per_tensor,
+            "quantization_parameters": {
+                "scales": scales,
+                "zero_points": zps,
+                "quantized_dimension": int(qdim),
+                "block_size": 0,
+            },
+            "sparsity_parameters": {},
+        }
+
+    def get_input_details(self):
+        """Details (name, index, shape, dtype, quantization...) of each main-graph input."""
+        return [self._details(i) for i in self._model.subgraphs[0].inputs]
+
+    def get_output_details(self):
+        """Details of each main-graph output."""
+        return [self._details(i) for i in self._model.subgraphs[0].outputs]
+
+    def get_tensor_details(self, subgraph_index=0):
+        """Details of every tensor of a subgraph."""
+        self._tensor(0, subgraph_index) if self._model.subgraphs[subgraph_index].tensors else None
+        n = len(self._model.subgraphs[subgraph_index].tensors)
+        return [self._details(i, subgraph_index) for i in range(n)]
+
+    def num_subgraphs(self):
+        return len(self._model.subgraphs)
+
+    # -- running ------------------------------------------------------------------------------
+
+    def allocate_tensors(self):
+        """Validate input shapes and propagate them (after ``resize_tensor_input``)."""
+        sg = self._model.subgraphs[0]
+        resized = any(self._shapes[i] != tuple(sg.tensors[i].shape) for i in sg.inputs)
+        self._allocated = True
+        for i in sg.inputs:
+            v = self._inputs.get(i)
+            if v is None or v.shape != self._shapes[i]:
+                dtype = schema.TENSOR_TYPE_TO_NUMPY[sg.tensors[i].type]
+                self._inputs[i] = np.zeros(self._shapes[i], dtype=dtype)
+        if resized:
+            # Shapes of everything downstream: one run on zeros, like TFLite's Prepare pass.
+            values = self._main.run(dict(self._inputs), keep_all=True)
+            for t, v in values.items():
+                self._shapes[t] = tuple(v.shape)
+
+    def resize_tensor_input(self, input_index, tensor_size, strict=False):
+        """Give an input a new shape; only dimensions that are -1 in the signature if strict."""
+        index, t = self._tensor(input_index)
+        if index not in self._model.subgraphs[0].inputs:
+            raise InvalidInputError(f"tensor {index} ({t.name!r}) is not an input")
+        size = tuple(int(d) for d in np.asarray(tensor_size, dtype=np.int64).ravel())
+        if any(d < 0 for d in size):
+            raise InvalidInputError(f"ResizeInputTensor: negative dimension in {list(size)}")
+        sig = t.shape_signature if t.shape_signature is not None else t.shape
+        if strict:
+            if len(size) != len(sig) or any(s != -1 and s != d for s, d in zip(sig, size)):
+                raise InvalidInputError(
+                    f"ResizeInputTensorStrict only allows mutating unknown dimensions identified "
+                    f"by -1: signature {list(sig)}, requested {list(size)}"
+                )
+        itemsize = schema.TENSOR_TYPE_TO_NUMPY[t.type].itemsize
+        if int(np.prod(size, dtype=object)) * itemsize > MAX_ACTIVATION_BYTES:
+            raise InvalidInputError(f"input {index}: shape {list(size)} is too large")
+        self._shapes[index] = size
+        self._allocated = False
+
+    def set_tensor(self, tensor_index, value):
+        """Copy ``value`` into a tensor (LiteRT's dtype and shape checks and messages)."""
+        index, t = self._tensor(tensor_index)
+        want = schema.TENSOR_TYPE_TO_NUMPY.get(t.type)
+        value = np.asarray(value)
+        if value.dtype != want:
+            raise InvalidInputError(
+                f"Cannot set tensor: Got value of type {_type_name(value.dtype)} but expected "
+                f"type {schema.TensorType(t.type).name} for input {index}, name: {t.name} "
+            )
+        shape = self._shapes[index]
+        if value.ndim != len(shape):
+            raise InvalidInputError(
+                f"Cannot set tensor: Dimension mismatch. Got {value.ndim} but expected "
+                f"{len(shape)} for input {index}."
+            )
+        for k, (got, exp) in enumerate(zip(value.shape, shape)):
+            if got != exp:
+                raise InvalidInputError(
+                    f"Cannot set tensor: Dimension mismatch. Got {got} but expected {exp} for "
+                    f"dimension {k} of input {index}."
+                )
+        arr = np.array(value, dtype=want, copy=True)
+        if index in self._model.subgraphs[0].inputs:
+            self._inputs[index] = arr
+        else:
+            self._values[index] = arr
+
+    def invoke(self):
+        """Run the main subgraph on the inputs set so far."""
+        if not self._allocated:
+            raise InvalidInputError(
+                "Invoke called on model that is not ready (call allocate_tensors() first)."
+            )
+        values = self._main.run(dict(self._inputs), keep_all=self._preserve)
+        self._values = values
+        for t, v in values.items():
+            self._shapes[t] = tuple(v.shape)
+
+    def get_tensor(self, tensor_index, subgraph_index=0):
+        """A copy of a tensor's value (intermediates only with preserve_all_tensors)."""
+        index, t = self._tensor(tensor_index, subgraph_index)
+        if subgraph_index != 0:
+            raise InvalidInputError("only tensors of subgraph 0 can be read")
+        if index in self._values:
+            return np.array(self._values[index], copy=True)
+        if index in self._inputs:
+            return np.array(self._inputs[index], copy=True)
+        if index in self._main.constants:
+            return np.array(self._main.constants[index], copy=True)
+        dtype = schema.TENSOR_TYPE_TO_NUMPY.get(t.type)
+        if dtype is None:
+            raise InvalidInputError(f"tensor {index} ({t.name!r}) has no numpy dtype")
+        # Like LiteRT, a tensor whose memory was reused reads as unspecified data: zeros here.
+        return np.zeros(self._shapes[index], dtype=dtype)
+
+    def tensor(self, tensor_index):
+        """A function returning a writable view of the tensor's current value."""
+        index, _ = self._tensor(tensor_index)
+
+        def view():
+            if index in self._inputs:
+                return self._inputs[index]
+            if index not in self._values:
+                self._values[index] = self.get_tensor(index)
+            return self._values[index]
+
+        return view
+
+    def reset_all_variables(self):
+        for v in self._main.variables.values():
+            v[...] = 0
+
+    # -- signatures ---------------------------------------------------------------------------
+
+    def _get_full_signature_list(self):
+        return {
+            s.key: {"inputs": dict(s.inputs), "outputs": dict(s.outputs)}
+            for s in self._model.signature_defs
+        }
+
+    def get_signature_list(self):
+        """{signature_key: {"inputs": [names], "outputs": [names]}}."""
+        return {
+            k: {"inputs": list(v["inputs"]), "outputs": list(v["outputs"])}
+            for k, v in self._get_full_signature_list().items()
+        }
+
+    def get_signature_runner(self, signature_key=None):
+        """A callable running one SignatureDef with keyword inputs; returns a dict of outputs."""
+        sigs = self._model.signature_defs
+        if signature_key is None:
+            if len(sigs) != 1:
+                raise ValueError(
+                    f"SignatureDef signature_key is None and model has {len(sigs)} Signatures. "
+                    "None is only allowed when the model has 1 SignatureDef"
+                )
+            signature_key = sigs[0].key
+        for s in sigs:
+            if s.key == signature_key:
+                return SignatureRunner(self, s)
+        raise ValueError(f'Invalid signature_key provided: "{signature_key}".')
+
+
+class SignatureRunner:
+    """Runs one SignatureDef: ``runner(x=array, ...)`` returns ``{output_name: array}``."""
+
+    def __init__(self, interpreter: Interpreter, signature):
+        self._interpreter = interpreter
+        self._sig = signature
+        if signature.subgraph_index != 0:
+            self._sub = Interpreter.__new__(Interpreter)
+            raise InvalidModelError("signatures on subgraphs other than 0 are not supported")
+
+    def __call__(self, **kwargs):
+        it, sig = self._interpreter, self._sig
+        if len(kwargs) != len(sig.inputs):
+            raise ValueError(
+                "Invalid number of inputs provided for running a SignatureDef, expected "
+                f"{len(sig.inputs)} vs provided {len(kwargs)}"
+            )
+        for name, value in kwargs.items():
+            if name not in sig.inputs:
+                raise ValueError(f"Invalid Input name ({name}) for SignatureDef")
+            it.resize_tensor_input(sig.inputs[name], np.shape(value))
+        it.allocate_tensors()
+        for name, value in kwargs.items():
+            it.set_tensor(sig.inputs[name], value)
+        it.invoke()
+        return {name: it.get_tensor(index) for name, index in sig.outputs.items()}
+
+    def get_input_details(self):
+        return {n: self._interpreter._details(i) for n, i in self._sig.inputs.items()}
+
+    def get_output_details(self):
+        return {n: self._interpreter._details(i) for n, i in self._sig.outputs.items()}
+
+
+def _type_name(dtype) -> str:
+    try:
+        return schema.NUMPY_TO_TENSOR_TYPE[np.dtype(dtype)].name
+    except KeyError:
+        return str(dtype).upper()

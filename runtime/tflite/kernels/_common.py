@@ -1,0 +1,209 @@
+"""What every kernel shares: the op context, quantization parameters, activation ranges,
+padding (``tflite/kernels/padding.h``) and im2col.
+
+A kernel module exposes ``prepare(ctx) -> eval`` functions, in the manner of TFLite Micro:
+``prepare`` validates the operator and computes everything that depends only on the model
+(multipliers, shifts, activation ranges, reshaped weights) once; the returned ``eval`` takes the
+input arrays (``None`` for an omitted optional input) and returns the output arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from runtime.errors import InvalidModelError, UnsupportedOpError
+from runtime.tflite.kernels._fixed_point import round_half_away_scalar
+from runtime.tflite.model import Operator, Tensor
+from runtime.tflite.schema import ActivationFunctionType, Padding, TensorType
+
+Eval = Callable[..., list]
+
+F32, I8, I16, I32, I64, U8, BOOL = (
+    TensorType.FLOAT32,
+    TensorType.INT8,
+    TensorType.INT16,
+    TensorType.INT32,
+    TensorType.INT64,
+    TensorType.UINT8,
+    TensorType.BOOL,
+)
+
+
+class OpContext:
+    """What a kernel's ``prepare`` may look at: the operator, its tensors' metadata and the
+    values of its constant inputs; ``call_subgraph`` runs another subgraph (control flow)."""
+
+    def __init__(self, op: Operator, tensors: list[Tensor], constants: dict, call_subgraph=None):
+        self.op = op
+        self.options = op.options
+        self.inputs = [None if i < 0 else tensors[i] for i in op.inputs]
+        self.outputs = [tensors[i] for i in op.outputs]
+        self._input_ids = op.inputs
+        self._constants = constants
+        self.call_subgraph = call_subgraph
+
+    @property
+    def where(self) -> str:
+        return f"operator {self.op.index} ({self.op.name})"
+
+    def fail(self, message: str) -> InvalidModelError:
+        return InvalidModelError(f"{self.where}: {message}")
+
+    def unsupported(self, message: str) -> UnsupportedOpError:
+        return UnsupportedOpError(f"{self.where}: {message}")
+
+    def check_arity(self, n_in, n_out=1) -> None:
+        """Require a number of inputs (int or (min, max)) and of outputs."""
+        lo, hi = (n_in, n_in) if isinstance(n_in, int) else n_in
+        if not lo <= len(self.inputs) <= hi:
+            raise self.fail(f"has {len(self.inputs)} inputs, expected {lo}..{hi}")
+        if len(self.outputs) != n_out:
+            raise self.fail(f"has {len(self.outputs)} outputs, expected {n_out}")
+        for k in range(lo):
+            if self.inputs[k] is None:
+                raise self.fail(f"required input {k} is missing (-1)")
+
+    def constant(self, k: int) -> np.ndarray | None:
+        """The value of input ``k`` if it is a constant tensor, else None."""
+        if k >= len(self._input_ids) or self._input_ids[k] < 0:
+            return None
+        return self._constants.get(self._input_ids[k])
+
+    def in_type(self, k: int) -> int:
+        return self.inputs[k].type
+
+    def out_type(self, k: int = 0) -> int:
+        return self.outputs[k].type
+
+    def require_types(self, allowed, *, inputs=(0,), outputs=(0,)) -> int:
+        """Check the listed tensors share one type from ``allowed``; return it."""
+        ttype = self.inputs[inputs[0]].type if inputs else self.outputs[outputs[0]].type
+        for k in inputs:
+            if self.inputs[k] is not None and self.inputs[k].type != ttype:
+                raise self.fail(
+                    f"input {k} has type {_tname(self.inputs[k].type)}, expected {_tname(ttype)}"
+                )
+        for k in outputs:
+            if self.outputs[k].type != ttype:
+                raise self.fail(
+                    f"output {k} has type {_tname(self.outputs[k].type)}, expected {_tname(ttype)}"
+                )
+        if ttype not in allowed:
+            names = ", ".join(_tname(t) for t in allowed)
+            raise self.unsupported(f"type {_tname(ttype)} not supported (supported: {names})")
+        return ttype
+
+
+def _tname(t: int) -> str:
+    try:
+        return TensorType(t).name
+    except ValueError:
+        return str(t)
+
+
+def per_tensor_qparams(ctx: OpContext, tensor: Tensor, what: str) -> tuple[np.float32, int]:
+    """(scale, zero_point) of a per-tensor quantized tensor."""
+    q = tensor.quantization
+    if q is None:
+        raise ctx.fail(f"{what} tensor {tensor.name!r} has no quantization parameters")
+    if len(q.scale) != 1:
+        raise ctx.fail(
+            f"{what} tensor {tensor.name!r} must be per-tensor quantized, has {len(q.scale)} scales"
+        )
+    return np.float32(q.scale[0]), int(q.zero_point[0])
+
+
+def activation_range_float(act: int) -> tuple[float, float]:
+    """``CalculateActivationRange`` for float: TANH and SIGN_BIT clamp nothing."""
+    if act == ActivationFunctionType.RELU:
+        return 0.0, np.inf
+    if act == ActivationFunctionType.RELU6:
+        return 0.0, 6.0
+    if act == ActivationFunctionType.RELU_N1_TO_1:
+        return -1.0, 1.0
+    return -np.inf, np.inf
+
+
+def activation_range_quantized(act: int, scale, zero_point: int, dtype=np.int8):
+    """``CalculateActivationRangeQuantized``: clamp bounds in the output's integer domain."""
+    info = np.iinfo(dtype)
+    qmin, qmax = int(info.min), int(info.max)
+
+    def quantize(f):
+        return zero_point + round_half_away_scalar(float(np.float32(f) / np.float32(scale)))
+
+    if act == ActivationFunctionType.RELU:
+        return max(qmin, quantize(0.0)), qmax
+    if act == ActivationFunctionType.RELU6:
+        return max(qmin, quantize(0.0)), min(qmax, quantize(6.0))
+    if act == ActivationFunctionType.RELU_N1_TO_1:
+        return max(qmin, quantize(-1.0)), min(qmax, quantize(1.0))
+    return qmin, qmax
+
+
+def apply_float_activation(x: np.ndarray, act: int) -> np.ndarray:
+    lo, hi = activation_range_float(act)
+    if lo == -np.inf and hi == np.inf:
+        return x
+    return np.clip(x, np.float32(lo), np.float32(hi)).astype(x.dtype, copy=False)
+
+
+def check_activation(ctx: OpContext, act: int) -> int:
+    if act not in (0, 1, 2, 3):
+        raise ctx.unsupported(
+            f"fused activation {act} not supported (NONE, RELU, RELU_N1_TO_1, RELU6)"
+        )
+    return act
+
+
+def out_size(padding: int, size: int, k: int, stride: int, dilation: int) -> int:
+    eff = (k - 1) * dilation + 1
+    if padding == Padding.SAME:
+        return (size + stride - 1) // stride
+    return (size - eff + stride) // stride
+
+
+def pad_before(padding: int, size: int, k: int, stride: int, dilation: int) -> tuple[int, int]:
+    """(output size, padding before); the odd extra pad goes after (padding.h)."""
+    out = out_size(padding, size, k, stride, dilation)
+    eff = (k - 1) * dilation + 1
+    total = max((out - 1) * stride + eff - size, 0)
+    return out, total // 2 if padding == Padding.SAME else 0
+
+
+def check_window(ctx: OpContext, padding, stride_h, stride_w, dil_h=1, dil_w=1) -> None:
+    if padding not in (0, 1):
+        raise ctx.fail(f"padding {padding} is neither SAME (0) nor VALID (1)")
+    if min(stride_h, stride_w, dil_h, dil_w) < 1:
+        raise ctx.fail(
+            f"strides ({stride_h}, {stride_w}) and dilations ({dil_h}, {dil_w}) must be >= 1"
+        )
+
+
+def windows(x: np.ndarray, kh, kw, sh, sw, dh, dw, pad_t, pad_l, oh, ow, fill):
+    """Strided view (N, OH, OW, KH, KW, C) of NHWC ``x`` padded with ``fill``."""
+    n, h, w, c = x.shape
+    need_h = max((oh - 1) * sh + (kh - 1) * dh + 1, h + pad_t)
+    need_w = max((ow - 1) * sw + (kw - 1) * dw + 1, w + pad_l)
+    if pad_t or pad_l or need_h > h or need_w > w:
+        padded = np.full((n, need_h, need_w, c), fill, dtype=x.dtype)
+        padded[:, pad_t : pad_t + h, pad_l : pad_l + w, :] = x
+        x = padded
+    s = x.strides
+    return np.lib.stride_tricks.as_strided(
+        x,
+        shape=(n, oh, ow, kh, kw, c),
+        strides=(s[0], s[1] * sh, s[2] * sw, s[1] * dh, s[2] * dw, s[3]),
+        writeable=False,
+    )
+
+
+def broadcast_shape(ctx: OpContext, a, b) -> tuple:
+    try:
+        return np.broadcast_shapes(np.shape(a), np.shape(b))
+    except ValueError:
+        raise ctx.fail(
+            f"shapes {list(np.shape(a))} and {list(np.shape(b))} do not broadcast"
+        ) from None

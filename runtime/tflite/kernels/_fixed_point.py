@@ -1,0 +1,104 @@
+"""Integer and rounding arithmetic of TFLite's reference kernels, vectorized in int64 numpy.
+
+Format-neutral: nothing here knows about flatbuffers or operators. The definitions follow
+gemmlowp ``fixedpoint.h`` and TFLite ``quantization_util.cc`` / ``common.h`` (see
+``shared/specs/int8_reference.md`` section 2):
+
+- SRDHM(a, b)   = floor((a*b + 2^30) / 2^31), saturating only for a = b = INT32_MIN.
+- RDBPOT(x, e)  = x / 2^e rounded half away from zero.
+- MBQM(x, M, s) = RDBPOT(SRDHM(x * 2^max(s,0), M), max(-s,0))   (TFLite's default double
+  rounding; the pre-shift wraps like int32 multiplication).
+- QuantizeMultiplier(m) -> (M, s) with m ~= M * 2^(s-31), M in [2^30, 2^31).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+INT32_MIN = -(1 << 31)
+INT32_MAX = (1 << 31) - 1
+
+
+def round_half_away(x):
+    """``TfLiteRound`` / C ``round``: ties away from zero, exact for float32 and float64 inputs."""
+    x = np.asarray(x, dtype=np.float64)
+    return np.sign(x) * np.floor(np.abs(x) + 0.5)
+
+
+def round_half_away_scalar(x: float) -> int:
+    """Python-int version of ``round_half_away`` for one value."""
+    return int(math.copysign(math.floor(abs(x) + 0.5), x))
+
+
+def wrap_int32(x):
+    """Two's-complement wrap of int64 values to the int32 range (C int32 overflow)."""
+    x = np.asarray(x, dtype=np.int64)
+    return ((x + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
+def srdhm(a, b):
+    """SaturatingRoundingDoublingHighMul on int32-range int64 arrays."""
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    out = (a * b + (1 << 30)) >> 31
+    return np.minimum(out, INT32_MAX)
+
+
+def rdbpot(x, exponent):
+    """RoundingDivideByPOT: x / 2^exponent, ties away from zero (0 <= exponent <= 31)."""
+    x = np.asarray(x, dtype=np.int64)
+    exponent = np.asarray(exponent, dtype=np.int64)
+    mask = (np.int64(1) << exponent) - 1
+    remainder = x & mask
+    threshold = (mask >> 1) + (x < 0)
+    return (x >> exponent) + (remainder > threshold)
+
+
+def saturating_shl(x, k: int):
+    """SaturatingRoundingMultiplyByPOT for k > 0: x * 2^k clamped to int32."""
+    return np.clip(np.asarray(x, dtype=np.int64) << k, INT32_MIN, INT32_MAX)
+
+
+def multiply_by_quantized_multiplier(x, multiplier, shift):
+    """MultiplyByQuantizedMultiplier with double rounding (TFLite's default build).
+
+    ``multiplier`` and ``shift`` may be scalars or arrays broadcasting against ``x`` (per
+    channel along the last axis).
+    """
+    shift = np.asarray(shift, dtype=np.int64)
+    left = np.maximum(shift, 0)
+    right = np.maximum(-shift, 0)
+    x = np.asarray(x, dtype=np.int64)
+    if np.any(left):
+        x = wrap_int32(x << left)
+    return rdbpot(srdhm(x, multiplier), right)
+
+
+def quantize_multiplier(m: float) -> tuple[int, int]:
+    """QuantizeMultiplier: (M, shift) with m ~= M * 2^(shift - 31); (0, 0) for 0 or tiny m."""
+    if m == 0.0:
+        return 0, 0
+    q, e = math.frexp(m)
+    q_fixed = round_half_away_scalar(q * (1 << 31))
+    if q_fixed == 1 << 31:
+        q_fixed //= 2
+        e += 1
+    if e < -31:
+        return 0, 0
+    return q_fixed, e
+
+
+def quantize_multipliers(ms) -> tuple[np.ndarray, np.ndarray]:
+    """``quantize_multiplier`` over an array; returns int64 multipliers and shifts."""
+    pairs = [quantize_multiplier(float(m)) for m in np.ravel(ms)]
+    mult = np.array([p[0] for p in pairs], dtype=np.int64)
+    shift = np.array([p[1] for p in pairs], dtype=np.int64)
+    return mult, shift
+
+
+def saturate_cast(x, dtype) -> np.ndarray:
+    """Clamp to ``dtype``'s range and cast (the kernels' final ``static_cast``)."""
+    info = np.iinfo(dtype)
+    return np.clip(x, info.min, info.max).astype(dtype)

@@ -1,0 +1,83 @@
+"""LOGISTIC, TANH, RELU, RELU6, RELU_N1_TO_1 (float32 and int8).
+
+References: ``tflite/kernels/activations.cc``; ``kernels/internal/common.h``
+(``LUTPopulateInt8``); spec 2.7.10. int8 LOGISTIC/TANH use a 256-entry table built in float32
+(both the reference and the optimized kernels); the int8 ReLUs requantize with
+MultiplyByQuantizedMultiplier.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from runtime.tflite.kernels import _common as c
+from runtime.tflite.kernels._fixed_point import (
+    multiply_by_quantized_multiplier,
+    quantize_multiplier,
+    round_half_away,
+)
+
+
+def _lut_int8(fn, s_in, zp_in, s_out, zp_out) -> np.ndarray:
+    v = np.arange(-128, 128, dtype=np.int32)
+    xf = (np.float32(s_in) * (v - zp_in).astype(np.float32)).astype(np.float32)
+    yf = fn(xf)
+    inv = np.float32(1.0) / np.float32(s_out)
+    r = round_half_away((yf * inv).astype(np.float32))
+    q = np.clip(r + zp_out, -128, 127).astype(np.int8)
+    # lut[(uint8)x]: reorder from value order -128..127 to uint8 index order.
+    return np.concatenate([q[128:], q[:128]])
+
+
+def _sigmoid32(x):
+    e = np.exp(-x.astype(np.float64)).astype(np.float32)
+    return (np.float32(1.0) / (np.float32(1.0) + e)).astype(np.float32)
+
+
+def _tanh32(x):
+    return np.tanh(x.astype(np.float64)).astype(np.float32)
+
+
+def _lut_kernel(fn):
+    def prepare(ctx: c.OpContext) -> c.Eval:
+        ctx.check_arity(1)
+        ttype = ctx.require_types((c.F32, c.I8))
+        if ttype == c.F32:
+            return lambda x: [fn(x)]
+        s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
+        s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
+        lut = _lut_int8(fn, s_in, zp_in, s_out, zp_out)
+        return lambda x: [lut[x.view(np.uint8)]]
+
+    return prepare
+
+
+prepare_logistic = _lut_kernel(_sigmoid32)
+prepare_tanh = _lut_kernel(_tanh32)
+
+
+def _relu_kernel(lo_f, hi_f):
+    def prepare(ctx: c.OpContext) -> c.Eval:
+        ctx.check_arity(1)
+        ttype = ctx.require_types((c.F32, c.I8))
+        if ttype == c.F32:
+            lo, hi = np.float32(lo_f), np.float32(hi_f)
+            return lambda x: [np.clip(x, lo, hi).astype(np.float32)]
+        s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
+        s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
+        mult, shift = quantize_multiplier(float(np.float64(s_in) / np.float64(s_out)))
+        qlo = -128 if lo_f == -np.inf else max(-128, zp_out + int(round_half_away(lo_f / s_out)))
+        qhi = 127 if hi_f == np.inf else min(127, zp_out + int(round_half_away(hi_f / s_out)))
+
+        def run(x):
+            y = multiply_by_quantized_multiplier(x.astype(np.int64) - zp_in, mult, shift) + zp_out
+            return [np.clip(y, qlo, qhi).astype(np.int8)]
+
+        return run
+
+    return prepare
+
+
+prepare_relu = _relu_kernel(0.0, np.inf)
+prepare_relu6 = _relu_kernel(0.0, 6.0)
+prepare_relu_n1_to_1 = _relu_kernel(-1.0, 1.0)

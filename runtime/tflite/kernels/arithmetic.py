@@ -1,0 +1,97 @@
+"""ADD, SUB, MUL: float32 and int8, with broadcasting and fused activations.
+
+References: ``tflite/kernels/add.cc``, ``sub.cc``, ``mul.cc``; ``reference/integer_ops/add.h``,
+``mul.h``; spec 2.7.6-7. int8 ADD/SUB shift both inputs left by 20 bits, rescale each to the
+common scale 2*max(s1, s2), add, and rescale to the output (double rounding throughout).
+MUL's multiplier is the float32 product s1*s2 divided by s_out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from runtime.tflite.kernels import _common as c
+from runtime.tflite.kernels._fixed_point import (
+    multiply_by_quantized_multiplier,
+    quantize_multiplier,
+    rdbpot,
+    srdhm,
+)
+
+_LEFT_SHIFT = 20
+
+
+def _setup(ctx):
+    ctx.check_arity(2)
+    act = c.check_activation(ctx, ctx.options.get("fused_activation_function", 0))
+    ttype = ctx.require_types((c.F32, c.I8, c.I32, c.I64), inputs=(0, 1))
+    return ttype, act
+
+
+def _float_or_int(ctx, ttype, act, fn):
+    lo, hi = c.activation_range_float(act)
+
+    def run(a, b):
+        c.broadcast_shape(ctx, a, b)
+        y = fn(a, b)
+        if ttype == c.F32:
+            y = np.clip(y, np.float32(lo), np.float32(hi)).astype(np.float32)
+        elif act:
+            y = np.clip(y, lo, hi).astype(y.dtype)
+        return [y]
+
+    return run
+
+
+def _prepare_add_sub(ctx, sign: int):
+    ttype, act = _setup(ctx)
+    if ttype != c.I8:
+        return _float_or_int(ctx, ttype, act, np.add if sign > 0 else np.subtract)
+    s1, zp1 = c.per_tensor_qparams(ctx, ctx.inputs[0], "input 0")
+    s2, zp2 = c.per_tensor_qparams(ctx, ctx.inputs[1], "input 1")
+    s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
+    twice_max = 2 * max(float(s1), float(s2))
+    m1, e1 = quantize_multiplier(float(s1) / twice_max)
+    m2, e2 = quantize_multiplier(float(s2) / twice_max)
+    mo, eo = quantize_multiplier(twice_max / ((1 << _LEFT_SHIFT) * float(s_out)))
+    if max(e1, e2, eo) > 0:
+        raise ctx.fail("int8 ADD/SUB needs input and output scales whose multipliers are < 1")
+    lo, hi = c.activation_range_quantized(act, s_out, zp_out)
+
+    def run(a, b):
+        c.broadcast_shape(ctx, a, b)
+        a1 = rdbpot(srdhm((a.astype(np.int64) - zp1) << _LEFT_SHIFT, m1), -e1)
+        b1 = rdbpot(srdhm((b.astype(np.int64) - zp2) << _LEFT_SHIFT, m2), -e2)
+        raw = a1 + b1 if sign > 0 else a1 - b1
+        y = rdbpot(srdhm(raw, mo), -eo) + zp_out
+        return [np.clip(y, lo, hi).astype(np.int8)]
+
+    return run
+
+
+def prepare_add(ctx: c.OpContext) -> c.Eval:
+    return _prepare_add_sub(ctx, +1)
+
+
+def prepare_sub(ctx: c.OpContext) -> c.Eval:
+    return _prepare_add_sub(ctx, -1)
+
+
+def prepare_mul(ctx: c.OpContext) -> c.Eval:
+    ttype, act = _setup(ctx)
+    if ttype != c.I8:
+        return _float_or_int(ctx, ttype, act, np.multiply)
+    s1, zp1 = c.per_tensor_qparams(ctx, ctx.inputs[0], "input 0")
+    s2, zp2 = c.per_tensor_qparams(ctx, ctx.inputs[1], "input 1")
+    s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
+    real = np.float32(np.float32(s1) * np.float32(s2)) / np.float32(s_out)
+    mult, shift = quantize_multiplier(float(np.float32(real)))
+    lo, hi = c.activation_range_quantized(act, s_out, zp_out)
+
+    def run(a, b):
+        c.broadcast_shape(ctx, a, b)
+        prod = (a.astype(np.int64) - zp1) * (b.astype(np.int64) - zp2)
+        y = multiply_by_quantized_multiplier(prod, mult, shift) + zp_out
+        return [np.clip(y, lo, hi).astype(np.int8)]
+
+    return run

@@ -1,0 +1,35 @@
+"""WHILE: runs the condition subgraph, then the body subgraph, until the condition is false.
+
+Reference: ``tflite/kernels/while.cc``. The loop variables are the operator's inputs; the
+outputs are their final values. A file whose loop never ends would hang the caller, so the
+number of iterations is capped (``max_loop_iterations`` of the interpreter) and exceeding it is
+an error naming the operator.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from runtime.tflite.kernels import _common as c
+
+
+def prepare_while(ctx: c.OpContext) -> c.Eval:
+    cond = ctx.options["cond_subgraph_index"]
+    body = ctx.options["body_subgraph_index"]
+    if len(ctx.inputs) != len(ctx.outputs) or None in ctx.inputs:
+        raise ctx.fail(f"{len(ctx.inputs)} inputs but {len(ctx.outputs)} outputs (must match)")
+    call = ctx.call_subgraph
+    limit = call.max_loop_iterations
+
+    def run(*values):
+        values = list(values)
+        for _ in range(limit):
+            (flag,) = call(cond, values, expect_outputs=1)
+            if flag.size != 1 or flag.dtype != np.bool_:
+                raise ctx.fail(f"condition subgraph {cond} must return one bool")
+            if not bool(flag.ravel()[0]):
+                return values
+            values = call(body, values, expect_outputs=len(values))
+        raise ctx.fail(f"loop did not end within {limit} iterations")
+
+    return run

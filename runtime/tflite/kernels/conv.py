@@ -1,0 +1,159 @@
+"""CONV_2D: float32, int8 (per-channel reference kernel) and hybrid (float input, int8 weights).
+
+References: ``tflite/kernels/conv.cc``; ``reference/integer_ops/conv.h`` (``ConvPerChannel``);
+``reference/conv.h`` (``HybridConvPerChannel``); spec sections 2.4, 2.6, 2.7.1. Filter layout
+OHWI. Integer GEMMs run in float64 (or float32 when the bound below proves every partial sum
+stays under 2^24), which is exact for int8 products; requantization is integer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from runtime.tflite.kernels import _common as c
+from runtime.tflite.kernels._fixed_point import (
+    multiply_by_quantized_multiplier,
+    quantize_multipliers,
+)
+from runtime.tflite.kernels._hybrid import quantize_rows_asymmetric
+
+
+def exact_gemm_dtype(weights_abs_rowsum_max: float, max_abs_input: float = 256.0):
+    """float32 when every partial sum of an integer GEMM is below 2^24 (then exact), else
+    float64 (exact below 2^53)."""
+    return np.float32 if weights_abs_rowsum_max * max_abs_input < 2**24 else np.float64
+
+
+def prepare(ctx: c.OpContext) -> c.Eval:
+    ctx.check_arity((2, 3))
+    o = ctx.options
+    c.check_window(
+        ctx,
+        o["padding"],
+        o["stride_h"],
+        o["stride_w"],
+        o["dilation_h_factor"],
+        o["dilation_w_factor"],
+    )
+    act = c.check_activation(ctx, o["fused_activation_function"])
+    weights = ctx.constant(1)
+    if weights is None:
+        raise ctx.unsupported("filter must be a constant tensor")
+    if weights.ndim != 4:
+        raise ctx.fail(f"filter must be 4-D OHWI, has shape {list(weights.shape)}")
+    oc, kh, kw, ic = weights.shape
+    bias = ctx.constant(2) if len(ctx.inputs) > 2 else None
+    if len(ctx.inputs) > 2 and ctx.inputs[2] is not None and bias is None:
+        raise ctx.unsupported("bias must be a constant tensor")
+    if bias is not None and bias.size != oc:
+        raise ctx.fail(f"bias has {bias.size} elements, expected {oc} (output channels)")
+    geometry = (
+        kh,
+        kw,
+        o["stride_h"],
+        o["stride_w"],
+        o["dilation_h_factor"],
+        o["dilation_w_factor"],
+        o["padding"],
+    )
+    in_type = ctx.in_type(0)
+    if in_type == c.F32 and ctx.in_type(1) == c.F32:
+        return _float(ctx, weights, bias, geometry, act)
+    if in_type == c.I8 and ctx.in_type(1) == c.I8:
+        return _int8(ctx, weights, bias, geometry, act)
+    if in_type == c.F32 and ctx.in_type(1) == c.I8:
+        return _hybrid(ctx, weights, bias, geometry, act)
+    raise ctx.unsupported(f"input/filter types {in_type}/{ctx.in_type(1)} not supported")
+
+
+def _patches(ctx, x, geometry, fill, ic):
+    kh, kw, sh, sw, dh, dw, padding = geometry
+    if x.ndim != 4 or x.shape[3] % ic:
+        raise ctx.fail(f"input shape {list(x.shape)} does not fit filter input depth {ic}")
+    if x.shape[3] != ic:
+        raise ctx.unsupported("grouped convolution is not supported")
+    oh, pt = c.pad_before(padding, x.shape[1], kh, sh, dh)
+    ow, pl = c.pad_before(padding, x.shape[2], kw, sw, dw)
+    if oh <= 0 or ow <= 0:
+        raise ctx.fail(f"input shape {list(x.shape)} is smaller than the filter window")
+    win = c.windows(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, fill)
+    return win.reshape(x.shape[0] * oh * ow, kh * kw * ic), (x.shape[0], oh, ow)
+
+
+def _float(ctx, weights, bias, geometry, act):
+    ctx.require_types((c.F32,), inputs=(0, 1), outputs=(0,))
+    w = np.ascontiguousarray(weights.reshape(weights.shape[0], -1).T, dtype=np.float32)
+    b = None if bias is None else bias.astype(np.float32)
+    ic = weights.shape[3]
+
+    def run(x, *_):
+        cols, lead = _patches(ctx, x, geometry, 0.0, ic)
+        y = cols @ w
+        if b is not None:
+            y += b
+        return [c.apply_float_activation(y.reshape(*lead, -1), act)]
+
+    return run
+
+
+def _int8(ctx, weights, bias, geometry, act):
+    s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
+    s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
+    if ctx.out_type() != c.I8:
+        raise ctx.unsupported("int8 convolution must have an int8 output")
+    wq = ctx.inputs[1].quantization
+    oc = weights.shape[0]
+    if wq is None or len(wq.scale) not in (1, oc):
+        raise ctx.fail(f"filter needs 1 or {oc} scales")
+    if np.any(wq.zero_point != 0):
+        raise ctx.fail("filter zero points must all be 0")
+    if bias is not None and bias.dtype != np.int32:
+        raise ctx.unsupported("int8 convolution needs an int32 bias")
+    w_scale = np.broadcast_to(wq.scale.astype(np.float64), (oc,))
+    # PopulateConvolutionQuantizationParams: double from float32 scales.
+    mult, shift = quantize_multipliers(np.float64(s_in) * w_scale / np.float64(s_out))
+    lo, hi = c.activation_range_quantized(act, s_out, zp_out)
+    w2 = weights.reshape(oc, -1).astype(np.int64)
+    gemm = exact_gemm_dtype(float(np.abs(w2).sum(axis=1).max(initial=0)))
+    w_t = np.ascontiguousarray(w2.T.astype(gemm))
+    b = np.zeros(oc, np.int64) if bias is None else bias.astype(np.int64)
+    ic = weights.shape[3]
+
+    def run(x, *_):
+        # Out-of-image taps are skipped by the kernel: padding with zp_in makes them zero.
+        cols, lead = _patches(ctx, x, geometry, zp_in, ic)
+        acc = (cols.astype(gemm) - gemm(zp_in)) @ w_t
+        acc = acc.astype(np.int64) + b
+        y = multiply_by_quantized_multiplier(acc, mult, shift) + zp_out
+        return [np.clip(y, lo, hi).astype(np.int8).reshape(*lead, oc)]
+
+    return run
+
+
+def _hybrid(ctx, weights, bias, geometry, act):
+    if ctx.out_type() != c.F32:
+        raise ctx.unsupported("hybrid convolution must have a float32 output")
+    wq = ctx.inputs[1].quantization
+    oc = weights.shape[0]
+    if wq is None or len(wq.scale) != oc or len(wq.scale) == 1 and oc != 1:
+        raise ctx.unsupported("hybrid convolution needs per-channel filter scales")
+    w_scale = wq.scale.astype(np.float32)
+    w_t = np.ascontiguousarray(weights.reshape(oc, -1).T.astype(np.float64))
+    b = None if bias is None else bias.astype(np.float32)
+    lo, hi = c.activation_range_float(act)
+    ic = weights.shape[3]
+
+    def run(x, *_):
+        n = x.shape[0]
+        q, sf, offset = quantize_rows_asymmetric(x.reshape(n, -1))
+        q = q.reshape(x.shape).astype(np.int16) - offset.reshape(n, 1, 1, 1)
+        # HybridConvPerChannel skips out-of-image taps: pad (x - offset) with 0.
+        cols, lead = _patches(ctx, q, geometry, 0, ic)
+        acc = (cols.astype(np.float64) @ w_t).reshape(n, -1, oc).astype(np.float32)
+        y = (acc * w_scale) * sf[:, None, None]
+        if b is not None:
+            y = y + b
+        y = np.clip(y, np.float32(lo), np.float32(hi)).astype(np.float32)
+        return [y.reshape(*lead, oc)]
+
+    return run

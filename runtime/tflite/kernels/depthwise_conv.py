@@ -1,0 +1,98 @@
+"""DEPTHWISE_CONV_2D: float32 and int8 (per-channel reference kernel).
+
+References: ``tflite/kernels/depthwise_conv.cc``; ``reference/integer_ops/depthwise_conv.h``;
+spec 2.7.2. Filter [1, KH, KW, IC*mult]; output channel oc = ic*mult + m; the int8 kernel takes
+the multiplier from the shapes, not from the option.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from runtime.tflite.kernels import _common as c
+from runtime.tflite.kernels._fixed_point import (
+    multiply_by_quantized_multiplier,
+    quantize_multipliers,
+)
+
+
+def prepare(ctx: c.OpContext) -> c.Eval:
+    ctx.check_arity((2, 3))
+    o = ctx.options
+    c.check_window(
+        ctx,
+        o["padding"],
+        o["stride_h"],
+        o["stride_w"],
+        o["dilation_h_factor"],
+        o["dilation_w_factor"],
+    )
+    act = c.check_activation(ctx, o["fused_activation_function"])
+    weights = ctx.constant(1)
+    if weights is None or weights.ndim != 4 or weights.shape[0] != 1:
+        raise ctx.fail("filter must be a constant [1, KH, KW, C] tensor")
+    _, kh, kw, oc = weights.shape
+    bias = ctx.constant(2) if len(ctx.inputs) > 2 else None
+    if bias is not None and bias.size != oc:
+        raise ctx.fail(f"bias has {bias.size} elements, expected {oc}")
+    geom = (
+        kh,
+        kw,
+        o["stride_h"],
+        o["stride_w"],
+        o["dilation_h_factor"],
+        o["dilation_w_factor"],
+        o["padding"],
+    )
+    if ctx.in_type(0) == c.F32 and ctx.in_type(1) == c.F32:
+        ctx.require_types((c.F32,), inputs=(0, 1))
+        w = weights[0].astype(np.float32)
+        b = None if bias is None else bias.astype(np.float32)
+
+        def run_float(x, *_):
+            y = _depthwise(ctx, x, w, geom, 0.0, np.float32)
+            if b is not None:
+                y += b
+            return [c.apply_float_activation(y, act)]
+
+        return run_float
+    if ctx.in_type(0) == c.I8 and ctx.in_type(1) == c.I8 and ctx.out_type() == c.I8:
+        s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
+        s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
+        wq = ctx.inputs[1].quantization
+        if wq is None or len(wq.scale) not in (1, oc) or np.any(wq.zero_point != 0):
+            raise ctx.fail(f"filter needs 1 or {oc} scales with zero points 0")
+        w_scale = np.broadcast_to(wq.scale.astype(np.float64), (oc,))
+        mult, shift = quantize_multipliers(np.float64(s_in) * w_scale / np.float64(s_out))
+        lo, hi = c.activation_range_quantized(act, s_out, zp_out)
+        w = weights[0].astype(np.int64)
+        b = np.zeros(oc, np.int64) if bias is None else bias.astype(np.int64)
+
+        def run_int8(x, *_):
+            xs = x.astype(np.int64) - zp_in
+            acc = _depthwise(ctx, xs, w, geom, 0, np.int64) + b
+            y = multiply_by_quantized_multiplier(acc, mult, shift) + zp_out
+            return [np.clip(y, lo, hi).astype(np.int8)]
+
+        return run_int8
+    raise ctx.unsupported(f"input/filter types {ctx.in_type(0)}/{ctx.in_type(1)} not supported")
+
+
+def _depthwise(ctx, x, w, geom, fill, acc_dtype):
+    kh, kw, sh, sw, dh, dw, padding = geom
+    oc = w.shape[-1]
+    if x.ndim != 4 or oc % x.shape[3]:
+        raise ctx.fail(f"input shape {list(np.shape(x))} does not fit {oc} output channels")
+    mult = oc // x.shape[3]
+    oh, pt = c.pad_before(padding, x.shape[1], kh, sh, dh)
+    ow, pl = c.pad_before(padding, x.shape[2], kw, sw, dw)
+    if oh <= 0 or ow <= 0:
+        raise ctx.fail(f"input shape {list(x.shape)} is smaller than the filter window")
+    if mult > 1:
+        x = np.repeat(x, mult, axis=3)
+    win = c.windows(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, fill)
+    acc = np.zeros((x.shape[0], oh, ow, oc), dtype=acc_dtype)
+    for i in range(kh):
+        for j in range(kw):
+            acc += win[:, :, :, i, j, :] * w[i, j]
+    return acc

@@ -1,0 +1,124 @@
+"""FULLY_CONNECTED: float32, int8 (reference kernel) and hybrid (float input, int8 weights).
+
+References: ``tflite/kernels/fully_connected.cc``; ``reference/integer_ops/fully_connected.h``;
+``portable_tensor_utils.cc`` (``MatrixBatchVectorMultiplyAccumulate``); spec 2.7.3. Since LiteRT
+commit 9213607 (2025-04) the reference int8 kernel requantizes in double:
+out = round_half_away(acc * (in_s * w_s / out_s)) + zp_out.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from runtime.tflite.kernels import _common as c
+from runtime.tflite.kernels._fixed_point import round_half_away
+from runtime.tflite.kernels._hybrid import quantize_rows_asymmetric, quantize_rows_symmetric
+from runtime.tflite.kernels.conv import exact_gemm_dtype
+
+
+def prepare(ctx: c.OpContext) -> c.Eval:
+    ctx.check_arity((2, 3))
+    o = ctx.options
+    act = c.check_activation(ctx, o["fused_activation_function"])
+    if o["weights_format"] != 0:
+        raise ctx.unsupported("shuffled weights format is not supported")
+    weights = ctx.constant(1)
+    if weights is None:
+        raise ctx.unsupported("weights must be a constant tensor")
+    if weights.ndim != 2:
+        raise ctx.fail(f"weights must be 2-D [units, depth], have shape {list(weights.shape)}")
+    units, depth = weights.shape
+    bias = ctx.constant(2) if len(ctx.inputs) > 2 else None
+    if len(ctx.inputs) > 2 and ctx.inputs[2] is not None and bias is None:
+        raise ctx.unsupported("bias must be a constant tensor")
+    if bias is not None and bias.size != units:
+        raise ctx.fail(f"bias has {bias.size} elements, expected {units}")
+    keep_dims = bool(o["keep_num_dims"])
+
+    def rows(x):
+        if x.size % depth:
+            raise ctx.fail(f"input of shape {list(x.shape)} is not a multiple of depth {depth}")
+        return x.reshape(-1, depth)
+
+    def shape_out(x, y):
+        return y.reshape(*x.shape[:-1], units) if keep_dims else y
+
+    it, wt = ctx.in_type(0), ctx.in_type(1)
+    if it == c.F32 and wt == c.F32:
+        w_t = np.ascontiguousarray(weights.T, dtype=np.float32)
+        b = None if bias is None else bias.astype(np.float32)
+
+        def run_float(x, *_):
+            y = rows(x) @ w_t
+            if b is not None:
+                y += b
+            return [shape_out(x, c.apply_float_activation(y, act))]
+
+        return run_float
+    if it == c.I8 and wt == c.I8:
+        return _int8(ctx, weights, bias, act, rows, shape_out)
+    if it == c.F32 and wt == c.I8:
+        return _hybrid(ctx, weights, bias, act, rows, shape_out)
+    raise ctx.unsupported(f"input/weight types {it}/{wt} not supported")
+
+
+def _int8(ctx, weights, bias, act, rows, shape_out):
+    if ctx.out_type() != c.I8:
+        raise ctx.unsupported("int8 fully connected must have an int8 output")
+    s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
+    s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
+    units = weights.shape[0]
+    wq = ctx.inputs[1].quantization
+    if wq is None or len(wq.scale) not in (1, units):
+        raise ctx.fail(f"weights need 1 or {units} scales")
+    if len(wq.scale) > 1 and (wq.quantized_dimension != 0 or np.any(wq.zero_point != 0)):
+        raise ctx.fail("per-channel weights need quantized_dimension 0 and zero points 0")
+    w_zp = int(wq.zero_point[0]) if len(wq.scale) == 1 else 0
+    scale = np.float64(s_in) * wq.scale.astype(np.float64) / np.float64(s_out)
+    scale = np.broadcast_to(scale, (units,))
+    lo, hi = c.activation_range_quantized(act, s_out, zp_out)
+    w = weights.astype(np.int64) - w_zp
+    gemm = exact_gemm_dtype(float(np.abs(w).sum(axis=1).max(initial=0)))
+    w_t = np.ascontiguousarray(w.T.astype(gemm))
+    b = np.zeros(units, np.int64) if bias is None else bias.astype(np.int64)
+
+    def run(x, *_):
+        acc = ((rows(x).astype(gemm) - gemm(zp_in)) @ w_t).astype(np.int64) + b
+        y = round_half_away(acc * scale) + zp_out
+        return [shape_out(x, np.clip(y, lo, hi).astype(np.int8))]
+
+    return run
+
+
+def _hybrid(ctx, weights, bias, act, rows, shape_out):
+    if ctx.out_type() != c.F32:
+        raise ctx.unsupported("hybrid fully connected must have a float32 output")
+    units = weights.shape[0]
+    wq = ctx.inputs[1].quantization
+    if wq is None or len(wq.scale) not in (1, units) or np.any(wq.zero_point != 0):
+        raise ctx.fail(f"hybrid weights need 1 or {units} scales and zero points 0")
+    w_scale = wq.scale.astype(np.float32)
+    w = weights.astype(np.float64)
+    w_t = np.ascontiguousarray(w.T)
+    row_sums = weights.astype(np.int64).sum(axis=1)
+    b = None if bias is None else bias.astype(np.float32)
+    lo, hi = c.activation_range_float(act)
+    asymmetric = bool(ctx.options["asymmetric_quantize_inputs"])
+
+    def run(x, *_):
+        xr = rows(x)
+        if asymmetric:
+            q, sf, offset = quantize_rows_asymmetric(xr)
+        else:
+            q, sf = quantize_rows_symmetric(xr)
+            offset = np.zeros(len(sf), np.int32)
+        dot = (q.astype(np.float64) @ w_t).astype(np.int64)
+        dot -= row_sums[None, :] * offset[:, None].astype(np.int64)
+        # MatrixBatchVectorMultiplyAccumulate: result += dot * (sf[b] * w_scale[row]).
+        y = dot.astype(np.float32) * (sf[:, None] * w_scale[None, :]).astype(np.float32)
+        if b is not None:
+            y = (b + y).astype(np.float32)
+        y = np.clip(y, np.float32(lo), np.float32(hi)).astype(np.float32)
+        return [shape_out(x, y)]
+
+    return run

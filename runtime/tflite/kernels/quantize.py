@@ -1,0 +1,66 @@
+"""QUANTIZE (float32 -> int8, int8 -> int8) and DEQUANTIZE (int8/uint8/int16/float16 -> float32).
+
+References: ``reference/quantize.h`` (``AffineQuantize``), ``reference/requantize.h``,
+``reference/dequantize.h``; spec 2.7.11-12. QUANTIZE divides in float32 and rounds half away
+from zero; DEQUANTIZE computes (float)(double(scale) * (q - zp)).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from runtime.tflite.kernels import _common as c
+from runtime.tflite.kernels._fixed_point import (
+    multiply_by_quantized_multiplier,
+    quantize_multiplier,
+    round_half_away,
+)
+
+
+def prepare_quantize(ctx: c.OpContext) -> c.Eval:
+    ctx.check_arity(1)
+    if ctx.out_type() != c.I8:
+        raise ctx.unsupported("only int8 outputs are supported")
+    s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
+    if ctx.in_type(0) == c.F32:
+
+        def run(x):
+            q = round_half_away((x / s_out).astype(np.float32)) + zp_out
+            return [np.clip(q, -128, 127).astype(np.int8)]
+
+        return run
+    if ctx.in_type(0) == c.I8:
+        s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
+        mult, shift = quantize_multiplier(float(np.float64(s_in) / np.float64(s_out)))
+
+        def requantize(x):
+            y = multiply_by_quantized_multiplier(x.astype(np.int64) - zp_in, mult, shift)
+            return [np.clip(y + zp_out, -128, 127).astype(np.int8)]
+
+        return requantize
+    raise ctx.unsupported(f"input type {ctx.in_type(0)} not supported")
+
+
+def prepare_dequantize(ctx: c.OpContext) -> c.Eval:
+    ctx.check_arity(1)
+    if ctx.out_type() != c.F32:
+        raise ctx.unsupported("only float32 outputs are supported")
+    if ctx.in_type(0) == c.TensorType.FLOAT16:
+        return lambda x: [x.astype(np.float32)]
+    if ctx.in_type(0) not in (c.I8, c.U8, c.I16):
+        raise ctx.unsupported(f"input type {ctx.in_type(0)} not supported")
+    q = ctx.inputs[0].quantization
+    if q is None:
+        raise ctx.fail("input has no quantization parameters")
+    scale = q.scale.astype(np.float64)
+    zp = q.zero_point.astype(np.int64)
+    axis = q.quantized_dimension
+
+    def run(x):
+        shape = [1] * x.ndim
+        if len(scale) > 1:
+            shape[axis] = len(scale)
+        s, z = scale.reshape(shape), zp.reshape(shape)
+        return [(s * (x.astype(np.int64) - z)).astype(np.float32)]
+
+    return run

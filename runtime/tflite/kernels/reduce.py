@@ -1,0 +1,71 @@
+"""MEAN and SUM: float32 and int8 (reference kernel).
+
+References: ``tflite/kernels/reduce.cc``; ``reference/reduce.h`` (``QuantizedMeanOrSum``);
+spec 2.7.8. int8 MEAN: sum in int32, multiplier in/out from QuantizeMultiplier, folded with
+1/N as floor(M * 2^k / N) with k = min(floor(log2 N), 32, 31 + shift).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from runtime.tflite.kernels import _common as c
+from runtime.tflite.kernels._fixed_point import (
+    multiply_by_quantized_multiplier,
+    quantize_multiplier,
+)
+
+
+def _axes(ctx, x, axis_values):
+    axes = set()
+    for a in np.ravel(axis_values).tolist():
+        if not -x.ndim <= a < x.ndim:
+            raise ctx.fail(f"axis {a} out of range for input of rank {x.ndim}")
+        axes.add(a % x.ndim)
+    return tuple(sorted(axes))
+
+
+def _prepare(ctx: c.OpContext, is_mean: bool) -> c.Eval:
+    ctx.check_arity(2)
+    keep = bool(ctx.options["keep_dims"])
+    ttype = ctx.require_types((c.F32, c.I8, c.I32))
+    if ctx.in_type(1) not in (c.I32, c.I64):
+        raise ctx.fail("axis input must be int32 or int64")
+    if ttype != c.I8:
+
+        def run(x, axis):
+            axes = _axes(ctx, x, axis)
+            acc = x.astype(np.float64 if ttype == c.F32 else np.int64).sum(axis=axes, keepdims=keep)
+            if is_mean:
+                n = math.prod(x.shape[a] for a in axes)
+                acc = acc / max(n, 1) if ttype == c.F32 else acc // max(n, 1)
+            return [np.asarray(acc).astype(x.dtype)]
+
+        return run
+    s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
+    s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
+    mult, shift = quantize_multiplier(float(np.float64(s_in) / np.float64(s_out)))
+
+    def run_int8(x, axis):
+        axes = _axes(ctx, x, axis)
+        n = math.prod(x.shape[a] for a in axes)
+        total = x.astype(np.int64).sum(axis=axes, keepdims=keep) - zp_in * n
+        if is_mean and n > 0:
+            k = min(int(math.floor(math.log2(n))), 32, 31 + shift)
+            m2 = (mult << k) // n if k >= 0 else mult // n
+            y = multiply_by_quantized_multiplier(total, m2, shift - k)
+        else:
+            y = multiply_by_quantized_multiplier(total, mult, shift)
+        return [np.clip(np.asarray(y) + zp_out, -128, 127).astype(np.int8)]
+
+    return run_int8
+
+
+def prepare_mean(ctx: c.OpContext) -> c.Eval:
+    return _prepare(ctx, True)
+
+
+def prepare_sum(ctx: c.OpContext) -> c.Eval:
+    return _prepare(ctx, False)

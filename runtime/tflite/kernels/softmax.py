@@ -1,0 +1,124 @@
+"""SOFTMAX: float32 and int8 (reference fixed-point kernel, not the optimized LUT).
+
+References: ``tflite/kernels/activations.cc`` (SoftmaxPrepare), ``reference/softmax.h``,
+gemmlowp ``fixedpoint.h`` (``exp_on_negative_values``, ``one_over_one_plus_x_for_x_in_0_1``);
+spec 2.7.9. Q-formats: the scaled difference is Q5.26, exponentials Q0.31, their sum Q12.19.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from runtime.tflite.kernels import _common as c
+from runtime.tflite.kernels._fixed_point import (
+    INT32_MAX,
+    quantize_multiplier,
+    rdbpot,
+    saturating_shl,
+    srdhm,
+    wrap_int32,
+)
+
+_SCALED_DIFF_INTEGER_BITS = 5
+_ACCUM_INTEGER_BITS = 12
+_BARREL = (1672461947, 1302514674, 790015084, 290630308, 39332535, 720401, 242)
+
+
+def _exp_on_interval(a):
+    # exp(x) for x in [-1/4, 0), Q0.31: Taylor series around -1/8.
+    x = a + (1 << 28)
+    x2 = srdhm(x, x)
+    x3 = srdhm(x2, x)
+    x4 = srdhm(x2, x2)
+    poly = rdbpot(srdhm(rdbpot(x4, 2) + x3, 715827883) + x2, 1)
+    const = 1895147668
+    return const + srdhm(const, x + poly)
+
+
+def exp_on_negative_values(a):
+    """exp(a) for Q5.26 a <= 0, result Q0.31 (gemmlowp)."""
+    quarter = 1 << 24
+    a_mod = (a & (quarter - 1)) - quarter
+    result = _exp_on_interval(saturating_shl(a_mod, 5))
+    remainder = a_mod - a
+    for k, mult in enumerate(_BARREL):
+        bit = 1 << (24 + k)
+        result = np.where(remainder & bit, srdhm(result, mult), result)
+    return np.where(a == 0, INT32_MAX, result)
+
+
+def _rounding_half_sum(a, b):
+    s = a + b
+    sign = np.where(s >= 0, 1, -1)
+    t = s + sign
+    return np.sign(t) * (np.abs(t) // 2)
+
+
+def one_over_one_plus_x(a):
+    """1 / (1 + a) for Q0.31 a in [0, 1), result Q0.31 (Newton-Raphson, gemmlowp)."""
+    half_den = _rounding_half_sum(a, INT32_MAX)
+    x = 1515870810 + srdhm(half_den, -1010580540)
+    for _ in range(3):
+        one_minus = (1 << 29) - srdhm(half_den, x)
+        x = x + saturating_shl(srdhm(x, one_minus), 2)
+    return saturating_shl(x, 1)
+
+
+def _clz32(x):
+    x = np.asarray(x, dtype=np.int64) & 0xFFFFFFFF
+    out = np.full(x.shape, 32, dtype=np.int64)
+    nz = x != 0
+    out[nz] = 31 - np.floor(np.log2(x[nz].astype(np.float64))).astype(np.int64)
+    # log2 of values just below a power of two can round up in float64; fix by checking.
+    fix = nz & ((x >> (31 - out)) == 0)
+    out[fix] -= 1
+    return out
+
+
+def prepare(ctx: c.OpContext) -> c.Eval:
+    ctx.check_arity(1)
+    beta = float(ctx.options["beta"])
+    ttype = ctx.require_types((c.F32, c.I8))
+    if ttype == c.F32:
+
+        def run_float(x):
+            z = (x.astype(np.float64) - x.max(axis=-1, keepdims=True)) * beta
+            e = np.exp(z)
+            return [(e / e.sum(axis=-1, keepdims=True)).astype(np.float32)]
+
+        return run_float
+    s_in, _ = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
+    s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
+    if zp_out != -128 or abs(float(s_out) - 1 / 256) > 0.001 / 256:
+        raise ctx.fail(
+            f"int8 output must have scale 1/256 and zero point -128, has ({float(s_out)}, {zp_out})"
+        )
+    real = min(beta * float(s_in) * (1 << (31 - _SCALED_DIFF_INTEGER_BITS)), float(INT32_MAX))
+    mult, left = quantize_multiplier(real)
+    radius = math.floor(
+        ((1 << _SCALED_DIFF_INTEGER_BITS) - 1)
+        * (1 << (31 - _SCALED_DIFF_INTEGER_BITS))
+        / (1 << left)
+    )
+    diff_min = -radius
+
+    def run_int8(x):
+        if x.size == 0:
+            return [x.copy()]
+        xi = x.astype(np.int64)
+        diff = xi - xi.max(axis=-1, keepdims=True)
+        live = diff >= diff_min
+        scaled = srdhm(wrap_int32(diff << left), mult)
+        e = exp_on_negative_values(scaled)
+        total = wrap_int32(np.where(live, rdbpot(e, _ACCUM_INTEGER_BITS), 0).sum(axis=-1))
+        headroom = _clz32(total)
+        bits_over_unit = _ACCUM_INTEGER_BITS - headroom
+        shifted = wrap_int32(((total << headroom) & 0xFFFFFFFF) - (1 << 31))
+        recip = one_over_one_plus_x(shifted)
+        out = rdbpot(srdhm(recip[..., None], e), (bits_over_unit + 31 - 8)[..., None]) - 128
+        out = np.where(live, np.clip(out, -128, 127), -128)
+        return [out.astype(np.int8)]
+
+    return run_int8
