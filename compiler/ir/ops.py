@@ -1,0 +1,76 @@
+"""The IR's op vocabulary, close to TFLite's builtin operators.
+
+Each op names its inputs (a trailing ``?`` marks an optional input, given as ``None``) and its
+attributes with their defaults. Layouts follow TFLite: activations NHWC, CONV_2D filter OHWI,
+DEPTHWISE_CONV_2D filter ``[1, kh, kw, in * multiplier]``, FULLY_CONNECTED weights
+``[units, in]``. Spatial pairs (``stride``, ``dilation``, ``filter``) are ``(h, w)``.
+
+``activation`` is a fused activation: one of ``ACTIVATIONS``, applied to the op's result.
+``BATCH_NORM``, ``DROPOUT`` and ``IDENTITY`` exist only between lowering and the passes that
+remove them; the writers reject them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["OpSpec", "OPS", "ACTIVATIONS", "FUSED_ACTIVATION_OPS", "ACTIVATION_OPS"]
+
+ACTIVATIONS = ("NONE", "RELU", "RELU_N1_TO_1", "RELU6", "TANH")
+
+_CONV = {"padding": "VALID", "stride": (1, 1), "dilation": (1, 1), "activation": "NONE"}
+_POOL = {"padding": "VALID", "stride": (1, 1), "filter": (1, 1), "activation": "NONE"}
+_ACT = {"activation": "NONE"}
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """What an op takes: input names (``?`` = optional) and attributes with defaults."""
+
+    inputs: tuple[str, ...]
+    attrs: dict = field(default_factory=dict)
+    variadic: bool = False  # all inputs are of one kind, one or more of them
+
+    @property
+    def required_inputs(self) -> int:
+        return sum(1 for name in self.inputs if not name.endswith("?"))
+
+
+OPS: dict[str, OpSpec] = {
+    "CONV_2D": OpSpec(("input", "filter", "bias?"), _CONV),
+    "DEPTHWISE_CONV_2D": OpSpec(("input", "filter", "bias?"), {**_CONV, "depth_multiplier": 1}),
+    "FULLY_CONNECTED": OpSpec(("input", "weights", "bias?"), {**_ACT, "keep_num_dims": False}),
+    "MAX_POOL_2D": OpSpec(("input",), _POOL),
+    "AVERAGE_POOL_2D": OpSpec(("input",), _POOL),
+    "MEAN": OpSpec(("input", "axes"), {"keep_dims": False}),
+    "RESHAPE": OpSpec(("input", "shape"), {}),
+    "SOFTMAX": OpSpec(("input",), {"beta": 1.0}),
+    "LOGISTIC": OpSpec(("input",)),
+    "TANH": OpSpec(("input",)),
+    "RELU": OpSpec(("input",)),
+    "RELU6": OpSpec(("input",)),
+    "RELU_N1_TO_1": OpSpec(("input",)),
+    "LEAKY_RELU": OpSpec(("input",), {"alpha": 0.2}),
+    "ADD": OpSpec(("x", "y"), _ACT),
+    "SUB": OpSpec(("x", "y"), _ACT),
+    "MUL": OpSpec(("x", "y"), _ACT),
+    "CONCATENATION": OpSpec(("values",), {"axis": -1, **_ACT}, variadic=True),
+    "PAD": OpSpec(("input", "paddings")),
+    "TRANSPOSE": OpSpec(("input", "perm")),
+    "QUANTIZE": OpSpec(("input",)),
+    "DEQUANTIZE": OpSpec(("input",)),
+    # Removed by the passes before export:
+    "BATCH_NORM": OpSpec(
+        ("input", "gamma", "beta", "mean", "variance"), {"epsilon": 1e-3, "axis": -1}
+    ),
+    "DROPOUT": OpSpec(("input",), {"rate": 0.5}),
+    "IDENTITY": OpSpec(("input",)),
+}
+
+# Ops whose result can carry a fused activation (TFLite's ``fused_activation_function``).
+FUSED_ACTIVATION_OPS = frozenset(
+    name for name, spec in OPS.items() if "activation" in spec.attrs
+)
+
+# Standalone activation ops that a producer can absorb as its fused activation.
+ACTIVATION_OPS = {"RELU": "RELU", "RELU6": "RELU6", "RELU_N1_TO_1": "RELU_N1_TO_1"}
