@@ -61,18 +61,12 @@ def fixture(name: str) -> Path:
     return path
 
 
-def tflite_interpreter_class():
-    """Our runtime's LiteRT-compatible Interpreter, or LiteRT's reference kernels until it lands."""
-    try:
-        from runtime.tflite.interpreter import Interpreter
-
-        return Interpreter
-    except ImportError:
-        pass
+def litert_reference_class():
+    """LiteRT's Interpreter with its reference kernels: the bit-exact int8 oracle."""
     try:
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
     except ImportError:
-        missing("runtime.tflite.interpreter and ai_edge_litert")
+        missing("ai_edge_litert (pip, the verify extra)")
 
     def litert_reference(model_content: bytes):
         return Interpreter(

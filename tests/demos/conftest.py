@@ -11,7 +11,7 @@ import pytest
 
 from compiler.bundle import BundleResult, bundle_apps
 from tests.demos._samples import fashion_test_images
-from tests.demos._tools import REPO, fixture, tflite_interpreter_class
+from tests.demos._tools import REPO, fixture, litert_reference_class
 
 SAMPLE_COUNT = 10  # one per class: every label is shown by the apps and checked by the tests
 
@@ -39,7 +39,11 @@ def copy_apps(destination: Path) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="session")
 def bundled(tmp_path_factory) -> BundledApps:
-    """Both apps, copied to a temporary directory and bundled with the fixture slide CNN."""
+    """Both apps, copied to a temporary directory and bundled with the fixture slide CNN.
+
+    The golden outputs come from LiteRT's reference kernels; test_bundle checks that our
+    runtime (the default of ``bundle_apps``) writes the very same files.
+    """
     tflite, onnx = fixture("slide_cnn.int8.tflite"), fixture("slide_cnn.ort_qdq.onnx")
     images, labels = fashion_test_images(SAMPLE_COUNT)
     android, ios = copy_apps(tmp_path_factory.mktemp("apps"))
@@ -50,6 +54,6 @@ def bundled(tmp_path_factory) -> BundledApps:
         labels,
         android_dir=android,
         ios_dir=ios,
-        interpreter_class=tflite_interpreter_class(),
+        interpreter_class=litert_reference_class(),
     )
     return BundledApps(android, ios, tflite, onnx, images, labels, result)

@@ -1,0 +1,252 @@
+"""compiler.bundle.bundle_apps: what it writes into the two apps, and what it refuses."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+import zlib
+
+import numpy as np
+import pytest
+
+from compiler.bundle import (
+    ANDROID_ASSETS,
+    ANDROID_GOLDEN,
+    FASHION_MNIST_CLASS_NAMES,
+    IOS_ASSETS,
+    IOS_GOLDEN,
+    BundleError,
+    bundle_apps,
+    encode_png_gray,
+    quantize_pixels,
+)
+from tests.demos._tools import fixture, litert_reference_class
+from tests.demos.conftest import copy_apps
+
+
+def decode_png_gray(data: bytes) -> np.ndarray:
+    """A strict reader for what encode_png_gray claims to write (checks every CRC)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, chunks = 8, []
+    while pos < len(data):
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        kind, body = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
+        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
+        assert crc == zlib.crc32(kind + body) & 0xFFFFFFFF, kind
+        chunks.append((kind, body))
+        pos += 12 + length
+    assert [k for k, _ in chunks][0] == b"IHDR" and chunks[-1] == (b"IEND", b"")
+    width, height, depth, colour, compression, filtering, interlace = struct.unpack(
+        ">IIBBBBB", chunks[0][1]
+    )
+    assert (depth, colour, compression, filtering, interlace) == (8, 0, 0, 0, 0)
+    raw = zlib.decompress(b"".join(body for kind, body in chunks if kind == b"IDAT"))
+    rows = np.frombuffer(raw, np.uint8).reshape(height, width + 1)
+    assert (rows[:, 0] == 0).all(), "only filter type 0 is written"
+    return rows[:, 1:].copy()
+
+
+def _interpreter(path):
+    interpreter = litert_reference_class()(model_content=path.read_bytes())
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+def test_models_are_byte_identical_copies_in_both_apps(bundled):
+    for app, assets in ((bundled.android, ANDROID_ASSETS), (bundled.ios, IOS_ASSETS)):
+        for model in (bundled.tflite, bundled.onnx):
+            assert (app / assets / model.name).read_bytes() == model.read_bytes()
+
+
+def test_both_apps_get_the_same_contract_labels_samples_and_golden(bundled):
+    android, ios = bundled.android / ANDROID_ASSETS, bundled.ios / IOS_ASSETS
+    names = {p.relative_to(android) for p in android.rglob("*") if p.is_file()}
+    assert names == {p.relative_to(ios) for p in ios.rglob("*") if p.is_file()}
+    for name in names:
+        assert (android / name).read_bytes() == (ios / name).read_bytes(), name
+    assert (bundled.android / ANDROID_GOLDEN).read_bytes() == (
+        bundled.ios / IOS_GOLDEN
+    ).read_bytes()
+
+
+def test_labels_file_is_keras_fashion_mnist_names(bundled):
+    text = (bundled.android / ANDROID_ASSETS / "labels.txt").read_text(encoding="utf-8")
+    assert text.splitlines() == list(FASHION_MNIST_CLASS_NAMES)
+    assert text.endswith("Ankle boot\n") and "\r" not in text
+
+
+def test_contract_matches_the_model_read_back(bundled):
+    contract = json.loads((bundled.android / ANDROID_ASSETS / "contract.json").read_text())
+    assert contract == bundled.result.contract
+    tflite = contract["models"]["tflite"]
+    data = bundled.tflite.read_bytes()
+    assert tflite["file"] == bundled.tflite.name
+    assert tflite["sha256"] == hashlib.sha256(data).hexdigest()
+    assert tflite["bytes"] == len(data)
+    interpreter = _interpreter(bundled.tflite)
+    for entry, detail in (
+        (tflite["input"], interpreter.get_input_details()[0]),
+        (tflite["output"], interpreter.get_output_details()[0]),
+    ):
+        assert entry["name"] == detail["name"]
+        assert entry["shape"] == detail["shape"].tolist()
+        assert entry["dtype"] == np.dtype(detail["dtype"]).name == "int8"
+        assert np.float32(entry["scale"]) == np.float32(detail["quantization"][0])
+        assert entry["zero_point"] == detail["quantization"][1]
+    onnx = contract["models"]["onnx"]
+    assert onnx["sha256"] == hashlib.sha256(bundled.onnx.read_bytes()).hexdigest()
+    assert onnx["input"] == {"name": "input_layer", "shape": [None, 28, 28, 1], "dtype": "float32"}
+    image = contract["image"]
+    assert (image["height"], image["width"], image["channels"]) == (28, 28, 1)
+    assert image["polarity"] == "light_on_dark"
+    assert image["normalization"] == {"rule": "x/255", "divisor": 255.0}
+    assert contract["labels_file"] == "labels.txt" and contract["num_classes"] == 10
+
+
+def test_sample_pngs_hold_the_images(bundled):
+    samples = bundled.result.contract["samples"]
+    assert [s["label"] for s in samples] == bundled.labels.tolist()
+    for sample, image in zip(samples, bundled.images):
+        png = (bundled.android / ANDROID_ASSETS / sample["file"]).read_bytes()
+        np.testing.assert_array_equal(decode_png_gray(png), image)
+
+
+def test_golden_input_is_the_apps_quantization_and_output_is_the_models(bundled):
+    golden = bundled.result.golden
+    interpreter = _interpreter(bundled.tflite)
+    scale, zero_point = interpreter.get_input_details()[0]["quantization"]
+    out_scale, out_zero_point = interpreter.get_output_details()[0]["quantization"]
+    assert len(golden["samples"]) == len(bundled.images)
+    for sample, image in zip(golden["samples"], bundled.images):
+        assert sample["pixels"] == image.reshape(-1).tolist()
+        expected = quantize_pixels(image, scale, zero_point)
+        assert sample["input_int8"] == expected.reshape(-1).tolist()
+        interpreter.set_tensor(0, expected.reshape(1, 28, 28, 1))
+        interpreter.invoke()
+        output = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])[0]
+        assert sample["output_int8"] == output.tolist()
+        assert sample["argmax"] == int(np.argmax(output))
+        q = output[sample["argmax"]]
+        assert sample["confidence"] == pytest.approx(
+            out_scale * (int(q) - out_zero_point), abs=1e-7
+        )
+
+
+def test_our_runtime_writes_the_same_golden_as_litert_reference(bundled, tmp_path):
+    """The default interpreter is runtime.Interpreter; its int8 outputs must be bit-exact."""
+    result = bundle_apps(
+        bundled.tflite,
+        bundled.onnx,
+        bundled.images,
+        bundled.labels,
+        android_dir=tmp_path / "a",
+        ios_dir=None,
+    )
+    assert result.golden == bundled.result.golden
+    assert result.contract == bundled.result.contract
+
+
+def test_quantize_rounds_ties_away_from_zero_in_float32():
+    scale = np.float32(0.4)
+    value = np.float32(np.float32(255) / np.float32(255)) / scale
+    assert value == np.float32(2.5), "precondition: an exact tie"
+    # np.round would give 2 (half to even); the apps and TFLite give 3.
+    assert quantize_pixels(np.array([255]), scale, -10).tolist() == [3 - 10]
+    assert quantize_pixels(np.array([0, 255]), 1 / 1024, 0).tolist() == [0, 127]
+    assert quantize_pixels(np.array([0]), 1 / 255, -200).tolist() == [-128]
+
+
+def test_quantize_agrees_with_float32_reference_for_every_pixel():
+    pixels = np.arange(256)
+    for scale, zero_point in ((0.037230949848890305, -5), (1 / 255, -128), (0.0039215689, 0)):
+        value = (pixels.astype(np.float32) / np.float32(255)) / np.float32(scale)
+        expected = np.clip(np.floor(value.astype(np.float64) + 0.5) + zero_point, -128, 127)
+        assert quantize_pixels(pixels, scale, zero_point).tolist() == expected.astype(int).tolist()
+
+
+def test_bundling_is_deterministic_and_leaves_no_temporary_files(bundled, tmp_path):
+    first = copy_apps(tmp_path / "first")
+    second = copy_apps(tmp_path / "second")
+    args = (bundled.tflite, bundled.onnx, bundled.images, bundled.labels)
+    reference = litert_reference_class()
+    for android, ios in (first, second, first):  # the third run overwrites the first
+        bundle_apps(*args, android_dir=android, ios_dir=ios, interpreter_class=reference)
+    for a, b in zip(first, second):
+        files_a = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+        files_b = sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+        assert files_a == files_b
+        assert not [f for f in files_a if f.name.endswith(".tmp")]
+        for name in files_a:
+            assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_rebundling_fewer_samples_removes_stale_ones(bundled, tmp_path):
+    reference = litert_reference_class()
+    args = (bundled.tflite, None)
+    android = tmp_path / "android"
+    bundle_apps(
+        *args,
+        bundled.images,
+        bundled.labels,
+        android_dir=android,
+        ios_dir=None,
+        interpreter_class=reference,
+    )
+    result = bundle_apps(
+        *args,
+        bundled.images[:2],
+        bundled.labels[:2],
+        android_dir=android,
+        ios_dir=None,
+        interpreter_class=reference,
+    )
+    pngs = sorted(p.name for p in (android / ANDROID_ASSETS / "samples").glob("*.png"))
+    assert pngs == [s["file"].split("/")[1] for s in result.contract["samples"]]
+    assert len(pngs) == 2 and "onnx" not in result.contract["models"]
+    assert not (tmp_path / "ios").exists()
+
+
+def test_png_encoder_rejects_non_uint8():
+    with pytest.raises(BundleError, match="uint8"):
+        encode_png_gray(np.zeros((2, 2), np.float32))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"images": "float"}, "sample_images must be uint8"),
+        ({"images": "shape"}, r"\[N, 28, 28\]"),
+        ({"labels": [0, 10]}, r"integers in \[0, 10\)"),
+        ({"labels": [0]}, "one label each"),
+        ({"class_names": FASHION_MNIST_CLASS_NAMES[:9]}, r"int8 \[1, 9\]"),
+        ({"class_names": ("a",) * 10}, "distinct"),
+        ({"model": "slide_cnn.float.tflite"}, "must be quantized int8"),
+        ({"model": "mlp_multi.int8.tflite"}, "must have 1 input and 1 output"),
+        ({"onnx": "garbage"}, "cannot be parsed"),
+    ],
+)
+def test_bad_inputs_raise_a_typed_error_and_write_nothing(bundled, tmp_path, change, message):
+    images, labels = bundled.images[:2], bundled.labels[:2]
+    if change.get("images") == "float":
+        images = images.astype(np.float32)
+    if change.get("images") == "shape":
+        images = images[:, :27]
+    labels = change.get("labels", labels)
+    tflite = fixture(change["model"]) if "model" in change else bundled.tflite
+    onnx = bundled.onnx
+    if change.get("onnx") == "garbage":
+        onnx = tmp_path / "garbage.onnx"
+        onnx.write_bytes(b"\x08not an onnx model")
+    with pytest.raises(BundleError, match=message):
+        bundle_apps(
+            tflite,
+            onnx,
+            images,
+            labels,
+            change.get("class_names", FASHION_MNIST_CLASS_NAMES),
+            android_dir=tmp_path / "android",
+            ios_dir=tmp_path / "ios",
+            interpreter_class=litert_reference_class(),
+        )
+    assert not (tmp_path / "android").exists() and not (tmp_path / "ios").exists()
