@@ -1,0 +1,203 @@
+"""A tiny test-only TFLite writer driven by ``runtime.tflite.schema``.
+
+It writes any table from nested dicts, so tests can build small single-op models (checked
+against LiteRT) and hand-crafted hostile files. Not the project's writer (that one lives in
+``compiler/export/tflite``).
+"""
+
+from __future__ import annotations
+
+import flatbuffers
+import numpy as np
+from flatbuffers import number_types as nt
+
+from runtime.tflite import schema
+from runtime.tflite.schema import BuiltinOperator, TensorType
+
+_SLOT_ADDERS = {
+    "bool": "PrependBoolSlot",
+    "int8": "PrependInt8Slot",
+    "uint8": "PrependUint8Slot",
+    "int16": "PrependInt16Slot",
+    "uint16": "PrependUint16Slot",
+    "int32": "PrependInt32Slot",
+    "uint32": "PrependUint32Slot",
+    "int64": "PrependInt64Slot",
+    "uint64": "PrependUint64Slot",
+    "float32": "PrependFloat32Slot",
+    "float64": "PrependFloat64Slot",
+}
+_NUMPY = {
+    "bool": np.bool_,
+    "int8": np.int8,
+    "uint8": np.uint8,
+    "int16": np.int16,
+    "int32": np.int32,
+    "uint32": np.uint32,
+    "int64": np.int64,
+    "uint64": np.uint64,
+    "float32": np.float32,
+    "float64": np.float64,
+}
+_FLAGS = {
+    "bool": nt.BoolFlags,
+    "int8": nt.Int8Flags,
+    "uint8": nt.Uint8Flags,
+    "int16": nt.Int16Flags,
+    "int32": nt.Int32Flags,
+    "uint32": nt.Uint32Flags,
+    "int64": nt.Int64Flags,
+    "uint64": nt.Uint64Flags,
+    "float32": nt.Float32Flags,
+    "float64": nt.Float64Flags,
+}
+
+
+def _vector(b: flatbuffers.Builder, element: str, values, align: int = 0) -> int:
+    arr = np.asarray(values, dtype=_NUMPY[element])
+    size = arr.dtype.itemsize
+    b.StartVector(size, len(arr), max(align, size))
+    for v in arr[::-1]:
+        b.Prepend(_FLAGS[element], v.item())
+    return b.EndVector(len(arr))
+
+
+def encode_table(b: flatbuffers.Builder, table: str, values: dict) -> int:
+    """Write ``values`` (field name -> value) as a table of type ``table``; returns its offset."""
+    tdef = schema.TABLES[table]
+    offsets = {}
+    for f in tdef.fields:
+        if f.name not in values or values[f.name] is None:
+            continue
+        v = values[f.name]
+        if f.type == "string":
+            offsets[f.name] = b.CreateString(v)
+        elif f.type == "table":
+            offsets[f.name] = encode_table(b, f.ref, v)
+        elif f.type == "union":
+            member, body = v
+            offsets[f.name] = encode_table(b, member, body)
+        elif f.type == "vector" and f.element == "table":
+            items = [encode_table(b, f.ref, item) for item in v]
+            b.StartVector(4, len(items), 4)
+            for off in reversed(items):
+                b.PrependUOffsetTRelative(off)
+            offsets[f.name] = b.EndVector(len(items))
+        elif f.type == "vector":
+            align = schema.BUFFER_ALIGNMENT if (table, f.name) == ("Buffer", "data") else 0
+            offsets[f.name] = _vector(b, f.element, v, align)
+    b.StartObject(tdef.num_slots)
+    for f in tdef.fields:
+        if f.name in offsets:
+            b.PrependUOffsetTRelativeSlot(f.slot, offsets[f.name], 0)
+        elif f.name in values and values[f.name] is not None and f.type in _SLOT_ADDERS:
+            value = values[f.name]
+            # force_defaults-like: write the value even when it equals the default.
+            getattr(b, _SLOT_ADDERS[f.type])(
+                f.slot, value, value + 1 if f.type != "bool" else not value
+            )
+    return b.EndObject()
+
+
+def build(model: dict) -> bytes:
+    """Serialize a Model dict (with ``TFL3`` identifier)."""
+    b = flatbuffers.Builder(1024)
+    root = encode_table(b, "Model", {"version": 3, **model})
+    b.Finish(root, file_identifier=schema.FILE_IDENTIFIER)
+    return bytes(b.Output())
+
+
+def tensor(
+    shape,
+    ttype=TensorType.FLOAT32,
+    name="t",
+    buffer=0,
+    scale=None,
+    zero_point=None,
+    quantized_dimension=0,
+    shape_signature=None,
+):
+    """A Tensor dict; ``scale``/``zero_point`` may be scalars or sequences."""
+    t = {"shape": list(shape), "type": int(ttype), "name": name, "buffer": buffer}
+    if shape_signature is not None:
+        t["shape_signature"] = list(shape_signature)
+    if scale is not None:
+        t["quantization"] = {
+            "scale": np.atleast_1d(np.asarray(scale, np.float32)).tolist(),
+            "zero_point": np.atleast_1d(
+                np.asarray(0 if zero_point is None else zero_point, np.int64)
+            ).tolist(),
+            "quantized_dimension": quantized_dimension,
+        }
+    return t
+
+
+class GraphBuilder:
+    """Collects tensors, constant buffers and operators of one main subgraph."""
+
+    def __init__(self):
+        self.tensors, self.buffers, self.operators = [], [{}], []
+        self.opcodes: list[tuple[int, int]] = []
+        self.subgraphs: list[dict] = []
+
+    def add(self, shape, ttype=TensorType.FLOAT32, name=None, data=None, **quant) -> int:
+        buffer = 0
+        if data is not None:
+            dtype = schema.TENSOR_TYPE_TO_NUMPY[ttype]
+            raw = np.ascontiguousarray(np.asarray(data, dtype=dtype).reshape(shape)).tobytes()
+            self.buffers.append({"data": np.frombuffer(raw, np.uint8).tolist()})
+            buffer = len(self.buffers) - 1
+        self.tensors.append(tensor(shape, ttype, name or f"t{len(self.tensors)}", buffer, **quant))
+        return len(self.tensors) - 1
+
+    def op(
+        self, code: BuiltinOperator, inputs, outputs, options: dict | None = None, version: int = 1
+    ) -> None:
+        key = (int(code), version)
+        if key not in self.opcodes:
+            self.opcodes.append(key)
+        entry = {
+            "opcode_index": self.opcodes.index(key),
+            "inputs": list(inputs),
+            "outputs": list(outputs),
+        }
+        opt_type = schema.OPTIONS_OF_OP.get(code)
+        if opt_type is not None:
+            entry["builtin_options_type"] = int(opt_type)
+            entry["builtin_options"] = (opt_type.name, options or {})
+        self.operators.append(entry)
+
+    def finish(self, inputs, outputs, signature=True) -> bytes:
+        main = {
+            "tensors": self.tensors,
+            "inputs": list(inputs),
+            "outputs": list(outputs),
+            "operators": self.operators,
+            "name": "main",
+        }
+        model = {
+            "operator_codes": [
+                {
+                    "deprecated_builtin_code": schema.deprecated_builtin_code(c),
+                    "builtin_code": c,
+                    "version": v,
+                }
+                for c, v in self.opcodes
+            ],
+            "subgraphs": [main, *self.subgraphs],
+            "buffers": self.buffers,
+        }
+        if signature:
+            model["signature_defs"] = [
+                {
+                    "signature_key": "serving_default",
+                    "subgraph_index": 0,
+                    "inputs": [
+                        {"name": self.tensors[i]["name"], "tensor_index": i} for i in inputs
+                    ],
+                    "outputs": [
+                        {"name": self.tensors[i]["name"], "tensor_index": i} for i in outputs
+                    ],
+                }
+            ]
+        return build(model)
