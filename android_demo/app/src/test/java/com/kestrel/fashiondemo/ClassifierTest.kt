@@ -11,20 +11,20 @@ import org.tensorflow.lite.DataType
 
 class ClassifierTest {
     private fun classifier(model: GoldenModel) =
-        Classifier(model.interpreter, Bundle.contract, Bundle.labels)
+        Classifier(model.interpreter, Bundled.contract, Bundled.labels)
 
     @Test
     fun feedsTheGoldenBytesAndDecodesTheModelsClass() {
         val model = GoldenModel()
         val classifier = classifier(model)
-        for (sample in Bundle.samples) {
+        for (sample in Bundled.samples) {
             val prediction = classifier.classify(sample.pixels)
             assertArrayEquals(sample.file, sample.inputInt8, model.received.last())
             assertEquals(sample.file, sample.argmax, prediction.classIndex)
-            assertEquals(sample.file, Bundle.labels[sample.argmax], prediction.label)
+            assertEquals(sample.file, Bundled.labels[sample.argmax], prediction.label)
             assertEquals(sample.file, sample.confidence, prediction.confidence, 1e-6f)
         }
-        assertEquals(Bundle.samples.size, model.received.size)
+        assertEquals(Bundled.samples.size, model.received.size)
         classifier.close()
         assertTrue(model.closed)
     }
@@ -33,7 +33,7 @@ class ClassifierTest {
     fun drawingOnWhiteGivesTheSameInputAsTheSample() {
         val model = GoldenModel()
         val classifier = classifier(model)
-        for (sample in Bundle.samples) {
+        for (sample in Bundled.samples) {
             val drawn = IntArray(sample.pixels.size) { 255 - sample.pixels[it] }
             val prediction = classifier.classify(drawn, Polarity.DARK_ON_LIGHT)
             assertArrayEquals(sample.file, sample.inputInt8, model.received.last())
@@ -44,18 +44,18 @@ class ClassifierTest {
     @Test
     fun decodePicksTheFirstMaximumAndDequantizes() {
         val classifier = classifier(GoldenModel())
-        val scores = ByteArray(Bundle.labels.size) { -100 }
+        val scores = ByteArray(Bundled.labels.size) { -100 }
         scores[3] = 50
         scores[7] = 50
         val prediction = classifier.decode(scores)
         assertEquals(3, prediction.classIndex)
-        val expected = Bundle.output.scale * (50 - Bundle.output.zeroPoint).toFloat()
+        val expected = Bundled.output.scale * (50 - Bundled.output.zeroPoint).toFloat()
         assertEquals(expected, prediction.confidence, 0f)
     }
 
     @Test
     fun rejectsAModelWhoseQuantizationDisagreesWithTheContract() {
-        val shifted = Bundle.input.copy(zeroPoint = Bundle.input.zeroPoint + 1)
+        val shifted = Bundled.input.copy(zeroPoint = Bundled.input.zeroPoint + 1)
         val error = assertThrows(ContractException::class.java) {
             classifier(GoldenModel(input = fakeTensor(shifted)))
         }
@@ -65,7 +65,7 @@ class ClassifierTest {
     @Test
     fun rejectsAFloatModel() {
         assertThrows(ContractException::class.java) {
-            classifier(GoldenModel(input = fakeTensor(Bundle.input, DataType.FLOAT32)))
+            classifier(GoldenModel(input = fakeTensor(Bundled.input, DataType.FLOAT32)))
         }
     }
 
@@ -77,14 +77,14 @@ class ClassifierTest {
 
     @Test
     fun verifiesTheBundledModelAgainstTheContract() {
-        val bytes = File(Bundle.assets, Bundle.contract.modelFile).readBytes()
+        val bytes = File(Bundled.assets, Bundled.contract.modelFile).readBytes()
         val model = ByteBuffer.allocateDirect(bytes.size).put(bytes)
         model.rewind()
-        Classifier.verifyModel(model, Bundle.contract)
+        Classifier.verifyModel(model, Bundled.contract)
         assertEquals("verifyModel must not move the buffer", 0, model.position())
         model.put(100, (model.get(100) + 1).toByte())
         assertThrows(ContractException::class.java) {
-            Classifier.verifyModel(model, Bundle.contract)
+            Classifier.verifyModel(model, Bundled.contract)
         }
     }
 }

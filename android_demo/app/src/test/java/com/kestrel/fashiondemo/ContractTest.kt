@@ -7,25 +7,25 @@ import org.junit.Assert.assertTrue
 import org.junit.Test
 
 class ContractTest {
-    private val text: String get() = File(Bundle.assets, Contract.FILE_NAME).readText()
+    private val text: String get() = File(Bundled.assets, Contract.FILE_NAME).readText()
 
     @Test
     fun bundledContractDescribesTheGoldenModel() {
-        val contract = Bundle.contract
-        assertEquals(Bundle.input, contract.input)
-        assertEquals(Bundle.output, contract.output)
+        val contract = Bundled.contract
+        assertEquals(Bundled.input, contract.input)
+        assertEquals(Bundled.output, contract.output)
         assertEquals(listOf(1, contract.height, contract.width, 1), contract.input.shape)
         assertEquals(255f, contract.divisor, 0f)
-        assertEquals(Bundle.samples.map { Sample(it.file, it.label) }, contract.samples)
+        assertEquals(Bundled.samples.map { Sample(it.file, it.label) }, contract.samples)
         for (sample in contract.samples) {
-            assertTrue(sample.file, File(Bundle.assets, sample.file).isFile)
+            assertTrue(sample.file, File(Bundled.assets, sample.file).isFile)
         }
     }
 
     @Test
     fun labelsFileHasOneNamePerClass() {
-        assertEquals(Bundle.contract.numClasses, Bundle.labels.size)
-        assertEquals(Bundle.labels.size, Bundle.labels.toSet().size)
+        assertEquals(Bundled.contract.numClasses, Bundled.labels.size)
+        assertEquals(Bundled.labels.size, Bundled.labels.toSet().size)
     }
 
     @Test

@@ -23,7 +23,7 @@ class GoldenSample(
  * The bundled files and the golden data, found through system properties `demo.assets` and
  * `demo.golden` (set by tests/demos) or, under Gradle, the module's own assets and test resources.
  */
-object Bundle {
+object Bundled {
     val assets: File = File(System.getProperty("demo.assets") ?: "src/main/assets")
 
     private val goldenJson: JsonObject by lazy {
@@ -31,7 +31,7 @@ object Bundle {
         val text = if (path != null) {
             File(path).readText()
         } else {
-            val url = Bundle::class.java.classLoader.getResource("golden.json")
+            val url = Bundled::class.java.classLoader.getResource("golden.json")
                 ?: error("golden.json is not on the test classpath: run compiler.bundle first")
             url.readText()
         }
@@ -83,8 +83,8 @@ fun fakeTensor(spec: TensorSpec, dataType: DataType = DataType.INT8): Tensor =
  * output for that exact input, failing the test on any input no golden sample has.
  */
 class GoldenModel(
-    private val input: Tensor = fakeTensor(Bundle.input),
-    private val output: Tensor = fakeTensor(Bundle.output),
+    private val input: Tensor = fakeTensor(Bundled.input),
+    private val output: Tensor = fakeTensor(Bundled.output),
 ) {
     val received = mutableListOf<ByteArray>()
     var closed = false
@@ -106,7 +106,7 @@ class GoldenModel(
         val bytes = ByteArray(buffer.remaining())
         buffer.duplicate().get(bytes)
         received += bytes
-        val sample = Bundle.samples.firstOrNull { it.inputInt8.contentEquals(bytes) }
+        val sample = Bundled.samples.firstOrNull { it.inputInt8.contentEquals(bytes) }
             ?: failTest("run() got int8 bytes that no golden sample has")
         @Suppress("UNCHECKED_CAST")
         val out = output as Array<ByteArray>

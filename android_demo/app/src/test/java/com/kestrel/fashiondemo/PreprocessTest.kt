@@ -8,14 +8,14 @@ import org.junit.Assert.assertTrue
 import org.junit.Test
 
 class PreprocessTest {
-    private val contract get() = Bundle.contract
+    private val contract get() = Bundled.contract
 
     @Test
     fun goldenSamplesQuantizeByteForByte() {
-        assertTrue("golden.json has no samples", Bundle.samples.isNotEmpty())
-        for (sample in Bundle.samples) {
+        assertTrue("golden.json has no samples", Bundled.samples.isNotEmpty())
+        for (sample in Bundled.samples) {
             val bytes = Preprocess.quantize(
-                sample.pixels, contract.divisor, Bundle.input.scale, Bundle.input.zeroPoint,
+                sample.pixels, contract.divisor, Bundled.input.scale, Bundled.input.zeroPoint,
             )
             assertArrayEquals("int8 input of ${sample.file}", sample.inputInt8, bytes)
         }
@@ -23,8 +23,8 @@ class PreprocessTest {
 
     @Test
     fun bundledPngsHoldTheGoldenPixels() {
-        for (sample in Bundle.samples) {
-            val image = ImageIO.read(File(Bundle.assets, sample.file))
+        for (sample in Bundled.samples) {
+            val image = ImageIO.read(File(Bundled.assets, sample.file))
                 ?: failTest("${sample.file} is not a readable PNG")
             assertEquals(contract.width, image.width)
             assertEquals(contract.height, image.height)
@@ -38,7 +38,7 @@ class PreprocessTest {
 
     @Test
     fun grayArgbDecodesToTheSameGray() {
-        for (sample in Bundle.samples) {
+        for (sample in Bundled.samples) {
             val argb = IntArray(sample.pixels.size) {
                 val v = sample.pixels[it]
                 (0xFF shl 24) or (v shl 16) or (v shl 8) or v
@@ -50,11 +50,11 @@ class PreprocessTest {
     @Test
     fun whiteCanvasIsInvertedToTheModelsPolarity() {
         assertEquals(Polarity.LIGHT_ON_DARK, contract.polarity)
-        for (sample in Bundle.samples) {
+        for (sample in Bundled.samples) {
             val drawn = IntArray(sample.pixels.size) { 255 - sample.pixels[it] }
             val pixels = Preprocess.toPolarity(drawn, Polarity.DARK_ON_LIGHT, contract.polarity)
             val bytes = Preprocess.quantize(
-                pixels, contract.divisor, Bundle.input.scale, Bundle.input.zeroPoint,
+                pixels, contract.divisor, Bundled.input.scale, Bundled.input.zeroPoint,
             )
             assertArrayEquals(sample.file, sample.inputInt8, bytes)
         }
@@ -65,7 +65,7 @@ class PreprocessTest {
         val factor = 10
         val w = contract.width
         val h = contract.height
-        for (sample in Bundle.samples) {
+        for (sample in Bundled.samples) {
             val big = IntArray(w * factor * h * factor) {
                 val x = it % (w * factor) / factor
                 val y = it / (w * factor) / factor
