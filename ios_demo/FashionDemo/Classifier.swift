@@ -28,12 +28,14 @@ final class Classifier {
         try Classifier.verifyModel(Data(contentsOf: modelURL), contract: contract)
         var options = Interpreter.Options()
         options.threadCount = 2
-        interpreter = try Interpreter(modelPath: modelURL.path, options: options)
+        // Built in locals: a class may not read its own properties before all are initialized.
+        let interpreter = try Interpreter(modelPath: modelURL.path, options: options)
         try interpreter.allocateTensors()
-        self.contract = contract
-        self.labels = labels
         input = try Classifier.check("input", try interpreter.input(tensorAt: 0), contract.model.input)
         output = try Classifier.check("output", try interpreter.output(tensorAt: 0), contract.model.output)
+        self.interpreter = interpreter
+        self.contract = contract
+        self.labels = labels
     }
 
     /// Quantizes a height x width 0...255 gray image (in `polarity`) exactly as the model expects.

@@ -1,8 +1,8 @@
 import SwiftUI
 import UIKit
 
-/// Loads the bundled contract, labels, model and samples, and classifies on request.
-@MainActor
+/// Loads the bundled contract, labels, model and samples, and classifies on request (all on the
+/// main thread: the model is a few tens of kilobytes and one image is one small inference).
 final class DemoModel: ObservableObject {
     struct SampleImage: Identifiable {
         let id: Int

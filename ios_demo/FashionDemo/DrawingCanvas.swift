@@ -5,6 +5,7 @@ import SwiftUI
 /// Preprocess inverts.
 struct DrawingCanvas: View {
     @Binding var strokes: [[CGPoint]]
+    @State private var drawing = false
 
     var body: some View {
         GeometryReader { geometry in
@@ -19,12 +20,14 @@ struct DrawingCanvas: View {
             .gesture(
                 DragGesture(minimumDistance: 0)
                     .onChanged { value in
-                        if value.translation == .zero {
-                            strokes.append([value.location])
-                        } else if !strokes.isEmpty {
+                        if drawing, !strokes.isEmpty {
                             strokes[strokes.count - 1].append(value.location)
+                        } else {
+                            strokes.append([value.location])
+                            drawing = true
                         }
                     }
+                    .onEnded { _ in drawing = false }
             )
         }
         .aspectRatio(1, contentMode: .fit)
