@@ -72,6 +72,15 @@ class SubgraphExecutor:
             for i, t in enumerate(sg.tensors)
             if t.is_variable and t.data is None
         }
+        used = set(sg.inputs) | set(sg.outputs)
+        for op in sg.operators:
+            used.update(t for t in op.inputs + op.outputs if t >= 0)
+        for t in sorted(used):
+            if sg.tensors[t].type not in schema.TENSOR_TYPE_TO_NUMPY:
+                raise UnsupportedOpError(
+                    f"{where} tensor {t} ({sg.tensors[t].name!r}): tensor type "
+                    f"{sg.tensors[t].type} is not supported"
+                )
         self.kernels = []
         for op in sg.operators:
             prepare = REGISTRY.get(op.op)
@@ -81,7 +90,19 @@ class SubgraphExecutor:
                     f"{where} operator {op.index}: {what} is not supported by this runtime"
                 )
             ctx = OpContext(op, sg.tensors, self.constants, caller)
-            self.kernels.append(prepare(ctx))
+            try:
+                self.kernels.append(prepare(ctx))
+            except (InvalidModelError, UnsupportedOpError):
+                raise
+            except (
+                ValueError,
+                IndexError,
+                KeyError,
+                TypeError,
+                OverflowError,
+                ZeroDivisionError,
+            ) as e:
+                raise InvalidModelError(f"{where} {ctx.where}: invalid operator: {e}") from e
         # Last operator reading each tensor, so that intermediates can be released early.
         self.last_use = {}
         for k, op in enumerate(sg.operators):
@@ -121,7 +142,15 @@ class SubgraphExecutor:
                 outputs = kernel(*args)
             except (InvalidModelError, UnsupportedOpError):
                 raise
-            except (ValueError, IndexError, TypeError, OverflowError, MemoryError) as e:
+            except (
+                ValueError,
+                IndexError,
+                KeyError,
+                TypeError,
+                OverflowError,
+                ZeroDivisionError,
+                MemoryError,
+            ) as e:
                 raise InvalidModelError(
                     f"subgraph {sg.index} operator {op.index} ({op.name}) failed on inputs of "
                     f"shapes {[None if a is None else list(a.shape) for a in args]}: {e}"

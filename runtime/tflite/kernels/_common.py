@@ -188,6 +188,8 @@ def windows(x: np.ndarray, kh, kw, sh, sw, dh, dw, pad_t, pad_l, oh, ow, fill):
     need_h = max((oh - 1) * sh + (kh - 1) * dh + 1, h + pad_t)
     need_w = max((ow - 1) * sw + (kw - 1) * dw + 1, w + pad_l)
     if pad_t or pad_l or need_h > h or need_w > w:
+        if n * need_h * need_w * c > MAX_ELEMENTS:
+            raise ValueError(f"padded input of {n}x{need_h}x{need_w}x{c} is too large")
         padded = np.full((n, need_h, need_w, c), fill, dtype=x.dtype)
         padded[:, pad_t : pad_t + h, pad_l : pad_l + w, :] = x
         x = padded
@@ -198,6 +200,21 @@ def windows(x: np.ndarray, kh, kw, sh, sw, dh, dw, pad_t, pad_l, oh, ow, fill):
         strides=(s[0], s[1] * sh, s[2] * sw, s[1] * dh, s[2] * dw, s[3]),
         writeable=False,
     )
+
+
+MAX_ELEMENTS = 1 << 28  # largest intermediate a kernel may create (e.g. im2col, padding)
+
+
+def check_alloc(ctx: OpContext, shape, what: str) -> None:
+    """Refuse to create an array of ``shape`` when it would exceed ``MAX_ELEMENTS``."""
+    n = 1
+    for d in shape:
+        n *= int(d)
+    if n > MAX_ELEMENTS:
+        raise ctx.fail(
+            f"{what} of shape {list(shape)} would need {n} elements, above the "
+            f"limit of {MAX_ELEMENTS}"
+        )
 
 
 def broadcast_shape(ctx: OpContext, a, b) -> tuple:

@@ -76,6 +76,7 @@ def _patches(ctx, x, geometry, fill, ic):
     ow, pl = c.pad_before(padding, x.shape[2], kw, sw, dw)
     if oh <= 0 or ow <= 0:
         raise ctx.fail(f"input shape {list(x.shape)} is smaller than the filter window")
+    c.check_alloc(ctx, (x.shape[0], oh, ow, kh, kw, ic), "im2col buffer")
     win = c.windows(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, fill)
     return win.reshape(x.shape[0] * oh * ow, kh * kw * ic), (x.shape[0], oh, ow)
 

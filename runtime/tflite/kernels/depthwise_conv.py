@@ -88,6 +88,7 @@ def _depthwise(ctx, x, w, geom, fill, acc_dtype):
     ow, pl = c.pad_before(padding, x.shape[2], kw, sw, dw)
     if oh <= 0 or ow <= 0:
         raise ctx.fail(f"input shape {list(x.shape)} is smaller than the filter window")
+    c.check_alloc(ctx, (x.shape[0], oh + kh * dh, ow + kw * dw, oc), "padded input")
     if mult > 1:
         x = np.repeat(x, mult, axis=3)
     win = c.windows(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, fill)

@@ -104,8 +104,7 @@ def prepare_fill(ctx: c.OpContext) -> c.Eval:
         if dims.ndim != 1 or value.size != 1 or (dims.size and dims.min() < 0):
             raise ctx.fail(f"dims {dims.tolist()} / value of size {value.size} invalid")
         shape = dims.tolist()
-        if np.prod(shape, dtype=np.float64) * value.itemsize > (1 << 30):
-            raise ctx.fail(f"dims {shape} would allocate more than 1 GiB")
+        c.check_alloc(ctx, shape, "output")
         return [np.full(shape, value.ravel()[0], dtype=value.dtype)]
 
     return run

@@ -35,6 +35,8 @@ def _setup(ctx):
         ow, pl = c.pad_before(o["padding"], x.shape[2], kw, o["stride_w"], 1)
         if oh <= 0 or ow <= 0:
             raise ctx.fail(f"input shape {list(x.shape)} is smaller than the pool window")
+        c.check_alloc(ctx, (x.shape[0], oh + kh, ow + kw, x.shape[3]), "padded input")
+        c.check_alloc(ctx, (x.shape[0], oh, ow, kh, kw, x.shape[3]), "pooling windows")
         return (kh, kw, o["stride_h"], o["stride_w"], 1, 1, pt, pl, oh, ow)
 
     return ttype, bounds, geometry

@@ -171,6 +171,11 @@ def _prepare_pad(ctx: c.OpContext, v2: bool) -> c.Eval:
     def run(x, paddings, value=None):
         if paddings.shape != (x.ndim, 2) or paddings.size and paddings.min() < 0:
             raise ctx.fail(f"paddings of shape {list(paddings.shape)} do not fit rank {x.ndim}")
+        c.check_alloc(
+            ctx, [d + int(a) + int(b) for d, (a, b) in zip(x.shape, paddings)], "padded output"
+        )
+        if value is not None and value.size != 1:
+            raise ctx.fail(f"constant_values must hold one value, holds {value.size}")
         v = fill if value is None else value.ravel()[0]
         return [np.pad(x, paddings.astype(np.int64).tolist(), constant_values=v)]
 

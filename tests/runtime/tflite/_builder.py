@@ -91,17 +91,15 @@ def encode_table(b: flatbuffers.Builder, table: str, values: dict) -> int:
         if f.name in offsets:
             b.PrependUOffsetTRelativeSlot(f.slot, offsets[f.name], 0)
         elif f.name in values and values[f.name] is not None and f.type in _SLOT_ADDERS:
-            value = values[f.name]
-            # force_defaults-like: write the value even when it equals the default.
-            getattr(b, _SLOT_ADDERS[f.type])(
-                f.slot, value, value + 1 if f.type != "bool" else not value
-            )
+            # The builder forces defaults, so explicitly given values are always written.
+            getattr(b, _SLOT_ADDERS[f.type])(f.slot, values[f.name], f.default)
     return b.EndObject()
 
 
 def build(model: dict) -> bytes:
     """Serialize a Model dict (with ``TFL3`` identifier)."""
     b = flatbuffers.Builder(1024)
+    b.ForceDefaults(True)
     root = encode_table(b, "Model", {"version": 3, **model})
     b.Finish(root, file_identifier=schema.FILE_IDENTIFIER)
     return bytes(b.Output())
