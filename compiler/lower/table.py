@@ -1,0 +1,53 @@
+"""The one table from layer class name to lowering function."""
+
+from __future__ import annotations
+
+from compiler.lower._conv import lower_conv2d, lower_depthwise_conv2d, lower_separable_conv2d
+from compiler.lower._core import (
+    lower_activation,
+    lower_dense,
+    lower_dropout,
+    lower_leaky_relu,
+    lower_relu,
+    lower_softmax,
+)
+from compiler.lower._merging import lower_concatenate, lower_elementwise
+from compiler.lower._normalization import lower_batch_normalization
+from compiler.lower._pooling import (
+    lower_global_average_pooling2d,
+    lower_global_max_pooling2d,
+    lower_pool2d,
+)
+from compiler.lower._reshaping import lower_reshape, lower_zero_padding2d
+
+__all__ = ["LOWERINGS"]
+
+LOWERINGS = {
+    "Dense": lower_dense,
+    "Activation": lower_activation,
+    "ReLU": lower_relu,
+    "LeakyReLU": lower_leaky_relu,
+    "Softmax": lower_softmax,
+    "Dropout": lower_dropout,
+    "SpatialDropout1D": lower_dropout,
+    "SpatialDropout2D": lower_dropout,
+    "GaussianNoise": lower_dropout,
+    "GaussianDropout": lower_dropout,
+    "AlphaDropout": lower_dropout,
+    "Conv2D": lower_conv2d,
+    "DepthwiseConv2D": lower_depthwise_conv2d,
+    "SeparableConv2D": lower_separable_conv2d,
+    "MaxPooling2D": lower_pool2d,
+    "AveragePooling2D": lower_pool2d,
+    "GlobalAveragePooling2D": lower_global_average_pooling2d,
+    "GlobalMaxPooling2D": lower_global_max_pooling2d,
+    "Flatten": lower_reshape,
+    "Reshape": lower_reshape,
+    "ZeroPadding2D": lower_zero_padding2d,
+    "Add": lower_elementwise,
+    "Subtract": lower_elementwise,
+    "Multiply": lower_elementwise,
+    "Average": lower_elementwise,
+    "Concatenate": lower_concatenate,
+    "BatchNormalization": lower_batch_normalization,
+}
