@@ -30,7 +30,8 @@ def _lut_int8(fn, s_in, zp_in, s_out, zp_out) -> np.ndarray:
 
 
 def _sigmoid32(x):
-    e = np.exp(-x.astype(np.float64)).astype(np.float32)
+    with np.errstate(over="ignore"):  # exp overflow gives inf, and 1 / (1 + inf) = 0
+        e = np.exp(-x.astype(np.float64)).astype(np.float32)
     return (np.float32(1.0) / (np.float32(1.0) + e)).astype(np.float32)
 
 
