@@ -73,8 +73,9 @@ def run_graph(graph: Graph, feeds: dict, outer=None, keep: dict | None = None):
                 )
         try:
             result = node.fn(*args, **attrs)
-        except InvalidModelError:
-            raise
+        except InvalidModelError as e:
+            # Same type (UnsupportedOpError stays one), with the node that raised it named.
+            raise type(e)(f"{node.describe()}: {e}") from e
         except (
             ValueError,
             TypeError,

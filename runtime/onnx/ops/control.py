@@ -33,14 +33,10 @@ def Loop(M=None, cond=None, *v_initial, body):
         )
     trip = None if M is None else int(np.asarray(M).reshape(-1)[0])
     keep_going = True if cond is None else bool(np.asarray(cond).reshape(-1)[0])
-    if (trip is None or trip > MAX_ITERATIONS) and keep_going:
-        limit = MAX_ITERATIONS if trip is None else min(trip, MAX_ITERATIONS + 1)
-    else:
-        limit = trip
     carried = list(v_initial)
     scans: list[list] = [[] for _ in outputs[1 + n_carried :]]
     i = 0
-    while (limit is None or i < limit) and keep_going:
+    while keep_going and (trip is None or i < trip):
         if i >= MAX_ITERATIONS:
             raise InvalidModelError(f"Loop: more than {MAX_ITERATIONS} iterations; refused")
         result = body(np.asarray(i, np.int64), np.asarray(keep_going), *carried)

@@ -29,8 +29,11 @@ def ort_session(model_or_path, optimize: bool = True):
     source = model_or_path
     if isinstance(model_or_path, onnx.ModelProto):
         source = model_or_path.SerializeToString()
-    return ort.InferenceSession(str(source) if isinstance(source, Path) else source, options,
-                                providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(
+        str(source) if isinstance(source, Path) else source,
+        options,
+        providers=["CPUExecutionProvider"],
+    )
 
 
 def with_all_outputs(model: onnx.ModelProto, names) -> onnx.ModelProto:
@@ -46,8 +49,13 @@ def with_all_outputs(model: onnx.ModelProto, names) -> onnx.ModelProto:
 
 def single_op_model(op_type, inputs, outputs, attrs=None, initializers=(), opset=17, domain=""):
     """A one-node model. ``inputs``/``outputs`` are (name, elem_type, shape) triples."""
-    node = helper.make_node(op_type, [i[0] for i in inputs] + [t.name for t in initializers],
-                            [o[0] for o in outputs], domain=domain, **(attrs or {}))
+    node = helper.make_node(
+        op_type,
+        [i[0] for i in inputs] + [t.name for t in initializers],
+        [o[0] for o in outputs],
+        domain=domain,
+        **(attrs or {}),
+    )
     graph = helper.make_graph(
         [node],
         "g",

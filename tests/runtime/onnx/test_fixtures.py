@@ -68,8 +68,9 @@ def _quantized_intermediates(name, optimize, extra=56):
     xs, _ = fixture_inputs(name)
     wide = _batch(xs, n=extra) if extra else xs
     ort = ort_session(with_all_outputs(model, integer), optimize=optimize)
-    theirs = dict(zip([o.name for o in ort.get_outputs()], ort.run(None, _feeds(ort, wide)),
-                      strict=True))
+    theirs = dict(
+        zip([o.name for o in ort.get_outputs()], ort.run(None, _feeds(ort, wide)), strict=True)
+    )
     ours = InferenceSession(FIXTURES / name, keep_intermediates=True)
     final = ours.run(None, _feeds(ours, wide))
     return model, ours, final, theirs
