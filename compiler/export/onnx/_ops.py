@@ -1,0 +1,307 @@
+"""Each IR op as ONNX nodes (opset 13 and later; the spec pages at onnx.ai/onnx/operators are
+the documentation of every node used here).
+
+Convolutions and pools run in NCHW; other rank-4 ops run in whichever layout their inputs
+already have (``Emitter.prefers_nchw``). A Flatten of an NCHW tensor keeps Keras's NHWC order
+by permuting the columns of the FULLY_CONNECTED weights that read it, not by transposing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from compiler.export.errors import ExportError
+from compiler.export.onnx._emitter import NCHW, NHWC, TO_NCHW, Emitter, nchw_axis
+from compiler.ir import Op, Value
+from compiler.ir._kernels import same_padding
+
+__all__ = ["CONVERTERS"]
+
+
+# ------------------------------------------------------------------------------- helpers
+def _scalar(e: Emitter, value: float, dtype="float32") -> str:
+    key = ("scalar", float(value), dtype)
+    if key not in e._consts:
+        e._consts[key] = e.initializer(f"const_{value:g}", np.array(value, dtype=dtype))
+    return e._consts[key]
+
+
+def _derived(e: Emitter, value: Value, tag: str, make) -> str:
+    """An initializer computed from constant ``value``, made once per (value, tag)."""
+    key = (id(value), tag)
+    if key not in e._consts:
+        e._consts[key] = e.initializer(f"{value.name}/{tag}", make(value.data))
+    return e._consts[key]
+
+
+def _activation(e: Emitter, activation: str, source: str, output: str) -> None:
+    if activation == "RELU":
+        e.node("Relu", [source], output)
+    elif activation == "RELU6":
+        e.node("Clip", [source, _scalar(e, 0.0), _scalar(e, 6.0)], output)
+    elif activation == "RELU_N1_TO_1":
+        e.node("Clip", [source, _scalar(e, -1.0), _scalar(e, 1.0)], output)
+    elif activation == "TANH":
+        e.node("Tanh", [source], output)
+    else:
+        raise ExportError(f"fused activation {activation} has no ONNX form here")
+
+
+def _finish(e: Emitter, op: Op, layout: str, onnx_type: str, inputs: list[str], **attrs):
+    """Emits the op's main node, then its fused activation, under the output's name."""
+    out = op.outputs[0]
+    final = e.output_name(out, layout)
+    activation = op.attrs.get("activation", "NONE")
+    if activation == "NONE":
+        e.node(onnx_type, inputs, final, **attrs)
+    else:
+        pre = e.node(onnx_type, inputs, base=f"{out.name}/{onnx_type.lower()}", **attrs)
+        _activation(e, activation, pre, final)
+    e.set(out, layout, final)
+
+
+def _pads(op: Op, x: Value, kernel) -> list[int]:
+    if op.attrs["padding"] == "VALID":
+        return [0, 0, 0, 0]
+    dilation = op.attrs.get("dilation", (1, 1))
+    top, bottom = same_padding(x.shape[1], kernel[0], op.attrs["stride"][0], dilation[0])
+    left, right = same_padding(x.shape[2], kernel[1], op.attrs["stride"][1], dilation[1])
+    return [top, left, bottom, right]
+
+
+def _filter(e: Emitter, value: Value, tag: str, make) -> str:
+    if value.is_const:
+        return _derived(e, value, tag, make)
+    # A computed filter (e.g. dequantized weights): transpose it at run time.
+    perm = [0, 3, 1, 2] if tag == "oihw" else [3, 0, 1, 2]
+    return e.node("Transpose", [e.get(value)], base=f"{value.name}/{tag}", perm=perm)
+
+
+# ------------------------------------------------------------------------------- converters
+def conv_2d(e: Emitter, op: Op) -> None:
+    x, w = op.inputs[0], op.inputs[1]
+    kh, kw = w.shape[1:3]
+    inputs = [e.get(x, NCHW), _filter(e, w, "oihw", lambda d: d.transpose(0, 3, 1, 2))]
+    if len(op.inputs) > 2 and op.inputs[2] is not None:
+        inputs.append(e.get(op.inputs[2]))
+    _finish(e, op, NCHW, "Conv", inputs, kernel_shape=[kh, kw],
+            strides=list(op.attrs["stride"]), dilations=list(op.attrs["dilation"]),
+            pads=_pads(op, x, (kh, kw)), group=1)
+
+
+def depthwise_conv_2d(e: Emitter, op: Op) -> None:
+    # [1, kh, kw, C*M] -> [C*M, 1, kh, kw]; group c holds outputs c*M .. c*M+M-1, as in TFLite.
+    x, w = op.inputs[0], op.inputs[1]
+    kh, kw = w.shape[1:3]
+    inputs = [e.get(x, NCHW), _filter(e, w, "m1hw", lambda d: d.transpose(3, 0, 1, 2))]
+    if len(op.inputs) > 2 and op.inputs[2] is not None:
+        inputs.append(e.get(op.inputs[2]))
+    _finish(e, op, NCHW, "Conv", inputs, kernel_shape=[kh, kw],
+            strides=list(op.attrs["stride"]), dilations=list(op.attrs["dilation"]),
+            pads=_pads(op, x, (kh, kw)), group=int(x.shape[3]))
+
+
+def _pool(onnx_type: str, **extra):
+    def convert(e: Emitter, op: Op) -> None:
+        x = op.inputs[0]
+        size = list(op.attrs["filter"])
+        _finish(e, op, NCHW, onnx_type, [e.get(x, NCHW)], kernel_shape=size,
+                strides=list(op.attrs["stride"]), pads=_pads(op, x, size), **extra)
+
+    return convert
+
+
+def fully_connected(e: Emitter, op: Op) -> None:
+    x, w = op.inputs[0], op.inputs[1]
+    bias = op.inputs[2] if len(op.inputs) > 2 else None
+    perm = e.flatten_perm.get(id(x))
+    if perm is not None:
+        weights = _derived(e, w, "nchw_flatten", lambda d: d[:, perm])
+    else:
+        weights = e.get(w)
+    if op.attrs["keep_num_dims"] and x.rank > 2:
+        product = e.node("MatMul", [e.get(x), _derived(e, w, "t", lambda d: d.T)],
+                         base=f"{op.outputs[0].name}/matmul")
+        inputs = [product, e.get(bias)] if bias is not None else [product]
+        if bias is None:
+            _finish(e, op, NHWC, "Identity", inputs)
+        else:
+            _finish(e, op, NHWC, "Add", inputs)
+        return
+    source = e.get(x)
+    if x.rank != 2:
+        shape = _scalar_shape(e, [-1, w.shape[1]])
+        source = e.node("Reshape", [source, shape], base=f"{x.name}/2d")
+    inputs = [source, weights] + ([e.get(bias)] if bias is not None else [])
+    _finish(e, op, NHWC, "Gemm", inputs, transB=1)
+
+
+def _scalar_shape(e: Emitter, dims) -> str:
+    key = ("shape", tuple(int(d) for d in dims))
+    if key not in e._consts:
+        e._consts[key] = e.initializer("shape", np.array(dims, dtype=np.int64))
+    return e._consts[key]
+
+
+def mean(e: Emitter, op: Op) -> None:
+    x, out = op.inputs[0], op.outputs[0]
+    axes = sorted(int(a) % x.rank for a in op.inputs[1].data.reshape(-1))
+    keep = bool(op.attrs["keep_dims"])
+    layout = NHWC
+    if x.rank == 4 and e.prefers_nchw([x]):
+        kept_nhwc = [d for d in range(4) if d not in axes]
+        kept_nchw = [d for d in TO_NCHW if d not in axes]
+        if keep or kept_nhwc == kept_nchw:
+            layout = NCHW
+            axes = sorted(nchw_axis(a) for a in axes)
+    source = e.get(x, layout)
+    out_layout = layout if keep else NHWC
+    name = e.output_name(out, out_layout)
+    if e.opset >= 18:
+        e.node("ReduceMean", [source, _scalar_shape(e, axes)], name, keepdims=int(keep))
+    else:
+        e.node("ReduceMean", [source], name, axes=axes, keepdims=int(keep))
+    e.set(out, out_layout, name)
+
+
+def reshape(e: Emitter, op: Op) -> None:
+    x, out = op.inputs[0], op.outputs[0]
+    new_shape = [int(d) for d in op.inputs[1].data.reshape(-1)]
+    if x.rank == 4 and out.rank == 2 and new_shape[0] == -1 and e.available(x, NCHW):
+        h, w, c = x.shape[1:]
+        perm = np.arange(h * w * c).reshape(h, w, c).transpose(2, 0, 1).reshape(-1)
+        identity = bool(np.array_equal(perm, np.arange(perm.size)))
+        readers = e.graph.consumers().get(id(out), [])
+        only_dense = (
+            bool(readers)
+            and not e.graph.is_output(out)
+            and all(r.type == "FULLY_CONNECTED" and r.inputs[0] is out and r.inputs[1].is_const
+                    for r in readers)
+        )
+        if identity or only_dense:
+            e.node("Flatten", [e.get(x, NCHW)], out.name, axis=1)
+            e.set(out, NHWC, out.name)
+            if not identity:
+                e.flatten_perm[id(out)] = perm
+            return
+    e.node("Reshape", [e.get(x), _scalar_shape(e, new_shape)], out.name)
+    e.set(out, NHWC, out.name)
+
+
+def softmax(e: Emitter, op: Op) -> None:
+    x = op.inputs[0]
+    layout = NCHW if e.prefers_nchw([x]) else NHWC
+    source = e.get(x, layout)
+    beta = float(op.attrs["beta"])
+    if beta != 1.0:
+        source = e.node("Mul", [source, _scalar(e, beta)], base=f"{op.outputs[0].name}/beta")
+    axis = 1 if layout == NCHW else -1
+    _finish(e, op, layout, "Softmax", [source], axis=axis)
+
+
+def _unary(onnx_type: str, extra_inputs=(), **attrs):
+    def convert(e: Emitter, op: Op) -> None:
+        x = op.inputs[0]
+        layout = NCHW if e.prefers_nchw([x]) else NHWC
+        inputs = [e.get(x, layout)] + [_scalar(e, v) for v in extra_inputs]
+        _finish(e, op, layout, onnx_type, inputs, **attrs)
+
+    return convert
+
+
+def leaky_relu(e: Emitter, op: Op) -> None:
+    _unary("LeakyRelu", alpha=float(op.attrs["alpha"]))(e, op)
+
+
+def _binary(onnx_type: str):
+    def convert(e: Emitter, op: Op) -> None:
+        layout = NCHW if e.prefers_nchw(op.inputs) else NHWC
+        _finish(e, op, layout, onnx_type, [e.get(v, layout) for v in op.inputs])
+
+    return convert
+
+
+def concatenation(e: Emitter, op: Op) -> None:
+    axis = int(op.attrs["axis"]) % op.outputs[0].rank
+    layout = NCHW if e.prefers_nchw(op.inputs) else NHWC
+    if layout == NCHW:
+        axis = nchw_axis(axis)
+    _finish(e, op, layout, "Concat", [e.get(v, layout) for v in op.inputs], axis=axis)
+
+
+def pad(e: Emitter, op: Op) -> None:
+    x = op.inputs[0]
+    paddings = op.inputs[1].data.astype(np.int64).reshape(-1, 2)
+    layout = NCHW if e.prefers_nchw([x]) else NHWC
+    if layout == NCHW:
+        paddings = paddings[list(TO_NCHW)]
+    pads = np.concatenate([paddings[:, 0], paddings[:, 1]])
+    _finish(e, op, layout, "Pad", [e.get(x, layout), _scalar_shape(e, pads)])
+
+
+def transpose(e: Emitter, op: Op) -> None:
+    perm = [int(p) for p in op.inputs[1].data.reshape(-1)]
+    _finish(e, op, NHWC, "Transpose", [e.get(op.inputs[0])], perm=perm)
+
+
+def _quant_inputs(e: Emitter, value: Value, layout: str) -> tuple[list[str], dict]:
+    q = value.quant
+    if q is None:
+        raise ExportError(f"value {value.name!r} is {value.dtype} without quantization params")
+    scale = q.scale if q.per_channel else q.scale[0]
+    zero = q.zero_point.astype(value.dtype) if q.per_channel else np.array(
+        q.zero_point[0], dtype=value.dtype)
+    names = [e.initializer(f"{value.name}/scale", np.asarray(scale, dtype=np.float32)),
+             e.initializer(f"{value.name}/zero_point", zero)]
+    attrs = {}
+    if q.per_channel:
+        axis = q.quantized_dimension
+        attrs["axis"] = nchw_axis(axis) if layout == NCHW else axis
+    return names, attrs
+
+
+def quantize(e: Emitter, op: Op) -> None:
+    x = op.inputs[0]
+    layout = NCHW if e.prefers_nchw([x]) else NHWC
+    names, attrs = _quant_inputs(e, op.outputs[0], layout)
+    _finish(e, op, layout, "QuantizeLinear", [e.get(x, layout), *names], **attrs)
+
+
+def dequantize(e: Emitter, op: Op) -> None:
+    x = op.inputs[0]
+    layout = NCHW if e.prefers_nchw([x]) else NHWC
+    names, attrs = _quant_inputs(e, x, layout)
+    _finish(e, op, layout, "DequantizeLinear", [e.get(x, layout), *names], **attrs)
+
+
+def identity(e: Emitter, op: Op) -> None:
+    x = op.inputs[0]
+    layout = NCHW if e.prefers_nchw([x]) else NHWC
+    _finish(e, op, layout, "Identity", [e.get(x, layout)])
+
+
+CONVERTERS = {
+    "CONV_2D": conv_2d,
+    "DEPTHWISE_CONV_2D": depthwise_conv_2d,
+    "FULLY_CONNECTED": fully_connected,
+    "MAX_POOL_2D": _pool("MaxPool"),
+    "AVERAGE_POOL_2D": _pool("AveragePool", count_include_pad=0),
+    "MEAN": mean,
+    "RESHAPE": reshape,
+    "SOFTMAX": softmax,
+    "LOGISTIC": _unary("Sigmoid"),
+    "TANH": _unary("Tanh"),
+    "RELU": _unary("Relu"),
+    "RELU6": _unary("Clip", (0.0, 6.0)),
+    "RELU_N1_TO_1": _unary("Clip", (-1.0, 1.0)),
+    "LEAKY_RELU": leaky_relu,
+    "ADD": _binary("Add"),
+    "SUB": _binary("Sub"),
+    "MUL": _binary("Mul"),
+    "CONCATENATION": concatenation,
+    "PAD": pad,
+    "TRANSPOSE": transpose,
+    "QUANTIZE": quantize,
+    "DEQUANTIZE": dequantize,
+    "IDENTITY": identity,
+}
