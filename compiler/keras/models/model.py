@@ -47,6 +47,24 @@ class Model(Trainer, Layer):
             f"No such layer: {name}. Existing layers are: {[layer.name for layer in layers]}."
         )
 
+    def save(self, filepath, overwrite=True, **kwargs):
+        """Saves the model as a Keras 3 ``.keras`` file (see ``keras.saving.save_model``)."""
+        from compiler.keras.saving.saving_api import save_model
+
+        save_model(self, filepath, overwrite=overwrite, **kwargs)
+
+    def save_weights(self, filepath, overwrite=True):
+        """Saves the weights as a Keras 3 ``.weights.h5`` file."""
+        from compiler.keras.saving.saving_api import save_weights
+
+        save_weights(self, filepath, overwrite=overwrite)
+
+    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
+        """Loads weights from a ``.weights.h5`` or ``.keras`` file into this built model."""
+        from compiler.keras.saving.saving_api import load_weights
+
+        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+
     def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
                 show_trainable=False, layer_range=None):
         """Prints a table of layers, output shapes and parameter counts, like Keras."""
