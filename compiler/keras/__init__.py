@@ -5,7 +5,7 @@ losses, optimizers, metrics, callbacks, ``.keras`` files and datasets.
 """
 
 from compiler.keras import activations, backend, initializers, layers, models, ops, random
-from compiler.keras import callbacks, datasets, losses, metrics, optimizers, utils
+from compiler.keras import callbacks, datasets, losses, metrics, optimizers, saving, utils
 from compiler.keras.layers import Input, InputLayer, Layer
 from compiler.keras.models import Model, Sequential
 from compiler.keras.variables import Variable
@@ -14,4 +14,5 @@ __all__ = [
     "activations", "backend", "initializers", "layers", "models", "ops", "random",
     "Input", "InputLayer", "Layer", "Model", "Sequential", "Variable",
     "callbacks", "datasets", "losses", "metrics", "optimizers", "utils",
+    "saving",
 ]

@@ -125,7 +125,7 @@ def resolve_function(name, module, registered_name, custom_objects=None):
 
 def keras_module_of(cls):
     """Keras's public module for one of our classes (``"keras.layers"``), or None."""
-    for short, package_name in PACKAGES.items():
+    for short in PACKAGES:
         if short in ("models", "activations"):
             continue
         package = _package(short)
