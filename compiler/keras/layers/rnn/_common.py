@@ -1,0 +1,104 @@
+"""Helpers shared by the recurrent cells and layers: config checks, fused-path plumbing."""
+
+from compiler.keras import activations, ops
+
+__all__ = [
+    "check_units", "reject_unsupported", "fused_activation_name", "input_projection",
+    "serialize_layer", "deserialize_layer", "prefix_paths",
+]
+
+
+def check_units(units):
+    if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+        raise ValueError(
+            "Received an invalid value for argument `units`, expected a positive integer, "
+            f"got {units}."
+        )
+
+
+def reject_unsupported(owner, **arguments):
+    """Regularizers and constraints are not implemented: refuse them rather than ignore them."""
+    for name, value in arguments.items():
+        if value is not None:
+            raise ValueError(
+                f"{owner} does not support `{name}` yet (only None). Received: {name}={value!r}"
+            )
+
+
+def fused_activation_name(fn):
+    """The name under which the fused scans know ``fn``, or ``None`` (per-step fallback)."""
+    known = {
+        activations.tanh: "tanh", activations.sigmoid: "sigmoid", activations.relu: "relu",
+        activations.linear: "linear", activations.hard_sigmoid: "hard_sigmoid",
+        activations.softsign: "softsign", ops.tanh: "tanh", ops.sigmoid: "sigmoid",
+    }
+    try:
+        return known.get(fn)
+    except TypeError:  # an unhashable callable
+        return None
+
+
+def input_projection(x_tm, kernel, bias, dropout_mask, units):
+    """``x @ kernel + bias`` for every step at once: ONE GEMM over ``timesteps * batch`` rows.
+
+    ``x_tm`` is time-major ``(T, B, F)``. ``dropout_mask`` is ``None``, one ``(B, F)`` mask
+    shared by all gates, or a list with one mask per gate block of ``units`` columns (Keras's
+    ``implementation=1``, used with recurrent dropout).
+    """
+    steps, batch, features = x_tm.shape
+    rows = steps * batch
+    if isinstance(dropout_mask, list):
+        blocks = [
+            ops.matmul(ops.reshape(x_tm * m, (rows, features)),
+                       kernel[:, k * units:(k + 1) * units])
+            for k, m in enumerate(dropout_mask)
+        ]
+        proj = ops.concatenate(blocks, axis=1)
+    else:
+        x = x_tm if dropout_mask is None else x_tm * dropout_mask
+        proj = ops.matmul(ops.reshape(x, (rows, features)), kernel)
+    if bias is not None:
+        proj = proj + bias
+    return ops.reshape(proj, (steps, batch, proj.shape[-1]))
+
+
+def serialize_layer(layer):
+    """Keras 3's ``serialize_keras_object`` form of a layer (wrapped layers, cells)."""
+    config = {
+        "module": "keras.layers",
+        "class_name": type(layer).__name__,
+        "config": layer.get_config(),
+        "registered_name": None,
+    }
+    build_config = layer.get_build_config()
+    if build_config is not None:
+        config["build_config"] = build_config
+    return config
+
+
+def deserialize_layer(config):
+    """Rebuilds a layer from :func:`serialize_layer`'s form (or returns a layer unchanged)."""
+    from compiler.keras import layers as layers_module
+    from compiler.keras.layers.layer import Layer
+
+    if isinstance(config, Layer):
+        return config
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"Cannot deserialize a layer from {config!r}")
+    cls = getattr(layers_module, config["class_name"], None)
+    if cls is None:
+        raise ValueError(
+            f"Unknown layer class {config['class_name']!r} in a serialized wrapper or RNN."
+        )
+    layer = cls.from_config(dict(config.get("config", {})))
+    build_config = config.get("build_config")
+    if build_config:
+        layer.build_from_config(build_config)
+    return layer
+
+
+def prefix_paths(layer, prefix):
+    """Keras 3 names a sublayer's variables under the layer that built it: ``lstm/lstm_cell/``."""
+    for variable in layer.weights:
+        if not variable.path.startswith(prefix + "/"):
+            variable.path = f"{prefix}/{variable.path}"
