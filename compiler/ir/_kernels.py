@@ -107,8 +107,9 @@ def average_pool_2d(x, **attrs):
 
 
 def mean(x, axes, *, keep_dims):
-    return x.astype(np.float64).mean(axis=tuple(int(a) for a in axes.reshape(-1)),
-                                     keepdims=keep_dims)
+    return x.astype(np.float64).mean(
+        axis=tuple(int(a) for a in axes.reshape(-1)), keepdims=keep_dims
+    )
 
 
 def reshape(x, shape):
@@ -129,7 +130,8 @@ def _binary(fn):
 
 
 def concatenation(*values, axis, activation):
-    return apply_activation(np.concatenate([v.astype(np.float64) for v in values], axis), activation)
+    joined = np.concatenate([v.astype(np.float64) for v in values], axis)
+    return apply_activation(joined, activation)
 
 
 def pad(x, paddings):

@@ -122,8 +122,9 @@ class Graph:
         """A new activation value with a unique name derived from ``name``."""
         return Value(self.unique_name(name), shape, dtype, quant=quant)
 
-    def add_op(self, type: str, inputs, outputs, attrs=None, name: str = "",
-               index: int | None = None) -> Op:
+    def add_op(
+        self, type: str, inputs, outputs, attrs=None, name: str = "", index: int | None = None
+    ) -> Op:
         """Appends (or inserts at ``index``) an op after checking its type and attributes."""
         spec = OPS.get(type)
         if spec is None:
@@ -143,9 +144,7 @@ class Graph:
         if len(inputs) < (1 if spec.variadic else spec.required_inputs) or (
             not spec.variadic and len(inputs) > len(spec.inputs)
         ):
-            raise IRError(
-                f"op {type} takes inputs {spec.inputs}; received {len(inputs)} input(s)"
-            )
+            raise IRError(f"op {type} takes inputs {spec.inputs}; received {len(inputs)} input(s)")
         op = Op(type, inputs, outputs, full, name or type.lower())
         if index is None:
             self.ops.append(op)
@@ -153,8 +152,16 @@ class Graph:
             self.ops.insert(index, op)
         return op
 
-    def node(self, type: str, inputs, shape, name: str, attrs=None, dtype: str = "float32",
-             index: int | None = None) -> Value:
+    def node(
+        self,
+        type: str,
+        inputs,
+        shape,
+        name: str,
+        attrs=None,
+        dtype: str = "float32",
+        index: int | None = None,
+    ) -> Value:
         """Adds an op with one new output value of ``shape``; returns that value."""
         out = self.value(name, shape, dtype)
         self.add_op(type, inputs, [out], attrs, name=out.name, index=index)
@@ -191,8 +198,15 @@ class Graph:
         return out
 
     def count_params(self) -> int:
-        """Number of elements in the constants (weights, biases, shapes)."""
-        return int(sum(v.data.size for v in self.constants()))
+        """Number of weight elements: constants other than shapes, axes, paddings and
+        permutations."""
+        index_like = set()
+        for op in self.ops:
+            slots = OPS[op.type].inputs
+            for slot, v in zip(slots, op.inputs):
+                if v is not None and slot in ("shape", "axes", "paddings", "perm"):
+                    index_like.add(id(v))
+        return int(sum(v.data.size for v in self.constants() if id(v) not in index_like))
 
     # ------------------------------------------------------------------ editing
     def replace_uses(self, old: Value, new: Value) -> None:
@@ -237,8 +251,13 @@ class Graph:
 
         new.inputs = [get(v) for v in self.inputs]
         new.ops = [
-            Op(op.type, [get(v) for v in op.inputs], [get(v) for v in op.outputs],
-               dict(op.attrs), op.name)
+            Op(
+                op.type,
+                [get(v) for v in op.inputs],
+                [get(v) for v in op.outputs],
+                dict(op.attrs),
+                op.name,
+            )
             for op in self.ops
         ]
         new.outputs = [get(v) for v in self.outputs]
@@ -287,5 +306,7 @@ class Graph:
         return dict(sorted(counts.items()))
 
     def __repr__(self):
-        return f"<Graph {self.name}: {len(self.ops)} ops, {len(self.inputs)} in, " \
-               f"{len(self.outputs)} out>"
+        return (
+            f"<Graph {self.name}: {len(self.ops)} ops, {len(self.inputs)} in, "
+            f"{len(self.outputs)} out>"
+        )

@@ -68,9 +68,7 @@ OPS: dict[str, OpSpec] = {
 }
 
 # Ops whose result can carry a fused activation (TFLite's ``fused_activation_function``).
-FUSED_ACTIVATION_OPS = frozenset(
-    name for name, spec in OPS.items() if "activation" in spec.attrs
-)
+FUSED_ACTIVATION_OPS = frozenset(name for name, spec in OPS.items() if "activation" in spec.attrs)
 
 # Standalone activation ops that a producer can absorb as its fused activation.
 ACTIVATION_OPS = {"RELU": "RELU", "RELU6": "RELU6", "RELU_N1_TO_1": "RELU_N1_TO_1"}

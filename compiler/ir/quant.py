@@ -60,7 +60,5 @@ class QuantParams:
 
     def __repr__(self):
         if self.per_channel:
-            return (
-                f"QuantParams({self.scale.size} channels on axis {self.quantized_dimension})"
-            )
+            return f"QuantParams({self.scale.size} channels on axis {self.quantized_dimension})"
         return f"QuantParams(scale={float(self.scale[0]):g}, zero_point={int(self.zero_point[0])})"

@@ -65,8 +65,17 @@ def lower_depthwise_conv2d(ctx: Lowering, call: LayerCall) -> list[Value]:
     inputs = [call.inputs[0], ctx.weight(f"{call.name}/kernel", filt)]
     if call.config.get("use_bias", True):
         inputs.append(ctx.weight(f"{call.name}/bias", call.weights[1]))
-    return [_finish(ctx, call, "DEPTHWISE_CONV_2D", inputs, call.out_shapes[0],
-                    depth_multiplier=mult, **geometry)]
+    return [
+        _finish(
+            ctx,
+            call,
+            "DEPTHWISE_CONV_2D",
+            inputs,
+            call.out_shapes[0],
+            depth_multiplier=mult,
+            **geometry,
+        )
+    ]
 
 
 def lower_separable_conv2d(ctx: Lowering, call: LayerCall) -> list[Value]:
@@ -75,9 +84,14 @@ def lower_separable_conv2d(ctx: Lowering, call: LayerCall) -> list[Value]:
     pointwise = call.weights[1]  # (1, 1, in * mult, out)
     out_shape = call.out_shapes[0]
     mid_shape = (*out_shape[:3], filt.shape[3])
-    x = ctx.op("DEPTHWISE_CONV_2D",
-               [call.inputs[0], ctx.weight(f"{call.name}/depthwise_kernel", filt)],
-               mid_shape, f"{call.name}/depthwise", depth_multiplier=mult, **geometry)
+    x = ctx.op(
+        "DEPTHWISE_CONV_2D",
+        [call.inputs[0], ctx.weight(f"{call.name}/depthwise_kernel", filt)],
+        mid_shape,
+        f"{call.name}/depthwise",
+        depth_multiplier=mult,
+        **geometry,
+    )
     inputs = [x, ctx.weight(f"{call.name}/pointwise_kernel", pointwise.transpose(3, 0, 1, 2))]
     if call.config.get("use_bias", True):
         inputs.append(ctx.weight(f"{call.name}/bias", call.weights[2]))

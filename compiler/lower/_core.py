@@ -5,8 +5,14 @@ from __future__ import annotations
 from compiler.ir import Value
 from compiler.lower.context import LayerCall, Lowering
 
-__all__ = ["lower_dense", "lower_activation", "lower_relu", "lower_leaky_relu",
-           "lower_softmax", "lower_dropout"]
+__all__ = [
+    "lower_dense",
+    "lower_activation",
+    "lower_relu",
+    "lower_leaky_relu",
+    "lower_softmax",
+    "lower_dropout",
+]
 
 
 def lower_dense(ctx: Lowering, call: LayerCall) -> list[Value]:
@@ -19,8 +25,13 @@ def lower_dense(ctx: Lowering, call: LayerCall) -> list[Value]:
         inputs.append(ctx.weight(f"{call.name}/bias", bias))
     activation = call.config.get("activation")
     plain = activation in (None, "linear")
-    y = ctx.op("FULLY_CONNECTED", inputs, shape, call.name if plain else f"{call.name}/matmul",
-               keep_num_dims=x.rank > 2)
+    y = ctx.op(
+        "FULLY_CONNECTED",
+        inputs,
+        shape,
+        call.name if plain else f"{call.name}/matmul",
+        keep_num_dims=x.rank > 2,
+    )
     return [ctx.activation(call, y, activation, call.name)]
 
 

@@ -23,8 +23,22 @@ def lower_batch_normalization(ctx: Lowering, call: LayerCall) -> list[Value]:
     gamma = weights.pop(0) if cfg.get("scale", True) else np.ones(channels, np.float32)
     beta = weights.pop(0) if cfg.get("center", True) else np.zeros(channels, np.float32)
     mean, variance = weights[:2]
-    params = [ctx.weight(f"{call.name}/{n}", v) for n, v in
-              (("gamma", gamma), ("beta", beta), ("moving_mean", mean),
-               ("moving_variance", variance))]
-    return [ctx.op("BATCH_NORM", [x, *params], x.shape, call.name,
-                   epsilon=float(cfg.get("epsilon", 1e-3)), axis=-1)]
+    params = [
+        ctx.weight(f"{call.name}/{n}", v)
+        for n, v in (
+            ("gamma", gamma),
+            ("beta", beta),
+            ("moving_mean", mean),
+            ("moving_variance", variance),
+        )
+    ]
+    return [
+        ctx.op(
+            "BATCH_NORM",
+            [x, *params],
+            x.shape,
+            call.name,
+            epsilon=float(cfg.get("epsilon", 1e-3)),
+            axis=-1,
+        )
+    ]

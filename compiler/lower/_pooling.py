@@ -28,16 +28,24 @@ def lower_pool2d(ctx: Lowering, call: LayerCall) -> list[Value]:
     strides = cfg.get("strides")
     padding = str(cfg.get("padding", "valid")).upper()
     op_type = "MAX_POOL_2D" if "Max" in call.class_name else "AVERAGE_POOL_2D"
-    return [ctx.op(op_type, call.inputs, call.out_shapes[0], call.name, filter=size,
-                   stride=size if strides is None else _pair(strides), padding=padding)]
+    return [
+        ctx.op(
+            op_type,
+            call.inputs,
+            call.out_shapes[0],
+            call.name,
+            filter=size,
+            stride=size if strides is None else _pair(strides),
+            padding=padding,
+        )
+    ]
 
 
 def lower_global_average_pooling2d(ctx: Lowering, call: LayerCall) -> list[Value]:
     _channels_last(call)
     axes = ctx.const(f"{call.name}/axes", np.array([1, 2], dtype=np.int32))
     keep = bool(call.config.get("keepdims", False))
-    return [ctx.op("MEAN", [call.inputs[0], axes], call.out_shapes[0], call.name,
-                   keep_dims=keep)]
+    return [ctx.op("MEAN", [call.inputs[0], axes], call.out_shapes[0], call.name, keep_dims=keep)]
 
 
 def lower_global_max_pooling2d(ctx: Lowering, call: LayerCall) -> list[Value]:

@@ -9,8 +9,15 @@ from compiler.passes.remove_dead_code import RemoveDeadCodePass
 from compiler.passes.remove_identities import RemoveIdentitiesPass
 
 __all__ = [
-    "Pass", "PassResult", "PassManager", "RemoveIdentitiesPass", "FoldBatchNormPass",
-    "FuseActivationsPass", "FoldConstantsPass", "RemoveDeadCodePass", "default_passes",
+    "Pass",
+    "PassResult",
+    "PassManager",
+    "RemoveIdentitiesPass",
+    "FoldBatchNormPass",
+    "FuseActivationsPass",
+    "FoldConstantsPass",
+    "RemoveDeadCodePass",
+    "default_passes",
     "optimize",
 ]
 

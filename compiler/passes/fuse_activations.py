@@ -16,8 +16,16 @@ from compiler.passes.pass_manager import Pass, PassResult
 __all__ = ["FuseActivationsPass"]
 
 _PRODUCERS = frozenset(
-    ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "SUB", "MUL", "MAX_POOL_2D",
-     "AVERAGE_POOL_2D")
+    (
+        "CONV_2D",
+        "DEPTHWISE_CONV_2D",
+        "FULLY_CONNECTED",
+        "ADD",
+        "SUB",
+        "MUL",
+        "MAX_POOL_2D",
+        "AVERAGE_POOL_2D",
+    )
 )
 
 

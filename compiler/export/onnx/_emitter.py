@@ -88,13 +88,15 @@ class Emitter:
         return self._consts[key]
 
     # ----------------------------------------------------------------- nodes
-    def node(self, op_type: str, inputs: list[str], output: str | None = None,
-             base: str = "", **attrs) -> str:
+    def node(
+        self, op_type: str, inputs: list[str], output: str | None = None, base: str = "", **attrs
+    ) -> str:
         """Emits one node with one output; returns the output's name."""
         output = output or self.fresh(base or op_type.lower())
         self.nodes.append(
-            helper.make_node(op_type, inputs, [output], name=self.fresh(f"{output}/{op_type}"),
-                             **attrs)
+            helper.make_node(
+                op_type, inputs, [output], name=self.fresh(f"{output}/{op_type}"), **attrs
+            )
         )
         return output
 
@@ -115,8 +117,12 @@ class Emitter:
         if (id(value), other) not in self._layouts:
             raise ExportError(f"value {value.name!r} is read before it is computed")
         perm = TO_NCHW if layout == NCHW else TO_NHWC
-        name = self.node("Transpose", [self._layouts[(id(value), other)]],
-                         base=f"{value.name}/{layout.lower()}", perm=list(perm))
+        name = self.node(
+            "Transpose",
+            [self._layouts[(id(value), other)]],
+            base=f"{value.name}/{layout.lower()}",
+            perm=list(perm),
+        )
         self._layouts[key] = name
         return name
 
@@ -148,5 +154,6 @@ class Emitter:
         try:
             return ONNX_TYPES[value.dtype]
         except KeyError:
-            raise ExportError(f"value {value.name!r}: dtype {value.dtype} has no ONNX type") \
-                from None
+            raise ExportError(
+                f"value {value.name!r}: dtype {value.dtype} has no ONNX type"
+            ) from None

@@ -84,9 +84,18 @@ def conv_2d(e: Emitter, op: Op) -> None:
     inputs = [e.get(x, NCHW), _filter(e, w, "oihw", lambda d: d.transpose(0, 3, 1, 2))]
     if len(op.inputs) > 2 and op.inputs[2] is not None:
         inputs.append(e.get(op.inputs[2]))
-    _finish(e, op, NCHW, "Conv", inputs, kernel_shape=[kh, kw],
-            strides=list(op.attrs["stride"]), dilations=list(op.attrs["dilation"]),
-            pads=_pads(op, x, (kh, kw)), group=1)
+    _finish(
+        e,
+        op,
+        NCHW,
+        "Conv",
+        inputs,
+        kernel_shape=[kh, kw],
+        strides=list(op.attrs["stride"]),
+        dilations=list(op.attrs["dilation"]),
+        pads=_pads(op, x, (kh, kw)),
+        group=1,
+    )
 
 
 def depthwise_conv_2d(e: Emitter, op: Op) -> None:
@@ -96,17 +105,35 @@ def depthwise_conv_2d(e: Emitter, op: Op) -> None:
     inputs = [e.get(x, NCHW), _filter(e, w, "m1hw", lambda d: d.transpose(3, 0, 1, 2))]
     if len(op.inputs) > 2 and op.inputs[2] is not None:
         inputs.append(e.get(op.inputs[2]))
-    _finish(e, op, NCHW, "Conv", inputs, kernel_shape=[kh, kw],
-            strides=list(op.attrs["stride"]), dilations=list(op.attrs["dilation"]),
-            pads=_pads(op, x, (kh, kw)), group=int(x.shape[3]))
+    _finish(
+        e,
+        op,
+        NCHW,
+        "Conv",
+        inputs,
+        kernel_shape=[kh, kw],
+        strides=list(op.attrs["stride"]),
+        dilations=list(op.attrs["dilation"]),
+        pads=_pads(op, x, (kh, kw)),
+        group=int(x.shape[3]),
+    )
 
 
 def _pool(onnx_type: str, **extra):
     def convert(e: Emitter, op: Op) -> None:
         x = op.inputs[0]
         size = list(op.attrs["filter"])
-        _finish(e, op, NCHW, onnx_type, [e.get(x, NCHW)], kernel_shape=size,
-                strides=list(op.attrs["stride"]), pads=_pads(op, x, size), **extra)
+        _finish(
+            e,
+            op,
+            NCHW,
+            onnx_type,
+            [e.get(x, NCHW)],
+            kernel_shape=size,
+            strides=list(op.attrs["stride"]),
+            pads=_pads(op, x, size),
+            **extra,
+        )
 
     return convert
 
@@ -120,8 +147,11 @@ def fully_connected(e: Emitter, op: Op) -> None:
     else:
         weights = e.get(w)
     if op.attrs["keep_num_dims"] and x.rank > 2:
-        product = e.node("MatMul", [e.get(x), _derived(e, w, "t", lambda d: d.T)],
-                         base=f"{op.outputs[0].name}/matmul")
+        product = e.node(
+            "MatMul",
+            [e.get(x), _derived(e, w, "t", lambda d: d.T)],
+            base=f"{op.outputs[0].name}/matmul",
+        )
         inputs = [product, e.get(bias)] if bias is not None else [product]
         if bias is None:
             _finish(e, op, NHWC, "Identity", inputs)
@@ -175,8 +205,10 @@ def reshape(e: Emitter, op: Op) -> None:
         only_dense = (
             bool(readers)
             and not e.graph.is_output(out)
-            and all(r.type == "FULLY_CONNECTED" and r.inputs[0] is out and r.inputs[1].is_const
-                    for r in readers)
+            and all(
+                r.type == "FULLY_CONNECTED" and r.inputs[0] is out and r.inputs[1].is_const
+                for r in readers
+            )
         )
         if identity or only_dense:
             e.node("Flatten", [e.get(x, NCHW)], out.name, axis=1)
@@ -249,10 +281,15 @@ def _quant_inputs(e: Emitter, value: Value, layout: str) -> tuple[list[str], dic
     if q is None:
         raise ExportError(f"value {value.name!r} is {value.dtype} without quantization params")
     scale = q.scale if q.per_channel else q.scale[0]
-    zero = q.zero_point.astype(value.dtype) if q.per_channel else np.array(
-        q.zero_point[0], dtype=value.dtype)
-    names = [e.initializer(f"{value.name}/scale", np.asarray(scale, dtype=np.float32)),
-             e.initializer(f"{value.name}/zero_point", zero)]
+    zero = (
+        q.zero_point.astype(value.dtype)
+        if q.per_channel
+        else np.array(q.zero_point[0], dtype=value.dtype)
+    )
+    names = [
+        e.initializer(f"{value.name}/scale", np.asarray(scale, dtype=np.float32)),
+        e.initializer(f"{value.name}/zero_point", zero),
+    ]
     attrs = {}
     if q.per_channel:
         axis = q.quantized_dimension

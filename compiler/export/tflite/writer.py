@@ -35,7 +35,9 @@ def _tensor_type(value: Value) -> int:
     try:
         return int(schema.NUMPY_TO_TENSOR_TYPE[np.dtype(value.dtype)])
     except KeyError:
-        raise ExportError(f"tensor {value.name!r}: dtype {value.dtype} has no TFLite type") from None
+        raise ExportError(
+            f"tensor {value.name!r}: dtype {value.dtype} has no TFLite type"
+        ) from None
 
 
 class _Tensors:
@@ -144,8 +146,9 @@ def write_tflite(graph: Graph, description: str = DESCRIPTION) -> bytes:
     for v in tensors.values:
         if v.is_const:
             buffer_of.append(len(buffer_data))
-            buffer_data.append(np.ascontiguousarray(v.data).astype(v.data.dtype.newbyteorder("<"))
-                               .tobytes())
+            buffer_data.append(
+                np.ascontiguousarray(v.data).astype(v.data.dtype.newbyteorder("<")).tobytes()
+            )
         else:
             buffer_of.append(0)
     version = min_runtime_version(codes).encode()

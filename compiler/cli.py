@@ -1,0 +1,128 @@
+"""The ``compile`` command: ``compile SOURCE [--to tflite,onnx] [--quantize ...] [-o OUT_DIR]``.
+
+Argument parsing imports nothing heavy; the frontend and ``onnx`` load only when needed.
+``compile verify ...`` hands its arguments to ``compiler.verify.main``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main", "build_parser"]
+
+_DESCRIPTION = """\
+Compile a Keras-style model to mobile model files: a .tflite flatbuffer (LiteRT / TFLite) and
+an .onnx model (onnxruntime), written as OUT_DIR/STEM.tflite and OUT_DIR/STEM.onnx.
+
+SOURCE is either a .keras file (saved with model.save) or path/to/file.py:NAME, where NAME is
+a model object in that file or a function returning one. STEM is the .keras file's stem (or
+NAME), followed by .int8, .dynamic or .float16 when quantized.
+"""
+
+_EPILOG = """\
+examples:
+  compile cnn.keras                          writes ./cnn.tflite and ./cnn.onnx
+  compile cnn.keras --to tflite -o build/    writes build/cnn.tflite only
+  compile models.py:make_cnn --report        prints ops, I/O shapes and passes too
+  compile cnn.keras --quantize int8 --calibration calib.npz --io int8
+                                             writes ./cnn.int8.tflite and ./cnn.int8.onnx
+  compile verify --help                      checks compiled files against the model
+
+A calibration .npz holds one array of representative inputs per model input, keyed by input
+name (a single array under any key is fine for a one-input model).
+Errors print one line on stderr and exit with status 1; nothing is half-written.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="compile",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("source", metavar="SOURCE", help="a .keras file, or path/to/file.py:NAME")
+    parser.add_argument(
+        "--to",
+        default="tflite,onnx",
+        metavar="FORMATS",
+        help="comma-separated formats among tflite, onnx (default: both)",
+    )
+    parser.add_argument(
+        "--quantize",
+        default="none",
+        choices=("none", "int8", "dynamic", "float16"),
+        help="weight/activation quantization (default: none, float32)",
+    )
+    parser.add_argument(
+        "--calibration", metavar="FILE.npz", help="representative inputs for --quantize int8"
+    )
+    parser.add_argument(
+        "--io",
+        default="float",
+        choices=("float", "int8"),
+        help="dtype of the model's inputs and outputs; int8 needs --quantize int8 (default: float)",
+    )
+    parser.add_argument(
+        "-o",
+        "--out-dir",
+        default=".",
+        metavar="OUT_DIR",
+        help="output directory, created if missing (default: .)",
+    )
+    parser.add_argument(
+        "--opset", type=int, default=17, help="ONNX opset of the .onnx file (default: 17)"
+    )
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="print a detailed report: I/O shapes, ops, passes, options",
+    )
+    return parser
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _verify(argv: list[str]) -> int:
+    try:
+        from compiler import verify
+    except ImportError:
+        print(
+            "compile verify: error: not available yet (compiler.verify has not landed)",
+            file=sys.stderr,
+        )
+        return 1
+    return int(verify.main(argv) or 0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Runs the command; returns the exit status (0 on success)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "verify":
+        return _verify(argv[1:])
+    args = build_parser().parse_args(argv)
+    from compiler.driver import compile as compile_model
+
+    try:
+        result = compile_model(
+            args.source,
+            to=args.to,
+            out_dir=args.out_dir,
+            quantize=args.quantize,
+            calibration=args.calibration,
+            io=args.io,
+            opset=args.opset,
+        )
+    except (ValueError, OSError) as exc:
+        print(f"compile: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    report = result.report
+    print(report.details() if args.report else report.summary())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,380 @@
+"""``compiler.compile()``: a model or a source file in, ``.tflite`` / ``.onnx`` files out.
+
+Steps: check the options, load the model, lower it to the IR, run the passes, quantize (when
+asked, by ``compiler.quantize``), serialize every requested format in memory, then write each
+file atomically (temporary file in the output directory, then ``os.replace``). Nothing is
+written unless every step before succeeds, and the same inputs give byte-identical files.
+
+Imports are lazy: the frontend is imported only to load a ``.keras`` file, and ``onnx`` only
+when writing ONNX.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = [
+    "compile",
+    "CompileResult",
+    "CompileReport",
+    "SourceError",
+    "OptionError",
+    "OutputError",
+    "FORMATS",
+    "QUANTIZE_MODES",
+    "IO_TYPES",
+    "load_source",
+    "output_stem",
+]
+
+FORMATS = ("tflite", "onnx")
+QUANTIZE_MODES = ("none", "int8", "dynamic", "float16")
+IO_TYPES = ("float", "int8")
+
+
+class SourceError(ValueError):
+    """The model source cannot be read: missing or corrupt file, bad ``file.py:NAME``."""
+
+
+class OptionError(ValueError):
+    """An invalid option or combination of options."""
+
+
+class OutputError(OSError):
+    """The output directory or a file in it cannot be written."""
+
+
+@dataclass
+class CompileReport:
+    """What was compiled and written.
+
+    Attributes:
+        source: the source as given (path, ``file.py:NAME`` or the model's name).
+        model_name: the model's name.
+        ops: op counts of the final graph, by IR op type.
+        parameters: number of weight elements in the final graph.
+        files: format -> (path, size in bytes).
+        passes: the passes that changed the graph, in the order they did.
+        quantize, io, opset: the options used.
+    """
+
+    source: str
+    model_name: str
+    ops: dict[str, int]
+    parameters: int
+    files: dict[str, tuple[Path, int]] = field(default_factory=dict)
+    passes: list[str] = field(default_factory=list)
+    quantize: str = "none"
+    io: str = "float"
+    opset: int | None = None
+    inputs: list[tuple[str, tuple]] = field(default_factory=list)
+    outputs: list[tuple[str, tuple]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        """A few lines: ops, parameters, files and sizes."""
+        total = sum(self.ops.values())
+        ops = ", ".join(f"{name} x{n}" if n > 1 else name for name, n in self.ops.items())
+        lines = [
+            f"compiled {self.source} (model '{self.model_name}'): {total} ops "
+            f"({ops}), {self.parameters:,} parameters"
+        ]
+        for _, (path, size) in self.files.items():
+            lines.append(f"  wrote {path}  {size:,} bytes")
+        return "\n".join(lines)
+
+    def details(self) -> str:
+        """The summary plus I/O signatures, op table, passes and options (``--report``)."""
+
+        def shape(s):
+            return "(" + ", ".join("None" if d is None else str(d) for d in s) + ")"
+
+        lines = [self.summary(), "  inputs:"]
+        lines += [f"    {name} {shape(s)}" for name, s in self.inputs]
+        lines.append("  outputs:")
+        lines += [f"    {name} {shape(s)}" for name, s in self.outputs]
+        lines.append("  ops:")
+        lines += [f"    {name:<20} {n}" for name, n in self.ops.items()]
+        lines.append(f"  passes applied: {', '.join(self.passes) or 'none'}")
+        opset = f", onnx opset {self.opset}" if self.opset else ""
+        lines.append(f"  quantize: {self.quantize}, io: {self.io}{opset}")
+        return "\n".join(lines)
+
+
+@dataclass
+class CompileResult:
+    """What ``compile`` returns: ``files`` (format -> written path) and the ``report``."""
+
+    files: dict[str, Path]
+    report: CompileReport
+
+    @property
+    def paths(self) -> list[Path]:
+        return list(self.files.values())
+
+
+# ------------------------------------------------------------------------------ options
+def _formats(to) -> tuple[str, ...]:
+    items = [t.strip() for t in to.split(",")] if isinstance(to, str) else list(to)
+    if not items or any(t not in FORMATS for t in items) or len(set(items)) != len(items):
+        raise OptionError(
+            f"--to takes distinct formats among {', '.join(FORMATS)} (comma separated); "
+            f"received {to!r}"
+        )
+    return tuple(items)
+
+
+def _check_options(quantize: str, calibration, io: str) -> None:
+    if quantize not in QUANTIZE_MODES:
+        raise OptionError(
+            f"--quantize must be one of {', '.join(QUANTIZE_MODES)}; received {quantize!r}"
+        )
+    if io not in IO_TYPES:
+        raise OptionError(f"--io must be one of {', '.join(IO_TYPES)}; received {io!r}")
+    if io == "int8" and quantize != "int8":
+        raise OptionError(f"--io int8 needs --quantize int8; received --quantize {quantize}")
+    if calibration is not None and quantize != "int8":
+        raise OptionError(
+            f"--calibration is only used by --quantize int8; received --quantize {quantize}"
+        )
+    if quantize == "int8" and calibration is None:
+        raise OptionError("--quantize int8 needs --calibration FILE.npz (representative inputs)")
+    if calibration is not None:
+        path = Path(calibration)
+        if path.suffix != ".npz":
+            raise OptionError(f"--calibration must be a .npz file; received {str(path)!r}")
+        if not path.is_file():
+            raise SourceError(f"calibration file {str(path)!r} does not exist")
+
+
+def load_calibration(path, input_names: list[str]) -> dict:
+    """Reads a calibration ``.npz``: one array per model input, keyed by input name (a single
+    array under any key for a one-input model)."""
+    import numpy as np
+
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {key: data[key] for key in data.files}
+    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+        raise SourceError(f"cannot read calibration file {str(path)!r}: {exc}") from None
+    if len(input_names) == 1 and len(arrays) == 1:
+        return {input_names[0]: next(iter(arrays.values()))}
+    missing = [n for n in input_names if n not in arrays]
+    if missing:
+        raise SourceError(
+            f"calibration file {str(path)!r} lacks arrays for inputs {missing}; "
+            f"it holds {sorted(arrays)}"
+        )
+    return {n: arrays[n] for n in input_names}
+
+
+# ------------------------------------------------------------------------------ sources
+def _is_model(obj) -> bool:
+    return hasattr(obj, "get_config") and (hasattr(obj, "_nodes") or hasattr(obj, "_functional"))
+
+
+def _load_keras(path: Path):
+    if not path.is_file():
+        raise SourceError(f"cannot read {str(path)!r}: no such file")
+    try:
+        from compiler.keras.models import load_model
+    except ImportError:
+        try:
+            from compiler.keras.saving import load_model
+        except ImportError:
+            raise SourceError(
+                "loading .keras files needs compiler.keras.models.load_model, which is not "
+                "available yet"
+            ) from None
+    try:
+        return load_model(str(path))
+    except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
+        raise SourceError(f"cannot load {str(path)!r}: {exc}") from None
+
+
+def _load_python(path: Path, name: str):
+    if not path.is_file():
+        raise SourceError(f"cannot read {str(path)!r}: no such file")
+    if not name.isidentifier():
+        raise SourceError(f"in {str(path)}:{name}, {name!r} is not a Python name")
+    module_name = f"_compile_source_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(path.parent.resolve()))
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's file: any failure is a source error
+        raise SourceError(f"running {str(path)!r} failed: {type(exc).__name__}: {exc}") from None
+    finally:
+        sys.path.pop(0)
+    if not hasattr(module, name):
+        names = sorted(n for n in vars(module) if not n.startswith("_"))
+        raise SourceError(f"{str(path)!r} defines no {name!r}; it defines {names}")
+    obj = getattr(module, name)
+    if not _is_model(obj) and callable(obj):
+        try:
+            obj = obj()
+        except Exception as exc:
+            raise SourceError(
+                f"calling {name}() from {str(path)!r} failed: {type(exc).__name__}: {exc}"
+            ) from None
+    if not _is_model(obj):
+        raise SourceError(
+            f"{str(path)}:{name} is a {type(obj).__name__}, not a model (or a function "
+            "returning one)"
+        )
+    return obj
+
+
+def load_source(source):
+    """Loads a model from a ``.keras`` path or ``path/to/file.py:NAME``; returns
+    ``(model, stem)``. A model object is returned as is, with its name as stem."""
+    if _is_model(source):
+        return source, source.name
+    text = str(source)
+    if ".py:" in text:
+        file, _, name = text.rpartition(":")
+        return _load_python(Path(file), name), name
+    path = Path(text)
+    if path.suffix == ".keras":
+        return _load_keras(path), path.stem
+    raise SourceError(f"SOURCE must be a .keras file or path/to/file.py:NAME; received {text!r}")
+
+
+def output_stem(stem: str, quantize: str) -> str:
+    """``cnn`` -> ``cnn`` / ``cnn.int8`` / ``cnn.dynamic`` / ``cnn.float16``."""
+    return stem if quantize == "none" else f"{stem}.{quantize}"
+
+
+# ------------------------------------------------------------------------------ writing
+def _prepare_dir(out_dir: Path) -> None:
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError(f"output directory {str(out_dir)!r} exists and is not a directory")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(
+            f"cannot create output directory {str(out_dir)!r}: {exc.strerror or exc}"
+        ) from None
+    if not os.access(out_dir, os.W_OK | os.X_OK):
+        raise OutputError(f"output directory {str(out_dir)!r} is not writable")
+
+
+def _write_all(payloads: dict[Path, bytes]) -> None:
+    """Writes every file to a temporary name first, then renames them all: a failure leaves
+    no new or half-written file behind."""
+    temps: list[tuple[str, Path]] = []
+    current = None
+    try:
+        for path, data in payloads.items():
+            current = path
+            fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+            temps.append((temp, path))
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+        for temp, path in temps:
+            current = path
+            os.replace(temp, path)
+    except OSError as exc:
+        for temp, _ in temps:
+            if os.path.exists(temp):
+                os.unlink(temp)
+        raise OutputError(f"cannot write {str(current)!r}: {exc.strerror or exc}") from None
+
+
+def _quantize(graph, quantize: str, calibration, io: str):
+    try:
+        from compiler import quantize as quantizer
+    except ImportError:
+        raise OptionError(
+            f"--quantize {quantize} is not available yet: the quantizer (compiler.quantize) "
+            "has not landed"
+        ) from None
+    data = None
+    if calibration is not None:
+        data = load_calibration(calibration, [v.name for v in graph.inputs])
+    return quantizer.quantize_graph(graph, mode=quantize, calibration=data, io=io)
+
+
+def compile(
+    model_or_path,
+    to=FORMATS,
+    out_dir=".",
+    quantize: str = "none",
+    calibration=None,
+    io: str = "float",
+    opset: int = 17,
+    stem: str | None = None,
+) -> CompileResult:
+    """Compiles a model to ``.tflite`` and / or ``.onnx`` files.
+
+    Args:
+        model_or_path: a frontend model, a ``.keras`` path, or ``"path/to/file.py:NAME"``
+            (NAME is a model or a function returning one).
+        to: formats to write, a sequence or a comma-separated string of ``tflite``, ``onnx``.
+        out_dir: output directory (created if missing).
+        quantize: ``none``, ``int8`` (needs ``calibration``), ``dynamic`` or ``float16``.
+        calibration: a ``.npz`` of representative inputs, one array per input name.
+        io: ``float`` or ``int8`` (model inputs and outputs of an int8 model).
+        opset: the ONNX opset (default 17).
+        stem: output file stem; default the source's stem (the ``.keras`` file's stem, the
+            NAME of ``file.py:NAME``, or the model's name).
+
+    Returns:
+        ``CompileResult`` with ``files`` (format -> path) and ``report``.
+
+    Raises:
+        OptionError, SourceError, OutputError, UnsupportedLayerError, ExportError.
+    """
+    formats = _formats(to)
+    _check_options(quantize, calibration, io)
+    model, source_stem = load_source(model_or_path)
+
+    from compiler.lower import lower_model
+    from compiler.passes import PassManager, default_passes
+
+    graph = lower_model(model)
+    manager = PassManager(default_passes())
+    graph = manager.call(graph).graph
+    if quantize != "none":
+        graph = _quantize(graph, quantize, calibration, io)
+
+    payloads: dict[str, bytes] = {}
+    for fmt in formats:
+        if fmt == "tflite":
+            from compiler.export.tflite import write_tflite
+
+            payloads[fmt] = write_tflite(graph)
+        else:
+            from compiler.export.onnx import write_onnx
+
+            payloads[fmt] = write_onnx(graph, opset=opset)
+
+    out = Path(out_dir)
+    _prepare_dir(out)
+    name = output_stem(stem or source_stem, quantize)
+    paths = {fmt: out / f"{name}.{fmt}" for fmt in formats}
+    _write_all({paths[fmt]: payloads[fmt] for fmt in formats})
+
+    source = model_or_path.name if _is_model(model_or_path) else str(model_or_path)
+    report = CompileReport(
+        source=source,
+        model_name=graph.name,
+        ops=graph.summary(),
+        parameters=graph.count_params(),
+        files={fmt: (paths[fmt], len(payloads[fmt])) for fmt in formats},
+        passes=list(manager.applied),
+        quantize=quantize,
+        io=io,
+        opset=opset if "onnx" in formats else None,
+        inputs=[(v.name, v.shape) for v in graph.inputs],
+        outputs=[(v.name, v.shape) for v in graph.outputs],
+    )
+    return CompileResult(files=paths, report=report)
