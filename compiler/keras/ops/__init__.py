@@ -13,6 +13,8 @@ from compiler.keras.ops._core import (
     no_grad,
     primitive,
 )
+from compiler.keras.ops.gru import gru_scan
+from compiler.keras.ops.lstm import lstm_scan
 from compiler.keras.ops.math import (
     abs,
     add,
@@ -48,6 +50,7 @@ from compiler.keras.ops.nn import (
     tanh,
 )
 from compiler.keras.ops.reduce import argmax, logsumexp, max, mean, min, sum
+from compiler.keras.ops.rnn import simple_rnn_scan
 from compiler.keras.ops.shape import (
     broadcast_to,
     concatenate,
@@ -93,4 +96,5 @@ __all__ = [
     "broadcast_to", "concatenate", "expand_dims", "flip", "getitem", "pad", "reshape", "split",
     "squeeze", "stack", "take", "transpose", "convert_to_tensor", "convert_to_numpy",
     "ones_like", "zeros_like",
+    "simple_rnn_scan", "lstm_scan", "gru_scan",
 ]
