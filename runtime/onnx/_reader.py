@@ -63,6 +63,7 @@ def parse_model(data: bytes) -> onnx.ModelProto:
             f"not an ONNX model: protobuf decoding failed ({type(e).__name__}: {e}); "
             f"received {len(data)} bytes"
         ) from None
+    _check_text_fields(model, "model")
     if not model.HasField("graph"):
         raise InvalidModelError(f"not an ONNX model: no graph (received {len(data)} bytes)")
     if not 3 <= model.ir_version <= _MAX_IR_VERSION:
@@ -71,6 +72,23 @@ def parse_model(data: bytes) -> onnx.ModelProto:
         )
     opsets(model)  # validates
     return model
+
+
+def _check_text_fields(message, path: str) -> None:
+    """Every string field holds text. ONNX's .proto is proto2, where protobuf does not check
+    UTF-8 and hands back ``bytes`` for an invalid string, which would surface later as an
+    unrelated TypeError in whatever code compares or formats that name."""
+    for field, value in message.ListFields():
+        repeated = field.is_repeated
+        if field.type == field.TYPE_STRING:
+            for v in value if repeated else [value]:
+                if isinstance(v, bytes):
+                    raise InvalidModelError(f"{path}.{field.name} is not valid UTF-8: {v[:40]!r}")
+        elif field.type == field.TYPE_MESSAGE:
+            for i, v in enumerate(value if repeated else [value]):
+                _check_text_fields(
+                    v, f"{path}.{field.name}[{i}]" if repeated else f"{path}.{field.name}"
+                )
 
 
 def opsets(model: onnx.ModelProto) -> dict[str, int]:

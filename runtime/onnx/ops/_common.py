@@ -74,6 +74,8 @@ def windows(x: np.ndarray, kernel, strides, dilations, pads, pad_value, extra_en
     n = len(kernel)
     ends = [pads[n + i] + (extra_end[i] if extra_end else 0) for i in range(n)]
     if any(pads[:n]) or any(ends):
+        padded = [d + pads[i] + ends[i] for i, d in enumerate(x.shape[2:])]
+        check_size(list(x.shape[:2]) + padded, "padding")
         width = [(0, 0), (0, 0)] + [(pads[i], ends[i]) for i in range(n)]
         x = np.pad(x, width, constant_values=pad_value)
     extent = [(k - 1) * d + 1 for k, d in zip(kernel, dilations, strict=True)]
