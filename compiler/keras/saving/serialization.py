@@ -115,6 +115,8 @@ def _module_and_registered_name(cls):
 def _add_build_and_compile_config(obj, result):
     if hasattr(obj, "get_build_config"):
         build_config = obj.get_build_config()
+        if build_config is None and result["class_name"] == "Functional":
+            build_config = {"input_shape": None}  # Keras's Functional: built by construction
         if build_config is not None:
             result["build_config"] = serialize_keras_object(build_config)
     if hasattr(obj, "get_compile_config") and hasattr(obj, "optimizer"):
