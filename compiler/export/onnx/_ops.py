@@ -141,11 +141,6 @@ def _pool(onnx_type: str, **extra):
 def fully_connected(e: Emitter, op: Op) -> None:
     x, w = op.inputs[0], op.inputs[1]
     bias = op.inputs[2] if len(op.inputs) > 2 else None
-    perm = e.flatten_perm.get(id(x))
-    if perm is not None:
-        weights = _derived(e, w, "nchw_flatten", lambda d: d[:, perm])
-    else:
-        weights = e.get(w)
     if op.attrs["keep_num_dims"] and x.rank > 2:
         product = e.node(
             "MatMul",
@@ -162,6 +157,11 @@ def fully_connected(e: Emitter, op: Op) -> None:
     if x.rank != 2:
         shape = _scalar_shape(e, [-1, w.shape[1]])
         source = e.node("Reshape", [source, shape], base=f"{x.name}/2d")
+    perm = e.flatten_perm.get(id(x))
+    if perm is not None:
+        weights = _derived(e, w, "nchw_flatten", lambda d: d[:, perm])
+    else:
+        weights = e.get(w)
     inputs = [source, weights] + ([e.get(bias)] if bias is not None else [])
     _finish(e, op, NHWC, "Gemm", inputs, transB=1)
 
