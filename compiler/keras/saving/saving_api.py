@@ -208,8 +208,14 @@ def _compile_from_config(model, compile_config):
         warnings.warn("The model is not compiled: this model class cannot compile.", stacklevel=4)
         return
     model.compile_from_config(compile_config)
+    _build_optimizer(model)
+
+
+def _build_optimizer(model):
+    """Creates the optimizer's slot variables, so that its saved state has a place to go."""
     optimizer = getattr(model, "optimizer", None)
-    if optimizer is not None and hasattr(optimizer, "build") and not optimizer.built:
+    if (optimizer is not None and hasattr(optimizer, "build") and not optimizer.built
+            and getattr(model, "built", False)):
         optimizer.build(model.trainable_variables)
 
 
@@ -280,6 +286,7 @@ def load_weights(model, filepath, skip_mismatch=False):
         else:
             source = path
         stage.now = "reading the weights"
+        _build_optimizer(model)
         with h5py.File(source, "r") as h5_file:
             _weights.read_weights(h5_file, model, skip_mismatch=skip_mismatch)
     except InvalidModelFileError:
