@@ -13,6 +13,7 @@ from compiler.keras.ops._core import (
     no_grad,
     primitive,
 )
+from compiler.keras.ops.conv import conv, depthwise_conv, separable_conv
 from compiler.keras.ops.gru import gru_scan
 from compiler.keras.ops.lstm import lstm_scan
 from compiler.keras.ops.math import (
@@ -49,6 +50,7 @@ from compiler.keras.ops.nn import (
     softplus,
     tanh,
 )
+from compiler.keras.ops.pool import average_pool, max_pool
 from compiler.keras.ops.reduce import argmax, logsumexp, max, mean, min, sum
 from compiler.keras.ops.rnn import simple_rnn_scan
 from compiler.keras.ops.shape import (
@@ -96,5 +98,6 @@ __all__ = [
     "broadcast_to", "concatenate", "expand_dims", "flip", "getitem", "pad", "reshape", "split",
     "squeeze", "stack", "take", "transpose", "convert_to_tensor", "convert_to_numpy",
     "ones_like", "zeros_like",
+    "conv", "depthwise_conv", "separable_conv", "average_pool", "max_pool",
     "simple_rnn_scan", "lstm_scan", "gru_scan",
 ]

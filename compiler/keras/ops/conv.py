@@ -1,0 +1,333 @@
+"""Convolution primitives, channels-last, with TensorFlow's padding rules.
+
+Spec: ``tf.nn.convolution`` / ``keras.ops.conv`` / ``keras.ops.depthwise_conv``. Inputs are
+``(batch, *spatial, channels)``, kernels ``(*kernel_size, in_channels // groups, filters)``
+(depthwise: ``(*kernel_size, in_channels, multiplier)``, output channel ``c * multiplier + m``).
+``"same"`` pads ``total = max((out - 1) * stride + (k - 1) * dilation + 1 - in, 0)`` with
+``total // 2`` before and the rest after; ``"causal"`` (1-D) pads ``(k - 1) * dilation`` before.
+
+A 1-D convolution is the 2-D one on a height-1 image. The 2-D primitive is im2col + one GEMM:
+the windows are a strided view of the padded input, copied once into a ``(pixels, kh*kw*C)``
+matrix. Its gradient is one GEMM for the kernel and, only when the input needs it, one GEMM
+plus col2im for the input, where col2im loops over the ``kh*kw`` kernel offsets (strided adds
+of whole images), never over pixels.
+"""
+
+from compiler.keras.backend import xp
+from compiler.keras.ops._core import as_tensor, primitive
+from compiler.keras.ops.shape import reshape
+
+__all__ = ["conv", "depthwise_conv", "separable_conv", "conv_output_length", "conv_padding"]
+
+_as_strided = xp.lib.stride_tricks.as_strided
+
+
+def conv_output_length(length, kernel, stride, padding, dilation=1):
+    """Output length of one spatial axis (``None`` stays ``None``), TensorFlow's formula."""
+    if length is None:
+        return None
+    extent = (kernel - 1) * dilation + 1
+    if padding in ("same", "causal"):
+        return (length + stride - 1) // stride
+    return max((length - extent) // stride + 1, 0)
+
+
+def conv_padding(length, kernel, stride, padding, dilation=1):
+    """``(before, after)`` zero padding of one spatial axis for ``padding`` valid/same/causal."""
+    extent = (kernel - 1) * dilation + 1
+    if padding == "valid":
+        return (0, 0)
+    if padding == "causal":
+        return (extent - 1, 0)
+    out = (length + stride - 1) // stride
+    total = max((out - 1) * stride + extent - length, 0)
+    return (total // 2, total - total // 2)
+
+
+def _windows(x, kernel_hw, out_hw, strides, dilation):
+    """View ``(N, OH, OW, KH, KW, C)`` of the padded NHWC input ``x``: no copy."""
+    n, _, _, c = x.shape
+    sn, sh, sw, sc = x.strides
+    shape = (n, out_hw[0], out_hw[1], kernel_hw[0], kernel_hw[1], c)
+    steps = (sn, sh * strides[0], sw * strides[1], sh * dilation[0], sw * dilation[1], sc)
+    return _as_strided(x, shape, steps, writeable=False)
+
+
+def _offset_slices(kernel_hw, out_hw, strides, dilation):
+    """For each kernel offset (i, j), the slice of the padded input that it sees."""
+    for i in range(kernel_hw[0]):
+        for j in range(kernel_hw[1]):
+            top, left = i * dilation[0], j * dilation[1]
+            yield i, j, (
+                slice(None),
+                slice(top, top + strides[0] * (out_hw[0] - 1) + 1, strides[0]),
+                slice(left, left + strides[1] * (out_hw[1] - 1) + 1, strides[1]),
+            )
+
+
+def _pad(x, pads):
+    if not any(lo or hi for lo, hi in pads):
+        return x
+    return xp.pad(x, ((0, 0), *pads, (0, 0)))
+
+
+def _unpad(x, pads):
+    (top, bottom), (left, right) = pads
+    return x[:, top:x.shape[1] - bottom, left:x.shape[2] - right, :]
+
+
+def _col2im(cols6, padded_shape, pads, kernel_hw, out_hw, strides, dilation):
+    """Adjoint of ``_windows``: sums window gradients ``(N, OH, OW, KH, KW, C)`` into pixels."""
+    dx = xp.zeros(padded_shape, dtype=cols6.dtype)
+    for i, j, index in _offset_slices(kernel_hw, out_hw, strides, dilation):
+        dx[index] += cols6[:, :, :, i, j, :]
+    return _unpad(dx, pads)
+
+
+def _conv2d_forward(x, kernel, bias, strides, pads, dilation, groups, input_grad):
+    kh, kw, cin_g, filters = kernel.shape
+    xp_ = _pad(x, pads)
+    n, hp, wp, c = xp_.shape
+    out_hw = tuple(
+        conv_output_length(size, k, s, "valid", d)
+        for size, k, s, d in zip((hp, wp), (kh, kw), strides, dilation, strict=True)
+    )
+    m = n * out_hw[0] * out_hw[1]
+    # The one copy of the forward pass: windows -> (pixels, kh*kw*C) matrix (a view for 1x1).
+    cols = _windows(xp_, (kh, kw), out_hw, strides, dilation)
+    if groups == 1:
+        cols = cols.reshape(m, kh * kw * c)
+        out = cols @ kernel.reshape(kh * kw * cin_g, filters)
+    else:
+        fg = filters // groups
+        cols = cols.reshape(m, kh * kw, groups, cin_g).transpose(2, 0, 1, 3)
+        cols = cols.reshape(groups, m, kh * kw * cin_g)
+        k = kernel.reshape(kh * kw, cin_g, groups, fg).transpose(2, 0, 1, 3)
+        out = xp.matmul(cols, k.reshape(groups, kh * kw * cin_g, fg))
+        out = out.transpose(1, 0, 2).reshape(m, filters)
+    if bias is not None:
+        out += bias
+    ctx = (cols, kernel, xp_.shape, pads, out_hw, strides, dilation, groups, input_grad)
+    return out.reshape(n, *out_hw, filters), ctx
+
+
+def _conv2d_backward(ctx, g):
+    cols, kernel, padded_shape, pads, out_hw, strides, dilation, groups, input_grad = ctx
+    kh, kw, cin_g, filters = kernel.shape
+    n, c = padded_shape[0], padded_shape[3]
+    m = n * out_hw[0] * out_hw[1]
+    g2 = g.reshape(m, filters)
+    if groups == 1:
+        grad_kernel = (cols.T @ g2).reshape(kernel.shape)
+        dcols = g2 @ kernel.reshape(kh * kw * cin_g, filters).T if input_grad else None
+    else:
+        fg = filters // groups
+        gg = g2.reshape(m, groups, fg).transpose(1, 0, 2)
+        dk = xp.matmul(cols.transpose(0, 2, 1), gg)  # (G, kh*kw*Cg, Fg)
+        grad_kernel = dk.reshape(groups, kh * kw, cin_g, fg).transpose(1, 2, 0, 3)
+        grad_kernel = grad_kernel.reshape(kernel.shape)
+        dcols = None
+        if input_grad:
+            k = kernel.reshape(kh * kw, cin_g, groups, fg).transpose(2, 0, 1, 3)
+            dcols = xp.matmul(gg, k.reshape(groups, kh * kw * cin_g, fg).transpose(0, 2, 1))
+            dcols = dcols.reshape(groups, m, kh * kw, cin_g).transpose(1, 2, 0, 3)
+    grad_x = None
+    if dcols is not None:
+        cols6 = dcols.reshape(n, *out_hw, kh, kw, c)
+        grad_x = _col2im(cols6, padded_shape, pads, (kh, kw), out_hw, strides, dilation)
+    return grad_x, grad_kernel, g2
+
+
+@primitive("conv2d")
+def _conv2d(x, kernel, **attrs):
+    return _conv2d_forward(x, kernel, None, **attrs)
+
+
+_conv2d.defgrad(lambda ctx, g: _conv2d_backward(ctx, g)[:2])
+
+
+@primitive("conv2d_bias")
+def _conv2d_bias(x, kernel, bias, **attrs):
+    return _conv2d_forward(x, kernel, bias, **attrs)
+
+
+@_conv2d_bias.defgrad
+def _conv2d_bias_grad(ctx, g):
+    grad_x, grad_kernel, g2 = _conv2d_backward(ctx, g)
+    return grad_x, grad_kernel, g2.sum(axis=0)
+
+
+def _tuple(value, rank, name):
+    if isinstance(value, int):
+        return (value,) * rank
+    value = tuple(int(v) for v in value)
+    if len(value) != rank:
+        raise ValueError(f"`{name}` must have {rank} values. Received: {name}={value}")
+    return value
+
+
+def _check_rank(x, kernel, name):
+    if x.ndim not in (3, 4):
+        raise ValueError(
+            f"{name} expects inputs of rank 3 (N, W, C) or 4 (N, H, W, C). "
+            f"Received: inputs.shape={x.shape}"
+        )
+    if kernel.ndim != x.ndim:
+        raise ValueError(
+            f"{name}: kernel rank must equal input rank. Received: kernel.shape={kernel.shape}, "
+            f"inputs.shape={x.shape}"
+        )
+
+
+def _as_2d(x, kernel, strides, dilation, padding):
+    """Lifts a 1-D problem onto a height-1 image; 2-D passes through."""
+    rank = x.ndim - 2
+    strides = _tuple(strides, rank, "strides")
+    dilation = _tuple(dilation, rank, "dilation_rate")
+    if rank == 2:
+        return x, kernel, strides, dilation
+    x = reshape(x, (x.shape[0], 1, *x.shape[1:]))
+    kernel = reshape(kernel, (1, *kernel.shape))
+    return x, kernel, (1, *strides), (1, *dilation)
+
+
+def _pads(spatial, kernel_hw, strides, padding, dilation):
+    padding = padding.lower()
+    if padding not in ("valid", "same", "causal"):
+        raise ValueError(f"Invalid padding: {padding!r}. Expected 'valid', 'same' or 'causal'")
+    return tuple(
+        conv_padding(size, k, s, padding if (padding != "causal" or axis == 1) else "valid", d)
+        for axis, (size, k, s, d) in enumerate(
+            zip(spatial, kernel_hw, strides, dilation, strict=True)
+        )
+    )
+
+
+def conv(inputs, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1):
+    """N-D convolution (rank 1 or 2), channels-last: ``keras.ops.conv`` plus a fused bias.
+
+    Args:
+        inputs: ``(N, W, C)`` or ``(N, H, W, C)``.
+        kernel: ``(*kernel_size, C // groups, filters)``.
+        bias: optional ``(filters,)``, added in the same pass.
+        strides, dilation_rate: int or one int per spatial axis.
+        padding: ``"valid"``, ``"same"`` or (1-D) ``"causal"``.
+        groups: number of channel groups; ``C`` and ``filters`` must divide by it.
+    """
+    x, kernel = as_tensor(inputs), as_tensor(kernel)
+    _check_rank(x, kernel, "conv")
+    rank = x.ndim - 2
+    c, cin_g, filters = x.shape[-1], kernel.shape[-2], kernel.shape[-1]
+    if cin_g * groups != c or filters % groups:
+        raise ValueError(
+            f"conv: input channels {c} must equal kernel.shape[-2] * groups = {cin_g} * {groups} "
+            f"and filters {filters} must divide by groups. Received: kernel.shape={kernel.shape}"
+        )
+    x2, k2, strides, dilation = _as_2d(x, kernel, strides, dilation_rate, padding)
+    pads = _pads(x2.shape[1:3], k2.shape[:2], strides, padding, dilation)
+    padded = [x2.shape[1 + a] + sum(pads[a]) for a in range(2)]
+    extent = [(k2.shape[a] - 1) * dilation[a] + 1 for a in range(2)]
+    if any(p < e for p, e in zip(padded, extent, strict=True)):
+        raise ValueError(
+            f"conv: the kernel (size {tuple(kernel.shape[:rank])}, dilation {dilation_rate}) is "
+            f"larger than the padded input. Received: inputs.shape={x.shape}, padding={padding!r}"
+        )
+    attrs = dict(strides=strides, pads=pads, dilation=dilation, groups=groups,
+                 input_grad=x.requires_grad)
+    if bias is None:
+        out = _conv2d(x2, k2, **attrs)
+    else:
+        out = _conv2d_bias(x2, k2, as_tensor(bias), **attrs)
+    return out if rank == 2 else reshape(out, (out.shape[0], *out.shape[2:]))
+
+
+def _depthwise_forward(x, kernel, bias, strides, pads, dilation):
+    kh, kw, c, mult = kernel.shape
+    xp_ = _pad(x, pads)
+    n, hp, wp, _ = xp_.shape
+    out_hw = tuple(
+        conv_output_length(size, k, s, "valid", d)
+        for size, k, s, d in zip((hp, wp), (kh, kw), strides, dilation, strict=True)
+    )
+    # Per-channel products summed over the kh*kw offsets: whole-image multiply-adds.
+    out = xp.zeros((n, *out_hw, c, mult), dtype=xp.result_type(x, kernel))
+    for i, j, index in _offset_slices((kh, kw), out_hw, strides, dilation):
+        out += xp_[index][..., None] * kernel[i, j]
+    if bias is not None:
+        out += bias.reshape(c, mult)
+    return out.reshape(n, *out_hw, c * mult), (xp_, kernel, pads, out_hw, strides, dilation)
+
+
+def _depthwise_backward(ctx, g):
+    xp_, kernel, pads, out_hw, strides, dilation = ctx
+    kh, kw, c, mult = kernel.shape
+    g5 = g.reshape(*g.shape[:3], c, mult)
+    grad_kernel = xp.empty_like(kernel)
+    dx = xp.zeros_like(xp_)
+    for i, j, index in _offset_slices((kh, kw), out_hw, strides, dilation):
+        grad_kernel[i, j] = xp.einsum("nhwc,nhwcm->cm", xp_[index], g5)
+        if mult == 1:
+            dx[index] += g5[..., 0] * kernel[i, j, :, 0]
+        else:
+            dx[index] += (g5 * kernel[i, j]).sum(axis=-1)
+    return _unpad(dx, pads), grad_kernel, g5
+
+
+@primitive("depthwise_conv2d")
+def _depthwise(x, kernel, **attrs):
+    return _depthwise_forward(x, kernel, None, **attrs)
+
+
+_depthwise.defgrad(lambda ctx, g: _depthwise_backward(ctx, g)[:2])
+
+
+@primitive("depthwise_conv2d_bias")
+def _depthwise_bias(x, kernel, bias, **attrs):
+    return _depthwise_forward(x, kernel, bias, **attrs)
+
+
+@_depthwise_bias.defgrad
+def _depthwise_bias_grad(ctx, g):
+    grad_x, grad_kernel, g5 = _depthwise_backward(ctx, g)
+    return grad_x, grad_kernel, g5.sum(axis=(0, 1, 2)).reshape(-1)
+
+
+def depthwise_conv(inputs, kernel, bias=None, strides=1, padding="valid", dilation_rate=1):
+    """Depthwise convolution (rank 1 or 2): each channel with its own ``multiplier`` filters.
+
+    Args:
+        inputs: ``(N, W, C)`` or ``(N, H, W, C)``.
+        kernel: ``(*kernel_size, C, multiplier)``; output channel ``c * multiplier + m``.
+        bias: optional ``(C * multiplier,)``.
+    """
+    x, kernel = as_tensor(inputs), as_tensor(kernel)
+    _check_rank(x, kernel, "depthwise_conv")
+    rank = x.ndim - 2
+    if kernel.shape[-2] != x.shape[-1]:
+        raise ValueError(
+            f"depthwise_conv: kernel.shape[-2] must equal the input channels {x.shape[-1]}. "
+            f"Received: kernel.shape={kernel.shape}"
+        )
+    x2, k2, strides, dilation = _as_2d(x, kernel, strides, dilation_rate, padding)
+    pads = _pads(x2.shape[1:3], k2.shape[:2], strides, padding, dilation)
+    padded = [x2.shape[1 + a] + sum(pads[a]) for a in range(2)]
+    extent = [(k2.shape[a] - 1) * dilation[a] + 1 for a in range(2)]
+    if any(p < e for p, e in zip(padded, extent, strict=True)):
+        raise ValueError(
+            f"depthwise_conv: the kernel is larger than the padded input. "
+            f"Received: inputs.shape={x.shape}, kernel.shape={kernel.shape}, padding={padding!r}"
+        )
+    attrs = dict(strides=strides, pads=pads, dilation=dilation)
+    if bias is None:
+        out = _depthwise(x2, k2, **attrs)
+    else:
+        out = _depthwise_bias(x2, k2, as_tensor(bias), **attrs)
+    return out if rank == 2 else reshape(out, (out.shape[0], *out.shape[2:]))
+
+
+def separable_conv(inputs, depthwise_kernel, pointwise_kernel, bias=None, strides=1,
+                   padding="valid", dilation_rate=1):
+    """Depthwise convolution followed by a 1x1 convolution (``keras.ops.separable_conv``)."""
+    x = depthwise_conv(inputs, depthwise_kernel, strides=strides, padding=padding,
+                       dilation_rate=dilation_rate)
+    return conv(x, pointwise_kernel, bias=bias)

@@ -1,0 +1,180 @@
+"""Pooling primitives, channels-last, with TensorFlow's padding rules.
+
+Spec: ``tf.nn.max_pool`` / ``tf.nn.avg_pool`` (``keras.ops.max_pool`` / ``average_pool``).
+``"same"`` pads like convolution (extra at the end); padded positions never win a max and are
+not counted in an average (the divisor is the number of real inputs in the window).
+
+Both primitives loop over the ``ph*pw`` window offsets, each step one strided whole-image
+operation: no im2col copy. The max pool records, per output, the offset of the first maximum
+in row-major window order (TensorFlow's argmax): its gradient goes to that one input only. A
+1-D pool is the 2-D one on a height-1 image.
+"""
+
+from compiler.keras.backend import xp
+from compiler.keras.ops._core import as_tensor, primitive
+from compiler.keras.ops.conv import conv_output_length, conv_padding
+from compiler.keras.ops.shape import reshape
+
+__all__ = ["max_pool", "average_pool"]
+
+
+def _geometry(shape, pool, strides, padding):
+    pads = tuple(conv_padding(shape[1 + a], pool[a], strides[a], padding) for a in range(2))
+    out_hw = tuple(conv_output_length(shape[1 + a], pool[a], strides[a], padding)
+                   for a in range(2))
+    return pads, out_hw
+
+
+def _offsets(pool, out_hw, strides):
+    for i in range(pool[0]):
+        for j in range(pool[1]):
+            yield (
+                slice(None),
+                slice(i, i + strides[0] * (out_hw[0] - 1) + 1, strides[0]),
+                slice(j, j + strides[1] * (out_hw[1] - 1) + 1, strides[1]),
+            )
+
+
+def _pad(x, pads, value):
+    if not any(lo or hi for lo, hi in pads):
+        return x
+    return xp.pad(x, ((0, 0), *pads, (0, 0)), constant_values=value)
+
+
+def _scatter(padded_shape, dtype, pool, out_hw, strides, pads, pieces):
+    """Sums per-offset output-sized gradients back into an input-sized array."""
+    (top, bottom), (left, right) = pads
+    tiles = all(s >= p for s, p in zip(strides, pool, strict=True))
+    if tiles:  # windows do not overlap: every input gets at most one write
+        dx = xp.empty(padded_shape, dtype)
+        dx[:, strides[0] * out_hw[0]:] = 0
+        dx[:, :, strides[1] * out_hw[1]:] = 0
+        if strides[0] > pool[0] or strides[1] > pool[1]:
+            dx[:] = 0
+    else:
+        dx = xp.zeros(padded_shape, dtype)
+    for index, piece in zip(_offsets(pool, out_hw, strides), pieces, strict=True):
+        if tiles:
+            piece(dx[index])
+        else:
+            dx[index] += piece(None)
+    return dx[:, top:padded_shape[1] - bottom, left:padded_shape[2] - right, :]
+
+
+@primitive("max_pool2d")
+def _max_pool(x, pool, strides, padding):
+    pads, out_hw = _geometry(x.shape, pool, strides, padding)
+    padded = _pad(x, pads, -xp.inf)
+    offsets = list(_offsets(pool, out_hw, strides))
+    out = padded[offsets[0]].copy()
+    # Index of the first maximum; uint8 arithmetic wraps, so idx + gt*(k - idx) sets k where gt.
+    index_dtype = xp.uint8 if len(offsets) < 256 else xp.int32
+    idx = xp.zeros(out.shape, index_dtype)
+    tmp = xp.empty_like(idx)
+    for k, index in enumerate(offsets[1:], 1):
+        view = padded[index]
+        gt = xp.greater(view, out)
+        xp.subtract(index_dtype(k), idx, out=tmp)
+        tmp *= gt
+        idx += tmp
+        xp.maximum(out, view, out=out)
+    return out, (idx, padded.shape, x.dtype, pool, strides, pads, out_hw)
+
+
+@_max_pool.defgrad
+def _max_pool_grad(ctx, g):
+    idx, padded_shape, dtype, pool, strides, pads, out_hw = ctx
+
+    def piece(k):
+        def write(out):
+            return xp.multiply(g, idx == k, out=out) if out is not None else g * (idx == k)
+
+        return write
+
+    pieces = [piece(k) for k in range(pool[0] * pool[1])]
+    return (_scatter(padded_shape, dtype, pool, out_hw, strides, pads, pieces),)
+
+
+@primitive("average_pool2d")
+def _average_pool(x, pool, strides, padding):
+    pads, out_hw = _geometry(x.shape, pool, strides, padding)
+    padded = _pad(x, pads, 0)
+    offsets = list(_offsets(pool, out_hw, strides))
+    out = padded[offsets[0]].copy()
+    for index in offsets[1:]:
+        out += padded[index]
+    scale = _inverse_counts(x.shape[1:3], pool, strides, pads, out_hw, x.dtype)
+    out *= scale
+    return out, (scale, padded.shape, x.dtype, pool, strides, pads, out_hw)
+
+
+def _inverse_counts(spatial, pool, strides, pads, out_hw, dtype):
+    """1 / (real inputs per window): a scalar for valid padding, an (OH, OW, 1) map for same."""
+    if not any(lo or hi for lo, hi in pads):
+        return dtype.type(1.0 / (pool[0] * pool[1]))
+    ones = _pad(xp.ones((1, *spatial, 1), dtype), pads, 0)
+    counts = sum(ones[index] for index in _offsets(pool, out_hw, strides))
+    return (1.0 / counts[0]).astype(dtype)
+
+
+@_average_pool.defgrad
+def _average_pool_grad(ctx, g):
+    scale, padded_shape, dtype, pool, strides, pads, out_hw = ctx
+    gs = g * scale
+
+    def write(out):
+        if out is None:
+            return gs
+        out[...] = gs
+        return out
+
+    pieces = [write] * (pool[0] * pool[1])
+    return (_scatter(padded_shape, dtype, pool, out_hw, strides, pads, pieces),)
+
+
+def _prepare(inputs, pool_size, strides, padding, name):
+    x = as_tensor(inputs)
+    if x.ndim not in (3, 4):
+        raise ValueError(
+            f"{name} expects inputs of rank 3 (N, W, C) or 4 (N, H, W, C). "
+            f"Received: inputs.shape={x.shape}"
+        )
+    rank = x.ndim - 2
+    pool = _tuple(pool_size, rank, "pool_size")
+    strides = pool if strides is None else _tuple(strides, rank, "strides")
+    padding = str(padding).lower()
+    if padding not in ("valid", "same"):
+        raise ValueError(f"{name}: invalid padding {padding!r}. Expected 'valid' or 'same'")
+    if padding == "valid" and any(x.shape[1 + a] < pool[a] for a in range(rank)):
+        raise ValueError(
+            f"{name}: the pool window {pool} is larger than the input. "
+            f"Received: inputs.shape={x.shape}, padding='valid'"
+        )
+    if rank == 1:
+        x = reshape(x, (x.shape[0], 1, *x.shape[1:]))
+        pool, strides = (1, *pool), (1, *strides)
+    return x, rank, pool, strides, padding
+
+
+def _tuple(value, rank, name):
+    value = (int(value),) * rank if isinstance(value, int) else tuple(int(v) for v in value)
+    if len(value) != rank or any(v <= 0 for v in value):
+        raise ValueError(f"`{name}` must be {rank} positive integers. Received: {name}={value}")
+    return value
+
+
+def _finish(out, rank):
+    return out if rank == 2 else reshape(out, (out.shape[0], *out.shape[2:]))
+
+
+def max_pool(inputs, pool_size, strides=None, padding="valid"):
+    """Max pooling over ``(N, W, C)`` or ``(N, H, W, C)``; ``strides`` defaults to the pool."""
+    x, rank, pool, strides, padding = _prepare(inputs, pool_size, strides, padding, "max_pool")
+    return _finish(_max_pool(x, pool=pool, strides=strides, padding=padding), rank)
+
+
+def average_pool(inputs, pool_size, strides=None, padding="valid"):
+    """Average pooling; with ``"same"`` padding the divisor counts only real inputs."""
+    x, rank, pool, strides, padding = _prepare(inputs, pool_size, strides, padding,
+                                               "average_pool")
+    return _finish(_average_pool(x, pool=pool, strides=strides, padding=padding), rank)
