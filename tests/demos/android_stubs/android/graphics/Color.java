@@ -1,0 +1,9 @@
+// Compile-only stub of the Android SDK class of the same name (developer.android.com reference):
+// only the members android_demo's UI calls, so that MainActivity.kt and DrawingView.kt type-check
+// here. The hierarchy is flattened where the app does not depend on it.
+package android.graphics;
+
+public class Color {
+    public static final int BLACK = 0xFF000000;
+    public static final int WHITE = 0xFFFFFFFF;
+}

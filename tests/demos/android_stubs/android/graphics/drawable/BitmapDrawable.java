@@ -1,0 +1,11 @@
+// Compile-only stub of the Android SDK class of the same name (developer.android.com reference):
+// only the members android_demo's UI calls, so that MainActivity.kt and DrawingView.kt type-check
+// here. The hierarchy is flattened where the app does not depend on it.
+package android.graphics.drawable;
+
+import android.content.res.Resources;
+import android.graphics.Bitmap;
+
+public class BitmapDrawable extends Drawable {
+    public BitmapDrawable(Resources res, Bitmap bitmap) {}
+}
