@@ -209,6 +209,7 @@ def bundle_apps(
     if onnx_file is not None:
         assets[onnx_file[0]] = onnx_file[1]
     assets.update((name, encode_png_gray(image)) for name, image in zip(sample_files, images))
+    asset_dirs = []
     for root, assets_dir, golden_path in (
         (android_dir, ANDROID_ASSETS, ANDROID_GOLDEN),
         (ios_dir, IOS_ASSETS, IOS_GOLDEN),
@@ -216,11 +217,13 @@ def bundle_apps(
         if root is None:
             continue
         root = Path(root).resolve()
+        asset_dirs.append(root / assets_dir)
         files.update((root / assets_dir / name, data) for name, data in assets.items())
         files[root / golden_path] = _json_bytes(golden)
-        _remove_stale_samples(root / assets_dir / SAMPLES_DIR, set(sample_files))
     for path, data in files.items():
         _write_atomic(path, data)
+    for assets_dir in asset_dirs:
+        _remove_stale_assets(assets_dir, set(assets))
     return BundleResult(contract=contract, golden=golden, files=tuple(files))
 
 
@@ -407,12 +410,14 @@ def _json_bytes(value: dict) -> bytes:
 _SCALAR_ARRAY = re.compile(r"\[\n\s*([^\[\]{}]*?)\n\s*\]")
 
 
-def _remove_stale_samples(samples_dir: Path, keep: set[str]) -> None:
-    # Samples from an earlier bundle would be shown by the app but are not in the contract.
-    if samples_dir.is_dir():
-        for png in samples_dir.glob("*.png"):
-            if f"{SAMPLES_DIR}/{png.name}" not in keep:
-                png.unlink()
+def _remove_stale_assets(assets_dir: Path, keep: set[str]) -> None:
+    # Models and samples of an earlier bundle would ship in the apps without being in the
+    # contract. Only the kinds of file bundle_apps writes are touched.
+    stale = [*assets_dir.glob("*.tflite"), *assets_dir.glob("*.onnx")]
+    stale += assets_dir.glob(f"{SAMPLES_DIR}/*.png")
+    for path in stale:
+        if path.relative_to(assets_dir).as_posix() not in keep:
+            path.unlink()
 
 
 def _write_atomic(path: Path, data: bytes) -> None:

@@ -181,29 +181,34 @@ def test_bundling_is_deterministic_and_leaves_no_temporary_files(bundled, tmp_pa
             assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
-def test_rebundling_fewer_samples_removes_stale_ones(bundled, tmp_path):
+def test_rebundling_removes_stale_models_and_samples(bundled, tmp_path):
     reference = litert_reference_class()
-    args = (bundled.tflite, None)
     android = tmp_path / "android"
     bundle_apps(
-        *args,
+        bundled.tflite,
+        bundled.onnx,
         bundled.images,
         bundled.labels,
         android_dir=android,
         ios_dir=None,
         interpreter_class=reference,
     )
+    renamed = tmp_path / "renamed.int8.tflite"
+    renamed.write_bytes(bundled.tflite.read_bytes())
     result = bundle_apps(
-        *args,
+        renamed,
+        None,
         bundled.images[:2],
         bundled.labels[:2],
         android_dir=android,
         ios_dir=None,
         interpreter_class=reference,
     )
-    pngs = sorted(p.name for p in (android / ANDROID_ASSETS / "samples").glob("*.png"))
-    assert pngs == [s["file"].split("/")[1] for s in result.contract["samples"]]
-    assert len(pngs) == 2 and "onnx" not in result.contract["models"]
+    assets = android / ANDROID_ASSETS
+    names = sorted(p.relative_to(assets).as_posix() for p in assets.rglob("*") if p.is_file())
+    samples = [s["file"] for s in result.contract["samples"]]
+    assert names == sorted(["contract.json", "labels.txt", "renamed.int8.tflite", *samples])
+    assert len(samples) == 2 and "onnx" not in result.contract["models"]
     assert not (tmp_path / "ios").exists()
 
 
