@@ -16,6 +16,7 @@ import numpy as np
 from runtime.errors import InvalidInputError, InvalidModelError
 from runtime.tflite import schema
 from runtime.tflite._executor import SubgraphCaller
+from runtime.tflite.kernels._parallel import default_threads, threads
 from runtime.tflite.model import MAX_ACTIVATION_BYTES, read_model
 
 DEFAULT_MAX_LOOP_ITERATIONS = 100_000
@@ -29,7 +30,8 @@ class Interpreter:
         model_content: the file's bytes (exactly one of the two).
         experimental_delegates: accepted for compatibility; delegates are not supported and
             must be empty.
-        num_threads: accepted for compatibility (must be None or >= 1).
+        num_threads: threads for the heavy kernels (None: every core this process may use).
+            BLAS runs single-threaded inside ``invoke`` and gets its setting back afterwards.
         experimental_op_resolver_type: accepted for compatibility; the kernels are always
             TFLite's reference kernels.
         experimental_preserve_all_tensors: keep every intermediate tensor after ``invoke`` so
@@ -74,6 +76,7 @@ class Interpreter:
             raise ValueError("`model_path` or `model_content` must be specified.")
         self._model = read_model(model_content, max_activation_bytes)
         self._preserve = bool(experimental_preserve_all_tensors)
+        self._num_threads = num_threads or default_threads()
         self._caller = SubgraphCaller(self._model, int(max_loop_iterations))
         self._main = self._caller.executor(0)
         sg = self._model.subgraphs[0]
@@ -165,7 +168,8 @@ class Interpreter:
                 self._inputs[i] = np.zeros(self._shapes[i], dtype=dtype)
         if resized:
             # Shapes of everything downstream: one run on zeros, like TFLite's Prepare pass.
-            values = self._main.run(dict(self._inputs), keep_all=True)
+            with threads(self._num_threads):
+                values = self._main.run(dict(self._inputs), keep_all=True)
             for t, v in values.items():
                 self._shapes[t] = tuple(v.shape)
 
@@ -224,7 +228,8 @@ class Interpreter:
             raise InvalidInputError(
                 "Invoke called on model that is not ready (call allocate_tensors() first)."
             )
-        values = self._main.run(dict(self._inputs), keep_all=self._preserve)
+        with threads(self._num_threads):
+            values = self._main.run(dict(self._inputs), keep_all=self._preserve)
         self._values = values
         for t, v in values.items():
             self._shapes[t] = tuple(v.shape)

@@ -76,6 +76,34 @@ def multiply_by_quantized_multiplier(x, multiplier, shift):
     return rdbpot(srdhm(x, multiplier), right)
 
 
+def requantize(acc, multiplier, shift, zero_point: int, lo: int, hi: int, dtype=np.int8):
+    """MBQM(acc, M, s) + zero_point, clamped to [lo, hi] and cast; ``acc`` (int64) is consumed.
+
+    Same result as ``multiply_by_quantized_multiplier``; when no shift is positive it runs in
+    place with RDBPOT folded to (t + 2^(R-1) - [t < 0]) >> R, which is what the hot kernels use.
+    """
+    multiplier = np.asarray(multiplier, dtype=np.int64)
+    shift = np.asarray(shift, dtype=np.int64)
+    if np.any(shift > 0) or np.any(multiplier >= 1 << 31):
+        t = multiply_by_quantized_multiplier(acc, multiplier, shift)
+    else:
+        right = -shift
+        t = acc
+        t *= multiplier
+        t += 1 << 30
+        t >>= 31
+        if np.all(right > 0):
+            half = np.int64(1) << (right - 1)
+            t += half
+            t -= t < half  # after the add, t < half exactly when t was negative
+            t >>= right
+        else:
+            t = rdbpot(t, right)
+    t += zero_point
+    np.clip(t, lo, hi, out=t)
+    return t.astype(dtype)
+
+
 def quantize_multiplier(m: float) -> tuple[int, int]:
     """QuantizeMultiplier: (M, shift) with m ~= M * 2^(shift - 31); (0, 0) for 0 or tiny m."""
     if m == 0.0:

@@ -12,10 +12,11 @@ import numpy as np
 
 from runtime.tflite.kernels import _common as c
 from runtime.tflite.kernels._fixed_point import (
-    multiply_by_quantized_multiplier,
     quantize_multipliers,
+    requantize,
 )
 from runtime.tflite.kernels._hybrid import quantize_rows_asymmetric
+from runtime.tflite.kernels._parallel import run_chunks
 
 
 def exact_gemm_dtype(weights_abs_rowsum_max: float, max_abs_input: float = 256.0):
@@ -66,7 +67,12 @@ def prepare(ctx: c.OpContext) -> c.Eval:
     raise ctx.unsupported(f"input/filter types {in_type}/{ctx.in_type(1)} not supported")
 
 
-def _patches(ctx, x, geometry, fill, ic):
+# Rows of the im2col matrix handled per GEMM: large enough for BLAS, small enough that the
+# patch block and its result stay in cache while they are requantized.
+CHUNK_ROWS = 8192
+
+
+def _windows(ctx, x, geometry, fill, ic):
     kh, kw, sh, sw, dh, dw, padding = geometry
     if x.ndim != 4 or x.shape[3] % ic:
         raise ctx.fail(f"input shape {list(x.shape)} does not fit filter input depth {ic}")
@@ -77,22 +83,42 @@ def _patches(ctx, x, geometry, fill, ic):
     if oh <= 0 or ow <= 0:
         raise ctx.fail(f"input shape {list(x.shape)} is smaller than the filter window")
     c.check_alloc(ctx, (x.shape[0], oh, ow, kh, kw, ic), "im2col buffer")
-    win = c.windows(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, fill)
-    return win.reshape(x.shape[0] * oh * ow, kh * kw * ic), (x.shape[0], oh, ow)
+    return c.windows(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, fill)
+
+
+def im2col_chunks(win, dtype, compute, oc, out_dtype):
+    """Apply ``compute`` (patch rows [R, K] -> [R, oc]) over an im2col view in image chunks."""
+    n, oh, ow = win.shape[:3]
+    k = win.shape[3] * win.shape[4] * win.shape[5]
+    out = np.empty((n, oh, ow, oc), out_dtype)
+    per = max(1, CHUNK_ROWS // max(oh * ow, 1))
+
+    def chunk(s):
+        cols = np.asarray(win[s : s + per], dtype=dtype).reshape(-1, k)
+        out[s : s + per] = compute(cols).reshape(-1, oh, ow, oc)
+
+    run_chunks(chunk, range(0, n, per))
+    return out
 
 
 def _float(ctx, weights, bias, geometry, act):
     ctx.require_types((c.F32,), inputs=(0, 1), outputs=(0,))
     w = np.ascontiguousarray(weights.reshape(weights.shape[0], -1).T, dtype=np.float32)
     b = None if bias is None else bias.astype(np.float32)
-    ic = weights.shape[3]
+    lo, hi = c.activation_range_float(act)
+    oc, ic = weights.shape[0], weights.shape[3]
 
-    def run(x, *_):
-        cols, lead = _patches(ctx, x, geometry, 0.0, ic)
+    def compute(cols):
         y = cols @ w
         if b is not None:
             y += b
-        return [c.apply_float_activation(y.reshape(*lead, -1), act)]
+        if act:
+            np.clip(y, np.float32(lo), np.float32(hi), out=y)
+        return y
+
+    def run(x, *_):
+        win = _windows(ctx, x, geometry, 0.0, ic)
+        return [im2col_chunks(win, np.float32, compute, oc, np.float32)]
 
     return run
 
@@ -115,18 +141,22 @@ def _int8(ctx, weights, bias, geometry, act):
     mult, shift = quantize_multipliers(np.float64(s_in) * w_scale / np.float64(s_out))
     lo, hi = c.activation_range_quantized(act, s_out, zp_out)
     w2 = weights.reshape(oc, -1).astype(np.int64)
-    gemm = exact_gemm_dtype(float(np.abs(w2).sum(axis=1).max(initial=0)))
+    # sum_k w*(x - zp) = sum_k w*x - zp*sum_k w: the GEMM runs on raw int8 values (|x| <= 128).
+    gemm = exact_gemm_dtype(float(np.abs(w2).sum(axis=1).max(initial=0)), 128.0)
     w_t = np.ascontiguousarray(w2.T.astype(gemm))
     b = np.zeros(oc, np.int64) if bias is None else bias.astype(np.int64)
+    b_eff = b - zp_in * w2.sum(axis=1)
     ic = weights.shape[3]
+
+    def compute(cols):
+        acc = (cols @ w_t).astype(np.int64)
+        acc += b_eff
+        return requantize(acc, mult, shift, zp_out, lo, hi)
 
     def run(x, *_):
         # Out-of-image taps are skipped by the kernel: padding with zp_in makes them zero.
-        cols, lead = _patches(ctx, x, geometry, zp_in, ic)
-        acc = (cols.astype(gemm) - gemm(zp_in)) @ w_t
-        acc = acc.astype(np.int64) + b
-        y = multiply_by_quantized_multiplier(acc, mult, shift) + zp_out
-        return [np.clip(y, lo, hi).astype(np.int8).reshape(*lead, oc)]
+        win = _windows(ctx, x, geometry, zp_in, ic)
+        return [im2col_chunks(win, gemm, compute, oc, np.int8)]
 
     return run
 
@@ -149,12 +179,11 @@ def _hybrid(ctx, weights, bias, geometry, act):
         q, sf, offset = quantize_rows_asymmetric(x.reshape(n, -1))
         q = q.reshape(x.shape).astype(np.int16) - offset.reshape(n, 1, 1, 1)
         # HybridConvPerChannel skips out-of-image taps: pad (x - offset) with 0.
-        cols, lead = _patches(ctx, q, geometry, 0, ic)
-        acc = (cols.astype(np.float64) @ w_t).reshape(n, -1, oc).astype(np.float32)
-        y = (acc * w_scale) * sf[:, None, None]
+        win = _windows(ctx, q, geometry, 0, ic)
+        acc = im2col_chunks(win, np.float64, lambda cols: cols @ w_t, oc, np.float32)
+        y = (acc * w_scale) * sf[:, None, None, None]
         if b is not None:
             y = y + b
-        y = np.clip(y, np.float32(lo), np.float32(hi)).astype(np.float32)
-        return [y.reshape(*lead, oc)]
+        return [np.clip(y, np.float32(lo), np.float32(hi)).astype(np.float32)]
 
     return run

@@ -42,22 +42,27 @@ def _setup(ctx):
     return ttype, bounds, geometry
 
 
+def _taps(x, g, fill):
+    """The KH*KW strided views of the padded input, one per window tap."""
+    kh, kw, sh, sw, _, _, pt, pl, oh, ow = g
+    win = c.windows(x, kh, kw, sh, sw, 1, 1, pt, pl, oh, ow, fill)
+    for i in range(kh):
+        for j in range(kw):
+            yield win[:, :, :, i, j, :]
+
+
 def prepare_max(ctx: c.OpContext) -> c.Eval:
     ttype, (lo, hi), geometry = _setup(ctx)
-    fill = -np.inf if ttype == c.F32 else -(1 << 30)
+    fill = -np.inf if ttype == c.F32 else -128
 
     def run(x):
-        g = geometry(x)
-        src = x if ttype == c.F32 else x.astype(np.int32)
-        if g[0] * g[1] == 4 and g[2] == g[3] == 2 and not g[6] and not g[7]:
-            # 2x2 stride 2 VALID-style windows: reshape instead of a strided view.
-            n, oh, ow = x.shape[0], g[8], g[9]
-            v = src[:, : 2 * oh, : 2 * ow, :].reshape(n, oh, 2, ow, 2, -1)
-            y = v.max(axis=(2, 4))
-        else:
-            y = c.windows(src, *g, fill).max(axis=(3, 4))
-        y = np.clip(y, lo, hi)
-        return [y.astype(x.dtype)]
+        taps = _taps(x, geometry(x), fill)
+        y = np.array(next(taps))
+        for t in taps:
+            np.maximum(y, t, out=y)
+        if lo > -np.inf or hi < np.inf:
+            np.clip(y, lo, hi, out=y)
+        return [y]
 
     return run
 
@@ -68,12 +73,14 @@ def prepare_average(ctx: c.OpContext) -> c.Eval:
     def run(x):
         g = geometry(x)
         ones = np.ones((1,) + x.shape[1:3] + (1,), np.int64)
-        count = c.windows(ones, *g, 0).sum(axis=(3, 4))
+        count = sum(t.astype(np.int64) for t in _taps(ones, g, 0))
+        src = x if ttype == c.F32 else x.astype(np.int64)
+        total = np.zeros((x.shape[0], g[8], g[9], x.shape[3]), src.dtype)
+        for t in _taps(src, g, 0):
+            total += t
         if ttype == c.F32:
-            total = c.windows(x, *g, 0.0).sum(axis=(3, 4), dtype=np.float32)
             y = np.clip(total / count.astype(np.float32), lo, hi)
             return [y.astype(np.float32)]
-        total = c.windows(x.astype(np.int64), *g, 0).sum(axis=(3, 4))
         half = count // 2
         num = np.where(total > 0, total + half, total - half)
         avg = np.sign(num) * (np.abs(num) // count)  # C division truncates toward zero

@@ -1,0 +1,105 @@
+"""Speed of the numpy TFLite runtime against LiteRT on the slide CNN (prints figures).
+
+256 real Fashion-MNIST test images (``/usr/share/datasets/fashion-mnist``; the fixture's
+io.npz inputs tiled when the dataset is absent), batch 256, medians of several runs:
+
+- int8 (``slide_cnn.int8.tflite``): ours vs LiteRT's reference kernels (BUILTIN_REF), checked
+  bit-exact on the same run; LiteRT default kernels shown for information.
+- float (``slide_cnn.float.tflite``): ours vs LiteRT's default kernels, max abs difference.
+
+Run: ``python benchmarks/runtime_tflite.py [--repeats N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from runtime import Interpreter  # noqa: E402
+
+FIXTURES = ROOT / ".." / "shared" / "fixtures" / "keras3"
+MNIST = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
+
+
+def load_images(n: int) -> tuple[np.ndarray, str]:
+    if MNIST.exists():
+        with gzip.open(MNIST, "rb") as f:
+            raw = f.read()
+        count, rows, cols = (int.from_bytes(raw[i : i + 4], "big") for i in (4, 8, 12))
+        images = np.frombuffer(raw, np.uint8, offset=16).reshape(count, rows, cols, 1)
+        return (images[:n].astype(np.float32) / 255.0), "Fashion-MNIST t10k"
+    x = np.load(FIXTURES / "slide_cnn.io.npz")["x0"]
+    return np.resize(x, (n,) + x.shape[1:]).astype(np.float32), "fixture io.npz tiled"
+
+
+def timed(make, feed, repeats: int) -> tuple[float, np.ndarray]:
+    it = make()
+    inp = it.get_input_details()[0]
+    it.resize_tensor_input(inp["index"], feed.shape)
+    it.allocate_tensors()
+    out_index = it.get_output_details()[0]["index"]
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        it.set_tensor(inp["index"], feed)
+        it.invoke()
+        out = it.get_tensor(out_index)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--images", type=int, default=256)
+    args = parser.parse_args()
+    from ai_edge_litert.interpreter import Interpreter as LiteRT
+    from ai_edge_litert.interpreter import OpResolverType
+
+    images, source = load_images(args.images)
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"numpy {np.__version__}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}")
+    print(f"input: {len(images)} images from {source}; median of {args.repeats} runs\n")
+
+    int8_path = str(FIXTURES / "slide_cnn.int8.tflite")
+    probe = LiteRT(model_path=int8_path)
+    scale, zp = probe.get_input_details()[0]["quantization"]
+    q = np.clip(np.floor(images / scale + 0.5) + zp, -128, 127).astype(np.int8)
+    ours_t, ours_y = timed(lambda: Interpreter(model_path=int8_path), q, args.repeats)
+    ref_t, ref_y = timed(
+        lambda: LiteRT(model_path=int8_path,
+                       experimental_op_resolver_type=OpResolverType.BUILTIN_REF),
+        q, args.repeats,
+    )
+    dflt_t, _ = timed(lambda: LiteRT(model_path=int8_path, num_threads=2), q, args.repeats)
+    exact = np.array_equal(ours_y, ref_y)
+    print("int8 slide_cnn.int8.tflite")
+    print(f"  ours (numpy)            {ours_t * 1000:8.1f} ms")
+    print(f"  LiteRT BUILTIN_REF      {ref_t * 1000:8.1f} ms   ours/ref = {ours_t / ref_t:.2f}")
+    print(f"  LiteRT default kernels  {dflt_t * 1000:8.1f} ms")
+    print(f"  bit-exact with BUILTIN_REF: {exact}")
+
+    float_path = str(FIXTURES / "slide_cnn.float.tflite")
+    ours_t, ours_y = timed(lambda: Interpreter(model_path=float_path), images, args.repeats)
+    dflt_t, dflt_y = timed(lambda: LiteRT(model_path=float_path, num_threads=2), images,
+                           args.repeats)
+    print("\nfloat slide_cnn.float.tflite")
+    print(f"  ours (numpy)            {ours_t * 1000:8.1f} ms")
+    print(f"  LiteRT default kernels  {dflt_t * 1000:8.1f} ms   ours/LiteRT = "
+          f"{ours_t / dflt_t:.2f}")
+    print(f"  max |ours - LiteRT| = {np.abs(ours_y - dflt_y).max():.2e}")
+
+
+if __name__ == "__main__":
+    main()

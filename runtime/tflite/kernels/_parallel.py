@@ -1,0 +1,85 @@
+"""Chunk-level parallelism for the heavy kernels, and BLAS kept single-threaded meanwhile.
+
+numpy releases the GIL in copies, ufuncs and matmul, so independent image chunks (im2col,
+GEMM, requantization) run well on a small thread pool. OpenBLAS's own threads are switched to
+1 for the duration: on small GEMMs they gain little, and on a busy machine their busy-waiting
+can make a GEMM ten times slower. The previous BLAS thread count is restored afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import glob
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+_threads = 1
+_pool: ThreadPoolExecutor | None = None
+_pool_size = 0
+
+
+def _openblas():
+    # numpy wheels vendor OpenBLAS under numpy.libs; the library is already loaded, so
+    # dlopen returns the same handle.
+    libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+    for path in glob.glob(os.path.join(libs, "*openblas*")):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in (
+            ("scipy_openblas", "64_"),
+            ("scipy_openblas", ""),
+            ("openblas", "64_"),
+            ("openblas", ""),
+        ):
+            get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+            set_ = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+            if get is not None and set_ is not None:
+                return get, set_
+    return None
+
+
+_BLAS = _openblas()
+
+
+def default_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+@contextlib.contextmanager
+def threads(n: int):
+    """Run kernels with ``n`` chunk threads and single-threaded BLAS."""
+    global _threads, _pool, _pool_size
+    previous = _threads
+    _threads = max(1, int(n))
+    if _threads > 1 and _pool_size < _threads:
+        _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="tflite-kernel")
+        _pool_size = _threads
+    blas_before = None
+    if _BLAS is not None:
+        blas_before = _BLAS[0]()
+        _BLAS[1](1)
+    try:
+        yield
+    finally:
+        _threads = previous
+        if blas_before is not None:
+            _BLAS[1](blas_before)
+
+
+def run_chunks(fn, starts) -> None:
+    """Call ``fn(start)`` for each chunk start, in parallel when threads are available."""
+    starts = list(starts)
+    if _threads <= 1 or len(starts) <= 1 or _pool is None:
+        for s in starts:
+            fn(s)
+        return
+    for future in [_pool.submit(fn, s) for s in starts]:
+        future.result()
