@@ -29,7 +29,9 @@ def _quantize(op: Op, x):
     out = op.outputs[0]
     scale, zp = _quant_shape(out.quant, x.ndim)
     info = np.iinfo(out.dtype)
-    q = np.round(x.astype(np.float64) / scale) + zp
+    # TFLite rounds half away from zero (TfLiteRound); numpy's round is half to even.
+    v = x.astype(np.float64) / scale
+    q = np.sign(v) * np.floor(np.abs(v) + 0.5) + zp
     return np.clip(q, info.min, info.max)
 
 
