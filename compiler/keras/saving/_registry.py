@@ -55,25 +55,25 @@ def _segments(module):
 def _lookup(module, name):
     """Public attribute ``name`` of the package that Keras module ``module`` maps to."""
     if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
-        return None, "an invalid name"
+        return None, "it is not a valid public class name"
     parts = _segments(module)
     if parts is None:
         return None, f"module {module!r} is not a Keras module"
     if not parts:  # "keras": the top-level names
         top = importlib.import_module("compiler.keras")
-        return getattr(top, name, None) if name in getattr(top, "__all__", ()) else None, (
-            "compiler.keras")
+        found = getattr(top, name, None) if name in getattr(top, "__all__", ()) else None
+        return found, "not found in compiler.keras"
     if parts[0] not in PACKAGES:
-        return None, f"module {module!r} is not one of {sorted(PACKAGES)}"
+        return None, f"module {module!r} is not one of keras.{sorted(PACKAGES)}"
     package = _package(parts[0])
     if package is None:
-        return None, f"{PACKAGES[parts[0]]} (not available)"
+        return None, f"{PACKAGES[parts[0]]} is not available"
     found = getattr(package, name, None)
     if found is None and len(parts) > 1:
         sub = getattr(package, parts[1], None)  # e.g. keras.optimizers.schedules
         if inspect.ismodule(sub) and sub.__name__.startswith(package.__name__):
             found = getattr(sub, name, None)
-    return found, PACKAGES[parts[0]]
+    return found, f"not found in {PACKAGES[parts[0]]}"
 
 
 def resolve_class(class_name, module, registered_name, custom_objects=None):
@@ -97,8 +97,8 @@ def resolve_class(class_name, module, registered_name, custom_objects=None):
         return found
     raise UnknownObjectError(
         f"Unknown class '{class_name}' (module '{module}', registered_name "
-        f"{registered_name!r}): not found in {where}, and no custom object is registered under "
-        f"that name. Register custom classes with `keras.saving.register_keras_serializable()` "
+        f"{registered_name!r}): {where}, and no custom object is registered under that "
+        f"name. Register custom classes with `keras.saving.register_keras_serializable()` "
         f"or pass `custom_objects`."
     )
 

@@ -153,9 +153,7 @@ def _load_guarded(handle, source, custom_objects, compile, stage):
 
 def _describe(error):
     text = str(error) or type(error).__name__
-    if isinstance(error, (ValueError, TypeError)) and type(error).__module__.startswith(
-        "compiler"
-    ):
+    if type(error) is ValueError or type(error).__module__.startswith("compiler"):
         return text
     return f"{type(error).__name__}: {text}"
 
