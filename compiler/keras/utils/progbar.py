@@ -82,7 +82,8 @@ class Progbar:
                 bar = (f"\x1b[1m{count}\x1b[0m \x1b[32m{'━' * done}\x1b[0m"
                        f"\x1b[37m{'━' * (self.width - done)}\x1b[0m")
             else:
-                bar = f"{count} {'━' * self.width}"
+                # Without colours, the part still to do is drawn with a thinner line.
+                bar = f"{count} {'━' * done}{'─' * (self.width - done)}"
             plain_bar = f"{count} {'━' * self.width}"
         else:
             bar = plain_bar = f"{current:7d}/Unknown"

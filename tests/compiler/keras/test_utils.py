@@ -1,0 +1,82 @@
+"""utils: to_categorical, normalize, set_random_seed, Progbar's Keras output format."""
+
+import random as python_random
+
+import numpy as np
+import pytest
+
+from compiler import keras
+from compiler.keras import layers
+from compiler.keras.utils import Progbar, normalize, set_random_seed, to_categorical
+
+
+def test_to_categorical_matches_keras():
+    out = to_categorical([0, 2, 1], 4)
+    np.testing.assert_array_equal(out, np.eye(4)[[0, 2, 1]])
+    assert out.dtype == np.float64
+    assert to_categorical(np.array([[1], [0]])).shape == (2, 2)
+    assert to_categorical(np.array([[1, 2], [0, 0]]), 3).shape == (2, 2, 3)
+    assert to_categorical(np.array([3, 1], np.uint8)).shape == (2, 4)
+
+
+def test_to_categorical_rejects_bad_labels():
+    with pytest.raises(ValueError, match=r"\[0, 3\)"):
+        to_categorical([0, 3], 3)
+    with pytest.raises(ValueError, match="integer class indices"):
+        to_categorical([0.5, 1.0])
+    with pytest.raises(ValueError, match=r"\[0, 2\)"):
+        to_categorical([-1, 1], 2)
+
+
+def test_normalize():
+    x = np.array([[3.0, 4.0], [0.0, 0.0]])
+    np.testing.assert_allclose(normalize(x), [[0.6, 0.8], [0.0, 0.0]])
+    np.testing.assert_allclose(normalize(x, axis=0, order=1), [[1.0, 1.0], [0.0, 0.0]])
+
+
+def _small_model():
+    return keras.Sequential([keras.Input((4,)), layers.Dense(8, activation="relu"),
+                             layers.Dense(2, activation="softmax")])
+
+
+def test_set_random_seed_reproduces_weights_and_streams():
+    set_random_seed(123)
+    first = _small_model().get_weights()
+    a = (python_random.random(), np.random.rand())
+    set_random_seed(123)
+    second = _small_model().get_weights()
+    b = (python_random.random(), np.random.rand())
+    for x, y in zip(first, second, strict=True):
+        np.testing.assert_array_equal(x, y)
+    assert a == b
+    set_random_seed(124)
+    assert not np.array_equal(_small_model().get_weights()[0], first[0])
+    with pytest.raises(ValueError, match="integer"):
+        set_random_seed(1.5)
+
+
+def test_progbar_live_format(capsys):
+    bar = Progbar(target=4, verbose=1, interval=0)
+    for step in range(1, 5):
+        bar.update(step, [("loss", 1.0 / step), ("accuracy", 0.5)])
+    out = capsys.readouterr().out
+    assert out.startswith("\r1/4 ")
+    final = out.split("\r")[-1]
+    assert final.startswith("4/4 ━━━━━━━━━━━━━━━━━━━━ ")
+    assert final.rstrip().endswith("- loss: 0.2500 - accuracy: 0.5000")
+    assert final.endswith("\n")
+    assert "/step" in final
+
+
+def test_progbar_averages_stateless_values_and_verbose_two(capsys):
+    bar = Progbar(target=2, verbose=1, interval=0)
+    bar.update(1, [("loss", 1.0)])
+    bar.update(2, [("loss", 3.0)], finalize=False)
+    mid = capsys.readouterr().out.split("\r")[-1]
+    assert "loss: 2.0000" in mid  # step-weighted average of the values given
+    quiet = Progbar(target=3, verbose=2)
+    quiet.update(1, [("loss", 1.0)])
+    assert capsys.readouterr().out == ""
+    quiet.update(3, [("loss", 0.00001)])
+    line = capsys.readouterr().out
+    assert line.startswith("3/3 - ") and line.endswith(" - loss: 1.0000e-05\n")
