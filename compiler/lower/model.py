@@ -115,9 +115,10 @@ def lower_model(model) -> Graph:
     outputs = _lower_graph(ctx, functional, inputs, renames)
     graph.outputs = []
     for value, name in zip(outputs, output_names):
-        if value.name != name or any(value is v for v in graph.outputs):
-            # An output that is also an input or another output: copy it under its own name.
-            alias = Value(name, value.shape, value.dtype)
+        if value.name != name or graph.is_input(value) or graph.is_output(value):
+            # An output that is also an input or another output: a copy under its own name
+            # (suffixed when an input already holds the name).
+            alias = Value(graph.unique_name(name), value.shape, value.dtype)
             graph.add_op("IDENTITY", [value], [alias], name=name)
             value = alias
         graph.outputs.append(value)
