@@ -63,38 +63,22 @@ def input_projection(x_tm, kernel, bias, dropout_mask, units):
 
 
 def serialize_layer(layer):
-    """Keras 3's ``serialize_keras_object`` form of a layer (wrapped layers, cells)."""
-    config = {
-        "module": "keras.layers",
-        "class_name": type(layer).__name__,
-        "config": layer.get_config(),
-        "registered_name": None,
-    }
-    build_config = layer.get_build_config()
-    if build_config is not None:
-        config["build_config"] = build_config
-    return config
+    """Keras 3's ``serialize_keras_object`` form of a wrapped layer or a cell."""
+    from compiler.keras.saving.serialization import serialize_keras_object
+
+    return serialize_keras_object(layer)
 
 
 def deserialize_layer(config):
-    """Rebuilds a layer from :func:`serialize_layer`'s form (or returns a layer unchanged)."""
-    from compiler.keras import layers as layers_module
+    """Rebuilds a wrapped layer or a cell from its serialized form (a layer passes through)."""
     from compiler.keras.layers.layer import Layer
+    from compiler.keras.saving.serialization import deserialize_keras_object
 
     if isinstance(config, Layer):
         return config
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"Cannot deserialize a layer from {config!r}")
-    cls = getattr(layers_module, config["class_name"], None)
-    if cls is None:
-        raise ValueError(
-            f"Unknown layer class {config['class_name']!r} in a serialized wrapper or RNN."
-        )
-    layer = cls.from_config(dict(config.get("config", {})))
-    build_config = config.get("build_config")
-    if build_config:
-        layer.build_from_config(build_config)
-    return layer
+    return deserialize_keras_object(config)
 
 
 def prefix_paths(layer, prefix):
