@@ -35,6 +35,14 @@ def _pair(y_true, y_pred):
     y_true = ops.as_tensor(y_true)
     if y_true.dtype != y_pred.dtype:
         y_true = ops.cast(y_true, y_pred.dtype)
+    if y_true.shape != y_pred.shape:
+        try:
+            xp.broadcast_shapes(y_true.shape, y_pred.shape)
+        except ValueError:
+            raise ValueError(
+                "Arguments `target` and `output` must have compatible shapes. Received: "
+                f"target.shape={y_true.shape}, output.shape={y_pred.shape}"
+            ) from None
     return y_true, y_pred
 
 
