@@ -388,11 +388,36 @@ def _golden(interpreter, input_detail, output_detail, images, labels, sample_fil
             }
         )
     return {
-        "about": "Written by compiler.bundle from the bundled model; read by the apps' unit tests.",
+        "about": "Written by compiler.bundle from the bundled model; read by the apps' unit tests."
+        " quantize_cases: every pixel 0..255, in order, quantized with other scales.",
         "input": _tensor_entry(input_detail),
         "output": _tensor_entry(output_detail),
         "samples": samples,
+        "quantize_cases": quantize_cases(),
     }
+
+
+# Scales the apps must quantize exactly like quantize_pixels: (1/255)/1.5 in float32 makes
+# x/255/scale an exact .5 for every odd pixel (128 ties, where half-to-even rounding would
+# differ from half-away half the time); 0.4 makes pixel 255 an exact 2.5; then typical and
+# seeded random ones.
+_TIE_SCALES = ((0.0026143791619688272, -128), (0.4, -10))
+_TYPICAL_SCALES = ((1 / 255, -128), (0.00390625, -128), (0.037230949848890305, -5))
+
+
+def quantize_cases() -> list[dict]:
+    """Every pixel value quantized with a set of scales and zero points (deterministic)."""
+    rng = np.random.default_rng(20261127)
+    randoms = [(float(10 ** rng.uniform(-3, -1)), int(rng.integers(-128, 128))) for _ in range(6)]
+    pixels = np.arange(256)
+    return [
+        {
+            "scale": float(np.float32(scale)),
+            "zero_point": zero_point,
+            "int8": quantize_pixels(pixels, scale, zero_point).tolist(),
+        }
+        for scale, zero_point in (*_TIE_SCALES, *_TYPICAL_SCALES, *randoms)
+    ]
 
 
 def _slug(name: str) -> str:

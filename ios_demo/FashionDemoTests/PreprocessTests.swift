@@ -15,9 +15,16 @@ final class PreprocessTests: XCTestCase {
             let confidence: Float
         }
 
+        struct QuantizeCase: Decodable {
+            let scale: Float
+            let zeroPoint: Int
+            let int8: [Int]
+        }
+
         let input: Contract.TensorSpec
         let output: Contract.TensorSpec
         let samples: [Sample]
+        let quantizeCases: [QuantizeCase]
     }
 
     private var bundle: Bundle { Bundle(for: PreprocessTests.self) }
@@ -44,6 +51,16 @@ final class PreprocessTests: XCTestCase {
             let bytes = Preprocess.quantize(sample.pixels, divisor: contract.image.normalization.divisor,
                                             scale: golden.input.scale, zeroPoint: golden.input.zeroPoint)
             XCTAssertEqual(bytes.map { Int($0) }, sample.inputInt8, sample.file)
+        }
+    }
+
+    func testEveryPixelQuantizesLikePythonForOtherScalesIncludingTies() throws {
+        let golden = try golden()
+        let divisor = try contract().image.normalization.divisor
+        XCTAssertGreaterThanOrEqual(golden.quantizeCases.count, 5)
+        for c in golden.quantizeCases {
+            let bytes = Preprocess.quantize(Array(0...255), divisor: divisor, scale: c.scale, zeroPoint: c.zeroPoint)
+            XCTAssertEqual(bytes.map { Int($0) }, c.int8, "scale \(c.scale), zero point \(c.zeroPoint)")
         }
     }
 

@@ -157,6 +157,24 @@ def test_quantize_rounds_ties_away_from_zero_in_float32():
     assert quantize_pixels(np.array([0]), 1 / 255, -200).tolist() == [-128]
 
 
+def test_golden_quantize_cases_exercise_ties():
+    from compiler.bundle import quantize_cases
+
+    cases = quantize_cases()
+    assert cases == quantize_cases(), "deterministic"
+    ties = differing = 0
+    for case in cases:
+        scale = np.float32(case["scale"])
+        value = (np.arange(256, dtype=np.float32) / np.float32(255)) / scale
+        is_tie = (value.astype(np.float64) * 2) % 2 == 1
+        ties += int(is_tie.sum())
+        half_even = np.clip(np.round(value.astype(np.float64)) + case["zero_point"], -128, 127)
+        differs = np.asarray(case["int8"]) != half_even
+        assert (differs <= is_tie).all(), "only ties may differ from half-to-even"
+        differing += int(differs.sum())
+    assert ties >= 100 and differing >= 30
+
+
 def test_quantize_agrees_with_float32_reference_for_every_pixel():
     pixels = np.arange(256)
     for scale, zero_point in ((0.037230949848890305, -5), (1 / 255, -128), (0.0039215689, 0)):

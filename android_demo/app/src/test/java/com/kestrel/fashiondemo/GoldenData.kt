@@ -8,6 +8,9 @@ import org.tensorflow.lite.DataType
 import org.tensorflow.lite.InterpreterApi
 import org.tensorflow.lite.Tensor
 
+/** One of golden.json's quantize_cases: pixels 0..255 in order, quantized by Python. */
+class QuantizeCase(val scale: Float, val zeroPoint: Int, val int8: ByteArray)
+
 /** One sample of golden.json: what compiler/bundle.py computed from the real model. */
 class GoldenSample(
     val file: String,
@@ -57,6 +60,16 @@ object Bundled {
                 outputInt8 = it.ints("output_int8").map(Int::toByte).toByteArray(),
                 argmax = it.int("argmax"),
                 confidence = it.double("confidence").toFloat(),
+            )
+        }
+    }
+
+    val quantizeCases: List<QuantizeCase> by lazy {
+        goldenJson.objects("quantize_cases").map {
+            QuantizeCase(
+                it.double("scale").toFloat(),
+                it.int("zero_point"),
+                it.ints("int8").map(Int::toByte).toByteArray(),
             )
         }
     }

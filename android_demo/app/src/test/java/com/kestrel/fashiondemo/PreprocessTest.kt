@@ -22,6 +22,16 @@ class PreprocessTest {
     }
 
     @Test
+    fun everyPixelQuantizesLikePythonForOtherScalesIncludingTies() {
+        val pixels = IntArray(256) { it }
+        assertTrue(Bundled.quantizeCases.size >= 5)
+        for (case in Bundled.quantizeCases) {
+            val bytes = Preprocess.quantize(pixels, contract.divisor, case.scale, case.zeroPoint)
+            assertArrayEquals("scale ${case.scale}, zero point ${case.zeroPoint}", case.int8, bytes)
+        }
+    }
+
+    @Test
     fun bundledPngsHoldTheGoldenPixels() {
         for (sample in Bundled.samples) {
             val image = ImageIO.read(File(Bundled.assets, sample.file))
