@@ -76,7 +76,8 @@ class Merge(Layer):
         self._output_shape(input_shape)
         self.built = True
 
-    def call(self, inputs):
+    def call(self, inputs, mask=None):
+        # ``mask`` is declared so that the input masks reach ``compute_mask``.
         self._output_shape([tuple(x.shape) for x in inputs])
         ranks = [x.ndim for x in inputs]
         if len(set(ranks)) > 1:

@@ -61,7 +61,8 @@ class Concatenate(Layer):
         self._output_shape(input_shape)
         self.built = True
 
-    def call(self, inputs):
+    def call(self, inputs, mask=None):
+        # ``mask`` is declared so that the input masks reach ``compute_mask``.
         self._output_shape([x.shape for x in inputs])
         return ops.concatenate(list(inputs), axis=self.axis)
 

@@ -1,4 +1,4 @@
-"""Conv1D / Conv2D / DepthwiseConv2D / SeparableConv2D against naive loops and finite differences."""
+"""Conv1D / Conv2D / DepthwiseConv2D / SeparableConv2D vs naive loops and finite differences."""
 
 import numpy as np
 import pytest
