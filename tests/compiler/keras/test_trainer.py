@@ -327,6 +327,7 @@ def test_dict_keys_must_name_outputs():
         model.fit({"a": x["a"]}, y, verbose=0)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_nan_loss_stops_training_with_terminate_on_nan(capsys):
     x, y = _blobs(n=64)
     x[5] = np.nan
