@@ -65,13 +65,25 @@ class SubgraphExecutor:
         self.subgraph = sg = model.subgraphs[index]
         where = f"subgraph {index}"
         self.constants = {
-            i: constant_value(t, where) for i, t in enumerate(sg.tensors) if t.data is not None
-        }
-        self.variables = {
-            i: np.zeros(t.shape, schema.TENSOR_TYPE_TO_NUMPY[t.type])
+            i: constant_value(t, where)
             for i, t in enumerate(sg.tensors)
-            if t.is_variable and t.data is None
+            if t.data is not None and not t.is_variable
         }
+        # Variable tensors (recurrent state) are updated in place by their operators and keep
+        # their values from one invoke to the next, as in TFLite.
+        self.initial_variables = {}
+        for i, t in enumerate(sg.tensors):
+            if t.is_variable:
+                if t.type not in schema.TENSOR_TYPE_TO_NUMPY:
+                    raise UnsupportedOpError(
+                        f"{where}: variable tensor {t.name!r} has unsupported type {t.type}"
+                    )
+                self.initial_variables[i] = (
+                    constant_value(t, where).copy()
+                    if t.data is not None
+                    else np.zeros(t.shape, schema.TENSOR_TYPE_TO_NUMPY[t.type])
+                )
+        self.variables = {i: v.copy() for i, v in self.initial_variables.items()}
         used = set(sg.inputs) | set(sg.outputs)
         for op in sg.operators:
             used.update(t for t in op.inputs + op.outputs if t >= 0)

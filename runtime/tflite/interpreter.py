@@ -265,8 +265,9 @@ class Interpreter:
         return view
 
     def reset_all_variables(self):
-        for v in self._main.variables.values():
-            v[...] = 0
+        """Give every variable tensor (recurrent state) its initial value again."""
+        for i, v in self._main.variables.items():
+            v[...] = self._main.initial_variables[i]
 
     # -- signatures ---------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from runtime.tflite.kernels import (
     logic,
     pooling,
     quantize,
+    recurrent,
     reduce,
     reshape,
     slicing,
@@ -67,4 +68,6 @@ REGISTRY = {
     Op.CAST: logic.prepare_cast,
     Op.FILL: logic.prepare_fill,
     Op.WHILE: control_flow.prepare_while,
+    Op.UNIDIRECTIONAL_SEQUENCE_LSTM: recurrent.prepare_lstm,
+    Op.UNIDIRECTIONAL_SEQUENCE_RNN: recurrent.prepare_rnn,
 }

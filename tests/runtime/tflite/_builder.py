@@ -59,7 +59,7 @@ def _vector(b: flatbuffers.Builder, element: str, values, align: int = 0) -> int
     b.StartVector(size, len(arr), max(align, size))
     for v in arr[::-1]:
         b.Prepend(_FLAGS[element], v.item())
-    return b.EndVector(len(arr))
+    return b.EndVector()
 
 
 def encode_table(b: flatbuffers.Builder, table: str, values: dict) -> int:
@@ -82,7 +82,7 @@ def encode_table(b: flatbuffers.Builder, table: str, values: dict) -> int:
             b.StartVector(4, len(items), 4)
             for off in reversed(items):
                 b.PrependUOffsetTRelative(off)
-            offsets[f.name] = b.EndVector(len(items))
+            offsets[f.name] = b.EndVector()
         elif f.type == "vector":
             align = schema.BUFFER_ALIGNMENT if (table, f.name) == ("Buffer", "data") else 0
             offsets[f.name] = _vector(b, f.element, v, align)
@@ -138,7 +138,9 @@ class GraphBuilder:
         self.opcodes: list[tuple[int, int]] = []
         self.subgraphs: list[dict] = []
 
-    def add(self, shape, ttype=TensorType.FLOAT32, name=None, data=None, **quant) -> int:
+    def add(
+        self, shape, ttype=TensorType.FLOAT32, name=None, data=None, is_variable=False, **quant
+    ) -> int:
         buffer = 0
         if data is not None:
             dtype = schema.TENSOR_TYPE_TO_NUMPY[ttype]
@@ -146,6 +148,8 @@ class GraphBuilder:
             self.buffers.append({"data": np.frombuffer(raw, np.uint8).tolist()})
             buffer = len(self.buffers) - 1
         self.tensors.append(tensor(shape, ttype, name or f"t{len(self.tensors)}", buffer, **quant))
+        if is_variable:
+            self.tensors[-1]["is_variable"] = True
         return len(self.tensors) - 1
 
     def op(
