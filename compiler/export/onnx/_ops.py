@@ -12,6 +12,7 @@ import numpy as np
 
 from compiler.export.errors import ExportError
 from compiler.export.onnx._emitter import NCHW, NHWC, TO_NCHW, Emitter, nchw_axis
+from compiler.export.onnx._qdq import origin, qparams, weight
 from compiler.ir import Op, Value
 from compiler.ir._kernels import same_padding
 
@@ -69,7 +70,16 @@ def _pads(op: Op, x: Value, kernel) -> list[int]:
     return [top, left, bottom, right]
 
 
+def _bias(e: Emitter, value: Value) -> str:
+    if value.quant is not None:  # int32, scale in_scale * w_scale per channel
+        return weight(e, value, "bias", lambda d: d, lambda axis: 0)
+    return e.get(value)
+
+
 def _filter(e: Emitter, value: Value, tag: str, make) -> str:
+    if value.is_const and value.quant is not None:
+        # int8 filter: the output-channel axis becomes ONNX's axis 0 in both layouts.
+        return weight(e, value, tag, make, lambda axis: 0)
     if value.is_const:
         return _derived(e, value, tag, make)
     # A computed filter (e.g. dequantized weights): transpose it at run time.
@@ -83,7 +93,7 @@ def conv_2d(e: Emitter, op: Op) -> None:
     kh, kw = w.shape[1:3]
     inputs = [e.get(x, NCHW), _filter(e, w, "oihw", lambda d: d.transpose(0, 3, 1, 2))]
     if len(op.inputs) > 2 and op.inputs[2] is not None:
-        inputs.append(e.get(op.inputs[2]))
+        inputs.append(_bias(e, op.inputs[2]))
     _finish(
         e,
         op,
@@ -104,7 +114,7 @@ def depthwise_conv_2d(e: Emitter, op: Op) -> None:
     kh, kw = w.shape[1:3]
     inputs = [e.get(x, NCHW), _filter(e, w, "m1hw", lambda d: d.transpose(3, 0, 1, 2))]
     if len(op.inputs) > 2 and op.inputs[2] is not None:
-        inputs.append(e.get(op.inputs[2]))
+        inputs.append(_bias(e, op.inputs[2]))
     _finish(
         e,
         op,
@@ -138,16 +148,22 @@ def _pool(onnx_type: str, **extra):
     return convert
 
 
+def _transposed_weights(e: Emitter, w: Value) -> str:
+    if w.quant is not None:  # [units, in] -> [in, units]: the units axis becomes 1
+        return weight(e, w, "t", lambda d: d.T, lambda axis: 1)
+    return _derived(e, w, "t", lambda d: d.T)
+
+
 def fully_connected(e: Emitter, op: Op) -> None:
     x, w = op.inputs[0], op.inputs[1]
     bias = op.inputs[2] if len(op.inputs) > 2 else None
     if op.attrs["keep_num_dims"] and x.rank > 2:
         product = e.node(
             "MatMul",
-            [e.get(x), _derived(e, w, "t", lambda d: d.T)],
+            [e.get(x), _transposed_weights(e, w)],
             base=f"{op.outputs[0].name}/matmul",
         )
-        inputs = [product, e.get(bias)] if bias is not None else [product]
+        inputs = [product, _bias(e, bias)] if bias is not None else [product]
         if bias is None:
             _finish(e, op, NHWC, "Identity", inputs)
         else:
@@ -157,12 +173,16 @@ def fully_connected(e: Emitter, op: Op) -> None:
     if x.rank != 2:
         shape = _scalar_shape(e, [-1, w.shape[1]])
         source = e.node("Reshape", [source, shape], base=f"{x.name}/2d")
-    perm = e.flatten_perm.get(id(x))
-    if perm is not None:
+    perm = e.flatten_perm.get(id(origin(e, x)))
+    if w.quant is not None:  # int8 [units, in], per channel on the units axis
+        reorder = (lambda d: d[:, perm]) if perm is not None else (lambda d: d)
+        weights = weight(e, w, "nchw_flatten" if perm is not None else "w", reorder,
+                         lambda axis: axis)
+    elif perm is not None:
         weights = _derived(e, w, "nchw_flatten", lambda d: d[:, perm])
     else:
         weights = e.get(w)
-    inputs = [source, weights] + ([e.get(bias)] if bias is not None else [])
+    inputs = [source, weights] + ([_bias(e, bias)] if bias is not None else [])
     _finish(e, op, NHWC, "Gemm", inputs, transB=1)
 
 
@@ -201,12 +221,13 @@ def reshape(e: Emitter, op: Op) -> None:
         h, w, c = x.shape[1:]
         perm = np.arange(h * w * c).reshape(h, w, c).transpose(2, 0, 1).reshape(-1)
         identity = bool(np.array_equal(perm, np.arange(perm.size)))
-        readers = e.graph.consumers().get(id(out), [])
+        real = origin(e, out)  # the graph value, when ``out`` stands in for an int8 one
+        readers = e.graph.consumers().get(id(real), [])
         only_dense = (
             bool(readers)
-            and not e.graph.is_output(out)
+            and not e.graph.is_output(real)
             and all(
-                r.type == "FULLY_CONNECTED" and r.inputs[0] is out and r.inputs[1].is_const
+                r.type == "FULLY_CONNECTED" and r.inputs[0] is real and r.inputs[1].is_const
                 for r in readers
             )
         )
@@ -214,7 +235,7 @@ def reshape(e: Emitter, op: Op) -> None:
             e.node("Flatten", [e.get(x, NCHW)], out.name, axis=1)
             e.set(out, NHWC, out.name)
             if not identity:
-                e.flatten_perm[id(out)] = perm
+                e.flatten_perm[id(real)] = perm
             return
     e.node("Reshape", [e.get(x), _scalar_shape(e, new_shape)], out.name)
     e.set(out, NHWC, out.name)
@@ -277,24 +298,9 @@ def transpose(e: Emitter, op: Op) -> None:
 
 
 def _quant_inputs(e: Emitter, value: Value, layout: str) -> tuple[list[str], dict]:
-    q = value.quant
-    if q is None:
+    if value.quant is None:
         raise ExportError(f"value {value.name!r} is {value.dtype} without quantization params")
-    scale = q.scale if q.per_channel else q.scale[0]
-    zero = (
-        q.zero_point.astype(value.dtype)
-        if q.per_channel
-        else np.array(q.zero_point[0], dtype=value.dtype)
-    )
-    names = [
-        e.initializer(f"{value.name}/scale", np.asarray(scale, dtype=np.float32)),
-        e.initializer(f"{value.name}/zero_point", zero),
-    ]
-    attrs = {}
-    if q.per_channel:
-        axis = q.quantized_dimension
-        attrs["axis"] = nchw_axis(axis) if layout == NCHW else axis
-    return names, attrs
+    return qparams(e, value, nchw_axis if layout == NCHW else None)
 
 
 def quantize(e: Emitter, op: Op) -> None:

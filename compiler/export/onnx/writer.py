@@ -13,6 +13,7 @@ from onnx import helper
 from compiler.export.errors import ExportError
 from compiler.export.onnx._emitter import NCHW, NHWC, TO_NHWC, Emitter
 from compiler.export.onnx._ops import CONVERTERS
+from compiler.export.onnx._qdq import convert_quantized, is_quantized
 from compiler.ir import Graph, Value
 
 __all__ = ["write_onnx", "to_onnx_model", "DEFAULT_OPSET", "SUPPORTED_OPSETS"]
@@ -43,7 +44,10 @@ def to_onnx_model(graph: Graph, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
             )
     e = Emitter(graph, opset)
     for op in graph.ops:
-        CONVERTERS[op.type](e, op)
+        if is_quantized(op):
+            convert_quantized(e, op, CONVERTERS[op.type])
+        else:
+            CONVERTERS[op.type](e, op)
     for value in graph.outputs:
         if value.is_const or graph.is_input(value):
             raise ExportError(f"graph output {value.name!r} must be computed by an op")

@@ -26,8 +26,15 @@ class Dense(Layer):
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
-                 lora_rank=None, **kwargs):
+                 lora_rank=None, lora_alpha=None, quantization_config=None, **kwargs):
         super().__init__(**kwargs)
+        if quantization_config is not None or lora_rank:
+            # Quantization is a compiler pass here (DESIGN.md rule 3), not a layer mode.
+            raise ValueError(
+                f"Dense '{self.name}': quantized or LoRA Dense layers are not supported; "
+                f"quantize with `compiler.compile(..., quantize=...)`. Received: "
+                f"quantization_config={quantization_config!r}, lora_rank={lora_rank!r}"
+            )
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(
                 f"Received an invalid value for `units`, expected a positive integer. "
@@ -80,4 +87,5 @@ class Dense(Layer):
             "bias_regularizer": None,
             "kernel_constraint": None,
             "bias_constraint": None,
+            "quantization_config": None,
         }

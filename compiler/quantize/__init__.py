@@ -1,0 +1,53 @@
+"""Post-training quantization of IR graphs: full int8, dynamic-range int8, float16.
+
+``quantize_graph(graph, mode, calibration, io, method)`` is what ``compiler.compile`` calls.
+Layers know nothing about int8 (DESIGN.md rule 3): everything happens here, on the graph.
+"""
+
+from compiler.quantize.calibrate import METHODS, CalibrationError, calibration_batches
+from compiler.quantize.int8 import QuantizationError
+
+__all__ = [
+    "quantize_graph",
+    "MODES",
+    "METHODS",
+    "CalibrationError",
+    "QuantizationError",
+    "calibration_batches",
+]
+
+MODES = ("int8", "dynamic", "float16")
+
+
+def quantize_graph(graph, mode: str, calibration=None, io: str = "float", method: str = "minmax",
+                   percentile: float = 99.99):
+    """Returns a quantized copy of the float ``graph``.
+
+    Args:
+        graph: a float IR graph after the optimization passes.
+        mode: ``int8`` (full integer), ``dynamic`` (int8 weights, float activations) or
+            ``float16`` (float16 weights).
+        calibration: for ``int8``: a dict of arrays by input name, one array (one-input
+            model) or an iterable of batches.
+        io: for ``int8``: ``float`` (QUANTIZE / DEQUANTIZE at the boundaries) or ``int8``.
+        method: calibration method, one of ``METHODS``.
+        percentile: the percentile kept by the ``percentile`` method.
+    """
+    if mode not in MODES:
+        raise QuantizationError(f"unknown quantization mode {mode!r}; expected one of {MODES}")
+    if io not in ("float", "int8"):
+        raise QuantizationError(f"io must be 'float' or 'int8'; received {io!r}")
+    if mode == "dynamic":
+        from compiler.quantize.weight_only import quantize_dynamic
+
+        return quantize_dynamic(graph)
+    if mode == "float16":
+        from compiler.quantize.weight_only import quantize_float16
+
+        return quantize_float16(graph)
+    from compiler.quantize.calibrate import collect_ranges
+    from compiler.quantize.int8 import quantize_int8
+
+    batches = calibration_batches(graph, calibration)
+    ranges = collect_ranges(graph, batches, method=method, percentile=percentile)
+    return quantize_int8(graph, ranges, io=io)

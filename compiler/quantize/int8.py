@@ -1,0 +1,138 @@
+"""Full-integer int8 rewrite of a float graph, per the TFLite int8 spec.
+
+Per op (shared/specs/int8_reference.md §1.2-1.3):
+
+* CONV_2D / FULLY_CONNECTED weights: int8 symmetric per channel on axis 0;
+  DEPTHWISE_CONV_2D: on axis 3. Biases int32 with scale ``in_scale * w_scale`` and zp 0.
+* activations: int8 asymmetric per tensor from the calibrated range;
+* SOFTMAX and LOGISTIC outputs (1/256, -128), TANH outputs (1/128, 0);
+* MAX_POOL_2D, AVERAGE_POOL_2D, RESHAPE, PAD and TRANSPOSE keep their input's parameters;
+  CONCATENATION inputs whose parameters differ from the output's are requantized first;
+* ``io="float"`` adds QUANTIZE after each input and DEQUANTIZE before each output, keeping the
+  model's input and output names; ``io="int8"`` makes the model's inputs and outputs int8.
+"""
+
+import numpy as np
+
+from compiler.ir import Graph, QuantParams, Value
+from compiler.quantize.params import (
+    LOGISTIC_PARAMS,
+    SOFTMAX_PARAMS,
+    TANH_PARAMS,
+    activation_params,
+    quantize_bias,
+    quantize_with,
+    symmetric_weights,
+)
+
+__all__ = ["quantize_int8", "QuantizationError"]
+
+_FIXED = {"SOFTMAX": SOFTMAX_PARAMS, "LOGISTIC": LOGISTIC_PARAMS, "TANH": TANH_PARAMS}
+_SAME_AS_INPUT = {"MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE", "PAD", "TRANSPOSE"}
+_WEIGHT_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
+# Inputs that are integer metadata (shapes, axes, paddings), not tensors to quantize.
+_INDEX_INPUTS = {"MEAN": {1}, "RESHAPE": {1}, "PAD": {1}, "TRANSPOSE": {1}}
+_SUPPORTED = set(_FIXED) | _SAME_AS_INPUT | set(_WEIGHT_AXIS) | {
+    "MEAN", "ADD", "SUB", "MUL", "CONCATENATION", "RELU", "RELU6", "RELU_N1_TO_1",
+    "LEAKY_RELU",
+}
+
+
+class QuantizationError(ValueError):
+    """The graph cannot be quantized as asked (an op without an int8 form, a missing range)."""
+
+
+def quantize_int8(graph: Graph, ranges: dict, io: str = "float") -> Graph:
+    """Returns an int8 copy of float ``graph`` using calibrated ``ranges`` by value name."""
+    g = graph.copy()
+    unsupported = sorted({op.type for op in g.ops} - _SUPPORTED)
+    if unsupported:
+        raise QuantizationError(
+            f"ops {unsupported} have no int8 form in this quantizer; int8 supports "
+            f"{sorted(_SUPPORTED)}"
+        )
+
+    def range_params(value: Value) -> QuantParams:
+        if value.name not in ranges:
+            raise QuantizationError(f"no calibrated range for value {value.name!r}")
+        return activation_params(*ranges[value.name])
+
+    body = list(g.ops)
+    for value in list(g.inputs):
+        if value.dtype != "float32":
+            continue
+        params = range_params(value)
+        if io == "int8":
+            value.dtype, value.quant = "int8", params
+            continue
+        q = g.value(f"{value.name}/int8", value.shape, "int8", quant=params)
+        for op in body:
+            op.inputs = [q if v is value else v for v in op.inputs]
+        g.add_op("QUANTIZE", [value], [q], name=q.name, index=0)
+
+    for op in body:
+        _quantize_op(g, op, range_params)
+
+    for i, out in enumerate(list(g.outputs)):
+        if io == "int8" or out.dtype != "int8":
+            continue
+        name = out.name
+        out.name = g.unique_name(f"{name}/int8")
+        result = Value(name, out.shape, "float32")
+        g.add_op("DEQUANTIZE", [out], [result], name=name)
+        g.outputs[i] = result
+    g.validate()
+    return g
+
+
+def _quantize_op(g: Graph, op, range_params) -> None:
+    out = op.outputs[0]
+    if op.type in _FIXED:
+        scale, zp = _FIXED[op.type]
+        params = QuantParams(scale, zp)
+    elif op.type in _SAME_AS_INPUT:
+        params = op.inputs[0].quant
+    else:
+        params = range_params(out)
+
+    if op.type in _WEIGHT_AXIS:
+        _quantize_weights(g, op)
+    elif op.type == "CONCATENATION":
+        op.inputs = [_requantize_to(g, op, v, params) for v in op.inputs]
+    else:
+        skip = _INDEX_INPUTS.get(op.type, set())
+        op.inputs = [
+            v if (i in skip or v is None or not v.is_const) else _const_activation(g, v)
+            for i, v in enumerate(op.inputs)
+        ]
+    for v in op.inputs:
+        if v is not None and v.dtype == "float32":
+            raise QuantizationError(f"op {op.name} ({op.type}) still reads float value {v.name!r}")
+    out.dtype, out.quant = "int8", params
+
+
+def _quantize_weights(g: Graph, op) -> None:
+    x, weights = op.inputs[0], op.inputs[1]
+    bias = op.inputs[2] if len(op.inputs) > 2 else None
+    if not weights.is_const:
+        raise QuantizationError(f"op {op.name} ({op.type}) has computed weights; int8 needs constants")
+    q, w_params = symmetric_weights(weights.data, _WEIGHT_AXIS[op.type])
+    op.inputs[1] = g.const(f"{weights.name}", q, quant=w_params)
+    if bias is not None:
+        qb, b_params = quantize_bias(bias.data, x.quant.scale[0], w_params.scale)
+        op.inputs[2] = g.const(f"{bias.name}", qb, quant=b_params)
+
+
+def _const_activation(g: Graph, v: Value) -> Value:
+    params = activation_params(float(np.min(v.data)), float(np.max(v.data)))
+    return g.const(v.name, quantize_with(v.data, params), quant=params)
+
+
+def _requantize_to(g: Graph, op, v: Value, params: QuantParams) -> Value:
+    if v.is_const:
+        return g.const(v.name, quantize_with(v.data, params), quant=params)
+    if v.quant == params:
+        return v
+    q = g.value(f"{v.name}/requantized", v.shape, "int8", quant=params)
+    g.add_op("QUANTIZE", [v], [q], name=q.name, index=g.ops.index(op))
+    return q

@@ -1,0 +1,134 @@
+"""The quantization report: for every int8 tensor, its parameters and how far it is from float.
+
+The int8 model is run by the reference runtime (bit-exact with LiteRT's reference kernels), the
+float graph by the IR evaluator, on the same calibration samples; each int8 activation is
+dequantized and compared with the float value of the same name. A layer with a low SNR is where
+accuracy is lost — the question TFLite's QuantizationDebugger answers, in one table.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from compiler.ir import Graph, evaluate
+from compiler.quantize.params import round_half_away
+
+__all__ = ["TensorError", "QuantizationReport", "quantization_report"]
+
+MAX_SAMPLES = 256
+_SUFFIXES = ("/int8", "/requantized")
+
+
+@dataclass(frozen=True)
+class TensorError:
+    """One quantized activation: parameters and error against the float model.
+
+    Attributes:
+        name: tensor name (the float model's value name).
+        scale, zero_point: quantization parameters.
+        max_abs_error: largest |dequantized int8 - float| over the samples.
+        snr_db: 10·log10(Σ float² / Σ error²); ``inf`` when exact.
+        step: the scale, i.e. one quantization step, for comparison with the error.
+    """
+
+    name: str
+    scale: float
+    zero_point: int
+    max_abs_error: float
+    snr_db: float
+
+    @property
+    def step(self) -> float:
+        return self.scale
+
+
+@dataclass
+class QuantizationReport:
+    """Per-tensor errors of an int8 model, in execution order."""
+
+    tensors: list[TensorError] = field(default_factory=list)
+    samples: int = 0
+
+    def worst(self, n: int = 3) -> list[TensorError]:
+        """The ``n`` tensors with the lowest SNR."""
+        return sorted(self.tensors, key=lambda t: t.snr_db)[:n]
+
+    def table(self) -> str:
+        """A plain-text table, one line per tensor, worst SNR marked."""
+        worst = {t.name for t in self.worst(1)} if self.tensors else set()
+        width = max([len(t.name) for t in self.tensors] + [6])
+        lines = [
+            f"quantization report ({self.samples} calibration samples)",
+            f"  {'tensor':<{width}}  {'scale':>11}  {'zp':>4}  {'max |err|':>10}  "
+            f"{'err/step':>8}  {'SNR dB':>7}",
+        ]
+        for t in self.tensors:
+            snr = "exact" if math.isinf(t.snr_db) else f"{t.snr_db:7.1f}"
+            mark = "  <- lowest SNR" if t.name in worst and len(self.tensors) > 1 else ""
+            lines.append(
+                f"  {t.name:<{width}}  {t.scale:11.4e}  {t.zero_point:4d}  "
+                f"{t.max_abs_error:10.3e}  {t.max_abs_error / t.scale:8.2f}  {snr:>7}{mark}"
+            )
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict:
+        return {
+            "samples": self.samples,
+            "tensors": [
+                {
+                    "name": t.name, "scale": t.scale, "zero_point": t.zero_point,
+                    "max_abs_error": t.max_abs_error,
+                    "snr_db": None if math.isinf(t.snr_db) else t.snr_db,
+                }
+                for t in self.tensors
+            ],
+        }
+
+
+def _float_name(name: str) -> str:
+    for suffix in _SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
+def quantization_report(float_graph: Graph, tflite_bytes: bytes, batches) -> QuantizationReport:
+    """Runs the int8 ``.tflite`` and the float graph on ``batches``; measures every int8
+    activation against its float value."""
+    from runtime import Interpreter
+
+    feeds = [np.concatenate(arrays)[:MAX_SAMPLES] for arrays in zip(*batches)]
+    count = feeds[0].shape[0]
+    reference = evaluate(float_graph, feeds, keep_all=True)
+
+    interpreter = Interpreter(model_content=tflite_bytes, experimental_preserve_all_tensors=True)
+    for detail, array in zip(interpreter.get_input_details(), feeds):
+        interpreter.resize_tensor_input(detail["index"], list(array.shape))
+    interpreter.allocate_tensors()
+    for detail, array in zip(interpreter.get_input_details(), feeds):
+        scale, zp = detail["quantization"]
+        if detail["dtype"] == np.int8:
+            array = np.clip(round_half_away(array / np.float32(scale)) + zp, -128, 127)
+        interpreter.set_tensor(detail["index"], array.astype(detail["dtype"]))
+    interpreter.invoke()
+
+    tensors, seen = [], set()
+    for detail in interpreter.get_tensor_details():
+        scale, zp = detail["quantization"]
+        name = _float_name(detail["name"])
+        if detail["dtype"] != np.int8 or scale == 0 or name not in reference or name in seen:
+            continue
+        expected = np.asarray(reference[name], dtype=np.float64)
+        got = (interpreter.get_tensor(detail["index"]).astype(np.float64) - zp) * scale
+        if got.shape != expected.shape:
+            continue
+        seen.add(name)
+        error = got - expected
+        noise = float(np.sum(error * error))
+        signal = float(np.sum(expected * expected))
+        snr = math.inf if noise == 0 else 10 * math.log10(max(signal, 1e-30) / noise)
+        tensors.append(TensorError(name, float(scale), int(zp), float(np.abs(error).max()), snr))
+    return QuantizationReport(tensors, count)
