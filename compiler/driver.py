@@ -11,6 +11,7 @@ when writing ONNX.
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import sys
@@ -112,10 +113,22 @@ class CompileResult:
 
     files: dict[str, Path]
     report: CompileReport
+    _quantization: tuple | None = field(default=None, repr=False)
 
     @property
     def paths(self) -> list[Path]:
         return list(self.files.values())
+
+    @functools.cached_property
+    def quantization_report(self):
+        """For ``int8``: per-tensor scale, zero point and error against the float model on
+        the calibration data (a ``compiler.quantize.report.QuantizationReport``); computed
+        on first access. ``None`` for other modes."""
+        if self._quantization is None:
+            return None
+        from compiler.quantize.report import quantization_report
+
+        return quantization_report(*self._quantization)
 
 
 # ------------------------------------------------------------------------------ options
@@ -144,7 +157,7 @@ def _check_options(quantize: str, calibration, io: str) -> None:
         )
     if quantize == "int8" and calibration is None:
         raise OptionError("--quantize int8 needs --calibration FILE.npz (representative inputs)")
-    if calibration is not None:
+    if isinstance(calibration, (str, os.PathLike)):
         path = Path(calibration)
         if path.suffix != ".npz":
             raise OptionError(f"--calibration must be a .npz file; received {str(path)!r}")
@@ -289,18 +302,13 @@ def _write_all(payloads: dict[Path, bytes]) -> None:
         raise OutputError(f"cannot write {str(current)!r}: {exc.strerror or exc}") from None
 
 
-def _quantize(graph, quantize: str, calibration, io: str):
-    try:
-        from compiler import quantize as quantizer
-    except ImportError:
-        raise OptionError(
-            f"--quantize {quantize} is not available yet: the quantizer (compiler.quantize) "
-            "has not landed"
-        ) from None
-    data = None
-    if calibration is not None:
-        data = load_calibration(calibration, [v.name for v in graph.inputs])
-    return quantizer.quantize_graph(graph, mode=quantize, calibration=data, io=io)
+def _calibration_data(graph, calibration):
+    """Calibration batches: from a ``.npz`` path, or arrays / batches given in Python."""
+    from compiler.quantize import calibration_batches
+
+    if isinstance(calibration, (str, os.PathLike)):
+        calibration = load_calibration(calibration, [v.name for v in graph.inputs])
+    return calibration_batches(graph, calibration)
 
 
 def compile(
@@ -312,6 +320,7 @@ def compile(
     io: str = "float",
     opset: int = 17,
     stem: str | None = None,
+    calibration_method: str = "minmax",
 ) -> CompileResult:
     """Compiles a model to ``.tflite`` and / or ``.onnx`` files.
 
@@ -321,11 +330,14 @@ def compile(
         to: formats to write, a sequence or a comma-separated string of ``tflite``, ``onnx``.
         out_dir: output directory (created if missing).
         quantize: ``none``, ``int8`` (needs ``calibration``), ``dynamic`` or ``float16``.
-        calibration: a ``.npz`` of representative inputs, one array per input name.
+        calibration: representative inputs for ``int8``: a ``.npz`` path (one array per
+            input name), a dict of arrays by input name, one array (one-input model), or an
+            iterable of batches.
         io: ``float`` or ``int8`` (model inputs and outputs of an int8 model).
         opset: the ONNX opset (default 17).
         stem: output file stem; default the source's stem (the ``.keras`` file's stem, the
             NAME of ``file.py:NAME``, or the model's name).
+        calibration_method: ``minmax`` (default), ``percentile`` or ``mse``.
 
     Returns:
         ``CompileResult`` with ``files`` (format -> path) and ``report``.
@@ -343,8 +355,13 @@ def compile(
     graph = lower_model(model)
     manager = PassManager(default_passes())
     graph = manager.call(graph).graph
+    float_graph, batches = graph, None
     if quantize != "none":
-        graph = _quantize(graph, quantize, calibration, io)
+        from compiler.quantize import quantize_graph
+
+        if quantize == "int8":
+            batches = _calibration_data(graph, calibration)
+        graph = quantize_graph(graph, quantize, batches, io=io, method=calibration_method)
 
     payloads: dict[str, bytes] = {}
     for fmt in formats:
@@ -377,4 +394,12 @@ def compile(
         inputs=[(v.name, v.shape) for v in graph.inputs],
         outputs=[(v.name, v.shape) for v in graph.outputs],
     )
-    return CompileResult(files=paths, report=report)
+    result = CompileResult(files=paths, report=report)
+    if quantize == "int8":
+        tflite = payloads.get("tflite")
+        if tflite is None:
+            from compiler.export.tflite import write_tflite
+
+            tflite = write_tflite(graph)
+        result._quantization = (float_graph, tflite, batches)
+    return result

@@ -9,6 +9,7 @@ by permuting the columns of the FULLY_CONNECTED weights that read it, not by tra
 from __future__ import annotations
 
 import numpy as np
+from onnx import TensorProto
 
 from compiler.export.errors import ExportError
 from compiler.export.onnx._emitter import NCHW, NHWC, TO_NCHW, Emitter, nchw_axis
@@ -266,6 +267,33 @@ def leaky_relu(e: Emitter, op: Op) -> None:
     _unary("LeakyRelu", alpha=float(op.attrs["alpha"]))(e, op)
 
 
+def gelu(e: Emitter, op: Op) -> None:
+    x = op.inputs[0]
+    layout = NCHW if e.prefers_nchw([x]) else NHWC
+    source = e.get(x, layout)
+    approximate = bool(op.attrs["approximate"])
+    if e.opset >= 20:
+        _finish(e, op, layout, "Gelu", [source], approximate="tanh" if approximate else "none")
+        return
+    # Before opset 20: 0.5 x (1 + erf(x / sqrt 2)), or the tanh form when approximate.
+    base = op.outputs[0].name
+    if approximate:
+        cube = e.node("Mul", [source, e.node("Mul", [source, source], base=f"{base}/sq")],
+                      base=f"{base}/cube")
+        inner = e.node("Add", [source, e.node("Mul", [cube, _scalar(e, 0.044715)],
+                                              base=f"{base}/c3")], base=f"{base}/inner")
+        scaled = e.node("Mul", [inner, _scalar(e, float(np.sqrt(2 / np.pi)))],
+                        base=f"{base}/scaled")
+        core = e.node("Tanh", [scaled], base=f"{base}/tanh")
+    else:
+        scaled = e.node("Mul", [source, _scalar(e, float(1 / np.sqrt(2)))],
+                        base=f"{base}/scaled")
+        core = e.node("Erf", [scaled], base=f"{base}/erf")
+    one_plus = e.node("Add", [core, _scalar(e, 1.0)], base=f"{base}/one_plus")
+    half_x = e.node("Mul", [source, _scalar(e, 0.5)], base=f"{base}/half_x")
+    _finish(e, op, layout, "Mul", [half_x, one_plus])
+
+
 def _binary(onnx_type: str):
     def convert(e: Emitter, op: Op) -> None:
         layout = NCHW if e.prefers_nchw(op.inputs) else NHWC
@@ -313,6 +341,9 @@ def quantize(e: Emitter, op: Op) -> None:
 def dequantize(e: Emitter, op: Op) -> None:
     x = op.inputs[0]
     layout = NCHW if e.prefers_nchw([x]) else NHWC
+    if x.dtype == "float16":  # float16 weights (TFLite's DEQUANTIZE of float16 is a cast)
+        _finish(e, op, layout, "Cast", [e.get(x, layout)], to=TensorProto.FLOAT)
+        return
     names, attrs = _quant_inputs(e, x, layout)
     _finish(e, op, layout, "DequantizeLinear", [e.get(x, layout), *names], **attrs)
 
@@ -338,6 +369,10 @@ CONVERTERS = {
     "RELU6": _unary("Clip", (0.0, 6.0)),
     "RELU_N1_TO_1": _unary("Clip", (-1.0, 1.0)),
     "LEAKY_RELU": leaky_relu,
+    "ELU": _unary("Elu", alpha=1.0),
+    "GELU": gelu,
+    "MAXIMUM": _binary("Max"),
+    "MINIMUM": _binary("Min"),
     "ADD": _binary("Add"),
     "SUB": _binary("Sub"),
     "MUL": _binary("Mul"),

@@ -191,16 +191,28 @@ def test_bad_choice_is_a_usage_error(source, capsys):
 
 
 @pytest.mark.parametrize("mode", ["int8", "dynamic", "float16"])
-def test_quantize_modes_until_the_quantizer_lands(mode, source, tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "compiler.quantize", None)  # as if it did not exist
-    calib = None
+def test_quantize_modes_write_stemmed_files(mode, source, tmp_path, capsys):
+    extra = []
     if mode == "int8":
         calib = tmp_path / "calib.npz"
-        np.savez(calib, features=np.zeros((4, 4), np.float32))
-    with pytest.raises(OptionError, match=f"--quantize {mode} is not available yet"):
-        compiler.compile(
-            f"{source}:model", out_dir=tmp_path / "o", quantize=mode, calibration=calib
-        )
+        np.savez(calib, features=np.random.default_rng(0).random((16, 4), np.float32))
+        extra = ["--calibration", calib, "--report"]
+    code, out, err = _run([f"{source}:model", "-o", tmp_path / "o", "--quantize", mode, *extra],
+                          capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+        f"model.{mode}.onnx", f"model.{mode}.tflite"
+    ]
+    if mode == "int8":
+        assert "quantization report" in out and "SNR dB" in out
+
+
+def test_nan_calibration_is_one_line_and_writes_nothing(source, tmp_path, capsys):
+    calib = tmp_path / "calib.npz"
+    np.savez(calib, features=np.full((4, 4), np.nan, np.float32))
+    code, _, err = _run([f"{source}:model", "-o", tmp_path / "o", "--quantize", "int8",
+                         "--calibration", calib], capsys)
+    assert code == 1 and "NaN" in err and err.count("\n") == 1
     assert not (tmp_path / "o").exists()
 
 
