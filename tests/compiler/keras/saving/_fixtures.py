@@ -15,6 +15,8 @@ OTHERS_ISSUES = [
      "`quantization_config=None` (Keras 3.15 writes it)"),
     ("input_axes", "compiler/keras/initializers.py: GlorotUniform & co. must accept and emit "
      "`input_axes=None, output_axes=None` (Keras 3.15 writes them)"),
+    ("renorm", "compiler/keras/layers/normalization/batch_normalization.py: BatchNormalization "
+     "must accept `renorm=False, renorm_clipping=None, renorm_momentum=0.99` (Keras writes them)"),
     (".ragged: missing", "compiler/keras/layers/input_layer.py: InputLayer.get_config must emit "
      "`ragged: false` and `optional`"),
     (".optional: missing", "compiler/keras/layers/input_layer.py: InputLayer.get_config must "
