@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import struct
 import zlib
 
@@ -12,14 +11,17 @@ import pytest
 
 from compiler.bundle import (
     ANDROID_ASSETS,
-    ANDROID_GOLDEN,
     FASHION_MNIST_CLASS_NAMES,
     IOS_ASSETS,
-    IOS_GOLDEN,
     BundleError,
     bundle_apps,
     encode_png_gray,
     quantize_pixels,
+)
+from tests.demos._checks import (
+    assert_apps_hold_the_same_bundle,
+    assert_contract_matches_models,
+    assert_golden_matches_model,
 )
 from tests.demos._tools import fixture, litert_reference_class
 from tests.demos.conftest import copy_apps
@@ -47,12 +49,6 @@ def decode_png_gray(data: bytes) -> np.ndarray:
     return rows[:, 1:].copy()
 
 
-def _interpreter(path):
-    interpreter = litert_reference_class()(model_content=path.read_bytes())
-    interpreter.allocate_tensors()
-    return interpreter
-
-
 def test_models_are_byte_identical_copies_in_both_apps(bundled):
     for app, assets in ((bundled.android, ANDROID_ASSETS), (bundled.ios, IOS_ASSETS)):
         for model in (bundled.tflite, bundled.onnx):
@@ -60,14 +56,7 @@ def test_models_are_byte_identical_copies_in_both_apps(bundled):
 
 
 def test_both_apps_get_the_same_contract_labels_samples_and_golden(bundled):
-    android, ios = bundled.android / ANDROID_ASSETS, bundled.ios / IOS_ASSETS
-    names = {p.relative_to(android) for p in android.rglob("*") if p.is_file()}
-    assert names == {p.relative_to(ios) for p in ios.rglob("*") if p.is_file()}
-    for name in names:
-        assert (android / name).read_bytes() == (ios / name).read_bytes(), name
-    assert (bundled.android / ANDROID_GOLDEN).read_bytes() == (
-        bundled.ios / IOS_GOLDEN
-    ).read_bytes()
+    assert_apps_hold_the_same_bundle(bundled.android, bundled.ios)
 
 
 def test_labels_file_is_keras_fashion_mnist_names(bundled):
@@ -77,23 +66,9 @@ def test_labels_file_is_keras_fashion_mnist_names(bundled):
 
 
 def test_contract_matches_the_model_read_back(bundled):
-    contract = json.loads((bundled.android / ANDROID_ASSETS / "contract.json").read_text())
+    contract = assert_contract_matches_models(bundled.android / ANDROID_ASSETS)
     assert contract == bundled.result.contract
-    tflite = contract["models"]["tflite"]
-    data = bundled.tflite.read_bytes()
-    assert tflite["file"] == bundled.tflite.name
-    assert tflite["sha256"] == hashlib.sha256(data).hexdigest()
-    assert tflite["bytes"] == len(data)
-    interpreter = _interpreter(bundled.tflite)
-    for entry, detail in (
-        (tflite["input"], interpreter.get_input_details()[0]),
-        (tflite["output"], interpreter.get_output_details()[0]),
-    ):
-        assert entry["name"] == detail["name"]
-        assert entry["shape"] == detail["shape"].tolist()
-        assert entry["dtype"] == np.dtype(detail["dtype"]).name == "int8"
-        assert np.float32(entry["scale"]) == np.float32(detail["quantization"][0])
-        assert entry["zero_point"] == detail["quantization"][1]
+    assert contract["models"]["tflite"]["file"] == bundled.tflite.name
     onnx = contract["models"]["onnx"]
     assert onnx["sha256"] == hashlib.sha256(bundled.onnx.read_bytes()).hexdigest()
     assert onnx["input"] == {"name": "input_layer", "shape": [None, 28, 28, 1], "dtype": "float32"}
@@ -114,23 +89,10 @@ def test_sample_pngs_hold_the_images(bundled):
 
 def test_golden_input_is_the_apps_quantization_and_output_is_the_models(bundled):
     golden = bundled.result.golden
-    interpreter = _interpreter(bundled.tflite)
-    scale, zero_point = interpreter.get_input_details()[0]["quantization"]
-    out_scale, out_zero_point = interpreter.get_output_details()[0]["quantization"]
-    assert len(golden["samples"]) == len(bundled.images)
-    for sample, image in zip(golden["samples"], bundled.images):
-        assert sample["pixels"] == image.reshape(-1).tolist()
-        expected = quantize_pixels(image, scale, zero_point)
-        assert sample["input_int8"] == expected.reshape(-1).tolist()
-        interpreter.set_tensor(0, expected.reshape(1, 28, 28, 1))
-        interpreter.invoke()
-        output = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])[0]
-        assert sample["output_int8"] == output.tolist()
-        assert sample["argmax"] == int(np.argmax(output))
-        q = output[sample["argmax"]]
-        assert sample["confidence"] == pytest.approx(
-            out_scale * (int(q) - out_zero_point), abs=1e-7
-        )
+    assert [s["pixels"] for s in golden["samples"]] == bundled.images.reshape(
+        len(bundled.images), -1
+    ).tolist()
+    assert_golden_matches_model(golden, bundled.tflite.read_bytes())
 
 
 def test_our_runtime_writes_the_same_golden_as_litert_reference(bundled, tmp_path):
