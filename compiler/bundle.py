@@ -10,12 +10,13 @@ writes, next to them, everything the apps need and nothing they must hard-code:
 - ``labels.txt``: one class name per line, in class-index order;
 - ``samples/NN_<label>.png``: a few real test images, 8-bit grayscale PNG;
 - ``golden.json`` (Android unit-test resources and the iOS test target): per sample its pixels,
-  the int8 bytes the app must feed the model, and the model's int8 output and argmax.
+  the int8 bytes the app must feed the model, and the model's int8 output and argmax; and every
+  pixel value quantized with other scales (``quantize_cases``), exact ties included.
 
 The apps quantize an input pixel ``p`` (0..255) exactly as ``quantize_pixels`` does here, in
 float32 arithmetic: ``q = clamp(round_half_away(float32(p) / 255 / scale) + zero_point)``. The
-value before rounding is never negative, so Kotlin's ``roundToInt`` (half up) and Swift's
-``rounded()`` (half away from zero) agree with it bit for bit; numpy's ``np.round`` (half to
+value before rounding is never negative, so Kotlin's ``Math.round`` (half up) and Swift's
+``rounded()`` (half away from zero) agree with it bit for bit, as does TFLite's quantizer; numpy's ``np.round`` (half to
 even) would not, which is why it is not used.
 
 Every file is written atomically (temporary file, then ``os.replace``) and the bytes depend only
