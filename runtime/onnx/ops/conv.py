@@ -1,17 +1,21 @@
 """Conv, ConvInteger (onnx.ai/onnx/operators/onnx__Conv.html, onnx__ConvInteger.html).
 
 A convolution is one im2col copy of the input windows and one BLAS matmul per group:
-out[n, g, m, p] = sum_k W[g, m, k] * cols[g, n, p, k].
+out[n, p, g, m] = sum_k cols[g, n, p, k] * W[g, m, k], with k running over (kernel, channel).
 """
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from runtime.errors import InvalidModelError
-from runtime.onnx.ops._common import check_size, conv_pads, windows
+from runtime.onnx.ops._common import check_size, conv_pads
 
 
-def conv_nchw(x, w, *, auto_pad, dilations, group, kernel_shape, pads, strides, op, dtype):
-    """The convolution of ``x`` (N, C, *S) with ``w`` (M, C/group, *K), computed in ``dtype``."""
+def conv_nchw(
+    x, w, *, auto_pad, dilations, group, kernel_shape, pads, strides, op, dtype, bias=None
+):
+    """The convolution of ``x`` (N, C, *S) with ``w`` (M, C/group, *K), computed in ``dtype``,
+    plus ``bias`` (M,) if given."""
     if x.ndim < 3 or w.ndim != x.ndim:
         raise InvalidModelError(
             f"{op}: input rank {x.ndim} and weight rank {w.ndim} should be equal and >= 3"
@@ -31,20 +35,48 @@ def conv_nchw(x, w, *, auto_pad, dilations, group, kernel_shape, pads, strides, 
             f"{op}: input channels {c}, weight {list(w.shape)} and group {group} do not agree"
         )
     pads = conv_pads(x.shape[2:], kernel, strides, dilations, auto_pad, pads, op)
-    view = windows(x, kernel, strides, dilations, pads, 0)  # (N, C, *out, *K)
-    out_sp = view.shape[2 : 2 + nsp]
-    k = cg * int(np.prod(kernel))
-    p = int(np.prod(out_sp))
-    check_size((group, n * p, k), op)
-    # (N, G, Cg, *out, *K) -> (G, N, *out, Cg, *K): the one copy, laid out for the matmul.
-    view = view.reshape((n, group, cg) + tuple(out_sp) + kernel)
-    order = (1, 0) + tuple(range(3, 3 + nsp)) + (2,) + tuple(range(3 + nsp, 3 + 2 * nsp))
-    cols = np.ascontiguousarray(view.transpose(order), dtype=dtype).reshape(group, n * p, k)
-    weights = w.reshape(group, m // group, k).astype(dtype, copy=False)
-    out = np.matmul(cols, weights.transpose(0, 2, 1))  # (G, N*P, M/G)
-    out = out.reshape((group, n) + tuple(out_sp) + (m // group,))
-    order = (1, 0, nsp + 2) + tuple(range(2, 2 + nsp))
-    return out.transpose(order).reshape((n, m) + tuple(out_sp))
+    # Channels-last inside: every window row is a run of Cg adjacent channels, so the im2col
+    # copy moves runs instead of single values, and the matmul's (N*P, M) result already is
+    # NHWC memory, returned as an NCHW view (a following Conv then needs no transpose copy).
+    xl = np.moveaxis(x, 1, -1)
+    if any(pads):
+        padded = [d + pads[i] + pads[nsp + i] for i, d in enumerate(x.shape[2:])]
+        check_size([n] + padded + [c], op)
+        xl = np.pad(xl, [(0, 0)] + [(pads[i], pads[nsp + i]) for i in range(nsp)] + [(0, 0)])
+    extent = tuple((k - 1) * d + 1 for k, d in zip(kernel, dilations, strict=True))
+    if any(e > size for e, size in zip(extent, xl.shape[1:-1], strict=True)):
+        raise InvalidModelError(
+            f"{op}: kernel extent {list(extent)} exceeds the padded input {list(xl.shape[1:-1])}"
+        )
+    view = sliding_window_view(xl, extent, axis=tuple(range(1, 1 + nsp)))
+    view = view[
+        (slice(None),)
+        + tuple(slice(None, None, s) for s in strides)
+        + (slice(None),)
+        + tuple(slice(None, None, d) for d in dilations)
+    ]  # (N, *out, C, *K)
+    out_sp = view.shape[1 : 1 + nsp]
+    kk, p, mg = int(np.prod(kernel)), int(np.prod(out_sp)), m // group
+    check_size((group, n * p, kk * cg), op)
+    # (N, *out, G, Cg, *K) -> (G, N, *out, *K, Cg): the one copy, laid out for the matmul.
+    view = view.reshape((n,) + out_sp + (group, cg) + kernel)
+    order = (
+        (1 + nsp, 0) + tuple(range(1, 1 + nsp)) + tuple(range(3 + nsp, 3 + 2 * nsp)) + (2 + nsp,)
+    )
+    cols = np.ascontiguousarray(view.transpose(order), dtype=dtype).reshape(group, n * p, kk * cg)
+    weights = w.reshape((group, mg, cg) + kernel).astype(dtype, copy=False)
+    weights = np.moveaxis(weights, 2, -1).reshape(group, mg, kk * cg)
+    if group == 1:
+        out = (cols[0] @ weights[0].T).reshape((n,) + out_sp + (m,))
+    else:
+        out = np.matmul(cols, weights.transpose(0, 2, 1))  # (G, N*P, Mg)
+        out = np.moveaxis(out.reshape((group, n) + out_sp + (mg,)), 0, -2)
+        out = out.reshape((n,) + out_sp + (m,))
+    if bias is not None:
+        if bias.shape != (m,):
+            raise InvalidModelError(f"{op}: bias of shape {list(bias.shape)}; expected [{m}]")
+        out += bias.astype(dtype, copy=False)  # in place: the matmul result is ours
+    return np.moveaxis(out, -1, 1)
 
 
 def Conv(
@@ -71,9 +103,8 @@ def Conv(
         strides=strides,
         op="Conv",
         dtype=dtype,
+        bias=b,
     )
-    if b is not None:
-        y = y + b.reshape((1, -1) + (1,) * (y.ndim - 2)).astype(dtype, copy=False)
     return y
 
 

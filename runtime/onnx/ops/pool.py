@@ -5,12 +5,13 @@ With ``ceil_mode`` the last window may run past the end pad; ONNX drops a window
 start inside the end padding, and AveragePool never counts the extra cells.
 """
 
+import itertools
 import math
 
 import numpy as np
 
 from runtime.errors import InvalidModelError
-from runtime.onnx.ops._common import conv_pads, windows
+from runtime.onnx.ops._common import check_size, conv_pads, windows
 
 
 def pool_geometry(x, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode, op):
@@ -60,24 +61,24 @@ def MaxPool(
     nsp = len(kernel_shape)
     if _n_outputs > 1:
         return _max_with_indices(x, kernel_shape, strides, dilations, pads, extra, storage_order)
-    if (
-        not any(pads)
-        and not any(extra)
-        and strides == list(kernel_shape)
-        and dilations == [1] * nsp
-    ):
-        # Non-overlapping windows: a reshape, no window view (the common 2x2/2 case).
-        outs = [size // k for size, k in zip(x.shape[2:], kernel_shape, strict=True)]
-        x = x[
-            (slice(None), slice(None))
-            + tuple(slice(0, o * k) for o, k in zip(outs, kernel_shape, strict=True))
-        ]
-        shape = list(x.shape[:2])
-        for o, k in zip(outs, kernel_shape, strict=True):
-            shape += [o, k]
-        return x.reshape(shape).max(axis=tuple(range(3, 3 + 2 * nsp, 2)))
-    view = windows(x, kernel_shape, strides, dilations, pads, _lowest(x.dtype), extra)
-    return view.max(axis=tuple(range(-nsp, 0)))
+    if any(pads) or any(extra):
+        width = [(0, 0), (0, 0)] + [(pads[i], pads[nsp + i] + extra[i]) for i in range(nsp)]
+        check_size([d + a + b for d, (a, b) in zip(x.shape, width, strict=True)], "MaxPool")
+        x = np.pad(x, width, constant_values=_lowest(x.dtype))
+    # The maximum over the kernel offsets of strided slices: kernel-size elementwise maxima on
+    # whole tensors, whatever the memory layout (no window view, no copy of the input).
+    outs = [
+        (size - (k - 1) * d - 1) // s + 1
+        for size, k, d, s in zip(x.shape[2:], kernel_shape, dilations, strides, strict=True)
+    ]
+    result = None
+    for offset in itertools.product(*(range(k) for k in kernel_shape)):
+        index = (slice(None), slice(None)) + tuple(
+            slice(o * d, o * d + (n - 1) * s + 1, s)
+            for o, d, s, n in zip(offset, dilations, strides, outs, strict=True)
+        )
+        result = x[index].copy() if result is None else np.maximum(result, x[index], out=result)
+    return result
 
 
 def _max_with_indices(x, kernel_shape, strides, dilations, pads, extra, storage_order):
