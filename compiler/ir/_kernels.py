@@ -9,6 +9,8 @@ measures the rewrite, not rounding order.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = ["KERNELS", "same_padding", "apply_activation"]
@@ -150,6 +152,21 @@ def leaky_relu(x, *, alpha):
     return np.where(x >= 0, x, alpha * x)
 
 
+def elu(x):
+    x = x.astype(np.float64)
+    return np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
+
+
+_ERF = np.frompyfunc(math.erf, 1, 1)
+
+
+def gelu(x, *, approximate):
+    x = x.astype(np.float64)
+    if approximate:
+        return 0.5 * x * (1 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+    return 0.5 * x * (1 + _ERF(x / math.sqrt(2)).astype(np.float64))
+
+
 KERNELS = {
     "CONV_2D": conv_2d,
     "DEPTHWISE_CONV_2D": depthwise_conv_2d,
@@ -165,6 +182,10 @@ KERNELS = {
     "RELU6": lambda x: np.clip(x, 0, 6),
     "RELU_N1_TO_1": lambda x: np.clip(x, -1, 1),
     "LEAKY_RELU": leaky_relu,
+    "ELU": elu,
+    "GELU": gelu,
+    "MAXIMUM": lambda x, y: np.maximum(x.astype(np.float64), y),
+    "MINIMUM": lambda x, y: np.minimum(x.astype(np.float64), y),
     "ADD": _binary(np.add),
     "SUB": _binary(np.subtract),
     "MUL": _binary(np.multiply),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from compiler.ir import Value
 from compiler.lower.context import LayerCall, Lowering
 
@@ -11,6 +13,10 @@ __all__ = [
     "lower_relu",
     "lower_leaky_relu",
     "lower_softmax",
+    "lower_elu",
+    "lower_identity",
+    "lower_rescaling",
+    "lower_permute",
     "lower_dropout",
 ]
 
@@ -74,6 +80,47 @@ def lower_softmax(ctx: Lowering, call: LayerCall) -> list[Value]:
     if axis not in (-1, x.rank - 1):
         raise call.unsupported(f"softmax over axis={axis} is not supported; only the last axis")
     return [ctx.op("SOFTMAX", [x], x.shape, call.name, beta=1.0)]
+
+
+def lower_elu(ctx: Lowering, call: LayerCall) -> list[Value]:
+    x, alpha = call.inputs[0], float(call.config.get("alpha", 1.0))
+    if alpha != 1.0:
+        raise call.unsupported(f"ELU(alpha={alpha}) is not supported; TFLite's ELU has alpha 1")
+    return [ctx.op("ELU", [x], x.shape, call.name)]
+
+
+def lower_identity(ctx: Lowering, call: LayerCall) -> list[Value]:
+    x = call.inputs[0]
+    return [ctx.op("IDENTITY", [x], x.shape, call.name)]
+
+
+def lower_rescaling(ctx: Lowering, call: LayerCall) -> list[Value]:
+    """``x * scale + offset`` (scalars or per-channel lists)."""
+    x = call.inputs[0]
+    scale, offset = call.config.get("scale", 1.0), call.config.get("offset", 0.0)
+    has_offset = bool(np.any(np.asarray(offset) != 0))
+    y = ctx.op(
+        "MUL",
+        [x, ctx.weight(f"{call.name}/scale", scale)],
+        x.shape,
+        f"{call.name}/scale" if has_offset else call.name,
+    )
+    if has_offset:
+        y = ctx.op("ADD", [y, ctx.weight(f"{call.name}/offset", offset)], x.shape, call.name)
+    return [y]
+
+
+def lower_permute(ctx: Lowering, call: LayerCall) -> list[Value]:
+    """``Permute(dims)`` (1-based sample axes): TRANSPOSE with perm ``[0, *dims]``."""
+    perm = np.array([0, *[int(d) for d in call.config["dims"]]], dtype=np.int32)
+    return [
+        ctx.op(
+            "TRANSPOSE",
+            [call.inputs[0], ctx.const(f"{call.name}/perm", perm)],
+            call.out_shapes[0],
+            call.name,
+        )
+    ]
 
 
 def lower_dropout(ctx: Lowering, call: LayerCall) -> list[Value]:

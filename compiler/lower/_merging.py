@@ -10,7 +10,14 @@ from compiler.lower.context import LayerCall, Lowering
 
 __all__ = ["lower_elementwise", "lower_concatenate"]
 
-_BINARY = {"Add": "ADD", "Subtract": "SUB", "Multiply": "MUL", "Average": "ADD"}
+_BINARY = {
+    "Add": "ADD",
+    "Subtract": "SUB",
+    "Multiply": "MUL",
+    "Average": "ADD",
+    "Maximum": "MAXIMUM",
+    "Minimum": "MINIMUM",
+}
 
 
 def lower_elementwise(ctx: Lowering, call: LayerCall) -> list[Value]:

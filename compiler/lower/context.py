@@ -86,10 +86,14 @@ class Lowering:
             return self.op("SOFTMAX", [x], shape, name, beta=1.0)
         if activation == "leaky_relu":
             return self.op("LEAKY_RELU", [x], shape, name, alpha=0.2)
+        if activation == "elu":
+            return self.op("ELU", [x], shape, name)
+        if activation == "gelu":
+            return self.op("GELU", [x], shape, name, approximate=False)
         if activation in ("silu", "swish"):
             gate = self.op("LOGISTIC", [x], shape, f"{name}/sigmoid")
             return self.op("MUL", [x, gate], shape, name)
         raise call.unsupported(
             f"activation {activation!r} is not supported; supported activations: "
-            "linear, relu, relu6, sigmoid, tanh, softmax, leaky_relu, silu"
+            "linear, relu, relu6, sigmoid, tanh, softmax, leaky_relu, silu, elu, gelu"
         )

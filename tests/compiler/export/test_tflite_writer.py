@@ -132,14 +132,20 @@ def test_per_channel_quantization_writes_quantized_dimension():
 
 
 def test_opcode_above_127_uses_placeholder_in_deprecated_field():
-    # No IR op maps above 127 yet; the rule is checked on the schema helper the writer uses.
-    assert schema.deprecated_builtin_code(150) == 127
-    assert schema.deprecated_builtin_code(25) == 25
-    data = write_tflite(_cnn_graph())
+    g = Graph("gelu")
+    x = g.add_input("x", (None, 3))
+    y = g.node("RELU", [x], (None, 3), "r")
+    g.outputs = [g.node("GELU", [y], (None, 3), "g")]
+    data = write_tflite(g)
     root = Reader(data, budget=10 * len(data)).root("Model")
-    for code in root.tables("operator_codes"):
-        builtin = code.scalar("builtin_code")
-        assert code.scalar("deprecated_builtin_code") == min(builtin, 127)
+    codes = [
+        (c.scalar("deprecated_builtin_code"), c.scalar("builtin_code"))
+        for c in root.tables("operator_codes")
+    ]
+    assert codes == [(19, 19), (127, 150)]
+    model = read_model(data)
+    assert [op.name for op in model.subgraphs[0].operators] == ["RELU", "GELU"]
+    assert model.metadata["min_runtime_version"].rstrip(b"\0") == b"2.9.0"
 
 
 def test_min_runtime_version_is_the_newest_needed():

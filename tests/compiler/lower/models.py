@@ -211,6 +211,24 @@ def slide_cnn():
     )
 
 
+def more_layers():
+    from compiler import keras
+
+    x = keras.Input((6, 5, 3), name="pixels")
+    y = layer("Rescaling")(0.5, offset=-0.25)(x)
+    y = layer("Conv2D")(4, 3, padding="same")(y)
+    y = layer("Permute")((2, 1, 3))(y)
+    y = layer("Identity")()(y)
+    a = layer("ELU")()(y)
+    b = layer("Activation")("gelu")(y)
+    hi = layer("Maximum")()([a, b])
+    lo = layer("Minimum")()([a, b, y])
+    y = layer("Concatenate")()([hi, lo])
+    y = layer("Activation")("elu")(y)
+    y = layer("Rescaling")([1.0, 2.0, 0.5, 1.5, 1.0, 1.0, 2.0, 3.0])(y)
+    return randomize(keras.Model(x, y, name="more_layers"))
+
+
 BUILDERS = {
     f.__name__: f
     for f in (
