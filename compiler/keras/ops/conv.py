@@ -84,7 +84,7 @@ def _col2im(cols6, padded_shape, pads, kernel_hw, out_hw, strides, dilation):
     return _unpad(dx, pads)
 
 
-def _conv2d_forward(x, kernel, bias, strides, pads, dilation, groups, input_grad):
+def _conv2d_forward(x, kernel, bias, strides, pads, dilation, groups, input_grad, relu):
     kh, kw, cin_g, filters = kernel.shape
     xp_ = _pad(x, pads)
     n, hp, wp, c = xp_.shape
@@ -107,16 +107,21 @@ def _conv2d_forward(x, kernel, bias, strides, pads, dilation, groups, input_grad
         out = out.transpose(1, 0, 2).reshape(m, filters)
     if bias is not None:
         out += bias
-    ctx = (cols, kernel, xp_.shape, pads, out_hw, strides, dilation, groups, input_grad)
+    if relu:
+        xp.maximum(out, 0, out=out)
+    ctx = (cols, kernel, xp_.shape, pads, out_hw, strides, dilation, groups, input_grad,
+           out if relu else None)
     return out.reshape(n, *out_hw, filters), ctx
 
 
 def _conv2d_backward(ctx, g):
-    cols, kernel, padded_shape, pads, out_hw, strides, dilation, groups, input_grad = ctx
+    cols, kernel, padded_shape, pads, out_hw, strides, dilation, groups, input_grad, out = ctx
     kh, kw, cin_g, filters = kernel.shape
     n, c = padded_shape[0], padded_shape[3]
     m = n * out_hw[0] * out_hw[1]
     g2 = g.reshape(m, filters)
+    if out is not None:  # fused ReLU: TensorFlow's gradient, g * (output > 0)
+        g2 = g2 * (out > 0)
     if groups == 1:
         grad_kernel = (cols.T @ g2).reshape(kernel.shape)
         dcols = g2 @ kernel.reshape(kh * kw * cin_g, filters).T if input_grad else None
@@ -203,7 +208,8 @@ def _pads(spatial, kernel_hw, strides, padding, dilation):
     )
 
 
-def conv(inputs, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1):
+def conv(inputs, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1,
+         fuse_relu=False):
     """N-D convolution (rank 1 or 2), channels-last: ``keras.ops.conv`` plus a fused bias.
 
     Args:
@@ -213,6 +219,8 @@ def conv(inputs, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
         strides, dilation_rate: int or one int per spatial axis.
         padding: ``"valid"``, ``"same"`` or (1-D) ``"causal"``.
         groups: number of channel groups; ``C`` and ``filters`` must divide by it.
+        fuse_relu: apply ``max(x, 0)`` in the same pass (``Conv2D(activation="relu")``); saves
+            an output-sized temporary forward and backward.
     """
     x, kernel = as_tensor(inputs), as_tensor(kernel)
     _check_rank(x, kernel, "conv")
@@ -233,7 +241,7 @@ def conv(inputs, kernel, bias=None, strides=1, padding="valid", dilation_rate=1,
             f"larger than the padded input. Received: inputs.shape={x.shape}, padding={padding!r}"
         )
     attrs = dict(strides=strides, pads=pads, dilation=dilation, groups=groups,
-                 input_grad=x.requires_grad)
+                 input_grad=x.requires_grad, relu=bool(fuse_relu))
     if bias is None:
         out = _conv2d(x2, k2, **attrs)
     else:

@@ -119,11 +119,13 @@ class BaseConv(Layer):
         self.built = True
 
     def call(self, inputs):
+        # The common Conv2D(activation="relu") runs as one primitive (see ops.conv).
+        fuse = self.activation is activations.relu
         outputs = ops.conv(
             inputs, self.kernel, bias=self.bias, strides=self.strides, padding=self.padding,
-            dilation_rate=self.dilation_rate, groups=self.groups,
+            dilation_rate=self.dilation_rate, groups=self.groups, fuse_relu=fuse,
         )
-        return self.activation(outputs)
+        return outputs if fuse else self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
         return conv_output_shape(self.name, input_shape, self.filters, self.kernel_size,

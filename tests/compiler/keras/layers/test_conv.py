@@ -59,6 +59,20 @@ def test_conv2d_float32_stays_float32_and_activation_applies():
     np.testing.assert_allclose(out.data, ref, rtol=1e-5, atol=1e-5)
 
 
+def test_conv2d_fused_relu_matches_relu_of_conv_and_its_gradient():
+    x = RNG.standard_normal((2, 6, 6, 3))
+    layer = _build(layers.Conv2D(4, 3, padding="same", activation="relu", dtype="float64"), x)
+    expected = np.maximum(conv2d_ref(x, layer.kernel.data, layer.bias.data, padding="same"), 0)
+    np.testing.assert_allclose(layer(x).data, expected, atol=1e-12)
+    check_layer_gradients(layer, x)
+    # TensorFlow's ReLU gradient at exactly 0 is 0: nothing flows back from a zero output.
+    zero = _build(layers.Conv2D(2, 1, use_bias=False, activation="relu", dtype="float64"), x)
+    zero.kernel.assign(np.zeros((1, 1, 3, 2)))
+    t = ops.Tensor(x, requires_grad=True)
+    ops.sum(zero(t)).backward()
+    np.testing.assert_array_equal(t.grad, 0)
+
+
 def test_conv2d_without_bias_and_first_layer_skips_input_gradient():
     x = RNG.standard_normal((2, 5, 5, 2))
     layer = _build(layers.Conv2D(3, 2, use_bias=False, dtype="float64"), x)
