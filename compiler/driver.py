@@ -278,6 +278,12 @@ def _prepare_dir(out_dir: Path) -> None:
         raise OutputError(f"output directory {str(out_dir)!r} is not writable")
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _write_all(payloads: dict[Path, bytes]) -> None:
     """Writes every file to a temporary name first, then renames them all: a failure leaves
     no new or half-written file behind."""
@@ -292,6 +298,8 @@ def _write_all(payloads: dict[Path, bytes]) -> None:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
+            # mkstemp makes the file private (0600); give it the mode open() would.
+            os.chmod(temp, 0o666 & ~_umask())
         for temp, path in temps:
             current = path
             os.replace(temp, path)
@@ -321,6 +329,7 @@ def compile(
     opset: int = 17,
     stem: str | None = None,
     calibration_method: str = "minmax",
+    progress=None,
 ) -> CompileResult:
     """Compiles a model to ``.tflite`` and / or ``.onnx`` files.
 
@@ -338,6 +347,8 @@ def compile(
         stem: output file stem; default the source's stem (the ``.keras`` file's stem, the
             NAME of ``file.py:NAME``, or the model's name).
         calibration_method: ``minmax`` (default), ``percentile`` or ``mse``.
+        progress: optional ``progress(samples_done, samples_total)`` called as calibration
+            runs (the library itself prints nothing).
 
     Returns:
         ``CompileResult`` with ``files`` (format -> path) and ``report``.
@@ -361,7 +372,9 @@ def compile(
 
         if quantize == "int8":
             batches = _calibration_data(graph, calibration)
-        graph = quantize_graph(graph, quantize, batches, io=io, method=calibration_method)
+        graph = quantize_graph(
+            graph, quantize, batches, io=io, method=calibration_method, progress=progress
+        )
 
     payloads: dict[str, bytes] = {}
     for fmt in formats:

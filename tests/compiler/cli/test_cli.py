@@ -11,7 +11,7 @@ import pytest
 
 import compiler
 from compiler.cli import main
-from compiler.driver import OptionError, SourceError, output_stem
+from compiler.driver import SourceError, output_stem
 
 MODEL_FILE = """
 from compiler import keras
@@ -197,11 +197,13 @@ def test_quantize_modes_write_stemmed_files(mode, source, tmp_path, capsys):
         calib = tmp_path / "calib.npz"
         np.savez(calib, features=np.random.default_rng(0).random((16, 4), np.float32))
         extra = ["--calibration", calib, "--report"]
-    code, out, err = _run([f"{source}:model", "-o", tmp_path / "o", "--quantize", mode, *extra],
-                          capsys)
+    code, out, err = _run(
+        [f"{source}:model", "-o", tmp_path / "o", "--quantize", mode, *extra], capsys
+    )
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
-        f"model.{mode}.onnx", f"model.{mode}.tflite"
+        f"model.{mode}.onnx",
+        f"model.{mode}.tflite",
     ]
     if mode == "int8":
         assert "quantization report" in out and "SNR dB" in out
@@ -210,8 +212,10 @@ def test_quantize_modes_write_stemmed_files(mode, source, tmp_path, capsys):
 def test_nan_calibration_is_one_line_and_writes_nothing(source, tmp_path, capsys):
     calib = tmp_path / "calib.npz"
     np.savez(calib, features=np.full((4, 4), np.nan, np.float32))
-    code, _, err = _run([f"{source}:model", "-o", tmp_path / "o", "--quantize", "int8",
-                         "--calibration", calib], capsys)
+    code, _, err = _run(
+        [f"{source}:model", "-o", tmp_path / "o", "--quantize", "int8", "--calibration", calib],
+        capsys,
+    )
     assert code == 1 and "NaN" in err and err.count("\n") == 1
     assert not (tmp_path / "o").exists()
 
@@ -253,6 +257,16 @@ def test_failed_write_leaves_no_file(source, tmp_path, monkeypatch, capsys):
     leftovers = [p.name for p in out_dir.iterdir()]
     assert not any(name.endswith(".tmp") for name in leftovers)
     assert "model.onnx" not in leftovers
+
+
+def test_written_files_get_the_usual_permissions(source, tmp_path):
+    mask = os.umask(0o022)
+    try:
+        compiler.compile(f"{source}:model", out_dir=tmp_path)
+    finally:
+        os.umask(mask)
+    for name in ("model.tflite", "model.onnx"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644
 
 
 def test_existing_file_is_replaced_whole(source, tmp_path):
