@@ -2,15 +2,16 @@
 
 The app's logic compiles against compile-only stubs of the LiteRT classes it uses; its UI
 against stubs of the Android SDK classes it uses and an R class made from its resources. One
-kotlinc run does all (each run costs 10-40 s). The output is cached under pytest's shared
-temporary root, keyed by a hash of every input, behind a file lock: with pytest-xdist the first
-worker compiles and the others reuse its output.
+kotlinc run does all (each run costs 10-40 s). The output is cached in a directory of this test
+session (session_root), keyed by a hash of every input, behind a file lock: with pytest-xdist
+the first worker compiles and the others reuse its output.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import os
 import re
 import subprocess
 from collections.abc import Callable
@@ -48,6 +49,16 @@ class KotlinBuild:
         return subprocess.run(
             [*command, f"{PACKAGE}.{test_class}"], capture_output=True, text=True, timeout=120
         )
+
+
+def session_root(tmp_path_factory) -> Path:
+    """A directory shared by this test session's xdist workers, and by nothing else.
+
+    Under xdist each worker's base temp is ``pytest-N/popen-gwK``, so ``pytest-N`` is shared by
+    the session's workers; without xdist the base temp itself is the session's own.
+    """
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 def android_free_sources() -> list[Path]:

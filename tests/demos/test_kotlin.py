@@ -15,7 +15,7 @@ EVERY_APP_FILE_THE_BRIEF_NAMES = ("Preprocess.kt", "Classifier.kt")
 
 @pytest.fixture(scope="session")
 def kotlin_build(tmp_path_factory) -> _kotlin.KotlinBuild:
-    return _kotlin.build(tmp_path_factory.getbasetemp().parent)
+    return _kotlin.build(_kotlin.session_root(tmp_path_factory))
 
 
 def test_logic_files_import_nothing_from_android():

@@ -10,7 +10,7 @@ from tests.demos import _kotlin
 
 
 def test_app_compiles_with_its_ui(tmp_path_factory):
-    build = _kotlin.build(tmp_path_factory.getbasetemp().parent)
+    build = _kotlin.build(_kotlin.session_root(tmp_path_factory))
     package = build.classes / _kotlin.PACKAGE.replace(".", "/")
     for name in ("MainActivity", "DrawingView", "Classifier", "Preprocess"):
         assert (package / f"{name}.class").is_file(), name
