@@ -77,7 +77,9 @@ def MaxPool(
             slice(o * d, o * d + (n - 1) * s + 1, s)
             for o, d, s, n in zip(offset, dilations, strides, outs, strict=True)
         )
-        result = x[index].copy() if result is None else np.maximum(result, x[index], out=result)
+        result = (
+            x[index].copy(order="K") if result is None else np.maximum(result, x[index], out=result)
+        )
     return result
 
 

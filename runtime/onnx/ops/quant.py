@@ -44,12 +44,20 @@ def saturate_round(values, dtype):
 
 
 def quantize(x, scale, zero_point, dtype):
-    """saturate(round_half_even(x / scale) + zero_point) in the scale's float type."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scaled = np.rint(x.astype(scale.dtype, copy=False) / scale)
+    """saturate(round_half_even(x / scale) + zero_point) in the scale's float type.
+
+    NaN becomes the type's minimum, as in onnxruntime's MLAS kernel (its max(x, min) returns
+    the second operand when x is NaN); ``fmax`` behaves the same.
+    """
     info = np.iinfo(dtype)
-    q = scaled + zero_point.astype(scale.dtype) if zero_point is not None else scaled
-    return np.clip(np.nan_to_num(q), info.min, info.max).astype(dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.divide(x, scale, dtype=scale.dtype)  # a fresh array: the steps below reuse it
+    np.rint(q, out=q)
+    if zero_point is not None:
+        q += zero_point.astype(scale.dtype)
+    np.fmax(q, info.min, out=q)
+    np.fmin(q, info.max, out=q)
+    return q.astype(dtype)
 
 
 def QuantizeLinear(
@@ -90,12 +98,19 @@ def DequantizeLinear(x, x_scale, x_zero_point=None, *, axis=1, block_size=0, out
     if x.dtype.kind not in "iu":
         raise UnsupportedOpError(f"DequantizeLinear: input type {x.dtype} is not supported")
     scale = per_axis(x_scale, x, axis, block_size, "DequantizeLinear", "x_scale")
-    wide = x.astype(np.int64)
+    zp = None
     if x_zero_point is not None:
-        wide = wide - per_axis(
-            x_zero_point, x, axis, block_size, "DequantizeLinear", "x_zero_point"
-        ).astype(np.int64)
-    out = wide.astype(scale.dtype) * scale
+        zp = per_axis(x_zero_point, x, axis, block_size, "DequantizeLinear", "x_zero_point")
+    if x.dtype.itemsize <= 2 and scale.dtype.itemsize >= 4:
+        # x - zero_point is a small integer, exact in float32: subtracting after the cast
+        # gives the same value as casting the difference, in one pass fewer.
+        out = x.astype(scale.dtype)
+        if zp is not None:
+            out -= zp.astype(scale.dtype)
+        out *= scale
+    else:
+        wide = x.astype(np.int64) - (0 if zp is None else zp.astype(np.int64))
+        out = wide.astype(scale.dtype) * scale
     if output_dtype:
         out = out.astype(numpy_dtype(output_dtype))
     return out

@@ -138,7 +138,7 @@ def test_recurrent_ops(op, extra, direction):
 
 def test_quantize_linear_rounds_half_to_even_and_saturates():
     scale = np.float32(0.5)
-    x = np.array([0.25, 0.75, 1.25, -0.25, -0.75, 100.0, -100.0, 0.2], np.float32)
+    x = np.array([0.25, 0.75, 1.25, -0.25, -0.75, 100.0, -100.0, 0.2, np.nan], np.float32)
     model = single_op_model(
         "QuantizeLinear",
         [("x", FLOAT, x.shape)],
@@ -147,8 +147,9 @@ def test_quantize_linear_rounds_half_to_even_and_saturates():
         [_const("s", scale), _const("zp", np.int8(3))],
     )
     (ours,) = InferenceSession(model.SerializeToString()).run(None, {"x": x})
-    # x / 0.5 = 0.5, 1.5, 2.5, -0.5, -1.5 -> 0, 2, 2, -0, -2 (ties to even), + 3, saturated.
-    np.testing.assert_array_equal(ours, np.array([3, 5, 5, 3, 1, 127, -128, 3], np.int8))
+    # x / 0.5 = 0.5, 1.5, 2.5, -0.5, -1.5 -> 0, 2, 2, -0, -2 (ties to even), + 3, saturated;
+    # NaN saturates to the minimum, as onnxruntime does.
+    np.testing.assert_array_equal(ours, np.array([3, 5, 5, 3, 1, 127, -128, 3, -128], np.int8))
     (theirs,) = ort_session(model).run(None, {"x": x})
     np.testing.assert_array_equal(ours, theirs)
 
