@@ -1,4 +1,5 @@
-"""LOGISTIC, TANH, RELU, RELU6, RELU_N1_TO_1 (float32 and int8).
+"""LOGISTIC, TANH, ELU, GELU, LEAKY_RELU, RELU, RELU6, RELU_N1_TO_1 (float32 and int8), and
+HARD_SWISH (float32).
 
 References: ``tflite/kernels/activations.cc``; ``kernels/internal/common.h``
 (``LUTPopulateInt8``); spec 2.7.10. int8 LOGISTIC/TANH use a 256-entry table built in float32
@@ -7,6 +8,8 @@ MultiplyByQuantizedMultiplier.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -82,3 +85,62 @@ def _relu_kernel(lo_f, hi_f):
 prepare_relu = _relu_kernel(0.0, np.inf)
 prepare_relu6 = _relu_kernel(0.0, 6.0)
 prepare_relu_n1_to_1 = _relu_kernel(-1.0, 1.0)
+
+
+def _elu32(x):
+    return np.where(x < 0, np.expm1(np.minimum(x, 0).astype(np.float64)), x).astype(np.float32)
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    return np.vectorize(math.erf, otypes=[np.float64])(x)
+
+
+def _gelu32(approximate: bool):
+    def fn(x):
+        v = x.astype(np.float64)
+        if approximate:
+            inner = math.sqrt(2 / math.pi) * (v + 0.044715 * v**3)
+            return (0.5 * v * (1.0 + np.tanh(inner))).astype(np.float32)
+        return (0.5 * v * (1.0 + _erf(v * math.sqrt(0.5)))).astype(np.float32)
+
+    return fn
+
+
+def prepare_elu(ctx: c.OpContext) -> c.Eval:
+    """ELU (``elu.cc``): x < 0 ? expm1(x) : x; int8 through the 256-entry table."""
+    return _lut_kernel(_elu32)(ctx)
+
+
+def prepare_gelu(ctx: c.OpContext) -> c.Eval:
+    """GELU (``gelu.cc``): erf form, or the tanh form when ``approximate``; int8 by table."""
+    return _lut_kernel(_gelu32(bool(ctx.options["approximate"])))(ctx)
+
+
+def prepare_hard_swish(ctx: c.OpContext) -> c.Eval:
+    """HARD_SWISH (float32): x * relu6(x + 3) / 6."""
+    ctx.check_arity(1)
+    ctx.require_types((c.F32,))
+    return lambda x: [(x * np.clip(x + np.float32(3), 0, 6) / np.float32(6)).astype(np.float32)]
+
+
+def prepare_leaky_relu(ctx: c.OpContext) -> c.Eval:
+    """LEAKY_RELU (``leaky_relu.cc``): int8 requantizes each side with its own multiplier,
+    both computed in float32 (in_s * alpha / out_s and in_s / out_s)."""
+    ctx.check_arity(1)
+    alpha = np.float32(ctx.options["alpha"])
+    ttype = ctx.require_types((c.F32, c.I8))
+    if ttype == c.F32:
+        return lambda x: [np.where(x > 0, x, x * alpha).astype(np.float32)]
+    s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
+    s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
+    m_alpha, e_alpha = quantize_multiplier(float(np.float32(s_in * alpha) / s_out))
+    m_id, e_id = quantize_multiplier(float(np.float32(s_in / s_out)))
+
+    def run(x):
+        v = x.astype(np.int64) - zp_in
+        pos = multiply_by_quantized_multiplier(v, m_id, e_id)
+        neg = multiply_by_quantized_multiplier(v, m_alpha, e_alpha)
+        y = np.where(v >= 0, pos, neg) + zp_out
+        return [np.clip(y, -128, 127).astype(np.int8)]
+
+    return run

@@ -1,4 +1,5 @@
-"""ADD, SUB, MUL: float32 and int8, with broadcasting and fused activations.
+"""ADD, SUB, MUL (float32 and int8), MAXIMUM, MINIMUM, DIV (float32): broadcasting, fused
+activations.
 
 References: ``tflite/kernels/add.cc``, ``sub.cc``, ``mul.cc``; ``reference/integer_ops/add.h``,
 ``mul.h``; spec 2.7.6-7. int8 ADD/SUB shift both inputs left by 20 bits, rescale each to the
@@ -95,3 +96,35 @@ def prepare_mul(ctx: c.OpContext) -> c.Eval:
         return [np.clip(y, lo, hi).astype(np.int8)]
 
     return run
+
+
+def _prepare_raw_binary(ctx: c.OpContext, fn) -> c.Eval:
+    # MAXIMUM/MINIMUM compare raw values: int8 inputs and output share quantization.
+    ctx.check_arity(2)
+    ttype = ctx.require_types((c.F32, c.I8, c.I32, c.I64), inputs=(0, 1))
+    if ttype == c.I8:
+        q = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
+        for k in (0, 1):
+            if c.per_tensor_qparams(ctx, ctx.inputs[k], f"input {k}") != q:
+                raise ctx.unsupported("int8 inputs must share the output's quantization")
+
+    def run(a, b):
+        c.broadcast_shape(ctx, a, b)
+        return [fn(a, b)]
+
+    return run
+
+
+def prepare_maximum(ctx: c.OpContext) -> c.Eval:
+    return _prepare_raw_binary(ctx, np.maximum)
+
+
+def prepare_minimum(ctx: c.OpContext) -> c.Eval:
+    return _prepare_raw_binary(ctx, np.minimum)
+
+
+def prepare_div(ctx: c.OpContext) -> c.Eval:
+    ttype, act = _setup(ctx)
+    if ttype != c.F32:
+        raise ctx.unsupported("only float32 DIV is supported")
+    return _float_or_int(ctx, ttype, act, np.divide)

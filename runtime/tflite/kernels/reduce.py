@@ -1,4 +1,4 @@
-"""MEAN and SUM: float32 and int8 (reference kernel).
+"""MEAN (float32 and int8, reference kernel) and SUM (float32).
 
 References: ``tflite/kernels/reduce.cc``; ``reference/reduce.h`` (``QuantizedMeanOrSum``);
 spec 2.7.8. int8 MEAN: sum in int32, multiplier in/out from QuantizeMultiplier, folded with
@@ -44,6 +44,11 @@ def _prepare(ctx: c.OpContext, is_mean: bool) -> c.Eval:
             return [np.asarray(acc).astype(x.dtype)]
 
         return run
+    if not is_mean:
+        # LiteRT's reference int8 SUM returns garbage (checked against ai-edge-litert 2.3.0)
+        # and its optimized one rounds differently from the reference recipe: no target to
+        # be exact with, so refuse rather than guess.
+        raise ctx.unsupported("int8 SUM is not supported (float32 SUM is)")
     s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
     s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
     mult, shift = quantize_multiplier(float(np.float64(s_in) / np.float64(s_out)))
@@ -52,12 +57,12 @@ def _prepare(ctx: c.OpContext, is_mean: bool) -> c.Eval:
         axes = _axes(ctx, x, axis)
         n = math.prod(x.shape[a] for a in axes)
         total = x.astype(np.int64).sum(axis=axes, keepdims=keep) - zp_in * n
-        if is_mean and n > 0:
+        if n > 0:
             k = min(int(math.floor(math.log2(n))), 32, 31 + shift)
             m2 = (mult << k) // n if k >= 0 else mult // n
             y = multiply_by_quantized_multiplier(total, m2, shift - k)
         else:
-            y = multiply_by_quantized_multiplier(total, mult, shift)
+            y = np.zeros_like(total)
         return [np.clip(np.asarray(y) + zp_out, -128, 127).astype(np.int8)]
 
     return run_int8

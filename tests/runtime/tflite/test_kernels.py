@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from runtime import Interpreter
+from runtime.errors import UnsupportedOpError
 from runtime.tflite.schema import BuiltinOperator as Op
 from runtime.tflite.schema import TensorType as T
 from tests.runtime.tflite._builder import GraphBuilder
@@ -82,10 +83,11 @@ def random_value(rng, shape, ttype):
     return rng.normal(0, 2, shape).astype(np.float32)
 
 
-def check(data: bytes, seed=0, feeds=None, runs=3):
-    """Run ours and LiteRT (BUILTIN_REF) on the same random feeds; compare all outputs."""
+def check(data: bytes, seed=0, feeds=None, runs=3, reference=True):
+    """Run ours and LiteRT (BUILTIN_REF, or its default kernels for ops the reference
+    resolver lacks) on the same random feeds; compare all outputs."""
     rng = np.random.default_rng(seed)
-    ref = litert_interpreter(model_content=data)
+    ref = litert_interpreter(model_content=data, reference=reference)
     ours = Interpreter(model_content=data)
     ref.allocate_tensors()
     ours.allocate_tensors()
@@ -571,3 +573,80 @@ def test_batch_matmul_fill_cast():
             Op.CAST, [inp((3, 4))], [out((3, 4), T.INT32)], {"in_data_type": 0, "out_data_type": 2}
         )
     )
+
+
+@pytest.mark.parametrize(
+    "op,options",
+    [
+        (Op.ELU, None),
+        (Op.GELU, {"approximate": False}),
+        (Op.GELU, {"approximate": True}),
+        (Op.HARD_SWISH, None),
+        (Op.LEAKY_RELU, {"alpha": 0.2}),
+    ],
+)
+def test_more_activations_float(op, options):
+    # LiteRT's reference resolver has no ELU; its default ELU kernel is plain C++ too.
+    check(one_op_model(op, [inp((4, 33))], [out((4, 33))], options), reference=op != Op.ELU)
+
+
+@pytest.mark.parametrize(
+    "op,options",
+    [
+        (Op.ELU, None),
+        (Op.GELU, {"approximate": False}),
+        (Op.GELU, {"approximate": True}),
+        (Op.LEAKY_RELU, {"alpha": 0.3}),
+    ],
+)
+def test_more_activations_int8_all_256_values(op, options):
+    data = one_op_model(
+        op,
+        [inp((256,), T.INT8, 0.04, 10)],
+        [out((256,), T.INT8, 0.03, -60)],
+        options,
+        version=1 if op == Op.ELU else 2,
+    )
+    check(data, feeds={0: np.arange(-128, 128, dtype=np.int8)}, runs=1, reference=op != Op.ELU)
+
+
+@pytest.mark.parametrize("op", [Op.MAXIMUM, Op.MINIMUM])
+def test_maximum_minimum(op):
+    check(one_op_model(op, [inp((2, 3, 4)), inp((4,))], [out((2, 3, 4))]))
+    check(
+        one_op_model(
+            op,
+            [inp((2, 3, 4), T.INT8, 0.1, 2), inp((3, 1), T.INT8, 0.1, 2)],
+            [out((2, 3, 4), T.INT8, 0.1, 2)],
+            version=2,
+        )
+    )
+
+
+def test_div_and_sum():
+    check(
+        one_op_model(
+            Op.DIV,
+            [inp((2, 3)), const(np.array([1.5, -2.0, 4.0], np.float32))],
+            [out((2, 3))],
+            {"fused_activation_function": 0},
+        )
+    )
+    check(
+        one_op_model(
+            Op.SUM,
+            [inp((2, 3, 4)), const(np.array([1], np.int32), T.INT32)],
+            [out((2, 4))],
+            {"keep_dims": False},
+        )
+    )
+    # LiteRT's reference int8 SUM returns garbage, so there is nothing to be exact with.
+    int8_sum = one_op_model(
+        Op.SUM,
+        [inp((2, 3, 4), T.INT8, 0.1, 3), const(np.array([1, 2], np.int32), T.INT32)],
+        [out((2, 1, 1), T.INT8, 0.5, -1)],
+        {"keep_dims": True},
+        version=2,
+    )
+    with pytest.raises(UnsupportedOpError, match="int8 SUM"):
+        Interpreter(model_content=int8_sum)
