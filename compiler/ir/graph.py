@@ -105,6 +105,11 @@ class Graph:
         self._names.add(name)
         return name
 
+    def reserve(self, name: str) -> None:
+        """Keeps ``name`` from being handed out by ``unique_name`` (e.g. an output's name,
+        given to its value once that value exists)."""
+        self._names.add(name)
+
     def add_input(self, name: str, shape, dtype: str = "float32") -> Value:
         """Adds a graph input called exactly ``name`` (an error if the name is taken)."""
         if name in self._names:

@@ -25,7 +25,13 @@ def supported_layers() -> list[str]:
 def _functional_of(model):
     if hasattr(model, "_nodes") and hasattr(model, "inputs"):
         return model
-    functional = getattr(model, "_functional", None)
+    if not hasattr(model, "_functional"):
+        raise UnsupportedLayerError(
+            f"model '{getattr(model, 'name', model)}' is a subclassed model "
+            f"({type(model).__name__}): its graph is Python code the compiler cannot read; "
+            "build it as a Sequential or functional model"
+        )
+    functional = model._functional
     if functional is None:
         raise UnsupportedLayerError(
             f"model '{getattr(model, 'name', model)}' ({type(model).__name__}) is not built: "
@@ -107,8 +113,7 @@ def lower_model(model) -> Graph:
             )
         inputs.append(graph.add_input(name, tensor.shape, "float32"))
     for name in output_names:
-        if name not in graph._names:
-            graph._names.add(name)
+        graph.reserve(name)
     renames = {}
     for tensor, name in zip(functional.outputs, output_names):
         renames.setdefault(id(tensor), name)

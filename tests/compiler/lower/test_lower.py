@@ -116,6 +116,21 @@ def test_unbuilt_sequential_is_an_error():
         lower_model(keras.Sequential([layer("Dense")(2)]))
 
 
+def test_subclassed_model_is_an_error():
+    from compiler import keras
+
+    class Custom(keras.Model):
+        def __init__(self):
+            super().__init__(name="custom")
+            self.dense = layer("Dense")(2)
+
+        def call(self, inputs):
+            return self.dense(inputs)
+
+    with pytest.raises(UnsupportedLayerError, match="subclassed model"):
+        lower_model(Custom())
+
+
 def test_table_is_the_one_dispatch():
     assert supported_layers() == sorted(LOWERINGS)
     assert {"Conv2D", "Dense", "BatchNormalization", "Flatten"} <= set(LOWERINGS)
