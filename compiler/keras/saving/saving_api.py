@@ -33,7 +33,7 @@ __all__ = ["save_model", "load_model", "save_weights", "load_weights", "KERAS_FO
 
 KERAS_FORMAT_VERSION = "3.15.1"
 # Largest tensor (elements, known dimensions) a config may describe; bigger is not a mobile model.
-MAX_TENSOR_ELEMENTS = 1 << 28
+MAX_TENSOR_ELEMENTS = 1 << 24
 _SHAPE_KEYS = ("batch_shape", "shape", "batch_input_shape", "input_shape", "build_input_shape")
 # Slack over the weights file's size for the weights a config may create while being rebuilt.
 _BUDGET_SLACK = 1 << 20
