@@ -51,9 +51,8 @@ def to_arrays(value, names, what):
 
 
 def _is_array_like(value):
-    return isinstance(value, (Tensor, xp.ndarray)) or (
-        isinstance(value, (list, tuple)) and value and isinstance(value[0], (list, tuple))
-    )
+    # A one-element list holding an array is "a list of inputs"; nested Python lists are data.
+    return isinstance(value, (Tensor, xp.ndarray))
 
 
 def num_samples(arrays):

@@ -271,6 +271,8 @@ class Trainer:
             validation_steps, validation_batch_size, validation_freq: as in Keras.
         """
         self._assert_compile_called("fit")
+        if self._compile_loss is None:
+            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
         batch_size = _check_batch_size(batch_size)
         if not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"`epochs` must be a non-negative integer. Received: epochs={epochs}")

@@ -312,6 +312,9 @@ def test_fit_before_compile_and_unknown_names():
         layers.Dense(3, activation="rellu")
     with pytest.raises(ValueError, match="list, tuple, or dict"):
         model.compile(optimizer="adam", loss="mse", metrics="accuracy")
+    model.compile(optimizer="adam")
+    with pytest.raises(ValueError, match="No loss to compute"):
+        model.fit(x, y, verbose=0)
 
 
 def test_dict_keys_must_name_outputs():
