@@ -76,12 +76,39 @@ def _unpad(x, pads):
     return x[:, top:x.shape[1] - bottom, left:x.shape[2] - right, :]
 
 
-def _col2im(cols6, padded_shape, pads, kernel_hw, out_hw, strides, dilation):
-    """Adjoint of ``_windows``: sums window gradients ``(N, OH, OW, KH, KW, C)`` into pixels."""
-    dx = xp.zeros(padded_shape, dtype=cols6.dtype)
-    for i, j, index in _offset_slices(kernel_hw, out_hw, strides, dilation):
-        dx[index] += cols6[:, :, :, i, j, :]
+def _im2col(x, kernel_hw, out_hw, strides, dilation):
+    """The one copy of the forward pass: windows as a ``(pixels, kh*kw*C)`` matrix."""
+    n, c = x.shape[0], x.shape[3]
+    m, k = n * out_hw[0] * out_hw[1], kernel_hw[0] * kernel_hw[1]
+    if c == 1:
+        # One channel (grayscale input layers): a copy per kernel offset moves whole image
+        # rows; the strided view would copy one float at a time.
+        cols = xp.empty((n, *out_hw, k), dtype=x.dtype)
+        for offset, (_, _, index) in enumerate(
+            _offset_slices(kernel_hw, out_hw, strides, dilation)
+        ):
+            cols[..., offset] = x[index][..., 0]
+        return cols.reshape(m, k)
+    return _windows(x, kernel_hw, out_hw, strides, dilation).reshape(m, k * c)
+
+
+def _col2im(dcols, padded_shape, pads, kernel_hw, out_hw, strides, dilation):
+    """Adjoint of ``_im2col`` for window gradients laid out ``(kh*kw, pixels, C)``.
+
+    That layout (one batched GEMM away from the output gradient) makes each of the ``kh*kw``
+    strided adds read one contiguous block: measured 5x faster than adding from ``(pixels,
+    kh*kw*C)`` rows, whose contiguous runs are only ``C`` long.
+    """
+    n, c = padded_shape[0], padded_shape[3]
+    dx = xp.zeros(padded_shape, dtype=dcols.dtype)
+    for k, (_, _, index) in enumerate(_offset_slices(kernel_hw, out_hw, strides, dilation)):
+        dx[index] += dcols[k].reshape(n, *out_hw, c)
     return _unpad(dx, pads)
+
+
+def _sum_rows(a):
+    # A GEMV: numpy's sum(axis=0) of a tall matrix is several times slower.
+    return xp.ones(a.shape[0], dtype=a.dtype) @ a
 
 
 def _conv2d_forward(x, kernel, bias, strides, pads, dilation, groups, input_grad, relu):
@@ -93,13 +120,12 @@ def _conv2d_forward(x, kernel, bias, strides, pads, dilation, groups, input_grad
         for size, k, s, d in zip((hp, wp), (kh, kw), strides, dilation, strict=True)
     )
     m = n * out_hw[0] * out_hw[1]
-    # The one copy of the forward pass: windows -> (pixels, kh*kw*C) matrix (a view for 1x1).
-    cols = _windows(xp_, (kh, kw), out_hw, strides, dilation)
     if groups == 1:
-        cols = cols.reshape(m, kh * kw * c)
+        cols = _im2col(xp_, (kh, kw), out_hw, strides, dilation)
         out = cols @ kernel.reshape(kh * kw * cin_g, filters)
     else:
         fg = filters // groups
+        cols = _windows(xp_, (kh, kw), out_hw, strides, dilation)
         cols = cols.reshape(m, kh * kw, groups, cin_g).transpose(2, 0, 1, 3)
         cols = cols.reshape(groups, m, kh * kw * cin_g)
         k = kernel.reshape(kh * kw, cin_g, groups, fg).transpose(2, 0, 1, 3)
@@ -122,24 +148,24 @@ def _conv2d_backward(ctx, g):
     g2 = g.reshape(m, filters)
     if out is not None:  # fused ReLU: TensorFlow's gradient, g * (output > 0)
         g2 = g2 * (out > 0)
+    dcols = None  # window gradients, (kh*kw, pixels, C)
     if groups == 1:
         grad_kernel = (cols.T @ g2).reshape(kernel.shape)
-        dcols = g2 @ kernel.reshape(kh * kw * cin_g, filters).T if input_grad else None
+        if input_grad:
+            dcols = xp.matmul(g2, kernel.reshape(kh * kw, cin_g, filters).transpose(0, 2, 1))
     else:
         fg = filters // groups
         gg = g2.reshape(m, groups, fg).transpose(1, 0, 2)
         dk = xp.matmul(cols.transpose(0, 2, 1), gg)  # (G, kh*kw*Cg, Fg)
         grad_kernel = dk.reshape(groups, kh * kw, cin_g, fg).transpose(1, 2, 0, 3)
         grad_kernel = grad_kernel.reshape(kernel.shape)
-        dcols = None
         if input_grad:
-            k = kernel.reshape(kh * kw, cin_g, groups, fg).transpose(2, 0, 1, 3)
-            dcols = xp.matmul(gg, k.reshape(groups, kh * kw * cin_g, fg).transpose(0, 2, 1))
-            dcols = dcols.reshape(groups, m, kh * kw, cin_g).transpose(1, 2, 0, 3)
+            k = kernel.reshape(kh * kw, cin_g, groups, fg).transpose(0, 2, 3, 1)
+            dcols = xp.matmul(gg[None], k)  # (kh*kw, G, pixels, Cg)
+            dcols = dcols.transpose(0, 2, 1, 3).reshape(kh * kw, m, c)
     grad_x = None
     if dcols is not None:
-        cols6 = dcols.reshape(n, *out_hw, kh, kw, c)
-        grad_x = _col2im(cols6, padded_shape, pads, (kh, kw), out_hw, strides, dilation)
+        grad_x = _col2im(dcols, padded_shape, pads, (kh, kw), out_hw, strides, dilation)
     return grad_x, grad_kernel, g2
 
 
@@ -159,7 +185,7 @@ def _conv2d_bias(x, kernel, bias, **attrs):
 @_conv2d_bias.defgrad
 def _conv2d_bias_grad(ctx, g):
     grad_x, grad_kernel, g2 = _conv2d_backward(ctx, g)
-    return grad_x, grad_kernel, g2.sum(axis=0)
+    return grad_x, grad_kernel, _sum_rows(g2)
 
 
 def _tuple(value, rank, name):
