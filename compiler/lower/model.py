@@ -16,6 +16,8 @@ from compiler.lower.table import LOWERINGS
 
 __all__ = ["lower_model", "supported_layers"]
 
+_INPUT_DTYPES = ("float32", "int32")
+
 
 def supported_layers() -> list[str]:
     """Class names of the layers the compiler can lower, sorted."""
@@ -107,11 +109,11 @@ def lower_model(model) -> Graph:
     inputs = []
     for tensor, name in zip(functional.inputs, input_names):
         dtype = str(tensor.dtype)
-        if dtype != "float32":
+        if dtype not in _INPUT_DTYPES:  # int32 for token ids (Embedding)
             raise UnsupportedLayerError(
-                f"model input '{name}' has dtype {dtype}; only float32 inputs are supported"
+                f"model input '{name}' has dtype {dtype}; supported: {', '.join(_INPUT_DTYPES)}"
             )
-        inputs.append(graph.add_input(name, tensor.shape, "float32"))
+        inputs.append(graph.add_input(name, tensor.shape, dtype))
     for name in output_names:
         graph.reserve(name)
     renames = {}
