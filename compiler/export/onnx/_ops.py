@@ -177,8 +177,9 @@ def fully_connected(e: Emitter, op: Op) -> None:
     perm = e.flatten_perm.get(id(origin(e, x)))
     if w.quant is not None:  # int8 [units, in], per channel on the units axis
         reorder = (lambda d: d[:, perm]) if perm is not None else (lambda d: d)
-        weights = weight(e, w, "nchw_flatten" if perm is not None else "w", reorder,
-                         lambda axis: axis)
+        weights = weight(
+            e, w, "nchw_flatten" if perm is not None else "w", reorder, lambda axis: axis
+        )
     elif perm is not None:
         weights = _derived(e, w, "nchw_flatten", lambda d: d[:, perm])
     else:
@@ -278,16 +279,20 @@ def gelu(e: Emitter, op: Op) -> None:
     # Before opset 20: 0.5 x (1 + erf(x / sqrt 2)), or the tanh form when approximate.
     base = op.outputs[0].name
     if approximate:
-        cube = e.node("Mul", [source, e.node("Mul", [source, source], base=f"{base}/sq")],
-                      base=f"{base}/cube")
-        inner = e.node("Add", [source, e.node("Mul", [cube, _scalar(e, 0.044715)],
-                                              base=f"{base}/c3")], base=f"{base}/inner")
-        scaled = e.node("Mul", [inner, _scalar(e, float(np.sqrt(2 / np.pi)))],
-                        base=f"{base}/scaled")
+        cube = e.node(
+            "Mul", [source, e.node("Mul", [source, source], base=f"{base}/sq")], base=f"{base}/cube"
+        )
+        inner = e.node(
+            "Add",
+            [source, e.node("Mul", [cube, _scalar(e, 0.044715)], base=f"{base}/c3")],
+            base=f"{base}/inner",
+        )
+        scaled = e.node(
+            "Mul", [inner, _scalar(e, float(np.sqrt(2 / np.pi)))], base=f"{base}/scaled"
+        )
         core = e.node("Tanh", [scaled], base=f"{base}/tanh")
     else:
-        scaled = e.node("Mul", [source, _scalar(e, float(1 / np.sqrt(2)))],
-                        base=f"{base}/scaled")
+        scaled = e.node("Mul", [source, _scalar(e, float(1 / np.sqrt(2)))], base=f"{base}/scaled")
         core = e.node("Erf", [scaled], base=f"{base}/erf")
     one_plus = e.node("Add", [core, _scalar(e, 1.0)], base=f"{base}/one_plus")
     half_x = e.node("Mul", [source, _scalar(e, 0.5)], base=f"{base}/half_x")
