@@ -198,14 +198,15 @@ def project(h, kernel, drop, units, out=None):
     return out
 
 
-def project_t(d, kernel, drop, units):
-    """Gradient of :func:`project` with respect to ``h``."""
+def project_t(d, kernel_t, drop, units):
+    """Gradient of :func:`project` with respect to ``h``; ``kernel_t`` is ``kernel.T``, made
+    contiguous once per backward pass (a transposed view makes each step's GEMM slower)."""
     if drop is None:
-        return d @ kernel.T
+        return d @ kernel_t
     total = None
-    for k in range(kernel.shape[1] // units):
-        cols = slice(k * units, (k + 1) * units)
-        part = (d[:, cols] @ kernel[:, cols].T) * drop[k]
+    for k in range(kernel_t.shape[0] // units):
+        rows = slice(k * units, (k + 1) * units)
+        part = (d[:, rows] @ kernel_t[rows]) * drop[k]
         total = part if total is None else total + part
     return total
 

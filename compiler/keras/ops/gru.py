@@ -37,6 +37,7 @@ def _gru_scan(xproj, h0, kernel, recurrent_bias, *, mask, drop, activation, recu
     steps, batch, width = xproj.shape
     u = width // 3
     dt = xproj.dtype
+    kernel = xp.ascontiguousarray(kernel)  # Orthogonal init and its updates are F-ordered
     gate = GateActivation((recurrent_activation, recurrent_activation), u, dt)
     act = ACTIVATIONS[activation]
     hs = xp.empty((steps + 1, batch, u), dt)
@@ -83,7 +84,8 @@ def _gru_scan(xproj, h0, kernel, recurrent_bias, *, mask, drop, activation, recu
 def _gru_scan_grad(ctx, grad):
     kernel, drop, reset_after, gate, act, hs, zrs, hhs, inners, rhs, outs = ctx
     steps, batch, u = hhs.shape
-    k_zr, k_h = kernel[:, :2 * u], kernel[:, 2 * u:]
+    kernel_t = xp.ascontiguousarray(kernel.T)
+    k_zr_t, k_h_t = kernel_t[:2 * u], kernel_t[2 * u:]
     drop_zr, drop_h = (None, None) if drop is None else (drop[:2], drop[2])
     (dh,) = outs.start_backward(grad)
     dx_all = xp.empty((steps, batch, 3 * u), hhs.dtype)
@@ -106,13 +108,13 @@ def _gru_scan_grad(ctx, grad):
             dinner = dinner_all[t]
             dinner[:, :2 * u] = dx[:, :2 * u]
             xp.multiply(dpre, r, out=dinner[:, 2 * u:])
-            dh += project_t(dinner, kernel, drop, u)
+            dh += project_t(dinner, kernel_t, drop, u)
         else:
-            d_rh = dpre @ k_h.T
+            d_rh = dpre @ k_h_t
             xp.multiply(d_rh, h if drop_h is None else h * drop_h, out=dx[:, u:2 * u])
             dh += d_rh * r if drop_h is None else d_rh * r * drop_h
             gate.backward(zr, dx[:, :2 * u])
-            dh += project_t(dx[:, :2 * u], k_zr, drop_zr, u)
+            dh += project_t(dx[:, :2 * u], k_zr_t, drop_zr, u)
         if dh_keep is not None:
             dh += dh_keep
     if reset_after:

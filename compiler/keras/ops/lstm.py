@@ -36,6 +36,7 @@ def _lstm_scan(xproj, h0, c0, kernel, *, mask, drop, activation, recurrent_activ
     steps, batch, width = xproj.shape
     u = width // 4
     dt = xproj.dtype
+    kernel = xp.ascontiguousarray(kernel)  # Orthogonal init and its updates are F-ordered
     ra = recurrent_activation
     gate = GateActivation((ra, ra, activation, ra), u, dt)
     act = ACTIVATIONS[activation]
@@ -73,6 +74,7 @@ def _lstm_scan_grad(ctx, grad):
     u = width // 4
     dh, dc = outs.start_backward(grad)
     dz_all = xp.empty_like(gates)
+    kernel_t = xp.ascontiguousarray(kernel.T)
     for t in reversed(range(steps)):
         dh_new, dh_keep = outs.split_state_grad(t, dh)
         dc_new, dc_keep = outs.split_state_grad(t, dc)
@@ -89,7 +91,7 @@ def _lstm_scan_grad(ctx, grad):
         xp.multiply(dc_new, i, out=dz[:, 2 * u:3 * u])
         dc = dc_new * f
         gate.backward(y, dz)
-        dh = project_t(dz, kernel, drop, u)
+        dh = project_t(dz, kernel_t, drop, u)
         if dh_keep is not None:
             dh += dh_keep
             dc += dc_keep

@@ -30,6 +30,7 @@ def _simple_rnn_scan(xproj, h0, kernel, *, mask, drop, activation, zero_output,
                      return_sequences):
     steps, batch, u = xproj.shape
     dt = xproj.dtype
+    kernel = xp.ascontiguousarray(kernel)  # Orthogonal init and its updates are F-ordered
     act = ACTIVATIONS[activation]
     hs = xp.empty((steps + 1, batch, u), dt)
     hs[0] = h0
@@ -53,6 +54,7 @@ def _simple_rnn_scan_grad(ctx, grad):
     steps, batch, u = ys.shape
     (dh,) = outs.start_backward(grad)
     dpre_all = xp.empty_like(ys)
+    kernel_t = xp.ascontiguousarray(kernel.T)
     for t in reversed(range(steps)):
         dh_new, dh_keep = outs.split_state_grad(t, dh)
         g_out = outs.grad_at(t)
@@ -60,7 +62,7 @@ def _simple_rnn_scan_grad(ctx, grad):
             dh_new = dh_new + g_out
         dpre = dpre_all[t]
         xp.multiply(dh_new, act.slope(ys[t]), out=dpre)
-        dh = project_t(dpre, kernel, drop, u)
+        dh = project_t(dpre, kernel_t, drop, u)
         if dh_keep is not None:
             dh += dh_keep
     return dpre_all, dh, project_grad(hs[:-1], dpre_all, drop, u)

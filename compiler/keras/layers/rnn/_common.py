@@ -1,6 +1,7 @@
 """Helpers shared by the recurrent cells and layers: config checks, fused-path plumbing."""
 
 from compiler.keras import activations, ops
+from compiler.keras.ops.sequence_projection import sequence_projection
 
 __all__ = [
     "check_units", "reject_unsupported", "fused_activation_name", "input_projection",
@@ -45,18 +46,16 @@ def input_projection(x_tm, kernel, bias, dropout_mask, units):
     shared by all gates, or a list with one mask per gate block of ``units`` columns (Keras's
     ``implementation=1``, used with recurrent dropout).
     """
+    if not isinstance(dropout_mask, list):
+        x = x_tm if dropout_mask is None else x_tm * dropout_mask
+        return sequence_projection(x, kernel, bias)
     steps, batch, features = x_tm.shape
     rows = steps * batch
-    if isinstance(dropout_mask, list):
-        blocks = [
-            ops.matmul(ops.reshape(x_tm * m, (rows, features)),
-                       kernel[:, k * units:(k + 1) * units])
-            for k, m in enumerate(dropout_mask)
-        ]
-        proj = ops.concatenate(blocks, axis=1)
-    else:
-        x = x_tm if dropout_mask is None else x_tm * dropout_mask
-        proj = ops.matmul(ops.reshape(x, (rows, features)), kernel)
+    blocks = [
+        ops.matmul(ops.reshape(x_tm * m, (rows, features)), kernel[:, k * units:(k + 1) * units])
+        for k, m in enumerate(dropout_mask)
+    ]
+    proj = ops.concatenate(blocks, axis=1)
     if bias is not None:
         proj = proj + bias
     return ops.reshape(proj, (steps, batch, proj.shape[-1]))

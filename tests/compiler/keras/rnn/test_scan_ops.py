@@ -119,3 +119,21 @@ def test_scan_is_one_autodiff_node():
         (U, 4 * U)))
     assert outs._parents[0]._op.name == "lstm_scan"
     assert outs._parents[0]._parents[0] is x
+
+
+@pytest.mark.parametrize("with_bias", [True, False])
+@pytest.mark.parametrize("x_needs_grad", [True, False])
+def test_sequence_projection_gradients(with_bias, x_needs_grad):
+    from compiler.keras.ops.sequence_projection import sequence_projection
+
+    rng = np.random.default_rng(6)
+    x = ops.Tensor(rng.standard_normal((T, B, 2)), requires_grad=x_needs_grad)
+    kernel, bias = _tensor(rng, 2, 5), _tensor(rng, 5)
+    w = rng.standard_normal((T, B, 5))
+    out = sequence_projection(x, kernel, bias if with_bias else None)
+    np.testing.assert_allclose(out.data, x.data @ kernel.data + (bias.data if with_bias else 0))
+    check_gradients(lambda: ops.sum(sequence_projection(x, kernel, bias if with_bias else None)
+                                    * w),
+                    [kernel] + ([bias] if with_bias else []) + ([x] if x_needs_grad else []))
+    if not x_needs_grad:
+        assert x.grad is None
