@@ -17,6 +17,7 @@ def _data(n=64, seed=0):
 
 
 def _model(lr=0.01):
+    keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((4,)), layers.Dense(8, activation="relu"),
                               layers.Dense(2, activation="softmax")])
     model.compile(optimizer=optimizers.SGD(lr), loss="sparse_categorical_crossentropy",
@@ -116,7 +117,7 @@ def test_early_stopping_restores_best_weights(capsys):
 def test_early_stopping_modes_baseline_and_errors():
     stopper = callbacks.EarlyStopping(monitor="val_accuracy", baseline=0.99, patience=1)
     x, y = _data()
-    model = _model()
+    model = _model(lr=0.0)
     history = model.fit(x, y, epochs=10, validation_split=0.25, callbacks=[stopper], verbose=0)
     assert len(history.history["loss"]) == 2  # never beats the baseline
     assert stopper.monitor_op(2, 1)  # accuracy: larger is better
@@ -214,3 +215,38 @@ def test_history_is_returned_and_stop_training_flag():
     history = model.fit(x, y, epochs=5, callbacks=[StopAtOne()], verbose=0)
     assert isinstance(history, callbacks.History)
     assert history.epoch == [0, 1]
+
+
+def test_learning_rate_scheduler_sets_rate_and_logs_it(capsys):
+    x, y = _data(16)
+    model = _model()
+    scheduler = callbacks.LearningRateScheduler(lambda epoch, lr: 0.1 / (epoch + 1), verbose=1)
+    history = model.fit(x, y, epochs=3, callbacks=[scheduler], verbose=0)
+    np.testing.assert_allclose(history.history["learning_rate"], [0.1, 0.05, 0.1 / 3], rtol=1e-6)
+    out = capsys.readouterr().out
+    assert "Epoch 2: LearningRateScheduler setting learning rate to 0.05." in out
+    one_arg = callbacks.LearningRateScheduler(lambda epoch: 0.5)
+    model.fit(x, y, epochs=1, callbacks=[one_arg], verbose=0)
+    assert float(model.optimizer.learning_rate) == 0.5
+    with pytest.raises(ValueError, match="should be a float"):
+        model.fit(x, y, epochs=1, verbose=0,
+                  callbacks=[callbacks.LearningRateScheduler(lambda epoch: "fast")])
+
+
+def test_reduce_lr_on_plateau():
+    x, y = _data()
+    model = _model()
+    model.optimizer.learning_rate = 0.08
+    # Undoing every update keeps the loss flat, so the plateau logic alone drives the rate.
+    weights = model.get_weights()
+    undo = callbacks.LambdaCallback(
+        on_train_batch_end=lambda batch, logs: model.set_weights(weights))
+    plateau = callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, cooldown=2,
+                                          min_lr=0.02)
+    history = model.fit(x, y, epochs=7, callbacks=[undo, plateau], verbose=0)
+    # Logged before each decision: reduce at epoch 1; the cooldown skips epoch 2; epoch 3
+    # counts again and reduces; then the floor min_lr=0.02 is reached.
+    np.testing.assert_allclose(history.history["learning_rate"],
+                               [0.08, 0.08, 0.04, 0.04, 0.02, 0.02, 0.02], rtol=1e-6)
+    with pytest.raises(ValueError, match="factor >= 1.0"):
+        callbacks.ReduceLROnPlateau(factor=2.0)
