@@ -60,20 +60,28 @@ def _lookup(module, name):
     if parts is None:
         return None, f"module {module!r} is not a Keras module"
     if not parts:  # "keras": the top-level names
-        top = importlib.import_module("compiler.keras")
-        found = getattr(top, name, None) if name in getattr(top, "__all__", ()) else None
-        return found, "not found in compiler.keras"
+        return _public(importlib.import_module("compiler.keras"), name), (
+            "not found in compiler.keras")
     if parts[0] not in PACKAGES:
-        return None, f"module {module!r} is not one of keras.{sorted(PACKAGES)}"
+        known = ", ".join(f"keras.{p}" for p in sorted(PACKAGES))
+        return None, f"module {module!r} is not one of {known}"
     package = _package(parts[0])
     if package is None:
         return None, f"{PACKAGES[parts[0]]} is not available"
-    found = getattr(package, name, None)
+    found = _public(package, name)
     if found is None and len(parts) > 1:
         sub = getattr(package, parts[1], None)  # e.g. keras.optimizers.schedules
-        if inspect.ismodule(sub) and sub.__name__.startswith(package.__name__):
-            found = getattr(sub, name, None)
+        if inspect.ismodule(sub) and sub.__name__.startswith(package.__name__ + "."):
+            found = _public(sub, name)
     return found, f"not found in {PACKAGES[parts[0]]}"
+
+
+def _public(module, name):
+    """``module.name`` if the module exports it (its ``__all__``), else None."""
+    exported = getattr(module, "__all__", None)
+    if exported is not None and name not in exported:
+        return None
+    return getattr(module, name, None)
 
 
 def resolve_class(class_name, module, registered_name, custom_objects=None):
