@@ -15,7 +15,8 @@ Usage::
 OpenBLAS reads its settings at import: to compare thread counts, run with e.g.
 ``OPENBLAS_NUM_THREADS=1``; the settings in effect are printed. Per-step GEMMs here are small
 (128 x 64 x 256): on a loaded machine, OpenBLAS threads that wait for a busy core can make them
-10x slower, so the load average is printed too.
+10x slower, so the load average is printed, and the process CPU time next to the wall time
+(with one BLAS thread, the CPU time is the single-core work whatever the load).
 """
 
 import argparse
@@ -47,18 +48,19 @@ def train(keras, kind, x, y, epochs, batch_size=128, seed=1):
         keras.layers.Dense(1, activation="sigmoid"),
     ])
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
-    times = []
+    times, cpu_times = [], []
 
     class EpochTimer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
-            self.start = time.perf_counter()
+            self.start, self.cpu_start = time.perf_counter(), time.process_time()
 
         def on_epoch_end(self, epoch, logs=None):
             times.append(time.perf_counter() - self.start)
+            cpu_times.append(time.process_time() - self.cpu_start)
 
     history = model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0,
                         callbacks=[EpochTimer()])
-    return times, float(history.history["accuracy"][-1])
+    return times, cpu_times, float(history.history["accuracy"][-1])
 
 
 def forward_backward_time(kind, x, y, batch_size=128, batches=20):
@@ -113,17 +115,17 @@ def main():
     for kind in kinds:
         ref_time, ref_acc = KERAS_REFERENCE[kind]
         if has_fit:
-            times, acc = train(ours, kind, x, y, args.epochs)
+            times, cpu_times, acc = train(ours, kind, x, y, args.epochs)
             epoch_times = ", ".join(f"{t:.2f}" for t in times)
-            print(f"{kind:>10}: ours {np.median(times):.2f} s/epoch (epochs: {epoch_times}), "
-                  f"train accuracy {acc:.1%} | Keras reference {ref_time:.2f} s/epoch, "
-                  f"{ref_acc:.0%}")
+            print(f"{kind:>10}: ours {np.median(times):.2f} s/epoch wall (epochs: {epoch_times}; "
+                  f"CPU {np.median(cpu_times):.2f} s/epoch), train accuracy {acc:.1%} | "
+                  f"Keras reference {ref_time:.2f} s/epoch, {ref_acc:.0%}")
         else:
             t = forward_backward_time(kind, x, y)
             print(f"{kind:>10}: ours forward+backward {t:.2f} s/epoch | Keras reference "
                   f"{ref_time:.2f} s/epoch (full training step)")
         if reference_keras is not None:
-            times, acc = train(reference_keras, kind, x, y, args.epochs)
+            times, _, acc = train(reference_keras, kind, x, y, args.epochs)
             print(f"{'':>10}  Keras {reference_keras.__version__} measured here: "
                   f"{np.median(times[1:] or times):.2f} s/epoch, train accuracy {acc:.1%}")
     if reference_keras is None:
