@@ -14,6 +14,7 @@ from compiler.keras.metrics.accuracy_metrics import (
     sparse_categorical_accuracy,
     top_k_categorical_accuracy,
 )
+from compiler.keras.metrics.confusion_metrics import AUC
 from compiler.keras.metrics.metric import Metric, _snake
 from compiler.keras.metrics.reduction_metrics import Mean, MeanMetricWrapper, Sum
 from compiler.keras.metrics.regression_metrics import (
@@ -30,7 +31,7 @@ _CLASSES = [
     Metric, Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
     SparseCategoricalAccuracy, TopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError,
     MeanAbsolutePercentageError, RootMeanSquaredError, CategoricalCrossentropy,
-    SparseCategoricalCrossentropy, BinaryCrossentropy,
+    SparseCategoricalCrossentropy, BinaryCrossentropy, AUC,
 ]
 _BY_NAME = {cls.__name__: cls for cls in _CLASSES}
 _BY_NAME.update({_snake(cls.__name__): cls for cls in _CLASSES})
@@ -124,7 +125,7 @@ _FUNCTIONS = {
 }
 
 __all__ = [
-    "Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
+    "AUC", "Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
     "CategoricalAccuracy", "SparseCategoricalAccuracy", "TopKCategoricalAccuracy",
     "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError",
     "RootMeanSquaredError", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",

@@ -113,3 +113,48 @@ def test_metric_state_variables_are_non_trainable():
     metric = metrics.Mean(name="loss")
     assert [v.name for v in metric.variables] == ["total", "count"]
     assert not any(v.trainable for v in metric.variables)
+
+
+def _exact_roc_auc(labels, scores):
+    """Probability that a random positive scores above a random negative (ties count half)."""
+    pos, neg = scores[labels == 1], scores[labels == 0]
+    wins = (pos[:, None] > neg[None, :]).sum() + 0.5 * (pos[:, None] == neg[None, :]).sum()
+    return wins / (len(pos) * len(neg))
+
+
+def test_auc_roc_approaches_the_exact_area():
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 2, 400)
+    scores = np.clip(labels * 0.3 + rng.random(400) * 0.7, 0, 1)
+    auc = metrics.AUC(num_thresholds=2000)
+    auc.update_state(labels[:200], scores[:200])
+    auc.update_state(labels[200:], scores[200:])
+    np.testing.assert_allclose(auc.result(), _exact_roc_auc(labels, scores), atol=2e-3)
+    perfect = metrics.AUC()
+    perfect.update_state([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9])
+    np.testing.assert_allclose(perfect.result(), 1.0, rtol=1e-6)
+    reverse = metrics.AUC()
+    reverse.update_state([1, 1, 0, 0], [0.1, 0.2, 0.8, 0.9])
+    np.testing.assert_allclose(reverse.result(), 0.0, atol=1e-6)
+
+
+def test_auc_thresholds_weights_and_pr_curve():
+    auc = metrics.AUC(num_thresholds=3)
+    assert auc.thresholds == [-1e-7, 0.5, 1 + 1e-7]
+    auc.update_state([0, 1, 1, 0], [0.2, 0.7, 0.4, 0.6], sample_weight=[1, 2, 1, 1])
+    # At 0.5: tp=2 (the weight-2 positive), fp=1, fn=1, tn=1.
+    np.testing.assert_array_equal(auc.true_positives.data, [3, 2, 0])
+    np.testing.assert_array_equal(auc.false_positives.data, [2, 1, 0])
+    # ROC points (fpr, tpr): (1, 1), (0.5, 2/3), (0, 0): trapezoids.
+    np.testing.assert_allclose(auc.result(), 0.5 * (1 + 2 / 3) / 2 + 0.5 * (2 / 3) / 2,
+                               rtol=1e-6)
+    pr = metrics.AUC(curve="PR", summation_method="majoring", num_thresholds=3)
+    pr.update_state([0, 1, 1, 0], [0.2, 0.7, 0.4, 0.6])
+    # (recall, precision): (1, 0.5), (0.5, 0.5), (0, 0): majoring takes the larger height.
+    np.testing.assert_allclose(pr.result(), 0.5 * 0.5 + 0.5 * 0.5, rtol=1e-6)
+    interpolated = metrics.AUC(curve="PR")
+    interpolated.update_state([0, 0, 1, 1], [0.1, 0.2, 0.8, 0.9])
+    np.testing.assert_allclose(interpolated.result(), 1.0, rtol=1e-6)
+    with pytest.raises(ValueError, match="Invalid curve"):
+        metrics.AUC(curve="XY")
+    assert metrics.get("AUC").name == "auc"
