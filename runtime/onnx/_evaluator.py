@@ -8,7 +8,7 @@ from collections import ChainMap
 
 import numpy as np
 
-from runtime.errors import InvalidModelError
+from runtime.errors import InvalidModelError, UnsupportedOpError
 from runtime.onnx._graph import Graph
 
 
@@ -94,10 +94,11 @@ def run_graph(graph: Graph, feeds: dict, outer=None, keep: dict | None = None):
             ) from e
         if not isinstance(result, (tuple, list)):
             result = (result,)
-        if len(result) < len([o for o in node.outputs if o]):
-            raise InvalidModelError(
-                f"{node.describe()} declares {len(node.outputs)} outputs; the op gives "
-                f"{len(result)}"
+        missing = [o for i, o in enumerate(node.outputs) if o and i >= len(result)]
+        if missing:
+            raise UnsupportedOpError(
+                f"{node.describe()}: output {missing[0]!r} (one of {len(node.outputs)} declared) "
+                f"is not computed by this runtime; the op gives {len(result)}"
             )
         for out, value in zip(node.outputs, result, strict=False):
             if out:

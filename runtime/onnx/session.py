@@ -143,8 +143,18 @@ class InferenceSession:
         for name in output_names:
             if name not in values:
                 raise InvalidInputError(f"Invalid output name: {name!r}; no such value")
-            result.append(np.asarray(values[name]))
+            result.append(self._own(np.asarray(values[name]), feeds))
         return result
+
+    def _own(self, value: np.ndarray, feeds: dict) -> np.ndarray:
+        """A C-contiguous array that aliases neither a feed nor the model's weights (an
+        Identity or Reshape output is a view), so the caller may modify it freely."""
+        shared = any(
+            np.may_share_memory(value, a)
+            for a in (*feeds.values(), *self._graph.initializers.values())
+            if isinstance(a, np.ndarray)
+        )
+        return value.copy() if shared else np.ascontiguousarray(value)
 
     def _check_feed(self, input_feed: dict) -> dict:
         if not isinstance(input_feed, dict):

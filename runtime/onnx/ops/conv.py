@@ -10,6 +10,9 @@ from numpy.lib.stride_tricks import sliding_window_view
 from runtime.errors import InvalidModelError
 from runtime.onnx.ops._common import check_size, conv_pads
 
+# Elements of one im2col copy (128 MiB of float32); bigger batches are cut into blocks.
+IM2COL_BUDGET = 1 << 25
+
 
 def conv_nchw(
     x, w, *, auto_pad, dilations, group, kernel_shape, pads, strides, op, dtype, bias=None
@@ -57,26 +60,42 @@ def conv_nchw(
     ]  # (N, *out, C, *K)
     out_sp = view.shape[1 : 1 + nsp]
     kk, p, mg = int(np.prod(kernel)), int(np.prod(out_sp)), m // group
-    check_size((group, n * p, kk * cg), op)
-    # (N, *out, G, Cg, *K) -> (G, N, *out, *K, Cg): the one copy, laid out for the matmul.
-    view = view.reshape((n,) + out_sp + (group, cg) + kernel)
-    order = (
-        (1 + nsp, 0) + tuple(range(1, 1 + nsp)) + tuple(range(3 + nsp, 3 + 2 * nsp)) + (2 + nsp,)
-    )
-    cols = np.ascontiguousarray(view.transpose(order), dtype=dtype).reshape(group, n * p, kk * cg)
+    check_size((n,) + out_sp + (m,), op)
     weights = w.reshape((group, mg, cg) + kernel).astype(dtype, copy=False)
     weights = np.moveaxis(weights, 2, -1).reshape(group, mg, kk * cg)
-    if group == 1:
-        out = (cols[0] @ weights[0].T).reshape((n,) + out_sp + (m,))
-    else:
-        out = np.matmul(cols, weights.transpose(0, 2, 1))  # (G, N*P, Mg)
-        out = np.moveaxis(out.reshape((group, n) + out_sp + (mg,)), 0, -2)
-        out = out.reshape((n,) + out_sp + (m,))
+    out = np.empty((n,) + out_sp + (m,), dtype=dtype)
+    # One im2col copy and one matmul for the whole batch, unless the copy would be huge:
+    # then blocks of samples, each as large as the budget allows.
+    per_sample = group * p * kk * cg
+    block = max(1, IM2COL_BUDGET // max(per_sample, 1))
+    check_size((min(block, n), per_sample), op)
+    for start in range(0, n, block):
+        stop = min(start + block, n)
+        out[start:stop] = _im2col_matmul(view[start:stop], weights, group, kernel, dtype)
     if bias is not None:
         if bias.shape != (m,):
             raise InvalidModelError(f"{op}: bias of shape {list(bias.shape)}; expected [{m}]")
-        out += bias.astype(dtype, copy=False)  # in place: the matmul result is ours
+        out += bias.astype(dtype, copy=False)  # in place: the result is ours
     return np.moveaxis(out, -1, 1)
+
+
+def _im2col_matmul(view, weights, group, kernel, dtype):
+    """Windows (B, *out, C, *K) times weights (G, M/G, K*Cg): (B, *out, M)."""
+    nsp = len(kernel)
+    b, out_sp = view.shape[0], view.shape[1 : 1 + nsp]
+    cg, mg = view.shape[1 + nsp] // group, weights.shape[1]
+    # (B, *out, G, Cg, *K) -> (G, B, *out, *K, Cg): the one copy, laid out for the matmul.
+    view = view.reshape((b,) + out_sp + (group, cg) + kernel)
+    order = (
+        (1 + nsp, 0) + tuple(range(1, 1 + nsp)) + tuple(range(3 + nsp, 3 + 2 * nsp)) + (2 + nsp,)
+    )
+    rows = b * int(np.prod(out_sp))
+    cols = np.ascontiguousarray(view.transpose(order), dtype=dtype).reshape(group, rows, -1)
+    if group == 1:
+        return (cols[0] @ weights[0].T).reshape((b,) + out_sp + (mg,))
+    out = np.matmul(cols, weights.transpose(0, 2, 1))  # (G, B*P, M/G)
+    out = np.moveaxis(out.reshape((group, b) + out_sp + (mg,)), 0, -2)
+    return out.reshape((b,) + out_sp + (group * mg,))
 
 
 def Conv(

@@ -296,3 +296,15 @@ def test_com_microsoft_binary_ops(op):
     diff = np.abs(ours[0].astype(int) - theirs[0].astype(int))
     assert diff.max() <= 1
     assert not np.any(diff[~ties & (np.abs(exact) < 127)])
+
+
+def test_conv_cut_into_sample_blocks_gives_the_same_result(monkeypatch):
+    # A batch whose im2col copy exceeds the budget runs in blocks of samples; same numbers.
+    from runtime.onnx.ops import conv
+
+    x = RNG.normal(size=(7, 4, 10, 9)).astype(np.float32)
+    w = RNG.normal(size=(6, 2, 3, 3)).astype(np.float32)
+    b = RNG.normal(size=(6,)).astype(np.float32)
+    whole = conv.Conv(x, w, b, group=2, pads=[1, 1, 1, 1])
+    monkeypatch.setattr(conv, "IM2COL_BUDGET", 2 * 6 * 90 * 9 * 2)  # two samples per block
+    np.testing.assert_array_equal(conv.Conv(x, w, b, group=2, pads=[1, 1, 1, 1]), whole)

@@ -146,3 +146,27 @@ def test_runtime_onnx_never_imports_compiler():
             else:
                 continue
             assert not any(n == "compiler" or n.startswith("compiler.") for n in names), path
+
+
+def test_outputs_never_alias_feeds_or_weights():
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = numpy_helper.from_array(np.arange(3, dtype=np.float32), "w")
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"]), helper.make_node("Identity", ["w"], ["z"])],
+        "aliases",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3])],
+        [
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, [3]),
+            helper.make_tensor_value_info("z", TensorProto.FLOAT, [3]),
+        ],
+        initializer=[weight],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    session = InferenceSession(model.SerializeToString())
+    x = np.ones(3, np.float32)
+    y, z = session.run(None, {"x": x})
+    y[:] = 5
+    z[:] = 7
+    assert x.tolist() == [1, 1, 1]
+    np.testing.assert_array_equal(session.run(None, {"x": x})[1], [0, 1, 2])
