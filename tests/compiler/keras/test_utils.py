@@ -80,3 +80,24 @@ def test_progbar_averages_stateless_values_and_verbose_two(capsys):
     quiet.update(3, [("loss", 0.00001)])
     line = capsys.readouterr().out
     assert line.startswith("3/3 - ") and line.endswith(" - loss: 1.0000e-05\n")
+
+
+def test_pad_sequences_matches_keras():
+    from compiler.keras.utils import pad_sequences
+
+    seqs = [[1, 2, 3], [4], [], [5, 6, 7, 8, 9]]
+    np.testing.assert_array_equal(pad_sequences(seqs, maxlen=4), [
+        [0, 1, 2, 3], [0, 0, 0, 4], [0, 0, 0, 0], [6, 7, 8, 9]])
+    np.testing.assert_array_equal(
+        pad_sequences(seqs, maxlen=3, padding="post", truncating="post", value=-1),
+        [[1, 2, 3], [4, -1, -1], [-1, -1, -1], [5, 6, 7]])
+    full = pad_sequences(seqs)
+    assert full.shape == (4, 5) and full.dtype == np.int32
+    vectors = pad_sequences([np.ones((2, 3)), np.ones((1, 3))], dtype="float32")
+    assert vectors.shape == (2, 2, 3) and vectors[1, 0].sum() == 0
+    with pytest.raises(ValueError, match="Padding type"):
+        pad_sequences(seqs, padding="middle")
+    with pytest.raises(ValueError, match="non-iterable"):
+        pad_sequences([1, 2])
+    with pytest.raises(ValueError, match="different from expected shape"):
+        pad_sequences([np.ones((2, 3)), np.ones((1, 4))])
