@@ -204,3 +204,15 @@ def test_bit_flip_in_weights_is_caught_by_the_crc(good):
     data = bytearray(good)
     data[start + 2000] ^= 0x10
     _refused(bytes(data), "CRC|Bad")
+
+
+def test_loading_never_imports_a_module_named_in_the_file(good):
+    import sys
+
+    def rename(config):
+        entry = _craft.find_layer(config, "d2")
+        entry["module"], entry["class_name"] = "keras.src.this_is_not_imported", "Dense"
+        entry["registered_name"] = None
+
+    _refused(_craft.with_config(good, rename), "this_is_not_imported")
+    assert not any("this_is_not_imported" in name for name in sys.modules)
