@@ -154,7 +154,8 @@ class InferenceSession:
             for a in (*feeds.values(), *self._graph.initializers.values())
             if isinstance(a, np.ndarray)
         )
-        return value.copy() if shared else np.ascontiguousarray(value)
+        # (not np.ascontiguousarray: it turns a 0-d array into a 1-d one)
+        return value.copy() if shared or not value.flags.c_contiguous else value
 
     def _check_feed(self, input_feed: dict) -> dict:
         if not isinstance(input_feed, dict):
