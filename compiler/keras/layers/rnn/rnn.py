@@ -200,6 +200,11 @@ class RNN(Layer):
         return [ops.Tensor(xp.zeros((batch_size, d), self.compute_dtype))
                 for d in self.state_size]
 
+    def reset_state(self):
+        """Keras API: resets a stateful layer's states. Layers here are never stateful."""
+
+    reset_states = reset_state
+
     def _initial_states(self, initial_state, batch):
         if initial_state is None:
             return self.get_initial_state(batch)

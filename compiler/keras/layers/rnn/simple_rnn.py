@@ -189,8 +189,7 @@ class SimpleRNN(RNN):
             "bias_constraint": None,
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
-            "seed": self.cell.seed,
-        }
+        }  # Keras 3 writes no "seed" for SimpleRNN (its cell's config has one)
 
     @classmethod
     def from_config(cls, config):

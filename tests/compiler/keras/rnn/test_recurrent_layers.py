@@ -201,7 +201,8 @@ def test_config_round_trip(kind):
     again = type(layer).from_config(config)
     assert again.get_config() == config
     assert "cell" not in config and config["zero_output_for_mask"] is False
-    assert config["dropout"] == 0.25 and config["seed"] == 3
+    assert config["dropout"] == 0.25
+    assert config.get("seed") == (None if kind == "simple" else 3)  # as Keras 3.15 writes it
 
 
 def test_generic_rnn_with_cell_round_trips_and_runs():
