@@ -20,7 +20,7 @@ MODES = ("int8", "dynamic", "float16")
 
 
 def quantize_graph(graph, mode: str, calibration=None, io: str = "float", method: str = "minmax",
-                   percentile: float = 99.99):
+                   percentile: float = 99.99, progress=None):
     """Returns a quantized copy of the float ``graph``.
 
     Args:
@@ -32,6 +32,7 @@ def quantize_graph(graph, mode: str, calibration=None, io: str = "float", method
         io: for ``int8``: ``float`` (QUANTIZE / DEQUANTIZE at the boundaries) or ``int8``.
         method: calibration method, one of ``METHODS``.
         percentile: the percentile kept by the ``percentile`` method.
+        progress: optional ``progress(samples_done, samples_total)`` called during calibration.
     """
     if mode not in MODES:
         raise QuantizationError(f"unknown quantization mode {mode!r}; expected one of {MODES}")
@@ -49,5 +50,6 @@ def quantize_graph(graph, mode: str, calibration=None, io: str = "float", method
     from compiler.quantize.int8 import quantize_int8
 
     batches = calibration_batches(graph, calibration)
-    ranges = collect_ranges(graph, batches, method=method, percentile=percentile)
+    ranges = collect_ranges(graph, batches, method=method, percentile=percentile,
+                            progress=progress)
     return quantize_int8(graph, ranges, io=io)

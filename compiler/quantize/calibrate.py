@@ -132,8 +132,12 @@ class _Stats:
         return values
 
 
-def collect_ranges(graph: Graph, batches, method: str = "minmax", percentile: float = 99.99):
-    """Runs the float ``graph`` on ``batches``; returns ``{value name: (lo, hi)}``."""
+def collect_ranges(graph: Graph, batches, method: str = "minmax", percentile: float = 99.99,
+                   progress=None):
+    """Runs the float ``graph`` on ``batches``; returns ``{value name: (lo, hi)}``.
+
+    ``progress(done, total)``, when given, is called after each batch (samples so far, all).
+    """
     if method not in METHODS:
         raise CalibrationError(f"unknown calibration method {method!r}; expected one of {METHODS}")
     if not 50 < percentile <= 100:
@@ -141,8 +145,12 @@ def collect_ranges(graph: Graph, batches, method: str = "minmax", percentile: fl
     rng = np.random.default_rng(0)  # deterministic samples: same data, same file bytes
     keep_samples = method != "minmax"
     stats: dict[str, _Stats] = {}
+    total, done = sum(len(batch[0]) for batch in batches), 0
     for batch in batches:
         values = evaluate(graph, batch, keep_all=True)
+        done += len(batch[0])
+        if progress is not None:
+            progress(done, total)
         for name, array in values.items():
             if np.asarray(array).dtype.kind != "f":
                 continue
