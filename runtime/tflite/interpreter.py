@@ -15,6 +15,7 @@ import numpy as np
 
 from runtime.errors import InvalidInputError, InvalidModelError
 from runtime.tflite import schema
+from runtime.tflite._batching import batch_sliceable, run_sliced
 from runtime.tflite._executor import SubgraphCaller
 from runtime.tflite.kernels._parallel import default_threads, threads
 from runtime.tflite.model import MAX_ACTIVATION_BYTES, read_model
@@ -84,6 +85,7 @@ class Interpreter:
         self._inputs: dict[int, np.ndarray] = {}
         self._values: dict[int, np.ndarray] = {}
         self._allocated = False
+        self._sliceable = batch_sliceable(sg, self._main.constants)
 
     # -- details ------------------------------------------------------------------------------
 
@@ -228,11 +230,33 @@ class Interpreter:
             raise InvalidInputError(
                 "Invoke called on model that is not ready (call allocate_tensors() first)."
             )
+        feeds = dict(self._inputs)
         with threads(self._num_threads):
-            values = self._main.run(dict(self._inputs), keep_all=self._preserve)
+            rows = self._slice_rows(feeds)
+            if rows:
+                values = run_sliced(self._main, feeds, rows, self._num_threads)
+                values.update(feeds)
+            else:
+                values = self._main.run(feeds, keep_all=self._preserve)
         self._values = values
         for t, v in values.items():
             self._shapes[t] = tuple(v.shape)
+
+    def _slice_rows(self, feeds) -> int:
+        """Batch rows per slice when the batch may be run in slices (0: run it whole)."""
+        if self._preserve or not self._sliceable:
+            return 0
+        batches = {v.shape[0] if v.ndim else None for v in feeds.values()}
+        if len(batches) != 1 or None in batches:
+            return 0
+        batch = batches.pop()
+        # Slices small enough that the largest activation stays in cache (about 2 MB).
+        per_row = max(
+            (int(np.prod(s[1:], dtype=np.int64)) * 4 for s in self._shapes.values() if s),
+            default=1,
+        )
+        rows = max(1, (2 << 20) // max(per_row, 1))
+        return rows if rows * 2 <= batch else 0
 
     def get_tensor(self, tensor_index, subgraph_index=0):
         """A copy of a tensor's value (intermediates only with preserve_all_tensors)."""

@@ -12,10 +12,12 @@ import contextlib
 import ctypes
 import glob
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+_PREFIX = "tflite-kernel"
 _threads = 1
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
@@ -60,7 +62,7 @@ def threads(n: int):
     previous = _threads
     _threads = max(1, int(n))
     if _threads > 1 and _pool_size < _threads:
-        _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="tflite-kernel")
+        _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix=_PREFIX)
         _pool_size = _threads
     blas_before = None
     if _BLAS is not None:
@@ -74,10 +76,27 @@ def threads(n: int):
             _BLAS[1](blas_before)
 
 
+def _in_worker() -> bool:
+    return threading.current_thread().name.startswith(_PREFIX)
+
+
+def run_tasks(fn, items, max_parallel: int) -> None:
+    """Call ``fn(item)`` for each item on up to ``max_parallel`` pool threads."""
+    items = list(items)
+    if max_parallel <= 1 or len(items) <= 1 or _pool is None or _in_worker():
+        for item in items:
+            fn(item)
+        return
+    for future in [_pool.submit(fn, item) for item in items]:
+        future.result()
+
+
 def run_chunks(fn, starts) -> None:
     """Call ``fn(start)`` for each chunk start, in parallel when threads are available."""
     starts = list(starts)
-    if _threads <= 1 or len(starts) <= 1 or _pool is None:
+    # Inside a pool worker (a batch slice already runs in parallel) stay sequential: waiting
+    # on the same pool from its own workers could deadlock it.
+    if _threads <= 1 or len(starts) <= 1 or _pool is None or _in_worker():
         for s in starts:
             fn(s)
         return
