@@ -353,3 +353,40 @@ def test_batch_normalization_statistics_update_during_fit():
     model.fit(x, y, epochs=1, batch_size=16, verbose=0)
     after = norm.get_weights()
     assert not np.allclose(before[2], after[2])  # moving mean follows the data
+
+
+# compile_config dicts as Keras 3 writes them into .keras files (copied from such files).
+_KERAS_RMSPROP = {
+    "module": "keras.optimizers", "class_name": "RMSprop", "config": {
+        "name": "rmsprop", "learning_rate": 0.0010000000474974513, "weight_decay": None,
+        "clipnorm": None, "global_clipnorm": None, "clipvalue": None, "use_ema": False,
+        "ema_momentum": 0.99, "ema_overwrite_frequency": None, "loss_scale_factor": None,
+        "gradient_accumulation_steps": None, "rho": 0.9, "momentum": 0.0, "epsilon": 1e-07,
+        "centered": False}, "registered_name": None}
+_KERAS_CONFIGS = [
+    {"optimizer": _KERAS_RMSPROP,
+     "loss": {"module": "builtins", "class_name": "function", "config": "binary_crossentropy",
+              "registered_name": "function"},
+     "loss_weights": None, "metrics": ["accuracy"], "weighted_metrics": None,
+     "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False},
+    {"optimizer": {**_KERAS_RMSPROP, "class_name": "Adam", "config": {
+        **{k: v for k, v in _KERAS_RMSPROP["config"].items()
+           if k not in ("rho", "momentum", "centered")},
+        "name": "adam", "learning_rate": 9.999999747378752e-06, "beta_1": 0.9, "beta_2": 0.999,
+        "amsgrad": False}},
+     "loss": {"module": "keras.losses", "class_name": "BinaryCrossentropy", "config": {
+         "name": "binary_crossentropy", "reduction": "sum_over_batch_size",
+         "from_logits": False, "label_smoothing": 0.0, "axis": -1}, "registered_name": None},
+     "loss_weights": None, "metrics": ["acc"], "weighted_metrics": None, "run_eagerly": False,
+     "steps_per_execution": 1, "jit_compile": False},
+]
+
+
+@pytest.mark.parametrize("config", _KERAS_CONFIGS)
+def test_compile_config_written_by_keras_round_trips_exactly(config):
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(1, activation="sigmoid")])
+    model.compile_from_config(config)
+    assert model.get_compile_config() == config
+    x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
+    history = model.fit(x, (x[:, 0] > 0).astype("float32"), epochs=1, verbose=0)
+    assert list(history.history) == sorted(["loss", config["metrics"][0]])
