@@ -34,7 +34,6 @@ class Cropping1D(Layer):
         super().__init__(**kwargs)
         self.cropping = standardize_tuple(cropping, 2, "cropping", allow_zero=True)
         self.input_spec = InputSpec(ndim=3)
-        self.built = True
 
     def call(self, inputs):
         self.compute_output_shape(inputs.shape)
@@ -85,7 +84,6 @@ class Cropping2D(Layer):
         if any(c < 0 for pair in self.cropping for c in pair):
             raise ValueError(f"`cropping` must be non-negative. Received: cropping={cropping}.")
         self.input_spec = InputSpec(ndim=4)
-        self.built = True
 
     def call(self, inputs):
         self.compute_output_shape(inputs.shape)

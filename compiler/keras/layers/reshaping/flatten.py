@@ -23,7 +23,6 @@ class Flatten(Layer):
         super().__init__(**kwargs)
         self.data_format = standardize_data_format(data_format)
         self.input_spec = InputSpec(min_ndim=1)
-        self.built = True
 
     def call(self, inputs):
         return ops.reshape(inputs, (inputs.shape[0], -1 if inputs.ndim > 1 else 1))

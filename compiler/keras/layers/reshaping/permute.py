@@ -28,7 +28,6 @@ class Permute(Layer):
                 f"`dims` must be consecutive and start from 1. Received dims={dims}"
             )
         self.input_spec = InputSpec(ndim=len(self.dims) + 1)
-        self.built = True
 
     def call(self, inputs):
         return ops.transpose(inputs, (0, *self.dims))
@@ -56,7 +55,6 @@ class RepeatVector(Layer):
             raise ValueError(f"Expected an integer value for `n` > 0. Received: n={n}")
         self.n = n
         self.input_spec = InputSpec(ndim=2)
-        self.built = True
 
     def call(self, inputs):
         batch, features = inputs.shape

@@ -25,7 +25,6 @@ class UpSampling1D(Layer):
         super().__init__(**kwargs)
         self.size = standardize_tuple(size, 1, "size")[0]
         self.input_spec = InputSpec(ndim=3)
-        self.built = True
 
     def call(self, inputs):
         n, steps, features = inputs.shape
@@ -66,7 +65,6 @@ class UpSampling2D(Layer):
             )
         self.interpolation = interpolation
         self.input_spec = InputSpec(ndim=4)
-        self.built = True
 
     def call(self, inputs):
         n, h, w, c = inputs.shape

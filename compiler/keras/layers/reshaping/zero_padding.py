@@ -28,7 +28,6 @@ class ZeroPadding1D(Layer):
         super().__init__(**kwargs)
         self.padding = standardize_tuple(padding, 2, "padding", allow_zero=True)
         self.input_spec = InputSpec(ndim=3)
-        self.built = True
 
     def call(self, inputs):
         return ops.pad(inputs, ((0, 0), self.padding, (0, 0)))
@@ -76,7 +75,6 @@ class ZeroPadding2D(Layer):
         if any(p < 0 for pair in self.padding for p in pair):
             raise ValueError(f"`padding` must be non-negative. Received: padding={padding}.")
         self.input_spec = InputSpec(ndim=4)
-        self.built = True
 
     def call(self, inputs):
         return ops.pad(inputs, ((0, 0), *self.padding, (0, 0)))
