@@ -94,7 +94,7 @@ REGISTRY = {
     ("", "ArgMax"): {1: reduce.ArgMax},
     ("", "ArgMin"): {1: reduce.ArgMin},
     # shapes and data movement
-    ("", "Reshape"): {1: shape.Reshape_1, 5: shape.Reshape},
+    ("", "Reshape"): {5: shape.Reshape},
     ("", "Flatten"): {1: shape.Flatten},
     ("", "Transpose"): {1: shape.Transpose},
     ("", "Squeeze"): {1: shape.Squeeze_1, 13: shape.Squeeze},

@@ -34,11 +34,6 @@ def Reshape(data, shape, *, allowzero=0):
     return data.reshape(out)
 
 
-def Reshape_1(data, *, shape=None):
-    """Reshape before opset 5: the shape is an attribute."""
-    return Reshape(data, np.asarray(shape or [], dtype=np.int64))
-
-
 def Flatten(x, *, axis=1):
     if not -x.ndim <= axis <= x.ndim:
         raise InvalidModelError(f"Flatten: axis {axis} is out of range for rank {x.ndim}")

@@ -308,3 +308,34 @@ def test_conv_cut_into_sample_blocks_gives_the_same_result(monkeypatch):
     whole = conv.Conv(x, w, b, group=2, pads=[1, 1, 1, 1])
     monkeypatch.setattr(conv, "IM2COL_BUDGET", 2 * 6 * 90 * 9 * 2)  # two samples per block
     np.testing.assert_array_equal(conv.Conv(x, w, b, group=2, pads=[1, 1, 1, 1]), whole)
+
+
+@pytest.mark.parametrize(
+    "op, opset, attrs, extra_inputs",
+    [
+        ("Softmax", 11, {"axis": 1}, []),
+        ("LogSoftmax", 11, {}, []),
+        ("Split", 11, {"axis": 1, "split": [1, 2]}, []),
+        ("Squeeze", 11, {"axes": [0]}, []),
+        ("Unsqueeze", 11, {"axes": [0, 4]}, []),
+        ("Slice", 9, {"starts": [0, 1], "ends": [2, 3], "axes": [0, 2]}, []),
+        ("Pad", 10, {"pads": [0, 1, 0, 2, 0, 1, 0, 0], "mode": "reflect"}, []),
+        ("Clip", 10, {"min": -0.5, "max": 0.25}, []),
+        ("ReduceMean", 13, {"axes": [1, 2], "keepdims": 0}, []),
+        ("ReduceSum", 13, {"keepdims": 1}, [("axes", np.array([-1]))]),
+        ("Dropout", 11, {"ratio": 0.3}, []),
+    ],
+)
+def test_older_opset_variants(op, opset, attrs, extra_inputs):
+    # Ops whose inputs moved to attributes or whose semantics changed across opsets.
+    x = RNG.normal(size=(1, 3, 4, 5)).astype(np.float32)
+    outputs = [("y", FLOAT, None)] + ([("y2", FLOAT, None)] if op == "Split" else [])
+    model = single_op_model(
+        op,
+        [("x", FLOAT, x.shape)],
+        outputs,
+        attrs,
+        [_const(n, v) for n, v in extra_inputs],
+        opset=opset,
+    )
+    _close(*_both(model, {"x": x}))
