@@ -192,6 +192,8 @@ class CompileMetrics:
         if not metrics:
             return []
         if len(names) == 1:
+            if isinstance(metrics, dict):
+                _per_output(metrics, names, argument)  # validates the keys
             flat = _flatten(metrics)
             return [(0, [get_metric(m, y_true[0], y_pred[0]) for m in flat if m is not None],
                      None)]

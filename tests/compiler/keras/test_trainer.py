@@ -328,6 +328,11 @@ def test_dict_keys_must_name_outputs():
         model.fit(x, {"cls": y["cls"], "oops": y["reg"]}, verbose=0)
     with pytest.raises(ValueError, match="input names|Missing data"):
         model.fit({"a": x["a"]}, y, verbose=0)
+    single = keras.Sequential([keras.Input((3,)), layers.Dense(2, activation="softmax",
+                                                               name="out")])
+    single.compile(loss="sparse_categorical_crossentropy", metrics={"bad": ["accuracy"]})
+    with pytest.raises(ValueError, match=r"\['bad'\] do not correspond"):
+        single.fit(np.zeros((4, 3)), np.zeros(4), verbose=0)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
