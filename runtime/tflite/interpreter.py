@@ -149,7 +149,11 @@ class Interpreter:
 
     def get_tensor_details(self, subgraph_index=0):
         """Details of every tensor of a subgraph."""
-        self._tensor(0, subgraph_index) if self._model.subgraphs[subgraph_index].tensors else None
+        if not 0 <= subgraph_index < len(self._model.subgraphs):
+            raise InvalidInputError(
+                f"subgraph_index is out of range: {subgraph_index} for the model, which has "
+                f"{len(self._model.subgraphs)} subgraphs."
+            )
         n = len(self._model.subgraphs[subgraph_index].tensors)
         return [self._details(i, subgraph_index) for i in range(n)]
 
@@ -263,10 +267,12 @@ class Interpreter:
         index, t = self._tensor(tensor_index, subgraph_index)
         if subgraph_index != 0:
             raise InvalidInputError("only tensors of subgraph 0 can be read")
-        if index in self._values:
-            return np.array(self._values[index], copy=True)
         if index in self._inputs:
             return np.array(self._inputs[index], copy=True)
+        if index in self._main.variables:
+            return np.array(self._main.variables[index], copy=True)
+        if index in self._values:
+            return np.array(self._values[index], copy=True)
         if index in self._main.constants:
             return np.array(self._main.constants[index], copy=True)
         dtype = schema.TENSOR_TYPE_TO_NUMPY.get(t.type)
@@ -331,8 +337,10 @@ class SignatureRunner:
         self._interpreter = interpreter
         self._sig = signature
         if signature.subgraph_index != 0:
-            self._sub = Interpreter.__new__(Interpreter)
-            raise InvalidModelError("signatures on subgraphs other than 0 are not supported")
+            raise InvalidModelError(
+                f"signature {signature.key!r} runs subgraph {signature.subgraph_index}; only "
+                "signatures of subgraph 0 are supported"
+            )
 
     def __call__(self, **kwargs):
         it, sig = self._interpreter, self._sig

@@ -165,3 +165,17 @@ def test_constructor_argument_errors_match_litert():
 def test_invoke_before_allocate_is_an_error():
     with pytest.raises(ValueError, match="allocate_tensors"):
         Interpreter(model_path=CNN).invoke()
+
+
+def test_get_tensor_of_an_input_returns_the_latest_value():
+    it = Interpreter(model_path=CNN)
+    it.allocate_tensors()
+    it.set_tensor(0, np.ones((1, 28, 28, 1), np.float32))
+    it.invoke()
+    it.set_tensor(0, np.full((1, 28, 28, 1), 2.0, np.float32))
+    assert it.get_tensor(0).max() == 2.0
+
+
+def test_subgraph_index_out_of_range():
+    with pytest.raises(ValueError, match="subgraph_index is out of range"):
+        Interpreter(model_path=CNN).get_tensor_details(subgraph_index=3)

@@ -79,3 +79,12 @@ def test_state_with_wrong_batch_is_a_typed_error():
     it.resize_tensor_input(0, [3, 5, 3])
     with pytest.raises(ValueError, match="output state holds 8 values, expected batch 3"):
         it.allocate_tensors()
+
+
+def test_state_tensors_are_readable_after_invoke():
+    ours, ref = _compare(lstm_model(), seed=5, invokes=1)
+    for d in ref.get_tensor_details():
+        if d["name"] in ("h", "c"):
+            np.testing.assert_allclose(
+                ours.get_tensor(d["index"]), ref.get_tensor(d["index"]), atol=1e-5
+            )
