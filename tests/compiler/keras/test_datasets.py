@@ -6,6 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from compiler.keras.datasets import fashion_mnist, mnist
 from compiler.keras.datasets._idx import read_idx
@@ -119,3 +121,17 @@ def test_corrupt_gzip_is_a_value_error_naming_the_file(tmp_path):
     path.write_bytes(b"not gzip at all")
     with pytest.raises(ValueError, match="corrupt gzip"):
         read_idx(path, 1)
+
+
+@settings(max_examples=200, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=48), compress=st.booleans())
+def test_arbitrary_bytes_give_an_array_or_a_value_error(tmp_path, data, compress):
+    path = tmp_path / ("f.gz" if compress else "f")
+    path.write_bytes(gzip.compress(data, mtime=0) if compress else data)
+    try:
+        array = read_idx(path, 1)
+    except ValueError as error:
+        assert str(path) in str(error)
+    else:
+        assert array.dtype == np.uint8 and array.ndim == 1 and array.size == len(data) - 8
