@@ -219,12 +219,19 @@ def squared_hinge(y_true, y_pred):
 
 # ----------------------------------------------------------------- classes
 def _squeeze_or_expand(y_true, y_pred):
-    """Drops or adds a trailing axis of size 1 so both ranks agree (Keras's rule)."""
+    """Keras's squeeze_or_expand_to_same_rank: when the ranks differ by one and the longer
+    has a trailing axis of 1, a rank-1 partner gains that axis, otherwise the axis goes."""
     t, p = y_true.ndim, y_pred.ndim
     if t == p + 1 and y_true.shape[-1] == 1:
-        y_true = ops.squeeze(y_true, axis=-1)
+        if p == 1:
+            y_pred = ops.expand_dims(y_pred, axis=-1)
+        else:
+            y_true = ops.squeeze(y_true, axis=-1)
     elif p == t + 1 and y_pred.shape[-1] == 1:
-        y_pred = ops.squeeze(y_pred, axis=-1)
+        if t == 1:
+            y_true = ops.expand_dims(y_true, axis=-1)
+        else:
+            y_pred = ops.squeeze(y_pred, axis=-1)
     return y_true, y_pred
 
 

@@ -11,10 +11,17 @@ __all__ = [
 
 
 def _squeeze_last(y_true, y_pred):
+    """Keras's squeeze_or_expand_to_same_rank on arrays (see ``losses``)."""
     if y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1] == 1:
-        y_true = y_true[..., 0]
+        if y_pred.ndim == 1:
+            y_pred = y_pred[:, None]
+        else:
+            y_true = y_true[..., 0]
     elif y_pred.ndim == y_true.ndim + 1 and y_pred.shape[-1] == 1:
-        y_pred = y_pred[..., 0]
+        if y_true.ndim == 1:
+            y_true = y_true[:, None]
+        else:
+            y_pred = y_pred[..., 0]
     return y_true, y_pred
 
 

@@ -216,3 +216,14 @@ def test_reductions():
         losses.MeanSquaredError(reduction="mean_with_sample_weight")(y_true, y_pred,
                                                                      weights).data, 13 / 4)
     np.testing.assert_allclose(losses.MeanSquaredError()(y_true, y_pred, weights).data, 13 / 2)
+
+
+def test_rank_one_labels_keep_one_value_per_sample():
+    # Keras expands (N,) labels to (N, 1) against (N, 1) predictions: per-sample values stay.
+    y_true = np.array([0.0, 1.0, 1.0])
+    y_pred = np.array([[0.2], [0.6], [0.9]])
+    values = losses.BinaryCrossentropy(reduction=None, dtype="float64")(y_true, y_pred).data
+    np.testing.assert_allclose(values, -np.log([0.8, 0.6, 0.9]))
+    weighted = losses.BinaryCrossentropy(dtype="float64")(y_true, y_pred,
+                                                          sample_weight=[1.0, 0.0, 2.0]).data
+    np.testing.assert_allclose(weighted, -(np.log(0.8) + 2 * np.log(0.9)) / 3)

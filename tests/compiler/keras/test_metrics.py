@@ -158,3 +158,11 @@ def test_auc_thresholds_weights_and_pr_curve():
     with pytest.raises(ValueError, match="Invalid curve"):
         metrics.AUC(curve="XY")
     assert metrics.get("AUC").name == "auc"
+
+
+def test_binary_accuracy_counts_samples_with_rank_one_labels():
+    metric = metrics.BinaryAccuracy()
+    metric.update_state(np.array([1.0, 0.0, 1.0, 1.0]), np.array([[0.9], [0.2], [0.1], [0.8]]))
+    metric.update_state(np.array([0.0]), np.array([[0.9]]))
+    # 3 of 5 samples right, each sample counted once whatever the batch size.
+    np.testing.assert_allclose(metric.result(), 3 / 5, rtol=1e-6)
