@@ -67,6 +67,12 @@ def test_slide_cnn_is_smaller_than_the_converters_graph(compiled):
     assert [n.op_type for n in model.graph.node].count("Transpose") <= 2
 
 
+def test_compiling_a_keras_file_twice_gives_identical_bytes(compiled, tmp_path):
+    again = compiler.compile(FIXTURES / "ops_zoo.keras", out_dir=tmp_path)
+    for fmt, path in again.files.items():
+        assert path.read_bytes() == compiled["ops_zoo"].files[fmt].read_bytes()
+
+
 def test_fixture_names_survive(compiled):
     report = compiled["mlp_multi"].report
     assert [n for n, _ in report.inputs] == ["a", "b"]
