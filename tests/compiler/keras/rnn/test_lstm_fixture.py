@@ -80,7 +80,7 @@ def test_recurrent_model_save_load_round_trip(tmp_path):
     x = layers.Embedding(20, 4, mask_zero=True)(tokens)
     x = layers.Bidirectional(layers.LSTM(3, return_sequences=True))(x)
     x = layers.GRU(3, reset_after=False)(x)
-    x = layers.SimpleRNN(2)(layers.RepeatVector(2)(x)) if hasattr(layers, "RepeatVector") else x
+    x = layers.SimpleRNN(2)(layers.RepeatVector(2)(x))
     model = keras.Model(tokens, layers.Dense(2)(x))
     ids = np.array([[1, 2, 3, 0, 0, 0], [4, 5, 6, 7, 8, 9]])
     path = tmp_path / "rnn.keras"
