@@ -179,3 +179,41 @@ def test_output_that_is_an_input_is_rejected():
 
 def test_same_graph_gives_identical_bytes():
     assert write_tflite(_cnn_graph()) == write_tflite(_cnn_graph())
+
+
+def test_int8_graph_runs_in_litert_reference_kernels():
+    """QUANTIZE -> int8 FULLY_CONNECTED (per-channel weights, int32 bias) -> DEQUANTIZE, as
+    the quantizer will emit it: LiteRT resolves every op version and computes within one
+    output step of the float result."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    rng = np.random.default_rng(4)
+    w = rng.normal(size=(3, 5)).astype(np.float32)
+    b = rng.normal(size=3).astype(np.float32)
+    in_q, out_q = QuantParams(0.05, 0), QuantParams(0.1, -5)
+    w_scale = np.abs(w).max(axis=1) / 127
+    g = Graph("int8_fc")
+    x = g.add_input("x", (None, 5))
+    xq = g.value("xq", (None, 5), "int8", quant=in_q)
+    g.add_op("QUANTIZE", [x], [xq])
+    wq = g.const("w", np.round(w / w_scale[:, None]).astype(np.int8), QuantParams(w_scale))
+    bq = g.const("b", np.round(b / (0.05 * w_scale)).astype(np.int32), QuantParams(0.05 * w_scale))
+    yq = g.value("yq", (None, 3), "int8", quant=out_q)
+    g.add_op("FULLY_CONNECTED", [xq, wq, bq], [yq])
+    g.outputs = [g.node("DEQUANTIZE", [yq], (None, 3), "y")]
+    data = write_tflite(g)
+    versions = {op.name: op.version for op in read_model(data).subgraphs[0].operators}
+    assert versions == {"QUANTIZE": 1, "FULLY_CONNECTED": 4, "DEQUANTIZE": 2}
+    interp = Interpreter(
+        model_content=data, experimental_op_resolver_type=OpResolverType.BUILTIN_REF
+    )
+    xs = rng.uniform(-3, 3, size=(4, 5)).astype(np.float32)
+    got = interp.get_signature_runner()(x=xs)["y"]
+    # The same integer arithmetic in numpy; LiteRT's fixed-point multiplier may round the last
+    # step differently, so one output step (0.1) is the allowed difference.
+    xq_ = np.clip(np.sign(xs / 0.05) * np.floor(np.abs(xs / 0.05) + 0.5), -128, 127)
+    acc = xq_ @ wq.data.T.astype(np.int64) + bq.data
+    yq_ = np.clip(np.round(acc * (0.05 * w_scale) / 0.1) - 5, -128, 127)
+    want = (yq_ + 5) * 0.1
+    assert np.abs(got - want).max() <= 0.1 + 1e-6
+    assert np.abs(got - (xs @ w.T + b)).max() < 0.5  # and near the float model
