@@ -11,6 +11,7 @@ from runtime.tflite.kernels import (
     depthwise_conv,
     fully_connected,
     logic,
+    lstm,
     pooling,
     quantize,
     recurrent,
@@ -75,6 +76,7 @@ REGISTRY = {
     Op.CAST: logic.prepare_cast,
     Op.FILL: logic.prepare_fill,
     Op.WHILE: control_flow.prepare_while,
-    Op.UNIDIRECTIONAL_SEQUENCE_LSTM: recurrent.prepare_lstm,
+    Op.UNIDIRECTIONAL_SEQUENCE_LSTM: lstm.prepare_unidirectional,
+    Op.BIDIRECTIONAL_SEQUENCE_LSTM: lstm.prepare_bidirectional,
     Op.UNIDIRECTIONAL_SEQUENCE_RNN: recurrent.prepare_rnn,
 }

@@ -108,3 +108,60 @@ def rnn_model(
         version=3 if hybrid else 1,
     )
     return g.finish([x], [y])
+
+
+def bidirectional_lstm_model(
+    batch=2,
+    steps=5,
+    n_input=3,
+    n_cell=4,
+    hybrid=False,
+    asymmetric=False,
+    merge=True,
+    time_major=False,
+    seed=0,
+) -> bytes:
+    rng = np.random.default_rng(seed)
+    g = GraphBuilder()
+    in_shape = [steps, batch, n_input] if time_major else [batch, steps, n_input]
+    x = g.add(in_shape, name="x")
+    inputs = [x]
+    for direction in ("fw", "bw"):
+        for gate in "ifco":
+            inputs.append(_weight(g, rng, [n_cell, n_input], hybrid, f"{direction}_w_{gate}"))
+        for gate in "ifco":
+            inputs.append(_weight(g, rng, [n_cell, n_cell], hybrid, f"{direction}_r_{gate}"))
+        inputs += [-1, -1, -1]  # no peepholes
+        for gate in "ifco":
+            inputs.append(
+                g.add(
+                    [n_cell],
+                    name=f"{direction}_b_{gate}",
+                    data=rng.normal(0, 0.2, n_cell).astype(np.float32),
+                )
+            )
+        inputs += [-1, -1]  # no projection
+    for direction in ("fw", "bw"):
+        inputs.append(g.add([batch, n_cell], name=f"{direction}_h", is_variable=True))
+        inputs.append(g.add([batch, n_cell], name=f"{direction}_c", is_variable=True))
+    inputs += [-1] * 9  # no auxiliary input
+    width = 2 * n_cell if merge else n_cell
+    out_shape = [steps, batch, width] if time_major else [batch, steps, width]
+    outs = [g.add(out_shape, name="y_fw")]
+    if not merge:
+        outs.append(g.add(out_shape, name="y_bw"))
+    g.op(
+        Op.BIDIRECTIONAL_SEQUENCE_LSTM,
+        inputs,
+        outs,
+        {
+            "fused_activation_function": int(Act.TANH),
+            "cell_clip": 0.0,
+            "proj_clip": 0.0,
+            "merge_outputs": merge,
+            "time_major": time_major,
+            "asymmetric_quantize_inputs": asymmetric,
+        },
+        version=3 if hybrid else 1,
+    )
+    return g.finish([x], outs)
