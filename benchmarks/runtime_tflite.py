@@ -43,62 +43,85 @@ def load_images(n: int) -> tuple[np.ndarray, str]:
     return np.resize(x, (n,) + x.shape[1:]).astype(np.float32), "fixture io.npz tiled"
 
 
-def timed(make, feed, repeats: int) -> tuple[float, np.ndarray]:
+def prepared(make, feed):
+    """An interpreter sized for ``feed``; returns (interpreter, input index, output index)."""
     it = make()
     inp = it.get_input_details()[0]
     it.resize_tensor_input(inp["index"], feed.shape)
     it.allocate_tensors()
-    out_index = it.get_output_details()[0]["index"]
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        it.set_tensor(inp["index"], feed)
-        it.invoke()
-        out = it.get_tensor(out_index)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), out
+    return it, inp["index"], it.get_output_details()[0]["index"]
+
+
+def interleaved(makers: dict, feed, repeats: int) -> tuple[dict, dict]:
+    """Median seconds per runner, measured round-robin so machine load drifts evenly."""
+    runners = {name: prepared(make, feed) for name, make in makers.items()}
+    times = {name: [] for name in runners}
+    outputs = {}
+    for _ in range(repeats + 1):  # the first round warms up and is dropped
+        for name, (it, i, o) in runners.items():
+            t0 = time.perf_counter()
+            it.set_tensor(i, feed)
+            it.invoke()
+            outputs[name] = it.get_tensor(o)
+            times[name].append(time.perf_counter() - t0)
+    return {n: statistics.median(t[1:]) for n, t in times.items()}, outputs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=11)
     parser.add_argument("--images", type=int, default=256)
     args = parser.parse_args()
     from ai_edge_litert.interpreter import Interpreter as LiteRT
     from ai_edge_litert.interpreter import OpResolverType
 
     images, source = load_images(args.images)
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"numpy {np.__version__}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"numpy {np.__version__}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}"
+    )
     print(f"input: {len(images)} images from {source}; median of {args.repeats} runs\n")
 
     int8_path = str(FIXTURES / "slide_cnn.int8.tflite")
     probe = LiteRT(model_path=int8_path)
     scale, zp = probe.get_input_details()[0]["quantization"]
     q = np.clip(np.floor(images / scale + 0.5) + zp, -128, 127).astype(np.int8)
-    ours_t, ours_y = timed(lambda: Interpreter(model_path=int8_path), q, args.repeats)
-    ref_t, ref_y = timed(
-        lambda: LiteRT(model_path=int8_path,
-                       experimental_op_resolver_type=OpResolverType.BUILTIN_REF),
-        q, args.repeats,
+    t, y = interleaved(
+        {
+            "ours": lambda: Interpreter(model_path=int8_path),
+            "ref": lambda: LiteRT(
+                model_path=int8_path, experimental_op_resolver_type=OpResolverType.BUILTIN_REF
+            ),
+            "default": lambda: LiteRT(model_path=int8_path, num_threads=2),
+        },
+        q,
+        args.repeats,
     )
-    dflt_t, _ = timed(lambda: LiteRT(model_path=int8_path, num_threads=2), q, args.repeats)
-    exact = np.array_equal(ours_y, ref_y)
     print("int8 slide_cnn.int8.tflite")
-    print(f"  ours (numpy)            {ours_t * 1000:8.1f} ms")
-    print(f"  LiteRT BUILTIN_REF      {ref_t * 1000:8.1f} ms   ours/ref = {ours_t / ref_t:.2f}")
-    print(f"  LiteRT default kernels  {dflt_t * 1000:8.1f} ms")
-    print(f"  bit-exact with BUILTIN_REF: {exact}")
+    print(f"  ours (numpy)            {t['ours'] * 1000:8.1f} ms")
+    print(
+        f"  LiteRT BUILTIN_REF      {t['ref'] * 1000:8.1f} ms   ours/ref = "
+        f"{t['ours'] / t['ref']:.2f}"
+    )
+    print(f"  LiteRT default kernels  {t['default'] * 1000:8.1f} ms")
+    print(f"  bit-exact with BUILTIN_REF: {np.array_equal(y['ours'], y['ref'])}")
 
     float_path = str(FIXTURES / "slide_cnn.float.tflite")
-    ours_t, ours_y = timed(lambda: Interpreter(model_path=float_path), images, args.repeats)
-    dflt_t, dflt_y = timed(lambda: LiteRT(model_path=float_path, num_threads=2), images,
-                           args.repeats)
+    t, y = interleaved(
+        {
+            "ours": lambda: Interpreter(model_path=float_path),
+            "default": lambda: LiteRT(model_path=float_path, num_threads=2),
+        },
+        images,
+        args.repeats,
+    )
     print("\nfloat slide_cnn.float.tflite")
-    print(f"  ours (numpy)            {ours_t * 1000:8.1f} ms")
-    print(f"  LiteRT default kernels  {dflt_t * 1000:8.1f} ms   ours/LiteRT = "
-          f"{ours_t / dflt_t:.2f}")
-    print(f"  max |ours - LiteRT| = {np.abs(ours_y - dflt_y).max():.2e}")
+    print(f"  ours (numpy)            {t['ours'] * 1000:8.1f} ms")
+    print(
+        f"  LiteRT default kernels  {t['default'] * 1000:8.1f} ms   ours/LiteRT = "
+        f"{t['ours'] / t['default']:.2f}"
+    )
+    print(f"  max |ours - LiteRT| = {np.abs(y['ours'] - y['default']).max():.2e}")
 
 
 if __name__ == "__main__":
