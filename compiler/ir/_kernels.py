@@ -147,6 +147,24 @@ def batch_norm(x, gamma, beta, mean_, variance, *, epsilon, axis):
     return (x - mean_.reshape(shape)) * scale.reshape(shape) + beta.reshape(shape)
 
 
+def slice_(x, begin, size):
+    """TFLite SLICE: ``size`` -1 takes the rest of the axis."""
+    index = tuple(
+        slice(int(b), None if int(s) == -1 else int(b) + int(s)) for b, s in zip(begin, size)
+    )
+    return x[index]
+
+
+def resize_nearest_neighbor(x, size, *, align_corners, half_pixel_centers):
+    """NHWC nearest resize, ``src = floor(dst * in / out)`` (both flags False, Keras's
+    UpSampling2D); the flags' other variants are not needed by any lowering."""
+    if align_corners or half_pixel_centers:
+        raise NotImplementedError("RESIZE_NEAREST_NEIGHBOR with align_corners/half_pixel_centers")
+    rows = (np.arange(int(size[0])) * x.shape[1]) // int(size[0])
+    cols = (np.arange(int(size[1])) * x.shape[2]) // int(size[1])
+    return x[:, rows][:, :, cols]
+
+
 def leaky_relu(x, *, alpha):
     x = x.astype(np.float64)
     return np.where(x >= 0, x, alpha * x)
@@ -191,6 +209,8 @@ KERNELS = {
     "MUL": _binary(np.multiply),
     "CONCATENATION": concatenation,
     "PAD": pad,
+    "SLICE": slice_,
+    "RESIZE_NEAREST_NEIGHBOR": resize_nearest_neighbor,
     "TRANSPOSE": lambda x, perm: np.transpose(x, [int(p) for p in perm]),
     "BATCH_NORM": batch_norm,
     "DROPOUT": lambda x, *, rate: x,

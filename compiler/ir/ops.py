@@ -60,6 +60,10 @@ OPS: dict[str, OpSpec] = {
     "MUL": OpSpec(("x", "y"), _ACT),
     "CONCATENATION": OpSpec(("values",), {"axis": -1, **_ACT}, variadic=True),
     "PAD": OpSpec(("input", "paddings")),
+    "SLICE": OpSpec(("input", "begin", "size")),
+    "RESIZE_NEAREST_NEIGHBOR": OpSpec(
+        ("input", "size"), {"align_corners": False, "half_pixel_centers": False}
+    ),
     "TRANSPOSE": OpSpec(("input", "perm")),
     "QUANTIZE": OpSpec(("input",)),
     "DEQUANTIZE": OpSpec(("input",)),

@@ -11,7 +11,25 @@ import numpy as np
 from compiler.ir import Value
 from compiler.lower.context import LayerCall, Lowering
 
-__all__ = ["lower_reshape", "lower_zero_padding2d"]
+__all__ = [
+    "lower_reshape",
+    "lower_zero_padding2d",
+    "lower_zero_padding1d",
+    "lower_cropping2d",
+    "lower_cropping1d",
+    "lower_up_sampling2d",
+]
+
+
+def _pair(value) -> tuple[int, int]:
+    if isinstance(value, int):
+        return value, value
+    return int(value[0]), int(value[1])
+
+
+def _channels_last(call: LayerCall) -> None:
+    if (call.config.get("data_format") or "channels_last") != "channels_last":
+        raise call.unsupported("data_format='channels_first' is not supported")
 
 
 def lower_reshape(ctx: Lowering, call: LayerCall) -> list[Value]:
@@ -39,3 +57,44 @@ def lower_zero_padding2d(ctx: Lowering, call: LayerCall) -> list[Value]:
     pads = np.array([[0, 0], list(rows), list(cols), [0, 0]], dtype=np.int32)
     paddings = ctx.const(f"{call.name}/paddings", pads)
     return [ctx.op("PAD", [call.inputs[0], paddings], call.out_shapes[0], call.name)]
+
+
+def lower_zero_padding1d(ctx: Lowering, call: LayerCall) -> list[Value]:
+    left, right = _pair(call.config.get("padding", 1))
+    pads = np.array([[0, 0], [left, right], [0, 0]], dtype=np.int32)
+    paddings = ctx.const(f"{call.name}/paddings", pads)
+    return [ctx.op("PAD", [call.inputs[0], paddings], call.out_shapes[0], call.name)]
+
+
+def _slice(ctx: Lowering, call: LayerCall, begin: list[int]) -> list[Value]:
+    out = call.out_shapes[0]
+    size = [-1] + [int(d) for d in out[1:]]
+    inputs = [
+        call.inputs[0],
+        ctx.const(f"{call.name}/begin", np.array(begin, dtype=np.int32)),
+        ctx.const(f"{call.name}/size", np.array(size, dtype=np.int32)),
+    ]
+    return [ctx.op("SLICE", inputs, out, call.name)]
+
+
+def lower_cropping2d(ctx: Lowering, call: LayerCall) -> list[Value]:
+    """Cropping2D: SLICE from (top, left) of the output's size."""
+    _channels_last(call)
+    rows, cols = call.config.get("cropping", ((0, 0), (0, 0)))
+    return _slice(ctx, call, [0, _pair(rows)[0], _pair(cols)[0], 0])
+
+
+def lower_cropping1d(ctx: Lowering, call: LayerCall) -> list[Value]:
+    return _slice(ctx, call, [0, _pair(call.config.get("cropping", (1, 1)))[0], 0])
+
+
+def lower_up_sampling2d(ctx: Lowering, call: LayerCall) -> list[Value]:
+    """UpSampling2D (nearest): RESIZE_NEAREST_NEIGHBOR to the output size."""
+    _channels_last(call)
+    if call.config.get("interpolation", "nearest") != "nearest":
+        raise call.unsupported(
+            f"interpolation={call.config['interpolation']!r} is not supported; only 'nearest'"
+        )
+    out = call.out_shapes[0]
+    size = ctx.const(f"{call.name}/size", np.array(out[1:3], dtype=np.int32))
+    return [ctx.op("RESIZE_NEAREST_NEIGHBOR", [call.inputs[0], size], out, call.name)]

@@ -17,12 +17,28 @@ from compiler.lower._core import (
 )
 from compiler.lower._merging import lower_concatenate, lower_elementwise
 from compiler.lower._normalization import lower_batch_normalization
+from compiler.lower._one_d import (
+    lower_conv1d,
+    lower_depthwise_conv1d,
+    lower_global_average_pooling1d,
+    lower_global_max_pooling1d,
+    lower_pool1d,
+    lower_separable_conv1d,
+    lower_up_sampling1d,
+)
 from compiler.lower._pooling import (
     lower_global_average_pooling2d,
     lower_global_max_pooling2d,
     lower_pool2d,
 )
-from compiler.lower._reshaping import lower_reshape, lower_zero_padding2d
+from compiler.lower._reshaping import (
+    lower_cropping1d,
+    lower_cropping2d,
+    lower_reshape,
+    lower_up_sampling2d,
+    lower_zero_padding1d,
+    lower_zero_padding2d,
+)
 
 __all__ = ["LOWERINGS"]
 
@@ -54,6 +70,18 @@ LOWERINGS = {
     "Flatten": lower_reshape,
     "Reshape": lower_reshape,
     "ZeroPadding2D": lower_zero_padding2d,
+    "ZeroPadding1D": lower_zero_padding1d,
+    "Cropping2D": lower_cropping2d,
+    "Cropping1D": lower_cropping1d,
+    "UpSampling2D": lower_up_sampling2d,
+    "UpSampling1D": lower_up_sampling1d,
+    "Conv1D": lower_conv1d,
+    "DepthwiseConv1D": lower_depthwise_conv1d,
+    "SeparableConv1D": lower_separable_conv1d,
+    "MaxPooling1D": lower_pool1d,
+    "AveragePooling1D": lower_pool1d,
+    "GlobalAveragePooling1D": lower_global_average_pooling1d,
+    "GlobalMaxPooling1D": lower_global_max_pooling1d,
     "Add": lower_elementwise,
     "Subtract": lower_elementwise,
     "Multiply": lower_elementwise,

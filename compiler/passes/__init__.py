@@ -3,6 +3,7 @@ pipeline ``optimize(graph)`` runs before export."""
 
 from compiler.passes.fold_batch_norm import FoldBatchNormPass
 from compiler.passes.fold_constants import FoldConstantsPass
+from compiler.passes.fold_reshapes import FoldReshapesPass
 from compiler.passes.fuse_activations import FuseActivationsPass
 from compiler.passes.pass_manager import Pass, PassManager, PassResult
 from compiler.passes.remove_dead_code import RemoveDeadCodePass
@@ -15,6 +16,7 @@ __all__ = [
     "RemoveIdentitiesPass",
     "FoldBatchNormPass",
     "FuseActivationsPass",
+    "FoldReshapesPass",
     "FoldConstantsPass",
     "RemoveDeadCodePass",
     "default_passes",
@@ -27,6 +29,7 @@ def default_passes() -> list[Pass]:
     Conv -> BatchNorm -> ReLU chain becomes one CONV_2D with a fused RELU)."""
     return [
         RemoveIdentitiesPass(),
+        FoldReshapesPass(),
         FoldBatchNormPass(),
         FuseActivationsPass(),
         FoldConstantsPass(),

@@ -325,6 +325,49 @@ def pad(e: Emitter, op: Op) -> None:
     _finish(e, op, layout, "Pad", [e.get(x, layout), _scalar_shape(e, pads)])
 
 
+def slice_(e: Emitter, op: Op) -> None:
+    """TFLite SLICE(begin, size) as ONNX Slice over the axes actually cut."""
+    x = op.inputs[0]
+    begin = [int(b) for b in op.inputs[1].data.reshape(-1)]
+    size = [int(s) for s in op.inputs[2].data.reshape(-1)]
+    layout = NCHW if e.prefers_nchw([x]) else NHWC
+    cut = [a for a in range(x.rank) if begin[a] != 0 or size[a] != -1]
+    starts = [begin[a] for a in cut]
+    ends = [np.iinfo(np.int64).max if size[a] == -1 else begin[a] + size[a] for a in cut]
+    axes = [nchw_axis(a) if layout == NCHW else a for a in cut]
+    inputs = [
+        e.get(x, layout),
+        _scalar_shape(e, starts),
+        _scalar_shape(e, ends),
+        _scalar_shape(e, axes),
+    ]
+    _finish(e, op, layout, "Slice", inputs)
+
+
+def resize_nearest_neighbor(e: Emitter, op: Op) -> None:
+    """Nearest resize with ``src = floor(dst / scale)`` (asymmetric, floor): TFLite's rule
+    when align_corners and half_pixel_centers are both false."""
+    if op.attrs["align_corners"] or op.attrs["half_pixel_centers"]:
+        raise ExportError(f"op {op.name}: only the plain nearest resize is written to ONNX")
+    x, out = op.inputs[0], op.outputs[0]
+    scale_h, scale_w = out.shape[1] / x.shape[1], out.shape[2] / x.shape[2]
+    layout = NCHW if e.prefers_nchw([x]) or x.rank == 4 else NHWC
+    scales = [1.0, 1.0, scale_h, scale_w] if layout == NCHW else [1.0, scale_h, scale_w, 1.0]
+    key = ("scales", tuple(scales))
+    if key not in e._consts:
+        e._consts[key] = e.initializer("scales", np.array(scales, dtype=np.float32))
+    _finish(
+        e,
+        op,
+        layout,
+        "Resize",
+        [e.get(x, layout), "", e._consts[key]],
+        mode="nearest",
+        coordinate_transformation_mode="asymmetric",
+        nearest_mode="floor",
+    )
+
+
 def transpose(e: Emitter, op: Op) -> None:
     perm = [int(p) for p in op.inputs[1].data.reshape(-1)]
     _finish(e, op, NHWC, "Transpose", [e.get(op.inputs[0])], perm=perm)
@@ -383,6 +426,8 @@ CONVERTERS = {
     "MUL": _binary("Mul"),
     "CONCATENATION": concatenation,
     "PAD": pad,
+    "SLICE": slice_,
+    "RESIZE_NEAREST_NEIGHBOR": resize_nearest_neighbor,
     "TRANSPOSE": transpose,
     "QUANTIZE": quantize,
     "DEQUANTIZE": dequantize,

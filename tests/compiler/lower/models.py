@@ -229,6 +229,43 @@ def more_layers():
     return randomize(keras.Model(x, y, name="more_layers"))
 
 
+def crop_and_upsample():
+    return sequential(
+        (7, 6, 2),
+        layer("Cropping2D")(((1, 2), (0, 1))),
+        layer("Conv2D")(3, 2, activation="relu"),
+        layer("UpSampling2D")((2, 3)),
+        layer("MaxPooling2D")(2),
+        name="crop_up",
+    )
+
+
+def one_d():
+    return sequential(
+        (12, 3),
+        layer("ZeroPadding1D")((1, 2)),
+        layer("Conv1D")(4, 3, activation="relu"),
+        layer("Conv1D")(5, 3, padding="causal", dilation_rate=2),
+        layer("DepthwiseConv1D")(3, padding="same", depth_multiplier=2, activation="tanh"),
+        layer("SeparableConv1D")(4, 3, strides=2, padding="same"),
+        layer("MaxPooling1D")(2, padding="same"),
+        layer("UpSampling1D")(3),
+        layer("Cropping1D")((1, 2)),
+        layer("AveragePooling1D")(2, strides=1),
+        layer("Conv1D")(3, 1, strides=2),
+        name="one_d",
+    )
+
+
+def global_1d():
+    from compiler import keras
+
+    x = keras.Input((9, 4), name="seq")
+    a = layer("GlobalAveragePooling1D")()(x)
+    b = layer("GlobalMaxPooling1D")()(x)
+    return randomize(keras.Model(x, layer("Concatenate")()([a, b]), name="global_1d"))
+
+
 BUILDERS = {
     f.__name__: f
     for f in (
