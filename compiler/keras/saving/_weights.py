@@ -5,7 +5,8 @@ Every saveable object (the model, each layer, nested layers, the optimizer) owns
 (trainable first, then non-trainable, in creation order). Paths follow Keras's
 ``saving_lib._save_state``: the model is the root; a Sequential or Functional model's ``layers``
 are named by snake-case class name made unique among siblings (``layers/dense``,
-``layers/dense_1``, not by layer name); a layer's sublayers sit under the attribute that holds
+``layers/dense_1``, not by layer name), a functional model's layers taken in Keras's order
+(``_graph_order``); a layer's sublayers sit under the attribute that holds
 them (``layers/lstm/cell``, ``layers/bidirectional/forward_layer/cell``), and the optimizer under
 ``optimizer``. An object reached twice is saved once, at its first path.
 
@@ -18,6 +19,8 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+
+from compiler.keras.saving._graph_order import keras_layer_order
 
 __all__ = ["to_snake_case", "saveable_entries", "write_weights", "read_weights"]
 
@@ -88,7 +91,7 @@ def _children(obj):
     from compiler.keras.models.sequential import Sequential
 
     if isinstance(obj, (Sequential, Functional)):
-        yield "layers", obj.layers
+        yield "layers", keras_layer_order(obj) if isinstance(obj, Functional) else obj.layers
         optimizer = getattr(obj, "optimizer", None)
         if optimizer is not None:
             yield "optimizer", optimizer

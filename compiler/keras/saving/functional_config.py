@@ -3,24 +3,20 @@
 Each layer entry carries its ``inbound_nodes``: one ``{"args": [...], "kwargs": {...}}`` per call
 of the layer inside this model, where a symbolic input is ``{"class_name": "__keras_tensor__",
 "config": {"shape", "dtype", "keras_history": [layer_name, node_index, tensor_index]}}``. Node
-indices count only the calls that belong to the model; a nested ``Functional`` starts at 1 (in
-Keras its node 0 is its own construction). ``input_layers`` / ``output_layers`` hold such
+indices count only the calls that belong to the model (a nested model too: Keras 3.15 gives it
+no node of its own). ``input_layers`` / ``output_layers`` hold such
 ``[name, node_index, tensor_index]`` triples in the structure of the model's inputs and outputs.
+Layers are listed in Keras's order (``_graph_order``).
 """
 
 from compiler.keras.layers.layer import KerasTensor, map_structure
+from compiler.keras.saving._graph_order import keras_layer_order
 from compiler.keras.saving.serialization import (
     deserialize_keras_object,
     serialize_keras_object,
 )
 
 __all__ = ["functional_config", "functional_from_config"]
-
-
-def _node_offset(layer):
-    from compiler.keras.models.functional import Functional
-
-    return 1 if isinstance(layer, Functional) else 0
 
 
 def functional_config(model):
@@ -33,7 +29,7 @@ def functional_config(model):
     def new_index(layer, node_index):
         kept = [i for i, node in enumerate(layer._inbound_nodes[:node_index])
                 if id(node) in own_nodes]
-        return len(kept) + _node_offset(layer)
+        return len(kept)
 
     def tensor_config(t):
         layer, node_index, tensor_index = t._keras_history
@@ -47,7 +43,7 @@ def functional_config(model):
         return serialize_keras_object(value)
 
     layers = []
-    for layer in model.layers:
+    for layer in keras_layer_order(model):
         nodes = []
         for node in layer._inbound_nodes:
             if id(node) in own_nodes and node.input_tensors:
@@ -165,7 +161,7 @@ def _history(triple, created):
     name, node_index, tensor_index = triple
     if name not in created:
         raise ValueError(f"Unknown layer '{name}' in keras_history {list(triple)}")
-    return name, node_index - _node_offset(created[name]), tensor_index
+    return name, node_index, tensor_index
 
 
 def _revive_call(node_data, created, custom_objects):

@@ -89,3 +89,43 @@ def test_we_load_files_real_keras_writes_after_training(tmp_path):
     assert len(loaded.optimizer.variables) == len(theirs)
     for a, b in zip(loaded.optimizer.variables, theirs, strict=True):
         np.testing.assert_array_equal(a.data, b)
+
+
+def _random_graph(lib, seed):
+    """The same random DAG of Dense / shared Dense / Add layers, in our frontend or in Keras."""
+    import random
+
+    rnd = random.Random(seed)
+    inputs = [lib.Input(shape=(4,), name=f"in{i}") for i in range(rnd.randint(1, 3))]
+    pool, shared = list(inputs), lib.layers.Dense(4, name="shared")
+    for k in range(rnd.randint(2, 9)):
+        kind = rnd.random()
+        if kind < 0.5:
+            pool.append(lib.layers.Dense(4, name=f"d{k}")(rnd.choice(pool)))
+        elif kind < 0.7:
+            pool.append(shared(rnd.choice(pool)))
+        else:
+            pool.append(lib.layers.Add(name=f"a{k}")([rnd.choice(pool), rnd.choice(pool)]))
+    outputs = [pool[-1]]
+    if rnd.random() < 0.5 and len(pool) > len(inputs) + 1:
+        outputs.append(rnd.choice(pool[len(inputs):]))
+    return lib.Model(inputs, outputs if len(outputs) > 1 else outputs[0], name=f"g{seed}")
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_graphs_cross_load_both_ways(tmp_path, seed):
+    theirs, mine = _random_graph(real, seed), _random_graph(ours, seed)
+    for layer in theirs.layers:
+        if layer.weights:
+            mine.get_layer(layer.name).set_weights([np.asarray(w) for w in layer.get_weights()])
+    feed = [np.random.default_rng(seed).standard_normal((3, 4)).astype("float32")
+            for _ in theirs.inputs]
+    feed = feed if len(feed) > 1 else feed[0]
+    mine.save(tmp_path / "ours.keras")
+    theirs.save(tmp_path / "theirs.keras")
+    pairs = [(real.saving.load_model(tmp_path / "ours.keras"), theirs),
+             (ours.saving.load_model(tmp_path / "theirs.keras"), theirs)]
+    for loaded, reference in pairs:
+        for a, b in zip(_as_list(loaded.predict(feed, verbose=0)),
+                        _as_list(reference.predict(feed, verbose=0)), strict=True):
+            np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)

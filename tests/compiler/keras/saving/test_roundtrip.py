@@ -226,3 +226,42 @@ def test_save_errors(tmp_path):
         model.save(tmp_path / "m.keras", overwrite=False)
     with pytest.raises(FileNotFoundError):
         keras.models.load_model(tmp_path / "missing.keras")
+
+
+def _branchy():
+    x, y = keras.Input(shape=(4,), name="x"), keras.Input(shape=(4,), name="y")
+    a = layers.Dense(4, name="a")(x)
+    b = layers.Dense(4, name="b")(a)
+    c = layers.Dense(4, name="c")(y)
+    s = layers.Add(name="s")([c, b])
+    d = layers.Dense(4, name="d")(x)
+    return keras.Model([x, y], [layers.Add(name="o")([s, d]), a], name="branchy")
+
+
+def test_functional_layers_are_written_in_keras_order():
+    # The order real Keras 3.15 gives this graph's `model.layers` (checked against it): weights
+    # are named by position in it (a -> layers/dense, c -> layers/dense_1, ...).
+    model = _branchy()
+    expected = ["x", "y", "a", "c", "b", "s", "d", "o"]
+    assert [entry["name"] for entry in _config(_reload(model)[1])["config"]["layers"]] == expected
+    paths = {entry.name: entry.path for entry in _weights.saveable_entries(model)}
+    assert [paths[n] for n in "acbd"] == [f"layers/dense{s}" for s in ("", "_1", "_2", "_3")]
+    again = _reload(model)[0]
+    for name in "abcd":
+        np.testing.assert_array_equal(again.get_layer(name).kernel.data,
+                                      model.get_layer(name).kernel.data)
+
+
+def test_nested_functional_model_round_trips():
+    inner_input = keras.Input(shape=(4,), name="ii")
+    inner = keras.Model(inner_input, layers.Dense(3, name="id")(inner_input), name="inner_f")
+    x = keras.Input(shape=(4,), name="x")
+    total = layers.Add()([inner(x), inner(layers.Dense(4, name="pre")(x))])
+    model = keras.Model(x, layers.Dense(2, name="head")(total), name="outer")
+    again, data = _reload(model)
+    add = next(e for e in _config(data)["config"]["layers"] if e["class_name"] == "Add")
+    assert [t["config"]["keras_history"] for t in add["inbound_nodes"][0]["args"][0]] == [
+        ["inner_f", 0, 0], ["inner_f", 1, 0]]
+    feed = np.random.default_rng(2).standard_normal((5, 4)).astype("float32")
+    np.testing.assert_array_equal(model.predict(feed, verbose=0), again.predict(feed, verbose=0))
+    assert "layers/functional/layers/dense" in [e.path for e in _weights.saveable_entries(model)]
