@@ -18,6 +18,7 @@ __all__ = [
     "lower_cropping2d",
     "lower_cropping1d",
     "lower_up_sampling2d",
+    "lower_repeat_vector",
 ]
 
 
@@ -86,6 +87,15 @@ def lower_cropping2d(ctx: Lowering, call: LayerCall) -> list[Value]:
 
 def lower_cropping1d(ctx: Lowering, call: LayerCall) -> list[Value]:
     return _slice(ctx, call, [0, _pair(call.config.get("cropping", (1, 1)))[0], 0])
+
+
+def lower_repeat_vector(ctx: Lowering, call: LayerCall) -> list[Value]:
+    """RepeatVector(n): RESHAPE ``(N, F)`` to ``(N, 1, F)``, then CONCATENATION of n copies."""
+    x, out = call.inputs[0], call.out_shapes[0]
+    n, features = int(call.config["n"]), x.shape[1]
+    shape = ctx.const(f"{call.name}/shape", np.array([-1, 1, features], dtype=np.int32))
+    y = ctx.op("RESHAPE", [x, shape], (x.shape[0], 1, features), f"{call.name}/expand")
+    return [ctx.op("CONCATENATION", [y] * n, out, call.name, axis=1)]
 
 
 def lower_up_sampling2d(ctx: Lowering, call: LayerCall) -> list[Value]:

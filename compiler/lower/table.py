@@ -34,6 +34,7 @@ from compiler.lower._pooling import (
 from compiler.lower._reshaping import (
     lower_cropping1d,
     lower_cropping2d,
+    lower_repeat_vector,
     lower_reshape,
     lower_up_sampling2d,
     lower_zero_padding1d,
@@ -74,6 +75,7 @@ LOWERINGS = {
     "Cropping2D": lower_cropping2d,
     "Cropping1D": lower_cropping1d,
     "UpSampling2D": lower_up_sampling2d,
+    "RepeatVector": lower_repeat_vector,
     "UpSampling1D": lower_up_sampling1d,
     "Conv1D": lower_conv1d,
     "DepthwiseConv1D": lower_depthwise_conv1d,

@@ -257,6 +257,12 @@ def one_d():
     )
 
 
+def repeat_vector():
+    return sequential(
+        (4,), layer("Dense")(3), layer("RepeatVector")(3), layer("Conv1D")(2, 2), name="repeat"
+    )
+
+
 def global_1d():
     from compiler import keras
 
@@ -285,5 +291,10 @@ BUILDERS = {
         merges,
         multi_io_shared_nested,
         slide_cnn,
+        more_layers,
+        crop_and_upsample,
+        one_d,
+        global_1d,
+        repeat_vector,
     )
 }
