@@ -28,8 +28,10 @@ Imports are lazy: LiteRT and onnxruntime load only when a file of their format i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
+import os
 import re
 import sys
 import zipfile
@@ -125,10 +127,10 @@ class ModelFile:
     outputs: list[Port]
     quantized: bool
     ours: object = None
+    label: str = ""  # how the table names the file
 
-    @property
-    def label(self) -> str:
-        return self.path.name
+    def __post_init__(self):
+        self.label = self.label or self.path.name
 
 
 def _clean(name: str) -> str:
@@ -510,6 +512,26 @@ def _optional(module: str, package: str):
         return None, f"{package} not installed"
 
 
+@contextlib.contextmanager
+def _native_stderr_silenced():
+    """LiteRT's C++ writes "INFO: Created TensorFlow Lite XNNPACK delegate" straight to file
+    descriptor 2 when an interpreter first runs; the command's stderr is kept for its errors.
+    Failures still reach the caller as exceptions."""
+    sys.stderr.flush()
+    try:
+        saved = os.dup(2)
+    except OSError:  # no usable descriptor 2 (embedded use): nothing to silence
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def _run_litert(f: ModelFile, feeds: dict, reference: bool):
     module, missing = _optional("ai_edge_litert.interpreter", "ai_edge_litert")
     if module is None:
@@ -517,9 +539,10 @@ def _run_litert(f: ModelFile, feeds: dict, reference: bool):
     kwargs = (
         {"experimental_op_resolver_type": module.OpResolverType.BUILTIN_REF} if reference else {}
     )
-    interpreter = module.Interpreter(model_content=f.content, **kwargs)
-    interpreter.allocate_tensors()
-    return _run_interpreter(interpreter, f, feeds), None
+    with _native_stderr_silenced():
+        interpreter = module.Interpreter(model_content=f.content, **kwargs)
+        interpreter.allocate_tensors()
+        return _run_interpreter(interpreter, f, feeds), None
 
 
 def _run_onnxruntime(f: ModelFile, feeds: dict):
@@ -802,6 +825,9 @@ def _parse(argv: list[str]):
 def verify(options) -> tuple[list[Row], list[str]]:
     """Runs every file on every runtime; returns the rows and the header lines."""
     files = [load_file(p) for p in options.files]
+    names = [f.path.name for f in files]
+    for f in files:
+        f.label = f.path.name if names.count(f.path.name) == 1 else str(f.path)
     keras = load_keras(options.against) if options.against else None
     logical = keras.inputs if keras else files[0].inputs
     source = str(keras.path.name) if keras else files[0].label
@@ -835,19 +861,19 @@ def verify(options) -> tuple[list[Row], list[str]]:
                     f"{where}: array for input {port.name!r} has shape {array.shape}; "
                     f"{keras.path.name} expects {_show(port.shape)}"
                 )
+    expected = _run_keras(keras, _keras_inputs(arrays, mappings)) if keras else None
     rows: list[Row] = []
-    results = []
+    first = None
     for f, mapping in mappings:
-        feeds = {}
-        for array, j in zip(arrays, mapping):
-            feeds[f.inputs[j].key] = _feed(array, f.inputs[j], f.label)
+        feeds = {f.inputs[j].key: _feed(a, f.inputs[j], f.label) for a, j in zip(arrays, mapping)}
         ours = _run_ours(f, feeds)
-        results.append(ours)
         rows += _runtime_rows(f, feeds, ours)
-        if len(results) > 1:
-            rows += _cross_rows(files[0], results[0], f, ours)
-    if keras:
-        rows += _keras_rows(keras, arrays, mappings, results, options)
+        if first is None:
+            first = (f, ours)
+        else:
+            rows += _cross_rows(*first, f, ours)
+        if keras:
+            rows += _keras_rows(keras, expected, f, ours, options)
     return rows, header
 
 
@@ -868,17 +894,15 @@ def _keras_inputs(arrays, mappings) -> list[np.ndarray]:
     return out
 
 
-def _keras_rows(keras, arrays, mappings, results, options) -> list[Row]:
-    expected = _run_keras(keras, _keras_inputs(arrays, mappings))
+def _keras_rows(keras: KerasModel, expected, f: ModelFile, ours, options) -> list[Row]:
+    mapping = match_ports(keras.outputs, f.outputs)
     rows = []
-    for (f, _), ours in zip(mappings, results):
-        mapping = match_ports(keras.outputs, f.outputs)
-        for i, kport in enumerate(keras.outputs):
-            if mapping is None or i >= len(expected):
-                row = Row(f.label, kport.name, "ours vs Keras")
-                row.status = "skipped: outputs do not correspond to Keras's"
-                rows.append(row)
-                continue
+    for i, kport in enumerate(keras.outputs):
+        if mapping is None or i >= len(expected):
+            row = Row(f.label, kport.name, "ours vs Keras")
+            row.status = "skipped: outputs do not correspond to Keras's"
+            rows.append(row)
+        else:
             j = mapping[i]
             rows.append(_keras_row(f, f.outputs[j], ours[j], expected[i], options))
     return rows
@@ -901,6 +925,9 @@ def _to_json(rows: list[Row], header: list[str], code: int) -> str:
     items = [{k: getattr(r, k) for k in keys} for r in rows]
     for item in items:
         item["compared"] = item["compared"].rstrip("¹")
+        # NaN against a number is an infinite difference; JSON has no literal for it.
+        if item["max_abs_diff"] is not None and not np.isfinite(item["max_abs_diff"]):
+            item["max_abs_diff"] = str(item["max_abs_diff"])
     return json.dumps({"inputs": header[0], "rows": items, "ok": code == 0}, indent=2)
 
 

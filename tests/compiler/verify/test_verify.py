@@ -54,6 +54,14 @@ def test_every_runtime_agrees_on_compiled_files(tiny, capsys):
     assert "top-1 agree" in columns and "status" in columns
 
 
+def test_stderr_stays_empty_when_all_agree(tiny, capfd):
+    # LiteRT's native "INFO: Created TensorFlow Lite XNNPACK delegate" line included.
+    code = cli_main(["verify", str(tiny.int8_tflite), "--data", str(tiny.data)])
+    out, err = capfd.readouterr()
+    assert code == 0 and "LiteRT (default)" in out
+    assert err == ""
+
+
 def test_json_reports_each_comparison_with_its_criterion(tiny, capsys):
     files = [tiny.float_tflite, tiny.int8_tflite, tiny.int8io_onnx]
     code, report = run_json([*files, "--data", tiny.data, "--against", tiny.keras], capsys)
@@ -203,6 +211,33 @@ def test_our_runtime_off_by_one_lsb_fails_tflite_but_not_onnx(tiny, monkeypatch,
     assert code == 1
     (ort,) = rows_of(report, "onnxruntime")
     assert ort["status"] == "FAIL" and ort["max_lsb"] == 2
+
+
+def test_a_reference_runtime_refusing_the_file_is_a_failure(tiny, monkeypatch, capsys):
+    import onnxruntime
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("[ONNXRuntimeError] : 1 : FAIL : cannot load\n  model")
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", refuse)
+    code, report = run_json([tiny.int8_tflite, tiny.int8_onnx], capsys)
+    assert code == 1
+    (ort,) = rows_of(report, "onnxruntime")
+    assert (
+        ort["status"]
+        == "FAIL: onnxruntime error: [ONNXRuntimeError] : 1 : FAIL : cannot load model"
+    )
+    assert {r["status"] for r in rows_of(report, "LiteRT (ref)")} == {"OK"}
+
+
+def test_files_of_the_same_name_are_told_apart(tiny, tmp_path, capsys):
+    (tmp_path / "copy").mkdir()
+    twin = shutil.copy(tiny.int8_tflite, tmp_path / "copy" / tiny.int8_tflite.name)
+    code, report = run_json([tiny.int8_tflite, twin], capsys)
+    assert code == 0
+    assert {r["file"] for r in report["rows"]} == {str(tiny.int8_tflite), str(twin)}
+    (cross,) = rows_of(report, f"vs {tiny.int8_tflite}")
+    assert cross["max_lsb"] == 0 and cross["int8_differ"] == 0
 
 
 def test_tolerance_options_decide_the_keras_rows(tiny, capsys):
