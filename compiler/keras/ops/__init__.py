@@ -50,6 +50,7 @@ from compiler.keras.ops.nn import (
     softplus,
     tanh,
 )
+from compiler.keras.ops.normalization import fused_batch_norm
 from compiler.keras.ops.pool import average_pool, max_pool
 from compiler.keras.ops.reduce import argmax, logsumexp, max, mean, min, sum
 from compiler.keras.ops.rnn import simple_rnn_scan
@@ -98,6 +99,6 @@ __all__ = [
     "broadcast_to", "concatenate", "expand_dims", "flip", "getitem", "pad", "reshape", "split",
     "squeeze", "stack", "take", "transpose", "convert_to_tensor", "convert_to_numpy",
     "ones_like", "zeros_like",
-    "conv", "depthwise_conv", "separable_conv", "average_pool", "max_pool",
+    "conv", "depthwise_conv", "separable_conv", "average_pool", "max_pool", "fused_batch_norm",
     "simple_rnn_scan", "lstm_scan", "gru_scan",
 ]

@@ -5,6 +5,7 @@ from compiler.keras.backend import epsilon as fuzz
 from compiler.keras.backend import xp
 from compiler.keras.layers._arguments import check_none
 from compiler.keras.layers.layer import InputSpec, Layer
+from compiler.keras.ops.normalization import fused_batch_norm
 
 __all__ = ["BatchNormalization"]
 
@@ -96,6 +97,14 @@ class BatchNormalization(Layer):
             )
         gamma = None if self.gamma is None else ops.reshape(self.gamma, self._broadcast_shape)
         beta = None if self.beta is None else ops.reshape(self.beta, self._broadcast_shape)
+        if training and self.trainable and mask is None:
+            ones = xp.ones(self._broadcast_shape, inputs.dtype)
+            outputs, mean, variance = fused_batch_norm(
+                inputs, ones if gamma is None else gamma, 0 * ones if beta is None else beta,
+                axes=self._reduction_axes, epsilon=self.epsilon,
+            )
+            self._update_moving(mean, variance)
+            return outputs
         if training and self.trainable:
             mean, variance = self._moments(inputs, mask)
             self._update_moving(mean.data, variance.data)

@@ -32,6 +32,7 @@ def test_subtract_broadcast_and_lower_rank_inputs():
     layer = layers.Subtract(dtype="float64")
     np.testing.assert_allclose(layer([a, b]).data, a - b)
     check_layer_gradients(layer, a, b)
+    check_config_round_trip(layer)
     # A (batch, features) input is lifted to (batch, 1, features), as in Keras.
     c = RNG.standard_normal((2, 4))
     np.testing.assert_allclose(layers.Add(dtype="float64")([a, c]).data, a + c[:, None])
