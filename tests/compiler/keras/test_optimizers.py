@@ -263,3 +263,21 @@ def test_gradient_accumulation_and_ema():
     # Averages: step 1 copies (start - 1); step 2: 0.5 * (start - 1) + 0.5 * (start - 2).
     ema.finalize_variable_values(variables)
     np.testing.assert_allclose(variables[1].data, start - 1.5, rtol=1e-6)
+
+
+def test_other_schedules_follow_keras_formulas():
+    schedules = optimizers.schedules
+    inverse = schedules.InverseTimeDecay(0.1, decay_steps=10, decay_rate=0.5)
+    np.testing.assert_allclose([inverse(s) for s in (0, 10, 20)], [0.1, 0.1 / 1.5, 0.05])
+    piecewise = schedules.PiecewiseConstantDecay([5, 10], [1.0, 0.5, 0.1])
+    assert [piecewise(s) for s in (0, 5, 6, 10, 11)] == [1.0, 1.0, 0.5, 0.5, 0.1]
+    with pytest.raises(ValueError, match="1 less than the length of values"):
+        schedules.PiecewiseConstantDecay([5], [1.0])
+    cosine = schedules.CosineDecay(1.0, decay_steps=10, alpha=0.1)
+    np.testing.assert_allclose([cosine(s) for s in (0, 5, 10, 20)], [1.0, 0.55, 0.1, 0.1])
+    warm = schedules.CosineDecay(0.0, decay_steps=4, warmup_target=1.0, warmup_steps=2)
+    np.testing.assert_allclose([warm(s) for s in (0, 1, 2, 4, 6)], [0.0, 0.5, 1.0, 0.5, 0.0],
+                               atol=1e-12)
+    for schedule in (inverse, piecewise, cosine, warm):
+        again = schedules.deserialize(schedules.serialize(schedule))
+        assert type(again) is type(schedule) and again.get_config() == schedule.get_config()
