@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from compiler.keras import layers
+from compiler.keras import layers, ops
 from tests.compiler.keras.helpers import check_layer_gradients
 from tests.compiler.keras.layers.reference import check_config_round_trip, symbolic_shape
 
@@ -85,3 +85,14 @@ def test_config_and_errors():
         built(np.zeros((2, 4), np.float32))
     with pytest.raises(ValueError, match="gamma_regularizer"):
         layers.BatchNormalization(gamma_regularizer="l2")
+
+
+def test_training_under_no_grad_still_updates_the_moving_statistics():
+    x = RNG.standard_normal((8, 3)).astype(np.float32)
+    layer = layers.BatchNormalization(momentum=0.0)
+    with ops.no_grad():
+        out = layer(x, training=True)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(layer.moving_mean.data, x.mean(axis=0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(layer.moving_variance.data, x.var(axis=0), rtol=1e-5)
+    np.testing.assert_allclose(out.data, (x - x.mean(0)) / np.sqrt(x.var(0) + 1e-3), atol=1e-5)
