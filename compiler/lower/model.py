@@ -124,8 +124,13 @@ def lower_model(model) -> Graph:
     for value, name in zip(outputs, output_names):
         if value.name != name or graph.is_input(value) or graph.is_output(value):
             # An output that is also an input or another output: a copy under its own name
-            # (suffixed when an input already holds the name).
-            alias = Value(graph.unique_name(name), value.shape, value.dtype)
+            # (suffixed only when another value holds the name).
+            taken = {v.name for op in graph.ops for v in op.outputs} | {
+                v.name for v in graph.inputs
+            }
+            alias = Value(
+                graph.unique_name(name) if name in taken else name, value.shape, value.dtype
+            )
             graph.add_op("IDENTITY", [value], [alias], name=name)
             value = alias
         graph.outputs.append(value)

@@ -83,6 +83,18 @@ def test_output_that_is_an_input_gets_a_copy():
     assert graph.ops[-1].type == "IDENTITY" and graph.ops[-1].inputs[0] is graph.inputs[0]
 
 
+def test_one_tensor_as_two_outputs_keeps_both_names():
+    from compiler import keras
+
+    x = keras.Input((3,), name="x")
+    y = layer("Dense")(2, name="d")(x)
+    model = keras.Model(x, [y, y])
+    graph = lower_model(model)
+    names = [v.name for v in graph.outputs]
+    assert names[0] == "d" and names[1] != "d" and len(set(names)) == 2
+    assert [op.type for op in optimize(graph).graph.ops] == ["FULLY_CONNECTED", "IDENTITY"]
+
+
 def test_unsupported_layer_names_layer_class_and_supported_ones():
     from compiler import keras
     from compiler.keras.layers import Layer
