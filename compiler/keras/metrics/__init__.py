@@ -14,7 +14,7 @@ from compiler.keras.metrics.accuracy_metrics import (
     sparse_categorical_accuracy,
     top_k_categorical_accuracy,
 )
-from compiler.keras.metrics.confusion_metrics import AUC
+from compiler.keras.metrics.confusion_metrics import AUC, Precision, Recall
 from compiler.keras.metrics.metric import Metric, _snake
 from compiler.keras.metrics.reduction_metrics import Mean, MeanMetricWrapper, Sum
 from compiler.keras.metrics.regression_metrics import (
@@ -31,7 +31,7 @@ _CLASSES = [
     Metric, Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
     SparseCategoricalAccuracy, TopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError,
     MeanAbsolutePercentageError, RootMeanSquaredError, CategoricalCrossentropy,
-    SparseCategoricalCrossentropy, BinaryCrossentropy, AUC,
+    SparseCategoricalCrossentropy, BinaryCrossentropy, AUC, Precision, Recall,
 ]
 _BY_NAME = {cls.__name__: cls for cls in _CLASSES}
 _BY_NAME.update({_snake(cls.__name__): cls for cls in _CLASSES})
@@ -125,7 +125,8 @@ _FUNCTIONS = {
 }
 
 __all__ = [
-    "AUC", "Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy", "BinaryAccuracy",
+    "AUC", "Precision", "Recall", "Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy",
+    "BinaryAccuracy",
     "CategoricalAccuracy", "SparseCategoricalAccuracy", "TopKCategoricalAccuracy",
     "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError",
     "RootMeanSquaredError", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",

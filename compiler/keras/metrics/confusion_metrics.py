@@ -1,4 +1,4 @@
-"""``AUC``: area under the ROC or precision-recall curve, from confusion counts at thresholds.
+"""``AUC``, ``Precision``, ``Recall``: confusion counts of binary decisions at thresholds.
 
 As Keras: ``num_thresholds`` thresholds ``[-eps, 1/(n-1), ..., (n-2)/(n-1), 1 + eps]``; a
 prediction is positive when ``> threshold``; the ROC area is the trapezoidal sum over the
@@ -10,7 +10,7 @@ from compiler.keras.backend import epsilon, xp
 from compiler.keras.metrics.metric import Metric
 from compiler.keras.metrics.reduction_metrics import as_array
 
-__all__ = ["AUC"]
+__all__ = ["AUC", "Precision", "Recall"]
 
 
 class AUC(Metric):
@@ -140,3 +140,96 @@ def _interpolate_pr_auc(tp, fp, fn):
     increments = _safe_divide(slope * (dtp + intercept * xp.log(ratio)),
                               xp.maximum(tp[1:] + fn[1:], 0))
     return increments.sum()
+
+
+class _ThresholdCounts(Metric):
+    """True/false positive/negative counts of ``y_pred > threshold`` per threshold."""
+
+    _direction = "up"
+    _counts = ()
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        super().__init__(name=name, dtype=dtype)
+        if top_k is not None:
+            raise ValueError(f"{type(self).__name__} with `top_k` is not supported.")
+        self.init_thresholds = thresholds
+        self.top_k = top_k
+        self.class_id = class_id
+        values = [0.5] if thresholds is None else (
+            [thresholds] if isinstance(thresholds, (int, float)) else list(thresholds))
+        if any(not 0 <= t <= 1 for t in values):
+            raise ValueError(f"Threshold values must be in [0, 1]. Received: {values}")
+        self._single = thresholds is None or isinstance(thresholds, (int, float))
+        self.thresholds = xp.asarray(values, "float64")
+        for count in self._counts:
+            setattr(self, count, self.add_variable((len(values),), name=count))
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        labels, scores = as_array(y_true), as_array(y_pred, "float64")
+        if self.class_id is not None:
+            labels, scores = labels[..., self.class_id], scores[..., self.class_id]
+        if labels.size != scores.size:
+            raise ValueError(
+                f"{type(self).__name__} expects one prediction per label. Received y_true with "
+                f"{labels.size} values and y_pred with {scores.size} values."
+            )
+        weights = xp.ones(scores.size)
+        if sample_weight is not None:
+            weight = as_array(sample_weight, "float64")
+            weight = weight.reshape(weight.shape + (1,) * (scores.ndim - weight.ndim))
+            weights = xp.broadcast_to(weight, scores.shape).reshape(-1)
+        labels = labels.reshape(-1).astype(bool)
+        above = scores.reshape(-1)[None, :] > self.thresholds[:, None]
+        counts = {
+            "true_positives": (above & labels) @ weights,
+            "false_positives": (above & ~labels) @ weights,
+            "false_negatives": (~above & labels) @ weights,
+        }
+        for count in self._counts:
+            variable = getattr(self, count)
+            variable.assign(variable.data + counts[count].astype(variable.dtype))
+
+    def _ratio(self, numerator, other):
+        num = getattr(self, numerator).data
+        den = num + getattr(self, other).data
+        out = xp.divide(num, den, out=xp.zeros_like(num), where=den != 0)
+        return out[0] if self._single else out
+
+    def get_config(self):
+        return {**super().get_config(), "thresholds": self.init_thresholds, "top_k": self.top_k,
+                "class_id": self.class_id}
+
+
+class Precision(_ThresholdCounts):
+    """``tp / (tp + fp)`` of ``y_pred > threshold`` (default 0.5) against 0/1 labels.
+
+    Args:
+        thresholds: a float or a list of floats in [0, 1]; a list gives one result each.
+        top_k: not supported (must be None).
+        class_id: compute for this class column only.
+        name: the metric's name.
+        dtype: dtype of the result.
+    """
+
+    _counts = ("true_positives", "false_positives")
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        super().__init__(thresholds, top_k, class_id, name or "precision", dtype)
+
+    def result(self):
+        return self._ratio("true_positives", "false_positives")
+
+
+class Recall(_ThresholdCounts):
+    """``tp / (tp + fn)`` of ``y_pred > threshold`` (default 0.5) against 0/1 labels.
+
+    Args: as ``Precision``.
+    """
+
+    _counts = ("true_positives", "false_negatives")
+
+    def __init__(self, thresholds=None, top_k=None, class_id=None, name=None, dtype=None):
+        super().__init__(thresholds, top_k, class_id, name or "recall", dtype)
+
+    def result(self):
+        return self._ratio("true_positives", "false_negatives")

@@ -166,3 +166,30 @@ def test_binary_accuracy_counts_samples_with_rank_one_labels():
     metric.update_state(np.array([0.0]), np.array([[0.9]]))
     # 3 of 5 samples right, each sample counted once whatever the batch size.
     np.testing.assert_allclose(metric.result(), 3 / 5, rtol=1e-6)
+
+
+def test_precision_and_recall_against_numpy():
+    rng = np.random.default_rng(4)
+    labels = rng.integers(0, 2, (30, 2))
+    scores = rng.random((30, 2))
+    weights = rng.random(30)
+    predicted = scores > 0.5
+    tp = ((predicted & (labels == 1)) * weights[:, None]).sum()
+    fp = ((predicted & (labels == 0)) * weights[:, None]).sum()
+    fn = ((~predicted & (labels == 1)) * weights[:, None]).sum()
+    precision, recall = metrics.Precision(), metrics.Recall()
+    for metric in (precision, recall):
+        metric.update_state(labels[:10], scores[:10], sample_weight=weights[:10])
+        metric.update_state(labels[10:], scores[10:], sample_weight=weights[10:])
+    np.testing.assert_allclose(precision.result(), tp / (tp + fp), rtol=1e-5)
+    np.testing.assert_allclose(recall.result(), tp / (tp + fn), rtol=1e-5)
+    several = metrics.Recall(thresholds=[0.0, 0.99])
+    several.update_state(labels, scores)
+    assert several.result().shape == (2,) and several.result()[0] == 1.0
+    column = metrics.Precision(class_id=1)
+    column.update_state(labels, scores)
+    expected = (predicted[:, 1] & (labels[:, 1] == 1)).sum() / predicted[:, 1].sum()
+    np.testing.assert_allclose(column.result(), expected, rtol=1e-6)
+    assert metrics.get("precision").name == "precision"
+    empty = metrics.Precision()
+    assert float(empty.result()) == 0.0
