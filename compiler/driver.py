@@ -196,14 +196,11 @@ def _load_keras(path: Path):
         raise SourceError(f"cannot read {str(path)!r}: no such file")
     try:
         from compiler.keras.models import load_model
-    except ImportError:
-        try:
-            from compiler.keras.saving import load_model
-        except ImportError:
-            raise SourceError(
-                "loading .keras files needs compiler.keras.models.load_model, which is not "
-                "available yet"
-            ) from None
+    except ImportError as exc:
+        raise SourceError(
+            f"loading .keras files needs compiler.keras.models.load_model, which cannot be "
+            f"imported: {exc}"
+        ) from None
     try:
         return load_model(str(path))
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
