@@ -650,3 +650,103 @@ def test_div_and_sum():
     )
     with pytest.raises(UnsupportedOpError, match="int8 SUM"):
         Interpreter(model_content=int8_sum)
+
+
+@pytest.mark.parametrize(
+    "op", [Op.ABS, Op.NEG, Op.EXP, Op.SQUARE, Op.SIN, Op.COS, Op.FLOOR, Op.CEIL, Op.ROUND]
+)
+def test_unary_float(op):
+    # LiteRT's reference resolver lacks CEIL and ROUND; their default kernels are plain C++.
+    check(one_op_model(op, [inp((3, 8))], [out((3, 8))]), reference=op not in (Op.CEIL, Op.ROUND))
+
+
+@pytest.mark.parametrize("op", [Op.LOG, Op.SQRT, Op.RSQRT])
+def test_unary_float_positive(op):
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0.1, 5, (3, 8)).astype(np.float32)
+    check(one_op_model(op, [inp((3, 8))], [out((3, 8))]), feeds={0: x}, runs=1)
+
+
+def test_round_is_half_to_even():
+    x = np.array([0.5, 1.5, 2.5, -0.5, -1.5, 2.4999998], np.float32)
+    check(one_op_model(Op.ROUND, [inp((6,))], [out((6,))]), feeds={0: x}, runs=1, reference=False)
+
+
+def test_indexing_ops():
+    check(
+        one_op_model(
+            Op.REVERSE_V2,
+            [inp((2, 3, 4)), const(np.array([0, 1], np.int32), T.INT32)],
+            [out((2, 3, 4))],
+        )
+    )
+    check(
+        one_op_model(
+            Op.TILE, [inp((2, 3)), const(np.array([2, 1], np.int32), T.INT32)], [out((4, 3))]
+        )
+    )
+    for op in (Op.ARG_MAX, Op.ARG_MIN):
+        check(
+            one_op_model(
+                op,
+                [inp((3, 5)), const(np.array([1], np.int32), T.INT32)],
+                [out((3,), T.INT32)],
+                {"output_type": 2},
+            )
+        )
+        check(
+            one_op_model(
+                op,
+                [inp((3, 5), T.INT8, 0.1, 0), const(np.array([0], np.int32), T.INT32)],
+                [out((5,), T.INT32)],
+                {"output_type": 2},
+                version=2,
+            )
+        )
+    for op in (Op.REDUCE_MAX, Op.REDUCE_MIN):
+        check(
+            one_op_model(
+                op,
+                [inp((2, 3, 4)), const(np.array([1, 2], np.int32), T.INT32)],
+                [out((2,))],
+                {"keep_dims": False},
+            )
+        )
+        check(
+            one_op_model(
+                op,
+                [inp((2, 3, 4), T.INT8, 0.1, 1), const(np.array([-1], np.int32), T.INT32)],
+                [out((2, 3, 1), T.INT8, 0.1, 1)],
+                {"keep_dims": True},
+                version=2,
+            )
+        )
+    check(
+        one_op_model(
+            Op.SPLIT_V,
+            [
+                inp((2, 7)),
+                const(np.array([2, -1, 1], np.int32), T.INT32),
+                const(np.array(1, np.int32), T.INT32),
+            ],
+            [out((2, 2)), out((2, 4)), out((2, 1))],
+            {"num_splits": 3},
+        )
+    )
+    check(one_op_model(Op.UNPACK, [inp((3, 2))], [out((3,)), out((3,))], {"num": 2, "axis": 1}))
+    check(one_op_model(Op.SQUARED_DIFFERENCE, [inp((2, 3)), inp((3,))], [out((2, 3))]))
+    check(one_op_model(Op.ZEROS_LIKE, [inp((2, 3))], [out((2, 3))]))
+    check(
+        one_op_model(
+            Op.RANGE,
+            [
+                const(np.array(1, np.int32), T.INT32),
+                const(np.array(11, np.int32), T.INT32),
+                const(np.array(3, np.int32), T.INT32),
+                None,
+            ][:3],
+            [out((4,), T.INT32)],
+        ),
+        feeds={},
+        runs=1,
+    )
