@@ -209,7 +209,8 @@ def _tflite_file(path: Path, content: bytes) -> ModelFile:
         out_order = list(sg.outputs)
     inputs = [port(t, in_names, quantize_params(consumers.get(t))) for t in in_order]
     outputs = [port(t, out_names, dequantize_params(producers.get(t))) for t in out_order]
-    reduced = (schema.TensorType.INT8, schema.TensorType.UINT8, schema.TensorType.FLOAT16)
+    types = schema.TensorType
+    reduced = (types.INT8, types.UINT8, types.INT16, types.FLOAT16)
     quantized = any(t.type in reduced for s in model.subgraphs for t in s.tensors)
     return ModelFile(path, "tflite", content, inputs, outputs, quantized, ours)
 
@@ -385,8 +386,9 @@ def _show(shape: tuple) -> str:
 _POSITIONAL = (re.compile(r"x(\d+)$"), re.compile(r"arr_(\d+)$"))
 
 
-def _npz_arrays(path: Path, inputs: list[Port]) -> tuple[list[np.ndarray], str]:
-    """One array per logical input from ``path``, and a note on how they were matched."""
+def _npz_arrays(path: Path, inputs: list[Port]) -> tuple[list[str], dict, str]:
+    """The key of each logical input's array in ``path``, all its arrays, and how the keys
+    were matched."""
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
@@ -398,14 +400,13 @@ def _npz_arrays(path: Path, inputs: list[Port]) -> tuple[list[np.ndarray], str]:
         raise VerifyError(f"--data: {path} holds no arrays")
     named = [next((k for k in arrays if p.answers_to(k)), None) for p in inputs]
     if None not in named:
-        return [arrays[k] for k in named], "by name"
+        return named, arrays, "by name"
     for pattern in _POSITIONAL:
         numbered = {int(m.group(1)): k for k in arrays if (m := pattern.match(k))}
         if sorted(numbered) == list(range(len(inputs))):
-            keys = [numbered[i] for i in range(len(inputs))]
-            return [arrays[k] for k in keys], "by position"
+            return [numbered[i] for i in range(len(inputs))], arrays, "by position"
     if len(inputs) == 1 and len(arrays) == 1:
-        return list(arrays.values()), "single array"
+        return list(arrays), arrays, "single array"
     missing = [p.name for p, k in zip(inputs, named) if k is None]
     raise VerifyError(
         f"--data: {path} has no array for input(s) {missing}; it holds {sorted(arrays)} "
@@ -603,7 +604,10 @@ def _measure(row: Row, ours, ref, port: Port, ref_port: Port | None = None) -> R
     if ours.ndim >= 2 and ours.shape[-1] > 1:
         top_a = _top_classes(dequantize(ours, port), port)
         top_b = _top_classes(dequantize(np.asarray(ref), ref_port), ref_port)
-        row.top1_agree = float(np.mean(np.any(top_a & top_b, axis=-1)))
+        # An output with every class tied has no top class: it agrees only with another one.
+        flat_a, flat_b = top_a.all(axis=-1), top_b.all(axis=-1)
+        agree = np.where(flat_a | flat_b, flat_a & flat_b, np.any(top_a & top_b, axis=-1))
+        row.top1_agree = float(np.mean(agree))
     return row
 
 
@@ -731,7 +735,7 @@ def _cells(row: Row) -> list[str]:
     ]
 
 
-def format_table(rows: list[Row], header: list[str]) -> str:
+def format_table(rows: list[Row], inputs: dict) -> str:
     """The table as aligned text, with the inputs above it and the footnotes below."""
     cells = [list(_COLUMNS)] + [_cells(r) for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(len(_COLUMNS))]
@@ -743,7 +747,7 @@ def format_table(rows: list[Row], header: list[str]) -> str:
         ]
         return "  ".join(parts).rstrip()
 
-    lines = header + [line(cells[0]), "  ".join("-" * w for w in widths)]
+    lines = [describe_inputs(inputs), line(cells[0]), "  ".join("-" * w for w in widths)]
     lines += [line(c) for c in cells[1:]]
     lines.append("")
     if any(r.compared.endswith("¹") for r in rows):
@@ -757,7 +761,8 @@ def format_table(rows: list[Row], header: list[str]) -> str:
     )
     lines.append(
         "top-1 agree: samples whose highest-scoring classes coincide (classes tied at the "
-        "output's int8 resolution all count as highest)."
+        "output's int8 resolution all count as highest; an output with all classes tied has "
+        "none)."
     )
     return "\n".join(lines)
 
@@ -823,7 +828,7 @@ def _parse(argv: list[str]):
 
 
 def verify(options) -> tuple[list[Row], list[str]]:
-    """Runs every file on every runtime; returns the rows and the header lines."""
+    """Runs every file on every runtime; returns the rows and what the inputs were."""
     files = [load_file(p) for p in options.files]
     names = [f.path.name for f in files]
     for f in files:
@@ -840,11 +845,13 @@ def verify(options) -> tuple[list[Row], list[str]]:
                 f"{[p.name for p in logical]}"
             )
         mappings.append((f, mapping))
+    inputs = {"names": [p.name for p in logical]}
     if options.data:
-        arrays, how = _npz_arrays(options.data, logical)
+        keys, found, how = _npz_arrays(options.data, logical)
+        arrays = [found[k] for k in keys]
         where = f"--data {options.data}"
-        names = ", ".join(p.name for p in logical)
-        header = [f"inputs: {options.data} ({how}: {names}), {_samples(arrays)}"]
+        inputs |= {"data": str(options.data), "matched": how, "keys": keys}
+        inputs["ignored"] = [k for k in found if k not in keys]
     else:
         rng = np.random.default_rng(options.seed)
         arrays = [
@@ -852,7 +859,8 @@ def verify(options) -> tuple[list[Row], list[str]]:
             for i, p in enumerate(logical)
         ]
         where = "random inputs"
-        header = [f"inputs: random, {_samples(arrays)} (seed {options.seed})"]
+        inputs |= {"data": None, "seed": options.seed}
+    inputs["samples"] = int(arrays[0].shape[0]) if arrays and arrays[0].ndim else 1
     _check_data(arrays, logical, mappings, where)
     if keras:
         for array, port in zip(arrays, keras.inputs):
@@ -874,12 +882,21 @@ def verify(options) -> tuple[list[Row], list[str]]:
             rows += _cross_rows(*first, f, ours)
         if keras:
             rows += _keras_rows(keras, expected, f, ours, options)
-    return rows, header
+    return rows, inputs
 
 
-def _samples(arrays) -> str:
-    n = int(arrays[0].shape[0]) if arrays and arrays[0].ndim else 1
-    return f"{n} sample" if n == 1 else f"{n} samples"
+def describe_inputs(inputs: dict) -> str:
+    """The line above the table: where the inputs came from and how they were matched."""
+    n = inputs["samples"]
+    samples = f"{n} sample" if n == 1 else f"{n} samples"
+    if inputs["data"] is None:
+        return f"inputs: random, {samples} (seed {inputs['seed']})"
+    pairs = ", ".join(
+        name if key == name else f"{key} -> {name}"
+        for key, name in zip(inputs["keys"], inputs["names"])
+    )
+    ignored = f"; ignored {', '.join(inputs['ignored'])}" if inputs["ignored"] else ""
+    return f"inputs: {inputs['data']}, {samples} ({inputs['matched']}: {pairs}{ignored})"
 
 
 def _keras_inputs(arrays, mappings) -> list[np.ndarray]:
@@ -908,7 +925,7 @@ def _keras_rows(keras: KerasModel, expected, f: ModelFile, ours, options) -> lis
     return rows
 
 
-def _to_json(rows: list[Row], header: list[str], code: int) -> str:
+def _to_json(rows: list[Row], inputs: dict, code: int) -> str:
     keys = (
         "file",
         "output",
@@ -928,7 +945,7 @@ def _to_json(rows: list[Row], header: list[str], code: int) -> str:
         # NaN against a number is an infinite difference; JSON has no literal for it.
         if item["max_abs_diff"] is not None and not np.isfinite(item["max_abs_diff"]):
             item["max_abs_diff"] = str(item["max_abs_diff"])
-    return json.dumps({"inputs": header[0], "rows": items, "ok": code == 0}, indent=2)
+    return json.dumps({"inputs": inputs, "rows": items, "ok": code == 0}, indent=2)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -939,16 +956,16 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exc:  # argparse: --help (0) or a usage error (2)
         return int(exc.code or 0)
     try:
-        rows, header = verify(options)
+        rows, inputs = verify(options)
     except VerifyError as exc:
         print(f"compile verify: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     failed = any(r.required and r.status.startswith("FAIL") for r in rows)
     code = 1 if failed else 0
     if options.json:
-        print(_to_json(rows, header, code))
+        print(_to_json(rows, inputs, code))
     else:
-        print(format_table(rows, header))
+        print(format_table(rows, inputs))
         if failed:
             print(
                 f"FAIL: {sum(r.required and r.status.startswith('FAIL') for r in rows)} "

@@ -48,7 +48,7 @@ def test_every_runtime_agrees_on_compiled_files(tiny, capsys):
     assert "XNNPACK" in out and "not required" in out  # the default-kernels footnote
     assert "FAIL" not in out
     header, columns = out.splitlines()[:2]
-    assert header.startswith("inputs:") and "32 samples" in header and "by name" in header
+    assert header == f"inputs: {tiny.data}, 32 samples (by name: features)"
     for column in ("file", "output", "compared", "max |diff|", "int8 differ", "max LSB"):
         assert column in columns
     assert "top-1 agree" in columns and "status" in columns
@@ -66,7 +66,14 @@ def test_json_reports_each_comparison_with_its_criterion(tiny, capsys):
     files = [tiny.float_tflite, tiny.int8_tflite, tiny.int8io_onnx]
     code, report = run_json([*files, "--data", tiny.data, "--against", tiny.keras], capsys)
     assert code == 0 and report["ok"] is True
-    assert "data.npz" in report["inputs"]
+    assert report["inputs"] == {
+        "names": ["features"],
+        "data": str(tiny.data),
+        "matched": "by name",
+        "keys": ["features"],
+        "ignored": [],
+        "samples": 32,
+    }
     ref = rows_of(report, "LiteRT (ref)")
     assert {r["file"] for r in ref} == {"tiny.tflite", "tiny.int8.tflite"}
     by_file = {r["file"]: r for r in ref}
@@ -96,7 +103,7 @@ def test_random_inputs_follow_batch_and_seed(tiny, capsys):
     argv = [tiny.int8io_tflite, tiny.float_onnx, "--batch", "3", "--against", tiny.keras]
     code, first = run_json([*argv, "--seed", "5"], capsys)
     assert code == 0
-    assert first["inputs"] == "inputs: random, 3 samples (seed 5)"
+    assert first["inputs"] == {"names": ["features"], "data": None, "seed": 5, "samples": 3}
     assert {r["size"] for r in first["rows"]} == {3 * 4}
     code, again = run_json([*argv, "--seed", "5"], capsys)
     assert again == first
@@ -260,7 +267,7 @@ def test_two_input_model_by_name_and_by_position(pair, tmp_path, capsys):
     np.savez(named, right=cal["right"][:16], left=cal["left"][:16])
     code, report = run_json([*files, "--data", named, "--against", d / "pair.keras"], capsys)
     assert code == 0, report
-    assert "by name" in report["inputs"]
+    assert report["inputs"]["matched"] == "by name"
     outputs = {r["output"] for r in rows_of(report, "Keras")}
     assert outputs == {"score", "value"}
     value = [r for r in rows_of(report, "Keras") if r["output"] == "value"]
@@ -269,7 +276,8 @@ def test_two_input_model_by_name_and_by_position(pair, tmp_path, capsys):
     positional = tmp_path / "positional.npz"
     np.savez(positional, cal["left"][:16], cal["right"][:16])  # arr_0, arr_1
     code, again = run_json([*files, "--data", positional, "--against", d / "pair.keras"], capsys)
-    assert code == 0 and "by position" in again["inputs"]
+    assert code == 0 and again["inputs"]["matched"] == "by position"
+    assert again["inputs"]["keys"] == ["arr_0", "arr_1"]
     assert [r["max_abs_diff"] for r in again["rows"]] == [r["max_abs_diff"] for r in report["rows"]]
 
 
@@ -371,11 +379,16 @@ def test_real_converter_files_agree(name, capsys):
     argv = [*files, "--data", FIXTURES / f"{name}.io.npz", "--against", FIXTURES / f"{name}.keras"]
     code, report = run_json(argv, capsys)
     assert code == 0, [r for r in report["rows"] if r["status"] != "OK"]
-    assert "by position" in report["inputs"]  # x0.. keys, TFLiteConverter's input names
+    # x0.. keys against TFLiteConverter's input names; y0.. (Keras's outputs) are not inputs.
+    assert report["inputs"]["matched"] == "by position"
+    assert report["inputs"]["keys"] == [f"x{i}" for i in range(len(report["inputs"]["names"]))]
+    assert report["inputs"]["ignored"] == [f"y{i}" for i in range(len(report["inputs"]["ignored"]))]
     for row in rows_of(report, "LiteRT (ref)"):
         assert row["status"] == "OK"
         if "int8" in row["file"]:
             assert row["max_lsb"] == 0 and row["int8_differ"] == 0
+    if name == "mlp_multi":  # the file lists b before a; x0, x1 are Keras's a, b
+        assert report["inputs"]["names"] == ["a", "b"]
     keras_rows = rows_of(report, "Keras")
     assert len(keras_rows) == len(files) * (2 if name == "mlp_multi" else 1)
     for row in keras_rows:
@@ -399,3 +412,20 @@ def test_real_int8_file_inputs_are_quantized_from_float_data(capsys):
     y = verify.dequantize(out, f.outputs[0])
     expected = np.load(FIXTURES / "slide_cnn.io.npz")["y0"]
     assert np.abs(y - expected).max() <= 2 * f.outputs[0].scale
+
+
+# ------------------------------------------------------------------------------- top-1 rule
+def _top1(ours, reference):
+    int8 = verify.Port("probs", 0, (None, 4), np.dtype("int8"), scale=1 / 256, zero_point=-128)
+    keras = verify.Port("keras", 0, (None, 4), np.dtype("float32"))
+    row = verify.Row("f", "probs", "ours vs Keras")
+    ours, reference = np.array(ours, np.int8), np.array(reference, np.float32)
+    return verify._measure(row, ours, reference, int8, keras).top1_agree
+
+
+def test_top1_counts_classes_tied_in_int8_but_not_flat_outputs():
+    keras = [[0.1, 0.1, 0.39, 0.41]]
+    assert _top1([[-102, -102, -28, -28]], keras) == 1.0  # 2 and 3 tied in int8: 3 is among
+    assert _top1([[-102, -102, -27, -28]], keras) == 0.0  # one LSB apart is not a tie
+    assert _top1([[-64, -64, -64, -64]], keras) == 0.0  # all tied: no top class
+    assert _top1([[-64, -64, -64, -64], [0, 1, 2, 3]], [[0.25] * 4, [0, 0, 0, 1]]) == 1.0
