@@ -1,5 +1,5 @@
-"""Folds BATCH_NORM into the preceding CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED, or turns
-it into a multiply-add where it cannot be folded.
+"""Folds BATCH_NORM into the preceding (or else the following) CONV_2D, DEPTHWISE_CONV_2D or
+FULLY_CONNECTED, or turns it into a multiply-add where it cannot be folded.
 
 Math, per output channel ``c`` (the last axis)::
 
@@ -15,9 +15,20 @@ Output channel ``c`` is axis 0 of a CONV_2D filter (OHWI) and of FULLY_CONNECTED
 ([units, in]), and axis 3 of a DEPTHWISE_CONV_2D filter ([1, kh, kw, in * mult]).
 
 Pattern: BATCH_NORM over the last axis whose input comes from one of those ops with constant
-float weights, no fused activation, and no other reader. Otherwise the rewrite is
-``MUL(x, s)`` then ``ADD(., t)`` with constant ``s`` and ``t``. New constants are made (weights
-of a shared layer are never edited in place).
+float weights, no fused activation, and no other reader.
+
+Forward fold, when the BATCH_NORM's only reader is one of those ops (input channel ``i``; for
+DEPTHWISE_CONV_2D output ``o = i * mult + m`` reads input ``i``)::
+
+    W'[o, ..., i] = W[o, ..., i] * s[i]
+    b'[o]         = b[o] + sum over taps and i of W[o, ..., i] * t[i]
+
+This holds for FULLY_CONNECTED and for VALID convolutions only: with SAME padding the border
+taps read padded zeros, which in the original model were zeros after the normalization, not
+``t``.
+
+Otherwise the rewrite is ``MUL(x, s)`` then ``ADD(., t)`` with constant ``s`` and ``t``. New
+constants are made (weights of a shared layer are never edited in place).
 """
 
 from __future__ import annotations
@@ -74,6 +85,47 @@ def _fold(graph: Graph, bn: Op, producer: Op) -> None:
     graph.ops.remove(bn)
 
 
+def _forward_target(graph: Graph, bn: Op) -> Op | None:
+    y = bn.outputs[0]
+    readers = graph.consumers().get(id(y), [])
+    if len(readers) != 1 or graph.is_output(y):
+        return None
+    op = readers[0]
+    if op.type not in _CHANNEL_AXIS or op.inputs[0] is not y or op.inputs[1] is y:
+        return None
+    weights = op.inputs[1]
+    bias = op.inputs[2] if len(op.inputs) > 2 else None
+    ok = (
+        weights.is_const
+        and weights.dtype == "float32"
+        and (bias is None or (bias.is_const and bias.dtype == "float32"))
+        and (op.type == "FULLY_CONNECTED" or op.attrs["padding"] == "VALID")
+        and (op.type != "FULLY_CONNECTED" or y.rank == 2 or op.attrs["keep_num_dims"])
+    )
+    return op if ok else None
+
+
+def _fold_forward(graph: Graph, bn: Op, op: Op) -> None:
+    s, t = _scale_shift(bn)
+    w = op.inputs[1].data.astype(np.float64)
+    if op.type == "DEPTHWISE_CONV_2D":
+        mult = op.attrs["depth_multiplier"]
+        s_out, t_out = np.repeat(s, mult), np.repeat(t, mult)  # output o reads input o // mult
+        new_w = w * s_out
+        shift = (w * t_out).sum(axis=(0, 1, 2))
+    else:  # input channel is the last axis of OHWI filters and of [units, in] weights
+        new_w = w * s
+        shift = (w * t).reshape(w.shape[0], -1).sum(axis=1)
+    bias = op.inputs[2] if len(op.inputs) > 2 else None
+    b = bias.data.astype(np.float64) if bias is not None else 0.0
+    op.inputs = [
+        bn.inputs[0],
+        graph.const(f"{op.inputs[1].name}/bn_folded", new_w.astype(np.float32)),
+        graph.const(f"{op.name}/bias_bn_folded", (b + shift).astype(np.float32)),
+    ]
+    graph.ops.remove(bn)
+
+
 def _to_multiply_add(graph: Graph, bn: Op) -> None:
     s, t = _scale_shift(bn)
     x, y = bn.inputs[0], bn.outputs[0]
@@ -86,7 +138,7 @@ def _to_multiply_add(graph: Graph, bn: Op) -> None:
 
 
 class FoldBatchNormPass(Pass):
-    """Removes every BATCH_NORM: folded into its producer, or as MUL + ADD."""
+    """Removes every BATCH_NORM: folded into its producer or its reader, or as MUL + ADD."""
 
     def call(self, graph: Graph) -> PassResult:
         modified = False
@@ -95,6 +147,8 @@ class FoldBatchNormPass(Pass):
             readers = graph.consumers().get(id(bn.inputs[0]), [])
             if _foldable(graph, bn, producer, readers):
                 _fold(graph, bn, producer)
+            elif (target := _forward_target(graph, bn)) is not None:
+                _fold_forward(graph, bn, target)
             else:
                 _to_multiply_add(graph, bn)
             modified = True

@@ -79,3 +79,40 @@ def test_no_batch_norm_no_change():
     x = g.add_input("x", (None, 3))
     g.outputs = [g.node("RELU", [x], (None, 3), "r")]
     run_pass(FoldBatchNormPass(), g, expect_modified=False)
+
+
+def _bn_then(op_type, padding="VALID", bias=True):
+    g = Graph("g")
+    if op_type == "FULLY_CONNECTED":
+        x = g.add_input("x", (None, 4))
+        z = g.node("BATCH_NORM", [x, *_bn_params(g, 4)], (None, 4), "bn")
+        w = g.const("w", RNG.normal(size=(3, 4)).astype(np.float32))
+        shape, c, attrs = (None, 3), 3, {}
+    else:
+        x = g.add_input("x", (None, 5, 5, 2))
+        z = g.node("BATCH_NORM", [x, *_bn_params(g, 2)], (None, 5, 5, 2), "bn")
+        out = 3 if padding == "VALID" else 5
+        if op_type == "CONV_2D":
+            w = g.const("w", RNG.normal(size=(4, 3, 3, 2)).astype(np.float32))
+            shape, c, attrs = (None, out, out, 4), 4, {"padding": padding}
+        else:
+            w = g.const("w", RNG.normal(size=(1, 3, 3, 6)).astype(np.float32))
+            shape, c = (None, out, out, 6), 6
+            attrs = {"padding": padding, "depth_multiplier": 3}
+    inputs = [z, w] + ([g.const("b", RNG.normal(size=c).astype(np.float32))] if bias else [])
+    g.outputs = [g.node(op_type, inputs, shape, "y", attrs)]
+    return g
+
+
+@pytest.mark.parametrize("op_type", ["CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"])
+@pytest.mark.parametrize("bias", [True, False])
+def test_folds_forward_into_a_valid_reader(op_type, bias):
+    out = run_pass(FoldBatchNormPass(), _bn_then(op_type, bias=bias), expect_modified=True)
+    assert types(out) == [op_type]
+    assert out.ops[0].inputs[0] is out.inputs[0]
+
+
+@pytest.mark.parametrize("op_type", ["CONV_2D", "DEPTHWISE_CONV_2D"])
+def test_same_padding_reader_gets_multiply_add(op_type):
+    out = run_pass(FoldBatchNormPass(), _bn_then(op_type, padding="SAME"), expect_modified=True)
+    assert types(out) == ["MUL", "ADD", op_type]
