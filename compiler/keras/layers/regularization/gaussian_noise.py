@@ -1,5 +1,6 @@
 """``GaussianNoise``: additive zero-mean noise, active only in training."""
 
+from compiler.keras.backend import xp
 from compiler.keras.layers.layer import Layer
 from compiler.keras.random import SeedGenerator
 
@@ -36,8 +37,11 @@ class GaussianNoise(Layer):
     def call(self, inputs, training=False):
         if not training or self.stddev == 0:
             return inputs
-        noise = self.seed_generator.next().standard_normal(inputs.shape)
-        return inputs + (noise * self.stddev).astype(inputs.dtype)
+        # Drawn in float32 for float16/32 models: a float64 draw would double the traffic.
+        dtype = xp.float64 if inputs.dtype == xp.float64 else xp.float32
+        noise = self.seed_generator.next().standard_normal(inputs.shape, dtype=dtype)
+        noise *= dtype(self.stddev)
+        return inputs + noise.astype(inputs.dtype, copy=False)
 
     def compute_output_shape(self, input_shape):
         return input_shape
