@@ -1,6 +1,9 @@
 """Mutated fixtures (bit flips, overwritten words, truncation, splices) either run or raise
 ``InvalidModelError``/``UnsupportedOpError``/``InvalidInputError``: never another exception,
-a hang or a huge allocation. Deterministic and bounded (about 20 s on 2 cores)."""
+a hang or a huge allocation. Deterministic and bounded (about 10 s on 2 idle cores); set
+``RUNTIME_TFLITE_FUZZ_EXAMPLES`` for a longer campaign."""
+
+import os
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -39,7 +42,7 @@ def _mutate(data: bytes, edits, cut) -> bytes:
 
 
 @settings(
-    max_examples=2500,
+    max_examples=int(os.environ.get("RUNTIME_TFLITE_FUZZ_EXAMPLES", "1500")),
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
