@@ -3,6 +3,7 @@ statuses; input matching and quantization; missing optional runtimes."""
 
 import json
 import shutil
+import subprocess
 import sys
 
 import numpy as np
@@ -334,13 +335,16 @@ def test_unreadable_files_are_usage_errors(tiny, tmp_path, capsys, kind):
     assert named[kind] in err
 
 
-def test_usage_errors_and_help(tiny, capsys):
+def test_usage_errors_and_help(tiny, pair, capsys):
     code, out, err = run([], capsys)
     assert code == 2 and "FILE" in err
     code, out, err = run([tiny.int8_tflite, "--batch", "0"], capsys)
     assert code == 2 and "--batch" in err
     code, out, err = run([tiny.int8_tflite, "--against", tiny.dir / "none.keras"], capsys)
     assert code == 2 and "none.keras" in err
+    code, out, err = run([tiny.int8_tflite, "--against", pair["dir"] / "pair.keras"], capsys)
+    assert code == 2 and "tiny.int8.tflite has inputs ['features']" in err
+    assert "pair.keras has ['left', 'right']" in err
     code, out, err = run(["--help"], capsys)
     assert code == 0
     for text in ("--data", "--against", "--tolerance", "--min-top1", "BUILTIN_REF", "x0..xN"):
@@ -429,3 +433,18 @@ def test_top1_counts_classes_tied_in_int8_but_not_flat_outputs():
     assert _top1([[-102, -102, -27, -28]], keras) == 0.0  # one LSB apart is not a tie
     assert _top1([[-64, -64, -64, -64]], keras) == 0.0  # all tied: no top class
     assert _top1([[-64, -64, -64, -64], [0, 1, 2, 3]], [[0.25] * 4, [0, 0, 0, 1]]) == 1.0
+
+
+def test_runtimes_are_imported_only_for_their_format(tiny):
+    # onnxruntime and onnx cost seconds to import; a .tflite-only check must not pay for
+    # them, nor for the frontend without --against.
+    code = (
+        "import sys\n"
+        "from compiler import verify\n"
+        f"assert verify.main([{str(tiny.int8_tflite)!r}, '--json']) == 0\n"
+        "heavy = ('onnxruntime', 'onnx', 'ai_edge_litert', 'compiler.keras')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "['ai_edge_litert']"
