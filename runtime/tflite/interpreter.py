@@ -83,6 +83,8 @@ class Interpreter:
         sg = self._model.subgraphs[0]
         self._shapes = {i: tuple(t.shape) for i, t in enumerate(sg.tensors)}
         self._inputs: dict[int, np.ndarray] = {}
+        # Input shapes the other tensors' shapes were last worked out for (the file's at first).
+        self._propagated = tuple(self._shapes[i] for i in sg.inputs)
         self._values: dict[int, np.ndarray] = {}
         self._allocated = False
         self._sliceable = batch_sliceable(sg, self._main.constants)
@@ -165,7 +167,9 @@ class Interpreter:
     def allocate_tensors(self):
         """Validate input shapes and propagate them (after ``resize_tensor_input``)."""
         sg = self._model.subgraphs[0]
-        resized = any(self._shapes[i] != tuple(sg.tensors[i].shape) for i in sg.inputs)
+        input_shapes = tuple(self._shapes[i] for i in sg.inputs)
+        resized = input_shapes != self._propagated
+        self._propagated = input_shapes
         self._allocated = True
         for i in sg.inputs:
             v = self._inputs.get(i)
@@ -197,8 +201,9 @@ class Interpreter:
         itemsize = schema.TENSOR_TYPE_TO_NUMPY[t.type].itemsize
         if int(np.prod(size, dtype=object)) * itemsize > MAX_ACTIVATION_BYTES:
             raise InvalidInputError(f"input {index}: shape {list(size)} is too large")
-        self._shapes[index] = size
-        self._allocated = False
+        if self._shapes[index] != size:
+            self._shapes[index] = size
+            self._allocated = False
 
     def set_tensor(self, tensor_index, value):
         """Copy ``value`` into a tensor (LiteRT's dtype and shape checks and messages)."""
