@@ -448,3 +448,23 @@ def test_runtimes_are_imported_only_for_their_format(tiny):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "['ai_edge_litert']"
+
+
+def test_int8_data_is_fed_as_is_and_dequantized_for_keras(tiny, tmp_path, capsys):
+    # The same samples given as floats and as their int8 codes: the int8-io file sees the
+    # same int8 values, and Keras sees the dequantized codes (so it differs only within them).
+    f = verify.load_file(tiny.int8io_tflite)
+    (port,) = f.inputs
+    x = np.load(tiny.data)["features"]
+    codes = verify.quantize(x, port.scale, port.zero_point, np.int8)
+    np.savez(tmp_path / "codes.npz", features=codes)
+    common = [tiny.int8io_tflite, "--against", tiny.keras]
+    code, from_floats = run_json([*common, "--data", tiny.data], capsys)
+    assert code == 0
+    code, from_codes = run_json([*common, "--data", tmp_path / "codes.npz"], capsys)
+    assert code == 0
+    for a, b in zip(from_floats["rows"], from_codes["rows"]):
+        if a["compared"] != "ours vs Keras":
+            assert a == b
+    (keras_row,) = rows_of(from_codes, "Keras")
+    assert keras_row["top1_agree"] >= 0.9
