@@ -34,9 +34,10 @@ def constant_value(t: Tensor, where: str) -> np.ndarray:
 class SubgraphCaller:
     """Lets control-flow kernels run other subgraphs of the same model."""
 
-    def __init__(self, model: Model, max_loop_iterations: int):
+    def __init__(self, model: Model, max_loop_iterations: int, max_tensor_bytes: int):
         self.model = model
         self.max_loop_iterations = max_loop_iterations
+        self.max_tensor_bytes = max_tensor_bytes
         self._executors: dict[int, SubgraphExecutor] = {}
 
     def executor(self, index: int) -> SubgraphExecutor:
@@ -93,6 +94,7 @@ class SubgraphExecutor:
                     f"{where} tensor {t} ({sg.tensors[t].name!r}): tensor type "
                     f"{sg.tensors[t].type} is not supported"
                 )
+        self.max_tensor_bytes = caller.max_tensor_bytes
         self.kernels = []
         for op in sg.operators:
             prepare = REGISTRY.get(op.op)
@@ -174,6 +176,12 @@ class SubgraphExecutor:
                 )
             for t, v in zip(op.outputs, outputs):
                 self.check_value(t, v)
+                if v.nbytes > self.max_tensor_bytes:
+                    # e.g. a loop that doubles a tensor each iteration
+                    raise InvalidModelError(
+                        f"subgraph {sg.index} operator {op.index} ({op.name}): output tensor "
+                        f"{t} of shape {list(v.shape)} exceeds {self.max_tensor_bytes} bytes"
+                    )
                 values[t] = v
             if not keep_all:
                 for t in op.inputs:

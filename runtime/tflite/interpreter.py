@@ -38,7 +38,8 @@ class Interpreter:
         experimental_preserve_all_tensors: keep every intermediate tensor after ``invoke`` so
             that ``get_tensor`` can read it.
         max_loop_iterations: cap on WHILE iterations (a hostile file must not hang the caller).
-        max_activation_bytes: largest tensor without constant data accepted from the file.
+        max_activation_bytes: largest tensor without constant data accepted from the file;
+            a tensor computed while running may take twice as much.
         **kwargs: other LiteRT ``experimental_*`` flags, accepted and ignored.
 
     Raises:
@@ -78,7 +79,9 @@ class Interpreter:
         self._model = read_model(model_content, max_activation_bytes)
         self._preserve = bool(experimental_preserve_all_tensors)
         self._num_threads = num_threads or default_threads()
-        self._caller = SubgraphCaller(self._model, int(max_loop_iterations))
+        self._caller = SubgraphCaller(
+            self._model, int(max_loop_iterations), 2 * int(max_activation_bytes)
+        )
         self._main = self._caller.executor(0)
         sg = self._model.subgraphs[0]
         self._shapes = {i: tuple(t.shape) for i, t in enumerate(sg.tensors)}

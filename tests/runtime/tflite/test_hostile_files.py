@@ -235,3 +235,46 @@ def test_recursive_while_is_rejected():
 def test_while_subgraph_index_out_of_range():
     with pytest.raises(InvalidModelError, match="out of range"):
         load_and_run(_while_graph(3.0, body_index=9))
+
+
+def test_loop_that_doubles_a_tensor_is_stopped():
+    # while True: x = concat(x, x)
+    g = GraphBuilder()
+    x0 = g.add([4], name="x")
+    out = g.add([4], name="out")
+    g.op(Op.WHILE, [x0], [out], {"cond_subgraph_index": 1, "body_subgraph_index": 2})
+    g.opcodes += [(int(Op.GREATER_EQUAL), 1), (int(Op.CONCATENATION), 1)]
+    g.buffers.append({"data": list(np.float32(-1).tobytes())})
+    g.subgraphs = [
+        {
+            "tensors": [
+                {"shape": [4], "type": int(T.FLOAT32), "name": "x", "buffer": 0},
+                {"shape": [], "type": int(T.FLOAT32), "name": "minus_one", "buffer": 1},
+                {"shape": [], "type": int(T.BOOL), "name": "flag", "buffer": 0},
+            ],
+            "inputs": [0],
+            "outputs": [2],
+            # -1 >= -1: always true, a scalar.
+            "operators": [{"opcode_index": 1, "inputs": [1, 1], "outputs": [2]}],
+        },
+        {
+            "tensors": [
+                {"shape": [4], "type": int(T.FLOAT32), "name": "x", "buffer": 0},
+                {"shape": [8], "type": int(T.FLOAT32), "name": "xx", "buffer": 0},
+            ],
+            "inputs": [0],
+            "outputs": [1],
+            "operators": [
+                {
+                    "opcode_index": 2,
+                    "inputs": [0, 0],
+                    "outputs": [1],
+                    "builtin_options_type": 10,
+                    "builtin_options": ("ConcatenationOptions", {"axis": 0}),
+                }
+            ],
+        },
+    ]
+    data = g.finish([x0], [out])
+    with pytest.raises(InvalidModelError, match="exceeds 131072 bytes"):
+        load_and_run(data, max_activation_bytes=1 << 16)
