@@ -35,7 +35,7 @@ import os
 import re
 import sys
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -574,7 +574,6 @@ class Row:
     max_lsb: int | None = None
     top1_agree: float | None = None
     status: str = "info"
-    notes: list[str] = field(default_factory=list)
 
 
 def _measure(row: Row, ours, ref, port: Port, ref_port: Port | None = None) -> Row:
@@ -652,12 +651,12 @@ def _runtime_rows(f: ModelFile, feeds: dict, ours: list[np.ndarray]) -> list[Row
             else:
                 _measure(row, ours[i], np.asarray(outputs[i]), port)
                 if row.status == "info" and required:
-                    row.status = "OK" if _runtime_ok(row, ours[i], outputs[i], f, port) else "FAIL"
+                    row.status = "OK" if _runtime_ok(row, outputs[i], f, port) else "FAIL"
             rows.append(row)
     return rows
 
 
-def _runtime_ok(row: Row, ours, ref, f: ModelFile, port: Port) -> bool:
+def _runtime_ok(row: Row, ref, f: ModelFile, port: Port) -> bool:
     if port.scale is not None:
         return row.max_lsb is not None and row.max_lsb <= (0 if f.kind == "tflite" else 1)
     bound = FLOAT_RTOL * max(1.0, float(np.abs(np.asarray(ref, np.float64)).max(initial=0)))
@@ -666,7 +665,8 @@ def _runtime_ok(row: Row, ours, ref, f: ModelFile, port: Port) -> bool:
 
 def _keras_row(f: ModelFile, port: Port, ours, expected, options) -> Row:
     row = Row(f.label, port.name, "ours vs Keras", required=True)
-    _measure(row, ours, expected.astype(np.float32), port, Port("keras", 0, (), np.float32))
+    keras_port = Port("keras", 0, (), np.dtype("float32"))
+    _measure(row, ours, expected.astype(np.float32), port, keras_port)
     if row.status != "info":
         return row
     checks = []
