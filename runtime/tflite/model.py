@@ -125,6 +125,8 @@ def read_model(data: bytes, max_activation_bytes: int = MAX_ACTIVATION_BYTES) ->
     Raises:
         InvalidModelError: the bytes are not a consistent TFLite model.
     """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InvalidModelError(f"model content must be bytes, got {type(data).__name__}")
     data = bytes(data)
     if len(data) < 8:
         raise InvalidModelError(f"model file: {len(data)} bytes is too short for a flatbuffer")

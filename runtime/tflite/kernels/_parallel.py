@@ -55,25 +55,33 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+_lock = threading.Lock()
+_active = 0  # invokes in progress (BLAS is single-threaded while any runs)
+_blas_before = None
+
+
 @contextlib.contextmanager
 def threads(n: int):
     """Run kernels with ``n`` chunk threads and single-threaded BLAS."""
-    global _threads, _pool, _pool_size
-    previous = _threads
-    _threads = max(1, int(n))
-    if _threads > 1 and _pool_size < _threads:
-        _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix=_PREFIX)
-        _pool_size = _threads
-    blas_before = None
-    if _BLAS is not None:
-        blas_before = _BLAS[0]()
-        _BLAS[1](1)
+    global _threads, _pool, _pool_size, _active, _blas_before
+    with _lock:
+        previous = _threads
+        _threads = max(1, int(n))
+        if _threads > 1 and _pool_size < _threads:
+            _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix=_PREFIX)
+            _pool_size = _threads
+        if _active == 0 and _BLAS is not None:
+            _blas_before = _BLAS[0]()
+            _BLAS[1](1)
+        _active += 1
     try:
         yield
     finally:
-        _threads = previous
-        if blas_before is not None:
-            _BLAS[1](blas_before)
+        with _lock:
+            _threads = previous
+            _active -= 1
+            if _active == 0 and _BLAS is not None and _blas_before is not None:
+                _BLAS[1](_blas_before)
 
 
 def _in_worker() -> bool:

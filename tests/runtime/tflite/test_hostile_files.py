@@ -278,3 +278,8 @@ def test_loop_that_doubles_a_tensor_is_stopped():
     data = g.finish([x0], [out])
     with pytest.raises(InvalidModelError, match="exceeds 131072 bytes"):
         load_and_run(data, max_activation_bytes=1 << 16)
+
+
+def test_model_content_that_is_not_bytes():
+    with pytest.raises(InvalidModelError, match="must be bytes, got str"):
+        Interpreter(model_content="not a model")
