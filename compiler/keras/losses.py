@@ -21,7 +21,7 @@ __all__ = [
     "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_logarithmic_error",
     "huber", "log_cosh", "categorical_crossentropy", "sparse_categorical_crossentropy",
     "binary_crossentropy", "kl_divergence", "poisson", "hinge", "squared_hinge", "get",
-    "serialize", "deserialize",
+    "serialize", "deserialize", "apply_mask",
 ]
 
 _REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight")
@@ -235,6 +235,26 @@ def _squeeze_or_expand(y_true, y_pred):
     return y_true, y_pred
 
 
+def apply_mask(sample_weight, mask, dtype, reduction):
+    """Folds a Keras mask (``y_pred._keras_mask``) into the sample weights.
+
+    For mean reductions the valid entries are scaled by ``total / valid`` so that the sum over
+    the batch divided by the number of entries is the mean over the valid entries only.
+    """
+    mask = xp.asarray(getattr(mask, "data", mask)).astype(dtype)
+    if reduction in ("mean", "sum_over_batch_size"):
+        valid = mask.sum()
+        mask = mask * (mask.size / valid if valid else 0.0)
+    if sample_weight is None:
+        return mask
+    weight = xp.asarray(getattr(sample_weight, "data", sample_weight), dtype=dtype)
+    if weight.ndim == mask.ndim + 1 and weight.shape[-1] == 1:
+        weight = weight[..., 0]
+    while weight.ndim < mask.ndim:
+        weight = weight[..., None]
+    return weight * mask
+
+
 def _reduce(values, sample_weight, reduction):
     if sample_weight is not None:
         weight = ops.as_tensor(xp.asarray(getattr(sample_weight, "data", sample_weight),
@@ -277,9 +297,12 @@ class Loss:
 
     def __call__(self, y_true, y_pred, sample_weight=None):
         y_pred = ops.as_tensor(y_pred)
+        mask = y_pred._keras_mask
         if y_pred.dtype != xp.dtype(self.dtype):
             y_pred = ops.cast(y_pred, self.dtype)
         values = self.call(y_true, y_pred)
+        if mask is not None:
+            sample_weight = apply_mask(sample_weight, mask, values.dtype, self.reduction)
         return _reduce(values, sample_weight, self.reduction)
 
     def call(self, y_true, y_pred):

@@ -215,7 +215,7 @@ class Trainer:
                 if self._compile_loss is not None:
                     self._compile_loss(y_head, preds, sw_head)
                 if self._compile_metrics is not None:
-                    self._compile_metrics.update_state(y_head, [p.data for p in preds], sw_head)
+                    self._compile_metrics.update_state(y_head, preds, sw_head)
         self.reset_metrics()
 
     # ----------------------------------------------------------------- steps
@@ -243,7 +243,8 @@ class Trainer:
         if loss is not None:
             self._loss_tracker.update_state(loss.data, sample_weight=batch)
         if self._compile_metrics is not None:
-            self._compile_metrics.update_state(ys, [p.data for p in preds], sws)
+            # Tensors, not arrays: metrics read the outputs' Keras masks.
+            self._compile_metrics.update_state(ys, preds, sws)
 
     # ----------------------------------------------------------------- fit
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,

@@ -98,7 +98,13 @@ class MeanMetricWrapper(Mean):
             self._direction = "down"
 
     def update_state(self, y_true, y_pred, sample_weight=None):
+        mask = getattr(y_pred, "_keras_mask", None)
         values = self._fn(as_array(y_true), as_array(y_pred), **self._fn_kwargs)
+        if mask is not None:
+            from compiler.keras.losses import apply_mask
+
+            # Masked steps weigh nothing; unlike a loss, no rescaling (Keras: reduction="sum").
+            sample_weight = apply_mask(sample_weight, mask, self.dtype, "sum")
         return super().update_state(values, sample_weight=sample_weight)
 
     def get_config(self):

@@ -227,3 +227,17 @@ def test_rank_one_labels_keep_one_value_per_sample():
     weighted = losses.BinaryCrossentropy(dtype="float64")(y_true, y_pred,
                                                           sample_weight=[1.0, 0.0, 2.0]).data
     np.testing.assert_allclose(weighted, -(np.log(0.8) + 2 * np.log(0.9)) / 3)
+
+
+def test_keras_mask_of_predictions_weights_the_loss():
+    y_true = np.array([[0, 1, 2], [1, 1, 0]])
+    probs, _ = _probs(6, 3)
+    y_pred = ops.Tensor(probs.reshape(2, 3, 3))
+    y_pred._keras_mask = np.array([[True, True, False], [True, False, False]])
+    per_step = -np.log(np.take_along_axis(probs.reshape(2, 3, 3), y_true[..., None], -1)[..., 0])
+    valid = y_pred._keras_mask
+    got = losses.SparseCategoricalCrossentropy(dtype="float64")(y_true, y_pred).data
+    np.testing.assert_allclose(got, per_step[valid].mean(), rtol=1e-6)
+    total = losses.SparseCategoricalCrossentropy(dtype="float64", reduction="sum")
+    np.testing.assert_allclose(total(y_true, y_pred, sample_weight=[2.0, 1.0]).data,
+                               2 * per_step[0, :2].sum() + per_step[1, 0], rtol=1e-6)

@@ -395,3 +395,41 @@ def test_compile_config_written_by_keras_round_trips_exactly(config):
     x = np.random.default_rng(0).normal(size=(8, 3)).astype("float32")
     history = model.fit(x, (x[:, 0] > 0).astype("float32"), epochs=1, verbose=0)
     assert list(history.history) == sorted(["loss", config["metrics"][0]])
+
+
+class _MaskedHead(layers.Layer):
+    """Dense softmax head that takes and passes on the input mask explicitly."""
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.dense = layers.Dense(units, activation="softmax")
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        return self.dense(inputs)
+
+
+def test_masked_sequence_outputs_ignore_padding_in_loss_and_metrics():
+    keras.utils.set_random_seed(12)
+    rng = np.random.default_rng(12)
+    tokens = rng.integers(1, 10, (16, 6))
+    tokens[:, 4:] = 0  # padding
+    tokens[:4, 2:] = 0
+    labels = rng.integers(0, 3, (16, 6))
+    model = keras.Sequential([keras.Input((6,), dtype="int32"),
+                              layers.Embedding(10, 4, mask_zero=True), _MaskedHead(3)])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    logs = model.evaluate(tokens, labels, batch_size=16, verbose=0, return_dict=True)
+    probs = model.predict(tokens, verbose=0)
+    valid = tokens != 0
+    token_loss = -np.log(np.take_along_axis(probs, labels[..., None], -1)[..., 0])
+    np.testing.assert_allclose(logs["loss"], token_loss[valid].mean(), rtol=1e-5)
+    hits = (probs.argmax(-1) == labels) * valid
+    # Keras averages per sample first (mean over steps, masked steps weigh zero).
+    per_sample = hits.mean(1) / valid.mean(1)
+    weights = valid.mean(1)
+    np.testing.assert_allclose(logs["accuracy"], (per_sample * weights).sum() / weights.sum(),
+                               rtol=1e-5)
+    assert model(tokens)._keras_mask is not None
+    model.fit(tokens, labels, epochs=1, batch_size=8, verbose=0)
