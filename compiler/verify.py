@@ -830,9 +830,8 @@ def _parse(argv: list[str]):
 def verify(options) -> tuple[list[Row], list[str]]:
     """Runs every file on every runtime; returns the rows and what the inputs were."""
     files = [load_file(p) for p in options.files]
-    names = [f.path.name for f in files]
-    for f in files:
-        f.label = f.path.name if names.count(f.path.name) == 1 else str(f.path)
+    for f, label in zip(files, _labels([f.path for f in files])):
+        f.label = label
     keras = load_keras(options.against) if options.against else None
     logical = keras.inputs if keras else files[0].inputs
     source = str(keras.path.name) if keras else files[0].label
@@ -883,6 +882,19 @@ def verify(options) -> tuple[list[Row], list[str]]:
         if keras:
             rows += _keras_rows(keras, expected, f, ours, options)
     return rows, inputs
+
+
+def _labels(paths: list[Path]) -> list[str]:
+    """File names, with as many parent folders as it takes to tell same-named files apart."""
+    labels = []
+    for path in paths:
+        parts = path.parts
+        for n in range(1, len(parts) + 1):
+            tail = parts[-n:]
+            if all(p == path or p.parts[-n:] != tail for p in paths):
+                break
+        labels.append(str(Path(*tail)))
+    return labels
 
 
 def describe_inputs(inputs: dict) -> str:
