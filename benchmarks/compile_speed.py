@@ -90,8 +90,7 @@ def main(argv=None) -> int:
         f"wall: median {statistics.median(walls):.3f} s, min {min(walls):.3f} s, "
         f"max {max(walls):.3f} s (target < {WALL_TARGET_S} s)"
     )
-    print(f"CPU (user + sys): median {statistics.median(cpus):.3f} s, "
-          f"min {min(cpus):.3f} s")
+    print(f"CPU (user + sys): median {statistics.median(cpus):.3f} s, min {min(cpus):.3f} s")
     print(f"peak RSS: max {max(rss):.1f} MB (target < {RSS_TARGET_MB} MB)")
     print("files: " + ", ".join(f"{name} {size:,} B" for name, size in sizes.items()))
     print("one in-process compile by stage:")
