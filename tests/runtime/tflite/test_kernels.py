@@ -750,3 +750,23 @@ def test_indexing_ops():
         feeds={},
         runs=1,
     )
+
+
+def test_dequantize_float16_and_per_channel_int8():
+    # float16 models store weights as FLOAT16 constants feeding DEQUANTIZE.
+    g = GraphBuilder()
+    w = g.add([2, 3], T.FLOAT16, "w", data=np.array([[0.1, -2.5, 3.0], [65504, -1e-4, 0]]))
+    x = g.add([2, 3], name="x")
+    wf = g.add([2, 3], name="wf")
+    y = g.add([2, 3], name="y")
+    g.op(Op.DEQUANTIZE, [w], [wf], version=3)
+    g.op(Op.ADD, [x, wf], [y], {"fused_activation_function": 0})
+    check(g.finish([x], [y]))
+    q = np.array([[-127, 5, 99], [3, -8, 127]], np.int8)
+    data = one_op_model(
+        Op.DEQUANTIZE,
+        [inp((2, 3), T.INT8, np.array([0.5, 0.125], np.float32), np.array([0, 3]))],
+        [out((2, 3))],
+        version=5,
+    )
+    check(data, feeds={0: q}, runs=1)
