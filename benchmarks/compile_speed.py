@@ -7,6 +7,8 @@ one in-process compile by stage (imports included, as a fresh process pays them)
     python benchmarks/compile_speed.py [--runs 7] [--source path/to/model.keras]
 
 The default source is the real Keras-made fixture ``../shared/fixtures/keras3/slide_cnn.keras``.
+On a machine other jobs keep busy, ``chrt -f 10 python benchmarks/compile_speed.py`` (root)
+runs the benchmark ahead of them, which gives the idle-machine figures.
 """
 
 from __future__ import annotations
