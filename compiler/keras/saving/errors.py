@@ -11,9 +11,14 @@ class InvalidModelFileError(ValueError):
         problem: what is wrong with it, in words.
     """
 
+    _MAX_PROBLEM = 2000  # a hostile file can make messages huge (names, config dicts)
+
     def __init__(self, path, problem):
         self.path = str(path)
-        self.problem = str(problem)
+        problem = str(problem)
+        if len(problem) > self._MAX_PROBLEM:
+            problem = problem[: self._MAX_PROBLEM] + " ... (message truncated)"
+        self.problem = problem
         super().__init__(f"Cannot load '{self.path}': {self.problem}")
 
 

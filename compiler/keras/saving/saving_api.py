@@ -185,7 +185,7 @@ def _load(handle, custom_objects, compile, stage):
         raise ValueError("config.json must hold an object with `class_name` and `config`")
     check_config_sizes(config)
     compile_config = config.pop("compile_config", None)
-    stage.now = f"building the model '{config.get('class_name')}' from config.json"
+    stage.now = f"building the model {str(config.get('class_name'))[:80]!r} from config.json"
     with allocation_budget(len(members.weights) + _BUDGET_SLACK, "model.weights.h5"):
         model = deserialize_keras_object(config, custom_objects)
     if not isinstance(model, Layer):

@@ -216,3 +216,10 @@ def test_loading_never_imports_a_module_named_in_the_file(good):
 
     _refused(_craft.with_config(good, rename), "this_is_not_imported")
     assert not any("this_is_not_imported" in name for name in sys.modules)
+
+
+def test_error_messages_stay_short_for_huge_names(good):
+    def rename(config):
+        _craft.find_layer(config, "d2")["class_name"] = "X" * 100_000
+
+    assert len(str(_refused(_craft.with_config(good, rename), "truncated"))) < 2200
