@@ -104,7 +104,11 @@ class Trainer:
         config = dict(config)
         if isinstance(config.get("optimizer"), (dict, str)):
             config["optimizer"] = optimizers_module.deserialize(config["optimizer"])
-        config["loss"] = _map_leaves(config.get("loss"), losses_module.deserialize)
+        # Names stay names (Keras keeps "mse" a string); serialized objects are rebuilt.
+        config["loss"] = _map_leaves(
+            config.get("loss"),
+            lambda v: v if v is None or isinstance(v, str) else losses_module.deserialize(v),
+        )
         for key in ("metrics", "weighted_metrics"):
             config[key] = metrics_module.deserialize(config.get(key))
         known = ("optimizer", "loss", "loss_weights", "metrics", "weighted_metrics",

@@ -369,6 +369,9 @@ _KERAS_RMSPROP = {
         "gradient_accumulation_steps": None, "rho": 0.9, "momentum": 0.0, "epsilon": 1e-07,
         "centered": False}, "registered_name": None}
 _KERAS_CONFIGS = [
+    {"optimizer": _KERAS_RMSPROP, "loss": "binary_crossentropy", "loss_weights": None,
+     "metrics": ["accuracy"], "weighted_metrics": None, "run_eagerly": False,
+     "steps_per_execution": 1, "jit_compile": False},
     {"optimizer": _KERAS_RMSPROP,
      "loss": {"module": "builtins", "class_name": "function", "config": "binary_crossentropy",
               "registered_name": "function"},
