@@ -138,6 +138,11 @@ OP_WRITERS: dict[str, OpWriter] = {
     "MAX_POOL_2D": OpWriter(_B.MAX_POOL_2D, _pool_options),
     "AVERAGE_POOL_2D": OpWriter(_B.AVERAGE_POOL_2D, _pool_options),
     "MEAN": OpWriter(_B.MEAN, lambda op: {"keep_dims": bool(op.attrs["keep_dims"])}),
+    "IDENTITY": OpWriter(  # written as RESHAPE to its own shape (see writer)
+        _B.RESHAPE,
+        lambda op: {"new_shape": [-1 if d is None else d for d in op.outputs[0].shape]},
+        lambda op: 1,
+    ),
     "RESHAPE": OpWriter(
         _B.RESHAPE,
         lambda op: {"new_shape": [int(d) for d in op.inputs[1].data.reshape(-1)]},

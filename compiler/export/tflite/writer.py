@@ -70,7 +70,16 @@ def _operator_inputs(graph: Graph, op: Op) -> list[Value | None]:
         inputs = inputs[:2] + [_zero_bias(graph, op)]
     if op.type == "FULLY_CONNECTED" and len(inputs) < 3:
         inputs.append(None)  # -1: written so that the op version does not become 6
+    if op.type == "IDENTITY":  # TFLite has no copy op: a RESHAPE to the same shape is one
+        inputs.append(Value(f"{op.name}/shape", None, data=_identity_shape(op)))
     return inputs
+
+
+def _identity_shape(op: Op) -> np.ndarray:
+    shape = op.outputs[0].shape
+    if shape.count(None) > 1:
+        raise ExportError(f"op {op.name}: IDENTITY of {shape} has more than one unknown dim")
+    return np.array([-1 if d is None else d for d in shape], dtype=np.int32)
 
 
 def _write_quant(w: FlatWriter, value: Value) -> int | None:
@@ -106,7 +115,7 @@ def _check_graph(graph: Graph) -> None:
         if op.type not in OP_WRITERS:
             raise ExportError(
                 f"op {op.name} ({op.type}) cannot be written to TFLite; run the passes first "
-                f"(they remove BATCH_NORM, DROPOUT and IDENTITY). Writable: {sorted(OP_WRITERS)}"
+                f"(they remove BATCH_NORM and DROPOUT). Writable: {sorted(OP_WRITERS)}"
             )
     for v in graph.outputs:
         if v.is_const or graph.is_input(v):

@@ -83,6 +83,16 @@ def test_output_that_is_an_input_gets_a_copy():
     assert graph.ops[-1].type == "IDENTITY" and graph.ops[-1].inputs[0] is graph.inputs[0]
 
 
+def test_model_returning_its_input_exports():
+    from compiler import keras
+    from tests.compiler.export.helpers import check_model_exports
+
+    x = keras.Input((3,), name="x")
+    model = keras.Model(x, [layer("Dense")(2, name="d")(x), x])
+    files = check_model_exports(model)
+    assert set(files) == {"tflite", "onnx"}
+
+
 def test_one_tensor_as_two_outputs_keeps_both_names():
     from compiler import keras
 
