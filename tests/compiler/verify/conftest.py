@@ -50,10 +50,20 @@ def _two_inputs() -> keras.Model:
     """Inputs ``left`` (3) and ``right`` (5); outputs ``score`` (2, softmax) and ``value`` (1)."""
     left = keras.Input((3,), name="left")
     right = keras.Input((5,), name="right")
-    joined = keras.layers.Concatenate()([keras.layers.Dense(4, activation="tanh")(left), right])
+    hidden = keras.layers.Dense(4, activation="tanh", name="hidden")(left)
+    joined = keras.layers.Concatenate()([hidden, right])
     score = keras.layers.Dense(2, activation="softmax", name="score")(joined)
     value = keras.layers.Dense(1, name="value")(joined)
-    return keras.Model([left, right], [score, value], name="pair")
+    model = keras.Model([left, right], [score, value], name="pair")
+    rng = np.random.default_rng(11)
+    for name, fan_in, units, gain in (
+        ("hidden", 3, 4, 1.0),
+        ("score", 9, 2, 3.0),
+        ("value", 9, 1, 1.0),
+    ):
+        kernel = rng.normal(0, gain / np.sqrt(fan_in), (fan_in, units)).astype("float32")
+        model.get_layer(name).set_weights([kernel, rng.normal(0, 0.1, units).astype("float32")])
+    return model
 
 
 @pytest.fixture(scope="session")
