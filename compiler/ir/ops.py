@@ -6,8 +6,14 @@ DEPTHWISE_CONV_2D filter ``[1, kh, kw, in * multiplier]``, FULLY_CONNECTED weigh
 ``[units, in]``. Spatial pairs (``stride``, ``dilation``, ``filter``) are ``(h, w)``.
 
 ``activation`` is a fused activation: one of ``ACTIVATIONS``, applied to the op's result.
-``BATCH_NORM``, ``DROPOUT`` and ``IDENTITY`` exist only between lowering and the passes that
-remove them; the writers reject them.
+``BATCH_NORM`` and ``DROPOUT`` exist only between lowering and the passes that remove them; the
+writers reject them. ``IDENTITY`` survives only where a model output is also an input or
+another output.
+
+Integer graphs use the same ops: an op whose values are int8 (with ``QuantParams``) is the
+int8 kernel, int32 biases carry ``scale = in_scale * w_scale``; QUANTIZE / DEQUANTIZE read the
+parameters of their int8 side. Shape-like inputs (``shape``, ``axes``, ``paddings``, ``perm``,
+``begin``, ``size``) are int32 constants.
 """
 
 from __future__ import annotations
