@@ -5,14 +5,19 @@ step every state keeps its previous value; the step's output is the previous ste
 output, zeros before the first unmasked step, or zeros at every masked step when
 ``zero_output_for_mask``; the last output is the output of the last step processed.
 
-Arrays here are time-major: ``(timesteps, batch, features)``.
+Arrays here are time-major, ``(timesteps, batch, units)``, and gated recurrences keep their
+gates gate-major, ``(gates, timesteps, batch, units)``: every gate of every step is a contiguous
+``(batch, units)`` block. Elementwise ops on column slices of a ``(batch, gates * units)`` matrix
+run several times slower (one short strided loop per row), and so do temporaries of 128 KB and
+more (glibc serves them with mmap): the step loops reuse preallocated buffers instead.
 """
 
 from compiler.keras.backend import xp
 
 __all__ = [
-    "ACTIVATIONS", "GateActivation", "Outputs", "carry", "project", "project_t", "project_grad",
-    "check_activation", "time_major_mask", "dropout_masks",
+    "ACTIVATIONS", "GateActivation", "Outputs", "carry", "gate_major", "from_gate_major",
+    "project", "project_t", "project_grad", "check_activation", "time_major_mask",
+    "dropout_masks",
 ]
 
 
@@ -65,19 +70,18 @@ ACTIVATIONS = {
 
 
 class GateActivation:
-    """Applies one activation per block of ``units`` columns of a gate matrix, in place.
+    """Applies one activation per gate of a gate-major ``(gates, batch, units)`` array, in place.
 
-    When every block is ``sigmoid`` or ``tanh`` (the usual LSTM / GRU case) the whole matrix
-    goes through ONE ``tanh``: with ``s = 1/2, b = 1/2`` for sigmoid blocks and ``s = 1, b = 0``
-    for tanh blocks, ``y = s * tanh(s * z) + b``, and ``dy/dz = s^2 - (y - b)^2``.
+    When every gate is ``sigmoid`` or ``tanh`` (the usual LSTM / GRU case) all of them go through
+    ONE ``tanh``: with ``s = 1/2, b = 1/2`` for sigmoid gates and ``s = 1, b = 0`` for tanh
+    gates, ``y = s * tanh(s * z) + b``, and ``dy/dz = s^2 - (y - b)^2``.
     """
 
-    def __init__(self, names, units, dtype):
-        self.units = units
+    def __init__(self, names, dtype):
         self.acts = [ACTIVATIONS[n] for n in names]
         self.fused = all(n in ("sigmoid", "tanh") for n in names)
         if self.fused:
-            s = xp.concatenate([xp.full(units, 0.5 if n == "sigmoid" else 1.0) for n in names])
+            s = xp.array([0.5 if n == "sigmoid" else 1.0 for n in names])[:, None, None]
             self.s = s.astype(dtype)
             self.b = xp.where(s == 0.5, 0.5, 0.0).astype(dtype)
             self.s2 = (s * s).astype(dtype)
@@ -89,24 +93,20 @@ class GateActivation:
             z *= self.s
             z += self.b
             return z
-        u = self.units
         for k, act in enumerate(self.acts):
-            block = z[:, k * u:(k + 1) * u]
-            act.forward(block, block)
+            act.forward(z[k], z[k])
         return z
 
-    def backward(self, y, dy):
-        """``dy *= dy/dz`` in place, from the activated values ``y``."""
+    def backward(self, y, dy, tmp):
+        """``dy *= dy/dz`` in place, from the activated values ``y``; ``tmp`` is scratch."""
         if self.fused:
-            tmp = y - self.b
+            xp.subtract(y, self.b, out=tmp)
             tmp *= tmp
             xp.subtract(self.s2, tmp, out=tmp)
             dy *= tmp
             return dy
-        u = self.units
         for k, act in enumerate(self.acts):
-            cols = slice(k * u, (k + 1) * u)
-            dy[:, cols] *= act.slope(y[:, cols])
+            dy[k] *= act.slope(y[k])
         return dy
 
 
@@ -186,44 +186,52 @@ def carry(mask_t, new, old, out):
     return out
 
 
-def project(h, kernel, drop, units, out=None):
-    """``h @ kernel``, with one recurrent-dropout mask per gate block when ``drop`` is given."""
-    if drop is None:
-        return xp.matmul(h, kernel, out=out)
-    if out is None:
-        out = xp.empty((h.shape[0], kernel.shape[1]), dtype=h.dtype)
-    for k in range(kernel.shape[1] // units):
-        cols = slice(k * units, (k + 1) * units)
-        xp.matmul(h * drop[k], kernel[:, cols], out=out[:, cols])
-    return out
+def gate_major(kernel, gates):
+    """``(n, gates * units)`` -> contiguous ``(gates, n, units)``: one matrix per gate."""
+    n, width = kernel.shape
+    return xp.ascontiguousarray(kernel.reshape(n, gates, width // gates).transpose(1, 0, 2))
 
 
-def project_t(d, kernel_t, drop, units):
-    """Gradient of :func:`project` with respect to ``h``; ``kernel_t`` is ``kernel.T``, made
-    contiguous once per backward pass (a transposed view makes each step's GEMM slower)."""
-    if drop is None:
-        return d @ kernel_t
-    total = None
-    for k in range(kernel_t.shape[0] // units):
-        rows = slice(k * units, (k + 1) * units)
-        part = (d[:, rows] @ kernel_t[rows]) * drop[k]
-        total = part if total is None else total + part
-    return total
+def from_gate_major(kernels):
+    """Inverse of :func:`gate_major`: ``(gates, n, units)`` -> ``(n, gates * units)``."""
+    gates, n, units = kernels.shape
+    return kernels.transpose(1, 0, 2).reshape(n, gates * units)
 
 
-def project_grad(hs, ds, drop, units):
-    """Gradient of :func:`project` with respect to ``kernel``, summed over all steps at once.
+def project(h, kernels, drop, out):
+    """``h @ kernel`` per gate into ``out`` ``(gates, batch, units)``; ``kernels`` gate-major.
 
-    ``hs`` is ``(T, B, units_in)`` and ``ds`` is ``(T, B, n * units)``: one GEMM over T * B rows.
+    With recurrent dropout, gate ``g`` sees ``h * drop[g]`` (Keras's one mask per gate).
     """
-    rows = hs.shape[0] * hs.shape[1]
+    return xp.matmul(h if drop is None else h * drop, kernels, out=out)
+
+
+def project_t(d, kernels_t, drop, scratch):
+    """Gradient of :func:`project` with respect to ``h``: ``sum_g (d_g @ kernel_g^T) * drop_g``.
+
+    ``kernels_t`` is the gate-major kernel transposed per gate, made contiguous once per
+    backward pass; ``scratch`` is a ``(gates, batch, units)`` buffer.
+    """
+    xp.matmul(d, kernels_t, out=scratch)
+    if drop is not None:
+        scratch *= drop
+    return scratch.sum(axis=0)
+
+
+def project_grad(hs, ds, drop):
+    """Gradient of :func:`project` with respect to the kernel, summed over all steps at once.
+
+    ``hs`` is ``(T, B, units_in)`` and ``ds`` ``(gates, T, B, units)``: one GEMM per gate over
+    ``T * B`` rows. Returns the kernel's own layout ``(units_in, gates * units)``.
+    """
+    gates, steps, batch, units = ds.shape
+    rows = steps * batch
+    h2 = hs.reshape(rows, hs.shape[2])
     if drop is None:
-        return hs.reshape(rows, -1).T @ ds.reshape(rows, -1)
-    blocks = []
-    for k in range(ds.shape[2] // units):
-        masked = (hs * drop[k]).reshape(rows, -1)
-        blocks.append(masked.T @ ds[:, :, k * units:(k + 1) * units].reshape(rows, -1))
-    return xp.concatenate(blocks, axis=1)
+        h_t = h2.T
+    else:  # drop (gates, B, units_in): gate g saw h * drop[g]
+        h_t = (hs[None] * drop[:, None]).reshape(gates, rows, hs.shape[2]).transpose(0, 2, 1)
+    return from_gate_major(xp.matmul(h_t, ds.reshape(gates, rows, units)))
 
 
 def check_activation(name, what):

@@ -10,7 +10,8 @@ Keras 3 ``GRUCell`` (gate order z, r, h; ``xproj = x @ kernel + input_bias``, ti
     h_t = z * h_{t-1} + (1 - z) * hh
 
 Backward, from the last step: dz = dh_t * (h_{t-1} - hh); dhh = dh_t * (1 - z) * act';
-dh_{t-1} = dh_t * z + (recurrent terms); the kernel gradient is one GEMM over all steps.
+dh_{t-1} = dh_t * z + (recurrent terms); the kernel gradient is one GEMM per gate over all
+steps. Gates are kept gate-major, ``(3, timesteps, batch, units)`` (see ``_recurrent``).
 """
 
 from compiler.keras.backend import xp
@@ -22,6 +23,7 @@ from compiler.keras.ops._recurrent import (
     carry,
     check_activation,
     dropout_masks,
+    gate_major,
     project,
     project_grad,
     project_t,
@@ -34,40 +36,39 @@ __all__ = ["gru_scan"]
 @primitive("gru_scan")
 def _gru_scan(xproj, h0, kernel, recurrent_bias, *, mask, drop, activation, recurrent_activation,
               reset_after, zero_output, return_sequences):
-    steps, batch, width = xproj.shape
-    u = width // 3
+    _, steps, batch, u = xproj.shape
     dt = xproj.dtype
-    kernel = xp.ascontiguousarray(kernel)  # Orthogonal init and its updates are F-ordered
-    gate = GateActivation((recurrent_activation, recurrent_activation), u, dt)
+    gate = GateActivation((recurrent_activation, recurrent_activation), dt)
     act = ACTIVATIONS[activation]
+    kernels = gate_major(kernel, 3)
+    rbias = recurrent_bias.reshape(3, 1, u)
     hs = xp.empty((steps + 1, batch, u), dt)
     hs[0] = h0
-    zrs = xp.empty((steps, batch, 2 * u), dt)
+    zrs = xp.empty((2, steps, batch, u), dt)
     hhs = xp.empty((steps, batch, u), dt)
     # reset_after keeps h @ U + b (its h block is gated by r); otherwise r * h, fed to U_h.
-    inners = xp.empty((steps, batch, width), dt) if reset_after else None
+    inners = xp.empty((3, steps, batch, u), dt) if reset_after else None
     rhs = None if reset_after else xp.empty((steps, batch, u), dt)
-    k_zr, k_h = kernel[:, :2 * u], kernel[:, 2 * u:]
     drop_zr, drop_h = (None, None) if drop is None else (drop[:2], drop[2])
     outs = Outputs(steps, batch, u, 1, dt, mask, zero_output, return_sequences)
     h_new = xp.empty((batch, u), dt) if mask is not None else None
     for t in range(steps):
-        h, x, zr, hh = hs[t], xproj[t], zrs[t], hhs[t]
+        h, x, zr, hh = hs[t], xproj[:, t], zrs[:, t], hhs[t]
         if reset_after:
-            inner = project(h, kernel, drop, u, out=inners[t])
-            inner += recurrent_bias
-            xp.add(x[:, :2 * u], inner[:, :2 * u], out=zr)
+            inner = project(h, kernels, drop, inners[:, t])
+            inner += rbias
+            xp.add(x[:2], inner[:2], out=zr)
         else:
-            project(h, k_zr, drop_zr, u, out=zr)
-            zr += x[:, :2 * u]
+            project(h, kernels[:2], drop_zr, zr)
+            zr += x[:2]
         gate.forward(zr)
-        z, r = zr[:, :u], zr[:, u:]
+        z, r = zr
         if reset_after:
-            xp.multiply(r, inner[:, 2 * u:], out=hh)
+            xp.multiply(r, inner[2], out=hh)
         else:
             xp.multiply(r, h if drop_h is None else h * drop_h, out=rhs[t])
-            xp.matmul(rhs[t], k_h, out=hh)
-        hh += x[:, 2 * u:]
+            xp.matmul(rhs[t], kernels[2], out=hh)
+        hh += x[2]
         act.forward(hh, hh)
         hn = hs[t + 1] if mask is None else h_new
         xp.subtract(h, hh, out=hn)
@@ -77,54 +78,55 @@ def _gru_scan(xproj, h0, kernel, recurrent_bias, *, mask, drop, activation, recu
             carry(mask[t], hn, h, hs[t + 1])
         outs.emit(t, hn)
     outs.set_states((hs[steps],))
-    return outs.packed, (kernel, drop, reset_after, gate, act, hs, zrs, hhs, inners, rhs, outs)
+    return outs.packed, (kernels, drop, reset_after, gate, act, hs, zrs, hhs, inners, rhs, outs)
 
 
 @_gru_scan.defgrad
 def _gru_scan_grad(ctx, grad):
-    kernel, drop, reset_after, gate, act, hs, zrs, hhs, inners, rhs, outs = ctx
+    kernels, drop, reset_after, gate, act, hs, zrs, hhs, inners, rhs, outs = ctx
     steps, batch, u = hhs.shape
-    kernel_t = xp.ascontiguousarray(kernel.T)
-    k_zr_t, k_h_t = kernel_t[:2 * u], kernel_t[2 * u:]
+    dt = hhs.dtype
+    kernels_t = xp.ascontiguousarray(kernels.transpose(0, 2, 1))
     drop_zr, drop_h = (None, None) if drop is None else (drop[:2], drop[2])
     (dh,) = outs.start_backward(grad)
-    dx_all = xp.empty((steps, batch, 3 * u), hhs.dtype)
+    dx_all = xp.empty((3, steps, batch, u), dt)
     dinner_all = xp.empty_like(dx_all) if reset_after else None
+    scratch = xp.empty((3, batch, u), dt)
     for t in reversed(range(steps)):
         dh_new, dh_keep = outs.split_state_grad(t, dh)
         g_out = outs.grad_at(t)
         if g_out is not None:
             dh_new = dh_new + g_out
-        h, zr, hh, dx = hs[t], zrs[t], hhs[t], dx_all[t]
-        z, r = zr[:, :u], zr[:, u:]
-        xp.multiply(dh_new, h - hh, out=dx[:, :u])
+        h, zr, hh, dx = hs[t], zrs[:, t], hhs[t], dx_all[:, t]
+        z, r = zr
+        xp.multiply(dh_new, h - hh, out=dx[0])
         dh = dh_new * z
-        dpre = dx[:, 2 * u:]
+        dpre = dx[2]
         xp.multiply(dh_new * (1 - z), act.slope(hh), out=dpre)
         if reset_after:
-            inner = inners[t]
-            xp.multiply(dpre, inner[:, 2 * u:], out=dx[:, u:2 * u])
-            gate.backward(zr, dx[:, :2 * u])
-            dinner = dinner_all[t]
-            dinner[:, :2 * u] = dx[:, :2 * u]
-            xp.multiply(dpre, r, out=dinner[:, 2 * u:])
-            dh += project_t(dinner, kernel_t, drop, u)
+            inner = inners[:, t]
+            xp.multiply(dpre, inner[2], out=dx[1])
+            gate.backward(zr, dx[:2], scratch[:2])
+            dinner = dinner_all[:, t]
+            dinner[:2] = dx[:2]
+            xp.multiply(dpre, r, out=dinner[2])
+            dh += project_t(dinner, kernels_t, drop, scratch)
         else:
-            d_rh = dpre @ k_h_t
-            xp.multiply(d_rh, h if drop_h is None else h * drop_h, out=dx[:, u:2 * u])
+            d_rh = dpre @ kernels_t[2]
+            xp.multiply(d_rh, h if drop_h is None else h * drop_h, out=dx[1])
             dh += d_rh * r if drop_h is None else d_rh * r * drop_h
-            gate.backward(zr, dx[:, :2 * u])
-            dh += project_t(dx[:, :2 * u], k_zr_t, drop_zr, u)
+            gate.backward(zr, dx[:2], scratch[:2])
+            dh += project_t(dx[:2], kernels_t[:2], drop_zr, scratch[:2])
         if dh_keep is not None:
             dh += dh_keep
     if reset_after:
-        dkernel = project_grad(hs[:-1], dinner_all, drop, u)
-        dbias = dinner_all.sum(axis=(0, 1))
+        dkernel = project_grad(hs[:-1], dinner_all, drop)
+        dbias = dinner_all.sum(axis=(1, 2)).reshape(3 * u)
     else:
         rows = steps * batch
         dkernel = xp.concatenate(
-            [project_grad(hs[:-1], dx_all[:, :, :2 * u], drop_zr, u),
-             rhs.reshape(rows, u).T @ dx_all[:, :, 2 * u:].reshape(rows, u)], axis=1)
+            [project_grad(hs[:-1], dx_all[:2], drop_zr),
+             rhs.reshape(rows, u).T @ dx_all[2].reshape(rows, u)], axis=1)
         dbias = None
     return dx_all, dh, dkernel, dbias
 
@@ -135,8 +137,9 @@ def gru_scan(xproj, h0, recurrent_kernel, recurrent_bias=None, activation="tanh"
     """Runs a Keras GRU over precomputed input projections; one autodiff node for all steps.
 
     Args:
-        xproj: ``(timesteps, batch, 3 * units)``: ``inputs @ kernel + input_bias``,
-            time-major, in processing order.
+        xproj: ``(3, timesteps, batch, units)``: ``inputs @ kernel + input_bias`` for gates
+            z, r, h (gate-major, see ``sequence_projection(..., gates=3)``), in processing
+            order.
         h0: initial state, ``(batch, units)``.
         recurrent_kernel: ``(units, 3 * units)``, gates z, r, h.
         recurrent_bias: ``(3 * units,)`` added to ``h @ recurrent_kernel`` (``reset_after``
@@ -153,7 +156,13 @@ def gru_scan(xproj, h0, recurrent_kernel, recurrent_bias=None, activation="tanh"
         final state.
     """
     xproj = as_tensor(xproj)
-    steps, batch, width = xproj.shape
+    if xproj.ndim != 4 or xproj.shape[0] != 3:
+        raise ValueError(
+            f"gru_scan expects xproj of shape (3, timesteps, batch, units). "
+            f"Received: {tuple(xproj.shape)}"
+        )
+    _, steps, batch, units = xproj.shape
+    width = 3 * units
     if steps == 0:
         raise ValueError(f"A GRU needs at least one timestep. Received: xproj.shape={xproj.shape}")
     if recurrent_bias is None:
@@ -161,7 +170,7 @@ def gru_scan(xproj, h0, recurrent_kernel, recurrent_bias=None, activation="tanh"
     packed = _gru_scan(
         xproj, as_tensor(h0), as_tensor(recurrent_kernel), as_tensor(recurrent_bias),
         mask=time_major_mask(mask, steps, batch),
-        drop=dropout_masks(recurrent_dropout, 3, batch, width // 3, xproj.dtype),
+        drop=dropout_masks(recurrent_dropout, 3, batch, units, xproj.dtype),
         activation=check_activation(activation, "activation"),
         recurrent_activation=check_activation(recurrent_activation, "recurrent_activation"),
         reset_after=bool(reset_after), zero_output=bool(zero_output_for_mask),

@@ -16,9 +16,6 @@ from compiler.keras.ops._recurrent import (
     carry,
     check_activation,
     dropout_masks,
-    project,
-    project_grad,
-    project_t,
     time_major_mask,
 )
 
@@ -38,7 +35,7 @@ def _simple_rnn_scan(xproj, h0, kernel, *, mask, drop, activation, zero_output,
     ys = hs[1:] if mask is None else xp.empty((steps, batch, u), dt)
     outs = Outputs(steps, batch, u, 1, dt, mask, zero_output, return_sequences)
     for t in range(steps):
-        y = project(hs[t], kernel, drop, u, out=ys[t])
+        y = xp.matmul(hs[t] if drop is None else hs[t] * drop, kernel, out=ys[t])
         y += xproj[t]
         act.forward(y, y)
         if mask is not None:
@@ -62,10 +59,14 @@ def _simple_rnn_scan_grad(ctx, grad):
             dh_new = dh_new + g_out
         dpre = dpre_all[t]
         xp.multiply(dh_new, act.slope(ys[t]), out=dpre)
-        dh = project_t(dpre, kernel_t, drop, u)
+        dh = dpre @ kernel_t
+        if drop is not None:
+            dh *= drop
         if dh_keep is not None:
             dh += dh_keep
-    return dpre_all, dh, project_grad(hs[:-1], dpre_all, drop, u)
+    rows = steps * batch
+    h_prev = hs[:-1] if drop is None else hs[:-1] * drop
+    return dpre_all, dh, h_prev.reshape(rows, u).T @ dpre_all.reshape(rows, u)
 
 
 def simple_rnn_scan(xproj, h0, recurrent_kernel, activation="tanh", mask=None,
@@ -96,7 +97,8 @@ def simple_rnn_scan(xproj, h0, recurrent_kernel, activation="tanh", mask=None,
     packed = _simple_rnn_scan(
         xproj, as_tensor(h0), as_tensor(recurrent_kernel),
         mask=time_major_mask(mask, steps, batch),
-        drop=dropout_masks(recurrent_dropout, 1, batch, u, xproj.dtype),
+        drop=None if recurrent_dropout is None else dropout_masks(
+            recurrent_dropout, 1, batch, u, xproj.dtype)[0],
         activation=check_activation(activation, "activation"),
         zero_output=bool(zero_output_for_mask), return_sequences=bool(return_sequences),
     )

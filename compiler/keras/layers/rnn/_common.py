@@ -39,26 +39,24 @@ def fused_activation_name(fn):
         return None
 
 
-def input_projection(x_tm, kernel, bias, dropout_mask, units):
+def input_projection(x_tm, kernel, bias, dropout_mask, gates):
     """``x @ kernel + bias`` for every step at once: ONE GEMM over ``timesteps * batch`` rows.
 
-    ``x_tm`` is time-major ``(T, B, F)``. ``dropout_mask`` is ``None``, one ``(B, F)`` mask
-    shared by all gates, or a list with one mask per gate block of ``units`` columns (Keras's
-    ``implementation=1``, used with recurrent dropout).
+    ``x_tm`` is time-major ``(T, B, F)``; the result is gate-major ``(gates, T, B, units)``
+    (``(T, B, units)`` for ``gates=None``). ``dropout_mask`` is ``None``, one ``(B, F)`` mask
+    shared by all gates, or a list with one mask per gate (Keras's ``implementation=1``, used
+    with recurrent dropout).
     """
     if not isinstance(dropout_mask, list):
         x = x_tm if dropout_mask is None else x_tm * dropout_mask
-        return sequence_projection(x, kernel, bias)
-    steps, batch, features = x_tm.shape
-    rows = steps * batch
-    blocks = [
-        ops.matmul(ops.reshape(x_tm * m, (rows, features)), kernel[:, k * units:(k + 1) * units])
-        for k, m in enumerate(dropout_mask)
-    ]
-    proj = ops.concatenate(blocks, axis=1)
-    if bias is not None:
-        proj = proj + bias
-    return ops.reshape(proj, (steps, batch, proj.shape[-1]))
+        return sequence_projection(x, kernel, bias, gates=gates)
+    units = kernel.shape[1] // len(dropout_mask)
+    blocks = []
+    for k, m in enumerate(dropout_mask):
+        cols = slice(k * units, (k + 1) * units)
+        blocks.append(sequence_projection(x_tm * m, kernel[:, cols],
+                                          None if bias is None else bias[cols], gates=1))
+    return ops.concatenate(blocks, axis=0)
 
 
 def serialize_layer(layer):

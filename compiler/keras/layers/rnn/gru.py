@@ -132,7 +132,7 @@ class GRUCell(Layer, DropoutRNNCell):
             return None
         input_bias, recurrent_bias = self._biases()
         drop = getattr(self, "_dropout_mask", None) if training else None
-        xproj = input_projection(x_tm, self.kernel, input_bias, drop, self.units)
+        xproj = input_projection(x_tm, self.kernel, input_bias, drop, gates=3)
         outputs, h = gru_scan(
             xproj, states[0], self.recurrent_kernel, recurrent_bias, activation=act,
             recurrent_activation=ract, reset_after=self.reset_after, mask=mask_tm,

@@ -135,7 +135,7 @@ class LSTMCell(Layer, DropoutRNNCell):
         if act is None or ract is None:
             return None
         drop = getattr(self, "_dropout_mask", None) if training else None
-        xproj = input_projection(x_tm, self.kernel, self.bias, drop, self.units)
+        xproj = input_projection(x_tm, self.kernel, self.bias, drop, gates=4)
         outputs, h, c = lstm_scan(
             xproj, states[0], states[1], self.recurrent_kernel, activation=act,
             recurrent_activation=ract, mask=mask_tm,

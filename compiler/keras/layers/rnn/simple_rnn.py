@@ -92,7 +92,7 @@ class SimpleRNNCell(Layer, DropoutRNNCell):
         if name is None:
             return None
         drop = getattr(self, "_dropout_mask", None) if training else None
-        xproj = input_projection(x_tm, self.kernel, self.bias, drop, self.units)
+        xproj = input_projection(x_tm, self.kernel, self.bias, drop, gates=None)
         rdrop = self._recurrent_masks_array(training)
         outputs, h = simple_rnn_scan(
             xproj, states[0], self.recurrent_kernel, activation=name, mask=mask_tm,

@@ -40,7 +40,7 @@ def _drop(rng, count, on):
 @pytest.mark.parametrize("mask, zero, seqs, dropping", MODES)
 def test_lstm_scan_gradients(mask, zero, seqs, dropping):
     rng = np.random.default_rng(0)
-    x, h0, c0, k = (_tensor(rng, T, B, 4 * U), _tensor(rng, B, U), _tensor(rng, B, U),
+    x, h0, c0, k = (_tensor(rng, 4, T, B, U), _tensor(rng, B, U), _tensor(rng, B, U),
                     _tensor(rng, U, 4 * U))
     drop = _drop(rng, 4, dropping)
     seed = int(rng.integers(1 << 30))
@@ -57,7 +57,7 @@ def test_lstm_scan_gradients(mask, zero, seqs, dropping):
 @pytest.mark.parametrize("mask, zero, seqs, dropping", MODES)
 def test_gru_scan_gradients(mask, zero, seqs, dropping, reset_after):
     rng = np.random.default_rng(1)
-    x, h0, k, rb = (_tensor(rng, T, B, 3 * U), _tensor(rng, B, U), _tensor(rng, U, 3 * U),
+    x, h0, k, rb = (_tensor(rng, 3, T, B, U), _tensor(rng, B, U), _tensor(rng, U, 3 * U),
                     _tensor(rng, 3 * U))
     drop = _drop(rng, 3, dropping)
     seed = int(rng.integers(1 << 30))
@@ -91,7 +91,7 @@ def test_simple_rnn_scan_gradients(mask, zero, seqs, dropping, activation):
 @pytest.mark.parametrize("act, ract", [("relu", "hard_sigmoid"), ("softsign", "tanh")])
 def test_lstm_scan_gradients_with_other_activations(act, ract):
     rng = np.random.default_rng(3)
-    x, h0, c0, k = (_tensor(rng, T, B, 4 * U), _tensor(rng, B, U), _tensor(rng, B, U),
+    x, h0, c0, k = (_tensor(rng, 4, T, B, U), _tensor(rng, B, U), _tensor(rng, B, U),
                     _tensor(rng, U, 4 * U))
 
     def fn():
@@ -108,32 +108,39 @@ def test_scan_rejects_unknown_activation_and_bad_mask():
     with pytest.raises(ValueError, match=r"mask.shape=\(3, 4\)"):
         ops.simple_rnn_scan(x, np.zeros((B, U)), np.zeros((U, U)), mask=np.ones((B, T)))
     with pytest.raises(ValueError, match="at least one timestep"):
-        ops.lstm_scan(np.zeros((0, B, 4 * U)), np.zeros((B, U)), np.zeros((B, U)),
+        ops.lstm_scan(np.zeros((4, 0, B, U)), np.zeros((B, U)), np.zeros((B, U)),
+                      np.zeros((U, 4 * U)))
+    with pytest.raises(ValueError, match=r"\(4, timesteps, batch, units\)"):
+        ops.lstm_scan(np.zeros((T, B, 4 * U)), np.zeros((B, U)), np.zeros((B, U)),
                       np.zeros((U, 4 * U)))
 
 
 def test_scan_is_one_autodiff_node():
     rng = np.random.default_rng(4)
-    x = _tensor(rng, 50, B, 4 * U)
+    x = _tensor(rng, 4, 50, B, U)
     outs, h, c = ops.lstm_scan(x, np.zeros((B, U)), np.zeros((B, U)), rng.standard_normal(
         (U, 4 * U)))
     assert outs._parents[0]._op.name == "lstm_scan"
     assert outs._parents[0]._parents[0] is x
 
 
+@pytest.mark.parametrize("gates", [None, 1, 3])
 @pytest.mark.parametrize("with_bias", [True, False])
 @pytest.mark.parametrize("x_needs_grad", [True, False])
-def test_sequence_projection_gradients(with_bias, x_needs_grad):
+def test_sequence_projection_gradients(with_bias, x_needs_grad, gates):
     from compiler.keras.ops.sequence_projection import sequence_projection
 
     rng = np.random.default_rng(6)
     x = ops.Tensor(rng.standard_normal((T, B, 2)), requires_grad=x_needs_grad)
-    kernel, bias = _tensor(rng, 2, 5), _tensor(rng, 5)
-    w = rng.standard_normal((T, B, 5))
-    out = sequence_projection(x, kernel, bias if with_bias else None)
-    np.testing.assert_allclose(out.data, x.data @ kernel.data + (bias.data if with_bias else 0))
-    check_gradients(lambda: ops.sum(sequence_projection(x, kernel, bias if with_bias else None)
-                                    * w),
+    kernel, bias = _tensor(rng, 2, 6), _tensor(rng, 6)
+    out = sequence_projection(x, kernel, bias if with_bias else None, gates=gates)
+    flat = x.data @ kernel.data + (bias.data if with_bias else 0)
+    if gates is not None:  # gate-major: (gates, T, B, units)
+        flat = flat.reshape(T, B, gates, -1).transpose(2, 0, 1, 3)
+    np.testing.assert_allclose(out.data, flat)
+    w = rng.standard_normal(out.shape)
+    check_gradients(lambda: ops.sum(sequence_projection(x, kernel, bias if with_bias else None,
+                                                        gates=gates) * w),
                     [kernel] + ([bias] if with_bias else []) + ([x] if x_needs_grad else []))
     if not x_needs_grad:
         assert x.grad is None
