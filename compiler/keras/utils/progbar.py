@@ -9,6 +9,8 @@ import math
 import sys
 import time
 
+from compiler.keras.backend import xp
+
 __all__ = ["Progbar"]
 
 
@@ -111,7 +113,7 @@ class Progbar:
         text = ""
         for name in self._values_order:
             total, count = self._values[name]
-            avg = float(total) / max(1, count)
+            avg = float(xp.mean(total)) / max(1, count)  # arrays are averaged, as in Keras
             text += f" - {name}: {avg:.4f}" if abs(avg) > 1e-3 else f" - {name}: {avg:.4e}"
         return text
 
