@@ -17,6 +17,8 @@ from compiler.ir.quant import QuantParams
 
 __all__ = ["Value", "Op", "Graph"]
 
+_SHAPE_LIKE = ("shape", "axes", "paddings", "perm", "begin", "size")
+
 DTYPES = ("float32", "float16", "int8", "uint8", "int16", "int32", "int64", "bool")
 
 
@@ -203,13 +205,13 @@ class Graph:
         return out
 
     def count_params(self) -> int:
-        """Number of weight elements: constants other than shapes, axes, paddings and
-        permutations."""
+        """Number of weight elements: constants other than shape-like inputs (shapes, axes,
+        paddings, permutations, slice begins and sizes)."""
         index_like = set()
         for op in self.ops:
             slots = OPS[op.type].inputs
             for slot, v in zip(slots, op.inputs):
-                if v is not None and slot in ("shape", "axes", "paddings", "perm"):
+                if v is not None and slot in _SHAPE_LIKE:
                     index_like.add(id(v))
         return int(sum(v.data.size for v in self.constants() if id(v) not in index_like))
 
