@@ -19,13 +19,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from runtime.tflite.kernels import _common as c
-from runtime.tflite.kernels.recurrent import (
-    _activation,
-    _MatVec,
-    _sequence,
-    _sigmoid,
-    _state,
-    _vector,
+from runtime.tflite.kernels._sequence import (
+    MatVec,
+    activation,
+    constant_vector,
+    sigmoid,
+    state_view,
+    time_major_view,
 )
 
 
@@ -76,32 +76,34 @@ class _Direction:
         asym = bool(o["asymmetric_quantize_inputs"])
         self.ctx = ctx
         self.layout = layout
-        self.act = _activation(o["fused_activation_function"])
+        self.act = activation(o["fused_activation_function"])
         self.cell_clip, self.proj_clip = float(o["cell_clip"]), float(o["proj_clip"])
-        forget = _MatVec(ctx, layout.w_in[1], None, None, asym)
+        forget = MatVec(ctx, layout.w_in[1], None, None, asym)
         self.n_cell, self.n_input = forget.shape
-        self.n_output = _MatVec(ctx, layout.w_rec[1], self.n_cell, None, asym).shape[1]
+        self.n_output = MatVec(ctx, layout.w_rec[1], self.n_cell, None, asym).shape[1]
         self.cifg = ctx.inputs[layout.w_in[0]] is None
         self.gates = {}
         for k, name in enumerate("ifgo"):
             if name == "i" and self.cifg:
                 continue
             self.gates[name] = (
-                _MatVec(ctx, layout.w_in[k], self.n_cell, self.n_input, asym),
-                _MatVec(ctx, layout.w_rec[k], self.n_cell, self.n_output, asym),
-                _vector(ctx, layout.bias[k], self.n_cell, f"{name} gate bias"),
+                MatVec(ctx, layout.w_in[k], self.n_cell, self.n_input, asym),
+                MatVec(ctx, layout.w_rec[k], self.n_cell, self.n_output, asym),
+                constant_vector(ctx, layout.bias[k], self.n_cell, f"{name} gate bias"),
             )
         self.quantizer = self.gates["f"][0]
         self.hybrid = any(m.hybrid for g in self.gates.values() for m in g[:2])
         self.peephole = {
-            name: _vector(ctx, k, self.n_cell, f"peephole {name}")
+            name: constant_vector(ctx, k, self.n_cell, f"peephole {name}")
             for name, k in zip("ifo", layout.peephole)
         }
         has_proj = ctx.inputs[layout.projection] is not None
         self.proj = (
-            _MatVec(ctx, layout.projection, self.n_output, self.n_cell, asym) if has_proj else None
+            MatVec(ctx, layout.projection, self.n_output, self.n_cell, asym) if has_proj else None
         )
-        self.proj_bias = _vector(ctx, layout.projection_bias, self.n_output, "projection bias")
+        self.proj_bias = constant_vector(
+            ctx, layout.projection_bias, self.n_output, "projection bias"
+        )
         if self.proj is None and self.n_output != self.n_cell:
             raise ctx.fail(
                 f"output size {self.n_output} differs from cell size {self.n_cell} without a "
@@ -115,8 +117,8 @@ class _Direction:
         steps, batch = seq.shape[0], seq.shape[1]
         if seq.shape[2] != self.n_input:
             raise ctx.fail(f"input depth {seq.shape[2]} differs from weights' {self.n_input}")
-        h = _state(ctx, h_state, batch, self.n_output, "output state")
-        cell = _state(ctx, c_state, batch, self.n_cell, "cell state")
+        h = state_view(ctx, h_state, batch, self.n_output, "output state")
+        cell = state_view(ctx, c_state, batch, self.n_cell, "cell state")
         out = np.empty((steps, batch, self.n_output), np.float32)
         for t in range(steps - 1, -1, -1) if reverse else range(steps):
             h, cell = self._step(np.ascontiguousarray(seq[t]), h, cell)
@@ -134,13 +136,13 @@ class _Direction:
         # output gate (and its peephole) from the updated one.
         for name in ("i", "f", "g"):
             if name in self.gates:
-                fn = self.act if name == "g" else _sigmoid
+                fn = self.act if name == "g" else sigmoid
                 values[name] = _gate(self.gates[name], step, self.peephole.get(name), cell, fn)
         i_gate = (np.float32(1) - values["f"]) if self.cifg else values["i"]
         cell = values["f"] * cell + values["g"] * i_gate
         if self.cell_clip > 0:
             cell = np.clip(cell, -self.cell_clip, self.cell_clip)
-        o_gate = _gate(self.gates["o"], step, self.peephole["o"], cell, _sigmoid)
+        o_gate = _gate(self.gates["o"], step, self.peephole["o"], cell, sigmoid)
         h_new = o_gate * self.act(cell)
         if self.proj is not None:
             batch = h_new.shape[0]
@@ -172,7 +174,7 @@ def prepare_unidirectional(ctx: c.OpContext) -> c.Eval:
     time_major = bool(ctx.options["time_major"])
 
     def run(x, *args):
-        out = cell.run(_sequence(x, time_major), [x, *args], reverse=False)
+        out = cell.run(time_major_view(x, time_major), [x, *args], reverse=False)
         return [out if time_major else np.ascontiguousarray(np.swapaxes(out, 0, 1))]
 
     return run
@@ -192,7 +194,7 @@ def prepare_bidirectional(ctx: c.OpContext) -> c.Eval:
     time_major = bool(ctx.options["time_major"])
 
     def run(x, *args):
-        seq = _sequence(x, time_major)
+        seq = time_major_view(x, time_major)
         args = [x, *args]
         outs = [forward.run(seq, args, reverse=False), backward.run(seq, args, reverse=True)]
         if merge:

@@ -1,12 +1,10 @@
-"""UNIDIRECTIONAL_SEQUENCE_RNN (float32 and hybrid) and what the recurrent kernels share.
+"""What the recurrent kernels share: gate activations, W*x for float or hybrid int8 weights,
+constant vectors, time-major views and state checks.
 
-References: ``tflite/kernels/unidirectional_sequence_rnn.cc``, ``internal/kernel_utils.cc``
-(``RnnBatchStep``), ``portable_tensor_utils.cc`` (``MatrixBatchVectorMultiplyAccumulate``).
-
-Per step the output starts from the bias, then accumulates W*x and R*h; in the hybrid
-(dynamic-range) kernels x and h are first quantized per batch row, symmetrically or
-asymmetrically, and each int8 dot product is scaled by input_scale * weight_scale in float32.
-h = act(.). The state tensor is a variable: it carries over from one invoke to the next.
+References: ``tflite/kernels/internal/kernel_utils.cc``, ``portable_tensor_utils.cc``
+(``MatrixBatchVectorMultiplyAccumulate``, ``ApplyActivationToVector``). In the hybrid
+(dynamic-range) kernels x is quantized per batch row, symmetrically or asymmetrically, and each
+int8 dot product is scaled by input_scale * weight_scale in float32 before it is accumulated.
 """
 
 from __future__ import annotations
@@ -18,7 +16,7 @@ from runtime.tflite.kernels._hybrid import quantize_rows_asymmetric, quantize_ro
 from runtime.tflite.schema import ActivationFunctionType as Act
 
 
-def _activation(act: int):
+def activation(act: int):
     if act == Act.NONE:
         return lambda v: v
     if act == Act.TANH:
@@ -29,13 +27,13 @@ def _activation(act: int):
     return lambda v: np.clip(v, np.float32(lo), np.float32(hi)).astype(np.float32)
 
 
-def _sigmoid(v):
+def sigmoid(v):
     with np.errstate(over="ignore"):
         e = np.exp(-v.astype(np.float64)).astype(np.float32)
     return (np.float32(1) / (np.float32(1) + e)).astype(np.float32)
 
 
-class _MatVec:
+class MatVec:
     """W * x accumulated into a float32 buffer, float or hybrid (int8 W, per-row quantized x)."""
 
     def __init__(self, ctx, k: int, rows: int | None, cols: int | None, asymmetric: bool):
@@ -84,7 +82,7 @@ class _MatVec:
         acc += dot.astype(np.float32) * (sf * self.scale)[:, None].astype(np.float32)
 
 
-def _vector(ctx, k, n, what):
+def constant_vector(ctx, k, n, what):
     if k >= len(ctx.inputs) or ctx.inputs[k] is None:
         return None
     v = ctx.constant(k)
@@ -99,45 +97,13 @@ def _vector(ctx, k, n, what):
     return v.astype(np.float32)
 
 
-def _sequence(x, time_major):
+def time_major_view(x, time_major):
     if x.ndim != 3:
         raise ValueError(f"input must be 3-D, has shape {list(x.shape)}")
     return x if time_major else np.swapaxes(x, 0, 1)
 
 
-def _state(ctx, state, batch, n, what):
+def state_view(ctx, state, batch, n, what):
     if state.size != batch * n:
         raise ctx.fail(f"{what} holds {state.size} values, expected batch {batch} x {n}")
     return state.reshape(batch, n)
-
-
-def prepare_rnn(ctx: c.OpContext) -> c.Eval:
-    ctx.check_arity(5)
-    if ctx.in_type(0) != c.F32 or ctx.out_type() != c.F32:
-        raise ctx.unsupported("only float32 input and output are supported (float or hybrid)")
-    o = ctx.options
-    asym = bool(o["asymmetric_quantize_inputs"])
-    act = _activation(o["fused_activation_function"])
-    time_major = bool(o["time_major"])
-    w_in = _MatVec(ctx, 1, None, None, asym)
-    units, n_input = w_in.shape
-    w_rec = _MatVec(ctx, 2, units, units, asym)
-    bias = _vector(ctx, 3, units, "bias")
-
-    def run(x, _w, _r, _b, state):
-        seq = _sequence(x, time_major)
-        steps, batch = seq.shape[0], seq.shape[1]
-        if seq.shape[2] != n_input:
-            raise ctx.fail(f"input depth {seq.shape[2]} differs from weights' {n_input}")
-        h = _state(ctx, state, batch, units, "hidden state")
-        out = np.empty((steps, batch, units), np.float32)
-        for t in range(steps):
-            acc = np.broadcast_to(bias, (batch, units)).copy()
-            w_in.accumulate(acc, np.ascontiguousarray(seq[t]))
-            w_rec.accumulate(acc, h)
-            h = act(acc).astype(np.float32)
-            out[t] = h
-        state[...] = h.reshape(state.shape)
-        return [out if time_major else np.ascontiguousarray(np.swapaxes(out, 0, 1))]
-
-    return run
