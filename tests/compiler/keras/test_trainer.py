@@ -436,3 +436,21 @@ def test_masked_sequence_outputs_ignore_padding_in_loss_and_metrics():
                                rtol=1e-5)
     assert model(tokens)._keras_mask is not None
     model.fit(tokens, labels, epochs=1, batch_size=8, verbose=0)
+
+
+def test_fit_does_not_copy_the_dataset():
+    import tracemalloc
+
+    x = np.random.default_rng(0).normal(size=(20000, 100)).astype("float32")  # 8 MB
+    y = (x[:, 0] > 0).astype("float32")
+    model = keras.Sequential([keras.Input((100,)), layers.Dense(1, activation="sigmoid")])
+    model.compile(optimizer="sgd", loss="binary_crossentropy", metrics=["accuracy"])
+    model.fit(x[:100], y[:100], verbose=0)
+    tracemalloc.start()
+    try:
+        model.fit(x, y, batch_size=1000, epochs=2, validation_split=0.2, verbose=0)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # Batches are gathered one at a time: far below one copy of x (8 MB).
+    assert peak < x.nbytes / 4, peak
