@@ -408,9 +408,10 @@ def _npz_arrays(path: Path, inputs: list[Port]) -> tuple[list[str], dict, str]:
     if len(inputs) == 1 and len(arrays) == 1:
         return list(arrays), arrays, "single array"
     missing = [p.name for p, k in zip(inputs, named) if k is None]
+    positions = "x0" if len(inputs) == 1 else f"x0..x{len(inputs) - 1}"
     raise VerifyError(
         f"--data: {path} has no array for input(s) {missing}; it holds {sorted(arrays)} "
-        f"(arrays are matched by input name, or by position as x0..x{len(inputs) - 1})"
+        f"(arrays are matched by input name, or by position as {positions})"
     )
 
 

@@ -304,6 +304,15 @@ def test_bad_data_is_a_usage_error(pair, tmp_path, capsys, arrays, message):
     assert message in err and "bad.npz" in err
 
 
+def test_ambiguous_arrays_for_a_one_input_model_are_a_usage_error(tiny, capsys):
+    from tests.compiler.verify.conftest import FIXTURES
+
+    code, out, err = run([tiny.int8_tflite, "--data", FIXTURES / "mlp_multi.io.npz"], capsys)
+    assert code == 2 and out == ""
+    assert "no array for input(s) ['features']; it holds ['x0', 'x1', 'y0', 'y1']" in err
+    assert "by position as x0)" in err
+
+
 def test_int_data_out_of_int8_range_is_a_usage_error(tiny, tmp_path, capsys):
     data = tmp_path / "ints.npz"
     np.savez(data, features=np.full((2, 6), 300, np.int32))
