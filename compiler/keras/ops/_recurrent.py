@@ -8,8 +8,8 @@ output, zeros before the first unmasked step, or zeros at every masked step when
 Arrays here are time-major, ``(timesteps, batch, units)``, and gated recurrences keep their
 gates gate-major, ``(gates, timesteps, batch, units)``: every gate of every step is a contiguous
 ``(batch, units)`` block. Elementwise ops on column slices of a ``(batch, gates * units)`` matrix
-run several times slower (one short strided loop per row), and so do temporaries of 128 KB and
-more (glibc serves them with mmap): the step loops reuse preallocated buffers instead.
+run several times slower (one short strided loop per row), and a fresh 128 KB temporary per op
+costs about as much as the op itself: the step loops reuse preallocated buffers instead.
 """
 
 from compiler.keras.backend import xp
