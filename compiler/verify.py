@@ -46,6 +46,8 @@ FLOAT_RTOL = 1e-5
 DEFAULT_TOLERANCE = 1e-4
 DEFAULT_MIN_TOP1 = 0.9
 DEFAULT_BATCH = 8
+# Random inputs larger than this are refused: a typo in --batch must not exhaust memory.
+MAX_RANDOM_BYTES = 1 << 30
 # Integer inputs that carry no quantization (token ids) are drawn from [0, this): valid for
 # any embedding with at least this many rows. Pass --data for the real range.
 RANDOM_INT_HIGH = 10
@@ -439,6 +441,12 @@ def _check_data(arrays: list[np.ndarray], inputs: list[Port], files, where: str)
 def _random(port: Port, ports: list[Port], batch: int, rng) -> np.ndarray:
     """Random data for one logical input; ``ports`` are that input in every file."""
     shape = tuple(batch if d is None else d for d in port.shape)
+    size = int(np.prod(shape, dtype=object)) * max(port.dtype.itemsize, 4)
+    if size > MAX_RANDOM_BYTES:
+        raise VerifyError(
+            f"--batch {batch}: random input {port.name!r} of shape {shape} would take "
+            f"{size:,} bytes; the limit is {MAX_RANDOM_BYTES:,} (pass fewer samples)"
+        )
     quantized = next((p for p in ports if p.scale is not None), None)
     if port.dtype.kind in "iub" and (quantized is None or not quantized.raw_quantized):
         return rng.integers(0, RANDOM_INT_HIGH, size=shape).astype(port.dtype)

@@ -351,6 +351,8 @@ def test_usage_errors_and_help(tiny, pair, capsys):
     assert code == 2 and "FILE" in err
     code, out, err = run([tiny.int8_tflite, "--batch", "0"], capsys)
     assert code == 2 and "--batch" in err
+    code, out, err = run([tiny.int8_tflite, "--batch", str(10**12)], capsys)
+    assert code == 2 and "would take 24,000,000,000,000 bytes; the limit is" in err
     code, out, err = run([tiny.int8_tflite, "--against", tiny.dir / "none.keras"], capsys)
     assert code == 2 and "none.keras" in err
     code, out, err = run([tiny.int8_tflite, "--against", pair["dir"] / "pair.keras"], capsys)
