@@ -91,12 +91,13 @@ class Progbar:
             bar = plain_bar = f"{current:7d}/Unknown"
         if self.target and not finalize:
             eta = per_unit * (self.target - current)
+            # Truncated, not rounded, as Keras's "%d" formatting does.
             if eta > 3600:
-                timing = f"{eta // 3600:.0f}:{(eta % 3600) // 60:02.0f}:{eta % 60:02.0f}"
+                timing = f"{int(eta // 3600)}:{int((eta % 3600) // 60):02d}:{int(eta % 60):02d}"
             elif eta > 60:
-                timing = f"{eta // 60:.0f}:{eta % 60:02.0f}"
+                timing = f"{int(eta // 60)}:{int(eta % 60):02d}"
             else:
-                timing = f"{eta:.0f}s"
+                timing = f"{int(eta)}s"
         else:
             timing = f"{now - self._start:.0f}s"
         info = f" {timing}" + _format_time(per_unit, self.unit_name) + self._metrics_text()

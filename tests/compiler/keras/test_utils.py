@@ -1,6 +1,7 @@
 """utils: to_categorical, normalize, set_random_seed, Progbar's Keras output format."""
 
 import random as python_random
+import re
 
 import numpy as np
 import pytest
@@ -101,3 +102,17 @@ def test_pad_sequences_matches_keras():
         pad_sequences([1, 2])
     with pytest.raises(ValueError, match="different from expected shape"):
         pad_sequences([np.ones((2, 3)), np.ones((1, 4))])
+
+
+def test_progbar_eta_formats(capsys, monkeypatch):
+    clock = iter([0.0, 0.0, 100.0, 7300.0])
+    monkeypatch.setattr("compiler.keras.utils.progbar.time.time", lambda: next(clock))
+    bar = Progbar(target=200, verbose=1, interval=0)  # start at t=0
+    bar.update(1)  # t=0: nothing known yet
+    bar.update(2)  # t=100 s after step 1: 100 s/step, 198 steps left
+    assert "\r  2/200 " in capsys.readouterr().out.replace("━", "").replace("─", "")
+    bar._time_after_first_step = 0.0
+    bar.update(3)  # t=7300: 3650 s/step since step 1
+    out = capsys.readouterr().out
+    # 197 steps left at 3650 s/step = 719050 s: hours:minutes:seconds, truncated.
+    assert re.search(r" 199:44:10 3650s/step$", out), out
