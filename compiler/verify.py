@@ -831,12 +831,14 @@ def _parse(argv: list[str]):
         parser.error(f"--batch must be >= 1; received {options.batch}")
     if not 0 <= options.min_top1 <= 1:
         parser.error(f"--min-top1 must be in [0, 1]; received {options.min_top1}")
-    if not options.tolerance >= 0:
-        parser.error(f"--tolerance must be >= 0; received {options.tolerance}")
+    for flag in ("tolerance", "quantized_tolerance"):
+        value = getattr(options, flag)
+        if value is not None and not value >= 0:  # NaN included
+            parser.error(f"--{flag.replace('_', '-')} must be >= 0; received {value}")
     return options
 
 
-def verify(options) -> tuple[list[Row], list[str]]:
+def verify(options) -> tuple[list[Row], dict]:
     """Runs every file on every runtime; returns the rows and what the inputs were."""
     files = [load_file(p) for p in options.files]
     for f, label in zip(files, _labels([f.path for f in files])):
