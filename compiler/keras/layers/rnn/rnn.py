@@ -123,6 +123,8 @@ class RNN(Layer):
                 f"Layer '{self.name}' received a sequence with 0 timesteps: "
                 f"input shape {tuple(sequences.shape)}"
             )
+        if sequences.dtype != self.compute_dtype:  # integer inputs, as Keras casts them
+            sequences = ops.cast(sequences, self.compute_dtype)
         mask = self._step_mask(mask, batch, steps)
         states = self._initial_states(initial_state, batch)
         cell = self.cell

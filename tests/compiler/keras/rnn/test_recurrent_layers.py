@@ -226,6 +226,10 @@ def test_symbolic_shapes_and_return_state():
     np.testing.assert_allclose(outs[0].data[:, -1], outs[1].data, rtol=1e-6)
 
 
-def test_float32_stays_float32():
+def test_float32_stays_float32_and_integer_inputs_are_cast():
     out = layers.LSTM(U, return_sequences=True)(_x(dtype=np.float32))
     assert out.dtype == np.float32
+    layer = layers.GRU(U)
+    ints = np.arange(B * T * F).reshape(B, T, F) % 3
+    np.testing.assert_allclose(layer(ints).data, layer(ints.astype(np.float32)).data)
+    assert layer(ints).dtype == np.float32
