@@ -40,7 +40,22 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["main", "VerifyError", "Row"]
+__all__ = [
+    "main",
+    "verify",
+    "build_parser",
+    "load_file",
+    "load_keras",
+    "match_ports",
+    "quantize",
+    "dequantize",
+    "format_table",
+    "describe_inputs",
+    "Port",
+    "ModelFile",
+    "Row",
+    "VerifyError",
+]
 
 FLOAT_RTOL = 1e-5
 DEFAULT_TOLERANCE = 1e-4
@@ -122,6 +137,9 @@ class Port:
 
 @dataclass
 class ModelFile:
+    """A ``.tflite`` or ``.onnx`` file, loaded on this project's runtime (``ours``), with its
+    inputs and outputs in the order verify matches them (a ``.tflite``'s signature order)."""
+
     path: Path
     kind: str  # "tflite" | "onnx"
     content: bytes
@@ -325,6 +343,8 @@ def load_file(path: Path) -> ModelFile:
 # ------------------------------------------------------------------------------------- keras
 @dataclass
 class KerasModel:
+    """The ``--against`` model and its inputs and outputs."""
+
     path: Path
     model: object
     inputs: list[Port]
@@ -332,6 +352,7 @@ class KerasModel:
 
 
 def load_keras(path: Path) -> KerasModel:
+    """Loads ``--against``'s ``.keras`` file with the frontend."""
     if not path.is_file():
         raise VerifyError(f"--against: cannot read {path}: no such file")
     from compiler.keras.models import load_model
@@ -470,6 +491,7 @@ def quantize(x: np.ndarray, scale: float, zero_point: int, dtype) -> np.ndarray:
 
 
 def dequantize(x: np.ndarray, port: Port) -> np.ndarray:
+    """``scale * (q - zero_point)`` in float32 for a quantized port; float32 otherwise."""
     if port.raw_quantized:
         return (x.astype(np.float32) - np.float32(port.zero_point)) * np.float32(port.scale)
     return np.asarray(x, np.float32)
@@ -782,6 +804,7 @@ def _one_line(exc: BaseException) -> str:
 
 # ----------------------------------------------------------------------------------- main
 def build_parser() -> argparse.ArgumentParser:
+    """The ``compile verify`` argument parser (its ``--help`` documents the criteria)."""
     parser = argparse.ArgumentParser(
         prog="compile verify",
         description=_DESCRIPTION,
