@@ -770,3 +770,19 @@ def test_dequantize_float16_and_per_channel_int8():
         version=5,
     )
     check(data, feeds={0: q}, runs=1)
+
+
+@pytest.mark.parametrize("adj", [(False, False), (True, False), (False, True)])
+def test_batch_matmul_int8(adj):
+    a_shape = (2, 5, 3) if adj[0] else (2, 3, 5)
+    b_shape = (4, 5) if adj[1] else (5, 4)
+    check(
+        one_op_model(
+            Op.BATCH_MATMUL,
+            [inp(a_shape, T.INT8, 0.05, 3), inp(b_shape, T.INT8, 0.02, -1)],
+            [out((2, 3, 4), T.INT8, 0.3, -4)],
+            {"adj_x": adj[0], "adj_y": adj[1]},
+            version=2,
+        ),
+        runs=4,
+    )
