@@ -5,6 +5,8 @@ tests/compiler/keras/saving/test_keras_interop.py`` in a virtual environment wit
 ``pip install keras jax`` and this project on ``PYTHONPATH``.
 """
 
+import json
+
 import numpy as np
 import pytest
 
@@ -134,6 +136,8 @@ def test_random_graphs_cross_load_both_ways(tmp_path, seed):
 def _layer_kwargs(lib, name):
     from tests.compiler.keras.saving.test_config_roundtrip import LAYER_SPECS
 
+    if lib is ours:
+        return LAYER_SPECS[name][0]()
     kwargs = {}
     for key, value in LAYER_SPECS[name][0]().items():
         if hasattr(value, "get_config"):  # a wrapped layer or cell: the same one from `lib`
@@ -180,3 +184,26 @@ def test_every_layer_crosses_over(tmp_path, name, direction):
         raise
     np.testing.assert_allclose(np.asarray(loaded.predict(data, verbose=0)),
                                np.asarray(model.predict(data, verbose=0)), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", _spec_names())
+def test_every_layer_config_matches_keras(name):
+    from compiler.keras.layers.layer import clear_session
+    from compiler.keras.saving import serialize_keras_object
+    from tests.compiler.keras.saving import _compare
+    from tests.compiler.keras.saving.test_config_roundtrip import LAYER_SPECS
+
+    configs = []
+    for lib, serialize in ((real, real.saving.serialize_keras_object),
+                           (ours, serialize_keras_object)):
+        kwargs = _layer_kwargs(lib, name) if lib is real else None
+        real.backend.clear_session()
+        clear_session()
+        kwargs = kwargs or _layer_kwargs(lib, name)
+        symbolic, _ = _layer_inputs(lib, LAYER_SPECS[name][1])
+        layer = getattr(lib.layers, name)(**kwargs, name="probe")
+        lib.Model(symbolic, layer(symbolic))
+        configs.append(_compare.strip_volatile(json.loads(json.dumps(serialize(layer)))))
+    lines = _compare.differences(configs[0], configs[1], name)
+    if lines:  # the layer's own get_config / build: its file, not keras.saving
+        pytest.xfail(f"layer {name} must write Keras's config: " + " ; ".join(lines[:6]))
