@@ -786,3 +786,28 @@ def test_batch_matmul_int8(adj):
         ),
         runs=4,
     )
+
+
+@pytest.mark.parametrize(
+    "op", [Op.LESS, Op.LESS_EQUAL, Op.GREATER, Op.GREATER_EQUAL, Op.EQUAL, Op.NOT_EQUAL]
+)
+@pytest.mark.parametrize("ttype", [T.FLOAT32, T.INT32, T.INT8])
+def test_comparisons(op, ttype):
+    q = (0.1, 2) if ttype == T.INT8 else (None, None)
+    check(
+        one_op_model(
+            op,
+            [inp((3, 4), ttype, *q), inp((4,), ttype, *q)],
+            [out((3, 4), T.BOOL)],
+            version=2 if ttype == T.INT8 else 1,
+        )
+    )
+
+
+def test_logical_or_not():
+    check(
+        one_op_model(
+            Op.LOGICAL_OR, [inp((3, 4), T.BOOL), inp((1, 4), T.BOOL)], [out((3, 4), T.BOOL)]
+        )
+    )
+    check(one_op_model(Op.LOGICAL_NOT, [inp((3, 4), T.BOOL)], [out((3, 4), T.BOOL)]))
