@@ -77,3 +77,14 @@ def test_config_keys_match_keras(name):
 def test_embedding_config_keys_match_keras():
     assert list(ours.Embedding(10, 3).get_config()) == list(
         real.layers.Embedding(10, 3).get_config())
+
+
+@pytest.mark.parametrize("name", ["LSTM", "GRU", "SimpleRNN"])
+def test_initial_state_matches_keras(name):
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((B, T, F)).astype("float32")
+    states = [rng.standard_normal((B, U)).astype("float32")
+              for _ in range(2 if name == "LSTM" else 1)]
+    kwargs = {"return_sequences": True, "return_state": True, "go_backwards": True}
+    _run_both(lambda: getattr(real.layers, name)(U, **kwargs),
+              lambda: getattr(ours, name)(U, **kwargs), x, initial_state=states)
