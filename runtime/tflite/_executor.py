@@ -13,6 +13,7 @@ from runtime.tflite import schema
 from runtime.tflite.kernels import REGISTRY
 from runtime.tflite.kernels._common import OpContext
 from runtime.tflite.model import Model, Tensor
+from runtime.tflite.schema import BuiltinOperator
 
 
 def constant_value(t: Tensor, where: str) -> np.ndarray:
@@ -29,6 +30,17 @@ def constant_value(t: Tensor, where: str) -> np.ndarray:
         .astype(dtype, copy=False)
         .reshape(t.shape)
     )
+
+
+# Control flow calls other subgraphs; their results are not constants of this one.
+_NOT_FOLDABLE = {
+    BuiltinOperator.WHILE,
+    BuiltinOperator.IF,
+    BuiltinOperator.CALL_ONCE,
+    BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM,
+    BuiltinOperator.BIDIRECTIONAL_SEQUENCE_LSTM,
+    BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_RNN,
+}
 
 
 class SubgraphCaller:
@@ -95,7 +107,10 @@ class SubgraphExecutor:
                     f"{sg.tensors[t].type} is not supported"
                 )
         self.max_tensor_bytes = caller.max_tensor_bytes
-        self.kernels = []
+        # (operator, kernel) pairs that run at invoke; operators whose inputs are all constant
+        # (e.g. DEQUANTIZE of float16 weights) run once here and their outputs become
+        # constants, as TFLite evaluates them at Prepare.
+        self.steps = []
         for op in sg.operators:
             prepare = REGISTRY.get(op.op)
             if prepare is None or op.custom_code is not None and op.op == 32:
@@ -104,25 +119,67 @@ class SubgraphExecutor:
                     f"{where} operator {op.index}: {what} is not supported by this runtime"
                 )
             ctx = OpContext(op, sg.tensors, self.constants, caller)
-            try:
-                self.kernels.append(prepare(ctx))
-            except (InvalidModelError, UnsupportedOpError):
-                raise
-            except (
-                ValueError,
-                IndexError,
-                KeyError,
-                TypeError,
-                OverflowError,
-                ZeroDivisionError,
-            ) as e:
-                raise InvalidModelError(f"{where} {ctx.where}: invalid operator: {e}") from e
-        # Last operator reading each tensor, so that intermediates can be released early.
+            kernel = self._guard(op, prepare, ctx, what="is invalid")
+            if self._foldable(op):
+                args = [None if t < 0 else self.constants[t] for t in op.inputs]
+                outputs = self._guard(op, kernel, *args, what="failed on its constant inputs")
+                self._store(op, outputs, self.constants)
+                for v in outputs:
+                    v.flags.writeable = False
+                continue
+            self.steps.append((op, kernel))
+        # Last step reading each tensor, so that intermediates can be released early.
         self.last_use = {}
-        for k, op in enumerate(sg.operators):
+        for k, (op, _) in enumerate(self.steps):
             for t in op.inputs:
                 self.last_use[t] = k
         self.keep = set(sg.outputs) | set(sg.inputs)
+
+    def _foldable(self, op) -> bool:
+        return (
+            op.op not in _NOT_FOLDABLE
+            and any(t >= 0 for t in op.inputs)
+            and all(t < 0 or t in self.constants for t in op.inputs)
+            and not any(t in self.subgraph.inputs for t in op.outputs)
+        )
+
+    def _guard(self, op, fn, *args, what=None):
+        """Call a kernel's prepare or eval; untyped failures become InvalidModelError."""
+        try:
+            return fn(*args)
+        except (InvalidModelError, UnsupportedOpError):
+            raise
+        except (
+            ValueError,
+            IndexError,
+            KeyError,
+            TypeError,
+            OverflowError,
+            ZeroDivisionError,
+            MemoryError,
+        ) as e:
+            shapes = [None if a is None or not hasattr(a, "shape") else list(a.shape) for a in args]
+            raise InvalidModelError(
+                f"subgraph {self.subgraph.index} operator {op.index} ({op.name}) "
+                f"{what or 'failed'} (inputs of shapes {shapes}): {e}"
+            ) from e
+
+    def _store(self, op, outputs, values) -> None:
+        sg = self.subgraph
+        if len(outputs) != len(op.outputs):
+            raise InvalidModelError(
+                f"subgraph {sg.index} operator {op.index} ({op.name}) produced "
+                f"{len(outputs)} outputs, declared {len(op.outputs)}"
+            )
+        for t, v in zip(op.outputs, outputs):
+            self.check_value(t, v)
+            if v.nbytes > self.max_tensor_bytes:
+                # e.g. a loop that doubles a tensor each iteration
+                raise InvalidModelError(
+                    f"subgraph {sg.index} operator {op.index} ({op.name}): output tensor "
+                    f"{t} of shape {list(v.shape)} exceeds {self.max_tensor_bytes} bytes"
+                )
+            values[t] = v
 
     def check_value(self, t: int, v: np.ndarray) -> None:
         tensor = self.subgraph.tensors[t]
@@ -139,7 +196,7 @@ class SubgraphExecutor:
         values = dict(self.constants)
         values.update(self.variables)
         values.update(feeds)
-        for k, (op, kernel) in enumerate(zip(sg.operators, self.kernels)):
+        for k, (op, kernel) in enumerate(self.steps):
             args = []
             for t in op.inputs:
                 if t < 0:
@@ -152,37 +209,7 @@ class SubgraphExecutor:
                         f"({sg.tensors[t].name!r}) has no value (not set, or not produced)"
                     )
                 args.append(v)
-            try:
-                outputs = kernel(*args)
-            except (InvalidModelError, UnsupportedOpError):
-                raise
-            except (
-                ValueError,
-                IndexError,
-                KeyError,
-                TypeError,
-                OverflowError,
-                ZeroDivisionError,
-                MemoryError,
-            ) as e:
-                raise InvalidModelError(
-                    f"subgraph {sg.index} operator {op.index} ({op.name}) failed on inputs of "
-                    f"shapes {[None if a is None else list(a.shape) for a in args]}: {e}"
-                ) from e
-            if len(outputs) != len(op.outputs):
-                raise InvalidModelError(
-                    f"subgraph {sg.index} operator {op.index} ({op.name}) produced "
-                    f"{len(outputs)} outputs, declared {len(op.outputs)}"
-                )
-            for t, v in zip(op.outputs, outputs):
-                self.check_value(t, v)
-                if v.nbytes > self.max_tensor_bytes:
-                    # e.g. a loop that doubles a tensor each iteration
-                    raise InvalidModelError(
-                        f"subgraph {sg.index} operator {op.index} ({op.name}): output tensor "
-                        f"{t} of shape {list(v.shape)} exceeds {self.max_tensor_bytes} bytes"
-                    )
-                values[t] = v
+            self._store(op, self._guard(op, kernel, *args), values)
             if not keep_all:
                 for t in op.inputs:
                     if self.last_use.get(t) == k and t not in self.keep and t not in self.constants:

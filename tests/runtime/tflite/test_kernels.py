@@ -811,3 +811,22 @@ def test_logical_or_not():
         )
     )
     check(one_op_model(Op.LOGICAL_NOT, [inp((3, 4), T.BOOL)], [out((3, 4), T.BOOL)]))
+
+
+def test_float16_weights_feed_conv_through_dequantize():
+    # What TFLiteConverter's float16 mode writes: the filter is DEQUANTIZE(float16 constant),
+    # evaluated once at prepare time, so the convolution still sees constant weights.
+    rng = np.random.default_rng(11)
+    g = GraphBuilder()
+    x = g.add([1, 6, 6, 2], name="x")
+    w16 = g.add([3, 3, 3, 2], T.FLOAT16, "w16", data=rng.normal(0, 0.5, (3, 3, 3, 2)))
+    b16 = g.add([3], T.FLOAT16, "b16", data=rng.normal(0, 0.5, 3))
+    w = g.add([3, 3, 3, 2], name="w")
+    b = g.add([3], name="b")
+    y = g.add([1, 4, 4, 3], name="y")
+    g.op(Op.DEQUANTIZE, [w16], [w], version=3)
+    g.op(Op.DEQUANTIZE, [b16], [b], version=3)
+    g.op(Op.CONV_2D, [x, w, b], [y], {"padding": 1, "stride_w": 1, "stride_h": 1})
+    data = g.finish([x], [y])
+    check(data)
+    assert len(Interpreter(model_content=data)._main.steps) == 1
