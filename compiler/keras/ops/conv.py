@@ -264,24 +264,36 @@ def _pads(spatial, kernel_hw, strides, padding, dilation):
     )
 
 
-def conv(inputs, kernel, bias=None, strides=1, padding="valid", dilation_rate=1, groups=1,
-         fuse_relu=False):
-    """N-D convolution (rank 1 or 2), channels-last: ``keras.ops.conv`` plus a fused bias.
+def _check_data_format(data_format, name):
+    if data_format not in (None, "channels_last"):
+        raise ValueError(
+            f"{name}: only data_format='channels_last' is supported. "
+            f"Received: data_format={data_format!r}"
+        )
+
+
+def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1, *,
+         bias=None, fuse_relu=False):
+    """N-D convolution (rank 1 or 2), channels-last: ``keras.ops.conv``, plus a fused bias.
+
+    As in Keras, the number of groups is ``C // kernel.shape[-2]``.
 
     Args:
         inputs: ``(N, W, C)`` or ``(N, H, W, C)``.
         kernel: ``(*kernel_size, C // groups, filters)``.
-        bias: optional ``(filters,)``, added in the same pass.
         strides, dilation_rate: int or one int per spatial axis.
         padding: ``"valid"``, ``"same"`` or (1-D) ``"causal"``.
-        groups: number of channel groups; ``C`` and ``filters`` must divide by it.
+        data_format: ``None`` or ``"channels_last"``.
+        bias: optional ``(filters,)``, added inside the GEMM.
         fuse_relu: apply ``max(x, 0)`` in the same pass (``Conv2D(activation="relu")``); saves
             an output-sized temporary forward and backward.
     """
+    _check_data_format(data_format, "conv")
     x, kernel = as_tensor(inputs), as_tensor(kernel)
     _check_rank(x, kernel, "conv")
     rank = x.ndim - 2
     c, cin_g, filters = x.shape[-1], kernel.shape[-2], kernel.shape[-1]
+    groups = max(c // cin_g, 1)
     if cin_g * groups != c or filters % groups:
         raise ValueError(
             f"conv: input channels {c} must equal kernel.shape[-2] * groups = {cin_g} * {groups} "
@@ -366,14 +378,17 @@ def _depthwise_bias_grad(ctx, g):
     return _depthwise_backward(ctx, g, want_bias=True)
 
 
-def depthwise_conv(inputs, kernel, bias=None, strides=1, padding="valid", dilation_rate=1):
+def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
+                   dilation_rate=1, *, bias=None):
     """Depthwise convolution (rank 1 or 2): each channel with its own ``multiplier`` filters.
 
     Args:
         inputs: ``(N, W, C)`` or ``(N, H, W, C)``.
         kernel: ``(*kernel_size, C, multiplier)``; output channel ``c * multiplier + m``.
+        strides, padding, data_format, dilation_rate: as for ``conv``.
         bias: optional ``(C * multiplier,)``.
     """
+    _check_data_format(data_format, "depthwise_conv")
     x, kernel = as_tensor(inputs), as_tensor(kernel)
     _check_rank(x, kernel, "depthwise_conv")
     rank = x.ndim - 2
@@ -399,9 +414,9 @@ def depthwise_conv(inputs, kernel, bias=None, strides=1, padding="valid", dilati
     return out if rank == 2 else reshape(out, (out.shape[0], *out.shape[2:]))
 
 
-def separable_conv(inputs, depthwise_kernel, pointwise_kernel, bias=None, strides=1,
-                   padding="valid", dilation_rate=1):
+def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
+                   data_format=None, dilation_rate=1, *, bias=None):
     """Depthwise convolution followed by a 1x1 convolution (``keras.ops.separable_conv``)."""
     x = depthwise_conv(inputs, depthwise_kernel, strides=strides, padding=padding,
-                       dilation_rate=dilation_rate)
+                       data_format=data_format, dilation_rate=dilation_rate)
     return conv(x, pointwise_kernel, bias=bias)

@@ -12,7 +12,7 @@ in row-major window order (TensorFlow's argmax): its gradient goes to that one i
 
 from compiler.keras.backend import xp
 from compiler.keras.ops._core import as_tensor, primitive
-from compiler.keras.ops.conv import conv_output_length, conv_padding
+from compiler.keras.ops.conv import _check_data_format, conv_output_length, conv_padding
 from compiler.keras.ops.shape import reshape
 
 __all__ = ["max_pool", "average_pool"]
@@ -167,14 +167,16 @@ def _finish(out, rank):
     return out if rank == 2 else reshape(out, (out.shape[0], *out.shape[2:]))
 
 
-def max_pool(inputs, pool_size, strides=None, padding="valid"):
+def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Max pooling over ``(N, W, C)`` or ``(N, H, W, C)``; ``strides`` defaults to the pool."""
+    _check_data_format(data_format, "max_pool")
     x, rank, pool, strides, padding = _prepare(inputs, pool_size, strides, padding, "max_pool")
     return _finish(_max_pool(x, pool=pool, strides=strides, padding=padding), rank)
 
 
-def average_pool(inputs, pool_size, strides=None, padding="valid"):
+def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Average pooling; with ``"same"`` padding the divisor counts only real inputs."""
+    _check_data_format(data_format, "average_pool")
     x, rank, pool, strides, padding = _prepare(inputs, pool_size, strides, padding,
                                                "average_pool")
     return _finish(_average_pool(x, pool=pool, strides=strides, padding=padding), rank)

@@ -123,7 +123,7 @@ class BaseConv(Layer):
         fuse = self.activation is activations.relu
         outputs = ops.conv(
             inputs, self.kernel, bias=self.bias, strides=self.strides, padding=self.padding,
-            dilation_rate=self.dilation_rate, groups=self.groups, fuse_relu=fuse,
+            dilation_rate=self.dilation_rate, fuse_relu=fuse,
         )
         return outputs if fuse else self.activation(outputs)
 

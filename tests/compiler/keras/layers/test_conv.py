@@ -223,3 +223,16 @@ def test_conv_errors_name_the_layer_and_the_shapes():
         layers.Conv2D(4, 3, kernel_regularizer="l2")
     with pytest.raises(ValueError, match="depth_multiplier"):
         layers.DepthwiseConv2D(3, depth_multiplier=0)
+
+
+def test_ops_follow_keras_signatures():
+    x = RNG.standard_normal((1, 7, 7, 4))
+    kernel = RNG.standard_normal((3, 3, 2, 6))  # groups inferred: 4 // 2
+    out = ops.conv(x, kernel, 2, "same")  # positional strides and padding, as keras.ops.conv
+    np.testing.assert_allclose(out.data, conv2d_ref(x, kernel, None, (2, 2), "same", groups=2),
+                               atol=1e-12)
+    assert ops.max_pool(x, 2, 1, "same").shape == (1, 7, 7, 4)
+    with pytest.raises(ValueError, match="channels_last"):
+        ops.conv(x, kernel, data_format="channels_first")
+    with pytest.raises(ValueError, match=r"input channels 4.*kernel.shape\[-2\]"):
+        ops.conv(x, RNG.standard_normal((3, 3, 3, 6)))

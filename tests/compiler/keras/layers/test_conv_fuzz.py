@@ -41,8 +41,8 @@ def test_conv_forward_and_gradients_match_the_naive_loops(problem, use_bias, rel
         expected = np.maximum(expected, 0)
     tx, tk = ops.Tensor(x, requires_grad=True), ops.Tensor(kernel, requires_grad=True)
     tb = None if bias is None else ops.Tensor(bias, requires_grad=True)
-    out = ops.conv(tx, tk, tb, strides=strides, padding=padding, dilation_rate=dilation,
-                   groups=groups, fuse_relu=relu)
+    out = ops.conv(tx, tk, strides=strides, padding=padding, dilation_rate=dilation, bias=tb,
+                   fuse_relu=relu)
     np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-10)
     # The gradient of sum(out * r) is linear in r: compare against a finite-difference-free
     # oracle, the transpose of the naive convolution applied to one-hot perturbations.
