@@ -87,15 +87,27 @@ def _windows(ctx, x, geometry, fill, ic):
 
 
 def im2col_chunks(win, dtype, compute, oc, out_dtype):
-    """Apply ``compute`` (patch rows [R, K] -> [R, oc]) over an im2col view in image chunks."""
+    """Apply ``compute(cols [R, K], out [R, oc])`` over an im2col view in image chunks."""
     n, oh, ow = win.shape[:3]
     k = win.shape[3] * win.shape[4] * win.shape[5]
     out = np.empty((n, oh, ow, oc), out_dtype)
     per = max(1, CHUNK_ROWS // max(oh * ow, 1))
 
     def chunk(s):
-        cols = np.asarray(win[s : s + per], dtype=dtype).reshape(-1, k)
-        out[s : s + per] = compute(cols).reshape(-1, oh, ow, oc)
+        if win.shape[5] == 1:
+            # One input channel: copying tap by tap into a [K, R] block (used transposed) runs
+            # over long contiguous rows, about twice as fast as copying the 6-D view at once.
+            block = win[s : s + per]
+            taps = np.empty((k,) + block.shape[:3], dtype)
+            for i in range(win.shape[3]):
+                for j in range(win.shape[4]):
+                    taps[i * win.shape[4] + j] = block[:, :, :, i, j, 0]
+            cols = taps.reshape(k, -1).T
+        else:
+            cols = np.asarray(win[s : s + per], dtype=dtype).reshape(-1, k)
+        # out is C-contiguous, so a slice along the batch axis is a contiguous block that
+        # ``compute`` fills in place (no extra pass over the output).
+        compute(cols, out[s : s + per].reshape(-1, oc))
 
     run_chunks(chunk, range(0, n, per))
     return out
@@ -108,13 +120,12 @@ def _float(ctx, weights, bias, geometry, act):
     lo, hi = c.activation_range_float(act)
     oc, ic = weights.shape[0], weights.shape[3]
 
-    def compute(cols):
-        y = cols @ w
+    def compute(cols, y):
+        np.matmul(cols, w, out=y)
         if b is not None:
             y += b
         if act:
             np.clip(y, np.float32(lo), np.float32(hi), out=y)
-        return y
 
     def run(x, *_):
         win = _windows(ctx, x, geometry, 0.0, ic)
@@ -148,10 +159,10 @@ def _int8(ctx, weights, bias, geometry, act):
     b_eff = b - zp_in * w2.sum(axis=1)
     ic = weights.shape[3]
 
-    def compute(cols):
+    def compute(cols, y):
         acc = (cols @ w_t).astype(np.int64)
         acc += b_eff
-        return requantize(acc, mult, shift, zp_out, lo, hi)
+        y[...] = requantize(acc, mult, shift, zp_out, lo, hi)
 
     def run(x, *_):
         # Out-of-image taps are skipped by the kernel: padding with zp_in makes them zero.
@@ -159,6 +170,13 @@ def _int8(ctx, weights, bias, geometry, act):
         return [im2col_chunks(win, gemm, compute, oc, np.int8)]
 
     return run
+
+
+def _gemm_into(w_t):
+    def compute(cols, y):
+        y[...] = cols @ w_t
+
+    return compute
 
 
 def _hybrid(ctx, weights, bias, geometry, act):
@@ -180,7 +198,7 @@ def _hybrid(ctx, weights, bias, geometry, act):
         q = q.reshape(x.shape).astype(np.int16) - offset.reshape(n, 1, 1, 1)
         # HybridConvPerChannel skips out-of-image taps: pad (x - offset) with 0.
         win = _windows(ctx, q, geometry, 0, ic)
-        acc = im2col_chunks(win, np.float64, lambda cols: cols @ w_t, oc, np.float32)
+        acc = im2col_chunks(win, np.float64, _gemm_into(w_t), oc, np.float32)
         y = (acc * w_scale) * sf[:, None, None, None]
         if b is not None:
             y = y + b
