@@ -180,3 +180,16 @@ def test_functions_round_trip_by_name():
     assert deserialize_keras_object(config) is losses.mean_squared_error
     assert deserialize_keras_object(serialize_keras_object(keras.activations.relu)) is (
         keras.activations.relu)
+
+
+def test_model_get_config_from_config_round_trip():
+    a = keras.Input(shape=(4,), name="a")
+    shared = layers.Dense(3, name="shared")
+    functional = keras.Model(a, layers.Add()([shared(a), shared(a)]), name="f")
+    sequential = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(2)], name="s")
+    for model in (functional, sequential):
+        config = _json(model.get_config())
+        again = type(model).from_config(config)
+        assert type(again) is type(model)
+        assert _json(again.get_config()) == config
+        assert [tuple(w.shape) for w in again.weights] == [tuple(w.shape) for w in model.weights]
