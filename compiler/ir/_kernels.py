@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from compiler.ir._recurrent_kernels import RECURRENT_KERNELS
+
 __all__ = ["KERNELS", "same_padding", "apply_activation"]
 
 _ACT = {
@@ -215,4 +217,5 @@ KERNELS = {
     "BATCH_NORM": batch_norm,
     "DROPOUT": lambda x, *, rate: x,
     "IDENTITY": lambda x: x,
+    **RECURRENT_KERNELS,
 }

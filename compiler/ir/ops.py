@@ -27,6 +27,9 @@ ACTIVATIONS = ("NONE", "RELU", "RELU_N1_TO_1", "RELU6", "TANH")
 _CONV = {"padding": "VALID", "stride": (1, 1), "dilation": (1, 1), "activation": "NONE"}
 _POOL = {"padding": "VALID", "stride": (1, 1), "filter": (1, 1), "activation": "NONE"}
 _ACT = {"activation": "NONE"}
+_GATES = ("input", "forget", "cell", "output")
+# ``cell_activation`` (not ``activation``: it is no output activation a pass may fuse).
+_RECURRENT = {"cell_activation": "TANH", "zero_output_for_mask": False}
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,25 @@ OPS: dict[str, OpSpec] = {
         ("input", "size"), {"align_corners": False, "half_pixel_centers": False}
     ),
     "TRANSPOSE": OpSpec(("input", "perm")),
+    "GATHER": OpSpec(("params", "indices"), {"axis": 0}),
+    "REVERSE_V2": OpSpec(("input", "axis")),
+    # Recurrent sequence ops: batch-major input (batch, time, in), output the whole sequence
+    # (batch, time, units); weights [units, in] / [units, units] per gate (LSTM i, f, c, o; GRU
+    # z, r, h stacked [3 * units, ...]); ``mask`` (batch, time) is 1.0 for steps to run, 0.0
+    # for steps that keep the state (Keras masking).
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": OpSpec(
+        ("input", *(f"{k}_to_{g}_weights" for k in ("input", "recurrent") for g in _GATES))
+        + tuple(f"{g}_gate_bias" for g in _GATES)
+        + ("mask?",),
+        _RECURRENT,
+    ),
+    "UNIDIRECTIONAL_SEQUENCE_RNN": OpSpec(
+        ("input", "weights", "recurrent_weights", "bias", "mask?"), _RECURRENT
+    ),
+    "GRU": OpSpec(
+        ("input", "weights", "recurrent_weights", "bias", "recurrent_bias", "mask?"),
+        {**_RECURRENT, "reset_after": True},
+    ),
     "QUANTIZE": OpSpec(("input",)),
     "DEQUANTIZE": OpSpec(("input",)),
     # Removed by the passes before export:

@@ -31,6 +31,13 @@ from compiler.lower._pooling import (
     lower_global_max_pooling2d,
     lower_pool2d,
 )
+from compiler.lower._recurrent import (
+    lower_bidirectional,
+    lower_embedding,
+    lower_gru,
+    lower_lstm,
+    lower_simple_rnn,
+)
 from compiler.lower._reshaping import (
     lower_cropping1d,
     lower_cropping2d,
@@ -90,4 +97,9 @@ LOWERINGS = {
     "Average": lower_elementwise,
     "Concatenate": lower_concatenate,
     "BatchNormalization": lower_batch_normalization,
+    "Embedding": lower_embedding,
+    "LSTM": lower_lstm,
+    "GRU": lower_gru,
+    "SimpleRNN": lower_simple_rnn,
+    "Bidirectional": lower_bidirectional,
 }

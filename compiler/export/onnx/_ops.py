@@ -433,3 +433,9 @@ CONVERTERS = {
     "DEQUANTIZE": dequantize,
     "IDENTITY": identity,
 }
+
+
+# Recurrent ops, GATHER, REVERSE_V2 (``_recurrent``).
+from compiler.export.onnx._recurrent import RECURRENT_CONVERTERS  # noqa: E402
+
+CONVERTERS.update(RECURRENT_CONVERTERS)

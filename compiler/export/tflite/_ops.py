@@ -257,3 +257,10 @@ def min_runtime_version(op_versions) -> str:
     converter computes its ``min_runtime_version`` metadata."""
     found = [_RUNTIME[key] for key in op_versions if key in _RUNTIME]
     return max(found, key=_version_key) if found else ""
+
+
+# Recurrent ops, GATHER, REVERSE_V2 (``_recurrent``, which needs ``OpWriter`` from here).
+from compiler.export.tflite._recurrent import RECURRENT_RUNTIME, RECURRENT_WRITERS  # noqa: E402
+
+OP_WRITERS.update(RECURRENT_WRITERS)
+_RUNTIME.update(RECURRENT_RUNTIME)

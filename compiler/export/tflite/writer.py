@@ -21,6 +21,8 @@ import numpy as np
 from compiler.export.errors import ExportError
 from compiler.export.tflite._flatbuf import FlatWriter
 from compiler.export.tflite._ops import OP_WRITERS, min_runtime_version
+from compiler.export.tflite._recurrent import operator_inputs as recurrent_inputs
+from compiler.export.tflite._recurrent import prepare_graph as prepare_recurrent
 from compiler.ir import Graph, Op, Value
 from runtime.tflite import schema
 
@@ -65,6 +67,9 @@ def _zero_bias(graph: Graph, op: Op) -> Value:
 
 
 def _operator_inputs(graph: Graph, op: Op) -> list[Value | None]:
+    recurrent = recurrent_inputs(op)  # state tensors and absent optionals of LSTM / RNN
+    if recurrent is not None:
+        return recurrent
     inputs = list(op.inputs)
     if op.type in ("CONV_2D", "DEPTHWISE_CONV_2D") and (len(inputs) < 3 or inputs[2] is None):
         inputs = inputs[:2] + [_zero_bias(graph, op)]
@@ -106,6 +111,7 @@ def _write_tensor(w: FlatWriter, value: Value, buffer: int) -> int:
         quantization=_write_quant(w, value),
         shape_signature=signature,
         has_rank=True,
+        is_variable=True if getattr(value, "is_variable", False) else None,
     )
 
 
@@ -132,6 +138,7 @@ def write_tflite(graph: Graph, description: str = DESCRIPTION) -> bytes:
     Raises:
         ExportError: the graph holds an op or dtype that cannot be written.
     """
+    graph = prepare_recurrent(graph)  # GRU and masked recurrent ops unrolled (a copy)
     _check_graph(graph)
     tensors = _Tensors()
     for v in graph.inputs:
