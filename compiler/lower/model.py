@@ -92,6 +92,20 @@ def _lower_layer(ctx: Lowering, layer, node, inputs: list[Value]) -> list[Value]
     return fn(ctx, call)
 
 
+def _unique_names(names, taken: set) -> list[str]:
+    """Keras names a layer's outputs after the layer: a layer called twice as two outputs
+    gives its name twice. Files need distinct names: the later ones get ``_1``, ``_2``..."""
+    out = []
+    for name in names:
+        unique, i = name, 0
+        while unique in taken:
+            i += 1
+            unique = f"{name}_{i}"
+        taken.add(unique)
+        out.append(unique)
+    return out
+
+
 def lower_model(model) -> Graph:
     """Lowers ``model`` to an inference graph.
 
@@ -105,7 +119,7 @@ def lower_model(model) -> Graph:
     graph = Graph(getattr(model, "name", None) or "model")
     ctx = Lowering(graph)
     input_names = list(model.input_names)
-    output_names = list(model.output_names)
+    output_names = _unique_names(model.output_names, taken=set(input_names))
     inputs = []
     for tensor, name in zip(functional.inputs, input_names):
         dtype = str(tensor.dtype)

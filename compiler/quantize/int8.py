@@ -70,8 +70,9 @@ def quantize_int8(graph: Graph, ranges: dict, io: str = "float") -> Graph:
             op.inputs = [q if v is value else v for v in op.inputs]
         g.add_op("QUANTIZE", [value], [q], name=q.name, index=0)
 
+    cache: dict = {}
     for op in body:
-        _quantize_op(g, op, range_params)
+        _quantize_op(g, op, range_params, cache)
 
     for i, out in enumerate(list(g.outputs)):
         if io == "int8" or out.dtype != "int8":
@@ -85,7 +86,7 @@ def quantize_int8(graph: Graph, ranges: dict, io: str = "float") -> Graph:
     return g
 
 
-def _quantize_op(g: Graph, op, range_params) -> None:
+def _quantize_op(g: Graph, op, range_params, cache: dict) -> None:
     out = op.outputs[0]
     if op.type in _FIXED:
         scale, zp = _FIXED[op.type]
@@ -96,7 +97,7 @@ def _quantize_op(g: Graph, op, range_params) -> None:
         params = range_params(out)
 
     if op.type in _WEIGHT_AXIS:
-        _quantize_weights(g, op)
+        _quantize_weights(g, op, cache)
     elif op.type == "CONCATENATION":
         op.inputs = [_requantize_to(g, op, v, params) for v in op.inputs]
     else:
@@ -111,16 +112,26 @@ def _quantize_op(g: Graph, op, range_params) -> None:
     out.dtype, out.quant = "int8", params
 
 
-def _quantize_weights(g: Graph, op) -> None:
+def _quantize_weights(g: Graph, op, cache: dict) -> None:
     x, weights = op.inputs[0], op.inputs[1]
     bias = op.inputs[2] if len(op.inputs) > 2 else None
     if not weights.is_const:
         raise QuantizationError(f"op {op.name} ({op.type}) has computed weights; int8 needs constants")
-    q, w_params = symmetric_weights(weights.data, _WEIGHT_AXIS[op.type])
-    op.inputs[1] = g.const(f"{weights.name}", q, quant=w_params)
+    # The int8 constants replace the float ones under the same names. A layer called twice
+    # shares its int8 weights; its biases differ when the calls' input scales do.
+    key = ("weights", id(weights))
+    if key not in cache:
+        q, w_params = symmetric_weights(weights.data, _WEIGHT_AXIS[op.type])
+        cache[key] = Value(weights.name, None, data=q, quant=w_params)
+    op.inputs[1] = cache[key]
     if bias is not None:
-        qb, b_params = quantize_bias(bias.data, x.quant.scale[0], w_params.scale)
-        op.inputs[2] = g.const(f"{bias.name}", qb, quant=b_params)
+        key = ("bias", id(bias), float(x.quant.scale[0]))
+        if key not in cache:
+            qb, b_params = quantize_bias(bias.data, x.quant.scale[0], op.inputs[1].quant.scale)
+            taken = any(k[:2] == ("bias", id(bias)) for k in cache)
+            name = g.unique_name(bias.name) if taken else bias.name
+            cache[key] = Value(name, None, data=qb, quant=b_params)
+        op.inputs[2] = cache[key]
 
 
 def _const_activation(g: Graph, v: Value) -> Value:

@@ -35,14 +35,25 @@ class FlatWriter:
 
     def __init__(self, initial_size: int = 1 << 16):
         self.builder = flatbuffers.Builder(initial_size)
+        self._shared: dict = {}
+
+    def shared(self, key, make) -> int:
+        """The offset of an object written once and referenced wherever ``key`` recurs:
+        a flatbuffer may point at one vector or table from many places, and per-channel
+        quantization vectors (all-zero zero points, bias scales) repeat a lot in int8 models."""
+        if key not in self._shared:
+            self._shared[key] = make()
+        return self._shared[key]
 
     def string(self, text: str) -> int:
-        return self.builder.CreateString(text)
+        return self.shared(("string", text), lambda: self.builder.CreateString(text))
 
     def scalars(self, element: str, values) -> int:
         """A vector of scalars of schema type ``element`` (``"int32"``, ``"float32"``...)."""
         array = np.ascontiguousarray(np.asarray(values, dtype=_NUMPY[element]).reshape(-1))
-        return self.builder.CreateNumpyVector(array)
+        return self.shared(
+            ("vector", element, array.tobytes()), lambda: self.builder.CreateNumpyVector(array)
+        )
 
     def offsets(self, items: list[int]) -> int:
         """A vector of tables or strings, from their offsets."""

@@ -75,27 +75,32 @@ def _operator_inputs(graph: Graph, op: Op) -> list[Value | None]:
         inputs = inputs[:2] + [_zero_bias(graph, op)]
     if op.type == "FULLY_CONNECTED" and len(inputs) < 3:
         inputs.append(None)  # -1: written so that the op version does not become 6
-    if op.type == "IDENTITY":  # TFLite has no copy op: a RESHAPE to the same shape is one
-        inputs.append(Value(f"{op.name}/shape", None, data=_identity_shape(op)))
+    if op.type == "IDENTITY" and op.outputs[0].shape.count(None) > 1:
+        raise ExportError(
+            f"op {op.name}: IDENTITY of {op.outputs[0].shape} has more than one unknown dim"
+        )
+    if op.type == "RESHAPE":
+        # The target shape travels in ReshapeOptions.new_shape (the kernel reads it when the
+        # op has one input): no shape tensor and buffer needed.
+        inputs = inputs[:1]
     return inputs
-
-
-def _identity_shape(op: Op) -> np.ndarray:
-    shape = op.outputs[0].shape
-    if shape.count(None) > 1:
-        raise ExportError(f"op {op.name}: IDENTITY of {shape} has more than one unknown dim")
-    return np.array([-1 if d is None else d for d in shape], dtype=np.int32)
 
 
 def _write_quant(w: FlatWriter, value: Value) -> int | None:
     q = value.quant
     if q is None:
         return None
-    return w.table(
-        "QuantizationParameters",
-        scale=q.scale.astype(np.float32),
-        zero_point=q.zero_point.astype(np.int64),
-        quantized_dimension=q.quantized_dimension if q.per_channel else 0,
+    scale = q.scale.astype(np.float32)
+    zero_point = q.zero_point.astype(np.int64)
+    dimension = q.quantized_dimension if q.per_channel else 0
+    return w.shared(
+        ("quantization", scale.tobytes(), zero_point.tobytes(), dimension),
+        lambda: w.table(
+            "QuantizationParameters",
+            scale=scale,
+            zero_point=zero_point,
+            quantized_dimension=dimension,
+        ),
     )
 
 
@@ -110,7 +115,8 @@ def _write_tensor(w: FlatWriter, value: Value, buffer: int) -> int:
         name=value.name,
         quantization=_write_quant(w, value),
         shape_signature=signature,
-        has_rank=True,
+        # has_rank matters only to tell a scalar from a tensor of unknown rank.
+        has_rank=True if value.rank == 0 else None,
         is_variable=True if getattr(value, "is_variable", False) else None,
     )
 

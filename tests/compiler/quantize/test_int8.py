@@ -87,8 +87,8 @@ def test_onnx_is_qdq_with_the_tflite_parameters_and_agrees(quantized):
     onnx.checker.check_model(model, full_check=True)
     inits = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
     # Every int8 weight of the TFLite graph is an int8 initializer of the ONNX graph.
-    weights = [v for op in q.ops for v in op.inputs if v is not None and v.is_const
-               and v.dtype == "int8"]
+    weights = list({id(v): v for op in q.ops for v in op.inputs if v is not None
+                    and v.is_const and v.dtype == "int8"}.values())
     int8_inits = [a for a in inits.values() if a.dtype == np.int8 and a.ndim >= 2]
     assert len(int8_inits) == sum(1 for w in weights if w.rank >= 2)
     for w in weights:
