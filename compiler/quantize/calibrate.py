@@ -31,7 +31,9 @@ def _check_array(name, value, array):
     try:
         array = np.asarray(array)
     except (TypeError, ValueError) as exc:
-        raise CalibrationError(f"calibration data for input {name!r} is not an array: {exc}")
+        raise CalibrationError(
+            f"calibration data for input {name!r} is not an array: {exc}"
+        ) from None
     expected = tuple("batch" if d is None else d for d in value.shape)
     if array.dtype.kind not in "fiub":
         raise CalibrationError(

@@ -116,7 +116,9 @@ def _quantize_weights(g: Graph, op, cache: dict) -> None:
     x, weights = op.inputs[0], op.inputs[1]
     bias = op.inputs[2] if len(op.inputs) > 2 else None
     if not weights.is_const:
-        raise QuantizationError(f"op {op.name} ({op.type}) has computed weights; int8 needs constants")
+        raise QuantizationError(
+            f"op {op.name} ({op.type}) has computed weights; int8 needs constants"
+        )
     # The int8 constants replace the float ones under the same names. A layer called twice
     # shares its int8 weights; its biases differ when the calls' input scales do.
     key = ("weights", id(weights))

@@ -109,7 +109,8 @@ def test_onnx_is_qdq_with_the_tflite_parameters_and_agrees(quantized):
     outs = dict(zip([o.name for o in session.get_outputs()], session.run(None, onnx_feeds)))
     for value in q.outputs:
         a, b = tfl[value.name].astype(np.float64), outs[value.name].astype(np.float64)
-        step = value.quant.scale[0] if value.quant is not None else q.ops[-1].inputs[0].quant.scale[0]
+        source = value if value.quant is not None else q.ops[-1].inputs[0]
+        step = source.quant.scale[0]
         # Rounding differs (TFLite: fixed point, ties away; ONNX: float, ties to even), so a
         # few LSB apart at most.
         unit = 1.0 if io == "int8" else step

@@ -67,9 +67,10 @@ def test_weights_equal_tflite_converters_bit_for_bit():
     it = ai_edge.Interpreter(model_path=str(FIXTURES / "slide_cnn.int8.tflite"))
     it.allocate_tensors()
     details = {d["name"]: d for d in it.get_tensor_details()}
+    ohwi = (3, 0, 1, 2)  # Keras (kh, kw, in, out) -> TFLite (out, kh, kw, in)
     cases = [
-        ("slide_cnn_1/conv2d_1/convolution", model.layers[0].get_weights()[0].transpose(3, 0, 1, 2)),
-        ("slide_cnn_1/conv2d_1_2/convolution", model.layers[2].get_weights()[0].transpose(3, 0, 1, 2)),
+        ("slide_cnn_1/conv2d_1/convolution", model.layers[0].get_weights()[0].transpose(ohwi)),
+        ("slide_cnn_1/conv2d_1_2/convolution", model.layers[2].get_weights()[0].transpose(ohwi)),
         ("slide_cnn_1/dense_1/MatMul1", model.layers[-1].get_weights()[0].T),
     ]
     for name, weights in cases:
