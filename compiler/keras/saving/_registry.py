@@ -9,6 +9,7 @@ functions of the function modules. Lookups happen at load time, so a layer added
 import importlib
 import inspect
 
+from compiler.keras.saving._operations import OPERATIONS
 from compiler.keras.saving.errors import UnknownObjectError, UnsafeObjectError
 from compiler.keras.saving.object_registration import get_registered_object
 
@@ -100,6 +101,9 @@ def resolve_class(class_name, module, registered_name, custom_objects=None):
         custom = get_registered_object(key, custom_objects)
         if custom is not None:
             return custom
+    parts = _segments(module) or []
+    if parts[:1] == ["ops"] and class_name in OPERATIONS:  # a graph node of a Keras op
+        return OPERATIONS[class_name]
     found, where = _lookup(module, class_name)
     if isinstance(found, type) and hasattr(found, "from_config"):
         return found

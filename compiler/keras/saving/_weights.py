@@ -54,7 +54,10 @@ def _optimizer_class():
 
 def _is_saveable(obj):
     from compiler.keras.layers.layer import Layer
+    from compiler.keras.saving._operations import is_operation
 
+    if is_operation(obj):  # Keras op nodes are not layers: no weights group, no name slot
+        return False
     optimizer_cls = _optimizer_class()
     return isinstance(obj, Layer) or (optimizer_cls is not None and isinstance(obj, optimizer_cls))
 

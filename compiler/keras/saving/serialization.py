@@ -98,7 +98,10 @@ def _serialize_function(fn):
 def _module_and_registered_name(cls):
     from compiler.keras.models.functional import Functional
     from compiler.keras.models.sequential import Sequential
+    from compiler.keras.saving._operations import KerasOperation
 
+    if issubclass(cls, KerasOperation):
+        return cls.keras_module, cls.__name__
     if cls is Functional:
         return "keras.src.models.functional", "Functional"
     if cls is Sequential:

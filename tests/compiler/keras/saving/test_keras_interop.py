@@ -207,3 +207,21 @@ def test_every_layer_config_matches_keras(name):
     lines = _compare.differences(configs[0], configs[1], name)
     if lines:  # the layer's own get_config / build: its file, not keras.saving
         pytest.xfail(f"layer {name} must write Keras's config: " + " ; ".join(lines[:6]))
+
+
+def test_masked_text_model_with_op_nodes_crosses_over(tmp_path):
+    layers = real.layers
+    tokens = real.Input(shape=(10,), dtype="int32", name="tok")
+    sequence = layers.Embedding(40, 8, mask_zero=True)(tokens)
+    sequence = layers.Bidirectional(layers.LSTM(5, return_sequences=True))(sequence)
+    model = real.Model(tokens, layers.Dense(2)(layers.GRU(4)(sequence)), name="masked")
+    feed = np.random.default_rng(0).integers(1, 40, (4, 10)).astype("int32")
+    feed[:, -3:] = 0
+    model.save(tmp_path / "theirs.keras")
+    loaded = ours.saving.load_model(tmp_path / "theirs.keras")
+    expected = np.asarray(model.predict(feed, verbose=0))
+    np.testing.assert_allclose(loaded.predict(feed, verbose=0), expected, rtol=0, atol=1e-5)
+    loaded.save(tmp_path / "ours.keras")
+    back = real.saving.load_model(tmp_path / "ours.keras")
+    np.testing.assert_allclose(np.asarray(back.predict(feed, verbose=0)), expected, rtol=0,
+                               atol=1e-5)

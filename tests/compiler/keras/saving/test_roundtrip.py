@@ -265,3 +265,25 @@ def test_nested_functional_model_round_trips():
     feed = np.random.default_rng(2).standard_normal((5, 4)).astype("float32")
     np.testing.assert_array_equal(model.predict(feed, verbose=0), again.predict(feed, verbose=0))
     assert "layers/functional/layers/dense" in [e.path for e in _weights.saveable_entries(model)]
+
+
+def test_keras_operation_nodes_round_trip():
+    # Keras writes the mask of Embedding(mask_zero=True) as a NotEqual graph node feeding the next
+    # layer's `mask`; such nodes are rebuilt from a fixed table and carry no weights.
+    from compiler.keras.saving._operations import OPERATIONS
+
+    tokens = keras.Input(shape=(6,), dtype="int32", name="tok")
+    embed, lstm, head = layers.Embedding(20, 4), layers.LSTM(3), layers.Dense(2)
+    mask = OPERATIONS["NotEqual"](name="not_equal")(tokens, 0)
+    model = keras.Model(tokens, head(lstm(embed(tokens), mask=mask)), name="masked")
+    again, data = _reload(model)
+    entry = next(e for e in _config(data)["config"]["layers"] if e["name"] == "not_equal")
+    assert (entry["module"], entry["class_name"], entry["config"]) == (
+        "keras.src.ops.numpy", "NotEqual", {"name": "not_equal"})
+    assert "layers/not_equal" not in [e.path for e in _weights.saveable_entries(model)]
+    feed = np.array([[3, 5, 7, 0, 0, 0], [1, 2, 3, 4, 5, 6]], "int32")
+    masked = again.predict(feed, verbose=0)
+    np.testing.assert_array_equal(model.predict(feed, verbose=0), masked)
+    unmasked = keras.Model(tokens, head(lstm(embed(tokens)))).predict(feed, verbose=0)
+    assert not np.allclose(masked[0], unmasked[0])  # the reloaded mask is applied
+    np.testing.assert_allclose(masked[1], unmasked[1], rtol=0, atol=1e-6)

@@ -223,3 +223,11 @@ def test_error_messages_stay_short_for_huge_names(good):
         _craft.find_layer(config, "d2")["class_name"] = "X" * 100_000
 
     assert len(str(_refused(_craft.with_config(good, rename), "truncated"))) < 2200
+
+
+def test_only_tabled_keras_operations_are_rebuilt(good):
+    def rename(config):
+        entry = _craft.find_layer(config, "d2")
+        entry["module"], entry["class_name"] = "keras.src.ops.core", "Cond"
+
+    _refused(_craft.with_config(good, rename), "Unknown class 'Cond'")
