@@ -1,4 +1,4 @@
-"""Numpy kernels of the IR's recurrent ops and of GATHER / REVERSE_V2 (float64 inside).
+"""Numpy kernels of the IR's recurrent ops and of GATHER / REVERSE_V2 / SHAPE / FILL.
 
 The sequence ops follow Keras 3's cells (``keras/src/layers/rnn/{lstm,gru,simple_rnn}.py``):
 
@@ -122,7 +122,13 @@ def reverse_v2(x, axis):
     return np.flip(x, axis=tuple(int(a) for a in np.asarray(axis).reshape(-1)))
 
 
+def fill(dims, value):
+    return np.full([int(d) for d in np.asarray(dims).reshape(-1)], np.asarray(value).item())
+
+
 RECURRENT_KERNELS = {
+    "SHAPE": lambda x: np.array(x.shape, np.int32),
+    "FILL": fill,
     "UNIDIRECTIONAL_SEQUENCE_LSTM": lstm,
     "UNIDIRECTIONAL_SEQUENCE_RNN": rnn,
     "GRU": gru,

@@ -76,6 +76,8 @@ OPS: dict[str, OpSpec] = {
     "TRANSPOSE": OpSpec(("input", "perm")),
     "GATHER": OpSpec(("params", "indices"), {"axis": 0}),
     "REVERSE_V2": OpSpec(("input", "axis")),
+    "SHAPE": OpSpec(("input",)),  # int32 dims of ``input``
+    "FILL": OpSpec(("dims", "value")),  # ``value`` (a scalar) repeated to shape ``dims``
     # Recurrent sequence ops: batch-major input (batch, time, in), output the whole sequence
     # (batch, time, units); weights [units, in] / [units, units] per gate (LSTM i, f, c, o; GRU
     # z, r, h stacked [3 * units, ...]); ``mask`` (batch, time) is 1.0 for steps to run, 0.0

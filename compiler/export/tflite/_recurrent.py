@@ -39,14 +39,15 @@ class StateValue(Value):
 
 def prepare_graph(graph: Graph) -> Graph:
     """A copy of ``graph`` ready for TFLite: GRU and masked recurrent ops unrolled, and each
-    LSTM / RNN state made a variable tensor that an op before the recurrent op sets to zero.
+    LSTM / RNN state a variable tensor written, before the op, by ``FILL(dims, 0.0)`` with
+    ``dims = CONCATENATION(SHAPE(input)[:1], [units])``.
 
     TFLite's fused ops read their initial state from variable tensors and write the final
-    state back, and they require the state's batch to equal the input's. A constant zero state
-    would carry over from one invoke to the next and could not follow a resized batch; a state
-    written as ``MUL(input[:, 0, :1], zeros[units])`` each invoke is zero, shaped
-    (batch, units) for whatever batch the input has. (A non-finite first input feature would
-    make it NaN; such an input makes the whole sequence NaN anyway.)
+    state back into them. A plain zero variable would carry one invoke's final state into the
+    next, and LiteRT allocates variable tensors once, at the batch of the file: after
+    ``resize_tensor_input`` of the batch the op writes past the state's memory (wrong
+    results). A FILL with computed dims makes the state a dynamic tensor instead: zero at each
+    invoke, reallocated at the input's batch, and the fused op is prepared again after it.
     """
     if not any(op.type in (_LSTM, _RNN, "GRU") for op in graph.ops):
         return graph
@@ -55,26 +56,32 @@ def prepare_graph(graph: Graph) -> Graph:
     for op in [op for op in g.ops if op.type in (_LSTM, _RNN)]:
         units = op.inputs[5 if op.type == _LSTM else 2].shape[0]
         tags = ("output_state", "cell_state") if op.type == _LSTM else ("hidden_state",)
-        op.attrs["state_values"] = [_zero_state(g, op, tag, units) for tag in tags]
+        op.attrs["state_values"] = _zero_states(g, op, tags, units)
     g.validate()
     return g
 
 
-def _zero_state(g: Graph, op: Op, tag: str, units: int) -> Value:
-    x, base = op.inputs[0], f"{op.outputs[0].name}/{tag}"
-    at = g.ops.index(op)
-    batch = x.shape[0]
-    begin = g.const(f"{base}/begin", np.zeros(3, np.int32))
-    size = g.const(f"{base}/size", np.array([-1, 1, 1], np.int32))
-    first = g.value(f"{base}/first", (batch, 1, 1))
-    g.add_op("SLICE", [x, begin, size], [first], name=first.name, index=at)
-    column = g.value(f"{base}/column", (batch, 1))
-    shape = g.const(f"{base}/shape", np.array([-1, 1], np.int32))
-    g.add_op("RESHAPE", [first, shape], [column], name=column.name, index=at + 1)
-    state = StateValue(g.unique_name(base), (batch, units), "float32")
-    zeros = g.const(f"{base}/zeros", np.zeros(units, np.float32))
-    g.add_op("MUL", [column, zeros], [state], name=state.name, index=at + 2)
-    return state
+def _zero_states(g: Graph, op: Op, tags, units: int) -> list[Value]:
+    x, base = op.inputs[0], op.outputs[0].name
+    added: list[Value] = []
+
+    def add(type_, inputs, out: Value) -> Value:
+        g.add_op(type_, inputs, [out], name=out.name, index=g.ops.index(op))
+        added.append(out)
+        return out
+
+    shape = add("SHAPE", [x], g.value(f"{base}/input_shape", (x.rank,), "int32"))
+    begin = g.const(f"{base}/batch_begin", np.zeros(1, np.int32))
+    size = g.const(f"{base}/batch_size", np.ones(1, np.int32))
+    batch = add("SLICE", [shape, begin, size], g.value(f"{base}/batch", (1,), "int32"))
+    width = g.const(f"{base}/units", np.array([units], np.int32))
+    dims = add("CONCATENATION", [batch, width], g.value(f"{base}/state_dims", (2,), "int32"))
+    # A scalar (Graph.const would make it 1-D): FILL's value must have rank 0.
+    zero = Value(g.unique_name(f"{base}/zero"), None, data=np.zeros((), np.float32))
+    return [
+        add("FILL", [dims, zero], StateValue(g.unique_name(f"{base}/{tag}"), (x.shape[0], units)))
+        for tag in tags
+    ]
 
 
 def operator_inputs(op: Op) -> list[Value | None] | None:
@@ -125,6 +132,8 @@ RECURRENT_WRITERS = {
         _B.GATHER, lambda op: {"axis": int(op.attrs["axis"]), "batch_dims": 0}, _gather_version
     ),
     "REVERSE_V2": OpWriter(_B.REVERSE_V2, lambda op: {}, lambda op: 1),
+    "SHAPE": OpWriter(_B.SHAPE, lambda op: {"out_type": int(schema.TensorType.INT32)}),
+    "FILL": OpWriter(_B.FILL, None, lambda op: 1),
 }
 
 RECURRENT_RUNTIME = {
@@ -135,4 +144,6 @@ RECURRENT_RUNTIME = {
     (_B.GATHER, 1): "1.6.0",
     (_B.GATHER, 2): "1.14.0",
     (_B.REVERSE_V2, 1): "1.14.0",
+    (_B.SHAPE, 1): "1.13.0",
+    (_B.FILL, 1): "1.13.0",
 }

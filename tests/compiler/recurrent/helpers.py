@@ -21,21 +21,15 @@ def compile_both(model, quantize=None):
     return write_tflite(graph), write_onnx(graph, check=True)
 
 
-def _resize_batch(interpreter, batch: int, states: bool) -> None:
-    """Resizes the input and, with ``states`` (LiteRT needs it), the recurrent ops' variable
-    state tensors: LiteRT allocates variable tensors once and does not resize them with the
-    input. Our runtime resizes them itself (and refuses to resize a non-input)."""
-    inputs = {d["index"] for d in interpreter.get_input_details()}
+def _resize_batch(interpreter, batch: int) -> None:
+    """Resizes the inputs' batch only: the recurrent ops' state tensors must follow alone."""
     for d in interpreter.get_input_details():
         interpreter.resize_tensor_input(d["index"], [batch, *d["shape"][1:]])
-    for d in interpreter.get_tensor_details():
-        if states and d["index"] not in inputs and d["name"].endswith("_state"):
-            interpreter.resize_tensor_input(d["index"], [batch, int(d["shape"][1])])
 
 
 def run_tflite(content: bytes, x: np.ndarray, interpreter_class) -> np.ndarray:
     it = interpreter_class(model_content=content)
-    _resize_batch(it, x.shape[0], states=not interpreter_class.__module__.startswith("runtime"))
+    _resize_batch(it, x.shape[0])
     it.allocate_tensors()
     results = []
     for _ in range(2):  # a second invoke must not see the first one's final state

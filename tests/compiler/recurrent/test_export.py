@@ -22,7 +22,9 @@ FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / 
 
 CASES = {
     "lstm": lambda: M.sequence_model("lstm"),
-    "lstm_seq_backwards": lambda: M.sequence_model("lstm", return_sequences=True, go_backwards=True),
+    "lstm_seq_backwards": lambda: M.sequence_model(
+        "lstm", return_sequences=True, go_backwards=True
+    ),
     "lstm_state": lambda: M.sequence_model("lstm", return_state=True),
     "gru": lambda: M.sequence_model("gru", return_sequences=True),
     "gru_backwards": lambda: M.sequence_model("gru", go_backwards=True),
