@@ -56,9 +56,21 @@ def _compile_process(model_path, calib, out_dir, runs):
     for _ in range(runs):
         start = time.perf_counter()
         done = subprocess.run(
-            [sys.executable, "-c", probe, str(model_path), "--quantize", "int8",
-             "--calibration", str(calib), "-o", str(out_dir)],
-            capture_output=True, text=True, check=True,
+            [
+                sys.executable,
+                "-c",
+                probe,
+                str(model_path),
+                "--quantize",
+                "int8",
+                "--calibration",
+                str(calib),
+                "-o",
+                str(out_dir),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
         )
         walls.append(time.perf_counter() - start)
         rss.append(int(done.stderr.split("RSS")[-1].split()[0]) / 1024)
@@ -100,38 +112,55 @@ def main():
     model = keras.models.load_model(model_path)
     results = {"float (frontend)": model.predict(x_test, batch_size=1000, verbose=0)}
     results["int8 .tflite (our runtime)"] = _tflite_outputs(
-        runtime.Interpreter(model_path=str(tflite_path)), x_test)
+        runtime.Interpreter(model_path=str(tflite_path)), x_test
+    )
     try:
         from ai_edge_litert.interpreter import Interpreter
 
         results["int8 .tflite (LiteRT)"] = _tflite_outputs(
-            Interpreter(model_path=str(tflite_path)), x_test)
+            Interpreter(model_path=str(tflite_path)), x_test
+        )
     except ImportError:
         print("ai-edge-litert not installed: LiteRT column skipped")
     try:
         import onnxruntime
 
         session = onnxruntime.InferenceSession(str(onnx_path))
-        results["int8 .onnx (onnxruntime)"] = session.run(None, {session.get_inputs()[0].name:
-                                                                  x_test})[0]
+        results["int8 .onnx (onnxruntime)"] = session.run(
+            None, {session.get_inputs()[0].name: x_test}
+        )[0]
     except ImportError:
         results["int8 .onnx (our runtime)"] = runtime.InferenceSession(str(onnx_path)).run(
-            None, {"input_layer": x_test})[0]
+            None, {"input_layer": x_test}
+        )[0]
 
     accuracy = {k: float(np.mean(v.argmax(1) == y_test)) for k, v in results.items()}
     onnx_key = next(k for k in results if ".onnx" in k)
-    agreement = float(np.mean(results["int8 .tflite (our runtime)"].argmax(1)
-                              == results[onnx_key].argmax(1)))
+    agreement = float(
+        np.mean(results["int8 .tflite (our runtime)"].argmax(1) == results[onnx_key].argmax(1))
+    )
     for name, acc in accuracy.items():
         print(f"{name:<28} test accuracy {acc:.2%}")
     print(f"top-1 agreement .tflite vs .onnx: {agreement:.2%}")
-    print(f"{tflite_path.name}: {tflite_path.stat().st_size:,} bytes "
-          f"(TFLiteConverter: 42,064); {onnx_path.name}: {onnx_path.stat().st_size:,} bytes")
-    print(f"compile --quantize int8, whole process: median {wall:.2f} s wall over {args.runs} "
-          f"runs, peak RSS {rss:.0f} MB (TFLiteConverter: 3.5 s, 562 MB)")
-    print(json.dumps({"accuracy": accuracy, "agreement": agreement,
-                      "tflite_bytes": tflite_path.stat().st_size, "compile_wall_s": wall,
-                      "compile_rss_mb": rss}))
+    print(
+        f"{tflite_path.name}: {tflite_path.stat().st_size:,} bytes "
+        f"(TFLiteConverter: 42,064); {onnx_path.name}: {onnx_path.stat().st_size:,} bytes"
+    )
+    print(
+        f"compile --quantize int8, whole process: median {wall:.2f} s wall over {args.runs} "
+        f"runs, peak RSS {rss:.0f} MB (TFLiteConverter: 3.5 s, 562 MB)"
+    )
+    print(
+        json.dumps(
+            {
+                "accuracy": accuracy,
+                "agreement": agreement,
+                "tflite_bytes": tflite_path.stat().st_size,
+                "compile_wall_s": wall,
+                "compile_rss_mb": rss,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -65,8 +65,9 @@ def run_tflite(interpreter, x, batch=1000):
 
 def run_onnx(session, x, batch=1000):
     name = session.get_inputs()[0].name
-    return np.concatenate([session.run(None, {name: x[i : i + batch]})[0]
-                           for i in range(0, len(x), batch)])
+    return np.concatenate(
+        [session.run(None, {name: x[i : i + batch]})[0] for i in range(0, len(x), batch)]
+    )
 
 
 class Timer:
@@ -119,12 +120,23 @@ def main(argv=None):
     calibration = x_train[: args.calibration_size]
     with timer("compile"):
         tflite = compiler.compile(
-            model, to="tflite", out_dir=out, quantize="int8", calibration=calibration,
-            io="int8", stem="slide_cnn", progress=lambda done, total: bar.update(done),
+            model,
+            to="tflite",
+            out_dir=out,
+            quantize="int8",
+            calibration=calibration,
+            io="int8",
+            stem="slide_cnn",
+            progress=lambda done, total: bar.update(done),
         )
         onnx = compiler.compile(
-            model, to="onnx", out_dir=out, quantize="int8", calibration=calibration,
-            io="float", stem="slide_cnn",
+            model,
+            to="onnx",
+            out_dir=out,
+            quantize="int8",
+            calibration=calibration,
+            io="float",
+            stem="slide_cnn",
         )
     tflite_path, onnx_path = tflite.files["tflite"], onnx.files["onnx"]
     print(tflite.quantization_report.table())
@@ -135,19 +147,27 @@ def main(argv=None):
         ours = run_tflite(runtime.Interpreter(model_path=str(tflite_path)), x_test)
         results["int8 .tflite (our runtime)"] = ours
         results["int8 .onnx (our runtime)"] = run_onnx(
-            runtime.InferenceSession(str(onnx_path)), x_test)
+            runtime.InferenceSession(str(onnx_path)), x_test
+        )
         try:
             from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-            reference = run_tflite(Interpreter(
-                model_path=str(tflite_path),
-                experimental_op_resolver_type=OpResolverType.BUILTIN_REF), x_test)
+            reference = run_tflite(
+                Interpreter(
+                    model_path=str(tflite_path),
+                    experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+                ),
+                x_test,
+            )
             results["int8 .tflite (LiteRT reference)"] = reference
             results["int8 .tflite (LiteRT default)"] = run_tflite(
-                Interpreter(model_path=str(tflite_path)), x_test)
+                Interpreter(model_path=str(tflite_path)), x_test
+            )
             exact = np.array_equal(reference, ours)
-            print(f"our runtime vs LiteRT reference kernels: "
-                  f"{'bit-exact' if exact else 'DIFFERENT'} on {len(x_test)} images")
+            print(
+                f"our runtime vs LiteRT reference kernels: "
+                f"{'bit-exact' if exact else 'DIFFERENT'} on {len(x_test)} images"
+            )
             if not exact:
                 raise SystemExit("int8 outputs of our runtime differ from LiteRT's reference")
         except ImportError:
@@ -156,15 +176,22 @@ def main(argv=None):
             import onnxruntime
 
             results["int8 .onnx (onnxruntime)"] = run_onnx(
-                onnxruntime.InferenceSession(str(onnx_path)), x_test)
+                onnxruntime.InferenceSession(str(onnx_path)), x_test
+            )
         except ImportError:
             print("(onnxruntime not installed: onnxruntime cross-check skipped)")
 
     print("== bundling into android_demo/ and ios_demo/")
     picks = [int(np.flatnonzero(labels_test == c)[0]) for c in range(10)]
     raw_test = keras.datasets.fashion_mnist.load_data()[1][0]
-    bundle_apps(tflite_path, onnx_path, raw_test[picks], labels_test[picks],
-                android_dir=ROOT / "android_demo", ios_dir=ROOT / "ios_demo")
+    bundle_apps(
+        tflite_path,
+        onnx_path,
+        raw_test[picks],
+        labels_test[picks],
+        android_dir=ROOT / "android_demo",
+        ios_dir=ROOT / "ios_demo",
+    )
 
     tflite_top1 = ours.argmax(1)
     onnx_top1 = results["int8 .onnx (our runtime)"].argmax(1)
@@ -174,8 +201,10 @@ def main(argv=None):
     for name, outputs in results.items():
         print(f"  {name:<34} {np.mean(outputs.argmax(1) == labels_test):>12.2%}")
     print(f"  top-1 agreement int8 .tflite vs .onnx: {np.mean(tflite_top1 == onnx_top1):.2%}")
-    print(f"  {tflite_path.name}: {tflite_path.stat().st_size:,} bytes; "
-          f"{onnx_path.name}: {onnx_path.stat().st_size:,} bytes")
+    print(
+        f"  {tflite_path.name}: {tflite_path.stat().st_size:,} bytes; "
+        f"{onnx_path.name}: {onnx_path.stat().st_size:,} bytes"
+    )
     print("  " + ", ".join(f"{k} {v:.1f} s" for k, v in timer.times.items()))
     return 0
 

@@ -19,8 +19,15 @@ __all__ = [
 MODES = ("int8", "dynamic", "float16")
 
 
-def quantize_graph(graph, mode: str, calibration=None, io: str = "float", method: str = "minmax",
-                   percentile: float = 99.99, progress=None):
+def quantize_graph(
+    graph,
+    mode: str,
+    calibration=None,
+    io: str = "float",
+    method: str = "minmax",
+    percentile: float = 99.99,
+    progress=None,
+):
     """Returns a quantized copy of the float ``graph``.
 
     Args:
@@ -50,6 +57,5 @@ def quantize_graph(graph, mode: str, calibration=None, io: str = "float", method
     from compiler.quantize.int8 import quantize_int8
 
     batches = calibration_batches(graph, calibration)
-    ranges = collect_ranges(graph, batches, method=method, percentile=percentile,
-                            progress=progress)
+    ranges = collect_ranges(graph, batches, method=method, percentile=percentile, progress=progress)
     return quantize_int8(graph, ranges, io=io)

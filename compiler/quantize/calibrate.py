@@ -45,8 +45,7 @@ def _check_array(name, value, array):
     )
     if not ok:
         raise CalibrationError(
-            f"calibration data for input {name!r} has shape {array.shape}; expected "
-            f"{expected}"
+            f"calibration data for input {name!r} has shape {array.shape}; expected {expected}"
         )
     if array.shape[0] == 0:
         raise CalibrationError(f"calibration data for input {name!r} is empty")
@@ -134,8 +133,9 @@ class _Stats:
         return values
 
 
-def collect_ranges(graph: Graph, batches, method: str = "minmax", percentile: float = 99.99,
-                   progress=None):
+def collect_ranges(
+    graph: Graph, batches, method: str = "minmax", percentile: float = 99.99, progress=None
+):
     """Runs the float ``graph`` on ``batches``; returns ``{value name: (lo, hi)}``.
 
     ``progress(done, total)``, when given, is called after each batch (samples so far, all).

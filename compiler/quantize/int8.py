@@ -32,10 +32,22 @@ _SAME_AS_INPUT = {"MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE", "PAD", "TRANSPOSE
 _WEIGHT_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
 # Inputs that are integer metadata (shapes, axes, paddings), not tensors to quantize.
 _INDEX_INPUTS = {"MEAN": {1}, "RESHAPE": {1}, "PAD": {1}, "TRANSPOSE": {1}}
-_SUPPORTED = set(_FIXED) | _SAME_AS_INPUT | set(_WEIGHT_AXIS) | {
-    "MEAN", "ADD", "SUB", "MUL", "CONCATENATION", "RELU", "RELU6", "RELU_N1_TO_1",
-    "LEAKY_RELU",
-}
+_SUPPORTED = (
+    set(_FIXED)
+    | _SAME_AS_INPUT
+    | set(_WEIGHT_AXIS)
+    | {
+        "MEAN",
+        "ADD",
+        "SUB",
+        "MUL",
+        "CONCATENATION",
+        "RELU",
+        "RELU6",
+        "RELU_N1_TO_1",
+        "LEAKY_RELU",
+    }
+)
 
 
 class QuantizationError(ValueError):

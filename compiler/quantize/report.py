@@ -79,7 +79,9 @@ class QuantizationReport:
             "samples": self.samples,
             "tensors": [
                 {
-                    "name": t.name, "scale": t.scale, "zero_point": t.zero_point,
+                    "name": t.name,
+                    "scale": t.scale,
+                    "zero_point": t.zero_point,
                     "max_abs_error": t.max_abs_error,
                     "snr_db": None if math.isinf(t.snr_db) else t.snr_db,
                 }

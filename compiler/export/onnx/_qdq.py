@@ -91,15 +91,15 @@ def _dequantized(e: Emitter, value: Value) -> Value:
     if value.is_const:
         names, attrs = qparams(e, value)
         source = e.const(value)
-        e.set(proxy, NHWC, e.node("DequantizeLinear", [source, *names],
-                                  base=proxy.name, **attrs))
+        e.set(proxy, NHWC, e.node("DequantizeLinear", [source, *names], base=proxy.name, **attrs))
         return proxy
     for layout in (NCHW, NHWC):
         if e.available(value, layout) or (layout == NHWC and not e.available(value, NCHW)):
             axis_map = nchw_axis if layout == NCHW else None
             names, attrs = qparams(e, value, axis_map)
-            name = e.node("DequantizeLinear", [e.get(value, layout), *names],
-                          base=proxy.name, **attrs)
+            name = e.node(
+                "DequantizeLinear", [e.get(value, layout), *names], base=proxy.name, **attrs
+            )
             e.set(proxy, layout, name)
     return proxy
 
@@ -128,7 +128,9 @@ def convert_quantized(e: Emitter, op: Op, converter) -> None:
             axis_map = nchw_axis if layout == NCHW else None
             names, attrs = qparams(e, real, axis_map)
             name = e.node(
-                "QuantizeLinear", [e.get(proxy, layout), *names],
-                e.output_name(real, layout), **attrs,
+                "QuantizeLinear",
+                [e.get(proxy, layout), *names],
+                e.output_name(real, layout),
+                **attrs,
             )
             e.set(real, layout, name)

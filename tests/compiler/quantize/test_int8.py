@@ -32,8 +32,7 @@ def _float_graph(name):
 def _inputs(graph, count, seed):
     rng = np.random.default_rng(seed)
     return {
-        v.name: rng.standard_normal((count, *v.shape[1:])).astype(np.float32)
-        for v in graph.inputs
+        v.name: rng.standard_normal((count, *v.shape[1:])).astype(np.float32) for v in graph.inputs
     }
 
 
@@ -53,8 +52,11 @@ def _run_tflite(interpreter_cls, content, feeds, **kwargs):
     return {d["name"]: it.get_tensor(d["index"]) for d in it.get_output_details()}
 
 
-@pytest.fixture(scope="module", params=[(m, io) for m in MODELS for io in ("float", "int8")],
-                ids=lambda p: f"{p[0]}-{p[1]}")
+@pytest.fixture(
+    scope="module",
+    params=[(m, io) for m in MODELS for io in ("float", "int8")],
+    ids=lambda p: f"{p[0]}-{p[1]}",
+)
 def quantized(request):
     name, io = request.param
     model, graph = _float_graph(name)
@@ -67,7 +69,9 @@ def test_runtime_is_bit_exact_with_litert_reference_kernels(quantized):
     _, graph, _, tflite, _, _ = quantized
     feeds = _inputs(graph, 7, seed=2)
     reference = _run_tflite(
-        litert.Interpreter, tflite, feeds,
+        litert.Interpreter,
+        tflite,
+        feeds,
         experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF,
     )
     ours = _run_tflite(runtime.Interpreter, tflite, feeds)
@@ -87,14 +91,22 @@ def test_onnx_is_qdq_with_the_tflite_parameters_and_agrees(quantized):
     onnx.checker.check_model(model, full_check=True)
     inits = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
     # Every int8 weight of the TFLite graph is an int8 initializer of the ONNX graph.
-    weights = list({id(v): v for op in q.ops for v in op.inputs if v is not None
-                    and v.is_const and v.dtype == "int8"}.values())
+    weights = list(
+        {
+            id(v): v
+            for op in q.ops
+            for v in op.inputs
+            if v is not None and v.is_const and v.dtype == "int8"
+        }.values()
+    )
     int8_inits = [a for a in inits.values() if a.dtype == np.int8 and a.ndim >= 2]
     assert len(int8_inits) == sum(1 for w in weights if w.rank >= 2)
     for w in weights:
         if w.rank >= 2:
-            assert any(np.array_equal(np.sort(a, axis=None), np.sort(w.data, axis=None))
-                       for a in int8_inits)
+            assert any(
+                np.array_equal(np.sort(a, axis=None), np.sort(w.data, axis=None))
+                for a in int8_inits
+            )
     feeds = _inputs(graph, 32, seed=4)
     tfl = _run_tflite(runtime.Interpreter, tflite, feeds)
     session = ort.InferenceSession(onnx_bytes)
@@ -102,8 +114,10 @@ def test_onnx_is_qdq_with_the_tflite_parameters_and_agrees(quantized):
     for i in session.get_inputs():
         x = feeds[i.name]
         if i.type == "tensor(int8)":
-            (scale,), (zp,) = [v.quant.scale for v in q.inputs if v.name == i.name][0], \
-                [v.quant.zero_point for v in q.inputs if v.name == i.name][0]
+            (scale,), (zp,) = (
+                [v.quant.scale for v in q.inputs if v.name == i.name][0],
+                [v.quant.zero_point for v in q.inputs if v.name == i.name][0],
+            )
             x = np.clip(round_half_away(x / scale) + zp, -128, 127).astype(np.int8)
         onnx_feeds[i.name] = x
     outs = dict(zip([o.name for o in session.get_outputs()], session.run(None, onnx_feeds)))
@@ -135,8 +149,11 @@ def test_fixed_output_parameters_and_shared_pool_parameters():
     by_type = {}
     for op in q.ops:
         by_type.setdefault(op.type, []).append(op)
-    for op_type, (scale, zp) in {"SOFTMAX": (1 / 256, -128), "LOGISTIC": (1 / 256, -128),
-                                 "TANH": (1 / 128, 0)}.items():
+    for op_type, (scale, zp) in {
+        "SOFTMAX": (1 / 256, -128),
+        "LOGISTIC": (1 / 256, -128),
+        "TANH": (1 / 128, 0),
+    }.items():
         for op in by_type[op_type]:
             assert op.outputs[0].quant.scale[0] == np.float32(scale)
             assert op.outputs[0].quant.zero_point[0] == zp
@@ -175,8 +192,12 @@ def test_calibration_methods_give_valid_models_and_differ():
         tflite = write_tflite(q)
         out = _run_tflite(runtime.Interpreter, tflite, _inputs(graph, 4, seed=7))
         assert all(np.all(np.isfinite(o)) for o in out.values())
-        scales[method] = [v.quant.scale[0] for op in q.ops for v in op.outputs
-                          if v.quant is not None and op.type == "CONV_2D"]
+        scales[method] = [
+            v.quant.scale[0]
+            for op in q.ops
+            for v in op.outputs
+            if v.quant is not None and op.type == "CONV_2D"
+        ]
     assert scales["percentile"] != scales["minmax"] and scales["mse"] != scales["minmax"]
     assert all(p <= m for p, m in zip(scales["mse"], scales["minmax"]))
 
@@ -185,5 +206,5 @@ def test_iterable_of_batches_equals_one_array():
     _, graph = _float_graph("slide_cnn")
     x = np.random.default_rng(8).random((40, 28, 28, 1)).astype(np.float32)
     whole = write_tflite(quantize_graph(graph, "int8", x))
-    batched = write_tflite(quantize_graph(graph, "int8", (x[i:i + 10] for i in range(0, 40, 10))))
+    batched = write_tflite(quantize_graph(graph, "int8", (x[i : i + 10] for i in range(0, 40, 10))))
     assert whole == batched

@@ -20,19 +20,29 @@ def data():
         if os.environ.get("CI"):
             pytest.fail(f"Fashion-MNIST is missing ({exc}); .ci/run installs it")
         pytest.skip(str(exc))
-    return (x[:3000, ..., None] / np.float32(255), y[:3000],
-            xt[:1000, ..., None] / np.float32(255), yt[:1000])
+    return (
+        x[:3000, ..., None] / np.float32(255),
+        y[:3000],
+        xt[:1000, ..., None] / np.float32(255),
+        yt[:1000],
+    )
 
 
 def test_int8_keeps_accuracy_and_formats_agree(data, tmp_path):
     x, y, xt, yt = data
     keras.utils.set_random_seed(3)
-    model = keras.Sequential([
-        keras.Input((28, 28, 1)),
-        layers.Conv2D(32, 3, activation="relu"), layers.MaxPooling2D(),
-        layers.Conv2D(64, 3, activation="relu"), layers.MaxPooling2D(),
-        layers.Flatten(), layers.Dropout(0.5), layers.Dense(10, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            layers.Conv2D(32, 3, activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Conv2D(64, 3, activation="relu"),
+            layers.MaxPooling2D(),
+            layers.Flatten(),
+            layers.Dropout(0.5),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
     model.compile(loss="sparse_categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     model.fit(x, y, batch_size=128, epochs=2, verbose=0)
     float_acc = np.mean(model.predict(xt, verbose=0).argmax(1) == yt)
