@@ -100,7 +100,9 @@ def test_h5_level_mutations(bases, data):
 
 _JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats()
-    | st.text(max_size=12) | st.sampled_from(["Dense", "Lambda", "__lambda__", "keras.layers"]),
+    | st.text(max_size=12)
+    | st.sampled_from(["Dense", "Lambda", "__lambda__", "keras.layers", "NotEqual",
+                       "keras.src.ops.numpy", "Functional"]),
     lambda children: st.lists(children, max_size=4)
     | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=8,
