@@ -162,6 +162,25 @@ class Interpreter:
         n = len(self._model.subgraphs[subgraph_index].tensors)
         return [self._details(i, subgraph_index) for i in range(n)]
 
+    def _get_ops_details(self):
+        """Operators of the main subgraph (LiteRT's experimental ``_get_ops_details``)."""
+        sg = self._model.subgraphs[0]
+
+        def dtypes(ids):
+            return [schema.TENSOR_TYPE_TO_NUMPY[sg.tensors[t].type].type for t in ids if t >= 0]
+
+        return [
+            {
+                "index": op.index,
+                "op_name": op.name,
+                "inputs": np.array(op.inputs, dtype=np.int32),
+                "outputs": np.array(op.outputs, dtype=np.int32),
+                "operand_types": dtypes(op.inputs),
+                "result_types": dtypes(op.outputs),
+            }
+            for op in sg.operators
+        ]
+
     def num_subgraphs(self):
         return len(self._model.subgraphs)
 

@@ -179,3 +179,15 @@ def test_get_tensor_of_an_input_returns_the_latest_value():
 def test_subgraph_index_out_of_range():
     with pytest.raises(ValueError, match="subgraph_index is out of range"):
         Interpreter(model_path=CNN).get_tensor_details(subgraph_index=3)
+
+
+@pytest.mark.parametrize("path", [INT8, MLP])
+def test_ops_details_equal_litert(path):
+    ours, ref = Interpreter(model_path=path), litert_interpreter(path)
+    ref.allocate_tensors()
+    for a, b in zip(ours._get_ops_details(), ref._get_ops_details(), strict=True):
+        assert a["op_name"] == b["op_name"] and a["index"] == b["index"]
+        np.testing.assert_array_equal(a["inputs"], b["inputs"])
+        np.testing.assert_array_equal(a["outputs"], b["outputs"])
+        assert a["operand_types"] == b["operand_types"]
+        assert a["result_types"] == b["result_types"]
