@@ -259,3 +259,49 @@ def test_errors_are_value_errors():
     assert issubclass(UnsupportedOpError, ValueError)
     with pytest.raises(ValueError):
         InferenceSession(onnx.ModelProto().SerializeToString())
+
+
+def test_nested_subgraphs_run():
+    leaf = helper.make_graph(
+        [helper.make_node("Neg", ["x"], ["out"])],
+        "leaf",
+        [],
+        [helper.make_tensor_value_info("out", FLOAT, [2])],
+    )
+    inner = leaf
+    for level in range(30):
+        node = helper.make_node("If", ["c"], [f"out{level}"], then_branch=inner, else_branch=leaf)
+        inner = helper.make_graph(
+            [node, helper.make_node("Identity", [f"out{level}"], ["out"])],
+            f"level{level}",
+            [],
+            [helper.make_tensor_value_info("out", FLOAT, [2])],
+        )
+    model = _model(list(inner.node), [("c", TensorProto.BOOL, []), X], [("out", FLOAT, [2])])
+    (out,) = _load(model).run(None, {"c": np.array(True), "x": np.array([1, 2], np.float32)})
+    np.testing.assert_array_equal(out, [-1, -2])
+
+
+def _varint(n: int) -> bytes:
+    out = bytearray()
+    while True:
+        out.append((n & 0x7F) | (0x80 if n > 0x7F else 0))
+        n >>= 7
+        if not n:
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def test_absurdly_deep_nesting_is_refused_not_a_recursion_error():
+    # Hand-encoded: Graph{node: Node{attribute: Attribute{g: Graph{...}}}} 2,000 levels deep
+    # (field numbers from onnx.proto: GraphProto.node 1, NodeProto.attribute 5,
+    # AttributeProto.g 6, ModelProto.graph 7). Too deep for helper.make_graph to build.
+    graph = b""
+    for _ in range(2000):
+        graph = _field(1, _field(5, _field(6, graph)))
+    data = _varint(1 << 3) + _varint(8) + _field(7, graph)  # ir_version 8, graph
+    with pytest.raises(InvalidModelError, match="protobuf decoding failed"):
+        InferenceSession(data)
