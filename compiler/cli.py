@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from compiler._messages import one_line
+
 __all__ = ["main", "build_parser"]
 
 _DESCRIPTION = """\
@@ -91,10 +93,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
 def _verify(argv: list[str]) -> int:
     try:
         from compiler import verify
@@ -128,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         quantization = result.quantization_report if args.report else None
     except (ValueError, OSError) as exc:
-        print(f"compile: error: {_one_line(exc)}", file=sys.stderr)
+        print(f"compile: error: {one_line(exc)}", file=sys.stderr)
         return 1
     report = result.report
     print(report.details() if args.report else report.summary())
