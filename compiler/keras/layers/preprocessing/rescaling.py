@@ -25,7 +25,6 @@ class Rescaling(Layer):
         self.scale = scale
         self.offset = offset
         self.supports_masking = True
-        self.built = True
 
     def call(self, inputs):
         if inputs.dtype.kind != "f":  # e.g. uint8 pixels

@@ -16,6 +16,7 @@ class ZeroPadding1D(Layer):
 
     Args:
         padding: int (both sides) or ``(before, after)``.
+        data_format: ``"channels_last"``.
 
     Input shape:
         3-D tensor ``(batch_size, steps, features)``.
@@ -24,8 +25,9 @@ class ZeroPadding1D(Layer):
         3-D tensor ``(batch_size, padded_steps, features)``.
     """
 
-    def __init__(self, padding=1, **kwargs):
+    def __init__(self, padding=1, data_format=None, **kwargs):
         super().__init__(**kwargs)
+        self.data_format = standardize_data_format(data_format)
         self.padding = standardize_tuple(padding, 2, "padding", allow_zero=True)
         self.input_spec = InputSpec(ndim=3)
 
@@ -36,7 +38,8 @@ class ZeroPadding1D(Layer):
         return (input_shape[0], _add(input_shape[1], self.padding), input_shape[2])
 
     def get_config(self):
-        return {**super().get_config(), "padding": self.padding}
+        return {**super().get_config(), "padding": self.padding,
+                "data_format": self.data_format}
 
 
 class ZeroPadding2D(Layer):
