@@ -11,7 +11,10 @@ all three runtimes in the same process:
 The target is ours >= 50x faster than ReferenceEvaluator on the float model (DESIGN.md
 measured ReferenceEvaluator at 2.57 s). Outputs are checked against onnxruntime on the run.
 
-Run: ``python benchmarks/runtime_onnx.py [--repeats N] [--reference-repeats N]``.
+Run: ``python benchmarks/runtime_onnx.py [--repeats N] [--reference-repeats N]
+[--blas-threads N]``. ``--blas-threads`` sets ``OPENBLAS_NUM_THREADS`` before numpy loads: on
+a machine shared with other work, OpenBLAS's spinning worker threads can make a skinny
+matmul 10-30x slower, which says more about the neighbours than about the runtimes.
 """
 
 from __future__ import annotations
@@ -26,7 +29,10 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
+if "--blas-threads" in sys.argv:  # must be set before numpy (and its OpenBLAS) loads
+    os.environ["OPENBLAS_NUM_THREADS"] = sys.argv[sys.argv.index("--blas-threads") + 1]
+
+import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -117,6 +123,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--reference-repeats", type=int, default=3)
     parser.add_argument("--images", type=int, default=256)
+    parser.add_argument("--blas-threads", type=int, help="OPENBLAS_NUM_THREADS for this run")
     args = parser.parse_args()
     x, source = load_images(args.images)
     blas = {k: os.environ.get(k, "(unset)") for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS")}
