@@ -24,6 +24,7 @@ from compiler.quantize.params import (
     quantize_with,
     symmetric_weights,
 )
+from compiler.quantize.recurrent import recurrent_handlers
 
 __all__ = ["quantize_int8", "QuantizationError"]
 
@@ -57,7 +58,8 @@ class QuantizationError(ValueError):
 def quantize_int8(graph: Graph, ranges: dict, io: str = "float") -> Graph:
     """Returns an int8 copy of float ``graph`` using calibrated ``ranges`` by value name."""
     g = graph.copy()
-    unsupported = sorted({op.type for op in g.ops} - _SUPPORTED)
+    handlers = recurrent_handlers(g)  # float islands (recurrent ops) and Embedding GATHERs
+    unsupported = sorted({op.type for op in g.ops if id(op) not in handlers} - _SUPPORTED)
     if unsupported:
         raise QuantizationError(
             f"ops {unsupported} have no int8 form in this quantizer; int8 supports "
@@ -84,7 +86,10 @@ def quantize_int8(graph: Graph, ranges: dict, io: str = "float") -> Graph:
 
     cache: dict = {}
     for op in body:
-        _quantize_op(g, op, range_params, cache)
+        if id(op) in handlers:
+            handlers[id(op)](g, op, range_params, io)
+        else:
+            _quantize_op(g, op, range_params, cache)
 
     for i, out in enumerate(list(g.outputs)):
         if io == "int8" or out.dtype != "int8":

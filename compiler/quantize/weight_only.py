@@ -13,6 +13,7 @@ import numpy as np
 
 from compiler.ir import Graph
 from compiler.quantize.params import symmetric_weights
+from compiler.quantize.recurrent import quantize_recurrent_weights
 
 __all__ = ["quantize_dynamic", "quantize_float16", "DYNAMIC_MIN_ELEMENTS"]
 
@@ -31,6 +32,7 @@ def quantize_dynamic(graph: Graph) -> Graph:
             continue
         q, params = symmetric_weights(weights.data, axis)
         op.inputs[1] = g.const(weights.name, q, quant=params)
+    quantize_recurrent_weights(g)  # LSTM / RNN per tensor, GRU per row (hybrid kernels)
     return g
 
 
