@@ -7,6 +7,7 @@ Argument parsing imports nothing heavy; the frontend and ``onnx`` load only when
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from compiler._messages import one_line
@@ -107,7 +108,23 @@ def _verify(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Runs the command; returns the exit status (0 on success)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        try:
+            return _run(list(sys.argv[1:] if argv is None else argv))
+        finally:
+            # Flushed here, not at exit (--help exits through SystemExit), so that a reader
+            # gone early is caught below.
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # `compile ... | head`: the reader has gone, as for any Unix filter that is no error
+        # worth a traceback. Python's docs (signal, "Note on SIGPIPE"): point stdout at
+        # devnull so the flush at exit cannot fail again, and exit with status 1.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def _run(argv: list[str]) -> int:
     if argv and argv[0] == "verify":
         return _verify(argv[1:])
     args = build_parser().parse_args(argv)

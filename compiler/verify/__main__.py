@@ -2,6 +2,6 @@
 
 import sys
 
-from compiler.verify import main
+from compiler.cli import main
 
-sys.exit(main())
+sys.exit(main(["verify", *sys.argv[1:]]))

@@ -259,14 +259,16 @@ def test_failed_write_leaves_no_file(source, tmp_path, monkeypatch, capsys):
     assert "model.onnx" not in leftovers
 
 
-def test_written_files_get_the_usual_permissions(source, tmp_path):
-    mask = os.umask(0o022)
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640)])
+def test_written_files_get_the_usual_permissions(source, tmp_path, umask, mode):
+    # 0o666 minus the umask, as open() gives; mkstemp alone would give 0o600.
+    mask = os.umask(umask)
     try:
         compiler.compile(f"{source}:model", out_dir=tmp_path)
     finally:
         os.umask(mask)
     for name in ("model.tflite", "model.onnx"):
-        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644
+        assert (tmp_path / name).stat().st_mode & 0o777 == mode
 
 
 def test_existing_file_is_replaced_whole(source, tmp_path):
