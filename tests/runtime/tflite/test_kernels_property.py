@@ -177,3 +177,98 @@ def test_mean_int8_random(h, w, c, s_in, zp_in, s_out, zp_out, seed):
         version=2,
     )
     check(data, seed, runs=2)
+
+
+@settings(
+    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(op=st.sampled_from([Op.LOGISTIC, Op.TANH]), s_in=st.floats(1e-3, 1.0), zp_in=zero_points)
+def test_lut_int8_random_input_scales(op, s_in, zp_in):
+    # Pins our float32 table (exp/tanh through float64) to glibc's expf/tanhf entry by entry.
+    s_in = float(np.float32(s_in))
+    q_out = (1 / 256, -128) if op == Op.LOGISTIC else (1 / 128, 0)
+    data = one_op_model(
+        op, [inp((256,), T.INT8, s_in, zp_in)], [out((256,), T.INT8, *q_out)], version=2
+    )
+    check(data, feeds={0: np.arange(-128, 128, dtype=np.int8)}, runs=1)
+
+
+@SETTINGS
+@given(
+    h=st.integers(2, 8),
+    w=st.integers(2, 8),
+    cin=st.integers(1, 3),
+    mult=st.integers(1, 3),
+    k=st.integers(1, 3),
+    stride=st.integers(1, 2),
+    padding=st.integers(0, 1),
+    act=st.sampled_from([0, 1, 3]),
+    s_in=scales,
+    zp_in=zero_points,
+    s_out=scales,
+    zp_out=zero_points,
+    seed=st.integers(0, 2**16),
+)
+def test_depthwise_int8_random(
+    h, w, cin, mult, k, stride, padding, act, s_in, zp_in, s_out, zp_out, seed
+):
+    if padding == 1 and (h < k or w < k):
+        return
+    rng = np.random.default_rng(seed)
+    oc = cin * mult
+    q = rng.integers(-127, 128, (1, k, k, oc)).astype(np.int8)
+    w_scale = rng.uniform(1e-3, 2e-2, oc).astype(np.float32)
+    bias = rng.integers(-3000, 3000, oc).astype(np.int32)
+    shape = (2, h, w, cin)
+    data = one_op_model(
+        Op.DEPTHWISE_CONV_2D,
+        [
+            inp(shape, T.INT8, s_in, zp_in),
+            const(q, T.INT8, w_scale, np.zeros(oc, int), qdim=3),
+            const(
+                bias, T.INT32, (np.float32(s_in) * w_scale).astype(np.float32), np.zeros(oc, int)
+            ),
+        ],
+        [out(_conv_out(shape, oc, k, stride, 1, padding), T.INT8, s_out, zp_out)],
+        {
+            "padding": padding,
+            "stride_w": stride,
+            "stride_h": stride,
+            "depth_multiplier": mult,
+            "fused_activation_function": act,
+        },
+        version=3,
+    )
+    check(data, seed, runs=2)
+
+
+@SETTINGS
+@given(
+    op=st.sampled_from([Op.AVERAGE_POOL_2D, Op.MAX_POOL_2D]),
+    h=st.integers(1, 9),
+    w=st.integers(1, 9),
+    k=st.integers(1, 3),
+    stride=st.integers(1, 3),
+    padding=st.integers(0, 1),
+    s=scales,
+    zp=zero_points,
+    seed=st.integers(0, 2**16),
+)
+def test_pooling_int8_random(op, h, w, k, stride, padding, s, zp, seed):
+    if padding == 1 and (h < k or w < k):
+        return
+    shape = (2, h, w, 3)
+    data = one_op_model(
+        op,
+        [inp(shape, T.INT8, s, zp)],
+        [out(_conv_out(shape, 3, k, stride, 1, padding), T.INT8, s, zp)],
+        {
+            "padding": padding,
+            "stride_w": stride,
+            "stride_h": stride,
+            "filter_width": k,
+            "filter_height": k,
+        },
+        version=2,
+    )
+    check(data, seed, runs=2)
