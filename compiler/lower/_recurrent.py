@@ -149,10 +149,49 @@ _OP_TYPE = {
 }
 
 
+_EXTRA_INPUTS = (
+    "tensor arguments besides the sequence (initial_state, or a mask passed explicitly) are "
+    "not supported; states start at zero and masks come from Embedding(mask_zero=True)"
+)
+
+
+def _masked_ancestor(ctx: Lowering, x: Value) -> Value | None:
+    """A masked value that ``x`` is computed from through non-recurrent ops, if any: Keras may
+    carry its mask to ``x`` through layers that support masking, which this lowering does not
+    follow."""
+    producers = ctx.graph.producers()
+    todo, seen = [x], set()
+    while todo:
+        v = todo.pop()
+        if id(v) in seen or v is None or v.is_const:
+            continue
+        seen.add(id(v))
+        if v is not x and mask_of(ctx, v) is not None:
+            return v
+        op = producers.get(id(v))
+        if op is not None and op.type not in _OP_TYPE.values():
+            todo.extend(op.inputs)
+    return None
+
+
 def _run_layer(ctx, call, cfg, weights, kind, x, mask, name) -> list[Value]:
     """One recurrent layer (a Bidirectional half included): its outputs as Keras gives them
     (output, then the final states with ``return_state``)."""
     cell_act = _check(call, cfg, recurrent=kind != "RNN")
+    if x.shape[1] is None:
+        raise call.unsupported(
+            f"the number of timesteps must be known; received input shape {x.shape}. Give the "
+            "Input a fixed sequence length"
+        )
+    if mask is None:
+        source = _masked_ancestor(ctx, x)
+        if source is not None:
+            raise call.unsupported(
+                f"its input is computed from the masked value '{source.name}' through other "
+                "layers; Keras may pass that mask on and the compiler cannot express it there. "
+                "Feed the recurrent layer directly from the Embedding (or from a recurrent "
+                "layer with return_sequences=True), or use mask_zero=False"
+            )
     if cfg.get("go_backwards"):
         x = _reverse(ctx, x, f"{name}/reversed_input")
         if mask is not None:
@@ -187,7 +226,7 @@ def _lower(kind):
     def lower(ctx: Lowering, call: LayerCall) -> list[Value]:
         x = call.inputs[0]
         if len(call.inputs) > 1:
-            raise call.unsupported("initial_state is not supported; states start at zero")
+            raise call.unsupported(_EXTRA_INPUTS)
         return _run_layer(ctx, call, call.config, call.weights, kind, x, mask_of(ctx, x), call.name)
 
     return lower
@@ -204,7 +243,7 @@ def lower_bidirectional(ctx: Lowering, call: LayerCall) -> list[Value]:
     layer = call.layer
     x = call.inputs[0]
     if len(call.inputs) > 1:
-        raise call.unsupported("initial_state is not supported; states start at zero")
+        raise call.unsupported(_EXTRA_INPUTS)
     mask = mask_of(ctx, x)
     halves = []
     for sub in (layer.forward_layer, layer.backward_layer):

@@ -119,3 +119,35 @@ def test_unsupported_options_name_the_layer():
     model = M.sequence_model("lstm", recurrent_activation="tanh")
     with pytest.raises(UnsupportedLayerError, match="lstm.*recurrent_activation"):
         lower_model(model)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_return_state_outputs(kind):
+    """Every output of ``return_state=True`` (sequence, h, and an LSTM's c)."""
+    inp = keras.Input((M.STEPS, M.FEATURES))
+    outs = M._rnn(kind, return_sequences=True, return_state=True)(inp)
+    model = M._seeded(keras.Model(inp, list(outs)), 3)
+    tflite, onnx_bytes = compile_both(model)
+    x = M.inputs_for(model, 5)
+    expected = model.predict(x, verbose=0)
+    assert len(expected) == (3 if kind == "lstm" else 2)
+    litert = LiteRT(model_content=tflite)
+    litert.resize_tensor_input(litert.get_input_details()[0]["index"], x.shape)
+    litert.allocate_tensors()
+    litert.set_tensor(litert.get_input_details()[0]["index"], x)
+    litert.invoke()
+    got = [litert.get_tensor(d["index"]) for d in litert.get_output_details()]
+    session = OrtSession(onnx_bytes)
+    ort = session.run(None, {session.get_inputs()[0].name: x})
+    for k, want in enumerate(expected):
+        np.testing.assert_allclose(got[k], want, atol=TOLERANCE, rtol=0, err_msg=f"output {k}")
+        np.testing.assert_allclose(ort[k], want, atol=TOLERANCE, rtol=0, err_msg=f"output {k}")
+
+
+def test_masks_that_cannot_be_followed_name_the_layer():
+    inp = keras.Input((M.STEPS,), dtype="int32")
+    x = keras.layers.Embedding(M.VOCAB, M.FEATURES, mask_zero=True)(inp)
+    x = keras.layers.Dropout(0.5)(x)
+    model = keras.Model(inp, keras.layers.GRU(M.UNITS, name="late_gru")(x))
+    with pytest.raises(UnsupportedLayerError, match="late_gru.*masked value"):
+        lower_model(model)
