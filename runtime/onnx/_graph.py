@@ -5,6 +5,8 @@ at load time with an error naming the node, the op and the value: unknown ops an
 unknown attributes, names nothing produces (dangling), names produced twice, cycles.
 """
 
+import functools
+import heapq
 import inspect
 from dataclasses import dataclass, field
 
@@ -61,15 +63,32 @@ class Graph:
     free: frozenset = field(default_factory=frozenset)
 
 
+class Scope:
+    """Names visible to a graph: its own, then its enclosing graphs' (a chain, not a union,
+    so that compiling many subgraphs costs no copy of the enclosing names each time)."""
+
+    def __init__(self, names=frozenset(), parent: "Scope | None" = None):
+        self.names = frozenset(names)
+        self.parent = parent
+
+    def __contains__(self, name) -> bool:
+        scope = self
+        while scope is not None:
+            if name in scope.names:
+                return True
+            scope = scope.parent
+        return False
+
+
 def compile_graph(
-    proto: onnx.GraphProto, opsets: dict[str, int], outer: frozenset = frozenset()
+    proto: onnx.GraphProto, opsets: dict[str, int], outer: Scope | None = None
 ) -> Graph:
     """Check and compile ``proto``.
 
     Args:
         proto: the graph message.
         opsets: the model's {domain: version}.
-        outer: names visible from enclosing graphs (empty for the main graph).
+        outer: names visible from enclosing graphs (None for the main graph).
 
     Raises:
         InvalidModelError: dangling or duplicated names, cycles, bad attributes or tensors.
@@ -95,7 +114,7 @@ def compile_graph(
         defined.setdefault(name, "initializer")
 
     # Subgraphs may read any value of this graph, whatever the file order of the nodes.
-    scope = outer | frozenset(defined) | {o for n in proto.node for o in n.output if o}
+    scope = Scope(set(defined) | {o for n in proto.node for o in n.output if o}, outer)
     nodes = []
     for index, node_proto in enumerate(proto.node):
         node = _compile_node(node_proto, index, opsets, scope)
@@ -108,7 +127,7 @@ def compile_graph(
                 defined[out] = node.describe()
         nodes.append(node)
 
-    visible = frozenset(defined) | outer
+    visible = Scope(defined, outer)
     free = set()
     for node in nodes:
         needed = [n for n in node.inputs if n] + sorted(_node_free(node))
@@ -149,15 +168,15 @@ def _toposort(nodes: list[Node], gname: str) -> list[Node]:
         for d in deps:
             users[d].append(i)
     ready = [i for i, count in enumerate(waiting_on) if count == 0]
+    heapq.heapify(ready)  # lowest file index first: deterministic, and file order if sorted
     order = []
     while ready:
-        i = ready.pop()
+        i = heapq.heappop(ready)
         order.append(i)
         for u in users[i]:
             waiting_on[u] -= 1
             if waiting_on[u] == 0:
-                ready.append(u)
-        ready.sort(reverse=True)  # file order first: deterministic and usually already sorted
+                heapq.heappush(ready, u)
     if len(order) != len(nodes):
         stuck = [nodes[i].describe() for i, c in enumerate(waiting_on) if c > 0]
         raise InvalidModelError(
@@ -191,7 +210,7 @@ def _value_info(proto: onnx.ValueInfoProto, gname: str) -> ValueInfo:
     return ValueInfo(proto.name, ttype.elem_type or None, shape)
 
 
-def _compile_node(proto: onnx.NodeProto, index: int, opsets: dict, visible: frozenset) -> Node:
+def _compile_node(proto: onnx.NodeProto, index: int, opsets: dict, visible: Scope) -> Node:
     name = proto.name or f"#{index}"
     domain = "" if proto.domain in ("", "ai.onnx") else proto.domain
     label = f"node {name!r} ({domain + '.' if domain else ''}{proto.op_type})"
@@ -205,7 +224,7 @@ def _compile_node(proto: onnx.NodeProto, index: int, opsets: dict, visible: froz
             f"{label}: op {proto.op_type!r} of domain {domain or 'ai.onnx'!r} "
             f"(opset {opsets[domain]}) is not implemented by this runtime"
         )
-    params = inspect.signature(fn).parameters
+    params = _parameters(fn)
     attrs, graph_attrs = {}, []
     if "_n_outputs" in params:  # ops whose result depends on how many outputs the node has
         attrs["_n_outputs"] = len(proto.output)
@@ -246,7 +265,12 @@ def _compile_node(proto: onnx.NodeProto, index: int, opsets: dict, visible: froz
     )
 
 
-def _attribute(attr: AttributeProto, label: str, opsets: dict, visible: frozenset):
+@functools.cache
+def _parameters(fn):
+    return inspect.signature(fn).parameters
+
+
+def _attribute(attr: AttributeProto, label: str, opsets: dict, visible: Scope):
     what = f"{label}: attribute {attr.name!r}"
     if attr.ref_attr_name:
         raise UnsupportedOpError(f"{what} refers to a function attribute; not supported")
