@@ -8,6 +8,7 @@ from compiler.passes.fuse_activations import FuseActivationsPass
 from compiler.passes.pass_manager import Pass, PassManager, PassResult
 from compiler.passes.remove_dead_code import RemoveDeadCodePass
 from compiler.passes.remove_identities import RemoveIdentitiesPass
+from compiler.passes.unroll_recurrent import UnrollRecurrentPass
 
 __all__ = [
     "Pass",
@@ -19,6 +20,7 @@ __all__ = [
     "FoldReshapesPass",
     "FoldConstantsPass",
     "RemoveDeadCodePass",
+    "UnrollRecurrentPass",
     "default_passes",
     "optimize",
 ]
