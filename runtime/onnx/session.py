@@ -86,6 +86,7 @@ class InferenceSession:
             version=model.model_version,
             custom_metadata_map={p.key: p.value for p in model.metadata_props},
         )
+        self._weight_roots = {_root(a) for a in initializers.values()}
         self.keep_intermediates = keep_intermediates
         self.intermediates: dict[str, np.ndarray] = {}
 
@@ -139,21 +140,18 @@ class InferenceSession:
         values = run_graph(self._graph, feeds, keep=keep)
         if keep is not None:
             self.intermediates = {**feeds, **keep}
+        feed_roots = {_root(a) for a in feeds.values()}
         result = []
         for name in output_names:
             if name not in values:
                 raise InvalidInputError(f"Invalid output name: {name!r}; no such value")
-            result.append(self._own(np.asarray(values[name]), feeds))
+            result.append(self._own(np.asarray(values[name]), feed_roots))
         return result
 
-    def _own(self, value: np.ndarray, feeds: dict) -> np.ndarray:
+    def _own(self, value: np.ndarray, feed_roots: set) -> np.ndarray:
         """A C-contiguous array that aliases neither a feed nor the model's weights (an
         Identity or Reshape output is a view), so the caller may modify it freely."""
-        shared = any(
-            np.may_share_memory(value, a)
-            for a in (*feeds.values(), *self._graph.initializers.values())
-            if isinstance(a, np.ndarray)
-        )
+        shared = _root(value) in feed_roots or _root(value) in self._weight_roots
         # (not np.ascontiguousarray: it turns a 0-d array into a 1-d one)
         return value.copy() if shared or not value.flags.c_contiguous else value
 
@@ -177,6 +175,13 @@ class InferenceSession:
         for name, value in input_feed.items():
             feeds[name] = _check_input(known[name], value)
         return feeds
+
+
+def _root(array: np.ndarray) -> int:
+    """Identity of the array that owns ``array``'s memory (views chain to it via ``.base``)."""
+    while isinstance(array.base, np.ndarray):
+        array = array.base
+    return id(array)
 
 
 def _node_arg(v: ValueInfo) -> NodeArg:
