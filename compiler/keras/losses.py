@@ -4,7 +4,8 @@ Each loss is a function ``fn(y_true, y_pred) -> per-sample values`` built from t
 ops (so autodiff gives its gradient) and a ``Loss`` class that reduces those values
 (``"sum_over_batch_size"``: sum of weighted values / number of values). Probabilities are
 clipped to ``[epsilon, 1 - epsilon]`` (1e-7) as Keras does; ``from_logits=True`` uses
-``log_softmax`` / a stable log-sigmoid instead.
+``log_softmax`` / a stable log-sigmoid instead, and so do probabilities that a softmax /
+sigmoid just produced in a training step (TensorFlow-Keras's ``_keras_logits``).
 """
 
 import inspect
@@ -107,7 +108,28 @@ def _smooth_categorical(y_true, label_smoothing):
     return y_true * (1.0 - label_smoothing) + (label_smoothing / num_classes)
 
 
+def _logits_of(output, primitive, axis=None):
+    """The input of the softmax / sigmoid that produced ``output``, when recorded.
+
+    Keras's TensorFlow backend (the reference) keeps these logits on the activation's output
+    (``_keras_logits``) and its cross-entropies use them instead of the probabilities: no
+    clipping, exact gradients however confident the model. Our autodiff graph records the
+    same link while training (``output._op`` / ``output._parents``).
+    """
+    from compiler.keras.ops._core import PRIMITIVES
+
+    if output._op is None or output._op is not PRIMITIVES.get(primitive):
+        return None
+    if axis is not None and output._ctx[1] % output.ndim != axis % output.ndim:
+        return None
+    return output._parents[0]
+
+
 def _log_probabilities(output, from_logits, axis):
+    if not from_logits:
+        logits = _logits_of(output, "softmax", axis)
+        if logits is not None:
+            output, from_logits = logits, True
     if from_logits:
         return ops.log_softmax(output, axis=axis)
     output = output / ops.sum(output, axis=axis, keepdims=True)
@@ -175,6 +197,10 @@ def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, 
     _check_same_shape(y_true, y_pred, "binary_crossentropy")
     if label_smoothing:
         y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if not from_logits:
+        logits = _logits_of(y_pred, "sigmoid")
+        if logits is not None:
+            y_pred, from_logits = logits, True
     if from_logits:
         # -log(sigmoid(x)) = softplus(-x) and -log(1 - sigmoid(x)) = softplus(x).
         values = y_true * ops.softplus(-y_pred) + (1.0 - y_true) * ops.softplus(y_pred)

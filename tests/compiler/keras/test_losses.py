@@ -241,3 +241,29 @@ def test_keras_mask_of_predictions_weights_the_loss():
     total = losses.SparseCategoricalCrossentropy(dtype="float64", reduction="sum")
     np.testing.assert_allclose(total(y_true, y_pred, sample_weight=[2.0, 1.0]).data,
                                2 * per_step[0, :2].sum() + per_step[1, 0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["categorical_crossentropy", "sparse_categorical_crossentropy"])
+def test_softmax_outputs_use_their_logits_like_tensorflow_keras(name):
+    logits = ops.Tensor(np.array([[30.0, 0.0, -30.0], [0.5, 0.2, -0.1]]), requires_grad=True)
+    labels = np.array([2, 1])
+    y_true = labels if name.startswith("sparse") else _onehot(labels, 3)
+    fn = getattr(losses, name)
+    value = fn(y_true, ops.softmax(logits))
+    log_probs = logits.data - np.log(np.exp(logits.data).sum(-1, keepdims=True))
+    expected = -log_probs[[0, 1], labels]
+    # Sample 0 is confidently wrong (p = 8.8e-27): clipping would cap it at -log(1e-7).
+    np.testing.assert_allclose(value.data, expected, rtol=1e-12)
+    ops.sum(value).backward()
+    np.testing.assert_allclose(logits.grad, np.exp(log_probs) - _onehot(labels, 3), atol=1e-12)
+    with ops.no_grad():  # no recorded graph: the clipped probabilities, as Keras's other backends
+        clipped = fn(y_true, ops.softmax(logits)).data
+    np.testing.assert_allclose(clipped[0], -np.log(1e-7), rtol=1e-6)
+
+
+def test_sigmoid_outputs_use_their_logits_in_binary_crossentropy():
+    logits = ops.Tensor(np.array([[40.0], [-0.3]]), requires_grad=True)
+    y_true = np.array([[0.0], [1.0]])
+    value = losses.binary_crossentropy(y_true, ops.sigmoid(logits))
+    expected = [40.0 + np.log1p(np.exp(-40.0)), np.log1p(np.exp(0.3))]
+    np.testing.assert_allclose(value.data, expected, rtol=1e-12)
