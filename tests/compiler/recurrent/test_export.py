@@ -121,16 +121,18 @@ def test_unsupported_options_name_the_layer():
         lower_model(model)
 
 
-@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn", "bi_lstm"])
 def test_return_state_outputs(kind):
-    """Every output of ``return_state=True`` (sequence, h, and an LSTM's c)."""
+    """Every output of ``return_state=True`` (sequence, h, and an LSTM's c; a Bidirectional's
+    merged output, then the forward and the backward states)."""
     inp = keras.Input((M.STEPS, M.FEATURES))
-    outs = M._rnn(kind, return_sequences=True, return_state=True)(inp)
+    layer = M._rnn(kind.removeprefix("bi_"), return_sequences=True, return_state=True)
+    outs = (keras.layers.Bidirectional(layer) if kind.startswith("bi_") else layer)(inp)
     model = M._seeded(keras.Model(inp, list(outs)), 3)
     tflite, onnx_bytes = compile_both(model)
     x = M.inputs_for(model, 5)
     expected = model.predict(x, verbose=0)
-    assert len(expected) == (3 if kind == "lstm" else 2)
+    assert len(expected) == {"lstm": 3, "bi_lstm": 5}.get(kind, 2)
     litert = LiteRT(model_content=tflite)
     litert.resize_tensor_input(litert.get_input_details()[0]["index"], x.shape)
     litert.allocate_tensors()
@@ -151,3 +153,8 @@ def test_masks_that_cannot_be_followed_name_the_layer():
     model = keras.Model(inp, keras.layers.GRU(M.UNITS, name="late_gru")(x))
     with pytest.raises(UnsupportedLayerError, match="late_gru.*masked value"):
         lower_model(model)
+
+
+def test_output_bytes_are_deterministic():
+    model = CASES["stacked_masked"]()
+    assert compile_both(model) == compile_both(model)

@@ -64,15 +64,17 @@ def _ops(tflite: bytes) -> list:
     return subgraph.operators
 
 
-@pytest.mark.parametrize("kind", ["lstm", "gru", "bi"])
-def test_dynamic_range(kind):
-    model = _model(kind)
+@pytest.mark.parametrize("kind,mask_zero", [("lstm", False), ("gru", False), ("bi", True)])
+def test_dynamic_range(kind, mask_zero):
+    model = _model(kind, mask_zero)
     graph = quantize_graph(optimize(lower_model(model)).graph, "dynamic")
     recurrent = [op for op in graph.ops if op.type.startswith("UNIDIRECTIONAL") or op.type == "GRU"]
     assert recurrent and all(op.inputs[2].dtype == "int8" for op in recurrent)
     tflite, onnx_bytes = _both(graph)
     fused = [op for op in _ops(tflite) if op.name.startswith("UNIDIRECTIONAL")]
     assert all(op.version == 2 for op in fused)  # the hybrid kernels
+    if mask_zero:  # masked layers are unrolled into hybrid FULLY_CONNECTED ops
+        assert any(op.name == "FULLY_CONNECTED" and op.version == 3 for op in _ops(tflite))
     x = _ids(5, 1)
     expected = model.predict(x, verbose=0)
     litert = run_tflite(tflite, x, LiteRTBuiltin)
