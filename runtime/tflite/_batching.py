@@ -72,23 +72,30 @@ _METADATA = {
 
 def batch_sliceable(sg: SubGraph, constants: dict) -> bool:
     """True when every operator of ``sg`` keeps batch rows independent."""
+    return batch_carriers(sg, constants) is not None
+
+
+def batch_carriers(sg: SubGraph, constants: dict) -> set | None:
+    """The tensors that carry the batch on axis 0, or None when ``sg`` may mix batch rows."""
     if not sg.inputs or any(t.is_variable for t in sg.tensors):
-        return False
+        return None
     carries = {t: True for t in sg.inputs}  # tensor -> carries the batch on axis 0
     for op in sg.operators:
         ins = [t for t in op.inputs if t >= 0]
         batch_ins = [t for t in ins if carries.get(t)]
         if not batch_ins:
             if op.op not in _METADATA and any(t not in constants for t in ins):
-                return False
+                return None
             for t in op.outputs:
                 carries[t] = False
             continue
         if not _row_preserving(op, sg, constants, carries):
-            return False
+            return None
         for t in op.outputs:
             carries[t] = op.op != Op.SHAPE
-    return all(carries.get(t) for t in sg.outputs)
+    if not all(carries.get(t) for t in sg.outputs):
+        return None
+    return {t for t, flag in carries.items() if flag}
 
 
 def _rank(sg, t):

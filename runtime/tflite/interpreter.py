@@ -15,7 +15,7 @@ import numpy as np
 
 from runtime.errors import InvalidInputError, InvalidModelError
 from runtime.tflite import schema
-from runtime.tflite._batching import batch_sliceable, run_sliced
+from runtime.tflite._batching import batch_carriers, run_sliced
 from runtime.tflite._executor import SubgraphCaller
 from runtime.tflite.kernels._parallel import default_threads, threads
 from runtime.tflite.model import MAX_ACTIVATION_BYTES, read_model
@@ -90,7 +90,8 @@ class Interpreter:
         self._propagated = tuple(self._shapes[i] for i in sg.inputs)
         self._values: dict[int, np.ndarray] = {}
         self._allocated = False
-        self._sliceable = batch_sliceable(sg, self._main.constants)
+        self._carriers = batch_carriers(sg, self._main.constants)
+        self._sliceable = self._carriers is not None
 
     # -- details ------------------------------------------------------------------------------
 
@@ -199,11 +200,23 @@ class Interpreter:
                 dtype = schema.TENSOR_TYPE_TO_NUMPY[sg.tensors[i].type]
                 self._inputs[i] = np.zeros(self._shapes[i], dtype=dtype)
         if resized:
-            # Shapes of everything downstream: one run on zeros, like TFLite's Prepare pass.
-            with threads(self._num_threads):
-                values = self._main.run(dict(self._inputs), keep_all=True)
-            for t, v in values.items():
-                self._shapes[t] = tuple(v.shape)
+            self._propagate_shapes()
+
+    def _propagate_shapes(self):
+        """Shapes of everything downstream of the inputs: a run on zeros, as TFLite's Prepare
+        pass works them out. When the batch rows are independent, one row is enough."""
+        feeds = dict(self._inputs)
+        batch = {v.shape[0] for v in feeds.values() if v.ndim}
+        one_row = self._sliceable and len(batch) == 1 and batch != {0}
+        if one_row:
+            feeds = {t: v[:1] for t, v in feeds.items()}
+        with threads(self._num_threads):
+            values = self._main.run(feeds, keep_all=True)
+        for t, v in values.items():
+            shape = tuple(v.shape)
+            if one_row and t in self._carriers and shape:
+                shape = (next(iter(batch)),) + shape[1:]
+            self._shapes[t] = shape
 
     def resize_tensor_input(self, input_index, tensor_size, strict=False):
         """Give an input a new shape; only dimensions that are -1 in the signature if strict."""

@@ -82,7 +82,8 @@ def _windows(ctx, x, geometry, fill, ic):
     ow, pl = c.pad_before(padding, x.shape[2], kw, sw, dw)
     if oh <= 0 or ow <= 0:
         raise ctx.fail(f"input shape {list(x.shape)} is smaller than the filter window")
-    c.check_alloc(ctx, (x.shape[0], oh, ow, kh, kw, ic), "im2col buffer")
+    # im2col runs one chunk of images at a time: one image's patches bound its buffer.
+    c.check_alloc(ctx, (oh, ow, kh, kw, ic), "im2col buffer of one image")
     return c.windows(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, fill)
 
 
@@ -90,6 +91,8 @@ def im2col_chunks(win, dtype, compute, oc, out_dtype):
     """Apply ``compute(cols [R, K], out [R, oc])`` over an im2col view in image chunks."""
     n, oh, ow = win.shape[:3]
     k = win.shape[3] * win.shape[4] * win.shape[5]
+    if n * oh * ow * oc > c.MAX_ELEMENTS:
+        raise ValueError(f"output of {n}x{oh}x{ow}x{oc} elements is too large")
     out = np.empty((n, oh, ow, oc), out_dtype)
     per = max(1, CHUNK_ROWS // max(oh * ow, 1))
 

@@ -191,3 +191,12 @@ def test_ops_details_equal_litert(path):
         np.testing.assert_array_equal(a["outputs"], b["outputs"])
         assert a["operand_types"] == b["operand_types"]
         assert a["result_types"] == b["result_types"]
+
+
+def test_large_batch_resize_propagates_shapes_from_one_row():
+    it = Interpreter(model_path=CNN)
+    it.resize_tensor_input(0, [2000, 28, 28, 1])
+    it.allocate_tensors()  # one row is run to work shapes out, not 2000
+    assert it.get_output_details()[0]["shape"].tolist() == [2000, 10]
+    conv = [d for d in it.get_tensor_details() if d["shape"].tolist() == [2000, 26, 26, 32]]
+    assert conv
