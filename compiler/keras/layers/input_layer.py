@@ -50,7 +50,9 @@ class InputLayer(Layer):
             "batch_shape": list(self.batch_shape),
             "dtype": self._dtype,
             "sparse": self.sparse,
+            "ragged": False,
             "name": self.name,
+            "optional": self.optional,
         }
 
 

@@ -7,13 +7,8 @@ in two nodes and shares its weights.
 
 from compiler.keras.backend import xp
 from compiler.keras.layers.input_layer import InputLayer
-from compiler.keras.layers.layer import (
-    KerasTensor,
-    Layer,
-    _flatten,
-    _unique,
-    map_structure,
-)
+from compiler.keras.layers.layer import KerasTensor, Layer, _flatten, map_structure
+from compiler.keras.models._graph_order import keras_layer_order
 from compiler.keras.models.model import Model
 from compiler.keras.ops import Tensor, as_tensor
 
@@ -49,10 +44,8 @@ class Functional(Model):
                     f"layer '{t._keras_history[0].name}'"
                 )
         self._nodes = _topological_nodes(self.inputs, self.outputs)
-        layers = [t._keras_history[0] for t in self.inputs]
-        layers += [node.layer for node in self._nodes]
-        for layer in _unique(layers):
-            self._layers.append(layer)
+        # Keras 3's order: summary, get_weights and .keras weight paths all follow it.
+        self._layers.extend(keras_layer_order(self))
         self.built = True
 
     @property

@@ -1,7 +1,7 @@
 """``Sequential``: a plain stack of layers, each with one input and one output."""
 
 from compiler.keras.layers.input_layer import InputLayer
-from compiler.keras.layers.layer import KerasTensor, Layer
+from compiler.keras.layers.layer import KerasTensor, Layer, _dtype_policy
 from compiler.keras.models.functional import Functional
 from compiler.keras.models.model import Model
 from compiler.keras.ops import Tensor, as_tensor
@@ -164,7 +164,15 @@ class Sequential(Model):
         if self._input_layer is not None:
             layers.append(serialize_keras_object(self._input_layer))
         layers += [serialize_keras_object(layer) for layer in self.layers]
-        return {"name": self.name, "trainable": self.trainable, "dtype": None, "layers": layers}
+        config = {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": _dtype_policy(self),
+            "layers": layers,
+        }
+        if self._build_shape is not None:
+            config["build_input_shape"] = list(self._build_shape)
+        return config
 
     @classmethod
     def from_config(cls, config, custom_objects=None):

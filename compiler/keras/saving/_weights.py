@@ -15,12 +15,13 @@ the already-built model before reading any value, and assigns only after all rea
 """
 
 import re
+import sys
 import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from compiler.keras.saving._graph_order import keras_layer_order
+from compiler.keras.models._graph_order import keras_layer_order
 
 __all__ = ["to_snake_case", "saveable_entries", "write_weights", "read_weights"]
 
@@ -45,11 +46,9 @@ class Entry:
 
 
 def _optimizer_class():
-    try:
-        from compiler.keras.optimizers import Optimizer
-    except ImportError:
-        return None
-    return Optimizer
+    # No object can be an Optimizer before the optimizers package is imported; importing it
+    # just for this check would cost every inference-only load (the compile command) its time.
+    return getattr(sys.modules.get("compiler.keras.optimizers"), "Optimizer", None)
 
 
 def _is_saveable(obj):

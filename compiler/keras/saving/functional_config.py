@@ -6,11 +6,10 @@ of the layer inside this model, where a symbolic input is ``{"class_name": "__ke
 indices count only the calls that belong to the model (a nested model too: Keras 3.15 gives it
 no node of its own). ``input_layers`` / ``output_layers`` hold such
 ``[name, node_index, tensor_index]`` triples in the structure of the model's inputs and outputs.
-Layers are listed in Keras's order (``_graph_order``).
+Layers are listed in Keras's order (``model.layers``, see ``models/_graph_order.py``).
 """
 
 from compiler.keras.layers.layer import KerasTensor, map_structure
-from compiler.keras.saving._graph_order import keras_layer_order
 from compiler.keras.saving.serialization import (
     deserialize_keras_object,
     serialize_keras_object,
@@ -43,7 +42,7 @@ def functional_config(model):
         return serialize_keras_object(value)
 
     layers = []
-    for layer in keras_layer_order(model):
+    for layer in model.layers:
         nodes = []
         for node in layer._inbound_nodes:
             if id(node) in own_nodes and node.input_tensors:
