@@ -51,6 +51,9 @@ class SubgraphCaller:
         self.max_loop_iterations = max_loop_iterations
         self.max_tensor_bytes = max_tensor_bytes
         self._executors: dict[int, SubgraphExecutor] = {}
+        # With preserve_all_tensors: each called subgraph's values from its latest run.
+        self.preserve = False
+        self.last_values: dict[int, dict] = {}
 
     def executor(self, index: int) -> SubgraphExecutor:
         if index not in self._executors:
@@ -67,7 +70,9 @@ class SubgraphCaller:
             )
         for t, v in zip(sg.inputs, values):
             ex.check_value(t, v)
-        result = ex.run(dict(zip(sg.inputs, values)), keep_all=False)
+        result = ex.run(dict(zip(sg.inputs, values)), keep_all=self.preserve)
+        if self.preserve:
+            self.last_values[index] = result
         return [result[t] for t in sg.outputs]
 
 

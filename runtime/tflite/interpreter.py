@@ -82,6 +82,7 @@ class Interpreter:
         self._caller = SubgraphCaller(
             self._model, int(max_loop_iterations), 2 * int(max_activation_bytes)
         )
+        self._caller.preserve = self._preserve
         self._main = self._caller.executor(0)
         sg = self._model.subgraphs[0]
         self._shapes = {i: tuple(t.shape) for i, t in enumerate(sg.tensors)}
@@ -306,7 +307,15 @@ class Interpreter:
         """A copy of a tensor's value (intermediates only with preserve_all_tensors)."""
         index, t = self._tensor(tensor_index, subgraph_index)
         if subgraph_index != 0:
-            raise InvalidInputError("only tensors of subgraph 0 can be read")
+            # Other subgraphs (WHILE bodies...): their latest run, kept with
+            # experimental_preserve_all_tensors.
+            value = self._caller.last_values.get(subgraph_index, {}).get(index)
+            if value is None:
+                raise InvalidInputError(
+                    f"tensor {index} of subgraph {subgraph_index} has no value (subgraphs "
+                    "other than 0 keep values only with experimental_preserve_all_tensors)"
+                )
+            return np.array(value, copy=True)
         if index in self._inputs:
             return np.array(self._inputs[index], copy=True)
         if index in self._main.variables:
