@@ -339,3 +339,33 @@ def test_older_opset_variants(op, opset, attrs, extra_inputs):
         opset=opset,
     )
     _close(*_both(model, {"x": x}))
+
+
+@pytest.mark.parametrize(
+    "op, attrs", [("QLinearSigmoid", {}), ("QLinearLeakyRelu", {"alpha": 0.1})]
+)
+def test_com_microsoft_lookup_table_ops_on_every_int8_value(op, attrs):
+    # onnxruntime builds a 256-entry table with MLAS's own logistic approximation; we compute
+    # the float definition. Compared on all 256 inputs: one step at most, and rarely
+    # (measured here: identical on all 256 for both ops).
+    x = np.arange(-128, 128, dtype=np.int8).reshape(16, 16)
+    model = single_op_model(
+        op,
+        [("x", TensorProto.INT8, x.shape)],
+        [("y", TensorProto.INT8, None)],
+        attrs,
+        domain="com.microsoft",
+    )
+    model.graph.node[0].input[:] = ["x", "xs", "xz", "ys", "yz"]
+    model.graph.initializer.extend(
+        [
+            _const("xs", np.float32(0.0625)),
+            _const("xz", np.int8(-3)),
+            _const("ys", np.float32(1 / 256 if op == "QLinearSigmoid" else 0.05)),
+            _const("yz", np.int8(-128 if op == "QLinearSigmoid" else 2)),
+        ]
+    )
+    ours, theirs = _both(model, {"x": x})
+    diff = np.abs(ours[0].astype(int) - theirs[0].astype(int))
+    assert diff.max() <= 1
+    assert (diff > 0).sum() <= 4
