@@ -119,16 +119,9 @@ class Interpreter:
         shape = self._shapes[index] if subgraph_index == 0 else t.shape
         signature = t.shape_signature if t.shape_signature is not None else t.shape
         q = t.quantization
-        if q is None:
-            scales = np.zeros(0, np.float32)
-            zps = np.zeros(0, np.int32)
-            qdim = 0
-        else:
-            scales, zps, qdim = (
-                q.scale.astype(np.float32),
-                q.zero_point.astype(np.int32),
-                (q.quantized_dimension),
-            )
+        scales = np.zeros(0, np.float32) if q is None else q.scale.astype(np.float32)
+        zps = np.zeros(0, np.int32) if q is None else q.zero_point.astype(np.int32)
+        qdim = 0 if q is None else q.quantized_dimension
         per_tensor = (float(scales[0]), int(zps[0])) if len(scales) == 1 else (0.0, 0)
         return {
             "name": t.name,
