@@ -7,7 +7,7 @@ with ``reset_after`` or ``(3u,)`` without; SimpleRNN kernel ``(in, u)``. The IR 
 
 - ``go_backwards``: REVERSE_V2 of the input (and mask) on the time axis; the output sequence
   stays in processing order, as in Keras.
-- ``return_sequences=False``: the last step, SLICE + RESHAPE.
+- ``return_sequences=False``: the last step, GATHER (time axis) + RESHAPE.
 - ``return_state``: ``h`` is the last step of the carried output; an LSTM's cell state is not
   an output of the fused op, so such an LSTM is unrolled (``unroll_op``).
 - Masks: ``Embedding(mask_zero=True)`` gives a float mask ``GATHER(table, ids)`` with
@@ -96,10 +96,11 @@ def _reverse(ctx: Lowering, value: Value, name: str) -> Value:
 
 
 def _last_step(ctx: Lowering, seq: Value, name: str) -> Value:
+    # GATHER, not SLICE: LiteRT's SLICE keeps the static output shape of a fixed-batch file
+    # and fails after resize_tensor_input; GATHER recomputes it.
     batch, steps, units = seq.shape
-    begin = ctx.const(f"{name}/begin", np.array([0, steps - 1, 0], np.int32))
-    size = ctx.const(f"{name}/size", np.array([-1, 1, -1], np.int32))
-    cut = ctx.op("SLICE", [seq, begin, size], (batch, 1, units), f"{name}/last_step")
+    index = ctx.const(f"{name}/last_index", np.array([steps - 1], np.int32))
+    cut = ctx.op("GATHER", [seq, index], (batch, 1, units), f"{name}/last_step", axis=1)
     shape = ctx.const(f"{name}/shape", np.array([-1, units], np.int32))
     return ctx.op("RESHAPE", [cut, shape], (batch, units), name)
 

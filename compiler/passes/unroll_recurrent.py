@@ -2,9 +2,11 @@
 
 Used where a fused op cannot express the layer: GRU in TFLite (there is no GRU builtin), a
 Keras mask (the fused ops have no mask input), an LSTM whose final cell state is read. Each
-step is the cell of ``compiler.ir._recurrent_kernels`` written with SLICE / RESHAPE /
+step is the cell of ``compiler.ir._recurrent_kernels`` written with GATHER / RESHAPE /
 FULLY_CONNECTED / ADD / SUB / MUL / LOGISTIC / TANH / RELU; the steps' outputs are joined by a
-CONCATENATION on the time axis into the op's own output value.
+CONCATENATION on the time axis into the op's own output value. A step is a GATHER on the time
+axis, not a SLICE: LiteRT's SLICE keeps the static output shape of a fixed-batch file and
+fails after resize_tensor_input, GATHER recomputes it.
 
 Masking (Keras ``backend.rnn``): with ``m`` the step's mask column (batch, 1),
 ``state = m * new + (1 - m) * old``, exact in float for ``m`` in {0, 1} (the blend
@@ -51,11 +53,9 @@ class _Builder:
         """(batch, features) slice of a (batch, time, features) value at step ``t``."""
         depth = seq.shape[2]
         cut = self.op(
-            "SLICE",
-            [seq, self.const([0, t, 0], f"{tag}_begin{t}"), self.const([-1, 1, -1], "size3")],
-            (seq.shape[0], 1, depth),
-            f"{tag}{t}/slice",
-        )
+            "GATHER", [seq, self.const([t], f"step{t}")], (seq.shape[0], 1, depth),
+            f"{tag}{t}/step", axis=1,
+        )  # fmt: skip
         return self.op(
             "RESHAPE",
             [cut, self.const([-1, depth], f"{tag}_2d")],
@@ -64,12 +64,11 @@ class _Builder:
         )
 
     def mask_of(self, mask: Value, t: int, tag: str) -> Value:
+        """(batch, 1) column of a (batch, time) mask at step ``t``."""
         return self.op(
-            "SLICE",
-            [mask, self.const([0, t], f"{tag}_begin{t}"), self.const([-1, 1], "size2")],
-            (mask.shape[0], 1),
-            f"{tag}{t}",
-        )
+            "GATHER", [mask, self.const([t], f"step{t}")], (mask.shape[0], 1), f"{tag}{t}",
+            axis=1,
+        )  # fmt: skip
 
     def fc(self, x: Value, w: Value, b: Value | None, tag: str) -> Value:
         inputs = [x, w] + ([b] if b is not None else [])

@@ -12,7 +12,8 @@ float islands: DEQUANTIZE in front (one per int8 value, shared), QUANTIZE behind
 int8 op reads the result; consecutive islands pass float values to each other). REVERSE_V2
 (``go_backwards``) and the mask GATHER of ``Embedding(mask_zero=True)`` stay float with them.
 An Embedding's GATHER is int8: its table quantized per tensor, its output with the same
-parameters (GATHER copies bytes); SLICE (a layer's last step) keeps its input's parameters.
+parameters (GATHER copies bytes); a GATHER of a computed int8 value (a layer's last step)
+and SLICE keep their input's parameters.
 """
 
 from __future__ import annotations
@@ -139,12 +140,15 @@ def _int8_slice(g: Graph, op: Op, range_params, io: str) -> None:
 
 def _int8_gather(g: Graph, op: Op, range_params, io: str) -> None:
     table, ids = op.inputs
-    if not table.is_const:
-        from compiler.quantize.int8 import QuantizationError
+    out = op.outputs[0]
+    if not table.is_const:  # a step of an int8 sequence: the values move, their scale stays
+        if table.dtype != "int8":
+            from compiler.quantize.int8 import QuantizationError
 
-        raise QuantizationError(f"op {op.name} (GATHER) gathers from a computed tensor")
+            raise QuantizationError(f"op {op.name} (GATHER) reads {table.dtype} {table.name!r}")
+        out.dtype, out.quant = "int8", table.quant
+        return
     data = table.data.astype(np.float32)
     params = activation_params(float(data.min()), float(data.max()))
     op.inputs = [Value(table.name, None, data=quantize_with(data, params), quant=params), ids]
-    out = op.outputs[0]
     out.dtype, out.quant = "int8", params
