@@ -10,10 +10,10 @@ is installed, the same run is repeated with it and printed alongside.
 
 Usage::
 
-    python benchmarks/train_rnn.py [--layers lstm,gru,simple_rnn] [--epochs 3]
+    python benchmarks/train_rnn.py [--layers lstm,gru,simple_rnn] [--epochs 3] [--blas-threads N]
 
-OpenBLAS reads its settings at import: to compare thread counts, run with e.g.
-``OPENBLAS_NUM_THREADS=1``; the settings in effect are printed. Per-step GEMMs here are small
+OpenBLAS reads its settings at import: ``--blas-threads N`` restarts the script with
+``OPENBLAS_NUM_THREADS=N``; the settings in effect are printed. Per-step GEMMs here are small
 (128 x 64 x 256): on a loaded machine, OpenBLAS threads that wait for a busy core can make them
 10x slower, so the load average is printed, and the process CPU time next to the wall time
 (with one BLAS thread, the CPU time is the single-core work whatever the load).
@@ -21,6 +21,7 @@ OpenBLAS reads its settings at import: to compare thread counts, run with e.g.
 
 import argparse
 import os
+import sys
 import time
 
 import numpy as np
@@ -96,7 +97,13 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", default="lstm,gru,simple_rnn")
     parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--blas-threads", type=int, default=None,
+                        help="restart with OPENBLAS_NUM_THREADS set to this")
     args = parser.parse_args()
+    if args.blas_threads is not None and os.environ.get("OPENBLAS_NUM_THREADS") != str(
+            args.blas_threads):
+        os.environ["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
+        os.execv(sys.executable, [sys.executable, *sys.argv])
     kinds = [k.strip() for k in args.layers.split(",") if k.strip()]
     unknown = sorted(set(kinds) - set(LAYER_CLASSES))
     if unknown:
@@ -106,7 +113,11 @@ def main():
 
     settings = {k: os.environ.get(k, "(unset)") for k in (
         "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()}, {settings}")
+    load = os.getloadavg()
+    print(f"cores: {os.cpu_count()}, load average: {load}, {settings}")
+    if load[0] > (os.cpu_count() or 1) and settings["OPENBLAS_NUM_THREADS"] == "(unset)":
+        print("note: the machine is busy; OpenBLAS threads that wait for a core make the small "
+              "per-step GEMMs many times slower. Compare with --blas-threads 1.")
     x, y = make_data()
     reference_keras = real_keras()
     has_fit = hasattr(ours.Model, "fit") and hasattr(ours, "callbacks")
