@@ -17,7 +17,7 @@ from compiler.ir.quant import QuantParams
 
 __all__ = ["Value", "Op", "Graph"]
 
-_SHAPE_LIKE = ("shape", "axes", "paddings", "perm", "begin", "size")
+_SHAPE_LIKE = ("shape", "axes", "paddings", "perm", "begin", "size", "indices", "axis", "dims")
 
 DTYPES = ("float32", "float16", "int8", "uint8", "int16", "int32", "int64", "bool")
 
@@ -206,7 +206,7 @@ class Graph:
 
     def count_params(self) -> int:
         """Number of weight elements: constants other than shape-like inputs (shapes, axes,
-        paddings, permutations, slice begins and sizes)."""
+        paddings, permutations, slice begins and sizes, gather indices, reverse axes, fill dims)."""
         index_like = set()
         for op in self.ops:
             slots = OPS[op.type].inputs

@@ -102,6 +102,7 @@ def test_lstm_text_fixture_single_fused_op_at_batch_4():
     expected = np.concatenate([fixed.predict(row[None], verbose=0) for row in x])
     np.testing.assert_allclose(expected[:1], io["y0"], atol=1e-5, rtol=0)
     tflite, _ = compile_both(fixed)
+    assert lower_model(fixed).count_params() == fixed.count_params()  # indices are no weights
     subgraphs = _op_names(tflite)
     assert len(subgraphs) == 1
     assert subgraphs[0].count("UNIDIRECTIONAL_SEQUENCE_LSTM") == 1
