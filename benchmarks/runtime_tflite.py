@@ -53,18 +53,23 @@ def prepared(make, feed):
 
 
 def interleaved(makers: dict, feed, repeats: int) -> tuple[dict, dict]:
-    """Median seconds per runner, measured round-robin so machine load drifts evenly."""
+    """Median wall seconds, outputs and median CPU ms per runner, measured round-robin so
+    machine load drifts evenly."""
     runners = {name: prepared(make, feed) for name, make in makers.items()}
     times = {name: [] for name in runners}
+    cpu = {name: [] for name in runners}
     outputs = {}
     for _ in range(repeats + 1):  # the first round warms up and is dropped
         for name, (it, i, o) in runners.items():
-            t0 = time.perf_counter()
+            c0, t0 = time.process_time(), time.perf_counter()
             it.set_tensor(i, feed)
             it.invoke()
             outputs[name] = it.get_tensor(o)
             times[name].append(time.perf_counter() - t0)
-    return {n: statistics.median(t[1:]) for n, t in times.items()}, outputs
+            cpu[name].append(time.process_time() - c0)
+    # CPU time of all threads: less sensitive than wall time to other load on the machine.
+    cpu_ms = {n: statistics.median(c[1:]) * 1000 for n, c in cpu.items()}
+    return {n: statistics.median(t[1:]) for n, t in times.items()}, outputs, cpu_ms
 
 
 def main() -> None:
@@ -80,13 +85,14 @@ def main() -> None:
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"numpy {np.__version__}, OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}"
     )
-    print(f"input: {len(images)} images from {source}; median of {args.repeats} runs\n")
+    print(f"input: {len(images)} images from {source}; median of {args.repeats} runs")
+    print(f"load average before: {os.getloadavg()[0]:.2f}\n")
 
     int8_path = str(FIXTURES / "slide_cnn.int8.tflite")
     probe = LiteRT(model_path=int8_path)
     scale, zp = probe.get_input_details()[0]["quantization"]
     q = np.clip(np.floor(images / scale + 0.5) + zp, -128, 127).astype(np.int8)
-    t, y = interleaved(
+    t, y, cpu = interleaved(
         {
             "ours": lambda: Interpreter(model_path=int8_path),
             "ref": lambda: LiteRT(
@@ -98,16 +104,16 @@ def main() -> None:
         args.repeats,
     )
     print("int8 slide_cnn.int8.tflite")
-    print(f"  ours (numpy)            {t['ours'] * 1000:8.1f} ms")
+    print(f"  ours (numpy)            {t['ours'] * 1000:8.1f} ms   (CPU {cpu['ours']:.1f} ms)")
+    print(f"  LiteRT BUILTIN_REF      {t['ref'] * 1000:8.1f} ms   (CPU {cpu['ref']:.1f} ms)")
+    print(f"  ours/ref = {t['ours'] / t['ref']:.2f} (wall), {cpu['ours'] / cpu['ref']:.2f} (CPU)")
     print(
-        f"  LiteRT BUILTIN_REF      {t['ref'] * 1000:8.1f} ms   ours/ref = "
-        f"{t['ours'] / t['ref']:.2f}"
+        f"  LiteRT default kernels  {t['default'] * 1000:8.1f} ms   (CPU {cpu['default']:.1f} ms)"
     )
-    print(f"  LiteRT default kernels  {t['default'] * 1000:8.1f} ms")
     print(f"  bit-exact with BUILTIN_REF: {np.array_equal(y['ours'], y['ref'])}")
 
     float_path = str(FIXTURES / "slide_cnn.float.tflite")
-    t, y = interleaved(
+    t, y, cpu = interleaved(
         {
             "ours": lambda: Interpreter(model_path=float_path),
             "default": lambda: LiteRT(model_path=float_path, num_threads=2),
@@ -116,10 +122,13 @@ def main() -> None:
         args.repeats,
     )
     print("\nfloat slide_cnn.float.tflite")
-    print(f"  ours (numpy)            {t['ours'] * 1000:8.1f} ms")
+    print(f"  ours (numpy)            {t['ours'] * 1000:8.1f} ms   (CPU {cpu['ours']:.1f} ms)")
     print(
-        f"  LiteRT default kernels  {t['default'] * 1000:8.1f} ms   ours/LiteRT = "
-        f"{t['ours'] / t['default']:.2f}"
+        f"  LiteRT default kernels  {t['default'] * 1000:8.1f} ms   (CPU {cpu['default']:.1f} ms)"
+    )
+    print(
+        f"  ours/LiteRT = {t['ours'] / t['default']:.2f} (wall), "
+        f"{cpu['ours'] / cpu['default']:.2f} (CPU)"
     )
     print(f"  max |ours - LiteRT| = {np.abs(y['ours'] - y['default']).max():.2e}")
 
