@@ -45,11 +45,15 @@ def _relu(a, max_value, threshold, negative_slope):
 
 @_relu.defgrad
 def _relu_grad(ctx, g):
+    # As TensorFlow: the gradient at the kink (a == threshold) is the lower side's.
     a, max_value, threshold, negative_slope = ctx
-    slope = xp.where(a >= threshold, 1, negative_slope).astype(g.dtype)
+    above = a > threshold
     if max_value is not None:
-        slope = slope * (a < max_value)
-    return (g * slope,)
+        above &= a < max_value
+    if negative_slope == 0:
+        return (xp.where(above, g, xp.zeros((), g.dtype)),)
+    below = a <= threshold
+    return (xp.where(above, g, xp.where(below, g * g.dtype.type(negative_slope), 0)),)
 
 
 def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
