@@ -1,9 +1,12 @@
-"""Activations: Relu, LeakyRelu, PRelu, Clip, Sigmoid, HardSigmoid, HardSwish, Tanh, Elu, Selu,
-Softplus, Softsign, Softmax, LogSoftmax (onnx.ai/onnx/operators). Computed in the input's type.
+"""Activations: Relu, LeakyRelu, PRelu, Clip, Sigmoid, HardSigmoid, HardSwish, Gelu, Tanh, Elu,
+Selu, Softplus, Softsign, Softmax, LogSoftmax (onnx.ai/onnx/operators), in the input's type.
 """
+
+import math
 
 import numpy as np
 
+from runtime.errors import InvalidModelError
 from runtime.onnx.ops._common import axis_index
 
 
@@ -44,6 +47,17 @@ def HardSigmoid(x, *, alpha=0.2, beta=0.5):
 
 def HardSwish(x):
     return (x * HardSigmoid(x, alpha=1 / 6, beta=0.5)).astype(x.dtype)
+
+
+def Gelu(x, *, approximate="none"):
+    if approximate == "tanh":
+        inner = np.sqrt(2 / np.pi) * (x.astype(np.float64) + 0.044715 * x.astype(np.float64) ** 3)
+        return (0.5 * x * (1 + np.tanh(inner))).astype(x.dtype)
+    if approximate != "none":
+        raise InvalidModelError(f"Gelu: approximate {approximate!r} is not 'none' or 'tanh'")
+    erf = np.frompyfunc(math.erf, 1, 1)
+    wide = x.astype(np.float64)
+    return (0.5 * wide * (1 + erf(wide / np.sqrt(2)).astype(np.float64))).astype(x.dtype)
 
 
 def Tanh(x):

@@ -1,9 +1,11 @@
 """Element-wise arithmetic, comparison and logic ops, with numpy (multidirectional) broadcasting.
 
 Spec: onnx.ai/onnx/operators (Add, Sub, Mul, Div, Pow, Max, Min, Sum, Mean, Abs, Neg, Exp, Log,
-Sqrt, Reciprocal, Floor, Ceil, Sign, Less, Greater, Equal, LessOrEqual, GreaterOrEqual, And, Or,
-Xor, Not, Where, MatMul, Gemm). Results keep the inputs' element type, as ONNX requires.
+Sqrt, Reciprocal, Floor, Ceil, Sign, Erf, Less, Greater, Equal, LessOrEqual, GreaterOrEqual, And,
+Or, Xor, Not, Where, MatMul, Gemm). Results keep the inputs' element type, as ONNX requires.
 """
+
+import math
 
 import numpy as np
 
@@ -114,6 +116,14 @@ def Ceil(x):
 
 def Sign(x):
     return np.sign(x)
+
+
+# math.erf per element: numpy has no erf, and this op is rare enough to favour exactness.
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def Erf(x):
+    return _erf(x.astype(np.float64)).astype(x.dtype) if x.size else x.copy()
 
 
 def Less(a, b):

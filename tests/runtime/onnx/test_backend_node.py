@@ -34,6 +34,12 @@ EXCLUDED = [
     (r"training", "training mode"),
     # Opset 1 models (test_not_*): before opset 7 broadcasting used a different rule.
     (r"^test_not_[234]d$", "opset 1"),
+    # Resize variants outside nearest/linear with the common coordinate transforms.
+    (
+        r"^test_resize_.*(cubic|antialias|tf_crop_and_resize|not_larger|not_smaller|"
+        r"half_pixel_symmetric)",
+        "Resize: cubic / antialias / crop / aspect policies",
+    ),
     # Scan-8 has a batch axis and sequence_lens input that Scan-9 dropped; only 9+ is claimed.
     (r"^test_scan_sum$", "Scan opset 8"),
 ]
@@ -67,7 +73,7 @@ CASE_NAMES = sorted(_cases())
 
 def test_suite_counts():
     excluded = [n for n in CASE_NAMES if _exclusion(n)]
-    # Recorded when written (onnx 1.23.2): 1,053 claimed cases, 191 excluded, 862 run.
+    # Recorded when written (onnx 1.23.2): 1,099 claimed cases, 214 excluded, 885 run.
     assert len(CASE_NAMES) >= 800
     assert len(excluded) <= 0.2 * len(CASE_NAMES)
 

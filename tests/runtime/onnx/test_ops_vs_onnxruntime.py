@@ -369,3 +369,48 @@ def test_com_microsoft_lookup_table_ops_on_every_int8_value(op, attrs):
     diff = np.abs(ours[0].astype(int) - theirs[0].astype(int))
     assert diff.max() <= 1
     assert (diff > 0).sum() <= 4
+
+
+@pytest.mark.parametrize(
+    "attrs, scales",
+    [
+        # What compiler/export/onnx writes for UpSampling2D.
+        (
+            {
+                "mode": "nearest",
+                "coordinate_transformation_mode": "asymmetric",
+                "nearest_mode": "floor",
+            },
+            [1, 1, 2, 3],
+        ),
+        ({"mode": "nearest"}, [1, 1, 0.5, 1.7]),
+        ({"mode": "linear"}, [1, 1, 2, 2]),
+        # align_corners with scales whose products are not integers: the spec (and the ONNX
+        # backend suite) divide by input * scale - 1, onnxruntime by output - 1. We follow the
+        # spec; compared here with sizes, where both agree.
+        ({"mode": "linear", "coordinate_transformation_mode": "align_corners"}, ("sizes", [7, 3])),
+        (
+            {"mode": "linear", "coordinate_transformation_mode": "pytorch_half_pixel"},
+            [1, 1, 0.5, 3],
+        ),
+    ],
+)
+def test_resize(attrs, scales):
+    x = RNG.normal(size=(2, 3, 5, 6)).astype(np.float32)
+    model = single_op_model("Resize", [("x", FLOAT, x.shape)], [("y", FLOAT, None)], attrs)
+    if scales[0] == "sizes":
+        model.graph.node[0].input[:] = ["x", "", "", "sizes"]
+        model.graph.initializer.append(_const("sizes", np.array([2, 3, *scales[1]], np.int64)))
+    else:
+        model.graph.node[0].input[:] = ["x", "", "scales"]
+        model.graph.initializer.append(_const("scales", np.array(scales, np.float32)))
+    _close(*_both(model, {"x": x}))
+
+
+@pytest.mark.parametrize(
+    "op, attrs, opset", [("Erf", {}, 17), ("Gelu", {}, 20), ("Gelu", {"approximate": "tanh"}, 20)]
+)
+def test_erf_and_gelu(op, attrs, opset):
+    x = (RNG.normal(size=(4, 50)) * 3).astype(np.float32)
+    model = single_op_model(op, [("x", FLOAT, x.shape)], [("y", FLOAT, None)], attrs, opset=opset)
+    _close(*_both(model, {"x": x}))
