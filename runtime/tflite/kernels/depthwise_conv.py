@@ -1,4 +1,5 @@
-"""DEPTHWISE_CONV_2D: float32 and int8 (per-channel reference kernel).
+"""DEPTHWISE_CONV_2D: float32, int8 (per-channel reference kernel) and hybrid (float input,
+per-channel int8 filter).
 
 References: ``tflite/kernels/depthwise_conv.cc``; ``reference/integer_ops/depthwise_conv.h``;
 spec 2.7.2. Filter [1, KH, KW, IC*mult]; output channel oc = ic*mult + m; the int8 kernel takes
@@ -14,6 +15,7 @@ from runtime.tflite.kernels._fixed_point import (
     multiply_by_quantized_multiplier,
     quantize_multipliers,
 )
+from runtime.tflite.kernels._hybrid import quantize_rows_asymmetric
 
 
 def prepare(ctx: c.OpContext) -> c.Eval:
@@ -75,7 +77,36 @@ def prepare(ctx: c.OpContext) -> c.Eval:
             return [np.clip(y, lo, hi).astype(np.int8)]
 
         return run_int8
+    if ctx.in_type(0) == c.F32 and ctx.in_type(1) == c.I8 and ctx.out_type() == c.F32:
+        return _hybrid(ctx, weights, bias, geom, act)
     raise ctx.unsupported(f"input/filter types {ctx.in_type(0)}/{ctx.in_type(1)} not supported")
+
+
+def _hybrid(ctx, weights, bias, geom, act):
+    # DepthwiseConvHybridPerChannel: each image quantized asymmetrically, integer taps over
+    # (q - offset), then acc * (channel_scale * image_scale) + bias in float32.
+    oc = weights.shape[3]
+    wq = ctx.inputs[1].quantization
+    if wq is None or len(wq.scale) != oc or wq.quantized_dimension != 3:
+        raise ctx.unsupported(
+            "hybrid depthwise convolution needs per-channel filter scales on dimension 3"
+        )
+    w_scale = wq.scale.astype(np.float32)
+    w = weights[0].astype(np.int64)
+    b = None if bias is None else bias.astype(np.float32)
+    lo, hi = c.activation_range_float(act)
+
+    def run(x, *_):
+        n = x.shape[0]
+        q, sf, offset = quantize_rows_asymmetric(x.reshape(n, -1))
+        xs = q.reshape(x.shape).astype(np.int64) - offset.reshape(n, 1, 1, 1)
+        acc = _depthwise(ctx, xs, w, geom, 0, np.int64).astype(np.float32)
+        y = acc * (w_scale[None, :] * sf[:, None]).astype(np.float32)[:, None, None, :]
+        if b is not None:
+            y = y + b
+        return [np.clip(y, np.float32(lo), np.float32(hi)).astype(np.float32)]
+
+    return run
 
 
 def _depthwise(ctx, x, w, geom, fill, acc_dtype):

@@ -830,3 +830,31 @@ def test_float16_weights_feed_conv_through_dequantize():
     data = g.finish([x], [y])
     check(data)
     assert len(Interpreter(model_content=data)._main.steps) == 1
+
+
+@pytest.mark.parametrize("mult,padding", [(1, 0), (2, 1)])
+def test_depthwise_hybrid(mult, padding):
+    rng = np.random.default_rng(21 + mult)
+    shape, k = (2, 7, 6, 3), 3
+    oc = shape[3] * mult
+    q, scale = _q_weights(rng, (1, k, k, oc), 3)
+    o_shape = _conv_out(shape, oc, k, 1, 1, padding)
+    check(
+        one_op_model(
+            Op.DEPTHWISE_CONV_2D,
+            [
+                inp(shape),
+                const(q, T.INT8, scale, np.zeros(oc, int), qdim=3),
+                const(rng.normal(0, 1, oc).astype(np.float32)),
+            ],
+            [out(o_shape)],
+            {
+                "padding": padding,
+                "stride_w": 1,
+                "stride_h": 1,
+                "depth_multiplier": mult,
+                "fused_activation_function": 1,
+            },
+            version=6,
+        )
+    )
