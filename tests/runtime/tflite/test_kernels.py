@@ -858,3 +858,21 @@ def test_depthwise_hybrid(mult, padding):
             version=6,
         )
     )
+
+
+@pytest.mark.parametrize("asymmetric", [False, True])
+@pytest.mark.parametrize("adj_y", [False, True])
+def test_batch_matmul_hybrid(asymmetric, adj_y):
+    rng = np.random.default_rng(31)
+    w = rng.normal(0, 0.4, (4, 6) if adj_y else (6, 4)).astype(np.float32)
+    scale = np.float32(np.abs(w).max() / 127)
+    q = np.clip(np.round(w / scale), -127, 127).astype(np.int8)
+    check(
+        one_op_model(
+            Op.BATCH_MATMUL,
+            [inp((2, 3, 6)), const(q, T.INT8, scale, 0)],
+            [out((2, 3, 4))],
+            {"adj_y": adj_y, "asymmetric_quantize_inputs": asymmetric},
+            version=4,
+        )
+    )
