@@ -202,7 +202,9 @@ def _load_keras(path: Path):
             f"imported: {exc}"
         ) from None
     try:
-        return load_model(str(path))
+        # The training setup (optimizer, loss, metrics) is not part of what is compiled, and
+        # skipping it spares the import of the training side.
+        return load_model(str(path), compile=False)
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
         raise SourceError(f"cannot load {str(path)!r}: {exc}") from None
 

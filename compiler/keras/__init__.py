@@ -5,7 +5,6 @@ losses, optimizers, metrics, callbacks, ``.keras`` files and datasets.
 """
 
 from compiler.keras import activations, backend, initializers, layers, models, ops, random
-from compiler.keras import callbacks, datasets, losses, metrics, optimizers, saving, utils
 from compiler.keras.layers import Input, InputLayer, Layer
 from compiler.keras.models import Model, Sequential
 from compiler.keras.variables import Variable
@@ -16,3 +15,19 @@ __all__ = [
     "callbacks", "datasets", "losses", "metrics", "optimizers", "utils",
     "saving",
 ]
+
+# Training-side packages load on first use (PEP 562): loading a .keras file and lowering it,
+# which is all the ``compile`` command does, needs none of them, and they cost it import time.
+_LAZY = ("callbacks", "datasets", "losses", "metrics", "optimizers", "saving", "utils")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f"compiler.keras.{name}")
+    raise AttributeError(f"module 'compiler.keras' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

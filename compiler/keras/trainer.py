@@ -9,11 +9,7 @@ epoch), so its overhead stays far below the layers' math.
 
 import math
 
-from compiler.keras import losses as losses_module
-from compiler.keras import metrics as metrics_module
-from compiler.keras import optimizers as optimizers_module
 from compiler.keras import random
-from compiler.keras._compile_utils import CompileLoss, CompileMetrics
 from compiler.keras._data_adapter import (
     check_lengths,
     class_weights_to_sample,
@@ -61,6 +57,11 @@ class Trainer:
             run_eagerly, steps_per_execution, jit_compile, auto_scale_loss: accepted for
                 Keras compatibility (numpy always runs eagerly, one step at a time).
         """
+        # Imported here: loading a model for inference (the compile command) needs none of them.
+        from compiler.keras import metrics as metrics_module
+        from compiler.keras import optimizers as optimizers_module
+        from compiler.keras._compile_utils import CompileLoss, CompileMetrics
+
         optimizer = optimizers_module.get(optimizer)
         output_names = self._known_output_names()
         self.optimizer = optimizer
@@ -87,6 +88,10 @@ class Trainer:
         """Keras 3's ``compile_config``: what ``compile`` received, serialized (for .keras)."""
         if not self.compiled or self._compile_config is None:
             return {}
+        from compiler.keras import losses as losses_module
+        from compiler.keras import metrics as metrics_module
+        from compiler.keras import optimizers as optimizers_module
+
         c = self._compile_config
         return {
             "optimizer": optimizers_module.serialize(c["optimizer"]),
@@ -101,6 +106,10 @@ class Trainer:
 
     def compile_from_config(self, config):
         """Compiles from a ``get_compile_config()`` dict and builds the optimizer's variables."""
+        from compiler.keras import losses as losses_module
+        from compiler.keras import metrics as metrics_module
+        from compiler.keras import optimizers as optimizers_module
+
         config = dict(config)
         if isinstance(config.get("optimizer"), (dict, str)):
             config["optimizer"] = optimizers_module.deserialize(config["optimizer"])

@@ -209,7 +209,7 @@ def load_keras(path: Path) -> KerasModel:
     from compiler.keras.models import load_model
 
     try:
-        model = load_model(str(path))
+        model = load_model(str(path), compile=False)  # only predict runs: no training setup
     except Exception as exc:  # the frontend's loader raises many types for a bad file
         raise VerifyError(f"--against: cannot load {path}: {one_line(exc)}") from None
     inputs = [
