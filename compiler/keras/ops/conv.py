@@ -23,6 +23,7 @@ from compiler.keras.ops.shape import reshape
 __all__ = ["conv", "depthwise_conv", "separable_conv", "conv_output_length", "conv_padding"]
 
 _as_strided = xp.lib.stride_tricks.as_strided
+_THIN_WINDOW = 32  # kh*kw*C below which the bias rides in the GEMM as a ones column
 
 
 def conv_output_length(length, kernel, stride, padding, dilation=1):
@@ -141,8 +142,12 @@ def _conv2d_forward(x, kernel, bias, strides, pads, dilation, groups, input_grad
         for size, k, s, d in zip((hp, wp), (kh, kw), strides, dilation, strict=True)
     )
     m = n * out_hw[0] * out_hw[1]
+    fused_bias = False
     if groups == 1:
-        fused_bias = bias is not None
+        # The ones column pays off only for thin windows (a first layer): on a wide one
+        # (conv2d_1 of the slide, 288 columns) it makes the rows odd-sized and costs more in
+        # im2col and both GEMMs (~1.5 ms per step) than a separate bias add and GEMV.
+        fused_bias = bias is not None and kh * kw * cin_g < _THIN_WINDOW
         cols = _im2col(xp_, (kh, kw), out_hw, strides, dilation, ones_column=fused_bias)
         weights = kernel.reshape(kh * kw * cin_g, filters)
         if fused_bias:
@@ -156,7 +161,7 @@ def _conv2d_forward(x, kernel, bias, strides, pads, dilation, groups, input_grad
         k = kernel.reshape(kh * kw, cin_g, groups, fg).transpose(2, 0, 1, 3)
         out = xp.matmul(cols, k.reshape(groups, kh * kw * cin_g, fg))
         out = out.transpose(1, 0, 2).reshape(m, filters)
-    if bias is not None and groups != 1:
+    if bias is not None and not fused_bias:
         out += bias
     if relu:
         xp.maximum(out, 0, out=out)
