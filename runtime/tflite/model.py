@@ -229,11 +229,11 @@ def _read_tensor(view, sg: int, i: int, buffers, max_bytes: int) -> Tensor:
     what = f"{what} ({name!r})"
     ttype = view.scalar("type")
     if len(shape) > _MAX_RANK or any(d < 0 for d in shape):
-        raise InvalidModelError(f"{what}: invalid shape {list(shape)}")
+        raise InvalidModelError(f"{what}: invalid shape {_short(shape)} (rank {len(shape)})")
     if signature is not None and len(signature) != len(shape):
         raise InvalidModelError(
-            f"{what}: shape_signature {list(signature)} has a different rank from shape "
-            f"{list(shape)}"
+            f"{what}: shape_signature {_short(signature)} has a different rank from shape "
+            f"{_short(shape)}"
         )
     buffer = view.scalar("buffer")
     if buffer >= len(buffers) and buffer != 0:
@@ -279,6 +279,12 @@ def _read_tensor(view, sg: int, i: int, buffers, max_bytes: int) -> Tensor:
             f"above the {max_bytes}-byte limit for activations"
         )
     return tensor
+
+
+def _short(shape) -> str:
+    """A shape for an error message, elided when a hostile file makes it long."""
+    dims = list(shape)
+    return str(dims) if len(dims) <= 8 else f"[{', '.join(map(str, dims[:8]))}, ...]"
 
 
 def _itemsize(ttype: int) -> int | None:

@@ -283,3 +283,35 @@ def test_loop_that_doubles_a_tensor_is_stopped():
 def test_model_content_that_is_not_bytes():
     with pytest.raises(InvalidModelError, match="must be bytes, got str"):
         Interpreter(model_content="not a model")
+
+
+def test_shared_subtables_cannot_multiply_decoding_work():
+    # FlatBuffers allow many offsets to one table: 100,000 tensor entries all pointing at one
+    # tensor with a 4,000-character name is a 400 KB file that would decode into 400 MB of
+    # strings. The reader's work budget (proportional to the file size) stops it.
+    import flatbuffers
+
+    from runtime.tflite import schema
+    from tests.runtime.tflite._builder import encode_table
+
+    b = flatbuffers.Builder(1 << 20)
+    tensor = encode_table(b, "Tensor", {"shape": [1], "type": 0, "name": "t" * 4000})
+    n = 100_000
+    b.StartVector(4, n, 4)
+    for _ in range(n):
+        b.PrependUOffsetTRelative(tensor)
+    tensors = b.EndVector()
+    b.StartObject(schema.TABLES["SubGraph"].num_slots)
+    b.PrependUOffsetTRelativeSlot(schema.TABLES["SubGraph"].field("tensors").slot, tensors, 0)
+    subgraph = b.EndObject()
+    b.StartVector(4, 1, 4)
+    b.PrependUOffsetTRelative(subgraph)
+    subgraphs = b.EndVector()
+    b.StartObject(schema.TABLES["Model"].num_slots)
+    b.PrependUint32Slot(0, 3, 0)
+    b.PrependUOffsetTRelativeSlot(schema.TABLES["Model"].field("subgraphs").slot, subgraphs, 0)
+    b.Finish(b.EndObject(), file_identifier=schema.FILE_IDENTIFIER)
+    data = bytes(b.Output())
+    assert len(data) < 500_000
+    with pytest.raises(InvalidModelError, match="more work than a file of"):
+        Interpreter(model_content=data)
