@@ -73,7 +73,18 @@ def calibration_batches(graph: Graph, calibration):
                 f"calibration arrays have different numbers of samples: "
                 f"{ {n: a.shape[0] for n, a in zip(names, whole)} }"
             )
-        return [[a[i : i + BATCH] for a in whole] for i in range(0, count, BATCH)]
+        # A model saved with a fixed batch (TFLiteConverter-era recurrent models: 1) is
+        # calibrated in batches of exactly that size; a remainder that does not fill one
+        # is left out.
+        fixed = inputs[0].shape[0] if inputs and inputs[0].shape else None
+        step = fixed or BATCH
+        stop = count if fixed is None else max(count - count % step, step)
+        if fixed is not None and count < step:
+            raise CalibrationError(
+                f"the model's input {names[0]!r} has a fixed batch of {step}; the calibration "
+                f"data has only {count} sample(s)"
+            )
+        return [[a[i : i + step] for a in whole] for i in range(0, stop, step)]
     try:
         iterator = iter(calibration)
     except TypeError:

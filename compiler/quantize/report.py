@@ -97,16 +97,7 @@ def _float_name(name: str) -> str:
     return name
 
 
-def quantization_report(float_graph: Graph, tflite_bytes: bytes, batches) -> QuantizationReport:
-    """Runs the int8 ``.tflite`` and the float graph on ``batches``; measures every int8
-    activation against its float value."""
-    from runtime import Interpreter
-
-    feeds = [np.concatenate(arrays)[:MAX_SAMPLES] for arrays in zip(*batches)]
-    count = feeds[0].shape[0]
-    reference = evaluate(float_graph, feeds, keep_all=True)
-
-    interpreter = Interpreter(model_content=tflite_bytes, experimental_preserve_all_tensors=True)
+def _run_int8(interpreter, feeds) -> None:
     for detail, array in zip(interpreter.get_input_details(), feeds):
         interpreter.resize_tensor_input(detail["index"], list(array.shape))
     interpreter.allocate_tensors()
@@ -117,20 +108,38 @@ def quantization_report(float_graph: Graph, tflite_bytes: bytes, batches) -> Qua
         interpreter.set_tensor(detail["index"], array.astype(detail["dtype"]))
     interpreter.invoke()
 
-    tensors, seen = [], set()
-    for detail in interpreter.get_tensor_details():
-        scale, zp = detail["quantization"]
-        name = _float_name(detail["name"])
-        if detail["dtype"] != np.int8 or scale == 0 or name not in reference or name in seen:
-            continue
-        expected = np.asarray(reference[name], dtype=np.float64)
-        got = (interpreter.get_tensor(detail["index"]).astype(np.float64) - zp) * scale
-        if got.shape != expected.shape:
-            continue
-        seen.add(name)
-        error = got - expected
-        noise = float(np.sum(error * error))
-        signal = float(np.sum(expected * expected))
+
+def quantization_report(float_graph: Graph, tflite_bytes: bytes, batches) -> QuantizationReport:
+    """Runs the int8 ``.tflite`` and the float graph on ``batches`` (up to ``MAX_SAMPLES``
+    samples, batch by batch, so fixed-batch models work too); measures every int8 activation
+    against its float value."""
+    from runtime import Interpreter
+
+    interpreter = Interpreter(model_content=tflite_bytes, experimental_preserve_all_tensors=True)
+    stats: dict[str, list] = {}  # name -> [scale, zp, max |error|, signal, noise]
+    count = 0
+    for feeds in batches:
+        if count >= MAX_SAMPLES:
+            break
+        count += len(feeds[0])
+        reference = evaluate(float_graph, feeds, keep_all=True)
+        _run_int8(interpreter, feeds)
+        for detail in interpreter.get_tensor_details():
+            scale, zp = detail["quantization"]
+            name = _float_name(detail["name"])
+            if detail["dtype"] != np.int8 or scale == 0 or name not in reference:
+                continue
+            expected = np.asarray(reference[name], dtype=np.float64)
+            got = (interpreter.get_tensor(detail["index"]).astype(np.float64) - zp) * scale
+            if got.shape != expected.shape:
+                continue
+            error = got - expected
+            entry = stats.setdefault(name, [scale, zp, 0.0, 0.0, 0.0])
+            entry[2] = max(entry[2], float(np.abs(error).max(initial=0.0)))
+            entry[3] += float(np.sum(expected * expected))
+            entry[4] += float(np.sum(error * error))
+    tensors = []
+    for name, (scale, zp, max_error, signal, noise) in stats.items():
         snr = math.inf if noise == 0 else 10 * math.log10(max(signal, 1e-30) / noise)
-        tensors.append(TensorError(name, float(scale), int(zp), float(np.abs(error).max()), snr))
+        tensors.append(TensorError(name, float(scale), int(zp), max_error, snr))
     return QuantizationReport(tensors, count)
