@@ -5,9 +5,15 @@
 independent check of what the compiler writes.
 """
 
-from runtime.errors import InvalidModelError, UnsupportedOpError
+from runtime.errors import InvalidInputError, InvalidModelError, UnsupportedOpError
 
-__all__ = ["Interpreter", "InferenceSession", "InvalidModelError", "UnsupportedOpError"]
+__all__ = [
+    "Interpreter",
+    "InferenceSession",
+    "InvalidInputError",
+    "InvalidModelError",
+    "UnsupportedOpError",
+]
 
 
 def __getattr__(name):
