@@ -16,6 +16,8 @@ fused: clamped in place forward, ``g * (out > 0)`` backward. Everything stays in
 float dtype.
 """
 
+import weakref
+
 from compiler.keras.backend import xp
 from compiler.keras.ops._core import as_tensor, primitive
 from compiler.keras.ops.shape import reshape
@@ -24,6 +26,24 @@ __all__ = ["conv", "depthwise_conv", "separable_conv", "conv_output_length", "co
 
 _as_strided = xp.lib.stride_tricks.as_strided
 _THIN_WINDOW = 32  # kh*kw*C below which the bias rides in the GEMM as a ones column
+# Output gradients already zero wherever the fused ReLU's output is not positive: a max pool
+# fed directly by the conv (Conv2D(activation="relu") + MaxPooling2D, the slide's pattern)
+# drops the non-positive maxima from its own, 4x smaller, gradient (see pool.py), so the conv
+# backward skips its output-sized mask (2 CPU-ms per step on the slide's first layer). Keyed
+# by id, checked by identity: a sum of gradients from several consumers is a new, unmarked
+# array and gets the mask as usual.
+_RELU_MASKED = weakref.WeakValueDictionary()
+
+
+def has_fused_relu(tensor):
+    """Whether ``tensor`` is the output of a conv primitive with its ReLU fused."""
+    return tensor._op in (_conv2d, _conv2d_bias) and tensor._ctx[-1] is not None
+
+
+def mark_relu_masked(grad):
+    """Records that ``grad`` (for a ``has_fused_relu`` output) is zero where it is not > 0."""
+    _RELU_MASKED[id(grad)] = grad
+    return grad
 
 
 def conv_output_length(length, kernel, stride, padding, dilation=1):
@@ -176,8 +196,8 @@ def _conv2d_backward(ctx, g, want_bias=False):
     n, c = padded_shape[0], padded_shape[3]
     m = n * out_hw[0] * out_hw[1]
     g2 = g.reshape(m, filters)
-    if out is not None:  # fused ReLU: TensorFlow's gradient, g * (output > 0)
-        g2 = g2 * (out > 0)
+    if out is not None and _RELU_MASKED.get(id(g)) is not g:
+        g2 = g2 * (out > 0)  # fused ReLU: TensorFlow's gradient, g * (output > 0)
     dcols = None  # window gradients, (kh*kw, pixels, C)
     grad_bias = None
     if groups == 1:

@@ -12,7 +12,13 @@ in row-major window order (TensorFlow's argmax): its gradient goes to that one i
 
 from compiler.keras.backend import xp
 from compiler.keras.ops._core import as_tensor, is_grad_enabled, primitive
-from compiler.keras.ops.conv import _check_data_format, conv_output_length, conv_padding
+from compiler.keras.ops.conv import (
+    _check_data_format,
+    conv_output_length,
+    conv_padding,
+    has_fused_relu,
+    mark_relu_masked,
+)
 from compiler.keras.ops.shape import reshape
 
 __all__ = ["max_pool", "average_pool"]
@@ -62,7 +68,7 @@ def _scatter(padded_shape, dtype, pool, out_hw, strides, pads, pieces):
 
 
 @primitive("max_pool2d")
-def _max_pool(x, pool, strides, padding, record_index=True):
+def _max_pool(x, pool, strides, padding, record_index=True, after_relu=False):
     pads, out_hw = _geometry(x.shape, pool, strides, padding)
     padded = _pad(x, pads, -xp.inf)
     offsets = list(_offsets(pool, out_hw, strides))
@@ -88,12 +94,16 @@ def _max_pool(x, pool, strides, padding, record_index=True):
         tmp *= gt
         idx += tmp
         xp.maximum(out, window, out=out)
-    return out, (idx, padded.shape, x.dtype, pool, strides, pads, out_hw)
+    if after_relu:
+        # The input is a fused ReLU's output, whose gradient is masked by (output > 0): a
+        # maximum that is not > 0 gets no winner, so that the conv can skip its mask.
+        xp.copyto(idx, index_dtype(len(offsets)), where=xp.logical_not(out > 0))
+    return out, (idx, padded.shape, x.dtype, pool, strides, pads, out_hw, after_relu)
 
 
 @_max_pool.defgrad
 def _max_pool_grad(ctx, g):
-    idx, padded_shape, dtype, pool, strides, pads, out_hw = ctx
+    idx, padded_shape, dtype, pool, strides, pads, out_hw, after_relu = ctx
 
     def piece(k):
         def write(out):
@@ -102,7 +112,8 @@ def _max_pool_grad(ctx, g):
         return write
 
     pieces = [piece(k) for k in range(pool[0] * pool[1])]
-    return (_scatter(padded_shape, dtype, pool, out_hw, strides, pads, pieces),)
+    grad = _scatter(padded_shape, dtype, pool, out_hw, strides, pads, pieces)
+    return (mark_relu_masked(grad) if after_relu else grad,)
 
 
 @primitive("average_pool2d")
@@ -183,7 +194,8 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
     x, rank, pool, strides, padding = _prepare(inputs, pool_size, strides, padding, "max_pool")
     record_index = is_grad_enabled() and x.requires_grad
     return _finish(_max_pool(x, pool=pool, strides=strides, padding=padding,
-                             record_index=record_index), rank)
+                             record_index=record_index,
+                             after_relu=record_index and has_fused_relu(x)), rank)
 
 
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):

@@ -6,11 +6,13 @@ gradient will be asked. Both sides of each switch are checked against naive loop
 1e-12) and, where a gradient flows, finite differences.
 """
 
+import importlib
+
 import numpy as np
 import pytest
 
 from compiler.keras import layers, ops
-from tests.compiler.keras.helpers import check_layer_gradients
+from tests.compiler.keras.helpers import check_gradients, check_layer_gradients
 from tests.compiler.keras.layers.reference import conv2d_ref, pool2d_ref
 
 RNG = np.random.default_rng(11)
@@ -64,3 +66,46 @@ def test_max_pool_inference_path_equals_the_training_path(hw, pool, strides, pad
         got = ops.max_pool(finite, pool, strides, padding).data
     np.testing.assert_array_equal(got, pool2d_ref(finite, pool, strides or pool, padding,
                                                   "max"))
+
+
+def _conv_relu_pool_grads(monkeypatch, fuse, arrays, weights, also_sum):
+    pool_module = importlib.import_module("compiler.keras.ops.pool")
+    if not fuse:  # the general path: the pool passes every maximum, the conv masks
+        monkeypatch.setattr(pool_module, "has_fused_relu", lambda tensor: False)
+    x, kernel, bias = (ops.Tensor(a.copy(), requires_grad=True) for a in arrays)
+    out = ops.conv(x, kernel, bias=bias, fuse_relu=True)
+    loss = ops.sum(ops.max_pool(out, 2) * weights)
+    if also_sum:  # a second consumer of the conv output: its gradient is summed, then masked
+        loss = loss + ops.sum(out * 0.5)
+    loss.backward()
+    monkeypatch.undo()
+    return [x.grad, kernel.grad, bias.grad]
+
+
+@pytest.mark.parametrize("also_sum", [False, True])
+def test_pool_after_fused_relu_gives_the_gradients_of_the_unfused_path(monkeypatch, also_sum):
+    # Small integers: many conv outputs exactly 0 and many tied maxima, where the order of
+    # ReLU mask and pool argmax could matter.
+    rng = np.random.default_rng(7)
+    arrays = (
+        rng.integers(-1, 2, size=(3, 9, 9, 2)).astype(np.float32),
+        rng.integers(-1, 2, size=(3, 3, 2, 4)).astype(np.float32),
+        np.array([0, 1, -1, 0], np.float32),
+    )
+    weights = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
+    fused = _conv_relu_pool_grads(monkeypatch, True, arrays, weights, also_sum)
+    plain = _conv_relu_pool_grads(monkeypatch, False, arrays, weights, also_sum)
+    for got, expected in zip(fused, plain, strict=True):
+        np.testing.assert_array_equal(got, expected)
+
+
+def test_conv_relu_pool_finite_differences():
+    x = ops.Tensor(RNG.standard_normal((2, 8, 8, 2)), requires_grad=True)
+    kernel = ops.Tensor(RNG.standard_normal((3, 3, 2, 3)), requires_grad=True)
+    bias = ops.Tensor(RNG.standard_normal(3), requires_grad=True)
+    weights = RNG.standard_normal((2, 3, 3, 3))
+    check_gradients(
+        lambda: ops.sum(ops.max_pool(ops.conv(x, kernel, bias=bias, fuse_relu=True), 2)
+                        * weights),
+        [x, kernel, bias],
+    )
