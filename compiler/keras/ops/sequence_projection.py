@@ -8,6 +8,7 @@ scans want it). Backward: ``dkernel = x^T g`` and ``dbias = sum(g)`` over the ``
 would cost a second GEMM for nothing).
 """
 
+from compiler.keras.backend import xp
 from compiler.keras.ops._core import as_tensor, primitive
 from compiler.keras.ops._recurrent import from_gate_major, gate_major
 
@@ -17,18 +18,17 @@ __all__ = ["sequence_projection"]
 @primitive("sequence_projection")
 def _sequence_projection(x, kernel, *bias, gates, needs_x_grad):
     steps, batch, features = x.shape
-    x2 = x.reshape(steps * batch, features)
+    rows = steps * batch
+    # The bias rides in the GEMM as one more input column of ones: adding it to the (T * B, G * U)
+    # result, and summing the gradient over its rows, would each cost a pass over that result.
+    x2 = xp.empty((rows, features + 1), dtype=x.dtype)
+    x2[:, :features] = x.reshape(rows, features)
+    x2[:, features] = 1
+    weights = xp.concatenate([kernel, bias[0][None] if bias else xp.zeros_like(kernel[:1])])
     if gates is None:
-        out = x2 @ kernel
-        if bias:
-            out += bias[0]
-        out = out.reshape(steps, batch, -1)
+        out = (x2 @ weights).reshape(steps, batch, -1)
     else:
-        kernels = gate_major(kernel, gates)
-        out = x2 @ kernels  # (gates, T * B, units)
-        if bias:
-            out += bias[0].reshape(gates, 1, -1)
-        out = out.reshape(gates, steps, batch, -1)
+        out = (x2 @ gate_major(weights, gates)).reshape(gates, steps, batch, -1)
     return out, (x.shape, x2, kernel, gates, bool(bias), needs_x_grad)
 
 
@@ -39,17 +39,15 @@ def _sequence_projection_grad(ctx, g):
     dx = None
     if gates is None:
         g2 = g.reshape(rows, -1)
-        dkernel = x2.T @ g2
-        dbias = g2.sum(axis=0)
+        dweights = x2.T @ g2
         if needs_x_grad:
             dx = (g2 @ kernel.T).reshape(shape)
     else:
         g2 = g.reshape(gates, rows, -1)
-        dkernel = from_gate_major(x2.T @ g2)
-        dbias = g2.sum(axis=1).reshape(-1)
+        dweights = from_gate_major(x2.T @ g2)
         if needs_x_grad:
             dx = (g2 @ gate_major(kernel, gates).transpose(0, 2, 1)).sum(axis=0).reshape(shape)
-    return (dx, dkernel) + ((dbias,) if has_bias else ())
+    return (dx, dweights[:-1]) + ((dweights[-1],) if has_bias else ())
 
 
 def sequence_projection(x, kernel, bias=None, gates=None):
