@@ -34,6 +34,8 @@ _ROWWISE = {
     Op.QUANTIZE,
     Op.DEQUANTIZE,
     Op.CAST,
+    Op.RESIZE_NEAREST_NEIGHBOR,  # the rule below requires its size input to be constant
+    Op.RESIZE_BILINEAR,
 }
 _BINARY = {
     Op.ADD,

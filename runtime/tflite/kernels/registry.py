@@ -17,6 +17,7 @@ from runtime.tflite.kernels import (
     quantize,
     reduce,
     reshape,
+    resize,
     rnn,
     slicing,
     softmax,
@@ -104,4 +105,6 @@ REGISTRY = {
     Op.ROUND: unary.PREPARE["round"],
     Op.SQUARED_DIFFERENCE: unary.prepare_squared_difference,
     Op.ZEROS_LIKE: unary.prepare_zeros_like,
+    Op.RESIZE_NEAREST_NEIGHBOR: resize.prepare_nearest,
+    Op.RESIZE_BILINEAR: resize.prepare_bilinear,
 }

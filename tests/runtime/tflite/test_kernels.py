@@ -876,3 +876,25 @@ def test_batch_matmul_hybrid(asymmetric, adj_y):
             version=4,
         )
     )
+
+
+@pytest.mark.parametrize("align,half", [(False, False), (True, False), (False, True)])
+@pytest.mark.parametrize("size", [(6, 9), (2, 3), (5, 4)])
+def test_resize_nearest_and_bilinear(align, half, size):
+    opts = {"align_corners": align, "half_pixel_centers": half}
+    target = const(np.array(size, np.int32), T.INT32)
+    check(
+        one_op_model(
+            Op.RESIZE_NEAREST_NEIGHBOR, [inp((2, 3, 4, 2)), target], [out((2, *size, 2))], opts
+        )
+    )
+    check(
+        one_op_model(
+            Op.RESIZE_NEAREST_NEIGHBOR,
+            [inp((2, 3, 4, 2), T.INT8, 0.1, 3), target],
+            [out((2, *size, 2), T.INT8, 0.1, 3)],
+            opts,
+            version=2,
+        )
+    )
+    check(one_op_model(Op.RESIZE_BILINEAR, [inp((2, 3, 4, 2)), target], [out((2, *size, 2))], opts))

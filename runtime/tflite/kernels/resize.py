@@ -1,0 +1,84 @@
+"""RESIZE_NEAREST_NEIGHBOR (float32, int8: a gather, quantization kept) and RESIZE_BILINEAR
+(float32).
+
+References: ``tflite/kernels/resize_nearest_neighbor.cc``, ``resize_bilinear.cc``,
+``reference/resize_nearest_neighbor.h`` (``GetNearestNeighbor``),
+``reference/resize_bilinear.h`` (``ComputeInterpolationValues``). Coordinates are computed in
+float32 as the kernels do: scale = in/out, or (in-1)/(out-1) with align_corners; half-pixel
+centers shift by 0.5.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from runtime.tflite.kernels import _common as c
+from runtime.tflite.kernels._fixed_point import round_half_away
+
+
+def _scale(in_size: int, out_size: int, align_corners: bool) -> np.float32:
+    if align_corners and out_size > 1:
+        return np.float32(in_size - 1) / np.float32(out_size - 1)
+    return np.float32(in_size) / np.float32(out_size)
+
+
+def _nearest_index(in_size, out_size, align_corners, half_pixel):
+    scale = _scale(in_size, out_size, align_corners)
+    offset = np.float32(0.5 if half_pixel else 0.0)
+    v = ((np.arange(out_size, dtype=np.float32) + offset) * scale).astype(np.float32)
+    idx = round_half_away(v) if align_corners else np.floor(v)
+    idx = np.minimum(idx.astype(np.int64), in_size - 1)
+    return np.maximum(idx, 0) if half_pixel else idx
+
+
+def _target(ctx, x, size):
+    if x.ndim != 4:
+        raise ctx.fail(f"input must be 4-D NHWC, has shape {list(x.shape)}")
+    if size.shape != (2,) or size.min() <= 0:
+        raise ctx.fail(f"size must hold two positive values, holds {size.tolist()}")
+    oh, ow = (int(v) for v in size)
+    c.check_alloc(ctx, (x.shape[0], oh, ow, x.shape[3]), "output")
+    return oh, ow
+
+
+def prepare_nearest(ctx: c.OpContext) -> c.Eval:
+    ctx.check_arity(2)
+    ctx.require_types((c.F32, c.I8, c.U8, c.I32))
+    align, half = bool(ctx.options["align_corners"]), bool(ctx.options["half_pixel_centers"])
+
+    def run(x, size):
+        oh, ow = _target(ctx, x, size)
+        rows = _nearest_index(x.shape[1], oh, align, half)
+        cols = _nearest_index(x.shape[2], ow, align, half)
+        return [x[:, rows][:, :, cols]]
+
+    return run
+
+
+def _interpolation(in_size, out_size, align_corners, half_pixel):
+    scale = _scale(in_size, out_size, align_corners)
+    v = np.arange(out_size, dtype=np.float32)
+    scaled = ((v + np.float32(0.5)) * scale - np.float32(0.5)) if half_pixel else v * scale
+    scaled = scaled.astype(np.float32)
+    lower = np.maximum(np.floor(scaled).astype(np.int64), 0)
+    upper = np.minimum(np.ceil(scaled).astype(np.int64), in_size - 1)
+    return scaled, lower, upper
+
+
+def prepare_bilinear(ctx: c.OpContext) -> c.Eval:
+    ctx.check_arity(2)
+    ctx.require_types((c.F32,))
+    align, half = bool(ctx.options["align_corners"]), bool(ctx.options["half_pixel_centers"])
+
+    def run(x, size):
+        oh, ow = _target(ctx, x, size)
+        ys, y0, y1 = _interpolation(x.shape[1], oh, align, half)
+        xs, x0, x1 = _interpolation(x.shape[2], ow, align, half)
+        dy = (ys - y0.astype(np.float32)).astype(np.float32)[None, :, None, None]
+        dx = (xs - x0.astype(np.float32)).astype(np.float32)[None, None, :, None]
+        one = np.float32(1)
+        top = x[:, y0][:, :, x0] * (one - dy) * (one - dx) + x[:, y1][:, :, x0] * dy * (one - dx)
+        bottom = x[:, y0][:, :, x1] * (one - dy) * dx + x[:, y1][:, :, x1] * dy * dx
+        return [(top + bottom).astype(np.float32)]
+
+    return run
