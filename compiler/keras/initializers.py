@@ -194,7 +194,8 @@ class Orthogonal(_Seeded):
         q = q * xp.sign(xp.diag(r))
         if rows < cols:
             q = q.T
-        return (self.gain * q[:rows, :cols]).reshape(shape).astype(dtype)
+        # Row-major like every other weight: QR returns Fortran-ordered arrays.
+        return xp.ascontiguousarray((self.gain * q[:rows, :cols]).reshape(shape), dtype=dtype)
 
     def get_config(self):
         return {"gain": self.gain, "seed": self.seed}
@@ -219,6 +220,7 @@ _ALIASES = {
     "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
     "glorot_normal": GlorotNormal, "he_normal": HeNormal, "he_uniform": HeUniform,
     "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform, "orthogonal": Orthogonal,
+    "uniform": RandomUniform, "normal": RandomNormal,
     "identity": Identity,
 }
 ALL_CLASSES = {cls.__name__: cls for cls in set(_ALIASES.values())}

@@ -9,17 +9,16 @@ __all__ = ["numeric_grad", "check_gradients", "check_layer_gradients"]
 
 def numeric_grad(fn, array, eps=1e-6):
     """Central-difference gradient of the scalar ``fn()`` with respect to ``array`` (in place)."""
-    grad = np.zeros_like(array, dtype=np.float64)
-    flat = array.reshape(-1)
-    out = grad.reshape(-1)
-    for i in range(flat.size):
-        old = flat[i]
-        flat[i] = old + eps
+    grad = np.zeros(array.shape, dtype=np.float64)
+    # Index the array itself (never a reshaped copy, which a non-contiguous array would give).
+    for index in np.ndindex(array.shape):
+        old = array[index]
+        array[index] = old + eps
         plus = float(fn())
-        flat[i] = old - eps
+        array[index] = old - eps
         minus = float(fn())
-        flat[i] = old
-        out[i] = (plus - minus) / (2 * eps)
+        array[index] = old
+        grad[index] = (plus - minus) / (2 * eps)
     return grad
 
 
