@@ -8,12 +8,13 @@ Spec: ``tf.nn.convolution`` / ``keras.ops.conv`` / ``keras.ops.depthwise_conv``.
 
 A 1-D convolution is the 2-D one on a height-1 image. The 2-D primitive is im2col + one GEMM:
 the windows are a strided view of the padded input, copied once into a ``(pixels, kh*kw*C)``
-matrix (plus a ones column that carries the bias through the GEMM). Its gradient is one GEMM
-for the kernel (and bias) and, only when the input needs it (not for a first layer fed with
-data), one batched GEMM plus col2im for the input, where col2im loops over the ``kh*kw``
-kernel offsets (strided adds of whole images), never over pixels. A ReLU activation can be
-fused: clamped in place forward, ``g * (out > 0)`` backward. Everything stays in the input's
-float dtype.
+matrix (plus, for thin windows, a ones column that carries the bias through the GEMM). Its
+gradient is one GEMM for the kernel (and bias) and, only when the input needs it (not for a
+first layer fed with data), one batched GEMM plus col2im for the input, where col2im loops
+over the ``kh*kw`` kernel offsets (strided adds of whole images), never over pixels. A ReLU
+activation can be fused: clamped in place forward, ``g * (out > 0)`` backward (skipped when a
+max pool fed by the conv has already dropped those gradients, see ``mark_relu_masked``).
+Everything stays in the input's float dtype.
 """
 
 import weakref

@@ -7,7 +7,9 @@ not counted in an average (the divisor is the number of real inputs in the windo
 Both primitives loop over the ``ph*pw`` window offsets, each step one strided whole-image
 operation: no im2col copy. The max pool records, per output, the offset of the first maximum
 in row-major window order (TensorFlow's argmax): its gradient goes to that one input only. A
-1-D pool is the 2-D one on a height-1 image.
+1-D pool is the 2-D one on a height-1 image. Without a gradient to come (inference) only the
+maxima are taken. Fed directly by a conv with a fused ReLU, the pool also drops the maxima
+that are not > 0 from its gradient, so that the conv need not mask its output-sized one.
 """
 
 from compiler.keras.backend import xp
