@@ -326,11 +326,15 @@ class Layer:
         self._check_input_spec(map_structure(lambda t: t.shape, inputs))
         self._maybe_build(map_structure(lambda t: (None, *t.shape[1:]), inputs))
         params = self._signature()
-        if "mask" in params and kwargs.get("mask") is None:
-            masks = map_structure(lambda t: t._keras_mask, inputs)
-            if any(m is not None for m in _flatten(masks)):
-                kwargs["mask"] = masks
         mask = kwargs.get("mask")
+        if mask is None:
+            # The inputs' masks reach compute_mask (Keras passes them through layers such as
+            # Dense or Dropout) and call, when call takes a mask.
+            masks = map_structure(lambda t: None if t is None else t._keras_mask, inputs)
+            if any(m is not None for m in _flatten(masks)):
+                mask = masks
+                if "mask" in params:
+                    kwargs["mask"] = masks
         training = kwargs.get("training")
         if training is None:
             training = current_training()

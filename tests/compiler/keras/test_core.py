@@ -90,3 +90,10 @@ def test_disconnected_graph_is_an_error():
     out = layers.Dense(1)(b)
     with pytest.raises(ValueError, match="disconnected"):
         keras.Model(a, out)
+
+
+def test_mask_passes_through_layers_whose_call_takes_no_mask():
+    x = ops.Tensor(np.ones((2, 3, 4), np.float32))
+    x._keras_mask = np.array([[True, True, False], [True, False, False]])
+    out = layers.Dense(2)(x)
+    np.testing.assert_array_equal(out._keras_mask, x._keras_mask)
