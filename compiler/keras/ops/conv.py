@@ -21,6 +21,7 @@ import weakref
 
 from compiler.keras.backend import xp
 from compiler.keras.ops._core import as_tensor, primitive
+from compiler.keras.ops._parallel import over_batch
 from compiler.keras.ops.shape import reshape
 
 __all__ = ["conv", "depthwise_conv", "separable_conv", "conv_output_length", "conv_padding"]
@@ -120,18 +121,24 @@ def _im2col(x, kernel_hw, out_hw, strides, dilation, ones_column):
         # One channel (grayscale input layers): a copy per kernel offset moves whole image
         # rows; the strided view would copy one float at a time.
         grid = cols.reshape(n, *out_hw, width)
-        for offset, (_, _, index) in enumerate(
-            _offset_slices(kernel_hw, out_hw, strides, dilation)
-        ):
-            grid[..., offset] = x[index][..., 0]
-        return cols
-    step = cols.itemsize
-    target = _as_strided(
-        cols, (n, *out_hw, *kernel_hw, c),
-        (out_hw[0] * out_hw[1] * width * step, out_hw[1] * width * step, width * step,
-         kernel_hw[1] * c * step, c * step, step),
-    )
-    target[...] = _windows(x, kernel_hw, out_hw, strides, dilation)
+        offsets = list(_offset_slices(kernel_hw, out_hw, strides, dilation))
+
+        def fill(rows):
+            for offset, (_, _, index) in enumerate(offsets):
+                grid[rows][..., offset] = x[rows][index][..., 0]
+    else:
+        step = cols.itemsize
+        target = _as_strided(
+            cols, (n, *out_hw, *kernel_hw, c),
+            (out_hw[0] * out_hw[1] * width * step, out_hw[1] * width * step, width * step,
+             kernel_hw[1] * c * step, c * step, step),
+        )
+        windows = _windows(x, kernel_hw, out_hw, strides, dilation)
+
+        def fill(rows):
+            target[rows] = windows[rows]
+
+    over_batch(fill, n, cols.size)
     return cols
 
 
@@ -143,21 +150,28 @@ def _col2im(dcols, padded_shape, pads, kernel_hw, out_hw, strides, dilation):
     kh*kw*C)`` rows, whose contiguous runs are only ``C`` long.
     """
     n, c = padded_shape[0], padded_shape[3]
-    offsets = _offset_slices(kernel_hw, out_hw, strides, dilation)
-    first = 0
-    if strides == (1, 1):
-        # The first offset's windows are one block: copied, not added onto zeros, and only
-        # the rest of the image is zeroed (~8% less CPU on the slide's conv2d_1).
-        dx = xp.empty(padded_shape, dtype=dcols.dtype)
-        dx[:, out_hw[0]:] = 0
-        dx[:, :out_hw[0], out_hw[1]:] = 0
-        _, _, index = next(offsets)
-        dx[index] = dcols[0].reshape(n, *out_hw, c)
-        first = 1
-    else:
-        dx = xp.zeros(padded_shape, dtype=dcols.dtype)
-    for k, (_, _, index) in enumerate(offsets, first):
-        dx[index] += dcols[k].reshape(n, *out_hw, c)
+    offsets = list(_offset_slices(kernel_hw, out_hw, strides, dilation))
+    pixels = out_hw[0] * out_hw[1]
+    dx = xp.empty(padded_shape, dtype=dcols.dtype)
+
+    def accumulate(rows):
+        image = dx[rows]
+        count = image.shape[0]
+        window_grads = dcols[:, rows.start * pixels:rows.stop * pixels]
+        first = 0
+        if strides == (1, 1):
+            # The first offset's windows are one block: copied, not added onto zeros, and
+            # only the rest of the image is zeroed (~8% less CPU on the slide's conv2d_1).
+            image[:, out_hw[0]:] = 0
+            image[:, :out_hw[0], out_hw[1]:] = 0
+            image[offsets[0][2]] = window_grads[0].reshape(count, *out_hw, c)
+            first = 1
+        else:
+            image[...] = 0
+        for k in range(first, len(offsets)):
+            image[offsets[k][2]] += window_grads[k].reshape(count, *out_hw, c)
+
+    over_batch(accumulate, n, dcols.size)
     return _unpad(dx, pads)
 
 
@@ -194,10 +208,17 @@ def _conv2d_forward(x, kernel, bias, strides, pads, dilation, groups, input_grad
         k = kernel.reshape(kh * kw, cin_g, groups, fg).transpose(2, 0, 1, 3)
         out = xp.matmul(cols, k.reshape(groups, kh * kw * cin_g, fg))
         out = out.transpose(1, 0, 2).reshape(m, filters)
-    if bias is not None and not fused_bias:
-        out += bias
-    if relu:
-        xp.maximum(out, 0, out=out)
+    if (bias is not None and not fused_bias) or relu:
+        pixels = out_hw[0] * out_hw[1]
+
+        def finish(rows):
+            part = out[rows.start * pixels:rows.stop * pixels]
+            if bias is not None and not fused_bias:
+                part += bias
+            if relu:
+                xp.maximum(part, 0, out=part)
+
+        over_batch(finish, n, out.size)
     ctx = (cols, kernel, xp_.shape, pads, out_hw, strides, dilation, groups, input_grad,
            out if relu else None)
     return out.reshape(n, *out_hw, filters), ctx

@@ -14,6 +14,7 @@ that are not > 0 from its gradient, so that the conv need not mask its output-si
 
 from compiler.keras.backend import xp
 from compiler.keras.ops._core import as_tensor, is_grad_enabled, primitive
+from compiler.keras.ops._parallel import over_batch
 from compiler.keras.ops.conv import (
     _check_data_format,
     conv_output_length,
@@ -74,38 +75,51 @@ def _max_pool(x, pool, strides, padding, record_index=True, after_relu=False):
     pads, out_hw = _geometry(x.shape, pool, strides, padding)
     padded = _pad(x, pads, -xp.inf)
     offsets = list(_offsets(pool, out_hw, strides))
-    out = padded[offsets[0]].copy()
+    n, c = x.shape[0], x.shape[3]
+    out = xp.empty((n, *out_hw, c), dtype=padded.dtype)
     if not record_index:
         # Inference (predict, evaluate, the validation pass): no gradient will be asked for,
         # so the maxima alone; measured ~40% less CPU than with the argmax bookkeeping.
-        for index in offsets[1:]:
-            xp.maximum(out, padded[index], out=out)
+        def maxima(rows):
+            part = padded[rows]
+            xp.copyto(out[rows], part[offsets[0]])
+            for index in offsets[1:]:
+                xp.maximum(out[rows], part[index], out=out[rows])
+
+        over_batch(maxima, n, padded.size)
         return out, None
     # Index of the first maximum; uint8 arithmetic wraps, so idx + gt*(k - idx) sets k where gt.
     # The top bit (7 or 30) stays free: it marks a maximum dropped after a ReLU (below).
     index_dtype = xp.uint8 if len(offsets) < 128 else xp.int32
     idx = xp.zeros(out.shape, index_dtype)
-    tmp = xp.empty_like(idx)
-    # Each window offset is first copied out of the strided input once: comparing and taking
-    # the maximum on contiguous arrays is measured ~35% faster than reading the view twice.
-    window = xp.empty_like(out)
-    gt = xp.empty(out.shape, dtype=bool)
-    for k, index in enumerate(offsets[1:], 1):
-        xp.copyto(window, padded[index])
-        xp.greater(window, out, out=gt)
-        xp.subtract(index_dtype(k), idx, out=tmp)
-        tmp *= gt
-        idx += tmp
-        xp.maximum(out, window, out=out)
-    if after_relu:
-        # The input is a fused ReLU's output, whose gradient is masked by (output > 0): a
-        # maximum that is not > 0 gets no winner, so that the conv can skip its mask.
-        # Setting the top bit takes three byte-wide passes: copyto(where=) is 10x slower.
-        dropped = xp.greater(out, 0).view(xp.uint8)
-        dropped ^= 1  # NaN is dropped too, as (output > 0) masks it
-        dropped = dropped.astype(index_dtype, copy=False)
-        dropped <<= 7 if index_dtype is xp.uint8 else 30
-        idx |= dropped
+
+    def argmaxima(rows):
+        part, best, arg = padded[rows], out[rows], idx[rows]
+        xp.copyto(best, part[offsets[0]])
+        tmp = xp.empty_like(arg)
+        # Each window offset is first copied out of the strided input once: comparing and
+        # taking the maximum on contiguous arrays is measured ~35% faster than reading the
+        # view twice.
+        window = xp.empty_like(best)
+        gt = xp.empty(best.shape, dtype=bool)
+        for k, index in enumerate(offsets[1:], 1):
+            xp.copyto(window, part[index])
+            xp.greater(window, best, out=gt)
+            xp.subtract(index_dtype(k), arg, out=tmp)
+            tmp *= gt
+            arg += tmp
+            xp.maximum(best, window, out=best)
+        if after_relu:
+            # The input is a fused ReLU's output, whose gradient is masked by (output > 0): a
+            # maximum that is not > 0 gets no winner, so that the conv can skip its mask.
+            # Setting the top bit takes three byte-wide passes: copyto(where=) is 10x slower.
+            dropped = xp.greater(best, 0).view(xp.uint8)
+            dropped ^= 1  # NaN is dropped too, as (output > 0) masks it
+            dropped = dropped.astype(index_dtype, copy=False)
+            dropped <<= 7 if index_dtype is xp.uint8 else 30
+            arg |= dropped
+
+    over_batch(argmaxima, n, padded.size)
     return out, (idx, padded.shape, x.dtype, pool, strides, pads, out_hw, after_relu)
 
 

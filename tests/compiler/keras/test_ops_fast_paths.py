@@ -109,3 +109,35 @@ def test_conv_relu_pool_finite_differences():
                         * weights),
         [x, kernel, bias],
     )
+
+
+def _slide_block_outputs(threads, monkeypatch, x, kernel, bias):
+    parallel = importlib.import_module("compiler.keras.ops._parallel")
+    monkeypatch.setattr(parallel, "_MIN_ELEMENTS", 0)  # split even these small batches
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", str(threads))
+    results = []
+    for padding, pool_padding in (("valid", "valid"), ("same", "same")):
+        tx, tk, tb = (ops.Tensor(a.copy(), requires_grad=True) for a in (x, kernel, bias))
+        out = ops.conv(tx, tk, bias=tb, padding=padding, fuse_relu=True)
+        pooled = ops.max_pool(out, 2, padding=pool_padding)
+        ops.sum(pooled * np.float32(1.5)).backward()
+        with ops.no_grad():
+            inference = ops.max_pool(out.data, 3, 2)
+        results += [out.data, pooled.data, inference.data, tx.grad, tk.grad, tb.grad]
+    # A first layer: one channel, a thin window, the bias as a ones column, no input gradient.
+    first = ops.conv(x[..., :1], kernel[:, :, :1], bias=bias, fuse_relu=True)
+    results.append(first.data)
+    monkeypatch.undo()
+    return results
+
+
+@pytest.mark.parametrize("batch", [1, 2, 5])
+def test_two_thread_halves_give_the_single_thread_results(monkeypatch, batch):
+    rng = np.random.default_rng(batch)
+    x = rng.standard_normal((batch, 9, 8, 3)).astype(np.float32)
+    kernel = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
+    bias = rng.standard_normal(4).astype(np.float32)
+    serial = _slide_block_outputs(1, monkeypatch, x, kernel, bias)
+    threaded = _slide_block_outputs(2, monkeypatch, x, kernel, bias)
+    for got, expected in zip(threaded, serial, strict=True):
+        np.testing.assert_array_equal(got, expected)
