@@ -51,22 +51,31 @@ def _pad(x, pads, value):
 
 
 def _scatter(padded_shape, dtype, pool, out_hw, strides, pads, pieces):
-    """Sums per-offset output-sized gradients back into an input-sized array."""
+    """Sums per-offset output-sized gradients back into an input-sized array.
+
+    ``pieces[k](out, rows)`` gives offset ``k``'s gradient for batch ``rows``: written into
+    ``out`` when the windows tile the input (every input gets at most one write), returned
+    when ``out`` is None.
+    """
     (top, bottom), (left, right) = pads
     tiles = all(s >= p for s, p in zip(strides, pool, strict=True))
-    if tiles:  # windows do not overlap: every input gets at most one write
-        dx = xp.empty(padded_shape, dtype)
-        dx[:, strides[0] * out_hw[0]:] = 0
-        dx[:, :, strides[1] * out_hw[1]:] = 0
-        if strides[0] > pool[0] or strides[1] > pool[1]:
-            dx[:] = 0
-    else:
-        dx = xp.zeros(padded_shape, dtype)
-    for index, piece in zip(_offsets(pool, out_hw, strides), pieces, strict=True):
-        if tiles:
-            piece(dx[index])
+    offsets = list(_offsets(pool, out_hw, strides))
+    dx = xp.empty(padded_shape, dtype)
+
+    def fill(rows):
+        part = dx[rows]
+        if tiles and strides[0] == pool[0] and strides[1] == pool[1]:
+            part[:, strides[0] * out_hw[0]:] = 0
+            part[:, :, strides[1] * out_hw[1]:] = 0
         else:
-            dx[index] += piece(None)
+            part[...] = 0
+        for index, piece in zip(offsets, pieces, strict=True):
+            if tiles:
+                piece(part[index], rows)
+            else:
+                part[index] += piece(None, rows)
+
+    over_batch(fill, padded_shape[0], dx.size)
     return dx[:, top:padded_shape[1] - bottom, left:padded_shape[2] - right, :]
 
 
@@ -128,8 +137,9 @@ def _max_pool_grad(ctx, g):
     idx, padded_shape, dtype, pool, strides, pads, out_hw, after_relu = ctx
 
     def piece(k):
-        def write(out):
-            return xp.multiply(g, idx == k, out=out) if out is not None else g * (idx == k)
+        def write(out, rows):
+            mine = idx[rows] == k
+            return xp.multiply(g[rows], mine, out=out) if out is not None else g[rows] * mine
 
         return write
 
@@ -165,10 +175,10 @@ def _average_pool_grad(ctx, g):
     scale, padded_shape, dtype, pool, strides, pads, out_hw = ctx
     gs = g * scale
 
-    def write(out):
+    def write(out, rows):
         if out is None:
-            return gs
-        out[...] = gs
+            return gs[rows]
+        out[...] = gs[rows]
         return out
 
     pieces = [write] * (pool[0] * pool[1])
