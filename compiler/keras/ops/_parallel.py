@@ -21,6 +21,9 @@ _MIN_ELEMENTS = 1 << 18
 _STATE = threading.local()
 _EXECUTOR = []
 _LOCK = threading.Lock()
+# A forked child inherits the executor but not its thread: work submitted there would wait
+# forever. The child starts a fresh one on first use.
+os.register_at_fork(after_in_child=_EXECUTOR.clear)
 
 
 def _two_threads():

@@ -7,6 +7,8 @@ gradient will be asked. Both sides of each switch are checked against naive loop
 """
 
 import importlib
+import os
+import select
 
 import numpy as np
 import pytest
@@ -142,3 +144,23 @@ def test_two_thread_halves_give_the_single_thread_results(monkeypatch, batch):
     threaded = _slide_block_outputs(2, monkeypatch, x, kernel, bias)
     for got, expected in zip(threaded, serial, strict=True):
         np.testing.assert_array_equal(got, expected)
+
+
+def test_a_forked_child_does_not_wait_on_the_parents_worker_thread(monkeypatch):
+    parallel = importlib.import_module("compiler.keras.ops._parallel")
+    monkeypatch.setattr(parallel, "_MIN_ELEMENTS", 0)
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    x = np.arange(4 * 4 * 4 * 2, dtype=np.float32).reshape(4, 4, 4, 2)
+    expected = ops.max_pool(x, 2).data  # starts the worker thread in this process
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: same op, then report through the pipe
+        ok = np.array_equal(ops.max_pool(x, 2).data, expected)
+        os.write(write, b"1" if ok else b"0")
+        os._exit(0)
+    os.close(write)
+    ready, _, _ = select.select([read], [], [], 20)
+    if not ready:
+        os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    assert ready and os.read(read, 1) == b"1", "the forked child hung or got other results"
