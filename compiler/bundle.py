@@ -16,8 +16,8 @@ writes, next to them, everything the apps need and nothing they must hard-code:
 The apps quantize an input pixel ``p`` (0..255) exactly as ``quantize_pixels`` does here, in
 float32 arithmetic: ``q = clamp(round_half_away(float32(p) / 255 / scale) + zero_point)``. The
 value before rounding is never negative, so Kotlin's ``Math.round`` (half up) and Swift's
-``rounded()`` (half away from zero) agree with it bit for bit, as does TFLite's quantizer; numpy's ``np.round`` (half to
-even) would not, which is why it is not used.
+``rounded()`` (half away from zero) agree with it bit for bit, as does TFLite's quantizer;
+numpy's ``np.round`` (half to even) would not, which is why it is not used.
 
 Every file is written atomically (temporary file, then ``os.replace``) and the bytes depend only
 on the inputs.

@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from compiler.ir.errors import IRError
+
 from compiler.ir._recurrent_kernels import RECURRENT_KERNELS
 
 __all__ = ["KERNELS", "same_padding", "apply_activation"]
@@ -172,7 +174,10 @@ def resize_nearest_neighbor(x, size, *, align_corners, half_pixel_centers):
     """NHWC nearest resize, ``src = floor(dst * in / out)`` (both flags False, Keras's
     UpSampling2D); the flags' other variants are not needed by any lowering."""
     if align_corners or half_pixel_centers:
-        raise NotImplementedError("RESIZE_NEAREST_NEIGHBOR with align_corners/half_pixel_centers")
+        raise IRError(
+            "the IR evaluator's RESIZE_NEAREST_NEIGHBOR takes align_corners=False and "
+            f"half_pixel_centers=False; received {align_corners}, {half_pixel_centers}"
+        )
     rows = (np.arange(int(size[0])) * x.shape[1]) // int(size[0])
     cols = (np.arange(int(size[1])) * x.shape[2]) // int(size[1])
     return x[:, rows][:, :, cols]
