@@ -13,9 +13,8 @@ import math
 
 import numpy as np
 
-from compiler.ir.errors import IRError
-
 from compiler.ir._recurrent_kernels import RECURRENT_KERNELS
+from compiler.ir.errors import IRError
 
 __all__ = ["KERNELS", "same_padding", "apply_activation"]
 
