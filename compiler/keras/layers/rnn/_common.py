@@ -1,11 +1,12 @@
 """Helpers shared by the recurrent cells and layers: config checks, fused-path plumbing."""
 
-from compiler.keras import activations, ops
+from compiler.keras import activations, initializers, ops
 from compiler.keras.ops.sequence_projection import sequence_projection
+from compiler.keras.random import SeedGenerator
 
 __all__ = [
     "check_units", "reject_unsupported", "fused_activation_name", "input_projection",
-    "serialize_layer", "deserialize_layer", "prefix_paths",
+    "serialize_layer", "deserialize_layer", "prefix_paths", "store_cell_config",
 ]
 
 
@@ -83,3 +84,24 @@ def prefix_paths(layer, prefix):
     for variable in layer.weights:
         if not variable.path.startswith(prefix + "/"):
             variable.path = f"{prefix}/{variable.path}"
+
+
+def store_cell_config(cell, units, activation, use_bias, kernel_initializer,
+                      recurrent_initializer, bias_initializer, dropout, recurrent_dropout, seed,
+                      **unsupported):
+    """The arguments every recurrent cell (SimpleRNN, LSTM, GRU) stores the same way.
+
+    ``unsupported`` are the regularizer and constraint arguments, refused unless ``None``.
+    """
+    reject_unsupported(type(cell).__name__, **unsupported)
+    cell.units = units
+    cell.activation = activations.get(activation)
+    cell.use_bias = use_bias
+    cell.kernel_initializer = initializers.get(kernel_initializer)
+    cell.recurrent_initializer = initializers.get(recurrent_initializer)
+    cell.bias_initializer = initializers.get(bias_initializer)
+    cell.dropout = min(1.0, max(0.0, dropout))
+    cell.recurrent_dropout = min(1.0, max(0.0, recurrent_dropout))
+    cell.seed = seed
+    cell.seed_generator = SeedGenerator(seed)
+    cell.output_size = units

@@ -7,12 +7,11 @@ from compiler.keras.layers.rnn._common import (
     check_units,
     fused_activation_name,
     input_projection,
-    reject_unsupported,
+    store_cell_config,
 )
 from compiler.keras.layers.rnn.dropout_rnn_cell import DropoutRNNCell
 from compiler.keras.layers.rnn.rnn import RNN, cell_properties
 from compiler.keras.ops.lstm import lstm_scan
-from compiler.keras.random import SeedGenerator
 
 __all__ = ["LSTMCell", "LSTM"]
 
@@ -57,31 +56,21 @@ class LSTMCell(Layer, DropoutRNNCell):
         check_units(units)
         implementation = kwargs.pop("implementation", 2)
         super().__init__(**kwargs)
-        reject_unsupported(
-            type(self).__name__, kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
+        store_cell_config(
+            self, units, activation, use_bias, kernel_initializer, recurrent_initializer,
+            bias_initializer, dropout, recurrent_dropout, seed,
+            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
         )
         self.implementation = implementation
-        self.units = units
-        self.activation = activations.get(activation)
         self.recurrent_activation = activations.get(recurrent_activation)
-        self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.recurrent_initializer = initializers.get(recurrent_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.dropout = min(1.0, max(0.0, dropout))
-        self.recurrent_dropout = min(1.0, max(0.0, recurrent_dropout))
         if self.recurrent_dropout != 0.0:
             self.implementation = 1
         if self.implementation == 1:
             self.dropout_mask_count = 4  # one mask per gate, as Keras's implementation 1
-        self.seed = seed
-        self.seed_generator = SeedGenerator(seed)
         self.unit_forget_bias = unit_forget_bias
         self.state_size = [units, units]
-        self.output_size = units
 
     def build(self, input_shape):
         u = self.units
