@@ -1,19 +1,26 @@
-"""Batch-sliced numpy work on two threads: numpy releases the GIL inside its loops.
+"""Batch-sliced numpy work on two threads: numpy and BLAS release the GIL inside their loops.
 
-BLAS already spreads the GEMMs over the cores; the memory-bound passes around them (im2col,
-col2im, pooling, bias and ReLU) would otherwise run on one core. Measured on the 2-core
-machine, quiet: the slide's first max pool 4.0 -> 2.0 ms wall. Each half writes its own rows
-of a preallocated output, so results do not depend on the split or on thread timing.
+A big op (a convolution: im2col, GEMM, bias and ReLU; a pool) runs as two halves of the batch,
+one on the calling thread and one on a worker, each half writing its own rows of a
+preallocated output, so that results do not depend on thread timing or count.
+
+BLAS would rather spread each GEMM over the cores itself, but its worker threads keep spinning
+after every call and fight with ours for the two cores: measured on the 2-core machine, the
+slide's training step took 31 CPU-s per epoch that way against 20 on one thread.
+``one_blas_thread()`` (entered by ``fit``, ``evaluate`` and ``predict``) therefore pins BLAS to
+the calling thread while the ops split the work themselves.
 
 The thread count follows ``OPENBLAS_NUM_THREADS`` when set (``1``: everything on the calling
 thread, as profiling runs want), else the CPUs this process may use; at most two halves.
 """
 
+import contextlib
+import functools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["over_batch"]
+__all__ = ["over_batch", "one_blas_thread"]
 
 # Below this many elements a pass takes ~0.1 ms and the thread hand-off would eat the gain.
 _MIN_ELEMENTS = 1 << 18
@@ -39,6 +46,23 @@ def _two_threads():
         return (os.cpu_count() or 1) >= 2
 
 
+@functools.cache
+def _blas_controller():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+@contextlib.contextmanager
+def one_blas_thread():
+    """BLAS on the calling thread for the duration, when the ops split work over two threads."""
+    if not _two_threads():
+        yield
+        return
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        yield
+
+
 def _worker():
     with _LOCK:
         if not _EXECUTOR:
@@ -54,15 +78,19 @@ def _mark_worker():
 def over_batch(fn, batch, elements):
     """Runs ``fn(rows)`` over ``rows`` slices that cover ``range(batch)``.
 
-    Two halves on two threads when there are two CPUs and ``elements`` (the size of the work)
-    is large enough; otherwise one call with ``slice(0, batch)``. ``fn`` must only write rows
-    of its own slice.
+    When ``elements`` (the size of the work) is large enough, two halves: on two threads when
+    there are two CPUs, one after the other otherwise, so that results (sums of per-half
+    partials included) do not depend on the thread count. Small work is one call with
+    ``slice(0, batch)``. ``fn`` must only write rows of its own slice.
     """
-    if (batch < 2 or elements < _MIN_ELEMENTS or getattr(_STATE, "worker", False)
-            or not _two_threads()):
+    if batch < 2 or elements < _MIN_ELEMENTS:
         fn(slice(0, batch))
         return
     half = batch // 2
+    if getattr(_STATE, "worker", False) or not _two_threads():
+        fn(slice(0, half))
+        fn(slice(half, batch))
+        return
     future = _worker().submit(fn, slice(half, batch))
     try:
         fn(slice(0, half))

@@ -14,7 +14,8 @@ first layer fed with data), one batched GEMM plus col2im for the input, where co
 over the ``kh*kw`` kernel offsets (strided adds of whole images), never over pixels. A ReLU
 activation can be fused: clamped in place forward, ``g * (out > 0)`` backward (skipped when a
 max pool fed by the conv has already dropped those gradients, see ``mark_relu_masked``).
-Everything stays in the input's float dtype.
+Everything stays in the input's float dtype. Forward and backward each run as two halves of
+the batch (``over_batch``), GEMMs included; the kernel gradient is the sum of the halves'.
 """
 
 import weakref
@@ -102,21 +103,12 @@ def _unpad(x, pads):
     return x[:, top:x.shape[1] - bottom, left:x.shape[2] - right, :]
 
 
-def _im2col(x, kernel_hw, out_hw, strides, dilation, ones_column):
-    """The one copy of the forward pass: windows as a ``(pixels, kh*kw*C)`` matrix.
-
-    With ``ones_column`` a last column of ones is appended, so that the bias rides in the GEMM
-    (``[cols, 1] @ [W; b]``) and its gradient in the kernel's (``[cols, 1].T @ g``): measured
-    3x faster than a separate pass over the output for a thin first layer.
-    """
+def _im2col_filler(x, cols, kernel_hw, out_hw, strides, dilation):
+    """``fill(rows)`` copies the windows of batch ``rows`` of the padded NHWC ``x`` into
+    ``cols``, a ``(pixels, kh*kw*C [+ 1])`` matrix (a last ones column, when there is one, is
+    left alone)."""
     n, c = x.shape[0], x.shape[3]
-    m, k = n * out_hw[0] * out_hw[1], kernel_hw[0] * kernel_hw[1]
-    if k == 1 and strides == (1, 1) and not ones_column:
-        return x.reshape(m, c)  # a pointwise convolution reads the image as it is
-    width = k * c + (1 if ones_column else 0)
-    cols = xp.empty((m, width), dtype=x.dtype)
-    if ones_column:
-        cols[:, -1] = 1
+    width = cols.shape[1]
     if c == 1:
         # One channel (grayscale input layers): a copy per kernel offset moves whole image
         # rows; the strided view would copy one float at a time.
@@ -126,58 +118,64 @@ def _im2col(x, kernel_hw, out_hw, strides, dilation, ones_column):
         def fill(rows):
             for offset, (_, _, index) in enumerate(offsets):
                 grid[rows][..., offset] = x[rows][index][..., 0]
-    else:
-        step = cols.itemsize
-        target = _as_strided(
-            cols, (n, *out_hw, *kernel_hw, c),
-            (out_hw[0] * out_hw[1] * width * step, out_hw[1] * width * step, width * step,
-             kernel_hw[1] * c * step, c * step, step),
-        )
-        windows = _windows(x, kernel_hw, out_hw, strides, dilation)
 
-        def fill(rows):
-            target[rows] = windows[rows]
+        return fill
+    step = cols.itemsize
+    target = _as_strided(
+        cols, (n, *out_hw, *kernel_hw, c),
+        (out_hw[0] * out_hw[1] * width * step, out_hw[1] * width * step, width * step,
+         kernel_hw[1] * c * step, c * step, step),
+    )
+    windows = _windows(x, kernel_hw, out_hw, strides, dilation)
 
-    over_batch(fill, n, cols.size)
-    return cols
+    def fill(rows):
+        target[rows] = windows[rows]
+
+    return fill
 
 
-def _col2im(dcols, padded_shape, pads, kernel_hw, out_hw, strides, dilation):
-    """Adjoint of ``_im2col`` for window gradients laid out ``(kh*kw, pixels, C)``.
+def _col2im_adder(dx, kernel_hw, out_hw, strides, dilation):
+    """``add(rows, dcols)`` sums window gradients of batch ``rows``, laid out ``(kh*kw, pixels,
+    C)``, into ``dx[rows]``, the padded input's gradient (the adjoint of im2col).
 
     That layout (one batched GEMM away from the output gradient) makes each of the ``kh*kw``
     strided adds read one contiguous block: measured 5x faster than adding from ``(pixels,
     kh*kw*C)`` rows, whose contiguous runs are only ``C`` long.
     """
-    n, c = padded_shape[0], padded_shape[3]
-    offsets = list(_offset_slices(kernel_hw, out_hw, strides, dilation))
-    pixels = out_hw[0] * out_hw[1]
-    dx = xp.empty(padded_shape, dtype=dcols.dtype)
+    c = dx.shape[3]
+    offsets = [index for _, _, index in _offset_slices(kernel_hw, out_hw, strides, dilation)]
 
-    def accumulate(rows):
+    def add(rows, dcols):
         image = dx[rows]
         count = image.shape[0]
-        window_grads = dcols[:, rows.start * pixels:rows.stop * pixels]
         first = 0
         if strides == (1, 1):
             # The first offset's windows are one block: copied, not added onto zeros, and
             # only the rest of the image is zeroed (~8% less CPU on the slide's conv2d_1).
             image[:, out_hw[0]:] = 0
             image[:, :out_hw[0], out_hw[1]:] = 0
-            image[offsets[0][2]] = window_grads[0].reshape(count, *out_hw, c)
+            image[offsets[0]] = dcols[0].reshape(count, *out_hw, c)
             first = 1
         else:
             image[...] = 0
         for k in range(first, len(offsets)):
-            image[offsets[k][2]] += window_grads[k].reshape(count, *out_hw, c)
+            image[offsets[k]] += dcols[k].reshape(count, *out_hw, c)
 
-    over_batch(accumulate, n, dcols.size)
-    return _unpad(dx, pads)
+    return add
 
 
 def _sum_rows(a):
     # A GEMV: numpy's sum(axis=0) of a tall matrix is several times slower.
     return xp.ones(a.shape[0], dtype=a.dtype) @ a
+
+
+def _by_half(parts):
+    """Sums per-half partial results (a dict keyed by the half's first row) in row order."""
+    keys = sorted(parts)
+    total = parts[keys[0]]
+    for key in keys[1:]:
+        total = total + parts[key]
+    return total
 
 
 def _conv2d_forward(x, kernel, bias, strides, pads, dilation, groups, input_grad, relu):
@@ -188,37 +186,40 @@ def _conv2d_forward(x, kernel, bias, strides, pads, dilation, groups, input_grad
         conv_output_length(size, k, s, "valid", d)
         for size, k, s, d in zip((hp, wp), (kh, kw), strides, dilation, strict=True)
     )
-    m = n * out_hw[0] * out_hw[1]
-    fused_bias = False
-    if groups == 1:
-        # The ones column pays off only for thin windows (a first layer): on a wide one
-        # (conv2d_1 of the slide, 288 columns) it makes the rows odd-sized and costs more in
-        # im2col and both GEMMs (~1.5 ms per step) than a separate bias add and GEMV.
-        fused_bias = bias is not None and kh * kw * cin_g < _THIN_WINDOW
-        cols = _im2col(xp_, (kh, kw), out_hw, strides, dilation, ones_column=fused_bias)
-        weights = kernel.reshape(kh * kw * cin_g, filters)
-        if fused_bias:
-            weights = xp.concatenate([weights, bias.reshape(1, filters).astype(weights.dtype)])
-        out = cols @ weights
+    pixels = out_hw[0] * out_hw[1]
+    m = n * pixels
+    if groups > 1:
+        return _grouped_forward(xp_, kernel, bias, out_hw, strides, pads, dilation, groups,
+                                input_grad, relu)
+    # The ones column carries the bias through the GEMM ([cols, 1] @ [W; b]) and its
+    # gradient through the kernel's: measured 3x faster than a separate pass over the output
+    # for a thin first layer, but on a wide window (the slide's conv2d_1, 288 columns) it
+    # makes the rows odd-sized and costs more in im2col and both GEMMs (~1.5 ms per step).
+    fused_bias = bias is not None and kh * kw * cin_g < _THIN_WINDOW
+    weights = kernel.reshape(kh * kw * cin_g, filters)
+    if fused_bias:
+        weights = xp.concatenate([weights, bias.reshape(1, filters).astype(weights.dtype)])
+    pointwise = kh * kw == 1 and strides == (1, 1) and not fused_bias
+    if pointwise:
+        cols, fill = xp_.reshape(m, c), None  # a 1x1 convolution reads the image as it is
     else:
-        fg = filters // groups
-        cols = _windows(xp_, (kh, kw), out_hw, strides, dilation)
-        cols = cols.reshape(m, kh * kw, groups, cin_g).transpose(2, 0, 1, 3)
-        cols = cols.reshape(groups, m, kh * kw * cin_g)
-        k = kernel.reshape(kh * kw, cin_g, groups, fg).transpose(2, 0, 1, 3)
-        out = xp.matmul(cols, k.reshape(groups, kh * kw * cin_g, fg))
-        out = out.transpose(1, 0, 2).reshape(m, filters)
-    if (bias is not None and not fused_bias) or relu:
-        pixels = out_hw[0] * out_hw[1]
+        cols = xp.empty((m, weights.shape[0]), dtype=x.dtype)
+        if fused_bias:
+            cols[:, -1] = 1
+        fill = _im2col_filler(xp_, cols, (kh, kw), out_hw, strides, dilation)
+    out = xp.empty((m, filters), dtype=xp.result_type(cols, weights))
 
-        def finish(rows):
-            part = out[rows.start * pixels:rows.stop * pixels]
-            if bias is not None and not fused_bias:
-                part += bias
-            if relu:
-                xp.maximum(part, 0, out=part)
+    def forward(rows):
+        if fill is not None:
+            fill(rows)
+        r = slice(rows.start * pixels, rows.stop * pixels)
+        part = xp.matmul(cols[r], weights, out=out[r])
+        if bias is not None and not fused_bias:
+            part += bias
+        if relu:
+            xp.maximum(part, 0, out=part)
 
-        over_batch(finish, n, out.size)
+    over_batch(forward, n, cols.size + out.size)
     ctx = (cols, kernel, xp_.shape, pads, out_hw, strides, dilation, groups, input_grad,
            out if relu else None)
     return out.reshape(n, *out_hw, filters), ctx
@@ -226,36 +227,86 @@ def _conv2d_forward(x, kernel, bias, strides, pads, dilation, groups, input_grad
 
 def _conv2d_backward(ctx, g, want_bias=False):
     cols, kernel, padded_shape, pads, out_hw, strides, dilation, groups, input_grad, out = ctx
+    if groups > 1:
+        return _grouped_backward(ctx, g, want_bias)
+    kh, kw, cin_g, filters = kernel.shape
+    n = padded_shape[0]
+    pixels = out_hw[0] * out_hw[1]
+    g2 = g.reshape(n * pixels, filters)
+    mask = out is not None and _RELU_MASKED.get(id(g)) is not g
+    fused_bias = cols.shape[1] > kh * kw * cin_g
+    kernels_t = kernel.reshape(kh * kw, cin_g, filters).transpose(0, 2, 1)
+    dx = add = None
+    if input_grad:
+        dx = xp.empty(padded_shape, dtype=g.dtype)
+        add = _col2im_adder(dx, (kh, kw), out_hw, strides, dilation)
+    weight_parts, bias_parts = {}, {}
+
+    def backward(rows):
+        r = slice(rows.start * pixels, rows.stop * pixels)
+        gr = g2[r]
+        if mask:
+            gr = gr * (out[r] > 0)  # fused ReLU: TensorFlow's gradient, g * (output > 0)
+        # With the ones column: the kernel's rows, then the bias row.
+        weight_parts[rows.start] = cols[r].T @ gr
+        if want_bias and not fused_bias:
+            bias_parts[rows.start] = _sum_rows(gr)
+        if add is not None:
+            add(rows, xp.matmul(gr, kernels_t))
+
+    over_batch(backward, n, cols.size + g2.size)
+    grad_weights = _by_half(weight_parts)
+    grad_kernel = grad_weights[: kh * kw * cin_g].reshape(kernel.shape)
+    grad_bias = None
+    if want_bias:
+        grad_bias = grad_weights[-1] if fused_bias else _by_half(bias_parts)
+    grad_x = None if dx is None else _unpad(dx, pads)
+    return grad_x, grad_kernel, grad_bias
+
+
+def _grouped_forward(xp_, kernel, bias, out_hw, strides, pads, dilation, groups, input_grad,
+                     relu):
+    kh, kw, cin_g, filters = kernel.shape
+    n = xp_.shape[0]
+    m = n * out_hw[0] * out_hw[1]
+    fg = filters // groups
+    cols = _windows(xp_, (kh, kw), out_hw, strides, dilation)
+    cols = cols.reshape(m, kh * kw, groups, cin_g).transpose(2, 0, 1, 3)
+    cols = cols.reshape(groups, m, kh * kw * cin_g)
+    k = kernel.reshape(kh * kw, cin_g, groups, fg).transpose(2, 0, 1, 3)
+    out = xp.matmul(cols, k.reshape(groups, kh * kw * cin_g, fg))
+    out = out.transpose(1, 0, 2).reshape(m, filters)
+    if bias is not None:
+        out += bias
+    if relu:
+        xp.maximum(out, 0, out=out)
+    ctx = (cols, kernel, xp_.shape, pads, out_hw, strides, dilation, groups, input_grad,
+           out if relu else None)
+    return out.reshape(n, *out_hw, filters), ctx
+
+
+def _grouped_backward(ctx, g, want_bias):
+    cols, kernel, padded_shape, pads, out_hw, strides, dilation, groups, input_grad, out = ctx
     kh, kw, cin_g, filters = kernel.shape
     n, c = padded_shape[0], padded_shape[3]
     m = n * out_hw[0] * out_hw[1]
     g2 = g.reshape(m, filters)
     if out is not None and _RELU_MASKED.get(id(g)) is not g:
-        g2 = g2 * (out > 0)  # fused ReLU: TensorFlow's gradient, g * (output > 0)
-    dcols = None  # window gradients, (kh*kw, pixels, C)
-    grad_bias = None
-    if groups == 1:
-        grad_weights = cols.T @ g2  # with the ones column: kernel rows, then the bias row
-        grad_kernel = grad_weights[: kh * kw * cin_g].reshape(kernel.shape)
-        if cols.shape[1] > kh * kw * cin_g:
-            grad_bias = grad_weights[-1]
-        if input_grad:
-            dcols = xp.matmul(g2, kernel.reshape(kh * kw, cin_g, filters).transpose(0, 2, 1))
-    else:
-        fg = filters // groups
-        gg = g2.reshape(m, groups, fg).transpose(1, 0, 2)
-        dk = xp.matmul(cols.transpose(0, 2, 1), gg)  # (G, kh*kw*Cg, Fg)
-        grad_kernel = dk.reshape(groups, kh * kw, cin_g, fg).transpose(1, 2, 0, 3)
-        grad_kernel = grad_kernel.reshape(kernel.shape)
-        if input_grad:
-            k = kernel.reshape(kh * kw, cin_g, groups, fg).transpose(0, 2, 3, 1)
-            dcols = xp.matmul(gg[None], k)  # (kh*kw, G, pixels, Cg)
-            dcols = dcols.transpose(0, 2, 1, 3).reshape(kh * kw, m, c)
+        g2 = g2 * (out > 0)
+    fg = filters // groups
+    gg = g2.reshape(m, groups, fg).transpose(1, 0, 2)
+    dk = xp.matmul(cols.transpose(0, 2, 1), gg)  # (G, kh*kw*Cg, Fg)
+    grad_kernel = dk.reshape(groups, kh * kw, cin_g, fg).transpose(1, 2, 0, 3)
+    grad_kernel = grad_kernel.reshape(kernel.shape)
     grad_x = None
-    if dcols is not None:
-        grad_x = _col2im(dcols, padded_shape, pads, (kh, kw), out_hw, strides, dilation)
-    if want_bias and grad_bias is None:
-        grad_bias = _sum_rows(g2)
+    if input_grad:
+        k = kernel.reshape(kh * kw, cin_g, groups, fg).transpose(0, 2, 3, 1)
+        dcols = xp.matmul(gg[None], k)  # (kh*kw, G, pixels, Cg)
+        dcols = dcols.transpose(0, 2, 1, 3).reshape(kh * kw, m, c)
+        dx = xp.empty(padded_shape, dtype=g.dtype)
+        _col2im_adder(dx, (kh, kw), out_hw, strides, dilation)(slice(0, n), dcols)
+        grad_x = _unpad(dx, pads)
+    grad_bias = _sum_rows(g2) if want_bias else None
     return grad_x, grad_kernel, grad_bias
 
 
