@@ -8,6 +8,7 @@ in two nodes and shares its weights.
 from compiler.keras.backend import xp
 from compiler.keras.layers.input_layer import InputLayer
 from compiler.keras.layers.layer import KerasTensor, Layer, _flatten, map_structure
+from compiler.keras.models._fusion import functional_pairs, run_conv_pool
 from compiler.keras.models._graph_order import keras_layer_order
 from compiler.keras.models.model import Model
 from compiler.keras.ops import Tensor, as_tensor
@@ -74,7 +75,16 @@ class Functional(Model):
         def lookup(t):
             return values[id(t)] if isinstance(t, KerasTensor) else t
 
+        fused = functional_pairs(self._nodes, self.outputs)
+        skipped = {id(conv_node) for conv_node in fused.values()}
         for node in self._nodes:
+            if id(node) in skipped:
+                continue  # runs with the pool that it feeds
+            conv_node = fused.get(id(node))
+            if conv_node is not None:
+                out = run_conv_pool(conv_node.layer, node.layer, lookup(conv_node.input_tensors[0]))
+                values[id(node.output_tensors[0])] = out
+                continue
             args = map_structure(lookup, node.args)
             kwargs = {k: map_structure(lookup, v) for k, v in node.kwargs.items()}
             kwargs.setdefault("training", training)

@@ -2,6 +2,7 @@
 
 from compiler.keras.layers.input_layer import InputLayer
 from compiler.keras.layers.layer import KerasTensor, Layer, _dtype_policy
+from compiler.keras.models._fusion import run_conv_pool, sequential_pairs
 from compiler.keras.models.functional import Functional
 from compiler.keras.models.model import Model
 from compiler.keras.ops import Tensor, as_tensor
@@ -144,9 +145,16 @@ class Sequential(Model):
         if not isinstance(inputs, Tensor):
             inputs = as_tensor(inputs)
         self._functional._flatten_inputs([inputs])  # validates the shape, names the model
-        x = inputs
-        for layer in self.layers:
-            x = layer(x, training=training)
+        x, layers = inputs, self.layers
+        fused = sequential_pairs(layers)
+        i = 0
+        while i < len(layers):
+            if i in fused:  # Conv2D + MaxPooling2D as one primitive (see models/_fusion.py)
+                x = run_conv_pool(layers[i], layers[i + 1], x)
+                i += 2
+            else:
+                x = layers[i](x, training=training)
+                i += 1
         return x
 
     def compute_output_spec(self, *args, **kwargs):

@@ -14,6 +14,7 @@ from compiler.keras.ops._core import (
     primitive,
 )
 from compiler.keras.ops.conv import conv, depthwise_conv, separable_conv
+from compiler.keras.ops.conv_pool import conv_max_pool
 from compiler.keras.ops.gru import gru_scan
 from compiler.keras.ops.lstm import lstm_scan
 from compiler.keras.ops.math import (
@@ -99,6 +100,7 @@ __all__ = [
     "broadcast_to", "concatenate", "expand_dims", "flip", "getitem", "pad", "reshape", "split",
     "squeeze", "stack", "take", "transpose", "convert_to_tensor", "convert_to_numpy",
     "ones_like", "zeros_like",
-    "conv", "depthwise_conv", "separable_conv", "average_pool", "max_pool", "fused_batch_norm",
+    "conv", "conv_max_pool", "depthwise_conv", "separable_conv", "average_pool", "max_pool",
+    "fused_batch_norm",
     "simple_rnn_scan", "lstm_scan", "gru_scan",
 ]

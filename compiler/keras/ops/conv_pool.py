@@ -1,0 +1,205 @@
+"""A 2-D convolution, its bias and ReLU, and a tiling max pool as one primitive.
+
+``Conv2D(activation="relu")`` followed by ``MaxPooling2D`` (the slide's two blocks) run as
+separate ops writes the whole conv output (11 MB per batch of 128 for the slide's first) to
+memory, then reads it back in the ReLU, the pool and both their gradients: on the 2-core
+machine those passes are bound by memory bandwidth, and so is the kernel gradient's GEMM over
+such a tall matrix. Here a few images at a time go through im2col, the GEMM and the pool while
+their conv output is still in cache, and the backward pass recomputes a chunk's im2col rather
+than storing it (re-reading the input costs less than writing and reading the windows).
+
+Results are the unfused ops': with a per-channel bias and a non-decreasing ReLU,
+``max(relu(conv + b)) == relu(max(conv) + b)`` (float rounding is monotone too), so the bias
+and ReLU apply to the 4x smaller pooled output. The pool's gradient goes to the first maximum
+in row-major window order (TensorFlow's argmax), then through ReLU's ``g * (output > 0)``.
+Conv outputs that the valid pool never reads (an odd last row or column) are not computed.
+
+Spec: ``max_pool(relu(conv(x, kernel) + bias), pool_size)`` with ``strides == pool_size`` and
+``"valid"`` pooling; the convolution may have any strides, padding and dilation, one group.
+"""
+
+from compiler.keras.backend import xp
+from compiler.keras.ops._core import as_tensor, is_grad_enabled, primitive
+from compiler.keras.ops._parallel import over_batch
+from compiler.keras.ops.conv import (
+    _as_2d,
+    _check_data_format,
+    _col2im_adder,
+    _im2col_filler,
+    _pad,
+    _pads,
+    _sum_rows,
+    _unpad,
+    conv_output_length,
+)
+
+__all__ = ["conv_max_pool"]
+
+# Bytes of windows and conv outputs per chunk. Measured on the slide's two blocks (batch 128,
+# one and two threads): 2 MiB is fastest; 512 KiB loses ~15% to per-chunk overhead (more,
+# smaller GEMMs and pool passes), 4 MiB ~50% to a working set that no longer stays in cache.
+_CHUNK_BYTES = 1 << 21
+
+
+def _chunks(rows, per_chunk):
+    for start in range(rows.start, rows.stop, per_chunk):
+        yield slice(start, min(start + per_chunk, rows.stop))
+
+
+def _window_views(conv, pool):
+    """The ``ph*pw`` strided views of a conv chunk, one per pool window offset (row-major)."""
+    return [conv[:, a::pool[0], b::pool[1]] for a in range(pool[0]) for b in range(pool[1])]
+
+
+class _Geometry:
+    """Shapes of one call: the padded input, the conv outputs the pool reads, the pooled output."""
+
+    def __init__(self, padded_shape, kernel_shape, strides, dilation, pool):
+        kh, kw, c, filters = kernel_shape
+        self.kernel_hw, self.strides, self.dilation, self.pool = (kh, kw), strides, dilation, pool
+        conv_hw = [conv_output_length(padded_shape[1 + a], self.kernel_hw[a], strides[a],
+                                      "valid", dilation[a]) for a in range(2)]
+        self.pooled_hw = tuple(conv_hw[a] // pool[a] for a in range(2))
+        self.used_hw = tuple(self.pooled_hw[a] * pool[a] for a in range(2))
+        self.pixels = self.used_hw[0] * self.used_hw[1]
+        self.width = kh * kw * c
+        self.filters = filters
+
+    def per_chunk(self, itemsize):
+        per_image = self.pixels * (self.width + self.filters) * itemsize
+        return max(1, _CHUNK_BYTES // max(1, per_image))
+
+    def im2col(self, images, cols):
+        """Windows of ``images`` (padded NHWC) into ``cols[:len(images) * pixels]``."""
+        count = images.shape[0]
+        part = cols[: count * self.pixels]
+        _im2col_filler(images, part, self.kernel_hw, self.used_hw, self.strides,
+                       self.dilation)(slice(0, count))
+        return part
+
+
+@primitive("conv2d_max_pool")
+def _conv_max_pool(x, kernel, *bias, strides, pads, dilation, pool, relu, record, input_grad):
+    bias = bias[0] if bias else None
+    padded = _pad(x, pads)
+    n = padded.shape[0]
+    geo = _Geometry(padded.shape, kernel.shape, strides, dilation, pool)
+    weights = kernel.reshape(geo.width, geo.filters)
+    dtype = xp.result_type(x, kernel)
+    out = xp.empty((n, *geo.pooled_hw, geo.filters), dtype=dtype)
+    arg = xp.empty(out.shape, xp.uint8 if pool[0] * pool[1] < 256 else xp.int32) if record else None
+    per_chunk = geo.per_chunk(dtype.itemsize)
+
+    def forward(rows):
+        cols = xp.empty((per_chunk * geo.pixels, geo.width), dtype=dtype)
+        conv = xp.empty((per_chunk * geo.pixels, geo.filters), dtype=dtype)
+        for part in _chunks(rows, per_chunk):
+            count = part.stop - part.start
+            y = xp.matmul(geo.im2col(padded[part], cols), weights, out=conv[: count * geo.pixels])
+            views = _window_views(y.reshape(count, *geo.used_hw, geo.filters), pool)
+            best = out[part]
+            xp.copyto(best, views[0])
+            if arg is not None:
+                _record_argmax(views, best, arg[part])
+            else:
+                for view in views[1:]:
+                    xp.maximum(best, view, out=best)
+            if bias is not None:
+                best += bias
+            if relu:
+                xp.maximum(best, 0, out=best)
+
+    over_batch(forward, n, n * geo.pixels * (geo.width + geo.filters))
+    ctx = (padded, kernel, bias is not None, pads, geo, relu, input_grad, out, arg, per_chunk)
+    return out, ctx
+
+
+def _record_argmax(views, best, arg):
+    """Maxima of ``views`` into ``best`` (holding ``views[0]``), the first winner's index into
+    ``arg``: indices only grow, so ``max(arg, k * (view > best))`` sets ``k`` where it wins."""
+    arg[...] = 0
+    wins = xp.empty(best.shape, dtype=bool)
+    step = xp.empty_like(arg)
+    for k, view in enumerate(views[1:], 1):
+        xp.greater(view, best, out=wins)
+        xp.multiply(wins, arg.dtype.type(k), out=step)
+        xp.maximum(arg, step, out=arg)
+        xp.maximum(best, view, out=best)
+
+
+@_conv_max_pool.defgrad
+def _conv_max_pool_grad(ctx, g):
+    padded, kernel, has_bias, pads, geo, relu, input_grad, out, arg, per_chunk = ctx
+    n = padded.shape[0]
+    if relu:
+        g = g * (out > 0)  # TensorFlow's ReLU gradient, on the pooled output
+    grad_bias = _sum_rows(g.reshape(-1, geo.filters)) if has_bias else None
+    kh, kw = geo.kernel_hw
+    kernels_t = kernel.reshape(kh * kw, -1, geo.filters).transpose(0, 2, 1)
+    dx = xp.empty(padded.shape, dtype=g.dtype) if input_grad else None
+    weight_parts = {}
+
+    def backward(rows):
+        cols = xp.empty((per_chunk * geo.pixels, geo.width), dtype=g.dtype)
+        conv_grad = xp.empty((per_chunk, *geo.used_hw, geo.filters), dtype=g.dtype)
+        total = None
+        for part in _chunks(rows, per_chunk):
+            count = part.stop - part.start
+            grid = conv_grad[:count]
+            # The windows tile the used outputs: each gets exactly one write, g or zero.
+            for k, view in enumerate(_window_views(grid, geo.pool)):
+                xp.multiply(g[part], arg[part] == k, out=view)
+            grid = grid.reshape(count * geo.pixels, geo.filters)
+            step = geo.im2col(padded[part], cols).T @ grid
+            total = step if total is None else total + step
+            if dx is not None:
+                add = _col2im_adder(dx[part], geo.kernel_hw, geo.used_hw, geo.strides,
+                                    geo.dilation)
+                add(slice(0, count), xp.matmul(grid, kernels_t))
+        weight_parts[rows.start] = total
+
+    over_batch(backward, n, n * geo.pixels * (geo.width + geo.filters))
+    keys = sorted(weight_parts)
+    grad_weights = weight_parts[keys[0]]
+    for key in keys[1:]:
+        grad_weights = grad_weights + weight_parts[key]
+    grad_x = None if dx is None else _unpad(dx, pads)
+    grads = (grad_x, grad_weights.reshape(kernel.shape))
+    return (*grads, grad_bias) if has_bias else grads
+
+
+def conv_max_pool(inputs, kernel, pool_size, strides=1, padding="valid", data_format=None,
+                  dilation_rate=1, *, bias=None, relu=False):
+    """``max_pool(act(conv(inputs, kernel) + bias), pool_size)``, ``act`` ReLU or identity.
+
+    The pool's strides are its size and its padding is ``"valid"`` (``MaxPooling2D``'s
+    defaults); ``strides``, ``padding`` and ``dilation_rate`` are the convolution's.
+
+    Args:
+        inputs: ``(N, H, W, C)``.
+        kernel: ``(kh, kw, C, filters)``: one group.
+        pool_size: int or ``(ph, pw)``.
+        bias: optional ``(filters,)``.
+        relu: apply ReLU (``Conv2D(activation="relu")``).
+    """
+    _check_data_format(data_format, "conv_max_pool")
+    x, kernel = as_tensor(inputs), as_tensor(kernel)
+    if x.ndim != 4 or kernel.ndim != 4 or kernel.shape[2] != x.shape[3]:
+        raise ValueError(
+            f"conv_max_pool expects inputs (N, H, W, C) and a kernel (kh, kw, C, filters). "
+            f"Received: inputs.shape={x.shape}, kernel.shape={kernel.shape}"
+        )
+    _, _, strides, dilation = _as_2d(x, kernel, strides, dilation_rate, padding)
+    pool = (pool_size,) * 2 if isinstance(pool_size, int) else tuple(int(p) for p in pool_size)
+    pads = _pads(x.shape[1:3], kernel.shape[:2], strides, padding, dilation)
+    padded = (x.shape[0], *(x.shape[1 + a] + sum(pads[a]) for a in range(2)), x.shape[3])
+    geo = _Geometry(padded, kernel.shape, strides, dilation, pool)
+    if len(pool) != 2 or min(pool) < 1 or min(geo.pooled_hw) < 1:
+        raise ValueError(
+            f"conv_max_pool: the pool {pool_size} must fit in the conv output at least once. "
+            f"Received: inputs.shape={x.shape}, kernel.shape={kernel.shape}, padding={padding!r}"
+        )
+    tensors = (x, kernel) if bias is None else (x, kernel, as_tensor(bias))
+    record = is_grad_enabled() and any(t.requires_grad for t in tensors)
+    return _conv_max_pool(*tensors, strides=strides, pads=pads, dilation=dilation, pool=pool,
+                          relu=bool(relu), record=record, input_grad=x.requires_grad)
