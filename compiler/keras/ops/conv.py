@@ -103,33 +103,30 @@ def _unpad(x, pads):
     return x[:, top:x.shape[1] - bottom, left:x.shape[2] - right, :]
 
 
-def _im2col_filler(x, cols, kernel_hw, out_hw, strides, dilation):
-    """``fill(rows)`` copies the windows of batch ``rows`` of the padded NHWC ``x`` into
-    ``cols``, a ``(pixels, kh*kw*C [+ 1])`` matrix (a last ones column, when there is one, is
-    left alone)."""
-    n, c = x.shape[0], x.shape[3]
-    width = cols.shape[1]
+def _im2col_filler(x, kernel_hw, out_hw, strides, dilation):
+    """``fill(rows, cols)`` copies the windows of batch ``rows`` of the padded NHWC ``x`` into
+    the first ``kh*kw*C`` columns of ``cols``, a ``(len(rows) * pixels, width)`` matrix (a
+    last ones column, when there is one, is left alone). Views are made once, not per call."""
+    c = x.shape[3]
+    width = kernel_hw[0] * kernel_hw[1] * c
     if c == 1:
         # One channel (grayscale input layers): a copy per kernel offset moves whole image
         # rows; the strided view would copy one float at a time.
-        grid = cols.reshape(n, *out_hw, width)
-        offsets = list(_offset_slices(kernel_hw, out_hw, strides, dilation))
+        planes = x[..., 0]
+        offsets = [index for _, _, index in _offset_slices(kernel_hw, out_hw, strides, dilation)]
 
-        def fill(rows):
-            for offset, (_, _, index) in enumerate(offsets):
-                grid[rows][..., offset] = x[rows][index][..., 0]
+        def fill(rows, cols):
+            grid = xp.reshape(cols, (-1, *out_hw, cols.shape[1]), copy=False)
+            images = planes[rows]
+            for k, index in enumerate(offsets):
+                grid[..., k] = images[index]
 
         return fill
-    step = cols.itemsize
-    target = _as_strided(
-        cols, (n, *out_hw, *kernel_hw, c),
-        (out_hw[0] * out_hw[1] * width * step, out_hw[1] * width * step, width * step,
-         kernel_hw[1] * c * step, c * step, step),
-    )
     windows = _windows(x, kernel_hw, out_hw, strides, dilation)
 
-    def fill(rows):
-        target[rows] = windows[rows]
+    def fill(rows, cols):
+        shape = (rows.stop - rows.start, *out_hw, *kernel_hw, c)
+        xp.reshape(cols[:, :width], shape, copy=False)[...] = windows[rows]
 
     return fill
 
@@ -206,13 +203,13 @@ def _conv2d_forward(x, kernel, bias, strides, pads, dilation, groups, input_grad
         cols = xp.empty((m, weights.shape[0]), dtype=x.dtype)
         if fused_bias:
             cols[:, -1] = 1
-        fill = _im2col_filler(xp_, cols, (kh, kw), out_hw, strides, dilation)
+        fill = _im2col_filler(xp_, (kh, kw), out_hw, strides, dilation)
     out = xp.empty((m, filters), dtype=xp.result_type(cols, weights))
 
     def forward(rows):
-        if fill is not None:
-            fill(rows)
         r = slice(rows.start * pixels, rows.stop * pixels)
+        if fill is not None:
+            fill(rows, cols[r])
         part = xp.matmul(cols[r], weights, out=out[r])
         if bias is not None and not fused_bias:
             part += bias

@@ -69,13 +69,16 @@ class _Geometry:
         per_image = self.pixels * (self.width + self.filters) * itemsize
         return max(1, _CHUNK_BYTES // max(1, per_image))
 
-    def im2col(self, images, cols):
-        """Windows of ``images`` (padded NHWC) into ``cols[:len(images) * pixels]``."""
-        count = images.shape[0]
-        part = cols[: count * self.pixels]
-        _im2col_filler(images, part, self.kernel_hw, self.used_hw, self.strides,
-                       self.dilation)(slice(0, count))
-        return part
+    def im2col(self, padded):
+        """``fill(rows, cols)``: windows of images ``rows`` into ``cols``, returned trimmed."""
+        fill = _im2col_filler(padded, self.kernel_hw, self.used_hw, self.strides, self.dilation)
+
+        def trimmed(rows, cols):
+            cols = cols[: (rows.stop - rows.start) * self.pixels]
+            fill(rows, cols)
+            return cols
+
+        return trimmed
 
 
 @primitive("conv2d_max_pool")
@@ -89,13 +92,14 @@ def _conv_max_pool(x, kernel, *bias, strides, pads, dilation, pool, relu, record
     out = xp.empty((n, *geo.pooled_hw, geo.filters), dtype=dtype)
     arg = xp.empty(out.shape, xp.uint8 if pool[0] * pool[1] < 256 else xp.int32) if record else None
     per_chunk = geo.per_chunk(dtype.itemsize)
+    im2col = geo.im2col(padded)
 
     def forward(rows):
         cols = xp.empty((per_chunk * geo.pixels, geo.width), dtype=dtype)
         conv = xp.empty((per_chunk * geo.pixels, geo.filters), dtype=dtype)
         for part in _chunks(rows, per_chunk):
             count = part.stop - part.start
-            y = xp.matmul(geo.im2col(padded[part], cols), weights, out=conv[: count * geo.pixels])
+            y = xp.matmul(im2col(part, cols), weights, out=conv[: count * geo.pixels])
             views = _window_views(y.reshape(count, *geo.used_hw, geo.filters), pool)
             best = out[part]
             xp.copyto(best, views[0])
@@ -136,7 +140,11 @@ def _conv_max_pool_grad(ctx, g):
     grad_bias = _sum_rows(g.reshape(-1, geo.filters)) if has_bias else None
     kh, kw = geo.kernel_hw
     kernels_t = kernel.reshape(kh * kw, -1, geo.filters).transpose(0, 2, 1)
-    dx = xp.empty(padded.shape, dtype=g.dtype) if input_grad else None
+    im2col = geo.im2col(padded)
+    dx = add = None
+    if input_grad:
+        dx = xp.empty(padded.shape, dtype=g.dtype)
+        add = _col2im_adder(dx, geo.kernel_hw, geo.used_hw, geo.strides, geo.dilation)
     weight_parts = {}
 
     def backward(rows):
@@ -150,12 +158,10 @@ def _conv_max_pool_grad(ctx, g):
             for k, view in enumerate(_window_views(grid, geo.pool)):
                 xp.multiply(g[part], arg[part] == k, out=view)
             grid = grid.reshape(count * geo.pixels, geo.filters)
-            step = geo.im2col(padded[part], cols).T @ grid
+            step = im2col(part, cols).T @ grid
             total = step if total is None else total + step
-            if dx is not None:
-                add = _col2im_adder(dx[part], geo.kernel_hw, geo.used_hw, geo.strides,
-                                    geo.dilation)
-                add(slice(0, count), xp.matmul(grid, kernels_t))
+            if add is not None:
+                add(part, xp.matmul(grid, kernels_t))
         weight_parts[rows.start] = total
 
     over_batch(backward, n, n * geo.pixels * (geo.width + geo.filters))
