@@ -18,6 +18,7 @@ from compiler.keras._data_adapter import (
     to_arrays,
     train_validation_split,
 )
+from compiler.keras._malloc import keep_freed_memory
 from compiler.keras.backend import xp
 from compiler.keras.ops import no_grad
 from compiler.keras.ops._parallel import one_blas_thread
@@ -25,11 +26,13 @@ from compiler.keras.ops._parallel import one_blas_thread
 __all__ = ["Trainer"]
 
 
-def _one_blas_thread(method):
-    """Runs ``method`` with BLAS on the calling thread: the ops split batches themselves."""
+def _training_loop(method):
+    """Runs ``method`` with BLAS on the calling thread (the ops split batches themselves) and
+    freed memory kept for reuse (see ``_malloc``)."""
 
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
+        keep_freed_memory()
         with one_blas_thread():
             return method(*args, **kwargs)
 
@@ -273,7 +276,7 @@ class Trainer:
             self._compile_metrics.update_state(ys, preds, sws)
 
     # ----------------------------------------------------------------- fit
-    @_one_blas_thread
+    @_training_loop
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
@@ -380,7 +383,7 @@ class Trainer:
         return self._standardize(vx, vy, vsw, "fit")
 
     # ----------------------------------------------------------------- evaluate / predict
-    @_one_blas_thread
+    @_training_loop
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  steps=None, callbacks=None, return_dict=False, **kwargs):
         """Returns the loss and metrics on the data: ``[loss, *metrics]``, a scalar loss when
@@ -427,7 +430,7 @@ class Trainer:
         values += [logs[k] for k in sorted(logs) if k not in names]
         return values[0] if len(values) == 1 else values
 
-    @_one_blas_thread
+    @_training_loop
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         """Returns the model's outputs on ``x`` as numpy (a list for several outputs)."""
         batch_size = _check_batch_size(batch_size)
@@ -453,7 +456,7 @@ class Trainer:
         return merged[0] if len(merged) == 1 else merged
 
     # ----------------------------------------------------------------- single batches
-    @_one_blas_thread
+    @_training_loop
     def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
                        return_dict=False):
         """One gradient update on one batch; returns the running loss and metrics."""
@@ -468,7 +471,7 @@ class Trainer:
         logs = self.get_metrics_result()
         return logs if return_dict else self._flatten_in_order(logs)
 
-    @_one_blas_thread
+    @_training_loop
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics on one batch (metrics accumulate across calls, as in Keras)."""
         self._assert_compile_called("test_on_batch")
@@ -478,7 +481,7 @@ class Trainer:
         logs = self.get_metrics_result()
         return logs if return_dict else self._flatten_in_order(logs)
 
-    @_one_blas_thread
+    @_training_loop
     def predict_on_batch(self, x):
         """The model's outputs on one batch, as numpy."""
         xs, _, _ = self._standardize(x, None, None, "predict_on_batch")

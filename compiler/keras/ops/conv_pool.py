@@ -23,6 +23,7 @@ from compiler.keras.ops._core import as_tensor, is_grad_enabled, primitive
 from compiler.keras.ops._parallel import over_batch
 from compiler.keras.ops.conv import (
     _as_2d,
+    _by_half,
     _check_data_format,
     _col2im_adder,
     _im2col_filler,
@@ -134,10 +135,6 @@ def _record_argmax(views, best, arg):
 @_conv_max_pool.defgrad
 def _conv_max_pool_grad(ctx, g):
     padded, kernel, has_bias, pads, geo, relu, input_grad, out, arg, per_chunk = ctx
-    n = padded.shape[0]
-    if relu:
-        g = g * (out > 0)  # TensorFlow's ReLU gradient, on the pooled output
-    grad_bias = _sum_rows(g.reshape(-1, geo.filters)) if has_bias else None
     kh, kw = geo.kernel_hw
     kernels_t = kernel.reshape(kh * kw, -1, geo.filters).transpose(0, 2, 1)
     im2col = geo.im2col(padded)
@@ -145,33 +142,38 @@ def _conv_max_pool_grad(ctx, g):
     if input_grad:
         dx = xp.empty(padded.shape, dtype=g.dtype)
         add = _col2im_adder(dx, geo.kernel_hw, geo.used_hw, geo.strides, geo.dilation)
-    weight_parts = {}
+    kernel_parts, bias_parts = {}, {}
 
     def backward(rows):
         cols = xp.empty((per_chunk * geo.pixels, geo.width), dtype=g.dtype)
         conv_grad = xp.empty((per_chunk, *geo.used_hw, geo.filters), dtype=g.dtype)
-        total = None
+        kernel_sum = bias_sum = None
         for part in _chunks(rows, per_chunk):
             count = part.stop - part.start
+            pooled_grad = g[part]
+            if relu:  # TensorFlow's ReLU gradient, on the pooled output
+                pooled_grad = pooled_grad * (out[part] > 0)
+            if has_bias:
+                bias_sum = _add(bias_sum, _sum_rows(pooled_grad.reshape(-1, geo.filters)))
             grid = conv_grad[:count]
             # The windows tile the used outputs: each gets exactly one write, g or zero.
             for k, view in enumerate(_window_views(grid, geo.pool)):
-                xp.multiply(g[part], arg[part] == k, out=view)
+                xp.multiply(pooled_grad, arg[part] == k, out=view)
             grid = grid.reshape(count * geo.pixels, geo.filters)
-            step = im2col(part, cols).T @ grid
-            total = step if total is None else total + step
+            kernel_sum = _add(kernel_sum, im2col(part, cols).T @ grid)
             if add is not None:
                 add(part, xp.matmul(grid, kernels_t))
-        weight_parts[rows.start] = total
+        kernel_parts[rows.start], bias_parts[rows.start] = kernel_sum, bias_sum
 
+    n = padded.shape[0]
     over_batch(backward, n, n * geo.pixels * (geo.width + geo.filters))
-    keys = sorted(weight_parts)
-    grad_weights = weight_parts[keys[0]]
-    for key in keys[1:]:
-        grad_weights = grad_weights + weight_parts[key]
     grad_x = None if dx is None else _unpad(dx, pads)
-    grads = (grad_x, grad_weights.reshape(kernel.shape))
-    return (*grads, grad_bias) if has_bias else grads
+    grads = (grad_x, _by_half(kernel_parts).reshape(kernel.shape))
+    return (*grads, _by_half(bias_parts)) if has_bias else grads
+
+
+def _add(total, step):
+    return step if total is None else total + step
 
 
 def conv_max_pool(inputs, kernel, pool_size, strides=1, padding="valid", data_format=None,
