@@ -16,11 +16,12 @@ thread, as profiling runs want), else the CPUs this process may use; at most two
 
 import contextlib
 import functools
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["over_batch", "one_blas_thread"]
+__all__ = ["over_batch", "over_chunks", "one_blas_thread"]
 
 # Below this many elements a pass takes ~0.1 ms and the thread hand-off would eat the gain.
 _MIN_ELEMENTS = 1 << 18
@@ -94,5 +95,34 @@ def over_batch(fn, batch, elements):
     future = _worker().submit(fn, slice(half, batch))
     try:
         fn(slice(0, half))
+    finally:
+        future.result()
+
+
+def over_chunks(fn, batch, per_chunk):
+    """Runs ``fn(index, rows)`` for the ``per_chunk``-row slices ``rows`` covering
+    ``range(batch)``, ``index`` numbering them from 0.
+
+    On two threads (two CPUs, two chunks or more) each thread takes the next chunk when it is
+    free, so that a thread that starts late or runs slow does not keep the other waiting at
+    the end. ``fn`` must only write its own rows or results slot ``index``: then results do not
+    depend on which thread ran which chunk, nor on the thread count.
+    """
+    chunks = [slice(start, min(start + per_chunk, batch)) for start in range(0, batch, per_chunk)]
+    if len(chunks) < 2 or getattr(_STATE, "worker", False) or not _two_threads():
+        for index, rows in enumerate(chunks):
+            fn(index, rows)
+        return
+    counter = itertools.count()  # next() is atomic under the GIL
+
+    def drain():
+        for index in counter:
+            if index >= len(chunks):
+                return
+            fn(index, chunks[index])
+
+    future = _worker().submit(drain)
+    try:
+        drain()
     finally:
         future.result()

@@ -166,8 +166,9 @@ def _sum_rows(a):
     return xp.ones(a.shape[0], dtype=a.dtype) @ a
 
 
-def _by_half(parts):
-    """Sums per-half partial results (a dict keyed by the half's first row) in row order."""
+def _ordered_sum(parts):
+    """Sums partial results (a dict keyed by row or chunk) in key order: the same sum however
+    many threads computed the parts."""
     keys = sorted(parts)
     total = parts[keys[0]]
     for key in keys[1:]:
@@ -252,11 +253,11 @@ def _conv2d_backward(ctx, g, want_bias=False):
             add(rows, xp.matmul(gr, kernels_t))
 
     over_batch(backward, n, cols.size + g2.size)
-    grad_weights = _by_half(weight_parts)
+    grad_weights = _ordered_sum(weight_parts)
     grad_kernel = grad_weights[: kh * kw * cin_g].reshape(kernel.shape)
     grad_bias = None
     if want_bias:
-        grad_bias = grad_weights[-1] if fused_bias else _by_half(bias_parts)
+        grad_bias = grad_weights[-1] if fused_bias else _ordered_sum(bias_parts)
     grad_x = None if dx is None else _unpad(dx, pads)
     return grad_x, grad_kernel, grad_bias
 

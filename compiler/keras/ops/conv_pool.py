@@ -20,13 +20,13 @@ Spec: ``max_pool(relu(conv(x, kernel) + bias), pool_size)`` with ``strides == po
 
 from compiler.keras.backend import xp
 from compiler.keras.ops._core import as_tensor, is_grad_enabled, primitive
-from compiler.keras.ops._parallel import over_batch
+from compiler.keras.ops._parallel import over_chunks
 from compiler.keras.ops.conv import (
     _as_2d,
-    _by_half,
     _check_data_format,
     _col2im_adder,
     _im2col_filler,
+    _ordered_sum,
     _pad,
     _pads,
     _sum_rows,
@@ -40,11 +40,6 @@ __all__ = ["conv_max_pool"]
 # one and two threads): 2 MiB is fastest; 512 KiB loses ~15% to per-chunk overhead (more,
 # smaller GEMMs and pool passes), 4 MiB ~50% to a working set that no longer stays in cache.
 _CHUNK_BYTES = 1 << 21
-
-
-def _chunks(rows, per_chunk):
-    for start in range(rows.start, rows.stop, per_chunk):
-        yield slice(start, min(start + per_chunk, rows.stop))
 
 
 def _window_views(conv, pool):
@@ -95,26 +90,24 @@ def _conv_max_pool(x, kernel, *bias, strides, pads, dilation, pool, relu, record
     per_chunk = geo.per_chunk(dtype.itemsize)
     im2col = geo.im2col(padded)
 
-    def forward(rows):
-        cols = xp.empty((per_chunk * geo.pixels, geo.width), dtype=dtype)
-        conv = xp.empty((per_chunk * geo.pixels, geo.filters), dtype=dtype)
-        for part in _chunks(rows, per_chunk):
-            count = part.stop - part.start
-            y = xp.matmul(im2col(part, cols), weights, out=conv[: count * geo.pixels])
-            views = _window_views(y.reshape(count, *geo.used_hw, geo.filters), pool)
-            best = out[part]
-            xp.copyto(best, views[0])
-            if arg is not None:
-                _record_argmax(views, best, arg[part])
-            else:
-                for view in views[1:]:
-                    xp.maximum(best, view, out=best)
-            if bias is not None:
-                best += bias
-            if relu:
-                xp.maximum(best, 0, out=best)
+    def forward(_, part):
+        count = part.stop - part.start
+        cols = im2col(part, xp.empty((count * geo.pixels, geo.width), dtype=dtype))
+        views = _window_views(xp.matmul(cols, weights).reshape(count, *geo.used_hw, geo.filters),
+                              pool)
+        best = out[part]
+        xp.copyto(best, views[0])
+        if arg is not None:
+            _record_argmax(views, best, arg[part])
+        else:
+            for view in views[1:]:
+                xp.maximum(best, view, out=best)
+        if bias is not None:
+            best += bias
+        if relu:
+            xp.maximum(best, 0, out=best)
 
-    over_batch(forward, n, n * geo.pixels * (geo.width + geo.filters))
+    over_chunks(forward, n, per_chunk)
     ctx = (padded, kernel, bias is not None, pads, geo, relu, input_grad, out, arg, per_chunk)
     return out, ctx
 
@@ -144,36 +137,27 @@ def _conv_max_pool_grad(ctx, g):
         add = _col2im_adder(dx, geo.kernel_hw, geo.used_hw, geo.strides, geo.dilation)
     kernel_parts, bias_parts = {}, {}
 
-    def backward(rows):
-        cols = xp.empty((per_chunk * geo.pixels, geo.width), dtype=g.dtype)
-        conv_grad = xp.empty((per_chunk, *geo.used_hw, geo.filters), dtype=g.dtype)
-        kernel_sum = bias_sum = None
-        for part in _chunks(rows, per_chunk):
-            count = part.stop - part.start
-            pooled_grad = g[part]
-            if relu:  # TensorFlow's ReLU gradient, on the pooled output
-                pooled_grad = pooled_grad * (out[part] > 0)
-            if has_bias:
-                bias_sum = _add(bias_sum, _sum_rows(pooled_grad.reshape(-1, geo.filters)))
-            grid = conv_grad[:count]
-            # The windows tile the used outputs: each gets exactly one write, g or zero.
-            for k, view in enumerate(_window_views(grid, geo.pool)):
-                xp.multiply(pooled_grad, arg[part] == k, out=view)
-            grid = grid.reshape(count * geo.pixels, geo.filters)
-            kernel_sum = _add(kernel_sum, im2col(part, cols).T @ grid)
-            if add is not None:
-                add(part, xp.matmul(grid, kernels_t))
-        kernel_parts[rows.start], bias_parts[rows.start] = kernel_sum, bias_sum
+    def backward(index, part):
+        count = part.stop - part.start
+        pooled_grad = g[part]
+        if relu:  # TensorFlow's ReLU gradient, on the pooled output
+            pooled_grad = pooled_grad * (out[part] > 0)
+        if has_bias:
+            bias_parts[index] = _sum_rows(pooled_grad.reshape(-1, geo.filters))
+        grid = xp.empty((count, *geo.used_hw, geo.filters), dtype=g.dtype)
+        # The windows tile the used outputs: each gets exactly one write, g or zero.
+        for k, view in enumerate(_window_views(grid, geo.pool)):
+            xp.multiply(pooled_grad, arg[part] == k, out=view)
+        grid = grid.reshape(count * geo.pixels, geo.filters)
+        cols = im2col(part, xp.empty((count * geo.pixels, geo.width), dtype=g.dtype))
+        kernel_parts[index] = cols.T @ grid
+        if add is not None:
+            add(part, xp.matmul(grid, kernels_t))
 
-    n = padded.shape[0]
-    over_batch(backward, n, n * geo.pixels * (geo.width + geo.filters))
+    over_chunks(backward, padded.shape[0], per_chunk)
     grad_x = None if dx is None else _unpad(dx, pads)
-    grads = (grad_x, _by_half(kernel_parts).reshape(kernel.shape))
-    return (*grads, _by_half(bias_parts)) if has_bias else grads
-
-
-def _add(total, step):
-    return step if total is None else total + step
+    grads = (grad_x, _ordered_sum(kernel_parts).reshape(kernel.shape))
+    return (*grads, _ordered_sum(bias_parts)) if has_bias else grads
 
 
 def conv_max_pool(inputs, kernel, pool_size, strides=1, padding="valid", data_format=None,
