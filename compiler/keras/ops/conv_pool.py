@@ -66,15 +66,16 @@ class _Geometry:
         return max(1, _CHUNK_BYTES // max(1, per_image))
 
     def im2col(self, padded):
-        """``fill(rows, cols)``: windows of images ``rows`` into ``cols``, returned trimmed."""
+        """``windows(rows)``: a new ``(len(rows) * pixels, kh*kw*C)`` matrix holding the
+        windows of the padded images ``rows``."""
         fill = _im2col_filler(padded, self.kernel_hw, self.used_hw, self.strides, self.dilation)
 
-        def trimmed(rows, cols):
-            cols = cols[: (rows.stop - rows.start) * self.pixels]
+        def windows(rows):
+            cols = xp.empty(((rows.stop - rows.start) * self.pixels, self.width), padded.dtype)
             fill(rows, cols)
             return cols
 
-        return trimmed
+        return windows
 
 
 @primitive("conv2d_max_pool")
@@ -88,13 +89,11 @@ def _conv_max_pool(x, kernel, *bias, strides, pads, dilation, pool, relu, record
     out = xp.empty((n, *geo.pooled_hw, geo.filters), dtype=dtype)
     arg = xp.empty(out.shape, xp.uint8 if pool[0] * pool[1] < 256 else xp.int32) if record else None
     per_chunk = geo.per_chunk(dtype.itemsize)
-    im2col = geo.im2col(padded)
+    windows = geo.im2col(padded)
 
     def forward(_, part):
-        count = part.stop - part.start
-        cols = im2col(part, xp.empty((count * geo.pixels, geo.width), dtype=dtype))
-        views = _window_views(xp.matmul(cols, weights).reshape(count, *geo.used_hw, geo.filters),
-                              pool)
+        conv = xp.matmul(windows(part), weights)
+        views = _window_views(conv.reshape(-1, *geo.used_hw, geo.filters), pool)
         best = out[part]
         xp.copyto(best, views[0])
         if arg is not None:
@@ -130,7 +129,7 @@ def _conv_max_pool_grad(ctx, g):
     padded, kernel, has_bias, pads, geo, relu, input_grad, out, arg, per_chunk = ctx
     kh, kw = geo.kernel_hw
     kernels_t = kernel.reshape(kh * kw, -1, geo.filters).transpose(0, 2, 1)
-    im2col = geo.im2col(padded)
+    windows = geo.im2col(padded)
     dx = add = None
     if input_grad:
         dx = xp.empty(padded.shape, dtype=g.dtype)
@@ -149,8 +148,7 @@ def _conv_max_pool_grad(ctx, g):
         for k, view in enumerate(_window_views(grid, geo.pool)):
             xp.multiply(pooled_grad, arg[part] == k, out=view)
         grid = grid.reshape(count * geo.pixels, geo.filters)
-        cols = im2col(part, xp.empty((count * geo.pixels, geo.width), dtype=g.dtype))
-        kernel_parts[index] = cols.T @ grid
+        kernel_parts[index] = windows(part).T @ grid
         if add is not None:
             add(part, xp.matmul(grid, kernels_t))
 

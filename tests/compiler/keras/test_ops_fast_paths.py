@@ -8,11 +8,13 @@ gradient will be asked. Both sides of each switch are checked against naive loop
 
 import importlib
 import os
+import platform
 import select
 
 import numpy as np
 import pytest
 
+from compiler import keras
 from compiler.keras import layers, ops
 from tests.compiler.keras.helpers import check_gradients, check_layer_gradients
 from tests.compiler.keras.layers.reference import conv2d_ref, pool2d_ref
@@ -164,3 +166,30 @@ def test_a_forked_child_does_not_wait_on_the_parents_worker_thread(monkeypatch):
         os.kill(pid, 9)
     os.waitpid(pid, 0)
     assert ready and os.read(read, 1) == b"1", "the forked child hung or got other results"
+
+
+def test_fit_pins_blas_to_one_thread_only_while_it_runs(monkeypatch):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    parallel = importlib.import_module("compiler.keras.ops._parallel")
+    if not parallel._two_threads():
+        pytest.skip("one CPU: nothing is pinned")
+    seen = []
+
+    class Probe(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            seen.append(threadpoolctl.threadpool_info()[0]["num_threads"])
+
+    before = threadpoolctl.threadpool_info()[0]["num_threads"]
+    model = keras.Sequential([keras.Input((3,)), layers.Dense(2)])
+    model.compile(loss="mse", optimizer="sgd")
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), epochs=1, verbose=0, callbacks=[Probe()])
+    assert seen == [1]
+    assert threadpoolctl.threadpool_info()[0]["num_threads"] == before
+
+
+def test_training_keeps_freed_memory_in_glibcs_heap():
+    malloc = importlib.import_module("compiler.keras._malloc")
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt is glibc's")
+    assert malloc.keep_freed_memory() is True
