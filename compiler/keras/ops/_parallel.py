@@ -1,8 +1,10 @@
 """Batch-sliced numpy work on two threads: numpy and BLAS release the GIL inside their loops.
 
-A big op (a convolution: im2col, GEMM, bias and ReLU; a pool) runs as two halves of the batch,
-one on the calling thread and one on a worker, each half writing its own rows of a
-preallocated output, so that results do not depend on thread timing or count.
+A big op runs on the calling thread and one worker: as two halves of the batch
+(``over_batch``: a convolution's im2col, GEMM, bias and ReLU; a pool) or as chunks of a few
+images that each thread takes in turn (``over_chunks``: ``conv_max_pool``). Each part writes
+its own rows of a preallocated output or its own slot of partial results, summed in a fixed
+order, so that results do not depend on thread timing or count.
 
 BLAS would rather spread each GEMM over the cores itself, but its worker threads keep spinning
 after every call and fight with ours for the two cores: measured on the 2-core machine, the
