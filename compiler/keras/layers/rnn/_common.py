@@ -7,6 +7,7 @@ from compiler.keras.random import SeedGenerator
 __all__ = [
     "check_units", "reject_unsupported", "fused_activation_name", "input_projection",
     "serialize_layer", "deserialize_layer", "prefix_paths", "store_cell_config",
+    "check_use_cudnn", "recurrent_layer_config",
 ]
 
 
@@ -105,3 +106,38 @@ def store_cell_config(cell, units, activation, use_bias, kernel_initializer,
     cell.seed = seed
     cell.seed_generator = SeedGenerator(seed)
     cell.output_size = units
+
+
+def check_use_cudnn(use_cudnn):
+    if use_cudnn not in ("auto", True, False):
+        raise ValueError(
+            "Invalid valid received for argument `use_cudnn`. Expected one of "
+            f"{{'auto', True, False}}. Received: use_cudnn={use_cudnn}"
+        )
+    return use_cudnn
+
+
+def recurrent_layer_config(layer, base, gated, after_initializers=None, tail=None):
+    """The config of an LSTM / GRU / SimpleRNN layer, keys in Keras 3's order.
+
+    ``base`` is ``RNN.get_config()`` (its ``cell`` is dropped); ``gated`` adds
+    ``recurrent_activation``; ``after_initializers`` and ``tail`` are the layer's own keys
+    (LSTM's ``unit_forget_bias``; GRU's ``reset_after``, the seed).
+    """
+    config = {k: v for k, v in base.items() if k != "cell"}
+    config["units"] = layer.units
+    config["activation"] = activations.serialize(layer.activation)
+    if gated:
+        config["recurrent_activation"] = activations.serialize(layer.recurrent_activation)
+    config["use_bias"] = layer.use_bias
+    for name in ("kernel_initializer", "recurrent_initializer", "bias_initializer"):
+        config[name] = initializers.serialize(getattr(layer, name))
+    config.update(after_initializers or {})
+    for name in ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+                 "activity_regularizer", "kernel_constraint", "recurrent_constraint",
+                 "bias_constraint"):
+        config[name] = None
+    config["dropout"] = layer.dropout
+    config["recurrent_dropout"] = layer.recurrent_dropout
+    config.update(tail or {})
+    return config

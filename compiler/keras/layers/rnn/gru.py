@@ -5,8 +5,10 @@ from compiler.keras.backend import xp
 from compiler.keras.layers.layer import InputSpec, Layer
 from compiler.keras.layers.rnn._common import (
     check_units,
+    check_use_cudnn,
     fused_activation_name,
     input_projection,
+    recurrent_layer_config,
     store_cell_config,
 )
 from compiler.keras.layers.rnn.dropout_rnn_cell import DropoutRNNCell
@@ -204,37 +206,13 @@ class GRU(RNN):
             activity_regularizer=activity_regularizer, **kwargs,
         )
         self.input_spec = InputSpec(ndim=3)
-        if use_cudnn not in ("auto", True, False):
-            raise ValueError(
-                "Invalid valid received for argument `use_cudnn`. Expected one of "
-                f"{{'auto', True, False}}. Received: use_cudnn={use_cudnn}"
-            )
-        self.use_cudnn = use_cudnn
+        self.use_cudnn = check_use_cudnn(use_cudnn)
 
     def get_config(self):
-        config = super().get_config()
-        del config["cell"]
-        return {
-            **config,
-            "units": self.units,
-            "activation": activations.serialize(self.activation),
-            "recurrent_activation": activations.serialize(self.recurrent_activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": None,
-            "recurrent_regularizer": None,
-            "bias_regularizer": None,
-            "activity_regularizer": None,
-            "kernel_constraint": None,
-            "recurrent_constraint": None,
-            "bias_constraint": None,
-            "dropout": self.dropout,
-            "recurrent_dropout": self.recurrent_dropout,
-            "reset_after": self.reset_after,
-            "seed": self.cell.seed,
-        }
+        return recurrent_layer_config(
+            self, super().get_config(), gated=True,
+            tail={"reset_after": self.reset_after, "seed": self.cell.seed},
+        )
 
     @classmethod
     def from_config(cls, config):

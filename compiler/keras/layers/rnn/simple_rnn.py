@@ -6,6 +6,7 @@ from compiler.keras.layers.rnn._common import (
     check_units,
     fused_activation_name,
     input_projection,
+    recurrent_layer_config,
     store_cell_config,
 )
 from compiler.keras.layers.rnn.dropout_rnn_cell import DropoutRNNCell
@@ -159,26 +160,8 @@ class SimpleRNN(RNN):
         self.input_spec = InputSpec(ndim=3)
 
     def get_config(self):
-        config = super().get_config()
-        del config["cell"]
-        return {
-            **config,
-            "units": self.units,
-            "activation": activations.serialize(self.activation),
-            "use_bias": self.use_bias,
-            "kernel_initializer": initializers.serialize(self.kernel_initializer),
-            "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
-            "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": None,
-            "recurrent_regularizer": None,
-            "bias_regularizer": None,
-            "activity_regularizer": None,
-            "kernel_constraint": None,
-            "recurrent_constraint": None,
-            "bias_constraint": None,
-            "dropout": self.dropout,
-            "recurrent_dropout": self.recurrent_dropout,
-        }  # Keras 3 writes no "seed" for SimpleRNN (its cell's config has one)
+        # Keras 3 writes no "seed" for SimpleRNN (its cell's config has one).
+        return recurrent_layer_config(self, super().get_config(), gated=False)
 
     @classmethod
     def from_config(cls, config):
