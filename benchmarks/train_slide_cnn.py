@@ -75,18 +75,19 @@ class _Run:
 
         class EpochTimer(keras.callbacks.Callback):
             def on_epoch_begin(self, epoch, logs=None):
-                self.start, self.cpu_start = time.perf_counter(), time.process_time()
+                self.start = time.perf_counter()
 
             def on_epoch_end(self, epoch, logs=None):
                 runs.times.append(time.perf_counter() - self.start)
-                runs.cpu_times.append(time.process_time() - self.cpu_start)
 
         self.timer = EpochTimer()
 
     def epoch(self, verbose):
         x_train, y_train, _, _ = self.data
+        cpu_start = _cpu_seconds()
         self.model.fit(x_train, y_train, batch_size=128, epochs=1, validation_split=0.1,
                        callbacks=[self.timer], verbose=verbose)
+        self.cpu_times.append(_cpu_seconds() - cpu_start)
 
     def test(self):
         _, _, x_test, y_test = self.data
@@ -94,8 +95,16 @@ class _Run:
         return float(loss), float(accuracy)
 
 
+def _cpu_seconds():
+    """CPU time of this process and of its finished children (fit's helper process)."""
+    usage = [resource.getrusage(who) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    return sum(u.ru_utime + u.ru_stime for u in usage)
+
+
 def _peak_rss_gb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2  # KiB on Linux
+    """Peak resident memory of this process plus that of its largest finished child."""
+    return sum(resource.getrusage(who).ru_maxrss
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024**2  # KiB
 
 
 def _worker(framework, limit, seed, verbose, conn):
@@ -162,15 +171,10 @@ def main(argv=None):
     median = statistics.median(times[0])
     print(f"ours: {median:.2f} s/epoch (median of {len(times[0])}; epochs: "
           f"{', '.join(f'{t:.1f}' for t in times[0])}; process CPU "
-          f"{statistics.median(cpu_times[0]):.2f} s/epoch), test accuracy {accuracy:.4f}, test "
-          f"loss {loss:.4f}, peak RSS {rss:.2f} GB")
-    full = args.train_limit is None
-    speed = ("ok" if median <= TARGET_S_PER_EPOCH else "MISSED") if full else "n/a (subset)"
-    judged = args.epochs >= 15 and full
-    quality = "ok" if accuracy >= TARGET_ACCURACY else ("MISSED" if judged else "n/a")
-    print(f"targets: <= {TARGET_S_PER_EPOCH} s/epoch [{speed}], "
-          f">= {TARGET_ACCURACY:.0%} accuracy after 15 epochs [{quality}], "
-          f"RSS < {TARGET_RSS_GB} GB [{'ok' if rss < TARGET_RSS_GB else 'MISSED'}]")
+          f"{statistics.median(cpu_times[0]):.2f} s/epoch with fit's helper process, whole "
+          f"fit call), test accuracy {accuracy:.4f}, test loss {loss:.4f}, peak RSS {rss:.2f} GB "
+          f"(with fit's helper; pages they share count twice)")
+    ratio = None
     if len(workers) > 1:
         _, their_accuracy, their_rss = results[1]
         # Their first epoch traces and compiles the graph: paired ratios from the second on.
@@ -181,7 +185,19 @@ def main(argv=None):
               f"peak RSS {their_rss:.2f} GB")
         print(f"ours / keras = {ratio:.2f}x (median of per-epoch ratios, epochs "
               f"{min(2, len(pairs))}..{len(pairs)})")
-
+    full = args.train_limit is None
+    # The target is Keras's speed: measured beside ours when it is installed, else its figure
+    # from the reference machine.
+    if ratio is not None:
+        speed = f"at most Keras's time per epoch [{'ok' if ratio <= 1 else 'MISSED'}]"
+    else:
+        judged_speed = ("ok" if median <= TARGET_S_PER_EPOCH else "MISSED") if full else \
+            "n/a (subset)"
+        speed = f"<= {TARGET_S_PER_EPOCH} s/epoch [{judged_speed}]"
+    judged = args.epochs >= 15 and full
+    quality = "ok" if accuracy >= TARGET_ACCURACY else ("MISSED" if judged else "n/a")
+    print(f"targets: {speed}, >= {TARGET_ACCURACY:.0%} accuracy after 15 epochs [{quality}], "
+          f"RSS < {TARGET_RSS_GB} GB [{'ok' if rss < TARGET_RSS_GB else 'MISSED'}]")
 
 if __name__ == "__main__":
     main()

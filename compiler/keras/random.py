@@ -6,7 +6,7 @@ same training history.
 
 from compiler.keras.backend import xp
 
-__all__ = ["generator", "set_seed", "SeedGenerator"]
+__all__ = ["generator", "set_seed", "set_generator", "SeedGenerator"]
 
 _GENERATOR = xp.random.default_rng()
 
@@ -21,8 +21,13 @@ def generator(seed=None):
 
 
 def set_seed(seed: int) -> None:
+    set_generator(xp.random.default_rng(int(seed)))
+
+
+def set_generator(generator) -> None:
+    """Makes ``generator`` (a numpy ``Generator``) the global one."""
     global _GENERATOR
-    _GENERATOR = xp.random.default_rng(int(seed))
+    _GENERATOR = generator
 
 
 class SeedGenerator:

@@ -4,12 +4,14 @@ One training step: forward with ``training=True``, the compiled loss (sum of per
 times their weights), ``loss.backward()``, and the optimizer's update of
 ``model.trainable_weights``. Layers with state (BatchNormalization's moving statistics) update it
 themselves inside ``call``. Per batch the loop only gathers the batch rows (one permutation per
-epoch), so its overhead stays far below the layers' math.
+epoch), so its overhead stays far below the layers' math. Where halves of a batch keep
+Keras's semantics, ``fit`` splits each step over two processes (see ``_data_parallel``).
 """
 
 import functools
 import math
 
+from compiler.keras import _data_parallel as data_parallel
 from compiler.keras import random
 from compiler.keras._data_adapter import (
     check_lengths,
@@ -341,30 +343,41 @@ class Trainer:
         callback_list.on_train_begin()
         training_logs = None
         cursor = _Cursor(n, batch_size, shuffle)
-        for epoch in range(initial_epoch, epochs):
-            self.reset_metrics()
-            callback_list.on_epoch_begin(epoch)
-            if steps_per_epoch is None:
-                cursor.new_epoch()
-            for step in range(steps):
-                callback_list.on_train_batch_begin(step)
-                rows = cursor.next_batch()
-                self._train_batch(_take(xs, rows), _take(ys, rows), _take(sws, rows), variables)
-                logs = self.get_metrics_result() if callback_list.wants_batch_logs else None
-                callback_list.on_train_batch_end(step, logs)
+        parallel = None
+        if epochs > initial_epoch and data_parallel.eligible(self, batch_size, ys):
+            parallel = data_parallel.DataParallel(self, xs, ys, sws, variables)
+        try:
+            for epoch in range(initial_epoch, epochs):
+                self.reset_metrics()
+                callback_list.on_epoch_begin(epoch)
+                if steps_per_epoch is None:
+                    cursor.new_epoch()
+                for step in range(steps):
+                    callback_list.on_train_batch_begin(step)
+                    rows = cursor.next_batch()
+                    batch = (_take(xs, rows), _take(ys, rows), _take(sws, rows))
+                    if parallel is None:
+                        self._train_batch(*batch, variables)
+                    else:
+                        self._update_trackers(*parallel.step(rows), *batch[1:])
+                    logs = self.get_metrics_result() if callback_list.wants_batch_logs else None
+                    callback_list.on_train_batch_end(step, logs)
+                    if self.stop_training:
+                        break
+                epoch_logs = self.get_metrics_result()
+                if val is not None and _should_validate(epoch, validation_freq):
+                    val_logs = self._evaluate_arrays(
+                        *val, batch_size=validation_batch_size or batch_size,
+                        steps=validation_steps, callback_list=callback_list,
+                    )
+                    epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
+                callback_list.on_epoch_end(epoch, epoch_logs)
+                training_logs = epoch_logs
                 if self.stop_training:
                     break
-            epoch_logs = self.get_metrics_result()
-            if val is not None and _should_validate(epoch, validation_freq):
-                val_logs = self._evaluate_arrays(
-                    *val, batch_size=validation_batch_size or batch_size, steps=validation_steps,
-                    callback_list=callback_list,
-                )
-                epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
-            callback_list.on_epoch_end(epoch, epoch_logs)
-            training_logs = epoch_logs
-            if self.stop_training:
-                break
+        finally:
+            if parallel is not None:
+                parallel.close()
         if epochs > initial_epoch:
             self.optimizer.finalize_variable_values(variables)
         callback_list.on_train_end(training_logs)

@@ -13,7 +13,8 @@ slide's training step took 31 CPU-s per epoch that way against 20 on one thread.
 the calling thread while the ops split the work themselves.
 
 The thread count follows ``OPENBLAS_NUM_THREADS`` when set (``1``: everything on the calling
-thread, as profiling runs want), else the CPUs this process may use; at most two halves.
+thread, as profiling runs want), else the CPUs this process may use; at most two. Inside
+``one_thread()`` (each process of a data-parallel training step) it is one.
 """
 
 import contextlib
@@ -23,7 +24,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["over_batch", "over_chunks", "one_blas_thread"]
+__all__ = ["over_batch", "over_chunks", "one_blas_thread", "one_thread", "two_threads"]
 
 # Below this many elements a pass takes ~0.1 ms and the thread hand-off would eat the gain.
 _MIN_ELEMENTS = 1 << 18
@@ -36,7 +37,23 @@ _LOCK = threading.Lock()
 os.register_at_fork(after_in_child=_EXECUTOR.clear)
 
 
-def _two_threads():
+_ONE_THREAD = [False]  # set for a data-parallel training step (see keras/_data_parallel.py)
+
+
+@contextlib.contextmanager
+def one_thread():
+    """Ops run on the calling thread only for the duration."""
+    previous, _ONE_THREAD[0] = _ONE_THREAD[0], True
+    try:
+        yield
+    finally:
+        _ONE_THREAD[0] = previous
+
+
+def two_threads():
+    """Whether ops split their work over two threads here (two CPUs, not held to one)."""
+    if _ONE_THREAD[0]:
+        return False
     setting = os.environ.get("OPENBLAS_NUM_THREADS")
     if setting is not None:
         try:
@@ -59,7 +76,7 @@ def _blas_controller():
 @contextlib.contextmanager
 def one_blas_thread():
     """BLAS on the calling thread for the duration, when the ops split work over two threads."""
-    if not _two_threads():
+    if not two_threads():
         yield
         return
     with _blas_controller().limit(limits=1, user_api="blas"):
@@ -90,7 +107,7 @@ def over_batch(fn, batch, elements):
         fn(slice(0, batch))
         return
     half = batch // 2
-    if getattr(_STATE, "worker", False) or not _two_threads():
+    if getattr(_STATE, "worker", False) or not two_threads():
         fn(slice(0, half))
         fn(slice(half, batch))
         return
@@ -111,7 +128,7 @@ def over_chunks(fn, batch, per_chunk):
     depend on which thread ran which chunk, nor on the thread count.
     """
     chunks = [slice(start, min(start + per_chunk, batch)) for start in range(0, batch, per_chunk)]
-    if len(chunks) < 2 or getattr(_STATE, "worker", False) or not _two_threads():
+    if len(chunks) < 2 or getattr(_STATE, "worker", False) or not two_threads():
         for index, rows in enumerate(chunks):
             fn(index, rows)
         return

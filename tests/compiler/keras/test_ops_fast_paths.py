@@ -172,7 +172,7 @@ def test_fit_pins_blas_to_one_thread_only_while_it_runs(monkeypatch):
     threadpoolctl = pytest.importorskip("threadpoolctl")
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     parallel = importlib.import_module("compiler.keras.ops._parallel")
-    if not parallel._two_threads():
+    if not parallel.two_threads():
         pytest.skip("one CPU: nothing is pinned")
     seen = []
 
