@@ -11,7 +11,7 @@ from compiler.keras.backend import xp
 from compiler.keras.ops import Tensor
 
 __all__ = ["to_arrays", "check_lengths", "train_validation_split", "class_weights_to_sample",
-           "num_samples"]
+           "take_rows", "num_samples"]
 
 
 def _array(value, what):
@@ -53,6 +53,13 @@ def to_arrays(value, names, what):
 def _is_array_like(value):
     # A one-element list holding an array is "a list of inputs"; nested Python lists are data.
     return isinstance(value, (Tensor, xp.ndarray))
+
+
+def take_rows(arrays, rows):
+    """``rows`` of every array in the list ``arrays`` (``None`` entries and lists stay)."""
+    if arrays is None:
+        return None
+    return [None if a is None else a[rows] for a in arrays]
 
 
 def num_samples(arrays):

@@ -23,6 +23,7 @@ import sys
 import traceback
 
 from compiler.keras import random
+from compiler.keras._data_adapter import take_rows
 from compiler.keras.backend import xp
 from compiler.keras.ops import Tensor
 from compiler.keras.ops._parallel import one_thread, two_threads
@@ -52,7 +53,7 @@ def eligible(model, batch_size, ys):
     # Linux only: elsewhere a forked child may not use the BLAS (macOS's Accelerate) safely.
     if not (sys.platform.startswith("linux") and two_threads() and batch_size >= _MIN_BATCH):
         return False
-    if ys is None or len(ys) != 1 or model.non_trainable_weights:
+    if ys is None or len(ys) != 1 or model.non_trainable_weights or not model.trainable_weights:
         return False
     losses = getattr(model._compile_loss, "_losses", [])
     if len(losses) != 1 or getattr(losses[0][2], "reduction", None) != "sum_over_batch_size":
@@ -125,21 +126,13 @@ def _pipe():
     return Pipe()
 
 
-def _take(arrays, rows):
-    return None if arrays is None else [None if a is None else a[rows] for a in arrays]
-
-
 def _half_step(parallel, rows, grads):
     """Forward and backward on ``rows``; gradients into the flat ``grads``."""
-    model = parallel.model
-    preds = model._forward(_take(parallel.xs, rows), training=True)
-    loss = model._compile_loss(_take(parallel.ys, rows), preds, _take(parallel.sws, rows))
-    for v in parallel.variables:
-        v.grad = None
-    model.optimizer.scale_loss(loss).backward()
-    for v, (start, size) in zip(parallel.variables, parallel.bounds, strict=True):
-        grads[start:start + size] = 0 if v.grad is None else v.grad.reshape(-1)
-        v.grad = None
+    loss, preds, per_variable = parallel.model._gradients(
+        take_rows(parallel.xs, rows), take_rows(parallel.ys, rows), take_rows(parallel.sws, rows),
+        parallel.variables)
+    for g, (start, size) in zip(per_variable, parallel.bounds, strict=True):
+        grads[start:start + size] = 0 if g is None else g.reshape(-1)
     return float(loss.data), preds[0].data
 
 

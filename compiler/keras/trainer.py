@@ -17,6 +17,7 @@ from compiler.keras._data_adapter import (
     check_lengths,
     class_weights_to_sample,
     num_samples,
+    take_rows,
     to_arrays,
     train_validation_split,
 )
@@ -250,7 +251,8 @@ class Trainer:
         self.reset_metrics()
 
     # ----------------------------------------------------------------- steps
-    def _train_batch(self, xs, ys, sws, variables):
+    def _gradients(self, xs, ys, sws, variables):
+        """Forward, loss and backward on one batch: ``(loss, preds, grads)``."""
         preds = self._forward(xs, training=True)
         if self._compile_loss is None:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
@@ -261,6 +263,10 @@ class Trainer:
         grads = [v.grad for v in variables]
         for v in variables:
             v.grad = None
+        return loss, preds, grads
+
+    def _train_batch(self, xs, ys, sws, variables):
+        loss, preds, grads = self._gradients(xs, ys, sws, variables)
         self.optimizer.apply(grads, variables)
         self._update_trackers(loss, preds, ys, sws)
 
@@ -355,7 +361,7 @@ class Trainer:
                 for step in range(steps):
                     callback_list.on_train_batch_begin(step)
                     rows = cursor.next_batch()
-                    batch = (_take(xs, rows), _take(ys, rows), _take(sws, rows))
+                    batch = (take_rows(xs, rows), take_rows(ys, rows), take_rows(sws, rows))
                     if parallel is None:
                         self._train_batch(*batch, variables)
                     else:
@@ -426,7 +432,7 @@ class Trainer:
             for step in range(total):
                 callback_list.on_test_batch_begin(step)
                 rows = slice(step * batch_size, (step + 1) * batch_size)
-                self._test_batch(_take(xs, rows), _take(ys, rows), _take(sws, rows))
+                self._test_batch(take_rows(xs, rows), take_rows(ys, rows), take_rows(sws, rows))
                 logs = self.get_metrics_result()
                 callback_list.on_test_batch_end(step, logs)
         logs = self.get_metrics_result()
@@ -461,7 +467,7 @@ class Trainer:
             for step in range(total):
                 callback_list.on_predict_batch_begin(step)
                 rows = slice(step * batch_size, (step + 1) * batch_size)
-                outputs = [o.data for o in self._forward(_take(xs, rows), training=False)]
+                outputs = [o.data for o in self._forward(take_rows(xs, rows), training=False)]
                 chunks.append(outputs)
                 callback_list.on_predict_batch_end(step, {"outputs": outputs})
         callback_list.on_predict_end()
@@ -525,12 +531,6 @@ class _Cursor:
         if self.order is None:
             return slice(start, self.position)
         return self.order[start:self.position]
-
-
-def _take(arrays, rows):
-    if arrays is None:
-        return None
-    return [None if a is None else a[rows] for a in arrays]
 
 
 def _check_batch_size(batch_size):
