@@ -87,6 +87,12 @@ class DataParallel:
     def step(self, rows):
         """One training step on batch ``rows``; returns the loss and predictions as tensors."""
         rows = xp.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows
+        if len(rows) < 2:  # a last batch of one sample: nothing to split
+            loss, preds, grads = self.model._gradients(
+                take_rows(self.xs, rows), take_rows(self.ys, rows), take_rows(self.sws, rows),
+                self.variables)
+            self.model.optimizer.apply(grads, self.variables)
+            return loss, preds
         first = (len(rows) + 1) // 2
         for v, (start, size) in zip(self.variables, self.bounds, strict=True):
             self.weights[start:start + size] = v.data.reshape(-1)

@@ -73,6 +73,16 @@ def test_two_processes_train_as_one(helpers, monkeypatch):
         np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-6)
 
 
+def test_a_last_batch_of_one_sample_is_not_split(helpers, monkeypatch):
+    x, y = _data(65)  # batches of 32, 32 and 1
+    history = _cnn().fit(x, y, batch_size=32, epochs=2, verbose=0, shuffle=False).history
+    assert len(helpers) == 1
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    reference = _cnn().fit(x, y, batch_size=32, epochs=2, verbose=0, shuffle=False).history
+    for key, values in reference.items():
+        np.testing.assert_allclose(history[key], values, rtol=2e-5)
+
+
 def test_same_seed_same_history_with_dropout_in_both_processes(helpers):
     x, y = _data()
     runs = [_cnn(dropout=0.5).fit(x, y, batch_size=32, epochs=2, verbose=0).history
