@@ -9,11 +9,12 @@ with the helper and sends it the rows of the batch's second half; both run forwa
 on their half, single-threaded; the parent averages the gradients (weighted by the halves'
 sizes: the loss is a mean over the batch) and the two losses, joins the predictions, and updates
 the weights, the loss tracker and the metrics. The numbers are the whole batch's up to float
-rounding; dropout in the helper draws from generators of its own, seeded from the parent's.
+rounding; dropout in the helper draws from jumped copies of the parent's random generators.
 
-Used only where halves keep Keras's semantics and the step is worth the hand-off: a model made
-only of layers that treat samples independently and keep no state (so no BatchNormalization,
-no recurrent layers or masks) with at least one convolution, one output, a loss reduced with
+Used only where halves keep Keras's semantics and the step is worth the hand-off: a Sequential
+or Functional model made only of this package's layers that treat samples independently and
+keep no state (so no BatchNormalization, no recurrent layers or masks, no subclassed model's
+own ``call``), with at least one convolution, one output, a loss reduced with
 ``"sum_over_batch_size"``, batches of 32 samples or more.
 """
 
@@ -41,25 +42,38 @@ _MIN_BATCH = 32
 
 
 def _leaf_layers(model):
-    for layer in model._layers:
-        if hasattr(layer, "_layers") and layer._layers and not hasattr(layer, "kernel"):
+    """The layers of a Sequential or Functional model, nested ones opened."""
+    from compiler.keras.models import Functional, Sequential
+
+    for layer in model.layers:
+        if isinstance(layer, (Functional, Sequential)):
             yield from _leaf_layers(layer)
         else:
             yield layer
 
 
+def _per_sample(layer):
+    kind = type(layer)
+    return kind.__module__.startswith("compiler.keras.layers.") and kind.__name__ in _PER_SAMPLE
+
+
 def eligible(model, batch_size, ys):
     """Whether ``fit`` may split this model's steps over two processes."""
+    from compiler.keras.models import Functional, Sequential
+
     # Linux only: elsewhere a forked child may not use the BLAS (macOS's Accelerate) safely.
     if not (sys.platform.startswith("linux") and two_threads() and batch_size >= _MIN_BATCH):
         return False
-    if ys is None or len(ys) != 1 or model.non_trainable_weights or not model.trainable_weights:
+    if not isinstance(model, (Functional, Sequential)) or ys is None or len(ys) != 1:
+        return False
+    if model.non_trainable_weights or not model.trainable_weights:
         return False
     losses = getattr(model._compile_loss, "_losses", [])
     if len(losses) != 1 or getattr(losses[0][2], "reduction", None) != "sum_over_batch_size":
         return False
-    names = {type(layer).__name__ for layer in _leaf_layers(model)}
-    return names <= _PER_SAMPLE and bool(names & _CONVOLUTIONS)
+    layers = list(_leaf_layers(model))
+    return (all(_per_sample(layer) for layer in layers)
+            and any(type(layer).__name__ in _CONVOLUTIONS for layer in layers))
 
 
 class DataParallel:

@@ -108,6 +108,19 @@ def _batch_norm_model():
                              layers.BatchNormalization(), layers.Flatten(), layers.Dense(3)])
 
 
+class _Subclassed(keras.Model):
+    """Its own ``call`` may mix samples (here it does not, but fit cannot know)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = layers.Conv2D(4, 3)
+        self.flatten = layers.Flatten()
+        self.dense = layers.Dense(3)
+
+    def call(self, inputs):
+        return self.dense(self.flatten(self.conv(inputs)))
+
+
 def _dense_model():
     return keras.Sequential([keras.Input((10, 10, 1)), layers.Flatten(), layers.Dense(3)])
 
@@ -115,6 +128,7 @@ def _dense_model():
 @pytest.mark.parametrize("build, loss, batch_size", [
     (_batch_norm_model, "categorical_crossentropy", 40),   # batch statistics
     (_dense_model, "categorical_crossentropy", 40),        # no convolution: not worth it
+    (_Subclassed, "categorical_crossentropy", 40),         # a call of its own
     (lambda: _cnn(), keras.losses.CategoricalCrossentropy(reduction="sum"), 40),
     (lambda: _cnn(), "categorical_crossentropy", 16),      # halves too small
 ])
