@@ -110,10 +110,16 @@ class DataParallel:
         first = (len(rows) + 1) // 2
         for v, (start, size) in zip(self.variables, self.bounds, strict=True):
             self.weights[start:start + size] = v.data.reshape(-1)
-        self.conn.send(rows[first:])
+        try:
+            self.conn.send(rows[first:])
+        except OSError:
+            pass  # a helper that is gone: the reply below says so
         with one_thread():
             loss, preds = _half_step(self, rows[:first], self.own_grads)
-        reply = self.conn.recv()
+        try:
+            reply = self.conn.recv()
+        except (EOFError, OSError):
+            reply = ("error", "it exited during a step (killed, or out of memory?)")
         if reply[0] == "error":
             raise RuntimeError(f"the data-parallel helper process failed:\n{reply[1]}")
         _, helper_loss, helper_preds = reply

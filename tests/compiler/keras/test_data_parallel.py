@@ -138,3 +138,17 @@ def test_models_that_halves_would_change_stay_in_one_process(helpers, build, los
     x, y = _data(64)
     model.fit(x, y, batch_size=batch_size, epochs=1, verbose=0)
     assert helpers == []
+
+
+def test_a_helper_that_dies_is_a_clear_error(helpers):
+    import signal
+
+    class Kill(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 0:
+                os.kill(helpers[0], signal.SIGKILL)
+
+    x, y = _data()
+    with pytest.raises(RuntimeError, match="helper process"):
+        _cnn().fit(x, y, batch_size=32, epochs=1, verbose=0, callbacks=[Kill()])
+    assert _gone(helpers[0])
