@@ -90,7 +90,9 @@ class DataParallel:
         shared = xp.frombuffer(self._memory, dtype=self.dtype)
         self.weights, self.helper_grads = shared[:total], shared[total:]
         self.own_grads = xp.empty(total, self.dtype)
-        parent_end, helper_end = _pipe()
+        from multiprocessing import Pipe  # here: importing it costs `import keras` ~10 ms
+
+        parent_end, helper_end = Pipe()
         self.pid = os.fork()
         if self.pid == 0:  # the helper: serves steps until told to stop, never returns
             parent_end.close()
@@ -144,12 +146,6 @@ class DataParallel:
         os.waitpid(self.pid, 0)
         # The shared memory goes when its last array view does.
         self.weights = self.helper_grads = self._memory = None
-
-
-def _pipe():
-    from multiprocessing import Pipe
-
-    return Pipe()
 
 
 def _half_step(parallel, rows, grads):
