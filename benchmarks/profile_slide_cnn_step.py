@@ -57,8 +57,10 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=3, help="epochs; the fastest is kept")
     args = parser.parse_args(argv)
 
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+    from slide_cnn_to_apps import build_model
+
     from compiler import keras
-    from compiler.keras import layers
 
     totals = collections.defaultdict(float)
     _timed_primitives(totals)
@@ -66,16 +68,7 @@ def main(argv=None):
     (x, y), _ = keras.datasets.fashion_mnist.load_data()
     x = x[:args.samples].astype("float32")[..., None] / 255
     y = keras.utils.to_categorical(y[:args.samples], 10)
-    model = keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Flatten(),
-        layers.Dropout(0.5),
-        layers.Dense(10, activation="softmax"),
-    ])
+    model = build_model()
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     model.fit(x[:256], y[:256], batch_size=128, epochs=1, verbose=0)  # warm-up
     steps = -(-len(x) // 128)

@@ -45,6 +45,9 @@ class Functional(Model):
                     f"layer '{t._keras_history[0].name}'"
                 )
         self._nodes = _topological_nodes(self.inputs, self.outputs)
+        # Conv2D + MaxPooling2D pairs run as one primitive (see models/_fusion.py).
+        self._fused = functional_pairs(self._nodes, self.outputs)
+        self._skipped = {id(conv_node) for conv_node in self._fused.values()}
         # Keras 3's order: summary, get_weights and .keras weight paths all follow it.
         self._layers.extend(keras_layer_order(self))
         self.built = True
@@ -75,12 +78,10 @@ class Functional(Model):
         def lookup(t):
             return values[id(t)] if isinstance(t, KerasTensor) else t
 
-        fused = functional_pairs(self._nodes, self.outputs)
-        skipped = {id(conv_node) for conv_node in fused.values()}
         for node in self._nodes:
-            if id(node) in skipped:
+            if id(node) in self._skipped:
                 continue  # runs with the pool that it feeds
-            conv_node = fused.get(id(node))
+            conv_node = self._fused.get(id(node))
             if conv_node is not None:
                 out = run_conv_pool(conv_node.layer, node.layer, lookup(conv_node.input_tensors[0]))
                 values[id(node.output_tensors[0])] = out

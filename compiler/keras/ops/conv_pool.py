@@ -107,7 +107,7 @@ def _conv_max_pool(x, kernel, *bias, strides, pads, dilation, pool, relu, record
             xp.maximum(best, 0, out=best)
 
     over_chunks(forward, n, per_chunk)
-    ctx = (padded, kernel, bias is not None, pads, geo, relu, input_grad, out, arg, per_chunk)
+    ctx = (padded, kernel, bias is not None, pads, geo, relu, input_grad, out, arg)
     return out, ctx
 
 
@@ -126,7 +126,7 @@ def _record_argmax(views, best, arg):
 
 @_conv_max_pool.defgrad
 def _conv_max_pool_grad(ctx, g):
-    padded, kernel, has_bias, pads, geo, relu, input_grad, out, arg, per_chunk = ctx
+    padded, kernel, has_bias, pads, geo, relu, input_grad, out, arg = ctx
     kh, kw = geo.kernel_hw
     kernels_t = kernel.reshape(kh * kw, -1, geo.filters).transpose(0, 2, 1)
     windows = geo.im2col(padded)
@@ -152,7 +152,7 @@ def _conv_max_pool_grad(ctx, g):
         if add is not None:
             add(part, xp.matmul(grid, kernels_t))
 
-    over_chunks(backward, padded.shape[0], per_chunk)
+    over_chunks(backward, padded.shape[0], geo.per_chunk(g.dtype.itemsize))
     grad_x = None if dx is None else _unpad(dx, pads)
     grads = (grad_x, _ordered_sum(kernel_parts).reshape(kernel.shape))
     return (*grads, _ordered_sum(bias_parts)) if has_bias else grads
