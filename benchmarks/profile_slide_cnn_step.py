@@ -66,8 +66,8 @@ def main(argv=None):
     _timed_primitives(totals)
     keras.utils.set_random_seed(0)
     (x, y), _ = keras.datasets.fashion_mnist.load_data()
-    x = x[:args.samples].astype("float32")[..., None] / 255
-    y = keras.utils.to_categorical(y[:args.samples], 10)
+    x = x[: args.samples].astype("float32")[..., None] / 255
+    y = keras.utils.to_categorical(y[: args.samples], 10)
     model = build_model()
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     model.fit(x[:256], y[:256], batch_size=128, epochs=1, verbose=0)  # warm-up
@@ -86,13 +86,17 @@ def main(argv=None):
     validation = (time.process_time() - start) * FULL_VALIDATION / len(x) / FULL_STEPS
 
     blas = {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")}
-    print(f"slide CNN, one training step (batch 128), CPU ms; BLAS env: {blas}; load average "
-          f"{os.getloadavg()[0]:.2f}")
+    print(
+        f"slide CNN, one training step (batch 128), CPU ms; BLAS env: {blas}; load average "
+        f"{os.getloadavg()[0]:.2f}"
+    )
     for key, seconds in sorted(parts.items(), key=lambda kv: -kv[1]):
         if seconds * 1000 / steps >= 0.05:
             print(f"  {key:32s} {seconds * 1000 / steps:7.2f}")
-    print(f"  {'(engine, loss, optimizer, rest)':32s} "
-          f"{(total - sum(parts.values())) * 1000 / steps:7.2f}")
+    print(
+        f"  {'(engine, loss, optimizer, rest)':32s} "
+        f"{(total - sum(parts.values())) * 1000 / steps:7.2f}"
+    )
     print(f"  {'= training step':32s} {total * 1000 / steps:7.2f}")
     print(f"  {'+ validation share':32s} {validation * 1000:7.2f}")
     per_epoch = (total / steps + validation) * FULL_STEPS

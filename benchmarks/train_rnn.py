@@ -27,7 +27,9 @@ import time
 import numpy as np
 
 KERAS_REFERENCE = {  # seconds per epoch, training accuracy after 3 epochs
-    "lstm": (1.13, 0.95), "gru": (1.90, 0.96), "simple_rnn": (0.56, 0.90),
+    "lstm": (1.13, 0.95),
+    "gru": (1.90, 0.96),
+    "simple_rnn": (0.56, 0.90),
 }
 LAYER_CLASSES = {"lstm": "LSTM", "gru": "GRU", "simple_rnn": "SimpleRNN"}
 
@@ -43,11 +45,13 @@ def train(keras, kind, x, y, epochs, batch_size=128, seed=1):
     """Trains one model with ``keras`` (ours or the real one); returns epoch times, accuracy."""
     if hasattr(keras, "utils") and hasattr(keras.utils, "set_random_seed"):
         keras.utils.set_random_seed(seed)
-    model = keras.Sequential([
-        keras.Input(x.shape[1:]),
-        getattr(keras.layers, LAYER_CLASSES[kind])(64),
-        keras.layers.Dense(1, activation="sigmoid"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input(x.shape[1:]),
+            getattr(keras.layers, LAYER_CLASSES[kind])(64),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
     times, cpu_times = [], []
 
@@ -59,8 +63,9 @@ def train(keras, kind, x, y, epochs, batch_size=128, seed=1):
             times.append(time.perf_counter() - self.start)
             cpu_times.append(time.process_time() - self.cpu_start)
 
-    history = model.fit(x, y, batch_size=batch_size, epochs=epochs, verbose=0,
-                        callbacks=[EpochTimer()])
+    history = model.fit(
+        x, y, batch_size=batch_size, epochs=epochs, verbose=0, callbacks=[EpochTimer()]
+    )
     return times, cpu_times, float(history.history["accuracy"][-1])
 
 
@@ -69,8 +74,13 @@ def forward_backward_time(kind, x, y, batch_size=128, batches=20):
     from compiler import keras
     from compiler.keras import ops
 
-    model = keras.Sequential([keras.Input(x.shape[1:]), getattr(keras.layers, LAYER_CLASSES[kind])(
-        64), keras.layers.Dense(1, activation="sigmoid")])
+    model = keras.Sequential(
+        [
+            keras.Input(x.shape[1:]),
+            getattr(keras.layers, LAYER_CLASSES[kind])(64),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
     start = time.perf_counter()
     for b in range(batches):
         rows = slice(b * batch_size, (b + 1) * batch_size)
@@ -97,11 +107,16 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layers", default="lstm,gru,simple_rnn")
     parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--blas-threads", type=int, default=None,
-                        help="restart with OPENBLAS_NUM_THREADS set to this")
+    parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=None,
+        help="restart with OPENBLAS_NUM_THREADS set to this",
+    )
     args = parser.parse_args()
     if args.blas_threads is not None and os.environ.get("OPENBLAS_NUM_THREADS") != str(
-            args.blas_threads):
+        args.blas_threads
+    ):
         os.environ["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
         os.execv(sys.executable, [sys.executable, *sys.argv])
     kinds = [k.strip() for k in args.layers.split(",") if k.strip()]
@@ -111,13 +126,17 @@ def main():
 
     from compiler import keras as ours
 
-    settings = {k: os.environ.get(k, "(unset)") for k in (
-        "OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    settings = {
+        k: os.environ.get(k, "(unset)")
+        for k in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+    }
     load = os.getloadavg()
     print(f"cores: {os.cpu_count()}, load average: {load}, {settings}")
     if load[0] > (os.cpu_count() or 1) and settings["OPENBLAS_NUM_THREADS"] == "(unset)":
-        print("note: the machine is busy; OpenBLAS threads that wait for a core make the small "
-              "per-step GEMMs many times slower. Compare with --blas-threads 1.")
+        print(
+            "note: the machine is busy; OpenBLAS threads that wait for a core make the small "
+            "per-step GEMMs many times slower. Compare with --blas-threads 1."
+        )
     x, y = make_data()
     reference_keras = real_keras()
     has_fit = hasattr(ours.Model, "fit") and hasattr(ours, "callbacks")
@@ -128,17 +147,23 @@ def main():
         if has_fit:
             times, cpu_times, acc = train(ours, kind, x, y, args.epochs)
             epoch_times = ", ".join(f"{t:.2f}" for t in times)
-            print(f"{kind:>10}: ours {np.median(times):.2f} s/epoch wall (epochs: {epoch_times}; "
-                  f"CPU {np.median(cpu_times):.2f} s/epoch), train accuracy {acc:.1%} | "
-                  f"Keras reference {ref_time:.2f} s/epoch, {ref_acc:.0%}")
+            print(
+                f"{kind:>10}: ours {np.median(times):.2f} s/epoch wall (epochs: {epoch_times}; "
+                f"CPU {np.median(cpu_times):.2f} s/epoch), train accuracy {acc:.1%} | "
+                f"Keras reference {ref_time:.2f} s/epoch, {ref_acc:.0%}"
+            )
         else:
             t = forward_backward_time(kind, x, y)
-            print(f"{kind:>10}: ours forward+backward {t:.2f} s/epoch | Keras reference "
-                  f"{ref_time:.2f} s/epoch (full training step)")
+            print(
+                f"{kind:>10}: ours forward+backward {t:.2f} s/epoch | Keras reference "
+                f"{ref_time:.2f} s/epoch (full training step)"
+            )
         if reference_keras is not None:
             times, _, acc = train(reference_keras, kind, x, y, args.epochs)
-            print(f"{'':>10}  Keras {reference_keras.__version__} measured here: "
-                  f"{np.median(times[1:] or times):.2f} s/epoch, train accuracy {acc:.1%}")
+            print(
+                f"{'':>10}  Keras {reference_keras.__version__} measured here: "
+                f"{np.median(times[1:] or times):.2f} s/epoch, train accuracy {acc:.1%}"
+            )
     if reference_keras is None:
         print("(TensorFlow / Keras not installed here: Keras figures are the reference ones)")
 

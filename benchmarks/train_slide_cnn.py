@@ -50,16 +50,18 @@ def _prepare(limit):
 
 
 def _slide_model(keras, layers):
-    return keras.Sequential([
-        keras.Input(shape=(28, 28, 1)),
-        layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)),
-        layers.Flatten(),
-        layers.Dropout(0.5),
-        layers.Dense(10, activation="softmax"),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input(shape=(28, 28, 1)),
+            layers.Conv2D(32, kernel_size=(3, 3), activation="relu"),
+            layers.MaxPooling2D(pool_size=(2, 2)),
+            layers.Conv2D(64, kernel_size=(3, 3), activation="relu"),
+            layers.MaxPooling2D(pool_size=(2, 2)),
+            layers.Flatten(),
+            layers.Dropout(0.5),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
 
 
 class _Run:
@@ -69,8 +71,7 @@ class _Run:
         keras.utils.set_random_seed(seed)
         self.keras, self.data, self.times, self.cpu_times = keras, data, [], []
         self.model = _slide_model(keras, layers)
-        self.model.compile(loss="categorical_crossentropy", optimizer="adam",
-                           metrics=["accuracy"])
+        self.model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
         runs = self
 
         class EpochTimer(keras.callbacks.Callback):
@@ -85,8 +86,15 @@ class _Run:
     def epoch(self, verbose):
         x_train, y_train, _, _ = self.data
         cpu_start = _cpu_seconds()
-        self.model.fit(x_train, y_train, batch_size=128, epochs=1, validation_split=0.1,
-                       callbacks=[self.timer], verbose=verbose)
+        self.model.fit(
+            x_train,
+            y_train,
+            batch_size=128,
+            epochs=1,
+            validation_split=0.1,
+            callbacks=[self.timer],
+            verbose=verbose,
+        )
         self.cpu_times.append(_cpu_seconds() - cpu_start)
 
     def test(self):
@@ -103,8 +111,13 @@ def _cpu_seconds():
 
 def _peak_rss_gb():
     """Peak resident memory of this process plus that of its largest finished child."""
-    return sum(resource.getrusage(who).ru_maxrss
-               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)) / 1024**2  # KiB
+    return (
+        sum(
+            resource.getrusage(who).ru_maxrss
+            for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+        )
+        / 1024**2
+    )  # KiB
 
 
 def _worker(framework, limit, seed, verbose, conn):
@@ -126,8 +139,9 @@ def _worker(framework, limit, seed, verbose, conn):
 def _start(framework, args):
     context = multiprocessing.get_context("spawn")
     parent, child = context.Pipe()
-    process = context.Process(target=_worker, args=(framework, args.train_limit, args.seed,
-                                                    args.verbose, child))
+    process = context.Process(
+        target=_worker, args=(framework, args.train_limit, args.seed, args.verbose, child)
+    )
     process.start()
     return parent, process, parent.recv()
 
@@ -135,16 +149,22 @@ def _start(framework, args):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=15)
-    parser.add_argument("--train-limit", type=int, default=None,
-                        help="use only the first N training images (quick runs)")
+    parser.add_argument(
+        "--train-limit",
+        type=int,
+        default=None,
+        help="use only the first N training images (quick runs)",
+    )
     parser.add_argument("--verbose", type=int, default=2, choices=(0, 1, 2))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-keras", action="store_true", help="skip the TensorFlow run")
     args = parser.parse_args(argv)
 
     blas = {k: os.environ[k] for k in sorted(os.environ) if k.startswith("OPENBLAS")}
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
-          f"BLAS env: {blas or 'default'}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
+        f"BLAS env: {blas or 'default'}"
+    )
     frameworks = ["ours"]
     if args.no_keras:
         pass
@@ -169,35 +189,45 @@ def main(argv=None):
 
     loss, accuracy, rss = results[0]
     median = statistics.median(times[0])
-    print(f"ours: {median:.2f} s/epoch (median of {len(times[0])}; epochs: "
-          f"{', '.join(f'{t:.1f}' for t in times[0])}; process CPU "
-          f"{statistics.median(cpu_times[0]):.2f} s/epoch with fit's helper process, whole "
-          f"fit call), test accuracy {accuracy:.4f}, test loss {loss:.4f}, peak RSS {rss:.2f} GB "
-          f"(with fit's helper; pages they share count twice)")
+    print(
+        f"ours: {median:.2f} s/epoch (median of {len(times[0])}; epochs: "
+        f"{', '.join(f'{t:.1f}' for t in times[0])}; process CPU "
+        f"{statistics.median(cpu_times[0]):.2f} s/epoch with fit's helper process, whole "
+        f"fit call), test accuracy {accuracy:.4f}, test loss {loss:.4f}, peak RSS {rss:.2f} GB "
+        f"(with fit's helper; pages they share count twice)"
+    )
     ratio = None
     if len(workers) > 1:
         _, their_accuracy, their_rss = results[1]
         # Their first epoch traces and compiles the graph: paired ratios from the second on.
         pairs = list(zip(times[0], times[1], strict=True))
         ratio = statistics.median(a / b for a, b in pairs[1:] or pairs)
-        print(f"keras {workers[1][2]}: {statistics.median(times[1]):.2f} s/epoch (epochs: "
-              f"{', '.join(f'{t:.1f}' for t in times[1])}), test accuracy {their_accuracy:.4f}, "
-              f"peak RSS {their_rss:.2f} GB")
-        print(f"ours / keras = {ratio:.2f}x (median of per-epoch ratios, epochs "
-              f"{min(2, len(pairs))}..{len(pairs)})")
+        print(
+            f"keras {workers[1][2]}: {statistics.median(times[1]):.2f} s/epoch (epochs: "
+            f"{', '.join(f'{t:.1f}' for t in times[1])}), test accuracy {their_accuracy:.4f}, "
+            f"peak RSS {their_rss:.2f} GB"
+        )
+        print(
+            f"ours / keras = {ratio:.2f}x (median of per-epoch ratios, epochs "
+            f"{min(2, len(pairs))}..{len(pairs)})"
+        )
     full = args.train_limit is None
     # The target is Keras's speed: measured beside ours when it is installed, else its figure
     # from the reference machine.
     if ratio is not None:
         speed = f"at most Keras's time per epoch [{'ok' if ratio <= 1 else 'MISSED'}]"
     else:
-        judged_speed = ("ok" if median <= TARGET_S_PER_EPOCH else "MISSED") if full else \
-            "n/a (subset)"
+        judged_speed = (
+            ("ok" if median <= TARGET_S_PER_EPOCH else "MISSED") if full else "n/a (subset)"
+        )
         speed = f"<= {TARGET_S_PER_EPOCH} s/epoch [{judged_speed}]"
     judged = args.epochs >= 15 and full
     quality = "ok" if accuracy >= TARGET_ACCURACY else ("MISSED" if judged else "n/a")
-    print(f"targets: {speed}, >= {TARGET_ACCURACY:.0%} accuracy after 15 epochs [{quality}], "
-          f"RSS < {TARGET_RSS_GB} GB [{'ok' if rss < TARGET_RSS_GB else 'MISSED'}]")
+    print(
+        f"targets: {speed}, >= {TARGET_ACCURACY:.0%} accuracy after 15 epochs [{quality}], "
+        f"RSS < {TARGET_RSS_GB} GB [{'ok' if rss < TARGET_RSS_GB else 'MISSED'}]"
+    )
+
 
 if __name__ == "__main__":
     main()

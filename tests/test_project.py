@@ -17,8 +17,11 @@ def test_runtime_never_imports_compiler():
                 names = [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom) and node.level == 0:
                 names = [node.module or ""]
-            offenders += [f"{path.relative_to(ROOT)}:{node.lineno}" for n in names
-                          if n == "compiler" or n.startswith("compiler.")]
+            offenders += [
+                f"{path.relative_to(ROOT)}:{node.lineno}"
+                for n in names
+                if n == "compiler" or n.startswith("compiler.")
+            ]
     assert not offenders, f"runtime imports compiler at {offenders}"
 
 

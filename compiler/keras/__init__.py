@@ -10,9 +10,25 @@ from compiler.keras.models import Model, Sequential
 from compiler.keras.variables import Variable
 
 __all__ = [
-    "activations", "backend", "initializers", "layers", "models", "ops", "random",
-    "Input", "InputLayer", "Layer", "Model", "Sequential", "Variable",
-    "callbacks", "datasets", "losses", "metrics", "optimizers", "utils",
+    "activations",
+    "backend",
+    "initializers",
+    "layers",
+    "models",
+    "ops",
+    "random",
+    "Input",
+    "InputLayer",
+    "Layer",
+    "Model",
+    "Sequential",
+    "Variable",
+    "callbacks",
+    "datasets",
+    "losses",
+    "metrics",
+    "optimizers",
+    "utils",
     "saving",
 ]
 

@@ -103,8 +103,9 @@ class CompileLoss:
     """The total loss: the sum of each output's loss times its weight."""
 
     def __init__(self, loss, loss_weights=None, output_names=None):
-        if loss_weights is not None and not isinstance(loss_weights, (list, tuple, dict, float,
-                                                                        int)):
+        if loss_weights is not None and not isinstance(
+            loss_weights, (list, tuple, dict, float, int)
+        ):
             raise ValueError(
                 "Expected `loss_weights` argument to be a float (single output case) or a list, "
                 f"tuple, or dict (multiple output case). Received instead: "
@@ -136,8 +137,9 @@ class CompileLoss:
         if not self._losses:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
         if len(self._losses) > 1:
-            self.metrics = [metrics_module.Mean(name=f"{name}_loss")
-                            for _, name, _, _ in self._losses]
+            self.metrics = [
+                metrics_module.Mean(name=f"{name}_loss") for _, name, _, _ in self._losses
+            ]
         self.built = True
 
     def __call__(self, y_true, y_pred, sample_weight=None):
@@ -184,8 +186,9 @@ class CompileMetrics:
     def build(self, y_true, y_pred):
         names = self.output_names or [f"output_{i}" for i in range(len(y_pred))]
         self._flat = self._build_set(self._user_metrics, names, y_true, y_pred, "metrics")
-        self._flat_weighted = self._build_set(self._user_weighted_metrics, names, y_true, y_pred,
-                                              "weighted_metrics")
+        self._flat_weighted = self._build_set(
+            self._user_weighted_metrics, names, y_true, y_pred, "weighted_metrics"
+        )
         self.built = True
 
     def _build_set(self, metrics, names, y_true, y_pred, argument):
@@ -195,8 +198,7 @@ class CompileMetrics:
             if isinstance(metrics, dict):
                 _per_output(metrics, names, argument)  # validates the keys
             flat = _flatten(metrics)
-            return [(0, [get_metric(m, y_true[0], y_pred[0]) for m in flat if m is not None],
-                     None)]
+            return [(0, [get_metric(m, y_true[0], y_pred[0]) for m in flat if m is not None], None)]
         groups = []
         for i, entry in enumerate(_per_output(metrics, names, argument)):
             if entry is None:

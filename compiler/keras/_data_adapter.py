@@ -10,8 +10,14 @@ import math
 from compiler.keras.backend import xp
 from compiler.keras.ops import Tensor
 
-__all__ = ["to_arrays", "check_lengths", "train_validation_split", "class_weights_to_sample",
-           "take_rows", "num_samples"]
+__all__ = [
+    "to_arrays",
+    "check_lengths",
+    "train_validation_split",
+    "class_weights_to_sample",
+    "take_rows",
+    "num_samples",
+]
 
 
 def _array(value, what):
@@ -108,8 +114,7 @@ def train_validation_split(arrays, validation_split):
     def cut(group, part):
         if group is None:
             return None
-        return [None if a is None else (a[:split_at] if part == 0 else a[split_at:])
-                for a in group]
+        return [None if a is None else (a[:split_at] if part == 0 else a[split_at:]) for a in group]
 
     return [cut(g, 0) for g in arrays], [cut(g, 1) for g in arrays]
 

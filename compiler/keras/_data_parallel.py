@@ -33,10 +33,27 @@ __all__ = ["DataParallel", "eligible"]
 
 _CONVOLUTIONS = {"Conv1D", "Conv2D", "DepthwiseConv2D", "SeparableConv2D"}
 _PER_SAMPLE = _CONVOLUTIONS | {
-    "InputLayer", "Dense", "Flatten", "Reshape", "Dropout", "Activation", "ReLU", "Softmax",
-    "LeakyReLU", "ZeroPadding2D", "MaxPooling1D", "MaxPooling2D", "AveragePooling1D",
-    "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
-    "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Add", "Concatenate", "Multiply",
+    "InputLayer",
+    "Dense",
+    "Flatten",
+    "Reshape",
+    "Dropout",
+    "Activation",
+    "ReLU",
+    "Softmax",
+    "LeakyReLU",
+    "ZeroPadding2D",
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "Add",
+    "Concatenate",
+    "Multiply",
 }
 _MIN_BATCH = 32
 
@@ -72,8 +89,9 @@ def eligible(model, batch_size, ys):
     if len(losses) != 1 or getattr(losses[0][2], "reduction", None) != "sum_over_batch_size":
         return False
     layers = list(_leaf_layers(model))
-    return (all(_per_sample(layer) for layer in layers)
-            and any(type(layer).__name__ in _CONVOLUTIONS for layer in layers))
+    return all(_per_sample(layer) for layer in layers) and any(
+        type(layer).__name__ in _CONVOLUTIONS for layer in layers
+    )
 
 
 class DataParallel:
@@ -105,13 +123,16 @@ class DataParallel:
         rows = xp.arange(rows.start, rows.stop) if isinstance(rows, slice) else rows
         if len(rows) < 2:  # a last batch of one sample: nothing to split
             loss, preds, grads = self.model._gradients(
-                take_rows(self.xs, rows), take_rows(self.ys, rows), take_rows(self.sws, rows),
-                self.variables)
+                take_rows(self.xs, rows),
+                take_rows(self.ys, rows),
+                take_rows(self.sws, rows),
+                self.variables,
+            )
             self.model.optimizer.apply(grads, self.variables)
             return loss, preds
         first = (len(rows) + 1) // 2
         for v, (start, size) in zip(self.variables, self.bounds, strict=True):
-            self.weights[start:start + size] = v.data.reshape(-1)
+            self.weights[start : start + size] = v.data.reshape(-1)
         try:
             self.conn.send(rows[first:])
         except OSError:
@@ -129,13 +150,16 @@ class DataParallel:
         grads = self.own_grads * self.dtype.type(share)
         grads += self.helper_grads * self.dtype.type(1 - share)
         self.model.optimizer.apply(
-            [grads[start:start + size].reshape(v.data.shape)
-             for v, (start, size) in zip(self.variables, self.bounds, strict=True)],
+            [
+                grads[start : start + size].reshape(v.data.shape)
+                for v, (start, size) in zip(self.variables, self.bounds, strict=True)
+            ],
             self.variables,
         )
         loss = loss * share + helper_loss * (1 - share)
         return Tensor(xp.asarray(loss, dtype=self.dtype)), [
-            Tensor(xp.concatenate([preds, helper_preds]))]
+            Tensor(xp.concatenate([preds, helper_preds]))
+        ]
 
     def close(self):
         try:
@@ -151,10 +175,13 @@ class DataParallel:
 def _half_step(parallel, rows, grads):
     """Forward and backward on ``rows``; gradients into the flat ``grads``."""
     loss, preds, per_variable = parallel.model._gradients(
-        take_rows(parallel.xs, rows), take_rows(parallel.ys, rows), take_rows(parallel.sws, rows),
-        parallel.variables)
+        take_rows(parallel.xs, rows),
+        take_rows(parallel.ys, rows),
+        take_rows(parallel.sws, rows),
+        parallel.variables,
+    )
     for g, (start, size) in zip(per_variable, parallel.bounds, strict=True):
-        grads[start:start + size] = 0 if g is None else g.reshape(-1)
+        grads[start : start + size] = 0 if g is None else g.reshape(-1)
     return float(loss.data), preds[0].data
 
 
@@ -182,9 +209,8 @@ def _serve(parallel, conn):
                 if rows is None:
                     break
                 try:
-                    for v, (start, size) in zip(parallel.variables, parallel.bounds,
-                                                strict=True):
-                        v.data[...] = parallel.weights[start:start + size].reshape(v.data.shape)
+                    for v, (start, size) in zip(parallel.variables, parallel.bounds, strict=True):
+                        v.data[...] = parallel.weights[start : start + size].reshape(v.data.shape)
                     loss, preds = _half_step(parallel, rows, parallel.helper_grads)
                     conn.send(("ok", loss, preds))
                 except Exception:  # reported to the parent, which raises it

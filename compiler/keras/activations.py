@@ -3,9 +3,25 @@
 from compiler.keras import ops
 
 __all__ = [
-    "relu", "relu6", "sigmoid", "tanh", "softmax", "linear", "elu", "selu", "softplus",
-    "softsign", "swish", "silu", "gelu", "leaky_relu", "hard_sigmoid", "exponential",
-    "log_softmax", "get", "serialize",
+    "relu",
+    "relu6",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "linear",
+    "elu",
+    "selu",
+    "softplus",
+    "softsign",
+    "swish",
+    "silu",
+    "gelu",
+    "leaky_relu",
+    "hard_sigmoid",
+    "exponential",
+    "log_softmax",
+    "get",
+    "serialize",
 ]
 
 
@@ -79,8 +95,22 @@ def exponential(x):
 _BY_NAME = {
     f.__name__: f
     for f in (
-        relu, relu6, sigmoid, tanh, softmax, linear, elu, selu, softplus, softsign, silu,
-        gelu, leaky_relu, hard_sigmoid, exponential, log_softmax,
+        relu,
+        relu6,
+        sigmoid,
+        tanh,
+        softmax,
+        linear,
+        elu,
+        selu,
+        softplus,
+        softsign,
+        silu,
+        gelu,
+        leaky_relu,
+        hard_sigmoid,
+        exponential,
+        log_softmax,
     )
 }
 _BY_NAME["swish"] = silu

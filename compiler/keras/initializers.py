@@ -6,9 +6,24 @@ from compiler.keras import random
 from compiler.keras.backend import xp
 
 __all__ = [
-    "Initializer", "Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
-    "TruncatedNormal", "VarianceScaling", "GlorotUniform", "GlorotNormal", "HeNormal",
-    "HeUniform", "LecunNormal", "LecunUniform", "Orthogonal", "Identity", "get", "serialize",
+    "Initializer",
+    "Zeros",
+    "Ones",
+    "Constant",
+    "RandomNormal",
+    "RandomUniform",
+    "TruncatedNormal",
+    "VarianceScaling",
+    "GlorotUniform",
+    "GlorotNormal",
+    "HeNormal",
+    "HeUniform",
+    "LecunNormal",
+    "LecunUniform",
+    "Orthogonal",
+    "Identity",
+    "get",
+    "serialize",
 ]
 
 
@@ -122,8 +137,15 @@ class VarianceScaling(_Seeded):
     _MODES = ("fan_in", "fan_out", "fan_avg")
     _DISTRIBUTIONS = ("truncated_normal", "untruncated_normal", "uniform")
 
-    def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal", seed=None,
-                 input_axes=None, output_axes=None):
+    def __init__(
+        self,
+        scale=1.0,
+        mode="fan_in",
+        distribution="truncated_normal",
+        seed=None,
+        input_axes=None,
+        output_axes=None,
+    ):
         super().__init__(seed)
         self.input_axes, self.output_axes = input_axes, output_axes
         if scale <= 0:
@@ -154,20 +176,33 @@ class VarianceScaling(_Seeded):
 
     def get_config(self):
         return {
-            "scale": self.scale, "mode": self.mode, "distribution": self.distribution,
-            "seed": self.seed, "input_axes": self.input_axes, "output_axes": self.output_axes,
+            "scale": self.scale,
+            "mode": self.mode,
+            "distribution": self.distribution,
+            "seed": self.seed,
+            "input_axes": self.input_axes,
+            "output_axes": self.output_axes,
         }
 
 
 def _variance_scaling_alias(name, scale, mode, distribution):
     class Alias(VarianceScaling):
         def __init__(self, seed=None, input_axes=None, output_axes=None):
-            super().__init__(scale=scale, mode=mode, distribution=distribution, seed=seed,
-                             input_axes=input_axes, output_axes=output_axes)
+            super().__init__(
+                scale=scale,
+                mode=mode,
+                distribution=distribution,
+                seed=seed,
+                input_axes=input_axes,
+                output_axes=output_axes,
+            )
 
         def get_config(self):
-            return {"seed": self.seed, "input_axes": self.input_axes,
-                    "output_axes": self.output_axes}
+            return {
+                "seed": self.seed,
+                "input_axes": self.input_axes,
+                "output_axes": self.output_axes,
+            }
 
     Alias.__name__ = Alias.__qualname__ = name
     return Alias
@@ -215,12 +250,22 @@ class Identity(Initializer):
 
 
 _ALIASES = {
-    "zeros": Zeros, "ones": Ones, "constant": Constant, "random_normal": RandomNormal,
-    "random_uniform": RandomUniform, "truncated_normal": TruncatedNormal,
-    "variance_scaling": VarianceScaling, "glorot_uniform": GlorotUniform,
-    "glorot_normal": GlorotNormal, "he_normal": HeNormal, "he_uniform": HeUniform,
-    "lecun_normal": LecunNormal, "lecun_uniform": LecunUniform, "orthogonal": Orthogonal,
-    "uniform": RandomUniform, "normal": RandomNormal,
+    "zeros": Zeros,
+    "ones": Ones,
+    "constant": Constant,
+    "random_normal": RandomNormal,
+    "random_uniform": RandomUniform,
+    "truncated_normal": TruncatedNormal,
+    "variance_scaling": VarianceScaling,
+    "glorot_uniform": GlorotUniform,
+    "glorot_normal": GlorotNormal,
+    "he_normal": HeNormal,
+    "he_uniform": HeUniform,
+    "lecun_normal": LecunNormal,
+    "lecun_uniform": LecunUniform,
+    "orthogonal": Orthogonal,
+    "uniform": RandomUniform,
+    "normal": RandomNormal,
     "identity": Identity,
 }
 ALL_CLASSES = {cls.__name__: cls for cls in set(_ALIASES.values())}

@@ -15,14 +15,38 @@ from compiler.keras.backend import epsilon, floatx, xp
 from compiler.keras.ops import Tensor
 
 __all__ = [
-    "Loss", "LossFunctionWrapper", "MeanSquaredError", "MeanAbsoluteError",
-    "MeanAbsolutePercentageError", "MeanSquaredLogarithmicError", "Huber", "LogCosh",
-    "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "BinaryCrossentropy",
-    "KLDivergence", "Poisson", "Hinge", "SquaredHinge", "mean_squared_error",
-    "mean_absolute_error", "mean_absolute_percentage_error", "mean_squared_logarithmic_error",
-    "huber", "log_cosh", "categorical_crossentropy", "sparse_categorical_crossentropy",
-    "binary_crossentropy", "kl_divergence", "poisson", "hinge", "squared_hinge", "get",
-    "serialize", "deserialize", "apply_mask",
+    "Loss",
+    "LossFunctionWrapper",
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
+    "MeanSquaredLogarithmicError",
+    "Huber",
+    "LogCosh",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "BinaryCrossentropy",
+    "KLDivergence",
+    "Poisson",
+    "Hinge",
+    "SquaredHinge",
+    "mean_squared_error",
+    "mean_absolute_error",
+    "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error",
+    "huber",
+    "log_cosh",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "binary_crossentropy",
+    "kl_divergence",
+    "poisson",
+    "hinge",
+    "squared_hinge",
+    "get",
+    "serialize",
+    "deserialize",
+    "apply_mask",
 ]
 
 _REDUCTIONS = ("sum_over_batch_size", "sum", "none", None, "mean", "mean_with_sample_weight")
@@ -154,8 +178,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
     return -ops.sum(y_true * _log_probabilities(y_pred, from_logits, axis), axis=axis)
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None,
-                                   axis=-1):
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, ignore_class=None, axis=-1):
     """Cross-entropy for integer labels of shape ``y_pred.shape[:-1]`` (or with a trailing 1)."""
     y_pred = ops.as_tensor(y_pred)
     if y_pred.dtype.kind != "f":
@@ -283,8 +306,9 @@ def apply_mask(sample_weight, mask, dtype, reduction):
 
 def _reduce(values, sample_weight, reduction):
     if sample_weight is not None:
-        weight = ops.as_tensor(xp.asarray(getattr(sample_weight, "data", sample_weight),
-                                          dtype=values.dtype))
+        weight = ops.as_tensor(
+            xp.asarray(getattr(sample_weight, "data", sample_weight), dtype=values.dtype)
+        )
         if weight.ndim == values.ndim + 1 and weight.shape[-1] == 1:
             weight = ops.squeeze(weight, axis=-1)
         while weight.ndim < values.ndim:
@@ -346,8 +370,9 @@ class LossFunctionWrapper(Loss):
     """A ``Loss`` around a function ``fn(y_true, y_pred, **kwargs)``."""
 
     def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
-        super().__init__(name=name or getattr(fn, "__name__", None), reduction=reduction,
-                         dtype=dtype)
+        super().__init__(
+            name=name or getattr(fn, "__name__", None), reduction=reduction, dtype=dtype
+        )
         self.fn = fn
         self._fn_kwargs = kwargs
 
@@ -367,8 +392,9 @@ class LossFunctionWrapper(Loss):
 def _wrapper_class(class_name, fn, default_name, params, doc):
     """Builds a thin ``LossFunctionWrapper`` subclass with Keras's constructor signature."""
 
-    def __init__(self, *args, reduction="sum_over_batch_size", name=default_name, dtype=None,
-                 **kwargs):
+    def __init__(
+        self, *args, reduction="sum_over_batch_size", name=default_name, dtype=None, **kwargs
+    ):
         values = dict(params)
         for key, value in zip(params, args, strict=False):
             values[key] = value
@@ -376,8 +402,9 @@ def _wrapper_class(class_name, fn, default_name, params, doc):
         if unknown or len(args) > len(params):
             raise TypeError(f"{class_name}() got unexpected arguments: {sorted(unknown) or args}")
         values.update(kwargs)
-        LossFunctionWrapper.__init__(self, fn, reduction=reduction, name=name, dtype=dtype,
-                                     **values)
+        LossFunctionWrapper.__init__(
+            self, fn, reduction=reduction, name=name, dtype=dtype, **values
+        )
         for key, value in values.items():
             setattr(self, key, value)
 
@@ -385,66 +412,136 @@ def _wrapper_class(class_name, fn, default_name, params, doc):
 
 
 MeanSquaredError = _wrapper_class(
-    "MeanSquaredError", mean_squared_error, "mean_squared_error", {},
-    "Mean of squares of errors: ``mean(square(y_true - y_pred))``.")
+    "MeanSquaredError",
+    mean_squared_error,
+    "mean_squared_error",
+    {},
+    "Mean of squares of errors: ``mean(square(y_true - y_pred))``.",
+)
 MeanAbsoluteError = _wrapper_class(
-    "MeanAbsoluteError", mean_absolute_error, "mean_absolute_error", {},
-    "Mean of absolute errors: ``mean(abs(y_true - y_pred))``.")
+    "MeanAbsoluteError",
+    mean_absolute_error,
+    "mean_absolute_error",
+    {},
+    "Mean of absolute errors: ``mean(abs(y_true - y_pred))``.",
+)
 MeanAbsolutePercentageError = _wrapper_class(
-    "MeanAbsolutePercentageError", mean_absolute_percentage_error,
-    "mean_absolute_percentage_error", {}, "``100 * mean(abs((y_true - y_pred) / y_true))``.")
+    "MeanAbsolutePercentageError",
+    mean_absolute_percentage_error,
+    "mean_absolute_percentage_error",
+    {},
+    "``100 * mean(abs((y_true - y_pred) / y_true))``.",
+)
 MeanSquaredLogarithmicError = _wrapper_class(
-    "MeanSquaredLogarithmicError", mean_squared_logarithmic_error,
-    "mean_squared_logarithmic_error", {}, "``mean(square(log(y_true + 1) - log(y_pred + 1)))``.")
+    "MeanSquaredLogarithmicError",
+    mean_squared_logarithmic_error,
+    "mean_squared_logarithmic_error",
+    {},
+    "``mean(square(log(y_true + 1) - log(y_pred + 1)))``.",
+)
 Huber = _wrapper_class(
-    "Huber", huber, "huber_loss", {"delta": 1.0},
-    "Huber loss: quadratic for errors below ``delta``, linear above.")
+    "Huber",
+    huber,
+    "huber_loss",
+    {"delta": 1.0},
+    "Huber loss: quadratic for errors below ``delta``, linear above.",
+)
 LogCosh = _wrapper_class(
-    "LogCosh", log_cosh, "log_cosh", {}, "Logarithm of the hyperbolic cosine of the error.")
+    "LogCosh", log_cosh, "log_cosh", {}, "Logarithm of the hyperbolic cosine of the error."
+)
 CategoricalCrossentropy = _wrapper_class(
-    "CategoricalCrossentropy", categorical_crossentropy, "categorical_crossentropy",
+    "CategoricalCrossentropy",
+    categorical_crossentropy,
+    "categorical_crossentropy",
     {"from_logits": False, "label_smoothing": 0.0, "axis": -1},
     "Cross-entropy between one-hot labels and predicted probabilities (or logits).\n\n"
     "Args:\n    from_logits: whether ``y_pred`` are logits.\n    label_smoothing: float in "
-    "[0, 1].\n    axis: the class axis.\n    reduction: see ``Loss``.\n    name: the name.")
+    "[0, 1].\n    axis: the class axis.\n    reduction: see ``Loss``.\n    name: the name.",
+)
 SparseCategoricalCrossentropy = _wrapper_class(
-    "SparseCategoricalCrossentropy", sparse_categorical_crossentropy,
-    "sparse_categorical_crossentropy", {"from_logits": False, "ignore_class": None},
-    "Cross-entropy between integer labels and predicted probabilities (or logits).")
+    "SparseCategoricalCrossentropy",
+    sparse_categorical_crossentropy,
+    "sparse_categorical_crossentropy",
+    {"from_logits": False, "ignore_class": None},
+    "Cross-entropy between integer labels and predicted probabilities (or logits).",
+)
 BinaryCrossentropy = _wrapper_class(
-    "BinaryCrossentropy", binary_crossentropy, "binary_crossentropy",
+    "BinaryCrossentropy",
+    binary_crossentropy,
+    "binary_crossentropy",
     {"from_logits": False, "label_smoothing": 0.0, "axis": -1},
-    "Cross-entropy between 0/1 labels and predicted probabilities (or logits).")
+    "Cross-entropy between 0/1 labels and predicted probabilities (or logits).",
+)
 KLDivergence = _wrapper_class(
-    "KLDivergence", kl_divergence, "kl_divergence", {},
-    "Kullback-Leibler divergence ``sum(y_true * log(y_true / y_pred))``.")
+    "KLDivergence",
+    kl_divergence,
+    "kl_divergence",
+    {},
+    "Kullback-Leibler divergence ``sum(y_true * log(y_true / y_pred))``.",
+)
 Poisson = _wrapper_class(
-    "Poisson", poisson, "poisson", {}, "Poisson loss ``mean(y_pred - y_true * log(y_pred))``.")
+    "Poisson", poisson, "poisson", {}, "Poisson loss ``mean(y_pred - y_true * log(y_pred))``."
+)
 Hinge = _wrapper_class(
-    "Hinge", hinge, "hinge", {}, "Hinge loss ``mean(maximum(1 - y_true * y_pred, 0))``.")
+    "Hinge", hinge, "hinge", {}, "Hinge loss ``mean(maximum(1 - y_true * y_pred, 0))``."
+)
 SquaredHinge = _wrapper_class(
-    "SquaredHinge", squared_hinge, "squared_hinge", {},
-    "Squared hinge loss ``mean(square(maximum(1 - y_true * y_pred, 0)))``.")
+    "SquaredHinge",
+    squared_hinge,
+    "squared_hinge",
+    {},
+    "Squared hinge loss ``mean(square(maximum(1 - y_true * y_pred, 0)))``.",
+)
 
 _CLASSES = [
-    Loss, LossFunctionWrapper, MeanSquaredError, MeanAbsoluteError, MeanAbsolutePercentageError,
-    MeanSquaredLogarithmicError, Huber, LogCosh, CategoricalCrossentropy,
-    SparseCategoricalCrossentropy, BinaryCrossentropy, KLDivergence, Poisson, Hinge, SquaredHinge,
+    Loss,
+    LossFunctionWrapper,
+    MeanSquaredError,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredLogarithmicError,
+    Huber,
+    LogCosh,
+    CategoricalCrossentropy,
+    SparseCategoricalCrossentropy,
+    BinaryCrossentropy,
+    KLDivergence,
+    Poisson,
+    Hinge,
+    SquaredHinge,
 ]
 _FUNCTIONS = [
-    mean_squared_error, mean_absolute_error, mean_absolute_percentage_error,
-    mean_squared_logarithmic_error, huber, log_cosh, categorical_crossentropy,
-    sparse_categorical_crossentropy, binary_crossentropy, kl_divergence, poisson, hinge,
+    mean_squared_error,
+    mean_absolute_error,
+    mean_absolute_percentage_error,
+    mean_squared_logarithmic_error,
+    huber,
+    log_cosh,
+    categorical_crossentropy,
+    sparse_categorical_crossentropy,
+    binary_crossentropy,
+    kl_divergence,
+    poisson,
+    hinge,
     squared_hinge,
 ]
 _BY_NAME = {obj.__name__: obj for obj in _CLASSES + _FUNCTIONS}
-_BY_NAME.update({
-    "bce": binary_crossentropy, "BCE": binary_crossentropy, "kld": kl_divergence,
-    "KLD": kl_divergence, "mae": mean_absolute_error, "MAE": mean_absolute_error,
-    "mse": mean_squared_error, "MSE": mean_squared_error, "mape": mean_absolute_percentage_error,
-    "MAPE": mean_absolute_percentage_error, "msle": mean_squared_logarithmic_error,
-    "MSLE": mean_squared_logarithmic_error,
-})
+_BY_NAME.update(
+    {
+        "bce": binary_crossentropy,
+        "BCE": binary_crossentropy,
+        "kld": kl_divergence,
+        "KLD": kl_divergence,
+        "mae": mean_absolute_error,
+        "MAE": mean_absolute_error,
+        "mse": mean_squared_error,
+        "MSE": mean_squared_error,
+        "mape": mean_absolute_percentage_error,
+        "MAPE": mean_absolute_percentage_error,
+        "msle": mean_squared_logarithmic_error,
+        "MSLE": mean_squared_logarithmic_error,
+    }
+)
 
 
 def get(identifier):
@@ -476,12 +573,20 @@ def serialize(loss):
     if isinstance(loss, Loss):
         if type(loss).__name__ not in _BY_NAME:
             raise ValueError(f"Cannot serialize custom loss {loss!r}")
-        return {"module": "keras.losses", "class_name": type(loss).__name__,
-                "config": loss.get_config(), "registered_name": None}
+        return {
+            "module": "keras.losses",
+            "class_name": type(loss).__name__,
+            "config": loss.get_config(),
+            "registered_name": None,
+        }
     name = getattr(loss, "__name__", None)
     if name in _BY_NAME:
-        return {"module": "builtins", "class_name": "function", "config": name,
-                "registered_name": "function"}
+        return {
+            "module": "builtins",
+            "class_name": "function",
+            "config": name,
+            "registered_name": "function",
+        }
     raise ValueError(f"Cannot serialize loss {loss!r}: not a Keras loss")
 
 

@@ -58,9 +58,18 @@ class Trainer:
         self._compile_config = None
 
     # ----------------------------------------------------------------- compile
-    def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
-                weighted_metrics=None, run_eagerly=False, steps_per_execution=1,
-                jit_compile="auto", auto_scale_loss=True):
+    def compile(
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        loss_weights=None,
+        metrics=None,
+        weighted_metrics=None,
+        run_eagerly=False,
+        steps_per_execution=1,
+        jit_compile="auto",
+        auto_scale_loss=True,
+    ):
         """Configures the model for training.
 
         Args:
@@ -84,8 +93,9 @@ class Trainer:
         optimizer = optimizers_module.get(optimizer)
         output_names = self._known_output_names()
         self.optimizer = optimizer
-        self._compile_loss = CompileLoss(loss, loss_weights, output_names) if loss is not None \
-            else None
+        self._compile_loss = (
+            CompileLoss(loss, loss_weights, output_names) if loss is not None else None
+        )
         self._compile_metrics = None
         if metrics is not None or weighted_metrics is not None:
             self._compile_metrics = CompileMetrics(metrics, weighted_metrics, output_names)
@@ -97,9 +107,13 @@ class Trainer:
         self.stop_training = False
         self.compiled = True
         self._compile_config = {
-            "optimizer": optimizer, "loss": loss, "loss_weights": loss_weights,
-            "metrics": metrics, "weighted_metrics": weighted_metrics,
-            "run_eagerly": run_eagerly, "steps_per_execution": steps_per_execution,
+            "optimizer": optimizer,
+            "loss": loss,
+            "loss_weights": loss_weights,
+            "metrics": metrics,
+            "weighted_metrics": weighted_metrics,
+            "run_eagerly": run_eagerly,
+            "steps_per_execution": steps_per_execution,
             "jit_compile": self.jit_compile,
         }
 
@@ -139,8 +153,17 @@ class Trainer:
         )
         for key in ("metrics", "weighted_metrics"):
             config[key] = metrics_module.deserialize(config.get(key))
-        known = ("optimizer", "loss", "loss_weights", "metrics", "weighted_metrics",
-                 "run_eagerly", "steps_per_execution", "jit_compile", "auto_scale_loss")
+        known = (
+            "optimizer",
+            "loss",
+            "loss_weights",
+            "metrics",
+            "weighted_metrics",
+            "run_eagerly",
+            "steps_per_execution",
+            "jit_compile",
+            "auto_scale_loss",
+        )
         self.compile(**{k: v for k, v in config.items() if k in known})
         if self.built:
             self.optimizer.build(self.trainable_weights)
@@ -201,8 +224,10 @@ class Trainer:
             input_names = ["input"]
         xs = to_arrays(x, input_names, "x")
         if len(xs) != len(input_names) and self.built:
-            raise ValueError(f"Model expects {len(input_names)} inputs {input_names}; received "
-                             f"{len(xs)} arrays in `x`.")
+            raise ValueError(
+                f"Model expects {len(input_names)} inputs {input_names}; received "
+                f"{len(xs)} arrays in `x`."
+            )
         output_names = self._known_output_names() or ["output"]
         ys = to_arrays(y, output_names, "y")
         sws = to_arrays(sample_weight, output_names, "sample_weight")
@@ -227,8 +252,9 @@ class Trainer:
         out = self(xs[0] if len(xs) == 1 else list(xs), training=training)
         if isinstance(out, dict):
             names = self._known_output_names()
-            return [out[n] for n in names] if names and set(names) == set(out) else \
-                list(out.values())
+            return (
+                [out[n] for n in names] if names and set(names) == set(out) else list(out.values())
+            )
         return list(out) if isinstance(out, (list, tuple)) else [out]
 
     def _preflight(self, xs, ys, sws):
@@ -285,10 +311,25 @@ class Trainer:
 
     # ----------------------------------------------------------------- fit
     @_training_loop
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
-            validation_batch_size=None, validation_freq=1):
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        class_weight=None,
+        sample_weight=None,
+        initial_epoch=0,
+        steps_per_epoch=None,
+        validation_steps=None,
+        validation_batch_size=None,
+        validation_freq=1,
+    ):
         """Trains the model for ``epochs`` epochs; returns a ``History``.
 
         Args:
@@ -341,8 +382,15 @@ class Trainer:
         from compiler.keras.callbacks import CallbackList, History
 
         verbose = 1 if verbose == "auto" else verbose
-        callback_list = CallbackList(callbacks, add_history=True, add_progbar=verbose != 0,
-                                     model=self, verbose=verbose, epochs=epochs, steps=steps)
+        callback_list = CallbackList(
+            callbacks,
+            add_history=True,
+            add_progbar=verbose != 0,
+            model=self,
+            verbose=verbose,
+            epochs=epochs,
+            steps=steps,
+        )
         history = next(cb for cb in callback_list.callbacks if isinstance(cb, History))
         variables = self.trainable_weights
         self.stop_training = False
@@ -373,8 +421,10 @@ class Trainer:
                 epoch_logs = self.get_metrics_result()
                 if val is not None and _should_validate(epoch, validation_freq):
                     val_logs = self._evaluate_arrays(
-                        *val, batch_size=validation_batch_size or batch_size,
-                        steps=validation_steps, callback_list=callback_list,
+                        *val,
+                        batch_size=validation_batch_size or batch_size,
+                        steps=validation_steps,
+                        callback_list=callback_list,
                     )
                     epoch_logs.update({"val_" + k: v for k, v in val_logs.items()})
                 callback_list.on_epoch_end(epoch, epoch_logs)
@@ -403,8 +453,18 @@ class Trainer:
 
     # ----------------------------------------------------------------- evaluate / predict
     @_training_loop
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 steps=None, callbacks=None, return_dict=False, **kwargs):
+    def evaluate(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose="auto",
+        sample_weight=None,
+        steps=None,
+        callbacks=None,
+        return_dict=False,
+        **kwargs,
+    ):
         """Returns the loss and metrics on the data: ``[loss, *metrics]``, a scalar loss when
         there are no metrics, or a dict with ``return_dict=True``."""
         self._assert_compile_called("evaluate")
@@ -415,8 +475,9 @@ class Trainer:
 
         verbose = 1 if verbose == "auto" else verbose
         total = steps or math.ceil(num_samples(xs) / batch_size)
-        callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
-                                     verbose=verbose, epochs=1, steps=total)
+        callback_list = CallbackList(
+            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1, steps=total
+        )
         logs = self._evaluate_arrays(xs, ys, sws, batch_size, steps, callback_list)
         if return_dict:
             return logs
@@ -459,8 +520,9 @@ class Trainer:
         verbose = 1 if verbose == "auto" else verbose
         n = num_samples(xs)
         total = min(steps or math.inf, math.ceil(n / batch_size))
-        callback_list = CallbackList(callbacks, add_progbar=verbose != 0, model=self,
-                                     verbose=verbose, epochs=1, steps=total)
+        callback_list = CallbackList(
+            callbacks, add_progbar=verbose != 0, model=self, verbose=verbose, epochs=1, steps=total
+        )
         callback_list.on_predict_begin()
         chunks = []
         with no_grad():
@@ -476,8 +538,7 @@ class Trainer:
 
     # ----------------------------------------------------------------- single batches
     @_training_loop
-    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None,
-                       return_dict=False):
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
         """One gradient update on one batch; returns the running loss and metrics."""
         self._assert_compile_called("train_on_batch")
         xs, ys, sws = self._standardize(x, y, sample_weight, "train_on_batch")
@@ -530,7 +591,7 @@ class _Cursor:
         self.position = min(start + self.batch_size, self.n)
         if self.order is None:
             return slice(start, self.position)
-        return self.order[start:self.position]
+        return self.order[start : self.position]
 
 
 def _check_batch_size(batch_size):
@@ -560,4 +621,3 @@ def _map_leaves(value, fn):
     if isinstance(value, (list, tuple)):
         return [_map_leaves(v, fn) for v in value]
     return fn(value)
-

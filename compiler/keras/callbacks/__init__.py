@@ -13,7 +13,15 @@ from compiler.keras.callbacks.reduce_lr_on_plateau import ReduceLROnPlateau
 from compiler.keras.callbacks.terminate_on_nan import TerminateOnNaN
 
 __all__ = [
-    "Callback", "CallbackList", "CSVLogger", "EarlyStopping", "History", "LambdaCallback",
-    "LearningRateScheduler", "ModelCheckpoint", "ProgbarLogger", "ReduceLROnPlateau",
+    "Callback",
+    "CallbackList",
+    "CSVLogger",
+    "EarlyStopping",
+    "History",
+    "LambdaCallback",
+    "LearningRateScheduler",
+    "ModelCheckpoint",
+    "ProgbarLogger",
+    "ReduceLROnPlateau",
     "TerminateOnNaN",
 ]

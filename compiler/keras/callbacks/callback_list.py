@@ -7,10 +7,20 @@ from compiler.keras.callbacks.progbar_logger import ProgbarLogger
 __all__ = ["CallbackList"]
 
 _HOOKS = (
-    "on_epoch_begin", "on_epoch_end", "on_train_batch_begin", "on_train_batch_end",
-    "on_test_batch_begin", "on_test_batch_end", "on_predict_batch_begin",
-    "on_predict_batch_end", "on_train_begin", "on_train_end", "on_test_begin", "on_test_end",
-    "on_predict_begin", "on_predict_end",
+    "on_epoch_begin",
+    "on_epoch_end",
+    "on_train_batch_begin",
+    "on_train_batch_end",
+    "on_test_batch_begin",
+    "on_test_batch_end",
+    "on_predict_batch_begin",
+    "on_predict_batch_end",
+    "on_train_begin",
+    "on_train_end",
+    "on_test_begin",
+    "on_test_end",
+    "on_predict_begin",
+    "on_predict_end",
 )
 
 
@@ -25,8 +35,7 @@ class CallbackList(Callback):
         **params: ``verbose``, ``epochs``, ``steps`` given to each callback.
     """
 
-    def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None,
-                 **params):
+    def __init__(self, callbacks=None, add_history=False, add_progbar=False, model=None, **params):
         super().__init__()
         self.callbacks = list(callbacks or [])
         for cb in self.callbacks:

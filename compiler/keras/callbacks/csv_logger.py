@@ -27,8 +27,9 @@ class CSVLogger(Callback):
         self._writer = None
 
     def on_train_begin(self, logs=None):
-        has_rows = self.append and os.path.exists(self.filename) and os.path.getsize(
-            self.filename) > 0
+        has_rows = (
+            self.append and os.path.exists(self.filename) and os.path.getsize(self.filename) > 0
+        )
         self._append_header = not has_rows
         self._file = open(self.filename, "a" if self.append else "w", newline="")  # noqa: SIM115
         self._writer = None
@@ -38,8 +39,9 @@ class CSVLogger(Callback):
         if self.keys is None:
             self.keys = sorted(logs)
         if self._writer is None:
-            self._writer = csv.DictWriter(self._file, fieldnames=["epoch", *self.keys],
-                                          delimiter=self.sep)
+            self._writer = csv.DictWriter(
+                self._file, fieldnames=["epoch", *self.keys], delimiter=self.sep
+            )
             if self._append_header:
                 self._writer.writeheader()
         row = {"epoch": epoch, **{k: logs.get(k, "NA") for k in self.keys}}

@@ -5,7 +5,11 @@ from compiler.keras.callbacks.callback import Callback
 __all__ = ["LambdaCallback"]
 
 _ARGS = (
-    "on_epoch_begin", "on_epoch_end", "on_train_begin", "on_train_end", "on_train_batch_begin",
+    "on_epoch_begin",
+    "on_epoch_end",
+    "on_train_begin",
+    "on_train_end",
+    "on_train_batch_begin",
     "on_train_batch_end",
 )
 
@@ -16,13 +20,32 @@ class LambdaCallback(Callback):
     ``on_batch_begin`` / ``on_batch_end`` are accepted as the train-batch hooks, as in Keras.
     """
 
-    def __init__(self, on_epoch_begin=None, on_epoch_end=None, on_train_begin=None,
-                 on_train_end=None, on_train_batch_begin=None, on_train_batch_end=None,
-                 **kwargs):
+    def __init__(
+        self,
+        on_epoch_begin=None,
+        on_epoch_end=None,
+        on_train_begin=None,
+        on_train_end=None,
+        on_train_batch_begin=None,
+        on_train_batch_end=None,
+        **kwargs,
+    ):
         super().__init__()
         aliases = {"on_batch_begin": "on_train_batch_begin", "on_batch_end": "on_train_batch_end"}
-        hooks = dict(zip(_ARGS, (on_epoch_begin, on_epoch_end, on_train_begin, on_train_end,
-                                 on_train_batch_begin, on_train_batch_end), strict=True))
+        hooks = dict(
+            zip(
+                _ARGS,
+                (
+                    on_epoch_begin,
+                    on_epoch_end,
+                    on_train_begin,
+                    on_train_end,
+                    on_train_batch_begin,
+                    on_train_batch_end,
+                ),
+                strict=True,
+            )
+        )
         for key, fn in kwargs.items():
             if key in aliases:
                 hooks[aliases[key]] = fn

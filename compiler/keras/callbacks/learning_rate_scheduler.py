@@ -27,15 +27,20 @@ class LearningRateScheduler(Callback):
             learning_rate = self.schedule(epoch, current)
         except TypeError:  # a one-argument schedule, as Keras also accepts
             learning_rate = self.schedule(epoch)
-        if isinstance(learning_rate, bool) or not isinstance(learning_rate, (int, float)) and \
-                not hasattr(learning_rate, "dtype"):
+        if (
+            isinstance(learning_rate, bool)
+            or not isinstance(learning_rate, (int, float))
+            and not hasattr(learning_rate, "dtype")
+        ):
             raise ValueError(
                 f"The output of the `schedule` function should be a float. Got: {learning_rate!r}"
             )
         self.model.optimizer.learning_rate = float(learning_rate)
         if self.verbose > 0:
-            _write(f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to "
-                   f"{float(learning_rate)}.\n")
+            _write(
+                f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to "
+                f"{float(learning_rate)}.\n"
+            )
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:

@@ -27,9 +27,17 @@ class ModelCheckpoint(Callback):
         initial_value_threshold: the initial "best" value to beat.
     """
 
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
-                 save_weights_only=False, mode="auto", save_freq="epoch",
-                 initial_value_threshold=None):
+    def __init__(
+        self,
+        filepath,
+        monitor="val_loss",
+        verbose=0,
+        save_best_only=False,
+        save_weights_only=False,
+        mode="auto",
+        save_freq="epoch",
+        initial_value_threshold=None,
+    ):
         super().__init__()
         self.filepath = os.fspath(filepath)
         self.monitor = monitor
@@ -105,12 +113,16 @@ class ModelCheckpoint(Callback):
                 return
             if not self.monitor_op(current, self.best):
                 if self.verbose > 0:
-                    _write(f"\nEpoch {epoch + 1}: {self.monitor} did not improve from "
-                           f"{self.best:.5f}\n")
+                    _write(
+                        f"\nEpoch {epoch + 1}: {self.monitor} did not improve from "
+                        f"{self.best:.5f}\n"
+                    )
                 return
             if self.verbose > 0:
-                _write(f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
-                       f"{current:.5f}, saving model to {path}\n")
+                _write(
+                    f"\nEpoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                    f"{current:.5f}, saving model to {path}\n"
+                )
             self.best = current
         elif self.verbose > 0:
             _write(f"\nEpoch {epoch + 1}: saving model to {path}\n")

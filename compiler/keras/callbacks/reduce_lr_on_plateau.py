@@ -22,8 +22,18 @@ class ReduceLROnPlateau(Callback):
         min_lr: lower bound of the learning rate.
     """
 
-    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
-                 min_delta=1e-4, cooldown=0, min_lr=0.0, **kwargs):
+    def __init__(
+        self,
+        monitor="val_loss",
+        factor=0.1,
+        patience=10,
+        verbose=0,
+        mode="auto",
+        min_delta=1e-4,
+        cooldown=0,
+        min_lr=0.0,
+        **kwargs,
+    ):
         super().__init__()
         if factor >= 1.0:
             raise ValueError(
@@ -32,8 +42,10 @@ class ReduceLROnPlateau(Callback):
         if kwargs:
             raise TypeError(f"ReduceLROnPlateau got unexpected arguments: {sorted(kwargs)}")
         if mode not in ("auto", "min", "max"):
-            warnings.warn(f"Learning rate reduction mode {mode} is unknown, fallback to auto "
-                          "mode.", stacklevel=2)
+            warnings.warn(
+                f"Learning rate reduction mode {mode} is unknown, fallback to auto mode.",
+                stacklevel=2,
+            )
             mode = "auto"
         self.monitor = monitor
         self.factor = factor
@@ -66,7 +78,8 @@ class ReduceLROnPlateau(Callback):
         if current is None:
             warnings.warn(
                 f"Learning rate reduction is conditioned on metric `{self.monitor}` which is not "
-                f"available. Available metrics are: {','.join(logs)}.", stacklevel=2,
+                f"available. Available metrics are: {','.join(logs)}.",
+                stacklevel=2,
             )
             return
         if self.cooldown_counter > 0:
@@ -83,7 +96,9 @@ class ReduceLROnPlateau(Callback):
                     new_lr = max(old_lr * self.factor, self.min_lr)
                     self.model.optimizer.learning_rate = new_lr
                     if self.verbose > 0:
-                        _write(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
-                               f"to {new_lr}.\n")
+                        _write(
+                            f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                            f"to {new_lr}.\n"
+                        )
                     self.cooldown_counter = self.cooldown
                     self.wait = 0

@@ -61,8 +61,7 @@ def read_idx(path, expected_ndim):
         )
     if len(data) > size:
         raise ValueError(
-            f"{path}: IDX file has data beyond the {size} bytes its header announces "
-            f"(shape {dims})"
+            f"{path}: IDX file has data beyond the {size} bytes its header announces (shape {dims})"
         )
     return numpy.frombuffer(data, dtype=numpy.uint8).reshape(dims)
 

@@ -54,8 +54,10 @@ def _load(files, num_classes):
     y_train = read_idx(files["y_train"], 1)
     x_test = read_idx(files["x_test"], 3)
     y_test = read_idx(files["y_test"], 1)
-    for images, labels, x_key, y_key in ((x_train, y_train, "x_train", "y_train"),
-                                         (x_test, y_test, "x_test", "y_test")):
+    for images, labels, x_key, y_key in (
+        (x_train, y_train, "x_train", "y_train"),
+        (x_test, y_test, "x_test", "y_test"),
+    ):
         if len(images) != len(labels):
             raise ValueError(
                 f"{files[x_key]} holds {len(images)} images but {files[y_key]} holds "

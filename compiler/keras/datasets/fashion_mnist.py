@@ -29,6 +29,9 @@ def load_data(path=None):
         ValueError: a file is not a valid IDX file.
     """
     return load_idx_dataset(
-        "Fashion-MNIST", path, ENV_VAR, DEFAULT_DIR,
+        "Fashion-MNIST",
+        path,
+        ENV_VAR,
+        DEFAULT_DIR,
         "install it with `apt-get install dataset-fashion-mnist` (Debian/Ubuntu)",
     )

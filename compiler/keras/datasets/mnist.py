@@ -30,7 +30,10 @@ def load_data(path=None):
         ValueError: a file is not a valid IDX file.
     """
     return load_idx_dataset(
-        "MNIST", path, ENV_VAR, DEFAULT_DIR,
+        "MNIST",
+        path,
+        ENV_VAR,
+        DEFAULT_DIR,
         "Debian has no MNIST package; copy the four files from the MNIST distribution into "
         f"{DEFAULT_DIR}",
     )

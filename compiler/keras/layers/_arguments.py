@@ -1,7 +1,10 @@
 """Argument checks shared by the layers, with Keras 3's rules and error wording."""
 
 __all__ = [
-    "standardize_tuple", "standardize_padding", "standardize_data_format", "check_none",
+    "standardize_tuple",
+    "standardize_padding",
+    "standardize_data_format",
+    "check_none",
 ]
 
 

@@ -17,8 +17,18 @@ class InputLayer(Layer):
         name: the input's name (also the model's input name in exported files).
     """
 
-    def __init__(self, shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None,
-                 input_tensor=None, optional=False, name=None, **kwargs):
+    def __init__(
+        self,
+        shape=None,
+        batch_size=None,
+        dtype=None,
+        sparse=None,
+        batch_shape=None,
+        input_tensor=None,
+        optional=False,
+        name=None,
+        **kwargs,
+    ):
         kwargs.pop("ragged", None)
         if "input_shape" in kwargs and shape is None:
             shape = kwargs.pop("input_shape")
@@ -62,11 +72,24 @@ def _input_name():
     return auto_name("input_layer")
 
 
-def Input(shape=None, batch_size=None, dtype=None, sparse=None, batch_shape=None, name=None,
-          tensor=None, optional=False):
+def Input(
+    shape=None,
+    batch_size=None,
+    dtype=None,
+    sparse=None,
+    batch_shape=None,
+    name=None,
+    tensor=None,
+    optional=False,
+):
     """Returns a symbolic tensor that starts a functional model (``keras.Input``)."""
     layer = InputLayer(
-        shape=shape, batch_size=batch_size, dtype=dtype, sparse=sparse, batch_shape=batch_shape,
-        name=name or _input_name(), optional=optional,
+        shape=shape,
+        batch_size=batch_size,
+        dtype=dtype,
+        sparse=sparse,
+        batch_shape=batch_shape,
+        name=name or _input_name(),
+        optional=optional,
     )
     return layer._output_tensor

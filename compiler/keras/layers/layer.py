@@ -35,8 +35,13 @@ def clear_session() -> None:
 
 def _snake(name: str) -> str:
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
-    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower().replace("2_d", "2d").replace(
-        "1_d", "1d").replace("3_d", "3d")
+    return (
+        re.sub(r"([a-z])([A-Z])", r"\1_\2", name)
+        .lower()
+        .replace("2_d", "2d")
+        .replace("1_d", "1d")
+        .replace("3_d", "3d")
+    )
 
 
 class KerasTensor:
@@ -69,8 +74,17 @@ class Node:
 class InputSpec:
     """What a layer accepts: rank bounds and fixed sizes of some axes (Keras's InputSpec)."""
 
-    def __init__(self, ndim=None, min_ndim=None, max_ndim=None, axes=None, dtype=None,
-                 shape=None, allow_last_axis_squeeze=False, name=None):
+    def __init__(
+        self,
+        ndim=None,
+        min_ndim=None,
+        max_ndim=None,
+        axes=None,
+        dtype=None,
+        shape=None,
+        allow_last_axis_squeeze=False,
+        name=None,
+    ):
         self.ndim = len(shape) if shape is not None else ndim
         self.min_ndim, self.max_ndim = min_ndim, max_ndim
         self.axes = dict(axes or {})
@@ -104,8 +118,11 @@ class InputSpec:
 
 
 def _fmt(shape):
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (
-        ",)" if len(shape) == 1 else ")")
+    return (
+        "("
+        + ", ".join("None" if d is None else str(d) for d in shape)
+        + (",)" if len(shape) == 1 else ")")
+    )
 
 
 def _flatten(structure):
@@ -141,8 +158,18 @@ class Layer:
         input_shape: for the first layer of a ``Sequential``, the shape of one sample.
     """
 
-    def __init__(self, *, name=None, trainable=True, dtype=None, autocast=True,
-                 input_shape=None, batch_input_shape=None, input_dim=None, **kwargs):
+    def __init__(
+        self,
+        *,
+        name=None,
+        trainable=True,
+        dtype=None,
+        autocast=True,
+        input_shape=None,
+        batch_input_shape=None,
+        input_dim=None,
+        **kwargs,
+    ):
         if kwargs:
             raise TypeError(
                 f"Unrecognized keyword arguments passed to {type(self).__name__}: {kwargs}"
@@ -241,16 +268,28 @@ class Layer:
         return int(sum(w.size for w in self.weights))
 
     # ----------------------------------------------------------------- weights
-    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True,
-                   name=None, regularizer=None, constraint=None, **kwargs):
+    def add_weight(
+        self,
+        shape=None,
+        initializer=None,
+        dtype=None,
+        trainable=True,
+        name=None,
+        regularizer=None,
+        constraint=None,
+        **kwargs,
+    ):
         """Creates a weight owned by this layer (Keras's ``add_weight``)."""
         shape = tuple(int(d) for d in (shape or ()))
         if initializer is None:
             is_float = xp.dtype(dtype or self._dtype).kind == "f"
             initializer = "glorot_uniform" if is_float else "zeros"
         variable = Variable(
-            initializers_mod.get(initializer), shape=shape, dtype=dtype or self._dtype,
-            trainable=trainable, name=name or f"variable_{len(self._variables)}",
+            initializers_mod.get(initializer),
+            shape=shape,
+            dtype=dtype or self._dtype,
+            trainable=trainable,
+            name=name or f"variable_{len(self._variables)}",
         )
         variable.path = f"{self.name}/{variable.name}"
         self._variables.append(variable)
@@ -355,8 +394,9 @@ class Layer:
             if isinstance(outputs, Tensor):
                 outputs._keras_mask = out_mask
             elif isinstance(outputs, (list, tuple)):
-                masks = out_mask if isinstance(out_mask, (list, tuple)) else [out_mask] * len(
-                    outputs)
+                masks = (
+                    out_mask if isinstance(out_mask, (list, tuple)) else [out_mask] * len(outputs)
+                )
                 for out, m in zip(outputs, masks, strict=False):
                     if isinstance(out, Tensor):
                         out._keras_mask = m

@@ -28,18 +28,40 @@ from compiler.keras.metrics.regression_metrics import (
 )
 
 _CLASSES = [
-    Metric, Mean, Sum, MeanMetricWrapper, Accuracy, BinaryAccuracy, CategoricalAccuracy,
-    SparseCategoricalAccuracy, TopKCategoricalAccuracy, MeanSquaredError, MeanAbsoluteError,
-    MeanAbsolutePercentageError, RootMeanSquaredError, CategoricalCrossentropy,
-    SparseCategoricalCrossentropy, BinaryCrossentropy, AUC, Precision, Recall,
+    Metric,
+    Mean,
+    Sum,
+    MeanMetricWrapper,
+    Accuracy,
+    BinaryAccuracy,
+    CategoricalAccuracy,
+    SparseCategoricalAccuracy,
+    TopKCategoricalAccuracy,
+    MeanSquaredError,
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    RootMeanSquaredError,
+    CategoricalCrossentropy,
+    SparseCategoricalCrossentropy,
+    BinaryCrossentropy,
+    AUC,
+    Precision,
+    Recall,
 ]
 _BY_NAME = {cls.__name__: cls for cls in _CLASSES}
 _BY_NAME.update({_snake(cls.__name__): cls for cls in _CLASSES})
-_BY_NAME.update({
-    "bce": BinaryCrossentropy, "BCE": BinaryCrossentropy, "mse": MeanSquaredError,
-    "MSE": MeanSquaredError, "mae": MeanAbsoluteError, "MAE": MeanAbsoluteError,
-    "mape": MeanAbsolutePercentageError, "MAPE": MeanAbsolutePercentageError,
-})
+_BY_NAME.update(
+    {
+        "bce": BinaryCrossentropy,
+        "BCE": BinaryCrossentropy,
+        "mse": MeanSquaredError,
+        "MSE": MeanSquaredError,
+        "mae": MeanAbsoluteError,
+        "MAE": MeanAbsoluteError,
+        "mape": MeanAbsolutePercentageError,
+        "MAPE": MeanAbsolutePercentageError,
+    }
+)
 _BASES = ("Metric", "metric", "MeanMetricWrapper", "mean_metric_wrapper")
 
 
@@ -81,12 +103,20 @@ def serialize(metric):
     if isinstance(metric, Metric):
         if type(metric).__name__ not in _BY_NAME:
             raise ValueError(f"Cannot serialize custom metric {metric!r}")
-        return {"module": "keras.metrics", "class_name": type(metric).__name__,
-                "config": metric.get_config(), "registered_name": None}
+        return {
+            "module": "keras.metrics",
+            "class_name": type(metric).__name__,
+            "config": metric.get_config(),
+            "registered_name": None,
+        }
     name = getattr(metric, "__name__", None)
     if name:
-        return {"module": "builtins", "class_name": "function", "config": name,
-                "registered_name": "function"}
+        return {
+            "module": "builtins",
+            "class_name": "function",
+            "config": name,
+            "registered_name": "function",
+        }
     raise ValueError(f"Cannot serialize metric {metric!r}")
 
 
@@ -120,17 +150,41 @@ def deserialize(config, custom_objects=None):
 
 _FUNCTIONS = {
     f.__name__: f
-    for f in (accuracy, binary_accuracy, categorical_accuracy, sparse_categorical_accuracy,
-              top_k_categorical_accuracy)
+    for f in (
+        accuracy,
+        binary_accuracy,
+        categorical_accuracy,
+        sparse_categorical_accuracy,
+        top_k_categorical_accuracy,
+    )
 }
 
 __all__ = [
-    "AUC", "Precision", "Recall", "Metric", "Mean", "Sum", "MeanMetricWrapper", "Accuracy",
+    "AUC",
+    "Precision",
+    "Recall",
+    "Metric",
+    "Mean",
+    "Sum",
+    "MeanMetricWrapper",
+    "Accuracy",
     "BinaryAccuracy",
-    "CategoricalAccuracy", "SparseCategoricalAccuracy", "TopKCategoricalAccuracy",
-    "MeanSquaredError", "MeanAbsoluteError", "MeanAbsolutePercentageError",
-    "RootMeanSquaredError", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
-    "BinaryCrossentropy", "accuracy", "binary_accuracy", "categorical_accuracy",
-    "sparse_categorical_accuracy", "top_k_categorical_accuracy", "get", "serialize",
+    "CategoricalAccuracy",
+    "SparseCategoricalAccuracy",
+    "TopKCategoricalAccuracy",
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "MeanAbsolutePercentageError",
+    "RootMeanSquaredError",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "BinaryCrossentropy",
+    "accuracy",
+    "binary_accuracy",
+    "categorical_accuracy",
+    "sparse_categorical_accuracy",
+    "top_k_categorical_accuracy",
+    "get",
+    "serialize",
     "deserialize",
 ]

@@ -4,9 +4,16 @@ from compiler.keras.backend import floatx, xp
 from compiler.keras.metrics.reduction_metrics import MeanMetricWrapper, as_array
 
 __all__ = [
-    "accuracy", "binary_accuracy", "categorical_accuracy", "sparse_categorical_accuracy",
-    "top_k_categorical_accuracy", "Accuracy", "BinaryAccuracy", "CategoricalAccuracy",
-    "SparseCategoricalAccuracy", "TopKCategoricalAccuracy",
+    "accuracy",
+    "binary_accuracy",
+    "categorical_accuracy",
+    "sparse_categorical_accuracy",
+    "top_k_categorical_accuracy",
+    "Accuracy",
+    "BinaryAccuracy",
+    "CategoricalAccuracy",
+    "SparseCategoricalAccuracy",
+    "TopKCategoricalAccuracy",
 ]
 
 

@@ -27,9 +27,19 @@ class AUC(Metric):
 
     _direction = "up"
 
-    def __init__(self, num_thresholds=200, curve="ROC", summation_method="interpolation",
-                 name=None, dtype=None, thresholds=None, multi_label=False, num_labels=None,
-                 label_weights=None, from_logits=False):
+    def __init__(
+        self,
+        num_thresholds=200,
+        curve="ROC",
+        summation_method="interpolation",
+        name=None,
+        dtype=None,
+        thresholds=None,
+        multi_label=False,
+        num_labels=None,
+        label_weights=None,
+        from_logits=False,
+    ):
         super().__init__(name=name or "auc", dtype=dtype)
         if curve not in ("ROC", "PR"):
             raise ValueError(f'Invalid curve: "{curve}". Valid options are: "ROC", "PR"')
@@ -90,9 +100,12 @@ class AUC(Metric):
         negative = weights * ~labels
         tp = (above * positive).sum(axis=1)
         fp = (above * negative).sum(axis=1)
-        for variable, delta in ((self.true_positives, tp), (self.false_positives, fp),
-                                (self.false_negatives, positive.sum() - tp),
-                                (self.true_negatives, negative.sum() - fp)):
+        for variable, delta in (
+            (self.true_positives, tp),
+            (self.false_positives, fp),
+            (self.false_negatives, positive.sum() - tp),
+            (self.true_negatives, negative.sum() - fp),
+        ):
             variable.assign(variable.data + delta.astype(variable.dtype))
 
     def result(self):
@@ -117,9 +130,13 @@ class AUC(Metric):
 
     def get_config(self):
         return {
-            **super().get_config(), "num_thresholds": self.num_thresholds, "curve": self.curve,
-            "summation_method": self.summation_method, "multi_label": self.multi_label,
-            "num_labels": self.num_labels, "label_weights": None,
+            **super().get_config(),
+            "num_thresholds": self.num_thresholds,
+            "curve": self.curve,
+            "summation_method": self.summation_method,
+            "multi_label": self.multi_label,
+            "num_labels": self.num_labels,
+            "label_weights": None,
             "from_logits": self.from_logits,
         }
 
@@ -137,8 +154,9 @@ def _interpolate_pr_auc(tp, fp, fn):
     both = (p[:-1] > 0) & (p[1:] > 0)
     ratio = xp.where(both, _safe_divide(p[:-1], xp.maximum(p[1:], 0)), 1.0)
     ratio = xp.where(ratio > 0, ratio, 1.0)
-    increments = _safe_divide(slope * (dtp + intercept * xp.log(ratio)),
-                              xp.maximum(tp[1:] + fn[1:], 0))
+    increments = _safe_divide(
+        slope * (dtp + intercept * xp.log(ratio)), xp.maximum(tp[1:] + fn[1:], 0)
+    )
     return increments.sum()
 
 
@@ -155,8 +173,11 @@ class _ThresholdCounts(Metric):
         self.init_thresholds = thresholds
         self.top_k = top_k
         self.class_id = class_id
-        values = [0.5] if thresholds is None else (
-            [thresholds] if isinstance(thresholds, (int, float)) else list(thresholds))
+        values = (
+            [0.5]
+            if thresholds is None
+            else ([thresholds] if isinstance(thresholds, (int, float)) else list(thresholds))
+        )
         if any(not 0 <= t <= 1 for t in values):
             raise ValueError(f"Threshold values must be in [0, 1]. Received: {values}")
         self._single = thresholds is None or isinstance(thresholds, (int, float))
@@ -196,8 +217,12 @@ class _ThresholdCounts(Metric):
         return out[0] if self._single else out
 
     def get_config(self):
-        return {**super().get_config(), "thresholds": self.init_thresholds, "top_k": self.top_k,
-                "class_id": self.class_id}
+        return {
+            **super().get_config(),
+            "thresholds": self.init_thresholds,
+            "top_k": self.top_k,
+            "class_id": self.class_id,
+        }
 
 
 class Precision(_ThresholdCounts):

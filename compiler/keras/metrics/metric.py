@@ -36,8 +36,13 @@ class Metric:
 
     def add_variable(self, shape=(), initializer="zeros", dtype=None, name=None):
         value = xp.zeros(shape) if initializer == "zeros" else initializer
-        variable = Variable(value, shape=shape, dtype=dtype or self._dtype, trainable=False,
-                            name=name or f"variable_{len(self._variables)}")
+        variable = Variable(
+            value,
+            shape=shape,
+            dtype=dtype or self._dtype,
+            trainable=False,
+            name=name or f"variable_{len(self._variables)}",
+        )
         variable.path = f"{self.name}/{variable.name}"
         self._variables.append(variable)
         return variable

@@ -5,8 +5,12 @@ from compiler.keras.backend import xp
 from compiler.keras.metrics.reduction_metrics import MeanMetricWrapper
 
 __all__ = [
-    "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError",
-    "MeanAbsolutePercentageError", "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "RootMeanSquaredError",
+    "MeanAbsolutePercentageError",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
     "BinaryCrossentropy",
 ]
 
@@ -59,10 +63,22 @@ class CategoricalCrossentropy(MeanMetricWrapper):
 
     _direction = "down"
 
-    def __init__(self, name="categorical_crossentropy", dtype=None, from_logits=False,
-                 label_smoothing=0, axis=-1):
-        super().__init__(losses.categorical_crossentropy, name=name, dtype=dtype,
-                         from_logits=from_logits, label_smoothing=label_smoothing, axis=axis)
+    def __init__(
+        self,
+        name="categorical_crossentropy",
+        dtype=None,
+        from_logits=False,
+        label_smoothing=0,
+        axis=-1,
+    ):
+        super().__init__(
+            losses.categorical_crossentropy,
+            name=name,
+            dtype=dtype,
+            from_logits=from_logits,
+            label_smoothing=label_smoothing,
+            axis=axis,
+        )
 
 
 class SparseCategoricalCrossentropy(MeanMetricWrapper):
@@ -70,10 +86,16 @@ class SparseCategoricalCrossentropy(MeanMetricWrapper):
 
     _direction = "down"
 
-    def __init__(self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False,
-                 axis=-1):
-        super().__init__(losses.sparse_categorical_crossentropy, name=name, dtype=dtype,
-                         from_logits=from_logits, axis=axis)
+    def __init__(
+        self, name="sparse_categorical_crossentropy", dtype=None, from_logits=False, axis=-1
+    ):
+        super().__init__(
+            losses.sparse_categorical_crossentropy,
+            name=name,
+            dtype=dtype,
+            from_logits=from_logits,
+            axis=axis,
+        )
 
 
 class BinaryCrossentropy(MeanMetricWrapper):
@@ -81,7 +103,13 @@ class BinaryCrossentropy(MeanMetricWrapper):
 
     _direction = "down"
 
-    def __init__(self, name="binary_crossentropy", dtype=None, from_logits=False,
-                 label_smoothing=0):
-        super().__init__(losses.binary_crossentropy, name=name, dtype=dtype,
-                         from_logits=from_logits, label_smoothing=label_smoothing)
+    def __init__(
+        self, name="binary_crossentropy", dtype=None, from_logits=False, label_smoothing=0
+    ):
+        super().__init__(
+            losses.binary_crossentropy,
+            name=name,
+            dtype=dtype,
+            from_logits=from_logits,
+            label_smoothing=label_smoothing,
+        )

@@ -18,8 +18,11 @@ __all__ = ["functional_pairs", "run_conv_pool", "sequential_pairs"]
 
 def _fusable_conv(layer):
     return (
-        isinstance(layer, Conv2D) and type(layer).call is BaseConv.call and layer.built
-        and layer.groups == 1 and layer.data_format == "channels_last"
+        isinstance(layer, Conv2D)
+        and type(layer).call is BaseConv.call
+        and layer.built
+        and layer.groups == 1
+        and layer.data_format == "channels_last"
         and layer.activation in (activations.relu, activations.linear)
         and getattr(layer, "activity_regularizer", None) is None
     )
@@ -27,9 +30,12 @@ def _fusable_conv(layer):
 
 def _fusable_pool(layer, conv):
     return (
-        isinstance(layer, MaxPooling2D) and type(layer).call is BasePooling.call
-        and layer.padding == "valid" and tuple(layer.strides) == tuple(layer.pool_size)
-        and layer.data_format == "channels_last" and layer.dtype == conv.dtype
+        isinstance(layer, MaxPooling2D)
+        and type(layer).call is BasePooling.call
+        and layer.padding == "valid"
+        and tuple(layer.strides) == tuple(layer.pool_size)
+        and layer.data_format == "channels_last"
+        and layer.dtype == conv.dtype
     )
 
 
@@ -68,9 +74,12 @@ def functional_pairs(nodes, outputs):
         tensor = pool_node.input_tensors[0]
         layer, index, _ = tensor._keras_history
         conv_node = layer._inbound_nodes[index]
-        if (uses[id(tensor)] == 1 and len(conv_node.output_tensors) == 1
-                and len(conv_node.input_tensors) == 1
-                and _conv_then_pool(layer, pool_node.layer)):
+        if (
+            uses[id(tensor)] == 1
+            and len(conv_node.output_tensors) == 1
+            and len(conv_node.input_tensors) == 1
+            and _conv_then_pool(layer, pool_node.layer)
+        ):
             pairs[id(pool_node)] = conv_node
     return pairs
 
@@ -80,7 +89,12 @@ def run_conv_pool(conv, pool, inputs):
     x = conv._convert_input(inputs)
     conv._check_input_spec(x.shape)
     return ops.conv_max_pool(
-        x, conv.kernel, pool.pool_size, strides=conv.strides, padding=conv.padding,
-        dilation_rate=conv.dilation_rate, bias=conv.bias,
+        x,
+        conv.kernel,
+        pool.pool_size,
+        strides=conv.strides,
+        padding=conv.padding,
+        dilation_rate=conv.dilation_rate,
+        bias=conv.bias,
         relu=conv.activation is activations.relu,
     )

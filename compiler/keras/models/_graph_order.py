@@ -58,5 +58,6 @@ def keras_layer_order(model):
         layer = tensor._keras_history[0]
         if id(layer) not in layer_depth:
             layer_depth[id(layer)], layer_index[id(layer)], layers[id(layer)] = 0, -1, layer
-    return sorted(layers.values(),
-                  key=lambda layer: (-layer_depth[id(layer)], layer_index[id(layer)]))
+    return sorted(
+        layers.values(), key=lambda layer: (-layer_depth[id(layer)], layer_index[id(layer)])
+    )

@@ -127,9 +127,7 @@ class Functional(Model):
 
     def compute_output_spec(self, *args, **kwargs):
         # Called as a layer inside another functional model: map our outputs' shapes.
-        return map_structure(
-            lambda t: KerasTensor(t.shape, t.dtype), self._outputs_struct
-        )
+        return map_structure(lambda t: KerasTensor(t.shape, t.dtype), self._outputs_struct)
 
     def get_config(self):
         from compiler.keras.saving.functional_config import functional_config

@@ -65,8 +65,16 @@ class Model(Trainer, Layer):
 
         load_weights(self, filepath, skip_mismatch=skip_mismatch)
 
-    def summary(self, line_length=None, positions=None, print_fn=None, expand_nested=False,
-                show_trainable=False, layer_range=None):
+    def summary(
+        self,
+        line_length=None,
+        positions=None,
+        print_fn=None,
+        expand_nested=False,
+        show_trainable=False,
+        layer_range=None,
+    ):
         """Prints a table of layers, output shapes and parameter counts, like Keras."""
-        print_summary(self, line_length=line_length, print_fn=print_fn,
-                      show_trainable=show_trainable)
+        print_summary(
+            self, line_length=line_length, print_fn=print_fn, show_trainable=show_trainable
+        )

@@ -1,14 +1,16 @@
 """``Model.summary()``: Keras 3's table of layers, output shapes and parameter counts."""
 
-
 __all__ = ["print_summary"]
 
 
 def _fmt_shape(shape):
     if isinstance(shape, list):
         return ", ".join(_fmt_shape(s) for s in shape)
-    return "(" + ", ".join("None" if d is None else str(d) for d in shape) + (
-        ",)" if len(shape) == 1 else ")")
+    return (
+        "("
+        + ", ".join("None" if d is None else str(d) for d in shape)
+        + (",)" if len(shape) == 1 else ")")
+    )
 
 
 def _fmt_bytes(n):
@@ -51,8 +53,11 @@ def print_summary(model, line_length=None, print_fn=None, show_trainable=False):
     print_fn = print_fn or print
     rows, functional = _rows(model)
     headers = ["Layer (type)", "Output Shape", "Param #"] + (["Connected to"] if functional else [])
-    widths = [max(31, *(len(r[0]) + 1 for r in rows)), max(22, *(len(r[1]) + 1 for r in rows)),
-              13] + ([max(17, *(len(r[3]) + 1 for r in rows))] if functional else [])
+    widths = [
+        max(31, *(len(r[0]) + 1 for r in rows)),
+        max(22, *(len(r[1]) + 1 for r in rows)),
+        13,
+    ] + ([max(17, *(len(r[3]) + 1 for r in rows))] if functional else [])
 
     def line(left, mid, right, fill):
         return left + mid.join(fill * (w + 2) for w in widths) + right
@@ -79,8 +84,9 @@ def print_summary(model, line_length=None, print_fn=None, show_trainable=False):
     trainable_bytes = sum(w.data.nbytes for w in model.trainable_weights)
     print_fn(f" Total params: {trainable + non_trainable:,} ({_fmt_bytes(total_bytes)})")
     print_fn(f" Trainable params: {trainable:,} ({_fmt_bytes(trainable_bytes)})")
-    print_fn(f" Non-trainable params: {non_trainable:,} "
-             f"({_fmt_bytes(total_bytes - trainable_bytes)})")
+    print_fn(
+        f" Non-trainable params: {non_trainable:,} ({_fmt_bytes(total_bytes - trainable_bytes)})"
+    )
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and getattr(optimizer, "variables", None):
         opt_vars = optimizer.variables

@@ -227,8 +227,9 @@ def primitive(name):
 def _lift_scalars(args):
     # Python numbers and arrays take the dtype of the first float tensor argument, so a float32
     # model never silently computes in float64 because of a literal like 0.5.
-    like = next((a.data.dtype for a in args if isinstance(a, Tensor) and a.data.dtype.kind == "f"),
-                None)
+    like = next(
+        (a.data.dtype for a in args if isinstance(a, Tensor) and a.data.dtype.kind == "f"), None
+    )
     out = []
     for a in args:
         if isinstance(a, Tensor):
@@ -236,8 +237,10 @@ def _lift_scalars(args):
         else:
             arr = xp.asarray(a)
             python_number = not isinstance(a, xp.ndarray) and arr.ndim == 0
-            if like is not None and arr.dtype != like and (
-                arr.dtype.kind == "f" or (python_number and arr.dtype.kind in "iu")
+            if (
+                like is not None
+                and arr.dtype != like
+                and (arr.dtype.kind == "f" or (python_number and arr.dtype.kind in "iu"))
             ):
                 arr = arr.astype(like)
             out.append(Tensor(arr))

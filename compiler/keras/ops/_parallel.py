@@ -86,8 +86,9 @@ def one_blas_thread():
 def _worker():
     with _LOCK:
         if not _EXECUTOR:
-            _EXECUTOR.append(ThreadPoolExecutor(1, thread_name_prefix="keras-ops",
-                                                initializer=_mark_worker))
+            _EXECUTOR.append(
+                ThreadPoolExecutor(1, thread_name_prefix="keras-ops", initializer=_mark_worker)
+            )
         return _EXECUTOR[0]
 
 

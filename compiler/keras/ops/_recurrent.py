@@ -15,8 +15,17 @@ costs about as much as the op itself: the step loops reuse preallocated buffers 
 from compiler.keras.backend import xp
 
 __all__ = [
-    "ACTIVATIONS", "GateActivation", "Outputs", "carry", "gate_major", "from_gate_major",
-    "project", "project_t", "project_grad", "check_activation", "time_major_mask",
+    "ACTIVATIONS",
+    "GateActivation",
+    "Outputs",
+    "carry",
+    "gate_major",
+    "from_gate_major",
+    "project",
+    "project_t",
+    "project_grad",
+    "check_activation",
+    "time_major_mask",
     "dropout_masks",
 ]
 
@@ -62,9 +71,7 @@ ACTIVATIONS = {
     "sigmoid": _Activation(_sigmoid, lambda y: y * (1 - y)),
     "relu": _Activation(lambda x, out: xp.maximum(x, 0, out=out), lambda y: y > 0),
     "linear": _Activation(_linear, lambda y: 1),
-    "hard_sigmoid": _Activation(
-        _hard_sigmoid, lambda y: ((y > 0) & (y < 1)) * (1.0 / 6.0)
-    ),
+    "hard_sigmoid": _Activation(_hard_sigmoid, lambda y: ((y > 0) & (y < 1)) * (1.0 / 6.0)),
     "softsign": _Activation(_softsign, lambda y: (1 - xp.abs(y)) ** 2),
 }
 
@@ -117,8 +124,9 @@ class Outputs:
     (``timesteps`` with ``return_sequences``, else 1: the last output), then the final states.
     """
 
-    def __init__(self, timesteps, batch, units, n_states, dtype, mask, zero_output,
-                 return_sequences):
+    def __init__(
+        self, timesteps, batch, units, n_states, dtype, mask, zero_output, return_sequences
+    ):
         self.timesteps = timesteps
         self.mask = mask  # (T, B, 1) bool, or None
         self.zero_output = zero_output

@@ -85,10 +85,14 @@ def _offset_slices(kernel_hw, out_hw, strides, dilation):
     for i in range(kernel_hw[0]):
         for j in range(kernel_hw[1]):
             top, left = i * dilation[0], j * dilation[1]
-            yield i, j, (
-                slice(None),
-                slice(top, top + strides[0] * (out_hw[0] - 1) + 1, strides[0]),
-                slice(left, left + strides[1] * (out_hw[1] - 1) + 1, strides[1]),
+            yield (
+                i,
+                j,
+                (
+                    slice(None),
+                    slice(top, top + strides[0] * (out_hw[0] - 1) + 1, strides[0]),
+                    slice(left, left + strides[1] * (out_hw[1] - 1) + 1, strides[1]),
+                ),
             )
 
 
@@ -100,7 +104,7 @@ def _pad(x, pads):
 
 def _unpad(x, pads):
     (top, bottom), (left, right) = pads
-    return x[:, top:x.shape[1] - bottom, left:x.shape[2] - right, :]
+    return x[:, top : x.shape[1] - bottom, left : x.shape[2] - right, :]
 
 
 def _im2col_filler(x, kernel_hw, out_hw, strides, dilation):
@@ -149,8 +153,8 @@ def _col2im_adder(dx, kernel_hw, out_hw, strides, dilation):
         if strides == (1, 1):
             # The first offset's windows are one block: copied, not added onto zeros, and
             # only the rest of the image is zeroed (~8% less CPU on the slide's conv2d_1).
-            image[:, out_hw[0]:] = 0
-            image[:, :out_hw[0], out_hw[1]:] = 0
+            image[:, out_hw[0] :] = 0
+            image[:, : out_hw[0], out_hw[1] :] = 0
             image[offsets[0]] = dcols[0].reshape(count, *out_hw, c)
             first = 1
         else:
@@ -187,8 +191,9 @@ def _conv2d_forward(x, kernel, bias, strides, pads, dilation, groups, input_grad
     pixels = out_hw[0] * out_hw[1]
     m = n * pixels
     if groups > 1:
-        return _grouped_forward(xp_, kernel, bias, out_hw, strides, pads, dilation, groups,
-                                input_grad, relu)
+        return _grouped_forward(
+            xp_, kernel, bias, out_hw, strides, pads, dilation, groups, input_grad, relu
+        )
     # The ones column carries the bias through the GEMM ([cols, 1] @ [W; b]) and its
     # gradient through the kernel's: measured 3x faster than a separate pass over the output
     # for a thin first layer, but on a wide window (the slide's conv2d_1, 288 columns) it
@@ -218,8 +223,18 @@ def _conv2d_forward(x, kernel, bias, strides, pads, dilation, groups, input_grad
             xp.maximum(part, 0, out=part)
 
     over_batch(forward, n, cols.size + out.size)
-    ctx = (cols, kernel, xp_.shape, pads, out_hw, strides, dilation, groups, input_grad,
-           out if relu else None)
+    ctx = (
+        cols,
+        kernel,
+        xp_.shape,
+        pads,
+        out_hw,
+        strides,
+        dilation,
+        groups,
+        input_grad,
+        out if relu else None,
+    )
     return out.reshape(n, *out_hw, filters), ctx
 
 
@@ -262,8 +277,7 @@ def _conv2d_backward(ctx, g, want_bias=False):
     return grad_x, grad_kernel, grad_bias
 
 
-def _grouped_forward(xp_, kernel, bias, out_hw, strides, pads, dilation, groups, input_grad,
-                     relu):
+def _grouped_forward(xp_, kernel, bias, out_hw, strides, pads, dilation, groups, input_grad, relu):
     kh, kw, cin_g, filters = kernel.shape
     n = xp_.shape[0]
     m = n * out_hw[0] * out_hw[1]
@@ -278,8 +292,18 @@ def _grouped_forward(xp_, kernel, bias, out_hw, strides, pads, dilation, groups,
         out += bias
     if relu:
         xp.maximum(out, 0, out=out)
-    ctx = (cols, kernel, xp_.shape, pads, out_hw, strides, dilation, groups, input_grad,
-           out if relu else None)
+    ctx = (
+        cols,
+        kernel,
+        xp_.shape,
+        pads,
+        out_hw,
+        strides,
+        dilation,
+        groups,
+        input_grad,
+        out if relu else None,
+    )
     return out.reshape(n, *out_hw, filters), ctx
 
 
@@ -380,8 +404,17 @@ def _check_data_format(data_format, name):
         )
 
 
-def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1, *,
-         bias=None, fuse_relu=False):
+def conv(
+    inputs,
+    kernel,
+    strides=1,
+    padding="valid",
+    data_format=None,
+    dilation_rate=1,
+    *,
+    bias=None,
+    fuse_relu=False,
+):
     """N-D convolution (rank 1 or 2), channels-last: ``keras.ops.conv``, plus a fused bias.
 
     As in Keras, the number of groups is ``C // kernel.shape[-2]``.
@@ -416,8 +449,14 @@ def conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_
             f"conv: the kernel (size {tuple(kernel.shape[:rank])}, dilation {dilation_rate}) is "
             f"larger than the padded input. Received: inputs.shape={x.shape}, padding={padding!r}"
         )
-    attrs = dict(strides=strides, pads=pads, dilation=dilation, groups=groups,
-                 input_grad=x.requires_grad, relu=bool(fuse_relu))
+    attrs = dict(
+        strides=strides,
+        pads=pads,
+        dilation=dilation,
+        groups=groups,
+        input_grad=x.requires_grad,
+        relu=bool(fuse_relu),
+    )
     if bias is None:
         out = _conv2d(x2, k2, **attrs)
     else:
@@ -486,8 +525,9 @@ def _depthwise_bias_grad(ctx, g):
     return _depthwise_backward(ctx, g, want_bias=True)
 
 
-def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
-                   dilation_rate=1, *, bias=None):
+def depthwise_conv(
+    inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1, *, bias=None
+):
     """Depthwise convolution (rank 1 or 2): each channel with its own ``multiplier`` filters.
 
     Args:
@@ -522,9 +562,24 @@ def depthwise_conv(inputs, kernel, strides=1, padding="valid", data_format=None,
     return out if rank == 2 else reshape(out, (out.shape[0], *out.shape[2:]))
 
 
-def separable_conv(inputs, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
-                   data_format=None, dilation_rate=1, *, bias=None):
+def separable_conv(
+    inputs,
+    depthwise_kernel,
+    pointwise_kernel,
+    strides=1,
+    padding="valid",
+    data_format=None,
+    dilation_rate=1,
+    *,
+    bias=None,
+):
     """Depthwise convolution followed by a 1x1 convolution (``keras.ops.separable_conv``)."""
-    x = depthwise_conv(inputs, depthwise_kernel, strides=strides, padding=padding,
-                       data_format=data_format, dilation_rate=dilation_rate)
+    x = depthwise_conv(
+        inputs,
+        depthwise_kernel,
+        strides=strides,
+        padding=padding,
+        data_format=data_format,
+        dilation_rate=dilation_rate,
+    )
     return conv(x, pointwise_kernel, bias=bias)

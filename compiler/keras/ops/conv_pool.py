@@ -44,7 +44,7 @@ _CHUNK_BYTES = 1 << 21
 
 def _window_views(conv, pool):
     """The ``ph*pw`` strided views of a conv chunk, one per pool window offset (row-major)."""
-    return [conv[:, a::pool[0], b::pool[1]] for a in range(pool[0]) for b in range(pool[1])]
+    return [conv[:, a :: pool[0], b :: pool[1]] for a in range(pool[0]) for b in range(pool[1])]
 
 
 class _Geometry:
@@ -53,8 +53,12 @@ class _Geometry:
     def __init__(self, padded_shape, kernel_shape, strides, dilation, pool):
         kh, kw, c, filters = kernel_shape
         self.kernel_hw, self.strides, self.dilation, self.pool = (kh, kw), strides, dilation, pool
-        conv_hw = [conv_output_length(padded_shape[1 + a], self.kernel_hw[a], strides[a],
-                                      "valid", dilation[a]) for a in range(2)]
+        conv_hw = [
+            conv_output_length(
+                padded_shape[1 + a], self.kernel_hw[a], strides[a], "valid", dilation[a]
+            )
+            for a in range(2)
+        ]
         self.pooled_hw = tuple(conv_hw[a] // pool[a] for a in range(2))
         self.used_hw = tuple(self.pooled_hw[a] * pool[a] for a in range(2))
         self.pixels = self.used_hw[0] * self.used_hw[1]
@@ -158,8 +162,18 @@ def _conv_max_pool_grad(ctx, g):
     return (*grads, _ordered_sum(bias_parts)) if has_bias else grads
 
 
-def conv_max_pool(inputs, kernel, pool_size, strides=1, padding="valid", data_format=None,
-                  dilation_rate=1, *, bias=None, relu=False):
+def conv_max_pool(
+    inputs,
+    kernel,
+    pool_size,
+    strides=1,
+    padding="valid",
+    data_format=None,
+    dilation_rate=1,
+    *,
+    bias=None,
+    relu=False,
+):
     """``max_pool(act(conv(inputs, kernel) + bias), pool_size)``, ``act`` ReLU or identity.
 
     The pool's strides are its size and its padding is ``"valid"`` (``MaxPooling2D``'s
@@ -191,5 +205,13 @@ def conv_max_pool(inputs, kernel, pool_size, strides=1, padding="valid", data_fo
         )
     tensors = (x, kernel) if bias is None else (x, kernel, as_tensor(bias))
     record = is_grad_enabled() and any(t.requires_grad for t in tensors)
-    return _conv_max_pool(*tensors, strides=strides, pads=pads, dilation=dilation, pool=pool,
-                          relu=bool(relu), record=record, input_grad=x.requires_grad)
+    return _conv_max_pool(
+        *tensors,
+        strides=strides,
+        pads=pads,
+        dilation=dilation,
+        pool=pool,
+        relu=bool(relu),
+        record=record,
+        input_grad=x.requires_grad,
+    )

@@ -34,8 +34,20 @@ __all__ = ["gru_scan"]
 
 
 @primitive("gru_scan")
-def _gru_scan(xproj, h0, kernel, recurrent_bias, *, mask, drop, activation, recurrent_activation,
-              reset_after, zero_output, return_sequences):
+def _gru_scan(
+    xproj,
+    h0,
+    kernel,
+    recurrent_bias,
+    *,
+    mask,
+    drop,
+    activation,
+    recurrent_activation,
+    reset_after,
+    zero_output,
+    return_sequences,
+):
     _, steps, batch, u = xproj.shape
     dt = xproj.dtype
     gate = GateActivation((recurrent_activation, recurrent_activation), dt)
@@ -125,15 +137,29 @@ def _gru_scan_grad(ctx, grad):
     else:
         rows = steps * batch
         dkernel = xp.concatenate(
-            [project_grad(hs[:-1], dx_all[:2], drop_zr),
-             rhs.reshape(rows, u).T @ dx_all[2].reshape(rows, u)], axis=1)
+            [
+                project_grad(hs[:-1], dx_all[:2], drop_zr),
+                rhs.reshape(rows, u).T @ dx_all[2].reshape(rows, u),
+            ],
+            axis=1,
+        )
         dbias = None
     return dx_all, dh, dkernel, dbias
 
 
-def gru_scan(xproj, h0, recurrent_kernel, recurrent_bias=None, activation="tanh",
-             recurrent_activation="sigmoid", reset_after=True, mask=None, recurrent_dropout=None,
-             zero_output_for_mask=False, return_sequences=True):
+def gru_scan(
+    xproj,
+    h0,
+    recurrent_kernel,
+    recurrent_bias=None,
+    activation="tanh",
+    recurrent_activation="sigmoid",
+    reset_after=True,
+    mask=None,
+    recurrent_dropout=None,
+    zero_output_for_mask=False,
+    return_sequences=True,
+):
     """Runs a Keras GRU over precomputed input projections; one autodiff node for all steps.
 
     Args:
@@ -168,12 +194,16 @@ def gru_scan(xproj, h0, recurrent_kernel, recurrent_bias=None, activation="tanh"
     if recurrent_bias is None:
         recurrent_bias = xp.zeros((width,), dtype=xproj.dtype)
     packed = _gru_scan(
-        xproj, as_tensor(h0), as_tensor(recurrent_kernel), as_tensor(recurrent_bias),
+        xproj,
+        as_tensor(h0),
+        as_tensor(recurrent_kernel),
+        as_tensor(recurrent_bias),
         mask=time_major_mask(mask, steps, batch),
         drop=dropout_masks(recurrent_dropout, 3, batch, units, xproj.dtype),
         activation=check_activation(activation, "activation"),
         recurrent_activation=check_activation(recurrent_activation, "recurrent_activation"),
-        reset_after=bool(reset_after), zero_output=bool(zero_output_for_mask),
+        reset_after=bool(reset_after),
+        zero_output=bool(zero_output_for_mask),
         return_sequences=bool(return_sequences),
     )
     s = steps if return_sequences else 1

@@ -33,8 +33,19 @@ __all__ = ["lstm_scan"]
 
 
 @primitive("lstm_scan")
-def _lstm_scan(xproj, h0, c0, kernel, *, mask, drop, activation, recurrent_activation,
-               zero_output, return_sequences):
+def _lstm_scan(
+    xproj,
+    h0,
+    c0,
+    kernel,
+    *,
+    mask,
+    drop,
+    activation,
+    recurrent_activation,
+    zero_output,
+    return_sequences,
+):
     _, steps, batch, u = xproj.shape
     dt = xproj.dtype
     ra = recurrent_activation
@@ -101,9 +112,18 @@ def _lstm_scan_grad(ctx, grad):
     return dz_all, dh, dc, project_grad(hs[:-1], dz_all, drop)
 
 
-def lstm_scan(xproj, h0, c0, recurrent_kernel, activation="tanh", recurrent_activation="sigmoid",
-              mask=None, recurrent_dropout=None, zero_output_for_mask=False,
-              return_sequences=True):
+def lstm_scan(
+    xproj,
+    h0,
+    c0,
+    recurrent_kernel,
+    activation="tanh",
+    recurrent_activation="sigmoid",
+    mask=None,
+    recurrent_dropout=None,
+    zero_output_for_mask=False,
+    return_sequences=True,
+):
     """Runs a Keras LSTM over precomputed input projections; one autodiff node for all steps.
 
     Args:
@@ -136,12 +156,16 @@ def lstm_scan(xproj, h0, c0, recurrent_kernel, activation="tanh", recurrent_acti
             f"An LSTM needs at least one timestep. Received: xproj.shape={xproj.shape}"
         )
     packed = _lstm_scan(
-        xproj, as_tensor(h0), as_tensor(c0), as_tensor(recurrent_kernel),
+        xproj,
+        as_tensor(h0),
+        as_tensor(c0),
+        as_tensor(recurrent_kernel),
         mask=time_major_mask(mask, steps, batch),
         drop=dropout_masks(recurrent_dropout, 4, batch, units, xproj.dtype),
         activation=check_activation(activation, "activation"),
         recurrent_activation=check_activation(recurrent_activation, "recurrent_activation"),
-        zero_output=bool(zero_output_for_mask), return_sequences=bool(return_sequences),
+        zero_output=bool(zero_output_for_mask),
+        return_sequences=bool(return_sequences),
     )
     s = steps if return_sequences else 1
     outputs = packed[:s] if return_sequences else packed[0]

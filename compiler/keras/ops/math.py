@@ -4,8 +4,24 @@ from compiler.keras.backend import xp
 from compiler.keras.ops._core import primitive
 
 __all__ = [
-    "add", "subtract", "multiply", "divide", "negative", "power", "exp", "log", "sqrt",
-    "square", "abs", "sign", "maximum", "minimum", "clip", "where", "cast", "stop_gradient",
+    "add",
+    "subtract",
+    "multiply",
+    "divide",
+    "negative",
+    "power",
+    "exp",
+    "log",
+    "sqrt",
+    "square",
+    "abs",
+    "sign",
+    "maximum",
+    "minimum",
+    "clip",
+    "where",
+    "cast",
+    "stop_gradient",
 ]
 
 

@@ -10,8 +10,18 @@ from compiler.keras.backend import xp
 from compiler.keras.ops._core import as_tensor, primitive
 
 __all__ = [
-    "matmul", "relu", "relu6", "sigmoid", "tanh", "softmax", "log_softmax", "softplus", "elu",
-    "leaky_relu", "gelu", "silu",
+    "matmul",
+    "relu",
+    "relu6",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "log_softmax",
+    "softplus",
+    "elu",
+    "leaky_relu",
+    "gelu",
+    "silu",
 ]
 
 

@@ -51,8 +51,9 @@ def fused_batch_norm(x, scale, offset, axes, epsilon):
     ``variance`` are plain arrays (for the moving averages), of the same broadcast shape.
     """
     x = as_tensor(x)
-    out = _fused_batch_norm(x, as_tensor(scale), as_tensor(offset), axes=tuple(axes),
-                            epsilon=float(epsilon))
+    out = _fused_batch_norm(
+        x, as_tensor(scale), as_tensor(offset), axes=tuple(axes), epsilon=float(epsilon)
+    )
     if out._ctx is not None:
         _, _, _, _, mean, variance = out._ctx
     else:  # no autodiff record (inference under no_grad): recompute the cheap statistics

@@ -29,8 +29,7 @@ __all__ = ["max_pool", "average_pool"]
 
 def _geometry(shape, pool, strides, padding):
     pads = tuple(conv_padding(shape[1 + a], pool[a], strides[a], padding) for a in range(2))
-    out_hw = tuple(conv_output_length(shape[1 + a], pool[a], strides[a], padding)
-                   for a in range(2))
+    out_hw = tuple(conv_output_length(shape[1 + a], pool[a], strides[a], padding) for a in range(2))
     return pads, out_hw
 
 
@@ -65,8 +64,8 @@ def _scatter(padded_shape, dtype, pool, out_hw, strides, pads, pieces):
     def fill(rows):
         part = dx[rows]
         if tiles and strides[0] == pool[0] and strides[1] == pool[1]:
-            part[:, strides[0] * out_hw[0]:] = 0
-            part[:, :, strides[1] * out_hw[1]:] = 0
+            part[:, strides[0] * out_hw[0] :] = 0
+            part[:, :, strides[1] * out_hw[1] :] = 0
         else:
             part[...] = 0
         for index, piece in zip(offsets, pieces, strict=True):
@@ -76,7 +75,7 @@ def _scatter(padded_shape, dtype, pool, out_hw, strides, pads, pieces):
                 part[index] += piece(None, rows)
 
     over_batch(fill, padded_shape[0], dx.size)
-    return dx[:, top:padded_shape[1] - bottom, left:padded_shape[2] - right, :]
+    return dx[:, top : padded_shape[1] - bottom, left : padded_shape[2] - right, :]
 
 
 @primitive("max_pool2d")
@@ -225,14 +224,21 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
     _check_data_format(data_format, "max_pool")
     x, rank, pool, strides, padding = _prepare(inputs, pool_size, strides, padding, "max_pool")
     record_index = is_grad_enabled() and x.requires_grad
-    return _finish(_max_pool(x, pool=pool, strides=strides, padding=padding,
-                             record_index=record_index,
-                             after_relu=record_index and has_fused_relu(x)), rank)
+    return _finish(
+        _max_pool(
+            x,
+            pool=pool,
+            strides=strides,
+            padding=padding,
+            record_index=record_index,
+            after_relu=record_index and has_fused_relu(x),
+        ),
+        rank,
+    )
 
 
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Average pooling; with ``"same"`` padding the divisor counts only real inputs."""
     _check_data_format(data_format, "average_pool")
-    x, rank, pool, strides, padding = _prepare(inputs, pool_size, strides, padding,
-                                               "average_pool")
+    x, rank, pool, strides, padding = _prepare(inputs, pool_size, strides, padding, "average_pool")
     return _finish(_average_pool(x, pool=pool, strides=strides, padding=padding), rank)

@@ -23,8 +23,7 @@ __all__ = ["simple_rnn_scan"]
 
 
 @primitive("simple_rnn_scan")
-def _simple_rnn_scan(xproj, h0, kernel, *, mask, drop, activation, zero_output,
-                     return_sequences):
+def _simple_rnn_scan(xproj, h0, kernel, *, mask, drop, activation, zero_output, return_sequences):
     steps, batch, u = xproj.shape
     dt = xproj.dtype
     kernel = xp.ascontiguousarray(kernel)  # Orthogonal init and its updates are F-ordered
@@ -69,8 +68,16 @@ def _simple_rnn_scan_grad(ctx, grad):
     return dpre_all, dh, h_prev.reshape(rows, u).T @ dpre_all.reshape(rows, u)
 
 
-def simple_rnn_scan(xproj, h0, recurrent_kernel, activation="tanh", mask=None,
-                    recurrent_dropout=None, zero_output_for_mask=False, return_sequences=True):
+def simple_rnn_scan(
+    xproj,
+    h0,
+    recurrent_kernel,
+    activation="tanh",
+    mask=None,
+    recurrent_dropout=None,
+    zero_output_for_mask=False,
+    return_sequences=True,
+):
     """Runs a Keras SimpleRNN over precomputed input projections; one autodiff node in all.
 
     Args:
@@ -95,12 +102,16 @@ def simple_rnn_scan(xproj, h0, recurrent_kernel, activation="tanh", mask=None,
             f"A SimpleRNN needs at least one timestep. Received: xproj.shape={xproj.shape}"
         )
     packed = _simple_rnn_scan(
-        xproj, as_tensor(h0), as_tensor(recurrent_kernel),
+        xproj,
+        as_tensor(h0),
+        as_tensor(recurrent_kernel),
         mask=time_major_mask(mask, steps, batch),
-        drop=None if recurrent_dropout is None else dropout_masks(
-            recurrent_dropout, 1, batch, u, xproj.dtype)[0],
+        drop=None
+        if recurrent_dropout is None
+        else dropout_masks(recurrent_dropout, 1, batch, u, xproj.dtype)[0],
         activation=check_activation(activation, "activation"),
-        zero_output=bool(zero_output_for_mask), return_sequences=bool(return_sequences),
+        zero_output=bool(zero_output_for_mask),
+        return_sequences=bool(return_sequences),
     )
     s = steps if return_sequences else 1
     outputs = packed[:s] if return_sequences else packed[0]

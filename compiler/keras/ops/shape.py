@@ -4,8 +4,18 @@ from compiler.keras.backend import xp
 from compiler.keras.ops._core import as_tensor, primitive
 
 __all__ = [
-    "reshape", "transpose", "concatenate", "stack", "getitem", "pad", "expand_dims", "squeeze",
-    "broadcast_to", "take", "flip", "split",
+    "reshape",
+    "transpose",
+    "concatenate",
+    "stack",
+    "getitem",
+    "pad",
+    "expand_dims",
+    "squeeze",
+    "broadcast_to",
+    "take",
+    "flip",
+    "split",
 ]
 
 

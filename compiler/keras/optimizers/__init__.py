@@ -11,7 +11,15 @@ from compiler.keras.optimizers.rmsprop import RMSprop
 from compiler.keras.optimizers.sgd import SGD
 
 __all__ = [
-    "Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "schedules", "get", "serialize",
+    "Optimizer",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "Adagrad",
+    "schedules",
+    "get",
+    "serialize",
     "deserialize",
 ]
 
@@ -40,8 +48,12 @@ def get(identifier):
 
 def serialize(optimizer):
     """Keras 3's serialized optimizer: module, class name, ``get_config()``."""
-    return {"module": "keras.optimizers", "class_name": type(optimizer).__name__,
-            "config": optimizer.get_config(), "registered_name": None}
+    return {
+        "module": "keras.optimizers",
+        "class_name": type(optimizer).__name__,
+        "config": optimizer.get_config(),
+        "registered_name": None,
+    }
 
 
 def deserialize(config, custom_objects=None):
@@ -51,7 +63,5 @@ def deserialize(config, custom_objects=None):
     name = config.get("class_name", "")
     cls = (custom_objects or {}).get(name) or _BY_NAME.get(name.lower())
     if cls is None:
-        raise ValueError(
-            f"Unknown optimizer: {name!r}. Valid optimizer names: {sorted(_BY_NAME)}"
-        )
+        raise ValueError(f"Unknown optimizer: {name!r}. Valid optimizer names: {sorted(_BY_NAME)}")
     return cls.from_config(dict(config.get("config") or {}))

@@ -23,8 +23,16 @@ class Adam(Optimizer):
         **kwargs: the base ``Optimizer`` arguments (clipnorm, weight_decay, name, ...).
     """
 
-    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 amsgrad=False, name="adam", **kwargs):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-7,
+        amsgrad=False,
+        name="adam",
+        **kwargs,
+    ):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
@@ -60,6 +68,9 @@ class Adam(Optimizer):
 
     def get_config(self):
         return {
-            **super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-            "epsilon": self.epsilon, "amsgrad": self.amsgrad,
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+            "amsgrad": self.amsgrad,
         }

@@ -41,10 +41,21 @@ class Optimizer:
         name: the optimizer's name.
     """
 
-    def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None, use_ema=False, ema_momentum=0.99,
-                 ema_overwrite_frequency=None, loss_scale_factor=None,
-                 gradient_accumulation_steps=None, name=None, **kwargs):
+    def __init__(
+        self,
+        learning_rate,
+        weight_decay=None,
+        clipnorm=None,
+        clipvalue=None,
+        global_clipnorm=None,
+        use_ema=False,
+        ema_momentum=0.99,
+        ema_overwrite_frequency=None,
+        loss_scale_factor=None,
+        gradient_accumulation_steps=None,
+        name=None,
+        **kwargs,
+    ):
         kwargs.pop("decay", None)
         if kwargs:
             raise ValueError(f"Argument(s) not recognized: {kwargs}")
@@ -119,8 +130,9 @@ class Optimizer:
         """A state variable shaped like a model variable, named ``<its path with _>_<name>``."""
         base = getattr(reference_variable, "path", None) or reference_variable.name
         full = f"{base.replace('/', '_')}_{name or 'var'}"
-        return self.add_variable(reference_variable.shape, initializer,
-                                 reference_variable.dtype, full)
+        return self.add_variable(
+            reference_variable.shape, initializer, reference_variable.dtype, full
+        )
 
     def add_optimizer_variables(self, trainable_variables, name, initializer="zeros"):
         """One slot per variable for each name, interleaved per variable as Keras adds them."""
@@ -264,8 +276,11 @@ class Optimizer:
         if self.global_clipnorm and self.global_clipnorm > 0:
             norm = xp.sqrt(sum(xp.sum(xp.square(g.astype("float64"))) for g in grads))
             # Keras: scale = clip * min(1/norm, 1/clip), NaN when the norm is not finite.
-            scale = self.global_clipnorm * min(1.0 / norm, 1.0 / self.global_clipnorm) if (
-                xp.isfinite(norm)) else float("nan")
+            scale = (
+                self.global_clipnorm * min(1.0 / norm, 1.0 / self.global_clipnorm)
+                if (xp.isfinite(norm))
+                else float("nan")
+            )
             return [(g * scale).astype(g.dtype) for g in grads]
         if self.clipvalue and self.clipvalue > 0:
             return [xp.clip(g, -self.clipvalue, self.clipvalue) for g in grads]

@@ -23,8 +23,16 @@ class RMSprop(Optimizer):
         **kwargs: the base ``Optimizer`` arguments.
     """
 
-    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False,
-                 name="rmsprop", **kwargs):
+    def __init__(
+        self,
+        learning_rate=0.001,
+        rho=0.9,
+        momentum=0.0,
+        epsilon=1e-7,
+        centered=False,
+        name="rmsprop",
+        **kwargs,
+    ):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
         self.rho = rho
         self.momentum = momentum
@@ -65,6 +73,9 @@ class RMSprop(Optimizer):
 
     def get_config(self):
         return {
-            **super().get_config(), "rho": self.rho, "momentum": self.momentum,
-            "epsilon": self.epsilon, "centered": self.centered,
+            **super().get_config(),
+            "rho": self.rho,
+            "momentum": self.momentum,
+            "epsilon": self.epsilon,
+            "centered": self.centered,
         }

@@ -3,8 +3,13 @@
 import math
 
 __all__ = [
-    "LearningRateSchedule", "ExponentialDecay", "InverseTimeDecay", "PiecewiseConstantDecay",
-    "CosineDecay", "serialize", "deserialize",
+    "LearningRateSchedule",
+    "ExponentialDecay",
+    "InverseTimeDecay",
+    "PiecewiseConstantDecay",
+    "CosineDecay",
+    "serialize",
+    "deserialize",
 ]
 
 
@@ -26,8 +31,7 @@ class _PeriodDecay(LearningRateSchedule):
     """A decay driven by ``step / decay_steps`` (floored if ``staircase``): the arguments and
     config that ExponentialDecay and InverseTimeDecay share."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name=None):
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name=None):
         if decay_steps <= 0:
             raise ValueError(
                 f"Argument `decay_steps` must be > 0. Received: decay_steps={decay_steps}"
@@ -63,19 +67,31 @@ class ExponentialDecay(_PeriodDecay):
         name: the schedule's name.
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="ExponentialDecay"):
+    def __init__(
+        self,
+        initial_learning_rate,
+        decay_steps,
+        decay_rate,
+        staircase=False,
+        name="ExponentialDecay",
+    ):
         super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
-        return self.initial_learning_rate * self.decay_rate**self._periods(step)
+        return self.initial_learning_rate * self.decay_rate ** self._periods(step)
 
 
 class InverseTimeDecay(_PeriodDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)`` (floored if staircase)."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="InverseTimeDecay"):
+    def __init__(
+        self,
+        initial_learning_rate,
+        decay_steps,
+        decay_rate,
+        staircase=False,
+        name="InverseTimeDecay",
+    ):
         super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
 
     def __call__(self, step):
@@ -118,8 +134,15 @@ class CosineDecay(LearningRateSchedule):
         warmup_steps: warmup length in steps.
     """
 
-    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
-                 warmup_target=None, warmup_steps=0):
+    def __init__(
+        self,
+        initial_learning_rate,
+        decay_steps,
+        alpha=0.0,
+        name="CosineDecay",
+        warmup_target=None,
+        warmup_steps=0,
+    ):
         if decay_steps <= 0:
             raise ValueError(
                 f"Argument `decay_steps` must be > 0. Received: decay_steps={decay_steps}"
@@ -164,8 +187,12 @@ _BY_NAME = {
 
 
 def serialize(schedule):
-    return {"module": "keras.optimizers.schedules", "class_name": type(schedule).__name__,
-            "config": schedule.get_config(), "registered_name": None}
+    return {
+        "module": "keras.optimizers.schedules",
+        "class_name": type(schedule).__name__,
+        "config": schedule.get_config(),
+        "registered_name": None,
+    }
 
 
 def deserialize(config):

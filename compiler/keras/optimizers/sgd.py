@@ -21,8 +21,10 @@ class SGD(Optimizer):
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, name="SGD", **kwargs):
         super().__init__(learning_rate=learning_rate, name=name, **kwargs)
-        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)) or not (
-            0 <= momentum <= 1
+        if (
+            isinstance(momentum, bool)
+            or not isinstance(momentum, (int, float))
+            or not (0 <= momentum <= 1)
         ):
             raise ValueError(f"`momentum` must be a float between [0, 1]. Received: {momentum!r}")
         self.momentum = float(momentum)

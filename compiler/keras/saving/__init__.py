@@ -17,8 +17,19 @@ from compiler.keras.saving.saving_api import load_model, load_weights, save_mode
 from compiler.keras.saving.serialization import deserialize_keras_object, serialize_keras_object
 
 __all__ = [
-    "load_model", "save_model", "load_weights", "save_weights", "serialize_keras_object",
-    "deserialize_keras_object", "register_keras_serializable", "get_custom_objects",
-    "get_registered_name", "get_registered_object", "custom_object_scope", "CustomObjectScope",
-    "InvalidModelFileError", "UnknownObjectError", "UnsafeObjectError",
+    "load_model",
+    "save_model",
+    "load_weights",
+    "save_weights",
+    "serialize_keras_object",
+    "deserialize_keras_object",
+    "register_keras_serializable",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "custom_object_scope",
+    "CustomObjectScope",
+    "InvalidModelFileError",
+    "UnknownObjectError",
+    "UnsafeObjectError",
 ]

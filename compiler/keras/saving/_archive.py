@@ -146,9 +146,7 @@ def atomic_write(path, write):
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    temporary = os.path.join(
-        directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp"
-    )
+    temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(descriptor, "wb") as handle:

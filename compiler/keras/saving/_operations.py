@@ -41,12 +41,16 @@ class KerasOperation(Layer):
 
 
 def _operation(name, function):
-    return type(name, (KerasOperation,), {"function": staticmethod(function),
-                                          "__doc__": f"Keras's ``{name}`` graph node."})
+    return type(
+        name,
+        (KerasOperation,),
+        {"function": staticmethod(function), "__doc__": f"Keras's ``{name}`` graph node."},
+    )
 
 
 OPERATIONS = {
-    name: _operation(name, function) for name, function in {
+    name: _operation(name, function)
+    for name, function in {
         "NotEqual": _compare(lambda x, y: x != y),
         "Equal": _compare(lambda x, y: x == y),
         "Greater": _compare(lambda x, y: x > y),

@@ -62,7 +62,8 @@ def _lookup(module, name):
         return None, f"module {module!r} is not a Keras module"
     if not parts:  # "keras": the top-level names
         return _public(importlib.import_module("compiler.keras"), name), (
-            "not found in compiler.keras")
+            "not found in compiler.keras"
+        )
     if parts[0] not in PACKAGES:
         known = ", ".join(f"keras.{p}" for p in sorted(PACKAGES))
         return None, f"module {module!r} is not one of {known}"

@@ -115,8 +115,14 @@ def saveable_entries(model):
         if id(obj) in visited:
             return
         visited.add(id(obj))
-        entries.append(Entry(path, str(getattr(obj, "name", "")), _own_variables(obj),
-                             is_optimizer=not _is_layer(obj)))
+        entries.append(
+            Entry(
+                path,
+                str(getattr(obj, "name", "")),
+                _own_variables(obj),
+                is_optimizer=not _is_layer(obj),
+            )
+        )
         for attr, child in _children(obj):
             child_path = f"{path}/{attr}" if path else attr
             if _is_saveable(child):
@@ -177,16 +183,19 @@ def read_weights(h5_file, model, skip_mismatch=False):
         group = h5_file.get(where)
         if group is None:
             if entry.variables and not entry.is_optimizer:
-                problems.append(f"'{where}' is missing ({len(entry.variables)} variables of "
-                                f"'{entry.name}' expected)")
+                problems.append(
+                    f"'{where}' is missing ({len(entry.variables)} variables of "
+                    f"'{entry.name}' expected)"
+                )
             continue
         if not isinstance(group, h5py.Group):
             problems.append(f"'{where}' is not a group")
             continue
         count = len(group)
         if count > _MAX_VARS_PER_GROUP or count != len(entry.variables):
-            message = (f"'{where}' holds {count} variables, but '{entry.name}' has "
-                       f"{len(entry.variables)}")
+            message = (
+                f"'{where}' holds {count} variables, but '{entry.name}' has {len(entry.variables)}"
+            )
             if entry.is_optimizer:
                 warnings.warn(f"Skipping the optimizer state: {message}.", stacklevel=3)
             else:

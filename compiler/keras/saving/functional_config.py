@@ -26,15 +26,21 @@ def functional_config(model):
         own_nodes.add(id(layer._inbound_nodes[node_index]))
 
     def new_index(layer, node_index):
-        kept = [i for i, node in enumerate(layer._inbound_nodes[:node_index])
-                if id(node) in own_nodes]
+        kept = [
+            i for i, node in enumerate(layer._inbound_nodes[:node_index]) if id(node) in own_nodes
+        ]
         return len(kept)
 
     def tensor_config(t):
         layer, node_index, tensor_index = t._keras_history
-        return {"class_name": "__keras_tensor__", "config": {
-            "shape": list(t.shape), "dtype": t.dtype,
-            "keras_history": [layer.name, new_index(layer, node_index), tensor_index]}}
+        return {
+            "class_name": "__keras_tensor__",
+            "config": {
+                "shape": list(t.shape),
+                "dtype": t.dtype,
+                "keras_history": [layer.name, new_index(layer, node_index), tensor_index],
+            },
+        }
 
     def serialize_value(value):
         if isinstance(value, KerasTensor):
@@ -46,11 +52,14 @@ def functional_config(model):
         nodes = []
         for node in layer._inbound_nodes:
             if id(node) in own_nodes and node.input_tensors:
-                nodes.append({
-                    "args": map_structure(serialize_value, list(node.args)),
-                    "kwargs": {k: map_structure(serialize_value, v)
-                               for k, v in node.kwargs.items()},
-                })
+                nodes.append(
+                    {
+                        "args": map_structure(serialize_value, list(node.args)),
+                        "kwargs": {
+                            k: map_structure(serialize_value, v) for k, v in node.kwargs.items()
+                        },
+                    }
+                )
         entry = serialize_keras_object(layer)
         entry["name"] = layer.name
         entry["inbound_nodes"] = nodes
@@ -133,12 +142,16 @@ def functional_from_config(config, custom_objects=None):
     inputs = _map_triples(get_tensor, config.get("input_layers"))
     outputs = _map_triples(get_tensor, config.get("output_layers"))
     trainable = config.get("trainable", True)
-    return Functional(inputs, outputs, name=config.get("name"),
-                      trainable=True if trainable is None else bool(trainable))
+    return Functional(
+        inputs,
+        outputs,
+        name=config.get("name"),
+        trainable=True if trainable is None else bool(trainable),
+    )
 
 
 def _is_triple(value):
-    return (isinstance(value, list) and len(value) == 3 and isinstance(value[0], str))
+    return isinstance(value, list) and len(value) == 3 and isinstance(value[0], str)
 
 
 def _map_triples(fn, structure):
@@ -153,9 +166,12 @@ def _map_triples(fn, structure):
 
 def _history(triple, created):
     """Validated ``(layer_name, node_index, tensor_index)``, node index in our numbering."""
-    if not (isinstance(triple, (list, tuple)) and len(triple) == 3
-            and isinstance(triple[0], str)
-            and all(isinstance(i, int) and not isinstance(i, bool) for i in triple[1:])):
+    if not (
+        isinstance(triple, (list, tuple))
+        and len(triple) == 3
+        and isinstance(triple[0], str)
+        and all(isinstance(i, int) and not isinstance(i, bool) for i in triple[1:])
+    ):
         raise ValueError(f"Invalid keras_history {triple!r}: expected [layer_name, node, tensor]")
     name, node_index, tensor_index = triple
     if name not in created:

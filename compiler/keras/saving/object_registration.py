@@ -7,8 +7,12 @@ name when loading; this is the only way user code takes part in loading.
 import threading
 
 __all__ = [
-    "register_keras_serializable", "get_custom_objects", "get_registered_name",
-    "get_registered_object", "custom_object_scope", "CustomObjectScope",
+    "register_keras_serializable",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "custom_object_scope",
+    "CustomObjectScope",
 ]
 
 _GLOBAL_CUSTOM_OBJECTS: dict = {}

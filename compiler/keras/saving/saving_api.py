@@ -212,8 +212,12 @@ def _compile_from_config(model, compile_config):
 def _build_optimizer(model):
     """Creates the optimizer's slot variables, so that its saved state has a place to go."""
     optimizer = getattr(model, "optimizer", None)
-    if (optimizer is not None and hasattr(optimizer, "build") and not optimizer.built
-            and getattr(model, "built", False)):
+    if (
+        optimizer is not None
+        and hasattr(optimizer, "build")
+        and not optimizer.built
+        and getattr(model, "built", False)
+    ):
         optimizer.build(model.trainable_variables)
 
 

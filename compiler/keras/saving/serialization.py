@@ -45,16 +45,20 @@ def serialize_keras_object(obj):
     if isinstance(obj, np.ndarray):
         if obj.ndim == 0:
             return obj.item()
-        return {"class_name": "__numpy__",
-                "config": {"value": obj.tolist(), "dtype": str(obj.dtype)}}
+        return {
+            "class_name": "__numpy__",
+            "config": {"value": obj.tolist(), "dtype": str(obj.dtype)},
+        }
     if isinstance(obj, bytes):
         return {"class_name": "__bytes__", "config": {"value": obj.decode("utf-8")}}
     if isinstance(obj, KerasTensor):
         history = obj._keras_history
         if history:
             history = [history[0].name, history[1], history[2]]
-        return {"class_name": "__keras_tensor__",
-                "config": {"shape": list(obj.shape), "dtype": obj.dtype, "keras_history": history}}
+        return {
+            "class_name": "__keras_tensor__",
+            "config": {"shape": list(obj.shape), "dtype": obj.dtype, "keras_history": history},
+        }
     if inspect.isfunction(obj) or inspect.isbuiltin(obj):
         return _serialize_function(obj)
     if not hasattr(obj, "get_config"):
@@ -89,10 +93,18 @@ def _serialize_function(fn):
     for short in _registry.FUNCTION_PACKAGES:
         package = _registry._package(short)
         if package is not None and getattr(package, fn.__name__, None) is fn:
-            return {"module": f"keras.{short}", "class_name": "function",
-                    "config": fn.__name__, "registered_name": fn.__name__}
-    return {"module": fn.__module__, "class_name": "function", "config": registered,
-            "registered_name": registered}
+            return {
+                "module": f"keras.{short}",
+                "class_name": "function",
+                "config": fn.__name__,
+                "registered_name": fn.__name__,
+            }
+    return {
+        "module": fn.__module__,
+        "class_name": "function",
+        "config": registered,
+        "registered_name": registered,
+    }
 
 
 def _module_and_registered_name(cls):
@@ -150,8 +162,9 @@ def deserialize_keras_object(config, custom_objects=None, safe_mode=True, **kwar
     if not isinstance(config, dict):
         raise TypeError(f"Could not parse config: {config!r} (of type {type(config).__name__})")
     if "class_name" not in config or "config" not in config:
-        return {key: deserialize_keras_object(value, custom_objects)
-                for key, value in config.items()}
+        return {
+            key: deserialize_keras_object(value, custom_objects) for key, value in config.items()
+        }
     class_name = config["class_name"]
     inner = config["config"]
     special = _deserialize_special(class_name, inner)

@@ -27,8 +27,9 @@ class Progbar:
         unit_name: name of a step in the time per step (``"step"``).
     """
 
-    def __init__(self, target, width=20, verbose=1, interval=0.05, stateful_metrics=None,
-                 unit_name="step"):
+    def __init__(
+        self, target, width=20, verbose=1, interval=0.05, stateful_metrics=None, unit_name="step"
+    ):
         self.target = target
         self.width = width
         self.verbose = verbose
@@ -81,8 +82,10 @@ class Progbar:
             done = int(self.width * current / self.target)
             done = min(max(done, 0), self.width)
             if self._ansi:
-                bar = (f"\x1b[1m{count}\x1b[0m \x1b[32m{'━' * done}\x1b[0m"
-                       f"\x1b[37m{'━' * (self.width - done)}\x1b[0m")
+                bar = (
+                    f"\x1b[1m{count}\x1b[0m \x1b[32m{'━' * done}\x1b[0m"
+                    f"\x1b[37m{'━' * (self.width - done)}\x1b[0m"
+                )
             else:
                 # Without colours, the part still to do is drawn with a thinner line.
                 bar = f"{count} {'━' * done}{'─' * (self.width - done)}"

@@ -5,8 +5,9 @@ from compiler.keras.backend import xp
 __all__ = ["pad_sequences"]
 
 
-def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre",
-                  value=0.0):
+def pad_sequences(
+    sequences, maxlen=None, dtype="int32", padding="pre", truncating="pre", value=0.0
+):
     """Pads (or truncates) each sequence to ``maxlen`` items, as ``keras.utils.pad_sequences``.
 
     Args:
@@ -54,7 +55,7 @@ def pad_sequences(sequences, maxlen=None, dtype="int32", padding="pre", truncati
                 f"from expected shape {tuple(sample_shape)}"
             )
         if padding == "post":
-            out[index, :len(kept)] = kept
+            out[index, : len(kept)] = kept
         else:
-            out[index, -len(kept):] = kept
+            out[index, -len(kept) :] = kept
     return out

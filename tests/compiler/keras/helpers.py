@@ -36,12 +36,14 @@ def check_gradients(fn, tensors, rtol=1e-5, atol=1e-7, eps=1e-6):
         assert t.data.dtype == np.float64, "gradient checks run in float64"
         expected = numeric_grad(lambda: fn().data, t.data, eps=eps)
         got = t.grad if t.grad is not None else np.zeros_like(t.data)
-        np.testing.assert_allclose(got, expected, rtol=rtol, atol=atol,
-                                   err_msg=f"gradient of {getattr(t, 'path', t)}")
+        np.testing.assert_allclose(
+            got, expected, rtol=rtol, atol=atol, err_msg=f"gradient of {getattr(t, 'path', t)}"
+        )
 
 
-def check_layer_gradients(layer, *input_arrays, training=False, seed=0, rtol=1e-5, atol=1e-7,
-                          **call_kwargs):
+def check_layer_gradients(
+    layer, *input_arrays, training=False, seed=0, rtol=1e-5, atol=1e-7, **call_kwargs
+):
     """Gradient check of a float64 layer w.r.t. its inputs and its trainable weights.
 
     The scalar is ``sum(output * r)`` for a fixed random ``r``, so every output element counts

@@ -18,10 +18,16 @@ def _data(n=64, seed=0):
 
 def _model(lr=0.01):
     keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input((4,)), layers.Dense(8, activation="relu"),
-                              layers.Dense(2, activation="softmax")])
-    model.compile(optimizer=optimizers.SGD(lr), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model = keras.Sequential(
+        [
+            keras.Input((4,)),
+            layers.Dense(8, activation="relu"),
+            layers.Dense(2, activation="softmax"),
+        ]
+    )
+    model.compile(
+        optimizer=optimizers.SGD(lr), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     return model
 
 
@@ -59,15 +65,23 @@ def test_hooks_run_in_keras_order_with_logs():
     x, y = _data(32)
     recorder = Recorder()
     model = _model()
-    model.fit(x, y, epochs=1, batch_size=16, validation_data=(x, y), callbacks=[recorder],
-              verbose=0)
+    model.fit(
+        x, y, epochs=1, batch_size=16, validation_data=(x, y), callbacks=[recorder], verbose=0
+    )
     assert recorder.model is model
     logs = ["accuracy", "loss"]
     epoch_logs = ["accuracy", "loss", "val_accuracy", "val_loss"]
     assert recorder.events == [
-        ("train_begin", 1, 2), ("epoch_begin", 0), ("batch_begin", 0),
-        ("batch_end", 0, logs), ("batch_begin", 1), ("batch_end", 1, logs), ("test_begin",),
-        ("test_end", logs), ("epoch_end", 0, epoch_logs), ("train_end", epoch_logs),
+        ("train_begin", 1, 2),
+        ("epoch_begin", 0),
+        ("batch_begin", 0),
+        ("batch_end", 0, logs),
+        ("batch_begin", 1),
+        ("batch_end", 1, logs),
+        ("test_begin",),
+        ("test_end", logs),
+        ("epoch_end", 0, epoch_logs),
+        ("train_end", epoch_logs),
     ]
 
 
@@ -90,20 +104,27 @@ def test_early_stopping_stops_after_patience():
 def test_early_stopping_restores_best_weights(capsys):
     x, y = _data()
     model = _model()
-    stopper = callbacks.EarlyStopping(monitor="val_loss", patience=1, restore_best_weights=True,
-                                      verbose=1)
+    stopper = callbacks.EarlyStopping(
+        monitor="val_loss", patience=1, restore_best_weights=True, verbose=1
+    )
     snapshots = []
     keep = callbacks.LambdaCallback(
-        on_epoch_end=lambda epoch, logs: snapshots.append((logs["val_loss"],
-                                                           model.get_weights())))
+        on_epoch_end=lambda epoch, logs: snapshots.append((logs["val_loss"], model.get_weights()))
+    )
 
     # A learning rate that explodes after two epochs makes val_loss get worse.
     def explode(epoch, logs):
         if epoch == 1:
             model.optimizer.learning_rate = 50.0
 
-    history = model.fit(x, y, epochs=10, validation_split=0.25, verbose=0,
-                        callbacks=[keep, callbacks.LambdaCallback(on_epoch_end=explode), stopper])
+    history = model.fit(
+        x,
+        y,
+        epochs=10,
+        validation_split=0.25,
+        verbose=0,
+        callbacks=[keep, callbacks.LambdaCallback(on_epoch_end=explode), stopper],
+    )
     losses = history.history["val_loss"]
     assert len(losses) < 10
     best = int(np.argmin(losses))
@@ -131,19 +152,22 @@ def test_early_stopping_modes_baseline_and_errors():
 
 def test_model_checkpoint_saves_per_epoch_and_best_only(tmp_path, monkeypatch):
     saved = []
-    monkeypatch.setattr(keras.Model, "save", lambda self, path, overwrite=True, **kw:
-                        saved.append(path))
+    monkeypatch.setattr(
+        keras.Model, "save", lambda self, path, overwrite=True, **kw: saved.append(path)
+    )
     x, y = _data()
     model = _model()
-    every = callbacks.ModelCheckpoint(str(tmp_path / "sub" / "m-{epoch:02d}-{loss:.1f}.keras"),
-                                      monitor="loss")
+    every = callbacks.ModelCheckpoint(
+        str(tmp_path / "sub" / "m-{epoch:02d}-{loss:.1f}.keras"), monitor="loss"
+    )
     model.fit(x, y, epochs=3, callbacks=[every], verbose=0)
     assert [p.split("/")[-1][:5] for p in saved] == ["m-01-", "m-02-", "m-03-"]
     assert (tmp_path / "sub").is_dir()
 
     saved.clear()
-    best = callbacks.ModelCheckpoint(str(tmp_path / "best.keras"), monitor="val_loss",
-                                     save_best_only=True, verbose=1)
+    best = callbacks.ModelCheckpoint(
+        str(tmp_path / "best.keras"), monitor="val_loss", save_best_only=True, verbose=1
+    )
     model = _model(lr=0.0)
     model.fit(x, y, epochs=3, validation_split=0.25, callbacks=[best], verbose=0)
     assert saved == [str(tmp_path / "best.keras")]  # only the first epoch improves on inf
@@ -151,11 +175,13 @@ def test_model_checkpoint_saves_per_epoch_and_best_only(tmp_path, monkeypatch):
 
 def test_model_checkpoint_weights_only(tmp_path, monkeypatch):
     saved = []
-    monkeypatch.setattr(keras.Model, "save_weights", lambda self, path, overwrite=True:
-                        saved.append(path))
+    monkeypatch.setattr(
+        keras.Model, "save_weights", lambda self, path, overwrite=True: saved.append(path)
+    )
     x, y = _data(16)
-    checkpoint = callbacks.ModelCheckpoint(str(tmp_path / "w.weights.h5"),
-                                           save_weights_only=True, save_freq=1)
+    checkpoint = callbacks.ModelCheckpoint(
+        str(tmp_path / "w.weights.h5"), save_weights_only=True, save_freq=1
+    )
     _model().fit(x, y, epochs=1, batch_size=8, callbacks=[checkpoint], verbose=0)
     assert saved == [str(tmp_path / "w.weights.h5")] * 2
     with pytest.raises(ValueError, match=r"must end in `.keras`"):
@@ -171,16 +197,18 @@ def test_model_checkpoint_writes_a_real_keras_file(tmp_path):
     model.fit(x, y, epochs=1, callbacks=[callbacks.ModelCheckpoint(str(path))], verbose=0)
     assert path.is_file() and path.stat().st_size > 0
     restored = keras.models.load_model(path)
-    np.testing.assert_allclose(restored.predict(x, verbose=0), model.predict(x, verbose=0),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        restored.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6
+    )
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_terminate_on_nan_stops_mid_epoch(capsys):
     x, y = _data(64)
     model = _model(lr=1e30)
-    history = model.fit(x, y, epochs=5, batch_size=4, callbacks=[callbacks.TerminateOnNaN()],
-                        verbose=0)
+    history = model.fit(
+        x, y, epochs=5, batch_size=4, callbacks=[callbacks.TerminateOnNaN()], verbose=0
+    )
     assert len(history.history["loss"]) == 1
     assert not np.isfinite(history.history["loss"][0])
     assert "Invalid loss, terminating training" in capsys.readouterr().out
@@ -190,16 +218,31 @@ def test_csv_logger_and_lambda_callback(tmp_path):
     x, y = _data()
     path = tmp_path / "log.csv"
     begun = []
-    lam = callbacks.LambdaCallback(on_train_begin=lambda logs: begun.append(True),
-                                   on_batch_end=lambda batch, logs: begun.append(batch))
-    _model().fit(x, y, epochs=2, batch_size=32, validation_split=0.5,
-                 callbacks=[callbacks.CSVLogger(str(path)), lam], verbose=0)
+    lam = callbacks.LambdaCallback(
+        on_train_begin=lambda logs: begun.append(True),
+        on_batch_end=lambda batch, logs: begun.append(batch),
+    )
+    _model().fit(
+        x,
+        y,
+        epochs=2,
+        batch_size=32,
+        validation_split=0.5,
+        callbacks=[callbacks.CSVLogger(str(path)), lam],
+        verbose=0,
+    )
     rows = list(csv.reader(path.open()))
     assert rows[0] == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
     assert [r[0] for r in rows[1:]] == ["0", "1"]
     assert begun == [True, 0, 0]
-    _model().fit(x, y, epochs=1, validation_split=0.5,
-                 callbacks=[callbacks.CSVLogger(str(path), append=True)], verbose=0)
+    _model().fit(
+        x,
+        y,
+        epochs=1,
+        validation_split=0.5,
+        callbacks=[callbacks.CSVLogger(str(path), append=True)],
+        verbose=0,
+    )
     assert len(list(csv.reader(path.open()))) == 4
 
 
@@ -229,8 +272,13 @@ def test_learning_rate_scheduler_sets_rate_and_logs_it(capsys):
     model.fit(x, y, epochs=1, callbacks=[one_arg], verbose=0)
     assert float(model.optimizer.learning_rate) == 0.5
     with pytest.raises(ValueError, match="should be a float"):
-        model.fit(x, y, epochs=1, verbose=0,
-                  callbacks=[callbacks.LearningRateScheduler(lambda epoch: "fast")])
+        model.fit(
+            x,
+            y,
+            epochs=1,
+            verbose=0,
+            callbacks=[callbacks.LearningRateScheduler(lambda epoch: "fast")],
+        )
 
 
 def test_reduce_lr_on_plateau():
@@ -240,13 +288,16 @@ def test_reduce_lr_on_plateau():
     # Undoing every update keeps the loss flat, so the plateau logic alone drives the rate.
     weights = model.get_weights()
     undo = callbacks.LambdaCallback(
-        on_train_batch_end=lambda batch, logs: model.set_weights(weights))
-    plateau = callbacks.ReduceLROnPlateau(monitor="loss", factor=0.5, patience=1, cooldown=2,
-                                          min_lr=0.02)
+        on_train_batch_end=lambda batch, logs: model.set_weights(weights)
+    )
+    plateau = callbacks.ReduceLROnPlateau(
+        monitor="loss", factor=0.5, patience=1, cooldown=2, min_lr=0.02
+    )
     history = model.fit(x, y, epochs=7, callbacks=[undo, plateau], verbose=0)
     # Logged before each decision: reduce at epoch 1; the cooldown skips epoch 2; epoch 3
     # counts again and reduces; then the floor min_lr=0.02 is reached.
-    np.testing.assert_allclose(history.history["learning_rate"],
-                               [0.08, 0.08, 0.04, 0.04, 0.02, 0.02, 0.02], rtol=1e-6)
+    np.testing.assert_allclose(
+        history.history["learning_rate"], [0.08, 0.08, 0.04, 0.04, 0.02, 0.02, 0.02], rtol=1e-6
+    )
     with pytest.raises(ValueError, match="factor >= 1.0"):
         callbacks.ReduceLROnPlateau(factor=2.0)

@@ -22,7 +22,7 @@ parallel = importlib.import_module("compiler.keras.ops._parallel")
 GEOMETRIES = [
     # (input NHWC, kernel, conv strides, padding, dilation, pool)
     ((2, 8, 8, 3), (3, 3, 3, 4), (1, 1), "valid", (1, 1), (2, 2)),
-    ((2, 9, 7, 1), (3, 3, 1, 5), (1, 1), "valid", (1, 1), (2, 2)),   # odd: last row dropped
+    ((2, 9, 7, 1), (3, 3, 1, 5), (1, 1), "valid", (1, 1), (2, 2)),  # odd: last row dropped
     ((1, 9, 10, 2), (3, 2, 2, 3), (2, 1), "same", (1, 1), (2, 2)),
     ((2, 11, 9, 2), (2, 3, 2, 3), (1, 1), "valid", (2, 1), (3, 2)),
 ]
@@ -40,8 +40,16 @@ def _reference(x, kernel, bias, strides, padding, dilation, pool, relu):
 def test_matches_naive_loops(shape, kshape, strides, padding, dilation, pool, relu, with_bias):
     x, kernel = RNG.standard_normal(shape), RNG.standard_normal(kshape)
     bias = RNG.standard_normal(kshape[-1]) if with_bias else None
-    got = ops.conv_max_pool(x, kernel, pool, strides=strides, padding=padding,
-                            dilation_rate=dilation, bias=bias, relu=relu)
+    got = ops.conv_max_pool(
+        x,
+        kernel,
+        pool,
+        strides=strides,
+        padding=padding,
+        dilation_rate=dilation,
+        bias=bias,
+        relu=relu,
+    )
     expected = _reference(x, kernel, bias, strides, padding, dilation, pool, relu)
     np.testing.assert_allclose(got.data, expected, rtol=1e-12, atol=1e-12)
 
@@ -51,13 +59,31 @@ def test_gradients_match_finite_differences(shape, kshape, strides, padding, dil
     x = ops.Tensor(RNG.standard_normal(shape), requires_grad=True)
     kernel = ops.Tensor(RNG.standard_normal(kshape), requires_grad=True)
     bias = ops.Tensor(RNG.standard_normal(kshape[-1]), requires_grad=True)
-    out = ops.conv_max_pool(x, kernel, pool, strides=strides, padding=padding,
-                            dilation_rate=dilation, bias=bias, relu=True)
+    out = ops.conv_max_pool(
+        x,
+        kernel,
+        pool,
+        strides=strides,
+        padding=padding,
+        dilation_rate=dilation,
+        bias=bias,
+        relu=True,
+    )
     weights = RNG.standard_normal(out.shape)
     check_gradients(
-        lambda: ops.sum(ops.conv_max_pool(x, kernel, pool, strides=strides, padding=padding,
-                                          dilation_rate=dilation, bias=bias, relu=True)
-                        * weights),
+        lambda: ops.sum(
+            ops.conv_max_pool(
+                x,
+                kernel,
+                pool,
+                strides=strides,
+                padding=padding,
+                dilation_rate=dilation,
+                bias=bias,
+                relu=True,
+            )
+            * weights
+        ),
         [x, kernel, bias],
     )
 
@@ -123,8 +149,10 @@ def test_a_pool_larger_than_the_conv_output_is_a_clear_error():
 
 
 def _block(activation="relu", pool_kwargs=None):
-    return [layers.Conv2D(4, 3, activation=activation),
-            layers.MaxPooling2D(2, **(pool_kwargs or {}))]
+    return [
+        layers.Conv2D(4, 3, activation=activation),
+        layers.MaxPooling2D(2, **(pool_kwargs or {})),
+    ]
 
 
 @pytest.fixture
@@ -169,13 +197,16 @@ def _check_against_layers(model, x):
         np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("block, fused", [
-    (_block(), 1),
-    (_block(activation=None), 1),
-    (_block(activation="tanh"), 0),                    # not a ReLU
-    (_block(pool_kwargs={"strides": 1}), 0),           # overlapping windows
-    (_block(pool_kwargs={"padding": "same"}), 0),      # padded windows
-])
+@pytest.mark.parametrize(
+    "block, fused",
+    [
+        (_block(), 1),
+        (_block(activation=None), 1),
+        (_block(activation="tanh"), 0),  # not a ReLU
+        (_block(pool_kwargs={"strides": 1}), 0),  # overlapping windows
+        (_block(pool_kwargs={"padding": "same"}), 0),  # padded windows
+    ],
+)
 def test_sequential_fuses_only_conv_relu_then_tiling_pool(fused_calls, block, fused):
     model = keras.Sequential([keras.Input((9, 9, 2)), *block])
     x = RNG.standard_normal((3, 9, 9, 2)).astype(np.float32)
@@ -194,13 +225,17 @@ def _functional(conv_is_output=False, second_reader=False):
     return keras.Model(inputs, [pooled, conv] if conv_is_output else pooled)
 
 
-@pytest.mark.parametrize("conv_is_output, second_reader, fused", [
-    (False, False, 1),
-    (True, False, 0),   # the conv output is a model output
-    (False, True, 0),   # another layer reads the conv output
-])
+@pytest.mark.parametrize(
+    "conv_is_output, second_reader, fused",
+    [
+        (False, False, 1),
+        (True, False, 0),  # the conv output is a model output
+        (False, True, 0),  # another layer reads the conv output
+    ],
+)
 def test_functional_fuses_only_a_conv_output_that_the_pool_alone_reads(
-        fused_calls, conv_is_output, second_reader, fused):
+    fused_calls, conv_is_output, second_reader, fused
+):
     model = _functional(conv_is_output, second_reader)
     x = RNG.standard_normal((2, 8, 8, 2)).astype(np.float32)
     fused_calls.clear()
@@ -210,19 +245,24 @@ def test_functional_fuses_only_a_conv_output_that_the_pool_alone_reads(
     pool = next(layer for layer in model.layers if isinstance(layer, layers.MaxPooling2D))
     expected = pool(conv(x)).data.reshape(2, -1)
     first = out[0] if isinstance(out, list) else out
-    np.testing.assert_allclose(first.data[:, :expected.shape[1]], expected, rtol=1e-6)
+    np.testing.assert_allclose(first.data[:, : expected.shape[1]], expected, rtol=1e-6)
     if conv_is_output:
         np.testing.assert_allclose(out[1].data, conv(x).data, rtol=1e-6)
 
 
 def test_the_slide_blocks_train_as_the_unfused_layers(fused_calls):
     keras.utils.set_random_seed(3)
-    model = keras.Sequential([
-        keras.Input((12, 12, 1)),
-        layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(2),
-        layers.Conv2D(6, 3, activation="relu"), layers.MaxPooling2D(2),
-        layers.Flatten(), layers.Dense(3, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((12, 12, 1)),
+            layers.Conv2D(4, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(6, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
     x = RNG.random((16, 12, 12, 1)).astype(np.float32)
     fused_calls.clear()
     _check_against_layers(model, x)

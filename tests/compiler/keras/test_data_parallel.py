@@ -35,11 +35,16 @@ def helpers(monkeypatch):
 
 def _cnn(dropout=0.0):
     keras.utils.set_random_seed(4)
-    model = keras.Sequential([
-        keras.Input((10, 10, 1)),
-        layers.Conv2D(4, 3, activation="relu"), layers.MaxPooling2D(2),
-        layers.Flatten(), layers.Dropout(dropout), layers.Dense(3, activation="softmax"),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((10, 10, 1)),
+            layers.Conv2D(4, 3, activation="relu"),
+            layers.MaxPooling2D(2),
+            layers.Flatten(),
+            layers.Dropout(dropout),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
     model.compile(loss="categorical_crossentropy", optimizer="adam", metrics=["accuracy"])
     return model
 
@@ -85,8 +90,9 @@ def test_a_last_batch_of_one_sample_is_not_split(helpers, monkeypatch):
 
 def test_same_seed_same_history_with_dropout_in_both_processes(helpers):
     x, y = _data()
-    runs = [_cnn(dropout=0.5).fit(x, y, batch_size=32, epochs=2, verbose=0).history
-            for _ in range(2)]
+    runs = [
+        _cnn(dropout=0.5).fit(x, y, batch_size=32, epochs=2, verbose=0).history for _ in range(2)
+    ]
     assert len(helpers) == 2
     assert runs[0] == runs[1]
 
@@ -104,8 +110,15 @@ def test_the_helper_leaves_when_a_callback_raises(helpers):
 
 
 def _batch_norm_model():
-    return keras.Sequential([keras.Input((10, 10, 1)), layers.Conv2D(4, 3),
-                             layers.BatchNormalization(), layers.Flatten(), layers.Dense(3)])
+    return keras.Sequential(
+        [
+            keras.Input((10, 10, 1)),
+            layers.Conv2D(4, 3),
+            layers.BatchNormalization(),
+            layers.Flatten(),
+            layers.Dense(3),
+        ]
+    )
 
 
 class _Subclassed(keras.Model):
@@ -125,13 +138,16 @@ def _dense_model():
     return keras.Sequential([keras.Input((10, 10, 1)), layers.Flatten(), layers.Dense(3)])
 
 
-@pytest.mark.parametrize("build, loss, batch_size", [
-    (_batch_norm_model, "categorical_crossentropy", 40),   # batch statistics
-    (_dense_model, "categorical_crossentropy", 40),        # no convolution: not worth it
-    (_Subclassed, "categorical_crossentropy", 40),         # a call of its own
-    (lambda: _cnn(), keras.losses.CategoricalCrossentropy(reduction="sum"), 40),
-    (lambda: _cnn(), "categorical_crossentropy", 16),      # halves too small
-])
+@pytest.mark.parametrize(
+    "build, loss, batch_size",
+    [
+        (_batch_norm_model, "categorical_crossentropy", 40),  # batch statistics
+        (_dense_model, "categorical_crossentropy", 40),  # no convolution: not worth it
+        (_Subclassed, "categorical_crossentropy", 40),  # a call of its own
+        (lambda: _cnn(), keras.losses.CategoricalCrossentropy(reduction="sum"), 40),
+        (lambda: _cnn(), "categorical_crossentropy", 16),  # halves too small
+    ],
+)
 def test_models_that_halves_would_change_stay_in_one_process(helpers, build, loss, batch_size):
     model = build()
     model.compile(loss=loss, optimizer="sgd")

@@ -84,7 +84,8 @@ def test_missing_files_say_where_and_how(tmp_path, monkeypatch):
 def test_labels_and_images_must_agree(tmp_path):
     _write_dataset(tmp_path)
     (tmp_path / "train-labels-idx1-ubyte.gz").write_bytes(
-        gzip.compress(_idx_bytes(np.zeros(5, np.uint8))))
+        gzip.compress(_idx_bytes(np.zeros(5, np.uint8)))
+    )
     with pytest.raises(ValueError, match="6 images but .* 5 labels"):
         fashion_mnist.load_data(path=tmp_path)
     _write_dataset(tmp_path, labels_max=12)
@@ -94,16 +95,19 @@ def test_labels_and_images_must_agree(tmp_path):
         fashion_mnist.load_data(path=tmp_path)
 
 
-@pytest.mark.parametrize("data,message", [
-    (b"\x01\x00\x08\x01" + struct.pack(">I", 2) + b"ab", "not an IDX file"),
-    (b"\x00\x00\x0d\x01" + struct.pack(">I", 2) + b"ab", "unsupported IDX data type"),
-    (b"\x00\x00\x08\x02" + struct.pack(">II", 1, 2) + b"ab", "2 dimensions, expected 1"),
-    (b"\x00\x00\x08\x01" + struct.pack(">I", 5) + b"ab", "truncated IDX file"),
-    (b"\x00\x00\x08\x01" + struct.pack(">I", 1) + b"ab", "beyond the 1 bytes"),
-    (b"\x00\x00\x08\x01" + struct.pack(">I", 0xFFFFFFFF), "limit"),
-    (b"\x00\x00", "incomplete header"),
-    (b"\x00\x00\x08\x01\x00", "incomplete dimensions"),
-])
+@pytest.mark.parametrize(
+    "data,message",
+    [
+        (b"\x01\x00\x08\x01" + struct.pack(">I", 2) + b"ab", "not an IDX file"),
+        (b"\x00\x00\x0d\x01" + struct.pack(">I", 2) + b"ab", "unsupported IDX data type"),
+        (b"\x00\x00\x08\x02" + struct.pack(">II", 1, 2) + b"ab", "2 dimensions, expected 1"),
+        (b"\x00\x00\x08\x01" + struct.pack(">I", 5) + b"ab", "truncated IDX file"),
+        (b"\x00\x00\x08\x01" + struct.pack(">I", 1) + b"ab", "beyond the 1 bytes"),
+        (b"\x00\x00\x08\x01" + struct.pack(">I", 0xFFFFFFFF), "limit"),
+        (b"\x00\x00", "incomplete header"),
+        (b"\x00\x00\x08\x01\x00", "incomplete dimensions"),
+    ],
+)
 def test_hardened_idx_parsing(tmp_path, data, message):
     path = tmp_path / "labels-idx1-ubyte"
     path.write_bytes(data)
@@ -123,8 +127,12 @@ def test_corrupt_gzip_is_a_value_error_naming_the_file(tmp_path):
         read_idx(path, 1)
 
 
-@settings(max_examples=200, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=200,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(data=st.binary(max_size=48), compress=st.booleans())
 def test_arbitrary_bytes_give_an_array_or_a_value_error(tmp_path, data, compress):
     path = tmp_path / ("f.gz" if compress else "f")

@@ -26,10 +26,12 @@ def test_categorical_crossentropy_matches_keras_doc_values():
     cce = losses.CategoricalCrossentropy()
     # Keras's documented results: 1.177, weighted 0.814, sum 2.354, none [0.0513, 2.303].
     np.testing.assert_allclose(cce(y_true, y_pred).data, 1.1769392, rtol=1e-6)
-    np.testing.assert_allclose(cce(y_true, y_pred, sample_weight=np.array([0.3, 0.7])).data,
-                               0.8135988, rtol=1e-6)
-    np.testing.assert_allclose(losses.CategoricalCrossentropy(reduction="sum")(y_true, y_pred).data,
-                               2.3538785, rtol=1e-6)
+    np.testing.assert_allclose(
+        cce(y_true, y_pred, sample_weight=np.array([0.3, 0.7])).data, 0.8135988, rtol=1e-6
+    )
+    np.testing.assert_allclose(
+        losses.CategoricalCrossentropy(reduction="sum")(y_true, y_pred).data, 2.3538785, rtol=1e-6
+    )
     none = losses.CategoricalCrossentropy(reduction=None)(y_true, y_pred).data
     np.testing.assert_allclose(none, [0.0512933, 2.3025851], rtol=1e-6)
 
@@ -40,8 +42,9 @@ def test_categorical_crossentropy_against_numpy(from_logits, label_smoothing):
     probs, logits = _probs(6, 4)
     labels = _onehot(RNG.integers(0, 4, 6), 4)
     pred = logits if from_logits else probs
-    got = losses.categorical_crossentropy(labels, pred, from_logits=from_logits,
-                                          label_smoothing=label_smoothing).data
+    got = losses.categorical_crossentropy(
+        labels, pred, from_logits=from_logits, label_smoothing=label_smoothing
+    ).data
     smooth = labels * (1 - label_smoothing) + label_smoothing / 4
     p = probs if from_logits else np.clip(probs / probs.sum(-1, keepdims=True), EPS, 1 - EPS)
     np.testing.assert_allclose(got, -(smooth * np.log(p)).sum(-1), rtol=1e-6)
@@ -81,16 +84,16 @@ def test_binary_crossentropy_against_numpy(from_logits):
     logits = RNG.normal(size=(5, 3)) * 3
     p = 1 / (1 + np.exp(-logits))
     y = RNG.integers(0, 2, (5, 3)).astype(float)
-    got = losses.binary_crossentropy(y, logits if from_logits else p,
-                                     from_logits=from_logits).data
+    got = losses.binary_crossentropy(y, logits if from_logits else p, from_logits=from_logits).data
     pc = p if from_logits else np.clip(p, EPS, 1 - EPS)
     expected = -(y * np.log(pc) + (1 - y) * np.log(1 - pc)).mean(-1)
     np.testing.assert_allclose(got, expected, rtol=1e-6)
 
 
 def test_binary_crossentropy_from_logits_is_stable_for_large_logits():
-    got = losses.binary_crossentropy(np.array([[0.0, 1.0]]), np.array([[200.0, -200.0]]),
-                                     from_logits=True).data
+    got = losses.binary_crossentropy(
+        np.array([[0.0, 1.0]]), np.array([[200.0, -200.0]]), from_logits=True
+    ).data
     np.testing.assert_allclose(got, [200.0])
 
 
@@ -107,8 +110,12 @@ def test_regression_losses_against_numpy():
     np.testing.assert_allclose(mape(pa, pb).data, 100 * (np.abs((pa - pb) / pa)).mean(-1))
     np.testing.assert_allclose(
         losses.kl_divergence(pa / pa.sum(-1, keepdims=True), pb / pb.sum(-1, keepdims=True)).data,
-        (pa / pa.sum(-1, keepdims=True) * np.log((pa / pa.sum(-1, keepdims=True))
-                                                 / (pb / pb.sum(-1, keepdims=True)))).sum(-1))
+        (
+            pa
+            / pa.sum(-1, keepdims=True)
+            * np.log((pa / pa.sum(-1, keepdims=True)) / (pb / pb.sum(-1, keepdims=True)))
+        ).sum(-1),
+    )
 
 
 def test_class_reduces_rank_one_labels_like_keras():
@@ -117,39 +124,45 @@ def test_class_reduces_rank_one_labels_like_keras():
     np.testing.assert_allclose(losses.MeanSquaredError()(y_true, y_pred).data, (0.25 + 1) / 3)
 
 
-@pytest.mark.parametrize("name,kwargs", [
-    ("categorical_crossentropy", {}),
-    ("categorical_crossentropy", {"from_logits": True, "label_smoothing": 0.1}),
-    ("binary_crossentropy", {}),
-    ("binary_crossentropy", {"from_logits": True}),
-    ("mean_squared_error", {}),
-    ("mean_absolute_error", {}),
-    ("huber", {"delta": 0.5}),
-    ("log_cosh", {}),
-    ("kl_divergence", {}),
-])
+@pytest.mark.parametrize(
+    "name,kwargs",
+    [
+        ("categorical_crossentropy", {}),
+        ("categorical_crossentropy", {"from_logits": True, "label_smoothing": 0.1}),
+        ("binary_crossentropy", {}),
+        ("binary_crossentropy", {"from_logits": True}),
+        ("mean_squared_error", {}),
+        ("mean_absolute_error", {}),
+        ("huber", {"delta": 0.5}),
+        ("log_cosh", {}),
+        ("kl_divergence", {}),
+    ],
+)
 def test_loss_gradients_match_finite_differences(name, kwargs):
     rng = np.random.default_rng(1)
     fn = getattr(losses, name)
     if name in ("categorical_crossentropy", "kl_divergence") and not kwargs.get("from_logits"):
         raw, _ = _probs(4, 3, rng)
-        target = _onehot(rng.integers(0, 3, 4), 3) if name.startswith("cat") else _probs(4, 3,
-                                                                                        rng)[0]
+        target = (
+            _onehot(rng.integers(0, 3, 4), 3) if name.startswith("cat") else _probs(4, 3, rng)[0]
+        )
     elif name == "binary_crossentropy" and not kwargs.get("from_logits"):
         raw = rng.uniform(0.1, 0.9, (4, 3))
         target = rng.integers(0, 2, (4, 3)).astype(float)
     else:
         raw = rng.normal(size=(4, 3))
-        target = rng.integers(0, 2, (4, 3)).astype(float) if "cross" in name else rng.normal(
-            size=(4, 3))
+        target = (
+            rng.integers(0, 2, (4, 3)).astype(float) if "cross" in name else rng.normal(size=(4, 3))
+        )
     y_pred = ops.Tensor(raw.astype(np.float64), requires_grad=True)
     weights = rng.uniform(0.5, 1.5, 4)
     loss = losses.get(name) if not kwargs else None
 
     def compute():
         if loss is not None:
-            return losses.LossFunctionWrapper(loss, dtype="float64")(target, y_pred,
-                                                                     sample_weight=weights)
+            return losses.LossFunctionWrapper(loss, dtype="float64")(
+                target, y_pred, sample_weight=weights
+            )
         return ops.mean(fn(target, y_pred, **kwargs) * weights)
 
     check_gradients(compute, [y_pred], rtol=1e-5, atol=1e-8)
@@ -159,8 +172,12 @@ def test_sparse_crossentropy_gradient_matches_finite_differences():
     rng = np.random.default_rng(2)
     logits = ops.Tensor(rng.normal(size=(5, 4)), requires_grad=True)
     labels = rng.integers(0, 4, 5)
-    check_gradients(lambda: losses.SparseCategoricalCrossentropy(from_logits=True, dtype="float64")(
-        labels, logits), [logits])
+    check_gradients(
+        lambda: losses.SparseCategoricalCrossentropy(from_logits=True, dtype="float64")(
+            labels, logits
+        ),
+        [logits],
+    )
 
 
 def test_get_by_name_class_and_instance():
@@ -173,28 +190,40 @@ def test_get_by_name_class_and_instance():
 
 
 def test_get_unknown_name_lists_valid_names():
-    with pytest.raises(ValueError, match="Could not interpret loss identifier: 'categorical_x'"
-                       ) as info:
+    with pytest.raises(
+        ValueError, match="Could not interpret loss identifier: 'categorical_x'"
+    ) as info:
         losses.get("categorical_x")
     assert "categorical_crossentropy" in str(info.value) and "mse" in str(info.value)
 
 
 def test_config_round_trip_and_serialization():
     loss = losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1, name="cce")
-    assert loss.get_config() == {"name": "cce", "reduction": "sum_over_batch_size",
-                                 "from_logits": True, "label_smoothing": 0.1, "axis": -1}
+    assert loss.get_config() == {
+        "name": "cce",
+        "reduction": "sum_over_batch_size",
+        "from_logits": True,
+        "label_smoothing": 0.1,
+        "axis": -1,
+    }
     again = losses.CategoricalCrossentropy.from_config(loss.get_config())
     assert again.get_config() == loss.get_config()
     assert losses.serialize(losses.binary_crossentropy) == {
-        "module": "builtins", "class_name": "function", "config": "binary_crossentropy",
-        "registered_name": "function"}
+        "module": "builtins",
+        "class_name": "function",
+        "config": "binary_crossentropy",
+        "registered_name": "function",
+    }
     restored = losses.deserialize(losses.serialize(loss))
     assert isinstance(restored, losses.CategoricalCrossentropy)
     assert restored.from_logits is True
     mse = losses.mean_squared_error
     assert losses.deserialize(losses.serialize(mse)) is mse
-    assert losses.Huber().get_config() == {"name": "huber_loss", "reduction":
-                                           "sum_over_batch_size", "delta": 1.0}
+    assert losses.Huber().get_config() == {
+        "name": "huber_loss",
+        "reduction": "sum_over_batch_size",
+        "delta": 1.0,
+    }
 
 
 def test_shape_mismatch_and_bad_reduction_are_value_errors():
@@ -213,8 +242,9 @@ def test_reductions():
     weights = np.array([1.0, 3.0])
     assert float(losses.MeanSquaredError(reduction="sum")(y_true, y_pred).data) == 5.0
     np.testing.assert_allclose(
-        losses.MeanSquaredError(reduction="mean_with_sample_weight")(y_true, y_pred,
-                                                                     weights).data, 13 / 4)
+        losses.MeanSquaredError(reduction="mean_with_sample_weight")(y_true, y_pred, weights).data,
+        13 / 4,
+    )
     np.testing.assert_allclose(losses.MeanSquaredError()(y_true, y_pred, weights).data, 13 / 2)
 
 
@@ -224,8 +254,9 @@ def test_rank_one_labels_keep_one_value_per_sample():
     y_pred = np.array([[0.2], [0.6], [0.9]])
     values = losses.BinaryCrossentropy(reduction=None, dtype="float64")(y_true, y_pred).data
     np.testing.assert_allclose(values, -np.log([0.8, 0.6, 0.9]))
-    weighted = losses.BinaryCrossentropy(dtype="float64")(y_true, y_pred,
-                                                          sample_weight=[1.0, 0.0, 2.0]).data
+    weighted = losses.BinaryCrossentropy(dtype="float64")(
+        y_true, y_pred, sample_weight=[1.0, 0.0, 2.0]
+    ).data
     np.testing.assert_allclose(weighted, -(np.log(0.8) + 2 * np.log(0.9)) / 3)
 
 
@@ -239,8 +270,11 @@ def test_keras_mask_of_predictions_weights_the_loss():
     got = losses.SparseCategoricalCrossentropy(dtype="float64")(y_true, y_pred).data
     np.testing.assert_allclose(got, per_step[valid].mean(), rtol=1e-6)
     total = losses.SparseCategoricalCrossentropy(dtype="float64", reduction="sum")
-    np.testing.assert_allclose(total(y_true, y_pred, sample_weight=[2.0, 1.0]).data,
-                               2 * per_step[0, :2].sum() + per_step[1, 0], rtol=1e-6)
+    np.testing.assert_allclose(
+        total(y_true, y_pred, sample_weight=[2.0, 1.0]).data,
+        2 * per_step[0, :2].sum() + per_step[1, 0],
+        rtol=1e-6,
+    )
 
 
 @pytest.mark.parametrize("name", ["categorical_crossentropy", "sparse_categorical_crossentropy"])

@@ -18,8 +18,9 @@ def test_categorical_accuracy_accumulates_over_batches_and_resets():
         metric.update_state(y_true, y_pred)
         all_true.append(y_true)
         all_pred.append(y_pred)
-    expected = np.mean(np.argmax(np.concatenate(all_true), -1)
-                       == np.argmax(np.concatenate(all_pred), -1))
+    expected = np.mean(
+        np.argmax(np.concatenate(all_true), -1) == np.argmax(np.concatenate(all_pred), -1)
+    )
     np.testing.assert_allclose(metric.result(), expected, rtol=1e-6)
     metric.reset_state()
     assert float(metric.result()) == 0.0
@@ -36,8 +37,7 @@ def test_sparse_and_binary_accuracy_against_numpy():
     binary = metrics.BinaryAccuracy(threshold=0.7)
     binary.update_state(y, p)
     np.testing.assert_allclose(binary.result(), np.mean(y == (p > 0.7)), rtol=1e-6)
-    assert binary.get_config() == {"name": "binary_accuracy", "dtype": "float32",
-                                   "threshold": 0.7}
+    assert binary.get_config() == {"name": "binary_accuracy", "dtype": "float32", "threshold": 0.7}
 
 
 def test_regression_metrics_and_weighted_mean():
@@ -74,19 +74,22 @@ def test_accuracy_resolution_follows_keras(identifier):
     one_hot, probs = np.zeros((4, 3)), np.zeros((4, 3))
     resolved = get_metric(identifier, one_hot, probs)
     assert isinstance(resolved, metrics.CategoricalAccuracy) and resolved.name == identifier
-    assert isinstance(get_metric(identifier, np.zeros(4), probs),
-                      metrics.SparseCategoricalAccuracy)
-    assert isinstance(get_metric(identifier, np.zeros((4, 1)), probs),
-                      metrics.SparseCategoricalAccuracy)
-    assert isinstance(get_metric(identifier, np.zeros((4, 1)), np.zeros((4, 1))),
-                      metrics.BinaryAccuracy)
+    assert isinstance(get_metric(identifier, np.zeros(4), probs), metrics.SparseCategoricalAccuracy)
+    assert isinstance(
+        get_metric(identifier, np.zeros((4, 1)), probs), metrics.SparseCategoricalAccuracy
+    )
+    assert isinstance(
+        get_metric(identifier, np.zeros((4, 1)), np.zeros((4, 1))), metrics.BinaryAccuracy
+    )
 
 
 def test_names_as_keras_prints_them():
     assert get_metric("mse", np.zeros((2, 1)), np.zeros((2, 1))).name == "mse"
     assert get_metric("mae", np.zeros((2, 1)), np.zeros((2, 1))).name == "mae"
-    assert get_metric(metrics.CategoricalAccuracy(), np.zeros((2, 3)),
-                      np.zeros((2, 3))).name == "categorical_accuracy"
+    assert (
+        get_metric(metrics.CategoricalAccuracy(), np.zeros((2, 3)), np.zeros((2, 3))).name
+        == "categorical_accuracy"
+    )
 
     def custom(y_true, y_pred):
         return np.abs(y_true - y_pred).max(-1)
@@ -146,8 +149,7 @@ def test_auc_thresholds_weights_and_pr_curve():
     np.testing.assert_array_equal(auc.true_positives.data, [3, 2, 0])
     np.testing.assert_array_equal(auc.false_positives.data, [2, 1, 0])
     # ROC points (fpr, tpr): (1, 1), (0.5, 2/3), (0, 0): trapezoids.
-    np.testing.assert_allclose(auc.result(), 0.5 * (1 + 2 / 3) / 2 + 0.5 * (2 / 3) / 2,
-                               rtol=1e-6)
+    np.testing.assert_allclose(auc.result(), 0.5 * (1 + 2 / 3) / 2 + 0.5 * (2 / 3) / 2, rtol=1e-6)
     pr = metrics.AUC(curve="PR", summation_method="majoring", num_thresholds=3)
     pr.update_state([0, 1, 1, 0], [0.2, 0.7, 0.4, 0.6])
     # (recall, precision): (1, 0.5), (0.5, 0.5), (0, 0): majoring takes the larger height.

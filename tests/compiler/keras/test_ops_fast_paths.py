@@ -22,15 +22,17 @@ from tests.compiler.keras.layers.reference import conv2d_ref, pool2d_ref
 RNG = np.random.default_rng(11)
 
 
-@pytest.mark.parametrize("channels, kernel", [
-    (1, 3),   # 9 columns: bias in the GEMM
-    (3, 3),   # 27: bias in the GEMM
-    (4, 3),   # 36: bias added apart
-    (32, 3),  # 288, the slide's second conv: bias added apart
-])
+@pytest.mark.parametrize(
+    "channels, kernel",
+    [
+        (1, 3),  # 9 columns: bias in the GEMM
+        (3, 3),  # 27: bias in the GEMM
+        (4, 3),  # 36: bias added apart
+        (32, 3),  # 288, the slide's second conv: bias added apart
+    ],
+)
 @pytest.mark.parametrize("activation", [None, "relu"])
-def test_conv2d_bias_paths_match_naive_loops_and_finite_differences(channels, kernel,
-                                                                    activation):
+def test_conv2d_bias_paths_match_naive_loops_and_finite_differences(channels, kernel, activation):
     x = RNG.standard_normal((2, 5, 5, channels))
     layer = layers.Conv2D(3, kernel, activation=activation, dtype="float64")
     layer(x[:1])
@@ -51,11 +53,14 @@ def test_conv2d_bias_paths_match_naive_loops_and_finite_differences(channels, ke
         np.testing.assert_allclose(layer.bias.grad, live.sum(axis=(0, 1, 2)), rtol=1e-12)
 
 
-@pytest.mark.parametrize("hw, pool, strides, padding", [
-    ((6, 6), (2, 2), None, "valid"),
-    ((11, 11), (2, 2), None, "valid"),   # odd size: the last row/column is dropped
-    ((7, 5), (3, 2), (2, 1), "same"),    # overlapping windows, -inf padding
-])
+@pytest.mark.parametrize(
+    "hw, pool, strides, padding",
+    [
+        ((6, 6), (2, 2), None, "valid"),
+        ((11, 11), (2, 2), None, "valid"),  # odd size: the last row/column is dropped
+        ((7, 5), (3, 2), (2, 1), "same"),  # overlapping windows, -inf padding
+    ],
+)
 def test_max_pool_inference_path_equals_the_training_path(hw, pool, strides, padding):
     # Small integers: many ties, so the argmax bookkeeping is exercised.
     x = RNG.integers(-3, 4, size=(2, *hw, 3)).astype(np.float32)
@@ -68,8 +73,7 @@ def test_max_pool_inference_path_equals_the_training_path(hw, pool, strides, pad
     finite = np.nan_to_num(x, nan=-100.0)
     with ops.no_grad():
         got = ops.max_pool(finite, pool, strides, padding).data
-    np.testing.assert_array_equal(got, pool2d_ref(finite, pool, strides or pool, padding,
-                                                  "max"))
+    np.testing.assert_array_equal(got, pool2d_ref(finite, pool, strides or pool, padding, "max"))
 
 
 def _conv_relu_pool_grads(monkeypatch, fuse, arrays, weights, also_sum):
@@ -109,8 +113,7 @@ def test_conv_relu_pool_finite_differences():
     bias = ops.Tensor(RNG.standard_normal(3), requires_grad=True)
     weights = RNG.standard_normal((2, 3, 3, 3))
     check_gradients(
-        lambda: ops.sum(ops.max_pool(ops.conv(x, kernel, bias=bias, fuse_relu=True), 2)
-                        * weights),
+        lambda: ops.sum(ops.max_pool(ops.conv(x, kernel, bias=bias, fuse_relu=True), 2) * weights),
         [x, kernel, bias],
     )
 

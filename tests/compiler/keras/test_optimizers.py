@@ -19,8 +19,9 @@ def _variables():
 
 
 def _grads(steps):
-    return [[RNG.normal(size=(3, 2)).astype(F), RNG.normal(size=(2,)).astype(F)]
-            for _ in range(steps)]
+    return [
+        [RNG.normal(size=(3, 2)).astype(F), RNG.normal(size=(2,)).astype(F)] for _ in range(steps)
+    ]
 
 
 def _run(optimizer, steps=3):
@@ -40,8 +41,9 @@ def _check(got, expected):
 
 @pytest.mark.parametrize("momentum,nesterov", [(0.0, False), (0.9, False), (0.9, True)])
 def test_sgd_matches_reference(momentum, nesterov):
-    start, grads, got = _run(optimizers.SGD(learning_rate=0.1, momentum=momentum,
-                                            nesterov=nesterov))
+    start, grads, got = _run(
+        optimizers.SGD(learning_rate=0.1, momentum=momentum, nesterov=nesterov)
+    )
     expected = []
     for i, w in enumerate(start):
         w, m = w.astype(np.float64), 0.0
@@ -88,11 +90,13 @@ def test_adamw_decays_weights_before_the_adam_step():
     _check(got, expected)
 
 
-@pytest.mark.parametrize("momentum,centered", [(0.0, False), (0.5, False), (0.0, True),
-                                               (0.5, True)])
+@pytest.mark.parametrize(
+    "momentum,centered", [(0.0, False), (0.5, False), (0.0, True), (0.5, True)]
+)
 def test_rmsprop_matches_reference(momentum, centered):
-    start, grads, got = _run(optimizers.RMSprop(learning_rate=0.01, momentum=momentum,
-                                                centered=centered))
+    start, grads, got = _run(
+        optimizers.RMSprop(learning_rate=0.01, momentum=momentum, centered=centered)
+    )
     expected = []
     for i, w in enumerate(start):
         w, v, a, mom = w.astype(np.float64), 0.0, 0.0, 0.0
@@ -125,16 +129,27 @@ def test_variables_follow_keras_order_and_names():
     variables = _variables()
     optimizer.build(variables)
     names = [v.name for v in optimizer.variables]
-    assert names == ["iteration", "learning_rate", "dense_kernel_momentum",
-                     "dense_kernel_velocity", "dense_bias_momentum", "dense_bias_velocity"]
+    assert names == [
+        "iteration",
+        "learning_rate",
+        "dense_kernel_momentum",
+        "dense_kernel_velocity",
+        "dense_bias_momentum",
+        "dense_bias_velocity",
+    ]
     assert optimizer.variables[0].dtype == np.int64
     assert optimizer.variables[1].dtype == np.float32
     assert [v.shape for v in optimizer.variables[2:]] == [(3, 2), (3, 2), (2,), (2,)]
     rms = optimizers.RMSprop(momentum=0.5, centered=True)
     rms.build(variables)
     assert [v.name for v in rms.variables[2:]] == [
-        "dense_kernel_velocity", "dense_bias_velocity", "dense_kernel_momentum",
-        "dense_bias_momentum", "dense_kernel_average_gradient", "dense_bias_average_gradient"]
+        "dense_kernel_velocity",
+        "dense_bias_velocity",
+        "dense_kernel_momentum",
+        "dense_bias_momentum",
+        "dense_kernel_average_gradient",
+        "dense_bias_average_gradient",
+    ]
     sgd = optimizers.SGD()
     sgd.build(variables)
     assert [v.name for v in sgd.variables] == ["iteration", "learning_rate"]
@@ -158,10 +173,20 @@ def test_state_restores_through_build_and_set_weights():
 def test_get_config_matches_keras_and_round_trips():
     config = optimizers.Adam().get_config()
     assert config == {
-        "name": "adam", "learning_rate": 0.0010000000474974513, "weight_decay": None,
-        "clipnorm": None, "global_clipnorm": None, "clipvalue": None, "use_ema": False,
-        "ema_momentum": 0.99, "ema_overwrite_frequency": None, "loss_scale_factor": None,
-        "gradient_accumulation_steps": None, "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-07,
+        "name": "adam",
+        "learning_rate": 0.0010000000474974513,
+        "weight_decay": None,
+        "clipnorm": None,
+        "global_clipnorm": None,
+        "clipvalue": None,
+        "use_ema": False,
+        "ema_momentum": 0.99,
+        "ema_overwrite_frequency": None,
+        "loss_scale_factor": None,
+        "gradient_accumulation_steps": None,
+        "beta_1": 0.9,
+        "beta_2": 0.999,
+        "epsilon": 1e-07,
         "amsgrad": False,
     }
     for cls in (optimizers.SGD, optimizers.RMSprop, optimizers.AdamW, optimizers.Adagrad):
@@ -206,8 +231,9 @@ def test_clipping():
 
 
 def test_exponential_decay_schedule_drives_learning_rate():
-    schedule = optimizers.schedules.ExponentialDecay(0.1, decay_steps=2, decay_rate=0.5,
-                                                     staircase=True)
+    schedule = optimizers.schedules.ExponentialDecay(
+        0.1, decay_steps=2, decay_rate=0.5, staircase=True
+    )
     optimizer = optimizers.SGD(learning_rate=schedule)
     variables = _variables()
     before = variables[1].data.copy()
@@ -276,8 +302,9 @@ def test_other_schedules_follow_keras_formulas():
     cosine = schedules.CosineDecay(1.0, decay_steps=10, alpha=0.1)
     np.testing.assert_allclose([cosine(s) for s in (0, 5, 10, 20)], [1.0, 0.55, 0.1, 0.1])
     warm = schedules.CosineDecay(0.0, decay_steps=4, warmup_target=1.0, warmup_steps=2)
-    np.testing.assert_allclose([warm(s) for s in (0, 1, 2, 4, 6)], [0.0, 0.5, 1.0, 0.5, 0.0],
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        [warm(s) for s in (0, 1, 2, 4, 6)], [0.0, 0.5, 1.0, 0.5, 0.0], atol=1e-12
+    )
     for schedule in (inverse, piecewise, cosine, warm):
         again = schedules.deserialize(schedules.serialize(schedule))
         assert type(again) is type(schedule) and again.get_config() == schedule.get_config()

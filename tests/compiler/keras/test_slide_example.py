@@ -55,7 +55,14 @@ def test_slide_program_runs_with_only_its_imports_changed(fashion, monkeypatch, 
     assert "val_accuracy" in out and "Test accuracy:" in out
     model = namespace["model"]
     assert [type(layer).__name__ for layer in model.layers] == [
-        "Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dropout", "Dense"]
+        "Conv2D",
+        "MaxPooling2D",
+        "Conv2D",
+        "MaxPooling2D",
+        "Flatten",
+        "Dropout",
+        "Dense",
+    ]
     assert model.count_params() == 34826  # the slide CNN's parameter count in Keras
     loss, accuracy = namespace["score"]
     # 10 classes: chance is 0.1; two epochs on 3,600 images reach well above 0.6.
@@ -67,13 +74,16 @@ def test_small_end_to_end_training_run_learns(fashion):
     x = x_train[:3000].astype("float32") / 255
     xt = x_test[:2000].astype("float32") / 255
     keras.utils.set_random_seed(1)
-    model = keras.Sequential([keras.Input((28, 28)), layers.Flatten(),
-                              layers.Dense(64, activation="relu"),
-                              layers.Dense(10, activation="softmax")])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    history = model.fit(x, y_train[:3000], epochs=4, batch_size=64, validation_split=0.1,
-                        verbose=0)
+    model = keras.Sequential(
+        [
+            keras.Input((28, 28)),
+            layers.Flatten(),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y_train[:3000], epochs=4, batch_size=64, validation_split=0.1, verbose=0)
     assert history.history["loss"][-1] < history.history["loss"][0]
     _, accuracy = model.evaluate(xt, y_test[:2000], verbose=0)
     predicted = model.predict(xt, verbose=0).argmax(-1)

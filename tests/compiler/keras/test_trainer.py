@@ -29,8 +29,9 @@ def _mlp(features=8, classes=3, dropout=False):
 
 def _compiled(loss="sparse_categorical_crossentropy", metrics=("accuracy",), **kwargs):
     model = _mlp(**kwargs)
-    model.compile(optimizer=optimizers.Adam(0.01), loss=loss,
-                  metrics=list(metrics) if metrics else None)
+    model.compile(
+        optimizer=optimizers.Adam(0.01), loss=loss, metrics=list(metrics) if metrics else None
+    )
     return model
 
 
@@ -84,8 +85,10 @@ def test_verbose_one_prints_keras_progress_bar(capsys):
     lines = [chunk for chunk in re.split(r"[\r\n]", out) if chunk.strip()]
     final = [line for line in lines if "val_loss" in line]
     assert len(final) == 2
-    pattern = (r"^5/5 ━{20} \d+s \d+(us|ms|s)/step - accuracy: \d\.\d{4} - loss: \d\.\d{4} "
-               r"- val_accuracy: \d\.\d{4} - val_loss: \d\.\d{4}\s*$")
+    pattern = (
+        r"^5/5 ━{20} \d+s \d+(us|ms|s)/step - accuracy: \d\.\d{4} - loss: \d\.\d{4} "
+        r"- val_accuracy: \d\.\d{4} - val_loss: \d\.\d{4}\s*$"
+    )
     for line in final:
         assert re.match(pattern, line), line
     assert re.search(r"\r\d/5 ", out)  # the bar is redrawn in place
@@ -98,8 +101,9 @@ def test_verbose_two_and_zero(capsys):
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[0] == "Epoch 1/2" and lines[2] == "Epoch 2/2" and len(lines) == 4
-    assert re.match(r"^2/2 - \d+s - \d+(us|ms|s)/step - accuracy: \d\.\d{4} - loss: \d\.\d{4}$",
-                    lines[1])
+    assert re.match(
+        r"^2/2 - \d+s - \d+(us|ms|s)/step - accuracy: \d\.\d{4} - loss: \d\.\d{4}$", lines[1]
+    )
     model.fit(x, y, epochs=1, verbose=0)
     model.evaluate(x, y, verbose=0)
     model.predict(x, verbose=0)
@@ -114,8 +118,9 @@ def test_verbose_two_and_zero(capsys):
 def _two_in_two_out():
     a = keras.Input((4,), name="a")
     b = keras.Input((3,), name="b")
-    joined = layers.Add()([layers.Dense(8, activation="tanh")(a),
-                         layers.Dense(8, activation="tanh")(b)])
+    joined = layers.Add()(
+        [layers.Dense(8, activation="tanh")(a), layers.Dense(8, activation="tanh")(b)]
+    )
     cls = layers.Dense(3, activation="softmax", name="cls")(joined)
     reg = layers.Dense(1, name="reg")(joined)
     return keras.Model(inputs=[a, b], outputs=[cls, reg])
@@ -134,24 +139,40 @@ def test_multi_input_multi_output_with_dicts():
     keras.utils.set_random_seed(4)
     model = _two_in_two_out()
     x, y = _two_in_two_out_data()
-    model.compile(optimizer=optimizers.Adam(0.01),
-                  loss={"cls": "sparse_categorical_crossentropy", "reg": "mse"},
-                  loss_weights={"cls": 1.0, "reg": 0.5},
-                  metrics={"cls": ["accuracy"], "reg": ["mae"]})
+    model.compile(
+        optimizer=optimizers.Adam(0.01),
+        loss={"cls": "sparse_categorical_crossentropy", "reg": "mse"},
+        loss_weights={"cls": 1.0, "reg": 0.5},
+        metrics={"cls": ["accuracy"], "reg": ["mae"]},
+    )
     history = model.fit(x, y, epochs=3, batch_size=16, validation_data=(x, y), verbose=0)
-    assert sorted(history.history) == sorted([
-        "loss", "cls_loss", "reg_loss", "cls_accuracy", "reg_mae", "val_loss", "val_cls_loss",
-        "val_reg_loss", "val_cls_accuracy", "val_reg_mae"])
+    assert sorted(history.history) == sorted(
+        [
+            "loss",
+            "cls_loss",
+            "reg_loss",
+            "cls_accuracy",
+            "reg_mae",
+            "val_loss",
+            "val_cls_loss",
+            "val_reg_loss",
+            "val_cls_accuracy",
+            "val_reg_mae",
+        ]
+    )
     logs = model.evaluate(x, y, verbose=0, return_dict=True)
-    np.testing.assert_allclose(logs["loss"], logs["cls_loss"] + 0.5 * logs["reg_loss"],
-                               rtol=1e-5)
+    np.testing.assert_allclose(logs["loss"], logs["cls_loss"] + 0.5 * logs["reg_loss"], rtol=1e-5)
     values = model.evaluate(x, y, verbose=0)
-    assert values == [logs["loss"], logs["cls_accuracy"], logs["reg_mae"], logs["cls_loss"],
-                      logs["reg_loss"]]
+    assert values == [
+        logs["loss"],
+        logs["cls_accuracy"],
+        logs["reg_mae"],
+        logs["cls_loss"],
+        logs["reg_loss"],
+    ]
     cls_out, reg_out = model.predict([x["a"], x["b"]], verbose=0)
     assert cls_out.shape == (96, 3) and reg_out.shape == (96, 1)
-    as_list = model.evaluate([x["a"], x["b"]], [y["cls"], y["reg"]], verbose=0,
-                             return_dict=True)
+    as_list = model.evaluate([x["a"], x["b"]], [y["cls"], y["reg"]], verbose=0, return_dict=True)
     assert as_list == logs
 
 
@@ -217,8 +238,16 @@ def test_steps_per_epoch_initial_epoch_and_batch_methods():
     model = _compiled()
     seen = []
     counter = callbacks.LambdaCallback(on_train_batch_end=lambda batch, logs: seen.append(batch))
-    history = model.fit(x, y, epochs=3, initial_epoch=1, steps_per_epoch=3, batch_size=8,
-                        callbacks=[counter], verbose=0)
+    history = model.fit(
+        x,
+        y,
+        epochs=3,
+        initial_epoch=1,
+        steps_per_epoch=3,
+        batch_size=8,
+        callbacks=[counter],
+        verbose=0,
+    )
     assert history.epoch == [1, 2] and seen == [0, 1, 2, 0, 1, 2]
     before = model.get_weights()[0].copy()
     result = model.train_on_batch(x[:8], y[:8])
@@ -229,18 +258,32 @@ def test_steps_per_epoch_initial_epoch_and_batch_methods():
 
 def test_compile_config_round_trip():
     model = _compiled()
-    model.compile(optimizer=optimizers.SGD(learning_rate=0.05, momentum=0.9),
-                  loss=losses.SparseCategoricalCrossentropy(from_logits=False),
-                  metrics=["accuracy"])
+    model.compile(
+        optimizer=optimizers.SGD(learning_rate=0.05, momentum=0.9),
+        loss=losses.SparseCategoricalCrossentropy(from_logits=False),
+        metrics=["accuracy"],
+    )
     config = model.get_compile_config()
     assert config["optimizer"]["class_name"] == "SGD"
     assert config["optimizer"]["config"]["momentum"] == 0.9
     assert config["loss"]["class_name"] == "SparseCategoricalCrossentropy"
     assert config["metrics"] == ["accuracy"]
-    assert {k: config[k] for k in ("loss_weights", "weighted_metrics", "run_eagerly",
-                                   "steps_per_execution", "jit_compile")} == {
-        "loss_weights": None, "weighted_metrics": None, "run_eagerly": False,
-        "steps_per_execution": 1, "jit_compile": False}
+    assert {
+        k: config[k]
+        for k in (
+            "loss_weights",
+            "weighted_metrics",
+            "run_eagerly",
+            "steps_per_execution",
+            "jit_compile",
+        )
+    } == {
+        "loss_weights": None,
+        "weighted_metrics": None,
+        "run_eagerly": False,
+        "steps_per_execution": 1,
+        "jit_compile": False,
+    }
     fresh = _mlp()
     fresh.compile_from_config(config)
     assert isinstance(fresh.optimizer, optimizers.SGD)
@@ -268,16 +311,19 @@ class _Recorder(callbacks.Callback):
         self.calls.append("train_begin")
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"x": np.zeros((10, 8)), "y": np.zeros(9)}, "same number of samples"),
-    ({"x": np.zeros((0, 8)), "y": np.zeros(0)}, "non-empty"),
-    ({"x": np.zeros((10, 8)), "y": np.zeros(10), "validation_split": 1.0}, "validation_split"),
-    ({"x": np.zeros((10, 8)), "y": np.zeros(10), "validation_split": -0.1}, "validation_split"),
-    ({"x": np.zeros((10, 8)), "y": np.zeros((10, 5))}, "same shape"),
-    ({"x": np.zeros((10, 8)), "y": np.zeros(10), "batch_size": 0}, "batch_size"),
-    ({"x": np.zeros((10, 5)), "y": np.zeros(10)}, "expected shape|incompatible"),
-    ({"x": np.zeros((1, 8)), "y": np.zeros(1), "validation_split": 0.2}, "not sufficient"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"x": np.zeros((10, 8)), "y": np.zeros(9)}, "same number of samples"),
+        ({"x": np.zeros((0, 8)), "y": np.zeros(0)}, "non-empty"),
+        ({"x": np.zeros((10, 8)), "y": np.zeros(10), "validation_split": 1.0}, "validation_split"),
+        ({"x": np.zeros((10, 8)), "y": np.zeros(10), "validation_split": -0.1}, "validation_split"),
+        ({"x": np.zeros((10, 8)), "y": np.zeros((10, 5))}, "same shape"),
+        ({"x": np.zeros((10, 8)), "y": np.zeros(10), "batch_size": 0}, "batch_size"),
+        ({"x": np.zeros((10, 5)), "y": np.zeros(10)}, "expected shape|incompatible"),
+        ({"x": np.zeros((1, 8)), "y": np.zeros(1), "validation_split": 0.2}, "not sufficient"),
+    ],
+)
 def test_bad_fit_input_fails_before_training(kwargs, message):
     model = _compiled()
     recorder = _Recorder()
@@ -328,8 +374,9 @@ def test_dict_keys_must_name_outputs():
         model.fit(x, {"cls": y["cls"], "oops": y["reg"]}, verbose=0)
     with pytest.raises(ValueError, match="input names|Missing data"):
         model.fit({"a": x["a"]}, y, verbose=0)
-    single = keras.Sequential([keras.Input((3,)), layers.Dense(2, activation="softmax",
-                                                               name="out")])
+    single = keras.Sequential(
+        [keras.Input((3,)), layers.Dense(2, activation="softmax", name="out")]
+    )
     single.compile(loss="sparse_categorical_crossentropy", metrics={"bad": ["accuracy"]})
     with pytest.raises(ValueError, match=r"\['bad'\] do not correspond"):
         single.fit(np.zeros((4, 3)), np.zeros(4), verbose=0)
@@ -340,8 +387,15 @@ def test_nan_loss_stops_training_with_terminate_on_nan(capsys):
     x, y = _blobs(n=64)
     x[5] = np.nan
     model = _compiled()
-    history = model.fit(x, y, epochs=3, batch_size=64, shuffle=False,
-                        callbacks=[callbacks.TerminateOnNaN()], verbose=0)
+    history = model.fit(
+        x,
+        y,
+        epochs=3,
+        batch_size=64,
+        shuffle=False,
+        callbacks=[callbacks.TerminateOnNaN()],
+        verbose=0,
+    )
     assert len(history.history["loss"]) == 1 and np.isnan(history.history["loss"][0])
     assert "Batch 0: Invalid loss, terminating training" in capsys.readouterr().out
 
@@ -362,31 +416,89 @@ def test_batch_normalization_statistics_update_during_fit():
 
 # compile_config dicts as Keras 3 writes them into .keras files (copied from such files).
 _KERAS_RMSPROP = {
-    "module": "keras.optimizers", "class_name": "RMSprop", "config": {
-        "name": "rmsprop", "learning_rate": 0.0010000000474974513, "weight_decay": None,
-        "clipnorm": None, "global_clipnorm": None, "clipvalue": None, "use_ema": False,
-        "ema_momentum": 0.99, "ema_overwrite_frequency": None, "loss_scale_factor": None,
-        "gradient_accumulation_steps": None, "rho": 0.9, "momentum": 0.0, "epsilon": 1e-07,
-        "centered": False}, "registered_name": None}
+    "module": "keras.optimizers",
+    "class_name": "RMSprop",
+    "config": {
+        "name": "rmsprop",
+        "learning_rate": 0.0010000000474974513,
+        "weight_decay": None,
+        "clipnorm": None,
+        "global_clipnorm": None,
+        "clipvalue": None,
+        "use_ema": False,
+        "ema_momentum": 0.99,
+        "ema_overwrite_frequency": None,
+        "loss_scale_factor": None,
+        "gradient_accumulation_steps": None,
+        "rho": 0.9,
+        "momentum": 0.0,
+        "epsilon": 1e-07,
+        "centered": False,
+    },
+    "registered_name": None,
+}
 _KERAS_CONFIGS = [
-    {"optimizer": _KERAS_RMSPROP, "loss": "binary_crossentropy", "loss_weights": None,
-     "metrics": ["accuracy"], "weighted_metrics": None, "run_eagerly": False,
-     "steps_per_execution": 1, "jit_compile": False},
-    {"optimizer": _KERAS_RMSPROP,
-     "loss": {"module": "builtins", "class_name": "function", "config": "binary_crossentropy",
-              "registered_name": "function"},
-     "loss_weights": None, "metrics": ["accuracy"], "weighted_metrics": None,
-     "run_eagerly": False, "steps_per_execution": 1, "jit_compile": False},
-    {"optimizer": {**_KERAS_RMSPROP, "class_name": "Adam", "config": {
-        **{k: v for k, v in _KERAS_RMSPROP["config"].items()
-           if k not in ("rho", "momentum", "centered")},
-        "name": "adam", "learning_rate": 9.999999747378752e-06, "beta_1": 0.9, "beta_2": 0.999,
-        "amsgrad": False}},
-     "loss": {"module": "keras.losses", "class_name": "BinaryCrossentropy", "config": {
-         "name": "binary_crossentropy", "reduction": "sum_over_batch_size",
-         "from_logits": False, "label_smoothing": 0.0, "axis": -1}, "registered_name": None},
-     "loss_weights": None, "metrics": ["acc"], "weighted_metrics": None, "run_eagerly": False,
-     "steps_per_execution": 1, "jit_compile": False},
+    {
+        "optimizer": _KERAS_RMSPROP,
+        "loss": "binary_crossentropy",
+        "loss_weights": None,
+        "metrics": ["accuracy"],
+        "weighted_metrics": None,
+        "run_eagerly": False,
+        "steps_per_execution": 1,
+        "jit_compile": False,
+    },
+    {
+        "optimizer": _KERAS_RMSPROP,
+        "loss": {
+            "module": "builtins",
+            "class_name": "function",
+            "config": "binary_crossentropy",
+            "registered_name": "function",
+        },
+        "loss_weights": None,
+        "metrics": ["accuracy"],
+        "weighted_metrics": None,
+        "run_eagerly": False,
+        "steps_per_execution": 1,
+        "jit_compile": False,
+    },
+    {
+        "optimizer": {
+            **_KERAS_RMSPROP,
+            "class_name": "Adam",
+            "config": {
+                **{
+                    k: v
+                    for k, v in _KERAS_RMSPROP["config"].items()
+                    if k not in ("rho", "momentum", "centered")
+                },
+                "name": "adam",
+                "learning_rate": 9.999999747378752e-06,
+                "beta_1": 0.9,
+                "beta_2": 0.999,
+                "amsgrad": False,
+            },
+        },
+        "loss": {
+            "module": "keras.losses",
+            "class_name": "BinaryCrossentropy",
+            "config": {
+                "name": "binary_crossentropy",
+                "reduction": "sum_over_batch_size",
+                "from_logits": False,
+                "label_smoothing": 0.0,
+                "axis": -1,
+            },
+            "registered_name": None,
+        },
+        "loss_weights": None,
+        "metrics": ["acc"],
+        "weighted_metrics": None,
+        "run_eagerly": False,
+        "steps_per_execution": 1,
+        "jit_compile": False,
+    },
 ]
 
 
@@ -419,10 +531,10 @@ def test_masked_sequence_outputs_ignore_padding_in_loss_and_metrics():
     tokens[:, 4:] = 0  # padding
     tokens[:4, 2:] = 0
     labels = rng.integers(0, 3, (16, 6))
-    model = keras.Sequential([keras.Input((6,), dtype="int32"),
-                              layers.Embedding(10, 4, mask_zero=True), _MaskedHead(3)])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    model = keras.Sequential(
+        [keras.Input((6,), dtype="int32"), layers.Embedding(10, 4, mask_zero=True), _MaskedHead(3)]
+    )
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     logs = model.evaluate(tokens, labels, batch_size=16, verbose=0, return_dict=True)
     probs = model.predict(tokens, verbose=0)
     valid = tokens != 0
@@ -432,8 +544,9 @@ def test_masked_sequence_outputs_ignore_padding_in_loss_and_metrics():
     # Keras averages per sample first (mean over steps, masked steps weigh zero).
     per_sample = hits.mean(1) / valid.mean(1)
     weights = valid.mean(1)
-    np.testing.assert_allclose(logs["accuracy"], (per_sample * weights).sum() / weights.sum(),
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        logs["accuracy"], (per_sample * weights).sum() / weights.sum(), rtol=1e-5
+    )
     assert model(tokens)._keras_mask is not None
     model.fit(tokens, labels, epochs=1, batch_size=8, verbose=0)
 

@@ -36,8 +36,13 @@ def test_normalize():
 
 
 def _small_model():
-    return keras.Sequential([keras.Input((4,)), layers.Dense(8, activation="relu"),
-                             layers.Dense(2, activation="softmax")])
+    return keras.Sequential(
+        [
+            keras.Input((4,)),
+            layers.Dense(8, activation="relu"),
+            layers.Dense(2, activation="softmax"),
+        ]
+    )
 
 
 def test_set_random_seed_reproduces_weights_and_streams():
@@ -87,11 +92,13 @@ def test_pad_sequences_matches_keras():
     from compiler.keras.utils import pad_sequences
 
     seqs = [[1, 2, 3], [4], [], [5, 6, 7, 8, 9]]
-    np.testing.assert_array_equal(pad_sequences(seqs, maxlen=4), [
-        [0, 1, 2, 3], [0, 0, 0, 4], [0, 0, 0, 0], [6, 7, 8, 9]])
+    np.testing.assert_array_equal(
+        pad_sequences(seqs, maxlen=4), [[0, 1, 2, 3], [0, 0, 0, 4], [0, 0, 0, 0], [6, 7, 8, 9]]
+    )
     np.testing.assert_array_equal(
         pad_sequences(seqs, maxlen=3, padding="post", truncating="post", value=-1),
-        [[1, 2, 3], [4, -1, -1], [-1, -1, -1], [5, 6, 7]])
+        [[1, 2, 3], [4, -1, -1], [-1, -1, -1], [5, 6, 7]],
+    )
     full = pad_sequences(seqs)
     assert full.shape == (4, 5) and full.dtype == np.int32
     vectors = pad_sequences([np.ones((2, 3)), np.ones((1, 3))], dtype="float32")

@@ -34,8 +34,7 @@ class Activation(_Elementwise):
         return self.activation(inputs)
 
     def get_config(self):
-        return {**super().get_config(),
-                "activation": activations.serialize(self.activation)}
+        return {**super().get_config(), "activation": activations.serialize(self.activation)}
 
 
 class ReLU(_Elementwise):
@@ -55,12 +54,14 @@ class ReLU(_Elementwise):
 
     def __init__(self, max_value=None, negative_slope=0.0, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
-        for name, value in (("max_value", max_value), ("negative_slope", negative_slope),
-                            ("threshold", threshold)):
+        for name, value in (
+            ("max_value", max_value),
+            ("negative_slope", negative_slope),
+            ("threshold", threshold),
+        ):
             if value is not None and value < 0:
                 raise ValueError(
-                    f"{name} of a ReLU layer cannot be a negative value. Received: "
-                    f"{name}={value}"
+                    f"{name} of a ReLU layer cannot be a negative value. Received: {name}={value}"
                 )
         if negative_slope is None or threshold is None:
             raise ValueError(
@@ -72,12 +73,20 @@ class ReLU(_Elementwise):
         self.threshold = threshold
 
     def call(self, inputs):
-        return ops.relu(inputs, negative_slope=self.negative_slope, max_value=self.max_value,
-                        threshold=self.threshold)
+        return ops.relu(
+            inputs,
+            negative_slope=self.negative_slope,
+            max_value=self.max_value,
+            threshold=self.threshold,
+        )
 
     def get_config(self):
-        return {**super().get_config(), "max_value": self.max_value,
-                "negative_slope": self.negative_slope, "threshold": self.threshold}
+        return {
+            **super().get_config(),
+            "max_value": self.max_value,
+            "negative_slope": self.negative_slope,
+            "threshold": self.threshold,
+        }
 
 
 class LeakyReLU(_Elementwise):
@@ -156,8 +165,7 @@ class Softmax(_Elementwise):
             inputs = inputs + (1.0 - ops.cast(ops.as_tensor(mask), inputs.dtype)) * large
         if isinstance(self.axis, (list, tuple)):
             if len(self.axis) > 1:
-                return ops.exp(inputs - ops.logsumexp(inputs, axis=tuple(self.axis),
-                                                      keepdims=True))
+                return ops.exp(inputs - ops.logsumexp(inputs, axis=tuple(self.axis), keepdims=True))
             return ops.softmax(inputs, axis=self.axis[0])
         return ops.softmax(inputs, axis=self.axis)
 

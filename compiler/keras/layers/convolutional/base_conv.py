@@ -13,13 +13,15 @@ from compiler.keras.ops.conv import conv_output_length
 __all__ = ["BaseConv", "conv_output_shape"]
 
 
-def conv_output_shape(layer_name, input_shape, filters, kernel_size, strides, padding,
-                      dilation_rate):
+def conv_output_shape(
+    layer_name, input_shape, filters, kernel_size, strides, padding, dilation_rate
+):
     """``(batch, *spatial_out, filters)``; refuses inputs too small for the kernel."""
     spatial = tuple(
         conv_output_length(size, k, s, padding, d)
-        for size, k, s, d in zip(input_shape[1:-1], kernel_size, strides, dilation_rate,
-                                 strict=True)
+        for size, k, s, d in zip(
+            input_shape[1:-1], kernel_size, strides, dilation_rate, strict=True
+        )
     )
     if any(size is not None and size <= 0 for size in spatial):
         raise ValueError(
@@ -49,16 +51,38 @@ class BaseConv(Layer):
         bias_initializer: default ``"zeros"``.
     """
 
-    def __init__(self, rank, filters, kernel_size, strides=1, padding="valid", data_format=None,
-                 dilation_rate=1, groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, bias_constraint=None, lora_rank=None, **kwargs):
+    def __init__(
+        self,
+        rank,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format=None,
+        dilation_rate=1,
+        groups=1,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        lora_rank=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
-        check_none(self.name, kernel_regularizer=kernel_regularizer,
-                   bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
-                   kernel_constraint=kernel_constraint, bias_constraint=bias_constraint,
-                   lora_rank=lora_rank)
+        check_none(
+            self.name,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer,
+            kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint,
+            lora_rank=lora_rank,
+        )
         self.rank = rank
         if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
             raise ValueError(
@@ -107,7 +131,8 @@ class BaseConv(Layer):
             )
         self.compute_output_shape(input_shape)
         self.kernel = self.add_weight(
-            name="kernel", shape=(*self.kernel_size, channels // self.groups, self.filters),
+            name="kernel",
+            shape=(*self.kernel_size, channels // self.groups, self.filters),
             initializer=self.kernel_initializer,
         )
         self.bias = None
@@ -122,14 +147,26 @@ class BaseConv(Layer):
         # The common Conv2D(activation="relu") runs as one primitive (see ops.conv).
         fuse = self.activation is activations.relu
         outputs = ops.conv(
-            inputs, self.kernel, bias=self.bias, strides=self.strides, padding=self.padding,
-            dilation_rate=self.dilation_rate, fuse_relu=fuse,
+            inputs,
+            self.kernel,
+            bias=self.bias,
+            strides=self.strides,
+            padding=self.padding,
+            dilation_rate=self.dilation_rate,
+            fuse_relu=fuse,
         )
         return outputs if fuse else self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
-        return conv_output_shape(self.name, input_shape, self.filters, self.kernel_size,
-                                 self.strides, self.padding, self.dilation_rate)
+        return conv_output_shape(
+            self.name,
+            input_shape,
+            self.filters,
+            self.kernel_size,
+            self.strides,
+            self.padding,
+            self.dilation_rate,
+        )
 
     def get_config(self):
         return {

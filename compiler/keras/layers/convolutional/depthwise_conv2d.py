@@ -32,15 +32,35 @@ class BaseDepthwiseConv(Layer):
         bias_initializer: default ``"zeros"``.
     """
 
-    def __init__(self, rank, depth_multiplier, kernel_size, strides=1, padding="valid",
-                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
-                 depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 depthwise_constraint=None, bias_constraint=None, **kwargs):
+    def __init__(
+        self,
+        rank,
+        depth_multiplier,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format=None,
+        dilation_rate=1,
+        activation=None,
+        use_bias=True,
+        depthwise_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        depthwise_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        depthwise_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
-        check_none(self.name, depthwise_regularizer=depthwise_regularizer,
-                   bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
-                   depthwise_constraint=depthwise_constraint, bias_constraint=bias_constraint)
+        check_none(
+            self.name,
+            depthwise_regularizer=depthwise_regularizer,
+            bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer,
+            depthwise_constraint=depthwise_constraint,
+            bias_constraint=bias_constraint,
+        )
         if not isinstance(depth_multiplier, int) or depth_multiplier <= 0:
             raise ValueError(
                 "Invalid value for argument `depth_multiplier`. Expected a strictly positive "
@@ -73,13 +93,15 @@ class BaseDepthwiseConv(Layer):
             )
         self.compute_output_shape(input_shape)
         self.kernel = self.add_weight(
-            name="kernel", shape=(*self.kernel_size, channels, self.depth_multiplier),
+            name="kernel",
+            shape=(*self.kernel_size, channels, self.depth_multiplier),
             initializer=self.depthwise_initializer,
         )
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
-                name="bias", shape=(channels * self.depth_multiplier,),
+                name="bias",
+                shape=(channels * self.depth_multiplier,),
                 initializer=self.bias_initializer,
             )
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={-1: channels})
@@ -87,15 +109,26 @@ class BaseDepthwiseConv(Layer):
 
     def call(self, inputs):
         outputs = ops.depthwise_conv(
-            inputs, self.kernel, bias=self.bias, strides=self.strides, padding=self.padding,
+            inputs,
+            self.kernel,
+            bias=self.bias,
+            strides=self.strides,
+            padding=self.padding,
             dilation_rate=self.dilation_rate,
         )
         return self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
         filters = None if input_shape[-1] is None else input_shape[-1] * self.depth_multiplier
-        return conv_output_shape(self.name, input_shape, filters, self.kernel_size,
-                                 self.strides, self.padding, self.dilation_rate)
+        return conv_output_shape(
+            self.name,
+            input_shape,
+            filters,
+            self.kernel_size,
+            self.strides,
+            self.padding,
+            self.dilation_rate,
+        )
 
     def get_config(self):
         return {
@@ -128,14 +161,32 @@ class DepthwiseConv1D(BaseDepthwiseConv):
         3-D tensor ``(batch_size, new_steps, channels * depth_multiplier)``.
     """
 
-    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1,
-                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+    def __init__(
+        self,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        depth_multiplier=1,
+        data_format=None,
+        dilation_rate=1,
+        activation=None,
+        use_bias=True,
+        depthwise_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
         super().__init__(
-            rank=1, depth_multiplier=depth_multiplier, kernel_size=kernel_size, strides=strides,
-            padding=padding, data_format=data_format, dilation_rate=dilation_rate,
-            activation=activation, use_bias=use_bias,
-            depthwise_initializer=depthwise_initializer, bias_initializer=bias_initializer,
+            rank=1,
+            depth_multiplier=depth_multiplier,
+            kernel_size=kernel_size,
+            strides=strides,
+            padding=padding,
+            data_format=data_format,
+            dilation_rate=dilation_rate,
+            activation=activation,
+            use_bias=use_bias,
+            depthwise_initializer=depthwise_initializer,
+            bias_initializer=bias_initializer,
             **kwargs,
         )
 
@@ -150,13 +201,31 @@ class DepthwiseConv2D(BaseDepthwiseConv):
         4-D tensor ``(batch_size, new_height, new_width, channels * depth_multiplier)``.
     """
 
-    def __init__(self, kernel_size, strides=(1, 1), padding="valid", depth_multiplier=1,
-                 data_format=None, dilation_rate=(1, 1), activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+    def __init__(
+        self,
+        kernel_size,
+        strides=(1, 1),
+        padding="valid",
+        depth_multiplier=1,
+        data_format=None,
+        dilation_rate=(1, 1),
+        activation=None,
+        use_bias=True,
+        depthwise_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
         super().__init__(
-            rank=2, depth_multiplier=depth_multiplier, kernel_size=kernel_size, strides=strides,
-            padding=padding, data_format=data_format, dilation_rate=dilation_rate,
-            activation=activation, use_bias=use_bias,
-            depthwise_initializer=depthwise_initializer, bias_initializer=bias_initializer,
+            rank=2,
+            depth_multiplier=depth_multiplier,
+            kernel_size=kernel_size,
+            strides=strides,
+            padding=padding,
+            data_format=data_format,
+            dilation_rate=dilation_rate,
+            activation=activation,
+            use_bias=use_bias,
+            depthwise_initializer=depthwise_initializer,
+            bias_initializer=bias_initializer,
             **kwargs,
         )

@@ -31,19 +31,41 @@ class BaseSeparableConv(Layer):
         bias_initializer: default ``"zeros"``.
     """
 
-    def __init__(self, rank, depth_multiplier, filters, kernel_size, strides=1, padding="valid",
-                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
-                 bias_initializer="zeros", depthwise_regularizer=None,
-                 pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None,
-                 **kwargs):
+    def __init__(
+        self,
+        rank,
+        depth_multiplier,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format=None,
+        dilation_rate=1,
+        activation=None,
+        use_bias=True,
+        depthwise_initializer="glorot_uniform",
+        pointwise_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        depthwise_regularizer=None,
+        pointwise_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        depthwise_constraint=None,
+        pointwise_constraint=None,
+        bias_constraint=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
-        check_none(self.name, depthwise_regularizer=depthwise_regularizer,
-                   pointwise_regularizer=pointwise_regularizer,
-                   bias_regularizer=bias_regularizer, activity_regularizer=activity_regularizer,
-                   depthwise_constraint=depthwise_constraint,
-                   pointwise_constraint=pointwise_constraint, bias_constraint=bias_constraint)
+        check_none(
+            self.name,
+            depthwise_regularizer=depthwise_regularizer,
+            pointwise_regularizer=pointwise_regularizer,
+            bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer,
+            depthwise_constraint=depthwise_constraint,
+            pointwise_constraint=pointwise_constraint,
+            bias_constraint=bias_constraint,
+        )
         for name, value in (("depth_multiplier", depth_multiplier), ("filters", filters)):
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(
@@ -98,14 +120,26 @@ class BaseSeparableConv(Layer):
 
     def call(self, inputs):
         outputs = ops.separable_conv(
-            inputs, self.depthwise_kernel, self.pointwise_kernel, bias=self.bias,
-            strides=self.strides, padding=self.padding, dilation_rate=self.dilation_rate,
+            inputs,
+            self.depthwise_kernel,
+            self.pointwise_kernel,
+            bias=self.bias,
+            strides=self.strides,
+            padding=self.padding,
+            dilation_rate=self.dilation_rate,
         )
         return self.activation(outputs)
 
     def compute_output_shape(self, input_shape):
-        return conv_output_shape(self.name, input_shape, self.filters, self.kernel_size,
-                                 self.strides, self.padding, self.dilation_rate)
+        return conv_output_shape(
+            self.name,
+            input_shape,
+            self.filters,
+            self.kernel_size,
+            self.strides,
+            self.padding,
+            self.dilation_rate,
+        )
 
     def get_config(self):
         return {
@@ -142,16 +176,36 @@ class SeparableConv1D(BaseSeparableConv):
         3-D tensor ``(batch_size, new_steps, filters)``.
     """
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
-                 dilation_rate=1, depth_multiplier=1, activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format=None,
+        dilation_rate=1,
+        depth_multiplier=1,
+        activation=None,
+        use_bias=True,
+        depthwise_initializer="glorot_uniform",
+        pointwise_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
         super().__init__(
-            rank=1, depth_multiplier=depth_multiplier, filters=filters,
-            kernel_size=kernel_size, strides=strides, padding=padding, data_format=data_format,
-            dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
+            rank=1,
+            depth_multiplier=depth_multiplier,
+            filters=filters,
+            kernel_size=kernel_size,
+            strides=strides,
+            padding=padding,
+            data_format=data_format,
+            dilation_rate=dilation_rate,
+            activation=activation,
+            use_bias=use_bias,
             depthwise_initializer=depthwise_initializer,
-            pointwise_initializer=pointwise_initializer, bias_initializer=bias_initializer,
+            pointwise_initializer=pointwise_initializer,
+            bias_initializer=bias_initializer,
             **kwargs,
         )
 
@@ -166,15 +220,35 @@ class SeparableConv2D(BaseSeparableConv):
         4-D tensor ``(batch_size, new_height, new_width, filters)``.
     """
 
-    def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
-                 dilation_rate=(1, 1), depth_multiplier=1, activation=None, use_bias=True,
-                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=(1, 1),
+        padding="valid",
+        data_format=None,
+        dilation_rate=(1, 1),
+        depth_multiplier=1,
+        activation=None,
+        use_bias=True,
+        depthwise_initializer="glorot_uniform",
+        pointwise_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
         super().__init__(
-            rank=2, depth_multiplier=depth_multiplier, filters=filters,
-            kernel_size=kernel_size, strides=strides, padding=padding, data_format=data_format,
-            dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
+            rank=2,
+            depth_multiplier=depth_multiplier,
+            filters=filters,
+            kernel_size=kernel_size,
+            strides=strides,
+            padding=padding,
+            data_format=data_format,
+            dilation_rate=dilation_rate,
+            activation=activation,
+            use_bias=use_bias,
             depthwise_initializer=depthwise_initializer,
-            pointwise_initializer=pointwise_initializer, bias_initializer=bias_initializer,
+            pointwise_initializer=pointwise_initializer,
+            bias_initializer=bias_initializer,
             **kwargs,
         )

@@ -23,10 +23,23 @@ class Dense(Layer):
         N-D tensor ``(batch_size, ..., units)``.
     """
 
-    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, bias_constraint=None,
-                 lora_rank=None, lora_alpha=None, quantization_config=None, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        lora_rank=None,
+        lora_alpha=None,
+        quantization_config=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if quantization_config is not None or lora_rank:
             # Quantization is a compiler pass here (DESIGN.md rule 3), not a layer mode.

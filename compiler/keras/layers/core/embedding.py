@@ -27,10 +27,20 @@ class Embedding(Layer):
     Ids outside ``[0, input_dim)`` raise ``ValueError`` (TensorFlow's CPU kernel raises too).
     """
 
-    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
-                 embeddings_regularizer=None, embeddings_constraint=None, mask_zero=False,
-                 weights=None, lora_rank=None, lora_alpha=None, quantization_config=None,
-                 **kwargs):
+    def __init__(
+        self,
+        input_dim,
+        output_dim,
+        embeddings_initializer="uniform",
+        embeddings_regularizer=None,
+        embeddings_constraint=None,
+        mask_zero=False,
+        weights=None,
+        lora_rank=None,
+        lora_alpha=None,
+        quantization_config=None,
+        **kwargs,
+    ):
         kwargs.pop("input_length", None)  # Keras 2 argument, ignored by Keras 3
         activity_regularizer = kwargs.pop("activity_regularizer", None)
         super().__init__(**kwargs)
@@ -40,10 +50,13 @@ class Embedding(Layer):
                     f"Received an invalid value for argument `{name}`, expected a positive "
                     f"integer. Received: {name}={value!r}"
                 )
-        for name, value in (("embeddings_regularizer", embeddings_regularizer),
-                            ("embeddings_constraint", embeddings_constraint),
-                            ("activity_regularizer", activity_regularizer),
-                            ("lora_rank", lora_rank), ("quantization_config", quantization_config)):
+        for name, value in (
+            ("embeddings_regularizer", embeddings_regularizer),
+            ("embeddings_constraint", embeddings_constraint),
+            ("activity_regularizer", activity_regularizer),
+            ("lora_rank", lora_rank),
+            ("quantization_config", quantization_config),
+        ):
             if value is not None:
                 raise ValueError(
                     f"Embedding does not support `{name}` yet (only None). "
@@ -60,7 +73,8 @@ class Embedding(Layer):
 
     def build(self, input_shape=None):
         self.embeddings = self.add_weight(
-            shape=(self.input_dim, self.output_dim), name="embeddings",
+            shape=(self.input_dim, self.output_dim),
+            name="embeddings",
             initializer=self.embeddings_initializer,
         )
         self.built = True

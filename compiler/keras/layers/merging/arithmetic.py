@@ -5,8 +5,18 @@ from compiler.keras import ops
 from compiler.keras.layers.merging.base_merge import Merge
 
 __all__ = [
-    "Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum",
-    "add", "subtract", "multiply", "average", "maximum", "minimum",
+    "Add",
+    "Subtract",
+    "Multiply",
+    "Average",
+    "Maximum",
+    "Minimum",
+    "add",
+    "subtract",
+    "multiply",
+    "average",
+    "maximum",
+    "minimum",
 ]
 
 

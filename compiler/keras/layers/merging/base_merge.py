@@ -27,8 +27,10 @@ class Merge(Layer):
         raise NotImplementedError
 
     def _check_list(self, shapes):
-        if not isinstance(shapes, (list, tuple)) or not shapes or not all(
-            isinstance(s, (list, tuple)) for s in shapes
+        if (
+            not isinstance(shapes, (list, tuple))
+            or not shapes
+            or not all(isinstance(s, (list, tuple)) for s in shapes)
         ):
             raise ValueError(
                 f"A merge layer ({type(self).__name__} '{self.name}') should be called on a list "
@@ -60,7 +62,7 @@ class Merge(Layer):
         if len(a) < len(b):
             a, b = b, a
         out = list(a[: len(a) - len(b)])
-        for i, j in zip(a[len(a) - len(b):], b, strict=True):
+        for i, j in zip(a[len(a) - len(b) :], b, strict=True):
             if i is None or j is None:
                 out.append(None)
             elif i == 1 or j == 1 or i == j:
@@ -83,8 +85,7 @@ class Merge(Layer):
         if len(set(ranks)) > 1:
             top = max(ranks)
             inputs = [
-                ops.reshape(x, (x.shape[0], *(1,) * (top - x.ndim), *x.shape[1:]))
-                for x in inputs
+                ops.reshape(x, (x.shape[0], *(1,) * (top - x.ndim), *x.shape[1:])) for x in inputs
             ]
         return self._merge_function(list(inputs))
 

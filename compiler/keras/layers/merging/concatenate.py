@@ -26,8 +26,10 @@ class Concatenate(Layer):
         self.supports_masking = True
 
     def _output_shape(self, shapes):
-        if not isinstance(shapes, (list, tuple)) or not shapes or not all(
-            isinstance(s, (list, tuple)) for s in shapes
+        if (
+            not isinstance(shapes, (list, tuple))
+            or not shapes
+            or not all(isinstance(s, (list, tuple)) for s in shapes)
         ):
             raise ValueError(
                 f"A `Concatenate` layer ('{self.name}') should be called on a list of inputs. "

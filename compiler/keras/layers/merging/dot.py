@@ -52,8 +52,9 @@ class Dot(Layer):
             )
         axes = (self.axes, self.axes) if isinstance(self.axes, int) else self.axes
         axes = tuple(ax % len(s) for ax, s in zip(axes, (a, b), strict=True))
-        if 0 in axes or (a[axes[0]] is not None and b[axes[1]] is not None
-                         and a[axes[0]] != b[axes[1]]):
+        if 0 in axes or (
+            a[axes[0]] is not None and b[axes[1]] is not None and a[axes[0]] != b[axes[1]]
+        ):
             raise ValueError(
                 f"Layer {self.name}: incompatible input shapes for Dot: {a} (axis {axes[0]}) "
                 f"and {b} (axis {axes[1]}); the dot axes must have equal sizes and not be the "
@@ -83,8 +84,11 @@ class Dot(Layer):
 
     def compute_output_shape(self, input_shape):
         a, b, (ax, ay) = self._axes(input_shape)
-        shape = (a[0], *(d for i, d in enumerate(a) if i not in (0, ax)),
-                 *(d for i, d in enumerate(b) if i not in (0, ay)))
+        shape = (
+            a[0],
+            *(d for i, d in enumerate(a) if i not in (0, ax)),
+            *(d for i, d in enumerate(b) if i not in (0, ay)),
+        )
         return shape if len(shape) > 1 else (a[0], 1)
 
     def compute_mask(self, inputs, mask=None):

@@ -35,12 +35,27 @@ class BatchNormalization(Layer):
         Same as the input.
     """
 
-    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
-                 beta_initializer="zeros", gamma_initializer="ones",
-                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
-                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
-                 gamma_constraint=None, synchronized=False, renorm=False, renorm_clipping=None,
-                 renorm_momentum=0.99, **kwargs):
+    def __init__(
+        self,
+        axis=-1,
+        momentum=0.99,
+        epsilon=1e-3,
+        center=True,
+        scale=True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        moving_mean_initializer="zeros",
+        moving_variance_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
+        synchronized=False,
+        renorm=False,
+        renorm_clipping=None,
+        renorm_momentum=0.99,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         if renorm:
             raise ValueError(
@@ -50,9 +65,13 @@ class BatchNormalization(Layer):
         self.renorm = False
         self.renorm_clipping = renorm_clipping
         self.renorm_momentum = renorm_momentum
-        check_none(self.name, beta_regularizer=beta_regularizer,
-                   gamma_regularizer=gamma_regularizer, beta_constraint=beta_constraint,
-                   gamma_constraint=gamma_constraint)
+        check_none(
+            self.name,
+            beta_regularizer=beta_regularizer,
+            gamma_regularizer=gamma_regularizer,
+            beta_constraint=beta_constraint,
+            gamma_constraint=gamma_constraint,
+        )
         self.axis = int(axis)
         self.momentum = float(momentum)
         self.epsilon = float(epsilon)
@@ -81,17 +100,23 @@ class BatchNormalization(Layer):
         shape = (features,)
         self.gamma = self.beta = None
         if self.scale:
-            self.gamma = self.add_weight(shape=shape, name="gamma",
-                                         initializer=self.gamma_initializer)
+            self.gamma = self.add_weight(
+                shape=shape, name="gamma", initializer=self.gamma_initializer
+            )
         if self.center:
-            self.beta = self.add_weight(shape=shape, name="beta",
-                                        initializer=self.beta_initializer)
-        self.moving_mean = self.add_weight(shape=shape, name="moving_mean",
-                                           initializer=self.moving_mean_initializer,
-                                           trainable=False)
-        self.moving_variance = self.add_weight(shape=shape, name="moving_variance",
-                                               initializer=self.moving_variance_initializer,
-                                               trainable=False)
+            self.beta = self.add_weight(shape=shape, name="beta", initializer=self.beta_initializer)
+        self.moving_mean = self.add_weight(
+            shape=shape,
+            name="moving_mean",
+            initializer=self.moving_mean_initializer,
+            trainable=False,
+        )
+        self.moving_variance = self.add_weight(
+            shape=shape,
+            name="moving_variance",
+            initializer=self.moving_variance_initializer,
+            trainable=False,
+        )
         self.input_spec = InputSpec(ndim=rank, axes={self.axis: features})
         axis = self.axis % rank
         self._reduction_axes = tuple(a for a in range(rank) if a != axis)
@@ -109,8 +134,11 @@ class BatchNormalization(Layer):
         if training and self.trainable and mask is None:
             ones = xp.ones(self._broadcast_shape, inputs.dtype)
             outputs, mean, variance = fused_batch_norm(
-                inputs, ones if gamma is None else gamma, 0 * ones if beta is None else beta,
-                axes=self._reduction_axes, epsilon=self.epsilon,
+                inputs,
+                ones if gamma is None else gamma,
+                0 * ones if beta is None else beta,
+                axes=self._reduction_axes,
+                epsilon=self.epsilon,
             )
             self._update_moving(mean, variance)
             return outputs
@@ -160,8 +188,7 @@ class BatchNormalization(Layer):
             "beta_initializer": initializers.serialize(self.beta_initializer),
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
-            "moving_variance_initializer": initializers.serialize(
-                self.moving_variance_initializer),
+            "moving_variance_initializer": initializers.serialize(self.moving_variance_initializer),
             "beta_regularizer": None,
             "gamma_regularizer": None,
             "beta_constraint": None,

@@ -15,10 +15,19 @@ class AveragePooling1D(BasePooling):
         3-D tensor ``(batch_size, pooled_steps, features)``.
     """
 
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None,
-                 **kwargs):
-        super().__init__(pool_size, strides, pool_dimensions=1, pool_mode="average",
-                         padding=padding, data_format=data_format, name=name, **kwargs)
+    def __init__(
+        self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs
+    ):
+        super().__init__(
+            pool_size,
+            strides,
+            pool_dimensions=1,
+            pool_mode="average",
+            padding=padding,
+            data_format=data_format,
+            name=name,
+            **kwargs,
+        )
 
 
 class AveragePooling2D(BasePooling):
@@ -31,7 +40,16 @@ class AveragePooling2D(BasePooling):
         4-D tensor ``(batch_size, pooled_height, pooled_width, channels)``.
     """
 
-    def __init__(self, pool_size, strides=None, padding="valid", data_format=None, name=None,
-                 **kwargs):
-        super().__init__(pool_size, strides, pool_dimensions=2, pool_mode="average",
-                         padding=padding, data_format=data_format, name=name, **kwargs)
+    def __init__(
+        self, pool_size, strides=None, padding="valid", data_format=None, name=None, **kwargs
+    ):
+        super().__init__(
+            pool_size,
+            strides,
+            pool_dimensions=2,
+            pool_mode="average",
+            padding=padding,
+            data_format=data_format,
+            name=name,
+            **kwargs,
+        )

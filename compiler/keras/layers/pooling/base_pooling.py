@@ -24,8 +24,16 @@ class BasePooling(Layer):
         data_format: ``"channels_last"``.
     """
 
-    def __init__(self, pool_size, strides, pool_dimensions, pool_mode="max", padding="valid",
-                 data_format=None, **kwargs):
+    def __init__(
+        self,
+        pool_size,
+        strides,
+        pool_dimensions,
+        pool_mode="max",
+        padding="valid",
+        data_format=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         self.pool_size = standardize_tuple(pool_size, pool_dimensions, "pool_size")
         strides = pool_size if strides is None else strides

@@ -5,8 +5,11 @@ from compiler.keras.layers._arguments import standardize_data_format
 from compiler.keras.layers.layer import InputSpec, Layer
 
 __all__ = [
-    "BaseGlobalPooling", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
-    "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+    "BaseGlobalPooling",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
 ]
 
 
@@ -44,8 +47,7 @@ class BaseGlobalPooling(Layer):
         return None
 
     def get_config(self):
-        return {**super().get_config(), "data_format": self.data_format,
-                "keepdims": self.keepdims}
+        return {**super().get_config(), "data_format": self.data_format, "keepdims": self.keepdims}
 
 
 class GlobalAveragePooling1D(BaseGlobalPooling):

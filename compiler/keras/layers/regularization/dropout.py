@@ -65,5 +65,9 @@ class Dropout(Layer):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "rate": self.rate, "seed": self.seed,
-                "noise_shape": self.noise_shape}
+        return {
+            **super().get_config(),
+            "rate": self.rate,
+            "seed": self.seed,
+            "noise_shape": self.noise_shape,
+        }

@@ -38,7 +38,7 @@ class Cropping1D(Layer):
     def call(self, inputs):
         self.compute_output_shape(inputs.shape)
         start, end = self.cropping
-        return inputs[:, start:inputs.shape[1] - end, :]
+        return inputs[:, start : inputs.shape[1] - end, :]
 
     def compute_output_shape(self, input_shape):
         steps = _crop_length(self, input_shape[1], self.cropping, "steps", input_shape)
@@ -88,7 +88,7 @@ class Cropping2D(Layer):
     def call(self, inputs):
         self.compute_output_shape(inputs.shape)
         (top, bottom), (left, right) = self.cropping
-        return inputs[:, top:inputs.shape[1] - bottom, left:inputs.shape[2] - right, :]
+        return inputs[:, top : inputs.shape[1] - bottom, left : inputs.shape[2] - right, :]
 
     def compute_output_shape(self, input_shape):
         rows = _crop_length(self, input_shape[1], self.cropping[0], "rows", input_shape)
@@ -96,5 +96,4 @@ class Cropping2D(Layer):
         return (input_shape[0], rows, cols, input_shape[3])
 
     def get_config(self):
-        return {**super().get_config(), "cropping": self.cropping,
-                "data_format": self.data_format}
+        return {**super().get_config(), "cropping": self.cropping, "data_format": self.data_format}

@@ -58,8 +58,9 @@ class RepeatVector(Layer):
 
     def call(self, inputs):
         batch, features = inputs.shape
-        return ops.broadcast_to(ops.reshape(inputs, (batch, 1, features)),
-                                (batch, self.n, features))
+        return ops.broadcast_to(
+            ops.reshape(inputs, (batch, 1, features)), (batch, self.n, features)
+        )
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.n, input_shape[1])

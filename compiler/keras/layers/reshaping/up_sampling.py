@@ -28,8 +28,9 @@ class UpSampling1D(Layer):
 
     def call(self, inputs):
         n, steps, features = inputs.shape
-        x = ops.broadcast_to(ops.reshape(inputs, (n, steps, 1, features)),
-                             (n, steps, self.size, features))
+        x = ops.broadcast_to(
+            ops.reshape(inputs, (n, steps, 1, features)), (n, steps, self.size, features)
+        )
         return ops.reshape(x, (n, steps * self.size, features))
 
     def compute_output_shape(self, input_shape):
@@ -73,9 +74,17 @@ class UpSampling2D(Layer):
         return ops.reshape(x, (n, h * sh, w * sw, c))
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], _times(input_shape[1], self.size[0]),
-                _times(input_shape[2], self.size[1]), input_shape[3])
+        return (
+            input_shape[0],
+            _times(input_shape[1], self.size[0]),
+            _times(input_shape[2], self.size[1]),
+            input_shape[3],
+        )
 
     def get_config(self):
-        return {**super().get_config(), "size": self.size, "data_format": self.data_format,
-                "interpolation": self.interpolation}
+        return {
+            **super().get_config(),
+            "size": self.size,
+            "data_format": self.data_format,
+            "interpolation": self.interpolation,
+        }

@@ -38,8 +38,7 @@ class ZeroPadding1D(Layer):
         return (input_shape[0], _add(input_shape[1], self.padding), input_shape[2])
 
     def get_config(self):
-        return {**super().get_config(), "padding": self.padding,
-                "data_format": self.data_format}
+        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
 
 
 class ZeroPadding2D(Layer):
@@ -83,9 +82,12 @@ class ZeroPadding2D(Layer):
         return ops.pad(inputs, ((0, 0), *self.padding, (0, 0)))
 
     def compute_output_shape(self, input_shape):
-        return (input_shape[0], _add(input_shape[1], self.padding[0]),
-                _add(input_shape[2], self.padding[1]), input_shape[3])
+        return (
+            input_shape[0],
+            _add(input_shape[1], self.padding[0]),
+            _add(input_shape[2], self.padding[1]),
+            input_shape[3],
+        )
 
     def get_config(self):
-        return {**super().get_config(), "padding": self.padding,
-                "data_format": self.data_format}
+        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}

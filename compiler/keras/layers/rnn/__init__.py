@@ -9,6 +9,14 @@ from compiler.keras.layers.rnn.simple_rnn import SimpleRNN, SimpleRNNCell
 from compiler.keras.layers.rnn.time_distributed import TimeDistributed
 
 __all__ = [
-    "RNN", "DropoutRNNCell", "SimpleRNNCell", "SimpleRNN", "LSTMCell", "LSTM", "GRUCell", "GRU",
-    "Bidirectional", "TimeDistributed",
+    "RNN",
+    "DropoutRNNCell",
+    "SimpleRNNCell",
+    "SimpleRNN",
+    "LSTMCell",
+    "LSTM",
+    "GRUCell",
+    "GRU",
+    "Bidirectional",
+    "TimeDistributed",
 ]

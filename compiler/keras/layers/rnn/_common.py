@@ -5,9 +5,16 @@ from compiler.keras.ops.sequence_projection import sequence_projection
 from compiler.keras.random import SeedGenerator
 
 __all__ = [
-    "check_units", "reject_unsupported", "fused_activation_name", "input_projection",
-    "serialize_layer", "deserialize_layer", "prefix_paths", "store_cell_config",
-    "check_use_cudnn", "recurrent_layer_config",
+    "check_units",
+    "reject_unsupported",
+    "fused_activation_name",
+    "input_projection",
+    "serialize_layer",
+    "deserialize_layer",
+    "prefix_paths",
+    "store_cell_config",
+    "check_use_cudnn",
+    "recurrent_layer_config",
 ]
 
 
@@ -31,9 +38,14 @@ def reject_unsupported(owner, **arguments):
 def fused_activation_name(fn):
     """The name under which the fused scans know ``fn``, or ``None`` (per-step fallback)."""
     known = {
-        activations.tanh: "tanh", activations.sigmoid: "sigmoid", activations.relu: "relu",
-        activations.linear: "linear", activations.hard_sigmoid: "hard_sigmoid",
-        activations.softsign: "softsign", ops.tanh: "tanh", ops.sigmoid: "sigmoid",
+        activations.tanh: "tanh",
+        activations.sigmoid: "sigmoid",
+        activations.relu: "relu",
+        activations.linear: "linear",
+        activations.hard_sigmoid: "hard_sigmoid",
+        activations.softsign: "softsign",
+        ops.tanh: "tanh",
+        ops.sigmoid: "sigmoid",
     }
     try:
         return known.get(fn)
@@ -56,8 +68,11 @@ def input_projection(x_tm, kernel, bias, dropout_mask, gates):
     blocks = []
     for k, m in enumerate(dropout_mask):
         cols = slice(k * units, (k + 1) * units)
-        blocks.append(sequence_projection(x_tm * m, kernel[:, cols],
-                                          None if bias is None else bias[cols], gates=1))
+        blocks.append(
+            sequence_projection(
+                x_tm * m, kernel[:, cols], None if bias is None else bias[cols], gates=1
+            )
+        )
     return ops.concatenate(blocks, axis=0)
 
 
@@ -87,9 +102,19 @@ def prefix_paths(layer, prefix):
             variable.path = f"{prefix}/{variable.path}"
 
 
-def store_cell_config(cell, units, activation, use_bias, kernel_initializer,
-                      recurrent_initializer, bias_initializer, dropout, recurrent_dropout, seed,
-                      **unsupported):
+def store_cell_config(
+    cell,
+    units,
+    activation,
+    use_bias,
+    kernel_initializer,
+    recurrent_initializer,
+    bias_initializer,
+    dropout,
+    recurrent_dropout,
+    seed,
+    **unsupported,
+):
     """The arguments every recurrent cell (SimpleRNN, LSTM, GRU) stores the same way.
 
     ``unsupported`` are the regularizer and constraint arguments, refused unless ``None``.
@@ -133,9 +158,15 @@ def recurrent_layer_config(layer, base, gated, after_initializers=None, tail=Non
     for name in ("kernel_initializer", "recurrent_initializer", "bias_initializer"):
         config[name] = initializers.serialize(getattr(layer, name))
     config.update(after_initializers or {})
-    for name in ("kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
-                 "activity_regularizer", "kernel_constraint", "recurrent_constraint",
-                 "bias_constraint"):
+    for name in (
+        "kernel_regularizer",
+        "recurrent_regularizer",
+        "bias_regularizer",
+        "activity_regularizer",
+        "kernel_constraint",
+        "recurrent_constraint",
+        "bias_constraint",
+    ):
         config[name] = None
     config["dropout"] = layer.dropout
     config["recurrent_dropout"] = layer.recurrent_dropout

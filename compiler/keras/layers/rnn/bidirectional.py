@@ -14,7 +14,7 @@ def _renamed_copy(layer, prefix, **changes):
     config = layer.get_config()
     name = layer.name
     if name.startswith(prefix + "_"):
-        name = name[len(prefix) + 1:]
+        name = name[len(prefix) + 1 :]
     config.update(changes, name=f"{prefix}_{name}")
     return type(layer).from_config(config)
 
@@ -122,10 +122,10 @@ class Bidirectional(Layer):
                 )
             half = len(states) // 2
             forward_state, backward_state = states[:half], states[half:]
-        y = self.forward_layer(sequences, initial_state=forward_state, mask=mask,
-                               training=training)
-        y_rev = self.backward_layer(sequences, initial_state=backward_state, mask=mask,
-                                    training=training)
+        y = self.forward_layer(sequences, initial_state=forward_state, mask=mask, training=training)
+        y_rev = self.backward_layer(
+            sequences, initial_state=backward_state, mask=mask, training=training
+        )
         states = ()
         if self.return_state:
             states = tuple(y[1:]) + tuple(y_rev[1:])

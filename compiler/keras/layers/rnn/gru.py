@@ -37,21 +37,47 @@ class GRUCell(Layer, DropoutRNNCell):
         seed: seed of the dropout masks.
     """
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
-                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0, reset_after=True,
-                 seed=None, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        reset_after=True,
+        seed=None,
+        **kwargs,
+    ):
         check_units(units)
         implementation = kwargs.pop("implementation", 2)
         super().__init__(**kwargs)
         store_cell_config(
-            self, units, activation, use_bias, kernel_initializer, recurrent_initializer,
-            bias_initializer, dropout, recurrent_dropout, seed,
-            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
+            self,
+            units,
+            activation,
+            use_bias,
+            kernel_initializer,
+            recurrent_initializer,
+            bias_initializer,
+            dropout,
+            recurrent_dropout,
+            seed,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
         )
         self.implementation = implementation
         self.recurrent_activation = activations.get(recurrent_activation)
@@ -73,8 +99,7 @@ class GRUCell(Layer, DropoutRNNCell):
         self.bias = None
         if self.use_bias:
             shape = (2, 3 * u) if self.reset_after else (3 * u,)
-            self.bias = self.add_weight(shape=shape, name="bias",
-                                        initializer=self.bias_initializer)
+            self.bias = self.add_weight(shape=shape, name="bias", initializer=self.bias_initializer)
         self.built = True
 
     def _biases(self):
@@ -99,19 +124,19 @@ class GRUCell(Layer, DropoutRNNCell):
             hm.append(h_tm1 if rdp is None else h_tm1 * rdp[k])
         rk = self.recurrent_kernel
         rec_z = ops.matmul(hm[0], rk[:, :u])
-        rec_r = ops.matmul(hm[1], rk[:, u:2 * u])
+        rec_r = ops.matmul(hm[1], rk[:, u : 2 * u])
         if recurrent_bias is not None:
             rec_z = rec_z + recurrent_bias[:u]
-            rec_r = rec_r + recurrent_bias[u:2 * u]
+            rec_r = rec_r + recurrent_bias[u : 2 * u]
         z = self.recurrent_activation(x[0] + rec_z)
         r = self.recurrent_activation(x[1] + rec_r)
         if self.reset_after:
-            rec_h = ops.matmul(hm[2], rk[:, 2 * u:])
+            rec_h = ops.matmul(hm[2], rk[:, 2 * u :])
             if recurrent_bias is not None:
-                rec_h = rec_h + recurrent_bias[2 * u:]
+                rec_h = rec_h + recurrent_bias[2 * u :]
             rec_h = r * rec_h
         else:
-            rec_h = ops.matmul(r * hm[2], rk[:, 2 * u:])
+            rec_h = ops.matmul(r * hm[2], rk[:, 2 * u :])
         hh = self.activation(x[2] + rec_h)
         h = z * h_tm1 + (1 - z) * hh
         return h, ([h] if isinstance(states, (list, tuple)) else h)
@@ -125,10 +150,17 @@ class GRUCell(Layer, DropoutRNNCell):
         drop = getattr(self, "_dropout_mask", None) if training else None
         xproj = input_projection(x_tm, self.kernel, input_bias, drop, gates=3)
         outputs, h = gru_scan(
-            xproj, states[0], self.recurrent_kernel, recurrent_bias, activation=act,
-            recurrent_activation=ract, reset_after=self.reset_after, mask=mask_tm,
+            xproj,
+            states[0],
+            self.recurrent_kernel,
+            recurrent_bias,
+            activation=act,
+            recurrent_activation=ract,
+            reset_after=self.reset_after,
+            mask=mask_tm,
             recurrent_dropout=self._recurrent_masks_array(training),
-            zero_output_for_mask=zero_output, return_sequences=return_sequences,
+            zero_output_for_mask=zero_output,
+            return_sequences=return_sequences,
         )
         return outputs, [h]
 
@@ -181,36 +213,75 @@ class GRU(RNN):
         ``return_state``, a tuple ``(output, final_state)``.
     """
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, activity_regularizer=None, kernel_constraint=None,
-                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
-                 recurrent_dropout=0.0, seed=None, return_sequences=False, return_state=False,
-                 go_backwards=False, stateful=False, unroll=False, reset_after=True,
-                 use_cudnn="auto", **kwargs):
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        reset_after=True,
+        use_cudnn="auto",
+        **kwargs,
+    ):
         cell = GRUCell(
-            units, activation=activation, recurrent_activation=recurrent_activation,
-            use_bias=use_bias, kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
-            dropout=dropout, recurrent_dropout=recurrent_dropout, reset_after=reset_after,
-            dtype=kwargs.get("dtype"), trainable=kwargs.get("trainable", True),
-            name="gru_cell", seed=seed, implementation=kwargs.pop("implementation", 2),
+            units,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            reset_after=reset_after,
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
+            name="gru_cell",
+            seed=seed,
+            implementation=kwargs.pop("implementation", 2),
         )
         super().__init__(
-            cell, return_sequences=return_sequences, return_state=return_state,
-            go_backwards=go_backwards, stateful=stateful, unroll=unroll,
-            activity_regularizer=activity_regularizer, **kwargs,
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            activity_regularizer=activity_regularizer,
+            **kwargs,
         )
         self.input_spec = InputSpec(ndim=3)
         self.use_cudnn = check_use_cudnn(use_cudnn)
 
     def get_config(self):
         return recurrent_layer_config(
-            self, super().get_config(), gated=True,
+            self,
+            super().get_config(),
+            gated=True,
             tail={"reset_after": self.reset_after, "seed": self.cell.seed},
         )
 
@@ -219,7 +290,18 @@ class GRU(RNN):
         return cls(**config)
 
 
-cell_properties(GRU, (
-    "units", "activation", "recurrent_activation", "use_bias", "kernel_initializer",
-    "recurrent_initializer", "bias_initializer", "dropout", "recurrent_dropout", "reset_after",
-))
+cell_properties(
+    GRU,
+    (
+        "units",
+        "activation",
+        "recurrent_activation",
+        "use_bias",
+        "kernel_initializer",
+        "recurrent_initializer",
+        "bias_initializer",
+        "dropout",
+        "recurrent_dropout",
+        "reset_after",
+    ),
+)

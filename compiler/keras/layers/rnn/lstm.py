@@ -26,10 +26,13 @@ class _ForgetBiasInitializer:
 
     def __call__(self, shape, dtype=None):
         u = self.units
-        return xp.concatenate([
-            self.base((u,), dtype=dtype), xp.ones((u,), dtype=dtype),
-            self.base((2 * u,), dtype=dtype),
-        ])
+        return xp.concatenate(
+            [
+                self.base((u,), dtype=dtype),
+                xp.ones((u,), dtype=dtype),
+                self.base((2 * u,), dtype=dtype),
+            ]
+        )
 
 
 class LSTMCell(Layer, DropoutRNNCell):
@@ -49,21 +52,47 @@ class LSTMCell(Layer, DropoutRNNCell):
         seed: seed of the dropout masks.
     """
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", unit_forget_bias=True, kernel_regularizer=None,
-                 recurrent_regularizer=None, bias_regularizer=None, kernel_constraint=None,
-                 recurrent_constraint=None, bias_constraint=None, dropout=0.0,
-                 recurrent_dropout=0.0, seed=None, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        unit_forget_bias=True,
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        **kwargs,
+    ):
         check_units(units)
         implementation = kwargs.pop("implementation", 2)
         super().__init__(**kwargs)
         store_cell_config(
-            self, units, activation, use_bias, kernel_initializer, recurrent_initializer,
-            bias_initializer, dropout, recurrent_dropout, seed,
-            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
+            self,
+            units,
+            activation,
+            use_bias,
+            kernel_initializer,
+            recurrent_initializer,
+            bias_initializer,
+            dropout,
+            recurrent_dropout,
+            seed,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
         )
         self.implementation = implementation
         self.recurrent_activation = activations.get(recurrent_activation)
@@ -128,16 +157,21 @@ class LSTMCell(Layer, DropoutRNNCell):
         drop = getattr(self, "_dropout_mask", None) if training else None
         xproj = input_projection(x_tm, self.kernel, self.bias, drop, gates=4)
         outputs, h, c = lstm_scan(
-            xproj, states[0], states[1], self.recurrent_kernel, activation=act,
-            recurrent_activation=ract, mask=mask_tm,
+            xproj,
+            states[0],
+            states[1],
+            self.recurrent_kernel,
+            activation=act,
+            recurrent_activation=ract,
+            mask=mask_tm,
             recurrent_dropout=self._recurrent_masks_array(training),
-            zero_output_for_mask=zero_output, return_sequences=return_sequences,
+            zero_output_for_mask=zero_output,
+            return_sequences=return_sequences,
         )
         return outputs, [h, c]
 
     def get_initial_state(self, batch_size=None):
-        return [ops.Tensor(xp.zeros((batch_size, d), self.compute_dtype))
-                for d in self.state_size]
+        return [ops.Tensor(xp.zeros((batch_size, d), self.compute_dtype)) for d in self.state_size]
 
     def get_config(self):
         return {
@@ -185,37 +219,75 @@ class LSTM(RNN):
         ``return_state``, a tuple ``(output, final_h, final_c)``.
     """
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", unit_forget_bias=True, kernel_regularizer=None,
-                 recurrent_regularizer=None, bias_regularizer=None, activity_regularizer=None,
-                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
-                 dropout=0.0, recurrent_dropout=0.0, seed=None, return_sequences=False,
-                 return_state=False, go_backwards=False, stateful=False, unroll=False,
-                 use_cudnn="auto", **kwargs):
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        unit_forget_bias=True,
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        use_cudnn="auto",
+        **kwargs,
+    ):
         cell = LSTMCell(
-            units, activation=activation, recurrent_activation=recurrent_activation,
-            use_bias=use_bias, kernel_initializer=kernel_initializer,
-            unit_forget_bias=unit_forget_bias, recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint, dropout=dropout,
-            recurrent_dropout=recurrent_dropout, dtype=kwargs.get("dtype"),
-            trainable=kwargs.get("trainable", True), name="lstm_cell", seed=seed,
+            units,
+            activation=activation,
+            recurrent_activation=recurrent_activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            unit_forget_bias=unit_forget_bias,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
+            name="lstm_cell",
+            seed=seed,
             implementation=kwargs.pop("implementation", 2),
         )
         super().__init__(
-            cell, return_sequences=return_sequences, return_state=return_state,
-            go_backwards=go_backwards, stateful=stateful, unroll=unroll,
-            activity_regularizer=activity_regularizer, **kwargs,
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            activity_regularizer=activity_regularizer,
+            **kwargs,
         )
         self.input_spec = InputSpec(ndim=3)
         self.use_cudnn = check_use_cudnn(use_cudnn)
 
     def get_config(self):
         return recurrent_layer_config(
-            self, super().get_config(), gated=True,
+            self,
+            super().get_config(),
+            gated=True,
             after_initializers={"unit_forget_bias": self.unit_forget_bias},
             tail={"seed": self.cell.seed},
         )
@@ -225,8 +297,18 @@ class LSTM(RNN):
         return cls(**config)
 
 
-cell_properties(LSTM, (
-    "units", "activation", "recurrent_activation", "use_bias", "unit_forget_bias",
-    "kernel_initializer", "recurrent_initializer", "bias_initializer", "dropout",
-    "recurrent_dropout",
-))
+cell_properties(
+    LSTM,
+    (
+        "units",
+        "activation",
+        "recurrent_activation",
+        "use_bias",
+        "unit_forget_bias",
+        "kernel_initializer",
+        "recurrent_initializer",
+        "bias_initializer",
+        "dropout",
+        "recurrent_dropout",
+    ),
+)

@@ -49,9 +49,18 @@ class RNN(Layer):
         ``return_state`` a tuple ``(output, *final_states)``.
     """
 
-    def __init__(self, cell, return_sequences=False, return_state=False, go_backwards=False,
-                 stateful=False, unroll=False, zero_output_for_mask=False,
-                 activity_regularizer=None, **kwargs):
+    def __init__(
+        self,
+        cell,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        zero_output_for_mask=False,
+        activity_regularizer=None,
+        **kwargs,
+    ):
         if isinstance(cell, (list, tuple)):
             raise ValueError(
                 "A list of cells (StackedRNNCells) is not supported: stack RNN layers with "
@@ -142,8 +151,14 @@ class RNN(Layer):
             result = None
             scan = getattr(cell, "_fused_scan", None) if self._use_fused else None
             if scan is not None:
-                result = scan(x_tm, states, mask_tm, bool(training), self.zero_output_for_mask,
-                              self.return_sequences)
+                result = scan(
+                    x_tm,
+                    states,
+                    mask_tm,
+                    bool(training),
+                    self.zero_output_for_mask,
+                    self.return_sequences,
+                )
             if result is None:
                 result = self._step_loop(x_tm, states, mask_tm, bool(training))
             outputs, states = result
@@ -199,8 +214,7 @@ class RNN(Layer):
             return list(states) if isinstance(states, (list, tuple)) else [states]
         from compiler.keras.backend import xp
 
-        return [ops.Tensor(xp.zeros((batch_size, d), self.compute_dtype))
-                for d in self.state_size]
+        return [ops.Tensor(xp.zeros((batch_size, d), self.compute_dtype)) for d in self.state_size]
 
     def reset_state(self):
         """Keras API: resets a stateful layer's states. Layers here are never stateful."""
@@ -210,8 +224,9 @@ class RNN(Layer):
     def _initial_states(self, initial_state, batch):
         if initial_state is None:
             return self.get_initial_state(batch)
-        states = list(initial_state) if isinstance(initial_state, (list, tuple)) else [
-            initial_state]
+        states = (
+            list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
+        )
         if len(states) != len(self.state_size):
             raise ValueError(
                 f"Layer '{self.name}' expects {len(self.state_size)} initial state tensor(s) of "

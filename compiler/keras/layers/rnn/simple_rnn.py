@@ -31,29 +31,56 @@ class SimpleRNNCell(Layer, DropoutRNNCell):
         seed: seed of the dropout masks.
     """
 
-    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
-                 kernel_constraint=None, recurrent_constraint=None, bias_constraint=None,
-                 dropout=0.0, recurrent_dropout=0.0, seed=None, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        **kwargs,
+    ):
         check_units(units)
         super().__init__(**kwargs)
         store_cell_config(
-            self, units, activation, use_bias, kernel_initializer, recurrent_initializer,
-            bias_initializer, dropout, recurrent_dropout, seed,
-            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint,
+            self,
+            units,
+            activation,
+            use_bias,
+            kernel_initializer,
+            recurrent_initializer,
+            bias_initializer,
+            dropout,
+            recurrent_dropout,
+            seed,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
         )
         self.state_size = units
 
     def build(self, input_shape):
         self.kernel = self.add_weight(
-            shape=(input_shape[-1], self.units), name="kernel",
+            shape=(input_shape[-1], self.units),
+            name="kernel",
             initializer=self.kernel_initializer,
         )
         self.recurrent_kernel = self.add_weight(
-            shape=(self.units, self.units), name="recurrent_kernel",
+            shape=(self.units, self.units),
+            name="recurrent_kernel",
             initializer=self.recurrent_initializer,
         )
         self.bias = None
@@ -85,9 +112,14 @@ class SimpleRNNCell(Layer, DropoutRNNCell):
         xproj = input_projection(x_tm, self.kernel, self.bias, drop, gates=None)
         rdrop = self._recurrent_masks_array(training)
         outputs, h = simple_rnn_scan(
-            xproj, states[0], self.recurrent_kernel, activation=name, mask=mask_tm,
+            xproj,
+            states[0],
+            self.recurrent_kernel,
+            activation=name,
+            mask=mask_tm,
             recurrent_dropout=None if rdrop is None else rdrop[0],
-            zero_output_for_mask=zero_output, return_sequences=return_sequences,
+            zero_output_for_mask=zero_output,
+            return_sequences=return_sequences,
         )
         return outputs, [h]
 
@@ -135,27 +167,60 @@ class SimpleRNN(RNN):
         ``return_state``, a tuple ``(output, final_state)``.
     """
 
-    def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros",
-                 kernel_regularizer=None, recurrent_regularizer=None, bias_regularizer=None,
-                 activity_regularizer=None, kernel_constraint=None, recurrent_constraint=None,
-                 bias_constraint=None, dropout=0.0, recurrent_dropout=0.0,
-                 return_sequences=False, return_state=False, go_backwards=False, stateful=False,
-                 unroll=False, seed=None, **kwargs):
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        seed=None,
+        **kwargs,
+    ):
         cell = SimpleRNNCell(
-            units, activation=activation, use_bias=use_bias,
-            kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint, dropout=dropout,
-            recurrent_dropout=recurrent_dropout, seed=seed, dtype=kwargs.get("dtype"),
-            trainable=kwargs.get("trainable", True), name="simple_rnn_cell",
+            units,
+            activation=activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            recurrent_initializer=recurrent_initializer,
+            bias_initializer=bias_initializer,
+            kernel_regularizer=kernel_regularizer,
+            recurrent_regularizer=recurrent_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            recurrent_constraint=recurrent_constraint,
+            bias_constraint=bias_constraint,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+            seed=seed,
+            dtype=kwargs.get("dtype"),
+            trainable=kwargs.get("trainable", True),
+            name="simple_rnn_cell",
         )
         super().__init__(
-            cell, return_sequences=return_sequences, return_state=return_state,
-            go_backwards=go_backwards, stateful=stateful, unroll=unroll,
-            activity_regularizer=activity_regularizer, **kwargs,
+            cell,
+            return_sequences=return_sequences,
+            return_state=return_state,
+            go_backwards=go_backwards,
+            stateful=stateful,
+            unroll=unroll,
+            activity_regularizer=activity_regularizer,
+            **kwargs,
         )
         self.input_spec = InputSpec(ndim=3)
 
@@ -168,7 +233,16 @@ class SimpleRNN(RNN):
         return cls(**config)
 
 
-cell_properties(SimpleRNN, (
-    "units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer",
-    "bias_initializer", "dropout", "recurrent_dropout",
-))
+cell_properties(
+    SimpleRNN,
+    (
+        "units",
+        "activation",
+        "use_bias",
+        "kernel_initializer",
+        "recurrent_initializer",
+        "bias_initializer",
+        "dropout",
+        "recurrent_dropout",
+    ),
+)

@@ -35,18 +35,31 @@ def _build(layer, x):
 
 
 @pytest.mark.parametrize("hwc, filters, kernel, strides, padding, dilation, groups", CONV_CASES)
-def test_conv2d_matches_naive_loops_and_finite_differences(hwc, filters, kernel, strides,
-                                                           padding, dilation, groups):
+def test_conv2d_matches_naive_loops_and_finite_differences(
+    hwc, filters, kernel, strides, padding, dilation, groups
+):
     x = RNG.standard_normal((2, *hwc))
-    layer = _build(layers.Conv2D(filters, kernel, strides=strides, padding=padding,
-                                 dilation_rate=dilation, groups=groups, dtype="float64"), x)
+    layer = _build(
+        layers.Conv2D(
+            filters,
+            kernel,
+            strides=strides,
+            padding=padding,
+            dilation_rate=dilation,
+            groups=groups,
+            dtype="float64",
+        ),
+        x,
+    )
     got = layer(x).data
-    expected = conv2d_ref(x, layer.kernel.data, layer.bias.data, strides, padding, dilation,
-                          groups)
+    expected = conv2d_ref(x, layer.kernel.data, layer.bias.data, strides, padding, dilation, groups)
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
-    assert symbolic_shape(layers.Conv2D(filters, kernel, strides=strides, padding=padding,
-                                        dilation_rate=dilation, groups=groups),
-                          hwc) == (None, *got.shape[1:])
+    assert symbolic_shape(
+        layers.Conv2D(
+            filters, kernel, strides=strides, padding=padding, dilation_rate=dilation, groups=groups
+        ),
+        hwc,
+    ) == (None, *got.shape[1:])
     check_layer_gradients(layer, x)
 
 
@@ -56,8 +69,15 @@ def test_conv2d_float32_stays_float32_and_activation_applies():
     out = layer(x)
     assert out.dtype == np.float32
     assert layer.kernel.shape == (3, 3, 3, 5) and layer.bias.shape == (5,)
-    ref = np.maximum(conv2d_ref(x.astype(np.float64), layer.kernel.data.astype(np.float64),
-                                layer.bias.data, padding="same"), 0)
+    ref = np.maximum(
+        conv2d_ref(
+            x.astype(np.float64),
+            layer.kernel.data.astype(np.float64),
+            layer.bias.data,
+            padding="same",
+        ),
+        0,
+    )
     np.testing.assert_allclose(out.data, ref, rtol=1e-5, atol=1e-5)
 
 
@@ -87,61 +107,100 @@ def test_conv2d_without_bias_and_first_layer_skips_input_gradient():
     assert const.grad is None and layer.kernel.grad is not None
 
 
-@pytest.mark.parametrize("padding, dilation, strides", [
-    ("valid", 1, 1), ("same", 1, 2), ("causal", 2, 1), ("causal", 1, 1),
-])
+@pytest.mark.parametrize(
+    "padding, dilation, strides",
+    [
+        ("valid", 1, 1),
+        ("same", 1, 2),
+        ("causal", 2, 1),
+        ("causal", 1, 1),
+    ],
+)
 def test_conv1d_is_conv2d_on_a_height_one_image(padding, dilation, strides):
     x = RNG.standard_normal((2, 9, 3))
-    layer = _build(layers.Conv1D(4, 3, strides=strides, padding=padding,
-                                 dilation_rate=dilation, dtype="float64"), x)
+    layer = _build(
+        layers.Conv1D(
+            4, 3, strides=strides, padding=padding, dilation_rate=dilation, dtype="float64"
+        ),
+        x,
+    )
     got = layer(x).data
     if padding == "causal":
         padded = np.pad(x, ((0, 0), (2 * dilation, 0), (0, 0)))
-        expected = conv2d_ref(padded[:, None], layer.kernel.data[None], layer.bias.data,
-                              dilation=(1, dilation))[:, 0]
+        expected = conv2d_ref(
+            padded[:, None], layer.kernel.data[None], layer.bias.data, dilation=(1, dilation)
+        )[:, 0]
     else:
-        expected = conv2d_ref(x[:, None], layer.kernel.data[None], layer.bias.data,
-                              (1, strides), padding, (1, dilation))[:, 0]
+        expected = conv2d_ref(
+            x[:, None],
+            layer.kernel.data[None],
+            layer.bias.data,
+            (1, strides),
+            padding,
+            (1, dilation),
+        )[:, 0]
     np.testing.assert_allclose(got, expected, atol=1e-12)
-    assert symbolic_shape(layers.Conv1D(4, 3, strides=strides, padding=padding,
-                                        dilation_rate=dilation), (9, 3)) == (None, *got.shape[1:])
+    assert symbolic_shape(
+        layers.Conv1D(4, 3, strides=strides, padding=padding, dilation_rate=dilation), (9, 3)
+    ) == (None, *got.shape[1:])
     check_layer_gradients(layer, x)
 
 
-@pytest.mark.parametrize("mult, strides, padding, dilation", [
-    (1, (1, 1), "valid", (1, 1)), (2, (1, 1), "same", (1, 1)), (3, (2, 2), "same", (1, 1)),
-    (2, (1, 1), "same", (2, 2)),
-])
+@pytest.mark.parametrize(
+    "mult, strides, padding, dilation",
+    [
+        (1, (1, 1), "valid", (1, 1)),
+        (2, (1, 1), "same", (1, 1)),
+        (3, (2, 2), "same", (1, 1)),
+        (2, (1, 1), "same", (2, 2)),
+    ],
+)
 def test_depthwise_conv2d(mult, strides, padding, dilation):
     x = RNG.standard_normal((2, 7, 6, 3))
-    layer = _build(layers.DepthwiseConv2D(3, strides=strides, padding=padding,
-                                          depth_multiplier=mult, dilation_rate=dilation,
-                                          dtype="float64"), x)
+    layer = _build(
+        layers.DepthwiseConv2D(
+            3,
+            strides=strides,
+            padding=padding,
+            depth_multiplier=mult,
+            dilation_rate=dilation,
+            dtype="float64",
+        ),
+        x,
+    )
     assert layer.kernel.shape == (3, 3, 3, mult) and layer.bias.shape == (3 * mult,)
     got = layer(x).data
     expected = depthwise_ref(x, layer.kernel.data, layer.bias.data, strides, padding, dilation)
     np.testing.assert_allclose(got, expected, atol=1e-12)
-    assert symbolic_shape(layers.DepthwiseConv2D(3, strides=strides, padding=padding,
-                                                 depth_multiplier=mult,
-                                                 dilation_rate=dilation),
-                          (7, 6, 3)) == (None, *got.shape[1:])
+    assert symbolic_shape(
+        layers.DepthwiseConv2D(
+            3, strides=strides, padding=padding, depth_multiplier=mult, dilation_rate=dilation
+        ),
+        (7, 6, 3),
+    ) == (None, *got.shape[1:])
     check_layer_gradients(layer, x)
 
 
 def test_depthwise_conv1d():
     x = RNG.standard_normal((2, 8, 3))
-    layer = _build(layers.DepthwiseConv1D(3, depth_multiplier=2, padding="same",
-                                          dtype="float64"), x)
-    expected = depthwise_ref(x[:, None], layer.kernel.data[None], layer.bias.data,
-                             padding="same")[:, 0]
+    layer = _build(
+        layers.DepthwiseConv1D(3, depth_multiplier=2, padding="same", dtype="float64"), x
+    )
+    expected = depthwise_ref(x[:, None], layer.kernel.data[None], layer.bias.data, padding="same")[
+        :, 0
+    ]
     np.testing.assert_allclose(layer(x).data, expected, atol=1e-12)
     check_layer_gradients(layer, x)
 
 
 def test_separable_conv2d_is_depthwise_then_pointwise():
     x = RNG.standard_normal((2, 7, 7, 3))
-    layer = _build(layers.SeparableConv2D(4, 3, strides=2, padding="same", depth_multiplier=2,
-                                          dtype="float64"), x)
+    layer = _build(
+        layers.SeparableConv2D(
+            4, 3, strides=2, padding="same", depth_multiplier=2, dtype="float64"
+        ),
+        x,
+    )
     assert [w.name for w in layer.weights] == ["depthwise_kernel", "pointwise_kernel", "bias"]
     assert layer.pointwise_kernel.shape == (1, 1, 6, 4)
     mid = depthwise_ref(x, layer.depthwise_kernel.data, None, (2, 2), "same")
@@ -171,18 +230,20 @@ def test_slide_cnn_parameter_counts_and_shapes():
     h = layers.Dropout(0.5)(h)
     dense = layers.Dense(10, activation="softmax")
     assert dense(h).shape == (None, 10)
-    assert (conv1.count_params(), conv2.count_params(), dense.count_params()) == (
-        320, 18496, 16010)
+    assert (conv1.count_params(), conv2.count_params(), dense.count_params()) == (320, 18496, 16010)
 
 
-@pytest.mark.parametrize("layer", [
-    layers.Conv2D(8, 3, strides=2, padding="same", activation="relu6", groups=2),
-    layers.Conv1D(4, 5, padding="causal", dilation_rate=2, use_bias=False),
-    layers.DepthwiseConv2D((3, 2), depth_multiplier=2, activation="relu"),
-    layers.DepthwiseConv1D(3),
-    layers.SeparableConv2D(4, 3, depth_multiplier=3, pointwise_initializer="he_normal"),
-    layers.SeparableConv1D(4, 3),
-])
+@pytest.mark.parametrize(
+    "layer",
+    [
+        layers.Conv2D(8, 3, strides=2, padding="same", activation="relu6", groups=2),
+        layers.Conv1D(4, 5, padding="causal", dilation_rate=2, use_bias=False),
+        layers.DepthwiseConv2D((3, 2), depth_multiplier=2, activation="relu"),
+        layers.DepthwiseConv1D(3),
+        layers.SeparableConv2D(4, 3, depth_multiplier=3, pointwise_initializer="he_normal"),
+        layers.SeparableConv1D(4, 3),
+    ],
+)
 def test_conv_config_round_trip(layer):
     clone = check_config_round_trip(layer)
     assert clone.get_config()["kernel_size"] == layer.kernel_size
@@ -191,10 +252,25 @@ def test_conv_config_round_trip(layer):
 def test_conv_config_keys_and_defaults_are_keras():
     config = layers.Conv2D(32, 3, name="c").get_config()
     assert list(config) == [
-        "name", "trainable", "dtype", "filters", "kernel_size", "strides", "padding",
-        "data_format", "dilation_rate", "groups", "activation", "use_bias",
-        "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
-        "activity_regularizer", "kernel_constraint", "bias_constraint",
+        "name",
+        "trainable",
+        "dtype",
+        "filters",
+        "kernel_size",
+        "strides",
+        "padding",
+        "data_format",
+        "dilation_rate",
+        "groups",
+        "activation",
+        "use_bias",
+        "kernel_initializer",
+        "bias_initializer",
+        "kernel_regularizer",
+        "bias_regularizer",
+        "activity_regularizer",
+        "kernel_constraint",
+        "bias_constraint",
     ]
     assert config["kernel_size"] == (3, 3) and config["strides"] == (1, 1)
     assert config["padding"] == "valid" and config["activation"] == "linear"
@@ -229,8 +305,9 @@ def test_ops_follow_keras_signatures():
     x = RNG.standard_normal((1, 7, 7, 4))
     kernel = RNG.standard_normal((3, 3, 2, 6))  # groups inferred: 4 // 2
     out = ops.conv(x, kernel, 2, "same")  # positional strides and padding, as keras.ops.conv
-    np.testing.assert_allclose(out.data, conv2d_ref(x, kernel, None, (2, 2), "same", groups=2),
-                               atol=1e-12)
+    np.testing.assert_allclose(
+        out.data, conv2d_ref(x, kernel, None, (2, 2), "same", groups=2), atol=1e-12
+    )
     assert ops.max_pool(x, 2, 1, "same").shape == (1, 7, 7, 4)
     with pytest.raises(ValueError, match="channels_last"):
         ops.conv(x, kernel, data_format="channels_first")

@@ -7,8 +7,9 @@ from hypothesis import strategies as st
 from compiler.keras import ops
 from tests.compiler.keras.layers.reference import conv2d_ref, pool2d_ref
 
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(
+    max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @st.composite
@@ -41,8 +42,9 @@ def test_conv_forward_and_gradients_match_the_naive_loops(problem, use_bias, rel
         expected = np.maximum(expected, 0)
     tx, tk = ops.Tensor(x, requires_grad=True), ops.Tensor(kernel, requires_grad=True)
     tb = None if bias is None else ops.Tensor(bias, requires_grad=True)
-    out = ops.conv(tx, tk, strides=strides, padding=padding, dilation_rate=dilation, bias=tb,
-                   fuse_relu=relu)
+    out = ops.conv(
+        tx, tk, strides=strides, padding=padding, dilation_rate=dilation, bias=tb, fuse_relu=relu
+    )
     np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-10)
     # The gradient of sum(out * r) is linear in r: compare against a finite-difference-free
     # oracle, the transpose of the naive convolution applied to one-hot perturbations.
@@ -60,16 +62,25 @@ def test_conv_forward_and_gradients_match_the_naive_loops(problem, use_bias, rel
             minus = conv2d_ref(x, kernel, bias, strides, padding, dilation, groups)
             flat[index] = old
             numeric = (((plus - minus) / (2 * eps)) * r * mask).sum()
-            np.testing.assert_allclose(tensor.grad.reshape(-1)[index], numeric, rtol=1e-5,
-                                       atol=1e-6)
+            np.testing.assert_allclose(
+                tensor.grad.reshape(-1)[index], numeric, rtol=1e-5, atol=1e-6
+            )
     if tb is not None:
         np.testing.assert_allclose(tb.grad, (r * mask).sum(axis=(0, 1, 2)), rtol=1e-10)
 
 
 @FUZZ
-@given(st.integers(1, 9), st.integers(1, 9), st.integers(1, 4), st.integers(1, 4),
-       st.integers(1, 4), st.integers(1, 4), st.sampled_from(["valid", "same"]),
-       st.sampled_from(["max", "average"]), st.integers(0, 2**16))
+@given(
+    st.integers(1, 9),
+    st.integers(1, 9),
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.integers(1, 4),
+    st.sampled_from(["valid", "same"]),
+    st.sampled_from(["max", "average"]),
+    st.integers(0, 2**16),
+)
 def test_pooling_matches_the_naive_loops(h, w, ph, pw, sh, sw, padding, mode, seed):
     if padding == "valid" and (ph > h or pw > w):
         return
@@ -78,8 +89,9 @@ def test_pooling_matches_the_naive_loops(h, w, ph, pw, sh, sw, padding, mode, se
     pool = ops.max_pool if mode == "max" else ops.average_pool
     t = ops.Tensor(x, requires_grad=True)
     out = pool(t, (ph, pw), strides=(sh, sw), padding=padding)
-    np.testing.assert_allclose(out.data, pool2d_ref(x, (ph, pw), (sh, sw), padding, mode),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        out.data, pool2d_ref(x, (ph, pw), (sh, sw), padding, mode), rtol=1e-12, atol=1e-12
+    )
     ops.sum(out).backward()
     # Every output sends its whole gradient (1) back: to one input (max) or spread (average).
     np.testing.assert_allclose(t.grad.sum(), out.size, rtol=1e-10)

@@ -15,21 +15,28 @@ def _softmax(x, axis=-1):
     return e / e.sum(axis=axis, keepdims=True)
 
 
-@pytest.mark.parametrize("layer, reference", [
-    (layers.Activation("tanh", dtype="float64"), np.tanh),
-    (layers.ReLU(dtype="float64"), lambda x: np.maximum(x, 0)),
-    (layers.ReLU(max_value=0.8, negative_slope=0.1, threshold=0.2, dtype="float64"),
-     lambda x: np.minimum(np.where(x >= 0.2, x, 0.1 * (x - 0.2)), 0.8)),
-    (layers.LeakyReLU(dtype="float64"), lambda x: np.where(x >= 0, x, 0.3 * x)),
-    (layers.LeakyReLU(0.05, dtype="float64"), lambda x: np.where(x >= 0, x, 0.05 * x)),
-    (layers.ELU(0.5, dtype="float64"), lambda x: np.where(x > 0, x, 0.5 * np.expm1(x))),
-    (layers.Softmax(dtype="float64"), _softmax),
-    (layers.Softmax(axis=1, dtype="float64"), lambda x: _softmax(x, 1)),
-    (layers.Softmax(axis=[1, 2], dtype="float64"), lambda x: _softmax(
-        x.reshape(len(x), -1)).reshape(x.shape)),
-    (layers.Identity(dtype="float64"), lambda x: x),
-    (layers.Rescaling(0.5, offset=-1.0, dtype="float64"), lambda x: x * 0.5 - 1),
-])
+@pytest.mark.parametrize(
+    "layer, reference",
+    [
+        (layers.Activation("tanh", dtype="float64"), np.tanh),
+        (layers.ReLU(dtype="float64"), lambda x: np.maximum(x, 0)),
+        (
+            layers.ReLU(max_value=0.8, negative_slope=0.1, threshold=0.2, dtype="float64"),
+            lambda x: np.minimum(np.where(x >= 0.2, x, 0.1 * (x - 0.2)), 0.8),
+        ),
+        (layers.LeakyReLU(dtype="float64"), lambda x: np.where(x >= 0, x, 0.3 * x)),
+        (layers.LeakyReLU(0.05, dtype="float64"), lambda x: np.where(x >= 0, x, 0.05 * x)),
+        (layers.ELU(0.5, dtype="float64"), lambda x: np.where(x > 0, x, 0.5 * np.expm1(x))),
+        (layers.Softmax(dtype="float64"), _softmax),
+        (layers.Softmax(axis=1, dtype="float64"), lambda x: _softmax(x, 1)),
+        (
+            layers.Softmax(axis=[1, 2], dtype="float64"),
+            lambda x: _softmax(x.reshape(len(x), -1)).reshape(x.shape),
+        ),
+        (layers.Identity(dtype="float64"), lambda x: x),
+        (layers.Rescaling(0.5, offset=-1.0, dtype="float64"), lambda x: x * 0.5 - 1),
+    ],
+)
 def test_elementwise_layer(layer, reference):
     x = RNG.standard_normal((2, 3, 4))
     x = np.where(np.abs(x - 0.2) < 1e-3, 0.5, x)  # keep away from kinks for the gradient check

@@ -18,8 +18,17 @@ from compiler.keras import layers
 
 FIXTURES = Path(__file__).resolve().parents[4] / ".." / "shared" / "fixtures" / "keras3"
 MINE = {
-    "Conv2D", "DepthwiseConv2D", "ZeroPadding2D", "Add", "Multiply", "AveragePooling2D",
-    "MaxPooling2D", "Concatenate", "GlobalAveragePooling2D", "Flatten", "Dropout",
+    "Conv2D",
+    "DepthwiseConv2D",
+    "ZeroPadding2D",
+    "Add",
+    "Multiply",
+    "AveragePooling2D",
+    "MaxPooling2D",
+    "Concatenate",
+    "GlobalAveragePooling2D",
+    "Flatten",
+    "Dropout",
 }
 
 
@@ -31,8 +40,10 @@ def _load(name):
         config = json.loads(archive.read("config.json"))
         with archive.open("model.weights.h5") as f, h5py.File(f) as h5:
             weights = {
-                layer: [np.array(h5[f"layers/{layer}/vars/{i}"])
-                        for i in range(len(h5[f"layers/{layer}/vars"]))]
+                layer: [
+                    np.array(h5[f"layers/{layer}/vars/{i}"])
+                    for i in range(len(h5[f"layers/{layer}/vars"]))
+                ]
                 for layer in h5["layers"]
             }
     return config, weights

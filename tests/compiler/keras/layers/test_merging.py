@@ -11,13 +11,16 @@ from tests.compiler.keras.layers.reference import check_config_round_trip, symbo
 RNG = np.random.default_rng(5)
 
 
-@pytest.mark.parametrize("cls, reference", [
-    (layers.Add, lambda xs: xs[0] + xs[1] + xs[2]),
-    (layers.Multiply, lambda xs: xs[0] * xs[1] * xs[2]),
-    (layers.Average, lambda xs: (xs[0] + xs[1] + xs[2]) / 3),
-    (layers.Maximum, lambda xs: np.maximum(np.maximum(xs[0], xs[1]), xs[2])),
-    (layers.Minimum, lambda xs: np.minimum(np.minimum(xs[0], xs[1]), xs[2])),
-])
+@pytest.mark.parametrize(
+    "cls, reference",
+    [
+        (layers.Add, lambda xs: xs[0] + xs[1] + xs[2]),
+        (layers.Multiply, lambda xs: xs[0] * xs[1] * xs[2]),
+        (layers.Average, lambda xs: (xs[0] + xs[1] + xs[2]) / 3),
+        (layers.Maximum, lambda xs: np.maximum(np.maximum(xs[0], xs[1]), xs[2])),
+        (layers.Minimum, lambda xs: np.minimum(np.minimum(xs[0], xs[1]), xs[2])),
+    ],
+)
 def test_elementwise_merges(cls, reference):
     xs = [RNG.standard_normal((2, 3, 4)) for _ in range(3)]
     layer = cls(dtype="float64")
@@ -88,17 +91,19 @@ def test_concatenate_masks_follow_keras():
     # b has no mask: all its steps count, so every step of the output is kept.
     np.testing.assert_array_equal(out._keras_mask, np.ones((2, 3), bool))
     b._keras_mask = np.array([[0, 1, 0], [1, 0, 0]], bool)
-    np.testing.assert_array_equal(layers.Concatenate()([a, b])._keras_mask,
-                                  [[1, 1, 0], [1, 0, 0]])
+    np.testing.assert_array_equal(layers.Concatenate()([a, b])._keras_mask, [[1, 1, 0], [1, 0, 0]])
     np.testing.assert_array_equal(layers.Add()([a, a])._keras_mask, a._keras_mask)
 
 
-@pytest.mark.parametrize("shapes, axes, normalize", [
-    (((4,), (4,)), 1, False),
-    (((4,), (4,)), -1, True),
-    (((3, 4), (5, 4)), (2, 2), False),
-    (((3, 4), (3, 5)), (1, 1), False),
-])
+@pytest.mark.parametrize(
+    "shapes, axes, normalize",
+    [
+        (((4,), (4,)), 1, False),
+        (((4,), (4,)), -1, True),
+        (((3, 4), (5, 4)), (2, 2), False),
+        (((3, 4), (3, 5)), (1, 1), False),
+    ],
+)
 def test_dot(shapes, axes, normalize):
     a, b = (RNG.standard_normal((2, *s)) for s in shapes)
     layer = layers.Dot(axes=axes, normalize=normalize, dtype="float64")
@@ -108,8 +113,7 @@ def test_dot(shapes, axes, normalize):
     if normalize:
         a = a / np.linalg.norm(a, axis=ax[0], keepdims=True)
         b = b / np.linalg.norm(b, axis=ax[1], keepdims=True)
-    expected = np.stack([np.tensordot(a[i], b[i], axes=(ax[0] - 1, ax[1] - 1))
-                         for i in range(2)])
+    expected = np.stack([np.tensordot(a[i], b[i], axes=(ax[0] - 1, ax[1] - 1)) for i in range(2)])
     np.testing.assert_allclose(got, expected.reshape(got.shape), atol=1e-12)
     assert symbolic_shape(layers.Dot(axes=axes), *shapes) == (None, *got.shape[1:])
     check_layer_gradients(layer, a, b)

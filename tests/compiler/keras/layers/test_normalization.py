@@ -28,16 +28,18 @@ def test_training_uses_batch_statistics_and_updates_moving_ones(shape, axis):
     bshape[axis] = shape[axis]
     mean, var = x.mean(axis=axes), x.var(axis=axes)
     got = layer(x, training=True).data
-    expected = (gamma.reshape(bshape) * (x - mean.reshape(bshape))
-                / np.sqrt(var.reshape(bshape) + 1e-3) + beta.reshape(bshape))
+    expected = gamma.reshape(bshape) * (x - mean.reshape(bshape)) / np.sqrt(
+        var.reshape(bshape) + 1e-3
+    ) + beta.reshape(bshape)
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(layer.moving_mean.data, moving_mean * 0.9 + mean * 0.1)
     np.testing.assert_allclose(layer.moving_variance.data, moving_var * 0.9 + var * 0.1)
     # Inference uses the moving statistics and leaves them alone.
     mm, mv = layer.moving_mean.data.copy(), layer.moving_variance.data.copy()
     got = layer(x, training=False).data
-    expected = (gamma.reshape(bshape) * (x - mm.reshape(bshape))
-                / np.sqrt(mv.reshape(bshape) + 1e-3) + beta.reshape(bshape))
+    expected = gamma.reshape(bshape) * (x - mm.reshape(bshape)) / np.sqrt(
+        mv.reshape(bshape) + 1e-3
+    ) + beta.reshape(bshape)
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
     np.testing.assert_array_equal(layer.moving_mean.data, mm)
     assert symbolic_shape(layers.BatchNormalization(axis=axis), shape[1:]) == (None, *shape[1:])
@@ -77,7 +79,11 @@ def test_config_and_errors():
     layer = layers.BatchNormalization(axis=1, momentum=0.9, epsilon=1e-5, center=False)
     config = check_config_round_trip(layer).get_config()
     assert (config["axis"], config["momentum"], config["epsilon"], config["center"]) == (
-        1, 0.9, 1e-5, False)
+        1,
+        0.9,
+        1e-5,
+        False,
+    )
     assert list(config)[3:8] == ["axis", "momentum", "epsilon", "center", "scale"]
     built = layers.BatchNormalization(name="bn")
     built(np.zeros((2, 3), np.float32))

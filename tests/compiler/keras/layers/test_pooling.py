@@ -35,12 +35,15 @@ def test_pooling2d_matches_naive_loops_and_finite_differences(hw, pool, strides,
     expected = pool2d_ref(x, pool, strides or pool, padding, mode)
     np.testing.assert_allclose(got, expected, atol=1e-12)
     assert symbolic_shape(cls(pool, strides=strides, padding=padding), (*hw, 3)) == (
-        None, *got.shape[1:])
+        None,
+        *got.shape[1:],
+    )
     check_layer_gradients(layer, x)
 
 
-@pytest.mark.parametrize("cls, mode", [(layers.MaxPooling1D, "max"),
-                                       (layers.AveragePooling1D, "average")])
+@pytest.mark.parametrize(
+    "cls, mode", [(layers.MaxPooling1D, "max"), (layers.AveragePooling1D, "average")]
+)
 def test_pooling1d(cls, mode):
     x = RNG.standard_normal((2, 9, 3))
     layer = cls(3, strides=2, padding="same", dtype="float64")
@@ -55,8 +58,9 @@ def test_max_pool_gradient_goes_to_the_first_maximum_like_tensorflow():
     ops.sum(layers.MaxPooling2D(2, dtype="float64")(x)).backward()
     np.testing.assert_array_equal(x.grad[0, :, :, 0], [[0.0, 1.0], [0.0, 0.0]])
     # Overlapping windows accumulate: the centre of a 3x3 image wins all four 2x2 windows.
-    x = ops.Tensor(np.array([[0, 0, 0], [0, 5, 0], [0, 0, 0.0]])[None, :, :, None],
-                   requires_grad=True)
+    x = ops.Tensor(
+        np.array([[0, 0, 0], [0, 5, 0], [0, 0, 0.0]])[None, :, :, None], requires_grad=True
+    )
     ops.sum(layers.MaxPooling2D(2, strides=1, dtype="float64")(x)).backward()
     assert x.grad[0, 1, 1, 0] == 4 and x.grad.sum() == 4
 
@@ -67,18 +71,22 @@ def test_same_average_pool_counts_only_real_inputs():
     np.testing.assert_allclose(out, np.ones_like(out))
 
 
-@pytest.mark.parametrize("cls, reduce, rank", [
-    (layers.GlobalAveragePooling2D, np.mean, 2), (layers.GlobalMaxPooling2D, np.max, 2),
-    (layers.GlobalAveragePooling1D, np.mean, 1), (layers.GlobalMaxPooling1D, np.max, 1),
-])
+@pytest.mark.parametrize(
+    "cls, reduce, rank",
+    [
+        (layers.GlobalAveragePooling2D, np.mean, 2),
+        (layers.GlobalMaxPooling2D, np.max, 2),
+        (layers.GlobalAveragePooling1D, np.mean, 1),
+        (layers.GlobalMaxPooling1D, np.max, 1),
+    ],
+)
 @pytest.mark.parametrize("keepdims", [False, True])
 def test_global_pooling(cls, reduce, rank, keepdims):
     shape = (2, 4, 5, 3)[: rank + 1] + (3,)
     x = RNG.standard_normal(shape)
     layer = cls(keepdims=keepdims, dtype="float64")
     axes = tuple(range(1, rank + 1))
-    np.testing.assert_allclose(layer(x).data, reduce(x, axis=axes, keepdims=keepdims),
-                               atol=1e-12)
+    np.testing.assert_allclose(layer(x).data, reduce(x, axis=axes, keepdims=keepdims), atol=1e-12)
     expected = (None, *(1,) * rank, 3) if keepdims else (None, 3)
     assert symbolic_shape(cls(keepdims=keepdims), shape[1:]) == expected
     check_layer_gradients(layer, x)
@@ -93,10 +101,16 @@ def test_global_average_pooling1d_leaves_masked_steps_out():
     np.testing.assert_allclose(out[1], x[1].mean(axis=0), atol=1e-12)
 
 
-@pytest.mark.parametrize("layer", [
-    layers.MaxPooling2D(), layers.MaxPooling2D((3, 2), strides=1, padding="same"),
-    layers.AveragePooling2D(2), layers.MaxPooling1D(), layers.AveragePooling1D(4, strides=2),
-])
+@pytest.mark.parametrize(
+    "layer",
+    [
+        layers.MaxPooling2D(),
+        layers.MaxPooling2D((3, 2), strides=1, padding="same"),
+        layers.AveragePooling2D(2),
+        layers.MaxPooling1D(),
+        layers.AveragePooling1D(4, strides=2),
+    ],
+)
 def test_pooling_config(layer):
     clone = check_config_round_trip(layer)
     assert list(clone.get_config())[3:] == ["pool_size", "padding", "strides", "data_format"]

@@ -11,29 +11,49 @@ from tests.compiler.keras.layers.reference import check_config_round_trip, symbo
 RNG = np.random.default_rng(11)
 
 
-@pytest.mark.parametrize("layer, sample_shape, reference", [
-    (layers.Flatten(dtype="float64"), (3, 4, 2), lambda x: x.reshape(len(x), -1)),
-    (layers.Reshape((4, 6), dtype="float64"), (3, 4, 2), lambda x: x.reshape(len(x), 4, 6)),
-    (layers.Reshape((-1, 3), dtype="float64"), (3, 4, 2), lambda x: x.reshape(len(x), 8, 3)),
-    (layers.ZeroPadding2D(dtype="float64"), (3, 4, 2),
-     lambda x: np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))),
-    (layers.ZeroPadding2D((2, 0), dtype="float64"), (3, 4, 2),
-     lambda x: np.pad(x, ((0, 0), (2, 2), (0, 0), (0, 0)))),
-    (layers.ZeroPadding2D(((1, 2), (2, 1)), dtype="float64"), (3, 4, 2),
-     lambda x: np.pad(x, ((0, 0), (1, 2), (2, 1), (0, 0)))),
-    (layers.ZeroPadding1D((0, 2), dtype="float64"), (3, 2),
-     lambda x: np.pad(x, ((0, 0), (0, 2), (0, 0)))),
-    (layers.Cropping2D(((1, 0), (1, 2)), dtype="float64"), (3, 4, 2),
-     lambda x: x[:, 1:, 1:2]),
-    (layers.Cropping1D((1, 1), dtype="float64"), (4, 2), lambda x: x[:, 1:3]),
-    (layers.UpSampling2D((2, 3), dtype="float64"), (3, 4, 2),
-     lambda x: x.repeat(2, axis=1).repeat(3, axis=2)),
-    (layers.UpSampling1D(3, dtype="float64"), (3, 2), lambda x: x.repeat(3, axis=1)),
-    (layers.Permute((2, 1), dtype="float64"), (3, 4), lambda x: x.transpose(0, 2, 1)),
-    (layers.Permute((3, 1, 2), dtype="float64"), (3, 4, 2), lambda x: x.transpose(0, 3, 1, 2)),
-    (layers.RepeatVector(3, dtype="float64"), (4,),
-     lambda x: np.broadcast_to(x[:, None], (len(x), 3, 4))),
-])
+@pytest.mark.parametrize(
+    "layer, sample_shape, reference",
+    [
+        (layers.Flatten(dtype="float64"), (3, 4, 2), lambda x: x.reshape(len(x), -1)),
+        (layers.Reshape((4, 6), dtype="float64"), (3, 4, 2), lambda x: x.reshape(len(x), 4, 6)),
+        (layers.Reshape((-1, 3), dtype="float64"), (3, 4, 2), lambda x: x.reshape(len(x), 8, 3)),
+        (
+            layers.ZeroPadding2D(dtype="float64"),
+            (3, 4, 2),
+            lambda x: np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0))),
+        ),
+        (
+            layers.ZeroPadding2D((2, 0), dtype="float64"),
+            (3, 4, 2),
+            lambda x: np.pad(x, ((0, 0), (2, 2), (0, 0), (0, 0))),
+        ),
+        (
+            layers.ZeroPadding2D(((1, 2), (2, 1)), dtype="float64"),
+            (3, 4, 2),
+            lambda x: np.pad(x, ((0, 0), (1, 2), (2, 1), (0, 0))),
+        ),
+        (
+            layers.ZeroPadding1D((0, 2), dtype="float64"),
+            (3, 2),
+            lambda x: np.pad(x, ((0, 0), (0, 2), (0, 0))),
+        ),
+        (layers.Cropping2D(((1, 0), (1, 2)), dtype="float64"), (3, 4, 2), lambda x: x[:, 1:, 1:2]),
+        (layers.Cropping1D((1, 1), dtype="float64"), (4, 2), lambda x: x[:, 1:3]),
+        (
+            layers.UpSampling2D((2, 3), dtype="float64"),
+            (3, 4, 2),
+            lambda x: x.repeat(2, axis=1).repeat(3, axis=2),
+        ),
+        (layers.UpSampling1D(3, dtype="float64"), (3, 2), lambda x: x.repeat(3, axis=1)),
+        (layers.Permute((2, 1), dtype="float64"), (3, 4), lambda x: x.transpose(0, 2, 1)),
+        (layers.Permute((3, 1, 2), dtype="float64"), (3, 4, 2), lambda x: x.transpose(0, 3, 1, 2)),
+        (
+            layers.RepeatVector(3, dtype="float64"),
+            (4,),
+            lambda x: np.broadcast_to(x[:, None], (len(x), 3, 4)),
+        ),
+    ],
+)
 def test_reshaping_layer(layer, sample_shape, reference):
     x = RNG.standard_normal((2, *sample_shape))
     got = layer(x).data

@@ -22,7 +22,7 @@ def cell_step(kind, x, states, weights, reset_after=True):
     if kind == "lstm":
         u = h.shape[1]
         z = x @ kernel + h @ rec + bias
-        i, f, g, o = (z[:, k * u:(k + 1) * u] for k in range(4))
+        i, f, g, o = (z[:, k * u : (k + 1) * u] for k in range(4))
         c = sigmoid(f) * states[1] + sigmoid(i) * np.tanh(g)
         h = sigmoid(o) * np.tanh(c)
         return h, [h, c]
@@ -32,18 +32,19 @@ def cell_step(kind, x, states, weights, reset_after=True):
     if reset_after:
         inner = h @ rec + rec_bias
         z = sigmoid(xz[:, :u] + inner[:, :u])
-        r = sigmoid(xz[:, u:2 * u] + inner[:, u:2 * u])
-        hh = np.tanh(xz[:, 2 * u:] + r * inner[:, 2 * u:])
+        r = sigmoid(xz[:, u : 2 * u] + inner[:, u : 2 * u])
+        hh = np.tanh(xz[:, 2 * u :] + r * inner[:, 2 * u :])
     else:
         z = sigmoid(xz[:, :u] + h @ rec[:, :u])
-        r = sigmoid(xz[:, u:2 * u] + h @ rec[:, u:2 * u])
-        hh = np.tanh(xz[:, 2 * u:] + (r * h) @ rec[:, 2 * u:])
+        r = sigmoid(xz[:, u : 2 * u] + h @ rec[:, u : 2 * u])
+        hh = np.tanh(xz[:, 2 * u :] + (r * h) @ rec[:, 2 * u :])
     h = z * h + (1 - z) * hh
     return h, [h]
 
 
-def run_rnn(kind, x, weights, states, mask=None, go_backwards=False, zero_output=False,
-            reset_after=True):
+def run_rnn(
+    kind, x, weights, states, mask=None, go_backwards=False, zero_output=False, reset_after=True
+):
     """Keras's ``backend.rnn`` (TensorFlow, unroll=False) over batch-major ``x``.
 
     Returns ``(outputs (B, T, U) in processing order, last_output, final_states)``.

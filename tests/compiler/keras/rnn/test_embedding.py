@@ -36,9 +36,18 @@ def test_config_matches_keras_keys_and_round_trips():
     emb = layers.Embedding(100, 8, name="embedding")
     config = emb.get_config()
     assert list(config) == [
-        "name", "trainable", "dtype", "input_dim", "output_dim", "embeddings_initializer",
-        "embeddings_regularizer", "activity_regularizer", "embeddings_constraint", "mask_zero",
-        "quantization_config"]
+        "name",
+        "trainable",
+        "dtype",
+        "input_dim",
+        "output_dim",
+        "embeddings_initializer",
+        "embeddings_regularizer",
+        "activity_regularizer",
+        "embeddings_constraint",
+        "mask_zero",
+        "quantization_config",
+    ]
     assert config["embeddings_initializer"]["class_name"] == "RandomUniform"
     assert config["embeddings_initializer"]["config"]["minval"] == -0.05
     assert layers.Embedding.from_config(config).get_config() == config

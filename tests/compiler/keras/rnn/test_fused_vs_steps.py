@@ -26,15 +26,19 @@ def configs(draw):
         options["recurrent_activation"] = draw(st.sampled_from(ACTIVATIONS))
     if kind == "GRU":
         options["reset_after"] = draw(st.booleans())
-    batch, steps, features = draw(st.integers(1, 3)), draw(st.integers(1, 5)), draw(
-        st.integers(1, 3))
+    batch, steps, features = (
+        draw(st.integers(1, 3)),
+        draw(st.integers(1, 5)),
+        draw(st.integers(1, 3)),
+    )
     seed = draw(st.integers(0, 2**31 - 1))
     masked = draw(st.booleans())
     return kind, options, (batch, steps, features), seed, masked
 
 
-@settings(max_examples=40, deadline=None, derandomize=True,
-          suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(configs())
 def test_fused_equals_step_by_step(config):
     kind, options, shape, seed, masked = config

@@ -39,12 +39,22 @@ def _randomize(layer, seed=1):
 @pytest.mark.parametrize("kind", sorted(KINDS))
 @pytest.mark.parametrize(
     "mask, go_backwards, zero_output",
-    [(None, False, False), (None, True, False), (MASK, False, False), (MASK, True, False),
-     (MASK, False, True)],
+    [
+        (None, False, False),
+        (None, True, False),
+        (MASK, False, False),
+        (MASK, True, False),
+        (MASK, False, True),
+    ],
 )
 def test_matches_numpy_reference(kind, fused, mask, go_backwards, zero_output):
-    layer = KINDS[kind](return_sequences=True, return_state=True, go_backwards=go_backwards,
-                        zero_output_for_mask=zero_output, dtype="float64")
+    layer = KINDS[kind](
+        return_sequences=True,
+        return_state=True,
+        go_backwards=go_backwards,
+        zero_output_for_mask=zero_output,
+        dtype="float64",
+    )
     layer._use_fused = fused
     x = _x()
     layer(x)
@@ -53,24 +63,36 @@ def test_matches_numpy_reference(kind, fused, mask, go_backwards, zero_output):
     h0 = [rng.standard_normal((B, U)) for _ in range(N_STATES[kind])]
     seq, *states = layer(x, initial_state=h0, mask=mask)
     ref_seq, _, ref_states = run_rnn(
-        _ref_kind(kind), x, layer.get_weights(), h0, mask, go_backwards, zero_output,
+        _ref_kind(kind),
+        x,
+        layer.get_weights(),
+        h0,
+        mask,
+        go_backwards,
+        zero_output,
         reset_after=kind != "gru_before",
     )
     np.testing.assert_allclose(seq.data, ref_seq, rtol=1e-10, atol=1e-12)
     for got, want in zip(states, ref_states, strict=True):
         np.testing.assert_allclose(got.data, want, rtol=1e-10, atol=1e-12)
-    last = KINDS[kind](go_backwards=go_backwards, zero_output_for_mask=zero_output,
-                       dtype="float64")
+    last = KINDS[kind](go_backwards=go_backwards, zero_output_for_mask=zero_output, dtype="float64")
     last(x)
     last.set_weights(layer.get_weights())
-    np.testing.assert_allclose(last(x, initial_state=h0, mask=mask).data, ref_seq[:, -1],
-                               rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(
+        last(x, initial_state=h0, mask=mask).data, ref_seq[:, -1], rtol=1e-10, atol=1e-12
+    )
 
 
 def test_masked_steps_carry_output_and_state_exactly():
     """SimpleRNN, linear, kernel 1 and recurrent 1: h_t = x_t + h_{t-1} on unmasked steps."""
-    layer = layers.SimpleRNN(1, activation=None, use_bias=False, return_sequences=True,
-                             return_state=True, dtype="float64")
+    layer = layers.SimpleRNN(
+        1,
+        activation=None,
+        use_bias=False,
+        return_sequences=True,
+        return_state=True,
+        dtype="float64",
+    )
     x = np.array([[[1.0], [2.0], [4.0], [8.0]]])
     layer(x)
     layer.set_weights([np.ones((1, 1)), np.ones((1, 1))])
@@ -79,8 +101,14 @@ def test_masked_steps_carry_output_and_state_exactly():
     # Step 0 masked: output zeros (no previous output yet), the state keeps 100.
     np.testing.assert_array_equal(seq.data[0, :, 0], [0.0, 102.0, 102.0, 110.0])
     np.testing.assert_array_equal(h.data, [[110.0]])
-    zero = layers.SimpleRNN(1, activation=None, use_bias=False, return_sequences=True,
-                            zero_output_for_mask=True, dtype="float64")
+    zero = layers.SimpleRNN(
+        1,
+        activation=None,
+        use_bias=False,
+        return_sequences=True,
+        zero_output_for_mask=True,
+        dtype="float64",
+    )
     zero(x)
     zero.set_weights([np.ones((1, 1)), np.ones((1, 1))])
     np.testing.assert_array_equal(zero(x, mask=mask).data[0, :, 0], [0.0, 2.0, 0.0, 10.0])
@@ -95,7 +123,7 @@ def test_embedding_mask_equals_running_on_unpadded_sequences(kind):
     model = keras.Sequential([keras.Input((T,), dtype="int32"), emb, rnn])
     got = model(ids).data
     for i, length in enumerate([3, 5, 1]):
-        alone = rnn(emb(ids[i:i + 1, :length])).data
+        alone = rnn(emb(ids[i : i + 1, :length])).data
         np.testing.assert_allclose(got[i], alone[0], rtol=1e-6, atol=1e-6)
 
 
@@ -114,12 +142,19 @@ def test_layer_gradients(kind, options):
 @pytest.mark.parametrize("kind", sorted(KINDS))
 @pytest.mark.parametrize("zero_output", [False, True])
 def test_layer_gradients_with_mask_and_states(kind, zero_output):
-    layer = KINDS[kind](dtype="float64", return_sequences=True, return_state=True,
-                        go_backwards=kind == "lstm", zero_output_for_mask=zero_output)
+    layer = KINDS[kind](
+        dtype="float64",
+        return_sequences=True,
+        return_state=True,
+        go_backwards=kind == "lstm",
+        zero_output_for_mask=zero_output,
+    )
     x = ops.Tensor(_x(4) * 0.7, requires_grad=True)
     rng = np.random.default_rng(5)
-    h0 = [ops.Tensor(rng.standard_normal((B, U)) * 0.5, requires_grad=True)
-          for _ in range(N_STATES[kind])]
+    h0 = [
+        ops.Tensor(rng.standard_normal((B, U)) * 0.5, requires_grad=True)
+        for _ in range(N_STATES[kind])
+    ]
     layer(x, initial_state=h0)
     _randomize(layer)
     weights = [rng.standard_normal((B, T, U))] + [rng.standard_normal((B, U)) for _ in h0]
@@ -135,8 +170,9 @@ def test_layer_gradients_with_mask_and_states(kind, zero_output):
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_dropout_fused_equals_step_by_step_and_gradients(kind):
     def make():
-        layer = KINDS[kind](dropout=0.3, recurrent_dropout=0.4, seed=7, dtype="float64",
-                            return_sequences=True)
+        layer = KINDS[kind](
+            dropout=0.3, recurrent_dropout=0.4, seed=7, dtype="float64", return_sequences=True
+        )
         layer(_x())
         _randomize(layer)
         return layer
@@ -175,8 +211,12 @@ def test_custom_activation_falls_back_to_steps(kind):
 
 def test_weight_layouts_and_paths():
     x = np.zeros((2, 3, 5), np.float32)
-    lstm, gru, gru_b, simple = (layers.LSTM(4), layers.GRU(4), layers.GRU(4, reset_after=False),
-                                layers.SimpleRNN(4))
+    lstm, gru, gru_b, simple = (
+        layers.LSTM(4),
+        layers.GRU(4),
+        layers.GRU(4, reset_after=False),
+        layers.SimpleRNN(4),
+    )
     for layer in (lstm, gru, gru_b, simple):
         layer(x)
     assert [w.shape for w in lstm.weights] == [(5, 16), (4, 16), (16,)]
@@ -186,8 +226,10 @@ def test_weight_layouts_and_paths():
     assert lstm.cell.name == "lstm_cell" and gru.cell.name == "gru_cell"
     assert simple.cell.name == "simple_rnn_cell"
     assert [w.path for w in lstm.weights] == [
-        f"{lstm.name}/lstm_cell/kernel", f"{lstm.name}/lstm_cell/recurrent_kernel",
-        f"{lstm.name}/lstm_cell/bias"]
+        f"{lstm.name}/lstm_cell/kernel",
+        f"{lstm.name}/lstm_cell/recurrent_kernel",
+        f"{lstm.name}/lstm_cell/bias",
+    ]
     # unit_forget_bias: ones for the forget gate, zeros elsewhere.
     np.testing.assert_array_equal(lstm.weights[2].data, np.repeat([0.0, 1.0, 0.0, 0.0], 4))
     recurrent = lstm.weights[1].data

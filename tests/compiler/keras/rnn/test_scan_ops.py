@@ -40,14 +40,26 @@ def _drop(rng, count, on):
 @pytest.mark.parametrize("mask, zero, seqs, dropping", MODES)
 def test_lstm_scan_gradients(mask, zero, seqs, dropping):
     rng = np.random.default_rng(0)
-    x, h0, c0, k = (_tensor(rng, 4, T, B, U), _tensor(rng, B, U), _tensor(rng, B, U),
-                    _tensor(rng, U, 4 * U))
+    x, h0, c0, k = (
+        _tensor(rng, 4, T, B, U),
+        _tensor(rng, B, U),
+        _tensor(rng, B, U),
+        _tensor(rng, U, 4 * U),
+    )
     drop = _drop(rng, 4, dropping)
     seed = int(rng.integers(1 << 30))
 
     def fn():
-        outs, h, c = ops.lstm_scan(x, h0, c0, k, mask=mask, zero_output_for_mask=zero,
-                                   return_sequences=seqs, recurrent_dropout=drop)
+        outs, h, c = ops.lstm_scan(
+            x,
+            h0,
+            c0,
+            k,
+            mask=mask,
+            zero_output_for_mask=zero,
+            return_sequences=seqs,
+            recurrent_dropout=drop,
+        )
         return _objective(np.random.default_rng(seed), outs, [h, c], seqs)
 
     check_gradients(fn, [x, h0, c0, k])
@@ -57,15 +69,27 @@ def test_lstm_scan_gradients(mask, zero, seqs, dropping):
 @pytest.mark.parametrize("mask, zero, seqs, dropping", MODES)
 def test_gru_scan_gradients(mask, zero, seqs, dropping, reset_after):
     rng = np.random.default_rng(1)
-    x, h0, k, rb = (_tensor(rng, 3, T, B, U), _tensor(rng, B, U), _tensor(rng, U, 3 * U),
-                    _tensor(rng, 3 * U))
+    x, h0, k, rb = (
+        _tensor(rng, 3, T, B, U),
+        _tensor(rng, B, U),
+        _tensor(rng, U, 3 * U),
+        _tensor(rng, 3 * U),
+    )
     drop = _drop(rng, 3, dropping)
     seed = int(rng.integers(1 << 30))
 
     def fn():
-        outs, h = ops.gru_scan(x, h0, k, rb if reset_after else None, reset_after=reset_after,
-                               mask=mask, zero_output_for_mask=zero, return_sequences=seqs,
-                               recurrent_dropout=drop)
+        outs, h = ops.gru_scan(
+            x,
+            h0,
+            k,
+            rb if reset_after else None,
+            reset_after=reset_after,
+            mask=mask,
+            zero_output_for_mask=zero,
+            return_sequences=seqs,
+            recurrent_dropout=drop,
+        )
         return _objective(np.random.default_rng(seed), outs, [h], seqs)
 
     check_gradients(fn, [x, h0, k] + ([rb] if reset_after else []))
@@ -80,9 +104,16 @@ def test_simple_rnn_scan_gradients(mask, zero, seqs, dropping, activation):
     seed = int(rng.integers(1 << 30))
 
     def fn():
-        outs, h = ops.simple_rnn_scan(x, h0, k, activation=activation, mask=mask,
-                                      zero_output_for_mask=zero, return_sequences=seqs,
-                                      recurrent_dropout=drop)
+        outs, h = ops.simple_rnn_scan(
+            x,
+            h0,
+            k,
+            activation=activation,
+            mask=mask,
+            zero_output_for_mask=zero,
+            return_sequences=seqs,
+            recurrent_dropout=drop,
+        )
         return _objective(np.random.default_rng(seed), outs, [h], seqs)
 
     check_gradients(fn, [x, h0, k])
@@ -91,8 +122,12 @@ def test_simple_rnn_scan_gradients(mask, zero, seqs, dropping, activation):
 @pytest.mark.parametrize("act, ract", [("relu", "hard_sigmoid"), ("softsign", "tanh")])
 def test_lstm_scan_gradients_with_other_activations(act, ract):
     rng = np.random.default_rng(3)
-    x, h0, c0, k = (_tensor(rng, 4, T, B, U), _tensor(rng, B, U), _tensor(rng, B, U),
-                    _tensor(rng, U, 4 * U))
+    x, h0, c0, k = (
+        _tensor(rng, 4, T, B, U),
+        _tensor(rng, B, U),
+        _tensor(rng, B, U),
+        _tensor(rng, U, 4 * U),
+    )
 
     def fn():
         outs, h, c = ops.lstm_scan(x, h0, c0, k, activation=act, recurrent_activation=ract)
@@ -108,18 +143,21 @@ def test_scan_rejects_unknown_activation_and_bad_mask():
     with pytest.raises(ValueError, match=r"mask.shape=\(3, 4\)"):
         ops.simple_rnn_scan(x, np.zeros((B, U)), np.zeros((U, U)), mask=np.ones((B, T)))
     with pytest.raises(ValueError, match="at least one timestep"):
-        ops.lstm_scan(np.zeros((4, 0, B, U)), np.zeros((B, U)), np.zeros((B, U)),
-                      np.zeros((U, 4 * U)))
+        ops.lstm_scan(
+            np.zeros((4, 0, B, U)), np.zeros((B, U)), np.zeros((B, U)), np.zeros((U, 4 * U))
+        )
     with pytest.raises(ValueError, match=r"\(4, timesteps, batch, units\)"):
-        ops.lstm_scan(np.zeros((T, B, 4 * U)), np.zeros((B, U)), np.zeros((B, U)),
-                      np.zeros((U, 4 * U)))
+        ops.lstm_scan(
+            np.zeros((T, B, 4 * U)), np.zeros((B, U)), np.zeros((B, U)), np.zeros((U, 4 * U))
+        )
 
 
 def test_scan_is_one_autodiff_node():
     rng = np.random.default_rng(4)
     x = _tensor(rng, 4, 50, B, U)
-    outs, h, c = ops.lstm_scan(x, np.zeros((B, U)), np.zeros((B, U)), rng.standard_normal(
-        (U, 4 * U)))
+    outs, h, c = ops.lstm_scan(
+        x, np.zeros((B, U)), np.zeros((B, U)), rng.standard_normal((U, 4 * U))
+    )
     assert outs._parents[0]._op.name == "lstm_scan"
     assert outs._parents[0]._parents[0] is x
 
@@ -139,8 +177,11 @@ def test_sequence_projection_gradients(with_bias, x_needs_grad, gates):
         flat = flat.reshape(T, B, gates, -1).transpose(2, 0, 1, 3)
     np.testing.assert_allclose(out.data, flat)
     w = rng.standard_normal(out.shape)
-    check_gradients(lambda: ops.sum(sequence_projection(x, kernel, bias if with_bias else None,
-                                                        gates=gates) * w),
-                    [kernel] + ([bias] if with_bias else []) + ([x] if x_needs_grad else []))
+    check_gradients(
+        lambda: ops.sum(
+            sequence_projection(x, kernel, bias if with_bias else None, gates=gates) * w
+        ),
+        [kernel] + ([bias] if with_bias else []) + ([x] if x_needs_grad else []),
+    )
     if not x_needs_grad:
         assert x.grad is None

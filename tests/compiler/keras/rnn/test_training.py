@@ -13,18 +13,23 @@ def _sign_task(n=384, steps=12, features=3, seed=0):
     return x, (x[:, :, 0].sum(axis=1) > 0).astype(np.float32)[:, None]
 
 
-@pytest.mark.parametrize("make", [
-    lambda: layers.LSTM(16),
-    lambda: layers.GRU(16, reset_after=False),
-    lambda: layers.Bidirectional(layers.SimpleRNN(8)),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: layers.LSTM(16),
+        lambda: layers.GRU(16, reset_after=False),
+        lambda: layers.Bidirectional(layers.SimpleRNN(8)),
+    ],
+)
 def test_fit_learns_the_sign_of_a_sum(make):
     keras.utils.set_random_seed(0)
     x, y = _sign_task()
-    model = keras.Sequential([keras.Input(x.shape[1:]), make(),
-                              layers.Dense(1, activation="sigmoid")])
-    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy",
-                  metrics=["accuracy"])
+    model = keras.Sequential(
+        [keras.Input(x.shape[1:]), make(), layers.Dense(1, activation="sigmoid")]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(0.01), loss="binary_crossentropy", metrics=["accuracy"]
+    )
     before = model.evaluate(x, y, verbose=0)
     history = model.fit(x, y, batch_size=32, epochs=6, verbose=0)
     assert history.history["loss"][-1] < 0.6 * before[0]
@@ -39,8 +44,9 @@ def test_text_model_with_conv_pooling_and_masked_average():
     ids[::2, 6:] = 0  # padding
     y = (ids[:, 0] > 10).astype(np.float32)[:, None]
     tokens = keras.Input((10,), dtype="int32")
-    conv = layers.MaxPooling1D(2)(layers.Conv1D(8, 3, padding="same")(
-        layers.Embedding(20, 6)(tokens)))
+    conv = layers.MaxPooling1D(2)(
+        layers.Conv1D(8, 3, padding="same")(layers.Embedding(20, 6)(tokens))
+    )
     left = layers.LSTM(6)(conv)
     masked = layers.Embedding(20, 6, mask_zero=True)(tokens)
     right = layers.GlobalAveragePooling1D()(layers.GRU(6, return_sequences=True)(masked))
@@ -51,8 +57,11 @@ def test_text_model_with_conv_pooling_and_masked_average():
     assert np.isfinite(losses).all() and losses[-1] < losses[0]
     # The average skips the padded steps: padding more zeros changes nothing.
     longer = np.concatenate([ids, np.zeros((64, 4), ids.dtype)], axis=1)
-    emb, rec, avg = (layers.Embedding(20, 6, mask_zero=True), layers.GRU(6, return_sequences=True),
-                     layers.GlobalAveragePooling1D())
+    emb, rec, avg = (
+        layers.Embedding(20, 6, mask_zero=True),
+        layers.GRU(6, return_sequences=True),
+        layers.GlobalAveragePooling1D(),
+    )
     short_out = avg(rec(emb(ids))).data
     np.testing.assert_allclose(avg(rec(emb(longer))).data, short_out, rtol=1e-5, atol=1e-6)
 

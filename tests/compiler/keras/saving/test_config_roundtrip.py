@@ -82,9 +82,13 @@ _ABSTRACT = {"Layer", "BaseConv"}
 
 
 def _layer_names():
-    return [name for name in layers.__all__
-            if isinstance(getattr(layers, name), type) and issubclass(getattr(layers, name), Layer)
-            and name not in _ABSTRACT]
+    return [
+        name
+        for name in layers.__all__
+        if isinstance(getattr(layers, name), type)
+        and issubclass(getattr(layers, name), Layer)
+        and name not in _ABSTRACT
+    ]
 
 
 def _json(value):
@@ -94,12 +98,14 @@ def _json(value):
 def _inputs(shape):
     if shape == "int:5":
         return keras.Input(shape=(5,), dtype="int32"), np.random.default_rng(0).integers(
-            0, 10, (3, 5)).astype("int32")
+            0, 10, (3, 5)
+        ).astype("int32")
     if isinstance(shape, list):
         pairs = [_inputs(s) for s in shape]
         return [p[0] for p in pairs], [p[1] for p in pairs]
-    return keras.Input(shape=shape), np.random.default_rng(1).standard_normal(
-        (3, *shape)).astype("float32")
+    return keras.Input(shape=shape), np.random.default_rng(1).standard_normal((3, *shape)).astype(
+        "float32"
+    )
 
 
 @pytest.mark.parametrize("name", _layer_names())
@@ -131,9 +137,13 @@ def test_layer_config_round_trip_and_save_load(name):
 
 
 def _classes(module, base, skip):
-    return [name for name in module.__all__
-            if isinstance(getattr(module, name), type) and issubclass(getattr(module, name), base)
-            and name not in skip]
+    return [
+        name
+        for name in module.__all__
+        if isinstance(getattr(module, name), type)
+        and issubclass(getattr(module, name), base)
+        and name not in skip
+    ]
 
 
 def _round_trip(obj):
@@ -162,12 +172,13 @@ def test_optimizer_round_trip(name):
     assert config["module"] == "keras.optimizers"
     # Keras reports the learning rate as the float32 value of its variable, as we do.
     assert config["config"]["learning_rate"] == float(np.float32(0.02))
-    assert again.get_config() == getattr(optimizers, name)(learning_rate=0.02,
-                                                           clipnorm=1.0).get_config()
+    assert (
+        again.get_config()
+        == getattr(optimizers, name)(learning_rate=0.02, clipnorm=1.0).get_config()
+    )
 
 
-@pytest.mark.parametrize("name", _classes(metrics, metrics.Metric, {"Metric",
-                                                                    "MeanMetricWrapper"}))
+@pytest.mark.parametrize("name", _classes(metrics, metrics.Metric, {"Metric", "MeanMetricWrapper"}))
 def test_metric_round_trip(name):
     config, _ = _round_trip(getattr(metrics, name)())
     assert config["module"] == "keras.metrics"
@@ -175,11 +186,16 @@ def test_metric_round_trip(name):
 
 def test_functions_round_trip_by_name():
     config = serialize_keras_object(losses.mean_squared_error)
-    assert config == {"module": "keras.losses", "class_name": "function",
-                      "config": "mean_squared_error", "registered_name": "mean_squared_error"}
+    assert config == {
+        "module": "keras.losses",
+        "class_name": "function",
+        "config": "mean_squared_error",
+        "registered_name": "mean_squared_error",
+    }
     assert deserialize_keras_object(config) is losses.mean_squared_error
     assert deserialize_keras_object(serialize_keras_object(keras.activations.relu)) is (
-        keras.activations.relu)
+        keras.activations.relu
+    )
 
 
 def test_model_get_config_from_config_round_trip():

@@ -45,8 +45,9 @@ def test_our_save_of_a_fixture_has_the_fixture_structure(name):
     assert sorted(a_meta) == sorted(e_meta)
     assert a_meta["keras_version"].split(".")[0] == "3"
     assert a_layout == e_layout  # same h5 groups, datasets, shapes, dtypes and attributes
-    lines = _compare.differences(_compare.strip_volatile(e_config),
-                                 _compare.strip_volatile(a_config))
+    lines = _compare.differences(
+        _compare.strip_volatile(e_config), _compare.strip_volatile(a_config)
+    )
     assert xfail_if_others(lines) == []
 
 

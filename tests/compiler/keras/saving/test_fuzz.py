@@ -21,8 +21,13 @@ from tests.compiler.keras.saving import _craft
 from tests.compiler.keras.saving._fixtures import NAMES, path
 
 TRIED = {"count": 0}
-_SETTINGS = settings(max_examples=250, deadline=None, derandomize=True, database=None,
-                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+_SETTINGS = settings(
+    max_examples=250,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +57,7 @@ def _mutate_bytes(data, draw):
         data[i:i] = draw(st.binary(min_size=1, max_size=64))
     else:
         i = draw(st.integers(0, len(data) - 1))
-        del data[i: i + draw(st.integers(1, 256))]
+        del data[i : i + draw(st.integers(1, 256))]
     return bytes(data)
 
 
@@ -75,7 +80,8 @@ def test_zip_level_mutations(bases, data):
         del entries[name]
     elif kind == "rename":
         entries[data.draw(st.sampled_from(["x/../config.json", "CONFIG.JSON", name + "/"]))] = (
-            entries.pop(name))
+            entries.pop(name)
+        )
     elif kind == "swap":
         other = data.draw(st.sampled_from(names))
         entries[name], entries[other] = entries[other], entries[name]
@@ -99,12 +105,25 @@ def test_h5_level_mutations(bases, data):
 
 
 _JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats()
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats()
     | st.text(max_size=12)
-    | st.sampled_from(["Dense", "Lambda", "__lambda__", "keras.layers", "NotEqual",
-                       "keras.src.ops.numpy", "Functional"]),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    | st.sampled_from(
+        [
+            "Dense",
+            "Lambda",
+            "__lambda__",
+            "keras.layers",
+            "NotEqual",
+            "keras.src.ops.numpy",
+            "Functional",
+        ]
+    ),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=8,
 )
 

@@ -20,20 +20,36 @@ real = pytest.importorskip("keras")
 def _our_models():
     layers = ours.layers
     ours.utils.set_random_seed(3)
-    cnn = ours.Sequential([
-        ours.Input(shape=(12, 12, 1)), layers.Conv2D(4, 3, activation="relu"),
-        layers.MaxPooling2D(), layers.BatchNormalization(), layers.Flatten(), layers.Dropout(0.5),
-        layers.Dense(5, activation="softmax")], name="cnn")
+    cnn = ours.Sequential(
+        [
+            ours.Input(shape=(12, 12, 1)),
+            layers.Conv2D(4, 3, activation="relu"),
+            layers.MaxPooling2D(),
+            layers.BatchNormalization(),
+            layers.Flatten(),
+            layers.Dropout(0.5),
+            layers.Dense(5, activation="softmax"),
+        ],
+        name="cnn",
+    )
     a, b = ours.Input(shape=(6,), name="a"), ours.Input(shape=(6,), name="b")
     shared = layers.Dense(5, activation="tanh", name="shared")
     hidden = layers.Concatenate()([shared(a), shared(b)])
-    hidden = ours.Sequential([ours.Input(shape=(10,)), layers.Dense(4, activation="relu")],
-                             name="inner")(hidden)
-    two = ours.Model([a, b], [layers.Dense(3, activation="softmax", name="cls")(hidden),
-                              layers.Dense(1, name="reg")(hidden)], name="two")
+    hidden = ours.Sequential(
+        [ours.Input(shape=(10,)), layers.Dense(4, activation="relu")], name="inner"
+    )(hidden)
+    two = ours.Model(
+        [a, b],
+        [
+            layers.Dense(3, activation="softmax", name="cls")(hidden),
+            layers.Dense(1, name="reg")(hidden),
+        ],
+        name="two",
+    )
     tokens = ours.Input(shape=(12,), dtype="int32", name="tok")
     seq = layers.Bidirectional(layers.LSTM(6, return_sequences=True))(
-        layers.Embedding(50, 8)(tokens))
+        layers.Embedding(50, 8)(tokens)
+    )
     rnn = ours.Model(tokens, layers.Dense(2)(layers.GRU(5)(seq)), name="rnn")
     rng = np.random.default_rng(0)
     return [
@@ -57,8 +73,11 @@ def test_real_keras_loads_our_files(tmp_path, index):
     model.save(target)
     loaded = real.saving.load_model(target)
     feed = xs if len(xs) > 1 else xs[0]
-    for a, b in zip(_as_list(model.predict(feed, verbose=0)),
-                    _as_list(loaded.predict(feed, verbose=0)), strict=True):
+    for a, b in zip(
+        _as_list(model.predict(feed, verbose=0)),
+        _as_list(loaded.predict(feed, verbose=0)),
+        strict=True,
+    ):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
     if index == 0:
         theirs = [np.asarray(v) for v in loaded.optimizer.variables]
@@ -70,10 +89,18 @@ def test_real_keras_loads_our_files(tmp_path, index):
 def test_we_load_files_real_keras_writes_after_training(tmp_path):
     layers = real.layers
     real.utils.set_random_seed(5)
-    model = real.Sequential([
-        real.Input(shape=(12, 12, 3)), layers.Conv2D(4, 3, padding="same", activation="relu"),
-        layers.BatchNormalization(), layers.DepthwiseConv2D(3), layers.AveragePooling2D(2),
-        layers.Flatten(), layers.Dense(6, activation="softmax")], name="kcnn")
+    model = real.Sequential(
+        [
+            real.Input(shape=(12, 12, 3)),
+            layers.Conv2D(4, 3, padding="same", activation="relu"),
+            layers.BatchNormalization(),
+            layers.DepthwiseConv2D(3),
+            layers.AveragePooling2D(2),
+            layers.Flatten(),
+            layers.Dense(6, activation="softmax"),
+        ],
+        name="kcnn",
+    )
     rng = np.random.default_rng(1)
     x = rng.standard_normal((16, 12, 12, 3)).astype("float32")
     model.compile(optimizer=real.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
@@ -85,8 +112,9 @@ def test_we_load_files_real_keras_writes_after_training(tmp_path):
     except InvalidModelFileError as error:
         xfail_if_others([str(error)])
         raise
-    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0),
-                               rtol=0, atol=1e-5)
+    np.testing.assert_allclose(
+        loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=0, atol=1e-5
+    )
     theirs = [np.asarray(v) for v in model.optimizer.variables]
     assert len(loaded.optimizer.variables) == len(theirs)
     for a, b in zip(loaded.optimizer.variables, theirs, strict=True):
@@ -110,7 +138,7 @@ def _random_graph(lib, seed):
             pool.append(lib.layers.Add(name=f"a{k}")([rnd.choice(pool), rnd.choice(pool)]))
     outputs = [pool[-1]]
     if rnd.random() < 0.5 and len(pool) > len(inputs) + 1:
-        outputs.append(rnd.choice(pool[len(inputs):]))
+        outputs.append(rnd.choice(pool[len(inputs) :]))
     return lib.Model(inputs, outputs if len(outputs) > 1 else outputs[0], name=f"g{seed}")
 
 
@@ -120,16 +148,22 @@ def test_random_graphs_cross_load_both_ways(tmp_path, seed):
     for layer in theirs.layers:
         if layer.weights:
             mine.get_layer(layer.name).set_weights([np.asarray(w) for w in layer.get_weights()])
-    feed = [np.random.default_rng(seed).standard_normal((3, 4)).astype("float32")
-            for _ in theirs.inputs]
+    feed = [
+        np.random.default_rng(seed).standard_normal((3, 4)).astype("float32") for _ in theirs.inputs
+    ]
     feed = feed if len(feed) > 1 else feed[0]
     mine.save(tmp_path / "ours.keras")
     theirs.save(tmp_path / "theirs.keras")
-    pairs = [(real.saving.load_model(tmp_path / "ours.keras"), theirs),
-             (ours.saving.load_model(tmp_path / "theirs.keras"), theirs)]
+    pairs = [
+        (real.saving.load_model(tmp_path / "ours.keras"), theirs),
+        (ours.saving.load_model(tmp_path / "theirs.keras"), theirs),
+    ]
     for loaded, reference in pairs:
-        for a, b in zip(_as_list(loaded.predict(feed, verbose=0)),
-                        _as_list(reference.predict(feed, verbose=0)), strict=True):
+        for a, b in zip(
+            _as_list(loaded.predict(feed, verbose=0)),
+            _as_list(reference.predict(feed, verbose=0)),
+            strict=True,
+        ):
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
 
 
@@ -143,7 +177,8 @@ def _layer_kwargs(lib, name):
         if hasattr(value, "get_config"):  # a wrapped layer or cell: the same one from `lib`
             config = value.get_config()
             value = getattr(lib.layers, type(value).__name__)(
-                **{k: config[k] for k in ("units", "return_sequences") if k in config})
+                **{k: config[k] for k in ("units", "return_sequences") if k in config}
+            )
         kwargs[key] = value
     return kwargs
 
@@ -174,16 +209,21 @@ def test_every_layer_crosses_over(tmp_path, name, direction):
     layer = getattr(source.layers, name)(**_layer_kwargs(source, name))
     model = source.Model(symbolic, layer(symbolic))
     # Non-trivial values everywhere (BatchNormalization statistics included).
-    model.set_weights([w + 0.1 * np.arange(w.size).reshape(w.shape) + 0.5
-                       for w in model.get_weights()])
+    model.set_weights(
+        [w + 0.1 * np.arange(w.size).reshape(w.shape) + 0.5 for w in model.get_weights()]
+    )
     model.save(tmp_path / "m.keras")
     try:
         loaded = target.saving.load_model(tmp_path / "m.keras")
     except InvalidModelFileError as error:
         xfail_if_others([str(error)])
         raise
-    np.testing.assert_allclose(np.asarray(loaded.predict(data, verbose=0)),
-                               np.asarray(model.predict(data, verbose=0)), rtol=0, atol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(loaded.predict(data, verbose=0)),
+        np.asarray(model.predict(data, verbose=0)),
+        rtol=0,
+        atol=1e-5,
+    )
 
 
 @pytest.mark.parametrize("name", _spec_names())
@@ -194,8 +234,10 @@ def test_every_layer_config_matches_keras(name):
     from tests.compiler.keras.saving.test_config_roundtrip import LAYER_SPECS
 
     configs = []
-    for lib, serialize in ((real, real.saving.serialize_keras_object),
-                           (ours, serialize_keras_object)):
+    for lib, serialize in (
+        (real, real.saving.serialize_keras_object),
+        (ours, serialize_keras_object),
+    ):
         kwargs = _layer_kwargs(lib, name) if lib is real else None
         real.backend.clear_session()
         clear_session()
@@ -223,5 +265,6 @@ def test_masked_text_model_with_op_nodes_crosses_over(tmp_path):
     np.testing.assert_allclose(loaded.predict(feed, verbose=0), expected, rtol=0, atol=1e-5)
     loaded.save(tmp_path / "ours.keras")
     back = real.saving.load_model(tmp_path / "ours.keras")
-    np.testing.assert_allclose(np.asarray(back.predict(feed, verbose=0)), expected, rtol=0,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(back.predict(feed, verbose=0)), expected, rtol=0, atol=1e-5
+    )

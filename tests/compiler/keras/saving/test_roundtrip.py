@@ -18,11 +18,18 @@ def _functional():
     b = keras.Input(shape=(6,), name="b")
     shared = layers.Dense(5, activation="tanh", name="shared")
     merged = layers.Concatenate()([shared(a), shared(b)])
-    inner = keras.Sequential([keras.Input(shape=(10,)), layers.Dense(4, activation="relu")],
-                             name="inner")
+    inner = keras.Sequential(
+        [keras.Input(shape=(10,)), layers.Dense(4, activation="relu")], name="inner"
+    )
     hidden = inner(merged)
-    return keras.Model([a, b], [layers.Dense(3, activation="softmax", name="cls")(hidden),
-                                layers.Dense(1, name="reg")(hidden)], name="two_heads")
+    return keras.Model(
+        [a, b],
+        [
+            layers.Dense(3, activation="softmax", name="cls")(hidden),
+            layers.Dense(1, name="reg")(hidden),
+        ],
+        name="two_heads",
+    )
 
 
 def _inputs(n=8, seed=0):
@@ -48,8 +55,9 @@ def test_functional_model_with_shared_and_nested_layers_round_trips():
     assert [w.path for w in again.weights] == [w.path for w in model.weights]
     for a, b in zip(model.weights, again.weights, strict=True):
         np.testing.assert_array_equal(a.data, b.data)
-    for a, b in zip(model.predict(_inputs(), verbose=0), again.predict(_inputs(), verbose=0),
-                    strict=True):
+    for a, b in zip(
+        model.predict(_inputs(), verbose=0), again.predict(_inputs(), verbose=0), strict=True
+    ):
         np.testing.assert_array_equal(a, b)
     resaved = io.BytesIO()
     again.save(resaved)
@@ -78,10 +86,19 @@ def test_weights_paths_follow_keras_layout():
 
 def _trained(epochs):
     keras.utils.set_random_seed(7)
-    model = keras.Sequential([keras.Input(shape=(4,)), layers.Dense(8, activation="relu"),
-                              layers.Dense(3, activation="softmax")], name="clf")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(4,)),
+            layers.Dense(8, activation="relu"),
+            layers.Dense(3, activation="softmax"),
+        ],
+        name="clf",
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=0.01),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     rng = np.random.default_rng(1)
     x = rng.standard_normal((32, 4)).astype("float32")
     y = rng.integers(0, 3, 32)
@@ -109,7 +126,8 @@ def test_compile_config_survives_a_second_round_trip():
     second = _reload(again)[1]
     first_cc, second_cc = _config(data)["compile_config"], _config(second)["compile_config"]
     if first_cc != second_cc and {k for k in first_cc if first_cc[k] != second_cc.get(k)} == {
-            "loss"}:
+        "loss"
+    }:
         pytest.xfail(
             "needs a change in compiler/keras/trainer.py: compile_from_config turns the loss name "
             f"into a function, saved again as {second_cc['loss']!r} instead of "
@@ -248,8 +266,9 @@ def test_functional_layers_are_written_in_keras_order():
     assert [paths[n] for n in "acbd"] == [f"layers/dense{s}" for s in ("", "_1", "_2", "_3")]
     again = _reload(model)[0]
     for name in "abcd":
-        np.testing.assert_array_equal(again.get_layer(name).kernel.data,
-                                      model.get_layer(name).kernel.data)
+        np.testing.assert_array_equal(
+            again.get_layer(name).kernel.data, model.get_layer(name).kernel.data
+        )
 
 
 def test_nested_functional_model_round_trips():
@@ -261,7 +280,9 @@ def test_nested_functional_model_round_trips():
     again, data = _reload(model)
     add = next(e for e in _config(data)["config"]["layers"] if e["class_name"] == "Add")
     assert [t["config"]["keras_history"] for t in add["inbound_nodes"][0]["args"][0]] == [
-        ["inner_f", 0, 0], ["inner_f", 1, 0]]
+        ["inner_f", 0, 0],
+        ["inner_f", 1, 0],
+    ]
     feed = np.random.default_rng(2).standard_normal((5, 4)).astype("float32")
     np.testing.assert_array_equal(model.predict(feed, verbose=0), again.predict(feed, verbose=0))
     assert "layers/functional/layers/dense" in [e.path for e in _weights.saveable_entries(model)]
@@ -279,7 +300,10 @@ def test_keras_operation_nodes_round_trip():
     again, data = _reload(model)
     entry = next(e for e in _config(data)["config"]["layers"] if e["name"] == "not_equal")
     assert (entry["module"], entry["class_name"], entry["config"]) == (
-        "keras.src.ops.numpy", "NotEqual", {"name": "not_equal"})
+        "keras.src.ops.numpy",
+        "NotEqual",
+        {"name": "not_equal"},
+    )
     assert "layers/not_equal" not in [e.path for e in _weights.saveable_entries(model)]
     feed = np.array([[3, 5, 7, 0, 0, 0], [1, 2, 3, 4, 5, 6]], "int32")
     masked = again.predict(feed, verbose=0)

@@ -45,8 +45,10 @@ def test_lambda_layer_is_refused(good):
     def add_lambda(config):
         entry = _craft.find_layer(config, "d2")
         entry["class_name"] = "Lambda"
-        entry["config"] = {"name": "d2", "function": {"class_name": "__lambda__",
-                                                      "config": {"value": "ZXZpbA=="}}}
+        entry["config"] = {
+            "name": "d2",
+            "function": {"class_name": "__lambda__", "config": {"value": "ZXZpbA=="}},
+        }
 
     error = _refused(_craft.with_config(good, add_lambda), "Lambda")
     assert isinstance(error.__cause__, UnsafeObjectError)
@@ -59,12 +61,15 @@ def test_serialized_python_lambda_is_refused():
         saving.serialize_keras_object(lambda x: x)
 
 
-@pytest.mark.parametrize("module, class_name", [
-    ("keras.layers", "NoSuchLayer"),
-    ("os", "system"),
-    ("builtins", "eval"),
-    ("keras.layers", "__class__"),
-])
+@pytest.mark.parametrize(
+    "module, class_name",
+    [
+        ("keras.layers", "NoSuchLayer"),
+        ("os", "system"),
+        ("builtins", "eval"),
+        ("keras.layers", "__class__"),
+    ],
+)
 def test_unknown_classes_are_refused_naming_class_and_module(good, module, class_name):
     def rename(config):
         entry = _craft.find_layer(config, "d2")
@@ -84,8 +89,9 @@ def test_registered_custom_class_loads_and_unregistered_does_not(good):
     model = keras.Model(a, Doubler(name="double")(a))
     data = _craft.saved_bytes(model)
     again = _load(data)
-    np.testing.assert_array_equal(again.predict(np.ones((1, 3), "float32"), verbose=0),
-                                  [[2.0, 2.0, 2.0]])
+    np.testing.assert_array_equal(
+        again.predict(np.ones((1, 3), "float32"), verbose=0), [[2.0, 2.0, 2.0]]
+    )
     del saving.get_custom_objects()["TestPkg>Doubler"]
     _refused(data, "Doubler")
     with saving.custom_object_scope({"TestPkg>Doubler": Doubler}):
@@ -129,12 +135,15 @@ def test_missing_members_and_non_zip(good):
     _refused(b"", "zip")
 
 
-@pytest.mark.parametrize("text, match", [
-    (b"{not json", "not valid JSON"),
-    (b"\xff\xfe", "not UTF-8"),
-    (b"[1, 2]", "class_name"),
-    (b"[" * 100000 + b"]" * 100000, "JSON|Recursion|deep"),
-])
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        (b"{not json", "not valid JSON"),
+        (b"\xff\xfe", "not UTF-8"),
+        (b"[1, 2]", "class_name"),
+        (b"[" * 100000 + b"]" * 100000, "JSON|Recursion|deep"),
+    ],
+)
 def test_bad_config_json(good, text, match):
     entries = _craft.members(good)
     entries["config.json"] = text
