@@ -18,6 +18,9 @@ __all__ = [
     "gelu",
     "leaky_relu",
     "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "mish",
     "exponential",
     "log_softmax",
     "get",
@@ -62,7 +65,7 @@ def elu(x, alpha=1.0):
 
 
 def selu(x):
-    return 1.0507009873554805 * ops.elu(x, 1.6732632423543772)
+    return ops.selu(x)
 
 
 def softplus(x):
@@ -85,7 +88,21 @@ def gelu(x, approximate=False):
 
 
 def hard_sigmoid(x):
-    return ops.clip(x * (1.0 / 6.0) + 0.5, 0.0, 1.0)
+    """Keras 3's ``relu6(x + 3) / 6`` (not Keras 2's ``0.2 * x + 0.5``)."""
+    return ops.hard_sigmoid(x)
+
+
+def hard_silu(x):
+    """``x * hard_sigmoid(x)``, MobileNetV3's hard swish."""
+    return ops.hard_silu(x)
+
+
+hard_swish = hard_silu
+
+
+def mish(x):
+    """``x * tanh(softplus(x))``."""
+    return ops.mish(x)
 
 
 def exponential(x):
@@ -109,11 +126,15 @@ _BY_NAME = {
         gelu,
         leaky_relu,
         hard_sigmoid,
+        hard_silu,
+        mish,
         exponential,
         log_softmax,
     )
 }
-_BY_NAME["swish"] = silu
+# Keras's aliases: the config always carries the canonical name (``silu``, ``hard_silu``).
+_ALIASES = {"swish": "silu", "hard_swish": "hard_silu"}
+_BY_NAME.update({alias: _BY_NAME[name] for alias, name in _ALIASES.items()})
 
 
 def get(identifier):
@@ -136,7 +157,7 @@ def serialize(activation):
     """The name Keras writes in a layer config (``"relu"``), or the function's own name."""
     for name, fn in _BY_NAME.items():
         if fn is activation:
-            return "silu" if name == "swish" else name
+            return _ALIASES.get(name, name)
     name = getattr(activation, "__name__", None)
     if name is None:
         raise ValueError(f"Cannot serialize activation {activation!r}: it has no name")

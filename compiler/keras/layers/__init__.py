@@ -1,6 +1,7 @@
 """Keras 3 layers (``keras.layers``)."""
 
 from compiler.keras.layers.activations.activation import ELU, Activation, LeakyReLU, ReLU, Softmax
+from compiler.keras.layers.activations.prelu import PReLU
 from compiler.keras.layers.convolutional.base_conv import BaseConv
 from compiler.keras.layers.convolutional.conv1d import Conv1D
 from compiler.keras.layers.convolutional.conv2d import Conv2D
@@ -68,6 +69,7 @@ __all__ = [
     "ELU",
     "Activation",
     "LeakyReLU",
+    "PReLU",
     "ReLU",
     "Softmax",
     "BaseConv",

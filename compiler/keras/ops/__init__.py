@@ -40,11 +40,15 @@ from compiler.keras.ops.math import (
 from compiler.keras.ops.nn import (
     elu,
     gelu,
+    hard_sigmoid,
+    hard_silu,
     leaky_relu,
     log_softmax,
     matmul,
+    mish,
     relu,
     relu6,
+    selu,
     sigmoid,
     silu,
     softmax,
@@ -69,6 +73,10 @@ from compiler.keras.ops.shape import (
     take,
     transpose,
 )
+
+# Keras's aliases.
+hard_swish = hard_silu
+swish = silu
 
 
 def convert_to_tensor(x, dtype=None):
@@ -119,6 +127,12 @@ __all__ = [
     "where",
     "elu",
     "gelu",
+    "hard_sigmoid",
+    "hard_silu",
+    "hard_swish",
+    "mish",
+    "selu",
+    "swish",
     "leaky_relu",
     "log_softmax",
     "matmul",

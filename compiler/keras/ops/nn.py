@@ -22,6 +22,10 @@ __all__ = [
     "leaky_relu",
     "gelu",
     "silu",
+    "selu",
+    "hard_sigmoid",
+    "hard_silu",
+    "mish",
 ]
 
 
@@ -166,6 +170,40 @@ def elu(x, alpha=1.0):
 def silu(x):
     x = as_tensor(x)
     return x * sigmoid(x)
+
+
+def selu(x):
+    """``scale * elu(x, alpha)`` with Keras's constants."""
+    return 1.0507009873554805 * elu(x, alpha=1.6732632423543772)
+
+
+@primitive("hard_sigmoid")
+def hard_sigmoid(a):
+    # Keras 3: relu6(x + 3) / 6, computed as clip(x / 6 + 0.5, 0, 1) in the input's dtype.
+    out = xp.clip(a / a.dtype.type(6) + a.dtype.type(0.5), 0, 1).astype(a.dtype)
+    return out, a
+
+
+hard_sigmoid.defgrad(lambda a, g: (xp.where((a > -3) & (a < 3), g / g.dtype.type(6), 0),))
+
+
+@primitive("hard_silu")
+def hard_silu(a):
+    """``x * hard_sigmoid(x)`` (MobileNetV3's hard swish)."""
+    gate = xp.clip(a / a.dtype.type(6) + a.dtype.type(0.5), 0, 1).astype(a.dtype)
+    return a * gate, a
+
+
+# d/dx x * relu6(x + 3) / 6 = 0 below -3, 1 above 3, x / 3 + 1/2 between.
+hard_silu.defgrad(
+    lambda a, g: (g * xp.where(a <= -3, 0, xp.where(a >= 3, 1, a / 3 + 0.5)).astype(g.dtype),)
+)
+
+
+def mish(x):
+    """``x * tanh(softplus(x))``, composed of primitives (its gradient needs no code)."""
+    x = as_tensor(x)
+    return x * tanh(softplus(x))
 
 
 def gelu(x, approximate=True):

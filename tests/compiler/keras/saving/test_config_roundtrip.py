@@ -25,6 +25,7 @@ LAYER_SPECS = {
     "Dense": (lambda: {"units": 3, "activation": "relu"}, (5,)),
     "ELU": (lambda: {"alpha": 0.5}, (4,)),
     "LeakyReLU": (lambda: {"negative_slope": 0.2}, (4,)),
+    "PReLU": (lambda: {"alpha_initializer": "ones", "shared_axes": [1]}, (3, 4)),
     "ReLU": (lambda: {"max_value": 6.0}, (4,)),
     "Softmax": (lambda: {"axis": -1}, (4,)),
     "Activation": (lambda: {"activation": "tanh"}, (4,)),
