@@ -16,6 +16,7 @@ from compiler.passes import PassManager, default_passes
 from compiler.quantize import CalibrationError, calibration_batches, quantize_graph
 from compiler.quantize.params import round_half_away
 from compiler.quantize.report import quantization_report
+from tests.runtime.onnx.helpers import ort_session
 
 litert = pytest.importorskip("ai_edge_litert.interpreter")
 ort = pytest.importorskip("onnxruntime")
@@ -109,7 +110,7 @@ def test_onnx_is_qdq_with_the_tflite_parameters_and_agrees(quantized):
             )
     feeds = _inputs(graph, 32, seed=4)
     tfl = _run_tflite(runtime.Interpreter, tflite, feeds)
-    session = ort.InferenceSession(onnx_bytes)
+    session = ort_session(model)
     onnx_feeds = {}
     for i in session.get_inputs():
         x = feeds[i.name]

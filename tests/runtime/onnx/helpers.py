@@ -28,14 +28,75 @@ def ort_session(model_or_path, optimize: bool = True):
     options = ort.SessionOptions()
     if not optimize:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    source = model_or_path
-    if isinstance(model_or_path, onnx.ModelProto):
-        source = model_or_path.SerializeToString()
+    # See exact_on_this_cpu: keep onnxruntime's int8 kernels exact on CPUs without VNNI.
+    options.add_session_config_entry("session.qdqisint8allowed", "1")
+    model = model_or_path
+    if not isinstance(model, onnx.ModelProto):
+        model = onnx.load(model_or_path)
+    source = exact_on_this_cpu(model).SerializeToString()
     return ort.InferenceSession(
         str(source) if isinstance(source, Path) else source,
         options,
         providers=["CPUExecutionProvider"],
     )
+
+
+# (activation input, its zero point, output zero point) of the uint8 integer ops below.
+_INTEGER_OPS = {"QLinearConv": (0, 2, 7), "QLinearMatMul": (0, 2, 7)}
+
+
+def exact_on_this_cpu(model: onnx.ModelProto) -> onnx.ModelProto:
+    """``model`` with the uint8 activations of QLinearConv / QLinearMatMul moved to int8.
+
+    On x86 CPUs without VNNI, onnxruntime's uint8 x int8 kernels (vpmaddubsw) saturate each
+    pair of products to int16, so its results are not the spec's. Shifting x, y and their zero
+    points by -128 gives the same sum of (x - x_zp) * (w - w_zp) and the same requantized y
+    through its int8 x int8 kernels, which are exact: the copy is an exact oracle for the file.
+    """
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    graph = copy.graph
+    inits = {t.name: t for t in graph.initializer}
+    nodes, moved, counter = [], {}, [0]
+
+    def shift(src, dst, to, delta):
+        counter[0] += 1
+        wide, shifted = f"__wide{counter[0]}", f"__shifted{counter[0]}"
+        return [
+            helper.make_node("Cast", [src], [wide], to=TensorProto.INT16),
+            helper.make_node("Add", [wide, delta], [shifted]),
+            helper.make_node("Cast", [shifted], [dst], to=to),
+        ]
+
+    def int8_zero_point(name):
+        value = onnx.numpy_helper.to_array(inits[name]).astype(np.int16) - 128
+        tensor = onnx.numpy_helper.from_array(value.astype(np.int8), f"{name}__int8")
+        graph.initializer.append(tensor)
+        return tensor.name
+
+    for node in graph.node:
+        spec = _INTEGER_OPS.get(node.op_type) if node.domain in ("", "ai.onnx") else None
+        zps = [inits.get(node.input[i]) for i in spec[1:]] if spec else []
+        if not spec or any(z is None or z.data_type != TensorProto.UINT8 for z in zps):
+            nodes.append(node)
+            continue
+        x_at, x_zp_at, y_zp_at = spec
+        x = node.input[x_at]
+        if x not in moved:
+            moved[x] = f"{x}__int8_input"
+            nodes += shift(x, moved[x], TensorProto.INT8, "__minus128")
+        node.input[x_at] = moved[x]
+        node.input[x_zp_at] = int8_zero_point(node.input[x_zp_at])
+        node.input[y_zp_at] = int8_zero_point(node.input[y_zp_at])
+        y = node.output[0]
+        node.output[0] = f"{y}__int8_output"
+        nodes += [node, *shift(node.output[0], y, TensorProto.UINT8, "__plus128")]
+    if moved:
+        for name, value in (("__minus128", -128), ("__plus128", 128)):
+            graph.initializer.append(onnx.numpy_helper.from_array(np.array(value, np.int16), name))
+        del graph.node[:]
+        graph.node.extend(nodes)
+    return copy
 
 
 def with_all_outputs(model: onnx.ModelProto, names) -> onnx.ModelProto:
