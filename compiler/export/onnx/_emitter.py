@@ -70,7 +70,11 @@ class Emitter:
 
     def initializer(self, base: str, array: np.ndarray) -> str:
         name = self.fresh(base)
-        self.initializers.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        # np.asarray(order="C"), not np.ascontiguousarray: the latter turns a 0-d array into
+        # shape [1], and ONNX requires true scalars for per-tensor scales and zero points
+        # (onnxruntime's QLinearAveragePool fusion rejects [1]).
+        array = np.asarray(array, order="C")
+        self.initializers.append(numpy_helper.from_array(array, name))
         return name
 
     def const(self, value: Value, layout: str = NHWC) -> str:
