@@ -2,12 +2,15 @@
 
 from compiler.keras.layers.activations.activation import ELU, Activation, LeakyReLU, ReLU, Softmax
 from compiler.keras.layers.activations.prelu import PReLU
+from compiler.keras.layers.attention.attention import Attention
+from compiler.keras.layers.attention.multi_head_attention import MultiHeadAttention
 from compiler.keras.layers.convolutional.base_conv import BaseConv
 from compiler.keras.layers.convolutional.conv1d import Conv1D
 from compiler.keras.layers.convolutional.conv2d import Conv2D
 from compiler.keras.layers.convolutional.depthwise_conv2d import DepthwiseConv1D, DepthwiseConv2D
 from compiler.keras.layers.convolutional.separable_conv2d import SeparableConv1D, SeparableConv2D
 from compiler.keras.layers.core.dense import Dense
+from compiler.keras.layers.core.einsum_dense import EinsumDense
 from compiler.keras.layers.core.embedding import Embedding
 from compiler.keras.layers.core.identity import Identity
 from compiler.keras.layers.core.masking import Masking
@@ -79,6 +82,9 @@ __all__ = [
     "DepthwiseConv2D",
     "SeparableConv1D",
     "SeparableConv2D",
+    "EinsumDense",
+    "Attention",
+    "MultiHeadAttention",
     "Identity",
     "Masking",
     "Add",
