@@ -337,7 +337,8 @@ class Trainer:
             y: targets: an array, a list of arrays or a dict keyed by output name.
             batch_size: samples per gradient update, default 32.
             epochs: index of the last epoch (training runs from ``initial_epoch``).
-            verbose: ``"auto"`` (= 1, progress bar), 0 (silent) or 2 (one line per epoch).
+            verbose: ``"auto"`` (1 when stdout is a terminal, else 2), 0 (silent), 1 (a
+                progress bar, redrawn only on a terminal) or 2 (one line per epoch).
             callbacks: list of ``keras.callbacks.Callback``.
             validation_split: fraction in [0, 1) of the data, taken from the end before
                 shuffling, used for validation.
@@ -381,7 +382,11 @@ class Trainer:
         steps = steps_per_epoch or batches
         from compiler.keras.callbacks import CallbackList, History
 
-        verbose = 1 if verbose == "auto" else verbose
+        if verbose == "auto":
+            from compiler.keras.utils.progbar import dynamic_display
+
+            # In a log (CI, a pipe) one line per epoch, as Keras's verbose=2.
+            verbose = 1 if dynamic_display() else 2
         callback_list = CallbackList(
             callbacks,
             add_history=True,

@@ -1,8 +1,10 @@
 """``Progbar``: Keras's progress bar, the only place besides the CLI that prints.
 
 Format (Keras 3): ``422/422 ━━━━━━━━━━━━━━━━━━━━ 5s 12ms/step - accuracy: 0.7724 - loss: 0.6402``.
-With ``verbose=1`` the line is rewritten in place with ``\\r``; with ``verbose=2`` one line is
-printed when the bar completes. Colours (ANSI) are used only when stdout is a terminal.
+With ``verbose=1`` the line is rewritten in place with ``\\r`` on a terminal; elsewhere (a log
+file, a pipe, CI) only the completed bar is printed, one line, as redrawing would fill the log
+with partial bars. With ``verbose=2`` one short line is printed when the bar completes. Colours
+(ANSI) are used only on a terminal.
 """
 
 import math
@@ -43,6 +45,7 @@ class Progbar:
         self._last_update = 0.0
         self._time_after_first_step = None
         self._prev_total_width = 0
+        self._dynamic = dynamic_display()
         self._ansi = bool(getattr(sys.stdout, "isatty", lambda: False)())
 
     def update(self, current, values=None, finalize=None):
@@ -62,7 +65,7 @@ class Progbar:
         now = time.time()
         per_unit = self._step_duration(current, now)
         if self.verbose == 1:
-            if now - self._last_update < self.interval and not finalize:
+            if not finalize and (not self._dynamic or now - self._last_update < self.interval):
                 return
             self._draw_live(current, now, per_unit, finalize)
         elif self.verbose == 2 and finalize and self.target:
@@ -105,8 +108,8 @@ class Progbar:
             timing = f"{now - self._start:.0f}s"
         info = f" {timing}" + _format_time(per_unit, self.unit_name) + self._metrics_text()
         width = len(plain_bar) + len(info)
-        message = "\r" + bar + info
-        if self._prev_total_width > width:
+        message = ("\r" if self._dynamic else "") + bar + info
+        if self._dynamic and self._prev_total_width > width:
             message += " " * (self._prev_total_width - width)
         if finalize:
             message += "\n"
@@ -132,6 +135,15 @@ class Progbar:
         if current == 1:
             self._time_after_first_step = now
         return per_unit
+
+
+def dynamic_display() -> bool:
+    """Whether stdout is a terminal (or a notebook), where a bar can be redrawn in place."""
+    isatty = getattr(sys.stdout, "isatty", None)
+    try:
+        return bool(isatty and isatty()) or "ipykernel" in sys.modules
+    except ValueError:  # a closed stream
+        return False
 
 
 def _format_time(per_unit, unit_name):

@@ -7,6 +7,7 @@ import pytest
 
 from compiler import keras
 from compiler.keras import callbacks, layers, losses, optimizers
+from compiler.keras.utils import progbar
 
 RNG = np.random.default_rng(0)
 
@@ -74,7 +75,8 @@ def test_predict_matches_call_and_batches():
     np.testing.assert_allclose(model.predict_on_batch(x[:5]), out[:5], rtol=1e-6)
 
 
-def test_verbose_one_prints_keras_progress_bar(capsys):
+def test_verbose_one_prints_keras_progress_bar(capsys, monkeypatch):
+    monkeypatch.setattr(progbar, "dynamic_display", lambda: True)  # a terminal
     keras.utils.set_random_seed(3)
     x, y = _blobs(n=200)
     model = _compiled()
@@ -92,6 +94,20 @@ def test_verbose_one_prints_keras_progress_bar(capsys):
     for line in final:
         assert re.match(pattern, line), line
     assert re.search(r"\r\d/5 ", out)  # the bar is redrawn in place
+
+
+def test_fit_outside_a_terminal_prints_one_line_per_epoch(capsys):
+    # verbose="auto" in a log (CI, a pipe; capsys is no terminal): Keras's verbose=2 lines.
+    x, y = _blobs(n=200)
+    _compiled().fit(x, y, epochs=2, batch_size=32, validation_split=0.2)
+    lines = capsys.readouterr().out.split("\n")
+    assert len(lines) == 5 and lines[0] == "Epoch 1/2" and lines[2] == "Epoch 2/2"
+    assert lines[4] == "" and "\r" not in "".join(lines)
+    pattern = (
+        r"^5/5 - \d+s - \d+(us|ms|s)/step - accuracy: \d\.\d{4} - loss: \d\.\d{4} "
+        r"- val_accuracy: \d\.\d{4} - val_loss: \d\.\d{4}$"
+    )
+    assert re.match(pattern, lines[1]) and re.match(pattern, lines[3]), lines
 
 
 def test_verbose_two_and_zero(capsys):

@@ -9,6 +9,13 @@ import pytest
 from compiler import keras
 from compiler.keras import layers
 from compiler.keras.utils import Progbar, normalize, set_random_seed, to_categorical
+from compiler.keras.utils import progbar as progbar_module
+
+
+@pytest.fixture
+def terminal(monkeypatch):
+    """stdout behaves as a terminal: the bar is redrawn in place."""
+    monkeypatch.setattr(progbar_module, "dynamic_display", lambda: True)
 
 
 def test_to_categorical_matches_keras():
@@ -61,7 +68,7 @@ def test_set_random_seed_reproduces_weights_and_streams():
         set_random_seed(1.5)
 
 
-def test_progbar_live_format(capsys):
+def test_progbar_live_format(capsys, terminal):
     bar = Progbar(target=4, verbose=1, interval=0)
     for step in range(1, 5):
         bar.update(step, [("loss", 1.0 / step), ("accuracy", 0.5)])
@@ -74,7 +81,7 @@ def test_progbar_live_format(capsys):
     assert "/step" in final
 
 
-def test_progbar_averages_stateless_values_and_verbose_two(capsys):
+def test_progbar_averages_stateless_values_and_verbose_two(capsys, terminal):
     bar = Progbar(target=2, verbose=1, interval=0)
     bar.update(1, [("loss", 1.0)])
     bar.update(2, [("loss", 3.0)], finalize=False)
@@ -86,6 +93,19 @@ def test_progbar_averages_stateless_values_and_verbose_two(capsys):
     quiet.update(3, [("loss", 0.00001)])
     line = capsys.readouterr().out
     assert line.startswith("3/3 - ") and line.endswith(" - loss: 1.0000e-05\n")
+
+
+def test_progbar_outside_a_terminal_prints_only_the_completed_bar(capsys):
+    # capsys's stdout is no terminal, like a CI log or a pipe: no partial bars, no \r.
+    assert not progbar_module.dynamic_display()
+    bar = Progbar(target=3, verbose=1, interval=0)
+    bar.update(1, [("loss", 3.0)])
+    bar.update(2, [("loss", 2.0)])
+    assert capsys.readouterr().out == ""
+    bar.update(3, [("loss", 1.0)])
+    out = capsys.readouterr().out
+    assert "\r" not in out and "\x1b" not in out and out.count("\n") == 1
+    assert re.match(r"^3/3 ━{20} \d+s \d+(us|ms|s)/step - loss: 1\.0000\n$", out), out
 
 
 def test_pad_sequences_matches_keras():
@@ -111,7 +131,7 @@ def test_pad_sequences_matches_keras():
         pad_sequences([np.ones((2, 3)), np.ones((1, 4))])
 
 
-def test_progbar_eta_formats(capsys, monkeypatch):
+def test_progbar_eta_formats(capsys, monkeypatch, terminal):
     clock = iter([0.0, 0.0, 100.0, 7300.0])
     monkeypatch.setattr("compiler.keras.utils.progbar.time.time", lambda: next(clock))
     bar = Progbar(target=200, verbose=1, interval=0)  # start at t=0
