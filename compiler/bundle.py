@@ -60,9 +60,10 @@ FASHION_MNIST_CLASS_NAMES = (
     "Ankle boot",
 )
 
-_REPO = Path(__file__).resolve().parents[1]
-DEFAULT_ANDROID_DIR = _REPO / "android_demo"
-DEFAULT_IOS_DIR = _REPO / "ios_demo"
+# The apps' roots, relative to the current directory (the repository root in the READMEs). Never
+# derived from this file's location: installed without -e, that is site-packages.
+DEFAULT_ANDROID_DIR = Path("android_demo")
+DEFAULT_IOS_DIR = Path("ios_demo")
 
 # Where each app keeps its bundled files, relative to the app's root directory.
 ANDROID_ASSETS = Path("app/src/main/assets")
@@ -161,8 +162,10 @@ def bundle_apps(
         sample_labels: N true class indices.
         class_names: One name per class, in class-index order (default: Keras's Fashion-MNIST
             names).
-        android_dir: Root of the Android Studio project (``None`` skips Android).
-        ios_dir: Root of the iOS project (``None`` skips iOS).
+        android_dir: Root of the Android Studio project, an existing directory (``None`` skips
+            Android). Default: ``android_demo`` in the current directory.
+        ios_dir: Root of the iOS project, an existing directory (``None`` skips iOS).
+            Default: ``ios_demo`` in the current directory.
         interpreter_class: A class with LiteRT's Python ``Interpreter`` API, taking
             ``model_content=``; defaults to ``runtime.Interpreter``.
 
@@ -171,7 +174,8 @@ def bundle_apps(
 
     Raises:
         BundleError: The model is not a one-input int8 image classifier matching the samples
-            and the class names, or the samples or labels are malformed.
+            and the class names, the samples or labels are malformed, or an app root is not
+            an existing directory.
         OSError: A file cannot be read or written.
     """
     tflite_path = Path(tflite_path)
@@ -201,6 +205,7 @@ def bundle_apps(
     )
     golden = _golden(interpreter, input_detail, output_detail, images, labels, sample_files)
 
+    roots = _check_roots(android_dir, ios_dir)
     files: dict[Path, bytes] = {}
     assets = {
         tflite_path.name: tflite_bytes,
@@ -211,13 +216,7 @@ def bundle_apps(
         assets[onnx_file[0]] = onnx_file[1]
     assets.update((name, encode_png_gray(image)) for name, image in zip(sample_files, images))
     asset_dirs = []
-    for root, assets_dir, golden_path in (
-        (android_dir, ANDROID_ASSETS, ANDROID_GOLDEN),
-        (ios_dir, IOS_ASSETS, IOS_GOLDEN),
-    ):
-        if root is None:
-            continue
-        root = Path(root).resolve()
+    for root, assets_dir, golden_path in roots:
         asset_dirs.append(root / assets_dir)
         files.update((root / assets_dir / name, data) for name, data in assets.items())
         files[root / golden_path] = _json_bytes(golden)
@@ -226,6 +225,26 @@ def bundle_apps(
     for assets_dir in asset_dirs:
         _remove_stale_assets(assets_dir, set(assets))
     return BundleResult(contract=contract, golden=golden, files=tuple(files))
+
+
+def _check_roots(android_dir, ios_dir) -> list[tuple[Path, Path, Path]]:
+    # The roots must exist: a mistyped path or the wrong current directory must not grow a
+    # stray app skeleton, nor clean stale models out of a directory that is not an app.
+    roots = []
+    for role, root, assets_dir, golden_path in (
+        ("android_dir", android_dir, ANDROID_ASSETS, ANDROID_GOLDEN),
+        ("ios_dir", ios_dir, IOS_ASSETS, IOS_GOLDEN),
+    ):
+        if root is None:
+            continue
+        path = Path(root)
+        if not path.is_dir():
+            raise BundleError(
+                f"{role} must be an existing app directory (run from the repository root, or "
+                f"pass {role}=). Received: {str(root)!r} (resolved: {str(path.resolve())!r})"
+            )
+        roots.append((path.resolve(), assets_dir, golden_path))
+    return roots
 
 
 def _check_class_names(class_names: Sequence[str]) -> tuple[str, ...]:

@@ -11,6 +11,8 @@ import pytest
 
 from compiler.bundle import (
     ANDROID_ASSETS,
+    DEFAULT_ANDROID_DIR,
+    DEFAULT_IOS_DIR,
     FASHION_MNIST_CLASS_NAMES,
     IOS_ASSETS,
     BundleError,
@@ -97,6 +99,7 @@ def test_golden_input_is_the_apps_quantization_and_output_is_the_models(bundled)
 
 def test_our_runtime_writes_the_same_golden_as_litert_reference(bundled, tmp_path):
     """The default interpreter is runtime.Interpreter; its int8 outputs must be bit-exact."""
+    (tmp_path / "a").mkdir()
     result = bundle_apps(
         bundled.tflite,
         bundled.onnx,
@@ -164,6 +167,7 @@ def test_bundling_is_deterministic_and_leaves_no_temporary_files(bundled, tmp_pa
 def test_rebundling_removes_stale_models_and_samples(bundled, tmp_path):
     reference = litert_reference_class()
     android = tmp_path / "android"
+    android.mkdir()
     bundle_apps(
         bundled.tflite,
         bundled.onnx,
@@ -190,6 +194,25 @@ def test_rebundling_removes_stale_models_and_samples(bundled, tmp_path):
     assert names == sorted(["contract.json", "labels.txt", "renamed.int8.tflite", *samples])
     assert len(samples) == 2 and "onnx" not in result.contract["models"]
     assert not (tmp_path / "ios").exists()
+
+
+def test_default_app_roots_are_in_the_current_directory(bundled, tmp_path, monkeypatch):
+    # Not next to compiler/: installed without -e that is site-packages.
+    assert not DEFAULT_ANDROID_DIR.is_absolute() and not DEFAULT_IOS_DIR.is_absolute()
+    args = (bundled.tflite, None, bundled.images[:2], bundled.labels[:2])
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(BundleError, match=r"android_dir must be an existing app directory"):
+        bundle_apps(*args, interpreter_class=litert_reference_class())
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "android_demo").mkdir()
+    with pytest.raises(BundleError, match=r"ios_dir must be an existing app directory"):
+        bundle_apps(*args, interpreter_class=litert_reference_class())
+    assert list((tmp_path / "android_demo").iterdir()) == []
+    (tmp_path / "ios_demo").mkdir()
+    result = bundle_apps(*args, interpreter_class=litert_reference_class())
+    assert tmp_path / "android_demo" / ANDROID_ASSETS / "contract.json" in result.files
+    assert tmp_path / "ios_demo" / IOS_ASSETS / "contract.json" in result.files
+    assert all(path.is_relative_to(tmp_path) for path in result.files)
 
 
 def test_png_encoder_rejects_non_uint8():
