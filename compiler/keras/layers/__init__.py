@@ -33,6 +33,9 @@ from compiler.keras.layers.merging.arithmetic import (
 from compiler.keras.layers.merging.concatenate import Concatenate, concatenate
 from compiler.keras.layers.merging.dot import Dot, dot
 from compiler.keras.layers.normalization.batch_normalization import BatchNormalization
+from compiler.keras.layers.normalization.group_normalization import GroupNormalization
+from compiler.keras.layers.normalization.layer_normalization import LayerNormalization
+from compiler.keras.layers.normalization.unit_normalization import UnitNormalization
 from compiler.keras.layers.pooling.average_pooling import AveragePooling1D, AveragePooling2D
 from compiler.keras.layers.pooling.global_pooling import (
     GlobalAveragePooling1D,
@@ -41,7 +44,10 @@ from compiler.keras.layers.pooling.global_pooling import (
     GlobalMaxPooling2D,
 )
 from compiler.keras.layers.pooling.max_pooling import MaxPooling1D, MaxPooling2D
+from compiler.keras.layers.preprocessing.center_crop import CenterCrop
+from compiler.keras.layers.preprocessing.normalization import Normalization
 from compiler.keras.layers.preprocessing.rescaling import Rescaling
+from compiler.keras.layers.preprocessing.resizing import Resizing
 from compiler.keras.layers.regularization.dropout import Dropout
 from compiler.keras.layers.regularization.gaussian_noise import GaussianNoise
 from compiler.keras.layers.reshaping.cropping import Cropping1D, Cropping2D
@@ -104,6 +110,9 @@ __all__ = [
     "Dot",
     "dot",
     "BatchNormalization",
+    "GroupNormalization",
+    "LayerNormalization",
+    "UnitNormalization",
     "AveragePooling1D",
     "AveragePooling2D",
     "GlobalAveragePooling1D",
@@ -113,6 +122,9 @@ __all__ = [
     "MaxPooling1D",
     "MaxPooling2D",
     "Rescaling",
+    "Normalization",
+    "Resizing",
+    "CenterCrop",
     "Dropout",
     "GaussianNoise",
     "Cropping1D",
