@@ -9,25 +9,31 @@
 4. writes the models, ``contract.json``, ``labels.txt`` and real test images into
    ``android_demo/`` and ``ios_demo/``, and prints a summary table.
 
-Usage: ``python3 examples/slide_cnn_to_apps.py [--epochs 15] [--out build]``
+Usage, with the project installed (the README's set-up command)::
+
+    .venv/bin/python examples/slide_cnn_to_apps.py [--epochs 15] [--out build]
+
+``--train-size`` and ``--test-size`` take the first N images only (quick checks; the tests run
+the job that way on generated data through ``$KERAS_FASHION_MNIST_DIR``).
 """
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import compiler
+import runtime
+from compiler import keras
+from compiler.bundle import bundle_apps
+from compiler.keras import layers
+from compiler.quantize.params import round_half_away
 
-import compiler  # noqa: E402
-import runtime  # noqa: E402
-from compiler import keras  # noqa: E402
-from compiler.bundle import bundle_apps  # noqa: E402
-from compiler.keras import layers  # noqa: E402
-from compiler.quantize.params import round_half_away  # noqa: E402
+# This script lives in the repository; its outputs go beside it unless told otherwise.
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def build_model(input_shape=(28, 28, 1), num_classes=10):
@@ -93,15 +99,21 @@ def main(argv=None):
     parser.add_argument("--out", default=str(ROOT / "build"), help="output directory")
     parser.add_argument("--calibration-size", type=int, default=500)
     parser.add_argument("--seed", type=int, default=1337)
+    parser.add_argument("--train-size", type=int, help="train on the first N images only")
+    parser.add_argument("--test-size", type=int, help="verify on the first N test images only")
+    parser.add_argument("--android-dir", default=str(ROOT / "android_demo"))
+    parser.add_argument("--ios-dir", default=str(ROOT / "ios_demo"))
     args = parser.parse_args(argv)
     timer = Timer()
     out = Path(args.out)
 
     keras.utils.set_random_seed(args.seed)
     (x_train, y_train), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+    x_train, y_train = x_train[: args.train_size], y_train[: args.train_size]
+    raw_test, y_test = x_test[: args.test_size], y_test[: args.test_size]
     labels_test = y_test.copy()
     x_train = x_train.astype("float32")[..., None] / 255
-    x_test = x_test.astype("float32")[..., None] / 255
+    x_test = raw_test.astype("float32")[..., None] / 255
     y_train = keras.utils.to_categorical(y_train, 10)
     y_test = keras.utils.to_categorical(y_test, 10)
 
@@ -115,9 +127,9 @@ def main(argv=None):
     out.mkdir(parents=True, exist_ok=True)
     model.save(out / "slide_cnn.keras")
 
-    print(f"== compiling to int8 (calibration on {args.calibration_size} training images)")
-    bar = keras.utils.Progbar(args.calibration_size, unit_name="image")
     calibration = x_train[: args.calibration_size]
+    print(f"== compiling to int8 (calibration on {len(calibration)} training images)")
+    bar = keras.utils.Progbar(len(calibration), unit_name="image")
     with timer("compile"):
         tflite = compiler.compile(
             model,
@@ -139,9 +151,14 @@ def main(argv=None):
             stem="slide_cnn",
         )
     tflite_path, onnx_path = tflite.files["tflite"], onnx.files["onnx"]
-    print(tflite.quantization_report.table())
+    report = tflite.quantization_report
+    print(
+        f"quantization error of the int8 .tflite against the float model, measured on the "
+        f"first {report.samples} of the {len(calibration)} calibration images:"
+    )
+    print(report.table())
 
-    print("== verifying on the 10,000 test images")
+    print(f"== verifying on {len(x_test):,} test images")
     results = {}
     with timer("verify"):
         ours = run_tflite(runtime.Interpreter(model_path=str(tflite_path)), x_test)
@@ -181,17 +198,19 @@ def main(argv=None):
         except ImportError:
             print("(onnxruntime not installed: onnxruntime cross-check skipped)")
 
-    print("== bundling into android_demo/ and ios_demo/")
-    picks = [int(np.flatnonzero(labels_test == c)[0]) for c in range(10)]
-    raw_test = keras.datasets.fashion_mnist.load_data()[1][0]
-    bundle_apps(
+    print(f"== bundling into {args.android_dir} and {args.ios_dir}")
+    # One test image per class present (all ten on the real test set).
+    picks = [int(np.flatnonzero(labels_test == c)[0]) for c in np.unique(labels_test)]
+    bundled = bundle_apps(
         tflite_path,
         onnx_path,
         raw_test[picks],
         labels_test[picks],
-        android_dir=ROOT / "android_demo",
-        ios_dir=ROOT / "ios_demo",
+        android_dir=args.android_dir,
+        ios_dir=args.ios_dir,
     )
+    for path in bundled.files:
+        print(f"  wrote {os.path.relpath(path)}")
 
     tflite_top1 = ours.argmax(1)
     onnx_top1 = results["int8 .onnx (our runtime)"].argmax(1)
