@@ -26,6 +26,7 @@ PACKAGES = {
     "metrics": "compiler.keras.metrics",
     "regularizers": "compiler.keras.regularizers",
     "constraints": "compiler.keras.constraints",
+    "applications": "compiler.keras.applications",  # custom layers of keras.applications
 }
 # Function-valued configs (``class_name: "function"``) may only name functions of these.
 FUNCTION_PACKAGES = ("activations", "losses", "metrics")

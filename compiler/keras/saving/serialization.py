@@ -112,7 +112,8 @@ def _module_and_registered_name(cls):
     from compiler.keras.models.sequential import Sequential
     from compiler.keras.saving._operations import KerasOperation
 
-    if issubclass(cls, KerasOperation):
+    if issubclass(cls, KerasOperation) or "keras_module" in vars(cls):
+        # Ops and keras.applications' own layers: Keras writes their source module.
         return cls.keras_module, cls.__name__
     if cls is Functional:
         return "keras.src.models.functional", "Functional"
