@@ -192,6 +192,15 @@ def elu(x):
     return np.where(x > 0, x, np.expm1(np.minimum(x, 0)))
 
 
+def batch_matmul(x, y, *, adj_x, adj_y):
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    if adj_x:
+        x = np.swapaxes(x, -1, -2)
+    if adj_y:
+        y = np.swapaxes(y, -1, -2)
+    return np.matmul(x, y)
+
+
 _ERF = np.frompyfunc(math.erf, 1, 1)
 
 
@@ -229,6 +238,7 @@ KERNELS = {
     "SLICE": slice_,
     "RESIZE_NEAREST_NEIGHBOR": resize_nearest_neighbor,
     "TRANSPOSE": lambda x, perm: np.transpose(x, [int(p) for p in perm]),
+    "BATCH_MATMUL": batch_matmul,
     "BATCH_NORM": batch_norm,
     "DROPOUT": lambda x, *, rate: x,
     "IDENTITY": lambda x: x,

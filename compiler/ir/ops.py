@@ -74,6 +74,8 @@ OPS: dict[str, OpSpec] = {
         ("input", "size"), {"align_corners": False, "half_pixel_centers": False}
     ),
     "TRANSPOSE": OpSpec(("input", "perm")),
+    # x @ y over the last two axes, batch axes broadcast; adj_x / adj_y transpose them first.
+    "BATCH_MATMUL": OpSpec(("x", "y"), {"adj_x": False, "adj_y": False}),
     "GATHER": OpSpec(("params", "indices"), {"axis": 0}),
     "REVERSE_V2": OpSpec(("input", "axis")),
     "SHAPE": OpSpec(("input",)),  # int32 dims of ``input``

@@ -22,6 +22,8 @@ class LayerCall:
         weights: ``layer.get_weights()`` in Keras layouts and order.
         inputs: the IR values the layer is called on, flattened.
         out_shapes: the Keras output shapes of this call (batch ``None``).
+        call_kwargs: the call's keyword arguments as recorded in the graph (symbolic tensors
+            among them are in ``inputs`` too, after the positional ones).
     """
 
     layer: object
@@ -29,6 +31,7 @@ class LayerCall:
     weights: list[np.ndarray]
     inputs: list[Value]
     out_shapes: list[tuple]
+    call_kwargs: dict = field(default_factory=dict)
     name: str = field(init=False)
 
     def __post_init__(self):

@@ -88,6 +88,7 @@ def _lower_layer(ctx: Lowering, layer, node, inputs: list[Value]) -> list[Value]
         weights=[w for w in layer.get_weights()],
         inputs=inputs,
         out_shapes=[tuple(t.shape) for t in node.output_tensors],
+        call_kwargs=dict(getattr(node, "kwargs", None) or {}),
     )
     return fn(ctx, call)
 

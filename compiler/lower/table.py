@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from compiler.lower._attention import (
+    lower_attention,
+    lower_einsum_dense,
+    lower_multi_head_attention,
+)
 from compiler.lower._conv import lower_conv2d, lower_depthwise_conv2d, lower_separable_conv2d
 from compiler.lower._core import (
     lower_activation,
@@ -58,6 +63,9 @@ LOWERINGS = {
     "Softmax": lower_softmax,
     "ELU": lower_elu,
     "Identity": lower_identity,
+    "EinsumDense": lower_einsum_dense,
+    "MultiHeadAttention": lower_multi_head_attention,
+    "Attention": lower_attention,
     "Rescaling": lower_rescaling,
     "Permute": lower_permute,
     "Maximum": lower_elementwise,

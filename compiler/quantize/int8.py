@@ -15,6 +15,7 @@ Per op (shared/specs/int8_reference.md §1.2-1.3):
 import numpy as np
 
 from compiler.ir import Graph, QuantParams, Value
+from compiler.quantize.attention_masks import with_mask_ranges
 from compiler.quantize.params import (
     LOGISTIC_PARAMS,
     SOFTMAX_PARAMS,
@@ -47,6 +48,7 @@ _SUPPORTED = (
         "RELU6",
         "RELU_N1_TO_1",
         "LEAKY_RELU",
+        "BATCH_MATMUL",
     }
 )
 
@@ -58,6 +60,7 @@ class QuantizationError(ValueError):
 def quantize_int8(graph: Graph, ranges: dict, io: str = "float") -> Graph:
     """Returns an int8 copy of float ``graph`` using calibrated ``ranges`` by value name."""
     g = graph.copy()
+    ranges = with_mask_ranges(g, ranges)
     handlers = recurrent_handlers(g)  # float islands (recurrent ops) and Embedding GATHERs
     unsupported = sorted({op.type for op in g.ops if id(op) not in handlers} - _SUPPORTED)
     if unsupported:

@@ -373,6 +373,19 @@ def transpose(e: Emitter, op: Op) -> None:
     _finish(e, op, NHWC, "Transpose", [e.get(op.inputs[0])], perm=perm)
 
 
+def batch_matmul(e: Emitter, op: Op) -> None:
+    """MatMul (numpy semantics: batch axes broadcast); an adjoint is a Transpose of the last
+    two axes first."""
+    inputs = []
+    for value, adjoint in zip(op.inputs, (op.attrs["adj_x"], op.attrs["adj_y"])):
+        name = e.get(value)
+        if adjoint:
+            perm = [*range(value.rank - 2), value.rank - 1, value.rank - 2]
+            name = e.node("Transpose", [name], base=f"{value.name}/adjoint", perm=perm)
+        inputs.append(name)
+    _finish(e, op, NHWC, "MatMul", inputs)
+
+
 def _quant_inputs(e: Emitter, value: Value, layout: str) -> tuple[list[str], dict]:
     if value.quant is None:
         raise ExportError(f"value {value.name!r} is {value.dtype} without quantization params")
@@ -429,6 +442,7 @@ CONVERTERS = {
     "SLICE": slice_,
     "RESIZE_NEAREST_NEIGHBOR": resize_nearest_neighbor,
     "TRANSPOSE": transpose,
+    "BATCH_MATMUL": batch_matmul,
     "QUANTIZE": quantize,
     "DEQUANTIZE": dequantize,
     "IDENTITY": identity,

@@ -176,6 +176,14 @@ OP_WRITERS: dict[str, OpWriter] = {
         },
     ),
     "TRANSPOSE": OpWriter(_B.TRANSPOSE, lambda op: {}),
+    "BATCH_MATMUL": OpWriter(
+        _B.BATCH_MATMUL,
+        lambda op: {
+            "adj_x": bool(op.attrs["adj_x"]),
+            "adj_y": bool(op.attrs["adj_y"]),
+            "asymmetric_quantize_inputs": False,
+        },
+    ),
     "QUANTIZE": OpWriter(_B.QUANTIZE, lambda op: {}, _quantize_version),
     "DEQUANTIZE": OpWriter(_B.DEQUANTIZE, lambda op: {}, _dequantize_version),
 }
@@ -238,6 +246,8 @@ _RUNTIME = {
     (_B.PAD, 2): "1.14.0",
     (_B.TRANSPOSE, 1): "1.6.0",
     (_B.TRANSPOSE, 2): "1.14.0",
+    (_B.BATCH_MATMUL, 1): "2.3.0",
+    (_B.BATCH_MATMUL, 2): "2.3.0",
     (_B.QUANTIZE, 1): "1.14.0",
     (_B.QUANTIZE, 2): "1.15.0",
     (_B.QUANTIZE, 3): "2.7.0",

@@ -1,0 +1,253 @@
+"""Lowering of EinsumDense, MultiHeadAttention and Attention.
+
+An EinsumDense whose labels split into free (input and output), contracted (input and kernel)
+and produced (kernel and output) ones is a FULLY_CONNECTED: the input is brought to
+``(free..., contracted)`` (TRANSPOSE if needed, RESHAPE merging the contracted axes), the
+kernel to ``[produced, contracted]``, and the result reshaped (and transposed) to the output
+spec. The bias joins the FULLY_CONNECTED when it spans exactly the produced axes.
+
+MultiHeadAttention over ``(B, T, dim)`` is what TFLiteConverter writes for it::
+
+    q, k, v = FULLY_CONNECTED + RESHAPE to (B, T|S, heads, dim)   (1/sqrt(key_dim) folded into q)
+    scores = BATCH_MATMUL(TRANSPOSE(q, 0213), TRANSPOSE(k, 0231))   # (B, heads, T, S)
+    probs = SOFTMAX(scores [+ mask bias])                            # last axis
+    out = FULLY_CONNECTED(RESHAPE(TRANSPOSE(BATCH_MATMUL(probs, TRANSPOSE(v, 0213)), 0213)))
+
+Folding the query scale into its weights (``(x W + b) s = x (W s) + b s``) moves the result by
+float rounding only. A constant mask (``use_causal_mask``, ``sliding_window``) is an additive
+bias of 0 / -1e9, which gives the same probabilities as Keras's ``where`` in float32 on every
+row with at least one visible key (always the case for those masks).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from compiler.ir import Value
+from compiler.keras.ops.einsum import parse_einsum
+from compiler.lower.context import LayerCall, Lowering
+from compiler.quantize.attention_masks import MASK_BIAS
+
+__all__ = ["lower_einsum_dense", "lower_multi_head_attention", "lower_attention"]
+
+
+def _shape_const(ctx: Lowering, name: str, dims) -> Value:
+    return ctx.const(name, np.array([-1, *[int(d) for d in dims[1:]]], dtype=np.int32))
+
+
+def _transpose(ctx: Lowering, x: Value, perm, name: str) -> Value:
+    shape = tuple(x.shape[p] for p in perm)
+    return ctx.op(
+        "TRANSPOSE", [x, ctx.const(f"{name}/perm", np.array(perm, np.int32))], shape, name
+    )
+
+
+def _reshape(ctx: Lowering, x: Value, shape, name: str) -> Value:
+    if tuple(x.shape) == tuple(shape):
+        return x
+    return ctx.op("RESHAPE", [x, _shape_const(ctx, f"{name}/shape", shape)], tuple(shape), name)
+
+
+def einsum_dense(
+    ctx: Lowering,
+    call: LayerCall,
+    x: Value,
+    equation: str,
+    kernel: np.ndarray,
+    bias: np.ndarray | None,
+    name: str,
+    scale: float = 1.0,
+) -> Value:
+    """``(einsum(equation, x, kernel) + bias) * scale`` as FULLY_CONNECTED (+ RESHAPE,
+    TRANSPOSE, ADD where needed); the last op is named ``name``."""
+    (si, sk), so = parse_einsum(equation, (x.rank, kernel.ndim))
+    free = [c for c in so if c in si]
+    contracted = [c for c in sk if c in si and c not in so]
+    produced = [c for c in so if c in sk and c not in si]
+    if (
+        any(c in sk for c in free)
+        or set(si) != set(free) | set(contracted)
+        or set(sk) != set(contracted) | set(produced)
+        or not free
+        or si[0] != so[0]
+    ):
+        raise call.unsupported(
+            f"einsum equation {equation!r} is not a batch-first contraction with the kernel "
+            "(each input label either kept in the output or summed with the kernel)"
+        )
+    if any(x.shape[si.index(c)] is None for c in free[1:] + contracted):
+        raise call.unsupported(f"input shape {x.shape} has unknown non-batch dimensions")
+    sizes = {c: x.shape[si.index(c)] for c in si}
+    sizes.update({c: kernel.shape[sk.index(c)] for c in sk})
+    units = int(np.prod([sizes[c] for c in produced], dtype=np.int64))
+    depth = int(np.prod([sizes[c] for c in contracted], dtype=np.int64))
+    w = np.transpose(kernel, [sk.index(c) for c in contracted + produced]).reshape(depth, units)
+    full = flat_bias = None
+    if bias is not None:
+        # Keras's bias spans the output from its first bias axis on (size 1 on the others).
+        full = bias.reshape([1] * (len(so) - bias.ndim) + list(bias.shape))
+        if all(full.shape[i] == 1 for i, c in enumerate(so) if c not in produced):
+            moved = [so.index(c) for c in produced]
+            kept = [i for i in range(len(so)) if i not in moved]
+            target = [sizes[c] if c in produced else 1 for c in so]
+            flat_bias = np.transpose(np.broadcast_to(full, target), kept + moved).reshape(units)
+    order = free + produced
+    perm_in = [si.index(c) for c in free + contracted]
+    split = [sizes[c] for c in free[1:] + produced]
+    steps = [
+        perm_in != list(range(x.rank)),  # input transpose
+        True,  # FULLY_CONNECTED
+        len(produced) != 1,  # reshape of the units
+        order != list(so),  # output transpose
+        full is not None and flat_bias is None,  # bias that varies along kept axes
+    ]
+    last = max(i for i, on in enumerate(steps) if on)
+
+    def named(step: int, suffix: str) -> str:
+        return name if step == last else f"{name}/{suffix}"
+
+    if steps[0]:
+        x = _transpose(ctx, x, perm_in, named(0, "input_perm"))
+    x = _reshape(ctx, x, [x.shape[0]] + [sizes[c] for c in free[1:]] + [depth], f"{name}/input")
+    inputs = [x, ctx.weight(f"{name}/kernel", (w * np.float32(scale)).T)]
+    if flat_bias is not None:
+        inputs.append(ctx.weight(f"{name}/bias", flat_bias * np.float32(scale)))
+    y = ctx.op(
+        "FULLY_CONNECTED",
+        inputs,
+        (*x.shape[:-1], units),
+        named(1, "matmul"),
+        keep_num_dims=x.rank > 2,
+    )
+    if steps[2]:
+        y = _reshape(ctx, y, [y.shape[0], *split], named(2, "split"))
+    if steps[3]:
+        y = _transpose(ctx, y, [order.index(c) for c in so], named(3, "output_perm"))
+    if steps[4]:
+        b = ctx.weight(f"{name}/bias", full * np.float32(scale))
+        y = ctx.op("ADD", [y, b], y.shape, named(4, "bias_add"))
+    return y
+
+
+def lower_einsum_dense(ctx: Lowering, call: LayerCall) -> list[Value]:
+    cfg = call.config
+    kernel = call.weights[0]
+    bias = call.weights[1] if cfg.get("bias_axes") else None
+    x = call.inputs[0]
+    activation = cfg.get("activation")
+    plain = activation in (None, "linear")
+    name = call.name if plain else f"{call.name}/einsum"
+    y = einsum_dense(ctx, call, x, cfg["equation"], kernel, bias, name)
+    return [ctx.activation(call, y, activation, call.name)]
+
+
+def _constant_mask(call: LayerCall, t: int, s: int, causal: bool, window) -> np.ndarray | None:
+    keep = None
+    if causal:
+        keep = np.tril(np.ones((t, s), dtype=bool))
+    if window is not None:
+        rows, cols = np.arange(t)[:, None], np.arange(s)[None, :]
+        band = np.abs(rows - cols) < int(window)
+        keep = band if keep is None else keep & band
+    if keep is None:
+        return None
+    return np.where(keep, 0.0, MASK_BIAS).astype(np.float32)[None, None]
+
+
+def _sublayer_weights(call: LayerCall, use_bias: bool):
+    """(kernel, bias) of query, key, value and output, in Keras's weight order."""
+    w = list(call.weights)
+    step = 2 if use_bias else 1
+    if len(w) != 4 * step:
+        raise call.unsupported(f"expected {4 * step} weights, found {len(w)}")
+    return [(w[i], w[i + 1] if use_bias else None) for i in range(0, len(w), step)]
+
+
+def lower_multi_head_attention(ctx: Lowering, call: LayerCall) -> list[Value]:
+    cfg, kw = call.config, call.call_kwargs
+    if kw.get("attention_mask") is not None:
+        raise call.unsupported(
+            "an attention_mask input is not supported by the compiler; use_causal_mask and "
+            "sliding_window are"
+        )
+    for name in ("query_mask", "value_mask", "key_mask"):
+        if kw.get(name) is not None:
+            raise call.unsupported(f"{name} is not supported by the compiler")
+    has_key = kw.get("key") is not None or len(call.inputs) > 2
+    query, value = call.inputs[0], call.inputs[1]
+    key = call.inputs[2] if has_key else value
+    if query.rank != 3 or value.rank != 3:
+        raise call.unsupported(
+            f"attention over inputs of rank {query.rank}/{value.rank} is not supported; "
+            "only (batch, sequence, features)"
+        )
+    axes = cfg.get("attention_axes")
+    if axes is not None and [int(a) % 4 for a in axes] != [1]:
+        raise call.unsupported(f"attention_axes={axes} is not supported; only the sequence axis")
+    t, s = query.shape[1], value.shape[1]
+    if t is None or s is None:
+        raise call.unsupported("sequence lengths must be known (a fixed input length)")
+    heads, key_dim = int(cfg["num_heads"]), int(cfg["key_dim"])
+    value_dim = int(cfg.get("value_dim") or key_dim)
+    use_bias = bool(cfg.get("use_bias", True))
+    (wq, bq), (wk, bk), (wv, bv), (wo, bo) = _sublayer_weights(call, use_bias)
+    n = call.name
+    scale = 1.0 / math.sqrt(float(key_dim))
+    proj = "abc,cde->abde"
+    q = einsum_dense(ctx, call, query, proj, wq, bq, f"{n}/query", scale=scale)
+    k = einsum_dense(ctx, call, key, proj, wk, bk, f"{n}/key")
+    v = einsum_dense(ctx, call, value, proj, wv, bv, f"{n}/value")
+    qt = _transpose(ctx, q, (0, 2, 1, 3), f"{n}/query_heads")
+    kt = _transpose(ctx, k, (0, 2, 3, 1), f"{n}/key_heads")
+    batch = query.shape[0]
+    scores = ctx.op("BATCH_MATMUL", [qt, kt], (batch, heads, t, s), f"{n}/scores")
+    bias = _constant_mask(
+        call, t, s, bool(kw.get("use_causal_mask", False)), cfg.get("sliding_window")
+    )
+    if bias is not None:
+        scores = ctx.op(
+            "ADD", [scores, ctx.weight(f"{n}/mask", bias)], scores.shape, f"{n}/masked_scores"
+        )
+    probs = ctx.op("SOFTMAX", [scores], scores.shape, f"{n}/probs", beta=1.0)
+    vt = _transpose(ctx, v, (0, 2, 1, 3), f"{n}/value_heads")
+    mixed = ctx.op("BATCH_MATMUL", [probs, vt], (batch, heads, t, value_dim), f"{n}/mixed")
+    merged = _transpose(ctx, mixed, (0, 2, 1, 3), f"{n}/merged")
+    produced = "efgh"[: wo.ndim - 2]  # output_shape may have several axes
+    out_eq = f"abcd,cd{produced}->ab{produced}"
+    out = einsum_dense(ctx, call, merged, out_eq, wo, bo, n)
+    if bool(kw.get("return_attention_scores", False)):
+        return [out, probs]
+    return [out]
+
+
+def lower_attention(ctx: Lowering, call: LayerCall) -> list[Value]:
+    """Attention (dot scores): BATCH_MATMUL(q, k^T) [* scale] [+ causal bias], SOFTMAX,
+    BATCH_MATMUL with the values."""
+    cfg, kw = call.config, call.call_kwargs
+    if cfg.get("score_mode", "dot") != "dot":
+        raise call.unsupported("score_mode='concat' is not supported by the compiler; only 'dot'")
+    if kw.get("mask") is not None:
+        raise call.unsupported("masks are not supported by the compiler")
+    q, v = call.inputs[0], call.inputs[1]
+    k = call.inputs[2] if len(call.inputs) > 2 else v
+    if q.rank != 3 or q.shape[1] is None or v.shape[1] is None:
+        raise call.unsupported("only (batch, sequence, features) inputs of known length")
+    n, t, s = call.name, q.shape[1], v.shape[1]
+    scores = ctx.op(
+        "BATCH_MATMUL", [q, k], (q.shape[0], t, s), f"{n}/scores", adj_x=False, adj_y=True
+    )
+    if cfg.get("use_scale"):
+        factor = ctx.weight(f"{n}/scale", np.float32(call.weights[0]))
+        scores = ctx.op("MUL", [scores, factor], scores.shape, f"{n}/scaled")
+    bias = _constant_mask(call, t, s, bool(kw.get("use_causal_mask", False)), None)
+    if bias is not None:
+        scores = ctx.op(
+            "ADD", [scores, ctx.weight(f"{n}/mask", bias[0])], scores.shape, f"{n}/masked"
+        )
+    probs = ctx.op("SOFTMAX", [scores], scores.shape, f"{n}/probs", beta=1.0)
+    out = ctx.op("BATCH_MATMUL", [probs, v], (q.shape[0], t, v.shape[2]), n)
+    if bool(kw.get("return_attention_scores", False)):
+        return [out, probs]
+    return [out]
