@@ -10,10 +10,7 @@ from compiler.lower.context import LayerCall, Lowering
 __all__ = [
     "lower_dense",
     "lower_activation",
-    "lower_relu",
-    "lower_leaky_relu",
     "lower_softmax",
-    "lower_elu",
     "lower_identity",
     "lower_rescaling",
     "lower_permute",
@@ -49,30 +46,6 @@ def lower_activation(ctx: Lowering, call: LayerCall) -> list[Value]:
     return [y]
 
 
-def lower_relu(ctx: Lowering, call: LayerCall) -> list[Value]:
-    """``ReLU(max_value, negative_slope, threshold)``: RELU, RELU6 or LEAKY_RELU."""
-    cfg, x = call.config, call.inputs[0]
-    max_value = cfg.get("max_value")
-    slope = float(cfg.get("negative_slope") or 0.0)
-    threshold = float(cfg.get("threshold") or 0.0)
-    if threshold == 0.0 and slope == 0.0 and max_value is None:
-        return [ctx.op("RELU", [x], x.shape, call.name)]
-    if threshold == 0.0 and slope == 0.0 and float(max_value) == 6.0:
-        return [ctx.op("RELU6", [x], x.shape, call.name)]
-    if threshold == 0.0 and max_value is None and 0.0 < slope < 1.0:
-        return [ctx.op("LEAKY_RELU", [x], x.shape, call.name, alpha=slope)]
-    raise call.unsupported(
-        f"ReLU(max_value={max_value}, negative_slope={slope}, threshold={threshold}) is not "
-        "supported; supported: plain ReLU, max_value=6, or 0 < negative_slope < 1 alone"
-    )
-
-
-def lower_leaky_relu(ctx: Lowering, call: LayerCall) -> list[Value]:
-    x = call.inputs[0]
-    alpha = call.config.get("negative_slope", call.config.get("alpha", 0.3))
-    return [ctx.op("LEAKY_RELU", [x], x.shape, call.name, alpha=float(alpha))]
-
-
 def lower_softmax(ctx: Lowering, call: LayerCall) -> list[Value]:
     x = call.inputs[0]
     axis = call.config.get("axis", -1)
@@ -80,13 +53,6 @@ def lower_softmax(ctx: Lowering, call: LayerCall) -> list[Value]:
     if axis not in (-1, x.rank - 1):
         raise call.unsupported(f"softmax over axis={axis} is not supported; only the last axis")
     return [ctx.op("SOFTMAX", [x], x.shape, call.name, beta=1.0)]
-
-
-def lower_elu(ctx: Lowering, call: LayerCall) -> list[Value]:
-    x, alpha = call.inputs[0], float(call.config.get("alpha", 1.0))
-    if alpha != 1.0:
-        raise call.unsupported(f"ELU(alpha={alpha}) is not supported; TFLite's ELU has alpha 1")
-    return [ctx.op("ELU", [x], x.shape, call.name)]
 
 
 def lower_identity(ctx: Lowering, call: LayerCall) -> list[Value]:

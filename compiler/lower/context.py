@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from compiler.ir import Graph, Value
+from compiler.lower._activations import lower_named_activation
 from compiler.lower.errors import UnsupportedLayerError
 
 __all__ = ["LayerCall", "Lowering"]
@@ -77,26 +78,4 @@ class Lowering:
 
     def activation(self, call: LayerCall, x: Value, activation, name: str) -> Value:
         """Applies a Keras activation (name or serialized dict) to ``x``."""
-        if isinstance(activation, dict):
-            activation = activation.get("config", {}).get("name", activation.get("class_name"))
-        shape = x.shape
-        if activation in (None, "linear"):
-            return x
-        simple = {"relu": "RELU", "relu6": "RELU6", "sigmoid": "LOGISTIC", "tanh": "TANH"}
-        if activation in simple:
-            return self.op(simple[activation], [x], shape, name)
-        if activation == "softmax":
-            return self.op("SOFTMAX", [x], shape, name, beta=1.0)
-        if activation == "leaky_relu":
-            return self.op("LEAKY_RELU", [x], shape, name, alpha=0.2)
-        if activation == "elu":
-            return self.op("ELU", [x], shape, name)
-        if activation == "gelu":
-            return self.op("GELU", [x], shape, name, approximate=False)
-        if activation in ("silu", "swish"):
-            gate = self.op("LOGISTIC", [x], shape, f"{name}/sigmoid")
-            return self.op("MUL", [x, gate], shape, name)
-        raise call.unsupported(
-            f"activation {activation!r} is not supported; supported activations: "
-            "linear, relu, relu6, sigmoid, tanh, softmax, leaky_relu, silu, elu, gelu"
-        )
+        return lower_named_activation(self, call, x, activation, name)

@@ -10,6 +10,7 @@ says how each class becomes ops.
 from __future__ import annotations
 
 from compiler.ir import Graph, Value
+from compiler.lower._operations import is_operation_node, lower_operation
 from compiler.lower.context import LayerCall, Lowering
 from compiler.lower.errors import UnsupportedLayerError
 from compiler.lower.table import LOWERINGS
@@ -75,6 +76,8 @@ def _lower_graph(ctx: Lowering, functional, input_values: list[Value], renames: 
 
 
 def _lower_layer(ctx: Lowering, layer, node, inputs: list[Value]) -> list[Value]:
+    if is_operation_node(layer):  # ``x + 3.0``, ``ops.mean(x)``: its call arguments matter
+        return lower_operation(ctx, layer, node, inputs)
     class_name = type(layer).__name__
     fn = LOWERINGS.get(class_name)
     if fn is None:

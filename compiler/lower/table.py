@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from compiler.lower._activations import lower_elu, lower_leaky_relu, lower_prelu, lower_relu
 from compiler.lower._attention import (
     lower_attention,
     lower_einsum_dense,
@@ -12,11 +13,8 @@ from compiler.lower._core import (
     lower_activation,
     lower_dense,
     lower_dropout,
-    lower_elu,
     lower_identity,
-    lower_leaky_relu,
     lower_permute,
-    lower_relu,
     lower_rescaling,
     lower_softmax,
 )
@@ -72,6 +70,7 @@ LOWERINGS = {
     "Minimum": lower_elementwise,
     "Dropout": lower_dropout,
     "SpatialDropout1D": lower_dropout,
+    "PReLU": lower_prelu,
     "SpatialDropout2D": lower_dropout,
     "GaussianNoise": lower_dropout,
     "GaussianDropout": lower_dropout,

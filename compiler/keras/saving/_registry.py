@@ -104,8 +104,13 @@ def resolve_class(class_name, module, registered_name, custom_objects=None):
         if custom is not None:
             return custom
     parts = _segments(module) or []
-    if parts[:1] == ["ops"] and class_name in OPERATIONS:  # a graph node of a Keras op
-        return OPERATIONS[class_name]
+    if parts[:1] == ["ops"]:  # a graph node of a Keras op: only those of the fixed table
+        if class_name in OPERATIONS:
+            return OPERATIONS[class_name]
+        raise UnknownObjectError(
+            f"Unknown class '{class_name}' (module '{module}'): this Keras operation is not "
+            f"supported as a graph node; supported operations: {', '.join(sorted(OPERATIONS))}"
+        )
     found, where = _lookup(module, class_name)
     if isinstance(found, type) and hasattr(found, "from_config"):
         return found

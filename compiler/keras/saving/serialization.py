@@ -72,6 +72,17 @@ def serialize_keras_object(obj):
             f"The `get_config()` method of {obj!r} should return a dict. It returned: {config!r}"
         )
     module, registered_name = _module_and_registered_name(type(obj))
+    if isinstance(obj, slice):  # the index of a GetItem graph node, as Keras writes it
+        return {
+            "class_name": "__slice__",
+            "config": {
+                "start": serialize_keras_object(obj.start),
+                "stop": serialize_keras_object(obj.stop),
+                "step": serialize_keras_object(obj.step),
+            },
+        }
+    if obj is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
     result = {
         "module": module,
         "class_name": type(obj).__name__,

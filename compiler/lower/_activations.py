@@ -1,0 +1,171 @@
+"""Keras activations (by name) as IR ops: a TFLite builtin where one exists, else a
+decomposition into builtins.
+
+Builtins: relu RELU, relu6 RELU6, sigmoid LOGISTIC, tanh TANH, softmax SOFTMAX, leaky_relu
+LEAKY_RELU (Keras's function default 0.2), elu ELU, gelu GELU (exact erf form, Keras's default
+for the activation), hard_silu / hard_swish HARD_SWISH, log_softmax LOG_SOFTMAX,
+exponential EXP. Decompositions:
+
+* silu / swish: ``x * LOGISTIC(x)``;
+* hard_sigmoid (Keras 3): ``relu6(x + 3) * (1/6)``: ADD, RELU6, MUL;
+* softplus: ``relu(x) + log(1 + exp(-|x|))``, which never overflows: ABS, NEG, EXP, ADD, LOG,
+  RELU, ADD;
+* mish: ``x * tanh(softplus(x))``;
+* elu with alpha ``a`` != 1: ``relu(x) + a * min(elu(x), 0)``; selu: ``scale * elu_alpha(x)``
+  with Keras's constants, written ``scale * elu(x) + scale * (alpha - 1) * min(elu(x), 0)``;
+* softsign: ``x / (1 + |x|)``.
+"""
+
+from __future__ import annotations
+
+from compiler.ir import Value
+
+__all__ = ["lower_named_activation", "ACTIVATION_NAMES", "elu_with_alpha"]
+
+SELU_ALPHA = 1.6732632423543772
+SELU_SCALE = 1.0507009873554805
+
+_BUILTINS = {
+    "relu": ("RELU", {}),
+    "relu6": ("RELU6", {}),
+    "sigmoid": ("LOGISTIC", {}),
+    "tanh": ("TANH", {}),
+    "softmax": ("SOFTMAX", {"beta": 1.0}),
+    "leaky_relu": ("LEAKY_RELU", {"alpha": 0.2}),
+    "elu": ("ELU", {}),
+    "gelu": ("GELU", {"approximate": False}),
+    "hard_silu": ("HARD_SWISH", {}),
+    "hard_swish": ("HARD_SWISH", {}),
+    "log_softmax": ("LOG_SOFTMAX", {}),
+    "exponential": ("EXP", {}),
+}
+
+
+class _Builder:
+    """Adds ops named ``{name}/{step}``, the last one under ``name`` itself."""
+
+    def __init__(self, ctx, name: str):
+        self.ctx, self.name = ctx, name
+
+    def op(self, type_: str, inputs, step: str | None, **attrs) -> Value:
+        shape = inputs[0].shape
+        name = self.name if step is None else f"{self.name}/{step}"
+        return self.ctx.op(type_, inputs, shape, name, **attrs)
+
+    def scalar(self, value: float) -> Value:
+        return self.ctx.weight(f"{self.name}/const_{value:g}", float(value))
+
+
+def _silu(b: _Builder, x: Value) -> Value:
+    return b.op("MUL", [x, b.op("LOGISTIC", [x], "sigmoid")], None)
+
+
+def _hard_sigmoid(b: _Builder, x: Value) -> Value:
+    shifted = b.op("ADD", [x, b.scalar(3.0)], "add3")
+    return b.op("MUL", [b.op("RELU6", [shifted], "relu6"), b.scalar(1.0 / 6.0)], None)
+
+
+def _softplus(b: _Builder, x: Value, final: str | None = None) -> Value:
+    decay = b.op("NEG", [b.op("ABS", [x], "abs")], "neg_abs")
+    log1p = b.op("LOG", [b.op("ADD", [b.op("EXP", [decay], "exp"), b.scalar(1.0)], "1p")], "log")
+    return b.op("ADD", [b.op("RELU", [x], "relu"), log1p], final)
+
+
+def _mish(b: _Builder, x: Value) -> Value:
+    gate = b.op("TANH", [_softplus(b, x, "softplus")], "tanh")
+    return b.op("MUL", [x, gate], None)
+
+
+def elu_with_alpha(b: _Builder, x: Value, alpha: float, scale: float = 1.0) -> Value:
+    """``scale * (x > 0 ? x : alpha * expm1(x))`` from ELU, MINIMUM, MUL and ADD."""
+    elu = b.op("ELU", [x], "elu" if (alpha, scale) != (1.0, 1.0) else None)
+    if (alpha, scale) == (1.0, 1.0):
+        return elu
+    negative = b.op("MINIMUM", [elu, b.scalar(0.0)], "negative_part")
+    extra = b.op("MUL", [negative, b.scalar(scale * (alpha - 1.0))], "negative_scaled")
+    if scale == 1.0:
+        return b.op("ADD", [elu, extra], None)
+    return b.op("ADD", [b.op("MUL", [elu, b.scalar(scale)], "scaled"), extra], None)
+
+
+def _softsign(b: _Builder, x: Value) -> Value:
+    denominator = b.op("ADD", [b.op("ABS", [x], "abs"), b.scalar(1.0)], "denominator")
+    return b.op("DIV", [x, denominator], None, activation="NONE")
+
+
+_DECOMPOSED = {
+    "silu": _silu,
+    "swish": _silu,
+    "hard_sigmoid": _hard_sigmoid,
+    "softplus": _softplus,
+    "mish": _mish,
+    "selu": lambda b, x: elu_with_alpha(b, x, SELU_ALPHA, SELU_SCALE),
+    "softsign": _softsign,
+}
+
+ACTIVATION_NAMES = ("linear", *_BUILTINS, *_DECOMPOSED)
+
+
+def lower_named_activation(ctx, call, x: Value, activation, name: str) -> Value:
+    """Applies Keras activation ``activation`` (a name or a serialized function) to ``x``."""
+    if isinstance(activation, dict):  # {"class_name": "function", "config": "hard_silu"}
+        inner = activation.get("config")
+        activation = inner if isinstance(inner, str) else (inner or {}).get("name")
+    if activation in (None, "linear"):
+        return x
+    if activation in _BUILTINS:
+        type_, attrs = _BUILTINS[activation]
+        if type_ in ("SOFTMAX", "LOG_SOFTMAX") and x.rank < 1:
+            raise call.unsupported(f"activation {activation!r} needs an input with an axis")
+        return ctx.op(type_, [x], x.shape, name, **attrs)
+    if activation in _DECOMPOSED:
+        return _DECOMPOSED[activation](_Builder(ctx, name), x)
+    raise call.unsupported(
+        f"activation {activation!r} is not supported; supported activations: "
+        f"{', '.join(ACTIVATION_NAMES)}"
+    )
+
+
+# ----------------------------------------------------------------------------- layers
+def lower_relu(ctx, call) -> list[Value]:
+    """``ReLU(max_value, negative_slope, threshold)``: RELU, RELU6, or LEAKY_RELU / RELU
+    followed by MINIMUM for a cap; a nonzero threshold (a jump at the threshold) is refused."""
+    cfg, x = call.config, call.inputs[0]
+    max_value = cfg.get("max_value")
+    slope = float(cfg.get("negative_slope") or 0.0)
+    threshold = float(cfg.get("threshold") or 0.0)
+    if threshold != 0.0:
+        raise call.unsupported(
+            f"ReLU(threshold={threshold}) is not supported: only threshold=0 has a TFLite form"
+        )
+    b = _Builder(ctx, call.name)
+    capped = max_value is not None
+    if slope == 0.0 and capped and float(max_value) == 6.0:
+        return [b.op("RELU6", [x], None)]
+    step = "uncapped" if capped else None
+    if slope == 0.0:
+        y = b.op("RELU", [x], step)
+    else:
+        y = b.op("LEAKY_RELU", [x], step, alpha=slope)
+    if capped:
+        y = b.op("MINIMUM", [y, b.scalar(float(max_value))], None)
+    return [y]
+
+
+def lower_leaky_relu(ctx, call) -> list[Value]:
+    x = call.inputs[0]
+    alpha = call.config.get("negative_slope", call.config.get("alpha", 0.3))
+    return [ctx.op("LEAKY_RELU", [x], x.shape, call.name, alpha=float(alpha))]
+
+
+def lower_elu(ctx, call) -> list[Value]:
+    """``ELU(alpha)``: TFLite's ELU has alpha 1; other alphas are decomposed."""
+    alpha = float(call.config.get("alpha", 1.0))
+    return [elu_with_alpha(_Builder(ctx, call.name), call.inputs[0], alpha)]
+
+
+def lower_prelu(ctx, call) -> list[Value]:
+    """``PReLU``: PRELU with the trained ``alpha`` ([sample dims], shared axes of size 1)."""
+    x = call.inputs[0]
+    alpha = ctx.weight(f"{call.name}/alpha", call.weights[0])
+    return [ctx.op("PRELU", [x, alpha], x.shape, call.name)]
