@@ -5,11 +5,19 @@
 independent check of what the compiler writes.
 """
 
-from runtime.errors import InvalidInputError, InvalidModelError, UnsupportedOpError
+from runtime._budget import Limits
+from runtime.errors import (
+    BudgetExceededError,
+    InvalidInputError,
+    InvalidModelError,
+    UnsupportedOpError,
+)
 
 __all__ = [
+    "BudgetExceededError",
     "Interpreter",
     "InferenceSession",
+    "Limits",
     "InvalidInputError",
     "InvalidModelError",
     "UnsupportedOpError",

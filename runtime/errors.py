@@ -5,7 +5,7 @@ caller can catch ``ValueError`` (the built-in type users already catch) and neve
 ``IndexError``, ``struct.error`` or ``RecursionError`` from deep inside a reader or kernel.
 """
 
-__all__ = ["InvalidInputError", "InvalidModelError", "UnsupportedOpError"]
+__all__ = ["BudgetExceededError", "InvalidInputError", "InvalidModelError", "UnsupportedOpError"]
 
 
 class InvalidModelError(ValueError):
@@ -14,6 +14,11 @@ class InvalidModelError(ValueError):
 
 class UnsupportedOpError(InvalidModelError):
     """A model uses an operator (or an operator variant) this runtime does not implement."""
+
+
+class BudgetExceededError(InvalidModelError):
+    """A model needs more work or memory than one run's budget allows (``runtime.Limits``):
+    loop iterations, operators run, the size of one tensor, or the bytes held at once."""
 
 
 class InvalidInputError(ValueError):

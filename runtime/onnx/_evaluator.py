@@ -1,14 +1,18 @@
 """Run a compiled graph: a dict of values by name and a loop over the sorted nodes.
 
 In the style of ``onnx.reference.ReferenceEvaluator.run``. Subgraphs (Loop, If, Scan bodies)
-are run by the same loop, with the enclosing scope's values visible to them.
+are run by the same loop, with the enclosing scope's values visible to them. Every node run and
+every value it produces is charged to the run's budget (``runtime._budget``): a node costs one
+of ``max_nodes``, and its outputs are held against ``max_tensor_bytes`` / ``max_memory_bytes``
+until the graph that computed them returns.
 """
 
 from collections import ChainMap
 
 import numpy as np
 
-from runtime.errors import InvalidModelError, UnsupportedOpError
+from runtime import _budget
+from runtime.errors import BudgetExceededError, InvalidModelError, UnsupportedOpError
 from runtime.onnx._graph import Graph
 
 
@@ -43,10 +47,38 @@ def run_graph(graph: Graph, feeds: dict, outer=None, keep: dict | None = None):
         outer: the enclosing scope of a subgraph.
         keep: if given, every value computed is also stored into it (intermediates).
     """
+    held = _Held(_budget.active())
+    try:
+        return _run_nodes(graph, feeds, outer, keep, held)
+    finally:
+        # The caller takes what it needs from the scope; the run holds the rest no longer.
+        held.budget.release(held.nbytes)
+
+
+class _Held:
+    """Bytes of the values one graph computed, returned to the budget when the graph ends."""
+
+    def __init__(self, budget):
+        self.budget = budget
+        self.nbytes = 0
+
+    def add(self, value, args, where: str) -> None:
+        if not isinstance(value, np.ndarray):
+            return
+        root = _root(value)
+        if any(a is not None and root is _root(a) for a in args):
+            return  # an input or a view of one (Identity, Reshape, Slice): counted already
+        self.budget.hold(value.nbytes, where)
+        self.nbytes += value.nbytes
+
+
+def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held):
+    budget = held.budget
     local = dict(graph.initializers)
     local.update(feeds)
     values = ChainMap(local, outer) if outer is not None else local
     for node in graph.nodes:
+        budget.visit(node.describe())
         args = []
         for name in node.inputs:
             if not name:
@@ -76,6 +108,12 @@ def run_graph(graph: Graph, feeds: dict, outer=None, keep: dict | None = None):
         except InvalidModelError as e:
             # Same type (UnsupportedOpError stays one), with the node that raised it named.
             raise type(e)(f"{node.describe()}: {e}") from e
+        except MemoryError as e:
+            raise BudgetExceededError(
+                f"{node.describe()} on inputs {_shapes(node.inputs, args)}: out of memory "
+                f"({type(e).__name__}: {e}); the machine has less memory than the run's limits "
+                "allow (lower max_memory_bytes / max_tensor_bytes)"
+            ) from e
         except (
             ValueError,
             TypeError,
@@ -83,7 +121,6 @@ def run_graph(graph: Graph, feeds: dict, outer=None, keep: dict | None = None):
             KeyError,
             ZeroDivisionError,
             OverflowError,
-            MemoryError,
             RecursionError,
             AttributeError,
             NotImplementedError,
@@ -102,12 +139,20 @@ def run_graph(graph: Graph, feeds: dict, outer=None, keep: dict | None = None):
             )
         for out, value in zip(node.outputs, result, strict=False):
             if out:
+                held.add(value, args, f"{node.describe()} output {out!r}")
                 local[out] = value
         if keep is not None:
             for out, value in zip(node.outputs, result, strict=False):
                 if out:
                     keep[out] = value
     return values
+
+
+def _root(array):
+    """The array that owns ``array``'s memory (views chain to it through ``.base``)."""
+    while isinstance(array, np.ndarray) and isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
 
 
 def _shapes(names, args) -> str:

@@ -14,6 +14,7 @@ import numpy as np
 import onnx
 from onnx import AttributeProto
 
+from runtime import _budget
 from runtime.errors import InvalidModelError, UnsupportedOpError
 from runtime.onnx._reader import DOMAIN_OPSETS, tensor_to_array
 from runtime.onnx._types import elem_type_name, is_supported_elem_type
@@ -95,6 +96,8 @@ def compile_graph(
         UnsupportedOpError: an op, domain or attribute this runtime does not implement.
     """
     gname = proto.name or "<main>"
+    # Nodes of every (sub)graph count against the loading budget before any is compiled.
+    _budget.active().visit(f"graph {gname!r}", len(proto.node))
     initializers: dict[str, np.ndarray] = {}
     for tensor in proto.initializer:
         if tensor.name in initializers:

@@ -105,6 +105,14 @@ def opsets(model: onnx.ModelProto) -> dict[str, int]:
         raise UnsupportedOpError(
             f"default-domain opset {result['']} is not supported; expected {MIN_OPSET}..{MAX_OPSET}"
         )
+    for domain, newest in DOMAIN_OPSETS.items():
+        # onnxruntime refuses a model importing a known domain at a version newer than it
+        # supports, even when no node uses the domain; so does this runtime.
+        if result.get(domain, 0) > newest:
+            raise UnsupportedOpError(
+                f"opset_import: domain {domain!r} version {result[domain]} is not supported; "
+                f"the newest is {newest}"
+            )
     return result
 
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from runtime._budget import Budget, Limits, running
 from runtime.errors import InvalidInputError
 from runtime.onnx._evaluator import run_graph
 from runtime.onnx._graph import ValueInfo, compile_graph
@@ -53,10 +54,18 @@ class InferenceSession:
         providers: accepted for compatibility; this runtime is always ``CPUExecutionProvider``.
         keep_intermediates: keep every value computed by the last ``run`` in
             ``self.intermediates`` (name -> array), for op-by-op comparisons.
+        limits: the budget of each ``run`` and of loading (``runtime.Limits``: loop
+            iterations, nodes run, bytes per tensor, bytes held at once); None for the
+            defaults.
+
+    ``run`` may be called from several threads at once, as onnxruntime's: each call has its
+    own values and its own budget (with ``keep_intermediates``, ``intermediates`` holds the
+    values of whichever call finished last).
 
     Raises:
         InvalidModelError: the file is corrupt, truncated, hostile or inconsistent.
         UnsupportedOpError: it uses an op, opset or type this runtime does not implement.
+        BudgetExceededError: loading it needs more than ``limits`` allow (too many nodes).
     """
 
     def __init__(
@@ -66,11 +75,16 @@ class InferenceSession:
         providers=None,
         *,
         keep_intermediates: bool = False,
+        limits: Limits | None = None,
         **kwargs,
     ):
+        if limits is not None and not isinstance(limits, Limits):
+            raise TypeError(f"limits must be a runtime.Limits. Received: {type(limits).__name__}")
+        self._limits = limits or Limits()
         model = parse_model(read_model_bytes(path_or_bytes))
         self._model_opsets = opsets(model)
-        self._graph = compile_graph(model.graph, self._model_opsets)
+        with running(Budget(self._limits)):
+            self._graph = compile_graph(model.graph, self._model_opsets)
         initializers = self._graph.initializers
         # Since IR 4 an initializer may also be listed as an input (a default that feeds can
         # override); onnxruntime does not report those as inputs.
@@ -126,6 +140,8 @@ class InferenceSession:
         Raises:
             InvalidInputError: an unknown or missing input, or one of the wrong type or shape;
                 an unknown output name.
+            BudgetExceededError: the run needs more work or memory than ``limits`` allow.
+            InvalidModelError: a node fails on the values it receives.
         """
         feeds = self._check_feed(input_feed)
         if output_names is None:
@@ -137,7 +153,11 @@ class InferenceSession:
                 raise InvalidInputError(
                     f"Invalid output name: {name!r}; the model's outputs are {sorted(produced)}"
                 )
-        values = run_graph(self._graph, feeds, keep=keep)
+        budget = Budget(self._limits)
+        for name, value in feeds.items():
+            budget.hold(value.nbytes, f"input {name!r}")
+        with running(budget):
+            values = run_graph(self._graph, feeds, keep=keep)
         if keep is not None:
             self.intermediates = {**feeds, **keep}
         feed_roots = {_root(a) for a in feeds.values()}

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from runtime import _budget
 from runtime.tflite.kernels import _parallel
 from runtime.tflite.model import SubGraph
 from runtime.tflite.schema import BuiltinOperator as Op
@@ -160,10 +161,15 @@ def run_sliced(executor, feeds: dict, rows: int, threads: int) -> dict:
     starts = list(range(0, batch, rows))
     results: list = [None] * len(starts)
 
+    limits = _budget.active().limits
+
     def work(k):
         s = starts[k]
         sliced = {t: v[s : s + rows] for t, v in feeds.items()}
-        values = executor.run(sliced, keep_all=False)
+        # Each slice has its own budget: slicing is the caller's batch, not the file's doing
+        # (sliced graphs hold no control flow), so it must not use up the file's allowance.
+        with _budget.running(_budget.Budget(limits)):
+            values = executor.run(sliced, keep_all=False)
         results[k] = [values[t] for t in sg.outputs]
 
     _parallel.run_tasks(work, range(len(starts)), threads)

@@ -1,14 +1,17 @@
 """Runs one subgraph: constants decoded once, kernels prepared once, a loop over operators.
 
 Each operator's outputs are checked against the dtypes the file declares, so a kernel bug or a
-file that lies about a type is reported at the operator, not three ops later.
+file that lies about a type is reported at the operator, not three ops later. Each operator run
+is charged to the run's budget (``runtime._budget``): one of ``max_nodes``, and its outputs are
+held against ``max_tensor_bytes`` / ``max_memory_bytes`` until their last use.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from runtime.errors import InvalidModelError, UnsupportedOpError
+from runtime import _budget
+from runtime.errors import BudgetExceededError, InvalidModelError, UnsupportedOpError
 from runtime.tflite import schema
 from runtime.tflite.kernels import REGISTRY
 from runtime.tflite.kernels._common import OpContext
@@ -154,6 +157,12 @@ class SubgraphExecutor:
             return fn(*args)
         except (InvalidModelError, UnsupportedOpError):
             raise
+        except MemoryError as e:
+            raise BudgetExceededError(
+                f"subgraph {self.subgraph.index} operator {op.index} ({op.name}) ran out of "
+                f"memory ({type(e).__name__}: {e}); the machine has less memory than the run's "
+                "limits allow (lower max_memory_bytes / max_tensor_bytes)"
+            ) from e
         except (
             ValueError,
             IndexError,
@@ -161,7 +170,6 @@ class SubgraphExecutor:
             TypeError,
             OverflowError,
             ZeroDivisionError,
-            MemoryError,
         ) as e:
             shapes = [None if a is None or not hasattr(a, "shape") else list(a.shape) for a in args]
             raise InvalidModelError(
@@ -169,7 +177,7 @@ class SubgraphExecutor:
                 f"{what or 'failed'} (inputs of shapes {shapes}): {e}"
             ) from e
 
-    def _store(self, op, outputs, values) -> None:
+    def _store(self, op, outputs, values, held=None, args=()) -> None:
         sg = self.subgraph
         if len(outputs) != len(op.outputs):
             raise InvalidModelError(
@@ -184,6 +192,11 @@ class SubgraphExecutor:
                     f"subgraph {sg.index} operator {op.index} ({op.name}): output tensor "
                     f"{t} of shape {list(v.shape)} exceeds {self.max_tensor_bytes} bytes"
                 )
+            if held is not None and not _aliases(v, args):
+                _budget.active().hold(
+                    v.nbytes, f"subgraph {sg.index} operator {op.index} ({op.name}) output {t}"
+                )
+                held[t] = held.get(t, 0) + v.nbytes
             values[t] = v
 
     def check_value(self, t: int, v: np.ndarray) -> None:
@@ -197,11 +210,20 @@ class SubgraphExecutor:
 
     def run(self, feeds: dict, keep_all: bool) -> dict:
         """Run every operator; returns tensor index -> value (every tensor when keep_all)."""
+        budget = _budget.active()
+        held: dict[int, int] = {}  # tensor -> bytes this run holds for it
+        try:
+            return self._run(feeds, keep_all, budget, held)
+        finally:
+            budget.release(sum(held.values()))
+
+    def _run(self, feeds: dict, keep_all: bool, budget, held: dict) -> dict:
         sg = self.subgraph
         values = dict(self.constants)
         values.update(self.variables)
         values.update(feeds)
         for k, (op, kernel) in enumerate(self.steps):
+            budget.visit(f"subgraph {sg.index} operator {op.index} ({op.name})")
             args = []
             for t in op.inputs:
                 if t < 0:
@@ -214,9 +236,22 @@ class SubgraphExecutor:
                         f"({sg.tensors[t].name!r}) has no value (not set, or not produced)"
                     )
                 args.append(v)
-            self._store(op, self._guard(op, kernel, *args), values)
+            self._store(op, self._guard(op, kernel, *args), values, held, args)
             if not keep_all:
                 for t in op.inputs:
                     if self.last_use.get(t) == k and t not in self.keep and t not in self.constants:
                         values.pop(t, None)
+                        budget.release(held.pop(t, 0))
         return values
+
+
+def _root(array):
+    while isinstance(array, np.ndarray) and isinstance(array.base, np.ndarray):
+        array = array.base
+    return array
+
+
+def _aliases(value: np.ndarray, args) -> bool:
+    """Whether ``value`` is an input of the operator or a view of one (RESHAPE, SQUEEZE...)."""
+    root = _root(value)
+    return any(a is not None and root is _root(a) for a in args)

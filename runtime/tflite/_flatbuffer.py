@@ -159,6 +159,11 @@ class TableView:
             )
         return start + 4, n
 
+    def length(self, name: str) -> int:
+        """Number of elements of vector field ``name`` (0 when absent), without decoding them."""
+        vec = self._vector(name, 4)
+        return 0 if vec is None else vec[1]
+
     def string(self, name: str) -> str | None:
         vec = self._vector(name, 1)
         if vec is None:

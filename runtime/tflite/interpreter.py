@@ -4,23 +4,32 @@ kernels, so that code written for LiteRT runs unchanged.
 All kernels follow TFLite's *reference* kernels (what LiteRT runs with
 ``experimental_op_resolver_type=OpResolverType.BUILTIN_REF``); int8 results are bit-exact with
 them. Errors in the file are ``InvalidModelError`` / ``UnsupportedOpError``; errors in what the
-caller feeds are ``InvalidInputError``; all are ``ValueError``s, as LiteRT raises.
+caller feeds are ``InvalidInputError``; all are ``ValueError``s, as LiteRT raises. A model that
+needs more work or memory than the interpreter's ``runtime.Limits`` allow raises
+``BudgetExceededError`` (an ``InvalidModelError``).
+
+Like LiteRT's, an ``Interpreter`` is not thread-safe: use one per thread. Calling it from a
+second thread while a call is in progress raises ``RuntimeError`` instead of mixing the two
+threads' tensors.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
 
 import numpy as np
 
-from runtime.errors import InvalidInputError, InvalidModelError
+from runtime._budget import DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_NODES, Budget, Limits, running
+from runtime.errors import BudgetExceededError, InvalidInputError, InvalidModelError
 from runtime.tflite import schema
 from runtime.tflite._batching import batch_carriers, run_sliced
 from runtime.tflite._executor import SubgraphCaller
 from runtime.tflite.kernels._parallel import default_threads, threads
 from runtime.tflite.model import MAX_ACTIVATION_BYTES, read_model
 
-DEFAULT_MAX_LOOP_ITERATIONS = 100_000
+DEFAULT_MAX_LOOP_ITERATIONS = Limits().max_loop_iterations
 
 
 class Interpreter:
@@ -37,14 +46,22 @@ class Interpreter:
             TFLite's reference kernels.
         experimental_preserve_all_tensors: keep every intermediate tensor after ``invoke`` so
             that ``get_tensor`` can read it.
-        max_loop_iterations: cap on WHILE iterations (a hostile file must not hang the caller).
-        max_activation_bytes: largest tensor without constant data accepted from the file;
-            a tensor computed while running may take twice as much.
+        max_loop_iterations: cap on WHILE iterations of one ``invoke``, all loops together
+            (nested ones included), and of any one loop.
+        max_activation_bytes: largest tensor without constant data accepted from the file
+            (and by ``resize_tensor_input``); a tensor computed while running may take twice
+            as much.
+        limits: the whole budget of each ``invoke`` and of loading (``runtime.Limits``); when
+            given, its ``max_loop_iterations`` and ``max_tensor_bytes`` replace the two
+            arguments above for running (the file's declared sizes are still checked against
+            ``max_activation_bytes``).
         **kwargs: other LiteRT ``experimental_*`` flags, accepted and ignored.
 
     Raises:
         InvalidModelError: the file is not a valid model.
         UnsupportedOpError: the model uses an operator this runtime does not implement.
+        BudgetExceededError: loading it (constant folding, operators listed) needs more than
+            the limits allow.
     """
 
     def __init__(
@@ -57,6 +74,7 @@ class Interpreter:
         experimental_preserve_all_tensors=False,
         max_loop_iterations=DEFAULT_MAX_LOOP_ITERATIONS,
         max_activation_bytes=MAX_ACTIVATION_BYTES,
+        limits: Limits | None = None,
         **kwargs,
     ):
         unknown = [k for k in kwargs if not k.startswith("experimental_")]
@@ -76,14 +94,28 @@ class Interpreter:
                 raise ValueError(f"Failed to open {model_path}") from e
         elif model_content is None:
             raise ValueError("`model_path` or `model_content` must be specified.")
-        self._model = read_model(model_content, max_activation_bytes)
-        self._preserve = bool(experimental_preserve_all_tensors)
-        self._num_threads = num_threads or default_threads()
-        self._caller = SubgraphCaller(
-            self._model, int(max_loop_iterations), 2 * int(max_activation_bytes)
-        )
-        self._caller.preserve = self._preserve
-        self._main = self._caller.executor(0)
+        if limits is None:
+            limits = Limits(
+                max_loop_iterations=int(max_loop_iterations),
+                max_nodes=DEFAULT_MAX_NODES,
+                max_tensor_bytes=2 * int(max_activation_bytes),
+                max_memory_bytes=max(DEFAULT_MAX_MEMORY_BYTES, 2 * int(max_activation_bytes)),
+            )
+        elif not isinstance(limits, Limits):
+            raise TypeError(f"limits must be a runtime.Limits. Received: {type(limits).__name__}")
+        self._limits = limits
+        self._max_activation_bytes = int(max_activation_bytes)
+        # Held while a call runs, so that a second thread's call fails instead of mixing in.
+        self._busy = threading.Lock()
+        with running(Budget(limits)):
+            self._model = read_model(model_content, self._max_activation_bytes)
+            self._preserve = bool(experimental_preserve_all_tensors)
+            self._num_threads = num_threads or default_threads()
+            self._caller = SubgraphCaller(
+                self._model, limits.max_loop_iterations, limits.max_tensor_bytes
+            )
+            self._caller.preserve = self._preserve
+            self._main = self._caller.executor(0)
         sg = self._model.subgraphs[0]
         self._shapes = {i: tuple(t.shape) for i, t in enumerate(sg.tensors)}
         self._inputs: dict[int, np.ndarray] = {}
@@ -181,20 +213,55 @@ class Interpreter:
 
     # -- running ------------------------------------------------------------------------------
 
+    @contextlib.contextmanager
+    def _exclusive(self, what: str):
+        """Run ``what`` with no other call of this interpreter in progress in another thread."""
+        if not self._busy.acquire(blocking=False):
+            raise RuntimeError(
+                f"Interpreter.{what}() called while another call of the same Interpreter is in "
+                "progress in another thread; an Interpreter is not thread-safe (as in LiteRT): "
+                "use one Interpreter per thread"
+            )
+        try:
+            yield
+        finally:
+            self._busy.release()
+
     def allocate_tensors(self):
-        """Validate input shapes and propagate them (after ``resize_tensor_input``)."""
+        """Validate input shapes and propagate them (after ``resize_tensor_input``).
+
+        Raises:
+            BudgetExceededError: the inputs together exceed the ``max_memory_bytes`` limit
+                (checked before anything is allocated), or shapes propagate beyond the limits.
+        """
+        with self._exclusive("allocate_tensors"):
+            self._allocate_tensors()
+
+    def _allocate_tensors(self):
         sg = self._model.subgraphs[0]
         input_shapes = tuple(self._shapes[i] for i in sg.inputs)
         resized = input_shapes != self._propagated
-        self._propagated = input_shapes
-        self._allocated = True
+        budget = Budget(self._limits)
+        for i in sg.inputs:
+            dtype = schema.TENSOR_TYPE_TO_NUMPY[sg.tensors[i].type]
+            nbytes = int(np.prod(self._shapes[i], dtype=object)) * dtype.itemsize
+            budget.hold(nbytes, f"allocate_tensors: input {i} ({sg.tensors[i].name!r})")
         for i in sg.inputs:
             v = self._inputs.get(i)
             if v is None or v.shape != self._shapes[i]:
                 dtype = schema.TENSOR_TYPE_TO_NUMPY[sg.tensors[i].type]
-                self._inputs[i] = np.zeros(self._shapes[i], dtype=dtype)
+                try:
+                    self._inputs[i] = np.zeros(self._shapes[i], dtype=dtype)
+                except MemoryError as e:
+                    raise BudgetExceededError(
+                        f"allocate_tensors: input {i} ({sg.tensors[i].name!r}) of shape "
+                        f"{list(self._shapes[i])}: out of memory ({e}); the machine has less "
+                        "memory than the limits allow (lower max_memory_bytes)"
+                    ) from e
         if resized:
             self._propagate_shapes()
+        self._propagated = input_shapes
+        self._allocated = True
 
     def _propagate_shapes(self):
         """Shapes of everything downstream of the inputs: a run on zeros, as TFLite's Prepare
@@ -204,7 +271,7 @@ class Interpreter:
         one_row = self._sliceable and len(batch) == 1 and batch != {0}
         if one_row:
             feeds = {t: v[:1] for t, v in feeds.items()}
-        with threads(self._num_threads):
+        with threads(self._num_threads), running(Budget(self._limits)):
             values = self._main.run(feeds, keep_all=True)
         for t, v in values.items():
             shape = tuple(v.shape)
@@ -228,15 +295,32 @@ class Interpreter:
                     f"by -1: signature {list(sig)}, requested {list(size)}"
                 )
         itemsize = schema.TENSOR_TYPE_TO_NUMPY[t.type].itemsize
-        if int(np.prod(size, dtype=object)) * itemsize > MAX_ACTIVATION_BYTES:
-            raise InvalidInputError(f"input {index}: shape {list(size)} is too large")
-        if self._shapes[index] != size:
-            self._shapes[index] = size
-            self._allocated = False
+        nbytes = int(np.prod(size, dtype=object)) * itemsize
+        if nbytes > self._max_activation_bytes:
+            raise InvalidInputError(
+                f"input {index}: shape {list(size)} needs {nbytes} bytes, above the "
+                f"max_activation_bytes limit of {self._max_activation_bytes}"
+            )
+        with self._exclusive("resize_tensor_input"):
+            if self._shapes[index] != size:
+                self._shapes[index] = size
+                self._allocated = False
 
     def set_tensor(self, tensor_index, value):
-        """Copy ``value`` into a tensor (LiteRT's dtype and shape checks and messages)."""
+        """Copy ``value`` into a tensor (LiteRT's dtype and shape checks and messages).
+
+        Raises:
+            InvalidInputError: wrong dtype or shape; or the tensor is a constant of the model.
+                LiteRT accepts the latter and writes the value into the model's own buffer (the
+                caller's ``model_content`` bytes, which every interpreter made from them then
+                sees); this runtime refuses instead of changing a model constant.
+        """
         index, t = self._tensor(tensor_index)
+        if index in self._main.constants or t.data is not None:
+            raise InvalidInputError(
+                f"Cannot set tensor: tensor {index} ({t.name!r}) is a constant of the model (its "
+                "data is in the file); this runtime does not modify model constants"
+            )
         want = schema.TENSOR_TYPE_TO_NUMPY.get(t.type)
         value = np.asarray(value)
         if value.dtype != want:
@@ -257,19 +341,32 @@ class Interpreter:
                     f"dimension {k} of input {index}."
                 )
         arr = np.array(value, dtype=want, copy=True)
-        if index in self._model.subgraphs[0].inputs:
-            self._inputs[index] = arr
-        else:
-            self._values[index] = arr
+        with self._exclusive("set_tensor"):
+            if index in self._model.subgraphs[0].inputs:
+                self._inputs[index] = arr
+            else:
+                self._values[index] = arr
 
     def invoke(self):
-        """Run the main subgraph on the inputs set so far."""
+        """Run the main subgraph on the inputs set so far.
+
+        Raises:
+            BudgetExceededError: the run needs more work or memory than the limits allow.
+            RuntimeError: another call of this interpreter is in progress in another thread.
+        """
+        with self._exclusive("invoke"):
+            self._invoke()
+
+    def _invoke(self):
         if not self._allocated:
             raise InvalidInputError(
                 "Invoke called on model that is not ready (call allocate_tensors() first)."
             )
         feeds = dict(self._inputs)
-        with threads(self._num_threads):
+        budget = Budget(self._limits)
+        for t, v in feeds.items():
+            budget.hold(v.nbytes, f"invoke: input {t}")
+        with threads(self._num_threads), running(budget):
             rows = self._slice_rows(feeds)
             if rows:
                 values = run_sliced(self._main, feeds, rows, self._num_threads)
@@ -298,6 +395,10 @@ class Interpreter:
 
     def get_tensor(self, tensor_index, subgraph_index=0):
         """A copy of a tensor's value (intermediates only with preserve_all_tensors)."""
+        with self._exclusive("get_tensor"):
+            return self._get_tensor(tensor_index, subgraph_index)
+
+    def _get_tensor(self, tensor_index, subgraph_index=0):
         index, t = self._tensor(tensor_index, subgraph_index)
         if subgraph_index != 0:
             # Other subgraphs (WHILE bodies...): their latest run, kept with
@@ -331,7 +432,7 @@ class Interpreter:
             if index in self._inputs:
                 return self._inputs[index]
             if index not in self._values:
-                self._values[index] = self.get_tensor(index)
+                self._values[index] = self._get_tensor(index)
             return self._values[index]
 
         return view

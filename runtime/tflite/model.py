@@ -5,7 +5,8 @@ and then checks the model's internal consistency: every tensor, buffer, operator
 subgraph index in range; constant tensors' data sizes match their shapes; activation sizes
 below a cap; each operator's inputs produced before use (which rules out cycles and dangling
 references); WHILE/IF/CALL_ONCE subgraph references in range and not recursive. Anything wrong
-is an ``InvalidModelError`` that names the subgraph, operator or tensor.
+is an ``InvalidModelError`` that names the subgraph, operator or tensor. The operators of all
+subgraphs together count against the loading budget's ``max_nodes`` (``runtime.Limits``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from runtime import _budget
 from runtime.errors import InvalidModelError
 from runtime.tflite import schema
 from runtime.tflite._flatbuffer import Reader, TableView
@@ -334,6 +336,9 @@ def _read_operator(view, sg: int, i: int, opcodes, num_tensors: int) -> Operator
 
 
 def _read_subgraph(view, sg: int, opcodes, buffers, max_bytes: int) -> SubGraph:
+    # Operators of all subgraphs count against the loading budget before any is decoded: a
+    # small file can list one operator table a million times.
+    _budget.active().visit(f"subgraph {sg} operators", view.length("operators"))
     tensors = [
         _read_tensor(t, sg, i, buffers, max_bytes) for i, t in enumerate(view.tables("tensors"))
     ]

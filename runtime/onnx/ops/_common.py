@@ -1,29 +1,33 @@
 """Helpers shared by op implementations: axes, sizes, padding and im2col windows."""
 
-import math
-
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from runtime._budget import DEFAULT_MAX_TENSOR_BYTES, check_elements
 from runtime.errors import InvalidModelError
 
-# The largest tensor an op may create, in elements (1 GiB of float32). Ops whose output size is
-# driven by values (ConstantOfShape, Expand, Tile, Range, Pad, conv windows) check against it,
-# so a hostile file cannot make the runtime allocate without bound.
-MAX_ELEMENTS = 1 << 28
+# The largest tensor an op may create by default, in elements (1 GiB of float32). The limit in
+# force is the run's ``max_tensor_bytes`` (``runtime.Limits``); ops whose output size is driven
+# by values or by broadcasting (ConstantOfShape, Expand, Tile, Range, Pad, conv windows, Add of
+# [n, 1] and [1, m], MatMul, Concat) check against it before allocating.
+MAX_ELEMENTS = DEFAULT_MAX_TENSOR_BYTES // 4
 
 
-def check_size(shape, op: str) -> tuple[int, ...]:
-    """``shape`` as ints, after checking it is non-negative and not absurdly large."""
-    shape = tuple(int(d) for d in shape)
-    if any(d < 0 for d in shape):
-        raise InvalidModelError(f"{op}: negative dimension in shape {list(shape)}")
-    if math.prod(shape) > MAX_ELEMENTS:
+def check_size(shape, op: str, itemsize: int = 4) -> tuple[int, ...]:
+    """``shape`` as ints, after checking it is non-negative and within the run's limit."""
+    return check_elements(shape, op, itemsize)
+
+
+def broadcast_size(op: str, *xs) -> tuple[int, ...]:
+    """The broadcast shape of ``xs``, refused before allocation when too large."""
+    try:
+        shape = np.broadcast_shapes(*(np.shape(x) for x in xs))
+    except ValueError:
         raise InvalidModelError(
-            f"{op}: a tensor of shape {list(shape)} ({math.prod(shape)} elements) exceeds this "
-            f"runtime's limit of {MAX_ELEMENTS} elements"
-        )
-    return shape
+            f"{op}: shapes {[list(np.shape(x)) for x in xs]} do not broadcast"
+        ) from None
+    itemsize = max((x.dtype.itemsize for x in xs if isinstance(x, np.ndarray)), default=4)
+    return check_size(shape, op, itemsize)
 
 
 def axis_index(axis: int, rank: int, op: str) -> int:

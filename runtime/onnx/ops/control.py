@@ -1,21 +1,48 @@
 """Loop, If and Scan (onnx.ai/onnx/operators/onnx__Loop.html, onnx__If.html, onnx__Scan.html).
 
 Bodies arrive as ``BoundGraph`` callables that see the enclosing scope. A Loop that never stops
-(no trip count and a condition that stays true) would hang the caller, so iterations are
-capped at MAX_ITERATIONS and exceeding the cap is an error.
+(no trip count and a condition that stays true) would hang the caller, and loops nested in loops
+multiply their counts, so every iteration of every Loop and Scan is charged to the run's one
+budget (``max_loop_iterations`` of ``runtime.Limits``, all loops together); MAX_ITERATIONS
+caps one loop on its own as well. Scan outputs collected across iterations are charged to the
+run's memory budget as they accumulate, and their stacked size is checked before stacking.
 """
 
 import numpy as np
 
+from runtime import _budget
 from runtime.errors import InvalidModelError, UnsupportedOpError
 from runtime.onnx._types import numpy_dtype
-from runtime.onnx.ops._common import axis_index
+from runtime.onnx.ops._common import axis_index, check_size
 
 MAX_ITERATIONS = 1 << 20
 
 
-def _stack(parts, info):
+class _Collected:
+    """Per-iteration outputs kept until the loop ends, charged to the run's memory budget."""
+
+    def __init__(self, op: str, n: int):
+        self.op = op
+        self.parts: list[list] = [[] for _ in range(n)]
+        self.nbytes = 0
+
+    def add(self, values) -> None:
+        budget = _budget.active()
+        for parts, value in zip(self.parts, values, strict=True):
+            value = np.asarray(value)
+            budget.hold(value.nbytes, f"{self.op}: scan output of iteration {len(parts)}")
+            self.nbytes += value.nbytes
+            parts.append(value)
+
+    def stacked(self, infos) -> list[np.ndarray]:
+        result = [_stack(p, info, self.op) for p, info in zip(self.parts, infos, strict=True)]
+        _budget.active().release(self.nbytes)
+        return result
+
+
+def _stack(parts, info, op):
     if parts:
+        check_size((len(parts),) + parts[0].shape, f"{op} scan output", parts[0].dtype.itemsize)
         return np.stack(parts)
     # No iteration ran: an empty tensor with the body's declared element type and dims.
     dtype = numpy_dtype(info.elem_type) if info.elem_type else np.float32
@@ -34,19 +61,19 @@ def Loop(M=None, cond=None, *v_initial, body):
     trip = None if M is None else int(np.asarray(M).reshape(-1)[0])
     keep_going = True if cond is None else bool(np.asarray(cond).reshape(-1)[0])
     carried = list(v_initial)
-    scans: list[list] = [[] for _ in outputs[1 + n_carried :]]
+    scans = _Collected("Loop", len(outputs) - 1 - n_carried)
+    budget = _budget.active()
     i = 0
     while keep_going and (trip is None or i < trip):
         if i >= MAX_ITERATIONS:
             raise InvalidModelError(f"Loop: more than {MAX_ITERATIONS} iterations; refused")
+        budget.iterate("Loop")
         result = body(np.asarray(i, np.int64), np.asarray(keep_going), *carried)
         keep_going = bool(np.asarray(result[0]).reshape(-1)[0])
         carried = result[1 : 1 + n_carried]
-        for parts, value in zip(scans, result[1 + n_carried :], strict=True):
-            parts.append(value)
+        scans.add(result[1 + n_carried :])
         i += 1
-    stacked = [_stack(p, info) for p, info in zip(scans, outputs[1 + n_carried :], strict=True)]
-    return tuple(carried) + tuple(stacked)
+    return tuple(carried) + tuple(scans.stacked(outputs[1 + n_carried :]))
 
 
 def If(cond, *, then_branch, else_branch):
@@ -82,19 +109,19 @@ def Scan(
     n_scan_out = len(body.graph.outputs) - n_state
     if n_scan_out < 0:
         raise UnsupportedOpError("Scan: body has fewer outputs than state variables")
-    collected: list[list] = [[] for _ in range(n_scan_out)]
+    collected = _Collected("Scan", n_scan_out)
+    budget = _budget.active()
     for t in range(n_steps):
+        budget.iterate("Scan")
         result = body(*states, *(x[t] for x in moved))
         states = list(result[:n_state])
-        for parts, value in zip(collected, result[n_state:], strict=True):
-            parts.append(value)
+        collected.add(result[n_state:])
     out_axes = scan_output_axes or [0] * n_scan_out
     out_dirs = scan_output_directions or [0] * n_scan_out
     scan_outputs = []
-    for parts, axis, direction, info in zip(
-        collected, out_axes, out_dirs, body.graph.outputs[n_state:], strict=True
+    for y, axis, direction in zip(
+        collected.stacked(body.graph.outputs[n_state:]), out_axes, out_dirs, strict=True
     ):
-        y = _stack(parts, info)
         if direction:
             y = y[::-1]
         scan_outputs.append(np.moveaxis(y, 0, axis_index(axis, y.ndim, "Scan")))

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from runtime.errors import InvalidModelError
+from runtime.onnx.ops._common import broadcast_size, check_size
 
 
 def _same_type(op, *xs):
@@ -20,23 +21,29 @@ def _same_type(op, *xs):
         )
 
 
+def _broadcast(op, *xs):
+    """Same element type, and a broadcast result within the run's tensor limit."""
+    _same_type(op, *xs)
+    broadcast_size(op, *xs)
+
+
 def Add(a, b):
-    _same_type("Add", a, b)
+    _broadcast("Add", a, b)
     return np.add(a, b, dtype=a.dtype)
 
 
 def Sub(a, b):
-    _same_type("Sub", a, b)
+    _broadcast("Sub", a, b)
     return np.subtract(a, b, dtype=a.dtype)
 
 
 def Mul(a, b):
-    _same_type("Mul", a, b)
+    _broadcast("Mul", a, b)
     return np.multiply(a, b, dtype=a.dtype)
 
 
 def Div(a, b):
-    _same_type("Div", a, b)
+    _broadcast("Div", a, b)
     if a.dtype.kind in "iu":
         # C++ integer division truncates toward zero; numpy's // floors.
         if np.any(b == 0):
@@ -48,6 +55,7 @@ def Div(a, b):
 
 
 def Pow(x, y):
+    broadcast_size("Pow", x, y)
     if x.dtype.kind == "f":
         return np.power(x, y.astype(x.dtype)).astype(x.dtype)
     return np.power(x.astype(np.float64), y.astype(np.float64)).astype(x.dtype)
@@ -56,7 +64,7 @@ def Pow(x, y):
 def _variadic(op, fn, xs):
     if not xs:
         raise InvalidModelError(f"{op}: needs at least one input")
-    _same_type(op, *xs)
+    _broadcast(op, *xs)
     result = xs[0]
     for x in xs[1:]:
         result = fn(result, x)
@@ -127,34 +135,42 @@ def Erf(x):
 
 
 def Less(a, b):
+    broadcast_size("Less", a, b)
     return np.less(a, b)
 
 
 def Greater(a, b):
+    broadcast_size("Greater", a, b)
     return np.greater(a, b)
 
 
 def LessOrEqual(a, b):
+    broadcast_size("LessOrEqual", a, b)
     return np.less_equal(a, b)
 
 
 def GreaterOrEqual(a, b):
+    broadcast_size("GreaterOrEqual", a, b)
     return np.greater_equal(a, b)
 
 
 def Equal(a, b):
+    broadcast_size("Equal", a, b)
     return np.equal(a, b)
 
 
 def And(a, b):
+    broadcast_size("And", a, b)
     return np.logical_and(a, b)
 
 
 def Or(a, b):
+    broadcast_size("Or", a, b)
     return np.logical_or(a, b)
 
 
 def Xor(a, b):
+    broadcast_size("Xor", a, b)
     return np.logical_xor(a, b)
 
 
@@ -164,6 +180,7 @@ def Not(x):
 
 def Where(condition, x, y):
     _same_type("Where", x, y)
+    broadcast_size("Where", condition, x, y)
     return np.where(condition, x, y)
 
 
@@ -171,7 +188,23 @@ def MatMul(a, b):
     if a.ndim == 0 or b.ndim == 0:
         raise InvalidModelError("MatMul: inputs must have rank >= 1")
     _same_type("MatMul", a, b)
+    check_size(_matmul_shape(a.shape, b.shape), "MatMul", a.dtype.itemsize)
     return np.matmul(a, b)
+
+
+def _matmul_shape(a: tuple, b: tuple) -> tuple:
+    """numpy.matmul's result shape (a 1-D operand gains then loses a unit dim)."""
+    a2 = (1,) + a if len(a) == 1 else a
+    b2 = b + (1,) if len(b) == 1 else b
+    if a2[-1] != b2[-2]:
+        raise InvalidModelError(f"MatMul: inner dims differ: {list(a)} and {list(b)}")
+    try:
+        batch = np.broadcast_shapes(a2[:-2], b2[:-2])
+    except ValueError:
+        raise InvalidModelError(
+            f"MatMul: batch dims of {list(a)} and {list(b)} do not broadcast"
+        ) from None
+    return batch + a2[-2:-1] * (len(a) > 1) + b2[-1:] * (len(b) > 1)
 
 
 def Gemm(a, b, c=None, *, alpha=1.0, beta=1.0, transA=0, transB=0):
@@ -179,6 +212,7 @@ def Gemm(a, b, c=None, *, alpha=1.0, beta=1.0, transA=0, transB=0):
         raise InvalidModelError(f"Gemm: A and B must be 2-D; received {a.shape} and {b.shape}")
     a = a.T if transA else a
     b = b.T if transB else b
+    check_size(_matmul_shape(a.shape, b.shape), "Gemm", a.dtype.itemsize)
     y = np.matmul(a, b)
     if alpha != 1.0:
         y = y * np.asarray(alpha, dtype=y.dtype)

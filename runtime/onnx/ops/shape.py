@@ -97,6 +97,9 @@ def Concat(*inputs, axis):
     if not inputs:
         raise InvalidModelError("Concat: needs at least one input")
     axis = axis_index(axis, inputs[0].ndim, "Concat")
+    shape = list(inputs[0].shape)
+    shape[axis] = sum(x.shape[axis] for x in inputs if x.ndim == len(shape))
+    check_size(shape, "Concat", inputs[0].dtype.itemsize)
     return np.concatenate(inputs, axis=axis)
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from runtime._budget import DEFAULT_MAX_TENSOR_BYTES, check_elements
 from runtime.errors import InvalidModelError, UnsupportedOpError
 from runtime.tflite.kernels._fixed_point import round_half_away_scalar
 from runtime.tflite.model import Operator, Tensor
@@ -188,8 +189,7 @@ def windows(x: np.ndarray, kh, kw, sh, sw, dh, dw, pad_t, pad_l, oh, ow, fill):
     need_h = max((oh - 1) * sh + (kh - 1) * dh + 1, h + pad_t)
     need_w = max((ow - 1) * sw + (kw - 1) * dw + 1, w + pad_l)
     if pad_t or pad_l or need_h > h or need_w > w:
-        if n * need_h * need_w * c > MAX_ELEMENTS:
-            raise ValueError(f"padded input of {n}x{need_h}x{need_w}x{c} is too large")
+        check_elements((n, need_h, need_w, c), "padded input", x.dtype.itemsize)
         padded = np.full((n, need_h, need_w, c), fill, dtype=x.dtype)
         padded[:, pad_t : pad_t + h, pad_l : pad_l + w, :] = x
         x = padded
@@ -202,25 +202,24 @@ def windows(x: np.ndarray, kh, kw, sh, sw, dh, dw, pad_t, pad_l, oh, ow, fill):
     )
 
 
-MAX_ELEMENTS = 1 << 28  # largest intermediate a kernel may create (e.g. im2col, padding)
+# Largest intermediate a kernel may create by default (e.g. im2col, padding), in 4-byte elements;
+# the limit in force is the run's ``max_tensor_bytes`` (``runtime.Limits``).
+MAX_ELEMENTS = DEFAULT_MAX_TENSOR_BYTES // 4
 
 
-def check_alloc(ctx: OpContext, shape, what: str) -> None:
-    """Refuse to create an array of ``shape`` when it would exceed ``MAX_ELEMENTS``."""
-    n = 1
-    for d in shape:
-        n *= int(d)
-    if n > MAX_ELEMENTS:
-        raise ctx.fail(
-            f"{what} of shape {list(shape)} would need {n} elements, above the "
-            f"limit of {MAX_ELEMENTS}"
-        )
+def check_alloc(ctx: OpContext, shape, what: str, itemsize: int = 4) -> None:
+    """Refuse, before it is created, an array of ``shape`` above the run's tensor limit."""
+    check_elements(shape, f"{ctx.where}: {what}", itemsize)
 
 
 def broadcast_shape(ctx: OpContext, a, b) -> tuple:
+    """The broadcast shape of ``a`` and ``b``, refused before allocation when too large."""
     try:
-        return np.broadcast_shapes(np.shape(a), np.shape(b))
+        shape = np.broadcast_shapes(np.shape(a), np.shape(b))
     except ValueError:
         raise ctx.fail(
             f"shapes {list(np.shape(a))} and {list(np.shape(b))} do not broadcast"
         ) from None
+    itemsize = max(np.asarray(a).dtype.itemsize, np.asarray(b).dtype.itemsize, 1)
+    check_elements(shape, f"{ctx.where}: broadcast result", itemsize)
+    return shape

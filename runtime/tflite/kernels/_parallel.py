@@ -9,6 +9,7 @@ can make a GEMM ten times slower. The previous BLAS thread count is restored aft
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import ctypes
 import glob
 import os
@@ -95,7 +96,9 @@ def run_tasks(fn, items, max_parallel: int) -> None:
         for item in items:
             fn(item)
         return
-    for future in [_pool.submit(fn, item) for item in items]:
+    # Each task runs in a copy of the caller's context, so it sees the run's budget.
+    futures = [_pool.submit(contextvars.copy_context().run, fn, item) for item in items]
+    for future in futures:
         future.result()
 
 
@@ -108,5 +111,6 @@ def run_chunks(fn, starts) -> None:
         for s in starts:
             fn(s)
         return
-    for future in [_pool.submit(fn, s) for s in starts]:
+    futures = [_pool.submit(contextvars.copy_context().run, fn, s) for s in starts]
+    for future in futures:
         future.result()

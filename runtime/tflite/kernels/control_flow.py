@@ -1,15 +1,17 @@
 """WHILE: runs the condition subgraph, then the body subgraph, until the condition is false.
 
 Reference: ``tflite/kernels/while.cc``. The loop variables are the operator's inputs; the
-outputs are their final values. A file whose loop never ends would hang the caller, so the
-number of iterations is capped (``max_loop_iterations`` of the interpreter) and exceeding it is
-an error naming the operator.
+outputs are their final values. A file whose loop never ends would hang the caller, and loops
+nested in loops multiply their counts, so each iteration is charged to the run's one budget
+(``max_loop_iterations`` of ``runtime.Limits``, all loops together); the same number also caps
+one loop on its own. Exceeding either is an error naming the operator.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from runtime import _budget
 from runtime.tflite.kernels import _common as c
 
 
@@ -23,7 +25,9 @@ def prepare_while(ctx: c.OpContext) -> c.Eval:
 
     def run(*values):
         values = list(values)
+        budget = _budget.active()
         for _ in range(limit):
+            budget.iterate(ctx.where)
             (flag,) = call(cond, values, expect_outputs=1)
             if flag.size != 1 or flag.dtype != np.bool_:
                 raise ctx.fail(f"condition subgraph {cond} must return one bool")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from runtime._budget import check_elements
 from runtime.tflite.kernels import _common as c
 from runtime.tflite.kernels._fixed_point import (
     quantize_multipliers,
@@ -91,8 +92,7 @@ def im2col_chunks(win, dtype, compute, oc, out_dtype):
     """Apply ``compute(cols [R, K], out [R, oc])`` over an im2col view in image chunks."""
     n, oh, ow = win.shape[:3]
     k = win.shape[3] * win.shape[4] * win.shape[5]
-    if n * oh * ow * oc > c.MAX_ELEMENTS:
-        raise ValueError(f"output of {n}x{oh}x{ow}x{oc} elements is too large")
+    check_elements((n, oh, ow, oc), "convolution output", np.dtype(out_dtype).itemsize)
     out = np.empty((n, oh, ow, oc), out_dtype)
     per = max(1, CHUNK_ROWS // max(oh * ow, 1))
 

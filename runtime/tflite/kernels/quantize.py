@@ -3,6 +3,12 @@
 References: ``reference/quantize.h`` (``AffineQuantize``), ``reference/requantize.h``,
 ``reference/dequantize.h``; spec 2.7.11-12. QUANTIZE divides in float32 and rounds half away
 from zero; DEQUANTIZE computes (float)(double(scale) * (q - zp)).
+
+QUANTIZE of NaN, +-inf and values beyond int32: ``AffineQuantize`` converts the rounded value
+with ``static_cast<int32_t>``, which on the x86 and Arm builds of LiteRT gives INT32_MIN for
+all of them; the zero point is then added in int32 (wrapping) before the clamp. So they become
+-128, or 127 when the zero point is negative (INT32_MIN + zp wraps to a large positive value):
+checked against LiteRT's reference kernels.
 """
 
 from __future__ import annotations
@@ -25,8 +31,7 @@ def prepare_quantize(ctx: c.OpContext) -> c.Eval:
     if ctx.in_type(0) == c.F32:
 
         def run(x):
-            q = round_half_away((x / s_out).astype(np.float32)) + zp_out
-            return [np.clip(q, -128, 127).astype(np.int8)]
+            return [_affine_quantize(x, s_out, zp_out)]
 
         return run
     if ctx.in_type(0) == c.I8:
@@ -39,6 +44,18 @@ def prepare_quantize(ctx: c.OpContext) -> c.Eval:
 
         return requantize
     raise ctx.unsupported(f"input type {ctx.in_type(0)} not supported")
+
+
+_INT32_MIN, _INT32_LIMIT = -(2**31), 2.0**31
+
+
+def _affine_quantize(x: np.ndarray, scale, zero_point: int) -> np.ndarray:
+    with np.errstate(invalid="ignore", over="ignore"):
+        r = round_half_away((x / scale).astype(np.float32))
+        unrepresentable = ~((r >= -_INT32_LIMIT) & (r < _INT32_LIMIT))  # NaN included
+        q = np.where(unrepresentable, _INT32_MIN, r).astype(np.int64) + zero_point
+    q = q.astype(np.int32)  # the int32 addition wraps, as in the reference kernel
+    return np.clip(q, -128, 127).astype(np.int8)
 
 
 def prepare_dequantize(ctx: c.OpContext) -> c.Eval:

@@ -1,0 +1,159 @@
+"""One budget per run for the work and memory that a model file can make this runtime spend.
+
+A file decides how often loops turn, how many nodes run and how large tensors get. Per-loop or
+per-tensor caps alone do not bound a run: a loop nested in a loop multiplies two caps, and one
+subgraph called from a million places multiplies its cost by a million. So every run (one
+``Interpreter.invoke``, one ``InferenceSession.run``, and the construction of either) draws from
+one ``Budget`` whose ``Limits`` the caller may set:
+
+- ``max_loop_iterations``: iterations of all loops together (ONNX Loop and Scan, TFLite WHILE),
+  nested ones included;
+- ``max_nodes``: operators (nodes) run, in every subgraph together; at construction, operators
+  (nodes) in the whole model;
+- ``max_tensor_bytes``: the size of any one tensor, checked *before* it is created where the
+  size is known in advance (broadcasting, MatMul, Concat, padding, inputs, ...);
+- ``max_memory_bytes``: bytes of the tensors that one run holds at a time (inputs, and each
+  operator's outputs while they are in use).
+
+Exceeding a budget raises ``BudgetExceededError`` naming the op and the limit. The active
+budget lives in a ``ContextVar``: each thread running a model sees its own, so concurrent runs
+of one ``InferenceSession`` never share counters.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from runtime.errors import BudgetExceededError, InvalidModelError
+
+__all__ = ["Budget", "Limits", "active", "check_elements", "check_tensor_bytes", "running"]
+
+DEFAULT_MAX_LOOP_ITERATIONS = 1 << 15
+DEFAULT_MAX_NODES = 1 << 18
+DEFAULT_MAX_TENSOR_BYTES = 1 << 30
+DEFAULT_MAX_MEMORY_BYTES = 1 << 31
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The caps one run may not exceed (see the module docstring for what each counts).
+
+    Attributes:
+        max_loop_iterations: iterations of all loops of one run together.
+        max_nodes: operators run in one run; operators in the model at construction.
+        max_tensor_bytes: bytes of any one tensor.
+        max_memory_bytes: bytes of the tensors one run holds at once.
+    """
+
+    max_loop_iterations: int = DEFAULT_MAX_LOOP_ITERATIONS
+    max_nodes: int = DEFAULT_MAX_NODES
+    max_tensor_bytes: int = DEFAULT_MAX_TENSOR_BYTES
+    max_memory_bytes: int = DEFAULT_MAX_MEMORY_BYTES
+
+    def __post_init__(self):
+        for name in ("max_loop_iterations", "max_nodes", "max_tensor_bytes", "max_memory_bytes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"Limits: {name} must be a non-negative int. Received: {value!r}")
+
+
+class Budget:
+    """The counters of one run, checked against ``limits`` at each charge."""
+
+    def __init__(self, limits: Limits | None = None):
+        self.limits = limits or Limits()
+        self.iterations = 0
+        self.nodes = 0
+        self.held_bytes = 0
+
+    def iterate(self, where: str) -> None:
+        """Charge one loop iteration."""
+        self.iterations += 1
+        if self.iterations > self.limits.max_loop_iterations:
+            raise BudgetExceededError(
+                f"{where}: more than {self.limits.max_loop_iterations} loop iterations in one "
+                "run (all loops together, nested ones included; the max_loop_iterations limit)"
+            )
+
+    def visit(self, where: str, count: int = 1) -> None:
+        """Charge ``count`` operators run (or, at construction, present in the model)."""
+        self.nodes += count
+        if self.nodes > self.limits.max_nodes:
+            raise BudgetExceededError(
+                f"{where}: more than {self.limits.max_nodes} operators (nodes) in one run or "
+                "model (all subgraphs together; the max_nodes limit)"
+            )
+
+    def hold(self, nbytes: int, where: str) -> None:
+        """Charge ``nbytes`` of tensors now held by the run (checked before more is held)."""
+        check_tensor_bytes(nbytes, where, self.limits)
+        if self.held_bytes + nbytes > self.limits.max_memory_bytes:
+            raise BudgetExceededError(
+                f"{where}: {nbytes} more bytes would bring the tensors held by this run to "
+                f"{self.held_bytes + nbytes} bytes, above the max_memory_bytes limit of "
+                f"{self.limits.max_memory_bytes}"
+            )
+        self.held_bytes += nbytes
+
+    def release(self, nbytes: int) -> None:
+        """Tensors of ``nbytes`` are no longer held by the run."""
+        self.held_bytes = max(0, self.held_bytes - nbytes)
+
+
+_ACTIVE: contextvars.ContextVar[Budget | None] = contextvars.ContextVar("budget", default=None)
+
+
+def active() -> Budget:
+    """The budget of the run in progress in this thread (a fresh default one outside a run)."""
+    budget = _ACTIVE.get()
+    return budget if budget is not None else Budget()
+
+
+@contextlib.contextmanager
+def running(budget: Budget):
+    """Make ``budget`` the active one for the code inside the ``with`` (this thread only)."""
+    token = _ACTIVE.set(budget)
+    try:
+        yield budget
+    finally:
+        _ACTIVE.reset(token)
+
+
+def check_tensor_bytes(nbytes: int, where: str, limits: Limits | None = None) -> None:
+    """Refuse a tensor of ``nbytes`` above the ``max_tensor_bytes`` limit."""
+    limit = (limits or active().limits).max_tensor_bytes
+    if nbytes > limit:
+        raise BudgetExceededError(
+            f"{where}: a tensor of {nbytes} bytes exceeds this runtime's limit of {limit} bytes "
+            "(max_tensor_bytes)"
+        )
+
+
+def check_elements(shape, where: str, itemsize: int = 4) -> tuple[int, ...]:
+    """``shape`` as ints, refused before allocation when it is negative or too large.
+
+    Args:
+        shape: the dims of the tensor about to be created.
+        where: the op (and what it creates), for the error message.
+        itemsize: bytes per element (4 when unknown: float32 and int32 accumulators).
+    """
+    dims = tuple(int(d) for d in shape)
+    if any(d < 0 for d in dims):
+        raise InvalidModelError(f"{where}: negative dimension in shape {list(dims)}")
+    count = math.prod(dims)  # Python int: no overflow
+    limit = active().limits.max_tensor_bytes
+    if count * itemsize > limit:
+        raise BudgetExceededError(
+            f"{where}: a tensor of shape {_short(dims)} ({count} elements, {count * itemsize} "
+            f"bytes) exceeds this runtime's limit of {limit} bytes (max_tensor_bytes)"
+        )
+    return dims
+
+
+def _short(dims) -> str:
+    return str(list(dims)) if len(dims) <= 8 else f"[{', '.join(map(str, dims[:8]))}, ...]"
