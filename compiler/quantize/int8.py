@@ -7,7 +7,8 @@ Per op (shared/specs/int8_reference.md §1.2-1.3):
 * activations: int8 asymmetric per tensor from the calibrated range;
 * SOFTMAX and LOGISTIC outputs (1/256, -128), TANH outputs (1/128, 0);
 * MAX_POOL_2D, AVERAGE_POOL_2D, RESHAPE, PAD and TRANSPOSE keep their input's parameters;
-  CONCATENATION inputs whose parameters differ from the output's are requantized first;
+  CONCATENATION, MAXIMUM and MINIMUM inputs whose parameters differ from the output's are
+  requantized first;
 * ``io="float"`` adds QUANTIZE after each input and DEQUANTIZE before each output, keeping the
   model's input and output names; ``io="int8"`` makes the model's inputs and outputs int8.
 """
@@ -32,6 +33,9 @@ __all__ = ["quantize_int8", "QuantizationError"]
 _FIXED = {"SOFTMAX": SOFTMAX_PARAMS, "LOGISTIC": LOGISTIC_PARAMS, "TANH": TANH_PARAMS}
 _SAME_AS_INPUT = {"MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE", "PAD", "TRANSPOSE"}
 _WEIGHT_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
+# Ops whose int8 kernels compare or copy raw values: every input takes the output's params
+# (TFLite's MAXIMUM / MINIMUM kernels ignore quantization; CONCATENATION copies bytes).
+_SHARED_PARAMS = {"CONCATENATION", "MAXIMUM", "MINIMUM"}
 # Inputs that are integer metadata (shapes, axes, paddings), not tensors to quantize.
 _INDEX_INPUTS = {"MEAN": {1}, "RESHAPE": {1}, "PAD": {1}, "TRANSPOSE": {1}}
 _SUPPORTED = (
@@ -44,6 +48,8 @@ _SUPPORTED = (
         "SUB",
         "MUL",
         "CONCATENATION",
+        "MAXIMUM",
+        "MINIMUM",
         "RELU",
         "RELU6",
         "RELU_N1_TO_1",
@@ -118,7 +124,7 @@ def _quantize_op(g: Graph, op, range_params, cache: dict) -> None:
 
     if op.type in _WEIGHT_AXIS:
         _quantize_weights(g, op, cache)
-    elif op.type == "CONCATENATION":
+    elif op.type in _SHARED_PARAMS:
         op.inputs = [_requantize_to(g, op, v, params) for v in op.inputs]
     else:
         skip = _INDEX_INPUTS.get(op.type, set())
