@@ -3,7 +3,8 @@
 Reading looks at the central directory first and refuses, before decompressing anything:
 member names that are absolute or contain ``..``, duplicate or encrypted members, unknown
 compression, declared sizes beyond the limits or beyond what the archive can hold (zip bombs).
-Members are then read with at most their declared size (zipfile checks each CRC).
+Members are then read with at most their declared size (zipfile checks each CRC), each declared
+size charged to the load's memory budget (``_guard.charge``) before it is decompressed.
 
 Writing is Keras's layout (``metadata.json``, ``config.json``, ``model.weights.h5``, stored
 uncompressed), with fixed member timestamps so the same model gives the same bytes; the file
@@ -14,6 +15,8 @@ import os
 import secrets
 import zipfile
 from dataclasses import dataclass
+
+from compiler.keras.saving._guard import charge
 
 __all__ = ["read_members", "zip_bytes", "atomic_write", "MEMBER_LIMITS"]
 
@@ -86,17 +89,22 @@ def read_members(fileobj):
                 raise ValueError(
                     f"'{required}' is missing from the archive (members: {sorted(seen)[:10]})"
                 )
+        names = [n for n in (CONFIG_NAME, METADATA_NAME, WEIGHTS_NAME) if n in seen]
+        infos = [archive.getinfo(name) for name in names]
+        for info in infos:  # every size charged before anything is decompressed
+            charge(
+                info.file_size, f"member '{info.filename}' ({info.compress_size:,} bytes zipped)"
+            )
         read = {}
-        for name in (CONFIG_NAME, METADATA_NAME, WEIGHTS_NAME):
-            if name in seen:
-                info = archive.getinfo(name)
-                with archive.open(info) as member:
-                    data = member.read(info.file_size + 1)
-                if len(data) != info.file_size:
-                    raise ValueError(
-                        f"member '{name}' holds {len(data)} bytes, its header says {info.file_size}"
-                    )
-                read[name] = data
+        for info in infos:
+            with archive.open(info) as member:
+                data = member.read(info.file_size + 1)
+            if len(data) != info.file_size:
+                raise ValueError(
+                    f"member '{info.filename}' holds {len(data)} bytes, its header says "
+                    f"{info.file_size}"
+                )
+            read[info.filename] = data
     return Members(read[CONFIG_NAME], read.get(METADATA_NAME), read[WEIGHTS_NAME])
 
 

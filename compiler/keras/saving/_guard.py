@@ -1,9 +1,12 @@
-"""A bound on the weight memory that rebuilding a model from an untrusted config may allocate.
+"""One memory budget per load, and a bound on the weights that rebuilding a config may create.
 
-A hostile config can ask for a ``Dense(10**12)``: building it would allocate the weights before
-any check of the weights file could run. While loading, every ``Variable`` created by this
-thread is counted against a budget (the size of the weights file, which must hold all of them)
-and creation fails before allocating once the budget is exceeded. Other threads are unaffected.
+A hostile file can ask for memory in several ways: a ``Dense(10**12)`` in its config (the
+weights would be allocated before any check of the weights file could run), an inline
+``__numpy__`` value, a zip member declaring gigabytes, a weights dataset of absurd shape. While
+loading, this thread carries one ``LoadBudget``: every such allocation is charged to it before
+it happens, and the first charge that goes over it raises ``LoadBudgetError`` naming what asked.
+New ``Variable``s are also bounded by the size of the weights file, which must hold them all
+(``WeightBudgetError``). Other threads are unaffected.
 """
 
 import math
@@ -12,15 +15,65 @@ from contextlib import contextmanager
 
 from compiler.keras.backend import floatx, xp
 
-__all__ = ["allocation_budget", "WeightBudgetError"]
+__all__ = [
+    "allocation_budget",
+    "charge",
+    "load_budget",
+    "LoadBudgetError",
+    "WeightBudgetError",
+    "DEFAULT_MAX_LOAD_BYTES",
+]
+
+# What one load may allocate by default: the weights file's bytes, the model's variables and the
+# values read into them (a model of ~300 MB of weights fits). ``load_model(max_bytes=...)``.
+DEFAULT_MAX_LOAD_BYTES = 1 << 30
 
 _LOCK = threading.Lock()
 _STATE = threading.local()
 _INSTALLED = {"count": 0, "original": None}
 
 
-class WeightBudgetError(ValueError):
+class LoadBudgetError(ValueError):
+    """Loading the file would allocate more memory than the load's budget allows."""
+
+
+class WeightBudgetError(LoadBudgetError):
     """The config asks for more weight memory than the file can hold."""
+
+
+class _Budget:
+    def __init__(self, limit, source):
+        self.limit, self.source, self.used = int(limit), source, 0
+
+    def charge(self, nbytes, what):
+        self.used += int(nbytes)
+        if self.used > self.limit:
+            raise LoadBudgetError(
+                f"{what} needs {int(nbytes):,} bytes, which brings the load to {self.used:,} "
+                f"bytes, over its memory budget of {self.limit:,} bytes (max_bytes)"
+            )
+
+
+@contextmanager
+def load_budget(limit_bytes, source):
+    """Within the block, this thread's ``charge`` calls may total at most ``limit_bytes``."""
+    previous = getattr(_STATE, "load", None)
+    _STATE.load = _Budget(limit_bytes, source)
+    try:
+        yield _STATE.load
+    finally:
+        _STATE.load = previous
+
+
+def charge(nbytes, what):
+    """Counts ``nbytes`` that are about to be allocated against this thread's load budget.
+
+    Does nothing outside ``load_budget``. Raises:
+        LoadBudgetError: the budget would be exceeded (nothing has been allocated yet).
+    """
+    budget = getattr(_STATE, "load", None)
+    if budget is not None:
+        budget.charge(nbytes, what)
 
 
 def _guarded_init(self, initializer, *args, **kwargs):
@@ -31,19 +84,22 @@ def _guarded_init(self, initializer, *args, **kwargs):
         dims = [int(d) for d in shape]
         if any(d < 0 for d in dims):
             raise WeightBudgetError(f"Negative weight dimension in shape {tuple(dims)}")
-        budget["used"] += math.prod(dims) * xp.dtype(dtype or floatx()).itemsize
+        nbytes = math.prod(dims) * xp.dtype(dtype or floatx()).itemsize
+        budget["used"] += nbytes
         if budget["used"] > budget["limit"]:
             raise WeightBudgetError(
                 f"the model config asks for more than {budget['limit']:,} bytes of weights "
                 f"(a weight of shape {tuple(dims)} brings it to {budget['used']:,}), more than "
                 f"{budget['what']} can hold"
             )
+        charge(nbytes, f"a weight of shape {tuple(dims)}")
     _INSTALLED["original"](self, initializer, *args, **kwargs)
 
 
 @contextmanager
 def allocation_budget(limit_bytes, what):
-    """Within the block, this thread's new ``Variable``s may total at most ``limit_bytes``."""
+    """Within the block, this thread's new ``Variable``s may total at most ``limit_bytes``
+    (and are charged to the load budget, when one is active)."""
     from compiler.keras.variables import Variable
 
     with _LOCK:

@@ -11,7 +11,9 @@ them (``layers/lstm/cell``, ``layers/bidirectional/forward_layer/cell``), and th
 ``optimizer``. An object reached twice is saved once, at its first path.
 
 Reading checks every dataset's shape and dtype (HDF5 metadata only) against the variables of
-the already-built model before reading any value, and assigns only after all reads succeed.
+the already-built model before reading any value, charges the bytes to be read to the load's
+memory budget, and assigns only after all reads succeed. The file's HDF5 structure (no external
+storage, links or plugin filters) is checked by the caller first (``_h5_structure``).
 """
 
 import re
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from compiler.keras.models._graph_order import keras_layer_order
+from compiler.keras.saving._guard import charge
 
 __all__ = ["to_snake_case", "saveable_entries", "write_weights", "read_weights"]
 
@@ -43,6 +46,7 @@ class Entry:
     name: str
     variables: list
     is_optimizer: bool = False
+    owner: object = None
 
 
 def _optimizer_class():
@@ -121,6 +125,7 @@ def saveable_entries(model):
                 str(getattr(obj, "name", "")),
                 _own_variables(obj),
                 is_optimizer=not _is_layer(obj),
+                owner=obj,
             )
         )
         for attr, child in _children(obj):
@@ -214,6 +219,7 @@ def read_weights(h5_file, model, skip_mismatch=False):
         if not skip_mismatch:
             raise ValueError(message)
         warnings.warn(message, stacklevel=3)
+    charge(sum(dataset.size * dataset.dtype.itemsize for dataset, _ in plan), "the weight values")
     values = [np.asarray(dataset[()]) for dataset, _ in plan]
     for (_, variable), value in zip(plan, values, strict=True):
         variable.assign(value)

@@ -10,26 +10,43 @@ builds can be byte-for-byte reproducible.
 Loading treats the file as hostile: no code from it is run, every problem (corrupt zip, bad
 JSON, unknown class, weights that do not fit the model, truncation) is one
 ``InvalidModelFileError`` naming the file and the problem, and sizes are bounded before memory
-is allocated for them.
+is allocated for them. Limits of a load:
+
+* it opens the named file and nothing else: HDF5 external storage, external links, virtual
+  datasets, soft links leaving the file's own objects and filters other than shuffle and
+  fletcher32 are refused before any value is read (``_h5_structure``);
+* one memory budget, ``max_bytes`` (default ``DEFAULT_MAX_LOAD_BYTES``, 1 GiB), covers the
+  zip members' declared sizes (charged before decompressing), the variables the config creates,
+  inline ``__numpy__`` values and the weight values read;
+* layer and model names may not contain ``/`` (Keras 3's rule), names are strings.
 """
 
 import datetime
 import io
 import json
 import os
+import stat
 import warnings
 
 import h5py
 
 from compiler.keras.saving import _archive, _weights
-from compiler.keras.saving._guard import allocation_budget
+from compiler.keras.saving._guard import DEFAULT_MAX_LOAD_BYTES, allocation_budget, load_budget
+from compiler.keras.saving._h5_structure import check_structure
 from compiler.keras.saving.errors import InvalidModelFileError
 from compiler.keras.saving.serialization import (
     deserialize_keras_object,
     serialize_keras_object,
 )
 
-__all__ = ["save_model", "load_model", "save_weights", "load_weights", "KERAS_FORMAT_VERSION"]
+__all__ = [
+    "save_model",
+    "load_model",
+    "save_weights",
+    "load_weights",
+    "KERAS_FORMAT_VERSION",
+    "DEFAULT_MAX_LOAD_BYTES",
+]
 
 KERAS_FORMAT_VERSION = "3.15.1"
 # Largest tensor (elements, known dimensions) a config may describe; bigger is not a mobile model.
@@ -113,7 +130,7 @@ class _Stage:
         self.now = "opening the file"
 
 
-def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
+def load_model(filepath, custom_objects=None, compile=True, safe_mode=True, *, max_bytes=None):
     """Loads a ``.keras`` file written by Keras 3 or by ``model.save``.
 
     Args:
@@ -122,6 +139,8 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         compile: whether to compile the model with its saved compile config and restore the
             optimizer state.
         safe_mode: kept for Keras's signature; loading never runs code from the file.
+        max_bytes: the load's memory budget (not a Keras argument): decompressed members,
+            variables created and values read, together. Default ``DEFAULT_MAX_LOAD_BYTES``.
 
     Returns:
         The model, with its weights (and, if compiled, its optimizer state).
@@ -132,19 +151,32 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
     """
     stage = _Stage()
     source = "<file object>" if isinstance(filepath, io.IOBase) else os.fspath(filepath)
+    limit = DEFAULT_MAX_LOAD_BYTES if max_bytes is None else max_bytes
     if isinstance(filepath, io.IOBase):
-        return _load_guarded(filepath, source, custom_objects, compile, stage)
+        return _load_guarded(filepath, source, custom_objects, compile, stage, limit)
     if not str(source).endswith(".keras"):
         raise InvalidModelFileError(
             source, "expected a `.keras` file (a zip of config.json and model.weights.h5)"
         )
+    _require_regular_file(source)
     with open(source, "rb") as handle:
-        return _load_guarded(handle, source, custom_objects, compile, stage)
+        return _load_guarded(handle, source, custom_objects, compile, stage, limit)
 
 
-def _load_guarded(handle, source, custom_objects, compile, stage):
+def _require_regular_file(path):
+    """A FIFO or device would block or never end: only a regular file is read."""
     try:
-        return _load(handle, custom_objects, compile, stage)
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"No such file: '{path}'") from None
+    if not stat.S_ISREG(mode):
+        raise InvalidModelFileError(path, "not a regular file (a FIFO, device or directory)")
+
+
+def _load_guarded(handle, source, custom_objects, compile, stage, limit):
+    try:
+        with load_budget(limit, source):
+            return _load(handle, custom_objects, compile, stage)
     except InvalidModelFileError:
         raise
     except Exception as error:  # every failure of a hostile file becomes one typed error
@@ -190,13 +222,36 @@ def _load(handle, custom_objects, compile, stage):
         model = deserialize_keras_object(config, custom_objects)
     if not isinstance(model, Layer):
         raise ValueError(f"config.json describes a {type(model).__name__}, not a model")
+    check_names(model)
     if compile and compile_config:
         stage.now = "compiling the model from its compile_config"
         _compile_from_config(model, compile_config)
     stage.now = "reading model.weights.h5"
     with h5py.File(io.BytesIO(members.weights), "r") as h5_file:
+        check_structure(h5_file)
         _weights.read_weights(h5_file, model)
     return model
+
+
+def check_names(model):
+    """Keras 3's rule for the names of the model and its layers: strings without ``/``.
+
+    Raises:
+        ValueError: naming the layer (its class) and the name received.
+    """
+    from compiler.keras.layers.layer import Layer
+
+    for entry in _weights.saveable_entries(model):
+        layer = entry.owner
+        if not isinstance(layer, Layer):
+            continue
+        name = layer.name
+        if not isinstance(name, str) or "/" in name:
+            raise ValueError(
+                f"the {type(layer).__name__} at '{entry.path or 'the root'}' has the name "
+                f"{name!r}: a layer or model name must be a string and cannot contain "
+                "character `/` (as in Keras 3)"
+            )
 
 
 def _compile_from_config(model, compile_config):
@@ -266,8 +321,12 @@ def _check_shapes(key, value):
         _check_shapes(key, item)
 
 
-def load_weights(model, filepath, skip_mismatch=False):
+def load_weights(model, filepath, skip_mismatch=False, *, max_bytes=None):
     """Loads weights into ``model`` from a ``.weights.h5`` file or a ``.keras`` file.
+
+    Only the named file is opened (see the module doc for the HDF5 features refused), and the
+    bytes read count against one memory budget, ``max_bytes`` (default
+    ``DEFAULT_MAX_LOAD_BYTES``).
 
     Raises:
         InvalidModelFileError: unreadable file, or weights that do not fit the model (unless
@@ -277,20 +336,22 @@ def load_weights(model, filepath, skip_mismatch=False):
     path = os.fspath(filepath)
     if not (str(path).endswith(".weights.h5") or str(path).endswith(".keras")):
         raise InvalidModelFileError(path, "expected a `.weights.h5` or `.keras` file")
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"No such file: '{path}'")
+    _require_regular_file(path)
     stage = _Stage()
+    limit = DEFAULT_MAX_LOAD_BYTES if max_bytes is None else max_bytes
     try:
-        if str(path).endswith(".keras"):
-            stage.now = "reading the zip archive"
-            with open(path, "rb") as handle:
-                source = io.BytesIO(_archive.read_members(handle).weights)
-        else:
-            source = path
-        stage.now = "reading the weights"
-        _build_optimizer(model)
-        with h5py.File(source, "r") as h5_file:
-            _weights.read_weights(h5_file, model, skip_mismatch=skip_mismatch)
+        with load_budget(limit, path):
+            if str(path).endswith(".keras"):
+                stage.now = "reading the zip archive"
+                with open(path, "rb") as handle:
+                    source = io.BytesIO(_archive.read_members(handle).weights)
+            else:
+                source = path
+            stage.now = "reading the weights"
+            _build_optimizer(model)
+            with h5py.File(source, "r") as h5_file:
+                check_structure(h5_file)
+                _weights.read_weights(h5_file, model, skip_mismatch=skip_mismatch)
     except InvalidModelFileError:
         raise
     except Exception as error:

@@ -19,6 +19,27 @@ __all__ = ["serialize_keras_object", "deserialize_keras_object"]
 
 PLAIN_TYPES = (str, int, float, bool)
 _MAX_NUMPY_ELEMENTS = 1 << 24  # an inline ``__numpy__`` value bigger than this is not a config
+_MAX_NUMPY_DEPTH = 32  # numpy's own limit on dimensions is 64
+# The dtypes Keras writes for a ``__numpy__`` value (``str(array.dtype)``). A name is looked up
+# here, never handed to ``np.dtype``: ``"(400000000,)f4"`` is a valid numpy dtype of 1.6 GB per
+# element.
+_NUMPY_DTYPES = {
+    name: np.dtype(name)
+    for name in (
+        "bool",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float16",
+        "float32",
+        "float64",
+    )
+}
 
 
 def serialize_keras_object(obj):
@@ -51,6 +72,17 @@ def serialize_keras_object(obj):
         }
     if isinstance(obj, bytes):
         return {"class_name": "__bytes__", "config": {"value": obj.decode("utf-8")}}
+    if isinstance(obj, slice):  # the index of a GetItem graph node, as Keras writes it
+        return {
+            "class_name": "__slice__",
+            "config": {
+                "start": serialize_keras_object(obj.start),
+                "stop": serialize_keras_object(obj.stop),
+                "step": serialize_keras_object(obj.step),
+            },
+        }
+    if obj is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
     if isinstance(obj, KerasTensor):
         history = obj._keras_history
         if history:
@@ -72,17 +104,6 @@ def serialize_keras_object(obj):
             f"The `get_config()` method of {obj!r} should return a dict. It returned: {config!r}"
         )
     module, registered_name = _module_and_registered_name(type(obj))
-    if isinstance(obj, slice):  # the index of a GetItem graph node, as Keras writes it
-        return {
-            "class_name": "__slice__",
-            "config": {
-                "start": serialize_keras_object(obj.start),
-                "stop": serialize_keras_object(obj.stop),
-                "step": serialize_keras_object(obj.step),
-            },
-        }
-    if obj is Ellipsis:
-        return {"class_name": "__ellipsis__", "config": {}}
     result = {
         "module": module,
         "class_name": type(obj).__name__,
@@ -225,10 +246,7 @@ def _deserialize_special(class_name, inner):
         return tensor
     if class_name in ("__numpy__", "__tensor__"):
         _require_dict(class_name, inner)
-        value = np.asarray(inner.get("value"), dtype=np.dtype(inner.get("dtype")))
-        if value.size > _MAX_NUMPY_ELEMENTS or value.dtype.kind not in "biuf":
-            raise ValueError(f"Invalid {class_name} value in config: {value.dtype}{value.shape}")
-        return value
+        return _numpy_value(class_name, inner.get("value"), inner.get("dtype"))
     if class_name == "__bytes__":
         _require_dict(class_name, inner)
         return str(inner.get("value")).encode("utf-8")
@@ -246,6 +264,44 @@ def _deserialize_special(class_name, inner):
             f"TensorFlow type), and loading never executes code from a file."
         )
     return _NOT_SPECIAL
+
+
+def _numpy_value(class_name, value, dtype_name):
+    """An inline array, its dtype and size checked (and charged) before it is allocated."""
+    from compiler.keras.saving._guard import charge
+
+    dtype = _NUMPY_DTYPES.get(dtype_name) if isinstance(dtype_name, str) else None
+    if dtype is None:
+        raise ValueError(
+            f"Invalid {class_name} dtype {str(dtype_name)[:80]!r} in config: expected one of "
+            f"{sorted(_NUMPY_DTYPES)}"
+        )
+    count = _count_leaves(class_name, value)
+    charge(count * dtype.itemsize, f"a {class_name} value of {count:,} {dtype_name}")
+    array = np.asarray(value, dtype=dtype)
+    if array.dtype != dtype or array.size != count:
+        raise ValueError(f"Invalid {class_name} value in config: {array.dtype}{array.shape}")
+    return array
+
+
+def _count_leaves(class_name, value):
+    """Elements of a nested list, refused beyond ``_MAX_NUMPY_ELEMENTS`` or too deep."""
+    count, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, list):
+            if depth >= _MAX_NUMPY_DEPTH:
+                raise ValueError(f"Invalid {class_name} value in config: nested too deep")
+            stack.extend((child, depth + 1) for child in item)
+        elif item is None or isinstance(item, (dict, str)):
+            raise ValueError(f"Invalid {class_name} value in config: holds {item!r:.80}")
+        else:
+            count += 1
+        if count + len(stack) > _MAX_NUMPY_ELEMENTS:
+            raise ValueError(
+                f"Invalid {class_name} value in config: more than {_MAX_NUMPY_ELEMENTS:,} elements"
+            )
+    return count
 
 
 def _require_dict(class_name, inner):

@@ -1,0 +1,181 @@
+"""One memory budget per load: sizes declared by a file are charged before anything is allocated.
+
+Hostile cases from the security review: a ``__numpy__`` value whose dtype is a sub-array
+(``(400000000,)f4``: 1.6 GB per element), a zip member of 40 MB declaring 3 GiB; plus names that
+Keras 3 refuses (``/``).
+"""
+
+import io
+import json
+import struct
+import tracemalloc
+import zipfile
+
+import numpy as np
+import pytest
+
+from compiler import keras
+from compiler.keras import saving
+from compiler.keras.saving import InvalidModelFileError, serialization
+from compiler.keras.saving._guard import DEFAULT_MAX_LOAD_BYTES, LoadBudgetError, load_budget
+from tests.compiler.keras.saving import _craft
+
+
+@pytest.fixture(scope="module")
+def good():
+    return _craft.saved_bytes(_craft.small_model())
+
+
+def _numpy(value, dtype):
+    return {"class_name": "__numpy__", "config": {"value": value, "dtype": dtype}}
+
+
+def _with_call_argument(data, value):
+    """The file with ``value`` as a keyword argument of the call that made layer ``d2``."""
+
+    def edit(config):
+        _craft.find_layer(config, "d2")["inbound_nodes"][0]["kwargs"]["x"] = value
+
+    return _craft.with_config(data, edit)
+
+
+def _load(data, **kwargs):
+    return keras.saving.load_model(io.BytesIO(data), **kwargs)
+
+
+def test_sub_array_dtype_is_refused_before_allocating(good):
+    data = _with_call_argument(good, _numpy([1.0] * 40, "(400000000,)f4"))
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidModelFileError, match=r"__numpy__ dtype '\(400000000,\)f4'"):
+            _load(data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50 << 20
+
+
+@pytest.mark.parametrize("dtype", ["object", "O", "V8", "<U10", "float32,float32", "M8[s]", 5])
+def test_only_plain_numeric_dtypes_are_accepted(dtype):
+    with pytest.raises(ValueError, match="__numpy__ dtype"):
+        saving.deserialize_keras_object(_numpy([1, 2], dtype))
+
+
+def test_plain_numpy_values_still_load():
+    value = saving.deserialize_keras_object(_numpy([[1, 2], [3, 4]], "int32"))
+    np.testing.assert_array_equal(value, np.array([[1, 2], [3, 4]], "int32"))
+    assert saving.deserialize_keras_object(_numpy(2.5, "float64")) == 2.5
+
+
+def test_numpy_value_size_and_depth_are_checked_before_allocating(monkeypatch):
+    monkeypatch.setattr(serialization, "_MAX_NUMPY_ELEMENTS", 100)
+    with pytest.raises(ValueError, match="more than 100 elements"):
+        saving.deserialize_keras_object(_numpy([[0.0] * 60, [0.0] * 60], "float32"))
+    deep = 0.0
+    for _ in range(40):
+        deep = [deep]
+    with pytest.raises(ValueError, match="nested too deep"):
+        saving.deserialize_keras_object(_numpy(deep, "float32"))
+    with pytest.raises(ValueError, match="holds"):
+        saving.deserialize_keras_object(_numpy([1.0, "x"], "float32"))
+
+
+def test_numpy_values_are_charged_to_the_load_budget(good):
+    value = _numpy([0.0] * 1000, "float64")  # 8,000 bytes
+    with load_budget(7999, "test"), pytest.raises(LoadBudgetError, match="1,000 float64"):
+        saving.deserialize_keras_object(value)
+    with load_budget(8000, "test") as budget:
+        saving.deserialize_keras_object(value)
+    assert budget.used == 8000
+    data = _with_call_argument(good, value)
+    # The members (< len(data)) and the tiny model's weights fit; the 8,000-byte value does not.
+    with pytest.raises(InvalidModelFileError, match="__numpy__ value of 1,000 float64"):
+        _load(data, max_bytes=len(data) + 4000)
+
+
+def _declare_size(data, member, declared, compress_type=zipfile.ZIP_DEFLATED):
+    """Rewrites the central-directory entry of ``member``: method and uncompressed size."""
+    data = bytearray(data)
+    name = member.encode()
+    start = 0
+    while True:
+        start = data.index(b"PK\x01\x02", start)
+        name_length = struct.unpack_from("<H", data, start + 28)[0]
+        if bytes(data[start + 46 : start + 46 + name_length]) == name:
+            break
+        start += 4
+    struct.pack_into("<H", data, start + 10, compress_type)
+    struct.pack_into("<I", data, start + 24, declared)
+    return bytes(data)
+
+
+def test_weights_member_declaring_3_gib_in_40_mb_is_refused_before_decompressing(good, monkeypatch):
+    entries = _craft.members(good)
+    entries["model.weights.h5"] = bytes(40 << 20)
+    data = _declare_size(_craft.rezip(entries), "model.weights.h5", 3 << 30)
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:  # what a reader sees in the directory
+        info = archive.getinfo("model.weights.h5")
+        assert (info.file_size, info.compress_size) == (3 << 30, 40 << 20)
+    opened = []
+    real_open = zipfile.ZipFile.open
+
+    def recording_open(self, name, *args, **kwargs):
+        opened.append(getattr(name, "filename", name))
+        return real_open(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", recording_open)
+    with pytest.raises(InvalidModelFileError, match="member 'model.weights.h5'.*budget") as info:
+        _load(data)
+    assert f"{DEFAULT_MAX_LOAD_BYTES:,}" in str(info.value)
+    assert opened == []  # nothing was decompressed, not even config.json
+
+
+def test_max_bytes_bounds_the_whole_load_and_a_generous_one_loads(good, tmp_path):
+    with pytest.raises(InvalidModelFileError, match="budget of 1,000 bytes"):
+        _load(good, max_bytes=1000)
+    assert _load(good, max_bytes=10 * len(good)).name == "small"
+    model = _craft.small_model()
+    path = tmp_path / "m.weights.h5"
+    model.save_weights(path)
+    with pytest.raises(InvalidModelFileError, match="the weight values"):
+        saving.load_weights(model, path, max_bytes=40)
+    model.load_weights(path)
+
+
+@pytest.mark.parametrize("where", ["d1", "small"])
+@pytest.mark.parametrize("name", ["/tmp/x/ABS_NAME", "../../../../tmp/x/PWNED", "a/b"])
+def test_names_with_a_slash_are_refused_as_keras_3_does(good, where, name):
+    def rename(config):
+        if where == "small":
+            config["config"]["name"] = name
+            config["name"] = name
+        else:
+            _craft.find_layer(config, where)["config"]["name"] = name
+
+    with pytest.raises(InvalidModelFileError, match="cannot contain character `/`"):
+        _load(_craft.with_config(good, rename))
+
+
+@pytest.mark.parametrize("name", ["..", "a\x00b", "ünï-côdé ✓", "x" * 5000])
+def test_names_keras_3_accepts_still_load(good, name):
+    def rename(config):
+        config["config"]["name"] = name
+
+    assert _load(_craft.with_config(good, rename)).name == name
+
+
+def test_non_string_names_are_refused(good):
+    def rename(config):
+        config["config"]["name"] = {"class_name": "X", "config": {}}
+
+    with pytest.raises(InvalidModelFileError, match="must be a string"):
+        _load(_craft.with_config(good, rename))
+
+
+def test_config_json_member_is_charged_too(good):
+    entries = _craft.members(good)
+    config = json.loads(entries["config.json"])
+    config["padding"] = " " * 5000
+    entries["config.json"] = json.dumps(config).encode()
+    with pytest.raises(InvalidModelFileError, match="member 'config.json'"):
+        _load(_craft.rezip(entries), max_bytes=5000)
