@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 
 from compiler._messages import one_line
 
@@ -131,17 +132,24 @@ def _run(argv: list[str]) -> int:
     from compiler.driver import compile as compile_model
 
     try:
-        result = compile_model(
-            args.source,
-            to=args.to,
-            out_dir=args.out_dir,
-            quantize=args.quantize,
-            calibration=args.calibration,
-            io=args.io,
-            opset=args.opset,
-            calibration_method=args.calibration_method,
-        )
-        quantization = result.quantization_report if args.report else None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", UserWarning)
+            try:
+                result = compile_model(
+                    args.source,
+                    to=args.to,
+                    out_dir=args.out_dir,
+                    quantize=args.quantize,
+                    calibration=args.calibration,
+                    io=args.io,
+                    opset=args.opset,
+                    calibration_method=args.calibration_method,
+                )
+                quantization = result.quantization_report if args.report else None
+            finally:
+                # One line each (the default format adds the source line that warned).
+                for warning in caught:
+                    print(f"compile: warning: {one_line(warning.message)}", file=sys.stderr)
     except (ValueError, OSError) as exc:
         print(f"compile: error: {one_line(exc)}", file=sys.stderr)
         return 1

@@ -167,13 +167,18 @@ def _check_options(quantize: str, calibration, io: str) -> None:
 
 def load_calibration(path, input_names: list[str]) -> dict:
     """Reads a calibration ``.npz``: one array per model input, keyed by input name (a single
-    array under any key for a one-input model)."""
+    array under any key for a one-input model). Each array's header is checked against the
+    bytes its member holds before anything is loaded."""
     import numpy as np
 
+    from compiler._calibration_checks import check_npz_headers
+
+    # Headers first: np.load allocates whatever shape a header claims.
+    check_npz_headers(path, SourceError)
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}
-    except (OSError, ValueError, zipfile.BadZipFile) as exc:
+    except (OSError, ValueError, MemoryError, zipfile.BadZipFile) as exc:
         raise SourceError(f"cannot read calibration file {str(path)!r}: {exc}") from None
     if len(input_names) == 1 and len(arrays) == 1:
         return {input_names[0]: next(iter(arrays.values()))}
@@ -354,6 +359,11 @@ def compile(
 
     Raises:
         OptionError, SourceError, OutputError, UnsupportedLayerError, ExportError.
+
+    Warns:
+        CalibrationWarning: the calibration data fits the input but does not look
+            preprocessed like the training data (integers for a float input, absurd
+            magnitudes, far from what the model's first Rescaling / Normalization expects).
     """
     formats = _formats(to)
     _check_options(quantize, calibration, io)
@@ -370,7 +380,10 @@ def compile(
         from compiler.quantize import quantize_graph
 
         if quantize == "int8":
+            from compiler._calibration_checks import warn_if_unlike_training_data
+
             batches = _calibration_data(graph, calibration)
+            warn_if_unlike_training_data(model, [v.name for v in graph.inputs], batches)
         graph = quantize_graph(
             graph, quantize, batches, io=io, method=calibration_method, progress=progress
         )

@@ -4,7 +4,12 @@
 Layers know nothing about int8 (DESIGN.md rule 3): everything happens here, on the graph.
 """
 
-from compiler.quantize.calibrate import METHODS, CalibrationError, calibration_batches
+from compiler.quantize.calibrate import (
+    METHODS,
+    CalibrationError,
+    CalibrationWarning,
+    calibration_batches,
+)
 from compiler.quantize.int8 import QuantizationError
 
 __all__ = [
@@ -12,6 +17,7 @@ __all__ = [
     "MODES",
     "METHODS",
     "CalibrationError",
+    "CalibrationWarning",
     "QuantizationError",
     "calibration_batches",
 ]

@@ -10,13 +10,26 @@ Methods:
 
 Percentile and MSE work on a bounded sample of each value (``SAMPLE_SIZE`` elements), so
 calibration memory does not grow with the data set.
+
+Data that cannot be the model's input is a ``CalibrationError``; integers for a float input are
+a ``CalibrationWarning`` (probably not preprocessed like the training data: the int8 file would
+be written with input ranges the model never sees, and only ``verify`` would show it).
+``compiler.compile`` adds the checks that need the model (``compiler._calibration_checks``).
 """
+
+import warnings
 
 import numpy as np
 
 from compiler.ir import Graph, evaluate
 
-__all__ = ["CalibrationError", "METHODS", "calibration_batches", "collect_ranges"]
+__all__ = [
+    "CalibrationError",
+    "CalibrationWarning",
+    "METHODS",
+    "calibration_batches",
+    "collect_ranges",
+]
 
 METHODS = ("minmax", "percentile", "mse")
 SAMPLE_SIZE = 1 << 16
@@ -27,7 +40,23 @@ class CalibrationError(ValueError):
     """Calibration data that does not fit the model, or a calibration option that is wrong."""
 
 
-def _check_array(name, value, array):
+class CalibrationWarning(UserWarning):
+    """Calibration data that fits the model's input but does not look preprocessed like the
+    data the model was trained on."""
+
+
+def _suspicion(name, value, array) -> str | None:
+    """Why ``array`` (already checked to fit) is probably not what input ``name`` expects."""
+    if array.dtype.kind in "iub" and np.dtype(value.dtype).kind == "f":
+        return (
+            f"calibration data for input {name!r} is {array.dtype} but the input is "
+            f"{np.dtype(value.dtype)}: preprocess it exactly like the training data (e.g. "
+            "x.astype('float32') / 255 for images trained on [0, 1])"
+        )
+    return None
+
+
+def _check_array(name, value, array, notes=None):
     try:
         array = np.asarray(array)
     except (TypeError, ValueError) as exc:
@@ -51,6 +80,9 @@ def _check_array(name, value, array):
         raise CalibrationError(f"calibration data for input {name!r} is empty")
     if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
         raise CalibrationError(f"calibration data for input {name!r} contains NaN or inf")
+    suspicion = _suspicion(name, value, array)
+    if notes is not None and suspicion:
+        notes.add(suspicion)
     return array.astype(value.dtype, copy=False)
 
 
@@ -59,14 +91,23 @@ def calibration_batches(graph: Graph, calibration):
 
     ``calibration`` is a dict of arrays by input name (e.g. a loaded ``.npz``), one array (a
     one-input model), or an iterable of batches (each an array, a list in input order or a
-    dict by name).
+    dict by name). Data that fits but looks unpreprocessed gives one ``CalibrationWarning``
+    per finding.
     """
+    notes: set[str] = set()
+    batches = _batches(graph, calibration, notes)
+    for note in sorted(notes):
+        warnings.warn(CalibrationWarning(note), stacklevel=3)
+    return batches
+
+
+def _batches(graph: Graph, calibration, notes):
     inputs = graph.inputs
     names = [v.name for v in inputs]
     if calibration is None:
         raise CalibrationError("int8 quantization needs calibration data (representative inputs)")
     if isinstance(calibration, dict) or isinstance(calibration, np.ndarray):
-        whole = _one_batch(inputs, names, calibration)
+        whole = _one_batch(inputs, names, calibration, notes)
         count = whole[0].shape[0]
         if any(a.shape[0] != count for a in whole):
             raise CalibrationError(
@@ -92,13 +133,13 @@ def calibration_batches(graph: Graph, calibration):
             f"calibration data must be an array, a dict of arrays or an iterable of batches; "
             f"received {type(calibration).__name__}"
         ) from None
-    batches = [_one_batch(inputs, names, batch) for batch in iterator]
+    batches = [_one_batch(inputs, names, batch, notes) for batch in iterator]
     if not batches:
         raise CalibrationError("the calibration data set is empty")
     return batches
 
 
-def _one_batch(inputs, names, batch):
+def _one_batch(inputs, names, batch, notes=None):
     if isinstance(batch, dict):
         if len(names) == 1 and names[0] not in batch and len(batch) == 1:
             batch = {names[0]: next(iter(batch.values()))}
@@ -118,7 +159,7 @@ def _one_batch(inputs, names, batch):
             f"calibration batch has {len(arrays)} array(s); the model has {len(names)} "
             f"input(s) {names}"
         )
-    return [_check_array(n, v, a) for n, v, a in zip(names, inputs, arrays)]
+    return [_check_array(n, v, a, notes) for n, v, a in zip(names, inputs, arrays)]
 
 
 class _Stats:
