@@ -373,6 +373,12 @@ def compile(
     from compiler.passes import PassManager, default_passes
 
     graph = lower_model(model)
+    onnx_graph = None
+    if "onnx" in formats and quantize == "none" and opset >= 17:
+        if any(op.type == "LAYER_NORM" for op in graph.ops):
+            # ONNX has LayerNormalization from opset 17; TFLite and int8 need its builtins.
+            keep = PassManager(default_passes(keep_onnx_layer_norm=True))
+            onnx_graph = keep.call(graph.copy()).graph
     manager = PassManager(default_passes())
     graph = manager.call(graph).graph
     float_graph, batches = graph, None
@@ -397,7 +403,7 @@ def compile(
         else:
             from compiler.export.onnx import write_onnx
 
-            payloads[fmt] = write_onnx(graph, opset=opset)
+            payloads[fmt] = write_onnx(onnx_graph or graph, opset=opset)
 
     out = Path(out_dir)
     _prepare_dir(out)

@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from compiler.ir._math_kernels import MATH_KERNELS
+from compiler.ir._normalization_kernels import NORMALIZATION_KERNELS
 from compiler.ir._recurrent_kernels import RECURRENT_KERNELS
 from compiler.ir.errors import IRError
 
@@ -244,5 +245,6 @@ KERNELS = {
     "DROPOUT": lambda x, *, rate: x,
     "IDENTITY": lambda x: x,
     **RECURRENT_KERNELS,
+    **NORMALIZATION_KERNELS,  # its RESIZE_NEAREST_NEIGHBOR also takes the half-pixel variant
     **MATH_KERNELS,
 }

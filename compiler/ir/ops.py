@@ -88,6 +88,13 @@ OPS: dict[str, OpSpec] = {
         ("input", "size"), {"align_corners": False, "half_pixel_centers": False}
     ),
     "TRANSPOSE": OpSpec(("input", "perm")),
+    "SQUARED_DIFFERENCE": OpSpec(("x", "y")),
+    "RESIZE_BILINEAR": OpSpec(
+        ("input", "size"), {"align_corners": False, "half_pixel_centers": False}
+    ),
+    # Normalization over ``axes`` (gamma / beta shaped like the input on them): kept for ONNX
+    # LayerNormalization (opset 17+), decomposed for TFLite and int8 by DecomposeLayerNormPass.
+    "LAYER_NORM": OpSpec(("input", "gamma?", "beta?"), {"axes": (-1,), "epsilon": 1e-3}),
     # x @ y over the last two axes, batch axes broadcast; adj_x / adj_y transpose them first.
     "BATCH_MATMUL": OpSpec(("x", "y"), {"adj_x": False, "adj_y": False}),
     "GATHER": OpSpec(("params", "indices"), {"axis": 0}),

@@ -44,8 +44,15 @@ def _finish(ctx: Lowering, call: LayerCall, op_type, inputs, shape, **attrs) -> 
 
 
 def lower_conv2d(ctx: Lowering, call: LayerCall) -> list[Value]:
-    if int(call.config.get("groups", 1)) != 1:
-        raise call.unsupported(f"groups={call.config['groups']} is not supported; only 1")
+    groups = int(call.config.get("groups", 1))
+    channels = call.inputs[0].shape[-1]
+    if groups != 1 and groups == channels:
+        return _grouped_as_depthwise(ctx, call)
+    if groups != 1:
+        raise call.unsupported(
+            f"groups={groups} is not supported; only 1 or the number of input channels "
+            f"({channels})"
+        )
     geometry = _geometry(call)
     kernel = call.weights[0]
     inputs = [call.inputs[0], ctx.weight(f"{call.name}/kernel", kernel.transpose(3, 0, 1, 2))]
@@ -57,6 +64,29 @@ def lower_conv2d(ctx: Lowering, call: LayerCall) -> list[Value]:
 def _depthwise_filter(kernel):
     kh, kw, cin, mult = kernel.shape
     return kernel.reshape(1, kh, kw, cin * mult), mult
+
+
+def _grouped_as_depthwise(ctx: Lowering, call: LayerCall) -> list[Value]:
+    """Conv2D with one group per input channel (ConvNeXt's 7x7 convolutions) is a depthwise
+    convolution: its kernel ``(kh, kw, 1, C * mult)`` gives output ``o`` from input
+    ``o // mult``, the DEPTHWISE_CONV_2D order, so the filter is a reshape."""
+    kh, kw, _, filters = call.weights[0].shape
+    channels = call.inputs[0].shape[-1]
+    filt = call.weights[0].reshape(1, kh, kw, filters)
+    inputs = [call.inputs[0], ctx.weight(f"{call.name}/kernel", filt)]
+    if call.config.get("use_bias", True):
+        inputs.append(ctx.weight(f"{call.name}/bias", call.weights[1]))
+    return [
+        _finish(
+            ctx,
+            call,
+            "DEPTHWISE_CONV_2D",
+            inputs,
+            call.out_shapes[0],
+            depth_multiplier=filters // channels,
+            **_geometry(call),
+        )
+    ]
 
 
 def lower_depthwise_conv2d(ctx: Lowering, call: LayerCall) -> list[Value]:

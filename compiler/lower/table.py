@@ -18,6 +18,13 @@ from compiler.lower._core import (
     lower_rescaling,
     lower_softmax,
 )
+from compiler.lower._layer_norm import (
+    lower_group_normalization,
+    lower_layer_normalization,
+    lower_layer_scale,
+    lower_stochastic_depth,
+    lower_unit_normalization,
+)
 from compiler.lower._merging import lower_concatenate, lower_elementwise
 from compiler.lower._normalization import lower_batch_normalization
 from compiler.lower._one_d import (
@@ -33,6 +40,11 @@ from compiler.lower._pooling import (
     lower_global_average_pooling2d,
     lower_global_max_pooling2d,
     lower_pool2d,
+)
+from compiler.lower._preprocessing import (
+    lower_center_crop,
+    lower_normalization,
+    lower_resizing,
 )
 from compiler.lower._recurrent import (
     lower_bidirectional,
@@ -104,6 +116,14 @@ LOWERINGS = {
     "Average": lower_elementwise,
     "Concatenate": lower_concatenate,
     "BatchNormalization": lower_batch_normalization,
+    "LayerNormalization": lower_layer_normalization,
+    "GroupNormalization": lower_group_normalization,
+    "UnitNormalization": lower_unit_normalization,
+    "LayerScale": lower_layer_scale,
+    "StochasticDepth": lower_stochastic_depth,
+    "Normalization": lower_normalization,
+    "Resizing": lower_resizing,
+    "CenterCrop": lower_center_crop,
     "Embedding": lower_embedding,
     "LSTM": lower_lstm,
     "GRU": lower_gru,

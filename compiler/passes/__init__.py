@@ -1,9 +1,11 @@
 """Graph passes, one per module (``<verb>_<noun>.py`` / ``<Verb><Noun>Pass``), and the default
 pipeline ``optimize(graph)`` runs before export."""
 
+from compiler.passes.decompose_layer_norm import DecomposeLayerNormPass
 from compiler.passes.fold_batch_norm import FoldBatchNormPass
 from compiler.passes.fold_constants import FoldConstantsPass
 from compiler.passes.fold_reshapes import FoldReshapesPass
+from compiler.passes.fold_scale_shift import FoldScaleShiftPass
 from compiler.passes.fuse_activations import FuseActivationsPass
 from compiler.passes.pass_manager import Pass, PassManager, PassResult
 from compiler.passes.remove_dead_code import RemoveDeadCodePass
@@ -16,6 +18,8 @@ __all__ = [
     "PassManager",
     "RemoveIdentitiesPass",
     "FoldBatchNormPass",
+    "DecomposeLayerNormPass",
+    "FoldScaleShiftPass",
     "FuseActivationsPass",
     "FoldReshapesPass",
     "FoldConstantsPass",
@@ -26,13 +30,21 @@ __all__ = [
 ]
 
 
-def default_passes() -> list[Pass]:
+def default_passes(keep_onnx_layer_norm: bool = False) -> list[Pass]:
     """The passes of ``optimize``, in order (BatchNorm folds before activations fuse, so a
-    Conv -> BatchNorm -> ReLU chain becomes one CONV_2D with a fused RELU)."""
+    Conv -> BatchNorm -> ReLU chain becomes one CONV_2D with a fused RELU).
+
+    Args:
+        keep_onnx_layer_norm: leave the LAYER_NORM ops that ONNX's LayerNormalization
+            expresses (for an ONNX-only float graph at opset 17 or later); otherwise they
+            become TFLite builtins.
+    """
     return [
         RemoveIdentitiesPass(),
         FoldReshapesPass(),
+        DecomposeLayerNormPass(keep_onnx=keep_onnx_layer_norm),
         FoldBatchNormPass(),
+        FoldScaleShiftPass(),
         FuseActivationsPass(),
         FoldConstantsPass(),
         RemoveDeadCodePass(),

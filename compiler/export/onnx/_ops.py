@@ -454,6 +454,12 @@ from compiler.export.onnx._recurrent import RECURRENT_CONVERTERS  # noqa: E402
 
 CONVERTERS.update(RECURRENT_CONVERTERS)
 
+# LAYER_NORM, SQUARED_DIFFERENCE and the resizes, half-pixel variants included
+# (``_normalization``).
+from compiler.export.onnx._normalization import NORMALIZATION_CONVERTERS  # noqa: E402
+
+CONVERTERS.update(NORMALIZATION_CONVERTERS)
+
 # Activations and elementwise math (``_math_ops``).
 from compiler.export.onnx._math_ops import MATH_CONVERTERS  # noqa: E402
 

@@ -275,6 +275,16 @@ from compiler.export.tflite._recurrent import RECURRENT_RUNTIME, RECURRENT_WRITE
 OP_WRITERS.update(RECURRENT_WRITERS)
 _RUNTIME.update(RECURRENT_RUNTIME)
 
+# SQUARED_DIFFERENCE and the resizes (``_normalization``; its nearest resize adds the
+# half-pixel version rule).
+from compiler.export.tflite._normalization import (  # noqa: E402
+    NORMALIZATION_RUNTIME,
+    NORMALIZATION_WRITERS,
+)
+
+OP_WRITERS.update(NORMALIZATION_WRITERS)
+_RUNTIME.update(NORMALIZATION_RUNTIME)
+
 # Activations and elementwise math (``_math_ops``, which needs ``OpWriter`` from here).
 from compiler.export.tflite._math_ops import MATH_RUNTIME, MATH_WRITERS  # noqa: E402
 
