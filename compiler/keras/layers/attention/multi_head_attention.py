@@ -241,6 +241,9 @@ class MultiHeadAttention(Layer):
         projected = list(self.query_dense.compute_output_shape(query_shape))
         projected[-1] = self.value_dim
         self.output_dense.build(tuple(projected))
+        for sublayer in (self.query_dense, self.key_dense, self.value_dense, self.output_dense):
+            for variable in sublayer.weights:  # Keras builds them in this layer's name scope
+                variable.path = f"{self.name}/{sublayer.name}/{variable.name}"
         self._shapes = {"query_shape": query_shape, "value_shape": value_shape}
         if key_shape is not value_shape and key_shape != value_shape:
             self._shapes["key_shape"] = key_shape
