@@ -28,7 +28,7 @@ from compiler.quantize.params import (
 )
 from compiler.quantize.recurrent import recurrent_handlers
 
-__all__ = ["quantize_int8", "QuantizationError"]
+__all__ = ["quantize_int8", "QuantizationError", "float_islands"]
 
 _FIXED = {"SOFTMAX": SOFTMAX_PARAMS, "LOGISTIC": LOGISTIC_PARAMS, "TANH": TANH_PARAMS}
 _SAME_AS_INPUT = {"MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE", "PAD", "TRANSPOSE"}
@@ -56,7 +56,13 @@ _SUPPORTED = (
         "LEAKY_RELU",
         "BATCH_MATMUL",
     }
+    # Activations with int8 kernels in LiteRT (hard_swish.h, prelu.h; ELU and GELU by table).
+    | {"HARD_SWISH", "PRELU", "ELU", "GELU"}
 )
+# Ops without an int8 kernel in LiteRT stay float (DEQUANTIZE before, QUANTIZE after), like
+# the recurrent ones; ``float_islands`` lists them for ``--report``. Graph plumbing with
+# handlers of its own is not among them.
+_NOT_FLOAT_ISLANDS = {"QUANTIZE", "DEQUANTIZE", "GATHER", "SLICE"}
 
 
 class QuantizationError(ValueError):
@@ -67,13 +73,9 @@ def quantize_int8(graph: Graph, ranges: dict, io: str = "float") -> Graph:
     """Returns an int8 copy of float ``graph`` using calibrated ``ranges`` by value name."""
     g = graph.copy()
     ranges = with_mask_ranges(g, ranges)
-    handlers = recurrent_handlers(g)  # float islands (recurrent ops) and Embedding GATHERs
-    unsupported = sorted({op.type for op in g.ops if id(op) not in handlers} - _SUPPORTED)
-    if unsupported:
-        raise QuantizationError(
-            f"ops {unsupported} have no int8 form in this quantizer; int8 supports "
-            f"{sorted(_SUPPORTED)}"
-        )
+    float_types = {op.type for op in g.ops} - _SUPPORTED - _NOT_FLOAT_ISLANDS
+    # Float islands (recurrent ops, ops without int8 kernels) and Embedding GATHERs.
+    handlers = recurrent_handlers(g, float_types)
 
     def range_params(value: Value) -> QuantParams:
         if value.name not in ranges:
@@ -175,3 +177,15 @@ def _requantize_to(g: Graph, op, v: Value, params: QuantParams) -> Value:
     q = g.value(f"{v.name}/requantized", v.shape, "int8", quant=params)
     g.add_op("QUANTIZE", [v], [q], name=q.name, index=g.ops.index(op))
     return q
+
+def float_islands(graph: Graph) -> list[str]:
+    """``"name (TYPE)"`` of each op of an int8 ``graph`` that computes in float32 (inputs and
+    outputs float, not a boundary QUANTIZE / DEQUANTIZE): what ``--report`` lists."""
+    found = []
+    for op in graph.ops:
+        if op.type in ("QUANTIZE", "DEQUANTIZE"):
+            continue
+        values = [v for v in op.inputs + op.outputs if v is not None and not v.is_const]
+        if values and all(v.dtype == "float32" for v in values):
+            found.append(f"{op.name} ({op.type})")
+    return found

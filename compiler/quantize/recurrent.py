@@ -56,8 +56,8 @@ def quantize_recurrent_weights(g: Graph, min_elements: int = DYNAMIC_MIN_ELEMENT
     return changed
 
 
-def _is_island(op: Op, consumers: dict) -> bool:
-    if op.type in _FLOAT_ISLANDS:
+def _is_island(op: Op, consumers: dict, float_types=frozenset()) -> bool:
+    if op.type in _FLOAT_ISLANDS or op.type in float_types:
         return True
     if op.type == "GATHER":  # the 0/1 mask of Embedding(mask_zero=True)
         users = consumers.get(id(op.outputs[0]), [])
@@ -65,12 +65,12 @@ def _is_island(op: Op, consumers: dict) -> bool:
     return False
 
 
-def recurrent_handlers(g: Graph) -> dict:
+def recurrent_handlers(g: Graph, float_types=frozenset()) -> dict:
     """``id(op) -> handler(g, op, range_params, io)`` for the ops this module quantizes in
     full-int8 mode (float islands and Embedding GATHERs); ``int8.quantize_int8`` calls them in
-    place of its own rules."""
+    place of its own rules. Ops of ``float_types`` (no int8 kernel) become float islands too."""
     consumers = g.consumers()
-    islands = {id(op) for op in g.ops if _is_island(op, consumers)}
+    islands = {id(op) for op in g.ops if _is_island(op, consumers, float_types)}
 
     def island(g, op, range_params, io):
         _float_island(g, op, range_params, io, islands)

@@ -1,5 +1,5 @@
-"""LOGISTIC, TANH, ELU, GELU, LEAKY_RELU, RELU, RELU6, RELU_N1_TO_1 (float32 and int8), and
-HARD_SWISH (float32).
+"""LOGISTIC, TANH, ELU, GELU, LEAKY_RELU, RELU, RELU6, RELU_N1_TO_1 (float32 and int8); HARD_SWISH
+is in ``hard_swish``.
 
 References: ``tflite/kernels/activations.cc``; ``kernels/internal/common.h``
 (``LUTPopulateInt8``); spec 2.7.10. int8 LOGISTIC/TANH use a 256-entry table built in float32
@@ -114,13 +114,6 @@ def prepare_elu(ctx: c.OpContext) -> c.Eval:
 def prepare_gelu(ctx: c.OpContext) -> c.Eval:
     """GELU (``gelu.cc``): erf form, or the tanh form when ``approximate``; int8 by table."""
     return _lut_kernel(_gelu32(bool(ctx.options["approximate"])))(ctx)
-
-
-def prepare_hard_swish(ctx: c.OpContext) -> c.Eval:
-    """HARD_SWISH (float32): x * relu6(x + 3) / 6."""
-    ctx.check_arity(1)
-    ctx.require_types((c.F32,))
-    return lambda x: [(x * np.clip(x + np.float32(3), 0, 6) / np.float32(6)).astype(np.float32)]
 
 
 def prepare_leaky_relu(ctx: c.OpContext) -> c.Eval:
