@@ -77,6 +77,8 @@ def warn_if_unlike_training_data(model, names, batches) -> None:
     spread_in = 0.0
     for batch in batches:
         data = batch[0]
+        if not data.size:
+            continue
         out = np.asarray(getattr(layer(data), "data", None), dtype=np.float64)
         lo, hi = min(lo, float(out.min())), max(hi, float(out.max()))
         peak = max(peak, float(np.abs(out).max()))
