@@ -15,6 +15,7 @@ from runtime.tflite.kernels import (
     logic,
     lstm,
     normalization,
+    normalization,
     pooling,
     quantize,
     reduce,
