@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import warnings
 
@@ -35,7 +36,9 @@ examples:
 
 A calibration .npz holds one array of representative inputs per model input, keyed by input
 name (a single array under any key is fine for a one-input model).
-Errors print one line on stderr and exit with status 1; nothing is half-written.
+Errors print one line on stderr and exit with status 1; nothing is half-written. Ctrl-C
+exits with status 130 and leaves earlier outputs as they were. Names taken from the model never
+place a file outside OUT_DIR.
 """
 
 
@@ -116,6 +119,13 @@ def main(argv: list[str] | None = None) -> int:
             # Flushed here, not at exit (--help exits through SystemExit), so that a reader
             # gone early is caught below.
             sys.stdout.flush()
+    except KeyboardInterrupt:
+        # Ctrl-C: the writers have already put every output back as it was (all or nothing).
+        print("compile: interrupted; no file was changed", file=sys.stderr)
+        return 128 + signal.SIGINT
+    except MemoryError:
+        print("compile: error: out of memory", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # `compile ... | head`: the reader has gone, as for any Unix filter that is no error
         # worth a traceback. Python's docs (signal, "Note on SIGPIPE"): point stdout at

@@ -15,10 +15,11 @@ import functools
 import importlib.util
 import os
 import sys
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from compiler._outputs import check_stem, output_path, stem_from_name, write_all
 
 __all__ = [
     "compile",
@@ -250,9 +251,10 @@ def _load_python(path: Path, name: str):
 
 def load_source(source):
     """Loads a model from a ``.keras`` path or ``path/to/file.py:NAME``; returns
-    ``(model, stem)``. A model object is returned as is, with its name as stem."""
+    ``(model, stem)``. A model object is returned as is, with its name made a safe file stem
+    (``compiler._outputs.stem_from_name``: ``../../x/PWNED`` -> ``_x_PWNED``)."""
     if _is_model(source):
-        return source, source.name
+        return source, stem_from_name(source.name)
     text = str(source)
     if ".py:" in text:
         file, _, name = text.rpartition(":")
@@ -282,36 +284,13 @@ def _prepare_dir(out_dir: Path) -> None:
         raise OutputError(f"output directory {str(out_dir)!r} is not writable")
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def _write_all(payloads: dict[Path, bytes]) -> None:
-    """Writes every file to a temporary name first, then renames them all: a failure leaves
-    no new or half-written file behind."""
-    temps: list[tuple[str, Path]] = []
-    current = None
+    """Writes every file all or nothing (``compiler._outputs.write_all``): on any failure,
+    Ctrl-C included, no temporary file remains and the previous outputs are unchanged."""
     try:
-        for path, data in payloads.items():
-            current = path
-            fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-            temps.append((temp, path))
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            # mkstemp makes the file private (0600); give it the mode open() would.
-            os.chmod(temp, 0o666 & ~_umask())
-        for temp, path in temps:
-            current = path
-            os.replace(temp, path)
+        write_all(payloads)
     except OSError as exc:
-        for temp, _ in temps:
-            if os.path.exists(temp):
-                os.unlink(temp)
-        raise OutputError(f"cannot write {str(current)!r}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write {exc.filename!r}: {exc.strerror or exc}") from None
 
 
 def _calibration_data(graph, calibration):
@@ -349,7 +328,11 @@ def compile(
         io: ``float`` or ``int8`` (model inputs and outputs of an int8 model).
         opset: the ONNX opset (default 17).
         stem: output file stem; default the source's stem (the ``.keras`` file's stem, the
-            NAME of ``file.py:NAME``, or the model's name).
+            NAME of ``file.py:NAME``, or the model's name with every character but letters,
+            digits, ``_ - .`` replaced by ``_``, leading dots dropped, at most 120 bytes).
+            An explicit stem must be a plain file name. Files are only ever written directly
+            in ``out_dir``, all or nothing: on any failure (Ctrl-C included) no temporary
+            file remains and files written by an earlier run are left unchanged.
         calibration_method: ``minmax`` (default), ``percentile`` or ``mse``.
         progress: optional ``progress(samples_done, samples_total)`` called as calibration
             runs (the library itself prints nothing).
@@ -367,6 +350,8 @@ def compile(
     """
     formats = _formats(to)
     _check_options(quantize, calibration, io)
+    if stem is not None and (problem := check_stem(stem)):
+        raise OptionError(problem)
     model, source_stem = load_source(model_or_path)
 
     from compiler.lower import lower_model
@@ -408,7 +393,10 @@ def compile(
     out = Path(out_dir)
     _prepare_dir(out)
     name = output_stem(stem or source_stem, quantize)
-    paths = {fmt: out / f"{name}.{fmt}" for fmt in formats}
+    try:
+        paths = {fmt: output_path(out, f"{name}.{fmt}") for fmt in formats}
+    except OSError as exc:
+        raise OutputError(f"cannot write {exc.filename!r}: {exc.strerror}") from None
     _write_all({paths[fmt]: payloads[fmt] for fmt in formats})
 
     source = model_or_path.name if _is_model(model_or_path) else str(model_or_path)
