@@ -15,7 +15,6 @@ from runtime.tflite.kernels import (
     logic,
     lstm,
     normalization,
-    normalization,
     pooling,
     quantize,
     reduce,
