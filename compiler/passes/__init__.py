@@ -7,6 +7,7 @@ from compiler.passes.fold_constants import FoldConstantsPass
 from compiler.passes.fold_reshapes import FoldReshapesPass
 from compiler.passes.fold_scale_shift import FoldScaleShiftPass
 from compiler.passes.fuse_activations import FuseActivationsPass
+from compiler.passes.fuse_hard_swish import FuseHardSwishPass
 from compiler.passes.pass_manager import Pass, PassManager, PassResult
 from compiler.passes.remove_dead_code import RemoveDeadCodePass
 from compiler.passes.remove_identities import RemoveIdentitiesPass
@@ -21,6 +22,7 @@ __all__ = [
     "DecomposeLayerNormPass",
     "FoldScaleShiftPass",
     "FuseActivationsPass",
+    "FuseHardSwishPass",
     "FoldReshapesPass",
     "FoldConstantsPass",
     "RemoveDeadCodePass",
@@ -46,6 +48,7 @@ def default_passes(keep_onnx_layer_norm: bool = False) -> list[Pass]:
         FoldBatchNormPass(),
         FoldScaleShiftPass(),
         FuseActivationsPass(),
+        FuseHardSwishPass(),
         FoldConstantsPass(),
         RemoveDeadCodePass(),
     ]
