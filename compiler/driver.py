@@ -197,9 +197,15 @@ def _is_model(obj) -> bool:
     return hasattr(obj, "get_config") and (hasattr(obj, "_nodes") or hasattr(obj, "_functional"))
 
 
-def _load_keras(path: Path):
+def _require_file(path: Path) -> None:
+    """A missing path, a directory or a FIFO (whose reading would block) is a SourceError."""
     if not path.is_file():
-        raise SourceError(f"cannot read {str(path)!r}: no such file")
+        problem = "not a regular file" if path.exists() else "no such file"
+        raise SourceError(f"cannot read {str(path)!r}: {problem}")
+
+
+def _load_keras(path: Path):
+    _require_file(path)
     try:
         from compiler.keras.models import load_model
     except ImportError as exc:
@@ -216,8 +222,7 @@ def _load_keras(path: Path):
 
 
 def _load_python(path: Path, name: str):
-    if not path.is_file():
-        raise SourceError(f"cannot read {str(path)!r}: no such file")
+    _require_file(path)
     if not name.isidentifier():
         raise SourceError(f"in {str(path)}:{name}, {name!r} is not a Python name")
     module_name = f"_compile_source_{abs(hash(str(path.resolve())))}"

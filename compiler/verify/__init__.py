@@ -41,6 +41,7 @@ from compiler.verify._compare import FLOAT_RTOL as FLOAT_RTOL
 from compiler.verify._compare import Row, _cross_rows, _keras_rows, _runtime_rows
 from compiler.verify._compare import _measure as _measure
 from compiler.verify._files import _labels, load_file, load_keras
+from compiler.verify._inputs import MAX_INPUT_BYTES as MAX_INPUT_BYTES
 from compiler.verify._inputs import MAX_RANDOM_BYTES as MAX_RANDOM_BYTES
 from compiler.verify._inputs import RANDOM_INT_HIGH as RANDOM_INT_HIGH
 from compiler.verify._inputs import (
@@ -51,6 +52,7 @@ from compiler.verify._inputs import (
     _npz_arrays,
     _random,
     _show,
+    check_input_sizes,
     dequantize,
     match_ports,
     quantize,
@@ -107,6 +109,7 @@ def verify(options) -> tuple[list[Row], dict]:
         inputs |= {"data": str(options.data), "matched": how, "keys": keys}
         inputs["ignored"] = [k for k in found if k not in keys]
     else:
+        check_input_sizes(logical, options.batch)
         rng = np.random.default_rng(options.seed)
         arrays = [
             _random(p, [f.inputs[m[i]] for f, m in mappings], options.batch, rng)
@@ -148,8 +151,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(exc.code or 0)
     try:
         rows, inputs = verify(options)
-    except VerifyError as exc:
+    except (ValueError, OSError) as exc:
+        # VerifyError, or a bad input refused by a layer below (a runtime budget) in its terms.
         print(f"compile verify: error: {one_line(exc)}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("compile verify: error: out of memory", file=sys.stderr)
         return 2
     failed = any(r.required and r.status.startswith("FAIL") for r in rows)
     code = 1 if failed else 0

@@ -188,6 +188,8 @@ def load_file(path: Path) -> ModelFile:
     """Reads a ``.tflite`` or ``.onnx`` file and loads it on this project's runtime."""
     if path.suffix not in (".tflite", ".onnx"):
         raise VerifyError(f"{path}: expected a .tflite or .onnx file")
+    if path.exists() and not path.is_file():  # a FIFO would block the read for ever
+        raise VerifyError(f"cannot read {path}: not a regular file")
     try:
         content = path.read_bytes()
     except OSError as exc:

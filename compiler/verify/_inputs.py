@@ -1,8 +1,16 @@
 """The inputs of a run: arrays from ``--data`` matched to model inputs, or random ones; and
-feeding them to each file (TFLite-style quantization of floats for int8 inputs)."""
+feeding them to each file (TFLite-style quantization of floats for int8 inputs).
+
+A file declares its inputs' shapes, so a 600-byte ``.tflite`` can ask for four inputs of 1 GiB
+each: all inputs of a run together, random or from ``--data``, may take at most
+``MAX_INPUT_BYTES`` (256 MiB), checked before anything is allocated. ``--data`` headers are read
+first (``np.load`` would allocate whatever shape a header claims) and must match the bytes their
+members hold.
+"""
 
 from __future__ import annotations
 
+import math
 import re
 import zipfile
 from pathlib import Path
@@ -12,8 +20,10 @@ import numpy as np
 from compiler._messages import one_line
 from compiler.verify._ports import Port, VerifyError
 
-# Random inputs larger than this are refused: a typo in --batch must not exhaust memory.
-MAX_RANDOM_BYTES = 1 << 30
+# All the inputs of a run together, random or from --data, may take at most this: a typo in
+# --batch or a file declaring huge inputs must not exhaust memory (each runtime copies them).
+MAX_INPUT_BYTES = 1 << 28
+MAX_RANDOM_BYTES = MAX_INPUT_BYTES
 # Integer inputs that carry no quantization (token ids) are drawn from [0, this): valid for
 # any embedding with at least this many rows. Pass --data for the real range.
 RANDOM_INT_HIGH = 10
@@ -49,7 +59,10 @@ _POSITIONAL = (re.compile(r"x(\d+)$"), re.compile(r"arr_(\d+)$"))
 def _npz_arrays(path: Path, inputs: list[Port]) -> tuple[list[str], dict, str]:
     """The key of each logical input's array in ``path``, all its arrays, and how the keys
     were matched."""
+    if path.exists() and not path.is_file():  # a FIFO would block np.load for ever
+        raise VerifyError(f"--data: cannot read {path}: not a regular file")
     try:
+        _check_npz_headers(path)
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
     except FileNotFoundError:
@@ -73,6 +86,60 @@ def _npz_arrays(path: Path, inputs: list[Port]) -> tuple[list[str], dict, str]:
         f"--data: {path} has no array for input(s) {missing}; it holds {sorted(arrays)} "
         f"(arrays are matched by input name, or by position as {positions})"
     )
+
+
+_NPY_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+
+
+def _check_npz_headers(path: Path) -> None:
+    """Every ``.npy`` member's header against its member's size, and the total against
+    ``MAX_INPUT_BYTES``, before ``np.load`` allocates anything."""
+    total = 0
+    with zipfile.ZipFile(path) as archive:
+        for info in archive.infolist():
+            if not info.filename.endswith(".npy"):
+                continue
+            with archive.open(info) as member:
+                version = np.lib.format.read_magic(member)
+                if version not in _NPY_HEADER_READERS:
+                    raise VerifyError(
+                        f"--data: array {info.filename[:-4]!r} of {path} is in .npy format "
+                        f"{version}; expected 1.0 or 2.0 (what np.savez writes)"
+                    )
+                shape, _, dtype = _NPY_HEADER_READERS[version](member)
+                held = info.file_size - member.tell()
+            claimed = math.prod(shape) * dtype.itemsize
+            if claimed > held:
+                raise VerifyError(
+                    f"--data: array {info.filename[:-4]!r} of {path} claims shape {shape} of "
+                    f"{dtype} ({claimed:,} bytes) but its member holds {held:,}"
+                )
+            total += claimed
+            if total > MAX_INPUT_BYTES:
+                raise VerifyError(
+                    f"--data: the arrays of {path} take more than {MAX_INPUT_BYTES:,} bytes "
+                    "(the limit of a verify run: pass fewer samples)"
+                )
+
+
+def check_input_sizes(ports: list[Port], batch: int) -> None:
+    """Refuses random inputs for ``ports`` that would take more than ``MAX_INPUT_BYTES`` in
+    all, before any is drawn."""
+    sizes = []
+    for port in ports:
+        shape = tuple(batch if d is None else d for d in port.shape)
+        sizes.append((port.name, shape, math.prod(shape) * max(port.dtype.itemsize, 4)))
+    total = sum(size for _, _, size in sizes)
+    if total > MAX_INPUT_BYTES:
+        shown = ", ".join(f"{name!r} {shape}" for name, shape, _ in sizes[:4])
+        raise VerifyError(
+            f"--batch {batch}: random inputs {shown}{' ...' if len(sizes) > 4 else ''} would "
+            f"take {total:,} bytes; the limit is {MAX_INPUT_BYTES:,} (pass fewer samples, or "
+            "--data with smaller inputs)"
+        )
 
 
 def _check_data(arrays: list[np.ndarray], inputs: list[Port], files, where: str) -> None:
