@@ -10,7 +10,7 @@ import re
 
 from compiler.keras import activations, initializers
 from compiler.keras.layers.layer import InputSpec, Layer
-from compiler.keras.ops.einsum import einsum
+from compiler.keras.ops.einsum import einsum, parse_einsum
 
 __all__ = ["EinsumDense", "analyze_einsum_dense"]
 
@@ -198,10 +198,16 @@ class EinsumDense(Layer):
         return self.activation(x)
 
     def compute_output_shape(self, input_shape):
+        out = analyze_einsum_dense(
+            self.equation, self.bias_axes, input_shape, self.partial_output_shape
+        )[2]
+        # Keras leaves a None of output_shape unknown even where the label is an input axis of
+        # known size; that size is the output's (the compiler needs static sizes).
+        kernel_rank = len(self.equation.split("->")[0].split(",")[-1])
+        (spec, _), out_spec = parse_einsum(self.equation, (len(input_shape), kernel_rank))
         return tuple(
-            analyze_einsum_dense(
-                self.equation, self.bias_axes, input_shape, self.partial_output_shape
-            )[2]
+            input_shape[spec.index(c)] if d is None and c in spec else d
+            for d, c in zip(out, out_spec)
         )
 
     def get_config(self):
