@@ -71,30 +71,30 @@ class Budget:
         self.nodes = 0
         self.held_bytes = 0
 
-    def iterate(self, where: str) -> None:
-        """Charge one loop iteration."""
+    def iterate(self, where) -> None:
+        """Charge one loop iteration; ``where`` (formatted only on failure) names the op."""
         self.iterations += 1
         if self.iterations > self.limits.max_loop_iterations:
             raise BudgetExceededError(
-                f"{where}: more than {self.limits.max_loop_iterations} loop iterations in one "
-                "run (all loops together, nested ones included; the max_loop_iterations limit)"
+                f"{_label(where)}: more than {self.limits.max_loop_iterations} loop iterations in "
+                "one run (all loops together, nested ones included; the max_loop_iterations limit)"
             )
 
-    def visit(self, where: str, count: int = 1) -> None:
+    def visit(self, where, count: int = 1) -> None:
         """Charge ``count`` operators run (or, at construction, present in the model)."""
         self.nodes += count
         if self.nodes > self.limits.max_nodes:
             raise BudgetExceededError(
-                f"{where}: more than {self.limits.max_nodes} operators (nodes) in one run or "
-                "model (all subgraphs together; the max_nodes limit)"
+                f"{_label(where)}: more than {self.limits.max_nodes} operators (nodes) in one run "
+                "or model (all subgraphs together; the max_nodes limit)"
             )
 
-    def hold(self, nbytes: int, where: str) -> None:
+    def hold(self, nbytes: int, where) -> None:
         """Charge ``nbytes`` of tensors now held by the run (checked before more is held)."""
         check_tensor_bytes(nbytes, where, self.limits)
         if self.held_bytes + nbytes > self.limits.max_memory_bytes:
             raise BudgetExceededError(
-                f"{where}: {nbytes} more bytes would bring the tensors held by this run to "
+                f"{_label(where)}: {nbytes} more bytes would bring the tensors held by this run to "
                 f"{self.held_bytes + nbytes} bytes, above the max_memory_bytes limit of "
                 f"{self.limits.max_memory_bytes}"
             )
@@ -124,17 +124,17 @@ def running(budget: Budget):
         _ACTIVE.reset(token)
 
 
-def check_tensor_bytes(nbytes: int, where: str, limits: Limits | None = None) -> None:
+def check_tensor_bytes(nbytes: int, where, limits: Limits | None = None) -> None:
     """Refuse a tensor of ``nbytes`` above the ``max_tensor_bytes`` limit."""
     limit = (limits or active().limits).max_tensor_bytes
     if nbytes > limit:
         raise BudgetExceededError(
-            f"{where}: a tensor of {nbytes} bytes exceeds this runtime's limit of {limit} bytes "
-            "(max_tensor_bytes)"
+            f"{_label(where)}: a tensor of {nbytes} bytes exceeds this runtime's limit of {limit} "
+            "bytes (max_tensor_bytes)"
         )
 
 
-def check_elements(shape, where: str, itemsize: int = 4) -> tuple[int, ...]:
+def check_elements(shape, where, itemsize: int = 4) -> tuple[int, ...]:
     """``shape`` as ints, refused before allocation when it is negative or too large.
 
     Args:
@@ -144,15 +144,22 @@ def check_elements(shape, where: str, itemsize: int = 4) -> tuple[int, ...]:
     """
     dims = tuple(int(d) for d in shape)
     if any(d < 0 for d in dims):
-        raise InvalidModelError(f"{where}: negative dimension in shape {list(dims)}")
+        raise InvalidModelError(f"{_label(where)}: negative dimension in shape {list(dims)}")
     count = math.prod(dims)  # Python int: no overflow
     limit = active().limits.max_tensor_bytes
     if count * itemsize > limit:
         raise BudgetExceededError(
-            f"{where}: a tensor of shape {_short(dims)} ({count} elements, {count * itemsize} "
-            f"bytes) exceeds this runtime's limit of {limit} bytes (max_tensor_bytes)"
+            f"{_label(where)}: a tensor of shape {_short(dims)} ({count} elements, "
+            f"{count * itemsize} bytes) exceeds this runtime's limit of {limit} bytes "
+            "(max_tensor_bytes)"
         )
     return dims
+
+
+def _label(where) -> str:
+    """``where`` as text: a string, or a callable that makes it (so the hot path formats
+    nothing unless a limit is exceeded)."""
+    return where() if callable(where) else str(where)
 
 
 def _short(dims) -> str:

@@ -78,7 +78,7 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held)
     local.update(feeds)
     values = ChainMap(local, outer) if outer is not None else local
     for node in graph.nodes:
-        budget.visit(node.describe())
+        budget.visit(node)  # formatted only if the budget is exceeded
         args = []
         for name in node.inputs:
             if not name:
@@ -139,7 +139,7 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held)
             )
         for out, value in zip(node.outputs, result, strict=False):
             if out:
-                held.add(value, args, f"{node.describe()} output {out!r}")
+                held.add(value, args, lambda n=node, o=out: f"{n.describe()} output {o!r}")
                 local[out] = value
         if keep is not None:
             for out, value in zip(node.outputs, result, strict=False):

@@ -51,6 +51,9 @@ class Node:
         domain = f"{self.domain}." if self.domain else ""
         return f"node {self.name!r} ({domain}{self.op_type})"
 
+    def __str__(self) -> str:
+        return self.describe()
+
 
 @dataclass
 class Graph:

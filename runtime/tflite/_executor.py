@@ -136,6 +136,7 @@ class SubgraphExecutor:
                     v.flags.writeable = False
                 continue
             self.steps.append((op, kernel))
+        self.labels = [f"subgraph {index} operator {op.index} ({op.name})" for op, _ in self.steps]
         # Last step reading each tensor, so that intermediates can be released early.
         self.last_use = {}
         for k, (op, _) in enumerate(self.steps):
@@ -192,9 +193,11 @@ class SubgraphExecutor:
                     f"subgraph {sg.index} operator {op.index} ({op.name}): output tensor "
                     f"{t} of shape {list(v.shape)} exceeds {self.max_tensor_bytes} bytes"
                 )
-            if held is not None and not _aliases(v, args):
+            # (small outputs are counted even when they are views: not worth the check)
+            if held is not None and (v.nbytes < 4096 or not _aliases(v, args)):
                 _budget.active().hold(
-                    v.nbytes, f"subgraph {sg.index} operator {op.index} ({op.name}) output {t}"
+                    v.nbytes,
+                    lambda t=t: f"subgraph {sg.index} operator {op.index} ({op.name}) output {t}",
                 )
                 held[t] = held.get(t, 0) + v.nbytes
             values[t] = v
@@ -223,7 +226,7 @@ class SubgraphExecutor:
         values.update(self.variables)
         values.update(feeds)
         for k, (op, kernel) in enumerate(self.steps):
-            budget.visit(f"subgraph {sg.index} operator {op.index} ({op.name})")
+            budget.visit(self.labels[k])
             args = []
             for t in op.inputs:
                 if t < 0:

@@ -49,8 +49,7 @@ class Interpreter:
         max_loop_iterations: cap on WHILE iterations of one ``invoke``, all loops together
             (nested ones included), and of any one loop.
         max_activation_bytes: largest tensor without constant data accepted from the file
-            (and by ``resize_tensor_input``); a tensor computed while running may take twice
-            as much.
+            (and by ``resize_tensor_input``), and largest tensor computed while running.
         limits: the whole budget of each ``invoke`` and of loading (``runtime.Limits``); when
             given, its ``max_loop_iterations`` and ``max_tensor_bytes`` replace the two
             arguments above for running (the file's declared sizes are still checked against
@@ -98,8 +97,8 @@ class Interpreter:
             limits = Limits(
                 max_loop_iterations=int(max_loop_iterations),
                 max_nodes=DEFAULT_MAX_NODES,
-                max_tensor_bytes=2 * int(max_activation_bytes),
-                max_memory_bytes=max(DEFAULT_MAX_MEMORY_BYTES, 2 * int(max_activation_bytes)),
+                max_tensor_bytes=int(max_activation_bytes),
+                max_memory_bytes=max(DEFAULT_MAX_MEMORY_BYTES, int(max_activation_bytes)),
             )
         elif not isinstance(limits, Limits):
             raise TypeError(f"limits must be a runtime.Limits. Received: {type(limits).__name__}")

@@ -209,7 +209,7 @@ MAX_ELEMENTS = DEFAULT_MAX_TENSOR_BYTES // 4
 
 def check_alloc(ctx: OpContext, shape, what: str, itemsize: int = 4) -> None:
     """Refuse, before it is created, an array of ``shape`` above the run's tensor limit."""
-    check_elements(shape, f"{ctx.where}: {what}", itemsize)
+    check_elements(shape, lambda: f"{ctx.where}: {what}", itemsize)
 
 
 def broadcast_shape(ctx: OpContext, a, b) -> tuple:
@@ -220,6 +220,8 @@ def broadcast_shape(ctx: OpContext, a, b) -> tuple:
         raise ctx.fail(
             f"shapes {list(np.shape(a))} and {list(np.shape(b))} do not broadcast"
         ) from None
+    if shape == np.shape(a) or shape == np.shape(b):
+        return shape  # no larger than an input that exists already
     itemsize = max(np.asarray(a).dtype.itemsize, np.asarray(b).dtype.itemsize, 1)
-    check_elements(shape, f"{ctx.where}: broadcast result", itemsize)
+    check_elements(shape, lambda: f"{ctx.where}: broadcast result", itemsize)
     return shape

@@ -27,12 +27,12 @@ def prepare_while(ctx: c.OpContext) -> c.Eval:
         values = list(values)
         budget = _budget.active()
         for _ in range(limit):
-            budget.iterate(ctx.where)
             (flag,) = call(cond, values, expect_outputs=1)
             if flag.size != 1 or flag.dtype != np.bool_:
                 raise ctx.fail(f"condition subgraph {cond} must return one bool")
             if not bool(flag.ravel()[0]):
                 return values
+            budget.iterate(ctx.where)
             values = call(body, values, expect_outputs=len(values))
         raise ctx.fail(f"loop did not end within {limit} iterations")
 

@@ -66,10 +66,10 @@ def test_loop_in_loop_of_2_20_by_2_20_is_refused_quickly():
     data = _nested_loops(1 << 20)
     assert len(data) < 600  # the 496-byte file, give or take names
     session = InferenceSession(data)
-    start = time.perf_counter()
+    start = time.process_time()  # CPU seconds: work done, not slowed by other processes
     with pytest.raises(BudgetExceededError, match="'outer'.*'inner'.*max_loop_iterations"):
         session.run(None, {"x": np.zeros(1, np.float32)})
-    assert time.perf_counter() - start < 5
+    assert time.process_time() - start < 5
 
 
 def test_loop_iteration_limit_is_the_callers():
@@ -154,10 +154,10 @@ def test_loop_that_doubles_a_tensor_is_refused_before_the_allocation_that_exceed
         [_scalar("true", BOOL, True)],
     )
     session = InferenceSession(data, limits=Limits(max_tensor_bytes=1 << 22))
-    start = time.perf_counter()
+    start = time.process_time()  # CPU seconds: work done, not slowed by other processes
     with pytest.raises(BudgetExceededError, match=r"'grow'.*Concat.*\[2097152\].*4194304"):
         session.run(None, {"x": np.zeros(1024, np.float32)})
-    assert time.perf_counter() - start < 5
+    assert time.process_time() - start < 5
 
 
 def test_scan_outputs_collected_by_a_loop_count_against_memory():

@@ -276,7 +276,7 @@ def test_loop_that_doubles_a_tensor_is_stopped():
         },
     ]
     data = g.finish([x0], [out])
-    with pytest.raises(InvalidModelError, match="exceeds 131072 bytes"):
+    with pytest.raises(InvalidModelError, match="exceeds 65536 bytes"):
         load_and_run(data, max_activation_bytes=1 << 16)
 
 
