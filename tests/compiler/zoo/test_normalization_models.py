@@ -1,0 +1,109 @@
+"""EfficientNetB0, EfficientNetV2B0, ConvNeXt and a model of every preprocessing and
+normalization layer, built by real Keras 3, through the whole product.
+
+Each model is built in its own process by ``_build_normalization`` (real Keras, numpy backend,
+perturbed normalization statistics), then: the frontend loads it and predicts like Keras;
+``compile`` writes float ``.tflite`` / ``.onnx`` that LiteRT and onnxruntime run like Keras
+(1e-4 of the output's scale); it writes int8 files from the calibration images, on which our
+runtime is bit-exact with LiteRT's reference kernels and whose ``.onnx`` opens and runs in
+onnxruntime at its default optimization level. ConvNeXtTiny is the real 28M-parameter model
+at 32x32; ConvNeXtMini is ConvNeXt's own builder at its smallest with StochasticDepth.
+"""
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import compiler
+from compiler import keras
+from tests._oracles import KERAS, LITERT, ONNXRUNTIME, missing
+from tests.compiler.zoo._harness import (
+    FLOAT_TOLERANCE,
+    cosine,
+    relative_error,
+    run_litert,
+    run_onnx,
+    run_ours,
+)
+
+BUILDER = Path(__file__).with_name("_build_normalization.py")
+
+for _module, _install in (
+    ("keras", KERAS),
+    ("jax", KERAS),
+    ("ai_edge_litert", LITERT),
+    ("onnxruntime", ONNXRUNTIME),
+):
+    if importlib.util.find_spec(_module) is None:
+        missing(f"the oracle {_module}", _install)
+
+
+def _build(name: str, workdir: Path) -> Path:
+    env = dict(os.environ, KERAS_BACKEND="numpy")
+    done = subprocess.run(
+        [sys.executable, str(BUILDER), name, str(workdir)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, f"real Keras could not build {name}:\n{done.stderr[-4000:]}"
+    return workdir / f"{name}.keras"
+
+
+# name -> (op types the float .tflite must hold, least int8 logits cosine)
+MODELS = {
+    "EfficientNetB0": ({"LOGISTIC", "MUL", "DEPTHWISE_CONV_2D", "PAD"}, 0.98),
+    "EfficientNetV2B0": ({"LOGISTIC", "MUL", "DEPTHWISE_CONV_2D"}, 0.98),
+    "ConvNeXtTiny": ({"MEAN", "SQUARED_DIFFERENCE", "RSQRT", "GELU"}, 0.95),
+    "ConvNeXtMini": ({"MEAN", "SQUARED_DIFFERENCE", "RSQRT", "GELU"}, 0.95),
+    "Preprocessing": ({"RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR", "SLICE", "RSQRT"}, 0.95),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_model_through_the_whole_product(name, tmp_path):
+    source = _build(name, tmp_path)
+    io = np.load(tmp_path / f"{name}.io.npz")
+    x, want, calibration = io["x"], io["y"], io["calibration"]
+    ops_wanted, min_cosine = MODELS[name]
+
+    model = keras.models.load_model(source)
+    errors = {"frontend": relative_error(model.predict(x, verbose=0), want)}
+
+    floats = compiler.compile(source, out_dir=tmp_path / "float")
+    assert ops_wanted <= set(floats.report.ops), floats.report.ops
+    errors["litert"] = relative_error(run_litert(floats.files["tflite"], x), want)
+    errors["onnxruntime"] = relative_error(run_onnx(floats.files["onnx"], x), want)
+    for where, error in errors.items():
+        assert error <= FLOAT_TOLERANCE, f"{name}: {where} float error {error:.3g}"
+
+    ints = compiler.compile(
+        source, out_dir=tmp_path / "int8", quantize="int8", calibration=calibration
+    )
+    reference = run_litert(ints.files["tflite"], x, reference=True)
+    np.testing.assert_array_equal(run_ours(ints.files["tflite"], x), reference, err_msg=name)
+    assert cosine(reference, want) >= min_cosine
+    assert cosine(run_onnx(ints.files["onnx"], x), want) >= min_cosine
+
+
+def test_convnext_layer_norms_are_onnx_layer_normalization(tmp_path):
+    """From opset 17 the float .onnx holds LayerNormalization nodes; below, builtins."""
+    import onnx
+
+    source = _build("ConvNeXtMini", tmp_path)
+    x = np.load(tmp_path / "ConvNeXtMini.io.npz")["x"]
+    counts = {}
+    for opset in (13, 17):
+        path = compiler.compile(source, to="onnx", out_dir=tmp_path / str(opset), opset=opset)
+        graph = onnx.load(str(path.files["onnx"])).graph
+        counts[opset] = sum(node.op_type == "LayerNormalization" for node in graph.node)
+        want = np.load(tmp_path / "ConvNeXtMini.io.npz")["y"]
+        assert relative_error(run_onnx(path.files["onnx"], x), want) <= FLOAT_TOLERANCE
+    # 5 blocks + stem + 3 downsamplings + head, all over the channel axis.
+    assert counts == {13: 0, 17: 10}
