@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from compiler.ir._conv_transpose_kernel import transpose_conv
 from compiler.ir._math_kernels import MATH_KERNELS
 from compiler.ir._normalization_kernels import NORMALIZATION_KERNELS
 from compiler.ir._recurrent_kernels import RECURRENT_KERNELS
@@ -240,6 +241,7 @@ KERNELS = {
     "SLICE": slice_,
     "RESIZE_NEAREST_NEIGHBOR": resize_nearest_neighbor,
     "TRANSPOSE": lambda x, perm: np.transpose(x, [int(p) for p in perm]),
+    "TRANSPOSE_CONV": transpose_conv,
     "BATCH_MATMUL": batch_matmul,
     "BATCH_NORM": batch_norm,
     "DROPOUT": lambda x, *, rate: x,

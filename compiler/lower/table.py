@@ -9,6 +9,7 @@ from compiler.lower._attention import (
     lower_multi_head_attention,
 )
 from compiler.lower._conv import lower_conv2d, lower_depthwise_conv2d, lower_separable_conv2d
+from compiler.lower._conv_transpose import lower_conv2d_transpose
 from compiler.lower._core import (
     lower_activation,
     lower_dense,
@@ -70,6 +71,7 @@ LOWERINGS = {
     "Activation": lower_activation,
     "ReLU": lower_relu,
     "LeakyReLU": lower_leaky_relu,
+    "PReLU": lower_prelu,
     "Softmax": lower_softmax,
     "ELU": lower_elu,
     "Identity": lower_identity,
@@ -82,12 +84,12 @@ LOWERINGS = {
     "Minimum": lower_elementwise,
     "Dropout": lower_dropout,
     "SpatialDropout1D": lower_dropout,
-    "PReLU": lower_prelu,
     "SpatialDropout2D": lower_dropout,
     "GaussianNoise": lower_dropout,
     "GaussianDropout": lower_dropout,
     "AlphaDropout": lower_dropout,
     "Conv2D": lower_conv2d,
+    "Conv2DTranspose": lower_conv2d_transpose,
     "DepthwiseConv2D": lower_depthwise_conv2d,
     "SeparableConv2D": lower_separable_conv2d,
     "MaxPooling2D": lower_pool2d,

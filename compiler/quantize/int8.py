@@ -2,7 +2,7 @@
 
 Per op (shared/specs/int8_reference.md §1.2-1.3):
 
-* CONV_2D / FULLY_CONNECTED weights: int8 symmetric per channel on axis 0;
+* CONV_2D / TRANSPOSE_CONV / FULLY_CONNECTED weights: int8 symmetric per channel on axis 0;
   DEPTHWISE_CONV_2D: on axis 3. Biases int32 with scale ``in_scale * w_scale`` and zp 0.
 * activations: int8 asymmetric per tensor from the calibrated range;
 * SOFTMAX and LOGISTIC outputs (1/256, -128), TANH outputs (1/128, 0);
@@ -35,7 +35,7 @@ _SAME_AS_INPUT = {"MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE", "PAD", "TRANSPOSE
 # The int8 nearest resize copies values: the output keeps the input's parameters. (int8
 # RESIZE_BILINEAR's integer interpolation differs between LiteRT releases: it stays float.)
 _SAME_AS_INPUT |= {"RESIZE_NEAREST_NEIGHBOR"}
-_WEIGHT_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
+_WEIGHT_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "TRANSPOSE_CONV": 0, "FULLY_CONNECTED": 0}
 # Ops whose int8 kernels compare or copy raw values: every input takes the output's params
 # (TFLite's MAXIMUM / MINIMUM kernels ignore quantization; CONCATENATION copies bytes).
 _SHARED_PARAMS = {"CONCATENATION", "MAXIMUM", "MINIMUM"}
@@ -185,8 +185,9 @@ def _requantize_to(g: Graph, op, v: Value, params: QuantParams) -> Value:
     g.add_op("QUANTIZE", [v], [q], name=q.name, index=g.ops.index(op))
     return q
 
+
 def float_islands(graph: Graph) -> list[str]:
-    """``"name (TYPE)"`` of each op of an int8 ``graph`` that computes in float32 (inputs and
+    """``"output (TYPE)"`` of each op of an int8 ``graph`` that computes in float32 (inputs and
     outputs float, not a boundary QUANTIZE / DEQUANTIZE): what ``--report`` lists."""
     found = []
     for op in graph.ops:
@@ -194,5 +195,5 @@ def float_islands(graph: Graph) -> list[str]:
             continue
         values = [v for v in op.inputs + op.outputs if v is not None and not v.is_const]
         if values and all(v.dtype == "float32" for v in values):
-            found.append(f"{op.name} ({op.type})")
+            found.append(f"{op.outputs[0].name} ({op.type})")
     return found

@@ -15,6 +15,7 @@ from compiler.export.errors import ExportError
 from compiler.export.onnx._emitter import NCHW, NHWC, TO_NCHW, Emitter, nchw_axis
 from compiler.export.onnx._qdq import origin, qparams, weight
 from compiler.ir import Op, Value
+from compiler.ir._conv_transpose_kernel import transpose_conv_pad
 from compiler.ir._kernels import same_padding
 
 __all__ = ["CONVERTERS"]
@@ -127,6 +128,40 @@ def depthwise_conv_2d(e: Emitter, op: Op) -> None:
         dilations=list(op.attrs["dilation"]),
         pads=_pads(op, x, (kh, kw)),
         group=int(x.shape[3]),
+    )
+
+
+def transpose_conv(e: Emitter, op: Op) -> None:
+    """ConvTranspose: OHWI ``[out, kh, kw, in]`` -> ``(in, out, kh, kw)``; TFLite's front crop
+    as the begin pads, the rest of the full ``(in - 1) * s + k`` result as end pads (or, when
+    the output is longer, as ``output_padding``)."""
+    x, w, out = op.inputs[0], op.inputs[1], op.outputs[0]
+    kh, kw = w.shape[1:3]
+    if w.is_const and w.quant is not None:  # per channel on out: ONNX's axis 1
+        filt = weight(e, w, "iohw", lambda d: d.transpose(3, 0, 1, 2), lambda axis: 1)
+    else:
+        filt = _derived(e, w, "iohw", lambda d: d.transpose(3, 0, 1, 2))
+    inputs = [e.get(x, NCHW), filt]
+    if len(op.inputs) > 2 and op.inputs[2] is not None:
+        inputs.append(_bias(e, op.inputs[2]))
+    begin, end, extra = [], [], []
+    for axis, k in ((1, kh), (2, kw)):
+        stride, size = op.attrs["stride"][axis - 1], out.shape[axis]
+        crop = transpose_conv_pad(op.attrs["padding"], size, k, stride)
+        rest = (x.shape[axis] - 1) * stride + k - crop - size
+        begin.append(crop)
+        end.append(max(rest, 0))
+        extra.append(max(-rest, 0))
+    _finish(
+        e,
+        op,
+        NCHW,
+        "ConvTranspose",
+        inputs,
+        kernel_shape=[kh, kw],
+        strides=list(op.attrs["stride"]),
+        pads=begin + end,
+        output_padding=extra,
     )
 
 
@@ -418,6 +453,7 @@ def identity(e: Emitter, op: Op) -> None:
 CONVERTERS = {
     "CONV_2D": conv_2d,
     "DEPTHWISE_CONV_2D": depthwise_conv_2d,
+    "TRANSPOSE_CONV": transpose_conv,
     "FULLY_CONNECTED": fully_connected,
     "MAX_POOL_2D": _pool("MaxPool"),
     "AVERAGE_POOL_2D": _pool("AveragePool", count_include_pad=0),

@@ -19,7 +19,12 @@ __all__ = ["is_quantized", "convert_quantized", "weight", "qparams", "origin"]
 
 _INTEGER = ("int8", "int32")
 # Inputs that the converters read as integer weights through ``weight``.
-_WEIGHT_SLOTS = {"CONV_2D": (1, 2), "DEPTHWISE_CONV_2D": (1, 2), "FULLY_CONNECTED": (1, 2)}
+_WEIGHT_SLOTS = {
+    "CONV_2D": (1, 2),
+    "DEPTHWISE_CONV_2D": (1, 2),
+    "TRANSPOSE_CONV": (1, 2),
+    "FULLY_CONNECTED": (1, 2),
+}
 # Inputs that are shapes, axes or paddings: plain integer constants.
 _INDEX_SLOTS = {"MEAN": (1,), "RESHAPE": (1,), "PAD": (1,), "TRANSPOSE": (1,)}
 

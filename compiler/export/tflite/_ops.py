@@ -290,3 +290,12 @@ from compiler.export.tflite._math_ops import MATH_RUNTIME, MATH_WRITERS  # noqa:
 
 OP_WRITERS.update(MATH_WRITERS)
 _RUNTIME.update(MATH_RUNTIME)
+
+# TRANSPOSE_CONV (``_transpose_conv``: its output-shape input and operator order).
+from compiler.export.tflite._transpose_conv import (  # noqa: E402
+    TRANSPOSE_CONV_RUNTIME,
+    make_writer,
+)
+
+OP_WRITERS["TRANSPOSE_CONV"] = make_writer(OpWriter)
+_RUNTIME.update(TRANSPOSE_CONV_RUNTIME)

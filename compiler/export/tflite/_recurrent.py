@@ -132,7 +132,10 @@ RECURRENT_WRITERS = {
         _B.GATHER, lambda op: {"axis": int(op.attrs["axis"]), "batch_dims": 0}, _gather_version
     ),
     "REVERSE_V2": OpWriter(_B.REVERSE_V2, lambda op: {}, lambda op: 1),
-    "SHAPE": OpWriter(_B.SHAPE, lambda op: {"out_type": int(schema.TensorType.INT32)}),
+    # SHAPE has one version whatever its input type (LiteRT registers only 1).
+    "SHAPE": OpWriter(
+        _B.SHAPE, lambda op: {"out_type": int(schema.TensorType.INT32)}, lambda op: 1
+    ),
     "FILL": OpWriter(_B.FILL, None, lambda op: 1),
 }
 

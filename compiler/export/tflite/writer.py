@@ -23,6 +23,8 @@ from compiler.export.tflite._flatbuf import FlatWriter
 from compiler.export.tflite._ops import OP_WRITERS, min_runtime_version
 from compiler.export.tflite._recurrent import operator_inputs as recurrent_inputs
 from compiler.export.tflite._recurrent import prepare_graph as prepare_recurrent
+from compiler.export.tflite._transpose_conv import operator_inputs as transpose_conv_inputs
+from compiler.export.tflite._transpose_conv import prepare_graph as prepare_transpose_conv
 from compiler.ir import Graph, Op, Value
 from runtime.tflite import schema
 
@@ -70,6 +72,9 @@ def _operator_inputs(graph: Graph, op: Op) -> list[Value | None]:
     recurrent = recurrent_inputs(op)  # state tensors and absent optionals of LSTM / RNN
     if recurrent is not None:
         return recurrent
+    transposed = transpose_conv_inputs(op)  # output_shape first, bias always written
+    if transposed is not None:
+        return transposed
     inputs = list(op.inputs)
     if op.type in ("CONV_2D", "DEPTHWISE_CONV_2D") and (len(inputs) < 3 or inputs[2] is None):
         inputs = inputs[:2] + [_zero_bias(graph, op)]
@@ -145,6 +150,7 @@ def write_tflite(graph: Graph, description: str = DESCRIPTION) -> bytes:
         ExportError: the graph holds an op or dtype that cannot be written.
     """
     graph = prepare_recurrent(graph)  # GRU and masked recurrent ops unrolled (a copy)
+    graph = prepare_transpose_conv(graph)  # TRANSPOSE_CONV output shapes (a copy)
     _check_graph(graph)
     tensors = _Tensors()
     for v in graph.inputs:

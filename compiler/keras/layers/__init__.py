@@ -7,6 +7,7 @@ from compiler.keras.layers.attention.multi_head_attention import MultiHeadAttent
 from compiler.keras.layers.convolutional.base_conv import BaseConv
 from compiler.keras.layers.convolutional.conv1d import Conv1D
 from compiler.keras.layers.convolutional.conv2d import Conv2D
+from compiler.keras.layers.convolutional.conv2d_transpose import Conv2DTranspose
 from compiler.keras.layers.convolutional.depthwise_conv2d import DepthwiseConv1D, DepthwiseConv2D
 from compiler.keras.layers.convolutional.separable_conv2d import SeparableConv1D, SeparableConv2D
 from compiler.keras.layers.core.dense import Dense
@@ -84,6 +85,7 @@ __all__ = [
     "BaseConv",
     "Conv1D",
     "Conv2D",
+    "Conv2DTranspose",
     "DepthwiseConv1D",
     "DepthwiseConv2D",
     "SeparableConv1D",

@@ -1,0 +1,97 @@
+"""ConvTranspose (onnx.ai/onnx/operators/onnx__ConvTranspose.html).
+
+``X`` (N, C, *S), ``W`` (C, M / group, *K): each input position scatters ``W[c] * x`` onto the
+output from ``position * stride`` (dilated kernel taps), giving the full result of size
+``stride * (in - 1) + output_padding + (k - 1) * dilation + 1`` per axis, of which ``pads``
+remove the begin and end. With ``output_shape`` the pads come from it (the spec's rule:
+SAME_UPPER puts the smaller half first, NOTSET and SAME_LOWER the larger).
+"""
+
+import itertools
+
+import numpy as np
+
+from runtime.errors import InvalidModelError
+from runtime.onnx.ops._common import check_size, ints
+
+
+def _pads(spatial, kernel, strides, dilations, extra, auto_pad, pads, output_shape):
+    n = len(spatial)
+    full = [
+        s * (i - 1) + e + (k - 1) * d + 1
+        for i, k, s, d, e in zip(spatial, kernel, strides, dilations, extra, strict=True)
+    ]
+    if output_shape is None and auto_pad in ("SAME_UPPER", "SAME_LOWER"):
+        output_shape = [i * s for i, s in zip(spatial, strides, strict=True)]
+    if output_shape is not None:
+        output_shape = ints(output_shape)[-n:]
+        begins, ends = [], []
+        for f, o in zip(full, output_shape, strict=True):
+            total = f - o
+            if total < 0:  # onnxruntime pads such outputs in its own way; no spec rule
+                raise InvalidModelError(
+                    f"ConvTranspose: output_shape {output_shape} is longer than the full "
+                    f"result {full}; use output_padding"
+                )
+            small, big = total // 2, total - total // 2
+            begins.append(small if auto_pad == "SAME_UPPER" else big)
+            ends.append(big if auto_pad == "SAME_UPPER" else small)
+        return full, begins + ends
+    if auto_pad not in ("NOTSET", "VALID"):
+        raise InvalidModelError(f"ConvTranspose: auto_pad {auto_pad!r} is not supported")
+    pads = [0] * (2 * n) if auto_pad == "VALID" or not pads else list(pads)
+    if len(pads) != 2 * n or any(p < 0 for p in pads):
+        raise InvalidModelError(f"ConvTranspose: pads {pads} should be {2 * n} non-negative ints")
+    return full, pads
+
+
+def ConvTranspose(
+    x,
+    w,
+    b=None,
+    *,
+    auto_pad="NOTSET",
+    dilations=None,
+    group=1,
+    kernel_shape=None,
+    output_padding=None,
+    output_shape=None,
+    pads=None,
+    strides=None,
+):
+    if x.ndim < 3 or w.ndim != x.ndim:
+        raise InvalidModelError(f"ConvTranspose: input rank {x.ndim} and weight rank {w.ndim}")
+    nsp = x.ndim - 2
+    n, c = x.shape[:2]
+    kernel = tuple(w.shape[2:])
+    if kernel_shape is not None and tuple(kernel_shape) != kernel:
+        raise InvalidModelError(f"ConvTranspose: kernel_shape {kernel_shape} != weight {kernel}")
+    if group < 1 or c % group or w.shape[0] != c:
+        raise InvalidModelError(f"ConvTranspose: input channels {c}, weight {list(w.shape)}")
+    strides = list(strides) if strides else [1] * nsp
+    dilations = list(dilations) if dilations else [1] * nsp
+    extra = list(output_padding) if output_padding else [0] * nsp
+    if min(strides + dilations) < 1 or len(strides) != nsp or len(extra) != nsp:
+        raise InvalidModelError(f"ConvTranspose: strides {strides} / output_padding {extra}")
+    full, pads = _pads(x.shape[2:], kernel, strides, dilations, extra, auto_pad, pads, output_shape)
+    m_per = w.shape[1]
+    m = m_per * group
+    dtype = np.result_type(x.dtype, w.dtype)
+    check_size([n, m, *full], "ConvTranspose", np.dtype(dtype).itemsize)
+    canvas = np.zeros((n, m, *full), dtype)
+    cg = c // group
+    for g in range(group):
+        xg = x[:, g * cg : (g + 1) * cg]  # (N, Cg, *S)
+        wg = w[g * cg : (g + 1) * cg]  # (Cg, Mg, *K)
+        for tap in itertools.product(*(range(k) for k in kernel)):
+            contrib = np.einsum("nc...,cm->nm...", xg, wg[(slice(None), slice(None), *tap)])
+            index = tuple(
+                slice(t * d, t * d + (i - 1) * s + 1, s)
+                for t, d, i, s in zip(tap, dilations, x.shape[2:], strides, strict=True)
+            )
+            canvas[(slice(None), slice(g * m_per, (g + 1) * m_per), *index)] += contrib
+    crop = tuple(slice(pads[i], full[i] - pads[nsp + i]) for i in range(nsp))
+    y = canvas[(slice(None), slice(None), *crop)]
+    if b is not None:
+        y = y + b.reshape((1, m) + (1,) * nsp)
+    return np.ascontiguousarray(y.astype(dtype))
