@@ -88,6 +88,13 @@ OPS: dict[str, OpSpec] = {
         ("input", "size"), {"align_corners": False, "half_pixel_centers": False}
     ),
     "TRANSPOSE": OpSpec(("input", "perm")),
+    # Transposed convolution, filter OHWI ``[out, kh, kw, in]``, result ``output_size``
+    # ``(h, w)`` (TFLite's ``output_shape`` input, which the exporter writes). No fused
+    # activation: TFLite added it only in version 4 of the op.
+    "TRANSPOSE_CONV": OpSpec(
+        ("input", "filter", "bias?"),
+        {"padding": "VALID", "stride": (1, 1), "output_size": (1, 1)},
+    ),
     "SQUARED_DIFFERENCE": OpSpec(("x", "y")),
     "RESIZE_BILINEAR": OpSpec(
         ("input", "size"), {"align_corners": False, "half_pixel_centers": False}
