@@ -11,6 +11,7 @@ from runtime.onnx.ops import (
     constant,
     control,
     conv,
+    conv_transpose,
     elementwise,
     ms_qlinear,
     normalization,
@@ -78,6 +79,7 @@ REGISTRY = {
     # convolution, pooling, normalization
     ("", "Conv"): {1: conv.Conv},
     ("", "ConvInteger"): {10: conv.ConvInteger},
+    ("", "ConvTranspose"): {1: conv_transpose.ConvTranspose},
     ("", "MaxPool"): {8: pool.MaxPool},
     ("", "AveragePool"): {7: pool.AveragePool},
     ("", "GlobalAveragePool"): {1: pool.GlobalAveragePool},

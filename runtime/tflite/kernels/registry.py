@@ -25,6 +25,7 @@ from runtime.tflite.kernels import (
     rnn,
     slicing,
     softmax,
+    transpose_conv,
     unary,
 )
 from runtime.tflite.schema import BuiltinOperator as Op
@@ -37,6 +38,7 @@ REGISTRY = {
     Op.MAX_POOL_2D: pooling.prepare_max,
     Op.CONV_2D: conv.prepare,
     Op.DEPTHWISE_CONV_2D: depthwise_conv.prepare,
+    Op.TRANSPOSE_CONV: transpose_conv.prepare,
     Op.FULLY_CONNECTED: fully_connected.prepare,
     Op.BATCH_MATMUL: batch_matmul.prepare,
     Op.MEAN: reduce.prepare_mean,
