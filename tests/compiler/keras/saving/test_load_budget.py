@@ -179,3 +179,39 @@ def test_config_json_member_is_charged_too(good):
     entries["config.json"] = json.dumps(config).encode()
     with pytest.raises(InvalidModelFileError, match="member 'config.json'"):
         _load(_craft.rezip(entries), max_bytes=5000)
+
+
+_RESIDENT_PROBE = """
+import io, resource, sys
+from compiler import keras
+from compiler.keras.saving import InvalidModelFileError
+for path in sys.argv[1:]:
+    try:
+        keras.saving.load_model(path)
+        print("LOADED", path)
+    except InvalidModelFileError:
+        pass
+print("MAXRSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def test_hostile_files_stay_far_below_1_gb_resident(good, tmp_path):
+    import subprocess
+    import sys
+
+    entries = _craft.members(good)
+    entries["model.weights.h5"] = bytes(40 << 20)
+    bomb = tmp_path / "bomb.keras"
+    bomb.write_bytes(_declare_size(_craft.rezip(entries), "model.weights.h5", 3 << 30))
+    sub_array = tmp_path / "sub_array.keras"
+    sub_array.write_bytes(_with_call_argument(good, _numpy([1.0] * 40, "(400000000,)f4")))
+    result = subprocess.run(
+        [sys.executable, "-c", _RESIDENT_PROBE, str(bomb), str(sub_array)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "LOADED" not in result.stdout, result.stdout
+    resident_kb = int(result.stdout.split("MAXRSS_KB")[1])
+    # The interpreter with numpy, h5py and the frontend is ~150 MB; the 40 MB file is read whole.
+    assert resident_kb < 400 << 10, result.stdout
