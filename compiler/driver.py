@@ -64,6 +64,7 @@ class CompileReport:
         files: format -> (path, size in bytes).
         passes: the passes that changed the graph, in the order they did.
         quantize, io, opset: the options used.
+        float_islands: ``"name (TYPE)"`` of the ops an int8 graph keeps in float32.
     """
 
     source: str
@@ -77,6 +78,7 @@ class CompileReport:
     opset: int | None = None
     inputs: list[tuple[str, tuple]] = field(default_factory=list)
     outputs: list[tuple[str, tuple]] = field(default_factory=list)
+    float_islands: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """A few lines: ops, parameters, files and sizes."""
@@ -105,6 +107,10 @@ class CompileReport:
         lines.append(f"  passes applied: {', '.join(self.passes) or 'none'}")
         opset = f", onnx opset {self.opset}" if self.opset else ""
         lines.append(f"  quantize: {self.quantize}, io: {self.io}{opset}")
+        if self.float_islands:
+            # Ops LiteRT has no int8 kernel for: they run in float between DEQUANTIZE / QUANTIZE.
+            lines.append(f"  float islands ({len(self.float_islands)}):")
+            lines += [f"    {island}" for island in self.float_islands]
         return "\n".join(lines)
 
 
@@ -417,6 +423,7 @@ def compile(
         opset=opset if "onnx" in formats else None,
         inputs=[(v.name, v.shape) for v in graph.inputs],
         outputs=[(v.name, v.shape) for v in graph.outputs],
+        float_islands=_float_islands(graph) if quantize == "int8" else [],
     )
     result = CompileResult(files=paths, report=report)
     if quantize == "int8":
@@ -427,3 +434,9 @@ def compile(
             tflite = write_tflite(graph)
         result._quantization = (float_graph, tflite, batches)
     return result
+
+
+def _float_islands(graph) -> list[str]:
+    from compiler.quantize.int8 import float_islands
+
+    return float_islands(graph)
