@@ -175,6 +175,7 @@ def lower_multi_head_attention(ctx: Lowering, call: LayerCall) -> list[Value]:
     for name in ("query_mask", "value_mask", "key_mask"):
         if kw.get(name) is not None:
             raise call.unsupported(f"{name} is not supported by the compiler")
+    _check_no_keras_masks(ctx, call, call.inputs)
     has_key = kw.get("key") is not None or len(call.inputs) > 2
     query, value = call.inputs[0], call.inputs[1]
     key = call.inputs[2] if has_key else value
@@ -222,30 +223,59 @@ def lower_multi_head_attention(ctx: Lowering, call: LayerCall) -> list[Value]:
     return [out]
 
 
+def _check_no_keras_masks(ctx: Lowering, call: LayerCall, values) -> None:
+    from compiler.lower._recurrent import mask_of  # masks tracked from Embedding(mask_zero)
+
+    if any(mask_of(ctx, v) is not None for v in values):
+        raise call.unsupported(
+            "a Keras mask (from Embedding(mask_zero=True)) reaches this attention layer; the "
+            "compiler supports attention without input masks"
+        )
+
+
+def _concat_scores(ctx: Lowering, call: LayerCall, q: Value, k: Value) -> Value:
+    """``w * sum(tanh(scale * (q_i + k_j)), -1)`` as RESHAPE, ADD (broadcast), [MUL], TANH,
+    MEAN and MUL by ``w * dim`` (a mean, not a sum: MEAN has an int8 kernel)."""
+    n, (batch, t, dim), s = call.name, q.shape, k.shape[1]
+    qe = _reshape(ctx, q, [batch, t, 1, dim], f"{n}/query_rows")
+    ke = _reshape(ctx, k, [batch, 1, s, dim], f"{n}/key_columns")
+    pairs = ctx.op("ADD", [qe, ke], (batch, t, s, dim), f"{n}/pairs")
+    weights = list(call.weights)
+    if call.config.get("use_scale"):
+        factor = ctx.weight(f"{n}/scale", np.float32(weights.pop(0)))
+        pairs = ctx.op("MUL", [pairs, factor], pairs.shape, f"{n}/scaled_pairs")
+    pairs = ctx.op("TANH", [pairs], pairs.shape, f"{n}/tanh")
+    axes = ctx.const(f"{n}/axes", np.array([3], np.int32))
+    mean = ctx.op("MEAN", [pairs, axes], (batch, t, s), f"{n}/mean", keep_dims=False)
+    factor = ctx.weight(f"{n}/concat_score_weight", np.float32(weights[0]) * np.float32(dim))
+    return ctx.op("MUL", [mean, factor], mean.shape, f"{n}/scores")
+
+
 def lower_attention(ctx: Lowering, call: LayerCall) -> list[Value]:
-    """Attention (dot scores): BATCH_MATMUL(q, k^T) [* scale] [+ causal bias], SOFTMAX,
-    BATCH_MATMUL with the values."""
+    """Attention: scores (BATCH_MATMUL(q, k, adj_y) [* scale], or the concat form), [+ causal
+    bias], SOFTMAX, BATCH_MATMUL with the values."""
     cfg, kw = call.config, call.call_kwargs
-    if cfg.get("score_mode", "dot") != "dot":
-        raise call.unsupported("score_mode='concat' is not supported by the compiler; only 'dot'")
     if kw.get("mask") is not None:
         raise call.unsupported("masks are not supported by the compiler")
     q, v = call.inputs[0], call.inputs[1]
     k = call.inputs[2] if len(call.inputs) > 2 else v
-    if q.rank != 3 or q.shape[1] is None or v.shape[1] is None:
+    _check_no_keras_masks(ctx, call, call.inputs)
+    if q.rank != 3 or any(d is None for d in (q.shape[1], v.shape[1], q.shape[2])):
         raise call.unsupported("only (batch, sequence, features) inputs of known length")
     n, t, s = call.name, q.shape[1], v.shape[1]
-    scores = ctx.op(
-        "BATCH_MATMUL", [q, k], (q.shape[0], t, s), f"{n}/scores", adj_x=False, adj_y=True
-    )
-    if cfg.get("use_scale"):
-        factor = ctx.weight(f"{n}/scale", np.float32(call.weights[0]))
-        scores = ctx.op("MUL", [scores, factor], scores.shape, f"{n}/scaled")
+    if cfg.get("score_mode", "dot") == "concat":
+        scores = _concat_scores(ctx, call, q, k)
+    else:
+        scores = ctx.op(
+            "BATCH_MATMUL", [q, k], (q.shape[0], t, s), f"{n}/scores", adj_x=False, adj_y=True
+        )
+        if cfg.get("use_scale"):
+            factor = ctx.weight(f"{n}/scale", np.float32(call.weights[0]))
+            scores = ctx.op("MUL", [scores, factor], scores.shape, f"{n}/scaled")
     bias = _constant_mask(call, t, s, bool(kw.get("use_causal_mask", False)), None)
     if bias is not None:
-        scores = ctx.op(
-            "ADD", [scores, ctx.weight(f"{n}/mask", bias[0])], scores.shape, f"{n}/masked"
-        )
+        mask = ctx.weight(f"{n}/mask", bias[0])
+        scores = ctx.op("ADD", [scores, mask], scores.shape, f"{n}/masked")
     probs = ctx.op("SOFTMAX", [scores], scores.shape, f"{n}/probs", beta=1.0)
     out = ctx.op("BATCH_MATMUL", [probs, v], (q.shape[0], t, v.shape[2]), n)
     if bool(kw.get("return_attention_scores", False)):
