@@ -123,9 +123,9 @@ def main():
     except ImportError:
         print("ai-edge-litert not installed: LiteRT column skipped")
     try:
-        import onnxruntime
+        from compiler.verify import onnxruntime_session
 
-        session = onnxruntime.InferenceSession(str(onnx_path))
+        session = onnxruntime_session(onnx_path)
         results["int8 .onnx (onnxruntime)"] = session.run(
             None, {session.get_inputs()[0].name: x_test}
         )[0]

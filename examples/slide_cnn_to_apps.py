@@ -190,11 +190,9 @@ def main(argv=None):
         except ImportError:
             print("(ai-edge-litert not installed: LiteRT cross-check skipped)")
         try:
-            import onnxruntime
+            from compiler.verify import onnxruntime_session
 
-            results["int8 .onnx (onnxruntime)"] = run_onnx(
-                onnxruntime.InferenceSession(str(onnx_path)), x_test
-            )
+            results["int8 .onnx (onnxruntime)"] = run_onnx(onnxruntime_session(onnx_path), x_test)
         except ImportError:
             print("(onnxruntime not installed: onnxruntime cross-check skipped)")
 

@@ -63,11 +63,12 @@ from compiler.verify._options import DEFAULT_TOLERANCE as DEFAULT_TOLERANCE
 from compiler.verify._options import _parse, build_parser
 from compiler.verify._ports import KerasModel as KerasModel
 from compiler.verify._ports import ModelFile, Port, VerifyError
-from compiler.verify._runners import _run_keras, _run_ours
+from compiler.verify._runners import _run_keras, _run_ours, onnxruntime_session
 from compiler.verify._table import _to_json, describe_inputs, format_table
 
 __all__ = [
     "main",
+    "onnxruntime_session",
     "verify",
     "build_parser",
     "load_file",

@@ -76,16 +76,30 @@ def _run_litert(f: ModelFile, feeds: dict, reference: bool):
         return _run_interpreter(interpreter, f, feeds), None
 
 
+def onnxruntime_session(source):
+    """An onnxruntime CPU session on ``source`` (a path or the file's bytes) that keeps int8 exact.
+
+    On x86 CPUs without VNNI, onnxruntime by default rewrites int8 QDQ groups to uint8
+    activations, and its uint8 x int8 kernels saturate pairwise sums to int16: results then
+    drift from the file's arithmetic by many steps. Keeping int8 keeps them exact; ARM phones
+    are not affected either way.
+    """
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.add_session_config_entry("session.qdqisint8allowed", "1")
+    return onnxruntime.InferenceSession(
+        str(source) if not isinstance(source, bytes) else source,
+        options,
+        providers=["CPUExecutionProvider"],
+    )
+
+
 def _run_onnxruntime(f: ModelFile, feeds: dict):
     module, missing = _optional("onnxruntime", "onnxruntime")
     if module is None:
         return None, missing
-    options = module.SessionOptions()
-    # On x86 CPUs without VNNI, onnxruntime by default rewrites int8 QDQ groups to uint8
-    # activations, and its uint8 x int8 kernels saturate pairwise sums to int16: results then
-    # drift from the file's arithmetic by many steps. Keeping int8 keeps them exact.
-    options.add_session_config_entry("session.qdqisint8allowed", "1")
-    session = module.InferenceSession(f.content, options, providers=["CPUExecutionProvider"])
+    session = onnxruntime_session(f.content)
     return session.run([p.key for p in f.outputs], feeds), None
 
 
