@@ -1,8 +1,8 @@
 """Where the demo tests find their tools, and what they do when one is missing.
 
-Locally a missing tool skips the test that needs it; under CI (the environment variable ``CI``
-set) it fails, so a CI machine without the tools cannot pass by skipping.
-``.ci/install_demo_tools.sh`` installs them.
+Locally a missing tool skips the test that needs it; under CI it fails, so a CI machine without
+the tools cannot pass by skipping (``tests._oracles`` decides). ``.ci/install_demo_tools.sh``
+installs them.
 """
 
 from __future__ import annotations
@@ -13,8 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from tests import _oracles as oracles
+from tests.fixtures import KERAS3
+
 REPO = Path(__file__).resolve().parents[2]
-FIXTURES = REPO / ".." / "shared" / "fixtures" / "keras3"
+FIXTURES = KERAS3
 FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
 JAVA_DIR = Path("/usr/share/java")
 INSTALL_HINT = "run .ci/install_demo_tools.sh (as root)"
@@ -22,10 +25,7 @@ INSTALL_HINT = "run .ci/install_demo_tools.sh (as root)"
 
 def missing(what: str) -> None:
     """Fails under CI, skips elsewhere."""
-    message = f"{what} is missing: {INSTALL_HINT}"
-    if os.environ.get("CI"):
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    oracles.missing(what, INSTALL_HINT)
 
 
 def kotlin_home() -> Path:
@@ -55,18 +55,17 @@ def jar(*names: str) -> Path:
 
 
 def fixture(name: str) -> Path:
+    """A committed fixture; one that is gone is a broken checkout, never a reason to skip."""
     path = FIXTURES / name
     if not path.is_file():
-        missing(f"fixture {path}")
+        pytest.fail(f"fixture {path} is missing: remake it with tests/fixtures/make_fixtures.py")
     return path
 
 
 def litert_reference_class():
     """LiteRT's Interpreter with its reference kernels: the bit-exact int8 oracle."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter, OpResolverType
-    except ImportError:
-        missing("ai_edge_litert (pip, the verify extra)")
+    litert = oracles.require("ai_edge_litert.interpreter", oracles.LITERT)
+    Interpreter, OpResolverType = litert.Interpreter, litert.OpResolverType
 
     def litert_reference(model_content: bytes):
         return Interpreter(

@@ -65,10 +65,6 @@ def test_junit_catches_a_wrong_golden_byte(kotlin_build, bundled, tmp_path):
 REPO_ANDROID = _kotlin.REPO / "android_demo"
 
 
-@pytest.mark.skipif(
-    not (REPO_ANDROID / ANDROID_ASSETS / "contract.json").is_file(),
-    reason="android_demo has no bundled assets yet (the main job writes them)",
-)
 @pytest.mark.parametrize("test_class", _kotlin.TEST_CLASSES)
 def test_junit_on_the_repos_bundled_assets(kotlin_build, test_class):
     done = kotlin_build.junit(

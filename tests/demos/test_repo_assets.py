@@ -1,15 +1,12 @@
 """The assets committed in the repo's apps (written by the main job through bundle_apps): the
 same bytes in both apps, consistent with their contract, their model and their golden data.
 
-Skipped only while the apps hold no bundled assets yet (a fresh checkout before the main job
-first runs); tool problems never skip here.
+The bundle is committed: an app without it is a failure, never a skip.
 """
 
 from __future__ import annotations
 
 import json
-
-import pytest
 
 from compiler.bundle import ANDROID_ASSETS, ANDROID_GOLDEN, FASHION_MNIST_CLASS_NAMES
 from tests.demos._checks import (
@@ -22,11 +19,6 @@ from tests.demos._tools import REPO
 ANDROID = REPO / "android_demo"
 IOS = REPO / "ios_demo"
 ASSETS = ANDROID / ANDROID_ASSETS
-
-pytestmark = pytest.mark.skipif(
-    not (ASSETS / "contract.json").is_file(),
-    reason="android_demo has no bundled assets yet (the main job writes them)",
-)
 
 
 def test_both_apps_hold_the_same_bundle():

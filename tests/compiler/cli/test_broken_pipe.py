@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "keras3"
+from tests.fixtures import KERAS3
+
+FIXTURES = KERAS3
 
 
 def _piped_into_head(args: list[str], tmp_path: Path) -> tuple[str, int, str]:

@@ -3,9 +3,10 @@ frontend's training side (optimizers, losses, metrics, callbacks, ...) stays unl
 
 import subprocess
 import sys
-from pathlib import Path
 
-FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "keras3"
+from tests.fixtures import KERAS3
+
+FIXTURES = KERAS3
 
 TRAINING_SIDE = (
     "compiler.keras.callbacks",

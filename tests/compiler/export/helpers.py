@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
-FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "keras3"
+from tests.fixtures import KERAS3
+
+FIXTURES = KERAS3
 
 # Outputs must match within 1e-5 relative to the output's scale (max |reference|, at least 1).
 TOLERANCE = 1e-5

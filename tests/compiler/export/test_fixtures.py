@@ -11,23 +11,12 @@ from tests.compiler.export.helpers import FIXTURES, assert_close, run_onnx, run_
 MODELS = ["slide_cnn", "mlp_multi", "ops_zoo"]
 
 
-def _require_loader():
-    try:
-        from compiler.keras.models import load_model  # noqa: F401
-    except ImportError:
-        pytest.skip("the .keras loader (compiler.keras.models.load_model) has not landed yet")
-
-
 @pytest.fixture(scope="module")
 def compiled(tmp_path_factory):
-    _require_loader()
     out = tmp_path_factory.mktemp("fixtures")
     results = {}
     for name in MODELS:
-        path = FIXTURES / f"{name}.keras"
-        if not path.is_file():
-            pytest.skip(f"fixture {path} is missing")
-        results[name] = compiler.compile(path, out_dir=out)
+        results[name] = compiler.compile(FIXTURES / f"{name}.keras", out_dir=out)
     return results
 
 

@@ -15,8 +15,9 @@ from compiler.export.onnx import write_onnx
 from compiler.lower import lower_model
 from compiler.passes import optimize
 from compiler.quantize import calibration_batches, quantize_graph
+from tests._oracles import ONNXRUNTIME, require
 
-ort = pytest.importorskip("onnxruntime")
+ort = require("onnxruntime", ONNXRUNTIME)
 
 
 def _pooling_model():

@@ -172,7 +172,8 @@ def test_a_forked_child_does_not_wait_on_the_parents_worker_thread(monkeypatch):
 
 
 def test_fit_pins_blas_to_one_thread_only_while_it_runs(monkeypatch):
-    threadpoolctl = pytest.importorskip("threadpoolctl")
+    import threadpoolctl  # a dependency of the package (compiler.keras.ops._parallel)
+
     monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
     parallel = importlib.import_module("compiler.keras.ops._parallel")
     if not parallel.two_threads():

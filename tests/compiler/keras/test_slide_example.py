@@ -1,8 +1,8 @@
-"""The seed slide's program runs with only its two import lines changed, and learns.
+"""The seed slide's program, the project's example ``examples/slide_example.py``, runs with only
+its two import lines changed from Keras's, and learns.
 
-The program is read from ``<repo>/../shared/seed/slide_example.py``. To keep the test short it
-runs on the first few thousand real Fashion-MNIST images (``load_data`` is patched to return a
-prefix of the real data) for two epochs instead of fifteen.
+To keep the test short it runs on the first few thousand real Fashion-MNIST images
+(``load_data`` is patched to return a prefix of the real data) for two epochs instead of fifteen.
 """
 
 from pathlib import Path
@@ -13,38 +13,29 @@ import pytest
 from compiler import keras
 from compiler.keras import layers
 from compiler.keras.datasets import fashion_mnist
+from tests import _oracles as oracles
 
-SLIDE = Path(__file__).resolve().parents[3] / ".." / "shared" / "seed" / "slide_example.py"
-HAVE_DATA = (Path(fashion_mnist.DEFAULT_DIR) / "train-images-idx3-ubyte.gz").exists()
-
-pytestmark = pytest.mark.skipif(
-    not HAVE_DATA, reason="Debian package dataset-fashion-mnist is not installed"
-)
+SLIDE = Path(__file__).resolve().parents[3] / "examples" / "slide_example.py"
 
 
 @pytest.fixture(scope="module")
 def fashion():
-    return fashion_mnist.load_data()
+    return oracles.fashion_mnist()
 
 
-def _ported_source():
-    """The slide program with its two import lines (whole lines) replaced, nothing else."""
-    lines = SLIDE.read_text().splitlines(keepends=True)
-    replacements = {
-        "import keras\n": "from compiler import keras\n",
-        "from keras import layers\n": "from compiler.keras import layers\n",
-    }
-    for old, new in replacements.items():
-        assert lines.count(old) == 1, f"the slide program no longer has the line {old!r}"
-        lines[lines.index(old)] = new
-    return "".join(lines)
+def _example_source():
+    """The example's source; its only imports are the two ported lines of the slide."""
+    source = SLIDE.read_text()
+    imports = [line for line in source.splitlines() if line.startswith(("import ", "from "))]
+    assert imports == ["from compiler import keras", "from compiler.keras import layers"]
+    return source
 
 
 def test_slide_program_runs_with_only_its_imports_changed(fashion, monkeypatch, capsys):
     (x_train, y_train), (x_test, y_test) = fashion
     subset = ((x_train[:4000], y_train[:4000]), (x_test[:1000], y_test[:1000]))
     monkeypatch.setattr(fashion_mnist, "load_data", lambda *args, **kwargs: subset)
-    source = _ported_source()
+    source = _example_source()
     assert source.count("epochs = 15\n") == 1
     source = source.replace("epochs = 15\n", "epochs = 2\n")
     keras.utils.set_random_seed(0)

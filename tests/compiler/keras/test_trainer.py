@@ -417,8 +417,6 @@ def test_nan_loss_stops_training_with_terminate_on_nan(capsys):
 
 
 def test_batch_normalization_statistics_update_during_fit():
-    if not hasattr(layers, "BatchNormalization"):
-        pytest.skip("BatchNormalization is not available")
     keras.utils.set_random_seed(10)
     x, y = _blobs(n=64)
     norm = layers.BatchNormalization()

@@ -1,23 +1,18 @@
 """Small frontend models, one per lowering case, shared by the lowering and export tests.
 
 Each builder returns a built model with non-trivial weights (BatchNormalization statistics set
-away from 0 / 1, biases non-zero) so that a wrong weight layout cannot pass by accident. A
-builder whose layer has not landed in ``compiler.keras.layers`` yet skips its test.
+away from 0 / 1, biases non-zero) so that a wrong weight layout cannot pass by accident.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 
 def layer(name: str):
     from compiler.keras import layers
 
-    cls = getattr(layers, name, None)
-    if cls is None:
-        pytest.skip(f"compiler.keras.layers.{name} has not landed yet")
-    return cls
+    return getattr(layers, name)
 
 
 def randomize(model, seed: int = 0):

@@ -138,22 +138,6 @@ def test_unbuilt_sequential_is_an_error():
         lower_model(keras.Sequential([layer("Dense")(2)]))
 
 
-def test_recurrent_fixture_names_its_first_unsupported_layer():
-    from tests.compiler.export.helpers import FIXTURES
-
-    path = FIXTURES / "lstm_text.keras"
-    try:
-        from compiler.keras.models import load_model
-
-        model = load_model(path)
-    except (ImportError, ValueError, OSError) as exc:
-        pytest.skip(f"lstm_text.keras does not load yet: {exc}")
-    if "Embedding" in LOWERINGS:
-        pytest.skip("Embedding lowering exists; the recurrent export tests cover this model")
-    with pytest.raises(UnsupportedLayerError, match="class Embedding is not supported"):
-        lower_model(model)
-
-
 def test_float64_inputs_are_refused():
     from compiler import keras
 

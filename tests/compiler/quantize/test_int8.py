@@ -1,8 +1,6 @@
 """Full-int8 models: they run in LiteRT (reference and default kernels), in our runtime
 bit-exactly, and as QDQ ONNX in onnxruntime, with the same parameters in both files."""
 
-from pathlib import Path
-
 import numpy as np
 import onnx
 import pytest
@@ -16,12 +14,14 @@ from compiler.passes import PassManager, default_passes
 from compiler.quantize import CalibrationError, calibration_batches, quantize_graph
 from compiler.quantize.params import round_half_away
 from compiler.quantize.report import quantization_report
+from tests._oracles import LITERT, ONNXRUNTIME, require
+from tests.fixtures import KERAS3
 from tests.runtime.onnx.helpers import ort_session
 
-litert = pytest.importorskip("ai_edge_litert.interpreter")
-ort = pytest.importorskip("onnxruntime")
+litert = require("ai_edge_litert.interpreter", LITERT)
+ort = require("onnxruntime", ONNXRUNTIME)
 
-FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "keras3"
+FIXTURES = KERAS3
 MODELS = ["slide_cnn", "mlp_multi", "ops_zoo"]
 
 

@@ -1,9 +1,6 @@
 """Parameter choice against TFLite's rules and against TFLiteConverter's own output."""
 
-from pathlib import Path
-
 import numpy as np
-import pytest
 
 from compiler.quantize.params import (
     activation_params,
@@ -12,8 +9,10 @@ from compiler.quantize.params import (
     round_half_away,
     symmetric_weights,
 )
+from tests._oracles import LITERT, require
+from tests.fixtures import KERAS3
 
-FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "keras3"
+FIXTURES = KERAS3
 
 
 def test_round_half_away_differs_from_numpy_at_ties():
@@ -60,7 +59,7 @@ def test_bias_is_int32_with_product_scale_and_saturates_symmetrically():
 
 
 def test_weights_equal_tflite_converters_bit_for_bit():
-    ai_edge = pytest.importorskip("ai_edge_litert.interpreter")
+    ai_edge = require("ai_edge_litert.interpreter", LITERT)
     from compiler import keras
 
     model = keras.models.load_model(FIXTURES / "slide_cnn.keras")

@@ -1,8 +1,6 @@
 """A small real-data run: the slide CNN trained briefly on real Fashion-MNIST keeps its accuracy
 through int8, and the int8 .tflite and .onnx agree on the class."""
 
-import os
-
 import numpy as np
 import pytest
 
@@ -10,16 +8,12 @@ import compiler
 import runtime
 from compiler import keras
 from compiler.keras import layers
+from tests import _oracles as oracles
 
 
 @pytest.fixture(scope="module")
 def data():
-    try:
-        (x, y), (xt, yt) = keras.datasets.fashion_mnist.load_data()
-    except OSError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Fashion-MNIST is missing ({exc}); .ci/run installs it")
-        pytest.skip(str(exc))
+    (x, y), (xt, yt) = oracles.fashion_mnist()
     return (
         x[:3000, ..., None] / np.float32(255),
         y[:3000],

@@ -1,7 +1,5 @@
 """Dynamic-range int8 and float16 weights: smaller files, float outputs close to the model."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -12,11 +10,13 @@ from compiler.export.tflite import write_tflite
 from compiler.lower import lower_model
 from compiler.passes import PassManager, default_passes
 from compiler.quantize import quantize_graph
+from tests._oracles import LITERT, ONNXRUNTIME, require
+from tests.fixtures import KERAS3
 
-litert = pytest.importorskip("ai_edge_litert.interpreter")
-ort = pytest.importorskip("onnxruntime")
+litert = require("ai_edge_litert.interpreter", LITERT)
+ort = require("onnxruntime", ONNXRUNTIME)
 
-FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "keras3"
+FIXTURES = KERAS3
 
 
 def _run(interpreter_cls, content, x):

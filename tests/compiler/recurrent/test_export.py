@@ -3,8 +3,6 @@ and our runtime, at batch 1 and 5 (float within 1e-5)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from ai_edge_litert.interpreter import Interpreter as LiteRT
@@ -17,8 +15,9 @@ from compiler.lower.model import lower_model
 from runtime.tflite.model import read_model
 from tests.compiler.recurrent import models as M
 from tests.compiler.recurrent.helpers import TOLERANCE, compile_both, run_onnx, run_tflite
+from tests.fixtures import KERAS3
 
-FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "keras3"
+FIXTURES = KERAS3
 
 CASES = {
     "lstm": lambda: M.sequence_model("lstm"),

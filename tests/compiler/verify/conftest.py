@@ -8,8 +8,9 @@ import pytest
 
 import compiler
 from compiler import keras
+from tests.fixtures import KERAS3
 
-FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "keras3"
+FIXTURES = KERAS3
 
 
 @dataclass

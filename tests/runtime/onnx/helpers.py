@@ -6,7 +6,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper
 
-FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "keras3"
+from tests._oracles import ONNXRUNTIME, require
+from tests.fixtures import KERAS3
+
+FIXTURES = KERAS3
 ONNX_FIXTURES = sorted(p.name for p in FIXTURES.glob("*.onnx"))
 
 
@@ -21,9 +24,7 @@ def fixture_inputs(name: str) -> tuple[dict, list]:
 
 def ort_session(model_or_path, optimize: bool = True):
     """An onnxruntime CPU session; ``optimize=False`` runs the graph literally (no fusion)."""
-    import pytest
-
-    ort = pytest.importorskip("onnxruntime")  # the oracle: the package's `verify` extra
+    ort = require("onnxruntime", ONNXRUNTIME)
 
     options = ort.SessionOptions()
     if not optimize:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pytest
 
-FIXTURES = Path(__file__).resolve().parents[3] / ".." / "shared" / "fixtures" / "keras3"
+from tests._oracles import LITERT, require
+from tests.fixtures import KERAS3
 
-litert = pytest.importorskip("ai_edge_litert.interpreter")
+FIXTURES = KERAS3
+
+litert = require("ai_edge_litert.interpreter", LITERT)
 
 
 def litert_interpreter(model_path=None, model_content=None, reference=True):

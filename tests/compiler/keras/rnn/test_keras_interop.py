@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from compiler.keras import layers as ours
+from tests._oracles import KERAS, require
 
-real = pytest.importorskip("keras")
+real = require("keras", KERAS)
 
 B, T, F, U = 3, 6, 4, 5
 MASK = np.array([[1, 1, 0, 1, 0, 0], [0, 0, 1, 1, 1, 1], [1, 0, 0, 0, 0, 1]], dtype=bool)

@@ -4,20 +4,17 @@ Dense(4, softmax) must reproduce lstm_text.io.npz (x0 -> y0) within 1e-5."""
 import io
 import json
 import zipfile
-from pathlib import Path
 
 import h5py
 import numpy as np
-import pytest
 
 from compiler import keras
 from compiler.keras import layers
+from tests.fixtures import KERAS3
 
-FIXTURES = Path(__file__).resolve().parents[4] / ".." / "shared" / "fixtures" / "keras3"
+FIXTURES = KERAS3
 MODEL = FIXTURES / "lstm_text.keras"
 IO = FIXTURES / "lstm_text.io.npz"
-
-pytestmark = pytest.mark.skipif(not MODEL.exists(), reason=f"fixture {MODEL} not found")
 
 
 def _archive():

@@ -21,6 +21,7 @@ import pytest
 from compiler import keras
 from compiler.keras.saving import InvalidModelFileError
 from compiler.keras.saving._h5_structure import H5StructureError
+from tests import _oracles as oracles
 from tests.compiler.keras.saving import _craft
 
 SECRET = b"TOP-SECRET-PASSWORD-LINE" + b"!" * 16  # 40 bytes: ten float32 values
@@ -273,8 +274,9 @@ def test_external_storage_on_a_fifo_does_not_hang(good, tmp_path):
     assert time.monotonic() - started < 30
 
 
-@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
 def test_strace_shows_only_the_model_file_is_opened(good, tmp_path, secret):
+    if shutil.which("strace") is None:
+        oracles.missing("strace", "the Debian package strace (apt-get install strace)")
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     other = tmp_path / "other.h5"
@@ -291,6 +293,7 @@ def test_strace_shows_only_the_model_file_is_opened(good, tmp_path, secret):
     log = tmp_path / "strace.log"
     result = _run_loader(model_path, strace_log=log)
     if result.returncode != 0 and "ptrace" in result.stderr:
+        # The platform forbids ptrace (a container without CAP_SYS_PTRACE): nothing to observe.
         pytest.skip(f"strace cannot trace here: {result.stderr.strip()[:200]}")
     assert "REFUSED" in result.stdout, result.stderr
     seen = log.read_text()

@@ -125,14 +125,6 @@ def test_compile_config_survives_a_second_round_trip():
     again, data = _reload(model)
     second = _reload(again)[1]
     first_cc, second_cc = _config(data)["compile_config"], _config(second)["compile_config"]
-    if first_cc != second_cc and {k for k in first_cc if first_cc[k] != second_cc.get(k)} == {
-        "loss"
-    }:
-        pytest.xfail(
-            "needs a change in compiler/keras/trainer.py: compile_from_config turns the loss name "
-            f"into a function, saved again as {second_cc['loss']!r} instead of "
-            f"{first_cc['loss']!r} (Keras keeps the name)"
-        )
     assert second_cc == first_cc
 
 
