@@ -10,6 +10,7 @@ from compiler.lower._attention import (
 )
 from compiler.lower._conv import lower_conv2d, lower_depthwise_conv2d, lower_separable_conv2d
 from compiler.lower._conv_transpose import lower_conv2d_transpose
+from compiler.lower._dot import lower_dot
 from compiler.lower._core import (
     lower_activation,
     lower_dense,
@@ -90,6 +91,7 @@ LOWERINGS = {
     "AlphaDropout": lower_dropout,
     "Conv2D": lower_conv2d,
     "Conv2DTranspose": lower_conv2d_transpose,
+    "Dot": lower_dot,
     "DepthwiseConv2D": lower_depthwise_conv2d,
     "SeparableConv2D": lower_separable_conv2d,
     "MaxPooling2D": lower_pool2d,

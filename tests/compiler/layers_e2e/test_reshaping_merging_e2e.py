@@ -1,4 +1,5 @@
-"""Reshaping, merging and 1-D convolution layers through the whole product.
+"""Reshaping, merging (Dot as one BATCH_MATMUL) and 1-D convolution layers through the whole
+product.
 
 Each small frontend model is compiled to float and int8 ``.tflite`` / ``.onnx``: LiteRT,
 onnxruntime and our runtime run the float files like the frontend (1e-5 of the output's
@@ -42,6 +43,13 @@ CASES = {
     "Minimum": ((6, 6, 3), _two(L.Minimum)),
     "Average": ((6, 6, 3), _two(L.Average)),
     "Subtract": ((6, 6, 3), _two(L.Subtract)),
+    "Dot-vectors": ((5,), lambda x: L.Dot(axes=1)([L.Dense(4)(x), L.Dense(4)(x)])),
+    "Dot-last-axes": ((6, 5), lambda x: L.Dot(axes=(2, 2))([L.Dense(4)(x), L.Dense(4)(x)])),
+    "Dot-first-axes": ((6, 5), lambda x: L.Dot(axes=(1, 1))([L.Dense(4)(x), L.Dense(3)(x)])),
+    "Dot-rank-2-and-3": (
+        (6, 5),
+        lambda x: L.Dot(axes=(1, 1))([L.Dense(6)(L.Flatten()(x)), L.Dense(3)(x)]),
+    ),
 }
 
 
@@ -73,3 +81,12 @@ def test_layer_float_and_int8_in_both_formats(name, tmp_path):
     np.testing.assert_array_equal(run_ours(ints["tflite"], x), reference)
     assert cosine(reference, want) > 0.99
     assert cosine(run_onnx(ints["onnx"], x), want) > 0.99
+
+
+def test_dot_with_normalize_is_refused_by_name(tmp_path):
+    from compiler.lower import UnsupportedLayerError
+
+    x = keras.Input((5,))
+    model = keras.Model(x, L.Dot(axes=1, normalize=True, name="cosine")([x, L.Dense(5)(x)]))
+    with pytest.raises(UnsupportedLayerError, match="cosine.*normalize"):
+        compiler.compile(model, out_dir=tmp_path)
