@@ -10,7 +10,6 @@ from compiler.lower._attention import (
 )
 from compiler.lower._conv import lower_conv2d, lower_depthwise_conv2d, lower_separable_conv2d
 from compiler.lower._conv_transpose import lower_conv2d_transpose
-from compiler.lower._dot import lower_dot
 from compiler.lower._core import (
     lower_activation,
     lower_dense,
@@ -20,6 +19,7 @@ from compiler.lower._core import (
     lower_rescaling,
     lower_softmax,
 )
+from compiler.lower._dot import lower_dot
 from compiler.lower._layer_norm import (
     lower_group_normalization,
     lower_layer_normalization,
