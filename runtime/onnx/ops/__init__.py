@@ -13,6 +13,7 @@ from runtime.onnx.ops import (
     conv,
     conv_transpose,
     elementwise,
+    layer_normalization,
     ms_qlinear,
     normalization,
     pool,
@@ -85,6 +86,7 @@ REGISTRY = {
     ("", "GlobalAveragePool"): {1: pool.GlobalAveragePool},
     ("", "GlobalMaxPool"): {1: pool.GlobalMaxPool},
     ("", "BatchNormalization"): {9: normalization.BatchNormalization},
+    ("", "LayerNormalization"): {17: layer_normalization.LayerNormalization},
     # reductions
     ("", "ReduceMean"): {1: reduce.ReduceMean},
     ("", "ReduceMax"): {1: reduce.ReduceMax},

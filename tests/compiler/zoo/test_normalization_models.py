@@ -6,8 +6,9 @@ perturbed normalization statistics), then: the frontend loads it and predicts li
 ``compile`` writes float ``.tflite`` / ``.onnx`` that LiteRT and onnxruntime run like Keras
 (1e-4 of the output's scale); it writes int8 files from the calibration images, on which our
 runtime is bit-exact with LiteRT's reference kernels and whose ``.onnx`` opens and runs in
-onnxruntime at its default optimization level. ConvNeXtTiny is the real 28M-parameter model
-at 32x32; ConvNeXtMini is ConvNeXt's own builder at its smallest with StochasticDepth.
+onnxruntime at its default optimization level; our ``InferenceSession`` runs both ``.onnx``.
+ConvNeXtTiny is the real 28M-parameter model at 32x32; ConvNeXtMini is ConvNeXt's own builder
+at its smallest, with StochasticDepth.
 """
 
 import importlib.util
@@ -20,6 +21,7 @@ import numpy as np
 import pytest
 
 import compiler
+import runtime
 from compiler import keras
 from tests._oracles import KERAS, LITERT, ONNXRUNTIME, missing
 from tests.compiler.zoo._harness import (
@@ -56,6 +58,11 @@ def _build(name: str, workdir: Path) -> Path:
     return workdir / f"{name}.keras"
 
 
+def _run_our_onnx(path: Path, x: np.ndarray) -> np.ndarray:
+    session = runtime.InferenceSession(str(path))
+    return session.run(None, {session.get_inputs()[0].name: x})[0]
+
+
 # name -> (op types the float .tflite must hold, least int8 logits cosine)
 MODELS = {
     "EfficientNetB0": ({"LOGISTIC", "MUL", "DEPTHWISE_CONV_2D", "PAD"}, 0.98),
@@ -80,6 +87,7 @@ def test_model_through_the_whole_product(name, tmp_path):
     assert ops_wanted <= set(floats.report.ops), floats.report.ops
     errors["litert"] = relative_error(run_litert(floats.files["tflite"], x), want)
     errors["onnxruntime"] = relative_error(run_onnx(floats.files["onnx"], x), want)
+    errors["our onnx runtime"] = relative_error(_run_our_onnx(floats.files["onnx"], x), want)
     for where, error in errors.items():
         assert error <= FLOAT_TOLERANCE, f"{name}: {where} float error {error:.3g}"
 
@@ -90,6 +98,7 @@ def test_model_through_the_whole_product(name, tmp_path):
     np.testing.assert_array_equal(run_ours(ints.files["tflite"], x), reference, err_msg=name)
     assert cosine(reference, want) >= min_cosine
     assert cosine(run_onnx(ints.files["onnx"], x), want) >= min_cosine
+    assert cosine(_run_our_onnx(ints.files["onnx"], x), want) >= min_cosine
 
 
 def test_convnext_layer_norms_are_onnx_layer_normalization(tmp_path):
