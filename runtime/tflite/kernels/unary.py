@@ -1,9 +1,9 @@
-"""Float32 elementwise math: ABS, NEG, EXP, LOG, SQRT, RSQRT, SQUARE, SIN, COS, FLOOR, CEIL,
-ROUND (half to even, as TFLite's ``round.cc``), SQUARED_DIFFERENCE; ZEROS_LIKE for any type.
+"""Float32 elementwise math: ABS, NEG, EXP, LOG, SQRT, SQUARE, SIN, COS, FLOOR, CEIL, ROUND
+(half to even, as TFLite's ``round.cc``); ZEROS_LIKE for any type. (RSQRT and
+SQUARED_DIFFERENCE, float and int8, are in ``normalization``.)
 
 References: ``tflite/kernels/elementwise.cc``, ``exp.cc``, ``floor.cc``, ``ceil.cc``,
-``round.cc``, ``squared_difference.cc``, ``zeros_like.cc``. Computed in float64 and rounded
-once to float32.
+``round.cc``, ``zeros_like.cc``. Computed in float64 and rounded once to float32.
 """
 
 from __future__ import annotations
