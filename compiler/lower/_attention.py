@@ -27,6 +27,7 @@ import numpy as np
 
 from compiler.ir import Value
 from compiler.keras.ops.einsum import parse_einsum
+from compiler.lower._keras_masks import keras_mask_may_reach
 from compiler.lower.context import LayerCall, Lowering
 from compiler.quantize.attention_masks import MASK_BIAS
 
@@ -226,10 +227,10 @@ def lower_multi_head_attention(ctx: Lowering, call: LayerCall) -> list[Value]:
 def _check_no_keras_masks(ctx: Lowering, call: LayerCall, values) -> None:
     from compiler.lower._recurrent import mask_of  # masks tracked from Embedding(mask_zero)
 
-    if any(mask_of(ctx, v) is not None for v in values):
+    if any(mask_of(ctx, v) is not None for v in values) or keras_mask_may_reach(call.layer):
         raise call.unsupported(
-            "a Keras mask (from Embedding(mask_zero=True)) reaches this attention layer; the "
-            "compiler supports attention without input masks"
+            "a Keras mask (from Embedding(mask_zero=True) or Masking) reaches this attention "
+            "layer; the compiler supports attention without input masks"
         )
 
 

@@ -192,6 +192,13 @@ def _masked_embedding():
     return keras.Model(tokens, layers.MultiHeadAttention(2, 4)(x, x))
 
 
+def _mask_through_dense():
+    tokens = keras.Input((6,), dtype="int32")
+    x = layers.Embedding(10, 8, mask_zero=True)(tokens)
+    x = layers.Dropout(0.1)(layers.Dense(8)(x))  # both pass the mask on, as in Keras
+    return keras.Model(tokens, layers.Attention()([x, x]))
+
+
 def _attention_mask_input():
     x = keras.Input((4, 8))
     mask = keras.Input((4, 4))
@@ -217,6 +224,7 @@ def _batch_label():
     "build, message",
     [
         (_masked_embedding, "Keras mask"),
+        (_mask_through_dense, "Keras mask"),
         (_attention_mask_input, "attention_mask"),
         (_rank4, "rank 4"),
         (_unknown_length, "sequence lengths must be known"),
