@@ -52,7 +52,14 @@ def world(tmp_path_factory):
         h5_file["x"] = np.frombuffer(SECRET[:16], "float32")
     (root / "work").mkdir()
     bases = [_craft.saved_bytes(_craft.small_model())] + [path(n).read_bytes() for n in NAMES]
-    return root, bases
+    return _World((root, bases))
+
+
+class _World(tuple):
+    """``(root, bases)``, shown briefly in failure reports (the bases are whole files)."""
+
+    def __repr__(self):
+        return f"<fuzz world at {self[0]}>"
 
 
 class _Alarm(Exception):
