@@ -99,12 +99,25 @@ def lower_repeat_vector(ctx: Lowering, call: LayerCall) -> list[Value]:
 
 
 def lower_up_sampling2d(ctx: Lowering, call: LayerCall) -> list[Value]:
-    """UpSampling2D (nearest): RESIZE_NEAREST_NEIGHBOR to the output size."""
+    """UpSampling2D: RESIZE_NEAREST_NEIGHBOR (``src = floor(dst / size)``), or
+    RESIZE_BILINEAR with half-pixel centers (Keras's ``ops.image.resize``) to the output size."""
     _channels_last(call)
-    if call.config.get("interpolation", "nearest") != "nearest":
-        raise call.unsupported(
-            f"interpolation={call.config['interpolation']!r} is not supported; only 'nearest'"
-        )
+    interpolation = call.config.get("interpolation", "nearest")
     out = call.out_shapes[0]
     size = ctx.const(f"{call.name}/size", np.array(out[1:3], dtype=np.int32))
+    if interpolation == "bilinear":
+        return [
+            ctx.op(
+                "RESIZE_BILINEAR",
+                [call.inputs[0], size],
+                out,
+                call.name,
+                align_corners=False,
+                half_pixel_centers=True,
+            )
+        ]
+    if interpolation != "nearest":
+        raise call.unsupported(
+            f"interpolation={interpolation!r} is not supported; only 'nearest' and 'bilinear'"
+        )
     return [ctx.op("RESIZE_NEAREST_NEIGHBOR", [call.inputs[0], size], out, call.name)]

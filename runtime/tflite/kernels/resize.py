@@ -77,8 +77,13 @@ def prepare_bilinear(ctx: c.OpContext) -> c.Eval:
         dy = (ys - y0.astype(np.float32)).astype(np.float32)[None, :, None, None]
         dx = (xs - x0.astype(np.float32)).astype(np.float32)[None, None, :, None]
         one = np.float32(1)
-        top = x[:, y0][:, :, x0] * (one - dy) * (one - dx) + x[:, y1][:, :, x0] * dy * (one - dx)
-        bottom = x[:, y0][:, :, x1] * (one - dy) * dx + x[:, y1][:, :, x1] * dy * dx
-        return [(top + bottom).astype(np.float32)]
+        # The reference kernel's float32 order: ((y0x0 + y1x0) + y0x1) + y1x1, each term
+        # (value * wy) * wx. Another order changes last bits, and an int8 model that
+        # requantizes the result then differs by one step.
+        out = x[:, y0][:, :, x0] * (one - dy) * (one - dx)
+        out += x[:, y1][:, :, x0] * dy * (one - dx)
+        out += x[:, y0][:, :, x1] * (one - dy) * dx
+        out += x[:, y1][:, :, x1] * dy * dx
+        return [out.astype(np.float32)]
 
     return run

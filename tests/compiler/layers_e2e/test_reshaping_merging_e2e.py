@@ -36,6 +36,11 @@ CASES = {
     "Conv1D": ((16, 3), lambda x: L.Conv1D(4, 3, padding="same", activation="relu")(x)),
     "SeparableConv1D": ((16, 3), lambda x: L.SeparableConv1D(4, 3, strides=2)(x)),
     "DepthwiseConv1D": ((16, 3), lambda x: L.DepthwiseConv1D(3, depth_multiplier=2)(x)),
+    "UpSampling2D-nearest": ((5, 6, 3), lambda x: L.UpSampling2D((2, 3))(L.Conv2D(4, 1)(x))),
+    "UpSampling2D-bilinear": (
+        (5, 6, 3),
+        lambda x: L.UpSampling2D((2, 3), interpolation="bilinear")(L.Conv2D(4, 1)(x)),
+    ),
     "Cropping2D": ((6, 6, 3), lambda x: L.Cropping2D(((1, 2), (0, 1)))(L.Conv2D(4, 1)(x))),
     "Permute": ((6, 5, 3), lambda x: L.Permute((2, 1, 3))(L.Conv2D(4, 1)(x))),
     "RepeatVector": ((5,), lambda x: L.RepeatVector(3)(L.Dense(4)(x))),
@@ -90,3 +95,34 @@ def test_dot_with_normalize_is_refused_by_name(tmp_path):
     model = keras.Model(x, L.Dot(axes=1, normalize=True, name="cosine")([x, L.Dense(5)(x)]))
     with pytest.raises(UnsupportedLayerError, match="cosine.*normalize"):
         compiler.compile(model, out_dir=tmp_path)
+
+
+@pytest.mark.parametrize("size", [2, (2, 3), (3, 1)])
+def test_bilinear_up_sampling_matches_real_keras_both_ways(size, tmp_path):
+    from tests._oracles import KERAS
+    from tests.compiler.keras.helpers import check_layer_gradients
+
+    real = require("keras", KERAS)
+    layer = L.UpSampling2D(size, interpolation="bilinear", name="up")
+    ours = keras.Sequential([keras.Input((4, 5, 2)), layer])
+    theirs = real.Sequential(
+        [real.Input((4, 5, 2)), real.layers.UpSampling2D(size, interpolation="bilinear", name="up")]
+    )
+    x = np.random.default_rng(0).standard_normal((2, 4, 5, 2)).astype(np.float32)
+    want = np.asarray(theirs(x))
+    np.testing.assert_allclose(ours.predict(x, verbose=0), want, rtol=1e-5, atol=1e-6)
+    config = layer.get_config()
+    assert config == {**theirs.layers[0].get_config(), "dtype": config["dtype"]}
+    ours.save(tmp_path / "ours.keras")
+    np.testing.assert_allclose(
+        np.asarray(real.saving.load_model(tmp_path / "ours.keras")(x)), want, rtol=1e-5, atol=1e-6
+    )
+    theirs.save(tmp_path / "theirs.keras")
+    back = keras.models.load_model(tmp_path / "theirs.keras")
+    np.testing.assert_allclose(back.predict(x, verbose=0), want, rtol=1e-5, atol=1e-6)
+    check_layer_gradients(L.UpSampling2D(size, interpolation="bilinear", dtype="float64"), x)
+
+
+def test_up_sampling_refuses_interpolations_tflite_lacks():
+    with pytest.raises(ValueError, match="bicubic"):
+        L.UpSampling2D(2, interpolation="bicubic")

@@ -1,8 +1,11 @@
-"""``UpSampling1D`` / ``UpSampling2D``: nearest-neighbour repetition of steps or pixels."""
+"""``UpSampling1D`` / ``UpSampling2D``: nearest-neighbour repetition of steps or pixels, or
+(UpSampling2D) bilinear interpolation as Keras's ``ops.image.resize`` computes it without
+antialiasing (half-pixel centers; ``preprocessing._resize``)."""
 
 from compiler.keras import ops
 from compiler.keras.layers._arguments import standardize_data_format, standardize_tuple
 from compiler.keras.layers.layer import InputSpec, Layer
+from compiler.keras.layers.preprocessing._resize import resize_images
 
 __all__ = ["UpSampling1D", "UpSampling2D"]
 
@@ -46,7 +49,7 @@ class UpSampling2D(Layer):
     Args:
         size: int or ``(rows, cols)`` factors.
         data_format: ``"channels_last"``.
-        interpolation: ``"nearest"`` (the only mode computed here).
+        interpolation: ``"nearest"`` or ``"bilinear"``.
 
     Input shape:
         4-D tensor ``(batch_size, rows, cols, channels)``.
@@ -59,10 +62,11 @@ class UpSampling2D(Layer):
         super().__init__(**kwargs)
         self.size = standardize_tuple(size, 2, "size")
         self.data_format = standardize_data_format(data_format)
-        if interpolation != "nearest":
+        interpolation = str(interpolation).lower()
+        if interpolation not in ("nearest", "bilinear"):
             raise ValueError(
-                f"Layer {self.name}: only interpolation='nearest' is supported. "
-                f"Received: interpolation={interpolation!r}"
+                f"Layer {self.name}: interpolation must be 'nearest' or 'bilinear' here "
+                f"(TFLite has no other resize kernel). Received: interpolation={interpolation!r}"
             )
         self.interpolation = interpolation
         self.input_spec = InputSpec(ndim=4)
@@ -70,6 +74,8 @@ class UpSampling2D(Layer):
     def call(self, inputs):
         n, h, w, c = inputs.shape
         sh, sw = self.size
+        if self.interpolation == "bilinear":
+            return resize_images(inputs, h * sh, w * sw, "bilinear")
         x = ops.broadcast_to(ops.reshape(inputs, (n, h, 1, w, 1, c)), (n, h, sh, w, sw, c))
         return ops.reshape(x, (n, h * sh, w * sw, c))
 

@@ -98,4 +98,4 @@ def test_reshaping_errors():
     with pytest.raises(ValueError, match=r'"rv".*expected ndim=2, found ndim=3'):
         layers.RepeatVector(2, name="rv")(np.zeros((1, 2, 3), np.float32))
     with pytest.raises(ValueError, match="interpolation"):
-        layers.UpSampling2D(interpolation="bilinear")
+        layers.UpSampling2D(interpolation="bicubic")
