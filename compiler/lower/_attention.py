@@ -6,7 +6,7 @@ and produced (kernel and output) ones is a FULLY_CONNECTED: the input is brought
 kernel to ``[produced, contracted]``, and the result reshaped (and transposed) to the output
 spec. The bias joins the FULLY_CONNECTED when it spans exactly the produced axes.
 
-MultiHeadAttention over ``(B, T, dim)`` is what TFLiteConverter writes for it::
+MultiHeadAttention over ``(B, T, dim)`` becomes the builtins LiteRT runs in int8 too::
 
     q, k, v = FULLY_CONNECTED + RESHAPE to (B, T|S, heads, dim)   (1/sqrt(key_dim) folded into q)
     scores = BATCH_MATMUL(TRANSPOSE(q, 0213), TRANSPOSE(k, 0231))   # (B, heads, T, S)

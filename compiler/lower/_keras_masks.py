@@ -16,7 +16,9 @@ _QUERY_ONLY = {"MultiHeadAttention", "Attention"}
 
 def _makes_mask(layer) -> bool:
     name = type(layer).__name__
-    return (name == "Embedding" and bool(getattr(layer, "mask_zero", False))) or name == "Masking"
+    if name == "Embedding":
+        return bool(layer.get_config().get("mask_zero", False))
+    return name == "Masking"
 
 
 def _sources(tensor):
