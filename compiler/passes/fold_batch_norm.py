@@ -1,5 +1,6 @@
 """Folds BATCH_NORM into the preceding (or else the following) CONV_2D, DEPTHWISE_CONV_2D or
-FULLY_CONNECTED, or turns it into a multiply-add where it cannot be folded.
+FULLY_CONNECTED (and into a preceding TRANSPOSE_CONV), or turns it into a multiply-add where it
+cannot be folded.
 
 Math, per output channel ``c`` (the last axis)::
 
@@ -11,8 +12,9 @@ When ``x = W * in + b`` (``W[c]`` the filter of output channel ``c``)::
     W'[c] = W[c] * s[c]
     b'[c] = (b[c] - mean[c]) * s[c] + beta[c]  = b[c] * s[c] + t[c]
 
-Output channel ``c`` is axis 0 of a CONV_2D filter (OHWI) and of FULLY_CONNECTED weights
-([units, in]), and axis 3 of a DEPTHWISE_CONV_2D filter ([1, kh, kw, in * mult]).
+Output channel ``c`` is axis 0 of a CONV_2D or TRANSPOSE_CONV filter (OHWI) and of
+FULLY_CONNECTED weights ([units, in]), and axis 3 of a DEPTHWISE_CONV_2D filter
+([1, kh, kw, in * mult]).
 
 Pattern: BATCH_NORM over the last axis whose input comes from one of those ops with constant
 float weights, no fused activation, and no other reader.
@@ -25,7 +27,8 @@ DEPTHWISE_CONV_2D output ``o = i * mult + m`` reads input ``i``)::
 
 This holds for FULLY_CONNECTED and for VALID convolutions only: with SAME padding the border
 taps read padded zeros, which in the original model were zeros after the normalization, not
-``t``.
+``t``; a TRANSPOSE_CONV output sums a number of taps that varies with its position, so it is
+never a forward target.
 
 Otherwise the rewrite is ``MUL(x, s)`` then ``ADD(., t)`` with constant ``s`` and ``t``. New
 constants are made (weights of a shared layer are never edited in place).
@@ -40,7 +43,7 @@ from compiler.passes.pass_manager import Pass, PassResult
 
 __all__ = ["FoldBatchNormPass"]
 
-_CHANNEL_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "FULLY_CONNECTED": 0}
+_CHANNEL_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "TRANSPOSE_CONV": 0, "FULLY_CONNECTED": 0}
 
 
 def _scale_shift(bn: Op) -> tuple[np.ndarray, np.ndarray]:
@@ -56,7 +59,7 @@ def _foldable(graph: Graph, bn: Op, producer: Op | None, readers: list[Op]) -> b
     weights = producer.inputs[1]
     bias = producer.inputs[2] if len(producer.inputs) > 2 else None
     return (
-        producer.attrs["activation"] == "NONE"
+        producer.attrs.get("activation", "NONE") == "NONE"
         and len(readers) == 1
         and not graph.is_output(x)
         and weights.is_const
@@ -91,7 +94,9 @@ def _forward_target(graph: Graph, bn: Op) -> Op | None:
     if len(readers) != 1 or graph.is_output(y):
         return None
     op = readers[0]
-    if op.type not in _CHANNEL_AXIS or op.inputs[0] is not y or op.inputs[1] is y:
+    if op.type not in _CHANNEL_AXIS or op.type == "TRANSPOSE_CONV":
+        return None
+    if op.inputs[0] is not y or op.inputs[1] is y:
         return None
     weights = op.inputs[1]
     bias = op.inputs[2] if len(op.inputs) > 2 else None
