@@ -12,8 +12,9 @@ one ``Budget`` whose ``Limits`` the caller may set:
   (nodes) in the whole model;
 - ``max_tensor_bytes``: the size of any one tensor, checked *before* it is created where the
   size is known in advance (broadcasting, MatMul, Concat, padding, inputs, ...);
-- ``max_memory_bytes``: bytes of the tensors that one run holds at a time (inputs, and each
-  operator's outputs while they are in use).
+- ``max_memory_bytes``: bytes of the tensors that one run holds at a time (inputs, each
+  operator's outputs while they are in use, loop-carried values, scan outputs collected), also
+  checked before each allocation whose size is known in advance.
 
 Exceeding a budget raises ``BudgetExceededError`` naming the op and the limit. The active
 budget lives in a ``ContextVar``: each thread running a model sees its own, so concurrent runs
@@ -36,7 +37,7 @@ __all__ = ["Budget", "Limits", "active", "check_elements", "check_tensor_bytes",
 DEFAULT_MAX_LOOP_ITERATIONS = 1 << 15
 DEFAULT_MAX_NODES = 1 << 18
 DEFAULT_MAX_TENSOR_BYTES = 1 << 30
-DEFAULT_MAX_MEMORY_BYTES = 1 << 31
+DEFAULT_MAX_MEMORY_BYTES = 1 << 29
 
 
 @dataclass(frozen=True)
@@ -146,12 +147,19 @@ def check_elements(shape, where, itemsize: int = 4) -> tuple[int, ...]:
     if any(d < 0 for d in dims):
         raise InvalidModelError(f"{_label(where)}: negative dimension in shape {list(dims)}")
     count = math.prod(dims)  # Python int: no overflow
-    limit = active().limits.max_tensor_bytes
+    budget = active()
+    limit = budget.limits.max_tensor_bytes
     if count * itemsize > limit:
         raise BudgetExceededError(
             f"{_label(where)}: a tensor of shape {_short(dims)} ({count} elements, "
             f"{count * itemsize} bytes) exceeds this runtime's limit of {limit} bytes "
             "(max_tensor_bytes)"
+        )
+    if budget.held_bytes + count * itemsize > budget.limits.max_memory_bytes:
+        raise BudgetExceededError(
+            f"{_label(where)}: a tensor of shape {_short(dims)} ({count * itemsize} bytes) "
+            f"would bring the tensors held by this run to {budget.held_bytes + count * itemsize} "
+            f"bytes, above the max_memory_bytes limit of {budget.limits.max_memory_bytes}"
         )
     return dims
 

@@ -98,7 +98,11 @@ class Interpreter:
                 max_loop_iterations=int(max_loop_iterations),
                 max_nodes=DEFAULT_MAX_NODES,
                 max_tensor_bytes=int(max_activation_bytes),
-                max_memory_bytes=max(DEFAULT_MAX_MEMORY_BYTES, int(max_activation_bytes)),
+                # a caller who allows larger activations than the default allows holding them
+                max_memory_bytes=max(
+                    DEFAULT_MAX_MEMORY_BYTES,
+                    int(max_activation_bytes) if max_activation_bytes > MAX_ACTIVATION_BYTES else 0,
+                ),
             )
         elif not isinstance(limits, Limits):
             raise TypeError(f"limits must be a runtime.Limits. Received: {type(limits).__name__}")

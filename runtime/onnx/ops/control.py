@@ -63,17 +63,24 @@ def Loop(M=None, cond=None, *v_initial, body):
     carried = list(v_initial)
     scans = _Collected("Loop", len(outputs) - 1 - n_carried)
     budget = _budget.active()
+    held = 0  # bytes of the loop-carried values between iterations
     i = 0
-    while keep_going and (trip is None or i < trip):
-        if i >= MAX_ITERATIONS:
-            raise InvalidModelError(f"Loop: more than {MAX_ITERATIONS} iterations; refused")
-        budget.iterate("Loop")
-        result = body(np.asarray(i, np.int64), np.asarray(keep_going), *carried)
-        keep_going = bool(np.asarray(result[0]).reshape(-1)[0])
-        carried = result[1 : 1 + n_carried]
-        scans.add(result[1 + n_carried :])
-        i += 1
-    return tuple(carried) + tuple(scans.stacked(outputs[1 + n_carried :]))
+    try:
+        while keep_going and (trip is None or i < trip):
+            if i >= MAX_ITERATIONS:
+                raise InvalidModelError(f"Loop: more than {MAX_ITERATIONS} iterations; refused")
+            budget.iterate("Loop")
+            result = body(np.asarray(i, np.int64), np.asarray(keep_going), *carried)
+            keep_going = bool(np.asarray(result[0]).reshape(-1)[0])
+            carried = result[1 : 1 + n_carried]
+            budget.release(held)
+            held = sum(np.asarray(v).nbytes for v in carried)
+            budget.hold(held, "Loop: loop-carried values")
+            scans.add(result[1 + n_carried :])
+            i += 1
+        return tuple(carried) + tuple(scans.stacked(outputs[1 + n_carried :]))
+    finally:
+        budget.release(held)
 
 
 def If(cond, *, then_branch, else_branch):

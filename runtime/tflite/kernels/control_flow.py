@@ -26,14 +26,21 @@ def prepare_while(ctx: c.OpContext) -> c.Eval:
     def run(*values):
         values = list(values)
         budget = _budget.active()
-        for _ in range(limit):
-            (flag,) = call(cond, values, expect_outputs=1)
-            if flag.size != 1 or flag.dtype != np.bool_:
-                raise ctx.fail(f"condition subgraph {cond} must return one bool")
-            if not bool(flag.ravel()[0]):
-                return values
-            budget.iterate(ctx.where)
-            values = call(body, values, expect_outputs=len(values))
-        raise ctx.fail(f"loop did not end within {limit} iterations")
+        held = 0  # bytes of the loop variables between iterations
+        try:
+            for _ in range(limit):
+                (flag,) = call(cond, values, expect_outputs=1)
+                if flag.size != 1 or flag.dtype != np.bool_:
+                    raise ctx.fail(f"condition subgraph {cond} must return one bool")
+                if not bool(flag.ravel()[0]):
+                    return values
+                budget.iterate(ctx.where)
+                values = call(body, values, expect_outputs=len(values))
+                budget.release(held)
+                held = sum(v.nbytes for v in values)
+                budget.hold(held, lambda: f"{ctx.where}: loop variables")
+            raise ctx.fail(f"loop did not end within {limit} iterations")
+        finally:
+            budget.release(held)
 
     return run

@@ -5,6 +5,7 @@ the caller's; one interpreter used from two threads at once raises instead of mi
 
 import threading
 import time
+import tracemalloc
 
 import flatbuffers
 import numpy as np
@@ -25,15 +26,17 @@ def _tensor(name, shape=(), ttype=T.FLOAT32, buffer=0):
     return {"shape": list(shape), "type": int(ttype), "name": name, "buffer": buffer}
 
 
-def _counter_loops(limits: list[float]) -> bytes:
+def _counter_loops(limits: list[float], targets: tuple[int, int] = (1, 2)) -> bytes:
     """Loops nested ``len(limits)`` deep, each counting a float from 0 to its limit.
 
     Subgraph 0 runs WHILE(cond 1, body 2) on i; body 2 adds one to i and, when there is an
-    inner level, first runs WHILE(cond 3, body 4) on a fresh 0, and so on.
+    inner level, first runs WHILE(cond 3, body 4) on a fresh 0, and so on. ``targets`` may
+    point the outer WHILE elsewhere (a fuzzer's cycles and out-of-range references).
     """
     g = GraphBuilder()
     i0, out = g.add([], name="i"), g.add([], name="out")
-    g.op(Op.WHILE, [i0], [out], {"cond_subgraph_index": 1, "body_subgraph_index": 2})
+    cond, body = targets
+    g.op(Op.WHILE, [i0], [out], {"cond_subgraph_index": cond, "body_subgraph_index": body})
     g.opcodes += [(int(Op.LESS), 1), (int(Op.ADD), 1)]  # opcode 1: LESS, 2: ADD
     one = len(g.buffers)
     g.buffers.append({"data": list(np.float32(1).tobytes())})
@@ -234,11 +237,21 @@ def _huge_inputs_graph(count: int, elements: int) -> bytes:
 
 
 def test_inputs_beyond_the_memory_budget_are_refused_before_allocation():
-    data = _huge_inputs_graph(4, 1 << 28)  # four 1 GiB inputs declared in a tiny file
+    # Four 1 GiB inputs declared in a 600-byte file: the first alone exceeds the default.
+    data = _huge_inputs_graph(4, 1 << 28)
     assert len(data) < 1000
-    it = Interpreter(model_content=data)
-    with pytest.raises(BudgetExceededError, match="allocate_tensors: input 2.*max_memory_bytes"):
-        it.allocate_tensors()
+    with pytest.raises(BudgetExceededError, match="allocate_tensors: input 0.*max_memory_bytes"):
+        Interpreter(model_content=data).allocate_tensors()
+    # Four 256 MiB inputs: each is allowed, the third brings the total over 512 MiB.
+    it = Interpreter(model_content=_huge_inputs_graph(4, 1 << 26))
+    tracemalloc.start()
+    try:
+        with pytest.raises(BudgetExceededError, match="input 2.*above the max_memory_bytes"):
+            it.allocate_tensors()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20  # nothing was allocated
 
 
 def test_constant_folding_at_construction_is_checked_before_allocating():
