@@ -123,10 +123,9 @@ def test_unsupported_layer_names_layer_class_and_supported_ones():
 def test_unsupported_options_are_named():
     with pytest.raises(UnsupportedLayerError, match=r"'c'.*groups=2"):
         lower_model(models.sequential((5, 5, 4), layer("Conv2D")(4, 3, groups=2, name="c")))
-    with pytest.raises(UnsupportedLayerError, match=r"activation 'selu'"):
-        lower_model(models.sequential((3,), layer("Dense")(2, activation="selu")))
-    with pytest.raises(UnsupportedLayerError, match=r"ELU\(alpha=0.5\)"):
-        lower_model(models.sequential((3,), layer("ELU")(alpha=0.5)))
+    # selu and ELU(alpha != 1) lower by decomposition now; a ReLU threshold has no TFLite form.
+    with pytest.raises(UnsupportedLayerError, match=r"ReLU\(threshold=0.5\)"):
+        lower_model(models.sequential((3,), layer("ReLU")(threshold=0.5)))
     with pytest.raises(UnsupportedLayerError, match=r"softmax over axis=1"):
         lower_model(models.sequential((3, 4), layer("Softmax")(axis=1)))
 
