@@ -207,7 +207,8 @@ def load_file(path: Path) -> ModelFile:
 def load_keras(path: Path) -> KerasModel:
     """Loads ``--against``'s ``.keras`` file with the frontend."""
     if not path.is_file():
-        raise VerifyError(f"--against: cannot read {path}: no such file")
+        problem = "not a regular file" if path.exists() else "no such file"
+        raise VerifyError(f"--against: cannot read {path}: {problem}")
     from compiler.keras.models import load_model
 
     try:

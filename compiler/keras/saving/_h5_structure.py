@@ -7,8 +7,8 @@ objects of other files (*external links*), can run filters that HDF5 loads as pl
 output (a 400 KB chunk of a 16-byte dataset expands to 400 MB). Keras 3 writes none of these:
 its weights are plain groups and contiguous, unfiltered datasets.
 
-``check_structure`` walks every group of the file through the link table before a single value
-is read (``Group.get(name, getlink=True)`` never follows a link) and refuses:
+``check_structure`` walks every link of the file, reading each link's class from the link table
+(a link is never followed) before a single value is read, and refuses:
 
 * external links and user-defined links;
 * soft links whose target is not an object of this file reached through plain (hard) links;
@@ -17,8 +17,8 @@ is read (``Group.get(name, getlink=True)`` never follows a link) and refuses:
 * chunks larger than their dataset (or 1 MiB), more than ``MAX_OBJECTS`` links, or groups
   nested deeper than ``MAX_DEPTH``.
 
-Group cycles made of hard links are visited once. Errors are ``H5StructureError`` naming the
-object's path and the feature.
+The walk is HDF5's own (``H5Lvisit``): hard links only, each object once, so group cycles end.
+Errors are ``H5StructureError`` naming the object's path and the feature.
 """
 
 import math
@@ -43,44 +43,48 @@ def check_structure(h5_file):
     Raises:
         H5StructureError: naming the first refused object and why.
     """
-    seen = {h5_file.id}
-    stack = [(h5_file, "", 0)]
-    count = 0
-    while stack:
-        group, path, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            raise H5StructureError(f"'{path}' is nested more than {MAX_DEPTH} groups deep")
-        for name in group:
-            count += 1
-            if count > MAX_OBJECTS:
-                raise H5StructureError(f"the file has more than {MAX_OBJECTS:,} links")
-            where = f"{path}/{name}" if path else name
-            link = group.get(name, getlink=True)
-            if isinstance(link, h5py.SoftLink):
-                _check_soft_link(h5_file, group, where, link.path)
-                continue  # its target is checked where it is hard-linked
-            if not isinstance(link, h5py.HardLink):
-                raise H5StructureError(_link_problem(where, link))
-            obj = group[name]
-            if isinstance(obj, h5py.Dataset):
-                _check_dataset(obj, where)
-            elif isinstance(obj, h5py.Group) and obj.id not in seen:
-                seen.add(obj.id)
-                stack.append((obj, where, depth + 1))
+    file_id = h5_file.id
+    for raw, kind in _walk(file_id.links.visit):
+        where = raw.decode("utf-8", "replace")
+        if where.count("/") >= MAX_DEPTH:
+            raise H5StructureError(f"'{where[:200]}' is nested more than {MAX_DEPTH} groups deep")
+        if kind == h5py.h5l.TYPE_SOFT:
+            _check_soft_link(h5_file, where, file_id.links.get_val(raw).decode("utf-8", "replace"))
+        elif kind == h5py.h5l.TYPE_EXTERNAL:
+            filename, target = (p.decode("utf-8", "replace") for p in file_id.links.get_val(raw))
+            raise H5StructureError(
+                f"'{where}' is an HDF5 external link to '{target}' in file '{filename}': "
+                "a weights file may not refer to other files"
+            )
+        elif kind != h5py.h5l.TYPE_HARD:
+            raise H5StructureError(f"'{where}' is an HDF5 user-defined link (class {kind})")
+    for raw, kind in _walk(lambda visit, info: h5py.h5o.visit(file_id, visit, info=info)):
+        if kind == h5py.h5o.TYPE_DATASET:
+            _check_dataset(h5py.h5d.open(file_id, raw), raw.decode("utf-8", "replace"))
 
 
-def _link_problem(where, link):
-    if isinstance(link, h5py.ExternalLink):
-        return (
-            f"'{where}' is an HDF5 external link to '{link.path}' in file '{link.filename}': "
-            "a weights file may not refer to other files"
-        )
-    return f"'{where}' is an HDF5 link of unsupported class {type(link).__name__}"
+def _walk(visit):
+    """``(name, type)`` of each link (``links.visit``) or object (``h5o.visit``), bounded.
+
+    HDF5's walks follow hard links only (never a soft or external link's target) and visit an
+    object reached twice once: group cycles end.
+    """
+    found = []
+
+    def collect(name, info):
+        found.append((name, info.type))
+        return True if len(found) > MAX_OBJECTS else None  # a non-None result stops the walk
+
+    visit(collect, info=True)
+    if len(found) > MAX_OBJECTS:
+        raise H5StructureError(f"the file has more than {MAX_OBJECTS:,} links")
+    return found
 
 
-def _check_soft_link(h5_file, group, where, target):
+def _check_soft_link(h5_file, where, target):
     """A soft link is accepted only if each step of its target is a hard link of this file."""
-    absolute = target if target.startswith("/") else f"{group.name.rstrip('/')}/{target}"
+    group = where.rpartition("/")[0]
+    absolute = target if target.startswith("/") else f"/{group}/{target}"
     parts = [p for p in absolute.split("/") if p]
     node = h5_file
     for i, part in enumerate(parts):
@@ -97,15 +101,17 @@ def _check_soft_link(h5_file, group, where, target):
         node = node[part]
 
 
-def _check_dataset(dataset, where):
-    plist = dataset.id.get_create_plist()
+def _check_dataset(dataset_id, where):
+    plist = dataset_id.get_create_plist()
     if plist.get_external_count() > 0:
-        files = [entry[0] for entry in dataset.external or ()]
+        files = [plist.get_external(i)[0] for i in range(min(plist.get_external_count(), 3))]
+        files = [f.decode("utf-8", "replace") if isinstance(f, bytes) else f for f in files]
         raise H5StructureError(
             f"dataset '{where}' uses HDF5 external storage (its bytes would be read from "
-            f"{files[:3]}): a weights file may not refer to other files"
+            f"{files}): a weights file may not refer to other files"
         )
-    if plist.get_layout() == h5py.h5d.VIRTUAL or dataset.is_virtual:
+    layout = plist.get_layout()
+    if layout == h5py.h5d.VIRTUAL:
         raise H5StructureError(
             f"dataset '{where}' is an HDF5 virtual dataset (its values come from other files)"
         )
@@ -118,10 +124,10 @@ def _check_dataset(dataset, where):
                 f"{sorted(ALLOWED_FILTERS.values())} are accepted (Keras writes weights "
                 "unfiltered; other filters may be plugins or expand without bound)"
             )
-    if plist.get_layout() == h5py.h5d.CHUNKED:
-        itemsize = dataset.dtype.itemsize
+    if layout == h5py.h5d.CHUNKED:
+        itemsize = dataset_id.get_type().get_size()
         chunk_bytes = math.prod(plist.get_chunk()) * itemsize
-        data_bytes = math.prod(dataset.shape or ()) * itemsize
+        data_bytes = math.prod(dataset_id.shape or ()) * itemsize
         if chunk_bytes > max(data_bytes, _FREE_CHUNK_BYTES):
             raise H5StructureError(
                 f"dataset '{where}' has chunks of {chunk_bytes:,} bytes, larger than the "
