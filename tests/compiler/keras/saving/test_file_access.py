@@ -301,3 +301,28 @@ def test_strace_shows_only_the_model_file_is_opened(good, tmp_path, secret):
     assert any("open" in line and str(model_path) in line for line in seen.splitlines())
     for path in (secret, fifo, other):
         assert str(path) not in seen, f"{path} was touched"
+
+
+def test_python_level_opens_are_only_the_named_file(good, secret, tmp_path, monkeypatch):
+    import builtins
+
+    model_path = tmp_path / "m.keras"
+    model_path.write_bytes(_craft.with_weights(good, _external_bias(str(secret))))
+    keras.saving.load_model(io.BytesIO(good))  # every lazy import done before recording
+    opened = []
+    real_open, real_os_open = builtins.open, os.open
+
+    def recording_open(file, *args, **kwargs):
+        opened.append(os.fspath(file) if not isinstance(file, int) else file)
+        return real_open(file, *args, **kwargs)
+
+    def recording_os_open(file, *args, **kwargs):
+        opened.append(os.fspath(file))
+        return real_os_open(file, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", recording_open)
+    monkeypatch.setattr(os, "open", recording_os_open)
+    with pytest.raises(InvalidModelFileError, match="external storage"):
+        keras.saving.load_model(model_path)
+    monkeypatch.undo()
+    assert opened == [str(model_path)]
