@@ -237,7 +237,7 @@ def _load_python(path: Path, name: str):
     sys.path.insert(0, str(path.parent.resolve()))
     try:
         spec.loader.exec_module(module)
-    except Exception as exc:  # the user's file: any failure is a source error
+    except (Exception, SystemExit) as exc:  # the user's file: any failure is a source error
         raise SourceError(f"running {str(path)!r} failed: {type(exc).__name__}: {exc}") from None
     finally:
         sys.path.pop(0)
@@ -248,7 +248,7 @@ def _load_python(path: Path, name: str):
     if not _is_model(obj) and callable(obj):
         try:
             obj = obj()
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:
             raise SourceError(
                 f"calling {name}() from {str(path)!r} failed: {type(exc).__name__}: {exc}"
             ) from None

@@ -191,3 +191,18 @@ def test_compile_out_of_memory_and_interrupt_are_one_line(tmp_path, capsys, monk
         monkeypatch.setattr("compiler.lower.lower_model", failing)
         code, _, err = _run([path, "-o", tmp_path / "out"], capsys)
         assert (code, err) == (status, expected)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("raise SystemExit(3)\n", "running"),
+        ("def model():\n    raise SystemExit('bye')\n", "calling model()"),
+    ],
+)
+def test_a_source_file_that_exits_is_one_line(tmp_path, capsys, text, expected):
+    source = tmp_path / "exits.py"
+    source.write_text(text)
+    code, _, err = _run([f"{source}:model", "-o", tmp_path / "out"], capsys)
+    _one_line_error(code, err, "compile: error: ")
+    assert expected in err and "SystemExit" in err
