@@ -176,3 +176,9 @@ __all__ = [
     "lstm_scan",
     "gru_scan",
 ]
+
+# On symbolic tensors (a functional model being built) these ops record Keras operation
+# nodes instead of computing (``_symbolic``).
+from compiler.keras.ops._symbolic import symbolic_ops  # noqa: E402
+
+globals().update(symbolic_ops(globals()))
