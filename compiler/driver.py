@@ -370,10 +370,11 @@ def compile(
 
     graph = lower_model(model)
     onnx_graph = None
-    if "onnx" in formats and quantize == "none" and opset >= 17:
-        if any(op.type == "LAYER_NORM" for op in graph.ops):
-            # ONNX has LayerNormalization from opset 17; TFLite and int8 need its builtins.
-            keep = PassManager(default_passes(keep_onnx_layer_norm=True))
+    if "onnx" in formats and quantize == "none":
+        if any(op.type in ("LAYER_NORM", "GROUP_NORM") for op in graph.ops):
+            # ONNX has LayerNormalization from opset 17 and GroupNormalization from 21;
+            # TFLite and int8 need their builtins.
+            keep = PassManager(default_passes(onnx_opset=opset))
             onnx_graph = keep.call(graph.copy()).graph
     manager = PassManager(default_passes())
     graph = manager.call(graph).graph

@@ -7,7 +7,8 @@ RESIZE_BILINEAR and RESIZE_NEAREST_NEIGHBOR follow ``reference/resize_bilinear.h
 ``floor((dst + 0.5) * scale)`` (nearest), coordinates in float32 as the kernels compute them.
 LAYER_NORM normalizes over ``axes`` with the biased variance:
 ``(x - mean) * rsqrt(var + epsilon) * gamma + beta`` (``gamma`` / ``beta`` optional, shaped
-like the input on ``axes``).
+like the input on ``axes``). GROUP_NORM does the same over each group of ``groups``
+consecutive channels (last axis) of each sample, ``gamma`` / ``beta`` per channel.
 """
 
 from __future__ import annotations
@@ -72,9 +73,23 @@ def layer_norm(x, gamma, beta, *, axes, epsilon):
     return y
 
 
+def group_norm(x, gamma, beta, *, groups, epsilon):
+    x = x.astype(np.float64)
+    grouped = x.reshape(x.shape[0], -1, groups, x.shape[-1] // groups)
+    mean = grouped.mean(axis=(1, 3), keepdims=True)
+    variance = np.square(grouped - mean).mean(axis=(1, 3), keepdims=True)
+    y = ((grouped - mean) / np.sqrt(variance + epsilon)).reshape(x.shape)
+    if gamma is not None:
+        y = y * gamma.astype(np.float64)
+    if beta is not None:
+        y = y + beta.astype(np.float64)
+    return y
+
+
 NORMALIZATION_KERNELS = {
     "SQUARED_DIFFERENCE": lambda x, y: np.square(x.astype(np.float64) - y.astype(np.float64)),
     "RESIZE_BILINEAR": resize_bilinear,
     "RESIZE_NEAREST_NEIGHBOR": resize_nearest_neighbor,
     "LAYER_NORM": layer_norm,
+    "GROUP_NORM": group_norm,
 }

@@ -99,9 +99,11 @@ OPS: dict[str, OpSpec] = {
     "RESIZE_BILINEAR": OpSpec(
         ("input", "size"), {"align_corners": False, "half_pixel_centers": False}
     ),
-    # Normalization over ``axes`` (gamma / beta shaped like the input on them): kept for ONNX
-    # LayerNormalization (opset 17+), decomposed for TFLite and int8 by DecomposeLayerNormPass.
+    # Normalization over ``axes`` (gamma / beta shaped like the input on them), and over
+    # ``groups`` of the last axis (gamma / beta per channel): kept for ONNX LayerNormalization
+    # (opset 17+) / GroupNormalization (21+), decomposed by DecomposeNormalizationPass.
     "LAYER_NORM": OpSpec(("input", "gamma?", "beta?"), {"axes": (-1,), "epsilon": 1e-3}),
+    "GROUP_NORM": OpSpec(("input", "gamma?", "beta?"), {"groups": 1, "epsilon": 1e-3}),
     # x @ y over the last two axes, batch axes broadcast; adj_x / adj_y transpose them first.
     "BATCH_MATMUL": OpSpec(("x", "y"), {"adj_x": False, "adj_y": False}),
     "GATHER": OpSpec(("params", "indices"), {"axis": 0}),

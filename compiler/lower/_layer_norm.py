@@ -1,15 +1,11 @@
 """Lowering of LayerNormalization, GroupNormalization, UnitNormalization and ConvNeXt's
 LayerScale / StochasticDepth.
 
-LayerNormalization becomes one LAYER_NORM op (ONNX writes it as LayerNormalization; the
-DecomposeLayerNormPass turns it into TFLite builtins). GroupNormalization and
-UnitNormalization are lowered straight to TFLite builtins, as TFLiteConverter writes them:
+LayerNormalization and GroupNormalization become one LAYER_NORM / GROUP_NORM op (ONNX writes
+them as LayerNormalization / GroupNormalization where its opset has them; the
+DecomposeNormalizationPass turns them into TFLite builtins). UnitNormalization is lowered
+straight to TFLite builtins:
 
-* GroupNormalization, channels ``C`` in ``G`` groups: ``x`` reshaped to
-  ``(N, S, G, C / G)`` (``S`` the product of the other axes, so that every op stays 4-D, the
-  most TFLite's broadcasting kernels take), ``mean = MEAN(x, (1, 3))``,
-  ``var = MEAN(SQUARED_DIFFERENCE(x, mean), (1, 3))``,
-  ``y = (x - mean) * RSQRT(var + epsilon)``, reshaped back, then ``* gamma + beta`` per channel.
 * UnitNormalization over ``n`` values: ``x * rsqrt(sum(x^2))`` is
   ``x * RSQRT(MEAN(x * x) + eps^2 / n) / sqrt(n)``; Keras clamps the norm below at
   ``eps = 1e-12`` (``rsqrt(max(s, eps^2))``), which differs from adding ``eps^2`` by a relative
@@ -80,7 +76,7 @@ def lower_layer_normalization(ctx: Lowering, call: LayerCall) -> list[Value]:
 
 
 def lower_group_normalization(ctx: Lowering, call: LayerCall) -> list[Value]:
-    """The decomposition in the module docstring; weights [gamma if scale], [beta if center]."""
+    """GROUP_NORM with Keras's weights [gamma if scale], [beta if center]."""
     cfg, x = call.config, call.inputs[0]
     axis = cfg.get("axis", -1)
     if not isinstance(axis, int) or axis % x.rank != x.rank - 1:
@@ -90,33 +86,16 @@ def lower_group_normalization(ctx: Lowering, call: LayerCall) -> list[Value]:
     groups = channels if groups == -1 else groups
     if groups <= 0 or channels % groups:
         raise call.unsupported(f"groups={groups} does not divide the {channels} channels")
-    name, eps = call.name, float(cfg.get("epsilon", 1e-3))
-    spatial = math.prod(x.shape[1:-1])
-    grouped = (x.shape[0], spatial, groups, channels // groups)
-    shape_const = ctx.const(f"{name}/grouped_shape", np.array([-1, *grouped[1:]], np.int32))
-    g = ctx.op("RESHAPE", [x, shape_const], grouped, f"{name}/grouped")
-    axes = _axes_const(ctx, call, (1, 3))
-    stat_shape = (grouped[0], 1, groups, 1)
-    mean = ctx.op("MEAN", [g, axes], stat_shape, f"{name}/mean", keep_dims=True)
-    sq = ctx.op("SQUARED_DIFFERENCE", [g, mean], grouped, f"{name}/squared_difference")
-    var = ctx.op("MEAN", [sq, axes], stat_shape, f"{name}/variance", keep_dims=True)
-    var_eps = ctx.op(
-        "ADD", [var, ctx.const(f"{name}/epsilon", np.float32(eps))], stat_shape, f"{name}/add"
-    )
-    inv = ctx.op("RSQRT", [var_eps], stat_shape, f"{name}/rsqrt")
-    centered = ctx.op("SUB", [g, mean], grouped, f"{name}/centered")
-    normed = ctx.op("MUL", [centered, inv], grouped, f"{name}/normalized")
-    back = ctx.const(f"{name}/shape", np.array([-1, *x.shape[1:]], np.int32))
-    has_gamma, has_beta = cfg.get("scale", True), cfg.get("center", True)
-    last = not has_gamma and not has_beta
-    y = ctx.op("RESHAPE", [normed, back], x.shape, name if last else f"{name}/ungrouped")
     weights = list(call.weights)
-    if has_gamma:
-        gamma = ctx.weight(f"{name}/gamma", weights.pop(0))
-        y = ctx.op("MUL", [y, gamma], x.shape, f"{name}/scale" if has_beta else name)
-    if has_beta:
-        y = ctx.op("ADD", [y, ctx.weight(f"{name}/beta", weights.pop(0))], x.shape, name)
-    return [y]
+    inputs = [x, None, None]
+    if cfg.get("scale", True):
+        inputs[1] = ctx.weight(f"{call.name}/gamma", weights.pop(0))
+    if cfg.get("center", True):
+        inputs[2] = ctx.weight(f"{call.name}/beta", weights.pop(0))
+    while inputs[-1] is None:
+        inputs.pop()
+    eps = float(cfg.get("epsilon", 1e-3))
+    return [ctx.op("GROUP_NORM", inputs, x.shape, call.name, groups=groups, epsilon=eps)]
 
 
 def lower_unit_normalization(ctx: Lowering, call: LayerCall) -> list[Value]:

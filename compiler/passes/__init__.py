@@ -1,7 +1,7 @@
 """Graph passes, one per module (``<verb>_<noun>.py`` / ``<Verb><Noun>Pass``), and the default
 pipeline ``optimize(graph)`` runs before export."""
 
-from compiler.passes.decompose_layer_norm import DecomposeLayerNormPass
+from compiler.passes.decompose_normalization import DecomposeNormalizationPass
 from compiler.passes.fold_batch_norm import FoldBatchNormPass
 from compiler.passes.fold_constants import FoldConstantsPass
 from compiler.passes.fold_reshapes import FoldReshapesPass
@@ -19,7 +19,7 @@ __all__ = [
     "PassManager",
     "RemoveIdentitiesPass",
     "FoldBatchNormPass",
-    "DecomposeLayerNormPass",
+    "DecomposeNormalizationPass",
     "FoldScaleShiftPass",
     "FuseActivationsPass",
     "FuseHardSwishPass",
@@ -32,19 +32,19 @@ __all__ = [
 ]
 
 
-def default_passes(keep_onnx_layer_norm: bool = False) -> list[Pass]:
+def default_passes(onnx_opset: int | None = None) -> list[Pass]:
     """The passes of ``optimize``, in order (BatchNorm folds before activations fuse, so a
     Conv -> BatchNorm -> ReLU chain becomes one CONV_2D with a fused RELU).
 
     Args:
-        keep_onnx_layer_norm: leave the LAYER_NORM ops that ONNX's LayerNormalization
-            expresses (for an ONNX-only float graph at opset 17 or later); otherwise they
+        onnx_opset: for a float graph written only to ONNX at this opset, leave the
+            LAYER_NORM / GROUP_NORM ops that opset has nodes for; otherwise (None) they
             become TFLite builtins.
     """
     return [
         RemoveIdentitiesPass(),
         FoldReshapesPass(),
-        DecomposeLayerNormPass(keep_onnx=keep_onnx_layer_norm),
+        DecomposeNormalizationPass(onnx_opset=onnx_opset),
         FoldBatchNormPass(),
         FoldScaleShiftPass(),
         FuseActivationsPass(),

@@ -1,7 +1,10 @@
-"""LAYER_NORM, SQUARED_DIFFERENCE and the resizes as ONNX nodes.
+"""LAYER_NORM, GROUP_NORM, SQUARED_DIFFERENCE and the resizes as ONNX nodes.
 
 - LAYER_NORM -> ``LayerNormalization`` (opset 17; the driver decomposes it below 17), in
   NHWC, ``axis`` the first normalized axis; a missing gamma is a Scale of ones.
+- GROUP_NORM -> ``GroupNormalization`` (opset 21, whose scale and bias are per channel; the
+  opset-18 version took them per group), channels first: NCHW for rank 4, a Transpose of the
+  channel axis to 1 otherwise.
 - SQUARED_DIFFERENCE -> ``Sub`` then ``Mul`` of the difference by itself.
 - RESIZE_BILINEAR -> ``Resize(mode="linear")``; RESIZE_NEAREST_NEIGHBOR ->
   ``Resize(mode="nearest")``, with the coordinate transformation of TFLite's flags:
@@ -23,7 +26,7 @@ __all__ = ["NORMALIZATION_CONVERTERS"]
 
 
 def layer_norm(e: Emitter, op: Op) -> None:
-    from compiler.passes.decompose_layer_norm import onnx_layer_norm_axis
+    from compiler.passes.decompose_normalization import onnx_layer_norm_axis
 
     axis = onnx_layer_norm_axis(op)
     if e.opset < 17 or axis is None:
@@ -44,6 +47,35 @@ def layer_norm(e: Emitter, op: Op) -> None:
         inputs.append(e.initializer(f"{beta.name}/onnx", beta.data.reshape(normalized)))
     eps = float(op.attrs["epsilon"])
     _finish(e, op, NHWC, "LayerNormalization", inputs, axis=int(axis), epsilon=eps)
+
+
+def group_norm(e: Emitter, op: Op) -> None:
+    if e.opset < 21:
+        raise ExportError(
+            f"op {op.name}: GROUP_NORM needs opset 21 in ONNX (the compile driver decomposes it "
+            "otherwise)"
+        )
+    x, out = op.inputs[0], op.outputs[0]
+    channels = x.shape[-1]
+    gamma = op.inputs[1] if len(op.inputs) > 1 else None
+    beta = op.inputs[2] if len(op.inputs) > 2 else None
+    scale = gamma.data if gamma is not None else np.ones(channels, np.float32)
+    bias = beta.data if beta is not None else np.zeros(channels, np.float32)
+    inputs = [
+        None,
+        e.initializer(f"{op.name}/scale", scale.reshape(channels).astype(np.float32)),
+        e.initializer(f"{op.name}/bias", bias.reshape(channels).astype(np.float32)),
+    ]
+    attrs = {"num_groups": int(op.attrs["groups"]), "epsilon": float(op.attrs["epsilon"])}
+    if x.rank == 4:
+        inputs[0] = e.get(x, NCHW)
+        _finish(e, op, NCHW, "GroupNormalization", inputs, **attrs)
+        return
+    to_first = [0, x.rank - 1, *range(1, x.rank - 1)]
+    to_last = [0, *range(2, x.rank), 1]
+    inputs[0] = e.node("Transpose", [e.get(x)], base=f"{out.name}/channels_first", perm=to_first)
+    y = e.node("GroupNormalization", inputs, base=f"{out.name}/channels_first_out", **attrs)
+    _finish(e, op, NHWC, "Transpose", [y], perm=to_last)
 
 
 def squared_difference(e: Emitter, op: Op) -> None:
@@ -95,6 +127,7 @@ def _ints(e: Emitter, values) -> str:
 
 NORMALIZATION_CONVERTERS = {
     "LAYER_NORM": layer_norm,
+    "GROUP_NORM": group_norm,
     "SQUARED_DIFFERENCE": squared_difference,
     "RESIZE_BILINEAR": _resize("linear"),
     "RESIZE_NEAREST_NEIGHBOR": _resize("nearest"),

@@ -13,6 +13,7 @@ from runtime.onnx.ops import (
     conv,
     conv_transpose,
     elementwise,
+    group_normalization,
     layer_normalization,
     ms_qlinear,
     normalization,
@@ -87,6 +88,7 @@ REGISTRY = {
     ("", "GlobalMaxPool"): {1: pool.GlobalMaxPool},
     ("", "BatchNormalization"): {9: normalization.BatchNormalization},
     ("", "LayerNormalization"): {17: layer_normalization.LayerNormalization},
+    ("", "GroupNormalization"): {21: group_normalization.GroupNormalization},
     # reductions
     ("", "ReduceMean"): {1: reduce.ReduceMean},
     ("", "ReduceMax"): {1: reduce.ReduceMax},

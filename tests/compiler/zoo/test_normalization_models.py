@@ -101,18 +101,29 @@ def test_model_through_the_whole_product(name, tmp_path):
     assert cosine(_run_our_onnx(ints.files["onnx"], x), want) >= min_cosine
 
 
-def test_convnext_layer_norms_are_onnx_layer_normalization(tmp_path):
-    """From opset 17 the float .onnx holds LayerNormalization nodes; below, builtins."""
+@pytest.mark.parametrize(
+    "name, counts",
+    [
+        # 5 blocks + stem + 3 downsamplings + head, all over the channel axis.
+        ("ConvNeXtMini", {13: (0, 0), 17: (10, 0), 21: (10, 0)}),
+        # LayerNormalization over (H, W, C) and after the pooling; one GroupNormalization.
+        ("Preprocessing", {13: (0, 0), 17: (2, 0), 21: (2, 1)}),
+    ],
+)
+def test_onnx_normalization_nodes_by_opset(name, counts, tmp_path):
+    """LayerNormalization nodes from opset 17, GroupNormalization from 21 (its per-channel
+    version); builtins below. onnxruntime and our InferenceSession run each file like Keras."""
     import onnx
 
-    source = _build("ConvNeXtMini", tmp_path)
-    x = np.load(tmp_path / "ConvNeXtMini.io.npz")["x"]
-    counts = {}
-    for opset in (13, 17):
+    source = _build(name, tmp_path)
+    io = np.load(tmp_path / f"{name}.io.npz")
+    for opset, (layer_norms, group_norms) in counts.items():
         path = compiler.compile(source, to="onnx", out_dir=tmp_path / str(opset), opset=opset)
-        graph = onnx.load(str(path.files["onnx"])).graph
-        counts[opset] = sum(node.op_type == "LayerNormalization" for node in graph.node)
-        want = np.load(tmp_path / "ConvNeXtMini.io.npz")["y"]
-        assert relative_error(run_onnx(path.files["onnx"], x), want) <= FLOAT_TOLERANCE
-    # 5 blocks + stem + 3 downsamplings + head, all over the channel axis.
-    assert counts == {13: 0, 17: 10}
+        path = path.files["onnx"]
+        kinds = [node.op_type for node in onnx.load(str(path)).graph.node]
+        assert (kinds.count("LayerNormalization"), kinds.count("GroupNormalization")) == (
+            layer_norms,
+            group_norms,
+        ), opset
+        for run in (run_onnx, _run_our_onnx):
+            assert relative_error(run(path, io["x"]), io["y"]) <= FLOAT_TOLERANCE, (opset, run)
