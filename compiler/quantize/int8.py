@@ -42,6 +42,9 @@ _SHARED_PARAMS = {"CONCATENATION", "MAXIMUM", "MINIMUM"}
 # Inputs that are integer metadata (shapes, axes, paddings), not tensors to quantize.
 _INDEX_INPUTS = {"MEAN": {1}, "RESHAPE": {1}, "PAD": {1}, "TRANSPOSE": {1}}
 _INDEX_INPUTS["RESIZE_NEAREST_NEIGHBOR"] = {1}
+# REDUCE_MAX / REDUCE_MIN compare raw int8 values: the output keeps the input's parameters.
+_SAME_AS_INPUT |= {"REDUCE_MAX", "REDUCE_MIN"}
+_INDEX_INPUTS.update({"REDUCE_MAX": {1}, "REDUCE_MIN": {1}})
 _SUPPORTED = (
     set(_FIXED)
     | _SAME_AS_INPUT

@@ -162,3 +162,19 @@ def test_report_lists_float_islands(tmp_path):
     assert "float islands" in result.report.details()
     plain = compiler.compile(model, to="tflite", out_dir=tmp_path)
     assert plain.report.float_islands == []
+
+
+@pytest.mark.parametrize("reduce", ["max", "min"])
+def test_int8_reduce_max_min_keep_parameters_and_match_litert(tmp_path, reduce):
+    i = keras.Input((4, 6), name="x")
+    y = getattr(keras.ops, reduce)(layers.Dense(6)(i), axis=1, keepdims=True)
+    model = keras.Model(i, y)
+    x = RNG.standard_normal((5, 4, 6)).astype(np.float32)
+    result = compiler.compile(model, out_dir=tmp_path, quantize="int8", calibration=x)
+    assert result.report.float_islands == []
+    (theirs,) = _run_tflite(_litert(result.files["tflite"]), x).values()
+    (ours,) = _run_tflite(runtime.Interpreter(model_path=str(result.files["tflite"])), x).values()
+    np.testing.assert_array_equal(ours, theirs)
+    _close(theirs, model.predict(x, verbose=0), 0.05, f"int8 {reduce}")
+    (from_onnx,) = _onnx(result.files["onnx"], x).values()
+    _close(from_onnx, theirs, 0.02, f"onnxruntime int8 {reduce}")
