@@ -5,7 +5,7 @@ For inputs ``(B, T, dim)`` and ``(B, S, dim)`` the layer computes, per head ``n`
     q = query @ Wq + bq            # EinsumDense "abc,cde->abde": (B, T, N, key_dim)
     k = key @ Wk + bk; v = value @ Wv + bv
     scores = einsum("aecd,abcd->acbe", k, q / sqrt(key_dim))        # (B, N, T, S)
-    probs = softmax(scores where mask else -1e9) (0 where masked)   # Keras's Softmax layer
+    probs = softmax(where(mask, scores, -1e9))                      # over the key axes
     out = einsum("acbe,aecd->abcd", dropout(probs), v) @ Wo + bo    # "abcd,cde->abe"
 
 Equations are built exactly as Keras builds them (``_build_proj_equation`` /
@@ -14,48 +14,18 @@ at Keras's weight-file paths (``query_dense``, ``key_dense``, ``value_dense``, `
 """
 
 import math
-import string
 
 import numpy as np
 
 from compiler.keras import initializers, ops
 from compiler.keras.layers.activations.activation import Softmax
+from compiler.keras.layers.attention._equations import attention_equations, projection_equation
 from compiler.keras.layers.core.einsum_dense import EinsumDense
 from compiler.keras.layers.layer import KerasTensor, Layer
 from compiler.keras.layers.regularization.dropout import Dropout
 from compiler.keras.ops.einsum import einsum
 
-__all__ = ["MultiHeadAttention", "projection_equation", "attention_equations"]
-
-
-def projection_equation(free_dims: int, bound_dims: int, output_dims: int):
-    """``(equation, bias_axes, output_rank)`` of a projection, as Keras builds it."""
-    letters = string.ascii_lowercase
-    free = letters[:free_dims]
-    bound = letters[free_dims : free_dims + bound_dims]
-    outs = letters[free_dims + bound_dims : free_dims + bound_dims + output_dims]
-    return f"{free}{bound},{bound}{outs}->{free}{outs}", outs, free_dims + output_dims
-
-
-def attention_equations(rank: int, attn_axes: tuple[int, ...]):
-    """``(dot_product_equation, combine_equation, scores_rank)`` for projected tensors of
-    ``rank`` (batch, <attention axes>, heads, channels), as Keras builds them."""
-    letters = string.ascii_lowercase
-    target = letters[:rank]
-    batch_dims = [i for i in range(rank) if i not in attn_axes and i != rank - 1]
-    source, offset = "", rank
-    for i in range(rank):
-        if i in batch_dims or i == rank - 1:
-            source += target[i]
-        else:
-            source += letters[offset]
-            offset += 1
-    product = "".join(
-        [target[i] for i in batch_dims]
-        + [target[i] for i in attn_axes]
-        + [source[i] for i in attn_axes]
-    )
-    return f"{source},{target}->{product}", f"{product},{source}->{target}", len(product)
+__all__ = ["MultiHeadAttention"]
 
 
 def _shape(x):
@@ -380,9 +350,6 @@ class MultiHeadAttention(Layer):
         if mask is not None and zero_masked:
             probs = ops.where(mask, probs, np.zeros((), dtype=scores.dtype))
         return probs
-
-    def compute_mask(self, inputs, mask=None):
-        return mask if mask is not None else None
 
     def compute_output_spec(
         self,
