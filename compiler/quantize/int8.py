@@ -66,8 +66,8 @@ _SUPPORTED = (
         "SQUARED_DIFFERENCE",
         "RSQRT",
     }
-    # Activations with int8 kernels in LiteRT (hard_swish.h, prelu.h; ELU and GELU by table).
-    | {"HARD_SWISH", "PRELU", "ELU", "GELU"}
+    # Activations with int8 kernels in LiteRT (hard_swish.h, prelu.h; ELU, GELU, EXP by table).
+    | {"HARD_SWISH", "PRELU", "ELU", "GELU", "EXP"}
 )
 # Ops without an int8 kernel in LiteRT stay float (DEQUANTIZE before, QUANTIZE after), like
 # the recurrent ones; ``float_islands`` lists them for ``--report``. Graph plumbing with
