@@ -81,6 +81,14 @@ LAYER_SPECS = {
     "GRU": (lambda: {"units": 4}, (5, 3)),
     "Bidirectional": (lambda: {"layer": layers.LSTM(4, return_sequences=True)}, (5, 3)),
     "TimeDistributed": (lambda: {"layer": layers.Dense(2)}, (5, 3)),
+    "EinsumDense": (
+        lambda: {"equation": "abc,cde->abde", "output_shape": (None, 2, 3), "bias_axes": "de"},
+        (5, 6),
+    ),
+    # Called on (query, value), not on one input: the config and file round trips of a built
+    # MultiHeadAttention are in tests/compiler/keras/layers/test_attention.py.
+    "MultiHeadAttention": (lambda: {"num_heads": 2, "key_dim": 3, "output_shape": 4}, None),
+    "Attention": (lambda: {"use_scale": True, "score_mode": "concat"}, [(4, 6), (5, 6)]),
 }
 # Base classes that are not layers one instantiates.
 _ABSTRACT = {"Layer", "BaseConv"}
