@@ -254,3 +254,47 @@ def test_bad_shapes_name_the_layer():
         L.LayerNormalization(axis="last")
     with pytest.raises(ValueError, match="build"):
         L.Normalization(mean=0.0, variance=1.0).call(ours.ops.as_tensor(np.zeros((1, 2))))
+
+
+def test_a_model_of_these_layers_trains_and_compiles(tmp_path):
+    """fit lowers the loss through every layer here; the trained model compiles to int8."""
+    import compiler
+    import runtime
+
+    rng = np.random.default_rng(0)
+    images = rng.uniform(0, 255, (96, 12, 14, 3)).astype(np.float32)
+    labels = (images[..., 0].mean(axis=(1, 2)) > images[..., 1].mean(axis=(1, 2))).astype(int)
+    ours.utils.set_random_seed(1)
+    x = ours.Input((12, 14, 3))
+    y = L.Resizing(10, 10, crop_to_aspect_ratio=True)(x)
+    normalization = L.Normalization()
+    normalization.adapt(images)
+    y = normalization(y)
+    y = L.Conv2D(8, 3)(y)
+    y = L.GroupNormalization(groups=2)(y)
+    y = L.LayerNormalization()(y)
+    y = LayerScale(0.5, 8)(y)
+    y = StochasticDepth(0.1)(y)
+    y = L.UnitNormalization()(y)
+    y = L.Activation("relu")(y)
+    y = L.GlobalAveragePooling2D()(y)
+    model = ours.Model(x, L.Dense(2)(y))
+    model.compile(
+        optimizer=ours.optimizers.Adam(0.01),
+        loss=ours.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    history = model.fit(images, labels, epochs=20, batch_size=16, verbose=0)
+    losses = history.history["loss"]
+    assert losses[-1] < 0.6 * losses[0], losses
+    result = compiler.compile(
+        model, out_dir=tmp_path, quantize="int8", calibration=images[:32], to="tflite"
+    )
+    interpreter = runtime.Interpreter(model_path=str(result.files["tflite"]))
+    interpreter.resize_tensor_input(0, [8, 12, 14, 3])
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], images[:8])
+    interpreter.invoke()
+    logits = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    agree = (logits.argmax(1) == model.predict(images[:8], verbose=0).argmax(1)).mean()
+    assert agree >= 0.75
