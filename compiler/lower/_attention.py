@@ -186,7 +186,7 @@ def lower_multi_head_attention(ctx: Lowering, call: LayerCall) -> list[Value]:
             "only (batch, sequence, features)"
         )
     axes = cfg.get("attention_axes")
-    if axes is not None and [int(a) % 4 for a in axes] != [1]:
+    if axes is not None and [int(a) if int(a) >= 0 else 3 + int(a) for a in axes] != [1]:
         raise call.unsupported(f"attention_axes={axes} is not supported; only the sequence axis")
     t, s = query.shape[1], value.shape[1]
     if t is None or s is None:
