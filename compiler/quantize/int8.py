@@ -90,7 +90,14 @@ def quantize_int8(graph: Graph, ranges: dict, io: str = "float") -> Graph:
     def range_params(value: Value) -> QuantParams:
         if value.name not in ranges:
             raise QuantizationError(f"no calibrated range for value {value.name!r}")
-        return activation_params(*ranges[value.name])
+        lo, hi = ranges[value.name]
+        if not (np.isfinite(lo) and np.isfinite(hi)):
+            # e.g. exp of a large input: no int8 scale covers an infinite float value.
+            raise QuantizationError(
+                f"value {value.name!r} reaches [{lo}, {hi}] on the calibration data; int8 "
+                "needs a finite range (is an activation overflowing float32?)"
+            )
+        return activation_params(lo, hi)
 
     body = list(g.ops)
     for value in list(g.inputs):

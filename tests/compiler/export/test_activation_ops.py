@@ -181,3 +181,12 @@ def test_int8_reduce_max_min_keep_parameters_and_match_litert(tmp_path, reduce):
     _close(theirs, model.predict(x, verbose=0), 0.05, f"int8 {reduce}")
     (from_onnx,) = _onnx(result.files["onnx"], x).values()
     _close(from_onnx, theirs, 0.02, f"onnxruntime int8 {reduce}")
+
+
+def test_an_overflowing_activation_is_a_named_quantization_error(tmp_path):
+    from compiler.quantize.int8 import QuantizationError
+
+    model = _single(layers.Activation("exponential"))
+    x = np.full((2, 16, 16), 200.0, np.float32)  # exp(200) is inf in float32
+    with pytest.raises(QuantizationError, match="finite range"):
+        compiler.compile(model, to="tflite", out_dir=tmp_path, quantize="int8", calibration=x)
