@@ -180,14 +180,21 @@ def lower_multi_head_attention(ctx: Lowering, call: LayerCall) -> list[Value]:
     has_key = kw.get("key") is not None or len(call.inputs) > 2
     query, value = call.inputs[0], call.inputs[1]
     key = call.inputs[2] if has_key else value
-    if query.rank != 3 or value.rank != 3:
+    rank = query.rank
+    if value.rank != rank or key.rank != rank or rank < 3:
         raise call.unsupported(
-            f"attention over inputs of rank {query.rank}/{value.rank} is not supported; "
-            "only (batch, sequence, features)"
+            f"attention over inputs of ranks {query.rank}/{value.rank}/{key.rank} is not "
+            "supported; query, value and key must have one rank, at least 3"
         )
     axes = cfg.get("attention_axes")
-    if axes is not None and [int(a) if int(a) >= 0 else 3 + int(a) for a in axes] != [1]:
-        raise call.unsupported(f"attention_axes={axes} is not supported; only the sequence axis")
+    middle = list(range(1, rank - 1))
+    if axes is not None and [int(a) if int(a) >= 0 else rank + int(a) for a in axes] != middle:
+        raise call.unsupported(
+            f"attention_axes={axes} is not supported; only attention over all axes between "
+            "batch and features"
+        )
+    if rank > 3:
+        return _attend_flattened(ctx, call, query, value, key)
     t, s = query.shape[1], value.shape[1]
     if t is None or s is None:
         raise call.unsupported("sequence lengths must be known (a fixed input length)")
@@ -222,6 +229,32 @@ def lower_multi_head_attention(ctx: Lowering, call: LayerCall) -> list[Value]:
     if bool(kw.get("return_attention_scores", False)):
         return [out, probs]
     return [out]
+
+
+def _attend_flattened(ctx: Lowering, call: LayerCall, query, value, key) -> list[Value]:
+    """Attention over every axis between batch and features is attention over one sequence
+    of their product (the projection kernels do not depend on those axes): RESHAPE the
+    inputs to (batch, positions, features), attend, RESHAPE the result back."""
+    kw = call.call_kwargs
+    if kw.get("use_causal_mask") or call.config.get("sliding_window") is not None:
+        raise call.unsupported("causal or sliding-window masks need (batch, sequence, features)")
+    if kw.get("return_attention_scores"):
+        raise call.unsupported("return_attention_scores needs (batch, sequence, features)")
+    if any(d is None for v in (query, value, key) for d in v.shape[1:]):
+        raise call.unsupported("the attention axes must have known sizes")
+    n = call.name
+    flat = {}
+    for v, tag in ((query, "query"), (value, "value"), (key, "key")):
+        if id(v) not in flat:
+            positions = int(np.prod(v.shape[1:-1]))
+            flat[id(v)] = _reshape(ctx, v, [None, positions, v.shape[-1]], f"{n}/{tag}_flat")
+    inputs = [flat[id(query)], flat[id(value)], flat[id(key)]]
+    config = {**call.config, "attention_axes": None}
+    inner = LayerCall(call.layer, config, call.weights, inputs, [], dict(kw))
+    inner.name = f"{n}/flat"
+    (out,) = lower_multi_head_attention(ctx, inner)
+    shape = [None, *query.shape[1:-1], *out.shape[2:]]
+    return [ctx.op("RESHAPE", [out, _shape_const(ctx, f"{n}/shape", shape)], shape, n)]
 
 
 def _check_no_keras_masks(ctx: Lowering, call: LayerCall, values) -> None:

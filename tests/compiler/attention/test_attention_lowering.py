@@ -90,6 +90,8 @@ MODELS = {
         (7, 8), {"use_causal_mask": True}, num_heads=2, key_dim=4, sliding_window=3
     ),
     "mha_scores": _mha((6, 8), {"return_attention_scores": True}, num_heads=2, key_dim=4),
+    "mha_image": _mha((3, 4, 8), num_heads=2, key_dim=4, attention_axes=(1, 2)),
+    "mha_image_cross": _mha((3, 4, 8), None, (2, 5, 6), num_heads=2, key_dim=3, output_shape=5),
     "attention_dot": _attention((6, 8)),
     "attention_scaled_causal": _attention((6, 8), use_causal_mask=True, config={"use_scale": True}),
     "attention_key_scores": _attention((5, 4), key=True, return_attention_scores=True),
@@ -205,9 +207,9 @@ def _attention_mask_input():
     return keras.Model([x, mask], layers.MultiHeadAttention(2, 4)(x, x, attention_mask=mask))
 
 
-def _rank4():
+def _rank4_one_axis():
     x = keras.Input((3, 4, 8))
-    return keras.Model(x, layers.MultiHeadAttention(2, 4, attention_axes=(1, 2))(x, x))
+    return keras.Model(x, layers.MultiHeadAttention(2, 4, attention_axes=2)(x, x))
 
 
 def _unknown_length():
@@ -226,7 +228,7 @@ def _batch_label():
         (_masked_embedding, "Keras mask"),
         (_mask_through_dense, "Keras mask"),
         (_attention_mask_input, "attention_mask"),
-        (_rank4, "rank 4"),
+        (_rank4_one_axis, "only attention over all axes"),
         (_unknown_length, "sequence lengths must be known"),
         (_batch_label, "not a batch-first contraction"),
     ],
