@@ -34,6 +34,7 @@ _NODES = {
     "log": ("Log", ("a",), {}),
     "tanh": ("Tanh", ("a",), {}),
     "sigmoid": ("Sigmoid", ("a",), {}),
+    "relu": ("Relu", ("x",), {}),
     "relu6": ("Relu6", ("x",), {}),
     "hard_sigmoid": ("HardSigmoid", ("a",), {}),
     "hard_silu": ("HardSilu", ("a",), {}),
@@ -59,7 +60,7 @@ _NODES = {
     "expand_dims": ("ExpandDims", ("x",), {}),
     "squeeze": ("Squeeze", ("x",), {}),
     "split": ("Split", ("x",), {}),
-    "getitem": ("GetItem", ("x", "index"), {}),
+    "getitem": ("GetItem", ("x", "index"), {}),  # Keras writes the index as a call argument
 }
 
 
@@ -91,10 +92,20 @@ def _wrap(fn, class_name: str, call_args: tuple, renames: dict):
         bound.apply_defaults()
         values = dict(bound.arguments)
         inputs = [values.pop(name) for name in call_args]
-        params = {renames.get(k, k): v for k, v in values.items()}
-        if class_name == "GetItem":  # Keras writes the index as a call argument
-            return OPERATIONS["GetItem"]()(*inputs)
-        return OPERATIONS[class_name](**params)(*inputs)
+        node = OPERATIONS[class_name]
+        params = {}
+        for key, value in values.items():
+            if renames.get(key, key) in node.params:
+                params[renames.get(key, key)] = value
+            elif value is not signature.parameters[key].default and value != (
+                signature.parameters[key].default
+            ):
+                # e.g. ops.relu(x, max_value=6): Keras's Relu node has no such argument.
+                raise TypeError(
+                    f"keras.ops.{fn.__name__ if hasattr(fn, '__name__') else class_name} on a "
+                    f"symbolic tensor: argument {key}={value!r} has no Keras {class_name} node"
+                )
+        return node(**params)(*inputs)
 
     return op
 
