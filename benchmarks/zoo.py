@@ -35,7 +35,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILDER = ROOT / "tests" / "compiler" / "zoo" / "_build_real.py"
-DEFAULT_MODELS = "MobileNetV2,DenseNet121,ResNet50,NASNetMobile"
+DEFAULT_MODELS = (
+    "MobileNetV2,DenseNet121,ResNet50,NASNetMobile,MobileNetV3Small,MobileNetV3Large,"
+    "EfficientNetB0,EfficientNetV2B0,ConvNeXtTiny,ViT"
+)
 
 _CONVERTER = """
 import os, sys
