@@ -32,16 +32,15 @@ __all__ = ["quantize_int8", "QuantizationError", "float_islands"]
 
 _FIXED = {"SOFTMAX": SOFTMAX_PARAMS, "LOGISTIC": LOGISTIC_PARAMS, "TANH": TANH_PARAMS}
 _SAME_AS_INPUT = {"MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE", "PAD", "TRANSPOSE"}
-# The int8 nearest resize copies values: the output keeps the input's parameters. (int8
-# RESIZE_BILINEAR's integer interpolation differs between LiteRT releases: it stays float.)
-_SAME_AS_INPUT |= {"RESIZE_NEAREST_NEIGHBOR"}
+# The int8 resize kernels copy or interpolate raw values: the output keeps the input's params.
+_SAME_AS_INPUT |= {"RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR"}
 _WEIGHT_AXIS = {"CONV_2D": 0, "DEPTHWISE_CONV_2D": 3, "TRANSPOSE_CONV": 0, "FULLY_CONNECTED": 0}
 # Ops whose int8 kernels compare or copy raw values: every input takes the output's params
 # (TFLite's MAXIMUM / MINIMUM kernels ignore quantization; CONCATENATION copies bytes).
 _SHARED_PARAMS = {"CONCATENATION", "MAXIMUM", "MINIMUM"}
 # Inputs that are integer metadata (shapes, axes, paddings), not tensors to quantize.
 _INDEX_INPUTS = {"MEAN": {1}, "RESHAPE": {1}, "PAD": {1}, "TRANSPOSE": {1}}
-_INDEX_INPUTS["RESIZE_NEAREST_NEIGHBOR"] = {1}
+_INDEX_INPUTS.update({"RESIZE_NEAREST_NEIGHBOR": {1}, "RESIZE_BILINEAR": {1}})
 # REDUCE_MAX / REDUCE_MIN compare raw int8 values: the output keeps the input's parameters.
 _SAME_AS_INPUT |= {"REDUCE_MAX", "REDUCE_MIN"}
 _INDEX_INPUTS.update({"REDUCE_MAX": {1}, "REDUCE_MIN": {1}})

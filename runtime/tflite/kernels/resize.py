@@ -1,5 +1,5 @@
 """RESIZE_NEAREST_NEIGHBOR (float32, int8: a gather, quantization kept) and RESIZE_BILINEAR
-(float32).
+(float32, and int8 in 10-bit fixed point, quantization kept).
 
 References: ``tflite/kernels/resize_nearest_neighbor.cc``, ``resize_bilinear.cc``,
 ``reference/resize_nearest_neighbor.h`` (``GetNearestNeighbor``),
@@ -65,10 +65,56 @@ def _interpolation(in_size, out_size, align_corners, half_pixel):
     return scaled, lower, upper
 
 
+def _c_div(a, b: int):
+    """C integer division (truncation toward zero)."""
+    q = np.abs(a) // b
+    return np.where(a < 0, -q, q)
+
+
+def _interpolation_10(in_size, out_size, align_corners, half_pixel):
+    """``reference/resize_bilinear.h``'s integer ComputeInterpolationValues: coordinates in
+    units of 1/1024, the scale rounded to the nearest 1/1024."""
+    scale = ((1 << 10) * in_size + out_size // 2) // out_size
+    if align_corners and out_size > 1:
+        scale = ((1 << 10) * (in_size - 1) + (out_size - 1) // 2) // (out_size - 1)
+    v = np.arange(out_size, dtype=np.int64)
+    scaled = v * scale + scale // 2 - (1 << 9) if half_pixel else v * scale
+    lower = np.maximum(_c_div(scaled, 1 << 10), 0)
+    upper = np.minimum(_c_div(scaled + (1 << 10) - 1, 1 << 10), in_size - 1)
+    return scaled - (1 << 10) * lower, lower, upper
+
+
+def _bilinear_int8(ctx, align, half):
+    # The reference kernel interpolates raw values: input and output share parameters.
+    if c.per_tensor_qparams(ctx, ctx.inputs[0], "input") != c.per_tensor_qparams(
+        ctx, ctx.outputs[0], "output"
+    ):
+        raise ctx.unsupported("int8 RESIZE_BILINEAR needs the same input and output params")
+
+    def run(x, size):
+        oh, ow = _target(ctx, x, size)
+        dy, y0, y1 = _interpolation_10(x.shape[1], oh, align, half)
+        dx, x0, x1 = _interpolation_10(x.shape[2], ow, align, half)
+        dy, dx = dy[None, :, None, None], dx[None, None, :, None]
+        v = x.astype(np.int64)
+        total = (
+            v[:, y0][:, :, x0] * ((1 << 10) - dy) * ((1 << 10) - dx)
+            + v[:, y1][:, :, x0] * dy * ((1 << 10) - dx)
+            + v[:, y0][:, :, x1] * ((1 << 10) - dy) * dx
+            + v[:, y1][:, :, x1] * dy * dx
+        )
+        rounding = np.where(total > 0, 1 << 19, -(1 << 19))
+        return [_c_div(total + rounding, 1 << 20).astype(np.int8)]
+
+    return run
+
+
 def prepare_bilinear(ctx: c.OpContext) -> c.Eval:
     ctx.check_arity(2)
-    ctx.require_types((c.F32,))
+    ttype = ctx.require_types((c.F32, c.I8))
     align, half = bool(ctx.options["align_corners"]), bool(ctx.options["half_pixel_centers"])
+    if ttype == c.I8:
+        return _bilinear_int8(ctx, align, half)
 
     def run(x, size):
         oh, ow = _target(ctx, x, size)

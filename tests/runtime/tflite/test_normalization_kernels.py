@@ -108,3 +108,19 @@ def test_reduce_prod(axes, keep, ttype):
     rng = np.random.default_rng(1)
     x = rng.uniform(0.5, 1.5, shape) if ttype == T.FLOAT32 else rng.integers(-3, 4, shape)
     check(data, feeds={0: x.astype(np.float32 if ttype == T.FLOAT32 else np.int32)}, runs=1)
+
+
+@pytest.mark.parametrize(
+    "in_hw, out_hw", [((5, 6), (7, 9)), ((8, 9), (3, 4)), ((4, 4), (8, 8)), ((3, 9), (10, 2))]
+)
+@pytest.mark.parametrize("align, half", [(False, False), (False, True), (True, False)])
+def test_resize_bilinear_int8(in_hw, out_hw, align, half):
+    """Resizing's int8 kernel: 10-bit fixed-point coordinates, raw values interpolated."""
+    data = one_op_model(
+        Op.RESIZE_BILINEAR,
+        [inp((2, *in_hw, 3), T.INT8, 0.1, 3), const(np.array(out_hw, np.int32), T.INT32)],
+        [out((2, *out_hw, 3), T.INT8, 0.1, 3)],
+        {"align_corners": align, "half_pixel_centers": half},
+        version=3,
+    )
+    check(data, seed=sum(in_hw), runs=2)
