@@ -13,6 +13,7 @@ import threading
 from compiler.keras import initializers as initializers_mod
 from compiler.keras.backend import floatx, xp
 from compiler.keras.ops import Tensor, as_tensor, cast, no_grad
+from compiler.keras.ops._symbolic import register_symbolic_type
 from compiler.keras.variables import Variable
 
 __all__ = ["Layer", "KerasTensor", "Node", "InputSpec", "auto_name", "clear_session"]
@@ -103,6 +104,9 @@ def _ops():
     import compiler.keras.ops as ops
 
     return ops
+
+
+register_symbolic_type(KerasTensor)
 
 
 class Node:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import inspect
 
-__all__ = ["symbolic_ops"]
+__all__ = ["symbolic_ops", "register_symbolic_type"]
 
 # frontend op -> (Keras operation class, its call arguments, renamed config arguments)
 _NODES = {
@@ -64,12 +64,21 @@ _NODES = {
 }
 
 
-def _is_symbolic(value) -> bool:
-    from compiler.keras.layers.layer import KerasTensor
+# The symbolic tensor class (``KerasTensor``), registered by ``layers.layer`` when it defines it
+# (that module imports this package, so this one cannot import it at load time). A set checked
+# by type keeps the eager path to a few tens of nanoseconds per argument.
+_SYMBOLIC_TYPES: set = set()
 
-    if isinstance(value, KerasTensor):
+
+def register_symbolic_type(cls) -> None:
+    _SYMBOLIC_TYPES.add(cls)
+
+
+def _is_symbolic(value) -> bool:
+    kind = type(value)
+    if kind in _SYMBOLIC_TYPES:
         return True
-    return isinstance(value, (list, tuple)) and any(_is_symbolic(v) for v in value)
+    return (kind is list or kind is tuple) and any(type(v) in _SYMBOLIC_TYPES for v in value)
 
 
 def _signature(fn):
@@ -79,13 +88,10 @@ def _signature(fn):
 
 def _wrap(fn, class_name: str, call_args: tuple, renames: dict):
     signature = _signature(fn)
+    symbolic = _SYMBOLIC_TYPES
+    label = getattr(fn, "__name__", None) or getattr(fn, "name", class_name)
 
-    @functools.wraps(fn)
-    def op(*args, **kwargs):
-        if not (
-            any(_is_symbolic(a) for a in args) or any(_is_symbolic(v) for v in kwargs.values())
-        ):
-            return fn(*args, **kwargs)
+    def record(args, kwargs):
         from compiler.keras.saving._operations import OPERATIONS
 
         bound = signature.bind(*args, **kwargs)
@@ -95,17 +101,26 @@ def _wrap(fn, class_name: str, call_args: tuple, renames: dict):
         node = OPERATIONS[class_name]
         params = {}
         for key, value in values.items():
+            default = signature.parameters[key].default
             if renames.get(key, key) in node.params:
                 params[renames.get(key, key)] = value
-            elif value is not signature.parameters[key].default and value != (
-                signature.parameters[key].default
-            ):
+            elif value is not default and value != default:
                 # e.g. ops.relu(x, max_value=6): Keras's Relu node has no such argument.
                 raise TypeError(
-                    f"keras.ops.{fn.__name__ if hasattr(fn, '__name__') else class_name} on a "
-                    f"symbolic tensor: argument {key}={value!r} has no Keras {class_name} node"
+                    f"keras.ops.{label} on a symbolic tensor: argument {key}={value!r} has no "
+                    f"place in Keras's {class_name} node"
                 )
         return node(**params)(*inputs)
+
+    @functools.wraps(fn)
+    def op(*args, **kwargs):
+        for a in args:
+            kind = type(a)
+            if kind in symbolic or ((kind is list or kind is tuple) and _is_symbolic(a)):
+                return record(args, kwargs)
+        if kwargs and any(_is_symbolic(v) for v in kwargs.values()):
+            return record(args, kwargs)
+        return fn(*args, **kwargs)
 
     return op
 
