@@ -27,7 +27,7 @@ WEIGHTS_NAME = "model.weights.h5"
 # Largest declared uncompressed size accepted per member.
 MEMBER_LIMITS = {
     METADATA_NAME: 1 << 20,
-    CONFIG_NAME: 64 << 20,
+    CONFIG_NAME: 16 << 20,  # real configs take a few MB at most (hundreds of layers)
     WEIGHTS_NAME: 16 << 30,
 }
 _MAX_MEMBERS = 10_000

@@ -16,8 +16,9 @@ is allocated for them. Limits of a load:
   datasets, soft links leaving the file's own objects and filters other than shuffle and
   fletcher32 are refused before any value is read (``_h5_structure``);
 * one memory budget, ``max_bytes`` (default ``DEFAULT_MAX_LOAD_BYTES``, 1 GiB), covers the
-  zip members' declared sizes (charged before decompressing), the variables the config creates,
-  inline ``__numpy__`` values and the weight values read;
+  zip members' declared sizes (charged before decompressing), the Python objects of the parsed
+  JSON (24 bytes per byte, charged before parsing), the variables the config creates, inline
+  ``__numpy__`` values and the weight values read;
 * layer and model names may not contain ``/`` (Keras 3's rule), names are strings.
 """
 
@@ -31,7 +32,12 @@ import warnings
 import h5py
 
 from compiler.keras.saving import _archive, _weights
-from compiler.keras.saving._guard import DEFAULT_MAX_LOAD_BYTES, allocation_budget, load_budget
+from compiler.keras.saving._guard import (
+    DEFAULT_MAX_LOAD_BYTES,
+    allocation_budget,
+    charge,
+    load_budget,
+)
 from compiler.keras.saving._h5_structure import check_structure
 from compiler.keras.saving.errors import InvalidModelFileError
 from compiler.keras.saving.serialization import (
@@ -54,6 +60,7 @@ MAX_TENSOR_ELEMENTS = 1 << 24
 _SHAPE_KEYS = ("batch_shape", "shape", "batch_input_shape", "input_shape", "build_input_shape")
 # Slack over the weights file's size for the weights a config may create while being rebuilt.
 _BUDGET_SLACK = 1 << 20
+_JSON_EXPANSION = 24
 
 
 def _date_saved():
@@ -191,6 +198,9 @@ def _describe(error):
 
 
 def _parse_json(data, name):
+    # Python objects take up to ~24 bytes per byte of JSON ("[[],[],...": a 64-byte list per
+    # 3 bytes): charged before parsing, so that a config of empty lists cannot take gigabytes.
+    charge(_JSON_EXPANSION * len(data), f"parsing {name} ({len(data):,} bytes)")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:

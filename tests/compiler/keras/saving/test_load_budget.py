@@ -88,9 +88,33 @@ def test_numpy_values_are_charged_to_the_load_budget(good):
         saving.deserialize_keras_object(value)
     assert budget.used == 8000
     data = _with_call_argument(good, value)
-    # The members (< len(data)) and the tiny model's weights fit; the 8,000-byte value does not.
+    used = _budget_used(data)
+    # Only the tiny model's variables and values (~500 bytes) are charged after the value.
     with pytest.raises(InvalidModelFileError, match="__numpy__ value of 1,000 float64"):
-        _load(data, max_bytes=len(data) + 4000)
+        _load(data, max_bytes=used - 4000)
+
+
+def _budget_used(data):
+    """What loading ``data`` charges to its budget in all."""
+    import contextlib
+
+    from compiler.keras.saving import saving_api
+
+    seen = []
+    real = saving_api.load_budget
+
+    @contextlib.contextmanager
+    def recording(limit, source):
+        with real(limit, source) as budget:
+            seen.append(budget)
+            yield budget
+
+    saving_api.load_budget = recording
+    try:
+        _load(data)
+    finally:
+        saving_api.load_budget = real
+    return seen[0].used
 
 
 def _declare_size(data, member, declared, compress_type=zipfile.ZIP_DEFLATED):
@@ -219,3 +243,23 @@ def test_hostile_files_stay_far_below_1_gb_resident(good, tmp_path):
     resident_kb = int(result.stdout.split("MAXRSS_KB")[1])
     # The interpreter with numpy, h5py and the frontend is ~150 MB; the 40 MB file is read whole.
     assert resident_kb < 400 << 10, result.stdout
+
+
+def test_json_objects_are_charged_before_parsing(good):
+    """``[[],[],...]``: ~21 bytes of Python objects per byte of JSON."""
+    entries = _craft.members(good)
+    config = json.loads(entries["config.json"])
+    config["padding"] = "@PAD@"
+    text = json.dumps(config).replace('"@PAD@"', "[" + "[]," * 100_000 + "[]]")
+    entries["config.json"] = text.encode()
+    data = _craft.rezip(entries)
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidModelFileError, match="parsing config.json") as info:
+            _load(data, max_bytes=len(data) + 24 * 100_000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert isinstance(info.value.__cause__, LoadBudgetError)
+    assert peak < 3 * len(data)  # refused before json.loads made its 300,000-byte lists
+    assert _load(data).name == "small"  # the default budget takes it
