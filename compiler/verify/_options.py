@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from compiler.verify._compare import FLOAT_RTOL
-from compiler.verify._inputs import RANDOM_INT_HIGH
+from compiler.verify._inputs import MAX_INPUT_BYTES, RANDOM_INT_HIGH
 
 DEFAULT_TOLERANCE = 1e-4
 DEFAULT_MIN_TOP1 = 0.9
@@ -44,6 +44,8 @@ inputs:
   Without --data: --batch random samples (--seed): uniform over the int8 range of inputs
   that are quantized, standard normal for other float inputs, integers in [0, {RANDOM_INT_HIGH})
   for integer inputs (token ids).
+  All inputs together, random or from --data, may take at most {MAX_INPUT_BYTES >> 20} MiB
+  (checked before anything is allocated; .npz headers must match the bytes they hold).
 
 exit status: 0 all agree, 1 a required comparison failed, 2 bad arguments or input files.
 """
