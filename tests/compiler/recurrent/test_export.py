@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ai_edge_litert.interpreter import Interpreter as LiteRT
-from onnxruntime import InferenceSession as OrtSession
 
 import runtime
 from compiler import keras
 from compiler.lower.errors import UnsupportedLayerError
 from compiler.lower.model import lower_model
 from runtime.tflite.model import read_model
+from tests._oracles import LITERT, ONNXRUNTIME, require
 from tests.compiler.recurrent import models as M
 from tests.compiler.recurrent.helpers import TOLERANCE, compile_both, run_onnx, run_tflite
 from tests.fixtures import KERAS3
+
+LiteRT = require("ai_edge_litert.interpreter", LITERT).Interpreter
+OrtSession = require("onnxruntime", ONNXRUNTIME).InferenceSession
 
 FIXTURES = KERAS3
 

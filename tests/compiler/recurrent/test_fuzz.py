@@ -4,14 +4,16 @@ and onnxruntime."""
 from __future__ import annotations
 
 import numpy as np
-from ai_edge_litert.interpreter import Interpreter as LiteRT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from onnxruntime import InferenceSession as OrtSession
 
 from compiler import keras
 from compiler.keras import layers
+from tests._oracles import LITERT, ONNXRUNTIME, require
 from tests.compiler.recurrent.helpers import TOLERANCE, compile_both, run_onnx, run_tflite
+
+LiteRT = require("ai_edge_litert.interpreter", LITERT).Interpreter
+OrtSession = require("onnxruntime", ONNXRUNTIME).InferenceSession
 
 _LAYERS = {"lstm": layers.LSTM, "gru": layers.GRU, "rnn": layers.SimpleRNN}
 

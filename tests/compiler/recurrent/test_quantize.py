@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ai_edge_litert.interpreter import Interpreter, OpResolverType
-from onnxruntime import InferenceSession as OrtSession
 
 import runtime
 from compiler import keras
@@ -17,7 +15,12 @@ from compiler.lower.model import lower_model
 from compiler.passes import optimize
 from compiler.quantize import quantize_graph
 from runtime.tflite.model import read_model
+from tests._oracles import LITERT, ONNXRUNTIME, require
 from tests.compiler.recurrent.helpers import TOLERANCE, run_onnx, run_tflite
+
+_litert = require("ai_edge_litert.interpreter", LITERT)
+Interpreter, OpResolverType = _litert.Interpreter, _litert.OpResolverType
+OrtSession = require("onnxruntime", ONNXRUNTIME).InferenceSession
 
 VOCAB, STEPS = 30, 6
 

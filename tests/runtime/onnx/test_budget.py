@@ -8,13 +8,15 @@ import time
 import tracemalloc
 
 import numpy as np
-import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper
 
 from runtime import BudgetExceededError, Limits
 from runtime.errors import InvalidModelError, UnsupportedOpError
 from runtime.onnx import InferenceSession
+from tests._oracles import ONNXRUNTIME, require
+
+ort = require("onnxruntime", ONNXRUNTIME)
 
 FLOAT, INT64, BOOL = TensorProto.FLOAT, TensorProto.INT64, TensorProto.BOOL
 
