@@ -12,7 +12,7 @@ import compiler
 from compiler import keras
 from compiler.keras.saving import InvalidModelFileError
 from compiler.lower.errors import UnsupportedLayerError
-from tests._oracles import KERAS, require
+from tests._oracles import KERAS, LITERT, ONNXRUNTIME, require
 from tests.compiler.keras.helpers import check_gradients
 
 real = require("keras", KERAS)
@@ -143,8 +143,8 @@ def test_gradients_through_op_nodes_match_finite_differences():
 
 
 def test_op_nodes_compile_to_both_formats_like_keras(saved, tmp_path):
-    litert = pytest.importorskip("ai_edge_litert.interpreter")
-    ort = pytest.importorskip("onnxruntime")
+    litert = require("ai_edge_litert.interpreter", LITERT)
+    ort = require("onnxruntime", ONNXRUNTIME)
     path, feed, want = saved
     files = compiler.compile(path, out_dir=tmp_path).files
     # Default kernels: LiteRT's reference resolver has no ELU (float: a tolerance anyway).
