@@ -326,3 +326,11 @@ def test_python_level_opens_are_only_the_named_file(good, secret, tmp_path, monk
         keras.saving.load_model(model_path)
     monkeypatch.undo()
     assert opened == [str(model_path)]
+
+
+def test_load_weights_from_a_keras_file_refuses_external_storage(good, secret, tmp_path):
+    path = tmp_path / "m.keras"
+    path.write_bytes(_craft.with_weights(good, _external_bias(str(secret))))
+    with pytest.raises(InvalidModelFileError, match="external storage") as info:
+        _craft.small_model().load_weights(path)
+    assert str(path) in str(info.value)
