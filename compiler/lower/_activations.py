@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from compiler.ir import Value
 
-__all__ = ["lower_named_activation", "ACTIVATION_NAMES", "elu_with_alpha"]
+__all__ = ["lower_named_activation", "ACTIVATION_NAMES", "elu_with_alpha", "OpBuilder"]
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
@@ -41,7 +41,7 @@ _BUILTINS = {
 }
 
 
-class _Builder:
+class OpBuilder:
     """Adds ops named ``{name}/{step}``, the last one under ``name`` itself."""
 
     def __init__(self, ctx, name: str):
@@ -56,27 +56,27 @@ class _Builder:
         return self.ctx.weight(f"{self.name}/const_{value:g}", float(value))
 
 
-def _silu(b: _Builder, x: Value) -> Value:
+def _silu(b: OpBuilder, x: Value) -> Value:
     return b.op("MUL", [x, b.op("LOGISTIC", [x], "sigmoid")], None)
 
 
-def _hard_sigmoid(b: _Builder, x: Value) -> Value:
+def _hard_sigmoid(b: OpBuilder, x: Value) -> Value:
     shifted = b.op("ADD", [x, b.scalar(3.0)], "add3")
     return b.op("MUL", [b.op("RELU6", [shifted], "relu6"), b.scalar(1.0 / 6.0)], None)
 
 
-def _softplus(b: _Builder, x: Value, final: str | None = None) -> Value:
+def _softplus(b: OpBuilder, x: Value, final: str | None = None) -> Value:
     decay = b.op("NEG", [b.op("ABS", [x], "abs")], "neg_abs")
     log1p = b.op("LOG", [b.op("ADD", [b.op("EXP", [decay], "exp"), b.scalar(1.0)], "1p")], "log")
     return b.op("ADD", [b.op("RELU", [x], "relu"), log1p], final)
 
 
-def _mish(b: _Builder, x: Value) -> Value:
+def _mish(b: OpBuilder, x: Value) -> Value:
     gate = b.op("TANH", [_softplus(b, x, "softplus")], "tanh")
     return b.op("MUL", [x, gate], None)
 
 
-def elu_with_alpha(b: _Builder, x: Value, alpha: float, scale: float = 1.0) -> Value:
+def elu_with_alpha(b: OpBuilder, x: Value, alpha: float, scale: float = 1.0) -> Value:
     """``scale * (x > 0 ? x : alpha * expm1(x))`` from ELU, MINIMUM, MUL and ADD."""
     elu = b.op("ELU", [x], "elu" if (alpha, scale) != (1.0, 1.0) else None)
     if (alpha, scale) == (1.0, 1.0):
@@ -88,7 +88,7 @@ def elu_with_alpha(b: _Builder, x: Value, alpha: float, scale: float = 1.0) -> V
     return b.op("ADD", [b.op("MUL", [elu, b.scalar(scale)], "scaled"), extra], None)
 
 
-def _softsign(b: _Builder, x: Value) -> Value:
+def _softsign(b: OpBuilder, x: Value) -> Value:
     denominator = b.op("ADD", [b.op("ABS", [x], "abs"), b.scalar(1.0)], "denominator")
     return b.op("DIV", [x, denominator], None, activation="NONE")
 
@@ -119,7 +119,7 @@ def lower_named_activation(ctx, call, x: Value, activation, name: str) -> Value:
             raise call.unsupported(f"activation {activation!r} needs an input with an axis")
         return ctx.op(type_, [x], x.shape, name, **attrs)
     if activation in _DECOMPOSED:
-        return _DECOMPOSED[activation](_Builder(ctx, name), x)
+        return _DECOMPOSED[activation](OpBuilder(ctx, name), x)
     raise call.unsupported(
         f"activation {activation!r} is not supported; supported activations: "
         f"{', '.join(ACTIVATION_NAMES)}"
@@ -138,7 +138,7 @@ def lower_relu(ctx, call) -> list[Value]:
         raise call.unsupported(
             f"ReLU(threshold={threshold}) is not supported: only threshold=0 has a TFLite form"
         )
-    b = _Builder(ctx, call.name)
+    b = OpBuilder(ctx, call.name)
     capped = max_value is not None
     if slope == 0.0 and capped and float(max_value) == 6.0:
         return [b.op("RELU6", [x], None)]
@@ -161,7 +161,7 @@ def lower_leaky_relu(ctx, call) -> list[Value]:
 def lower_elu(ctx, call) -> list[Value]:
     """``ELU(alpha)``: TFLite's ELU has alpha 1; other alphas are decomposed."""
     alpha = float(call.config.get("alpha", 1.0))
-    return [elu_with_alpha(_Builder(ctx, call.name), call.inputs[0], alpha)]
+    return [elu_with_alpha(OpBuilder(ctx, call.name), call.inputs[0], alpha)]
 
 
 def lower_prelu(ctx, call) -> list[Value]:

@@ -23,7 +23,7 @@ import numpy as np
 
 from compiler.ir import Value
 from compiler.ir.ops import OPS
-from compiler.lower._activations import _Builder, elu_with_alpha, lower_named_activation
+from compiler.lower._activations import OpBuilder, elu_with_alpha, lower_named_activation
 from compiler.lower.context import LayerCall
 
 __all__ = ["lower_operation", "is_operation_node"]
@@ -63,7 +63,7 @@ def lower_operation(ctx, layer, node, inputs: list[Value]) -> list[Value]:
     return out if isinstance(out, list) else [out]
 
 
-class _Op(_Builder):
+class _Op(OpBuilder):
     """A builder for one node: its call (for errors, output shapes) and constants."""
 
     def __init__(self, ctx, call: LayerCall):
@@ -197,8 +197,8 @@ def _var(b: _Op, x, axis=None, keepdims=False, root=False):
     centered = b.shaped("SUB", [x, mean], x.shape, "centered", activation="NONE")
     squared = b.shaped("MUL", [centered, centered], x.shape, "squared", activation="NONE")
     step = "var" if root else None
-    var = b.shaped("MEAN", [squared, b.int_const("axes", axes)], b.out_shape, step,
-                   keep_dims=bool(keepdims))  # fmt: skip
+    mean_axes = b.int_const("axes", axes)
+    var = b.shaped("MEAN", [squared, mean_axes], b.out_shape, step, keep_dims=bool(keepdims))
     return b.shaped("SQRT", [var], b.out_shape) if root else var
 
 
@@ -222,10 +222,10 @@ def _stack(b: _Op, xs, axis=0):
 
 
 def _slice(b: _Op, x, begin, size, shape, step=None):
-    return b.shaped(
-        "SLICE", [x, b.int_const(f"{step or 'slice'}/begin", begin),
-                  b.int_const(f"{step or 'slice'}/size", size)], shape, step,
-    )  # fmt: skip
+    tag = step or "slice"
+    begin_v = b.int_const(f"{tag}/begin", begin)
+    size_v = b.int_const(f"{tag}/size", size)
+    return b.shaped("SLICE", [x, begin_v, size_v], shape, step)
 
 
 def _getitem(b: _Op, x, key):
@@ -255,8 +255,10 @@ def _getitem(b: _Op, x, key):
         size.append(max(stop - start, 0))
     if not dropped:
         return _slice(b, x, begin, size, b.out_shape)
-    kept = tuple(1 if s == 1 and isinstance(key[a] if a < len(key) else None, int) else d
-                 for a, (d, s) in enumerate(zip(x.shape, size)))  # fmt: skip
+    # The slice keeps rank (size 1 where an int indexed); RESHAPE then drops those axes.
+    kept = tuple(
+        1 if a < len(key) and isinstance(key[a], int) else d for a, d in enumerate(x.shape)
+    )
     sliced = _slice(b, x, begin, size, kept, "slice")
     return _reshape_to_output(b, sliced)
 
@@ -286,8 +288,10 @@ def _matmul(b: _Op, x, y):
         if w.ndim != 2:
             raise b.call.unsupported("a constant right operand must be a matrix")
         weights = b.ctx.weight(f"{b.name}/kernel", w.T)
-        return b.shaped("FULLY_CONNECTED", [x, weights], b.out_shape, activation="NONE",
-                        keep_num_dims=x.rank > 2)  # fmt: skip
+        keep = x.rank > 2
+        return b.shaped(
+            "FULLY_CONNECTED", [x, weights], b.out_shape, activation="NONE", keep_num_dims=keep
+        )
     if "BATCH_MATMUL" not in OPS:
         raise b.call.unsupported("a product of two computed tensors needs BATCH_MATMUL")
     return b.shaped("BATCH_MATMUL", [b.value(x, "x"), y], b.out_shape)
