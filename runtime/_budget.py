@@ -35,7 +35,7 @@ from runtime.errors import BudgetExceededError, InvalidModelError
 __all__ = ["Budget", "Limits", "active", "check_elements", "check_tensor_bytes", "running"]
 
 DEFAULT_MAX_LOOP_ITERATIONS = 1 << 15
-DEFAULT_MAX_NODES = 1 << 18
+DEFAULT_MAX_NODES = 1 << 17
 DEFAULT_MAX_TENSOR_BYTES = 1 << 30
 DEFAULT_MAX_MEMORY_BYTES = 1 << 29
 

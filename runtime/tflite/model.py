@@ -12,7 +12,7 @@ subgraphs together count against the loading budget's ``max_nodes`` (``runtime.L
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -345,9 +345,15 @@ def _read_subgraph(view, sg: int, opcodes, buffers, max_bytes: int) -> SubGraph:
     n = len(tensors)
     inputs = _index_list(view.array("inputs"), f"subgraph {sg} inputs", n)
     outputs = _index_list(view.array("outputs"), f"subgraph {sg} outputs", n)
-    operators = [
-        _read_operator(o, sg, i, opcodes, n) for i, o in enumerate(view.tables("operators"))
-    ]
+    # FlatBuffers let many entries point at one operator table; it is decoded once.
+    decoded: dict[int, Operator] = {}
+    operators = []
+    for i, o in enumerate(view.tables("operators")):
+        first = decoded.get(o.pos)
+        if first is None:
+            operators.append(decoded.setdefault(o.pos, _read_operator(o, sg, i, opcodes, n)))
+        else:
+            operators.append(replace(first, index=i, options=dict(first.options)))
     subgraph = SubGraph(sg, view.string("name") or "", tensors, inputs, outputs, operators)
     check_dataflow(subgraph)
     return subgraph
