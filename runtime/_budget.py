@@ -44,11 +44,17 @@ DEFAULT_MAX_MEMORY_BYTES = 1 << 29
 class Limits:
     """The caps one run may not exceed (see the module docstring for what each counts).
 
+    The defaults keep a hostile file to a few seconds of CPU and well under 1 GB resident;
+    raise them for larger legitimate work (e.g. ``Limits(max_memory_bytes=4 << 30)`` to run a
+    float CNN on 10,000 images in one ``InferenceSession.run``). ``Interpreter`` runs a large
+    batch in slices when its rows are independent; each slice then has its own budget.
+
     Attributes:
-        max_loop_iterations: iterations of all loops of one run together.
-        max_nodes: operators run in one run; operators in the model at construction.
-        max_tensor_bytes: bytes of any one tensor.
-        max_memory_bytes: bytes of the tensors one run holds at once.
+        max_loop_iterations: iterations of all loops of one run together (default 32,768).
+        max_nodes: operators run in one run; operators in the model at construction
+            (default 131,072).
+        max_tensor_bytes: bytes of any one tensor (default 1 GiB).
+        max_memory_bytes: bytes of the tensors one run holds at once (default 512 MiB).
     """
 
     max_loop_iterations: int = DEFAULT_MAX_LOOP_ITERATIONS
