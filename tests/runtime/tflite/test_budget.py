@@ -278,7 +278,7 @@ def test_resize_tensor_input_honours_max_activation_bytes():
 
 
 def test_concurrent_invoke_raises_instead_of_mixing_threads():
-    data = _counter_loops([3000.0])  # an invoke long enough to overlap
+    data = _counter_loops([20000.0])  # an invoke long enough (~0.5 s) to overlap
     it = Interpreter(model_content=data)
     it.allocate_tensors()
     it.set_tensor(0, np.float32(0))
@@ -302,6 +302,6 @@ def test_concurrent_invoke_raises_instead_of_mixing_threads():
             refused.append(str(e))
     thread.join()
     assert len(refused) == 3 and all("not thread-safe" in m for m in refused), refused
-    assert done["value"] == 3000.0  # the first thread's own result
+    assert done["value"] == 20000.0  # the first thread's own result
     it.invoke()  # usable again once the other call has finished
-    assert it.get_tensor(1) == 3000.0
+    assert it.get_tensor(1) == 20000.0
