@@ -303,5 +303,6 @@ def test_concurrent_invoke_raises_instead_of_mixing_threads():
     thread.join()
     assert len(refused) == 3 and all("not thread-safe" in m for m in refused), refused
     assert done["value"] == 20000.0  # the first thread's own result
-    it.invoke()  # usable again once the other call has finished
+    it.set_tensor(0, np.float32(19998))  # usable again once the other call has finished
+    it.invoke()
     assert it.get_tensor(1) == 20000.0
