@@ -54,17 +54,36 @@ open(sys.argv[3], "wb").write(converter.convert())
 """
 
 
+# Runs the command from a small fresh process: Linux carries a process's peak RSS across
+# fork + exec (``execve`` records the pre-exec memory's high-water mark), so a command started
+# straight from this process, which holds models and interpreters, would report our size.
+_LAUNCHER = """
+import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # our stdout carries the figures only
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+cpu = usage.ru_utime + usage.ru_stime
+print(wall, cpu, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status))
+"""
+
+
 def _measure(command: list[str], env=None) -> tuple[float, float, float]:
     """(wall s, CPU s, peak RSS MB) of one process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=ROOT, env=env
+    done = subprocess.run(
+        [sys.executable, "-c", _LAUNCHER, *command],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
     )
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{command[0]} failed: {proc.stderr.read().decode()[-2000:]}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    wall, cpu, rss, code = done.stdout.split()
+    if int(code) != 0:
+        raise SystemExit(f"{command[0]} failed: {done.stderr[-2000:]}")
+    return float(wall), float(cpu), float(rss)
 
 
 def _median_runs(command, runs, env=None):
