@@ -15,6 +15,7 @@ from compiler.keras.ops._core import (
 )
 from compiler.keras.ops.conv import conv, depthwise_conv, separable_conv
 from compiler.keras.ops.conv_pool import conv_max_pool
+from compiler.keras.ops.einsum import einsum
 from compiler.keras.ops.gru import gru_scan
 from compiler.keras.ops.lstm import lstm_scan
 from compiler.keras.ops.math import (
@@ -166,6 +167,7 @@ __all__ = [
     "ones_like",
     "zeros_like",
     "conv",
+    "einsum",
     "conv_max_pool",
     "depthwise_conv",
     "separable_conv",

@@ -9,7 +9,7 @@ broadcast back. Ellipses are spelled out as explicit labels first, so the rule s
 import string
 
 from compiler.keras.backend import xp
-from compiler.keras.ops._core import primitive
+from compiler.keras.ops._core import as_tensor, primitive
 
 __all__ = ["einsum", "parse_einsum"]
 
@@ -40,7 +40,7 @@ def parse_einsum(equation: str, ranks: tuple[int, ...]) -> tuple[list[str], str]
         if "..." in spec:
             n = rank - (len(spec) - 3)
             spec = spec.replace("...", dots[ellipsis_rank - n :] if n else "")
-        if len(spec) != rank or not spec.isalpha():
+        if len(spec) != rank or not (spec.isalpha() or spec == ""):
             raise ValueError(
                 f"einsum equation {equation!r}: spec {spec!r} does not match an operand of rank "
                 f"{rank}"
@@ -79,6 +79,18 @@ def _einsum_grad(ctx, g):
     )
 
 
-def einsum(equation, a, b):
-    """``keras.ops.einsum`` of two operands (the form Keras's layers use)."""
-    return _einsum(a, b, equation=equation)
+def einsum(subscripts, *operands):
+    """``keras.ops.einsum`` of one or two operands (``"ij->ji"``, ``"abc,cd->abd"``).
+
+    Raises:
+        ValueError: three or more operands, or an equation that does not fit them.
+    """
+    if len(operands) == 1:  # one operand: times the scalar 1, which has no labels
+        lhs, _, out = subscripts.replace(" ", "").partition("->")
+        if not _:
+            raise ValueError(f"einsum needs an explicit output ('X->Z'). Received: {subscripts!r}")
+        a = as_tensor(operands[0])
+        return _einsum(a, xp.ones((), dtype=a.dtype), equation=f"{lhs},->{out}")
+    if len(operands) != 2:
+        raise ValueError(f"einsum supports one or two operands; received {len(operands)}")
+    return _einsum(operands[0], operands[1], equation=subscripts)

@@ -38,6 +38,39 @@ def _twin(real_layer, *args, **kwargs):
     return ours_layer
 
 
+# --------------------------------------------------------------------------- ops.einsum
+@pytest.mark.parametrize(
+    "equation, shapes",
+    [
+        ("ij,jk->ik", [(2, 3), (3, 4)]),
+        ("abc,cde->abde", [(2, 3, 4), (4, 2, 3)]),
+        ("aecd,abcd->acbe", [(2, 5, 3, 4), (2, 6, 3, 4)]),
+        ("...b,bc->...c", [(2, 3, 4), (4, 5)]),
+        ("abc,cd->ad", [(2, 3, 4), (4, 5)]),  # "b" summed from the first operand alone
+        ("ij->ji", [(3, 4)]),
+        ("ijk->j", [(2, 3, 4)]),
+    ],
+)
+def test_einsum_op_values_and_gradients(equation, shapes):
+    rng = _rng(20)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    np.testing.assert_allclose(
+        ops.einsum(equation, *arrays).data, np.einsum(equation, *arrays), rtol=1e-12
+    )
+    tensors = [ops.Tensor(a.copy(), requires_grad=True) for a in arrays]
+    r = rng.standard_normal(np.einsum(equation, *arrays).shape)
+    check_gradients(lambda: ops.sum(ops.einsum(equation, *tensors) * r), tensors)
+
+
+def test_einsum_op_errors():
+    with pytest.raises(ValueError, match="one or two operands"):
+        ops.einsum("i,i,i->i", np.ones(2), np.ones(2), np.ones(2))
+    with pytest.raises(ValueError, match="repeated label"):
+        ops.einsum("ii,i->i", np.ones((2, 2)), np.ones(2))
+    with pytest.raises(ValueError, match="does not match"):
+        ops.einsum("ij,jk->ik", np.ones(2), np.ones((2, 2)))
+
+
 # --------------------------------------------------------------------------- EinsumDense
 EINSUM_CASES = [
     ("ab,bc->ac", (6,), (4,), "c"),
