@@ -228,6 +228,12 @@ class Layer:
         object.__setattr__(self, "_variables", [])
         if isinstance(dtype, dict):  # a serialized DTypePolicy
             dtype = dtype.get("config", {}).get("name", None)
+        if name is not None and (not isinstance(name, str) or "/" in name):
+            # Keras 3's rule: names become weight paths and file stems.
+            raise ValueError(
+                "Argument `name` must be a string and cannot contain character `/`. "
+                f"Received: name={name!r} (of type {type(name).__name__})"
+            )
         self.name = name or auto_name(_snake(type(self).__name__))
         self._trainable = trainable
         self._dtype = str(xp.dtype(dtype or floatx()))

@@ -59,11 +59,14 @@ class Model(Trainer, Layer):
 
         save_weights(self, filepath, overwrite=overwrite)
 
-    def load_weights(self, filepath, skip_mismatch=False, **kwargs):
-        """Loads weights from a ``.weights.h5`` or ``.keras`` file into this built model."""
+    def load_weights(self, filepath, skip_mismatch=False, *, max_bytes=None):
+        """Loads weights from a ``.weights.h5`` or ``.keras`` file into this built model.
+
+        ``max_bytes`` bounds the memory the load may use (see ``keras.saving.load_weights``).
+        """
         from compiler.keras.saving.saving_api import load_weights
 
-        load_weights(self, filepath, skip_mismatch=skip_mismatch)
+        load_weights(self, filepath, skip_mismatch=skip_mismatch, max_bytes=max_bytes)
 
     def summary(
         self,

@@ -19,10 +19,13 @@ from compiler.keras.saving import _archive
 
 def _model(name="tiny", units=3, seed=0):
     keras.utils.set_random_seed(seed)
-    return keras.Sequential(
-        [keras.Input((4,), name="features"), keras.layers.Dense(units), keras.layers.Dense(2)],
-        name=name,
+    model = keras.Sequential(
+        [keras.Input((4,), name="features"), keras.layers.Dense(units), keras.layers.Dense(2)]
     )
+    # Set after construction: Layer refuses '/' as Keras 3 does, but compile must not rely on
+    # that (a subclass or a renamed model can carry any name).
+    model.name = name
+    return model
 
 
 def _tree(root):
