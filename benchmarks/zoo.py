@@ -3,10 +3,11 @@
 Per model (built by real Keras 3 with random weights, as the zoo tests build them:
 ``tests/compiler/zoo/_build_real.py``), prints:
 
-* the whole ``compile`` process to int8 ``.tflite`` + ``.onnx`` (median wall and CPU seconds
-  of ``--runs`` runs, peak RSS), and the same for TFLiteConverter's full-int8 conversion of
-  the same ``.keras`` file and calibration images when TensorFlow is importable ("n/a" when
-  it is not);
+* the whole ``compile`` process to float and to int8 ``.tflite`` + ``.onnx`` (median wall and
+  CPU seconds of ``--runs`` runs, peak RSS), and the same for TFLiteConverter's full-int8
+  conversion of the same ``.keras`` file and calibration images when TensorFlow is importable
+  ("n/a" when it is not; that column has not been run where this script was written, which
+  had no TensorFlow);
 * file sizes (ours float / int8 ``.tflite`` and ``.onnx``, the converter's int8 ``.tflite``);
 * int8 logits' cosine similarity to Keras's float logits, ours and the converter's;
 * our runtime's time (load + invoke) on the int8 ``.tflite`` against LiteRT's reference kernels
