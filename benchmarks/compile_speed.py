@@ -6,7 +6,7 @@ one in-process compile by stage (imports included, as a fresh process pays them)
 
     python benchmarks/compile_speed.py [--runs 7] [--source path/to/model.keras]
 
-The default source is the real Keras-made fixture ``../shared/fixtures/keras3/slide_cnn.keras``.
+The default source is the real Keras-made fixture ``tests/fixtures/keras3/slide_cnn.keras``.
 On a machine other jobs keep busy, ``chrt -f 10 python benchmarks/compile_speed.py`` (root)
 runs the benchmark ahead of them, which gives the idle-machine figures.
 """
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SOURCE = ROOT / ".." / "shared" / "fixtures" / "keras3" / "slide_cnn.keras"
+DEFAULT_SOURCE = ROOT / "tests" / "fixtures" / "keras3" / "slide_cnn.keras"
 WALL_TARGET_S = 0.5
 RSS_TARGET_MB = 200
 

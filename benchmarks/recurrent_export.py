@@ -3,7 +3,7 @@ this compiler writes it: file size, subgraphs, operators, LiteRT invoke time at 
 
     python benchmarks/recurrent_export.py [--invokes 2000]
 
-TFLiteConverter's file (``../shared/fixtures/keras3/lstm_text.float.tflite``) has a WHILE loop
+TFLiteConverter's file (``tests/fixtures/keras3/lstm_text.float.tflite``) has a WHILE loop
 over several subgraphs and a fixed batch of 1; ours has one UNIDIRECTIONAL_SEQUENCE_LSTM. Both
 run on LiteRT's default kernels; times are the median of ``--invokes`` invokes after warm-up.
 """
@@ -25,7 +25,7 @@ from compiler.passes import optimize
 from compiler.quantize import quantize_graph
 from runtime.tflite.model import read_model
 
-FIXTURES = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "keras3"
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "keras3"
 
 
 def _describe(content: bytes) -> str:

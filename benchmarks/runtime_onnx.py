@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from runtime import InferenceSession  # noqa: E402
 
-FIXTURES = ROOT / ".." / "shared" / "fixtures" / "keras3"
+FIXTURES = ROOT / "tests" / "fixtures" / "keras3"
 MNIST = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
 IDX_IMAGES_MAGIC = 2051
 

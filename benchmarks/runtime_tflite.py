@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from runtime import Interpreter  # noqa: E402
 
-FIXTURES = ROOT / ".." / "shared" / "fixtures" / "keras3"
+FIXTURES = ROOT / "tests" / "fixtures" / "keras3"
 MNIST = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
 
 

@@ -1,6 +1,6 @@
 """Full-integer int8 rewrite of a float graph, per the TFLite int8 spec.
 
-Per op (shared/specs/int8_reference.md §1.2-1.3):
+Per op (TFLite's 8-bit quantization spec):
 
 * CONV_2D / TRANSPOSE_CONV / FULLY_CONNECTED weights: int8 symmetric per channel on axis 0;
   DEPTHWISE_CONV_2D: on axis 3. Biases int32 with scale ``in_scale * w_scale`` and zp 0.

@@ -1,6 +1,6 @@
 """Quantization parameters chosen exactly as TFLite's own quantizer chooses them.
 
-Facts (shared/specs/int8_reference.md §1.4, from ``tflite/tools/optimize/quantization_utils.cc``):
+Facts (from ``tflite/tools/optimize/quantization_utils.cc``):
 
 * activations, asymmetric int8: ``min <- min(min, 0)``, ``max <- max(max, 0)``,
   ``scale = (max - min) / 255`` in float32, ``zp = -128 - min / scale`` clamped to

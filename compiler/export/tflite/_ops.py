@@ -1,9 +1,9 @@
 """Each IR op as a TFLite builtin: operator code, options table and op version.
 
-Versions follow ``tflite/converter/tools/versioning/op_version.cc`` (int8 rules in
-``specs/int8_reference.md`` §3.7): float kernels are version 1 except where an option needs a
-later one (FULLY_CONNECTED ``keep_num_dims`` -> 5, dilated DEPTHWISE_CONV_2D -> 2). Minimum
-runtime versions are from ``tools/versioning/runtime_version.cc``.
+Versions follow ``tflite/converter/tools/versioning/op_version.cc`` (its int8 rules too):
+float kernels are version 1 except where an option needs a later one (FULLY_CONNECTED
+``keep_num_dims`` -> 5, dilated DEPTHWISE_CONV_2D -> 2). Minimum runtime versions are from
+``tools/versioning/runtime_version.cc``.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Serializes an IR graph as a ``.tflite`` flatbuffer (schema version 3, identifier ``TFL3``).
 
-Layout of what is written (``specs/int8_reference.md`` §3):
+Layout of what is written:
 
 - ``buffers[0]`` is the empty sentinel; every constant gets its own 16-byte-aligned buffer;
   activations use buffer 0; the last buffer holds the ``min_runtime_version`` string (16 bytes,

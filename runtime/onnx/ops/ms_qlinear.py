@@ -5,12 +5,13 @@ QLinearLeakyRelu, QLinearSoftmax (onnxruntime docs/ContribOperators.md).
 Each is computed as its definition reads: dequantize in float32, the float op, quantize
 (divide by the output scale, round half to even, saturate). onnxruntime's kernels compute the
 same thing with lookup tables and SIMD fixed-point shortcuts that can differ by one step of the
-output scale, depending on the machine (specs/int8_reference.md §4.3).
+output scale, depending on the machine.
 """
 
 import numpy as np
 
 from runtime.errors import InvalidModelError
+from runtime.onnx.ops._common import broadcast_size
 from runtime.onnx.ops.activation import LeakyRelu, Sigmoid, Softmax, Softmax_1
 from runtime.onnx.ops.pool import AveragePool
 from runtime.onnx.ops.quant import quantize
@@ -37,12 +38,14 @@ def _quantize(y, scale, zero_point, like, op):
 
 
 def QLinearAdd(A, A_scale, A_zero_point, B, B_scale, B_zero_point, C_scale, C_zero_point=None):
+    broadcast_size("QLinearAdd", A, B, itemsize=4)  # computed in float32
     a = _dequantize(A, A_scale, A_zero_point, "QLinearAdd")
     b = _dequantize(B, B_scale, B_zero_point, "QLinearAdd")
     return _quantize(a + b, C_scale, C_zero_point, A, "QLinearAdd")
 
 
 def QLinearMul(A, A_scale, A_zero_point, B, B_scale, B_zero_point, C_scale, C_zero_point=None):
+    broadcast_size("QLinearMul", A, B, itemsize=4)  # computed in float32
     a = _dequantize(A, A_scale, A_zero_point, "QLinearMul")
     b = _dequantize(B, B_scale, B_zero_point, "QLinearMul")
     return _quantize(a * b, C_scale, C_zero_point, A, "QLinearMul")

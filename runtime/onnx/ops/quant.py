@@ -1,5 +1,5 @@
 """QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, MatMulInteger, QLinearMatMul,
-QLinearConv (onnx.ai/onnx/operators; rounding per specs/int8_reference.md §4).
+QLinearConv (onnx.ai/onnx/operators).
 
 Quantize: y = saturate(round_half_even(x / scale) + zero_point), the division done in the
 scale's float type. Dequantize: y = float(x - zero_point) * scale. The QLinear ops accumulate
@@ -12,7 +12,7 @@ import numpy as np
 
 from runtime.errors import InvalidModelError, UnsupportedOpError
 from runtime.onnx._types import is_supported_elem_type, numpy_dtype
-from runtime.onnx.ops._common import axis_index
+from runtime.onnx.ops._common import axis_index, check_size, matmul_shape
 from runtime.onnx.ops.conv import integer_conv
 
 
@@ -143,6 +143,7 @@ def _shifted(x, zero_point, axis_for_vector):
 
 def _int_matmul(a, b, a_zp, b_zp):
     # float64 BLAS is exact here: |sum| < K * 2**16 << 2**53.
+    check_size(matmul_shape(a.shape, b.shape), "integer MatMul", 8)
     acc = np.matmul(_shifted(a, a_zp, -2 if a.ndim > 1 else 0), _shifted(b, b_zp, -1))
     return acc.astype(np.int64)
 

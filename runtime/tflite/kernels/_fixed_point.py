@@ -1,8 +1,7 @@
 """Integer and rounding arithmetic of TFLite's reference kernels, vectorized in int64 numpy.
 
 Format-neutral: nothing here knows about flatbuffers or operators. The definitions follow
-gemmlowp ``fixedpoint.h`` and TFLite ``quantization_util.cc`` / ``common.h`` (see
-``shared/specs/int8_reference.md`` section 2):
+gemmlowp ``fixedpoint.h`` and TFLite ``quantization_util.cc`` / ``common.h``:
 
 - SRDHM(a, b)   = floor((a*b + 2^30) / 2^31), saturating only for a = b = INT32_MIN.
 - RDBPOT(x, e)  = x / 2^e rounded half away from zero.
