@@ -18,15 +18,32 @@ def check_size(shape, op: str, itemsize: int = 4) -> tuple[int, ...]:
     return check_elements(shape, op, itemsize)
 
 
-def broadcast_size(op: str, *xs) -> tuple[int, ...]:
-    """The broadcast shape of ``xs``, refused before allocation when too large."""
+def matmul_shape(a: tuple, b: tuple) -> tuple:
+    """numpy.matmul's result shape (a 1-D operand gains then loses a unit dim)."""
+    a2 = (1,) + a if len(a) == 1 else a
+    b2 = b + (1,) if len(b) == 1 else b
+    if a2[-1] != b2[-2]:
+        raise InvalidModelError(f"MatMul: inner dims differ: {list(a)} and {list(b)}")
+    try:
+        batch = np.broadcast_shapes(a2[:-2], b2[:-2])
+    except ValueError:
+        raise InvalidModelError(
+            f"MatMul: batch dims of {list(a)} and {list(b)} do not broadcast"
+        ) from None
+    return batch + a2[-2:-1] * (len(a) > 1) + b2[-1:] * (len(b) > 1)
+
+
+def broadcast_size(op: str, *xs, itemsize: int | None = None) -> tuple[int, ...]:
+    """The broadcast shape of ``xs``, refused before allocation when too large (``itemsize``:
+    bytes per element of the result, the inputs' largest when None)."""
     try:
         shape = np.broadcast_shapes(*(np.shape(x) for x in xs))
     except ValueError:
         raise InvalidModelError(
             f"{op}: shapes {[list(np.shape(x)) for x in xs]} do not broadcast"
         ) from None
-    itemsize = max((x.dtype.itemsize for x in xs if isinstance(x, np.ndarray)), default=4)
+    if itemsize is None:
+        itemsize = max((x.dtype.itemsize for x in xs if isinstance(x, np.ndarray)), default=4)
     return check_size(shape, op, itemsize)
 
 

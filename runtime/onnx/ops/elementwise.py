@@ -10,7 +10,7 @@ import math
 import numpy as np
 
 from runtime.errors import InvalidModelError
-from runtime.onnx.ops._common import broadcast_size, check_size
+from runtime.onnx.ops._common import broadcast_size, check_size, matmul_shape
 
 
 def _same_type(op, *xs):
@@ -188,23 +188,8 @@ def MatMul(a, b):
     if a.ndim == 0 or b.ndim == 0:
         raise InvalidModelError("MatMul: inputs must have rank >= 1")
     _same_type("MatMul", a, b)
-    check_size(_matmul_shape(a.shape, b.shape), "MatMul", a.dtype.itemsize)
+    check_size(matmul_shape(a.shape, b.shape), "MatMul", a.dtype.itemsize)
     return np.matmul(a, b)
-
-
-def _matmul_shape(a: tuple, b: tuple) -> tuple:
-    """numpy.matmul's result shape (a 1-D operand gains then loses a unit dim)."""
-    a2 = (1,) + a if len(a) == 1 else a
-    b2 = b + (1,) if len(b) == 1 else b
-    if a2[-1] != b2[-2]:
-        raise InvalidModelError(f"MatMul: inner dims differ: {list(a)} and {list(b)}")
-    try:
-        batch = np.broadcast_shapes(a2[:-2], b2[:-2])
-    except ValueError:
-        raise InvalidModelError(
-            f"MatMul: batch dims of {list(a)} and {list(b)} do not broadcast"
-        ) from None
-    return batch + a2[-2:-1] * (len(a) > 1) + b2[-1:] * (len(b) > 1)
 
 
 def Gemm(a, b, c=None, *, alpha=1.0, beta=1.0, transA=0, transB=0):
@@ -212,7 +197,7 @@ def Gemm(a, b, c=None, *, alpha=1.0, beta=1.0, transA=0, transB=0):
         raise InvalidModelError(f"Gemm: A and B must be 2-D; received {a.shape} and {b.shape}")
     a = a.T if transA else a
     b = b.T if transB else b
-    check_size(_matmul_shape(a.shape, b.shape), "Gemm", a.dtype.itemsize)
+    check_size(matmul_shape(a.shape, b.shape), "Gemm", a.dtype.itemsize)
     y = np.matmul(a, b)
     if alpha != 1.0:
         y = y * np.asarray(alpha, dtype=y.dtype)

@@ -165,6 +165,8 @@ def Gather(data, indices, *, axis=0):
             f"Gather: indices must be in [{-dim}, {dim - 1}] for axis {axis}; received "
             f"[{idx.min()}, {idx.max()}]"
         )
+    out = data.shape[:axis] + idx.shape + data.shape[axis + 1 :]
+    check_size(out, "Gather", data.dtype.itemsize)
     return np.take(data, np.where(idx < 0, idx + dim, idx), axis=axis)
 
 

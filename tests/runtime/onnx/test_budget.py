@@ -294,3 +294,53 @@ def test_out_of_memory_is_a_typed_error(monkeypatch):
     with pytest.raises(BudgetExceededError, match="'big' \\(Add\\).*out of memory"):
         session.run(None, {"a": np.ones(2, np.float32), "b": np.ones(2, np.float32)})
     assert issubclass(BudgetExceededError, InvalidModelError)
+
+
+@pytest.mark.parametrize(
+    ("node", "inputs", "feeds"),
+    [
+        (
+            helper.make_node("MatMulInteger", ["a", "b"], ["y"], name="big"),
+            [_vi("a", TensorProto.UINT8, [25000, 1]), _vi("b", TensorProto.UINT8, [1, 25000])],
+            {"a": np.ones((25000, 1), np.uint8), "b": np.ones((1, 25000), np.uint8)},
+        ),
+        (
+            helper.make_node("Gather", ["a", "i"], ["y"], axis=0, name="big"),
+            [_vi("a", FLOAT, [1, 1 << 20]), _vi("i", INT64, [2000])],
+            {"a": np.ones((1, 1 << 20), np.float32), "i": np.zeros(2000, np.int64)},
+        ),
+        (
+            helper.make_node(
+                "QLinearAdd",
+                ["a", "s", "z", "b", "s", "z", "s", "z"],
+                ["y"],
+                domain="com.microsoft",
+                name="big",
+            ),
+            [_vi("a", TensorProto.INT8, [25000, 1]), _vi("b", TensorProto.INT8, [1, 25000])],
+            {"a": np.ones((25000, 1), np.int8), "b": np.ones((1, 25000), np.int8)},
+        ),
+    ],
+)
+def test_integer_matmul_gather_and_quantized_add_are_refused_before_allocating(node, inputs, feeds):
+    data = _model(
+        [node],
+        inputs,
+        [_vi("y", _output_type(node), None)],
+        [_scalar("s", FLOAT, 0.5), _scalar("z", TensorProto.INT8, 0)],
+        opsets=(("", 17), ("com.microsoft", 1)),
+    )
+    tracemalloc.start()
+    try:
+        with pytest.raises(BudgetExceededError, match=rf"'big' \(.*{node.op_type}\).*limit"):
+            InferenceSession(data).run(None, feeds)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20  # the inputs' copies at most, never the result
+
+
+def _output_type(node):
+    return {"MatMulInteger": TensorProto.INT32, "QLinearAdd": TensorProto.INT8}.get(
+        node.op_type, FLOAT
+    )
