@@ -128,6 +128,10 @@ def check_zoo_model(name: str, workdir: Path, min_cosine: float = 0.98) -> ZooRe
     ints = compiler.compile(source, out_dir=out, quantize="int8", calibration=calibration).files
     reference = run_litert(ints["tflite"], x, reference=True)
     np.testing.assert_array_equal(run_ours(ints["tflite"], x), reference, err_msg=name)
+    import onnxruntime as ort
+
+    # Opens as a user opens it: no options, the default optimization level and providers.
+    ort.InferenceSession(str(ints["onnx"]), providers=["CPUExecutionProvider"])
     cosines = {"tflite": cosine(reference, want), "onnx": cosine(run_onnx(ints["onnx"], x), want)}
     for fmt, value in cosines.items():
         assert value >= min_cosine, f"{name}: int8 {fmt} logits cosine {value:.4f} < {min_cosine}"
