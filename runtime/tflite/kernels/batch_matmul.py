@@ -36,7 +36,8 @@ def prepare(ctx: c.OpContext) -> c.Eval:
             b = np.swapaxes(b, -1, -2)
         if a.shape[-1] != b.shape[-2]:
             raise ctx.fail(f"inner dimensions differ: {list(a.shape)} x {list(b.shape)}")
-        c.broadcast_shape(ctx, np.empty(a.shape[:-2]), np.empty(b.shape[:-2]))
+        batch = c.broadcast_shape(ctx, np.empty(a.shape[:-2]), np.empty(b.shape[:-2]))
+        c.check_alloc(ctx, batch + (a.shape[-2], b.shape[-1]), "output")
         if ttype == c.F32:
             return [np.matmul(a, b).astype(np.float32)]
         acc = np.matmul(a.astype(np.float64) - zp_l, b.astype(np.float64) - zp_r)
@@ -65,7 +66,8 @@ def _hybrid(ctx: c.OpContext, adj_x: bool, adj_y: bool) -> c.Eval:
             a = np.swapaxes(a, -1, -2)
         if a.ndim < 2 or a.shape[-1] != r.shape[-2]:
             raise ctx.fail(f"inner dimensions differ: {list(a.shape)} x {list(r.shape)}")
-        c.broadcast_shape(ctx, np.empty(a.shape[:-2]), np.empty(r.shape[:-2]))
+        batch = c.broadcast_shape(ctx, np.empty(a.shape[:-2]), np.empty(r.shape[:-2]))
+        c.check_alloc(ctx, batch + (a.shape[-2], r.shape[-1]), "output")
         rows = np.ascontiguousarray(a).reshape(-1, a.shape[-1])
         if asymmetric:
             qa, sf, offset = quantize_rows_asymmetric(rows)

@@ -38,6 +38,7 @@ def prepare(ctx: c.OpContext) -> c.Eval:
     def rows(x):
         if x.size % depth:
             raise ctx.fail(f"input of shape {list(x.shape)} is not a multiple of depth {depth}")
+        c.check_alloc(ctx, (x.size // depth, units), "output")  # rows x units: may be huge
         return x.reshape(-1, depth)
 
     def shape_out(x, y):

@@ -87,6 +87,9 @@ def prepare_gather(ctx: c.OpContext) -> c.Eval:
         dim = params.shape[axis]
         if indices.size and (indices.min() < 0 or indices.max() >= dim):
             raise ctx.fail(f"indices outside [0, {dim})")
+        a = axis % params.ndim
+        out = params.shape[:a] + indices.shape + params.shape[a + 1 :]
+        c.check_alloc(ctx, out, "output", params.dtype.itemsize)
         return [np.take(params, indices, axis=axis)]
 
     return run

@@ -306,3 +306,44 @@ def test_concurrent_invoke_raises_instead_of_mixing_threads():
     it.set_tensor(0, np.float32(19998))  # usable again once the other call has finished
     it.invoke()
     assert it.get_tensor(1) == 20000.0
+
+
+def _fully_connected(g):
+    x = g.add([25000, 1], name="x")
+    w = g.add([25000, 1], data=np.ones((25000, 1)), name="w")
+    y = g.add([1], name="y")  # the file may understate an output: it is computed, not trusted
+    g.op(Op.FULLY_CONNECTED, [x, w], [y])
+    return [x], y
+
+
+def _batch_matmul(g):
+    a, b = g.add([25000, 1], name="a"), g.add([1, 25000], name="b")
+    y = g.add([1], name="y")
+    g.op(Op.BATCH_MATMUL, [a, b], [y])
+    return [a, b], y
+
+
+def _gather(g):
+    params = g.add([1, 1 << 20], name="params")
+    indices = g.add([2000], T.INT32, data=np.zeros(2000), name="indices")
+    y = g.add([1], name="y")
+    g.op(Op.GATHER, [params, indices], [y], {"axis": 0})
+    return [params], y
+
+
+@pytest.mark.parametrize("build", [_fully_connected, _batch_matmul, _gather])
+def test_outer_products_and_gathers_are_refused_before_allocating(build):
+    g = GraphBuilder()
+    inputs, y = build(g)
+    it = Interpreter(model_content=g.finish(inputs, [y]))
+    it.allocate_tensors()
+    for d in it.get_input_details():
+        it.set_tensor(d["index"], np.ones(d["shape"], d["dtype"]))
+    tracemalloc.start()
+    try:
+        with pytest.raises(BudgetExceededError, match=r"operator 0 .*output.*limit"):
+            it.invoke()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20
