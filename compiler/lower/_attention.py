@@ -285,6 +285,23 @@ def _concat_scores(ctx: Lowering, call: LayerCall, q: Value, k: Value) -> Value:
     return ctx.op("MUL", [mean, factor], mean.shape, f"{n}/scores")
 
 
+def _additive_scores(ctx: Lowering, call: LayerCall, q: Value, k: Value) -> Value:
+    """AdditiveAttention: ``sum(scale * tanh(q_i + k_j), -1)`` as RESHAPE, ADD (broadcast),
+    TANH, MUL by the scale vector, MEAN and MUL by ``dim``."""
+    n, (batch, t, dim), s = call.name, q.shape, k.shape[1]
+    qe = _reshape(ctx, q, [batch, t, 1, dim], f"{n}/query_rows")
+    ke = _reshape(ctx, k, [batch, 1, s, dim], f"{n}/key_columns")
+    pairs = ctx.op("ADD", [qe, ke], (batch, t, s, dim), f"{n}/pairs")
+    terms = ctx.op("TANH", [pairs], pairs.shape, f"{n}/tanh")
+    if call.config.get("use_scale", True):
+        scale = ctx.weight(f"{n}/scale", call.weights[0])
+        terms = ctx.op("MUL", [terms, scale], terms.shape, f"{n}/scaled_terms")
+    axes = ctx.const(f"{n}/axes", np.array([3], np.int32))
+    mean = ctx.op("MEAN", [terms, axes], (batch, t, s), f"{n}/mean", keep_dims=False)
+    factor = ctx.weight(f"{n}/dim", np.float32(dim))
+    return ctx.op("MUL", [mean, factor], mean.shape, f"{n}/scores")
+
+
 def lower_attention(ctx: Lowering, call: LayerCall) -> list[Value]:
     """Attention: scores (BATCH_MATMUL(q, k, adj_y) [* scale], or the concat form), [+ causal
     bias], SOFTMAX, BATCH_MATMUL with the values."""
@@ -297,7 +314,9 @@ def lower_attention(ctx: Lowering, call: LayerCall) -> list[Value]:
     if q.rank != 3 or any(d is None for d in (q.shape[1], v.shape[1], q.shape[2])):
         raise call.unsupported("only (batch, sequence, features) inputs of known length")
     n, t, s = call.name, q.shape[1], v.shape[1]
-    if cfg.get("score_mode", "dot") == "concat":
+    if call.class_name == "AdditiveAttention":
+        scores = _additive_scores(ctx, call, q, k)
+    elif cfg.get("score_mode", "dot") == "concat":
         scores = _concat_scores(ctx, call, q, k)
     else:
         scores = ctx.op(

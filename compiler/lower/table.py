@@ -79,6 +79,7 @@ LOWERINGS = {
     "EinsumDense": lower_einsum_dense,
     "MultiHeadAttention": lower_multi_head_attention,
     "Attention": lower_attention,
+    "AdditiveAttention": lower_attention,
     "Rescaling": lower_rescaling,
     "Permute": lower_permute,
     "Maximum": lower_elementwise,

@@ -2,6 +2,7 @@
 
 from compiler.keras.layers.activations.activation import ELU, Activation, LeakyReLU, ReLU, Softmax
 from compiler.keras.layers.activations.prelu import PReLU
+from compiler.keras.layers.attention.additive_attention import AdditiveAttention
 from compiler.keras.layers.attention.attention import Attention
 from compiler.keras.layers.attention.multi_head_attention import MultiHeadAttention
 from compiler.keras.layers.convolutional.base_conv import BaseConv
@@ -92,6 +93,7 @@ __all__ = [
     "SeparableConv2D",
     "EinsumDense",
     "Attention",
+    "AdditiveAttention",
     "MultiHeadAttention",
     "Identity",
     "Masking",

@@ -57,13 +57,13 @@ def _mha(shape, call=None, value_shape=None, key_shape=None, **config):
     return build
 
 
-def _attention(shape, key=False, **call):
+def _attention(shape, key=False, cls="Attention", **call):
     def build():
         x = keras.Input(shape, name="x")
         q = layers.Dense(shape[-1], **RANDOM)(x)
         parts = [q, x, layers.Dense(shape[-1])(x)] if key else [q, x]
         config = call.pop("config", {})
-        out = layers.Attention(**config)(parts, **call)
+        out = getattr(layers, cls)(**config)(parts, **call)
         model = keras.Model(x, out)
         for layer in model.layers:
             if type(layer).__name__ == "Attention" and layer.weights:
@@ -96,6 +96,10 @@ MODELS = {
     "attention_scaled_causal": _attention((6, 8), use_causal_mask=True, config={"use_scale": True}),
     "attention_key_scores": _attention((5, 4), key=True, return_attention_scores=True),
     "attention_concat": _attention((5, 4), config={"score_mode": "concat", "use_scale": True}),
+    "additive_attention": _attention((5, 4), cls="AdditiveAttention", use_causal_mask=True),
+    "additive_attention_unscaled": _attention(
+        (5, 4), key=True, cls="AdditiveAttention", config={"use_scale": False}
+    ),
 }
 
 

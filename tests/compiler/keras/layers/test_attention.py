@@ -286,8 +286,13 @@ ATTENTION_CASES = [
 ]
 
 
-@pytest.mark.parametrize("config, case", ATTENTION_CASES)
-def test_attention_matches_keras(config, case):
+ATTENTION_PARAMS = [("Attention", *c) for c in ATTENTION_CASES] + [
+    ("AdditiveAttention", *c) for c in ATTENTION_CASES if "score_mode" not in c[0]
+]
+
+
+@pytest.mark.parametrize("cls, config, case", ATTENTION_PARAMS)
+def test_attention_matches_keras(cls, config, case):
     rng = _rng(9)
     q = rng.standard_normal((2, 4, 6)).astype(np.float32)
     v = rng.standard_normal((2, 4 if case.get("causal") else 5, 6)).astype(np.float32)
@@ -303,10 +308,14 @@ def test_attention_matches_keras(config, case):
         v_mask = rng.random(v.shape[:2]) > 0.3
         v_mask[:, 0] = True
         kwargs["mask"] = [rng.random(q.shape[:2]) > 0.3, v_mask]
-    layer = real.layers.Attention(**config)
+    if cls == "AdditiveAttention":
+        config = {**config, "use_scale": config.get("use_scale", False)}
+    layer = getattr(real.layers, cls)(**config)
     want = layer(inputs, **kwargs)
     if layer.weights:  # ones by default: make them count
-        layer.set_weights([np.float32(1.3 + i) for i in range(len(layer.weights))])
+        layer.set_weights(
+            [np.full(w.shape, 1.3 + i, np.float32) for i, w in enumerate(layer.weights)]
+        )
         want = layer(inputs, **kwargs)
     twin = _twin(layer, inputs, **kwargs)
     got = twin(inputs, **kwargs)
@@ -319,14 +328,18 @@ def test_attention_matches_keras(config, case):
     check_config_round_trip(twin)
 
 
-@pytest.mark.parametrize("score_mode", ["dot", "concat"])
+@pytest.mark.parametrize("score_mode", ["dot", "concat", "additive"])
 def test_attention_gradients(score_mode):
-    layer = ours.layers.Attention(use_scale=True, score_mode=score_mode, dtype="float64")
+    if score_mode == "additive":
+        layer = ours.layers.AdditiveAttention(dtype="float64")
+    else:
+        layer = ours.layers.Attention(use_scale=True, score_mode=score_mode, dtype="float64")
     rng = _rng(10)
     q = ops.Tensor(rng.standard_normal((2, 3, 4)), requires_grad=True)
     v = ops.Tensor(rng.standard_normal((2, 5, 4)), requires_grad=True)
     layer([q, v])
-    layer.set_weights([np.float64(0.7)] + ([np.float64(1.2)] if score_mode == "concat" else []))
+    if score_mode != "additive":
+        layer.set_weights([np.float64(0.7)] + ([np.float64(1.2)] if score_mode == "concat" else []))
     r = rng.standard_normal((2, 3, 4))
     check_gradients(lambda: ops.sum(layer([q, v]) * r), [q, v, *layer.trainable_weights])
 

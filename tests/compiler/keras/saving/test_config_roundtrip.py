@@ -95,6 +95,7 @@ LAYER_SPECS = {
     # MultiHeadAttention are in tests/compiler/keras/layers/test_attention.py.
     "MultiHeadAttention": (lambda: {"num_heads": 2, "key_dim": 3, "output_shape": 4}, None),
     "Attention": (lambda: {"use_scale": True, "score_mode": "concat"}, [(4, 6), (5, 6)]),
+    "AdditiveAttention": (lambda: {"use_scale": True}, [(4, 6), (5, 6)]),
 }
 # Base classes that are not layers one instantiates.
 _ABSTRACT = {"Layer", "BaseConv"}
