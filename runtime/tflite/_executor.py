@@ -8,6 +8,8 @@ held against ``max_tensor_bytes`` / ``max_memory_bytes`` until their last use.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from runtime import _budget
@@ -99,6 +101,10 @@ class SubgraphExecutor:
                     raise UnsupportedOpError(
                         f"{where}: variable tensor {t.name!r} has unsupported type {t.type}"
                     )
+                # Kept twice (initial and current value): charged before either is made.
+                nbytes = math.prod(t.shape) * schema.TENSOR_TYPE_TO_NUMPY[t.type].itemsize
+                for _ in range(2):
+                    _budget.active().hold(nbytes, f"{where}: variable tensor {i} ({t.name!r})")
                 self.initial_variables[i] = (
                     constant_value(t, where).copy()
                     if t.data is not None

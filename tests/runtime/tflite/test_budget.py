@@ -347,3 +347,24 @@ def test_outer_products_and_gathers_are_refused_before_allocating(build):
     finally:
         tracemalloc.stop()
     assert peak < 16 << 20
+
+
+def test_variable_tensors_are_charged_before_they_are_allocated():
+    # Recurrent state lives in variable tensors, allocated (twice) when the interpreter is made.
+    g = GraphBuilder()
+    x, y = g.add([4], name="x"), g.add([4], name="y")
+    for k in range(4):
+        g.add([1 << 27], name=f"state{k}", is_variable=True)  # 512 MiB each, declared only
+    g.op(Op.ADD, [x, x], [y])
+    data = g.finish([x], [y])
+    assert len(data) < 1000
+    tracemalloc.start()
+    try:
+        with pytest.raises(
+            BudgetExceededError, match=r"variable tensor 2 \('state0'\).*max_memory_bytes"
+        ):
+            Interpreter(model_content=data)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20
