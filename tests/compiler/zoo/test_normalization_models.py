@@ -65,11 +65,11 @@ def _run_our_onnx(path: Path, x: np.ndarray) -> np.ndarray:
 
 # name -> (op types the float .tflite must hold, least int8 logits cosine)
 MODELS = {
-    "EfficientNetB0": ({"LOGISTIC", "MUL", "DEPTHWISE_CONV_2D", "PAD"}, 0.98),
-    "EfficientNetV2B0": ({"LOGISTIC", "MUL", "DEPTHWISE_CONV_2D"}, 0.98),
-    "ConvNeXtTiny": ({"MEAN", "SQUARED_DIFFERENCE", "RSQRT", "GELU"}, 0.95),
-    "ConvNeXtMini": ({"MEAN", "SQUARED_DIFFERENCE", "RSQRT", "GELU"}, 0.95),
-    "Preprocessing": ({"RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR", "SLICE", "RSQRT"}, 0.95),
+    "EfficientNetB0": ({"LOGISTIC", "MUL", "DEPTHWISE_CONV_2D", "PAD"}, 0.995),
+    "EfficientNetV2B0": ({"LOGISTIC", "MUL", "DEPTHWISE_CONV_2D"}, 0.995),
+    "ConvNeXtTiny": ({"MEAN", "SQUARED_DIFFERENCE", "RSQRT", "GELU"}, 0.99),
+    "ConvNeXtMini": ({"MEAN", "SQUARED_DIFFERENCE", "RSQRT", "GELU"}, 0.98),
+    "Preprocessing": ({"RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR", "SLICE", "RSQRT"}, 0.995),
 }
 
 
