@@ -62,6 +62,9 @@ CASES = {
     "rescaling_normalization_pad": lambda: _model(
         (6, 6, 4), L.Rescaling(0.5, -1.0), _adapted(), L.ZeroPadding2D(1), L.Conv2D(2, 3)
     ),
+    "rescaling_per_channel": lambda: _model(
+        (3, 3, 3), L.Rescaling([1 / 255, 2 / 255, 0.5], offset=[0.1, -0.2, 0.0]), L.Dense(2)
+    ),
     "resize_up": lambda: _model((5, 6, 2), L.Resizing(9, 7)),
     "resize_down_nearest": lambda: _model((9, 8, 2), L.Resizing(4, 3, interpolation="nearest")),
     "resize_crop": lambda: _model((6, 10, 2), L.Resizing(5, 5, crop_to_aspect_ratio=True)),

@@ -159,6 +159,13 @@ def test_center_crop_like_keras(shape):
     _versus_keras(L.CenterCrop(5, 4), _x(*shape))
 
 
+@pytest.mark.parametrize(
+    "kwargs", [{"scale": 1 / 255}, {"scale": [0.5, 2.0, 1.0], "offset": [0.1, -0.1, 0.0]}]
+)
+def test_rescaling_like_keras(kwargs):
+    _versus_keras(L.Rescaling(**kwargs), _x(2, 4, 4, 3))
+
+
 def test_layer_scale_and_stochastic_depth_like_keras():
     x = _x(2, 3, 3, 6)
     _versus_keras(LayerScale(1e-6, 6), x)
