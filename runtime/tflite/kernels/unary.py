@@ -18,7 +18,6 @@ _FUNCTIONS = {
     "exp": np.exp,
     "log": np.log,
     "sqrt": np.sqrt,
-    "rsqrt": lambda v: 1.0 / np.sqrt(v),
     "square": np.square,
     "sin": np.sin,
     "cos": np.cos,
@@ -47,18 +46,6 @@ def _unary(name: str):
 
 
 PREPARE = {name: _unary(name) for name in _FUNCTIONS}
-
-
-def prepare_squared_difference(ctx: c.OpContext) -> c.Eval:
-    ctx.check_arity(2)
-    ctx.require_types((c.F32,), inputs=(0, 1))
-
-    def run(a, b):
-        c.broadcast_shape(ctx, a, b)
-        d = a.astype(np.float64) - b
-        return [(d * d).astype(np.float32)]
-
-    return run
 
 
 def prepare_zeros_like(ctx: c.OpContext) -> c.Eval:
