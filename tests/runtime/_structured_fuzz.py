@@ -4,8 +4,9 @@ process by ``test_structured_fuzz.py``, so that its peak memory can be measured 
 Byte-level mutation (``tflite/test_fuzz.py``, ``onnx/test_fuzz.py``) mostly produces files
 the readers refuse at once. The files here are valid but ask for too much: loops nested up to
 three deep with trip counts up to 2^63, loops that double a tensor, broadcasting and MatMul of
-shapes up to 2^31, value-driven sizes (ConstantOfShape, Tile, Range, Pad), a subgraph listed
-up to 300,000 times, WHILE bodies pointing at themselves or out of range. Each must run or be
+shapes up to 2^31, FULLY_CONNECTED / BATCH_MATMUL / GATHER outer products, value-driven sizes
+(ConstantOfShape, Tile, Range, Pad), a subgraph listed up to 300,000 times, WHILE bodies
+pointing at themselves or out of range. Each must run or be
 refused with the runtime's ``ValueError`` subclasses, within ``SECONDS`` of CPU, and the whole
 campaign must stay well under 1 GB resident. Prints one JSON line of statistics.
 """
@@ -174,6 +175,29 @@ def tflite_broadcast(draw):
     return g.finish(inputs, [y])
 
 
+@st.composite
+def tflite_products(draw):
+    """FULLY_CONNECTED, BATCH_MATMUL and GATHER whose outputs the file understates."""
+    op = draw(st.sampled_from([Op.FULLY_CONNECTED, Op.BATCH_MATMUL, Op.GATHER]))
+    n, k, m = (draw(st.sampled_from([1, 3, 1000, 30000])) for _ in range(3))
+    g = GraphBuilder()
+    y = g.add([1], name="y")
+    if op == Op.FULLY_CONNECTED:
+        k = k if m * k <= 1 << 20 else 1  # the weights are written out by this harness
+        x, w = g.add([n, k], name="x"), g.add([m, k], data=np.ones((m, k)), name="w")
+        g.op(op, [x, w], [y])
+        inputs = [x]
+    elif op == Op.BATCH_MATMUL:
+        inputs = [g.add([n, k], name="a"), g.add([k, m], name="b")]
+        g.op(op, inputs, [y])
+    else:
+        params = g.add([n, k], name="params")
+        indices = g.add([m], 2, data=np.zeros(m), name="indices")  # INT32
+        g.op(op, [params, indices], [y], {"axis": 0})
+        inputs = [params]
+    return g.finish(inputs, [y])
+
+
 def _record(kind: str, fn) -> None:
     STATS["cases"] += 1
     STATS["kinds"][kind] = STATS["kinds"].get(kind, 0) + 1
@@ -218,6 +242,7 @@ CASES = st.one_of(
     tflite_fan_out().map(lambda d: ("tflite fan-out", _run_tflite, d)),
     tflite_bad_references().map(lambda d: ("tflite references", _run_tflite, d)),
     tflite_broadcast().map(lambda d: ("tflite broadcast", _run_tflite, d)),
+    tflite_products().map(lambda d: ("tflite products", _run_tflite, d)),
 )
 
 
