@@ -166,6 +166,26 @@ def _sublayer_weights(call: LayerCall, use_bias: bool):
     return [(w[i], w[i + 1] if use_bias else None) for i in range(0, len(w), step)]
 
 
+def _heads_and_weights(call: LayerCall):
+    """(heads, key_dim, value_dim, [(kernel, bias)] * 4) of MultiHeadAttention, or of
+    GroupQueryAttention with each key/value head repeated for its query heads (in the weights:
+    repeating a head's kernel columns repeats its projection exactly)."""
+    cfg = call.config
+    weights = _sublayer_weights(call, bool(cfg.get("use_bias", True)))
+    if "num_query_heads" not in cfg:
+        key_dim = int(cfg["key_dim"])
+        return int(cfg["num_heads"]), key_dim, int(cfg.get("value_dim") or key_dim), weights
+    heads, head_dim = int(cfg["num_query_heads"]), int(cfg["head_dim"])
+    repeats = heads // int(cfg["num_key_value_heads"])
+    for i in (1, 2):  # key, value: kernel (dim, kv_heads, head_dim), bias (kv_heads, head_dim)
+        kernel, bias = weights[i]
+        weights[i] = (
+            np.repeat(kernel, repeats, axis=1),
+            None if bias is None else np.repeat(bias, repeats, axis=0),
+        )
+    return heads, head_dim, head_dim, weights
+
+
 def lower_multi_head_attention(ctx: Lowering, call: LayerCall) -> list[Value]:
     cfg, kw = call.config, call.call_kwargs
     if kw.get("attention_mask") is not None:
@@ -198,10 +218,8 @@ def lower_multi_head_attention(ctx: Lowering, call: LayerCall) -> list[Value]:
     t, s = query.shape[1], value.shape[1]
     if t is None or s is None:
         raise call.unsupported("sequence lengths must be known (a fixed input length)")
-    heads, key_dim = int(cfg["num_heads"]), int(cfg["key_dim"])
-    value_dim = int(cfg.get("value_dim") or key_dim)
-    use_bias = bool(cfg.get("use_bias", True))
-    (wq, bq), (wk, bk), (wv, bv), (wo, bo) = _sublayer_weights(call, use_bias)
+    heads, key_dim, value_dim, weights = _heads_and_weights(call)
+    (wq, bq), (wk, bk), (wv, bv), (wo, bo) = weights
     n = call.name
     scale = 1.0 / math.sqrt(float(key_dim))
     proj = "abc,cde->abde"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __all__ = ["keras_mask_may_reach"]
 
-_QUERY_ONLY = {"MultiHeadAttention", "Attention"}
+_QUERY_ONLY = {"MultiHeadAttention", "GroupedQueryAttention", "Attention", "AdditiveAttention"}
 
 
 def _makes_mask(layer) -> bool:

@@ -78,6 +78,7 @@ LOWERINGS = {
     "Identity": lower_identity,
     "EinsumDense": lower_einsum_dense,
     "MultiHeadAttention": lower_multi_head_attention,
+    "GroupedQueryAttention": lower_multi_head_attention,
     "Attention": lower_attention,
     "AdditiveAttention": lower_attention,
     "Rescaling": lower_rescaling,

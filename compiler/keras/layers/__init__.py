@@ -4,6 +4,7 @@ from compiler.keras.layers.activations.activation import ELU, Activation, LeakyR
 from compiler.keras.layers.activations.prelu import PReLU
 from compiler.keras.layers.attention.additive_attention import AdditiveAttention
 from compiler.keras.layers.attention.attention import Attention
+from compiler.keras.layers.attention.grouped_query_attention import GroupedQueryAttention
 from compiler.keras.layers.attention.multi_head_attention import MultiHeadAttention
 from compiler.keras.layers.convolutional.base_conv import BaseConv
 from compiler.keras.layers.convolutional.conv1d import Conv1D
@@ -70,6 +71,9 @@ from compiler.keras.layers.rnn import (
     TimeDistributed,
 )
 
+# Keras 3 exports (and saves) GroupedQueryAttention as GroupQueryAttention.
+GroupQueryAttention = GroupedQueryAttention
+
 __all__ = [
     "Layer",
     "InputSpec",
@@ -95,6 +99,7 @@ __all__ = [
     "Attention",
     "AdditiveAttention",
     "MultiHeadAttention",
+    "GroupQueryAttention",
     "Identity",
     "Masking",
     "Add",

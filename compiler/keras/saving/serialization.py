@@ -106,7 +106,8 @@ def serialize_keras_object(obj):
     module, registered_name = _module_and_registered_name(type(obj))
     result = {
         "module": module,
-        "class_name": type(obj).__name__,
+        # A class Keras exports under another name says so (GroupQueryAttention).
+        "class_name": vars(type(obj)).get("keras_class_name", type(obj).__name__),
         "config": serialize_keras_object(config),
         "registered_name": registered_name,
     }

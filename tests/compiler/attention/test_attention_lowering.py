@@ -39,14 +39,14 @@ def _einsum(equation, out_shape, bias_axes, shape):
     return lambda: _model(shape, body)
 
 
-def _mha(shape, call=None, value_shape=None, key_shape=None, **config):
+def _mha(shape, call=None, value_shape=None, key_shape=None, cls="MultiHeadAttention", **config):
     def build():
         inputs = [keras.Input(shape, name="x")]
         if value_shape:
             inputs.append(keras.Input(value_shape, name="v"))
         if key_shape:
             inputs.append(keras.Input(key_shape, name="k"))
-        layer = layers.MultiHeadAttention(**config, **RANDOM)
+        layer = getattr(layers, cls)(**config, **RANDOM)
         kwargs = dict(call or {})
         value = inputs[1] if value_shape else inputs[0]
         if key_shape:
@@ -90,6 +90,25 @@ MODELS = {
         (7, 8), {"use_causal_mask": True}, num_heads=2, key_dim=4, sliding_window=3
     ),
     "mha_scores": _mha((6, 8), {"return_attention_scores": True}, num_heads=2, key_dim=4),
+    "gqa_self_causal": _mha(
+        (6, 8),
+        {"use_causal_mask": True},
+        cls="GroupQueryAttention",
+        head_dim=4,
+        num_query_heads=4,
+        num_key_value_heads=2,
+    ),
+    "gqa_cross_no_bias": _mha(
+        (5, 8),
+        None,
+        (7, 8),
+        (7, 3),
+        cls="GroupQueryAttention",
+        head_dim=3,
+        num_query_heads=6,
+        num_key_value_heads=2,
+        use_bias=False,
+    ),
     "mha_image": _mha((3, 4, 8), num_heads=2, key_dim=4, attention_axes=(1, 2)),
     "mha_image_cross": _mha((3, 4, 8), None, (2, 5, 6), num_heads=2, key_dim=3, output_shape=5),
     "attention_dot": _attention((6, 8)),

@@ -318,11 +318,9 @@ class MultiHeadAttention(Layer):
             use_causal_mask,
             key_is_value,
         )
-        q = self.query_dense(query)
-        k = self.key_dense(key)
-        v = self.value_dense(value)
+        q, k, v = self._project(query, key, value)
         q = q * np.asarray(1.0 / math.sqrt(float(self.key_dim)), dtype=q.dtype)
-        scores = einsum(self._dot_equation, k, q)
+        scores = self._dot(q, k)
         if mask is not None:
             # Broadcast over the head axis (and any missing batch axes), as Keras does.
             for _ in range(scores.ndim - mask.ndim):
@@ -332,11 +330,20 @@ class MultiHeadAttention(Layer):
         fused = not (self.dropout > 0 or return_attention_scores or q.ndim != 4)
         probs = self._masked_softmax(scores, mask, zero_masked=not fused)
         dropped = self._dropout_layer(probs, training=training) if self.dropout > 0 else probs
-        out = einsum(self._combine_equation, dropped, v)
-        out = self.output_dense(out)
+        out = self._output(einsum(self._combine_equation, dropped, v))
         if return_attention_scores:
             return out, probs
         return out
+
+    # Steps that GroupedQueryAttention changes.
+    def _project(self, query, key, value):
+        return self.query_dense(query), self.key_dense(key), self.value_dense(value)
+
+    def _dot(self, q, k):
+        return einsum(self._dot_equation, k, q)
+
+    def _output(self, mixed):
+        return self.output_dense(mixed)
 
     def _masked_softmax(self, scores, mask, zero_masked):
         axes = tuple(range(scores.ndim - len(self._axes), scores.ndim))

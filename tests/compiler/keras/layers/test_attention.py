@@ -200,6 +200,70 @@ def test_multi_head_attention_matches_keras(config, case):
     check_config_round_trip(twin)
 
 
+GQA_CASES = [
+    ({"head_dim": 4, "num_query_heads": 4, "num_key_value_heads": 2}, {}),
+    ({"head_dim": 3, "num_query_heads": 6, "num_key_value_heads": 3}, {"scores": True}),
+    (
+        {"head_dim": 4, "num_query_heads": 2, "num_key_value_heads": 1, "use_bias": False},
+        {"causal": True},
+    ),
+    (
+        {"head_dim": 2, "num_query_heads": 4, "num_key_value_heads": 4, "sliding_window": 2},
+        {"mask": True},
+    ),
+]
+
+
+@pytest.mark.parametrize("config, case", GQA_CASES)
+def test_group_query_attention_matches_keras(config, case):
+    query, value, kwargs = _mha_call(case)
+    value = np.ascontiguousarray(value[..., : query.shape[-1]])  # GQA: same feature size
+    layer = real.layers.GroupQueryAttention(
+        **config, bias_initializer="random_normal", kernel_initializer="random_normal"
+    )
+    want = layer(query, value, **kwargs)
+    twin = _twin(layer, query, value, **kwargs)
+    assert type(twin) is ours.layers.GroupedQueryAttention
+    got = twin(query, value, **kwargs)
+    for a, b in zip(got if case.get("scores") else [got], want if case.get("scores") else [want]):
+        _close(a, b)
+    assert [w.path for w in twin.weights] == [w.path for w in layer.weights]
+    assert json.loads(json.dumps(twin.get_config())) == json.loads(json.dumps(layer.get_config()))
+    check_config_round_trip(twin)
+
+
+def test_group_query_attention_gradients():
+    layer = ours.layers.GroupQueryAttention(
+        3, 4, 2, dtype="float64", bias_initializer="random_normal"
+    )
+    rng = _rng(21)
+    q = ops.Tensor(rng.standard_normal((2, 4, 5)), requires_grad=True)
+    v = ops.Tensor(rng.standard_normal((2, 3, 5)), requires_grad=True)
+    layer(q, v)
+    r = rng.standard_normal((2, 4, 5))
+    check_gradients(lambda: ops.sum(layer(q, v) * r), [q, v, *layer.trainable_weights])
+
+
+def test_group_query_attention_file_both_ways(tmp_path):
+    x = real.Input((5, 8))
+    y = real.layers.GroupQueryAttention(4, 4, 2, name="gqa")(x, x, use_causal_mask=True)
+    model = real.Model(x, y)
+    data = _rng(22).standard_normal((2, 5, 8)).astype(np.float32)
+    model.save(tmp_path / "real.keras")
+    loaded = ours.models.load_model(tmp_path / "real.keras")
+    _close(loaded.predict(data, verbose=0), model.predict(data, verbose=0))
+    loaded.save(tmp_path / "ours.keras")
+    again = real.models.load_model(tmp_path / "ours.keras")
+    _close(again.predict(data, verbose=0), model.predict(data, verbose=0))
+
+
+def test_group_query_attention_errors():
+    with pytest.raises(ValueError, match="divisible"):
+        ours.layers.GroupQueryAttention(4, 3, 2)
+    with pytest.raises(ValueError, match="head_dim"):
+        ours.layers.GroupQueryAttention(0, 2, 2)
+
+
 def test_multi_head_attention_fully_masked_rows_as_keras():
     # Keras runs dot_product_attention (uniform weights on a fully masked row) unless it must
     # return the scores (then the Softmax layer zeroes that row); both are reproduced.

@@ -94,6 +94,10 @@ LAYER_SPECS = {
     # Called on (query, value), not on one input: the config and file round trips of a built
     # MultiHeadAttention are in tests/compiler/keras/layers/test_attention.py.
     "MultiHeadAttention": (lambda: {"num_heads": 2, "key_dim": 3, "output_shape": 4}, None),
+    "GroupQueryAttention": (
+        lambda: {"head_dim": 2, "num_query_heads": 4, "num_key_value_heads": 2},
+        None,
+    ),
     "Attention": (lambda: {"use_scale": True, "score_mode": "concat"}, [(4, 6), (5, 6)]),
     "AdditiveAttention": (lambda: {"use_scale": True}, [(4, 6), (5, 6)]),
 }
