@@ -88,7 +88,10 @@ prepare_relu_n1_to_1 = _relu_kernel(-1.0, 1.0)
 
 
 def _elu32(x):
-    return np.where(x < 0, np.expm1(np.minimum(x, 0).astype(np.float64)), x).astype(np.float32)
+    # std::expm1 on a float: libm's float expm1 (numpy's float32 expm1 calls the same), whose
+    # last-bit rounding can move a table entry by one step when computed in double instead.
+    x = np.asarray(x, dtype=np.float32)
+    return np.where(x < 0, np.expm1(np.minimum(x, np.float32(0))), x).astype(np.float32)
 
 
 def _erf(x: np.ndarray) -> np.ndarray:

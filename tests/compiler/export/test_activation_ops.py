@@ -23,10 +23,11 @@ NAMES = [
     "leaky_relu", "softplus", "log_softmax", "sigmoid", "tanh", "softsign", "relu", "softmax",
 ]  # fmt: skip
 ELU_NAMES = ["elu", "selu"]
-RNG = np.random.default_rng(11)
+SEED = int(__import__("os").environ.get("ACT_SEED", "11"))
 
 
 def _model(names, extra):
+    keras.utils.set_random_seed(SEED)  # the same weights every run: tolerances stay meaningful
     i = keras.Input((6, 8), name="x")
     x = layers.Dense(8)(i)
     outs = [layers.Activation(name)(x) for name in names]
@@ -90,7 +91,7 @@ def _close(got, want, tol, what):
 @pytest.mark.parametrize("opset", [13, 20])
 def test_activations_compile_float_and_int8(tmp_path, names, extra, reference, opset):
     model = _model(names, extra)
-    x = (RNG.standard_normal((5, 6, 8)) * 3).astype(np.float32)
+    x = (np.random.default_rng(SEED).standard_normal((5, 6, 8)) * 3).astype(np.float32)
     want = dict(zip(model.output_names, model.predict(x, verbose=0)))
     files = compiler.compile(model, out_dir=tmp_path, stem="m", opset=opset).files
     onnx.checker.check_model(str(files["onnx"]))
@@ -114,8 +115,13 @@ def test_activations_compile_float_and_int8(tmp_path, names, extra, reference, o
     for name, expected in want.items():
         if name in {op for op, _ in island_ops}:  # computed by a float island: float output
             _close(ours[name], theirs[name], 1e-5, f"runtime {name}")
-        else:
+        elif reference:
             np.testing.assert_array_equal(ours[name], theirs[name], err_msg=name)
+        else:
+            # LiteRT's optimized kernels are no bit-exact oracle (their int8 requantizing
+            # QUANTIZE may round differently): one output step at most. ELU alone is exact,
+            # see the sweep below.
+            _close(ours[name], theirs[name], 0.05, f"runtime {name}")
         _close(from_onnx[name], theirs[name], 0.02, f"onnxruntime int8 {name}")
         _close(theirs[name], expected, 0.15, f"int8 {name} against float")
     # softplus / mish keep LOG (no int8 kernel) in float, listed by the report.
@@ -124,6 +130,7 @@ def test_activations_compile_float_and_int8(tmp_path, names, extra, reference, o
 
 
 def _single(layer):
+    keras.utils.set_random_seed(SEED)
     i = keras.Input((16, 16), name="x")
     return keras.Model(i, layer(i))
 
@@ -138,13 +145,15 @@ def _single(layer):
         lambda: layers.Activation("sigmoid"),
         lambda: layers.Activation("tanh"),
         lambda: layers.Activation("exponential"),
+        lambda: layers.ELU(),
     ],
-    ids=["hard_swish", "prelu", "leaky_relu", "gelu", "logistic", "tanh", "exp"],
+    ids=["hard_swish", "prelu", "leaky_relu", "gelu", "logistic", "tanh", "exp", "elu"],
 )
 @pytest.mark.parametrize("scale, shift", [(0.02, 0.0), (0.5, 1.0), (4.0, -3.0), (60.0, 10.0)])
 def test_int8_kernels_bit_exact_on_every_input_value(tmp_path, make, scale, shift):
     model = _single(make())
-    calibration = (RNG.standard_normal((8, 16, 16)) * scale + shift).astype(np.float32)
+    rng = np.random.default_rng(11)
+    calibration = (rng.standard_normal((8, 16, 16)) * scale + shift).astype(np.float32)
     if model.layers[-1].get_config().get("activation") == "exponential":
         calibration = np.clip(calibration, -20, 20)  # exp stays finite in float32
     files = compiler.compile(
@@ -152,14 +161,16 @@ def test_int8_kernels_bit_exact_on_every_input_value(tmp_path, make, scale, shif
     ).files
     every = np.arange(-128, 128, dtype=np.int8).reshape(1, 16, 16)
     x = np.concatenate([every, np.flip(every, axis=2)])
-    (theirs,) = _run_tflite(_litert(files["tflite"]), x).values()
+    # LiteRT's reference resolver has no ELU: its one int8 kernel (a table) is the oracle.
+    reference = not isinstance(model.layers[-1], layers.ELU)
+    (theirs,) = _run_tflite(_litert(files["tflite"], reference), x).values()
     (ours,) = _run_tflite(runtime.Interpreter(model_path=str(files["tflite"])), x).values()
     np.testing.assert_array_equal(ours, theirs)
 
 
 def test_report_lists_float_islands(tmp_path):
     model = _single(layers.Activation("softplus"))
-    x = RNG.standard_normal((4, 16, 16)).astype(np.float32)
+    x = np.random.default_rng(12).standard_normal((4, 16, 16)).astype(np.float32)
     result = compiler.compile(model, to="tflite", out_dir=tmp_path, quantize="int8", calibration=x)
     assert any("(LOG)" in island for island in result.report.float_islands)
     assert "float islands" in result.report.details()
@@ -169,10 +180,11 @@ def test_report_lists_float_islands(tmp_path):
 
 @pytest.mark.parametrize("reduce", ["max", "min"])
 def test_int8_reduce_max_min_keep_parameters_and_match_litert(tmp_path, reduce):
+    keras.utils.set_random_seed(SEED)
     i = keras.Input((4, 6), name="x")
     y = getattr(keras.ops, reduce)(layers.Dense(6)(i), axis=1, keepdims=True)
     model = keras.Model(i, y)
-    x = RNG.standard_normal((5, 4, 6)).astype(np.float32)
+    x = np.random.default_rng(13).standard_normal((5, 4, 6)).astype(np.float32)
     result = compiler.compile(model, out_dir=tmp_path, quantize="int8", calibration=x)
     assert result.report.float_islands == []
     (theirs,) = _run_tflite(_litert(result.files["tflite"]), x).values()
