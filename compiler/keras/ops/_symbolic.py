@@ -122,6 +122,7 @@ def _wrap(fn, class_name: str, call_args: tuple, renames: dict):
             return record(args, kwargs)
         return fn(*args, **kwargs)
 
+    op.__name__ = op.__qualname__ = label  # a primitive has no __name__ for wraps to copy
     return op
 
 
