@@ -1,9 +1,10 @@
-"""SQUARED_DIFFERENCE and RSQRT (float32 and int8), REDUCE_PROD (float32, int32): the ops of
-LayerNormalization as TFLite writes it.
+"""SQUARED_DIFFERENCE, RSQRT and REDUCE_PROD (float32 and int8; int32 too for the first and
+last): the ops of LayerNormalization as TFLite writes it.
 
 References: ``tflite/kernels/squared_difference.cc``; ``elementwise.cc`` (``RsqrtEval``,
 ``SetRsqrtOutputMultiplier``); ``internal/common.h`` (``GetInvSqrtQuantizedMultiplierExp``,
-a gemmlowp fixed-point Newton iteration); ``reduce.cc``.
+a gemmlowp fixed-point Newton iteration); ``reduce.cc`` and ``reference/reduce.h``
+(``QuantizedReduceProd``).
 
 int8 SQUARED_DIFFERENCE: both inputs shifted left by 7 and rescaled to the common scale
 ``2 * max(s1, s2)`` (multipliers below one), the difference squared in int32 and rescaled by
@@ -11,6 +12,8 @@ int8 SQUARED_DIFFERENCE: both inputs shifted left by 7 and rescaled to the commo
 ``v = 0`` gives 127) the inverse square root of ``v`` as a quantized multiplier, applied to 1
 with 20 extra bits, then the output multiplier ``1 / (sqrt(s_in) * s_out)`` (float32 sqrt and
 product, as the C++ computes them). With 256 possible inputs the kernel is a table made once.
+int8 REDUCE_PROD: every product step is rescaled by ``s_in / s_out^(1/n)`` with the int64
+MultiplyByQuantizedMultiplier, and the product once more at the end.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from runtime.tflite.kernels._fixed_point import (
     quantize_multiplier,
     rdbpot,
     srdhm,
+    wrap_int32,
 )
 
 _SD_LEFT_SHIFT = 7
@@ -151,21 +155,61 @@ def prepare_rsqrt(ctx: c.OpContext) -> c.Eval:
     return run_int8
 
 
+def _mbqm_int64(x, multiplier: int, shift: int):
+    """MultiplyByQuantizedMultiplier's int64-input overload: a 16-bit multiplier, one rounding,
+    the result cast to int32."""
+    reduced = (multiplier + (1 << 15)) >> 16 if multiplier < 0x7FFF0000 else 0x7FFF
+    total = 15 - shift
+    y = (np.asarray(x, np.int64) * reduced + (1 << (total - 1))) >> total
+    return wrap_int32(y)
+
+
+def _prod_axes(ctx, x, axis):
+    axes = set()
+    for a in np.ravel(axis).tolist():
+        if not -x.ndim <= a < x.ndim:
+            raise ctx.fail(f"axis {a} out of range for input of rank {x.ndim}")
+        axes.add(a % x.ndim)
+    return tuple(sorted(axes))
+
+
 def prepare_reduce_prod(ctx: c.OpContext) -> c.Eval:
     ctx.check_arity(2)
     keep = bool(ctx.options["keep_dims"])
-    ttype = ctx.require_types((c.F32, c.I32, c.I64))
+    ttype = ctx.require_types((c.F32, c.I32, c.I64, c.I8))
     if ctx.in_type(1) not in (c.I32, c.I64):
         raise ctx.fail("axis input must be int32 or int64")
+    if ttype != c.I8:
 
-    def run(x, axis):
-        axes = set()
-        for a in np.ravel(axis).tolist():
-            if not -x.ndim <= a < x.ndim:
-                raise ctx.fail(f"axis {a} out of range for input of rank {x.ndim}")
-            axes.add(a % x.ndim)
-        acc_type = np.float32 if ttype == c.F32 else x.dtype
-        y = np.prod(x, axis=tuple(sorted(axes)), keepdims=keep, dtype=acc_type)
-        return [np.asarray(y).astype(x.dtype)]
+        def run(x, axis):
+            acc_type = np.float32 if ttype == c.F32 else x.dtype
+            y = np.prod(x, axis=_prod_axes(ctx, x, axis), keepdims=keep, dtype=acc_type)
+            return [np.asarray(y).astype(x.dtype)]
 
-    return run
+        return run
+    s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
+    s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
+
+    def run_int8(x, axis):
+        axes = _prod_axes(ctx, x, axis)
+        kept = [a for a in range(x.ndim) if a not in axes]
+        n = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+        if x.size == 0 or n == 0:
+            shape = [1 if a in axes else d for a, d in enumerate(x.shape)]
+            shape = shape if keep else [x.shape[a] for a in kept]
+            return [np.zeros(shape, np.int8)]
+        # Each product step is rescaled by s_in / s_out^(1/n) (GetQuantProdScaling), so that
+        # the n steps together scale by s_in^n / s_out without overflowing int32.
+        scaling = float(s_in) / float(s_out) ** (1.0 / n)
+        mult, shift = quantize_multiplier(scaling)
+        # Reduced values of one output in row-major order, as the reference iterates them.
+        v = np.transpose(x, kept + list(axes)).reshape(-1, n).astype(np.int64) - zp_in
+        acc = v[:, 0]
+        for k in range(1, n):
+            acc = _mbqm_int64(acc * v[:, k], mult, shift)
+        y = _mbqm_int64(acc, mult, shift) + zp_out
+        shape = [1 if a in axes else d for a, d in enumerate(x.shape)]
+        shape = shape if keep else [x.shape[a] for a in kept]
+        return [np.clip(y, -128, 127).astype(np.int8).reshape(shape)]
+
+    return run_int8

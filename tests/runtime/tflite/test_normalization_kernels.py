@@ -124,3 +124,34 @@ def test_resize_bilinear_int8(in_hw, out_hw, align, half):
         version=3,
     )
     check(data, seed=sum(in_hw), runs=2)
+
+
+@pytest.mark.parametrize(
+    "axes, keep", [([1], False), ([0, 2], True), ([-1], False), ([1, 2], True)]
+)
+@pytest.mark.parametrize("zp_in", [0, -7])
+def test_reduce_prod_int8(axes, keep, zp_in):
+    """Values of magnitude 0.6..1.27 and an output scale that holds their products, so the
+    outputs are mostly not saturated."""
+    shape = (2, 3, 4)
+    n = int(np.prod([shape[a] for a in axes]))
+    o_shape = [1 if (i in axes or i - 3 in axes) else d for i, d in enumerate(shape)]
+    if not keep:
+        o_shape = [d for i, d in enumerate(shape) if not (i in axes or i - 3 in axes)]
+    data = one_op_model(
+        Op.REDUCE_PROD,
+        [inp(shape, T.INT8, 0.01, zp_in), const(np.array(axes, np.int32), T.INT32)],
+        [out(o_shape, T.INT8, 1.27**n / 100, 3)],
+        {"keep_dims": keep},
+        version=2,
+    )
+    rng = np.random.default_rng(n)
+    magnitude = rng.integers(60, 128 - abs(zp_in), shape)
+    x = (np.where(rng.random(shape) < 0.5, -magnitude, magnitude) + zp_in).astype(np.int8)
+    check(data, feeds={0: x}, runs=1)
+    ours = Interpreter(model_content=data)
+    ours.allocate_tensors()
+    ours.set_tensor(ours.get_input_details()[0]["index"], x)
+    ours.invoke()
+    y = ours.get_tensor(ours.get_output_details()[0]["index"])
+    assert np.mean((y > -128) & (y < 127)) >= 0.5
