@@ -59,6 +59,10 @@ CASES = {
     "normalization_given": lambda: _model(
         (4,), L.Normalization(mean=[1.0, 2.0, 3.0, 4.0], variance=[1.0, 4.0, 0.25, 9.0])
     ),
+    "normalization_axis_none": lambda: _model(
+        (3, 3, 2), L.Normalization(axis=None, mean=0.5, variance=4.0), L.Conv2D(2, 2)
+    ),
+    "normalization_adapted_axis_none": lambda: _model((6, 6, 4), _adapted(axis=None)),
     "rescaling_normalization_pad": lambda: _model(
         (6, 6, 4), L.Rescaling(0.5, -1.0), _adapted(), L.ZeroPadding2D(1), L.Conv2D(2, 3)
     ),
