@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from runtime import _budget
 from runtime.tflite.kernels import _common as c
 from runtime.tflite.kernels._fixed_point import (
     INT32_MAX,
@@ -205,7 +206,9 @@ def prepare_reduce_prod(ctx: c.OpContext) -> c.Eval:
         # Reduced values of one output in row-major order, as the reference iterates them.
         v = np.transpose(x, kept + list(axes)).reshape(-1, n).astype(np.int64) - zp_in
         acc = v[:, 0]
-        for k in range(1, n):
+        budget = _budget.active()
+        for k in range(1, n):  # a loop the file sizes: charged to the run's budget
+            budget.iterate(ctx.where)
             acc = _mbqm_int64(acc * v[:, k], mult, shift)
         y = _mbqm_int64(acc, mult, shift) + zp_out
         shape = [1 if a in axes else d for a, d in enumerate(x.shape)]

@@ -155,3 +155,26 @@ def test_reduce_prod_int8(axes, keep, zp_in):
     ours.invoke()
     y = ours.get_tensor(ours.get_output_details()[0]["index"])
     assert np.mean((y > -128) & (y < 127)) >= 0.5
+
+
+def test_reduce_prod_int8_steps_are_charged_to_the_run_budget():
+    from runtime import Limits
+    from runtime.errors import BudgetExceededError
+
+    data = one_op_model(
+        Op.REDUCE_PROD,
+        [inp((1, 300), T.INT8, 0.01, 0), const(np.array([1], np.int32), T.INT32)],
+        [out((1, 1), T.INT8, 0.01, 0)],
+        {"keep_dims": True},
+        version=2,
+    )
+    x = np.full((1, 300), 100, np.int8)
+    for limit, fails in ((1000, False), (100, True)):
+        ours = Interpreter(model_content=data, limits=Limits(max_loop_iterations=limit))
+        ours.allocate_tensors()
+        ours.set_tensor(ours.get_input_details()[0]["index"], x)
+        if fails:
+            with pytest.raises(BudgetExceededError, match="loop iterations"):
+                ours.invoke()
+        else:
+            ours.invoke()
