@@ -18,6 +18,19 @@ def LayerNormalization(X, Scale, B=None, *, axis=-1, epsilon=1e-5, stash_type=1)
     if not -rank <= axis < rank:
         raise InvalidModelError(f"LayerNormalization: axis {axis} out of range for rank {rank}")
     axes = tuple(range(axis % rank, rank))
+    normalized = X.shape[axis % rank :]
+    for name, value in (("Scale", Scale), ("B", B)):
+        if value is None:
+            continue
+        try:
+            fits = np.broadcast_shapes(value.shape, normalized) == normalized
+        except ValueError:
+            fits = False
+        if not fits:
+            raise InvalidModelError(
+                f"LayerNormalization: {name} of shape {list(value.shape)} does not broadcast to "
+                f"the normalized shape {list(normalized)}"
+            )
     x = X.astype(np.float32)
     mean = x.mean(axis=axes, keepdims=True, dtype=np.float32)
     d = x - mean
