@@ -371,9 +371,10 @@ def compile(
     graph = lower_model(model)
     onnx_graph = None
     if "onnx" in formats and quantize == "none":
-        if any(op.type in ("LAYER_NORM", "GROUP_NORM") for op in graph.ops):
-            # ONNX has LayerNormalization from opset 17 and GroupNormalization from 21;
-            # TFLite and int8 need their builtins.
+        onnx_only = ("LAYER_NORM", "GROUP_NORM", "HARD_SIGMOID", "SOFTPLUS", "MISH", "SELU")
+        if any(op.type in onnx_only for op in graph.ops):
+            # ONNX has LayerNormalization from opset 17, GroupNormalization from 21, Mish from
+            # 18, HardSigmoid / Softplus / Selu from 6; TFLite and int8 need their builtins.
             keep = PassManager(default_passes(onnx_opset=opset))
             onnx_graph = keep.call(graph.copy()).graph
     manager = PassManager(default_passes())

@@ -1,9 +1,10 @@
 """Numpy kernels of the IR's activation and elementwise-math ops (float64, as ``_kernels``).
 
-HARD_SWISH is ``x * relu6(x + 3) / 6`` (``reference/hard_swish.h``); PRELU is
-``x >= 0 ? x : alpha * x`` with ``alpha`` broadcast against ``x`` (``reference/prelu.h``);
-LOG_SOFTMAX is over the last axis; the reductions SUM / REDUCE_MAX / REDUCE_MIN take their axes
-as an int32 input, as MEAN does.
+HARD_SWISH is ``x * relu6(x + 3) / 6`` (``reference/hard_swish.h``), HARD_SIGMOID Keras 3's
+``relu6(x + 3) / 6``; PRELU is ``x >= 0 ? x : alpha * x`` with ``alpha`` broadcast against
+``x`` (``reference/prelu.h``); SELU uses Keras's alpha and scale; LOG_SOFTMAX is over the last
+axis; the reductions SUM / REDUCE_MAX / REDUCE_MIN take their axes as an int32 input, as MEAN
+does.
 """
 
 from __future__ import annotations
@@ -48,8 +49,21 @@ def _unary(fn):
     return kernel
 
 
+def softplus(x):
+    return np.logaddexp(0.0, _f64(x))
+
+
+def _selu(x):
+    x = _f64(x)
+    return 1.0507009873554805 * np.where(x > 0, x, 1.6732632423543772 * np.expm1(np.minimum(x, 0)))
+
+
 MATH_KERNELS = {
     "HARD_SWISH": hard_swish,
+    "HARD_SIGMOID": lambda x: np.clip(_f64(x) + 3.0, 0.0, 6.0) / 6.0,
+    "SOFTPLUS": softplus,
+    "MISH": lambda x: _f64(x) * np.tanh(softplus(x)),
+    "SELU": _selu,
     "PRELU": prelu,
     "LOG_SOFTMAX": log_softmax,
     "EXP": _unary(np.exp),

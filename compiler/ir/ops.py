@@ -63,6 +63,12 @@ OPS: dict[str, OpSpec] = {
     "ELU": OpSpec(("input",)),
     "GELU": OpSpec(("input",), {"approximate": False}),
     "HARD_SWISH": OpSpec(("input",)),
+    # Activations without a TFLite builtin, kept for ONNX's nodes and otherwise decomposed by
+    # DecomposeActivationsPass: Keras 3's hard sigmoid relu6(x + 3) / 6, softplus, mish, selu.
+    "HARD_SIGMOID": OpSpec(("input",)),
+    "SOFTPLUS": OpSpec(("input",)),
+    "MISH": OpSpec(("input",)),
+    "SELU": OpSpec(("input",)),
     "PRELU": OpSpec(("input", "alpha")),  # alpha broadcasts against the input
     "LOG_SOFTMAX": OpSpec(("input",)),  # over the last axis
     "EXP": OpSpec(("input",)),

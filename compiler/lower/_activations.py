@@ -4,15 +4,13 @@ decomposition into builtins.
 Builtins: relu RELU, relu6 RELU6, sigmoid LOGISTIC, tanh TANH, softmax SOFTMAX, leaky_relu
 LEAKY_RELU (Keras's function default 0.2), elu ELU, gelu GELU (exact erf form, Keras's default
 for the activation), hard_silu / hard_swish HARD_SWISH, log_softmax LOG_SOFTMAX,
-exponential EXP. Decompositions:
+exponential EXP. hard_sigmoid, softplus, mish and selu become HARD_SIGMOID, SOFTPLUS, MISH and
+SELU, which ONNX has nodes for; ``DecomposeActivationsPass`` rewrites them as builtins for
+TFLite and int8. Decomposed here:
 
 * silu / swish: ``x * LOGISTIC(x)``;
-* hard_sigmoid (Keras 3): ``relu6(x + 3) * (1/6)``: ADD, RELU6, MUL;
-* softplus: ``relu(x) + log(1 + exp(-|x|))``, which never overflows: ABS, NEG, EXP, ADD, LOG,
-  RELU, ADD;
-* mish: ``x * tanh(softplus(x))``;
-* elu with alpha ``a`` != 1: ``relu(x) + a * min(elu(x), 0)``; selu: ``scale * elu_alpha(x)``
-  with Keras's constants, written ``scale * elu(x) + scale * (alpha - 1) * min(elu(x), 0)``;
+* elu with alpha ``a`` != 1: ``elu(x) + (a - 1) * min(elu(x), 0)`` (ELU's negative side is
+  ``expm1(x)``);
 * softsign: ``x / (1 + |x|)``.
 """
 
@@ -21,9 +19,6 @@ from __future__ import annotations
 from compiler.ir import Value
 
 __all__ = ["lower_named_activation", "ACTIVATION_NAMES", "elu_with_alpha", "OpBuilder"]
-
-SELU_ALPHA = 1.6732632423543772
-SELU_SCALE = 1.0507009873554805
 
 _BUILTINS = {
     "relu": ("RELU", {}),
@@ -38,6 +33,10 @@ _BUILTINS = {
     "hard_swish": ("HARD_SWISH", {}),
     "log_softmax": ("LOG_SOFTMAX", {}),
     "exponential": ("EXP", {}),
+    "hard_sigmoid": ("HARD_SIGMOID", {}),
+    "softplus": ("SOFTPLUS", {}),
+    "mish": ("MISH", {}),
+    "selu": ("SELU", {}),
 }
 
 
@@ -60,22 +59,6 @@ def _silu(b: OpBuilder, x: Value) -> Value:
     return b.op("MUL", [x, b.op("LOGISTIC", [x], "sigmoid")], None)
 
 
-def _hard_sigmoid(b: OpBuilder, x: Value) -> Value:
-    shifted = b.op("ADD", [x, b.scalar(3.0)], "add3")
-    return b.op("MUL", [b.op("RELU6", [shifted], "relu6"), b.scalar(1.0 / 6.0)], None)
-
-
-def _softplus(b: OpBuilder, x: Value, final: str | None = None) -> Value:
-    decay = b.op("NEG", [b.op("ABS", [x], "abs")], "neg_abs")
-    log1p = b.op("LOG", [b.op("ADD", [b.op("EXP", [decay], "exp"), b.scalar(1.0)], "1p")], "log")
-    return b.op("ADD", [b.op("RELU", [x], "relu"), log1p], final)
-
-
-def _mish(b: OpBuilder, x: Value) -> Value:
-    gate = b.op("TANH", [_softplus(b, x, "softplus")], "tanh")
-    return b.op("MUL", [x, gate], None)
-
-
 def elu_with_alpha(b: OpBuilder, x: Value, alpha: float, scale: float = 1.0) -> Value:
     """``scale * (x > 0 ? x : alpha * expm1(x))`` from ELU, MINIMUM, MUL and ADD."""
     elu = b.op("ELU", [x], "elu" if (alpha, scale) != (1.0, 1.0) else None)
@@ -96,10 +79,6 @@ def _softsign(b: OpBuilder, x: Value) -> Value:
 _DECOMPOSED = {
     "silu": _silu,
     "swish": _silu,
-    "hard_sigmoid": _hard_sigmoid,
-    "softplus": _softplus,
-    "mish": _mish,
-    "selu": lambda b, x: elu_with_alpha(b, x, SELU_ALPHA, SELU_SCALE),
     "softsign": _softsign,
 }
 

@@ -1,6 +1,7 @@
 """Graph passes, one per module (``<verb>_<noun>.py`` / ``<Verb><Noun>Pass``), and the default
 pipeline ``optimize(graph)`` runs before export."""
 
+from compiler.passes.decompose_activations import DecomposeActivationsPass
 from compiler.passes.decompose_normalization import DecomposeNormalizationPass
 from compiler.passes.fold_batch_norm import FoldBatchNormPass
 from compiler.passes.fold_constants import FoldConstantsPass
@@ -23,6 +24,7 @@ __all__ = [
     "FoldScaleShiftPass",
     "FuseActivationsPass",
     "FuseHardSwishPass",
+    "DecomposeActivationsPass",
     "FoldReshapesPass",
     "FoldConstantsPass",
     "RemoveDeadCodePass",
@@ -38,13 +40,14 @@ def default_passes(onnx_opset: int | None = None) -> list[Pass]:
 
     Args:
         onnx_opset: for a float graph written only to ONNX at this opset, leave the
-            LAYER_NORM / GROUP_NORM ops that opset has nodes for; otherwise (None) they
-            become TFLite builtins.
+            LAYER_NORM / GROUP_NORM ops and the activations (HARD_SIGMOID, SOFTPLUS, MISH,
+            SELU) that opset has nodes for; otherwise (None) they become TFLite builtins.
     """
     return [
         RemoveIdentitiesPass(),
         FoldReshapesPass(),
         DecomposeNormalizationPass(onnx_opset=onnx_opset),
+        DecomposeActivationsPass(onnx_opset=onnx_opset),
         FoldBatchNormPass(),
         FoldScaleShiftPass(),
         FuseActivationsPass(),

@@ -7,6 +7,8 @@ MobileNetV3 did, user code does) lowers to
     g = MUL(a, 1/6)
     y = MUL(x, g)          or    y = MUL(MUL(x, a), 1/6)
 
+or ``y = MUL(x, HARD_SIGMOID(x))`` where the hard sigmoid is still one op (ONNX graphs).
+
 Pattern: those ops with constant scalars 3 and 1/6 (float32), every intermediate read only
 by the next op of the chain and no graph output, the outer MUL without a fused activation.
 Rewrite: ``y = HARD_SWISH(x)``; the chain's other ops become dead. The function is the same
@@ -85,6 +87,11 @@ class FuseHardSwishPass(Pass):
             return None
 
         a, b = mul.inputs
+        # y = MUL(x, HARD_SIGMOID(x)): the graph kept for ONNX keeps HARD_SIGMOID whole.
+        for x, gate in ((a, b), (b, a)):
+            op = private(gate, mul)
+            if op is not None and op.type == "HARD_SIGMOID" and op.inputs[0] is x:
+                return x
         # y = MUL(x, MUL(relu6(x + 3), 1/6)), either operand order at both MULs.
         for x, gate in ((a, b), (b, a)):
             scale = private(gate, mul)

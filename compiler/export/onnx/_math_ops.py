@@ -5,6 +5,8 @@ HARD_SWISH is ``HardSwish`` from opset 14 and ``x * HardSigmoid(x; 1/6, 1/2)`` b
 channel axis; RSQRT is ``Reciprocal(Sqrt)``; SQUARE is ``Mul(x, x)``; SUM / REDUCE_MAX /
 REDUCE_MIN are ``ReduceSum`` (axes as an input from opset 13) / ``ReduceMax`` / ``ReduceMin``
 (axes as an input from opset 18), in NCHW when the input already is and the kept axes allow.
+HARD_SIGMOID, SOFTPLUS, MISH and SELU are their ONNX nodes (an opset without the node never
+sees them: ``DecomposeActivationsPass`` rewrote them).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from compiler.export.onnx._emitter import NCHW, NHWC, TO_NCHW, Emitter, nchw_axis
 from compiler.export.onnx._ops import _finish, _scalar_shape, _unary
 from compiler.ir import Op
+from compiler.passes.decompose_activations import SELU_ALPHA, SELU_SCALE
 
 __all__ = ["MATH_CONVERTERS"]
 
@@ -85,7 +88,19 @@ def _reduce(onnx_type: str, axes_input_from: int):
     return convert
 
 
+def _native(onnx_type: str, **attrs):
+    """HARD_SIGMOID / SOFTPLUS / MISH / SELU, kept only where the opset has the node
+    (``DecomposeActivationsPass``)."""
+    return _unary(onnx_type, **attrs)
+
+
 MATH_CONVERTERS = {
+    # Keras 3's hard sigmoid relu6(x + 3) / 6 is HardSigmoid(alpha=1/6, beta=1/2).
+    "HARD_SIGMOID": _native("HardSigmoid", alpha=1 / 6, beta=0.5),
+    "SOFTPLUS": _native("Softplus"),
+    "MISH": _native("Mish"),
+    # Keras's constants (ONNX's defaults are the same numbers rounded to float32).
+    "SELU": _native("Selu", alpha=SELU_ALPHA, gamma=SELU_SCALE),
     "HARD_SWISH": hard_swish,
     "PRELU": prelu,
     "LOG_SOFTMAX": log_softmax,

@@ -75,6 +75,7 @@ REGISTRY = {
     ("", "Elu"): {6: activation.Elu},
     ("", "Selu"): {6: activation.Selu},
     ("", "Softplus"): {1: activation.Softplus},
+    ("", "Mish"): {18: activation.Mish},
     ("", "Softsign"): {1: activation.Softsign},
     ("", "Softmax"): {1: activation.Softmax_1, 13: activation.Softmax},
     ("", "LogSoftmax"): {1: activation.LogSoftmax_1, 13: activation.LogSoftmax},

@@ -1,5 +1,5 @@
 """Activations: Relu, LeakyRelu, PRelu, Clip, Sigmoid, HardSigmoid, HardSwish, Gelu, Tanh, Elu,
-Selu, Softplus, Softsign, Softmax, LogSoftmax (onnx.ai/onnx/operators), in the input's type.
+Selu, Softplus, Mish, Softsign, Softmax, LogSoftmax (onnx.ai/onnx/operators), in the input's type.
 """
 
 import math
@@ -77,6 +77,11 @@ def Selu(x, *, alpha=1.67326319217681884765625, gamma=1.05070102214813232421875)
 
 def Softplus(x):
     return (np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))).astype(x.dtype)
+
+
+def Mish(x):
+    """x * tanh(softplus(x)) (opset 18)."""
+    return (x * np.tanh(Softplus(x.astype(np.float64)))).astype(x.dtype)
 
 
 def Softsign(x):

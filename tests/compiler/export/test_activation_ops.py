@@ -202,3 +202,20 @@ def test_an_overflowing_activation_is_a_named_quantization_error(tmp_path):
     x = np.full((2, 16, 16), 200.0, np.float32)  # exp(200) is inf in float32
     with pytest.raises(QuantizationError, match="finite range"):
         compiler.compile(model, to="tflite", out_dir=tmp_path, quantize="int8", calibration=x)
+
+
+@pytest.mark.parametrize("opset", [13, 18])
+def test_onnx_files_use_the_activation_nodes_their_opset_has(tmp_path, opset):
+    model = _model(["hard_sigmoid", "softplus", "mish", "selu"], lambda: [])
+    x = (np.random.default_rng(SEED).standard_normal((3, 6, 8)) * 3).astype(np.float32)
+    want = dict(zip(model.output_names, model.predict(x, verbose=0)))
+    path = compiler.compile(model, to="onnx", out_dir=tmp_path, opset=opset).files["onnx"]
+    kinds = {node.op_type for node in onnx.load(str(path)).graph.node}
+    assert {"HardSigmoid", "Softplus", "Selu"} <= kinds
+    assert ("Mish" in kinds) is (opset >= 18)
+    got = _onnx(path, x)
+    ours = runtime.InferenceSession(str(path))
+    mine = dict(zip([o.name for o in ours.get_outputs()], ours.run(None, {"x": x})))
+    for name, expected in want.items():
+        _close(got[name], expected, 1e-5, f"onnxruntime {name}")
+        _close(mine[name], expected, 1e-5, f"runtime onnx {name}")
