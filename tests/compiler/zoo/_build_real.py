@@ -43,6 +43,36 @@ def _vit(keras, size: int):
     return keras.Model(x, layers.Dense(10, name="logits")(y), name="vit")
 
 
+def _unet(keras, size: int):
+    """A small U-Net-style segmenter: the reshaping and merging layers in one real model
+    (Conv2DTranspose + BatchNormalization, bilinear UpSampling2D, Cropping2D, ZeroPadding2D,
+    Concatenate, Maximum, Average, Subtract, Permute)."""
+    layers = keras.layers
+    x = keras.Input((size, size, 3))
+
+    def block(y, filters, name):
+        y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(y)
+        y = layers.BatchNormalization(name=f"{name}_bn")(y)
+        return layers.ReLU(name=f"{name}_relu")(y)
+
+    e1 = block(x, 8, "e1")
+    e2 = block(layers.MaxPooling2D()(e1), 16, "e2")
+    e3 = block(layers.MaxPooling2D()(e2), 32, "e3")
+    u2 = layers.Conv2DTranspose(16, 3, strides=2, padding="same", use_bias=False, name="up2")(e3)
+    u2 = layers.BatchNormalization(name="up2_bn")(u2)
+    d2 = block(layers.Concatenate()([u2, e2]), 16, "d2")
+    u1 = layers.Conv2DTranspose(8, 2, strides=2, padding="valid", name="up1")(d2)
+    skip = layers.UpSampling2D(2, interpolation="bilinear", name="skip_up")(
+        layers.Conv2D(8, 1, name="skip_proj")(d2)
+    )
+    merged = layers.Maximum()([u1, skip])
+    merged = layers.Average()([merged, layers.Subtract()([e1, skip])])
+    cropped = layers.ZeroPadding2D(1)(layers.Cropping2D(((1, 1), (1, 1)))(merged))
+    y = block(cropped, 8, "d1")
+    y = layers.Permute((2, 1, 3))(layers.Conv2D(4, 1, name="logits")(y))
+    return keras.Model(x, y, name="unet")
+
+
 def _application(name: str, **kwargs):
     def build(keras, size: int):
         make = getattr(keras.applications, name)
@@ -78,6 +108,7 @@ MODELS = {
     "EfficientNetV2B0": (_application("EfficientNetV2B0"), 32, PIXELS),
     "ConvNeXtTiny": (_application("ConvNeXtTiny"), 32, PIXELS),
     "ViT": (_vit, 32, UNIT),
+    "UNet": (_unet, 32, UNIT),
 }
 
 

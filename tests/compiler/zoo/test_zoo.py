@@ -23,6 +23,7 @@ ZOO = [
     "MobileNetV3Large",
     "MobileNetV3SmallMinimalistic",
     "ViT",
+    "UNet",
 ]
 
 for _module, _install in (
