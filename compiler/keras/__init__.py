@@ -24,6 +24,7 @@ __all__ = [
     "Sequential",
     "Variable",
     "callbacks",
+    "config",
     "datasets",
     "losses",
     "metrics",
@@ -34,7 +35,7 @@ __all__ = [
 
 # Training-side packages load on first use (PEP 562): loading a .keras file and lowering it,
 # which is all the ``compile`` command does, needs none of them, and they cost it import time.
-_LAZY = ("callbacks", "datasets", "losses", "metrics", "optimizers", "saving", "utils")
+_LAZY = ("callbacks", "config", "datasets", "losses", "metrics", "optimizers", "saving", "utils")
 
 
 def __getattr__(name):

@@ -4,15 +4,17 @@ One training step: forward with ``training=True``, the compiled loss (sum of per
 times their weights), ``loss.backward()``, and the optimizer's update of
 ``model.trainable_weights``. Layers with state (BatchNormalization's moving statistics) update it
 themselves inside ``call``. Per batch the loop only gathers the batch rows (one permutation per
-epoch), so its overhead stays far below the layers' math. Where halves of a batch keep
-Keras's semantics, ``fit`` splits each step over two processes (see ``_data_parallel``).
+epoch), so its overhead stays far below the layers' math. Where parts of a batch keep
+Keras's semantics, ``fit`` splits each step over processes (see ``_data_parallel``); how many
+CPUs it uses, and how, is ``_parallelism``'s business.
 """
 
 import functools
 import math
 
 from compiler.keras import _data_parallel as data_parallel
-from compiler.keras import random
+from compiler.keras import _parallelism as parallelism
+from compiler.keras import ops, random
 from compiler.keras._data_adapter import (
     check_lengths,
     class_weights_to_sample,
@@ -21,22 +23,30 @@ from compiler.keras._data_adapter import (
     to_arrays,
     train_validation_split,
 )
-from compiler.keras._malloc import keep_freed_memory
-from compiler.keras.backend import xp
+from compiler.keras.backend import floatx, xp
 from compiler.keras.ops import no_grad
-from compiler.keras.ops._parallel import one_blas_thread
 
 __all__ = ["Trainer"]
 
 
+def _regularized(model):
+    """Whether the model has losses or constraints beyond the compiled loss (the helper
+    process of ``_data_parallel`` computes the compiled loss only)."""
+    from compiler.keras.layers.layer import _all_sublayers
+
+    layers = [model, *_all_sublayers(model)]
+    if any(layer.activity_regularizer is not None or layer._losses for layer in layers):
+        return True
+    return any(v.regularizer is not None or v.constraint is not None for v in model.weights)
+
+
 def _training_loop(method):
-    """Runs ``method`` with BLAS on the calling thread (the ops split batches themselves) and
-    freed memory kept for reuse (see ``_malloc``)."""
+    """Runs ``method`` inside ``_parallelism.training_call()``: BLAS on the calling thread while
+    the ops split batches themselves, restored when it returns."""
 
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
-        keep_freed_memory()
-        with one_blas_thread():
+        with parallelism.training_call():
             return method(*args, **kwargs)
 
     return wrapper
@@ -282,7 +292,7 @@ class Trainer:
         preds = self._forward(xs, training=True)
         if self._compile_loss is None:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
-        loss = self._compile_loss(ys, preds, sws)
+        loss = self._with_added_losses(self._compile_loss(ys, preds, sws))
         for v in variables:
             v.grad = None
         self.optimizer.scale_loss(loss).backward()
@@ -299,7 +309,19 @@ class Trainer:
     def _test_batch(self, xs, ys, sws):
         preds = self._forward(xs, training=False)
         loss = self._compile_loss(ys, preds, sws) if self._compile_loss is not None else None
-        self._update_trackers(loss, preds, ys, sws)
+        self._update_trackers(self._with_added_losses(loss), preds, ys, sws)
+
+    def _with_added_losses(self, loss):
+        """The compiled loss plus the sum of ``self.losses`` (regularizers, ``add_loss``), as
+        Keras 3's ``compute_loss`` adds them, in training and in evaluation."""
+        added = self.losses
+        if not added:
+            return loss
+        dtype = loss.dtype if loss is not None else xp.dtype(floatx())
+        for extra in added:
+            extra = ops.sum(ops.cast(extra, dtype))
+            loss = extra if loss is None else loss + extra
+        return loss
 
     def _update_trackers(self, loss, preds, ys, sws):
         batch = int(preds[0].shape[0])
@@ -403,8 +425,13 @@ class Trainer:
         training_logs = None
         cursor = _Cursor(n, batch_size, shuffle)
         parallel = None
-        if epochs > initial_epoch and data_parallel.eligible(self, batch_size, ys):
-            parallel = data_parallel.DataParallel(self, xs, ys, sws, variables)
+        if (
+            epochs > initial_epoch
+            and not _regularized(self)
+            and data_parallel.eligible(self, batch_size, ys)
+        ):
+            processes = data_parallel.process_count(batch_size)
+            parallel = data_parallel.DataParallel(self, xs, ys, sws, variables, processes)
         try:
             for epoch in range(initial_epoch, epochs):
                 self.reset_metrics()

@@ -20,9 +20,9 @@ the batch (``over_batch``), GEMMs included; the kernel gradient is the sum of th
 
 import weakref
 
+from compiler.keras._parallelism import over_batch
 from compiler.keras.backend import xp
 from compiler.keras.ops._core import as_tensor, primitive
-from compiler.keras.ops._parallel import over_batch
 from compiler.keras.ops.shape import reshape
 
 __all__ = ["conv", "depthwise_conv", "separable_conv", "conv_output_length", "conv_padding"]

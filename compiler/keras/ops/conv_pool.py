@@ -18,9 +18,9 @@ Spec: ``max_pool(relu(conv(x, kernel) + bias), pool_size)`` with ``strides == po
 ``"valid"`` pooling; the convolution may have any strides, padding and dilation, one group.
 """
 
+from compiler.keras._parallelism import over_chunks
 from compiler.keras.backend import xp
 from compiler.keras.ops._core import as_tensor, is_grad_enabled, primitive
-from compiler.keras.ops._parallel import over_chunks
 from compiler.keras.ops.conv import (
     _as_2d,
     _check_data_format,

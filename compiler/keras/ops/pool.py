@@ -12,9 +12,9 @@ maxima are taken. Fed directly by a conv with a fused ReLU, the pool also drops 
 that are not > 0 from its gradient, so that the conv need not mask its output-sized one.
 """
 
+from compiler.keras._parallelism import over_batch
 from compiler.keras.backend import xp
 from compiler.keras.ops._core import as_tensor, is_grad_enabled, primitive
-from compiler.keras.ops._parallel import over_batch
 from compiler.keras.ops.conv import (
     _check_data_format,
     conv_output_length,

@@ -17,7 +17,7 @@ from tests.compiler.keras.layers.reference import conv2d_ref, pool2d_ref
 
 RNG = np.random.default_rng(5)
 conv_pool = importlib.import_module("compiler.keras.ops.conv_pool")
-parallel = importlib.import_module("compiler.keras.ops._parallel")
+parallel = importlib.import_module("compiler.keras._parallelism")
 
 GEOMETRIES = [
     # (input NHWC, kernel, conv strides, padding, dilation, pool)
@@ -115,7 +115,7 @@ def test_ties_and_dead_units_route_gradients_as_the_separate_ops_do():
 def _chunked_run(monkeypatch, threads, chunk_bytes, x, kernel, bias, weights):
     monkeypatch.setattr(parallel, "_MIN_ELEMENTS", 0)
     monkeypatch.setattr(conv_pool, "_CHUNK_BYTES", chunk_bytes)
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", str(threads))
+    monkeypatch.setitem(parallel._settings, "workers", threads)
     results = _unfused_and_fused(x, kernel, bias, weights, fused=True)
     with ops.no_grad():
         results.append(ops.conv_max_pool(x, kernel, 2, bias=bias, relu=True).data)

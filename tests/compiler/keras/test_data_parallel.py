@@ -1,6 +1,7 @@
-"""fit's two-process training steps (compiler/keras/_data_parallel.py).
+"""fit's multi-process training steps (compiler/keras/_data_parallel.py).
 
-The oracle is the same fit in one process: histories and weights agree to float rounding.
+The oracle is the same fit in one process: histories and weights agree to float rounding,
+dropout included (masks drawn per batch, not per process).
 The helper process must leave with its fit, also when a callback raises, and models whose
 batches cannot be split without changing Keras's semantics must stay in one process.
 """
@@ -15,19 +16,20 @@ from compiler import keras
 from compiler.keras import layers
 
 data_parallel = importlib.import_module("compiler.keras._data_parallel")
+parallelism = importlib.import_module("compiler.keras._parallelism")
 RNG = np.random.default_rng(8)
 
 
 @pytest.fixture
 def helpers(monkeypatch):
-    """Two CPUs as far as the ops know; records every helper process started."""
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    """Two training workers; records every helper process started."""
+    monkeypatch.setitem(parallelism._settings, "workers", 2)
     started = []
     original = data_parallel.DataParallel.__init__
 
     def recording(self, *args, **kwargs):
         original(self, *args, **kwargs)
-        started.append(self.pid)
+        started.extend(self.pids)
 
     monkeypatch.setattr(data_parallel.DataParallel, "__init__", recording)
     return started
@@ -68,7 +70,7 @@ def test_two_processes_train_as_one(helpers, monkeypatch):
     split = _cnn()
     history = split.fit(x, y, batch_size=40, epochs=3, verbose=0, validation_split=0.2)
     assert len(helpers) == 1 and _gone(helpers[0])
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")  # one CPU: no helper
+    monkeypatch.setitem(parallelism._settings, "workers", 1)  # one worker: no helper
     whole = _cnn()
     reference = whole.fit(x, y, batch_size=40, epochs=3, verbose=0, validation_split=0.2)
     assert len(helpers) == 1
@@ -82,7 +84,7 @@ def test_a_last_batch_of_one_sample_is_not_split(helpers, monkeypatch):
     x, y = _data(65)  # batches of 32, 32 and 1
     history = _cnn().fit(x, y, batch_size=32, epochs=2, verbose=0, shuffle=False).history
     assert len(helpers) == 1
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "1")
+    monkeypatch.setitem(parallelism._settings, "workers", 1)
     reference = _cnn().fit(x, y, batch_size=32, epochs=2, verbose=0, shuffle=False).history
     for key, values in reference.items():
         np.testing.assert_allclose(history[key], values, rtol=2e-5)

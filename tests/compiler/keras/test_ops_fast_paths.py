@@ -8,7 +8,6 @@ gradient will be asked. Both sides of each switch are checked against naive loop
 
 import importlib
 import os
-import platform
 import select
 
 import numpy as np
@@ -119,9 +118,9 @@ def test_conv_relu_pool_finite_differences():
 
 
 def _slide_block_outputs(threads, monkeypatch, x, kernel, bias):
-    parallel = importlib.import_module("compiler.keras.ops._parallel")
+    parallel = importlib.import_module("compiler.keras._parallelism")
     monkeypatch.setattr(parallel, "_MIN_ELEMENTS", 0)  # split even these small batches
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", str(threads))
+    monkeypatch.setitem(parallel._settings, "workers", threads)
     results = []
     for padding, pool_padding in (("valid", "valid"), ("same", "same")):
         tx, tk, tb = (ops.Tensor(a.copy(), requires_grad=True) for a in (x, kernel, bias))
@@ -152,9 +151,9 @@ def test_two_thread_halves_give_the_single_thread_results(monkeypatch, batch):
 
 
 def test_a_forked_child_does_not_wait_on_the_parents_worker_thread(monkeypatch):
-    parallel = importlib.import_module("compiler.keras.ops._parallel")
+    parallel = importlib.import_module("compiler.keras._parallelism")
     monkeypatch.setattr(parallel, "_MIN_ELEMENTS", 0)
-    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    monkeypatch.setitem(parallel._settings, "workers", 2)
     x = np.arange(4 * 4 * 4 * 2, dtype=np.float32).reshape(4, 4, 4, 2)
     expected = ops.max_pool(x, 2).data  # starts the worker thread in this process
     read, write = os.pipe()
@@ -172,12 +171,10 @@ def test_a_forked_child_does_not_wait_on_the_parents_worker_thread(monkeypatch):
 
 
 def test_fit_pins_blas_to_one_thread_only_while_it_runs(monkeypatch):
-    import threadpoolctl  # a dependency of the package (compiler.keras.ops._parallel)
+    import threadpoolctl  # a dependency of the package (compiler.keras._parallelism)
 
-    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
-    parallel = importlib.import_module("compiler.keras.ops._parallel")
-    if not parallel.two_threads():
-        pytest.skip("one CPU: nothing is pinned")
+    parallel = importlib.import_module("compiler.keras._parallelism")
+    monkeypatch.setitem(parallel._settings, "workers", 2)
     seen = []
 
     class Probe(keras.callbacks.Callback):
@@ -190,10 +187,3 @@ def test_fit_pins_blas_to_one_thread_only_while_it_runs(monkeypatch):
     model.fit(np.ones((4, 3)), np.ones((4, 2)), epochs=1, verbose=0, callbacks=[Probe()])
     assert seen == [1]
     assert threadpoolctl.threadpool_info()[0]["num_threads"] == before
-
-
-def test_training_keeps_freed_memory_in_glibcs_heap():
-    malloc = importlib.import_module("compiler.keras._malloc")
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        pytest.skip("mallopt is glibc's")
-    assert malloc.keep_freed_memory() is True

@@ -2,7 +2,7 @@
 
 from compiler.keras.backend import xp
 from compiler.keras.layers.layer import Layer
-from compiler.keras.random import SeedGenerator
+from compiler.keras.random import SeedGenerator, batch_uniform
 
 __all__ = ["Dropout"]
 
@@ -56,7 +56,9 @@ class Dropout(Layer):
             return inputs * xp.zeros(shape, inputs.dtype)
         # Uniforms in float32 for float16/32 models: a float64 mask would double the traffic.
         uniform_dtype = xp.float64 if inputs.dtype == xp.float64 else xp.float32
-        uniform = self.seed_generator.next().random(shape, dtype=uniform_dtype)
+        # Axis 0 is the batch unless noise_shape fixes it: then per-sample draws (see random).
+        per_sample = self.noise_shape is None or self.noise_shape[0] is None
+        uniform = batch_uniform(self.seed_generator.next(), shape, uniform_dtype, per_sample)
         keep = (uniform >= self.rate).astype(inputs.dtype)
         keep *= inputs.dtype.type(1.0 / (1.0 - self.rate))
         return inputs * keep
