@@ -171,3 +171,32 @@ def test_random_geometries_match_real_keras_and_every_runtime(real, tmp_path):
         ):
             assert relative_error(got, want) <= 1e-5, (where, shape, cfg)
     assert written >= 7
+
+
+@pytest.mark.parametrize(
+    "dims, error",
+    [
+        ((2, 100_000, 100_000, 4), runtime.errors.BudgetExceededError),
+        ((3, 10, 12, 4), runtime.errors.InvalidModelError),  # batch 3 for an input of 2
+        ((2, 0, 12, 4), runtime.errors.InvalidModelError),
+    ],
+)
+def test_runtime_refuses_a_bad_output_shape_before_allocating(dims, error, monkeypatch):
+    from compiler.export.tflite import _transpose_conv, write_tflite
+    from compiler.lower import lower_model
+    from compiler.passes import optimize
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input(SHAPE)
+    layer = keras.layers.Conv2DTranspose(4, 3, strides=2, padding="same")
+    graph = optimize(lower_model(keras.Model(inputs, layer(inputs)))).graph
+    # A file whose output_shape input says ``dims`` (as a hostile or broken file may).
+    monkeypatch.setattr(
+        _transpose_conv, "_output_shape", lambda g, op: g.const("bad", np.array(dims, np.int32))
+    )
+    interp = runtime.Interpreter(model_content=write_tflite(graph))
+    with pytest.raises(error):
+        interp.resize_tensor_input(0, [2, *SHAPE])
+        interp.allocate_tensors()
+        interp.set_tensor(interp.get_input_details()[0]["index"], np.zeros((2, *SHAPE), np.float32))
+        interp.invoke()
