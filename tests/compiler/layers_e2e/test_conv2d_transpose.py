@@ -124,6 +124,8 @@ def test_float_and_int8_files_in_every_runtime(cfg, tmp_path):
         np.testing.assert_array_equal(run_ours(ints["tflite"], x[:batch]), reference)
     assert cosine(reference, want) > 0.99
     assert cosine(run_onnx(ints["onnx"], x), want) > 0.99
+    session = runtime.InferenceSession(str(ints["onnx"]))
+    assert cosine(session.run(None, {session.get_inputs()[0].name: x})[0], want) > 0.99
 
 
 def _random_geometries(count, seed=7):
