@@ -12,7 +12,7 @@ This module owns:
   Each part writes its own rows or its own slot of partial results, summed in a fixed order:
   results do not depend on thread timing, and with one or two workers not on the worker count
   either (a batch is always cut in at least two parts); more workers cut more parts, which
-  changes the grouping of those sums by float rounding only.
+  changes GEMM blocking and the grouping of those sums by float rounding only.
 - **Processes.** Whether ``fit`` may split training steps over processes
   (``keras.config.set_training_processes``: ``"auto"``, ``"always"`` or ``"never"``, or
   ``KESTREL_TRAINING_PROCESSES``). ``"auto"`` uses them only for a model that qualifies (see
