@@ -256,9 +256,7 @@ def _getitem(b: _Op, x, key):
     if not dropped:
         return _slice(b, x, begin, size, b.out_shape)
     # The slice keeps rank (size 1 where an int indexed); RESHAPE then drops those axes.
-    kept = tuple(
-        1 if a < len(key) and isinstance(key[a], int) else d for a, d in enumerate(x.shape)
-    )
+    kept = tuple(d if n == -1 else n for d, n in zip(x.shape, size))
     sliced = _slice(b, x, begin, size, kept, "slice")
     return _reshape_to_output(b, sliced)
 

@@ -64,6 +64,9 @@ def _op_graph():
         rops.var(i, axis=-1),
         rops.std(i, axis=1, keepdims=True),
         *rops.split(i, 2, axis=-1),
+        *rops.split(i, [1, 4], axis=2),
+        i[:, 2, 1:4],  # an int index drops its axis
+        rops.stack([i, i], axis=-1),
     ]
     head = real.layers.Dense(3, name="head")
     return real.Model(i, [head(p) if p.shape[-1] == 6 else p for p in parts], name="ops")
