@@ -15,11 +15,22 @@ class Variable(Tensor):
         dtype: dtype name, default ``floatx()``.
         trainable: whether gradients flow to it and optimizers update it.
         name: short name, e.g. ``"kernel"``; ``path`` is ``"<owner>/<name>"``.
+        regularizer: callable ``value -> scalar`` whose result training adds to the loss.
+        constraint: callable ``value -> value`` the optimizer applies after each update.
     """
 
-    __slots__ = ("name", "path", "trainable")
+    __slots__ = ("name", "path", "trainable", "regularizer", "constraint")
 
-    def __init__(self, initializer, shape=None, dtype=None, trainable=True, name="variable"):
+    def __init__(
+        self,
+        initializer,
+        shape=None,
+        dtype=None,
+        trainable=True,
+        name="variable",
+        regularizer=None,
+        constraint=None,
+    ):
         dtype = xp.dtype(dtype or floatx())
         if callable(initializer):
             value = initializer(tuple(shape), dtype=dtype)
@@ -31,6 +42,8 @@ class Variable(Tensor):
         self.name = name
         self.path = name
         self.trainable = trainable
+        self.regularizer = regularizer
+        self.constraint = constraint
 
     @property
     def value(self):

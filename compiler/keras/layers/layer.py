@@ -10,7 +10,9 @@ import inspect
 import re
 import threading
 
+from compiler.keras import constraints as constraints_mod
 from compiler.keras import initializers as initializers_mod
+from compiler.keras import regularizers as regularizers_mod
 from compiler.keras.backend import floatx, xp
 from compiler.keras.ops import Tensor, as_tensor, cast, no_grad
 from compiler.keras.ops._symbolic import register_symbolic_type
@@ -206,6 +208,8 @@ class Layer:
         trainable: whether the layer's weights are updated by training.
         dtype: dtype of the weights and computations, default ``floatx()``.
         input_shape: for the first layer of a ``Sequential``, the shape of one sample.
+        activity_regularizer: regularizer of the layer's outputs; its penalty, divided by the
+            batch size, joins ``losses`` on each call (Keras 3).
     """
 
     def __init__(
@@ -215,6 +219,7 @@ class Layer:
         trainable=True,
         dtype=None,
         autocast=True,
+        activity_regularizer=None,
         input_shape=None,
         batch_input_shape=None,
         input_dim=None,
@@ -226,6 +231,7 @@ class Layer:
             )
         object.__setattr__(self, "_layers", [])
         object.__setattr__(self, "_variables", [])
+        object.__setattr__(self, "_losses", [])
         if isinstance(dtype, dict):  # a serialized DTypePolicy
             dtype = dtype.get("config", {}).get("name", None)
         if name is not None and (not isinstance(name, str) or "/" in name):
@@ -238,6 +244,7 @@ class Layer:
         self._trainable = trainable
         self._dtype = str(xp.dtype(dtype or floatx()))
         self.autocast = autocast
+        self.activity_regularizer = regularizers_mod.get(activity_regularizer)
         self.built = False
         self.input_spec = None
         self.supports_masking = False
@@ -335,7 +342,11 @@ class Layer:
         constraint=None,
         **kwargs,
     ):
-        """Creates a weight owned by this layer (Keras's ``add_weight``)."""
+        """Creates a weight owned by this layer (Keras's ``add_weight``).
+
+        ``regularizer`` (a name, config or callable) adds its penalty of the weight to
+        ``losses``; ``constraint`` is applied by the optimizer after each update.
+        """
         shape = tuple(int(d) for d in (shape or ()))
         if initializer is None:
             is_float = xp.dtype(dtype or self._dtype).kind == "f"
@@ -346,6 +357,8 @@ class Layer:
             dtype=dtype or self._dtype,
             trainable=trainable,
             name=name or f"variable_{len(self._variables)}",
+            regularizer=regularizers_mod.get(regularizer),
+            constraint=constraints_mod.get(constraint),
         )
         variable.path = f"{self.name}/{variable.name}"
         self._variables.append(variable)
@@ -353,6 +366,28 @@ class Layer:
 
     def get_weights(self):
         return [w.data.copy() for w in self.weights]
+
+    # ----------------------------------------------------------------- losses
+    def add_loss(self, loss):
+        """Adds a scalar loss to ``losses``; training adds ``losses`` to the compiled loss."""
+        self._losses.append(loss if isinstance(loss, Tensor) else as_tensor(loss))
+
+    @property
+    def losses(self):
+        """Losses of the last call (``add_loss``, activity regularizers, this layer's and its
+        sublayers'), then the weight regularizers' penalties of the current weights."""
+        losses = list(self._losses)
+        for layer in _all_sublayers(self):
+            losses.extend(layer._losses)
+        for variable in self.trainable_weights:
+            if getattr(variable, "regularizer", None) is not None:
+                losses.append(variable.regularizer(variable))
+        return losses
+
+    def _clear_losses(self):
+        self._losses.clear()
+        for layer in _all_sublayers(self):
+            layer._losses.clear()
 
     def set_weights(self, weights):
         """Sets weights from numpy arrays, in the order of ``weights``; shapes must match."""
@@ -440,11 +475,19 @@ class Layer:
         if "mask" not in params:
             kwargs.pop("mask", None)
         previous = current_training()
+        depth = getattr(_CONTEXT, "depth", 0)
+        if depth == 0:
+            # Keras 3 keeps the losses of the latest outermost call only.
+            self._clear_losses()
         _CONTEXT.training = training
+        _CONTEXT.depth = depth + 1
         try:
             outputs = self.call(*args, **kwargs)
         finally:
             _CONTEXT.training = previous
+            _CONTEXT.depth = depth
+        if self.activity_regularizer is not None:
+            self._add_activity_losses(outputs)
         out_mask = self.compute_mask(inputs, mask)
         if out_mask is not None:
             if isinstance(outputs, Tensor):
@@ -457,6 +500,17 @@ class Layer:
                     if isinstance(out, Tensor):
                         out._keras_mask = m
         return outputs
+
+    def _add_activity_losses(self, outputs):
+        # Divided by the batch size (0 for an empty batch, Keras's divide_no_nan), so that its
+        # weight against the weight penalties does not depend on the batch size.
+        for output in _flatten(outputs):
+            if isinstance(output, Tensor):
+                loss = self.activity_regularizer(output)
+                if output.ndim > 0:
+                    batch = output.shape[0]
+                    loss = loss / batch if batch else loss * 0.0
+                self.add_loss(loss)
 
     def _convert_input(self, value):
         if value is None:
@@ -525,11 +579,16 @@ class Layer:
             c_args = map_structure(concrete, args)
             c_kwargs = {k: map_structure(concrete, v) for k, v in kwargs.items()}
             c_kwargs.setdefault("training", False)
-            return self._eager_call(c_args, c_kwargs)
+            outputs = self._eager_call(c_args, c_kwargs)
+            if getattr(_CONTEXT, "depth", 0) == 0:
+                self._clear_losses()  # a shape probe is not a call whose losses count
+            return outputs
 
     # ----------------------------------------------------------------- config
     def get_config(self):
         config = {"name": self.name, "trainable": self.trainable, "dtype": _dtype_policy(self)}
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers_mod.serialize(self.activity_regularizer)
         if self._batch_input_shape is not None:
             config["batch_input_shape"] = list(self._batch_input_shape)
         return config
@@ -549,6 +608,19 @@ def _dtype_policy(layer):
         "config": {"name": layer.dtype},
         "registered_name": None,
     }
+
+
+def _all_sublayers(layer):
+    """Every layer nested in ``layer`` (depth first, each once), ``layer`` excluded."""
+    out, seen, stack = [], {id(layer)}, list(reversed(layer._layers))
+    while stack:
+        sub = stack.pop()
+        if id(sub) in seen:
+            continue
+        seen.add(id(sub))
+        out.append(sub)
+        stack.extend(reversed(sub._layers))
+    return out
 
 
 def _unique(items):

@@ -7,6 +7,7 @@ Updates compute in numpy on whole arrays and write with ``Variable.assign`` (nev
 """
 
 from compiler.keras.backend import floatx, xp
+from compiler.keras.ops import no_grad
 from compiler.keras.optimizers.schedules import LearningRateSchedule
 from compiler.keras.optimizers.schedules import deserialize as deserialize_schedule
 from compiler.keras.optimizers.schedules import serialize as serialize_schedule
@@ -232,6 +233,11 @@ class Optimizer:
             self._accumulate(grads, variables)
         else:
             self._update(grads, variables)
+        # Keras 3 projects every constrained variable after the update, gradient or not.
+        for variable in trainable_variables:
+            if getattr(variable, "constraint", None) is not None:
+                with no_grad():
+                    variable.assign(variable.constraint(variable))
         if self.use_ema:
             self._update_ema()
         self._iterations.assign(self._iterations.data + 1)

@@ -1,6 +1,6 @@
 """``Dense``: ``activation(inputs @ kernel + bias)`` on the last axis."""
 
-from compiler.keras import activations, initializers, ops
+from compiler.keras import activations, constraints, initializers, ops, regularizers
 from compiler.keras.layers.layer import InputSpec, Layer
 
 __all__ = ["Dense"]
@@ -15,6 +15,9 @@ class Dense(Layer):
         use_bias: whether to add a bias vector.
         kernel_initializer: default ``"glorot_uniform"``.
         bias_initializer: default ``"zeros"``.
+        kernel_regularizer, bias_regularizer: penalties added to ``losses``.
+        activity_regularizer: penalty of the output, per sample of the batch.
+        kernel_constraint, bias_constraint: projections applied after each optimizer update.
 
     Input shape:
         N-D tensor ``(batch_size, ..., input_dim)``.
@@ -40,7 +43,7 @@ class Dense(Layer):
         quantization_config=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         if quantization_config is not None or lora_rank:
             # Quantization is a compiler pass here (DESIGN.md rule 3), not a layer mode.
             raise ValueError(
@@ -58,6 +61,10 @@ class Dense(Layer):
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
         self.input_spec = InputSpec(min_ndim=2)
         self.supports_masking = True
 
@@ -69,12 +76,20 @@ class Dense(Layer):
                 f"Received: input_shape={input_shape}"
             )
         self.kernel = self.add_weight(
-            name="kernel", shape=(input_dim, self.units), initializer=self.kernel_initializer
+            name="kernel",
+            shape=(input_dim, self.units),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
         )
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
-                name="bias", shape=(self.units,), initializer=self.bias_initializer
+                name="bias",
+                shape=(self.units,),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
             )
         self.input_spec = InputSpec(min_ndim=2, axes={-1: input_dim})
         self.built = True
@@ -96,9 +111,9 @@ class Dense(Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": None,
-            "bias_regularizer": None,
-            "kernel_constraint": None,
-            "bias_constraint": None,
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
             "quantization_config": None,
         }
