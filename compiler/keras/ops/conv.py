@@ -22,12 +22,13 @@ import weakref
 
 from compiler.keras._parallelism import over_batch
 from compiler.keras.backend import xp
+from compiler.keras.ops import conv_kernels as kernels
 from compiler.keras.ops._core import as_tensor, primitive
+from compiler.keras.ops.conv_kernels import conv_output_length, conv_padding
 from compiler.keras.ops.shape import reshape
 
 __all__ = ["conv", "depthwise_conv", "separable_conv", "conv_output_length", "conv_padding"]
 
-_as_strided = xp.lib.stride_tricks.as_strided
 _THIN_WINDOW = 32  # kh*kw*C below which the bias rides in the GEMM as a ones column
 # Output gradients already zero wherever the fused ReLU's output is not positive: a max pool
 # fed directly by the conv (Conv2D(activation="relu") + MaxPooling2D, the slide's pattern)
@@ -49,140 +50,9 @@ def mark_relu_masked(grad):
     return grad
 
 
-def conv_output_length(length, kernel, stride, padding, dilation=1):
-    """Output length of one spatial axis (``None`` stays ``None``), TensorFlow's formula."""
-    if length is None:
-        return None
-    extent = (kernel - 1) * dilation + 1
-    if padding in ("same", "causal"):
-        return (length + stride - 1) // stride
-    return max((length - extent) // stride + 1, 0)
-
-
-def conv_padding(length, kernel, stride, padding, dilation=1):
-    """``(before, after)`` zero padding of one spatial axis for ``padding`` valid/same/causal."""
-    extent = (kernel - 1) * dilation + 1
-    if padding == "valid":
-        return (0, 0)
-    if padding == "causal":
-        return (extent - 1, 0)
-    out = (length + stride - 1) // stride
-    total = max((out - 1) * stride + extent - length, 0)
-    return (total // 2, total - total // 2)
-
-
-def _windows(x, kernel_hw, out_hw, strides, dilation):
-    """View ``(N, OH, OW, KH, KW, C)`` of the padded NHWC input ``x``: no copy."""
-    n, _, _, c = x.shape
-    sn, sh, sw, sc = x.strides
-    shape = (n, out_hw[0], out_hw[1], kernel_hw[0], kernel_hw[1], c)
-    steps = (sn, sh * strides[0], sw * strides[1], sh * dilation[0], sw * dilation[1], sc)
-    return _as_strided(x, shape, steps, writeable=False)
-
-
-def _offset_slices(kernel_hw, out_hw, strides, dilation):
-    """For each kernel offset (i, j), the slice of the padded input that it sees."""
-    for i in range(kernel_hw[0]):
-        for j in range(kernel_hw[1]):
-            top, left = i * dilation[0], j * dilation[1]
-            yield (
-                i,
-                j,
-                (
-                    slice(None),
-                    slice(top, top + strides[0] * (out_hw[0] - 1) + 1, strides[0]),
-                    slice(left, left + strides[1] * (out_hw[1] - 1) + 1, strides[1]),
-                ),
-            )
-
-
-def _pad(x, pads):
-    if not any(lo or hi for lo, hi in pads):
-        return x
-    return xp.pad(x, ((0, 0), *pads, (0, 0)))
-
-
-def _unpad(x, pads):
-    (top, bottom), (left, right) = pads
-    return x[:, top : x.shape[1] - bottom, left : x.shape[2] - right, :]
-
-
-def _im2col_filler(x, kernel_hw, out_hw, strides, dilation):
-    """``fill(rows, cols)`` copies the windows of batch ``rows`` of the padded NHWC ``x`` into
-    the first ``kh*kw*C`` columns of ``cols``, a ``(len(rows) * pixels, width)`` matrix (a
-    last ones column, when there is one, is left alone). Views are made once, not per call."""
-    c = x.shape[3]
-    width = kernel_hw[0] * kernel_hw[1] * c
-    if c == 1:
-        # One channel (grayscale input layers): a copy per kernel offset moves whole image
-        # rows; the strided view would copy one float at a time.
-        planes = x[..., 0]
-        offsets = [index for _, _, index in _offset_slices(kernel_hw, out_hw, strides, dilation)]
-
-        def fill(rows, cols):
-            grid = xp.reshape(cols, (-1, *out_hw, cols.shape[1]), copy=False)
-            images = planes[rows]
-            for k, index in enumerate(offsets):
-                grid[..., k] = images[index]
-
-        return fill
-    windows = _windows(x, kernel_hw, out_hw, strides, dilation)
-
-    def fill(rows, cols):
-        shape = (rows.stop - rows.start, *out_hw, *kernel_hw, c)
-        xp.reshape(cols[:, :width], shape, copy=False)[...] = windows[rows]
-
-    return fill
-
-
-def _col2im_adder(dx, kernel_hw, out_hw, strides, dilation):
-    """``add(rows, dcols)`` sums window gradients of batch ``rows``, laid out ``(kh*kw, pixels,
-    C)``, into ``dx[rows]``, the padded input's gradient (the adjoint of im2col).
-
-    That layout (one batched GEMM away from the output gradient) makes each of the ``kh*kw``
-    strided adds read one contiguous block: measured 5x faster than adding from ``(pixels,
-    kh*kw*C)`` rows, whose contiguous runs are only ``C`` long.
-    """
-    c = dx.shape[3]
-    offsets = [index for _, _, index in _offset_slices(kernel_hw, out_hw, strides, dilation)]
-
-    def add(rows, dcols):
-        image = dx[rows]
-        count = image.shape[0]
-        first = 0
-        if strides == (1, 1):
-            # The first offset's windows are one block: copied, not added onto zeros, and
-            # only the rest of the image is zeroed (~8% less CPU on the slide's conv2d_1).
-            image[:, out_hw[0] :] = 0
-            image[:, : out_hw[0], out_hw[1] :] = 0
-            image[offsets[0]] = dcols[0].reshape(count, *out_hw, c)
-            first = 1
-        else:
-            image[...] = 0
-        for k in range(first, len(offsets)):
-            image[offsets[k]] += dcols[k].reshape(count, *out_hw, c)
-
-    return add
-
-
-def _sum_rows(a):
-    # A GEMV: numpy's sum(axis=0) of a tall matrix is several times slower.
-    return xp.ones(a.shape[0], dtype=a.dtype) @ a
-
-
-def _ordered_sum(parts):
-    """Sums partial results (a dict keyed by row or chunk) in key order: the same sum however
-    many threads computed the parts."""
-    keys = sorted(parts)
-    total = parts[keys[0]]
-    for key in keys[1:]:
-        total = total + parts[key]
-    return total
-
-
 def _conv2d_forward(x, kernel, bias, strides, pads, dilation, groups, input_grad, relu):
     kh, kw, cin_g, filters = kernel.shape
-    xp_ = _pad(x, pads)
+    xp_ = kernels.pad(x, pads)
     n, hp, wp, c = xp_.shape
     out_hw = tuple(
         conv_output_length(size, k, s, "valid", d)
@@ -209,7 +79,7 @@ def _conv2d_forward(x, kernel, bias, strides, pads, dilation, groups, input_grad
         cols = xp.empty((m, weights.shape[0]), dtype=x.dtype)
         if fused_bias:
             cols[:, -1] = 1
-        fill = _im2col_filler(xp_, (kh, kw), out_hw, strides, dilation)
+        fill = kernels.im2col_filler(xp_, (kh, kw), out_hw, strides, dilation)
     out = xp.empty((m, filters), dtype=xp.result_type(cols, weights))
 
     def forward(rows):
@@ -252,7 +122,7 @@ def _conv2d_backward(ctx, g, want_bias=False):
     dx = add = None
     if input_grad:
         dx = xp.empty(padded_shape, dtype=g.dtype)
-        add = _col2im_adder(dx, (kh, kw), out_hw, strides, dilation)
+        add = kernels.col2im_adder(dx, (kh, kw), out_hw, strides, dilation)
     weight_parts, bias_parts = {}, {}
 
     def backward(rows):
@@ -263,17 +133,17 @@ def _conv2d_backward(ctx, g, want_bias=False):
         # With the ones column: the kernel's rows, then the bias row.
         weight_parts[rows.start] = cols[r].T @ gr
         if want_bias and not fused_bias:
-            bias_parts[rows.start] = _sum_rows(gr)
+            bias_parts[rows.start] = kernels.sum_rows(gr)
         if add is not None:
             add(rows, xp.matmul(gr, kernels_t))
 
     over_batch(backward, n, cols.size + g2.size)
-    grad_weights = _ordered_sum(weight_parts)
+    grad_weights = kernels.ordered_sum(weight_parts)
     grad_kernel = grad_weights[: kh * kw * cin_g].reshape(kernel.shape)
     grad_bias = None
     if want_bias:
-        grad_bias = grad_weights[-1] if fused_bias else _ordered_sum(bias_parts)
-    grad_x = None if dx is None else _unpad(dx, pads)
+        grad_bias = grad_weights[-1] if fused_bias else kernels.ordered_sum(bias_parts)
+    grad_x = None if dx is None else kernels.unpad(dx, pads)
     return grad_x, grad_kernel, grad_bias
 
 
@@ -282,7 +152,7 @@ def _grouped_forward(xp_, kernel, bias, out_hw, strides, pads, dilation, groups,
     n = xp_.shape[0]
     m = n * out_hw[0] * out_hw[1]
     fg = filters // groups
-    cols = _windows(xp_, (kh, kw), out_hw, strides, dilation)
+    cols = kernels.windows(xp_, (kh, kw), out_hw, strides, dilation)
     cols = cols.reshape(m, kh * kw, groups, cin_g).transpose(2, 0, 1, 3)
     cols = cols.reshape(groups, m, kh * kw * cin_g)
     k = kernel.reshape(kh * kw, cin_g, groups, fg).transpose(2, 0, 1, 3)
@@ -326,9 +196,9 @@ def _grouped_backward(ctx, g, want_bias):
         dcols = xp.matmul(gg[None], k)  # (kh*kw, G, pixels, Cg)
         dcols = dcols.transpose(0, 2, 1, 3).reshape(kh * kw, m, c)
         dx = xp.empty(padded_shape, dtype=g.dtype)
-        _col2im_adder(dx, (kh, kw), out_hw, strides, dilation)(slice(0, n), dcols)
-        grad_x = _unpad(dx, pads)
-    grad_bias = _sum_rows(g2) if want_bias else None
+        kernels.col2im_adder(dx, (kh, kw), out_hw, strides, dilation)(slice(0, n), dcols)
+        grad_x = kernels.unpad(dx, pads)
+    grad_bias = kernels.sum_rows(g2) if want_bias else None
     return grad_x, grad_kernel, grad_bias
 
 
@@ -350,15 +220,6 @@ def _conv2d_bias_grad(ctx, g):
     return _conv2d_backward(ctx, g, want_bias=True)
 
 
-def _tuple(value, rank, name):
-    if isinstance(value, int):
-        return (value,) * rank
-    value = tuple(int(v) for v in value)
-    if len(value) != rank:
-        raise ValueError(f"`{name}` must have {rank} values. Received: {name}={value}")
-    return value
-
-
 def _check_rank(x, kernel, name):
     if x.ndim not in (3, 4):
         raise ValueError(
@@ -369,38 +230,6 @@ def _check_rank(x, kernel, name):
         raise ValueError(
             f"{name}: kernel rank must equal input rank. Received: kernel.shape={kernel.shape}, "
             f"inputs.shape={x.shape}"
-        )
-
-
-def _as_2d(x, kernel, strides, dilation, padding):
-    """Lifts a 1-D problem onto a height-1 image; 2-D passes through."""
-    rank = x.ndim - 2
-    strides = _tuple(strides, rank, "strides")
-    dilation = _tuple(dilation, rank, "dilation_rate")
-    if rank == 2:
-        return x, kernel, strides, dilation
-    x = reshape(x, (x.shape[0], 1, *x.shape[1:]))
-    kernel = reshape(kernel, (1, *kernel.shape))
-    return x, kernel, (1, *strides), (1, *dilation)
-
-
-def _pads(spatial, kernel_hw, strides, padding, dilation):
-    padding = padding.lower()
-    if padding not in ("valid", "same", "causal"):
-        raise ValueError(f"Invalid padding: {padding!r}. Expected 'valid', 'same' or 'causal'")
-    return tuple(
-        conv_padding(size, k, s, padding if (padding != "causal" or axis == 1) else "valid", d)
-        for axis, (size, k, s, d) in enumerate(
-            zip(spatial, kernel_hw, strides, dilation, strict=True)
-        )
-    )
-
-
-def _check_data_format(data_format, name):
-    if data_format not in (None, "channels_last"):
-        raise ValueError(
-            f"{name}: only data_format='channels_last' is supported. "
-            f"Received: data_format={data_format!r}"
         )
 
 
@@ -429,7 +258,7 @@ def conv(
         fuse_relu: apply ``max(x, 0)`` in the same pass (``Conv2D(activation="relu")``); saves
             an output-sized temporary forward and backward.
     """
-    _check_data_format(data_format, "conv")
+    kernels.check_data_format(data_format, "conv")
     x, kernel = as_tensor(inputs), as_tensor(kernel)
     _check_rank(x, kernel, "conv")
     rank = x.ndim - 2
@@ -440,8 +269,8 @@ def conv(
             f"conv: input channels {c} must equal kernel.shape[-2] * groups = {cin_g} * {groups} "
             f"and filters {filters} must divide by groups. Received: kernel.shape={kernel.shape}"
         )
-    x2, k2, strides, dilation = _as_2d(x, kernel, strides, dilation_rate, padding)
-    pads = _pads(x2.shape[1:3], k2.shape[:2], strides, padding, dilation)
+    x2, k2, strides, dilation = kernels.as_2d(x, kernel, strides, dilation_rate, padding)
+    pads = kernels.spatial_pads(x2.shape[1:3], k2.shape[:2], strides, padding, dilation)
     padded = [x2.shape[1 + a] + sum(pads[a]) for a in range(2)]
     extent = [(k2.shape[a] - 1) * dilation[a] + 1 for a in range(2)]
     if any(p < e for p, e in zip(padded, extent, strict=True)):
@@ -466,7 +295,7 @@ def conv(
 
 def _depthwise_forward(x, kernel, bias, strides, pads, dilation):
     kh, kw, c, mult = kernel.shape
-    xp_ = _pad(x, pads)
+    xp_ = kernels.pad(x, pads)
     n, hp, wp, _ = xp_.shape
     out_hw = tuple(
         conv_output_length(size, k, s, "valid", d)
@@ -477,7 +306,7 @@ def _depthwise_forward(x, kernel, bias, strides, pads, dilation):
     # would make numpy loop one element at a time: measured ~10x slower).
     out = xp.zeros((mult, n, *out_hw, c), dtype=xp.result_type(x, kernel))
     tmp = xp.empty(out.shape[1:], dtype=out.dtype)
-    for i, j, index in _offset_slices((kh, kw), out_hw, strides, dilation):
+    for i, j, index in kernels.offset_slices((kh, kw), out_hw, strides, dilation):
         window = xp_[index]
         for m in range(mult):
             xp.multiply(window, kernel[i, j, :, m], out=tmp)
@@ -497,14 +326,14 @@ def _depthwise_backward(ctx, g, want_bias=False):
     grad_kernel = xp.empty_like(kernel)
     dx = xp.zeros_like(xp_)
     tmp = xp.empty(per_filter.shape[1:], dtype=dx.dtype)
-    for i, j, index in _offset_slices((kh, kw), out_hw, strides, dilation):
+    for i, j, index in kernels.offset_slices((kh, kw), out_hw, strides, dilation):
         window = xp_[index]
         for m in range(mult):
             grad_kernel[i, j, :, m] = xp.einsum("nhwc,nhwc->c", window, per_filter[m])
             xp.multiply(per_filter[m], kernel[i, j, :, m], out=tmp)
             dx[index] += tmp
     grad_bias = per_filter.sum(axis=(1, 2, 3)).T.reshape(-1) if want_bias else None
-    return _unpad(dx, pads), grad_kernel, grad_bias
+    return kernels.unpad(dx, pads), grad_kernel, grad_bias
 
 
 @primitive("depthwise_conv2d")
@@ -536,7 +365,7 @@ def depthwise_conv(
         strides, padding, data_format, dilation_rate: as for ``conv``.
         bias: optional ``(C * multiplier,)``.
     """
-    _check_data_format(data_format, "depthwise_conv")
+    kernels.check_data_format(data_format, "depthwise_conv")
     x, kernel = as_tensor(inputs), as_tensor(kernel)
     _check_rank(x, kernel, "depthwise_conv")
     rank = x.ndim - 2
@@ -545,8 +374,8 @@ def depthwise_conv(
             f"depthwise_conv: kernel.shape[-2] must equal the input channels {x.shape[-1]}. "
             f"Received: kernel.shape={kernel.shape}"
         )
-    x2, k2, strides, dilation = _as_2d(x, kernel, strides, dilation_rate, padding)
-    pads = _pads(x2.shape[1:3], k2.shape[:2], strides, padding, dilation)
+    x2, k2, strides, dilation = kernels.as_2d(x, kernel, strides, dilation_rate, padding)
+    pads = kernels.spatial_pads(x2.shape[1:3], k2.shape[:2], strides, padding, dilation)
     padded = [x2.shape[1 + a] + sum(pads[a]) for a in range(2)]
     extent = [(k2.shape[a] - 1) * dilation[a] + 1 for a in range(2)]
     if any(p < e for p, e in zip(padded, extent, strict=True)):

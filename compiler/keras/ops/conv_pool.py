@@ -20,19 +20,8 @@ Spec: ``max_pool(relu(conv(x, kernel) + bias), pool_size)`` with ``strides == po
 
 from compiler.keras._parallelism import over_chunks
 from compiler.keras.backend import xp
+from compiler.keras.ops import conv_kernels as kernels
 from compiler.keras.ops._core import as_tensor, is_grad_enabled, primitive
-from compiler.keras.ops.conv import (
-    _as_2d,
-    _check_data_format,
-    _col2im_adder,
-    _im2col_filler,
-    _ordered_sum,
-    _pad,
-    _pads,
-    _sum_rows,
-    _unpad,
-    conv_output_length,
-)
 
 __all__ = ["conv_max_pool"]
 
@@ -54,7 +43,7 @@ class _Geometry:
         kh, kw, c, filters = kernel_shape
         self.kernel_hw, self.strides, self.dilation, self.pool = (kh, kw), strides, dilation, pool
         conv_hw = [
-            conv_output_length(
+            kernels.conv_output_length(
                 padded_shape[1 + a], self.kernel_hw[a], strides[a], "valid", dilation[a]
             )
             for a in range(2)
@@ -72,7 +61,9 @@ class _Geometry:
     def im2col(self, padded):
         """``windows(rows)``: a new ``(len(rows) * pixels, kh*kw*C)`` matrix holding the
         windows of the padded images ``rows``."""
-        fill = _im2col_filler(padded, self.kernel_hw, self.used_hw, self.strides, self.dilation)
+        fill = kernels.im2col_filler(
+            padded, self.kernel_hw, self.used_hw, self.strides, self.dilation
+        )
 
         def windows(rows):
             cols = xp.empty(((rows.stop - rows.start) * self.pixels, self.width), padded.dtype)
@@ -85,7 +76,7 @@ class _Geometry:
 @primitive("conv2d_max_pool")
 def _conv_max_pool(x, kernel, *bias, strides, pads, dilation, pool, relu, record, input_grad):
     bias = bias[0] if bias else None
-    padded = _pad(x, pads)
+    padded = kernels.pad(x, pads)
     n = padded.shape[0]
     geo = _Geometry(padded.shape, kernel.shape, strides, dilation, pool)
     weights = kernel.reshape(geo.width, geo.filters)
@@ -137,7 +128,7 @@ def _conv_max_pool_grad(ctx, g):
     dx = add = None
     if input_grad:
         dx = xp.empty(padded.shape, dtype=g.dtype)
-        add = _col2im_adder(dx, geo.kernel_hw, geo.used_hw, geo.strides, geo.dilation)
+        add = kernels.col2im_adder(dx, geo.kernel_hw, geo.used_hw, geo.strides, geo.dilation)
     kernel_parts, bias_parts = {}, {}
 
     def backward(index, part):
@@ -146,7 +137,7 @@ def _conv_max_pool_grad(ctx, g):
         if relu:  # TensorFlow's ReLU gradient, on the pooled output
             pooled_grad = pooled_grad * (out[part] > 0)
         if has_bias:
-            bias_parts[index] = _sum_rows(pooled_grad.reshape(-1, geo.filters))
+            bias_parts[index] = kernels.sum_rows(pooled_grad.reshape(-1, geo.filters))
         grid = xp.empty((count, *geo.used_hw, geo.filters), dtype=g.dtype)
         # The windows tile the used outputs: each gets exactly one write, g or zero.
         for k, view in enumerate(_window_views(grid, geo.pool)):
@@ -157,9 +148,9 @@ def _conv_max_pool_grad(ctx, g):
             add(part, xp.matmul(grid, kernels_t))
 
     over_chunks(backward, padded.shape[0], geo.per_chunk(g.dtype.itemsize))
-    grad_x = None if dx is None else _unpad(dx, pads)
-    grads = (grad_x, _ordered_sum(kernel_parts).reshape(kernel.shape))
-    return (*grads, _ordered_sum(bias_parts)) if has_bias else grads
+    grad_x = None if dx is None else kernels.unpad(dx, pads)
+    grads = (grad_x, kernels.ordered_sum(kernel_parts).reshape(kernel.shape))
+    return (*grads, kernels.ordered_sum(bias_parts)) if has_bias else grads
 
 
 def conv_max_pool(
@@ -186,16 +177,16 @@ def conv_max_pool(
         bias: optional ``(filters,)``.
         relu: apply ReLU (``Conv2D(activation="relu")``).
     """
-    _check_data_format(data_format, "conv_max_pool")
+    kernels.check_data_format(data_format, "conv_max_pool")
     x, kernel = as_tensor(inputs), as_tensor(kernel)
     if x.ndim != 4 or kernel.ndim != 4 or kernel.shape[2] != x.shape[3]:
         raise ValueError(
             f"conv_max_pool expects inputs (N, H, W, C) and a kernel (kh, kw, C, filters). "
             f"Received: inputs.shape={x.shape}, kernel.shape={kernel.shape}"
         )
-    _, _, strides, dilation = _as_2d(x, kernel, strides, dilation_rate, padding)
+    _, _, strides, dilation = kernels.as_2d(x, kernel, strides, dilation_rate, padding)
     pool = (pool_size,) * 2 if isinstance(pool_size, int) else tuple(int(p) for p in pool_size)
-    pads = _pads(x.shape[1:3], kernel.shape[:2], strides, padding, dilation)
+    pads = kernels.spatial_pads(x.shape[1:3], kernel.shape[:2], strides, padding, dilation)
     padded = (x.shape[0], *(x.shape[1 + a] + sum(pads[a]) for a in range(2)), x.shape[3])
     geo = _Geometry(padded, kernel.shape, strides, dilation, pool)
     if len(pool) != 2 or min(pool) < 1 or min(geo.pooled_hw) < 1:

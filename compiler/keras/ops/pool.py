@@ -15,13 +15,8 @@ that are not > 0 from its gradient, so that the conv need not mask its output-si
 from compiler.keras._parallelism import over_batch
 from compiler.keras.backend import xp
 from compiler.keras.ops._core import as_tensor, is_grad_enabled, primitive
-from compiler.keras.ops.conv import (
-    _check_data_format,
-    conv_output_length,
-    conv_padding,
-    has_fused_relu,
-    mark_relu_masked,
-)
+from compiler.keras.ops.conv import has_fused_relu, mark_relu_masked
+from compiler.keras.ops.conv_kernels import check_data_format, conv_output_length, conv_padding
 from compiler.keras.ops.shape import reshape
 
 __all__ = ["max_pool", "average_pool"]
@@ -221,7 +216,7 @@ def _finish(out, rank):
 
 def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Max pooling over ``(N, W, C)`` or ``(N, H, W, C)``; ``strides`` defaults to the pool."""
-    _check_data_format(data_format, "max_pool")
+    check_data_format(data_format, "max_pool")
     x, rank, pool, strides, padding = _prepare(inputs, pool_size, strides, padding, "max_pool")
     record_index = is_grad_enabled() and x.requires_grad
     return _finish(
@@ -239,6 +234,6 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
 
 def average_pool(inputs, pool_size, strides=None, padding="valid", data_format=None):
     """Average pooling; with ``"same"`` padding the divisor counts only real inputs."""
-    _check_data_format(data_format, "average_pool")
+    check_data_format(data_format, "average_pool")
     x, rank, pool, strides, padding = _prepare(inputs, pool_size, strides, padding, "average_pool")
     return _finish(_average_pool(x, pool=pool, strides=strides, padding=padding), rank)
