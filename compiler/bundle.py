@@ -12,6 +12,8 @@ writes, next to them, everything the apps need and nothing they must hard-code:
 - ``golden.json`` (Android unit-test resources and the iOS test target): per sample its pixels,
   the int8 bytes the app must feed the model, and the model's int8 output and argmax; and every
   pixel value quantized with other scales (``quantize_cases``), exact ties included.
+  With an ``.onnx``: its float32 input for every pixel value (``x / 255``) and, per sample,
+  its float32 output and argmax from ``runtime.InferenceSession``.
 
 The apps quantize an input pixel ``p`` (0..255) exactly as ``quantize_pixels`` does here, in
 float32 arithmetic: ``q = clamp(round_half_away(float32(p) / 255 / scale) + zero_point)``. The
@@ -44,6 +46,7 @@ __all__ = [
     "BundleResult",
     "bundle_apps",
     "encode_png_gray",
+    "normalize_pixels",
     "quantize_pixels",
 ]
 
@@ -204,6 +207,8 @@ def bundle_apps(
         labels,
     )
     golden = _golden(interpreter, input_detail, output_detail, images, labels, sample_files)
+    if onnx_file is not None:
+        _add_onnx_golden(golden, contract["models"]["onnx"], onnx_file[1], images)
 
     roots = _check_roots(android_dir, ios_dir)
     files: dict[Path, bytes] = {}
@@ -415,6 +420,45 @@ def _golden(interpreter, input_detail, output_detail, images, labels, sample_fil
         "samples": samples,
         "quantize_cases": quantize_cases(),
     }
+
+
+def normalize_pixels(pixels: np.ndarray) -> np.ndarray:
+    """0..255 pixels to the ONNX model's float32 input, ``float32(p) / 255`` as the apps do."""
+    return pixels.astype(np.float32) / np.float32(PIXEL_DIVISOR)
+
+
+def _add_onnx_golden(golden: dict, entry: dict, onnx_bytes: bytes, images: np.ndarray) -> None:
+    # The .onnx keeps a float32 input (x / 255) and a float32 output. Its golden outputs come
+    # from our runtime (runtime.InferenceSession, onnxruntime's API); tests/demos checks them
+    # against onnxruntime itself. The apps must reproduce the float32 input bit for bit.
+    from runtime import InferenceSession
+
+    session = InferenceSession(onnx_bytes)
+    shape = [1 if d is None else int(d) for d in entry["input"]["shape"]]
+    if len(shape) != 4 or shape[1:3] != list(images.shape[1:3]):
+        raise BundleError(
+            f"ONNX file {entry['file']} input must be [N, {images.shape[1]}, "
+            f"{images.shape[2]}, 1] float32. Received: {entry['input']}"
+        )
+    if entry["input"]["dtype"] != "float32" or entry["output"]["dtype"] != "float32":
+        raise BundleError(
+            f"ONNX file {entry['file']} must take and give float32. Received: input "
+            f"{entry['input']['dtype']}, output {entry['output']['dtype']}"
+        )
+    golden["onnx"] = {
+        "input": entry["input"],
+        "output": entry["output"],
+        # float32(p) / 255 for every pixel value p = 0..255, in order.
+        "pixel_float32": normalize_pixels(np.arange(256)).tolist(),
+    }
+    for sample, image in zip(golden["samples"], images):
+        x = normalize_pixels(image).reshape(shape)
+        output = np.asarray(session.run(None, {entry["input"]["name"]: x})[0], np.float32)
+        output = output.reshape(-1)
+        best = int(np.argmax(output))
+        sample["onnx_output_float32"] = output.tolist()
+        sample["onnx_argmax"] = best
+        sample["onnx_score"] = float(output[best])
 
 
 # Scales the apps must quantize exactly like quantize_pixels: (1/255)/1.5 in float32 makes

@@ -8,14 +8,16 @@ android {
 
     defaultConfig {
         applicationId = "com.kestrel.fashiondemo"
-        minSdk = 23
+        // LiteRT 2.x AARs declare minSdk 24; the manifest merger refuses a lower one. Every
+        // dependency's declared requirement is in dependencies.json (checked by tests/demos).
+        minSdk = 24
         targetSdk = 36
         versionCode = 1
         versionName = "1.0"
     }
 
     androidResources {
-        // Uncompressed in the APK, so MainActivity can memory-map the model with openFd().
+        // Uncompressed in the APK, so LiteRT can map the model straight from the asset.
         noCompress += "tflite"
     }
 
@@ -32,8 +34,10 @@ android {
 }
 
 dependencies {
-    // LiteRT (formerly TensorFlow Lite): the org.tensorflow.lite Interpreter API on CPU.
+    // LiteRT 2.x (formerly TensorFlow Lite): the CompiledModel API, int8 model on the CPU.
     implementation("com.google.ai.edge.litert:litert:2.3.0")
+    // ONNX Runtime Mobile (full build: runs plain .onnx, no .ort conversion needed).
+    implementation("com.microsoft.onnxruntime:onnxruntime-android:1.24.2")
 
     // Unit tests run on the JVM against the bundled assets and golden data (src/test/resources).
     testImplementation("junit:junit:4.13.2")

@@ -1,15 +1,7 @@
-import CryptoKit
 import Foundation
 import TensorFlowLite
 
-/// The model's answer: the winning class, its label and its dequantized score (0...1 for softmax).
-struct Prediction {
-    let classIndex: Int
-    let label: String
-    let confidence: Float
-}
-
-/// Runs the bundled int8 .tflite with TensorFlowLiteSwift's Interpreter.
+/// Runs the bundled int8 .tflite with TensorFlowLiteSwift's Interpreter (the CPU).
 ///
 /// Scale and zero point come from the model's own tensors at run time; init checks that dtype,
 /// shape and quantization agree with contract.json, and the file's size and sha256 with the
@@ -25,7 +17,8 @@ final class Classifier {
         guard labels.count == contract.numClasses else {
             throw ContractError(description: "\(contract.labelsFile) has \(labels.count) labels; \(Contract.fileName) says \(contract.numClasses)")
         }
-        try Classifier.verifyModel(Data(contentsOf: modelURL), contract: contract)
+        try Contract.verify(Data(contentsOf: modelURL), file: contract.model.file,
+                            bytes: contract.model.bytes, sha256: contract.model.sha256)
         var options = Interpreter.Options()
         options.threadCount = 2
         // Built in locals: a class may not read its own properties before all are initialized.
@@ -65,16 +58,6 @@ final class Classifier {
         }
         let confidence = output.scale * Float(Int(scores[best]) - output.zeroPoint)
         return Prediction(classIndex: best, label: labels[best], confidence: confidence)
-    }
-
-    static func verifyModel(_ data: Data, contract: Contract) throws {
-        guard data.count == contract.model.bytes else {
-            throw ContractError(description: "\(contract.model.file) has \(data.count) bytes; \(Contract.fileName) says \(contract.model.bytes)")
-        }
-        let hex = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-        guard hex == contract.model.sha256.lowercased() else {
-            throw ContractError(description: "\(contract.model.file) has sha256 \(hex); \(Contract.fileName) says \(contract.model.sha256)")
-        }
     }
 
     private static func check(_ role: String, _ tensor: Tensor, _ spec: Contract.TensorSpec) throws -> (scale: Float, zeroPoint: Int) {

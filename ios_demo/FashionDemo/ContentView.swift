@@ -9,7 +9,13 @@ struct ContentView: View {
     var body: some View {
         ScrollView {
             VStack(alignment: .leading, spacing: 12) {
-                Text("Fashion-MNIST, int8 TensorFlow Lite").font(.title2)
+                Text("Fashion-MNIST: TensorFlow Lite and ONNX Runtime").font(.title2)
+                Picker("Backend", selection: $model.choice) {
+                    ForEach(BackendChoice.allCases) { choice in
+                        Text(choice.rawValue).tag(choice)
+                    }
+                }
+                .pickerStyle(.segmented)
                 Text("Test images: tap one")
                 ScrollView(.horizontal) {
                     HStack(spacing: 8) {

@@ -1,3 +1,4 @@
+import CryptoKit
 import Foundation
 
 /// contract.json, labels.txt and the model disagree with each other or with what the app needs.
@@ -27,8 +28,25 @@ struct Contract: Decodable {
         let output: TensorSpec
     }
 
+    /// An ONNX input or output: a nil dimension has no fixed size.
+    struct OnnxTensorSpec: Decodable, Equatable {
+        let name: String
+        let shape: [Int?]
+        let dtype: String
+    }
+
+    struct OnnxModelFile: Decodable {
+        let file: String
+        let bytes: Int
+        let sha256: String
+        let input: OnnxTensorSpec
+        let output: OnnxTensorSpec
+    }
+
     struct Models: Decodable {
         let tflite: ModelFile
+        /// Absent when the bundle has no .onnx.
+        let onnx: OnnxModelFile?
     }
 
     struct Normalization: Decodable {
@@ -58,6 +76,19 @@ struct Contract: Decodable {
     let samples: [Sample]
 
     var model: ModelFile { models.tflite }
+
+    var onnx: OnnxModelFile? { models.onnx }
+
+    /// Refuses model bytes whose size or sha256 is not what contract.json says.
+    static func verify(_ data: Data, file: String, bytes: Int, sha256: String) throws {
+        guard data.count == bytes else {
+            throw ContractError(description: "\(file) has \(data.count) bytes; \(fileName) says \(bytes)")
+        }
+        let hex = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+        guard hex == sha256.lowercased() else {
+            throw ContractError(description: "\(file) has sha256 \(hex); \(fileName) says \(sha256)")
+        }
+    }
 
     var polarity: Polarity { Polarity(rawValue: image.polarity) ?? .lightOnDark }
 

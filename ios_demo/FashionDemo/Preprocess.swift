@@ -50,6 +50,15 @@ enum Preprocess {
         from == to ? gray : gray.map { 255 - $0 }
     }
 
+    /// 0...255 gray (model polarity) to the ONNX model's float32 input, p / divisor in Float
+    /// (Preprocess.kt's normalize, compiler/bundle.py's normalize_pixels).
+    static func normalize(_ gray: [Int], divisor: Float) -> [Float] {
+        gray.enumerated().map { i, p in
+            precondition((0...255).contains(p), "pixel \(i) is \(p); expected 0...255")
+            return Float(p) / divisor
+        }
+    }
+
     /// Rounds half away from zero, as TFLite's quantizer and Kotlin's code do.
     static func roundHalfAwayFromZero(_ value: Float) -> Int {
         Int(value.rounded(.toNearestOrAwayFromZero))

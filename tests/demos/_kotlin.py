@@ -1,7 +1,8 @@
 """Compiles android_demo's Kotlin and its JUnit tests with kotlinc, once per test session.
 
-The app's logic compiles against compile-only stubs of the LiteRT classes it uses; its UI
-against stubs of the Android SDK classes it uses and an R class made from its resources. One
+The app's logic compiles against compile-only stubs of the LiteRT and ONNX Runtime classes it
+uses; its UI against stubs of the Android SDK classes it uses and an R class made from its
+resources. One
 kotlinc run does all (each run costs 10-40 s). The output is cached in a directory of this test
 session (session_root), keyed by a hash of every input, behind a file lock: with pytest-xdist
 the first worker compiles and the others reuse its output.
@@ -26,9 +27,16 @@ TEST_SOURCES = APP / "test" / "java"
 RESOURCES = APP / "main" / "res"
 HERE = Path(__file__).resolve().parent
 LITERT_STUBS = HERE / "litert_stubs"
+ORT_STUBS = HERE / "ort_stubs"
 ANDROID_STUBS = HERE / "android_stubs"
 PACKAGE = "com.kestrel.fashiondemo"
-TEST_CLASSES = ("PreprocessTest", "ClassifierTest", "ContractTest")
+TEST_CLASSES = (
+    "PreprocessTest",
+    "ClassifierTest",
+    "OnnxClassifierTest",
+    "BackendsTest",
+    "ContractTest",
+)
 
 
 class KotlinCompileError(AssertionError):
@@ -42,13 +50,14 @@ class KotlinBuild:
     runtime_classpath: tuple[Path, ...]
     java: str
 
-    def junit(self, test_class: str, properties: dict[str, str]) -> subprocess.CompletedProcess:
+    def junit(
+        self, test_classes: tuple[str, ...], properties: dict[str, str]
+    ) -> subprocess.CompletedProcess:
         classpath = ":".join(map(str, (self.classes, self.stubs, *self.runtime_classpath)))
         flags = [f"-D{key}={value}" for key, value in properties.items()]
         command = [self.java, *flags, "-cp", classpath, "org.junit.runner.JUnitCore"]
-        return subprocess.run(
-            [*command, f"{PACKAGE}.{test_class}"], capture_output=True, text=True, timeout=120
-        )
+        names = [f"{PACKAGE}.{name}" for name in test_classes]
+        return subprocess.run([*command, *names], capture_output=True, text=True, timeout=120)
 
 
 def session_root(tmp_path_factory) -> Path:
@@ -77,7 +86,11 @@ def build(cache_root: Path) -> KotlinBuild:
     junit = jar("junit4.jar", "junit.jar")
     hamcrest = jar("hamcrest.jar", "hamcrest-core.jar", "hamcrest-all.jar")
     kotlin_sources = sorted(MAIN_SOURCES.rglob("*.kt")) + sorted(TEST_SOURCES.rglob("*.kt"))
-    stub_sources = sorted(ANDROID_STUBS.rglob("*.java")) + sorted(LITERT_STUBS.rglob("*.java"))
+    stub_sources = [
+        path
+        for stubs in (ANDROID_STUBS, LITERT_STUBS, ORT_STUBS)
+        for path in sorted(stubs.rglob("*.java"))
+    ]
     resources = sorted(RESOURCES.rglob("*.xml"))
     out = _output_dir(cache_root, home, kotlin_sources + stub_sources + resources)
     stdlib = home / "lib" / "kotlin-stdlib.jar"
@@ -88,7 +101,10 @@ def build(cache_root: Path) -> KotlinBuild:
         r_java.parent.mkdir(parents=True, exist_ok=True)
         r_java.write_text(r_class_source())
         sources = [*map(str, stub_sources), str(r_java)]
-        _run([javac, "-d", str(result.stubs), *sources], "javac (Android and LiteRT stubs, R)")
+        _run(
+            [javac, "-d", str(result.stubs), *sources],
+            "javac (Android, LiteRT and ONNX Runtime stubs, R)",
+        )
         _kotlinc(home, (result.stubs, junit, hamcrest), result.classes, kotlin_sources)
 
     _once(out, compile_all)

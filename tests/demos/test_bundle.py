@@ -18,6 +18,7 @@ from compiler.bundle import (
     BundleError,
     bundle_apps,
     encode_png_gray,
+    normalize_pixels,
     quantize_pixels,
 )
 from tests.demos._checks import (
@@ -258,3 +259,44 @@ def test_bad_inputs_raise_a_typed_error_and_write_nothing(bundled, tmp_path, cha
             interpreter_class=litert_reference_class(),
         )
     assert not (tmp_path / "android").exists() and not (tmp_path / "ios").exists()
+
+
+def test_onnx_golden_is_onnxruntimes_output_for_the_apps_input(bundled):
+    """Our runtime wrote the .onnx golden outputs; onnxruntime itself (graph optimizations off,
+    so its QDQ ops run as written) gives the same float32 values for the same float32 input."""
+    from tests import _oracles as oracles
+
+    ort = oracles.require("onnxruntime", oracles.ONNXRUNTIME)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    session = ort.InferenceSession(
+        bundled.onnx.read_bytes(), options, providers=["CPUExecutionProvider"]
+    )
+    golden = bundled.result.golden
+    table = np.asarray(golden["onnx"]["pixel_float32"], np.float32)
+    np.testing.assert_array_equal(table, normalize_pixels(np.arange(256)))
+    assert (table.view(np.uint32) == (np.arange(256, dtype=np.float32) / 255).view(np.uint32)).all()
+    name = golden["onnx"]["input"]["name"]
+    for sample, image in zip(golden["samples"], bundled.images):
+        x = table[image].reshape(1, *image.shape, 1)
+        expected = session.run(None, {name: x})[0].reshape(-1)
+        np.testing.assert_array_equal(
+            np.asarray(sample["onnx_output_float32"], np.float32), expected
+        )
+        assert sample["onnx_argmax"] == int(np.argmax(expected))
+        assert np.float32(sample["onnx_score"]) == expected.max()
+
+
+def test_no_onnx_golden_without_an_onnx(bundled, tmp_path):
+    (tmp_path / "a").mkdir()
+    result = bundle_apps(
+        bundled.tflite,
+        None,
+        bundled.images[:2],
+        bundled.labels[:2],
+        android_dir=tmp_path / "a",
+        ios_dir=None,
+        interpreter_class=litert_reference_class(),
+    )
+    assert "onnx" not in result.golden
+    assert not [key for s in result.golden["samples"] for key in s if key.startswith("onnx")]

@@ -38,3 +38,13 @@ def test_golden_matches_the_bundled_model():
     golden = json.loads((ANDROID / ANDROID_GOLDEN).read_text(encoding="utf-8"))
     model = (ASSETS / contract["models"]["tflite"]["file"]).read_bytes()
     assert_golden_matches_model(golden, model)
+
+
+def test_both_committed_models_give_each_sample_the_same_class():
+    """The point of shipping two formats: on the committed bundle the int8 .tflite (LiteRT's
+    reference kernels) and the .onnx (our runtime, checked against onnxruntime by test_bundle)
+    pick the same class for every sample, as the apps' "Both agree" line will show."""
+    golden = json.loads((ANDROID / ANDROID_GOLDEN).read_text(encoding="utf-8"))
+    assert golden["samples"] and "onnx" in golden
+    for sample in golden["samples"]:
+        assert sample["argmax"] == sample["onnx_argmax"], sample["file"]

@@ -81,8 +81,9 @@ def test_layout_ids_used_by_the_activity_exist():
 def test_gradle_build_has_the_required_settings():
     app = (ANDROID / "app/build.gradle.kts").read_text()
     assert re.search(r"compileSdk\s*=\s*36\b", app)
-    assert re.search(r"minSdk\s*=\s*23\b", app)
-    assert re.search(r'"com\.google\.ai\.edge\.litert:litert:[\d.]+"', app)
+    assert re.search(r"minSdk\s*=\s*24\b", app)  # LiteRT 2.x declares 24
+    assert re.search(r'"com\.google\.ai\.edge\.litert:litert:2\.[\d.]+"', app)
+    assert re.search(r'"com\.microsoft\.onnxruntime:onnxruntime-android:[\d.]+"', app)
     assert re.search(r'noCompress\s*\+=\s*"tflite"', app)
     assert 'include(":app")' in (ANDROID / "settings.gradle.kts").read_text()
     # No AndroidX or Compose: a plain Activity with XML views.
@@ -114,7 +115,8 @@ def test_project_yml_parses_and_names_existing_files():
     for path in _project_paths(spec):
         if path not in written_by_bundle:
             assert (IOS / path).exists(), f"project.yml names {path}, which does not exist"
-    assert "pod 'TensorFlowLiteSwift'" in (IOS / "Podfile").read_text()
+    podfile = (IOS / "Podfile").read_text()
+    assert "pod 'TensorFlowLiteSwift'" in podfile and "pod 'onnxruntime-objc'" in podfile
 
 
 def test_project_yml_names_the_bundled_files(bundled):
@@ -154,3 +156,23 @@ def test_swift_mirrors_the_kotlin_quantization_rule():
     for source in (kotlin, swift):
         assert "(299 * r + 587 * g + 114 * b + 500) / 1000" in source
         assert "(sum + count / 2) / count" in source
+
+
+def test_android_uses_litert_compiled_model_not_the_legacy_interpreter():
+    sources = {p.name: p.read_text() for p in (ANDROID / "app/src").rglob("*.kt")}
+    assert not [name for name, text in sources.items() if "org.tensorflow.lite" in text]
+    glue = sources["LiteRtModel.kt"]
+    for call in ("CompiledModel.create(", "createInputBuffers()", ".writeInt8(", ".readInt8()"):
+        assert call in glue, call
+    assert "Accelerator.CPU" in sources["Backends.kt"]
+    onnx = sources["OrtModel.kt"]
+    for call in ("OrtEnvironment.getEnvironment()", "createSession(", "OnnxTensor.createTensor("):
+        assert call in onnx, call
+
+
+def test_ios_runs_both_formats():
+    swift = {p.name: p.read_text() for p in (IOS / "FashionDemo").glob("*.swift")}
+    assert "ORTSession(env:" in swift["OnnxClassifier.swift"]
+    assert "Interpreter(modelPath:" in swift["Classifier.swift"]
+    for name in ("Backends.swift", "Preprocess.swift", "Contract.swift"):
+        assert not re.search(r"^import (UIKit|SwiftUI|TensorFlowLite)", swift[name], re.M), name

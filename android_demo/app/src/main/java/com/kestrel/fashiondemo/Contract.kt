@@ -1,5 +1,7 @@
 package com.kestrel.fashiondemo
 
+import java.security.MessageDigest
+
 /** contract.json, labels.txt and the model disagree with each other or with what the app needs. */
 class ContractException(message: String) : IllegalArgumentException(message)
 
@@ -11,6 +13,29 @@ data class TensorSpec(
     val scale: Float,
     val zeroPoint: Int,
 )
+
+/** A bundled model file as contract.json describes it: the app checks size and sha256. */
+data class ModelFile(val file: String, val bytes: Long, val sha256: String) {
+    /** Refuses [data] unless its size and sha256 are the contract's. */
+    fun verify(data: ByteArray) {
+        if (data.size.toLong() != bytes) {
+            throw ContractException(
+                "$file has ${data.size} bytes; ${Contract.FILE_NAME} says $bytes"
+            )
+        }
+        val digest = MessageDigest.getInstance("SHA-256").digest(data)
+        val hex = digest.joinToString("") { "%02x".format(it.toInt() and 0xFF) }
+        if (hex != sha256) {
+            throw ContractException("$file has sha256 $hex; ${Contract.FILE_NAME} says $sha256")
+        }
+    }
+}
+
+/** An ONNX input or output as contract.json declares it (null: a dimension of any size). */
+data class OnnxTensorSpec(val name: String, val shape: List<Int?>, val dtype: String)
+
+/** The bundled .onnx: its file and its one input and one output. */
+data class OnnxSpec(val model: ModelFile, val input: OnnxTensorSpec, val output: OnnxTensorSpec)
 
 /** A bundled test image (a path inside the app's assets) and its true class. */
 data class Sample(val file: String, val label: Int)
@@ -35,7 +60,12 @@ data class Contract(
     val polarity: Polarity,
     val divisor: Float,
     val samples: List<Sample>,
+    /** The .onnx, when the bundle has one. */
+    val onnx: OnnxSpec? = null,
 ) {
+    /** The .tflite's file entry. */
+    val tfliteFile: ModelFile get() = ModelFile(modelFile, modelBytes, modelSha256)
+
     companion object {
         const val FILE_NAME = "contract.json"
         const val VERSION = 1
@@ -77,10 +107,24 @@ data class Contract(
                 polarity = Polarity.fromContract(image.string("polarity")),
                 divisor = normalization.double("divisor").toFloat(),
                 samples = root.objects("samples").map { Sample(it.string("file"), it.int("label")) },
+                onnx = if (root.obj("models").has("onnx")) onnx(root.obj("models").obj("onnx")) else null,
             )
             contract.check()
             return contract
         }
+
+        private fun onnx(json: JsonObject) = OnnxSpec(
+            model = ModelFile(
+                json.string("file"),
+                json.double("bytes").toLong(),
+                json.string("sha256").lowercase(),
+            ),
+            input = onnxTensor(json.obj("input")),
+            output = onnxTensor(json.obj("output")),
+        )
+
+        private fun onnxTensor(json: JsonObject) =
+            OnnxTensorSpec(json.string("name"), json.dims("shape"), json.string("dtype"))
 
         private fun tensor(json: JsonObject) = TensorSpec(
             name = json.string("name"),

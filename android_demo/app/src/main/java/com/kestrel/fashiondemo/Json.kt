@@ -159,6 +159,20 @@ internal class JsonObject(private val map: Map<String, Any?>, private val path: 
         JsonObject(value, "$path.$key[$i]")
     }
 
+    fun has(key: String): Boolean = map.containsKey(key)
+
+    fun doubles(key: String): List<Double> = list(key).map { item ->
+        item as? Double ?: wrong(key, "an array of numbers")
+    }
+
+    /** Integers or null (an ONNX dimension without a fixed size). */
+    fun dims(key: String): List<Int?> = list(key).map { item ->
+        if (item == null) return@map null
+        val value = item as? Double ?: wrong(key, "an array of integers or null")
+        if (value != Math.rint(value)) wrong(key, "an array of integers or null")
+        value.toInt()
+    }
+
     fun ints(key: String): List<Int> = list(key).map { item ->
         val value = item as? Double ?: wrong(key, "an array of integers")
         if (value != Math.rint(value)) wrong(key, "an array of integers")

@@ -9,38 +9,55 @@ import android.widget.Button
 import android.widget.ImageView
 import android.widget.LinearLayout
 import android.widget.TextView
-import java.io.FileInputStream
-import java.nio.MappedByteBuffer
-import java.nio.channels.FileChannel
+import com.google.ai.edge.litert.Environment
+import com.google.ai.edge.litert.Model
 
 /**
  * Shows the bundled Fashion-MNIST samples and a drawing canvas; classifies either with the
- * bundled int8 .tflite. Everything except views and bitmaps lives in the Android-free
- * Contract.kt, Preprocess.kt and Classifier.kt (unit-tested on the JVM).
+ * bundled int8 .tflite (LiteRT CompiledModel), the bundled .onnx (ONNX Runtime), or both side
+ * by side, as the backend switch says. Everything except views, bitmaps and asset access lives
+ * in Android-free files (Contract, Preprocess, Classifier, OnnxClassifier, Backends; tested on
+ * the JVM) and in the runtime glue (LiteRtModel, OrtModel).
  */
 class MainActivity : Activity() {
-    private var classifier: Classifier? = null
+    private var backends: Backends? = null
+    private var liteRtEnv: Environment? = null
+    private var choice = BackendChoice.BOTH
     private lateinit var contract: Contract
     private lateinit var labels: List<String>
     private lateinit var result: TextView
     private lateinit var canvas: DrawingView
+    private lateinit var backendButton: Button
 
     override fun onCreate(savedInstanceState: Bundle?) {
         super.onCreate(savedInstanceState)
         setContentView(R.layout.activity_main)
         result = findViewById(R.id.result)
         canvas = findViewById(R.id.canvas)
+        backendButton = findViewById(R.id.backend)
         try {
             contract = Contract.parse(readAsset(Contract.FILE_NAME))
             labels = parseLabels(readAsset(contract.labelsFile), contract.numClasses)
-            classifier = Classifier.create(mapAsset(contract.modelFile), contract, labels)
         } catch (e: Exception) {
-            // A missing asset, a contract that disagrees with the model, or LiteRT refusing the
-            // file: say which, instead of crashing.
+            // A missing or malformed contract.json or labels.txt: say which, instead of crashing.
             result.text = getString(R.string.load_failed, e.message ?: e.toString())
             return
         }
+        // Each backend loads on its own: a model that disagrees with contract.json, or a
+        // runtime that refuses it, disables that backend with its reason on screen.
+        val loaded = Backends(runCatching { openLiteRt() }, contract.onnx?.let { runCatching { openOnnx(it) } })
+        backends = loaded
+        if (!loaded.onnxAvailable) choice = BackendChoice.LITERT
         showSamples()
+        showBackend()
+        val errors = loaded.loadErrors.entries.joinToString("\n") { (name, reason) ->
+            getString(R.string.backend_failed, name, reason)
+        }
+        if (errors.isNotEmpty()) result.text = errors
+        backendButton.setOnClickListener {
+            choice = choice.next(loaded.onnxAvailable)
+            showBackend()
+        }
         findViewById<Button>(R.id.classify).setOnClickListener { classifyDrawing() }
         findViewById<Button>(R.id.clear).setOnClickListener {
             canvas.clear()
@@ -49,21 +66,52 @@ class MainActivity : Activity() {
     }
 
     override fun onDestroy() {
-        classifier?.close()
-        classifier = null
+        backends?.close()
+        backends = null
+        liteRtEnv?.close()
+        liteRtEnv = null
         super.onDestroy()
     }
 
-    private fun readAsset(name: String): String =
-        assets.open(name).use { it.readBytes().toString(Charsets.UTF_8) }
-
-    /** Memory-maps an uncompressed asset (app/build.gradle.kts keeps .tflite uncompressed). */
-    private fun mapAsset(name: String): MappedByteBuffer =
-        assets.openFd(name).use { fd ->
-            FileInputStream(fd.fileDescriptor).channel.use { channel ->
-                channel.map(FileChannel.MapMode.READ_ONLY, fd.startOffset, fd.declaredLength)
-            }
+    /** Checks the .tflite against contract.json, then compiles it with LiteRT (CPU for int8). */
+    private fun openLiteRt(): Classifier {
+        contract.tfliteFile.verify(readAssetBytes(contract.modelFile))
+        val env = Environment.create().also { liteRtEnv = it }
+        // The asset is stored uncompressed (app/build.gradle.kts), so LiteRT can map it.
+        val model = LiteRtModel.open(Model.load(assets, contract.modelFile), contract, env)
+        return try {
+            Classifier(model, contract, labels)
+        } catch (e: Exception) {
+            model.close()
+            throw e
         }
+    }
+
+    /** Checks the .onnx against contract.json, then opens it with ONNX Runtime on the CPU. */
+    private fun openOnnx(spec: OnnxSpec): OnnxClassifier {
+        val bytes = readAssetBytes(spec.model.file)
+        spec.model.verify(bytes)
+        val model = OrtModel.open(bytes)
+        return try {
+            OnnxClassifier(model, contract, labels)
+        } catch (e: Exception) {
+            model.close()
+            throw e
+        }
+    }
+
+    private fun readAssetBytes(name: String): ByteArray = assets.open(name).use { it.readBytes() }
+
+    private fun readAsset(name: String): String = readAssetBytes(name).toString(Charsets.UTF_8)
+
+    private fun showBackend() {
+        val name = when (choice) {
+            BackendChoice.LITERT -> getString(R.string.backend_litert)
+            BackendChoice.ONNX_RUNTIME -> getString(R.string.backend_onnx)
+            BackendChoice.BOTH -> getString(R.string.backend_both)
+        }
+        backendButton.text = getString(R.string.backend_button, name)
+    }
 
     private fun showSamples() {
         val row = findViewById<LinearLayout>(R.id.samples)
@@ -105,9 +153,27 @@ class MainActivity : Activity() {
     }
 
     private fun show(gray: IntArray, polarity: Polarity, truth: String?) {
-        val model = classifier ?: return
-        val prediction = model.classify(gray, polarity)
-        val text = getString(R.string.prediction, prediction.label, 100f * prediction.confidence)
-        result.text = if (truth == null) text else getString(R.string.with_truth, text, truth)
+        val loaded = backends ?: return
+        val report = loaded.classify(gray, polarity, choice)
+        val lines = mutableListOf<String>()
+        report.litert?.let { lines += line(Backends.LITERT_NAME, it) }
+        report.onnx?.let { lines += line(Backends.ONNX_NAME, it) }
+        val litert = (report.litert as? Outcome.Answer)?.prediction
+        val onnx = (report.onnx as? Outcome.Answer)?.prediction
+        when (report.agree) {
+            true -> lines += getString(R.string.agree, 100f * report.scoreDifference!!)
+            false -> lines += getString(R.string.disagree, litert!!.label, onnx!!.label)
+            null -> {}
+        }
+        if (truth != null) lines += getString(R.string.true_class, truth)
+        result.text = lines.joinToString("\n")
+    }
+
+    private fun line(backend: String, outcome: Outcome): String = when (outcome) {
+        is Outcome.Answer -> getString(
+            R.string.prediction, backend, outcome.prediction.label,
+            100f * outcome.prediction.confidence,
+        )
+        is Outcome.Unavailable -> getString(R.string.backend_failed, backend, outcome.reason)
     }
 }

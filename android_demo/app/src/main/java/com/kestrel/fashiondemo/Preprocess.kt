@@ -63,6 +63,16 @@ object Preprocess {
     fun toPolarity(gray: IntArray, from: Polarity, to: Polarity): IntArray =
         if (from == to) gray.copyOf() else IntArray(gray.size) { 255 - gray[it] }
 
+    /**
+     * 0..255 gray (model polarity) to the ONNX model's float32 input, p / divisor in float32
+     * (compiler/bundle.py's normalize_pixels; golden.json holds all 256 values).
+     */
+    fun normalize(gray: IntArray, divisor: Float): FloatArray = FloatArray(gray.size) { i ->
+        val p = gray[i]
+        require(p in 0..255) { "pixel $i is $p; expected 0..255" }
+        p.toFloat() / divisor
+    }
+
     /** Rounds half away from zero, as TFLite's quantizer and Swift's rounded() do. */
     fun roundHalfAwayFromZero(value: Float): Int =
         if (value < 0f) -Math.round(-value) else Math.round(value)

@@ -1,17 +1,15 @@
 package com.kestrel.fashiondemo
 
+import com.google.ai.edge.litert.TensorType
 import java.io.File
-import java.nio.ByteBuffer
 import org.junit.Assert.assertArrayEquals
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertThrows
 import org.junit.Assert.assertTrue
 import org.junit.Test
-import org.tensorflow.lite.DataType
 
 class ClassifierTest {
-    private fun classifier(model: GoldenModel) =
-        Classifier(model.interpreter, Bundled.contract, Bundled.labels)
+    private fun classifier(model: Int8Model) = Classifier(model, Bundled.contract, Bundled.labels)
 
     @Test
     fun feedsTheGoldenBytesAndDecodesTheModelsClass() {
@@ -22,7 +20,7 @@ class ClassifierTest {
             assertArrayEquals(sample.file, sample.inputInt8, model.received.last())
             assertEquals(sample.file, sample.argmax, prediction.classIndex)
             assertEquals(sample.file, Bundled.labels[sample.argmax], prediction.label)
-            assertEquals(sample.file, sample.confidence, prediction.confidence, 1e-6f)
+            assertEquals(sample.file, sample.confidence, prediction.confidence, 0f)
         }
         assertEquals(Bundled.samples.size, model.received.size)
         classifier.close()
@@ -54,37 +52,41 @@ class ClassifierTest {
     }
 
     @Test
-    fun rejectsAModelWhoseQuantizationDisagreesWithTheContract() {
-        val shifted = Bundled.input.copy(zeroPoint = Bundled.input.zeroPoint + 1)
+    fun refusesAFloatModelWithAMessageNamingBothTypes() {
+        val float = tensorType(Bundled.input.shape, TensorType.ElementType.FLOAT)
         val error = assertThrows(ContractException::class.java) {
-            classifier(GoldenModel(input = fakeTensor(shifted)))
+            classifier(GoldenModel(input = float))
         }
-        assertTrue(error.message!!, error.message!!.contains("zero point"))
+        assertTrue(error.message!!, error.message!!.contains("must be INT8 [1, 28, 28, 1]"))
+        assertTrue(error.message!!, error.message!!.contains("Received: FLOAT"))
     }
 
     @Test
-    fun rejectsAFloatModel() {
+    fun refusesAModelWhoseShapesDisagreeWithTheContract() {
         assertThrows(ContractException::class.java) {
-            classifier(GoldenModel(input = fakeTensor(Bundled.input, DataType.FLOAT32)))
+            classifier(GoldenModel(input = tensorType(listOf(1, 32, 32, 1))))
         }
+        val error = assertThrows(ContractException::class.java) {
+            classifier(GoldenModel(output = tensorType(listOf(1, 9))))
+        }
+        assertTrue(error.message!!, error.message!!.contains("output"))
     }
 
     @Test
-    fun rejectsAWrongImageSize() {
+    fun refusesAWrongImageSize() {
         val classifier = classifier(GoldenModel())
         assertThrows(IllegalArgumentException::class.java) { classifier.classify(IntArray(10)) }
     }
 
     @Test
-    fun verifiesTheBundledModelAgainstTheContract() {
-        val bytes = File(Bundled.assets, Bundled.contract.modelFile).readBytes()
-        val model = ByteBuffer.allocateDirect(bytes.size).put(bytes)
-        model.rewind()
-        Classifier.verifyModel(model, Bundled.contract)
-        assertEquals("verifyModel must not move the buffer", 0, model.position())
-        model.put(100, (model.get(100) + 1).toByte())
-        assertThrows(ContractException::class.java) {
-            Classifier.verifyModel(model, Bundled.contract)
-        }
+    fun refusesAModelFileWhoseHashOrSizeDisagreesWithTheContract() {
+        val file = Bundled.contract.tfliteFile
+        val bytes = File(Bundled.assets, file.file).readBytes()
+        file.verify(bytes)
+        bytes[100] = (bytes[100] + 1).toByte()
+        val error = assertThrows(ContractException::class.java) { file.verify(bytes) }
+        assertTrue(error.message!!, error.message!!.contains("sha256"))
+        val short = assertThrows(ContractException::class.java) { file.verify(bytes.copyOf(10)) }
+        assertTrue(short.message!!, short.message!!.contains("has 10 bytes"))
     }
 }

@@ -1,12 +1,8 @@
 package com.kestrel.fashiondemo
 
+import ai.onnxruntime.OnnxJavaType
+import com.google.ai.edge.litert.TensorType
 import java.io.File
-import java.lang.reflect.InvocationHandler
-import java.lang.reflect.Proxy
-import java.nio.ByteBuffer
-import org.tensorflow.lite.DataType
-import org.tensorflow.lite.InterpreterApi
-import org.tensorflow.lite.Tensor
 
 /** One of golden.json's quantize_cases: pixels 0..255 in order, quantized by Python. */
 class QuantizeCase(val scale: Float, val zeroPoint: Int, val int8: ByteArray)
@@ -20,6 +16,10 @@ class GoldenSample(
     val outputInt8: ByteArray,
     val argmax: Int,
     val confidence: Float,
+    /** The .onnx's float32 output for this sample, from our runtime (runtime.InferenceSession). */
+    val onnxOutput: FloatArray,
+    val onnxArgmax: Int,
+    val onnxScore: Float,
 )
 
 /**
@@ -60,9 +60,24 @@ object Bundled {
                 outputInt8 = it.ints("output_int8").map(Int::toByte).toByteArray(),
                 argmax = it.int("argmax"),
                 confidence = it.double("confidence").toFloat(),
+                onnxOutput = it.doubles("onnx_output_float32").map(Double::toFloat).toFloatArray(),
+                onnxArgmax = it.int("onnx_argmax"),
+                onnxScore = it.double("onnx_score").toFloat(),
             )
         }
     }
+
+    /** float32(p) / 255 for p = 0..255, as compiler/bundle.py's normalize_pixels gives it. */
+    val pixelFloat32: FloatArray by lazy {
+        goldenJson.obj("onnx").doubles("pixel_float32").map(Double::toFloat).toFloatArray()
+    }
+
+    /** The .onnx's input and output as golden.json records them (read from the model file). */
+    val onnxInput: OnnxTensorSpec by lazy { onnxSpec(goldenJson.obj("onnx").obj("input")) }
+    val onnxOutput: OnnxTensorSpec by lazy { onnxSpec(goldenJson.obj("onnx").obj("output")) }
+
+    private fun onnxSpec(json: JsonObject) =
+        OnnxTensorSpec(json.string("name"), json.dims("shape"), json.string("dtype"))
 
     val quantizeCases: List<QuantizeCase> by lazy {
         goldenJson.objects("quantize_cases").map {
@@ -80,64 +95,74 @@ object Bundled {
     )
 }
 
-/** A tensor as LiteRT would report it (a proxy, so it implements whatever the real interface has). */
-fun fakeTensor(spec: TensorSpec, dataType: DataType = DataType.INT8): Tensor =
-    proxy(Tensor::class.java) { name, _ ->
-        when (name) {
-            "dataType" -> dataType
-            "shape" -> spec.shape.toIntArray()
-            "quantizationParams" -> Tensor.QuantizationParams(spec.scale, spec.zeroPoint)
-            else -> null
-        }
-    }
+/** The tensor info ONNX Runtime would report for [this] (-1 for a free dimension), by name. */
+fun OnnxTensorSpec.tensorInfo(
+    type: OnnxJavaType = OnnxJavaType.FLOAT,
+    shape: List<Int?> = this.shape,
+): Pair<String, OnnxTensorInfo> =
+    name to OnnxTensorInfo(type, shape.map { (it ?: -1).toLong() }.toLongArray())
+
+/** A tensor type as LiteRT's Model reports it. */
+fun tensorType(shape: List<Int>, type: TensorType.ElementType = TensorType.ElementType.INT8) =
+    TensorType(type, TensorType.Layout(shape.toIntArray(), intArrayOf()))
 
 /**
- * Stands in for the model: records every input LiteRT would receive and answers with the golden
- * output for that exact input, failing the test on any input no golden sample has.
+ * Stands in for the .tflite under LiteRT: records every input the app feeds it and answers with
+ * the golden output for that exact input, failing the test on any input no golden sample has.
  */
 class GoldenModel(
-    private val input: Tensor = fakeTensor(Bundled.input),
-    private val output: Tensor = fakeTensor(Bundled.output),
-) {
+    private val input: TensorType = tensorType(Bundled.input.shape),
+    private val output: TensorType = tensorType(Bundled.output.shape),
+) : Int8Model {
     val received = mutableListOf<ByteArray>()
     var closed = false
         private set
 
-    val interpreter: InterpreterApi = proxy(InterpreterApi::class.java) { name, args ->
-        when (name) {
-            "getInputTensor" -> input
-            "getOutputTensor" -> output
-            "run" -> { run(args!![0], args[1]); Unit }
-            "close" -> { closed = true; Unit }
-            else -> null
-        }
+    override fun inputType() = input
+
+    override fun outputType() = output
+
+    override fun run(input: ByteArray): ByteArray {
+        received += input.copyOf()
+        val sample = Bundled.samples.firstOrNull { it.inputInt8.contentEquals(input) }
+            ?: failTest("run() got int8 bytes that no golden sample has")
+        return sample.outputInt8.copyOf()
     }
 
-    private fun run(input: Any?, output: Any?) {
-        val buffer = input as? ByteBuffer ?: failTest("run() input is not a ByteBuffer: $input")
-        if (!buffer.isDirect) failTest("run() input must be a direct ByteBuffer")
-        val bytes = ByteArray(buffer.remaining())
-        buffer.duplicate().get(bytes)
-        received += bytes
-        val sample = Bundled.samples.firstOrNull { it.inputInt8.contentEquals(bytes) }
-            ?: failTest("run() got int8 bytes that no golden sample has")
-        @Suppress("UNCHECKED_CAST")
-        val out = output as Array<ByteArray>
-        sample.outputInt8.copyInto(out[0])
+    override fun close() {
+        closed = true
     }
 }
 
-private fun <T> proxy(type: Class<T>, answer: (String, Array<out Any?>?) -> Any?): T {
-    val handler = InvocationHandler { _, method, args ->
-        when (method.name) {
-            "toString" -> "fake ${type.simpleName}"
-            "hashCode" -> 0
-            "equals" -> false
-            else -> answer(method.name, args)
-                ?: throw UnsupportedOperationException("fake ${type.simpleName}.${method.name}")
-        }
+/**
+ * Stands in for the .onnx under ONNX Runtime: answers with our runtime's golden float32 output
+ * for an input equal bit for bit to a golden sample's x / 255, and fails the test otherwise.
+ */
+class GoldenOnnxModel(
+    private val inputs: Map<String, OnnxTensorInfo> = mapOf(Bundled.onnxInput.tensorInfo()),
+    private val outputs: Map<String, OnnxTensorInfo> = mapOf(Bundled.onnxOutput.tensorInfo()),
+) : FloatModel {
+    val received = mutableListOf<Pair<FloatArray, List<Long>>>()
+    var closed = false
+        private set
+
+    override fun inputInfo(name: String) = inputs[name] ?: failTest("no input $name")
+
+    override fun outputInfo(name: String) = outputs[name] ?: failTest("no output $name")
+
+    override fun run(inputName: String, input: FloatArray, shape: LongArray): FloatArray {
+        if (inputName !in inputs) failTest("run() fed unknown input $inputName")
+        received += input.copyOf() to shape.toList()
+        val bits = input.map { it.toRawBits() }
+        val sample = Bundled.samples.firstOrNull { sample ->
+            sample.pixels.map { Bundled.pixelFloat32[it].toRawBits() } == bits
+        } ?: failTest("run() got float32 input that no golden sample has")
+        return sample.onnxOutput.copyOf()
     }
-    return type.cast(Proxy.newProxyInstance(type.classLoader, arrayOf(type), handler))
+
+    override fun close() {
+        closed = true
+    }
 }
 
 /** Fails the test; typed Nothing so it can end an elvis chain (JUnit's fail() returns Unit). */
