@@ -13,12 +13,12 @@ gradient is one GEMM for the kernel (and bias) and, only when the input needs it
 first layer fed with data), one batched GEMM plus col2im for the input, where col2im loops
 over the ``kh*kw`` kernel offsets (strided adds of whole images), never over pixels. A ReLU
 activation can be fused: clamped in place forward, ``g * (out > 0)`` backward (skipped when a
-max pool fed by the conv has already dropped those gradients, see ``mark_relu_masked``).
+max pool fed by the conv has already dropped those gradients, see ``ConvContext``).
 Everything stays in the input's float dtype. Forward and backward each run as two halves of
 the batch (``over_batch``), GEMMs included; the kernel gradient is the sum of the halves'.
 """
 
-import weakref
+import dataclasses
 
 from compiler.keras._parallelism import over_batch
 from compiler.keras.backend import xp
@@ -30,24 +30,51 @@ from compiler.keras.ops.shape import reshape
 __all__ = ["conv", "depthwise_conv", "separable_conv", "conv_output_length", "conv_padding"]
 
 _THIN_WINDOW = 32  # kh*kw*C below which the bias rides in the GEMM as a ones column
-# Output gradients already zero wherever the fused ReLU's output is not positive: a max pool
-# fed directly by the conv (Conv2D(activation="relu") + MaxPooling2D, the slide's pattern)
-# drops the non-positive maxima from its own, 4x smaller, gradient (see pool.py), so the conv
-# backward skips its output-sized mask (2 CPU-ms per step on the slide's first layer). Keyed
-# by id, checked by identity: a sum of gradients from several consumers is a new, unmarked
-# array and gets the mask as usual.
-_RELU_MASKED = weakref.WeakValueDictionary()
 
 
-def has_fused_relu(tensor):
-    """Whether ``tensor`` is the output of a conv primitive with its ReLU fused."""
-    return tensor._op in (_conv2d, _conv2d_bias) and tensor._ctx[-1] is not None
+@dataclasses.dataclass(eq=False)
+class ConvContext:
+    """What a conv2d primitive's gradient keeps from its forward pass.
+
+    ``relu_out`` is the output when the ReLU is fused (its gradient is ``g * (out > 0)``).
+    ``relu_masked_grad`` carries the one fast path between two primitives: a max pool fed
+    directly by this conv (``Conv2D(activation="relu")`` + ``MaxPooling2D``, the slide's
+    pattern) drops the non-positive maxima from its own, 4x smaller, gradient (see pool.py)
+    and hands that gradient over with ``mark_relu_masked``; when the conv's backward receives
+    that very array, it skips its output-sized mask (2 CPU-ms per step on the slide's first
+    layer). A sum of gradients from several consumers is a new array and gets the mask.
+    """
+
+    cols: object  # the im2col matrix; grouped: (groups, pixels, kh*kw*C/groups)
+    kernel: object
+    padded_shape: tuple
+    pads: tuple
+    out_hw: tuple
+    strides: tuple
+    dilation: tuple
+    groups: int
+    input_grad: bool
+    relu_out: object = None
+    relu_masked_grad: object = None
+
+    def mark_relu_masked(self, grad):
+        """Records that ``grad``, this conv's output gradient, is already zero wherever the
+        fused ReLU's output is not positive."""
+        self.relu_masked_grad = grad
+
+    def needs_relu_mask(self, g):
+        """Whether the output gradient ``g`` must still be multiplied by ``(out > 0)``; a
+        recorded gradient is used once and let go."""
+        masked, self.relu_masked_grad = self.relu_masked_grad, None
+        return self.relu_out is not None and masked is not g
 
 
-def mark_relu_masked(grad):
-    """Records that ``grad`` (for a ``has_fused_relu`` output) is zero where it is not > 0."""
-    _RELU_MASKED[id(grad)] = grad
-    return grad
+def fused_relu_context(tensor):
+    """The ``ConvContext`` of ``tensor`` when it is a conv2d output with its ReLU fused, else
+    ``None``."""
+    if tensor._op in (_conv2d, _conv2d_bias) and tensor._ctx.relu_out is not None:
+        return tensor._ctx
+    return None
 
 
 def _conv2d_forward(x, kernel, bias, strides, pads, dilation, groups, input_grad, relu):
@@ -93,7 +120,7 @@ def _conv2d_forward(x, kernel, bias, strides, pads, dilation, groups, input_grad
             xp.maximum(part, 0, out=part)
 
     over_batch(forward, n, cols.size + out.size)
-    ctx = (
+    ctx = ConvContext(
         cols,
         kernel,
         xp_.shape,
@@ -103,20 +130,22 @@ def _conv2d_forward(x, kernel, bias, strides, pads, dilation, groups, input_grad
         dilation,
         groups,
         input_grad,
-        out if relu else None,
+        relu_out=out if relu else None,
     )
     return out.reshape(n, *out_hw, filters), ctx
 
 
 def _conv2d_backward(ctx, g, want_bias=False):
-    cols, kernel, padded_shape, pads, out_hw, strides, dilation, groups, input_grad, out = ctx
-    if groups > 1:
+    if ctx.groups > 1:
         return _grouped_backward(ctx, g, want_bias)
+    cols, kernel, padded_shape, pads = ctx.cols, ctx.kernel, ctx.padded_shape, ctx.pads
+    out_hw, strides, dilation, out = ctx.out_hw, ctx.strides, ctx.dilation, ctx.relu_out
+    input_grad = ctx.input_grad
     kh, kw, cin_g, filters = kernel.shape
     n = padded_shape[0]
     pixels = out_hw[0] * out_hw[1]
     g2 = g.reshape(n * pixels, filters)
-    mask = out is not None and _RELU_MASKED.get(id(g)) is not g
+    mask = ctx.needs_relu_mask(g)
     fused_bias = cols.shape[1] > kh * kw * cin_g
     kernels_t = kernel.reshape(kh * kw, cin_g, filters).transpose(0, 2, 1)
     dx = add = None
@@ -162,7 +191,7 @@ def _grouped_forward(xp_, kernel, bias, out_hw, strides, pads, dilation, groups,
         out += bias
     if relu:
         xp.maximum(out, 0, out=out)
-    ctx = (
+    ctx = ConvContext(
         cols,
         kernel,
         xp_.shape,
@@ -172,18 +201,20 @@ def _grouped_forward(xp_, kernel, bias, out_hw, strides, pads, dilation, groups,
         dilation,
         groups,
         input_grad,
-        out if relu else None,
+        relu_out=out if relu else None,
     )
     return out.reshape(n, *out_hw, filters), ctx
 
 
 def _grouped_backward(ctx, g, want_bias):
-    cols, kernel, padded_shape, pads, out_hw, strides, dilation, groups, input_grad, out = ctx
+    cols, kernel, padded_shape, pads = ctx.cols, ctx.kernel, ctx.padded_shape, ctx.pads
+    out_hw, strides, dilation, groups = ctx.out_hw, ctx.strides, ctx.dilation, ctx.groups
+    out, input_grad = ctx.relu_out, ctx.input_grad
     kh, kw, cin_g, filters = kernel.shape
     n, c = padded_shape[0], padded_shape[3]
     m = n * out_hw[0] * out_hw[1]
     g2 = g.reshape(m, filters)
-    if out is not None and _RELU_MASKED.get(id(g)) is not g:
+    if ctx.needs_relu_mask(g):
         g2 = g2 * (out > 0)
     fg = filters // groups
     gg = g2.reshape(m, groups, fg).transpose(1, 0, 2)

@@ -15,7 +15,7 @@ that are not > 0 from its gradient, so that the conv need not mask its output-si
 from compiler.keras._parallelism import over_batch
 from compiler.keras.backend import xp
 from compiler.keras.ops._core import as_tensor, is_grad_enabled, primitive
-from compiler.keras.ops.conv import has_fused_relu, mark_relu_masked
+from compiler.keras.ops.conv import fused_relu_context
 from compiler.keras.ops.conv_kernels import check_data_format, conv_output_length, conv_padding
 from compiler.keras.ops.shape import reshape
 
@@ -74,7 +74,8 @@ def _scatter(padded_shape, dtype, pool, out_hw, strides, pads, pieces):
 
 
 @primitive("max_pool2d")
-def _max_pool(x, pool, strides, padding, record_index=True, after_relu=False):
+def _max_pool(x, pool, strides, padding, record_index=True, relu_conv=None):
+    after_relu = relu_conv is not None  # fed by a conv's fused ReLU (its ConvContext)
     pads, out_hw = _geometry(x.shape, pool, strides, padding)
     padded = _pad(x, pads, -xp.inf)
     offsets = list(_offsets(pool, out_hw, strides))
@@ -123,12 +124,12 @@ def _max_pool(x, pool, strides, padding, record_index=True, after_relu=False):
             arg |= dropped
 
     over_batch(argmaxima, n, padded.size)
-    return out, (idx, padded.shape, x.dtype, pool, strides, pads, out_hw, after_relu)
+    return out, (idx, padded.shape, x.dtype, pool, strides, pads, out_hw, relu_conv)
 
 
 @_max_pool.defgrad
 def _max_pool_grad(ctx, g):
-    idx, padded_shape, dtype, pool, strides, pads, out_hw, after_relu = ctx
+    idx, padded_shape, dtype, pool, strides, pads, out_hw, relu_conv = ctx
 
     def piece(k):
         def write(out, rows):
@@ -139,7 +140,9 @@ def _max_pool_grad(ctx, g):
 
     pieces = [piece(k) for k in range(pool[0] * pool[1])]
     grad = _scatter(padded_shape, dtype, pool, out_hw, strides, pads, pieces)
-    return (mark_relu_masked(grad) if after_relu else grad,)
+    if relu_conv is not None:  # the maxima that the ReLU zeroes got no winner (above)
+        relu_conv.mark_relu_masked(grad)
+    return (grad,)
 
 
 @primitive("average_pool2d")
@@ -226,7 +229,7 @@ def max_pool(inputs, pool_size, strides=None, padding="valid", data_format=None)
             strides=strides,
             padding=padding,
             record_index=record_index,
-            after_relu=record_index and has_fused_relu(x),
+            relu_conv=fused_relu_context(x) if record_index else None,
         ),
         rank,
     )

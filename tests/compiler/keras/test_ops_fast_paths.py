@@ -78,7 +78,7 @@ def test_max_pool_inference_path_equals_the_training_path(hw, pool, strides, pad
 def _conv_relu_pool_grads(monkeypatch, fuse, arrays, weights, also_sum):
     pool_module = importlib.import_module("compiler.keras.ops.pool")
     if not fuse:  # the general path: the pool passes every maximum, the conv masks
-        monkeypatch.setattr(pool_module, "has_fused_relu", lambda tensor: False)
+        monkeypatch.setattr(pool_module, "fused_relu_context", lambda tensor: None)
     x, kernel, bias = (ops.Tensor(a.copy(), requires_grad=True) for a in arrays)
     out = ops.conv(x, kernel, bias=bias, fuse_relu=True)
     loss = ops.sum(ops.max_pool(out, 2) * weights)
