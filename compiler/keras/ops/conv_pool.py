@@ -18,6 +18,8 @@ Spec: ``max_pool(relu(conv(x, kernel) + bias), pool_size)`` with ``strides == po
 ``"valid"`` pooling; the convolution may have any strides, padding and dilation, one group.
 """
 
+from typing import NamedTuple
+
 from compiler.keras._parallelism import over_chunks
 from compiler.keras.backend import xp
 from compiler.keras.ops import conv_kernels as kernels
@@ -73,6 +75,20 @@ class _Geometry:
         return windows
 
 
+class _Saved(NamedTuple):
+    """What the gradient keeps from the forward pass."""
+
+    padded: object  # the padded input, for the backward's recomputed im2col
+    kernel: object
+    has_bias: bool
+    pads: tuple
+    geo: _Geometry
+    relu: bool
+    input_grad: bool
+    out: object  # the pooled output (after bias and ReLU)
+    arg: object  # per pooled value, the index of its window's first maximum
+
+
 @primitive("conv2d_max_pool")
 def _conv_max_pool(x, kernel, *bias, strides, pads, dilation, pool, relu, record, input_grad):
     bias = bias[0] if bias else None
@@ -102,8 +118,7 @@ def _conv_max_pool(x, kernel, *bias, strides, pads, dilation, pool, relu, record
             xp.maximum(best, 0, out=best)
 
     over_chunks(forward, n, per_chunk)
-    ctx = (padded, kernel, bias is not None, pads, geo, relu, input_grad, out, arg)
-    return out, ctx
+    return out, _Saved(padded, kernel, bias is not None, pads, geo, relu, input_grad, out, arg)
 
 
 def _record_argmax(views, best, arg):
@@ -121,7 +136,8 @@ def _record_argmax(views, best, arg):
 
 @_conv_max_pool.defgrad
 def _conv_max_pool_grad(ctx, g):
-    padded, kernel, has_bias, pads, geo, relu, input_grad, out, arg = ctx
+    padded, kernel, has_bias, pads, geo = ctx.padded, ctx.kernel, ctx.has_bias, ctx.pads, ctx.geo
+    relu, input_grad, out, arg = ctx.relu, ctx.input_grad, ctx.out, ctx.arg
     kh, kw = geo.kernel_hw
     kernels_t = kernel.reshape(kh * kw, -1, geo.filters).transpose(0, 2, 1)
     windows = geo.im2col(padded)
