@@ -74,6 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
         "int8 mean squared error",
     )
     parser.add_argument(
+        "--int8-normalization",
+        default="auto",
+        choices=("auto", "int8", "float"),
+        help="with --quantize int8, which LayerNormalization / GroupNormalization blocks stay "
+        "float islands (listed by --report): auto (default) those whose int8 output has an "
+        "SNR under 30 dB on the calibration data, int8 none, float all",
+    )
+    parser.add_argument(
         "--io",
         default="float",
         choices=("float", "int8"),
@@ -154,6 +162,7 @@ def _run(argv: list[str]) -> int:
                     io=args.io,
                     opset=args.opset,
                     calibration_method=args.calibration_method,
+                    int8_normalization=args.int8_normalization,
                 )
                 quantization = result.quantization_report if args.report else None
             finally:

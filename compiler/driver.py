@@ -324,6 +324,7 @@ def compile(
     stem: str | None = None,
     calibration_method: str = "minmax",
     progress=None,
+    int8_normalization: str = "auto",
 ) -> CompileResult:
     """Compiles a model to ``.tflite`` and / or ``.onnx`` files.
 
@@ -347,6 +348,12 @@ def compile(
         calibration_method: ``minmax`` (default), ``percentile`` or ``mse``.
         progress: optional ``progress(samples_done, samples_total)`` called as calibration
             runs (the library itself prints nothing).
+        int8_normalization: for ``int8``, which LayerNormalization / GroupNormalization
+            blocks (written as MEAN, SQUARED_DIFFERENCE, RSQRT, SUB, MUL) stay float islands,
+            listed by ``--report``: ``auto`` (default) keeps one int8 only when its int8
+            output, measured alone on the calibration data, has an SNR of at least 30 dB
+            (``compiler.quantize.normalization.MIN_SNR_DB``); ``int8`` keeps all int8 (as
+            TFLiteConverter); ``float`` makes all float islands.
 
     Returns:
         ``CompileResult`` with ``files`` (format -> path) and ``report``.
@@ -361,6 +368,11 @@ def compile(
     """
     formats = _formats(to)
     _check_options(quantize, calibration, io)
+    if int8_normalization not in ("auto", "int8", "float"):
+        raise OptionError(
+            "--int8-normalization must be one of auto, int8, float; "
+            f"received {int8_normalization!r}"
+        )
     if stem is not None and (problem := check_stem(stem)):
         raise OptionError(problem)
     model, source_stem = load_source(model_or_path)
@@ -389,7 +401,13 @@ def compile(
             batches = _calibration_data(graph, calibration)
             warn_if_unlike_training_data(model, [v.name for v in graph.inputs], batches)
         graph = quantize_graph(
-            graph, quantize, batches, io=io, method=calibration_method, progress=progress
+            graph,
+            quantize,
+            batches,
+            io=io,
+            method=calibration_method,
+            progress=progress,
+            int8_normalization=int8_normalization,
         )
 
     payloads: dict[str, bytes] = {}

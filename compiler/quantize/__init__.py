@@ -33,6 +33,7 @@ def quantize_graph(
     method: str = "minmax",
     percentile: float = 99.99,
     progress=None,
+    int8_normalization: str = "auto",
 ):
     """Returns a quantized copy of the float ``graph``.
 
@@ -46,6 +47,11 @@ def quantize_graph(
         method: calibration method, one of ``METHODS``.
         percentile: the percentile kept by the ``percentile`` method.
         progress: optional ``progress(samples_done, samples_total)`` called during calibration.
+        int8_normalization: for ``int8``: which decomposed LayerNormalization /
+            GroupNormalization blocks stay float islands: ``auto`` (default; those whose int8
+            output, measured alone on the calibration data, is below
+            ``normalization.MIN_SNR_DB``), ``int8`` (none) or ``float`` (all). See
+            ``compiler.quantize.normalization``.
     """
     if mode not in MODES:
         raise QuantizationError(f"unknown quantization mode {mode!r}; expected one of {MODES}")
@@ -61,7 +67,14 @@ def quantize_graph(
         return quantize_float16(graph)
     from compiler.quantize.calibrate import collect_ranges
     from compiler.quantize.int8 import quantize_int8
+    from compiler.quantize.normalization import NORMALIZATION_MODES, float_normalizations
 
+    if int8_normalization not in NORMALIZATION_MODES:  # before the costly calibration
+        raise QuantizationError(
+            f"int8_normalization must be one of {NORMALIZATION_MODES}; "
+            f"received {int8_normalization!r}"
+        )
     batches = calibration_batches(graph, calibration)
     ranges = collect_ranges(graph, batches, method=method, percentile=percentile, progress=progress)
-    return quantize_int8(graph, ranges, io=io)
+    floats = float_normalizations(graph, ranges, batches, int8_normalization)
+    return quantize_int8(graph, ranges, io=io, float_values=floats)

@@ -78,13 +78,17 @@ class QuantizationError(ValueError):
     """The graph cannot be quantized as asked (an op without an int8 form, a missing range)."""
 
 
-def quantize_int8(graph: Graph, ranges: dict, io: str = "float") -> Graph:
-    """Returns an int8 copy of float ``graph`` using calibrated ``ranges`` by value name."""
+def quantize_int8(
+    graph: Graph, ranges: dict, io: str = "float", float_values=frozenset()
+) -> Graph:
+    """Returns an int8 copy of float ``graph`` using calibrated ``ranges`` by value name; the
+    ops writing the values named in ``float_values`` stay float islands (e.g. normalizations
+    chosen by ``compiler.quantize.normalization.float_normalizations``)."""
     g = graph.copy()
     ranges = with_mask_ranges(g, ranges)
     float_types = {op.type for op in g.ops} - _SUPPORTED - _NOT_FLOAT_ISLANDS
     # Float islands (recurrent ops, ops without int8 kernels) and Embedding GATHERs.
-    handlers = recurrent_handlers(g, float_types)
+    handlers = recurrent_handlers(g, float_types, float_values)
 
     def range_params(value: Value) -> QuantParams:
         if value.name not in ranges:

@@ -56,8 +56,10 @@ def quantize_recurrent_weights(g: Graph, min_elements: int = DYNAMIC_MIN_ELEMENT
     return changed
 
 
-def _is_island(op: Op, consumers: dict, float_types=frozenset()) -> bool:
+def _is_island(op: Op, consumers: dict, float_types=frozenset(), float_values=frozenset()):
     if op.type in _FLOAT_ISLANDS or op.type in float_types:
+        return True
+    if any(v.name in float_values for v in op.outputs):
         return True
     if op.type == "GATHER":  # the 0/1 mask of Embedding(mask_zero=True)
         users = consumers.get(id(op.outputs[0]), [])
@@ -65,12 +67,15 @@ def _is_island(op: Op, consumers: dict, float_types=frozenset()) -> bool:
     return False
 
 
-def recurrent_handlers(g: Graph, float_types=frozenset()) -> dict:
+def recurrent_handlers(g: Graph, float_types=frozenset(), float_values=frozenset()) -> dict:
     """``id(op) -> handler(g, op, range_params, io)`` for the ops this module quantizes in
     full-int8 mode (float islands and Embedding GATHERs); ``int8.quantize_int8`` calls them in
-    place of its own rules. Ops of ``float_types`` (no int8 kernel) become float islands too."""
+    place of its own rules. Ops of ``float_types`` (no int8 kernel) and the ops writing
+    ``float_values`` (names) become float islands too."""
     consumers = g.consumers()
-    islands = {id(op) for op in g.ops if _is_island(op, consumers, float_types)}
+    islands = {
+        id(op) for op in g.ops if _is_island(op, consumers, float_types, float_values)
+    }
 
     def island(g, op, range_params, io):
         _float_island(g, op, range_params, io, islands)

@@ -27,6 +27,25 @@ def _axes(ctx, x, axis_values):
     return tuple(sorted(axes))
 
 
+def _float_mean(x: np.ndarray, axes: tuple, keep: bool) -> np.ndarray:
+    """LiteRT's reference float MEAN, to the bit: a float32 sum in the input's row-major order
+    (what ``cumsum`` does, unlike numpy's pairwise ``sum``), divided by the count in float32.
+    A float island (a normalization kept float in an int8 model) needs it bit for bit, since
+    its result is quantized again."""
+    kept = [a for a in range(x.ndim) if a not in axes]
+    n = math.prod(x.shape[a] for a in axes)
+    moved = np.transpose(x.astype(np.float32), kept + list(axes))
+    flat = moved.reshape(*moved.shape[: len(kept)], n)
+    if n == 0:  # nothing to average: 0, as before
+        mean = np.zeros(flat.shape[:-1], np.float32)
+    else:
+        total = np.cumsum(flat, axis=-1, dtype=np.float32)[..., -1]
+        mean = (total / np.float32(n)).astype(np.float32)
+    if keep:
+        mean = mean.reshape([1 if a in axes else d for a, d in enumerate(x.shape)])
+    return mean
+
+
 def _prepare(ctx: c.OpContext, is_mean: bool) -> c.Eval:
     ctx.check_arity(2)
     keep = bool(ctx.options["keep_dims"])
@@ -37,6 +56,8 @@ def _prepare(ctx: c.OpContext, is_mean: bool) -> c.Eval:
 
         def run(x, axis):
             axes = _axes(ctx, x, axis)
+            if ttype == c.F32 and is_mean:
+                return [_float_mean(x, axes, keep)]
             acc = x.astype(np.float64 if ttype == c.F32 else np.int64).sum(axis=axes, keepdims=keep)
             if is_mean:
                 n = math.prod(x.shape[a] for a in axes)
