@@ -20,10 +20,10 @@ This module owns:
   alive but the calling one and this module's pool, since a forked child inherits every lock
   another thread might hold. ``"always"`` forks for a qualifying model even then;
   ``"never"`` keeps every step in this process (on threads).
-- **BLAS thread limits.** While ops split work themselves, BLAS runs on the calling thread: its
-  worker threads keep spinning after each call and fight with ours for the cores (measured on
-  the 2-core machine: 31 CPU-s per epoch of the slide's model against 20). Set through
-  ``threadpoolctl`` for the duration of the call and restored when it returns.
+- **BLAS thread limits.** During a call BLAS runs on the calling thread: the ops split work
+  themselves, and BLAS's worker threads keep spinning after each call and fight with ours for
+  the cores (measured on the 2-core machine: 31 CPU-s per epoch of the slide's model against
+  20). Set through ``threadpoolctl`` for the duration of the call and restored when it returns.
 - **glibc malloc tuning, opt-in only** (``keras.config.set_malloc_tuning(True)`` or
   ``KESTREL_MALLOC_TUNING=1``). Every training step allocates and frees the same
   few-megabyte arrays; glibc serves those with fresh mappings and hands them back, ~1,650 page
@@ -304,12 +304,14 @@ def _tune_malloc():
 
 @contextlib.contextmanager
 def training_call():
-    """The scope of one ``fit``/``evaluate``/``predict``: BLAS on the calling thread while ops
-    split work over several (restored on exit), and malloc tuning when opted in."""
+    """The scope of one ``fit``/``evaluate``/``predict``: BLAS on the calling thread (restored
+    on exit), and malloc tuning when opted in.
+
+    With several workers the ops split the work themselves; with one, BLAS's own threads would
+    use CPUs that the setting withholds (and, measured on the loaded 2-core machine, made an
+    epoch ten times slower spinning).
+    """
     if malloc_tuning():
         _tune_malloc()
-    if training_workers() < 2:
-        yield
-        return
     with _blas_controller().limit(limits=1, user_api="blas"):
         yield
