@@ -7,11 +7,12 @@ process CPU milliseconds per training step, split by primitive (forward / backwa
 validation pass of a full epoch (6,000 images) spread over its 422 steps.
 
 CPU time, not wall time: on a shared machine other load inflates wall time much more than CPU
-time. Run it with ``OPENBLAS_NUM_THREADS=1`` (the script sets it when unset), so that BLAS
-threads spinning on a busy machine do not count.
+time. It runs on one training worker (``KESTREL_TRAINING_WORKERS=1``, set when unset: every
+primitive on the calling thread, no helper process, so that all the work is this process's) and
+one BLAS thread (``OPENBLAS_NUM_THREADS=1``, likewise), so that BLAS threads spinning on a busy
+machine do not count.
 
-    OPENBLAS_NUM_THREADS=1 python benchmarks/profile_slide_cnn_step.py [--samples 3840]
-        [--repeats 3]
+    python benchmarks/profile_slide_cnn_step.py [--samples 3840] [--repeats 3]
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("KESTREL_TRAINING_WORKERS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 FULL_STEPS = 422  # Fashion-MNIST, validation_split=0.1, batch 128
@@ -85,7 +87,7 @@ def main(argv=None):
     model.evaluate(x, y, batch_size=128, verbose=0)
     validation = (time.process_time() - start) * FULL_VALIDATION / len(x) / FULL_STEPS
 
-    blas = {k: v for k, v in os.environ.items() if k.startswith("OPENBLAS")}
+    blas = {k: v for k, v in os.environ.items() if k.startswith(("OPENBLAS", "KESTREL_"))}
     print(
         f"slide CNN, one training step (batch 128), CPU ms; BLAS env: {blas}; load average "
         f"{os.getloadavg()[0]:.2f}"

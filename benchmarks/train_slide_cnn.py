@@ -13,7 +13,8 @@ the ratio printed is the median of the per-epoch ratios.
     python benchmarks/train_slide_cnn.py [--epochs 15] [--train-limit N] [--verbose 2]
         [--no-keras] [--seed 0]
 
-Figures depend on BLAS threading: say which OPENBLAS_* settings were used when quoting them.
+Figures depend on threading: say which OPENBLAS_* and KESTREL_* settings (training workers,
+processes, malloc tuning: see compiler/keras/_parallelism.py) were used when quoting them.
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def main(argv=None):
     parser.add_argument("--no-keras", action="store_true", help="skip the TensorFlow run")
     args = parser.parse_args(argv)
 
-    blas = {k: os.environ[k] for k in sorted(os.environ) if k.startswith("OPENBLAS")}
+    blas = {k: os.environ[k] for k in sorted(os.environ) if k.startswith(("OPENBLAS", "KESTREL_"))}
     print(
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs; "
         f"BLAS env: {blas or 'default'}"
