@@ -37,11 +37,12 @@ class Classifier(
         checkTensor("output", model.outputType(), contract.output)
     }
 
-    /** Quantizes a height x width 0..255 gray image (in [polarity]) exactly as the model expects. */
+    /** Quantizes a height x width 0..255 gray image ([polarity]) exactly as the model expects. */
     fun inputBytes(gray: IntArray, polarity: Polarity = contract.polarity): ByteArray {
         checkImageSize(gray, contract)
         val pixels = Preprocess.toPolarity(gray, polarity, contract.polarity)
-        return Preprocess.quantize(pixels, contract.divisor, contract.input.scale, contract.input.zeroPoint)
+        val input = contract.input
+        return Preprocess.quantize(pixels, contract.divisor, input.scale, input.zeroPoint)
     }
 
     /** Classifies a height x width 0..255 gray image given in [polarity]. */

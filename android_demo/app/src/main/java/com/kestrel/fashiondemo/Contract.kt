@@ -107,7 +107,7 @@ data class Contract(
                 polarity = Polarity.fromContract(image.string("polarity")),
                 divisor = normalization.double("divisor").toFloat(),
                 samples = root.objects("samples").map { Sample(it.string("file"), it.int("label")) },
-                onnx = if (root.obj("models").has("onnx")) onnx(root.obj("models").obj("onnx")) else null,
+                onnx = root.obj("models").let { if (it.has("onnx")) onnx(it.obj("onnx")) else null },
             )
             contract.check()
             return contract

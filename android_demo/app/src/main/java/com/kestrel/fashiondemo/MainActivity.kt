@@ -45,7 +45,10 @@ class MainActivity : Activity() {
         }
         // Each backend loads on its own: a model that disagrees with contract.json, or a
         // runtime that refuses it, disables that backend with its reason on screen.
-        val loaded = Backends(runCatching { openLiteRt() }, contract.onnx?.let { runCatching { openOnnx(it) } })
+        val loaded = Backends(
+            litert = runCatching { openLiteRt() },
+            onnx = contract.onnx?.let { spec -> runCatching { openOnnx(spec) } },
+        )
         backends = loaded
         if (!loaded.onnxAvailable) choice = BackendChoice.LITERT
         showSamples()

@@ -42,7 +42,8 @@ class BackendsTest {
     fun bothBackendsAnswerEveryGoldenSampleAndCompare() {
         val backends = both()
         for (sample in Bundled.samples) {
-            val report = backends.classify(sample.pixels, Polarity.LIGHT_ON_DARK, BackendChoice.BOTH)
+            val report =
+                backends.classify(sample.pixels, Polarity.LIGHT_ON_DARK, BackendChoice.BOTH)
             val litert = (report.litert as Outcome.Answer).prediction
             val onnx = (report.onnx as Outcome.Answer).prediction
             assertEquals(sample.argmax, litert.classIndex)
@@ -50,7 +51,8 @@ class BackendsTest {
             // Whether the two exports agree is the models' business (tests/demos checks the
             // committed bundle's); the report must say what the two answers say.
             assertEquals(sample.argmax == sample.onnxArgmax, report.agree)
-            assertEquals(Math.abs(sample.confidence - sample.onnxScore), report.scoreDifference!!, 0f)
+            val difference = Math.abs(sample.confidence - sample.onnxScore)
+            assertEquals(difference, report.scoreDifference!!, 0f)
         }
     }
 

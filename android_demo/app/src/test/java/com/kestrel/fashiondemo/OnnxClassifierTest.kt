@@ -43,7 +43,8 @@ class OnnxClassifierTest {
         for (sample in Bundled.samples) {
             val drawn = IntArray(sample.pixels.size) { 255 - sample.pixels[it] }
             classifier.classify(drawn, Polarity.DARK_ON_LIGHT)
-            val expected = FloatArray(sample.pixels.size) { Bundled.pixelFloat32[sample.pixels[it]] }
+            val expected =
+                FloatArray(sample.pixels.size) { Bundled.pixelFloat32[sample.pixels[it]] }
             assertArrayEquals(sample.file, expected, model.received.last().first, 0f)
         }
     }
