@@ -1,11 +1,41 @@
 """Argument checks shared by the layers, with Keras 3's rules and error wording."""
 
+from compiler.keras import constraints, regularizers
+
 __all__ = [
     "standardize_tuple",
     "standardize_padding",
     "standardize_data_format",
     "check_none",
+    "set_weight_options",
+    "weight_options_config",
 ]
+
+
+def _module(name):
+    if name.endswith("_regularizer"):
+        return regularizers
+    if name.endswith("_constraint"):
+        return constraints
+    raise ValueError(f"Not a regularizer or constraint argument: {name!r}")
+
+
+def set_weight_options(layer, **arguments):
+    """Stores ``<weight>_regularizer`` / ``<weight>_constraint`` arguments on ``layer``, each
+    resolved by ``keras.regularizers.get`` / ``keras.constraints.get`` (names, configs,
+    callables); the layer passes them to ``add_weight``."""
+    for name, value in arguments.items():
+        try:
+            resolved = _module(name).get(value)
+        except ValueError as error:
+            raise ValueError(f"Layer {layer.name}: invalid `{name}`. {error}") from None
+        setattr(layer, name, resolved)
+
+
+def weight_options_config(layer, *names):
+    """``{name: serialized value}`` of the options ``set_weight_options`` stored, for
+    ``get_config``."""
+    return {name: _module(name).serialize(getattr(layer, name)) for name in names}
 
 
 def standardize_tuple(value, n, name, allow_zero=False):
@@ -57,10 +87,10 @@ def standardize_data_format(value):
 
 
 def check_none(layer_name, **arguments):
-    """Regularizers and constraints are not implemented: refuse them rather than ignore them."""
+    """Refuses arguments a layer does not implement (rather than ignoring them)."""
     for name, value in arguments.items():
         if value is not None:
             raise ValueError(
-                f"Layer {layer_name}: argument `{name}` is not supported by this frontend "
-                f"(regularizers and constraints are not implemented). Received: {name}={value!r}"
+                f"Layer {layer_name}: argument `{name}` is not supported by this frontend. "
+                f"Received: {name}={value!r}"
             )

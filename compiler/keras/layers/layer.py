@@ -244,7 +244,12 @@ class Layer:
         self._trainable = trainable
         self._dtype = str(xp.dtype(dtype or floatx()))
         self.autocast = autocast
-        self.activity_regularizer = regularizers_mod.get(activity_regularizer)
+        try:
+            self.activity_regularizer = regularizers_mod.get(activity_regularizer)
+        except ValueError as error:
+            raise ValueError(
+                f"Layer {self.name}: invalid `activity_regularizer`. {error}"
+            ) from None
         self.built = False
         self.input_spec = None
         self.supports_masking = False

@@ -1,7 +1,7 @@
 """``PReLU``: a leaky ReLU whose negative slope ``alpha`` is a trained weight."""
 
-from compiler.keras import initializers, ops
-from compiler.keras.layers._arguments import check_none
+from compiler.keras import constraints, initializers, ops, regularizers
+from compiler.keras.layers._arguments import set_weight_options
 from compiler.keras.layers.layer import InputSpec, Layer
 
 __all__ = ["PReLU"]
@@ -12,8 +12,8 @@ class PReLU(Layer):
 
     Args:
         alpha_initializer: initializer of ``alpha``, default ``"Zeros"`` (Keras's default).
-        alpha_regularizer: must be ``None`` (regularizers are not implemented).
-        alpha_constraint: must be ``None`` (constraints are not implemented).
+        alpha_regularizer: penalty of ``alpha`` added to ``losses``.
+        alpha_constraint: projection of ``alpha`` after each optimizer update.
         shared_axes: 1-based axes along which ``alpha`` is shared (``[1, 2]`` gives one slope
             per channel of an image), default none (one slope per input element).
 
@@ -33,8 +33,10 @@ class PReLU(Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        check_none(
-            self.name, alpha_regularizer=alpha_regularizer, alpha_constraint=alpha_constraint
+        set_weight_options(
+            self,
+            alpha_regularizer=alpha_regularizer,
+            alpha_constraint=alpha_constraint,
         )
         self.supports_masking = True
         self.alpha_initializer = initializers.get(alpha_initializer)
@@ -61,7 +63,11 @@ class PReLU(Layer):
                 f"alpha. Received: input_shape={input_shape}, shared_axes={self.shared_axes}"
             )
         self.alpha = self.add_weight(
-            shape=param_shape, name="alpha", initializer=self.alpha_initializer
+            shape=param_shape,
+            name="alpha",
+            initializer=self.alpha_initializer,
+            regularizer=self.alpha_regularizer,
+            constraint=self.alpha_constraint,
         )
         shared = set(self.shared_axes or ())
         axes = {i: input_shape[i] for i in range(1, len(input_shape)) if i not in shared}
@@ -79,7 +85,7 @@ class PReLU(Layer):
         return {
             **super().get_config(),
             "alpha_initializer": initializers.serialize(self.alpha_initializer),
-            "alpha_regularizer": None,
-            "alpha_constraint": None,
+            "alpha_regularizer": regularizers.serialize(self.alpha_regularizer),
+            "alpha_constraint": constraints.serialize(self.alpha_constraint),
             "shared_axes": self.shared_axes,
         }

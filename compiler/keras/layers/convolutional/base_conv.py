@@ -1,11 +1,13 @@
 """``BaseConv``: the rank-generic convolution layer that Conv1D and Conv2D specialize."""
 
-from compiler.keras import activations, initializers, ops
+from compiler.keras import activations, initializers, ops, regularizers
 from compiler.keras.layers._arguments import (
     check_none,
+    set_weight_options,
     standardize_data_format,
     standardize_padding,
     standardize_tuple,
+    weight_options_config,
 )
 from compiler.keras.layers.layer import InputSpec, Layer
 from compiler.keras.ops.conv import conv_output_length
@@ -49,6 +51,9 @@ class BaseConv(Layer):
         use_bias: whether to add a bias vector.
         kernel_initializer: default ``"glorot_uniform"``.
         bias_initializer: default ``"zeros"``.
+        kernel_regularizer, bias_regularizer: penalties added to ``losses``.
+        activity_regularizer: penalty of the output, per sample of the batch.
+        kernel_constraint, bias_constraint: projections applied after each optimizer update.
     """
 
     def __init__(
@@ -73,15 +78,14 @@ class BaseConv(Layer):
         lora_rank=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        check_none(
-            self.name,
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        check_none(self.name, lora_rank=lora_rank)
+        set_weight_options(
+            self,
             kernel_regularizer=kernel_regularizer,
             bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
             kernel_constraint=kernel_constraint,
             bias_constraint=bias_constraint,
-            lora_rank=lora_rank,
         )
         self.rank = rank
         if not isinstance(filters, int) or isinstance(filters, bool) or filters <= 0:
@@ -134,11 +138,17 @@ class BaseConv(Layer):
             name="kernel",
             shape=(*self.kernel_size, channels // self.groups, self.filters),
             initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
         )
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
-                name="bias", shape=(self.filters,), initializer=self.bias_initializer
+                name="bias",
+                shape=(self.filters,),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
             )
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={-1: channels})
         self.built = True
@@ -182,9 +192,7 @@ class BaseConv(Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": None,
-            "bias_regularizer": None,
-            "activity_regularizer": None,
-            "kernel_constraint": None,
-            "bias_constraint": None,
+            **weight_options_config(self, "kernel_regularizer", "bias_regularizer"),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            **weight_options_config(self, "kernel_constraint", "bias_constraint"),
         }

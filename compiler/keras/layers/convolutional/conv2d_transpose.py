@@ -15,9 +15,9 @@ Output length: ``(in - 1) * stride + 1 + left + right - (k - 1)``. Built from th
 primitives (pad, reshape, conv), so the gradient is theirs.
 """
 
-from compiler.keras import activations, initializers, ops
+from compiler.keras import activations, constraints, initializers, ops, regularizers
 from compiler.keras.layers._arguments import (
-    check_none,
+    set_weight_options,
     standardize_data_format,
     standardize_padding,
     standardize_tuple,
@@ -95,12 +95,11 @@ class Conv2DTranspose(Layer):
         bias_constraint=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        check_none(
-            self.name,
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        set_weight_options(
+            self,
             kernel_regularizer=kernel_regularizer,
             bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
             kernel_constraint=kernel_constraint,
             bias_constraint=bias_constraint,
         )
@@ -160,11 +159,17 @@ class Conv2DTranspose(Layer):
             name="kernel",
             shape=(*self.kernel_size, self.filters, channels),
             initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
         )
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
-                name="bias", shape=(self.filters,), initializer=self.bias_initializer
+                name="bias",
+                shape=(self.filters,),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
             )
         self.input_spec = InputSpec(ndim=4, axes={-1: channels})
         self.built = True
@@ -219,9 +224,9 @@ class Conv2DTranspose(Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": None,
-            "bias_regularizer": None,
-            "activity_regularizer": None,
-            "kernel_constraint": None,
-            "bias_constraint": None,
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }

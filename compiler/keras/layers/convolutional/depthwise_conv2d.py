@@ -1,8 +1,8 @@
 """``DepthwiseConv1D`` / ``DepthwiseConv2D``: each input channel convolved with its own filters."""
 
-from compiler.keras import activations, initializers, ops
+from compiler.keras import activations, constraints, initializers, ops, regularizers
 from compiler.keras.layers._arguments import (
-    check_none,
+    set_weight_options,
     standardize_data_format,
     standardize_padding,
     standardize_tuple,
@@ -52,12 +52,11 @@ class BaseDepthwiseConv(Layer):
         bias_constraint=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        check_none(
-            self.name,
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        set_weight_options(
+            self,
             depthwise_regularizer=depthwise_regularizer,
             bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
             depthwise_constraint=depthwise_constraint,
             bias_constraint=bias_constraint,
         )
@@ -96,6 +95,8 @@ class BaseDepthwiseConv(Layer):
             name="kernel",
             shape=(*self.kernel_size, channels, self.depth_multiplier),
             initializer=self.depthwise_initializer,
+            regularizer=self.depthwise_regularizer,
+            constraint=self.depthwise_constraint,
         )
         self.bias = None
         if self.use_bias:
@@ -103,6 +104,8 @@ class BaseDepthwiseConv(Layer):
                 name="bias",
                 shape=(channels * self.depth_multiplier,),
                 initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
             )
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={-1: channels})
         self.built = True
@@ -143,11 +146,11 @@ class BaseDepthwiseConv(Layer):
             "use_bias": self.use_bias,
             "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
-            "depthwise_regularizer": None,
-            "bias_regularizer": None,
-            "activity_regularizer": None,
-            "depthwise_constraint": None,
-            "bias_constraint": None,
+            "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 

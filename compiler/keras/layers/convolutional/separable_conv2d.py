@@ -1,8 +1,8 @@
 """``SeparableConv1D`` / ``SeparableConv2D``: depthwise convolution, then a 1x1 convolution."""
 
-from compiler.keras import activations, initializers, ops
+from compiler.keras import activations, constraints, initializers, ops, regularizers
 from compiler.keras.layers._arguments import (
-    check_none,
+    set_weight_options,
     standardize_data_format,
     standardize_padding,
     standardize_tuple,
@@ -55,13 +55,12 @@ class BaseSeparableConv(Layer):
         bias_constraint=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        check_none(
-            self.name,
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        set_weight_options(
+            self,
             depthwise_regularizer=depthwise_regularizer,
             pointwise_regularizer=pointwise_regularizer,
             bias_regularizer=bias_regularizer,
-            activity_regularizer=activity_regularizer,
             depthwise_constraint=depthwise_constraint,
             pointwise_constraint=pointwise_constraint,
             bias_constraint=bias_constraint,
@@ -104,16 +103,24 @@ class BaseSeparableConv(Layer):
             name="depthwise_kernel",
             shape=(*self.kernel_size, channels, self.depth_multiplier),
             initializer=self.depthwise_initializer,
+            regularizer=self.depthwise_regularizer,
+            constraint=self.depthwise_constraint,
         )
         self.pointwise_kernel = self.add_weight(
             name="pointwise_kernel",
             shape=(*(1,) * self.rank, channels * self.depth_multiplier, self.filters),
             initializer=self.pointwise_initializer,
+            regularizer=self.pointwise_regularizer,
+            constraint=self.pointwise_constraint,
         )
         self.bias = None
         if self.use_bias:
             self.bias = self.add_weight(
-                name="bias", shape=(self.filters,), initializer=self.bias_initializer
+                name="bias",
+                shape=(self.filters,),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
             )
         self.input_spec = InputSpec(ndim=self.rank + 2, axes={-1: channels})
         self.built = True
@@ -156,13 +163,13 @@ class BaseSeparableConv(Layer):
             "depthwise_initializer": initializers.serialize(self.depthwise_initializer),
             "pointwise_initializer": initializers.serialize(self.pointwise_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
-            "depthwise_regularizer": None,
-            "pointwise_regularizer": None,
-            "bias_regularizer": None,
-            "activity_regularizer": None,
-            "depthwise_constraint": None,
-            "pointwise_constraint": None,
-            "bias_constraint": None,
+            "depthwise_regularizer": regularizers.serialize(self.depthwise_regularizer),
+            "pointwise_regularizer": regularizers.serialize(self.pointwise_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "depthwise_constraint": constraints.serialize(self.depthwise_constraint),
+            "pointwise_constraint": constraints.serialize(self.pointwise_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
         }
 
 

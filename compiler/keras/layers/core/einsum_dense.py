@@ -8,7 +8,8 @@ output from the first of them to the end (size 1 on the others), as in Keras.
 
 import re
 
-from compiler.keras import activations, initializers
+from compiler.keras import activations, constraints, initializers, regularizers
+from compiler.keras.layers._arguments import set_weight_options
 from compiler.keras.layers.layer import InputSpec, Layer
 from compiler.keras.ops.einsum import einsum, parse_einsum
 
@@ -133,14 +134,15 @@ class EinsumDense(Layer):
         quantization_config=None,
         **kwargs,
     ):
-        activity_regularizer = kwargs.pop("activity_regularizer", None)
         super().__init__(**kwargs)
+        set_weight_options(
+            self,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint,
+        )
         for name, value in (
-            ("kernel_regularizer", kernel_regularizer),
-            ("bias_regularizer", bias_regularizer),
-            ("activity_regularizer", activity_regularizer),
-            ("kernel_constraint", kernel_constraint),
-            ("bias_constraint", bias_constraint),
             ("lora_rank", lora_rank),
             ("gptq_unpacked_column_size", gptq_unpacked_column_size),
             ("quantization_config", quantization_config),
@@ -182,12 +184,20 @@ class EinsumDense(Layer):
             initializer = type(initializer).from_config(config)
         self.input_spec = InputSpec(ndim=len(input_shape))
         self.kernel = self.add_weight(
-            name="kernel", shape=tuple(kernel_shape), initializer=initializer
+            name="kernel",
+            shape=tuple(kernel_shape),
+            initializer=initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
         )
         self.bias = None
         if bias_shape is not None:
             self.bias = self.add_weight(
-                name="bias", shape=tuple(bias_shape), initializer=self.bias_initializer
+                name="bias",
+                shape=tuple(bias_shape),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
             )
         self.built = True
 
@@ -219,10 +229,10 @@ class EinsumDense(Layer):
             "bias_axes": self.bias_axes,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": None,
-            "bias_regularizer": None,
-            "activity_regularizer": None,
-            "kernel_constraint": None,
-            "bias_constraint": None,
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
             "quantization_config": None,
         }

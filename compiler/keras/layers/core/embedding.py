@@ -1,7 +1,8 @@
 """``Embedding``: turns integer token ids into dense vectors (rows of a trainable table)."""
 
-from compiler.keras import initializers, ops
+from compiler.keras import constraints, initializers, ops, regularizers
 from compiler.keras.backend import xp
+from compiler.keras.layers._arguments import set_weight_options
 from compiler.keras.layers.layer import Layer
 
 __all__ = ["Embedding"]
@@ -42,7 +43,6 @@ class Embedding(Layer):
         **kwargs,
     ):
         kwargs.pop("input_length", None)  # Keras 2 argument, ignored by Keras 3
-        activity_regularizer = kwargs.pop("activity_regularizer", None)
         super().__init__(**kwargs)
         for name, value in (("input_dim", input_dim), ("output_dim", output_dim)):
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
@@ -51,9 +51,6 @@ class Embedding(Layer):
                     f"integer. Received: {name}={value!r}"
                 )
         for name, value in (
-            ("embeddings_regularizer", embeddings_regularizer),
-            ("embeddings_constraint", embeddings_constraint),
-            ("activity_regularizer", activity_regularizer),
             ("lora_rank", lora_rank),
             ("quantization_config", quantization_config),
         ):
@@ -67,6 +64,11 @@ class Embedding(Layer):
         if embeddings_initializer in ("uniform", "normal"):  # Keras 3 short aliases
             embeddings_initializer = "random_" + embeddings_initializer
         self.embeddings_initializer = initializers.get(embeddings_initializer)
+        set_weight_options(
+            self,
+            embeddings_regularizer=embeddings_regularizer,
+            embeddings_constraint=embeddings_constraint,
+        )
         self.mask_zero = mask_zero
         self.supports_masking = mask_zero
         self._initial_weights = weights
@@ -76,6 +78,8 @@ class Embedding(Layer):
             shape=(self.input_dim, self.output_dim),
             name="embeddings",
             initializer=self.embeddings_initializer,
+            regularizer=self.embeddings_regularizer,
+            constraint=self.embeddings_constraint,
         )
         self.built = True
         if self._initial_weights is not None:
@@ -110,9 +114,9 @@ class Embedding(Layer):
             "input_dim": self.input_dim,
             "output_dim": self.output_dim,
             "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
-            "embeddings_regularizer": None,
-            "activity_regularizer": None,
-            "embeddings_constraint": None,
+            "embeddings_regularizer": regularizers.serialize(self.embeddings_regularizer),
+            "activity_regularizer": regularizers.serialize(self.activity_regularizer),
+            "embeddings_constraint": constraints.serialize(self.embeddings_constraint),
             "mask_zero": self.mask_zero,
             "quantization_config": None,
         }

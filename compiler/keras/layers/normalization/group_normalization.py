@@ -1,7 +1,7 @@
 """``GroupNormalization``: normalize each sample over groups of channels (Wu & He, 2018)."""
 
-from compiler.keras import initializers, ops
-from compiler.keras.layers._arguments import check_none
+from compiler.keras import constraints, initializers, ops, regularizers
+from compiler.keras.layers._arguments import set_weight_options
 from compiler.keras.layers.layer import InputSpec, Layer
 
 __all__ = ["GroupNormalization"]
@@ -55,8 +55,8 @@ class GroupNormalization(Layer):
                 f"(or `-1` for instance normalization). Received: groups={groups}"
             )
         super().__init__(**kwargs)
-        check_none(
-            self.name,
+        set_weight_options(
+            self,
             beta_regularizer=beta_regularizer,
             gamma_regularizer=gamma_regularizer,
             beta_constraint=beta_constraint,
@@ -102,11 +102,19 @@ class GroupNormalization(Layer):
         self.gamma = self.beta = None
         if self.scale:
             self.gamma = self.add_weight(
-                shape=(dim,), name="gamma", initializer=self.gamma_initializer
+                shape=(dim,),
+                name="gamma",
+                initializer=self.gamma_initializer,
+                regularizer=self.gamma_regularizer,
+                constraint=self.gamma_constraint,
             )
         if self.center:
             self.beta = self.add_weight(
-                shape=(dim,), name="beta", initializer=self.beta_initializer
+                shape=(dim,),
+                name="beta",
+                initializer=self.beta_initializer,
+                regularizer=self.beta_regularizer,
+                constraint=self.beta_constraint,
             )
         axis = self.axis % rank
         # Grouped shape: the channel axis becomes (groups, dim // groups).
@@ -149,8 +157,8 @@ class GroupNormalization(Layer):
             "scale": self.scale,
             "beta_initializer": initializers.serialize(self.beta_initializer),
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
-            "beta_regularizer": None,
-            "gamma_regularizer": None,
-            "beta_constraint": None,
-            "gamma_constraint": None,
+            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
         }

@@ -1,7 +1,7 @@
 """``LayerNormalization``: normalize each sample over its feature axes (Ba et al., 2016)."""
 
-from compiler.keras import initializers, ops
-from compiler.keras.layers._arguments import check_none
+from compiler.keras import constraints, initializers, ops, regularizers
+from compiler.keras.layers._arguments import set_weight_options
 from compiler.keras.layers.layer import Layer
 from compiler.keras.layers.normalization._axes import axis_list, check_axes, positive_axes
 
@@ -46,8 +46,8 @@ class LayerNormalization(Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        check_none(
-            self.name,
+        set_weight_options(
+            self,
             beta_regularizer=beta_regularizer,
             gamma_regularizer=gamma_regularizer,
             beta_constraint=beta_constraint,
@@ -77,10 +77,20 @@ class LayerNormalization(Layer):
         self.gamma = self.beta = None
         if self.scale or self.rms_scaling:
             self.gamma = self.add_weight(
-                shape=shape, name="gamma", initializer=self.gamma_initializer
+                shape=shape,
+                name="gamma",
+                initializer=self.gamma_initializer,
+                regularizer=self.gamma_regularizer,
+                constraint=self.gamma_constraint,
             )
         if self.center and not self.rms_scaling:
-            self.beta = self.add_weight(shape=shape, name="beta", initializer=self.beta_initializer)
+            self.beta = self.add_weight(
+                shape=shape,
+                name="beta",
+                initializer=self.beta_initializer,
+                regularizer=self.beta_regularizer,
+                constraint=self.beta_constraint,
+            )
         self._axes = positive_axes(self.axis, rank)
         self._broadcast = tuple(input_shape[a] if a in self._axes else 1 for a in range(rank))
         self.built = True
@@ -116,8 +126,8 @@ class LayerNormalization(Layer):
             "rms_scaling": self.rms_scaling,
             "beta_initializer": initializers.serialize(self.beta_initializer),
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
-            "beta_regularizer": None,
-            "gamma_regularizer": None,
-            "beta_constraint": None,
-            "gamma_constraint": None,
+            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
         }

@@ -1,12 +1,12 @@
 """Helpers shared by the recurrent cells and layers: config checks, fused-path plumbing."""
 
-from compiler.keras import activations, initializers, ops
+from compiler.keras import activations, initializers, ops, regularizers
+from compiler.keras.layers._arguments import set_weight_options, weight_options_config
 from compiler.keras.ops.sequence_projection import sequence_projection
 from compiler.keras.random import SeedGenerator
 
 __all__ = [
     "check_units",
-    "reject_unsupported",
     "fused_activation_name",
     "input_projection",
     "serialize_layer",
@@ -24,15 +24,6 @@ def check_units(units):
             "Received an invalid value for argument `units`, expected a positive integer, "
             f"got {units}."
         )
-
-
-def reject_unsupported(owner, **arguments):
-    """Regularizers and constraints are not implemented: refuse them rather than ignore them."""
-    for name, value in arguments.items():
-        if value is not None:
-            raise ValueError(
-                f"{owner} does not support `{name}` yet (only None). Received: {name}={value!r}"
-            )
 
 
 def fused_activation_name(fn):
@@ -113,13 +104,14 @@ def store_cell_config(
     dropout,
     recurrent_dropout,
     seed,
-    **unsupported,
+    **weight_options,
 ):
     """The arguments every recurrent cell (SimpleRNN, LSTM, GRU) stores the same way.
 
-    ``unsupported`` are the regularizer and constraint arguments, refused unless ``None``.
+    ``weight_options`` are the ``kernel_`` / ``recurrent_`` / ``bias_`` regularizers and
+    constraints, which the cell passes to ``add_weight``.
     """
-    reject_unsupported(type(cell).__name__, **unsupported)
+    set_weight_options(cell, **weight_options)
     cell.units = units
     cell.activation = activations.get(activation)
     cell.use_bias = use_bias
@@ -158,16 +150,17 @@ def recurrent_layer_config(layer, base, gated, after_initializers=None, tail=Non
     for name in ("kernel_initializer", "recurrent_initializer", "bias_initializer"):
         config[name] = initializers.serialize(getattr(layer, name))
     config.update(after_initializers or {})
-    for name in (
-        "kernel_regularizer",
-        "recurrent_regularizer",
-        "bias_regularizer",
-        "activity_regularizer",
-        "kernel_constraint",
-        "recurrent_constraint",
-        "bias_constraint",
-    ):
-        config[name] = None
+    config.update(
+        weight_options_config(
+            layer.cell, "kernel_regularizer", "recurrent_regularizer", "bias_regularizer"
+        )
+    )
+    config["activity_regularizer"] = regularizers.serialize(layer.activity_regularizer)
+    config.update(
+        weight_options_config(
+            layer.cell, "kernel_constraint", "recurrent_constraint", "bias_constraint"
+        )
+    )
     config["dropout"] = layer.dropout
     config["recurrent_dropout"] = layer.recurrent_dropout
     config.update(tail or {})

@@ -1,6 +1,6 @@
 """``GRUCell`` and ``GRU`` (Cho et al. 2014), with Keras 3's weights: gate order z, r, h."""
 
-from compiler.keras import activations, initializers, ops
+from compiler.keras import activations, constraints, initializers, ops, regularizers
 from compiler.keras.backend import xp
 from compiler.keras.layers.layer import InputSpec, Layer
 from compiler.keras.layers.rnn._common import (
@@ -91,15 +91,29 @@ class GRUCell(Layer, DropoutRNNCell):
     def build(self, input_shape):
         u = self.units
         self.kernel = self.add_weight(
-            shape=(input_shape[-1], 3 * u), name="kernel", initializer=self.kernel_initializer
+            shape=(input_shape[-1], 3 * u),
+            name="kernel",
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
         )
         self.recurrent_kernel = self.add_weight(
-            shape=(u, 3 * u), name="recurrent_kernel", initializer=self.recurrent_initializer
+            shape=(u, 3 * u),
+            name="recurrent_kernel",
+            initializer=self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer,
+            constraint=self.recurrent_constraint,
         )
         self.bias = None
         if self.use_bias:
             shape = (2, 3 * u) if self.reset_after else (3 * u,)
-            self.bias = self.add_weight(shape=shape, name="bias", initializer=self.bias_initializer)
+            self.bias = self.add_weight(
+                shape=shape,
+                name="bias",
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
         self.built = True
 
     def _biases(self):
@@ -177,12 +191,12 @@ class GRUCell(Layer, DropoutRNNCell):
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": None,
-            "recurrent_regularizer": None,
-            "bias_regularizer": None,
-            "kernel_constraint": None,
-            "recurrent_constraint": None,
-            "bias_constraint": None,
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "reset_after": self.reset_after,

@@ -1,6 +1,6 @@
 """``LSTMCell`` and ``LSTM`` (Hochreiter 1997), with Keras 3's weights: gate order i, f, c, o."""
 
-from compiler.keras import activations, initializers, ops
+from compiler.keras import activations, constraints, initializers, ops, regularizers
 from compiler.keras.backend import xp
 from compiler.keras.layers.layer import InputSpec, Layer
 from compiler.keras.layers.rnn._common import (
@@ -106,17 +106,31 @@ class LSTMCell(Layer, DropoutRNNCell):
     def build(self, input_shape):
         u = self.units
         self.kernel = self.add_weight(
-            shape=(input_shape[-1], 4 * u), name="kernel", initializer=self.kernel_initializer
+            shape=(input_shape[-1], 4 * u),
+            name="kernel",
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+            constraint=self.kernel_constraint,
         )
         self.recurrent_kernel = self.add_weight(
-            shape=(u, 4 * u), name="recurrent_kernel", initializer=self.recurrent_initializer
+            shape=(u, 4 * u),
+            name="recurrent_kernel",
+            initializer=self.recurrent_initializer,
+            regularizer=self.recurrent_regularizer,
+            constraint=self.recurrent_constraint,
         )
         self.bias = None
         if self.use_bias:
             init = self.bias_initializer
             if self.unit_forget_bias:
                 init = _ForgetBiasInitializer(self.bias_initializer, u)
-            self.bias = self.add_weight(shape=(4 * u,), name="bias", initializer=init)
+            self.bias = self.add_weight(
+                shape=(4 * u,),
+                name="bias",
+                initializer=init,
+                regularizer=self.bias_regularizer,
+                constraint=self.bias_constraint,
+            )
         self.built = True
 
     def call(self, inputs, states, training=False):
@@ -184,12 +198,12 @@ class LSTMCell(Layer, DropoutRNNCell):
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "recurrent_initializer": initializers.serialize(self.recurrent_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": None,
-            "recurrent_regularizer": None,
-            "bias_regularizer": None,
-            "kernel_constraint": None,
-            "recurrent_constraint": None,
-            "bias_constraint": None,
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "recurrent_regularizer": regularizers.serialize(self.recurrent_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "kernel_constraint": constraints.serialize(self.kernel_constraint),
+            "recurrent_constraint": constraints.serialize(self.recurrent_constraint),
+            "bias_constraint": constraints.serialize(self.bias_constraint),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,

@@ -13,7 +13,6 @@ from compiler.keras.layers.layer import InputSpec, Layer
 from compiler.keras.layers.rnn._common import (
     deserialize_layer,
     prefix_paths,
-    reject_unsupported,
     serialize_layer,
 )
 from compiler.keras.layers.rnn.dropout_rnn_cell import DropoutRNNCell
@@ -76,8 +75,7 @@ class RNN(Layer):
                 f"{type(self).__name__}: stateful=True is not supported; pass the state "
                 "explicitly with `initial_state` and `return_state=True`."
             )
-        reject_unsupported(type(self).__name__, activity_regularizer=activity_regularizer)
-        super().__init__(**kwargs)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.zero_output_for_mask = zero_output_for_mask
         self.cell = cell
         self.return_sequences = return_sequences
@@ -85,7 +83,6 @@ class RNN(Layer):
         self.go_backwards = go_backwards
         self.stateful = stateful
         self.unroll = unroll
-        self.activity_regularizer = None
         self.supports_masking = True
         self.input_spec = InputSpec(min_ndim=3)
         self.states = None

@@ -131,8 +131,8 @@ def test_prelu_weight_shape_and_errors():
     assert layer.alpha.shape == (1, 1, 3)
     assert layer.get_config()["shared_axes"] == [1, 2]
     np.testing.assert_array_equal(layer.alpha.data, 0)  # Keras's default: zeros
-    with pytest.raises(ValueError, match="alpha_regularizer"):
-        layers.PReLU(alpha_regularizer="l2")
+    with pytest.raises(ValueError, match="alpha_regularizer.*regularizer identifier: 'l7'"):
+        layers.PReLU(alpha_regularizer="l7")
     with pytest.raises(ValueError, match="shared_axes"):
         layers.PReLU(shared_axes=[3])(keras.Input((4, 4)))
 

@@ -295,8 +295,12 @@ def test_conv_errors_name_the_layer_and_the_shapes():
         layers.Conv2D(4, 3, padding="causal")
     with pytest.raises(ValueError, match="channels_last"):
         layers.Conv2D(4, 3, data_format="channels_first")
-    with pytest.raises(ValueError, match="kernel_regularizer"):
-        layers.Conv2D(4, 3, kernel_regularizer="l2")
+    with pytest.raises(ValueError, match="kernel_regularizer.*regularizer identifier: 'l7'"):
+        layers.Conv2D(4, 3, kernel_regularizer="l7")
+    with pytest.raises(ValueError, match="bias_constraint.*constraint identifier: 'max'"):
+        layers.Conv2D(4, 3, bias_constraint="max")
+    with pytest.raises(ValueError, match="activity_regularizer.*identifier: 3"):
+        layers.Conv2D(4, 3, activity_regularizer=3)
     with pytest.raises(ValueError, match="depth_multiplier"):
         layers.DepthwiseConv2D(3, depth_multiplier=0)
 

@@ -40,8 +40,8 @@ def test_bad_initial_state_and_mask():
 def test_unsupported_arguments():
     with pytest.raises(ValueError, match="stateful=True is not supported"):
         layers.LSTM(4, stateful=True)
-    with pytest.raises(ValueError, match="kernel_regularizer"):
-        layers.GRU(4, kernel_regularizer="l2")
+    with pytest.raises(ValueError, match="recurrent_constraint.*constraint identifier"):
+        layers.GRU(4, recurrent_constraint="l2")
     with pytest.raises(ValueError, match="units"):
         layers.SimpleRNN(0)
     with pytest.raises(ValueError, match="use_cudnn"):
