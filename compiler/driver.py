@@ -108,7 +108,8 @@ class CompileReport:
         opset = f", onnx opset {self.opset}" if self.opset else ""
         lines.append(f"  quantize: {self.quantize}, io: {self.io}{opset}")
         if self.float_islands:
-            # Ops LiteRT has no int8 kernel for: they run in float between DEQUANTIZE / QUANTIZE.
+            # Ops LiteRT has no int8 kernel for, and normalizations whose int8 form is too
+            # inaccurate (--int8-normalization): float between DEQUANTIZE / QUANTIZE.
             lines.append(f"  float islands ({len(self.float_islands)}):")
             lines += [f"    {island}" for island in self.float_islands]
         return "\n".join(lines)

@@ -107,13 +107,12 @@ def normalization_blocks(graph: Graph) -> list[NormalizationBlock]:
 def _block_graph(block: NormalizationBlock) -> Graph:
     """The block alone: its input ``x`` as the graph input, its normalized output as output."""
     g = Graph(f"{block.name}/block")
+    x = block.input
+    new_x = g.add_input(x.name, x.shape, x.dtype)  # the same name: ranges are by name
     for op in block.ops:
         for v in op.inputs + op.outputs:
-            if v is not None:
+            if v is not None and v is not x:
                 g.reserve(v.name)
-    x = block.input
-    g._names.discard(x.name)  # add_input takes the exact name
-    new_x = g.add_input(x.name, x.shape, x.dtype)
     for op in block.ops:
         inputs = [new_x if v is x else v for v in op.inputs]
         g.ops.append(Op(op.type, inputs, list(op.outputs), dict(op.attrs), op.name))

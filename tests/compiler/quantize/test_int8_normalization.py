@@ -182,3 +182,20 @@ def test_unknown_mode_is_refused(tmp_path):
     graph = PassManager(default_passes()).call(lower_model(model)).graph
     with pytest.raises(QuantizationError, match="int8_normalization"):
         quantize_graph(graph, "int8", x, int8_normalization="fp32")
+
+
+def test_cli_option_and_report(tmp_path, capsys):
+    from compiler.cli import main
+
+    model, x = _layer_norm_model(), _tokens(flat=False)
+    model.save(tmp_path / "ln.keras")
+    np.savez(tmp_path / "calibration.npz", tokens=x)
+    common = [str(tmp_path / "ln.keras"), "--quantize", "int8", "--report", "-o", str(tmp_path)]
+    common += ["--calibration", str(tmp_path / "calibration.npz")]
+    assert main([*common, "--int8-normalization", "float"]) == 0
+    printed = capsys.readouterr().out
+    assert "float islands (7)" in printed and "ln/rsqrt (RSQRT)" in printed
+    assert main(common) == 0  # auto: this block is accurate in int8
+    assert "float islands" not in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main([*common, "--int8-normalization", "int4"])
