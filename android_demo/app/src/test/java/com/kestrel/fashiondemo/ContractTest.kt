@@ -23,6 +23,37 @@ class ContractTest {
     }
 
     @Test
+    fun readsTheOnnxEntryAndItsFreeBatchDimension() {
+        val onnx = Bundled.contract.onnx!!
+        assertEquals(null, onnx.input.shape[0])
+        val contract = Bundled.contract
+        assertEquals(listOf(contract.height, contract.width, 1), onnx.input.shape.drop(1))
+        assertEquals("float32", onnx.output.dtype)
+        assertEquals(64, onnx.model.sha256.length)
+    }
+
+    @Test
+    fun aContractWithoutOnnxHasNoOnnxEntry() {
+        val start = text.indexOf("\"onnx\": {")
+        val end = text.indexOf("\n  }", start) + "\n  }".length
+        assertTrue(start > 0 && end > start)
+        // Drop the entry and the comma before it: the .tflite entry stays the only model.
+        val comma = text.lastIndexOf(",", start)
+        val changed = text.substring(0, comma) + text.substring(end)
+        assertEquals(null, Contract.parse(changed).onnx)
+        assertEquals(Bundled.contract.modelSha256, Contract.parse(changed).modelSha256)
+    }
+
+    @Test
+    fun namesABadOnnxDimension() {
+        val firstNull = Regex("(\"onnx\": \\{.*?\"shape\": \\[)null", RegexOption.DOT_MATCHES_ALL)
+        val changed = text.replaceFirst(firstNull, "$1\"x\"")
+        assertTrue(changed != text)
+        val error = assertThrows(ContractException::class.java) { Contract.parse(changed) }
+        assertTrue(error.message!!, error.message!!.contains("contract.json.models.onnx.input.shape"))
+    }
+
+    @Test
     fun labelsFileHasOneNamePerClass() {
         assertEquals(Bundled.contract.numClasses, Bundled.labels.size)
         assertEquals(Bundled.labels.size, Bundled.labels.toSet().size)
