@@ -31,8 +31,11 @@ This module owns:
   threshold to 1 GiB keeps them in the heap (28 -> 19-23 ms per step). glibc has no way to read
   the thresholds back, and setting one turns its dynamic threshold off for good, so the change
   cannot be undone: it lasts for the rest of the process and is therefore never made unasked.
-- **Clean shutdown.** The thread pool is rebuilt when the worker count changes and in a forked
-  child (which inherits the pool but not its threads); helper processes are joined by
+- **Clean shutdown.** Threads and processes live only within a call: ops outside
+  ``fit``/``evaluate``/``predict`` (``model(x)``, ``keras.ops``) run their parts one after the
+  other on the calling thread; the pool starts on first use inside a call and stops when the
+  last call running returns; it is rebuilt when the worker count changes and in a forked child
+  (which inherits the pool but not its threads); helper processes are joined by
   ``DataParallel.close`` when ``fit`` returns or raises.
 """
 
@@ -160,6 +163,7 @@ _LOCAL = threading.local()
 _ONE_THREAD = [False]  # set in each process of a data-parallel training step
 _POOL = {}  # {"executor": ThreadPoolExecutor, "size": threads}
 _POOL_LOCK = threading.Lock()
+_CALLS = [0]  # training calls running (under _POOL_LOCK): the pool lives while one does
 # A forked child inherits the pool but not its threads: work submitted there would wait
 # forever. The child starts a fresh pool on first use.
 os.register_at_fork(after_in_child=_POOL.clear)
@@ -176,10 +180,20 @@ def one_thread():
 
 
 def thread_count() -> int:
-    """How many threads an op may split its work over here and now."""
-    if _ONE_THREAD[0] or getattr(_LOCAL, "pool_thread", False):
+    """How many threads an op may split its work over here and now: the workers inside a
+    ``training_call`` (one inside ``one_thread`` or on a pool thread), one outside, so that no
+    thread outlives the call that started it."""
+    if _ONE_THREAD[0] or getattr(_LOCAL, "pool_thread", False) or not _CALLS[0]:
         return 1
     return training_workers()
+
+
+def _part_count():
+    """How many parts a large batch is cut into: ``max(2, workers)`` wherever the op runs
+    (inside a call or not, on threads or one after the other), so that ``model(x)`` and
+    ``model.predict(x)`` agree bit for bit; two in a data-parallel process, which computes
+    its own part of the batch on one thread."""
+    return 2 if _ONE_THREAD[0] else max(2, training_workers())
 
 
 def _mark_pool_thread():
@@ -236,17 +250,16 @@ def _even_parts(batch, count):
 def over_batch(fn, batch, elements):
     """Runs ``fn(rows)`` over ``rows`` slices that cover ``range(batch)``.
 
-    Work of at least ``_MIN_ELEMENTS`` elements is cut into ``max(2, threads)`` parts (two
-    even on one thread, so that sums of per-part partials are the same with one worker or
-    two); smaller work is one call with ``slice(0, batch)``. ``fn`` must only write rows of
-    its own slice, or partial results keyed by ``rows.start``.
+    Work of at least ``_MIN_ELEMENTS`` elements is cut into ``max(2, workers)`` parts (two
+    even on one worker, so that sums of per-part partials are the same with one worker or
+    two; see ``_part_count``); smaller work is one call with ``slice(0, batch)``. ``fn`` must
+    only write rows of its own slice, or partial results keyed by ``rows.start``.
     """
     if batch < 2 or elements < _MIN_ELEMENTS:
         fn(slice(0, batch))
         return
-    threads = thread_count()
-    parts = _even_parts(batch, min(batch, max(2, threads)))
-    _run(lambda _, rows: fn(rows), parts, threads)
+    parts = _even_parts(batch, min(batch, _part_count()))
+    _run(lambda _, rows: fn(rows), parts, thread_count())
 
 
 def over_chunks(fn, batch, per_chunk):
@@ -304,8 +317,9 @@ def _tune_malloc():
 
 @contextlib.contextmanager
 def training_call():
-    """The scope of one ``fit``/``evaluate``/``predict``: BLAS on the calling thread (restored
-    on exit), and malloc tuning when opted in.
+    """The scope of one ``fit``/``evaluate``/``predict``: the ops' thread pool (started on first
+    use, stopped when the last call running returns), BLAS on the calling thread (restored on
+    exit), and malloc tuning when opted in.
 
     With several workers the ops split the work themselves; with one, BLAS's own threads would
     use CPUs that the setting withholds (and, measured on the loaded 2-core machine, made an
@@ -313,5 +327,16 @@ def training_call():
     """
     if malloc_tuning():
         _tune_malloc()
-    with _blas_controller().limit(limits=1, user_api="blas"):
-        yield
+    with _POOL_LOCK:
+        _CALLS[0] += 1
+    try:
+        with _blas_controller().limit(limits=1, user_api="blas"):
+            yield
+    finally:
+        with _POOL_LOCK:
+            _CALLS[0] -= 1
+            executor = _POOL.pop("executor", None) if not _CALLS[0] else None
+            if executor is not None:
+                _POOL.clear()
+        if executor is not None:
+            executor.shutdown(wait=True)  # idle threads: they leave at once

@@ -116,9 +116,10 @@ def _chunked_run(monkeypatch, threads, chunk_bytes, x, kernel, bias, weights):
     monkeypatch.setattr(parallel, "_MIN_ELEMENTS", 0)
     monkeypatch.setattr(conv_pool, "_CHUNK_BYTES", chunk_bytes)
     monkeypatch.setitem(parallel._settings, "workers", threads)
-    results = _unfused_and_fused(x, kernel, bias, weights, fused=True)
-    with ops.no_grad():
-        results.append(ops.conv_max_pool(x, kernel, 2, bias=bias, relu=True).data)
+    with parallel.training_call():  # threads live only within such a call
+        results = _unfused_and_fused(x, kernel, bias, weights, fused=True)
+        with ops.no_grad():
+            results.append(ops.conv_max_pool(x, kernel, 2, bias=bias, relu=True).data)
     monkeypatch.undo()
     return results
 

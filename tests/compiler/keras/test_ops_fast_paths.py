@@ -118,24 +118,29 @@ def test_conv_relu_pool_finite_differences():
 
 
 def _slide_block_outputs(threads, monkeypatch, x, kernel, bias):
+    """The ops' results inside a training call on ``threads`` workers, and whether they
+    started the thread pool."""
     parallel = importlib.import_module("compiler.keras._parallelism")
     monkeypatch.setattr(parallel, "_MIN_ELEMENTS", 0)  # split even these small batches
     monkeypatch.setitem(parallel._settings, "workers", threads)
     results = []
-    for padding, pool_padding in (("valid", "valid"), ("same", "same")):
-        tx, tk, tb = (ops.Tensor(a.copy(), requires_grad=True) for a in (x, kernel, bias))
-        out = ops.conv(tx, tk, bias=tb, padding=padding, fuse_relu=True)
-        pooled = ops.max_pool(out, 2, padding=pool_padding)
-        overlapping = ops.average_pool(out, 3, 2) + ops.max_pool(out, 3, 2)  # no tiling
-        (ops.sum(pooled * np.float32(1.5)) + ops.sum(overlapping)).backward()
-        with ops.no_grad():
-            inference = ops.max_pool(out.data, 3, 2)
-        results += [out.data, pooled.data, inference.data, tx.grad, tk.grad, tb.grad]
-    # A first layer: one channel, a thin window, the bias as a ones column, no input gradient.
-    first = ops.conv(x[..., :1], kernel[:, :, :1], bias=bias, fuse_relu=True)
-    results.append(first.data)
+    with parallel.training_call():  # threads live only within such a call
+        for padding, pool_padding in (("valid", "valid"), ("same", "same")):
+            tx, tk, tb = (ops.Tensor(a.copy(), requires_grad=True) for a in (x, kernel, bias))
+            out = ops.conv(tx, tk, bias=tb, padding=padding, fuse_relu=True)
+            pooled = ops.max_pool(out, 2, padding=pool_padding)
+            overlapping = ops.average_pool(out, 3, 2) + ops.max_pool(out, 3, 2)  # no tiling
+            (ops.sum(pooled * np.float32(1.5)) + ops.sum(overlapping)).backward()
+            with ops.no_grad():
+                inference = ops.max_pool(out.data, 3, 2)
+            results += [out.data, pooled.data, inference.data, tx.grad, tk.grad, tb.grad]
+        # A first layer: one channel, a thin window, the bias as a ones column, no input
+        # gradient.
+        first = ops.conv(x[..., :1], kernel[:, :, :1], bias=bias, fuse_relu=True)
+        results.append(first.data)
+        pooled_threads = "executor" in parallel._POOL
     monkeypatch.undo()
-    return results
+    return results, pooled_threads
 
 
 @pytest.mark.parametrize("batch", [1, 2, 5])
@@ -144,8 +149,9 @@ def test_two_thread_halves_give_the_single_thread_results(monkeypatch, batch):
     x = rng.standard_normal((batch, 9, 8, 3)).astype(np.float32)
     kernel = rng.standard_normal((3, 3, 3, 4)).astype(np.float32)
     bias = rng.standard_normal(4).astype(np.float32)
-    serial = _slide_block_outputs(1, monkeypatch, x, kernel, bias)
-    threaded = _slide_block_outputs(2, monkeypatch, x, kernel, bias)
+    serial, serial_pool = _slide_block_outputs(1, monkeypatch, x, kernel, bias)
+    threaded, threaded_pool = _slide_block_outputs(2, monkeypatch, x, kernel, bias)
+    assert not serial_pool and threaded_pool == (batch > 1)
     for got, expected in zip(threaded, serial, strict=True):
         np.testing.assert_array_equal(got, expected)
 
@@ -155,13 +161,14 @@ def test_a_forked_child_does_not_wait_on_the_parents_worker_thread(monkeypatch):
     monkeypatch.setattr(parallel, "_MIN_ELEMENTS", 0)
     monkeypatch.setitem(parallel._settings, "workers", 2)
     x = np.arange(4 * 4 * 4 * 2, dtype=np.float32).reshape(4, 4, 4, 2)
-    expected = ops.max_pool(x, 2).data  # starts the worker thread in this process
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # the child: same op, then report through the pipe
-        ok = np.array_equal(ops.max_pool(x, 2).data, expected)
-        os.write(write, b"1" if ok else b"0")
-        os._exit(0)
+    with parallel.training_call():
+        expected = ops.max_pool(x, 2).data  # starts the worker thread in this process
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the child: same op, then report through the pipe
+            ok = np.array_equal(ops.max_pool(x, 2).data, expected)
+            os.write(write, b"1" if ok else b"0")
+            os._exit(0)
     os.close(write)
     ready, _, _ = select.select([read], [], [], 20)
     if not ready:

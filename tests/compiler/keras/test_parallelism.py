@@ -123,6 +123,30 @@ def test_ops_split_over_more_threads_give_the_same_numbers(settings):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
 
 
+def _pool_threads():
+    return [t for t in threading.enumerate() if t.name.startswith(parallelism._POOL_PREFIX)]
+
+
+def test_op_threads_live_only_within_a_call(settings):
+    settings.setattr(parallelism, "_MIN_ELEMENTS", 0)
+    keras.config.set_training_workers(2)
+    x = np.random.default_rng(0).standard_normal((8, 8, 8, 2)).astype(np.float32)
+    keras.ops.max_pool(x, 2)  # outside fit/evaluate/predict: on the calling thread
+    assert _pool_threads() == []
+    seen = []
+
+    class Probe(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(len(_pool_threads()))
+
+    keras.config.set_training_processes("never")  # the ops' threads, not helper processes
+    model = keras.Sequential([keras.Input((8, 8, 2)), layers.MaxPooling2D(2), layers.Flatten()])
+    model.compile(loss="mse", optimizer="sgd")
+    model.fit(x, np.zeros((8, 32), np.float32), batch_size=8, verbose=0, callbacks=[Probe()])
+    assert seen == [1]  # one pool thread beside the caller while fit ran
+    assert _pool_threads() == []
+
+
 # ----------------------------------------------------------------------------- determinism
 def _cnn(dropout):
     keras.utils.set_random_seed(7)
