@@ -164,6 +164,9 @@ _ONE_THREAD = [False]  # set in each process of a data-parallel training step
 _POOL = {}  # {"executor": ThreadPoolExecutor, "size": threads}
 _POOL_LOCK = threading.Lock()
 _CALLS = [0]  # training calls running (under _POOL_LOCK): the pool lives while one does
+# The worker count read once when the first call running began (~5 us a read: hundreds of op
+# calls per training step), so that one call also sees one count throughout.
+_CALL_WORKERS = [1]
 # A forked child inherits the pool but not its threads: work submitted there would wait
 # forever. The child starts a fresh pool on first use.
 os.register_at_fork(after_in_child=_POOL.clear)
@@ -185,7 +188,7 @@ def thread_count() -> int:
     thread outlives the call that started it."""
     if _ONE_THREAD[0] or getattr(_LOCAL, "pool_thread", False) or not _CALLS[0]:
         return 1
-    return training_workers()
+    return _CALL_WORKERS[0]
 
 
 def _part_count():
@@ -193,7 +196,9 @@ def _part_count():
     (inside a call or not, on threads or one after the other), so that ``model(x)`` and
     ``model.predict(x)`` agree bit for bit; two in a data-parallel process, which computes
     its own part of the batch on one thread."""
-    return 2 if _ONE_THREAD[0] else max(2, training_workers())
+    if _ONE_THREAD[0]:
+        return 2
+    return max(2, _CALL_WORKERS[0] if _CALLS[0] else training_workers())
 
 
 def _mark_pool_thread():
@@ -327,7 +332,10 @@ def training_call():
     """
     if malloc_tuning():
         _tune_malloc()
+    workers = training_workers()
     with _POOL_LOCK:
+        if not _CALLS[0]:
+            _CALL_WORKERS[0] = workers
         _CALLS[0] += 1
     try:
         with _blas_controller().limit(limits=1, user_api="blas"):
