@@ -67,14 +67,16 @@ def quantize_graph(
         return quantize_float16(graph)
     from compiler.quantize.calibrate import collect_ranges
     from compiler.quantize.int8 import quantize_int8
-    from compiler.quantize.normalization import NORMALIZATION_MODES, float_normalizations
+    from compiler.quantize.normalization import NORMALIZATION_MODES, NormalizationRule
 
     if int8_normalization not in NORMALIZATION_MODES:  # before the costly calibration
         raise QuantizationError(
             f"int8_normalization must be one of {NORMALIZATION_MODES}; "
             f"received {int8_normalization!r}"
         )
+    rule = NormalizationRule(graph, int8_normalization)
     batches = calibration_batches(graph, calibration)
-    ranges = collect_ranges(graph, batches, method=method, percentile=percentile, progress=progress)
-    floats = float_normalizations(graph, ranges, batches, int8_normalization)
-    return quantize_int8(graph, ranges, io=io, float_values=floats)
+    ranges = collect_ranges(
+        graph, batches, method=method, percentile=percentile, progress=progress, on_batch=rule.keep
+    )
+    return quantize_int8(graph, ranges, io=io, float_values=rule.float_values(ranges))

@@ -186,11 +186,18 @@ class _Stats:
 
 
 def collect_ranges(
-    graph: Graph, batches, method: str = "minmax", percentile: float = 99.99, progress=None
+    graph: Graph,
+    batches,
+    method: str = "minmax",
+    percentile: float = 99.99,
+    progress=None,
+    on_batch=None,
 ):
     """Runs the float ``graph`` on ``batches``; returns ``{value name: (lo, hi)}``.
 
-    ``progress(done, total)``, when given, is called after each batch (samples so far, all).
+    ``progress(done, total)``, when given, is called after each batch (samples so far, all);
+    ``on_batch(values)`` with each batch's float values by name (what else needs them, e.g.
+    the int8 normalization rule, then runs the graph no second time).
     """
     if method not in METHODS:
         raise CalibrationError(f"unknown calibration method {method!r}; expected one of {METHODS}")
@@ -202,6 +209,8 @@ def collect_ranges(
     total, done = sum(len(batch[0]) for batch in batches), 0
     for batch in batches:
         values = evaluate(graph, batch, keep_all=True)
+        if on_batch is not None:
+            on_batch(values)
         done += len(batch[0])
         if progress is not None:
             progress(done, total)

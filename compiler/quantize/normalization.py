@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from compiler.ir import Graph, Op, evaluate
+from compiler.ir import Graph, Op
 
 __all__ = [
     "NORMALIZATION_MODES",
@@ -39,7 +39,7 @@ __all__ = [
     "NormalizationBlock",
     "normalization_blocks",
     "block_snr_db",
-    "float_normalizations",
+    "NormalizationRule",
 ]
 
 NORMALIZATION_MODES = ("auto", "int8", "float")
@@ -69,7 +69,7 @@ class NormalizationBlock:
 
     @property
     def name(self) -> str:
-        """The output value's name: what ``float_normalizations`` returns."""
+        """The normalized output's name."""
         return self.output.name
 
 
@@ -104,83 +104,134 @@ def normalization_blocks(graph: Graph) -> list[NormalizationBlock]:
     return blocks
 
 
-def _block_graph(block: NormalizationBlock) -> Graph:
-    """The block alone: its input ``x`` as the graph input, its normalized output as output."""
-    g = Graph(f"{block.name}/block")
-    x = block.input
-    new_x = g.add_input(x.name, x.shape, x.dtype)  # the same name: ranges are by name
-    for op in block.ops:
-        for v in op.inputs + op.outputs:
-            if v is not None and v is not x:
-                g.reserve(v.name)
-    for op in block.ops:
-        inputs = [new_x if v is x else v for v in op.inputs]
-        g.ops.append(Op(op.type, inputs, list(op.outputs), dict(op.attrs), op.name))
-    g.outputs = [block.output]
+def _groups(blocks) -> list[list[NormalizationBlock]]:
+    """Blocks that can be measured in one graph: none reads a value another one writes."""
+    groups: list[tuple[list, set, set]] = []  # blocks, input names, written names
+    for block in blocks:
+        written = {v.name for v in block.values}
+        for members, inputs, outputs in groups:
+            if block.input.name not in outputs and not (written & inputs):
+                members.append(block)
+                inputs.add(block.input.name)
+                outputs.update(written)
+                break
+        else:
+            groups.append(([block], {block.input.name}, written))
+    return [members for members, _, _ in groups]
+
+
+def _blocks_graph(blocks) -> Graph:
+    """The blocks alone: their inputs as graph inputs (same names: ranges are by name), their
+    normalized outputs as graph outputs."""
+    g = Graph("normalization_blocks")
+    inputs = {}
+    for block in blocks:
+        x = block.input
+        if x.name not in inputs:
+            inputs[x.name] = g.add_input(x.name, x.shape, x.dtype)
+    for block in blocks:
+        for op in block.ops:
+            for v in op.inputs + op.outputs:
+                if v is not None and v.name not in inputs:
+                    g.reserve(v.name)
+            new_inputs = [inputs.get(v.name, v) if v is block.input else v for v in op.inputs]
+            g.ops.append(Op(op.type, new_inputs, list(op.outputs), dict(op.attrs), op.name))
+    g.outputs = [block.output for block in blocks]
     return g
 
 
-def block_snr_db(block: NormalizationBlock, ranges: dict, references: list[dict]) -> float:
-    """SNR (dB) of the block's int8 output against float, the int8 block run alone by the
-    reference runtime on the float input values in ``references`` (``evaluate(keep_all=True)``
-    dicts, one per batch). ``inf`` when exact."""
+def _snrs(blocks, ranges: dict, references: list[dict]) -> dict[str, float]:
+    """``block.name -> SNR (dB)`` of each block's int8 output against float (``inf`` when
+    exact), the int8 blocks run alone by the reference runtime on the float input values."""
     from compiler.export.tflite import write_tflite
     from compiler.quantize.int8 import quantize_int8
     from runtime import Interpreter
 
-    int8 = quantize_int8(_block_graph(block), ranges, io="float")
-    interpreter = Interpreter(model_content=write_tflite(int8))
-    (detail,) = interpreter.get_input_details()
-    signal = noise = 0.0
+    interpreter = Interpreter(
+        model_content=write_tflite(quantize_int8(_blocks_graph(blocks), ranges, io="float"))
+    )
+    signal = dict.fromkeys((b.name for b in blocks), 0.0)
+    noise = dict(signal)
     for values in references:
-        x = np.asarray(values[block.input.name], np.float32)
-        interpreter.resize_tensor_input(detail["index"], list(x.shape))
+        for detail in interpreter.get_input_details():
+            interpreter.resize_tensor_input(detail["index"], list(np.shape(values[detail["name"]])))
         interpreter.allocate_tensors()
-        interpreter.set_tensor(detail["index"], x)
+        for detail in interpreter.get_input_details():
+            x = np.asarray(values[detail["name"]], np.float32)
+            interpreter.set_tensor(detail["index"], x)
         interpreter.invoke()
-        got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
-        expected = np.asarray(values[block.output.name], np.float64)
-        signal += float(np.sum(expected * expected))
-        noise += float(np.sum((got.astype(np.float64) - expected) ** 2))
-    return math.inf if noise == 0 else 10 * math.log10(max(signal, 1e-30) / noise)
+        for detail in interpreter.get_output_details():
+            got = interpreter.get_tensor(detail["index"]).astype(np.float64)
+            expected = np.asarray(values[detail["name"]], np.float64)
+            signal[detail["name"]] += float(np.sum(expected * expected))
+            noise[detail["name"]] += float(np.sum((got - expected) ** 2))
+    return {
+        name: math.inf if noise[name] == 0 else 10 * math.log10(max(signal[name], 1e-30) / n)
+        for name, n in noise.items()
+    }
 
 
-def float_normalizations(graph: Graph, ranges: dict, batches, mode: str = "auto") -> set[str]:
-    """Names of the values computed by the blocks (``NormalizationBlock.values``) that stay
-    float in the int8 form of float ``graph``, by the rule of the module docstring: what
-    ``quantize_int8`` takes as ``float_values``.
+def block_snr_db(block: NormalizationBlock, ranges: dict, references: list[dict]) -> float:
+    """SNR (dB) of the block's int8 output against float, the int8 block run alone by the
+    reference runtime on the float input values in ``references`` (dicts of float values by
+    name, e.g. ``evaluate(graph, batch, keep_all=True)``, one per batch); ``inf`` if exact."""
+    return _snrs([block], ranges, references)[block.name]
+
+
+class NormalizationRule:
+    """The ``int8_normalization`` rule of the module docstring for one float graph.
+
+    Use: ``rule = NormalizationRule(graph, mode)``; pass ``rule.keep`` as ``on_batch`` to
+    ``collect_ranges`` (it keeps the first ``MEASURE_SAMPLES`` samples of what ``auto``
+    measures); then ``rule.float_values(ranges)`` names the values computed by the blocks that
+    stay float, what ``quantize_int8`` takes as ``float_values``.
 
     Args:
         graph: the float graph after the passes.
-        ranges: the calibrated ranges by value name.
-        batches: the calibration batches (lists of arrays in input order); ``"auto"`` runs
-            the first ``MEASURE_SAMPLES`` samples.
         mode: one of ``NORMALIZATION_MODES``.
 
     Raises:
         ValueError: an unknown ``mode``.
     """
-    if mode not in NORMALIZATION_MODES:
-        raise ValueError(
-            f"int8_normalization must be one of {NORMALIZATION_MODES}; received {mode!r}"
-        )
-    blocks = normalization_blocks(graph)
-    if mode == "int8" or not blocks:
-        return set()
-    if mode == "float":
-        return {v.name for b in blocks for v in b.values}
-    references, count = [], 0
-    for batch in batches:
-        if count >= MEASURE_SAMPLES:
-            break
-        # A fixed-batch model takes its batches whole.
-        batch = [
-            np.asarray(a)[: MEASURE_SAMPLES - count] if v.shape and v.shape[0] is None else a
-            for v, a in zip(graph.inputs, batch)
-        ]
-        count += len(batch[0])
-        values = evaluate(graph, batch, keep_all=True)
-        wanted = {b.input.name for b in blocks} | {b.name for b in blocks}
-        references.append({name: values[name] for name in wanted})
-    low = [b for b in blocks if block_snr_db(b, ranges, references) < MIN_SNR_DB]
-    return {v.name for b in low for v in b.values}
+
+    def __init__(self, graph: Graph, mode: str = "auto"):
+        if mode not in NORMALIZATION_MODES:
+            raise ValueError(
+                f"int8_normalization must be one of {NORMALIZATION_MODES}; received {mode!r}"
+            )
+        self.mode = mode
+        self.blocks = normalization_blocks(graph)
+        self.references: list[dict] = []
+        self._samples = 0
+        # A fixed-batch model's values are kept whole: its graph takes no other batch.
+        self._sliced = all(v.shape and v.shape[0] is None for v in graph.inputs)
+        measured = self.blocks if mode == "auto" else []
+        self._wanted = {b.input.name for b in measured} | {b.name for b in measured}
+
+    def keep(self, values: dict) -> None:
+        """Keeps the float values the ``auto`` rule measures (``on_batch`` of calibration)."""
+        if not self._wanted or self._samples >= MEASURE_SAMPLES:
+            return
+        kept = {name: np.asarray(values[name]) for name in self._wanted}
+        if self._sliced:
+            kept = {name: a[: MEASURE_SAMPLES - self._samples] for name, a in kept.items()}
+        self._samples += len(next(iter(kept.values())))
+        self.references.append(kept)
+
+    def snrs(self, ranges: dict) -> dict[str, float]:
+        """``block.name -> SNR (dB)`` of each block, measured on the kept values."""
+        found: dict[str, float] = {}
+        for group in _groups(self.blocks):
+            found.update(_snrs(group, ranges, self.references))
+        return found
+
+    def float_values(self, ranges: dict) -> set[str]:
+        """Names of the values written by the blocks that stay float."""
+        if self.mode == "float":
+            chosen = self.blocks
+        elif self.mode == "auto" and self.blocks:
+            snrs = self.snrs(ranges)
+            chosen = [b for b in self.blocks if snrs[b.name] < MIN_SNR_DB]
+        else:
+            chosen = []
+        return {v.name for b in chosen for v in b.values}

@@ -32,12 +32,14 @@ BLOCK_OPS = {"MEAN", "SQUARED_DIFFERENCE", "ADD", "RSQRT", "SUB", "MUL"}
 
 
 def _layer_norm_model():
+    keras.utils.set_random_seed(0)
     x = keras.Input((16, 32), name="tokens")
     h = keras.layers.LayerNormalization(epsilon=1e-6, name="ln")(x)
     return keras.Model(x, keras.layers.Dense(8, name="head")(h))
 
 
 def _group_norm_model():
+    keras.utils.set_random_seed(0)
     x = keras.Input((6, 6, 8), name="image")
     h = keras.layers.GroupNormalization(groups=2, epsilon=1e-6, name="gn")(x)
     return keras.Model(x, keras.layers.Conv2D(4, 1, name="head")(h))
@@ -93,10 +95,12 @@ def _check_files(result, x, onnx_like_tflite=True):
     got = session.run(None, {session.get_inputs()[0].name: x})[0]
     if not onnx_like_tflite:
         return expected
-    # onnxruntime's int8 kernels round their own way: a few output steps (of 255 over the
-    # range) apart at most, and on average much less than one.
+    # In ONNX an int8 normalization block is float math between Q / DQ, not LiteRT's integer
+    # MEAN / RSQRT kernels: a step of its output apart here and there, a few steps after the
+    # next layer. A float island is the same float math in both files.
     span = np.abs(expected).max()
-    np.testing.assert_allclose(got, expected, atol=0.03 * span)
+    fraction = 0.01 if result.report.float_islands else 0.06
+    np.testing.assert_allclose(got, expected, atol=fraction * span)
     assert np.abs(got - expected).mean() < 0.002 * span
     return expected
 
