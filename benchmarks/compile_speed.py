@@ -33,10 +33,12 @@ import time, sys
 t = [time.perf_counter()]
 from compiler.keras.models import load_model; t.append(time.perf_counter())
 model = load_model(sys.argv[1]); t.append(time.perf_counter())
-from compiler.lower import lower_model; from compiler.passes import optimize
+from compiler.lower import lower_model; from compiler.passes import optimize, prepare_for_export
 graph = optimize(lower_model(model)).graph; t.append(time.perf_counter())
-from compiler.export.tflite import write_tflite; write_tflite(graph); t.append(time.perf_counter())
-from compiler.export.onnx import write_onnx; write_onnx(graph); t.append(time.perf_counter())
+from compiler.export.tflite import write_tflite
+write_tflite(prepare_for_export(graph, "tflite")); t.append(time.perf_counter())
+from compiler.export.onnx import write_onnx
+write_onnx(prepare_for_export(graph, "onnx")); t.append(time.perf_counter())
 names = ["import frontend", "load .keras", "lower + passes", "write tflite (+import)",
          "write onnx (+import onnx)"]
 for name, a, b in zip(names, t, t[1:]):

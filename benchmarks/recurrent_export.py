@@ -21,7 +21,7 @@ from ai_edge_litert.interpreter import Interpreter
 from compiler import keras
 from compiler.export.tflite import write_tflite
 from compiler.lower.model import lower_model
-from compiler.passes import optimize
+from compiler.passes import optimize, prepare_for_export
 from compiler.quantize import quantize_graph
 from runtime.tflite.model import read_model
 
@@ -62,8 +62,10 @@ def main() -> None:
     files = {
         "TFLiteConverter float": (FIXTURES / "lstm_text.float.tflite").read_bytes(),
         "TFLiteConverter dynamic": (FIXTURES / "lstm_text.dynamic.tflite").read_bytes(),
-        "ours float": write_tflite(graph),
-        "ours dynamic": write_tflite(quantize_graph(graph, "dynamic")),
+        "ours float": write_tflite(prepare_for_export(graph, "tflite")),
+        "ours dynamic": write_tflite(
+            prepare_for_export(quantize_graph(graph, "dynamic"), "tflite")
+        ),
     }
     for name, content in files.items():
         print(f"{name:24s} {_describe(content)}")

@@ -379,7 +379,7 @@ def compile(
     model, source_stem = load_source(model_or_path)
 
     from compiler.lower import lower_model
-    from compiler.passes import PassManager, default_passes
+    from compiler.passes import PassManager, default_passes, prepare_for_export
 
     graph = lower_model(model)
     onnx_graph = None
@@ -411,16 +411,20 @@ def compile(
             int8_normalization=int8_normalization,
         )
 
+    # Writers only write: what a format cannot express (GRU in TFLite, masks) is rewritten by
+    # the passes it needs (export_passes), run here and listed in the report.
     payloads: dict[str, bytes] = {}
+    export_applied: list[str] = []
     for fmt in formats:
         if fmt == "tflite":
             from compiler.export.tflite import write_tflite
 
-            payloads[fmt] = write_tflite(graph)
+            payloads[fmt] = write_tflite(prepare_for_export(graph, "tflite", export_applied))
         else:
             from compiler.export.onnx import write_onnx
 
-            payloads[fmt] = write_onnx(onnx_graph or graph, opset=opset)
+            prepared = prepare_for_export(onnx_graph or graph, "onnx", export_applied)
+            payloads[fmt] = write_onnx(prepared, opset=opset)
 
     out = Path(out_dir)
     _prepare_dir(out)
@@ -438,7 +442,7 @@ def compile(
         ops=graph.summary(),
         parameters=graph.count_params(),
         files={fmt: (paths[fmt], len(payloads[fmt])) for fmt in formats},
-        passes=list(manager.applied),
+        passes=[*manager.applied, *export_applied],
         quantize=quantize,
         io=io,
         opset=opset if "onnx" in formats else None,
@@ -452,7 +456,7 @@ def compile(
         if tflite is None:
             from compiler.export.tflite import write_tflite
 
-            tflite = write_tflite(graph)
+            tflite = write_tflite(prepare_for_export(graph, "tflite"))
         result._quantization = (float_graph, tflite, batches)
     return result
 

@@ -31,6 +31,8 @@ __all__ = [
     "UnrollRecurrentPass",
     "default_passes",
     "optimize",
+    "export_passes",
+    "prepare_for_export",
 ]
 
 
@@ -60,3 +62,38 @@ def default_passes(onnx_opset: int | None = None) -> list[Pass]:
 def optimize(graph):
     """Runs the default passes until nothing changes; returns the ``PassResult``."""
     return PassManager(default_passes()).call(graph)
+
+
+def export_passes(fmt: str) -> list[Pass]:
+    """The passes a format's writer needs run on the graph it is given (writers only write).
+
+    - ``"tflite"``: GRU (no TFLite builtin) and every masked recurrent op (the fused ops have
+      no mask input) unrolled into per-step builtins.
+    - ``"onnx"``: masked recurrent ops unrolled (``sequence_lens`` covers only trailing
+      padding).
+
+    Raises:
+        ValueError: ``fmt`` is not ``"tflite"`` or ``"onnx"``.
+    """
+    if fmt == "tflite":
+        return [UnrollRecurrentPass(types=("GRU",))]
+    if fmt == "onnx":
+        return [UnrollRecurrentPass(types=())]
+    raise ValueError(f"unknown export format {fmt!r}; expected 'tflite' or 'onnx'")
+
+
+def prepare_for_export(graph, fmt: str, applied: list[str] | None = None):
+    """``graph`` after ``export_passes(fmt)``: ``graph`` itself when none changes it, else a
+    changed copy (``graph`` is left as it is: the same graph may go to both formats).
+
+    Args:
+        graph: the IR graph, after the default passes (and quantization, if any).
+        fmt: ``"tflite"`` or ``"onnx"``.
+        applied: when given, the names of the passes that changed the graph are appended,
+            as ``"UnrollRecurrentPass (tflite)"`` (the compile report lists them).
+    """
+    manager = PassManager(export_passes(fmt))
+    result = manager.call(graph.copy())  # constants are shared, not copied
+    if applied is not None:
+        applied.extend(f"{name} ({fmt})" for name in manager.applied)
+    return result.graph if result.modified else graph

@@ -12,7 +12,8 @@ Int8 weights (dynamic-range mode) stay int8 initializers, each dequantized by on
 DequantizeLinear (per channel on the gates * units axis) in front of the float op: onnxruntime
 has no integer LSTM / GRU / RNN kernel (``DynamicQuantizeLSTM`` is a contrib op), so the
 storage is what shrinks; the arithmetic stays float. Masked recurrent ops are unrolled before
-export (``prepare_graph``): ONNX's ``sequence_lens`` covers only trailing padding.
+export, by ``compiler.passes.export_passes("onnx")`` (which the compile driver runs; the writer
+only writes): ONNX's ``sequence_lens`` covers only trailing padding.
 """
 
 from __future__ import annotations
@@ -21,21 +22,12 @@ import numpy as np
 
 from compiler.export.errors import ExportError
 from compiler.export.onnx._emitter import NHWC, Emitter
-from compiler.ir import Graph, Op, Value
-from compiler.passes.unroll_recurrent import UnrollRecurrentPass, mask_of
+from compiler.ir import Op, Value
+from compiler.passes.unroll_recurrent import mask_of
 
-__all__ = ["RECURRENT_CONVERTERS", "prepare_graph"]
+__all__ = ["RECURRENT_CONVERTERS"]
 
 _ACTIVATION = {"TANH": "Tanh", "RELU": "Relu"}
-
-
-def prepare_graph(graph: Graph) -> Graph:
-    """``graph``, or a copy with its masked recurrent ops unrolled."""
-    if not any(op.type in _OPS and mask_of(op) is not None for op in graph.ops):
-        return graph
-    copy = graph.copy()
-    UnrollRecurrentPass(types=())(copy)
-    return copy
 
 
 def _gates_data(value: Value) -> tuple[np.ndarray, np.ndarray | None]:
@@ -75,7 +67,11 @@ def _recurrent(e: Emitter, op: Op, onnx_type: str, w, r, bias, units: int, **att
     x, out = op.inputs[0], op.outputs[0]
     base = out.name
     if mask_of(op) is not None:
-        raise ExportError(f"op {op.name}: masked recurrent ops must be unrolled first")
+        raise ExportError(
+            f"op {op.name} ({op.type}) has a mask, which ONNX's {onnx_type} cannot express: "
+            "unroll it first with compiler.passes.prepare_for_export(graph, 'onnx') "
+            "(compiler.compile does)"
+        )
     time_major = e.node("Transpose", [e.get(x)], base=f"{base}/time_major", perm=[1, 0, 2])
     b = e.initializer(f"{base}/B", bias[None].astype(np.float32))
     y = e.node(onnx_type, [time_major, w, r, b], base=f"{base}/Y", hidden_size=units, **attrs)

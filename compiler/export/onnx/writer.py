@@ -15,7 +15,6 @@ from compiler.export.onnx._emitter import NCHW, NHWC, TO_NHWC, Emitter
 from compiler.export.onnx._ops import CONVERTERS
 from compiler.export.onnx._qdq import convert_quantized, is_quantized
 from compiler.export.onnx._recurrent import RECURRENT_CONVERTERS
-from compiler.export.onnx._recurrent import prepare_graph as prepare_recurrent
 from compiler.ir import Graph, Value
 
 __all__ = ["write_onnx", "to_onnx_model", "DEFAULT_OPSET", "SUPPORTED_OPSETS"]
@@ -37,7 +36,6 @@ def to_onnx_model(graph: Graph, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
             f"ONNX opset {opset} is not supported; expected {SUPPORTED_OPSETS.start}.."
             f"{SUPPORTED_OPSETS.stop - 1}"
         )
-    graph = prepare_recurrent(graph)  # masked recurrent ops unrolled (a copy)
     graph.validate()
     for op in graph.ops:
         if op.type not in CONVERTERS:

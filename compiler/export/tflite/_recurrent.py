@@ -8,8 +8,9 @@
   activation.
 - UNIDIRECTIONAL_SEQUENCE_RNN (``unidirectional_sequence_rnn.cc``): input, weights, recurrent
   weights, bias, hidden state (variable).
-- GRU has no builtin: ``prepare_graph`` unrolls it (and every masked recurrent op) into
-  builtins (``compiler.passes.unroll_recurrent``) before the writer numbers tensors.
+- GRU has no builtin: it (and every masked recurrent op) must be unrolled into builtins by
+  ``compiler.passes.export_passes("tflite")`` before the writer (the compile driver runs them;
+  the writer only writes, and refuses such an op).
 
 Versions and runtimes from ``op_version.cc`` / ``runtime_version.cc``: float 1, hybrid (int8
 weights, float input) 2.
@@ -19,9 +20,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from compiler.export.errors import ExportError
 from compiler.export.tflite._ops import OpWriter
 from compiler.ir import Graph, Op, Value
-from compiler.passes.unroll_recurrent import UnrollRecurrentPass
+from compiler.passes.unroll_recurrent import mask_of
 from runtime.tflite import schema
 
 __all__ = ["RECURRENT_WRITERS", "RECURRENT_RUNTIME", "prepare_graph", "operator_inputs"]
@@ -38,9 +40,10 @@ class StateValue(Value):
 
 
 def prepare_graph(graph: Graph) -> Graph:
-    """A copy of ``graph`` ready for TFLite: GRU and masked recurrent ops unrolled, and each
-    LSTM / RNN state a variable tensor written, before the op, by ``FILL(dims, 0.0)`` with
-    ``dims = CONCATENATION(SHAPE(input)[:1], [units])``.
+    """A copy of ``graph`` ready for TFLite: each LSTM / RNN state a variable tensor written,
+    before the op, by ``FILL(dims, 0.0)`` with ``dims = CONCATENATION(SHAPE(input)[:1],
+    [units])``. A GRU or a masked recurrent op (unrolled by ``compiler.passes.export_passes``
+    before a writer sees the graph) raises ``ExportError``.
 
     TFLite's fused ops read their initial state from variable tensors and write the final
     state back into them. A plain zero variable would carry one invoke's final state into the
@@ -49,10 +52,20 @@ def prepare_graph(graph: Graph) -> Graph:
     results). A FILL with computed dims makes the state a dynamic tensor instead: zero at each
     invoke, reallocated at the input's batch, and the fused op is prepared again after it.
     """
-    if not any(op.type in (_LSTM, _RNN, "GRU") for op in graph.ops):
+    for op in graph.ops:
+        if op.type == "GRU" or (op.type in (_LSTM, _RNN) and mask_of(op) is not None):
+            why = (
+                "has no TFLite builtin"
+                if op.type == "GRU"
+                else "has a mask, which TFLite's fused op has no input for"
+            )
+            raise ExportError(
+                f"op {op.name} ({op.type}) {why}: unroll it first with "
+                "compiler.passes.prepare_for_export(graph, 'tflite') (compiler.compile does)"
+            )
+    if not any(op.type in (_LSTM, _RNN) for op in graph.ops):
         return graph
     g = graph.copy()
-    UnrollRecurrentPass(types=("GRU",))(g)
     for op in [op for op in g.ops if op.type in (_LSTM, _RNN)]:
         units = op.inputs[5 if op.type == _LSTM else 2].shape[0]
         tags = ("output_state", "cell_state") if op.type == _LSTM else ("hidden_state",)

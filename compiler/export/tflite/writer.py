@@ -149,7 +149,7 @@ def write_tflite(graph: Graph, description: str = DESCRIPTION) -> bytes:
     Raises:
         ExportError: the graph holds an op or dtype that cannot be written.
     """
-    graph = prepare_recurrent(graph)  # GRU and masked recurrent ops unrolled (a copy)
+    graph = prepare_recurrent(graph)  # LSTM / RNN states as variable tensors (a copy)
     graph = prepare_transpose_conv(graph)  # TRANSPOSE_CONV output shapes (a copy)
     _check_graph(graph)
     tensors = _Tensors()

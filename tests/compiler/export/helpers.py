@@ -73,10 +73,11 @@ def check_model_exports(model, batches=(1, 7), seed: int = 0, tol: float = TOLER
     from compiler.export.onnx import write_onnx
     from compiler.export.tflite import write_tflite
     from compiler.lower import lower_model
-    from compiler.passes import optimize
+    from compiler.passes import optimize, prepare_for_export
 
     graph = optimize(lower_model(model)).graph
-    tfl, onx = write_tflite(graph), write_onnx(graph)
+    tfl = write_tflite(prepare_for_export(graph, "tflite"))
+    onx = write_onnx(prepare_for_export(graph, "onnx"))
     onnx.checker.check_model(onnx.load_from_string(onx), full_check=True)
     rng = np.random.default_rng(seed)
     for batch in batches:

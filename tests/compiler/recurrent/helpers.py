@@ -7,7 +7,7 @@ import numpy as np
 from compiler.export.onnx import write_onnx
 from compiler.export.tflite import write_tflite
 from compiler.lower.model import lower_model
-from compiler.passes import optimize
+from compiler.passes import optimize, prepare_for_export
 
 TOLERANCE = 1e-5
 
@@ -18,7 +18,10 @@ def compile_both(model, quantize=None):
         from compiler.quantize import quantize_graph
 
         graph = quantize_graph(graph, quantize)
-    return write_tflite(graph), write_onnx(graph, check=True)
+    return (
+        write_tflite(prepare_for_export(graph, "tflite")),
+        write_onnx(prepare_for_export(graph, "onnx"), check=True),
+    )
 
 
 def _resize_batch(interpreter, batch: int) -> None:

@@ -12,7 +12,7 @@ from compiler.export.onnx import write_onnx
 from compiler.export.tflite import write_tflite
 from compiler.keras import layers
 from compiler.lower.model import lower_model
-from compiler.passes import optimize
+from compiler.passes import optimize, prepare_for_export
 from compiler.quantize import quantize_graph
 from runtime.tflite.model import read_model
 from tests._oracles import LITERT, ONNXRUNTIME, require
@@ -59,7 +59,10 @@ def _ids(batch: int, seed: int) -> np.ndarray:
 
 
 def _both(graph):
-    return write_tflite(graph), write_onnx(graph, check=True)
+    return (
+        write_tflite(prepare_for_export(graph, "tflite")),
+        write_onnx(prepare_for_export(graph, "onnx"), check=True),
+    )
 
 
 def _ops(tflite: bytes) -> list:
