@@ -4,7 +4,8 @@
 output from ``position * stride`` (dilated kernel taps), giving the full result of size
 ``stride * (in - 1) + output_padding + (k - 1) * dilation + 1`` per axis, of which ``pads``
 remove the begin and end. With ``output_shape`` the pads come from it (the spec's rule:
-SAME_UPPER puts the smaller half first, NOTSET and SAME_LOWER the larger).
+SAME_UPPER puts the smaller half first, NOTSET and SAME_LOWER the larger); a negative pad,
+from an ``output_shape`` longer than the full result, adds zeros there (plus the bias).
 """
 
 import itertools
@@ -27,12 +28,7 @@ def _pads(spatial, kernel, strides, dilations, extra, auto_pad, pads, output_sha
         output_shape = ints(output_shape)[-n:]
         begins, ends = [], []
         for f, o in zip(full, output_shape, strict=True):
-            total = f - o
-            if total < 0:  # onnxruntime pads such outputs in its own way; no spec rule
-                raise InvalidModelError(
-                    f"ConvTranspose: output_shape {output_shape} is longer than the full "
-                    f"result {full}; use output_padding"
-                )
+            total = f - o  # negative: the output reaches past the full result (zeros there)
             small, big = total // 2, total - total // 2
             begins.append(small if auto_pad == "SAME_UPPER" else big)
             ends.append(big if auto_pad == "SAME_UPPER" else small)
@@ -90,6 +86,12 @@ def ConvTranspose(
                 for t, d, i, s in zip(tap, dilations, x.shape[2:], strides, strict=True)
             )
             canvas[(slice(None), slice(g * m_per, (g + 1) * m_per), *index)] += contrib
+    if min(pads) < 0:  # an output_shape longer than the full result: zeros beyond it
+        grow = [(0, 0), (0, 0)] + [(max(-pads[i], 0), max(-pads[nsp + i], 0)) for i in range(nsp)]
+        check_size([n, m, *(f + a + b for f, (a, b) in zip(full, grow[2:]))], "ConvTranspose", 8)
+        canvas = np.pad(canvas, grow)
+        full = list(canvas.shape[2:])
+        pads = [max(p, 0) for p in pads]
     crop = tuple(slice(pads[i], full[i] - pads[nsp + i]) for i in range(nsp))
     y = canvas[(slice(None), slice(None), *crop)]
     if b is not None:
