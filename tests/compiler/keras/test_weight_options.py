@@ -164,3 +164,54 @@ def test_simple_rnn_implements_its_activity_regularizer():
         ours.layers.SimpleRNN.from_config(config).activity_regularizer.l1
         == layer.activity_regularizer.l1
     )
+
+
+_ATTENTION = {
+    "MultiHeadAttention": {"num_heads": 2, "key_dim": 3},
+    "GroupQueryAttention": {"head_dim": 3, "num_query_heads": 4, "num_key_value_heads": 2},
+}
+
+
+def _attention(lib, name, symbolic):
+    kwargs = dict(
+        _ATTENTION[name],
+        kernel_regularizer=lib.regularizers.L2(0.03),
+        bias_regularizer=lib.regularizers.L1(0.02),
+        activity_regularizer=lib.regularizers.L2(0.004),
+        kernel_constraint=lib.constraints.MaxNorm(0.7),
+        bias_constraint=lib.constraints.NonNeg(),
+    )
+    layer = getattr(lib.layers, name)(**kwargs, name="probe")
+    if symbolic:
+        query, value = lib.Input((4, 5)), lib.Input((3, 5))
+        lib.Model([query, value], layer(query, value))
+    return layer
+
+
+@pytest.mark.parametrize("name", sorted(_ATTENTION))
+def test_attention_options_match_keras(name):
+    configs = [
+        _compare.strip_volatile(
+            json.loads(json.dumps(lib.saving.serialize_keras_object(_attention(lib, name, True))))
+        )
+        for lib in (real, ours)
+    ]
+    assert _compare.differences(configs[0], configs[1], name) == []
+    rng = np.random.default_rng(3)
+    query = rng.standard_normal((2, 4, 5)).astype("float32")
+    value = rng.standard_normal((2, 3, 5)).astype("float32")
+    theirs, mine = _attention(real, name, False), _attention(ours, name, False)
+    theirs(query, value)
+    mine(query, value)
+    weights = [rng.standard_normal(w.shape).astype("float32") for w in theirs.get_weights()]
+    theirs.set_weights(weights)
+    mine.set_weights(weights)
+    assert [type(v.constraint).__name__ for v in mine.trainable_weights] == [
+        type(v.constraint).__name__ for v in theirs.trainable_weights
+    ]
+    theirs(query, value)
+    mine(query, value)
+    expected = sorted(_to_float(loss) for loss in theirs.losses)
+    got = sorted(_to_float(loss) for loss in mine.losses)
+    assert len(got) == len(expected)
+    np.testing.assert_allclose(got, expected, rtol=2e-5)

@@ -99,6 +99,9 @@ class GroupedQueryAttention(MultiHeadAttention):
         self.num_query_heads = num_query_heads
         self.num_key_value_heads = num_key_value_heads
         self.num_repeats = num_query_heads // num_key_value_heads
+        # Unlike MultiHeadAttention, Keras 3's GroupedQueryAttention also regularizes its own
+        # output with the activity regularizer it gives its projections.
+        self.activity_regularizer = self.sublayer_activity_regularizer
 
     def _dense(self, equation, output_shape, bias_axes, name, input_shape):
         layer = EinsumDense(

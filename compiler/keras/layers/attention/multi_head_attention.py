@@ -17,7 +17,8 @@ import math
 
 import numpy as np
 
-from compiler.keras import initializers, ops
+from compiler.keras import initializers, ops, regularizers
+from compiler.keras.layers._arguments import set_weight_options, weight_options_config
 from compiler.keras.layers.activations.activation import Softmax
 from compiler.keras.layers.attention._equations import attention_equations, projection_equation
 from compiler.keras.layers.core.einsum_dense import EinsumDense
@@ -99,19 +100,26 @@ class MultiHeadAttention(Layer):
                 f"integer or `None`. Received: value_dim={value_dim}"
             )
         super().__init__(**kwargs)
-        for name, value in (
-            ("kernel_regularizer", kernel_regularizer),
-            ("bias_regularizer", bias_regularizer),
-            ("activity_regularizer", activity_regularizer),
-            ("kernel_constraint", kernel_constraint),
-            ("bias_constraint", bias_constraint),
-            ("use_gate", use_gate),
-        ):
-            if value:
-                raise ValueError(
-                    f"MultiHeadAttention '{self.name}' does not support `{name}` yet. "
-                    f"Received: {name}={value!r}"
-                )
+        if use_gate:
+            raise ValueError(
+                f"MultiHeadAttention '{self.name}' does not support `use_gate` yet. "
+                f"Received: use_gate={use_gate!r}"
+            )
+        # Keras 3 gives all five to each projection (query, key, value, output): the activity
+        # regularizer applies to the projections' outputs, not to the attention output.
+        set_weight_options(
+            self,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint,
+        )
+        try:
+            self.sublayer_activity_regularizer = regularizers.get(activity_regularizer)
+        except ValueError as error:
+            raise ValueError(
+                f"Layer {self.name}: invalid `activity_regularizer`. {error}"
+            ) from None
         if not 0 <= float(dropout) < 1:
             raise ValueError(f"`dropout` must be in [0, 1). Received: dropout={dropout}")
         self.supports_masking = True
@@ -162,6 +170,11 @@ class MultiHeadAttention(Layer):
             "bias_initializer": type(self.bias_initializer).from_config(
                 self.bias_initializer.get_config()
             ),
+            "kernel_regularizer": self.kernel_regularizer,
+            "bias_regularizer": self.bias_regularizer,
+            "activity_regularizer": self.sublayer_activity_regularizer,
+            "kernel_constraint": self.kernel_constraint,
+            "bias_constraint": self.bias_constraint,
             "dtype": self.dtype,
         }
 
@@ -407,10 +420,8 @@ class MultiHeadAttention(Layer):
             "sliding_window": self.sliding_window,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": None,
-            "bias_regularizer": None,
-            "activity_regularizer": None,
-            "kernel_constraint": None,
-            "bias_constraint": None,
+            **weight_options_config(self, "kernel_regularizer", "bias_regularizer"),
+            "activity_regularizer": regularizers.serialize(self.sublayer_activity_regularizer),
+            **weight_options_config(self, "kernel_constraint", "bias_constraint"),
             "seed": self.seed,
         }
