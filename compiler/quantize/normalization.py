@@ -11,7 +11,8 @@ the same ops in float32 -> QUANTIZE), which LiteRT and onnxruntime run as writte
 
 The rule (``int8_normalization``):
 
-* ``"auto"`` (default): each block is measured alone on the calibration data: its int8 form
+* ``"auto"`` (default): each block is measured alone on the calibration data (its first
+  ``MEASURE_SAMPLES`` samples, kept while calibration runs the float graph): its int8 form
   (the same kernels and parameters as in the model, run by the reference runtime on the float
   model's own input to the block) against the float model's output of the block
   (``(x - mean) * rsqrt(var + epsilon)``, before ``gamma`` / ``beta``). The block stays int8
