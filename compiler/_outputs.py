@@ -9,9 +9,12 @@ becomes ``_``), drops leading dots (no hidden file, no ``..``), and cuts names l
 file systems. ``check_stem`` refuses an explicitly given stem that is not a plain file name.
 ``output_path`` refuses any path whose directory is not the output directory.
 
-Writing (``write_all``), all or nothing: every file is written to a temporary name beside its
-target and flushed to disk; each target that already exists gets a second name (a hard link,
-or a copy where links are not supported); then the temporaries are renamed over the targets.
+Writing. ``atomic_write`` is the package's one writer of a file: a temporary file beside the
+target (mode 0o666 less the umask, applied by the kernel), flushed to disk, renamed over the
+target. ``write_all`` writes several files all or nothing: every file is written to a
+temporary name beside its target and flushed to disk; each target that already exists gets a
+second name (a hard link, or a copy where links are not supported); then the temporaries are
+renamed over the targets.
 On any failure, ``KeyboardInterrupt`` included, the targets already replaced get their previous
 files back (or are removed when they were new), and every temporary and backup is deleted, so
 the previous outputs are left byte for byte as they were. Targets that exist but are not regular
@@ -27,10 +30,18 @@ import re
 import secrets
 import shutil
 import stat
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
-__all__ = ["stem_from_name", "check_stem", "output_path", "write_all", "MAX_STEM_BYTES"]
+__all__ = [
+    "stem_from_name",
+    "check_stem",
+    "output_path",
+    "write_all",
+    "atomic_write",
+    "MAX_STEM_BYTES",
+]
 
 MAX_STEM_BYTES = 120
 _UNSAFE = re.compile(r"[^\w.\-]+")
@@ -102,21 +113,54 @@ def _backup(path: Path) -> str | None:
             continue
 
 
-def _write_temporary(path: Path, data: bytes, mode: int, temps: dict) -> None:
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    temps[path] = temp
+def _create_temporary(path) -> tuple[int, str]:
+    """A new, empty temporary file beside ``path``: ``(descriptor, name)``.
+
+    Created with mode 0o666 less the umask, as ``open()`` would create ``path`` itself: the
+    kernel applies the umask, so nothing reads it (``os.umask`` can only be read by setting
+    it, a race with other threads creating files).
+    """
+    directory, name = os.path.split(os.path.abspath(path))
+    while True:
+        temp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), temp
+        except FileExistsError:
+            continue
+
+
+def _fill(fd: int, write: Callable[[BinaryIO], object]) -> None:
     with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
+        write(handle)
         handle.flush()
         os.fsync(handle.fileno())
-    # mkstemp makes the file private (0600); give it the mode open() would.
-    os.chmod(temp, mode)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+def atomic_write(path, write: Callable[[BinaryIO], object]) -> None:
+    """Calls ``write(fileobj)`` on a temporary file beside ``path``, flushes it to disk, then
+    renames it to ``path``: the one atomic writer of the package (``write_all`` for several
+    files, the bundle, ``.keras`` files).
+
+    A crash or an error, ``KeyboardInterrupt`` included, leaves ``path`` as it was (absent or
+    the previous file), never half written, and no temporary behind. The new file gets the
+    mode ``open()`` would give it (0o666 less the umask).
+
+    Raises:
+        OSError: the file system's errors (unwritable directory, ``path`` is a directory).
+    """
+    fd, temp = _create_temporary(path)
+    try:
+        _fill(fd, write)
+        os.replace(temp, path)
+    except BaseException:
+        _unlink_quietly(temp)
+        raise
+
+
+def _write_temporary(path: Path, data: bytes, temps: dict) -> None:
+    fd, temp = _create_temporary(path)
+    temps[path] = temp
+    _fill(fd, lambda handle: handle.write(data))
 
 
 def write_all(payloads: dict[Path, bytes]) -> None:
@@ -128,7 +172,6 @@ def write_all(payloads: dict[Path, bytes]) -> None:
     """
     for path in payloads:
         _check_target(path)
-    mode = 0o666 & ~_umask()
     temps: dict[Path, str] = {}
     backups: dict[Path, str | None] = {}
     replaced: list[Path] = []
@@ -136,7 +179,7 @@ def write_all(payloads: dict[Path, bytes]) -> None:
     try:
         for path, data in payloads.items():
             current = path
-            _write_temporary(path, data, mode, temps)
+            _write_temporary(path, data, temps)
         for path in payloads:
             current = path
             backups[path] = _backup(path)

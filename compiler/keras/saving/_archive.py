@@ -8,14 +8,15 @@ size charged to the load's memory budget (``_guard.charge``) before it is decomp
 
 Writing is Keras's layout (``metadata.json``, ``config.json``, ``model.weights.h5``, stored
 uncompressed), with fixed member timestamps so the same model gives the same bytes; the file
-appears atomically (temporary file in the same directory, then ``os.replace``).
+appears atomically (``compiler._outputs.atomic_write``: temporary file in the same directory,
+fsync, then ``os.replace``).
 """
 
 import os
-import secrets
 import zipfile
 from dataclasses import dataclass
 
+from compiler._outputs import atomic_write
 from compiler.keras.saving._guard import charge
 
 __all__ = ["read_members", "zip_bytes", "atomic_write", "MEMBER_LIMITS"]
@@ -143,28 +144,3 @@ def zip_bytes(members, fileobj):
             info.create_system = 3
             info.external_attr = 0o600 << 16
             archive.writestr(info, data)
-
-
-def atomic_write(path, write):
-    """Calls ``write(fileobj)`` on a temporary file beside ``path``, then renames it to ``path``.
-
-    A crash or an error leaves ``path`` as it was (absent or the previous file), never half
-    written. Errors of the file system (unwritable directory, ``path`` is a directory) are
-    ``OSError``.
-    """
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    temporary = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            write(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
