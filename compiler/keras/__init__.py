@@ -4,7 +4,17 @@ Numpy only. Layers, Sequential and functional models, compile / fit / evaluate /
 losses, optimizers, metrics, callbacks, ``.keras`` files and datasets.
 """
 
-from compiler.keras import activations, backend, initializers, layers, models, ops, random
+from compiler.keras import (
+    activations,
+    backend,
+    constraints,
+    initializers,
+    layers,
+    models,
+    ops,
+    random,
+    regularizers,
+)
 from compiler.keras.layers import Input, InputLayer, Layer
 from compiler.keras.models import Model, Sequential
 from compiler.keras.variables import Variable
@@ -12,11 +22,13 @@ from compiler.keras.variables import Variable
 __all__ = [
     "activations",
     "backend",
+    "constraints",
     "initializers",
     "layers",
     "models",
     "ops",
     "random",
+    "regularizers",
     "Input",
     "InputLayer",
     "Layer",
