@@ -34,7 +34,6 @@ class CenterCrop(Layer):
         self.height, self.width = height, width
         self.data_format = standardize_data_format(data_format)
         self.input_spec = InputSpec(ndim=4)
-        self.built = True
 
     def call(self, inputs):
         if inputs.dtype.kind != "f":

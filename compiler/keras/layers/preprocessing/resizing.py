@@ -83,7 +83,6 @@ class Resizing(Layer):
         self.antialias = False
         self.data_format = standardize_data_format(data_format)
         self.input_spec = InputSpec(ndim=4)
-        self.built = True
 
     def call(self, inputs):
         if inputs.dtype.kind != "f":
