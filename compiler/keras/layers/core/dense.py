@@ -1,6 +1,7 @@
 """``Dense``: ``activation(inputs @ kernel + bias)`` on the last axis."""
 
-from compiler.keras import activations, constraints, initializers, ops, regularizers
+from compiler.keras import activations, initializers, ops
+from compiler.keras.layers._arguments import set_weight_options, weight_options_config
 from compiler.keras.layers.layer import InputSpec, Layer
 
 __all__ = ["Dense"]
@@ -61,10 +62,13 @@ class Dense(Layer):
         self.use_bias = use_bias
         self.kernel_initializer = initializers.get(kernel_initializer)
         self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
+        set_weight_options(
+            self,
+            kernel_regularizer=kernel_regularizer,
+            bias_regularizer=bias_regularizer,
+            kernel_constraint=kernel_constraint,
+            bias_constraint=bias_constraint,
+        )
         self.input_spec = InputSpec(min_ndim=2)
         self.supports_masking = True
 
@@ -111,9 +115,12 @@ class Dense(Layer):
             "use_bias": self.use_bias,
             "kernel_initializer": initializers.serialize(self.kernel_initializer),
             "bias_initializer": initializers.serialize(self.bias_initializer),
-            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-            "kernel_constraint": constraints.serialize(self.kernel_constraint),
-            "bias_constraint": constraints.serialize(self.bias_constraint),
+            **weight_options_config(
+                self,
+                "kernel_regularizer",
+                "bias_regularizer",
+                "kernel_constraint",
+                "bias_constraint",
+            ),
             "quantization_config": None,
         }
