@@ -150,3 +150,54 @@ def test_losses_are_those_of_the_latest_outermost_call():
     assert len(model.losses) == 1  # not accumulated over calls
     model.predict(x, verbose=0)
     assert len(model.losses) == 1
+
+
+@ours.saving.register_keras_serializable(package="RegularizerTest")
+class _Scaled(regularizers.Regularizer):
+    def __init__(self, factor=0.1):
+        self.factor = factor
+
+    def __call__(self, x):
+        return self.factor * ops.sum(ops.square(x))
+
+    def get_config(self):
+        return {"factor": self.factor}
+
+
+@ours.saving.register_keras_serializable(package="RegularizerTest")
+def _clip_half(w):
+    return ops.clip(w, -0.5, 0.5)
+
+
+def test_custom_callables_train_and_registered_ones_round_trip(tmp_path):
+    def quartic(x):
+        return 0.01 * ops.sum(ops.square(ops.square(x)))
+
+    layer = ours.layers.Dense(
+        4,
+        kernel_regularizer=_Scaled(0.2),
+        kernel_constraint=_clip_half,
+        bias_regularizer=quartic,
+        bias_initializer="ones",
+        name="dense",
+    )
+    model = ours.Sequential([ours.Input((3,)), layer])
+    x = np.random.default_rng(7).standard_normal((32, 3)).astype("float32")
+    y = np.random.default_rng(8).standard_normal((32, 4)).astype("float32")
+    model(x)
+    kernel, bias = layer.kernel.data, layer.bias.data
+    np.testing.assert_allclose(
+        [float(loss.data) for loss in model.losses],
+        [0.2 * np.sum(kernel**2), 0.01 * np.sum(bias**4)],
+        rtol=1e-6,
+    )
+    model.compile(ours.optimizers.SGD(0.5), "mse")
+    model.fit(x, y, batch_size=8, epochs=2, verbose=0)
+    assert np.abs(layer.kernel.data).max() <= 0.5
+    layer.bias_regularizer = None  # a local function cannot be saved; the registered ones can
+    layer.bias.regularizer = None
+    model.save(tmp_path / "custom.keras")
+    loaded = ours.saving.load_model(tmp_path / "custom.keras").get_layer("dense")
+    assert isinstance(loaded.kernel_regularizer, _Scaled)
+    assert loaded.kernel_regularizer.factor == 0.2
+    assert loaded.kernel_constraint is _clip_half and loaded.kernel.constraint is _clip_half
