@@ -16,10 +16,12 @@ This module owns:
 - **Processes.** Whether ``fit`` may split training steps over processes
   (``keras.config.set_training_processes``: ``"auto"``, ``"always"`` or ``"never"``, or
   ``KESTREL_TRAINING_PROCESSES``). ``"auto"`` uses them only for a model that qualifies (see
-  ``_data_parallel.eligible``) and only where forking is safe: Linux, and no Python thread
-  alive but the calling one and this module's pool, since a forked child inherits every lock
-  another thread might hold. ``"always"`` forks for a qualifying model even then;
-  ``"never"`` keeps every step in this process (on threads).
+  ``_data_parallel.eligible``) and only where forking is safe: Linux, and no thread alive but
+  the calling one, this module's pool and BLAS's (no other Python thread, none started by a
+  native library such as JAX), since a forked child inherits every lock another thread might
+  hold. Where it is not safe, the steps run in this process, on threads. ``"always"`` forks
+  for a qualifying model even then; ``"never"`` keeps every step in this process (on
+  threads).
 - **BLAS thread limits.** During a call BLAS runs on the calling thread: the ops split work
   themselves, and BLAS's worker threads keep spinning after each call and fight with ours for
   the cores (measured on the 2-core machine: 31 CPU-s per epoch of the slide's model against
@@ -167,6 +169,8 @@ _CALLS = [0]  # training calls running (under _POOL_LOCK): the pool lives while 
 # The worker count read once when the first call running began (~5 us a read: hundreds of op
 # calls per training step), so that one call also sees one count throughout.
 _CALL_WORKERS = [1]
+# BLAS's pool threads, counted before the call limits BLAS to one thread (they stay alive).
+_CALL_BLAS_THREADS = [0]
 # A forked child inherits the pool but not its threads: work submitted there would wait
 # forever. The child starts a fresh pool on first use.
 os.register_at_fork(after_in_child=_POOL.clear)
@@ -279,15 +283,31 @@ def over_chunks(fn, batch, per_chunk):
 
 
 # ----------------------------------------------------------------------------- processes
+def _library_threads():
+    """The threads that BLAS / OpenMP pools keep: ``num_threads - 1`` each (the caller is the
+    other). OpenBLAS stops them around a fork (``pthread_atfork``)."""
+    return sum(max(0, info["num_threads"] - 1) for info in _blas_controller().info())
+
+
 def _fork_is_safe():
-    """No Python thread alive but this one and the op pool's idle threads: a forked child then
-    inherits no lock that another thread holds."""
+    """No thread alive but this one, the op pool's idle threads and BLAS's pool: a forked child
+    then inherits no lock that another thread holds.
+
+    Python threads are known by name. Threads that native libraries start (JAX / XLA,
+    TensorFlow, onnxruntime sessions: 16 for an imported JAX here) are not Python threads:
+    they show as the process's threads (``/proc/self/task``) beyond the Python ones and BLAS's.
+    """
     for thread in threading.enumerate():
         if thread is threading.current_thread():
             continue
         if not thread.name.startswith(_POOL_PREFIX):
             return False
-    return True
+    try:
+        os_threads = len(os.listdir("/proc/self/task"))
+    except OSError:  # no procfs: the Python threads are all that can be seen
+        return True
+    blas = _CALL_BLAS_THREADS[0] if _CALLS[0] else _library_threads()
+    return os_threads - len(threading.enumerate()) - blas <= 0
 
 
 def processes_allowed() -> bool:
@@ -336,6 +356,7 @@ def training_call():
     with _POOL_LOCK:
         if not _CALLS[0]:
             _CALL_WORKERS[0] = workers
+            _CALL_BLAS_THREADS[0] = _library_threads()
         _CALLS[0] += 1
     try:
         with _blas_controller().limit(limits=1, user_api="blas"):

@@ -22,8 +22,10 @@ RNG = np.random.default_rng(8)
 
 @pytest.fixture
 def helpers(monkeypatch):
-    """Two training workers; records every helper process started."""
+    """Two training workers, processes even where this test process runs other threads (JAX,
+    imported by another test); records every helper process started."""
     monkeypatch.setitem(parallelism._settings, "workers", 2)
+    monkeypatch.setitem(parallelism._settings, "processes", "always")
     started = []
     original = data_parallel.DataParallel.__init__
 

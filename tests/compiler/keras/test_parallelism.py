@@ -182,6 +182,7 @@ def _train(workers, dropout=0.5, batch_size=48):
 
 
 def test_same_seed_same_training_with_one_two_or_three_workers(settings, helpers):
+    keras.config.set_training_processes("always")  # even if JAX's threads run here (xdist)
     one, one_weights = _train(1)
     assert helpers == []
     for workers in (2, 3):
@@ -215,6 +216,43 @@ def test_no_fork_while_another_thread_runs_unless_asked(settings, helpers):
     finally:
         stop.set()
         other.join()
+
+
+_NATIVE_THREADS = """
+import json
+import jax.numpy as jnp
+from compiler import keras
+from compiler.keras import _data_parallel
+from tests.compiler.keras.test_parallelism import _cnn, _data
+jnp.ones(3) + 1  # JAX / XLA start their thread pools: native threads, not Python ones
+started = []
+original = _data_parallel.DataParallel.__init__
+def recording(self, *args, **kwargs):
+    original(self, *args, **kwargs)
+    started.append(len(self.pids))
+_data_parallel.DataParallel.__init__ = recording
+keras.config.set_training_workers(2)
+x, y = _data(96)
+_cnn(0.0).fit(x, y, batch_size=48, epochs=1, verbose=0)
+keras.config.set_training_processes("always")
+_cnn(0.0).fit(x, y, batch_size=48, epochs=1, verbose=0)
+print(json.dumps(started))
+"""
+
+
+def test_no_fork_while_a_native_library_runs_threads_unless_asked():
+    pytest.importorskip("jax")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KESTREL_")}
+    done = subprocess.run(
+        [sys.executable, "-c", _NATIVE_THREADS],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**env, "JAX_PLATFORMS": "cpu"},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1]) == [1]  # "auto": none; "always": one
 
 
 _SCRIPT = """
