@@ -215,7 +215,8 @@ class NormalizationRule:
             return
         kept = {name: np.asarray(values[name]) for name in self._wanted}
         if self._sliced:
-            kept = {name: a[: MEASURE_SAMPLES - self._samples] for name, a in kept.items()}
+            # Copies: a view would keep the whole batch alive.
+            kept = {name: a[: MEASURE_SAMPLES - self._samples].copy() for name, a in kept.items()}
         self._samples += len(next(iter(kept.values())))
         self.references.append(kept)
 
