@@ -5,9 +5,9 @@ Per model (built by real Keras 3 with random weights, as the zoo tests build the
 
 * the whole ``compile`` process to float and to int8 ``.tflite`` + ``.onnx`` (median wall and
   CPU seconds of ``--runs`` runs, peak RSS), and the same for TFLiteConverter's full-int8
-  conversion of the same ``.keras`` file and calibration images when TensorFlow is importable
-  ("n/a" when it is not; that column has not been run where this script was written, which
-  had no TensorFlow);
+  conversion of the same ``.keras`` file and calibration images, run by a Python that has
+  TensorFlow (``--converter-python``; by default this one if it has TensorFlow, else the
+  fixtures' venv made by ``tests/fixtures/make_fixtures.py``), "n/a" without one;
 * file sizes (ours float / int8 ``.tflite`` and ``.onnx``, the converter's int8 ``.tflite``);
 * int8 logits' cosine similarity to Keras's float logits, ours and the converter's;
 * our runtime's time (load + invoke) on the int8 ``.tflite`` against LiteRT's reference kernels
@@ -133,7 +133,7 @@ def _cosine(a, b) -> float:
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
-def bench_model(name: str, work: Path, runs: int, has_tf: bool) -> dict:
+def bench_model(name: str, work: Path, runs: int, converter_python: str | None) -> dict:
     from ai_edge_litert import interpreter as litert
 
     import runtime
@@ -169,11 +169,11 @@ def bench_model(name: str, work: Path, runs: int, has_tf: bool) -> dict:
             runs,
         ),
     )
-    if has_tf:
+    if converter_python:
         theirs = work / f"{name}.converter.int8.tflite"
         script = work / "convert.py"
         script.write_text(_CONVERTER)
-        command = [sys.executable, str(script), str(source), str(io_path), str(theirs)]
+        command = [converter_python, str(script), str(source), str(io_path), str(theirs)]
         row["converter"] = _median_runs(command, runs, dict(os.environ, KERAS_BACKEND="tensorflow"))
         row["converter_size"] = theirs.stat().st_size
         row["converter_cosine"] = _cosine(
@@ -201,7 +201,7 @@ def _print(row: dict) -> None:
             f"{c_rss:6.0f} MB  (ours/theirs wall {q_wall / c_wall:.2f})"
         )
     else:
-        print(f"  TFLiteConverter int8:         {na} (TensorFlow is not importable)")
+        print(f"  TFLiteConverter int8:         {na} (no Python with TensorFlow given)")
     sizes = "  ".join(f"{k} {v:,}" for k, v in row["sizes"].items())
     print(f"  sizes: {sizes}  converter int8.tflite {row.get('converter_size', na)}")
     theirs = row.get("converter_cosine")
@@ -220,12 +220,22 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default=DEFAULT_MODELS)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--converter-python",
+        help="a Python with TensorFlow for the converter's columns (default: this one if it "
+        "imports TensorFlow, else the fixture venv's, .tools/fixture-venv, when it exists)",
+    )
     args = parser.parse_args(argv)
-    has_tf = importlib.util.find_spec("tensorflow") is not None
-    print(f"TensorFlow importable: {has_tf}; runs per figure: {args.runs}; cores: {os.cpu_count()}")
+    converter = args.converter_python
+    if converter is None and importlib.util.find_spec("tensorflow") is not None:
+        converter = sys.executable
+    fixture_venv = ROOT / ".tools" / "fixture-venv" / "bin" / "python"
+    if converter is None and fixture_venv.exists():
+        converter = str(fixture_venv)
+    print(f"converter Python: {converter}; runs per figure: {args.runs}; cores: {os.cpu_count()}")
     for name in args.models.split(","):
         with tempfile.TemporaryDirectory() as tmp:
-            _print(bench_model(name.strip(), Path(tmp), args.runs, has_tf))
+            _print(bench_model(name.strip(), Path(tmp), args.runs, converter))
     return 0
 
 
