@@ -78,9 +78,7 @@ class QuantizationError(ValueError):
     """The graph cannot be quantized as asked (an op without an int8 form, a missing range)."""
 
 
-def quantize_int8(
-    graph: Graph, ranges: dict, io: str = "float", float_values=frozenset()
-) -> Graph:
+def quantize_int8(graph: Graph, ranges: dict, io: str = "float", float_values=frozenset()) -> Graph:
     """Returns an int8 copy of float ``graph`` using calibrated ``ranges`` by value name; the
     ops writing the values named in ``float_values`` stay float islands (e.g. normalizations
     chosen by ``compiler.quantize.normalization.float_normalizations``)."""
