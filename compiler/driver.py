@@ -215,6 +215,7 @@ def _load_keras(path: Path):
     _require_file(path)
     try:
         from compiler.keras.models import load_model
+        from compiler.keras.regularizers import inference_only
     except ImportError as exc:
         raise SourceError(
             f"loading .keras files needs compiler.keras.models.load_model, which cannot be "
@@ -222,8 +223,10 @@ def _load_keras(path: Path):
         ) from None
     try:
         # The training setup (optimizer, loss, metrics) is not part of what is compiled, and
-        # skipping it spares the import of the training side.
-        return load_model(str(path), compile=False)
+        # skipping it spares the import of the training side. Custom regularizers and
+        # constraints act on training only: unknown ones are skipped, with a warning.
+        with inference_only():
+            return load_model(str(path), compile=False)
     except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile) as exc:
         raise SourceError(f"cannot load {str(path)!r}: {exc}") from None
 

@@ -14,6 +14,7 @@ and ``eps = keras.backend.epsilon()``:
 import inspect
 
 from compiler.keras import backend, ops
+from compiler.keras.regularizers import deserialize_training_only
 
 __all__ = [
     "Constraint",
@@ -157,12 +158,14 @@ def serialize(constraint):
 
 def deserialize(config, custom_objects=None):
     """Rebuilds a constraint from ``serialize``'s output (ours or Keras 3's)."""
-    from compiler.keras.saving.serialization import deserialize_keras_object
-
-    if isinstance(config, dict) and config.get("class_name") in ALL_OBJECTS:
+    if (
+        isinstance(config, dict)
+        and config.get("class_name") in ALL_OBJECTS
+        and not config.get("registered_name")
+    ):
         if config.get("module") in (None, "keras.constraints", "keras.src.constraints"):
             return ALL_OBJECTS[config["class_name"]].from_config(config.get("config") or {})
-    return deserialize_keras_object(config, custom_objects)
+    return deserialize_training_only(config, custom_objects, "a constraint")
 
 
 def get(identifier):
@@ -175,6 +178,8 @@ def get(identifier):
         return None
     if isinstance(identifier, dict):
         obj = deserialize(identifier)
+        if obj is None:  # an unknown class, skipped by inference_only()
+            return None
     elif isinstance(identifier, str):
         obj = _NAMES.get(identifier)
     else:

@@ -12,7 +12,10 @@ A regularizer maps a tensor to a scalar penalty that training adds to the loss:
 Any callable ``x -> scalar`` works as a regularizer too (Keras's custom regularizers).
 """
 
+import contextlib
+import contextvars
 import inspect
+import logging
 import math
 
 from compiler.keras import backend, ops
@@ -31,7 +34,38 @@ __all__ = [
     "get",
     "serialize",
     "deserialize",
+    "inference_only",
 ]
+
+_INFERENCE_ONLY = contextvars.ContextVar("inference_only", default=False)
+_LOG = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def inference_only():
+    """Within it, a regularizer or constraint whose class is unknown (a custom one that is not
+    registered) loads as ``None`` with a warning instead of failing: both act on training only,
+    so a model loaded to be compiled does not need their code."""
+    token = _INFERENCE_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _INFERENCE_ONLY.reset(token)
+
+
+def deserialize_training_only(config, custom_objects, what):
+    """``deserialize_keras_object(config)``, or ``None`` for an unknown class inside
+    ``inference_only()``."""
+    from compiler.keras.saving.errors import UnknownObjectError
+    from compiler.keras.saving.serialization import deserialize_keras_object
+
+    try:
+        return deserialize_keras_object(config, custom_objects)
+    except UnknownObjectError as error:
+        if not _INFERENCE_ONLY.get():
+            raise
+        _LOG.warning("Ignoring %s, which only acts on training: %s", what, error)
+        return None
 
 
 def _factor(value, name):
@@ -194,12 +228,14 @@ def serialize(regularizer):
 
 def deserialize(config, custom_objects=None):
     """Rebuilds a regularizer from ``serialize``'s output (ours or Keras 3's)."""
-    from compiler.keras.saving.serialization import deserialize_keras_object
-
-    if isinstance(config, dict) and config.get("class_name") in ALL_OBJECTS:
+    if (
+        isinstance(config, dict)
+        and config.get("class_name") in ALL_OBJECTS
+        and not config.get("registered_name")
+    ):
         if config.get("module") in (None, "keras.regularizers", "keras.src.regularizers"):
             return ALL_OBJECTS[config["class_name"]].from_config(config.get("config") or {})
-    return deserialize_keras_object(config, custom_objects)
+    return deserialize_training_only(config, custom_objects, "a regularizer")
 
 
 def get(identifier):
@@ -212,6 +248,8 @@ def get(identifier):
         return None
     if isinstance(identifier, dict):
         obj = deserialize(identifier)
+        if obj is None:  # an unknown class, skipped by inference_only()
+            return None
     elif isinstance(identifier, str):
         obj = _NAMES.get(identifier)
     else:

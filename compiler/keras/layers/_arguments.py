@@ -28,7 +28,8 @@ def set_weight_options(layer, **arguments):
         try:
             resolved = _module(name).get(value)
         except ValueError as error:
-            raise ValueError(f"Layer {layer.name}: invalid `{name}`. {error}") from None
+            # Same type (UnknownObjectError from a file stays one), message naming the argument.
+            raise type(error)(f"Layer {layer.name}: invalid `{name}`. {error}") from None
         setattr(layer, name, resolved)
 
 

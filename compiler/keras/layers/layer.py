@@ -247,7 +247,7 @@ class Layer:
         try:
             self.activity_regularizer = regularizers_mod.get(activity_regularizer)
         except ValueError as error:
-            raise ValueError(
+            raise type(error)(
                 f"Layer {self.name}: invalid `activity_regularizer`. {error}"
             ) from None
         self.built = False

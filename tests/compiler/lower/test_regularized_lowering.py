@@ -3,6 +3,7 @@ lowers to the same graph as its plain twin, and its files run like the frontend,
 model comes from our frontend or from a ``.keras`` file that real Keras 3 wrote."""
 
 import numpy as np
+import pytest
 
 from compiler import keras
 from compiler.lower import lower_model
@@ -76,3 +77,40 @@ def test_regularized_model_compiles_to_int8_through_the_driver(tmp_path):
     )
     assert sorted(result.files) == ["onnx", "tflite"]
     assert all(path.stat().st_size > 0 for path in result.files.values())
+
+
+def test_unknown_custom_regularizers_are_skipped_only_when_compiling(tmp_path, caplog):
+    # A file whose custom regularizer and constraint this process does not know: training
+    # would need their code, so loading it fails; compiling does not, so it goes on.
+    import compiler
+    from compiler.keras.saving.errors import InvalidModelFileError
+
+    real = require("keras", KERAS)
+
+    @real.saving.register_keras_serializable(package="UserPackage")
+    class UserPenalty(real.regularizers.Regularizer):
+        def __call__(self, x):
+            return 0.1 * real.ops.sum(x)
+
+        def get_config(self):
+            return {}
+
+    @real.saving.register_keras_serializable(package="UserPackage")
+    class UserProjection(real.constraints.Constraint):
+        def __call__(self, w):
+            return w
+
+    x = real.Input((3,))
+    dense = real.layers.Dense(
+        2,
+        kernel_regularizer=UserPenalty(),
+        activity_regularizer=UserPenalty(),
+        kernel_constraint=UserProjection(),
+    )
+    real.Model(x, dense(x)).save(tmp_path / "user.keras")
+    with pytest.raises(InvalidModelFileError, match="regularizer`. Unknown class 'UserPenalty'"):
+        keras.saving.load_model(tmp_path / "user.keras")
+    with caplog.at_level("WARNING"):
+        result = compiler.compile(tmp_path / "user.keras", to="tflite", out_dir=tmp_path / "out")
+    assert result.files["tflite"].stat().st_size > 0
+    assert sum("only acts on training" in r.getMessage() for r in caplog.records) == 3
