@@ -233,13 +233,14 @@ class Optimizer:
             self._accumulate(grads, variables)
         else:
             self._update(grads, variables)
-        # Keras 3 projects every constrained variable after the update, gradient or not.
-        for variable in trainable_variables:
+        if self.use_ema:
+            self._update_ema()
+        # As Keras 3: after the update (and the moving averages), each variable that had a
+        # gradient is projected by its constraint.
+        for variable in variables:
             if getattr(variable, "constraint", None) is not None:
                 with no_grad():
                     variable.assign(variable.constraint(variable))
-        if self.use_ema:
-            self._update_ema()
         self._iterations.assign(self._iterations.data + 1)
 
     def _update(self, grads, variables):

@@ -201,3 +201,24 @@ def test_custom_callables_train_and_registered_ones_round_trip(tmp_path):
     assert isinstance(loaded.kernel_regularizer, _Scaled)
     assert loaded.kernel_regularizer.factor == 0.2
     assert loaded.kernel_constraint is _clip_half and loaded.kernel.constraint is _clip_half
+
+
+def test_optimizer_applies_constraints_as_keras_does():
+    # After the update and the moving averages, and only to variables that had a gradient.
+    start = [_weight(9, (4, 3)), -np.ones(3, "float32")]
+    grads = [_weight(10 + step, (4, 3)) for step in range(3)]
+
+    def run(lib):
+        variables = [lib.Variable(start[0]), lib.Variable(start[1])]
+        # Set as layers' add_weight sets them (keras.Variable's constructor drops `constraint`).
+        variables[0].constraint = lib.constraints.MaxNorm(0.9)
+        variables[1].constraint = lib.constraints.NonNeg()
+        optimizer = lib.optimizers.SGD(0.3, use_ema=True, ema_overwrite_frequency=2)
+        for g in grads:
+            optimizer.apply_gradients([(g, variables[0]), (None, variables[1])])
+        return [np.asarray(v.value) for v in variables]
+
+    mine, theirs = run(ours), run(real)
+    np.testing.assert_allclose(mine[0], theirs[0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(mine[1], theirs[1])
+    np.testing.assert_array_equal(mine[1], start[1])  # no gradient: not projected
