@@ -50,8 +50,7 @@ def lower_conv2d(ctx: Lowering, call: LayerCall) -> list[Value]:
         return _grouped_as_depthwise(ctx, call)
     if groups != 1:
         raise call.unsupported(
-            f"groups={groups} is not supported; only 1 or the number of input channels "
-            f"({channels})"
+            f"groups={groups} is not supported; only 1 or the number of input channels ({channels})"
         )
     geometry = _geometry(call)
     kernel = call.weights[0]

@@ -73,9 +73,7 @@ def recurrent_handlers(g: Graph, float_types=frozenset(), float_values=frozenset
     place of its own rules. Ops of ``float_types`` (no int8 kernel) and the ops writing
     ``float_values`` (names) become float islands too."""
     consumers = g.consumers()
-    islands = {
-        id(op) for op in g.ops if _is_island(op, consumers, float_types, float_values)
-    }
+    islands = {id(op) for op in g.ops if _is_island(op, consumers, float_types, float_values)}
 
     def island(g, op, range_params, io):
         _float_island(g, op, range_params, io, islands)
