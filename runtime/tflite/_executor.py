@@ -48,10 +48,40 @@ _NOT_FOLDABLE = {
 }
 
 
+def _missing_name(op) -> str | None:
+    """The name of ``op`` if this runtime has no kernel for it, else None."""
+    if op.op == BuiltinOperator.CUSTOM:
+        return f"custom op {op.custom_code!r}"
+    return None if op.op in REGISTRY else op.name
+
+
+def check_supported(model: Model) -> None:
+    """Refuse a model whose operators this runtime lacks, naming every missing one at once
+    (with its number of uses and first place), so a user learns the whole gap in one try."""
+    missing: dict[str, list] = {}
+    for sg in model.subgraphs:
+        for op in sg.operators:
+            name = _missing_name(op)
+            if name is not None:
+                missing.setdefault(name, []).append((sg.index, op.index))
+    if not missing:
+        return
+    parts = []
+    for name, places in missing.items():
+        sg_index, op_index = places[0]
+        uses = f", {len(places)} uses" if len(places) > 1 else ""
+        parts.append(f"{name} (first at subgraph {sg_index} operator {op_index}{uses})")
+    raise UnsupportedOpError(
+        f"{len(missing)} operator(s) of this model are not supported by this runtime: "
+        + "; ".join(parts)
+    )
+
+
 class SubgraphCaller:
     """Lets control-flow kernels run other subgraphs of the same model."""
 
     def __init__(self, model: Model, max_loop_iterations: int, max_tensor_bytes: int):
+        check_supported(model)
         self.model = model
         self.max_loop_iterations = max_loop_iterations
         self.max_tensor_bytes = max_tensor_bytes
