@@ -13,6 +13,7 @@ from runtime.tflite.kernels import (
     fully_connected,
     hard_swish,
     indexing,
+    l2_lrn,
     log_softmax,
     logic,
     lstm,
@@ -131,4 +132,6 @@ REGISTRY = {
     Op.SCATTER_ND: nd_indexing.prepare_scatter_nd,
     Op.ONE_HOT: nd_indexing.prepare_one_hot,
     Op.TOPK_V2: nd_indexing.prepare_topk_v2,
+    Op.L2_NORMALIZATION: l2_lrn.prepare_l2_normalization,
+    Op.LOCAL_RESPONSE_NORMALIZATION: l2_lrn.prepare_local_response_normalization,
 }

@@ -258,3 +258,35 @@ def test_bad_parameters_are_typed_errors():
     it.set_tensor(it.get_input_details()[0]["index"], np.zeros((2, 2), np.float32))
     with pytest.raises(InvalidModelError, match="paddings"):
         it.invoke()
+
+
+@pytest.mark.parametrize("tname", ["float32", "int8", "uint8"])
+@pytest.mark.parametrize("shape", [(5,), (3, 7), (2, 3, 4, 16), (2, 1)])
+@pytest.mark.parametrize("zp", [0, 17])
+def test_l2_normalization(tname, shape, zp):
+    t, s, _ = TYPES[tname]
+    if t == T.FLOAT32:
+        in_q, out_q = (None, None), (None, None)
+    else:
+        base = 128 if t == T.UINT8 else 0
+        in_q, out_q = (s, base + zp), (1.0 / 128.0, base)
+    model = one_op_model(Op.L2_NORMALIZATION, [inp(shape, t, *in_q)], [out(shape, t, *out_q)])
+    compare(model, seed=zp)
+    if t != T.FLOAT32:
+        # Rows at the zero point (an all-zero vector) and constant rows.
+        x = np.full(shape, in_q[1], NP[t])
+        compare(model, feeds=[x], runs=1)
+
+
+@pytest.mark.parametrize("shape", [(1, 2, 3, 8), (2, 1, 1, 5)])
+@pytest.mark.parametrize(
+    "radius,bias,alpha,beta", [(2, 1.0, 1e-4, 0.75), (1, 2.0, 0.5, 0.5), (0, 1.0, 1.0, 1.0)]
+)
+def test_local_response_normalization(shape, radius, bias, alpha, beta):
+    model = one_op_model(
+        Op.LOCAL_RESPONSE_NORMALIZATION,
+        [inp(shape)],
+        [out(shape)],
+        {"radius": radius, "bias": bias, "alpha": alpha, "beta": beta},
+    )
+    compare(model)
