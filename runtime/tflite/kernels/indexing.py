@@ -48,7 +48,7 @@ def prepare_tile(ctx: c.OpContext) -> c.Eval:
 def _arg(fn):
     def prepare(ctx: c.OpContext) -> c.Eval:
         ctx.check_arity(2)
-        ctx.require_types((c.F32, c.I8, c.I32, c.U8), outputs=())
+        ctx.require_types((c.F32, c.I8, c.I32, c.U8, c.BOOL), outputs=())
         dtype = {c.I32: np.int32, c.I64: np.int64}.get(ctx.out_type())
         if dtype is None:
             raise ctx.fail("output must be int32 or int64")

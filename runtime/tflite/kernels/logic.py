@@ -66,7 +66,7 @@ def _select(v2: bool):
         ctx.check_arity(3)
         if ctx.in_type(0) != c.BOOL:
             raise ctx.fail("condition must be bool")
-        ctx.require_types((c.F32, c.I8, c.I32, c.I64, c.BOOL), inputs=(1, 2))
+        ctx.require_types((c.F32, c.U8, c.I8, c.I16, c.I32, c.I64, c.BOOL), inputs=(1, 2))
 
         def run(cond, a, b):
             if not v2 and cond.ndim == 1 and a.ndim > 1 and cond.shape[0] == a.shape[0]:
