@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from runtime import Interpreter
-from runtime.errors import InvalidModelError
+from runtime.errors import BudgetExceededError, InvalidModelError
 from runtime.tflite.schema import BuiltinOperator as Op
 from runtime.tflite.schema import TensorType as T
 from tests.runtime.tflite._litert import litert_interpreter
@@ -290,3 +290,52 @@ def test_local_response_normalization(shape, radius, bias, alpha, beta):
         {"radius": radius, "bias": bias, "alpha": alpha, "beta": beta},
     )
     compare(model)
+
+
+def _invoke(model, *feeds):
+    it = Interpreter(model_content=model)
+    it.allocate_tensors()
+    for d, x in zip(it.get_input_details(), feeds):
+        it.set_tensor(d["index"], x)
+    it.invoke()
+    return it
+
+
+@pytest.mark.parametrize(
+    "model,feeds",
+    [
+        (
+            one_op_model(Op.BROADCAST_TO, [inp((1,)), _i32([1 << 20, 1 << 20])], [out((1, 1))]),
+            [np.zeros(1, np.float32)],
+        ),
+        (
+            one_op_model(
+                Op.ONE_HOT,
+                [inp((4,), T.INT32), _i32(1 << 30), const(np.float32(1)), const(np.float32(0))],
+                [out((4, 1))],
+                {"axis": -1},
+            ),
+            [np.zeros(4, np.int32)],
+        ),
+        (
+            one_op_model(
+                Op.SCATTER_ND,
+                [inp((1, 2), T.INT32), inp((1,)), _i32([1 << 20, 1 << 20])],
+                [out((1, 1))],
+            ),
+            [np.zeros((1, 2), np.int32), np.zeros(1, np.float32)],
+        ),
+        (
+            one_op_model(
+                Op.SPACE_TO_BATCH_ND,
+                [inp((1, 2, 2, 1)), _i32([1, 1]), _i32([[1 << 20, 0], [1 << 20, 0]])],
+                [out((1, 2, 2, 1))],
+            ),
+            [np.zeros((1, 2, 2, 1), np.float32)],
+        ),
+    ],
+    ids=["broadcast_to", "one_hot", "scatter_nd", "space_to_batch_nd"],
+)
+def test_hostile_sizes_are_refused_before_allocation(model, feeds):
+    with pytest.raises(BudgetExceededError):
+        _invoke(model, *feeds)
