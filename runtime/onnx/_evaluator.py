@@ -63,6 +63,10 @@ class _Held:
         self.nbytes = 0
 
     def add(self, value, args, where: str) -> None:
+        if isinstance(value, list):  # a sequence: its new tensors count, not the ones it shares
+            for item in value:
+                self.add(item, _flat(args), where)
+            return
         if not isinstance(value, np.ndarray):
             return
         root = _root(value)
@@ -70,6 +74,11 @@ class _Held:
             return  # an input or a view of one (Identity, Reshape, Slice): counted already
         self.budget.hold(value.nbytes, where)
         self.nbytes += value.nbytes
+
+
+def _flat(args) -> list:
+    """``args`` with every sequence argument replaced by its tensors."""
+    return [x for a in args for x in (a if isinstance(a, list) else [a])]
 
 
 def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held):

@@ -11,13 +11,17 @@ import os
 
 import numpy as np
 import onnx
-from onnx import TensorProto, numpy_helper
+from onnx import TensorProto, numpy_helper, version_converter
 
 from runtime.errors import InvalidModelError, UnsupportedOpError
 from runtime.onnx._types import elem_type_name, is_supported_elem_type, numpy_dtype
 
 # Opsets of the default domain whose operator semantics this runtime implements. Opsets 1-6
-# used a different broadcasting rule (the ``broadcast`` attribute), newer ones are unknown.
+# used a different broadcasting rule (the ``broadcast`` attribute): a model importing one is
+# upgraded to MIN_OPSET at load with ``onnx.version_converter`` (as onnxruntime runs such
+# models), rather than this runtime carrying a second copy of every old op. Newer ones are
+# unknown.
+OLDEST_OPSET = 1
 MIN_OPSET = 7
 MAX_OPSET = 28
 # Other domains: the version each is implemented for, and the newest accepted.
@@ -70,8 +74,24 @@ def parse_model(data: bytes) -> onnx.ModelProto:
         raise InvalidModelError(
             f"ir_version {model.ir_version} is not supported; expected 3..{_MAX_IR_VERSION}"
         )
-    opsets(model)  # validates
+    if opsets(model)[""] < MIN_OPSET:  # validates
+        model = _upgrade(model)
     return model
+
+
+def _upgrade(model: onnx.ModelProto) -> onnx.ModelProto:
+    """``model`` converted to opset MIN_OPSET by onnx's version converter (opsets 1-6 differ
+    from 7 in broadcasting and in attributes such as ``consumed_inputs`` and ``is_test``)."""
+    old = opsets(model)[""]
+    try:
+        upgraded = version_converter.convert_version(model, MIN_OPSET)
+    except Exception as e:  # the converter reports unconvertible nodes as RuntimeError etc.
+        raise UnsupportedOpError(
+            f"default-domain opset {old}: onnx.version_converter could not upgrade the model "
+            f"to opset {MIN_OPSET} ({type(e).__name__}: {str(e)[:300]})"
+        ) from None
+    _check_text_fields(upgraded, "model")
+    return upgraded
 
 
 def _check_text_fields(message, path: str) -> None:
@@ -101,9 +121,10 @@ def opsets(model: onnx.ModelProto) -> dict[str, int]:
         result[domain] = entry.version
     if "" not in result:
         raise InvalidModelError("opset_import has no entry for the default ONNX domain")
-    if not MIN_OPSET <= result[""] <= MAX_OPSET:
+    if not OLDEST_OPSET <= result[""] <= MAX_OPSET:
         raise UnsupportedOpError(
-            f"default-domain opset {result['']} is not supported; expected {MIN_OPSET}..{MAX_OPSET}"
+            f"default-domain opset {result['']} is not supported; "
+            f"expected {OLDEST_OPSET}..{MAX_OPSET}"
         )
     for domain, newest in DOMAIN_OPSETS.items():
         # onnxruntime refuses a model importing a known domain at a version newer than it

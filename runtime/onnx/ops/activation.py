@@ -113,3 +113,10 @@ def Softmax_1(x, *, axis=1):
 
 def LogSoftmax_1(x, *, axis=1):
     return _flattened(LogSoftmax, x, axis, "LogSoftmax")
+
+
+def Shrink(input, *, bias=0.0, lambd=0.5):
+    """x + bias below -lambd, x - bias above lambd, 0 between (onnx__Shrink)."""
+    x = input
+    y = np.where(x < -lambd, x + bias, np.where(x > lambd, x - bias, 0))
+    return y.astype(x.dtype, copy=False)

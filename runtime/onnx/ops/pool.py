@@ -43,6 +43,11 @@ def _lowest(dtype):
     return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
 
 
+def MaxPool_1(x, *, auto_pad="NOTSET", kernel_shape=None, pads=None, strides=None):
+    """MaxPool 1-7: one output, no dilations, ceil_mode or storage_order."""
+    return MaxPool(x, auto_pad=auto_pad, kernel_shape=kernel_shape, pads=pads, strides=strides)
+
+
 def MaxPool(
     x,
     *,
