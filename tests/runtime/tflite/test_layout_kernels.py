@@ -30,6 +30,8 @@ TYPES = {
     "int16": (T.INT16, 0.01, 0),
     "uint8": (T.UINT8, 0.05, 128),
     "int32": (T.INT32, None, None),
+    "int64": (T.INT64, None, None),
+    "bool": (T.BOOL, None, None),
 }
 
 
@@ -142,7 +144,7 @@ def test_mirror_pad(tname, mode, shape, pads):
     compare(model)
 
 
-@pytest.mark.parametrize("tname", ["float32", "int8", "int16", "int32"])
+@pytest.mark.parametrize("tname", ["float32", "int8", "int16", "int32", "int64", "bool"])
 @pytest.mark.parametrize(
     "shape,target", [((3, 1), (2, 3, 4)), ((1,), (5,)), ((2, 1, 3), (2, 4, 3)), ((), (2, 2))]
 )
@@ -154,7 +156,7 @@ def test_broadcast_to(tname, shape, target):
     compare(model)
 
 
-@pytest.mark.parametrize("tname", ["float32", "int32"])
+@pytest.mark.parametrize("tname", ["float32", "int32", "int64"])
 @pytest.mark.parametrize("exclusive", [False, True])
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("shape,axis", [((7,), 0), ((3, 4, 5), 1), ((3, 4, 5), -1)])
@@ -169,7 +171,7 @@ def test_cumsum(tname, exclusive, reverse, shape, axis):
     compare(model)
 
 
-@pytest.mark.parametrize("tname", ["float32", "int8", "int16", "int32"])
+@pytest.mark.parametrize("tname", ["float32", "int8", "int16", "uint8", "int32", "int64", "bool"])
 @pytest.mark.parametrize(
     "shape,indices",
     [
@@ -221,7 +223,7 @@ def test_one_hot(tname, shape, depth, axis):
     compare(model, feeds=[rng.integers(-1, depth + 1, shape).astype(np.int32)])
 
 
-@pytest.mark.parametrize("tname", ["float32", "int8", "int16", "int32"])
+@pytest.mark.parametrize("tname", ["float32", "int8", "int16", "uint8", "int32", "int64"])
 @pytest.mark.parametrize("shape,k", [((10,), 3), ((3, 8), 8), ((2, 2, 6), 1)])
 def test_topk_v2(tname, shape, k):
     t, s, z = TYPES[tname]

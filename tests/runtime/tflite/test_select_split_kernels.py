@@ -11,8 +11,6 @@ from runtime.tflite.schema import TensorType as T
 from tests.runtime.tflite.test_kernels import const, inp, one_op_model, out
 from tests.runtime.tflite.test_layout_kernels import NP, TYPES, compare
 
-VALUE_TYPES = [*TYPES, "bool"]
-
 
 def _spec(tname):
     return (T.BOOL, None, None) if tname == "bool" else TYPES[tname]
