@@ -99,6 +99,8 @@ def compile_graph(
         UnsupportedOpError: an op, domain or attribute this runtime does not implement.
     """
     gname = proto.name or "<main>"
+    if outer is None:
+        _refuse_missing_ops(proto, opsets)
     # Nodes of every (sub)graph count against the loading budget before any is compiled.
     _budget.active().visit(f"graph {gname!r}", len(proto.node))
     initializers: dict[str, np.ndarray] = {}
@@ -152,6 +154,45 @@ def compile_graph(
         if v.name not in defined:
             free.add(v.name)
     return Graph(gname, inputs, outputs, initializers, _toposort(nodes, gname), frozenset(free))
+
+
+def _refuse_missing_ops(proto: onnx.GraphProto, opsets: dict) -> None:
+    """One UnsupportedOpError naming every op of the model (subgraphs included) that this
+    runtime cannot run, so that a user learns the whole list from one load, not one by one."""
+    missing: dict[tuple[str, str], list[str]] = {}
+    pending = [proto]
+    while pending:  # an explicit stack: the protobuf decoder already bounds the nesting
+        graph = pending.pop()
+        for index, node in enumerate(graph.node):
+            domain = "" if node.domain in ("", "ai.onnx") else node.domain
+            if _unsupported_domain(domain, opsets) or (
+                resolve(domain, node.op_type, opsets[domain]) is None
+            ):
+                missing.setdefault((domain, node.op_type), []).append(node.name or f"#{index}")
+            for attr in node.attribute:
+                pending.extend([attr.g] if attr.HasField("g") else [])
+                pending.extend(attr.graphs)
+    if not missing:
+        return
+    parts = []
+    for (domain, op_type), names in sorted(missing.items()):
+        reason = _unsupported_domain(domain, opsets)
+        what = f"{op_type!r} of domain {domain or 'ai.onnx'!r}"
+        what += f": {reason}" if reason else f" (opset {opsets[domain]}) is not implemented"
+        where = ", ".join(repr(n) for n in names[:5]) + (", ..." if len(names) > 5 else "")
+        parts.append(f"{what} (nodes {where})")
+    raise UnsupportedOpError(
+        f"this runtime cannot run {len(parts)} op(s) of the model: " + "; ".join(parts)
+    )
+
+
+def _unsupported_domain(domain: str, opsets: dict) -> str | None:
+    """Why nodes of ``domain`` cannot run, or None when the domain itself is fine."""
+    if domain not in opsets:
+        return f"domain {domain!r} is not in the model's opset_import"
+    if domain and domain not in DOMAIN_OPSETS:
+        return f"domain {domain!r} is not supported"
+    return None
 
 
 def _node_free(node: Node) -> set:
