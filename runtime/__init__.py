@@ -10,6 +10,7 @@ from runtime.errors import (
     BudgetExceededError,
     InvalidInputError,
     InvalidModelError,
+    KernelError,
     UnsupportedOpError,
 )
 
@@ -20,6 +21,7 @@ __all__ = [
     "Limits",
     "InvalidInputError",
     "InvalidModelError",
+    "KernelError",
     "UnsupportedOpError",
 ]
 

@@ -5,7 +5,13 @@ caller can catch ``ValueError`` (the built-in type users already catch) and neve
 ``IndexError``, ``struct.error`` or ``RecursionError`` from deep inside a reader or kernel.
 """
 
-__all__ = ["BudgetExceededError", "InvalidInputError", "InvalidModelError", "UnsupportedOpError"]
+__all__ = [
+    "BudgetExceededError",
+    "InvalidInputError",
+    "InvalidModelError",
+    "KernelError",
+    "UnsupportedOpError",
+]
 
 
 class InvalidModelError(ValueError):
@@ -23,3 +29,10 @@ class BudgetExceededError(InvalidModelError):
 
 class InvalidInputError(ValueError):
     """A value fed to a model has an unknown name, or the wrong dtype, rank or dimensions."""
+
+
+class KernelError(RuntimeError):
+    """A kernel of this runtime failed on a model and values it had accepted: a bug in the
+    runtime, not a fault of the model or of the feeds (a ``TypeError``, ``IndexError``,
+    ``KeyError`` ... raised by the runtime's own code). The message names the node and op; the
+    original exception is its ``__cause__``."""

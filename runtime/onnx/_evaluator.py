@@ -12,8 +12,18 @@ from collections import ChainMap
 import numpy as np
 
 from runtime import _budget
-from runtime.errors import BudgetExceededError, InvalidModelError, UnsupportedOpError
+from runtime.errors import (
+    BudgetExceededError,
+    InvalidModelError,
+    KernelError,
+    UnsupportedOpError,
+)
 from runtime.onnx._graph import Graph
+
+# Ops that read sequence values (Python lists); every other op is given tensors only.
+_TAKES_SEQUENCES = frozenset(
+    {"SequenceAt", "SequenceInsert", "SequenceErase", "SequenceLength", "ConcatFromSequence"}
+)
 
 
 class BoundGraph:
@@ -102,6 +112,11 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held)
                 ) from None
         while args and args[-1] is None:
             args.pop()  # trailing omitted optional inputs: the op's defaults apply
+        if node.op_type not in _TAKES_SEQUENCES and any(isinstance(a, list) for a in args):
+            raise InvalidModelError(
+                f"{node.describe()} receives a sequence where it takes tensors "
+                f"(inputs {_shapes(node.inputs, args)}); only the Sequence ops read sequences"
+            )
         attrs = node.attrs
         if node.graph_attrs:
             attrs = dict(attrs)
@@ -123,20 +138,21 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held)
                 f"({type(e).__name__}: {e}); the machine has less memory than the run's limits "
                 "allow (lower max_memory_bytes / max_tensor_bytes)"
             ) from e
-        except (
-            ValueError,
-            TypeError,
-            IndexError,
-            KeyError,
-            ZeroDivisionError,
-            OverflowError,
-            RecursionError,
-            AttributeError,
-            NotImplementedError,
-        ) as e:
+        except (ValueError, ZeroDivisionError, OverflowError, RecursionError) as e:
+            # numpy's complaints about the values a node receives (shapes that do not
+            # broadcast, a reshape that does not fit) and nesting deeper than Python allows:
+            # what the model asks for cannot be computed.
             raise InvalidModelError(
                 f"{node.describe()} failed on inputs {_shapes(node.inputs, args)}: "
                 f"{type(e).__name__}: {e}"
+            ) from e
+        except (TypeError, IndexError, KeyError, AttributeError, NotImplementedError) as e:
+            # Kernels check what they index and look up; one of these is this runtime's own
+            # mistake, and is not reported as the model's fault.
+            raise KernelError(
+                f"{node.describe()} raised {type(e).__name__} on inputs "
+                f"{_shapes(node.inputs, args)}: {e}. This is a bug in the runtime's "
+                f"{node.op_type} kernel, not a problem with the model; please report it"
             ) from e
         if not isinstance(result, (tuple, list)):
             result = (result,)

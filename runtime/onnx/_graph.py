@@ -298,6 +298,14 @@ def _compile_node(proto: onnx.NodeProto, index: int, opsets: dict, visible: Scop
         raise InvalidModelError(
             f"{label}: has {len(proto.input)} inputs; the op takes at most {len(positional)}"
         )
+    required = [p.name for p in positional if p.default is p.empty]
+    given = list(proto.input) + [""] * max(0, len(required) - len(proto.input))
+    absent = [name for name, value in zip(required, given, strict=False) if not value]
+    if absent:
+        raise InvalidModelError(
+            f"{label}: required input(s) {absent} are missing (the node has inputs "
+            f"{list(proto.input)})"
+        )
     if not proto.output:
         raise InvalidModelError(f"{label}: has no outputs")
     return Node(

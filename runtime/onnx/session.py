@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from runtime._budget import Budget, Limits, running
-from runtime.errors import InvalidInputError
+from runtime.errors import InvalidInputError, UnsupportedOpError
 from runtime.onnx._evaluator import run_graph
 from runtime.onnx._graph import ValueInfo, compile_graph
 from runtime.onnx._reader import opsets, parse_model, read_model_bytes
@@ -165,6 +165,10 @@ class InferenceSession:
         for name in output_names:
             if name not in values:
                 raise InvalidInputError(f"Invalid output name: {name!r}; no such value")
+            if isinstance(values[name], list):
+                raise UnsupportedOpError(
+                    f"output {name!r} is a sequence; this runtime returns tensors only"
+                )
             result.append(self._own(np.asarray(values[name]), feed_roots))
         return result
 

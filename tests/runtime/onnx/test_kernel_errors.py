@@ -1,0 +1,81 @@
+"""A bug in one of this runtime's kernels is reported as ``KernelError`` (a RuntimeError that
+names the node and op), never relabelled as the model's fault; the model's own faults that
+used to reach a kernel as a TypeError are refused with InvalidModelError before it runs."""
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper
+
+from runtime import KernelError
+from runtime.errors import InvalidModelError, UnsupportedOpError
+from runtime.onnx import InferenceSession
+from runtime.onnx.ops import REGISTRY
+
+FLOAT = TensorProto.FLOAT
+
+
+def _model(nodes, inputs=(("x", FLOAT, [2]),), outputs=(("y", FLOAT, [2]),)):
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(*i) for i in inputs],
+        [helper.make_tensor_value_info(*o) for o in outputs],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    return model.SerializeToString()
+
+
+@pytest.mark.parametrize("error", [IndexError, KeyError, TypeError, AttributeError])
+def test_an_internal_error_in_a_kernel_is_a_kernel_error(monkeypatch, error):
+    def broken(x):
+        raise error("index 3 is out of bounds")  # a stand-in for a kernel's own bug
+
+    monkeypatch.setitem(REGISTRY, ("", "Relu"), {6: broken})
+    session = InferenceSession(_model([helper.make_node("Relu", ["x"], ["y"], name="r")]))
+    with pytest.raises(KernelError) as info:
+        session.run(None, {"x": np.ones(2, np.float32)})
+    assert not isinstance(info.value, ValueError)  # not reported as a bad model or feed
+    assert isinstance(info.value, RuntimeError)
+    assert isinstance(info.value.__cause__, error)
+    message = str(info.value)
+    assert "node 'r' (Relu)" in message and "bug in the runtime's Relu kernel" in message
+
+
+def test_a_value_error_from_the_values_stays_the_models_fault():
+    # Shapes that do not broadcast are what the model asks for: InvalidModelError, as before.
+    model = _model(
+        [helper.make_node("Add", ["x", "z"], ["y"], name="a")],
+        inputs=(("x", FLOAT, [2]), ("z", FLOAT, [3])),
+    )
+    with pytest.raises(InvalidModelError, match="node 'a' \\(Add\\)"):
+        InferenceSession(model).run(
+            None, {"x": np.ones(2, np.float32), "z": np.ones(3, np.float32)}
+        )
+
+
+@pytest.mark.parametrize("inputs", [["x"], ["x", ""]])
+def test_a_missing_required_input_is_refused_at_load(inputs):
+    with pytest.raises(InvalidModelError, match=r"required input\(s\) \['b'\] are missing"):
+        InferenceSession(_model([helper.make_node("Add", inputs, ["y"], name="a")]))
+
+
+def test_a_sequence_fed_to_a_tensor_op_is_the_models_fault():
+    nodes = [
+        helper.make_node("SequenceConstruct", ["x"], ["s"]),
+        helper.make_node("Relu", ["s"], ["y"], name="r"),
+    ]
+    with pytest.raises(InvalidModelError, match="node 'r' \\(Relu\\) receives a sequence"):
+        InferenceSession(_model(nodes)).run(None, {"x": np.ones(2, np.float32)})
+
+
+def test_a_sequence_graph_output_is_refused():
+    nodes = [helper.make_node("SequenceConstruct", ["x"], ["y"])]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("x", FLOAT, [2])],
+        [helper.make_value_info("y", helper.TypeProto())],  # no declared type
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    with pytest.raises(UnsupportedOpError, match="output 'y' is a sequence"):
+        InferenceSession(model.SerializeToString()).run(None, {"x": np.ones(2, np.float32)})
