@@ -78,7 +78,9 @@ def test_loss_curve_and_weights_match_keras(kind):
 
 
 def test_regularizers_change_training():
-    # The regularization is what makes the curves agree: without it ours would differ.
+    # The regularization is what makes the curves agree: without it ours would differ. The
+    # seed fixes the initial weights whatever ran before in this process.
+    ours.utils.set_random_seed(0)
     x, y = _data()
     plain = ours.Sequential(
         [
@@ -93,7 +95,9 @@ def test_regularizers_change_training():
     for model in (plain, regularized):
         model.compile(ours.optimizers.SGD(0.1), "sparse_categorical_crossentropy")
         losses.append(model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0))
-    assert losses[0].history["loss"][0] < losses[1].history["loss"][0] - 1e-3
+    # Penalties, activity terms and clipped weights move the loss; its sign depends on the
+    # initial weights (MaxNorm can help), so only the size of the change is asserted.
+    assert abs(losses[0].history["loss"][0] - losses[1].history["loss"][0]) > 1e-3
 
 
 @pytest.mark.parametrize("direction", ["ours_to_keras", "keras_to_ours"])
