@@ -19,6 +19,7 @@ from runtime.errors import (
     UnsupportedOpError,
 )
 from runtime.onnx._graph import Graph
+from runtime.onnx._typecheck import check_inputs
 
 # Ops that read sequence values (Python lists); every other op is given tensors only.
 _TAKES_SEQUENCES = frozenset(
@@ -117,6 +118,7 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held)
                 f"{node.describe()} receives a sequence where it takes tensors "
                 f"(inputs {_shapes(node.inputs, args)}); only the Sequence ops read sequences"
             )
+        check_inputs(node.describe, node.formal, args)
         attrs = node.attrs
         if node.graph_attrs:
             attrs = dict(attrs)

@@ -17,6 +17,7 @@ from onnx import AttributeProto
 from runtime import _budget
 from runtime.errors import InvalidModelError, UnsupportedOpError
 from runtime.onnx._reader import DOMAIN_OPSETS, tensor_to_array
+from runtime.onnx._typecheck import attribute_types, input_types
 from runtime.onnx._types import elem_type_name, is_supported_elem_type
 from runtime.onnx.ops import resolve
 
@@ -46,6 +47,7 @@ class Node:
     fn: object
     attrs: dict
     graph_attrs: tuple[str, ...] = ()
+    formal: tuple | None = None  # the schema's input types (runtime.onnx._typecheck)
 
     def describe(self) -> str:
         domain = f"{self.domain}." if self.domain else ""
@@ -273,6 +275,7 @@ def _compile_node(proto: onnx.NodeProto, index: int, opsets: dict, visible: Scop
         )
     params = _parameters(fn)
     attrs, graph_attrs = {}, []
+    declared = attribute_types(domain, proto.op_type, opsets[domain])
     if "_n_outputs" in params:  # ops whose result depends on how many outputs the node has
         attrs["_n_outputs"] = len(proto.output)
     for attr in proto.attribute:
@@ -285,6 +288,13 @@ def _compile_node(proto: onnx.NodeProto, index: int, opsets: dict, visible: Scop
             ]
             raise UnsupportedOpError(
                 f"{label}: attribute {attr.name!r} is not supported; supported: {allowed}"
+            )
+        expected = (declared or {}).get(attr.name)
+        if expected is not None and attr.type != expected:
+            # e.g. a graph where MaxPool takes ints: the kernel would fail on it as if buggy
+            raise InvalidModelError(
+                f"{label}: attribute {attr.name!r} has type {_attr_type_name(attr.type)}; "
+                f"the op takes {_attr_type_name(expected)}"
             )
         attrs[attr.name] = _attribute(attr, label, opsets, visible)
         if attr.type in (AttributeProto.GRAPH, AttributeProto.GRAPHS):
@@ -317,7 +327,15 @@ def _compile_node(proto: onnx.NodeProto, index: int, opsets: dict, visible: Scop
         fn,
         attrs,
         tuple(graph_attrs),
+        input_types(domain, proto.op_type, opsets[domain]),
     )
+
+
+def _attr_type_name(kind: int) -> str:
+    try:
+        return AttributeProto.AttributeType.Name(kind)
+    except ValueError:  # a hostile file's number that no type has
+        return f"<unknown type {kind}>"
 
 
 @functools.cache

@@ -20,6 +20,8 @@ def check_size(shape, op: str, itemsize: int = 4) -> tuple[int, ...]:
 
 def matmul_shape(a: tuple, b: tuple) -> tuple:
     """numpy.matmul's result shape (a 1-D operand gains then loses a unit dim)."""
+    if not a or not b:
+        raise InvalidModelError(f"MatMul: an operand is a scalar: {list(a)} and {list(b)}")
     a2 = (1,) + a if len(a) == 1 else a
     b2 = b + (1,) if len(b) == 1 else b
     if a2[-1] != b2[-2]:

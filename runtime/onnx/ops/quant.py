@@ -51,7 +51,8 @@ def quantize(x, scale, zero_point, dtype):
     """
     info = np.iinfo(dtype)
     with np.errstate(divide="ignore", invalid="ignore"):
-        q = np.divide(x, scale, dtype=scale.dtype)  # a fresh array: the steps below reuse it
+        # A fresh array the steps below reuse (asarray: numpy gives a scalar for 0-d operands).
+        q = np.asarray(np.divide(x, scale, dtype=scale.dtype))
     np.rint(q, out=q)
     if zero_point is not None:
         q += zero_point.astype(scale.dtype)
