@@ -1,22 +1,19 @@
 """Chunk-level parallelism for the heavy kernels, and BLAS kept single-threaded meanwhile.
 
 numpy releases the GIL in copies, ufuncs and matmul, so independent image chunks (im2col,
-GEMM, requantization) run well on a small thread pool. OpenBLAS's own threads are switched to
-1 for the duration: on small GEMMs they gain little, and on a busy machine their busy-waiting
-can make a GEMM ten times slower. The previous BLAS thread count is restored afterwards.
+GEMM, requantization) run well on a small thread pool. BLAS's own threads are held to 1
+(through threadpoolctl) for the duration: on small GEMMs they gain little, and on a busy
+machine their busy-waiting can make a GEMM ten times slower. The previous BLAS thread count is
+restored afterwards.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-import ctypes
-import glob
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-
-import numpy as np
 
 _PREFIX = "tflite-kernel"
 _threads = 1
@@ -24,29 +21,21 @@ _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 
 
-def _openblas():
-    # numpy wheels vendor OpenBLAS under numpy.libs; the library is already loaded, so
-    # dlopen returns the same handle.
-    libs = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
-    for path in glob.glob(os.path.join(libs, "*openblas*")):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix, suffix in (
-            ("scipy_openblas", "64_"),
-            ("scipy_openblas", ""),
-            ("openblas", "64_"),
-            ("openblas", ""),
-        ):
-            get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-            set_ = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-            if get is not None and set_ is not None:
-                return get, set_
-    return None
+_controller = None
 
 
-_BLAS = _openblas()
+def _single_threaded_blas():
+    """Holds every loaded BLAS to one thread; ``restore_original_limits()`` undoes it.
+
+    threadpoolctl's controller finds the BLAS libraries once (numpy's is loaded with numpy);
+    each call then only reads and sets their thread counts.
+    """
+    global _controller
+    if _controller is None:
+        from threadpoolctl import ThreadpoolController
+
+        _controller = ThreadpoolController()
+    return _controller.limit(limits=1, user_api="blas")
 
 
 def default_threads() -> int:
@@ -58,22 +47,21 @@ def default_threads() -> int:
 
 _lock = threading.Lock()
 _active = 0  # invokes in progress (BLAS is single-threaded while any runs)
-_blas_before = None
+_blas_limit = None
 
 
 @contextlib.contextmanager
 def threads(n: int):
     """Run kernels with ``n`` chunk threads and single-threaded BLAS."""
-    global _threads, _pool, _pool_size, _active, _blas_before
+    global _threads, _pool, _pool_size, _active, _blas_limit
     with _lock:
         previous = _threads
         _threads = max(1, int(n))
         if _threads > 1 and _pool_size < _threads:
             _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix=_PREFIX)
             _pool_size = _threads
-        if _active == 0 and _BLAS is not None:
-            _blas_before = _BLAS[0]()
-            _BLAS[1](1)
+        if _active == 0:
+            _blas_limit = _single_threaded_blas()
         _active += 1
     try:
         yield
@@ -81,8 +69,9 @@ def threads(n: int):
         with _lock:
             _threads = previous
             _active -= 1
-            if _active == 0 and _BLAS is not None and _blas_before is not None:
-                _BLAS[1](_blas_before)
+            if _active == 0 and _blas_limit is not None:
+                _blas_limit.restore_original_limits()
+                _blas_limit = None
 
 
 def _in_worker() -> bool:
