@@ -290,9 +290,12 @@ class Trainer:
     def _gradients(self, xs, ys, sws, variables):
         """Forward, loss and backward on one batch: ``(loss, preds, grads)``."""
         preds = self._forward(xs, training=True)
-        if self._compile_loss is None:
+        compiled = self._compile_loss(ys, preds, sws) if self._compile_loss is not None else None
+        # As Keras 3's compute_loss: with no compiled loss, the model's own losses (add_loss,
+        # regularizers) are trained on alone; with neither there is nothing to minimize.
+        loss = self._with_added_losses(compiled)
+        if loss is None:
             raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
-        loss = self._with_added_losses(self._compile_loss(ys, preds, sws))
         for v in variables:
             v.grad = None
         self.optimizer.scale_loss(loss).backward()
@@ -374,15 +377,15 @@ class Trainer:
             validation_steps, validation_batch_size, validation_freq: as in Keras.
         """
         self._assert_compile_called("fit")
-        if self._compile_loss is None:
-            raise ValueError("No loss to compute. Provide a `loss` argument in `compile()`.")
         batch_size = _check_batch_size(batch_size)
         if not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"`epochs` must be a non-negative integer. Received: epochs={epochs}")
         xs, ys, sws = self._standardize(x, y, sample_weight, "fit")
-        if ys is None:
+        if ys is None and self._compile_loss is not None:
             raise ValueError("`fit()` needs targets `y` for the compiled loss. Received: y=None")
         if class_weight is not None:
+            if ys is None:
+                raise ValueError("`class_weight` needs targets `y`. Received: y=None")
             if len(ys) > 1:
                 raise ValueError("`class_weight` is only supported for models with one output.")
             weights = class_weights_to_sample(class_weight, ys[0])

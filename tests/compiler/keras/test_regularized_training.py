@@ -204,3 +204,27 @@ def test_data_parallel_steps_are_not_used_for_regularized_models(monkeypatch):
         config.set_training_processes(None)
         config.set_training_workers(None)
     assert started == []
+
+
+def test_model_losses_alone_train_without_a_compiled_loss():
+    # Keras 3 trains on `model.losses` (regularizers, add_loss) when compile() has no loss and
+    # fit() no targets.
+    ours.utils.set_random_seed(0)
+    x, _ = _data()
+    mine, theirs = _model(ours), _model(real)
+    theirs.set_weights(mine.get_weights())
+    histories = []
+    for model, lib in ((mine, ours), (theirs, real)):
+        model.compile(_optimizer(lib, "sgd"))
+        history = model.fit(x, batch_size=16, epochs=3, shuffle=False, verbose=0)
+        histories.append(history.history["loss"])
+    np.testing.assert_allclose(histories[0], histories[1], rtol=1e-4)
+    assert histories[0][-1] < histories[0][0]
+
+
+def test_no_loss_and_no_model_losses_is_refused():
+    x, y = _data()
+    model = ours.Sequential([ours.Input((8,)), ours.layers.Dense(3)])
+    model.compile(ours.optimizers.SGD(0.1))
+    with pytest.raises(ValueError, match="No loss to compute"):
+        model.fit(x, y, epochs=1, verbose=0)
