@@ -15,6 +15,7 @@ from compiler.keras import initializers as initializers_mod
 from compiler.keras import regularizers as regularizers_mod
 from compiler.keras.backend import floatx, xp
 from compiler.keras.ops import Tensor, as_tensor, cast, no_grad
+from compiler.keras.ops._operators import OperatorMethods
 from compiler.keras.ops._symbolic import register_symbolic_type
 from compiler.keras.variables import Variable
 
@@ -47,7 +48,7 @@ def _snake(name: str) -> str:
     )
 
 
-class KerasTensor:
+class KerasTensor(OperatorMethods):
     """A symbolic tensor: shape and dtype, and the layer call that produced it."""
 
     def __init__(self, shape, dtype="float32", name=None, history=None):
@@ -60,52 +61,6 @@ class KerasTensor:
 
     def __repr__(self):
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype}, name={self.name}>"
-
-    # Arithmetic records Keras operation nodes (``x + 3.0`` is an ``Add`` node), as in Keras 3.
-    def __add__(self, other):
-        return _ops().add(self, other)
-
-    def __radd__(self, other):
-        return _ops().add(other, self)
-
-    def __sub__(self, other):
-        return _ops().subtract(self, other)
-
-    def __rsub__(self, other):
-        return _ops().subtract(other, self)
-
-    def __mul__(self, other):
-        return _ops().multiply(self, other)
-
-    def __rmul__(self, other):
-        return _ops().multiply(other, self)
-
-    def __truediv__(self, other):
-        return _ops().divide(self, other)
-
-    def __rtruediv__(self, other):
-        return _ops().divide(other, self)
-
-    def __neg__(self):
-        return _ops().negative(self)
-
-    def __pow__(self, exponent):
-        return _ops().power(self, exponent)
-
-    def __matmul__(self, other):
-        return _ops().matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return _ops().matmul(other, self)
-
-    def __getitem__(self, index):
-        return _ops().getitem(self, index)
-
-
-def _ops():
-    import compiler.keras.ops as ops
-
-    return ops
 
 
 register_symbolic_type(KerasTensor)

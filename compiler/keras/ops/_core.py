@@ -10,6 +10,7 @@ import contextlib
 import threading
 
 from compiler.keras.backend import xp
+from compiler.keras.ops._operators import OperatorMethods
 
 __all__ = ["Tensor", "Primitive", "primitive", "as_tensor", "no_grad", "is_grad_enabled"]
 
@@ -31,7 +32,7 @@ def no_grad():
         _STATE.grad_enabled = previous
 
 
-class Tensor:
+class Tensor(OperatorMethods):
     """An array that remembers the primitive that made it, for ``backward()``."""
 
     __array_priority__ = 100
@@ -84,43 +85,6 @@ class Tensor:
                 key = id(parent)
                 grads[key] = pg if key not in grads else grads[key] + pg
 
-    # Operators delegate to the primitives, registered in compiler.keras.ops.math/shape.
-    def __add__(self, other):
-        return _ops().add(self, other)
-
-    def __radd__(self, other):
-        return _ops().add(other, self)
-
-    def __sub__(self, other):
-        return _ops().subtract(self, other)
-
-    def __rsub__(self, other):
-        return _ops().subtract(other, self)
-
-    def __mul__(self, other):
-        return _ops().multiply(self, other)
-
-    def __rmul__(self, other):
-        return _ops().multiply(other, self)
-
-    def __truediv__(self, other):
-        return _ops().divide(self, other)
-
-    def __rtruediv__(self, other):
-        return _ops().divide(other, self)
-
-    def __neg__(self):
-        return _ops().negative(self)
-
-    def __pow__(self, exponent):
-        return _ops().power(self, exponent)
-
-    def __matmul__(self, other):
-        return _ops().matmul(self, other)
-
-    def __getitem__(self, index):
-        return _ops().getitem(self, index)
-
     # Comparisons give boolean constants: masks and conditions carry no gradient.
     def __gt__(self, other):
         return Tensor(self.data > _raw(other))
@@ -137,12 +101,6 @@ class Tensor:
 
 def _raw(value):
     return value.data if isinstance(value, Tensor) else value
-
-
-def _ops():
-    import compiler.keras.ops as ops
-
-    return ops
 
 
 def _topological_order(root):
