@@ -11,10 +11,8 @@ and ``eps = keras.backend.epsilon()``:
 - ``UnitNorm(axis=0)``: ``w / (eps + norms)``
 """
 
-import inspect
-
 from compiler.keras import backend, ops
-from compiler.keras.regularizers import deserialize_training_only
+from compiler.keras.regularizers import deserialize_builtin, get_from_identifier
 
 __all__ = [
     "Constraint",
@@ -158,14 +156,9 @@ def serialize(constraint):
 
 def deserialize(config, custom_objects=None):
     """Rebuilds a constraint from ``serialize``'s output (ours or Keras 3's)."""
-    if (
-        isinstance(config, dict)
-        and config.get("class_name") in ALL_OBJECTS
-        and not config.get("registered_name")
-    ):
-        if config.get("module") in (None, "keras.constraints", "keras.src.constraints"):
-            return ALL_OBJECTS[config["class_name"]].from_config(config.get("config") or {})
-    return deserialize_training_only(config, custom_objects, "a constraint")
+    return deserialize_builtin(
+        config, custom_objects, ALL_OBJECTS, "keras.constraints", "a constraint"
+    )
 
 
 def get(identifier):
@@ -174,16 +167,4 @@ def get(identifier):
     Raises:
         ValueError: an unknown name or a value that is not callable.
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-        if obj is None:  # an unknown class, skipped by inference_only()
-            return None
-    elif isinstance(identifier, str):
-        obj = _NAMES.get(identifier)
-    else:
-        obj = identifier
-    if callable(obj):
-        return obj() if inspect.isclass(obj) else obj
-    raise ValueError(f"Could not interpret constraint identifier: {identifier!r}")
+    return get_from_identifier(identifier, deserialize, _NAMES, "constraint")

@@ -228,14 +228,9 @@ def serialize(regularizer):
 
 def deserialize(config, custom_objects=None):
     """Rebuilds a regularizer from ``serialize``'s output (ours or Keras 3's)."""
-    if (
-        isinstance(config, dict)
-        and config.get("class_name") in ALL_OBJECTS
-        and not config.get("registered_name")
-    ):
-        if config.get("module") in (None, "keras.regularizers", "keras.src.regularizers"):
-            return ALL_OBJECTS[config["class_name"]].from_config(config.get("config") or {})
-    return deserialize_training_only(config, custom_objects, "a regularizer")
+    return deserialize_builtin(
+        config, custom_objects, ALL_OBJECTS, "keras.regularizers", "a regularizer"
+    )
 
 
 def get(identifier):
@@ -244,16 +239,35 @@ def get(identifier):
     Raises:
         ValueError: an unknown name or a value that is not callable.
     """
+    return get_from_identifier(identifier, deserialize, _NAMES, "regularizer")
+
+
+def deserialize_builtin(config, custom_objects, classes, module, what):
+    """One of ``classes`` (Keras's ``module``, e.g. ``keras.regularizers``) rebuilt from its
+    serialized config; anything else goes through ``deserialize_training_only``."""
+    if (
+        isinstance(config, dict)
+        and config.get("class_name") in classes
+        and not config.get("registered_name")
+        and config.get("module") in (None, module, module.replace("keras.", "keras.src.", 1))
+    ):
+        return classes[config["class_name"]].from_config(config.get("config") or {})
+    return deserialize_training_only(config, custom_objects, what)
+
+
+def get_from_identifier(identifier, deserialize_fn, names, what):
+    """Keras's ``get``: ``None``, a name in ``names``, a config dict or a callable (a class is
+    instantiated with its defaults)."""
     if identifier is None:
         return None
     if isinstance(identifier, dict):
-        obj = deserialize(identifier)
+        obj = deserialize_fn(identifier)
         if obj is None:  # an unknown class, skipped by inference_only()
             return None
     elif isinstance(identifier, str):
-        obj = _NAMES.get(identifier)
+        obj = names.get(identifier)
     else:
         obj = identifier
     if callable(obj):
         return obj() if inspect.isclass(obj) else obj
-    raise ValueError(f"Could not interpret regularizer identifier: {identifier!r}")
+    raise ValueError(f"Could not interpret {what} identifier: {identifier!r}")
