@@ -9,17 +9,12 @@ than the layer was made for (0..255 pixels where 0..1 was trained); a nearly con
 means smaller ones (pixels already divided by 255 before a ``Rescaling(1 / 255)``). Either way
 the int8 file would be calibrated on ranges the model never sees in use, so ``compile`` warns
 (``CalibrationWarning``) rather than letting only ``verify`` find it.
-
-``check_npz_headers``: reads each ``.npy`` member's header (numpy's format: magic, header
-length, then a Python-literal dict with ``shape``, ``descr``, ``fortran_order``) and refuses an
-array whose header claims more bytes than its member holds, before anything is allocated.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-import zipfile
 
 import numpy as np
 
@@ -28,7 +23,6 @@ from compiler.quantize.calibrate import CalibrationWarning
 __all__ = [
     "ABSURD_MAGNITUDE",
     "MAX_CALIBRATION_BYTES",
-    "check_npz_headers",
     "warn_if_unlike_training_data",
 ]
 
@@ -102,53 +96,3 @@ def warn_if_unlike_training_data(model, names, batches) -> None:
             ),
             stacklevel=3,
         )
-
-
-def check_npz_headers(path, error) -> None:
-    """Raises ``error(message)`` when a member of the ``.npz`` at ``path`` claims more data
-    than it holds, or more than ``MAX_CALIBRATION_BYTES`` in all."""
-    total = 0
-    try:
-        with zipfile.ZipFile(path) as archive:
-            for info in archive.infolist():
-                total += _member_bytes(archive, info, path, error)
-    except error:
-        raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        raise error(f"cannot read calibration file {str(path)!r}: {exc}") from None
-    if total > MAX_CALIBRATION_BYTES:
-        raise error(
-            f"calibration file {str(path)!r} holds {total:,} bytes of arrays; the limit is "
-            f"{MAX_CALIBRATION_BYTES:,} (a few hundred samples are enough)"
-        )
-
-
-def _member_bytes(archive, info, path, error) -> int:
-    if info.file_size > MAX_CALIBRATION_BYTES:
-        raise error(
-            f"calibration file {str(path)!r}: member {info.filename!r} claims "
-            f"{info.file_size:,} bytes; the limit is {MAX_CALIBRATION_BYTES:,}"
-        )
-    if not info.filename.endswith(".npy"):
-        return info.file_size
-    readers = {
-        (1, 0): np.lib.format.read_array_header_1_0,
-        (2, 0): np.lib.format.read_array_header_2_0,
-    }
-    with archive.open(info) as member:
-        version = np.lib.format.read_magic(member)
-        if version not in readers:
-            raise error(
-                f"calibration file {str(path)!r}: array {info.filename[:-4]!r} is in .npy "
-                f"format {version[0]}.{version[1]}; expected 1.0 or 2.0 (what np.savez writes)"
-            )
-        shape, _, dtype = readers[version](member)
-        header_size = member.tell()
-    claimed = math.prod(shape) * dtype.itemsize
-    if claimed > info.file_size - header_size:
-        raise error(
-            f"calibration file {str(path)!r}: array {info.filename[:-4]!r} claims shape "
-            f"{shape} of {dtype} ({claimed:,} bytes) but its member holds "
-            f"{info.file_size - header_size:,}"
-        )
-    return claimed

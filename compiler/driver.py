@@ -179,10 +179,17 @@ def load_calibration(path, input_names: list[str]) -> dict:
     bytes its member holds before anything is loaded."""
     import numpy as np
 
-    from compiler._calibration_checks import check_npz_headers
+    from compiler._calibration_checks import MAX_CALIBRATION_BYTES
+    from compiler._npz import check_npz_headers
 
     # Headers first: np.load allocates whatever shape a header claims.
-    check_npz_headers(path, SourceError)
+    check_npz_headers(
+        path,
+        limit=MAX_CALIBRATION_BYTES,
+        error=SourceError,
+        label=f"calibration file {str(path)!r}",
+        advice="a few hundred samples are enough",
+    )
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {key: data[key] for key in data.files}

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from compiler._messages import one_line
+from compiler._npz import check_npz_headers
 from compiler.verify._ports import Port, VerifyError
 
 # All the inputs of a run together, random or from --data, may take at most this: a typo in
@@ -62,7 +63,13 @@ def _npz_arrays(path: Path, inputs: list[Port]) -> tuple[list[str], dict, str]:
     if path.exists() and not path.is_file():  # a FIFO would block np.load for ever
         raise VerifyError(f"--data: cannot read {path}: not a regular file")
     try:
-        _check_npz_headers(path)
+        check_npz_headers(
+            path,
+            limit=MAX_INPUT_BYTES,
+            error=VerifyError,
+            label=f"--data: {path}",
+            advice="the limit of a verify run: pass fewer samples",
+        )
         with np.load(path, allow_pickle=False) as npz:
             arrays = {key: npz[key] for key in npz.files}
     except FileNotFoundError:
@@ -86,43 +93,6 @@ def _npz_arrays(path: Path, inputs: list[Port]) -> tuple[list[str], dict, str]:
         f"--data: {path} has no array for input(s) {missing}; it holds {sorted(arrays)} "
         f"(arrays are matched by input name, or by position as {positions})"
     )
-
-
-_NPY_HEADER_READERS = {
-    (1, 0): np.lib.format.read_array_header_1_0,
-    (2, 0): np.lib.format.read_array_header_2_0,
-}
-
-
-def _check_npz_headers(path: Path) -> None:
-    """Every ``.npy`` member's header against its member's size, and the total against
-    ``MAX_INPUT_BYTES``, before ``np.load`` allocates anything."""
-    total = 0
-    with zipfile.ZipFile(path) as archive:
-        for info in archive.infolist():
-            if not info.filename.endswith(".npy"):
-                continue
-            with archive.open(info) as member:
-                version = np.lib.format.read_magic(member)
-                if version not in _NPY_HEADER_READERS:
-                    raise VerifyError(
-                        f"--data: array {info.filename[:-4]!r} of {path} is in .npy format "
-                        f"{version}; expected 1.0 or 2.0 (what np.savez writes)"
-                    )
-                shape, _, dtype = _NPY_HEADER_READERS[version](member)
-                held = info.file_size - member.tell()
-            claimed = math.prod(shape) * dtype.itemsize
-            if claimed > held:
-                raise VerifyError(
-                    f"--data: array {info.filename[:-4]!r} of {path} claims shape {shape} of "
-                    f"{dtype} ({claimed:,} bytes) but its member holds {held:,}"
-                )
-            total += claimed
-            if total > MAX_INPUT_BYTES:
-                raise VerifyError(
-                    f"--data: the arrays of {path} take more than {MAX_INPUT_BYTES:,} bytes "
-                    "(the limit of a verify run: pass fewer samples)"
-                )
 
 
 def check_input_sizes(ports: list[Port], batch: int) -> None:
