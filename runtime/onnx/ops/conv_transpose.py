@@ -88,7 +88,8 @@ def ConvTranspose(
             canvas[(slice(None), slice(g * m_per, (g + 1) * m_per), *index)] += contrib
     if min(pads) < 0:  # an output_shape longer than the full result: zeros beyond it
         grow = [(0, 0), (0, 0)] + [(max(-pads[i], 0), max(-pads[nsp + i], 0)) for i in range(nsp)]
-        check_size([n, m, *(f + a + b for f, (a, b) in zip(full, grow[2:]))], "ConvTranspose", 8)
+        grown = [n, m, *(f + a + b for f, (a, b) in zip(full, grow[2:]))]
+        check_size(grown, "ConvTranspose", np.dtype(dtype).itemsize)
         canvas = np.pad(canvas, grow)
         full = list(canvas.shape[2:])
         pads = [max(p, 0) for p in pads]

@@ -1,6 +1,6 @@
 """keras.applications MobileNetV3 (Small and Large, minimalistic or not) through the product.
 
-Real Keras 3 builds each model (``_build_mobilenet_v3``, in its own process on Keras's numpy
+Real Keras 3 builds each model (the zoo's ``_build_real``, in its own process on Keras's numpy
 backend) with random weights and perturbed BatchNormalization statistics. Then: the frontend
 loads the file and predicts like Keras (1e-4 of the logits' scale); ``compile`` writes float
 ``.tflite`` / ``.onnx`` that LiteRT, onnxruntime and our runtime run like Keras (1e-4); the
@@ -26,8 +26,14 @@ require("keras", KERAS)
 litert = require("ai_edge_litert.interpreter", LITERT)
 ort = require("onnxruntime", ONNXRUNTIME)
 
-BUILDER = Path(__file__).with_name("_build_mobilenet_v3.py")
-VARIANTS = ["small", "small_minimalistic", "large", "large_minimalistic"]
+# The zoo's builder (real Keras, numpy backend, perturbed BatchNormalization statistics).
+BUILDER = Path(__file__).parents[1] / "zoo" / "_build_real.py"
+VARIANTS = {
+    "small": "MobileNetV3Small",
+    "small_minimalistic": "MobileNetV3SmallMinimalistic",
+    "large": "MobileNetV3Large",
+    "large_minimalistic": "MobileNetV3LargeMinimalistic",
+}
 TOLERANCE = 1e-4
 
 
@@ -41,14 +47,15 @@ def built(tmp_path_factory):
         if variant not in cache:
             env = dict(os.environ, KERAS_BACKEND="numpy")
             done = subprocess.run(
-                [sys.executable, str(BUILDER), variant, str(out)],
+                [sys.executable, str(BUILDER), VARIANTS[variant], str(out)],
                 env=env,
                 capture_output=True,
                 text=True,
                 timeout=600,
             )
             assert done.returncode == 0, done.stderr[-3000:]
-            cache[variant] = (out / f"{variant}.keras", np.load(out / f"{variant}.io.npz"))
+            name = VARIANTS[variant]
+            cache[variant] = (out / f"{name}.keras", np.load(out / f"{name}.io.npz"))
         return cache[variant]
 
     return get

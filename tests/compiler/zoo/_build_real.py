@@ -104,6 +104,11 @@ MODELS = {
         32,
         PIXELS,
     ),
+    "MobileNetV3LargeMinimalistic": (
+        _application("MobileNetV3Large", alpha=0.75, minimalistic=True),
+        32,
+        PIXELS,
+    ),
     "EfficientNetB0": (_application("EfficientNetB0"), 32, PIXELS),
     "EfficientNetV2B0": (_application("EfficientNetV2B0"), 32, PIXELS),
     "ConvNeXtTiny": (_application("ConvNeXtTiny"), 32, PIXELS),
