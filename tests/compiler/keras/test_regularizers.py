@@ -222,3 +222,14 @@ def test_optimizer_applies_constraints_as_keras_does():
     np.testing.assert_allclose(mine[0], theirs[0], rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(mine[1], theirs[1])
     np.testing.assert_array_equal(mine[1], start[1])  # no gradient: not projected
+
+
+def test_a_subclass_without_get_config_says_so_as_keras_does():
+    class Scaled(ours.regularizers.Regularizer):
+        def __call__(self, x):
+            return 0.5 * ours.ops.sum(x)
+
+    with pytest.raises(NotImplementedError, match="does not implement get_config"):
+        Scaled().get_config()
+    with pytest.raises(NotImplementedError):
+        real.regularizers.Regularizer().get_config()  # the same contract in Keras 3
