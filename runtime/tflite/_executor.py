@@ -4,6 +4,17 @@ Each operator's outputs are checked against the dtypes the file declares, so a k
 file that lies about a type is reported at the operator, not three ops later. Each operator run
 is charged to the run's budget (``runtime._budget``): one of ``max_nodes``, and its outputs are
 held against ``max_tensor_bytes`` / ``max_memory_bytes`` until their last use.
+
+The execution is planned once, when the subgraph is loaded: per operator its kernel, input and
+output tensor ids, declared output dtypes, the tensors whose last use it is and its labels, so
+that ``run`` does no per-operator lookups beyond the values themselves (on TFLite Micro-sized
+models the loop's own cost is of the order of the kernels').
+
+A failure inside a kernel is labelled by what it says: ``ValueError`` / ``OverflowError`` /
+``ZeroDivisionError`` from numpy on the values the model asks for are the model's fault
+(``InvalidModelError``); ``TypeError``, ``IndexError``, ``KeyError``, ``AttributeError`` and
+``NotImplementedError`` are this runtime's own bugs (``KernelError``, a ``RuntimeError`` naming
+the operator, chained to the original).
 """
 
 from __future__ import annotations
@@ -13,8 +24,13 @@ import math
 import numpy as np
 
 from runtime import _budget
-from runtime.errors import BudgetExceededError, InvalidModelError, UnsupportedOpError
-from runtime.tflite import schema
+from runtime.errors import (
+    BudgetExceededError,
+    InvalidModelError,
+    KernelError,
+    UnsupportedOpError,
+)
+from runtime.tflite import _sparse, schema
 from runtime.tflite.kernels import REGISTRY
 from runtime.tflite.kernels._common import OpContext
 from runtime.tflite.model import Model, Tensor
@@ -29,7 +45,7 @@ def constant_value(t: Tensor, where: str) -> np.ndarray:
             f"{where}: constant tensor {t.name!r} has unsupported type {t.type}"
         )
     if t.sparse:
-        raise UnsupportedOpError(f"{where}: sparse constant tensor {t.name!r} is not supported")
+        return _sparse.densify_tensor(t, dtype, where)
     return (
         np.frombuffer(t.data, dtype=dtype.newbyteorder("<"))
         .astype(dtype, copy=False)
@@ -179,6 +195,24 @@ class SubgraphExecutor:
             for t in op.inputs:
                 self.last_use[t] = k
         self.keep = set(sg.outputs) | set(sg.inputs)
+        self.plan = [self._plan_step(k, op, kernel) for k, (op, kernel) in enumerate(self.steps)]
+
+    def _plan_step(self, k: int, op, kernel) -> tuple:
+        """What ``_run`` needs of step ``k``, worked out once."""
+        sg = self.subgraph
+        outs = tuple(op.outputs)
+        wants = tuple(schema.TENSOR_TYPE_TO_NUMPY.get(sg.tensors[t].type) for t in outs)
+        # An input read twice by the operator is released once.
+        drop = tuple(
+            t
+            for t in dict.fromkeys(op.inputs)
+            if t >= 0
+            and self.last_use.get(t) == k
+            and t not in self.keep
+            and t not in self.constants
+        )
+        where = tuple(f"{self.labels[k]} output {t}" for t in outs)
+        return (op, kernel, tuple(op.inputs), outs, wants, drop, self.labels[k], where)
 
     def _foldable(self, op) -> bool:
         return (
@@ -189,30 +223,41 @@ class SubgraphExecutor:
         )
 
     def _guard(self, op, fn, *args, what=None):
-        """Call a kernel's prepare or eval; untyped failures become InvalidModelError."""
+        """Call a kernel's prepare or eval, its failures labelled by ``_failure``."""
         try:
             return fn(*args)
-        except (InvalidModelError, UnsupportedOpError):
-            raise
-        except MemoryError as e:
-            raise BudgetExceededError(
-                f"subgraph {self.subgraph.index} operator {op.index} ({op.name}) ran out of "
-                f"memory ({type(e).__name__}: {e}); the machine has less memory than the run's "
-                "limits allow (lower max_memory_bytes / max_tensor_bytes)"
-            ) from e
-        except (
-            ValueError,
-            IndexError,
-            KeyError,
-            TypeError,
-            OverflowError,
-            ZeroDivisionError,
-        ) as e:
-            shapes = [None if a is None or not hasattr(a, "shape") else list(a.shape) for a in args]
-            raise InvalidModelError(
-                f"subgraph {self.subgraph.index} operator {op.index} ({op.name}) "
-                f"{what or 'failed'} (inputs of shapes {shapes}): {e}"
-            ) from e
+        except Exception as e:
+            error = self._failure(op, e, args, what)
+            if error is e:
+                raise
+            raise error from e
+
+    def _failure(self, op, e: Exception, args, what=None) -> Exception:
+        """The exception to raise for ``e`` raised by operator ``op``'s kernel (``e`` itself
+        when it passes unchanged)."""
+        label = f"subgraph {self.subgraph.index} operator {op.index} ({op.name})"
+        if isinstance(e, InvalidModelError):
+            return e
+        if isinstance(e, MemoryError):
+            return BudgetExceededError(
+                f"{label} ran out of memory ({type(e).__name__}: {e}); the machine has less "
+                "memory than the run's limits allow (lower max_memory_bytes / max_tensor_bytes)"
+            )
+        shapes = [list(a.shape) if isinstance(a, np.ndarray) else None for a in args]
+        on = "while preparing" if what == "is invalid" else f"(inputs of shapes {shapes})"
+        if isinstance(e, (ValueError, OverflowError, ZeroDivisionError)):
+            # numpy's complaints about the values (shapes that do not broadcast, a reshape
+            # that does not fit): what the model asks for cannot be computed.
+            return InvalidModelError(f"{label} {what or 'failed'} (inputs of shapes {shapes}): {e}")
+        if isinstance(e, (TypeError, IndexError, KeyError, AttributeError, NotImplementedError)):
+            # Kernels check what they index and look up: one of these is this runtime's own
+            # mistake, not the model's fault.
+            return KernelError(
+                f"{label} raised {type(e).__name__} {on}: {e}. This is a "
+                f"bug in the runtime's {op.name} kernel, not a problem with the model; please "
+                "report it"
+            )
+        return e
 
     def _store(self, op, outputs, values, held=None, args=()) -> None:
         sg = self.subgraph
@@ -257,31 +302,49 @@ class SubgraphExecutor:
             budget.release(sum(held.values()))
 
     def _run(self, feeds: dict, keep_all: bool, budget, held: dict) -> dict:
-        sg = self.subgraph
         values = dict(self.constants)
         values.update(self.variables)
         values.update(feeds)
-        for k, (op, kernel) in enumerate(self.steps):
-            budget.visit(self.labels[k])
-            args = []
-            for t in op.inputs:
-                if t < 0:
-                    args.append(None)
-                    continue
-                v = values.get(t)
-                if v is None:
-                    raise InvalidModelError(
-                        f"subgraph {sg.index} operator {op.index} ({op.name}): input tensor {t} "
-                        f"({sg.tensors[t].name!r}) has no value (not set, or not produced)"
-                    )
-                args.append(v)
-            self._store(op, self._guard(op, kernel, *args), values, held, args)
+        max_bytes = self.max_tensor_bytes
+        for step in self.plan:
+            op, kernel, ins, outs, wants, drop, label, where = step
+            budget.visit(label)
+            try:
+                args = [values[t] if t >= 0 else None for t in ins]
+            except KeyError as e:
+                raise self._missing_input(op, e.args[0]) from None
+            try:
+                outputs = kernel(*args)
+            except Exception as e:
+                error = self._failure(op, e, args)
+                if error is e:
+                    raise
+                raise error from e
+            if len(outputs) != len(outs):
+                self._store(op, outputs, values)  # raises, naming the counts
+            for t, v, want, w in zip(outs, outputs, wants, where):
+                if v.dtype != want:
+                    self.check_value(t, v)  # raises, naming the tensor and both dtypes
+                nbytes = v.nbytes
+                if nbytes > max_bytes:
+                    self._store(op, outputs, values)  # raises, naming the tensor and size
+                # (small outputs are counted even when they are views: not worth the check)
+                if nbytes < 4096 or not _aliases(v, args):
+                    budget.hold(nbytes, w)
+                    held[t] = held.get(t, 0) + nbytes
+                values[t] = v
             if not keep_all:
-                for t in op.inputs:
-                    if self.last_use.get(t) == k and t not in self.keep and t not in self.constants:
-                        values.pop(t, None)
-                        budget.release(held.pop(t, 0))
+                for t in drop:
+                    values.pop(t, None)
+                    budget.release(held.pop(t, 0))
         return values
+
+    def _missing_input(self, op, t: int) -> InvalidModelError:
+        sg = self.subgraph
+        return InvalidModelError(
+            f"subgraph {sg.index} operator {op.index} ({op.name}): input tensor {t} "
+            f"({sg.tensors[t].name!r}) has no value (not set, or not produced)"
+        )
 
 
 def _root(array):

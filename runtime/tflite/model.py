@@ -40,6 +40,27 @@ class Quantization:
 
 
 @dataclass
+class DimensionMetadata:
+    """How one level of a sparse tensor is stored (``DimensionMetadata``): DENSE with
+    ``dense_size`` positions, or SPARSE_CSR with its segments and indices (unchecked here;
+    ``runtime.tflite._sparse`` checks them before use)."""
+
+    format: int
+    dense_size: int
+    segments: np.ndarray | None = None
+    indices: np.ndarray | None = None
+
+
+@dataclass
+class Sparsity:
+    """``SparsityParameters`` of a sparse constant tensor."""
+
+    traversal_order: tuple[int, ...]
+    block_map: tuple[int, ...]
+    dim_metadata: list[DimensionMetadata]
+
+
+@dataclass
 class Tensor:
     """A tensor of one subgraph."""
 
@@ -53,6 +74,7 @@ class Tensor:
     has_rank: bool = False
     sparse: bool = False
     data: memoryview | None = None  # constant data, set when the buffer is non-empty
+    sparsity: Sparsity | None = None
 
     @property
     def dtype(self) -> np.dtype:
@@ -72,6 +94,7 @@ class Operator:
     options_type: int
     options: dict
     intermediates: tuple[int, ...] = ()
+    custom_options: bytes | None = None
 
     @property
     def name(self) -> str:
@@ -261,6 +284,8 @@ def _read_tensor(view, sg: int, i: int, buffers, max_bytes: int) -> Tensor:
         bool(view.scalar("has_rank")),
         view.has("sparsity"),
     )
+    if tensor.sparse:
+        tensor.sparsity = _read_sparsity(view.table("sparsity"), what)
     count = math.prod(shape)
     data = buffers[buffer] if buffer < len(buffers) else memoryview(b"")
     itemsize = _itemsize(ttype)
@@ -281,6 +306,37 @@ def _read_tensor(view, sg: int, i: int, buffers, max_bytes: int) -> Tensor:
             f"above the {max_bytes}-byte limit for activations"
         )
     return tensor
+
+
+def _read_sparsity(view: TableView, what: str) -> Sparsity:
+    def ints(name):
+        arr = view.array(name)
+        return () if arr is None else tuple(int(v) for v in arr)
+
+    levels = []
+    for k, d in enumerate(view.tables("dim_metadata")):
+        levels.append(
+            DimensionMetadata(
+                int(d.scalar("format")),
+                int(d.scalar("dense_size")),
+                _index_vector(d, "array_segments", f"{what} dim_metadata[{k}]"),
+                _index_vector(d, "array_indices", f"{what} dim_metadata[{k}]"),
+            )
+        )
+    return Sparsity(ints("traversal_order"), ints("block_map"), levels)
+
+
+def _index_vector(view: TableView, name: str, what: str) -> np.ndarray | None:
+    kind = view.scalar(f"{name}_type")
+    if kind == schema.SparseIndexVector.NONE:
+        return None
+    try:
+        table = schema.SparseIndexVector(kind).name
+    except ValueError:
+        raise InvalidModelError(f"{what}: {name} has unknown vector type {kind}") from None
+    member = view.union(name, table)
+    values = None if member is None else member.array("values")
+    return np.zeros(0, np.int64) if values is None else values
 
 
 def _short(shape) -> str:
@@ -332,7 +388,19 @@ def _read_operator(view, sg: int, i: int, opcodes, num_tensors: int) -> Operator
         # Absent fields read as the schema's defaults, as in generated code.
         defaults = {f.name: f.default for f in schema.TABLES[expected.name].fields}
         options = {**defaults, **options}
-    return Operator(i, code, version, custom, inputs, outputs, opt_type, options, intermediates)
+    raw = view.raw_bytes("custom_options")
+    return Operator(
+        i,
+        code,
+        version,
+        custom,
+        inputs,
+        outputs,
+        opt_type,
+        options,
+        intermediates,
+        None if raw is None else bytes(raw),
+    )
 
 
 def _read_subgraph(view, sg: int, opcodes, buffers, max_bytes: int) -> SubGraph:

@@ -181,6 +181,15 @@ class DimensionType(IntEnum):
     SPARSE_CSR = 1
 
 
+class SparseIndexVector(IntEnum):
+    """``union SparseIndexVector`` member ids (index vectors of a sparse dimension)."""
+
+    NONE = 0
+    Int32Vector = 1
+    Uint16Vector = 2
+    Uint8Vector = 3
+
+
 class QuantizationDetails(IntEnum):
     """``union QuantizationDetails`` member ids."""
 
@@ -559,11 +568,14 @@ _CORE_TABLES = (
         "DimensionMetadata",
         ("format", "int8", 0, _enum("DimensionType")),
         ("dense_size", "int32"),
-        ("array_segments_type", "uint8"),
+        ("array_segments_type", "uint8", 0, _enum("SparseIndexVector")),
         ("array_segments", "union", None, {"ref": "SparseIndexVector"}),
-        ("array_indices_type", "uint8"),
+        ("array_indices_type", "uint8", 0, _enum("SparseIndexVector")),
         ("array_indices", "union", None, {"ref": "SparseIndexVector"}),
     ),
+    _table("Int32Vector", ("values", "vector", None, _vec("int32"))),
+    _table("Uint16Vector", ("values", "vector", None, _vec("uint16"))),
+    _table("Uint8Vector", ("values", "vector", None, _vec("uint8"))),
     _table(
         "VariantSubType",
         ("shape", "vector", None, _vec("int32")),
@@ -939,6 +951,7 @@ ENUMS = {
         CombinerType,
         CustomOptionsFormat,
         DimensionType,
+        SparseIndexVector,
         QuantizationDetails,
         BuiltinOperator,
         BuiltinOptions,

@@ -8,6 +8,7 @@ from runtime.tflite.kernels import (
     batch_matmul,
     control_flow,
     conv,
+    densify,
     depthwise_conv,
     exp,
     fully_connected,
@@ -134,4 +135,5 @@ REGISTRY = {
     Op.TOPK_V2: nd_indexing.prepare_topk_v2,
     Op.L2_NORMALIZATION: l2_lrn.prepare_l2_normalization,
     Op.LOCAL_RESPONSE_NORMALIZATION: l2_lrn.prepare_local_response_normalization,
+    Op.DENSIFY: densify.prepare_densify,
 }
