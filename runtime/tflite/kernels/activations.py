@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from runtime.tflite.kernels import _common as c
+from runtime.tflite.kernels import _int16
 from runtime.tflite.kernels._fixed_point import (
     multiply_by_quantized_multiplier,
     quantize_multiplier,
@@ -56,8 +57,32 @@ def _lut_kernel(fn):
     return prepare
 
 
-prepare_logistic = _lut_kernel(_sigmoid32)
-prepare_tanh = _lut_kernel(_tanh32)
+def _with_int16(prepare_8, tanh: bool):
+    """LOGISTIC / TANH: the int16 kernels (16x8) interpolate LiteRT's sigmoid table; the
+    others go to ``prepare_8``."""
+
+    def prepare(ctx: c.OpContext) -> c.Eval:
+        if ctx.inputs and ctx.inputs[0] is not None and ctx.in_type(0) == c.I16:
+            ctx.check_arity(1)
+            ctx.require_types((c.I16,))
+            s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
+            s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
+            pot, log2 = _int16.checked_log2(float(s_out))
+            if zp_in != 0 or zp_out != 0 or not pot or log2 != -15:
+                raise ctx.fail(
+                    "int16 input needs zero point 0 and the output (2^-15, 0); has input zero "
+                    f"point {zp_in}, output ({float(s_out)}, {zp_out})"
+                )
+            mult, shift = _int16.sigmoid_params(float(s_in), tanh)
+            fn = _int16.tanh if tanh else _int16.logistic
+            return lambda x: [fn(x, mult, shift)]
+        return prepare_8(ctx)
+
+    return prepare
+
+
+prepare_logistic = _with_int16(_lut_kernel(_sigmoid32), tanh=False)
+prepare_tanh = _with_int16(_lut_kernel(_tanh32), tanh=True)
 
 
 def _relu_kernel(lo_f, hi_f):

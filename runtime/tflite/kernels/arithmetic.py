@@ -17,7 +17,9 @@ from runtime.tflite.kernels._fixed_point import (
     quantize_multiplier,
     rdbpot,
     srdhm,
+    wrap_int32,
 )
+from runtime.tflite.kernels._int16 import checked_log2
 
 _LEFT_SHIFT = 20
 
@@ -25,7 +27,7 @@ _LEFT_SHIFT = 20
 def _setup(ctx):
     ctx.check_arity(2)
     act = c.check_activation(ctx, ctx.options.get("fused_activation_function", 0))
-    ttype = ctx.require_types((c.F32, c.I8, c.I32, c.I64), inputs=(0, 1))
+    ttype = ctx.require_types((c.F32, c.I8, c.I16, c.I32, c.I64), inputs=(0, 1))
     return ttype, act
 
 
@@ -46,6 +48,8 @@ def _float_or_int(ctx, ttype, act, fn):
 
 def _prepare_add_sub(ctx, sign: int):
     ttype, act = _setup(ctx)
+    if ttype == c.I16:
+        return _add_sub_int16(ctx, sign, act)
     if ttype != c.I8:
         return _float_or_int(ctx, ttype, act, np.add if sign > 0 else np.subtract)
     s1, zp1 = c.per_tensor_qparams(ctx, ctx.inputs[0], "input 0")
@@ -70,6 +74,40 @@ def _prepare_add_sub(ctx, sign: int):
     return run
 
 
+def _int16_qparams(ctx):
+    operands = ((ctx.inputs[0], "input 0"), (ctx.inputs[1], "input 1"), (ctx.outputs[0], "output"))
+    params = [c.per_tensor_qparams(ctx, t, what) for t, what in operands]
+    if any(zp != 0 for _, zp in params):
+        raise ctx.fail("int16 inputs and output must have zero point 0")
+    return [float(s) for s, _ in params]
+
+
+def _add_sub_int16(ctx, sign: int, act: int):
+    # add.cc / sub.cc: with pot_scale_int16 false (what converters write for 16x8) the general
+    # rescaling of the int8 kernels runs with a left shift of 15. The power-of-two path (the
+    # option's default, for LSTM-style POT scales) is another kernel, not implemented here.
+    s1, s2, s_out = _int16_qparams(ctx)
+    if ctx.options.get("pot_scale_int16", True):
+        pots = [checked_log2(s)[0] for s in (s1, s2, s_out)]
+        if all(pots):
+            raise ctx.unsupported("int16 ADD/SUB with pot_scale_int16 and power-of-two scales")
+    twice_max = 2 * max(s1, s2)
+    m1, e1 = quantize_multiplier(s1 / twice_max)
+    m2, e2 = quantize_multiplier(s2 / twice_max)
+    mo, eo = quantize_multiplier(twice_max / ((1 << 15) * s_out))
+    lo, hi = c.activation_range_quantized(act, s_out, 0, np.int16)
+
+    def run(a, b):
+        c.broadcast_shape(ctx, a, b)
+        a1 = multiply_by_quantized_multiplier(a.astype(np.int64) << 15, m1, e1)
+        b1 = multiply_by_quantized_multiplier(b.astype(np.int64) << 15, m2, e2)
+        raw = wrap_int32(a1 + b1 if sign > 0 else a1 - b1)
+        y = multiply_by_quantized_multiplier(raw, mo, eo)
+        return [np.clip(y, lo, hi).astype(np.int16)]
+
+    return run
+
+
 def prepare_add(ctx: c.OpContext) -> c.Eval:
     return _prepare_add_sub(ctx, +1)
 
@@ -80,6 +118,8 @@ def prepare_sub(ctx: c.OpContext) -> c.Eval:
 
 def prepare_mul(ctx: c.OpContext) -> c.Eval:
     ttype, act = _setup(ctx)
+    if ttype == c.I16:
+        return _mul_int16(ctx, act)
     if ttype != c.I8:
         return _float_or_int(ctx, ttype, act, np.multiply)
     s1, zp1 = c.per_tensor_qparams(ctx, ctx.inputs[0], "input 0")
@@ -94,6 +134,23 @@ def prepare_mul(ctx: c.OpContext) -> c.Eval:
         prod = (a.astype(np.int64) - zp1) * (b.astype(np.int64) - zp2)
         y = multiply_by_quantized_multiplier(prod, mult, shift) + zp_out
         return [np.clip(y, lo, hi).astype(np.int8)]
+
+    return run
+
+
+def _mul_int16(ctx, act: int):
+    # mul.cc: the multiplier is float32 s1*s2/s_out as for int8; the product of two int16
+    # values fits int32; zero points must be 0.
+    s1, s2, s_out = _int16_qparams(ctx)
+    real = np.float32(np.float32(s1) * np.float32(s2)) / np.float32(s_out)
+    mult, shift = quantize_multiplier(float(np.float32(real)))
+    lo, hi = c.activation_range_quantized(act, s_out, 0, np.int16)
+
+    def run(a, b):
+        c.broadcast_shape(ctx, a, b)
+        prod = a.astype(np.int64) * b.astype(np.int64)
+        y = multiply_by_quantized_multiplier(prod, mult, shift)
+        return [np.clip(y, lo, hi).astype(np.int16)]
 
     return run
 

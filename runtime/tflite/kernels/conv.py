@@ -17,6 +17,7 @@ from runtime.tflite.kernels._fixed_point import (
     requantize,
 )
 from runtime.tflite.kernels._hybrid import quantize_rows_asymmetric
+from runtime.tflite.kernels._int16 import requantize_accumulator
 from runtime.tflite.kernels._parallel import run_chunks
 
 
@@ -65,6 +66,8 @@ def prepare(ctx: c.OpContext) -> c.Eval:
         return _int8(ctx, weights, bias, geometry, act)
     if in_type == c.F32 and ctx.in_type(1) == c.I8:
         return _hybrid(ctx, weights, bias, geometry, act)
+    if in_type == c.I16 and ctx.in_type(1) == c.I8:
+        return _int16(ctx, weights, bias, geometry, act)
     raise ctx.unsupported(f"input/filter types {in_type}/{ctx.in_type(1)} not supported")
 
 
@@ -171,6 +174,59 @@ def _int8(ctx, weights, bias, geometry, act):
         # Out-of-image taps are skipped by the kernel: padding with zp_in makes them zero.
         win = _windows(ctx, x, geometry, zp_in, ic)
         return [im2col_chunks(win, gemm, compute, oc, np.int8)]
+
+    return run
+
+
+def int16_bias(ctx, bias, what: str) -> bool:
+    """Checks a 16x8 bias; True when it is int32 (``quantized_bias_type`` INT32), for which
+    the kernel accumulates in int32. Without that option LiteRT reads the bias as int64."""
+    if bias is None:
+        return False
+    declared = ctx.options.get("quantized_bias_type", 0)
+    if bias.dtype == np.int64 and declared in (0, c.I64):
+        return False
+    if bias.dtype == np.int32 and declared == c.I32:
+        return True
+    raise ctx.unsupported(
+        f"16x8 {what} needs an int64 bias (or int32 with quantized_bias_type INT32); "
+        f"has {bias.dtype} with quantized_bias_type {declared}"
+    )
+
+
+def int16_multipliers(ctx, oc: int, act: int):
+    """Per-channel multipliers of a 16x8 convolution (symmetric int16 in and out)."""
+    s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
+    s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
+    if ctx.out_type() != c.I16:
+        raise ctx.unsupported("16x8 convolution must have an int16 output")
+    if zp_in != 0 or zp_out != 0:
+        raise ctx.fail(f"int16 input and output zero points must be 0, are {zp_in}, {zp_out}")
+    wq = ctx.inputs[1].quantization
+    if wq is None or len(wq.scale) not in (1, oc) or np.any(wq.zero_point != 0):
+        raise ctx.fail(f"filter needs 1 or {oc} scales with zero points 0")
+    w_scale = np.broadcast_to(wq.scale.astype(np.float64), (oc,))
+    mult, shift = quantize_multipliers(np.float64(s_in) * w_scale / np.float64(s_out))
+    lo, hi = c.activation_range_quantized(act, s_out, 0, np.int16)
+    return mult, shift, lo, hi
+
+
+def _int16(ctx, weights, bias, geometry, act):
+    # reference_integer_ops::ConvPerChannel<int64>: sum of w * x (zero points are 0), plus
+    # the bias, scaled by the int64 MultiplyByQuantizedMultiplier.
+    oc, ic = weights.shape[0], weights.shape[3]
+    int32_bias = int16_bias(ctx, bias, "convolution")
+    mult, shift, lo, hi = int16_multipliers(ctx, oc, act)
+    w_t = np.ascontiguousarray(weights.reshape(oc, -1).T.astype(np.float64))
+    b = np.zeros(oc, np.int64) if bias is None else bias.astype(np.int64)
+
+    def compute(cols, y):
+        acc = (cols @ w_t).astype(np.int64) + b
+        y[...] = np.clip(requantize_accumulator(acc, mult, shift, int32_bias), lo, hi)
+
+    def run(x, *_):
+        win = _windows(ctx, x, geometry, 0, ic)
+        return [im2col_chunks(win, np.float64, compute, oc, np.int16)]
 
     return run
 

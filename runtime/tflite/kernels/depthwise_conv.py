@@ -16,6 +16,8 @@ from runtime.tflite.kernels._fixed_point import (
     quantize_multipliers,
 )
 from runtime.tflite.kernels._hybrid import quantize_rows_asymmetric
+from runtime.tflite.kernels._int16 import mbqm_int64
+from runtime.tflite.kernels.conv import int16_multipliers
 
 
 def prepare(ctx: c.OpContext) -> c.Eval:
@@ -79,7 +81,26 @@ def prepare(ctx: c.OpContext) -> c.Eval:
         return run_int8
     if ctx.in_type(0) == c.F32 and ctx.in_type(1) == c.I8 and ctx.out_type() == c.F32:
         return _hybrid(ctx, weights, bias, geom, act)
+    if ctx.in_type(0) == c.I16 and ctx.in_type(1) == c.I8:
+        return _int16(ctx, weights, bias, geom, act)
     raise ctx.unsupported(f"input/filter types {ctx.in_type(0)}/{ctx.in_type(1)} not supported")
+
+
+def _int16(ctx, weights, bias, geom, act):
+    # reference_integer_ops::DepthwiseConvPerChannel for int16: int64 accumulator, int64 bias
+    # (depthwise_conv.cc accepts no other), int64 MultiplyByQuantizedMultiplier.
+    oc = weights.shape[3]
+    if bias is not None and bias.dtype != np.int64:
+        raise ctx.unsupported(f"16x8 depthwise convolution needs an int64 bias, has {bias.dtype}")
+    mult, shift, lo, hi = int16_multipliers(ctx, oc, act)
+    w = weights[0].astype(np.int64)
+    b = np.zeros(oc, np.int64) if bias is None else bias.astype(np.int64)
+
+    def run(x, *_):
+        acc = _depthwise(ctx, x.astype(np.int64), w, geom, 0, np.int64) + b
+        return [np.clip(mbqm_int64(acc, mult, shift), lo, hi).astype(np.int16)]
+
+    return run
 
 
 def _hybrid(ctx, weights, bias, geom, act):

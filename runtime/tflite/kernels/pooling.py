@@ -1,4 +1,4 @@
-"""AVERAGE_POOL_2D and MAX_POOL_2D: float32 and int8.
+"""AVERAGE_POOL_2D and MAX_POOL_2D: float32, int8 and int16 (16x8; the same integer kernels).
 
 References: ``tflite/kernels/pooling.cc``; ``reference/integer_ops/pooling.h``; spec 2.7.4-5.
 Padding is excluded: the average divides by the number of in-image taps; int8 rounds
@@ -11,6 +11,8 @@ import numpy as np
 
 from runtime.tflite.kernels import _common as c
 
+_NUMPY = {c.I8: np.int8, c.I16: np.int16}
+
 
 def _setup(ctx):
     ctx.check_arity(1)
@@ -20,11 +22,11 @@ def _setup(ctx):
     if kh < 1 or kw < 1:
         raise ctx.fail(f"filter size ({kh}, {kw}) must be >= 1")
     act = c.check_activation(ctx, o["fused_activation_function"])
-    ttype = ctx.require_types((c.F32, c.I8))
-    if ttype == c.I8:
+    ttype = ctx.require_types((c.F32, c.I8, c.I16))
+    if ttype != c.F32:  # int8, or int16 (16x8): the same integer kernels
         s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
         s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
-        bounds = c.activation_range_quantized(act, s_out, zp_out)
+        bounds = c.activation_range_quantized(act, s_out, zp_out, _NUMPY[ttype])
     else:
         bounds = c.activation_range_float(act)
 
@@ -53,7 +55,7 @@ def _taps(x, g, fill):
 
 def prepare_max(ctx: c.OpContext) -> c.Eval:
     ttype, (lo, hi), geometry = _setup(ctx)
-    fill = -np.inf if ttype == c.F32 else -128
+    fill = -np.inf if ttype == c.F32 else np.iinfo(_NUMPY[ttype]).min
 
     def run(x):
         taps = _taps(x, geometry(x), fill)
@@ -84,6 +86,6 @@ def prepare_average(ctx: c.OpContext) -> c.Eval:
         half = count // 2
         num = np.where(total > 0, total + half, total - half)
         avg = np.sign(num) * (np.abs(num) // count)  # C division truncates toward zero
-        return [np.clip(avg, lo, hi).astype(np.int8)]
+        return [np.clip(avg, lo, hi).astype(_NUMPY[ttype])]
 
     return run

@@ -1,4 +1,5 @@
-"""QUANTIZE (float32 -> int8, int8 -> int8) and DEQUANTIZE (int8/uint8/int16/float16 -> float32).
+"""QUANTIZE (float32 -> int8/int16, int8/int16 -> int8/int16) and DEQUANTIZE
+(int8/uint8/int16/float16 -> float32).
 
 References: ``reference/quantize.h`` (``AffineQuantize``), ``reference/requantize.h``,
 ``reference/dequantize.h``; spec 2.7.11-12. QUANTIZE divides in float32 and rounds half away
@@ -25,22 +26,25 @@ from runtime.tflite.kernels._fixed_point import (
 
 def prepare_quantize(ctx: c.OpContext) -> c.Eval:
     ctx.check_arity(1)
-    if ctx.out_type() != c.I8:
-        raise ctx.unsupported("only int8 outputs are supported")
+    if ctx.out_type() not in (c.I8, c.I16):
+        raise ctx.unsupported("only int8 and int16 outputs are supported")
+    info = np.iinfo(np.int8 if ctx.out_type() == c.I8 else np.int16)
     s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
     if ctx.in_type(0) == c.F32:
 
         def run(x):
-            return [_affine_quantize(x, s_out, zp_out)]
+            return [_affine_quantize(x, s_out, zp_out, info)]
 
         return run
-    if ctx.in_type(0) == c.I8:
+    if ctx.in_type(0) in (c.I8, c.I16):  # requantize; int16 <-> int8 as in 16x8 models
         s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
+        if ctx.in_type(0) == ctx.out_type() == c.I16 and (zp_in or zp_out):
+            raise ctx.fail("int16 -> int16 requantization needs zero points 0")
         mult, shift = quantize_multiplier(float(np.float64(s_in) / np.float64(s_out)))
 
         def requantize(x):
             y = multiply_by_quantized_multiplier(x.astype(np.int64) - zp_in, mult, shift)
-            return [np.clip(y + zp_out, -128, 127).astype(np.int8)]
+            return [np.clip(y + zp_out, info.min, info.max).astype(info.dtype)]
 
         return requantize
     raise ctx.unsupported(f"input type {ctx.in_type(0)} not supported")
@@ -49,13 +53,16 @@ def prepare_quantize(ctx: c.OpContext) -> c.Eval:
 _INT32_MIN, _INT32_LIMIT = -(2**31), 2.0**31
 
 
-def _affine_quantize(x: np.ndarray, scale, zero_point: int) -> np.ndarray:
+_INT8 = np.iinfo(np.int8)
+
+
+def _affine_quantize(x: np.ndarray, scale, zero_point: int, info=_INT8) -> np.ndarray:
     with np.errstate(invalid="ignore", over="ignore"):
         r = round_half_away((x / scale).astype(np.float32))
         unrepresentable = ~((r >= -_INT32_LIMIT) & (r < _INT32_LIMIT))  # NaN included
         q = np.where(unrepresentable, _INT32_MIN, r).astype(np.int64) + zero_point
     q = q.astype(np.int32)  # the int32 addition wraps, as in the reference kernel
-    return np.clip(q, -128, 127).astype(np.int8)
+    return np.clip(q, info.min, info.max).astype(info.dtype)
 
 
 def prepare_dequantize(ctx: c.OpContext) -> c.Eval:

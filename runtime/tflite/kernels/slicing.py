@@ -132,20 +132,23 @@ def prepare_concatenation(ctx: c.OpContext) -> c.Eval:
     axis = ctx.options["axis"]
     act = c.check_activation(ctx, ctx.options["fused_activation_function"])
     ttype = ctx.require_types(
-        (c.F32, c.I8, c.I32, c.I64, c.BOOL), inputs=tuple(range(len(ctx.inputs)))
+        (c.F32, c.I8, c.I16, c.I32, c.I64, c.BOOL), inputs=tuple(range(len(ctx.inputs)))
     )
-    if ttype == c.I8:
+    if ttype in (c.I8, c.I16):
         out_q = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
         for k, t in enumerate(ctx.inputs):
             if c.per_tensor_qparams(ctx, t, f"input {k}") != out_q:
                 raise ctx.unsupported(
-                    "int8 inputs with quantization different from the output's are not supported"
+                    "quantized inputs with quantization different from the output's are not "
+                    "supported"
                 )
     lo, hi = (
         c.activation_range_float(act)
         if ttype == c.F32
         else c.activation_range_quantized(act, *out_q)
         if ttype == c.I8
+        else c.activation_range_quantized(act, *out_q, np.int16)
+        if ttype == c.I16
         else (None, None)
     )
 
@@ -166,9 +169,9 @@ def prepare_concatenation(ctx: c.OpContext) -> c.Eval:
 
 def _prepare_pad(ctx: c.OpContext, v2: bool) -> c.Eval:
     ctx.check_arity((2, 3) if v2 else 2)
-    ttype = ctx.require_types((c.F32, c.I8, c.I32, c.I64))
+    ttype = ctx.require_types((c.F32, c.I8, c.I16, c.I32, c.I64))
     fill = 0
-    if ttype == c.I8:
+    if ttype in (c.I8, c.I16):
         fill = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")[1]
 
     def run(x, paddings, value=None):

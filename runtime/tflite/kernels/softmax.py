@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from runtime.tflite.kernels import _common as c
+from runtime.tflite.kernels import _int16
 from runtime.tflite.kernels._fixed_point import (
     INT32_MAX,
     quantize_multiplier,
@@ -77,10 +78,31 @@ def _clz32(x):
     return out
 
 
+def _prepare_int16(ctx: c.OpContext, beta: float) -> c.Eval:
+    # SoftmaxPrepare / reference_ops::SoftmaxInt16: exp and 1/(1+x) tables (see _int16).
+    s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
+    s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
+    if zp_in != 0 or zp_out != 0 or abs(float(s_out) - 1 / 32768) > 0.001 / 32768:
+        raise ctx.fail(
+            "int16 softmax needs input zero point 0 and output (1/32768, 0); has "
+            f"input zero point {zp_in}, output ({float(s_out)}, {zp_out})"
+        )
+    mult, shift = _int16.softmax_multiplier(float(s_in), beta)
+
+    def run_int16(x):
+        if x.size == 0:
+            return [x.copy()]
+        return [_int16.softmax(x, mult, shift)]
+
+    return run_int16
+
+
 def prepare(ctx: c.OpContext) -> c.Eval:
     ctx.check_arity(1)
     beta = float(ctx.options["beta"])
-    ttype = ctx.require_types((c.F32, c.I8))
+    ttype = ctx.require_types((c.F32, c.I8, c.I16))
+    if ttype == c.I16:
+        return _prepare_int16(ctx, beta)
     if ttype == c.F32:
 
         def run_float(x):
