@@ -16,6 +16,7 @@ threads' tensors.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import threading
 
@@ -388,11 +389,10 @@ class Interpreter:
         if len(batches) != 1 or None in batches:
             return 0
         batch = batches.pop()
+        if batch < 2:
+            return 0
         # Slices small enough that the largest activation stays in cache (about 2 MB).
-        per_row = max(
-            (int(np.prod(s[1:], dtype=np.int64)) * 4 for s in self._shapes.values() if s),
-            default=1,
-        )
+        per_row = max((math.prod(s[1:]) * 4 for s in self._shapes.values() if s), default=1)
         rows = max(1, (2 << 20) // max(per_row, 1))
         return rows if rows * 2 <= batch else 0
 
