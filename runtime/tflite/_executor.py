@@ -31,7 +31,7 @@ from runtime.errors import (
     UnsupportedOpError,
 )
 from runtime.tflite import _sparse, schema
-from runtime.tflite.kernels import REGISTRY
+from runtime.tflite.kernels import CUSTOM_REGISTRY, REGISTRY
 from runtime.tflite.kernels._common import OpContext
 from runtime.tflite.model import Model, Tensor
 from runtime.tflite.schema import BuiltinOperator
@@ -67,7 +67,7 @@ _NOT_FOLDABLE = {
 def _missing_name(op) -> str | None:
     """The name of ``op`` if this runtime has no kernel for it, else None."""
     if op.op == BuiltinOperator.CUSTOM:
-        return f"custom op {op.custom_code!r}"
+        return None if op.custom_code in CUSTOM_REGISTRY else f"custom op {op.custom_code!r}"
     return None if op.op in REGISTRY else op.name
 
 
@@ -172,8 +172,11 @@ class SubgraphExecutor:
         # constants, as TFLite evaluates them at Prepare.
         self.steps = []
         for op in sg.operators:
-            prepare = REGISTRY.get(op.op)
-            if prepare is None or op.custom_code is not None and op.op == 32:
+            if op.op == BuiltinOperator.CUSTOM:
+                prepare = CUSTOM_REGISTRY.get(op.custom_code)
+            else:
+                prepare = REGISTRY.get(op.op)
+            if prepare is None:
                 what = op.custom_code if op.op == 32 else op.name
                 raise UnsupportedOpError(
                     f"{where} operator {op.index}: {what} is not supported by this runtime"

@@ -1,4 +1,4 @@
-"""The one table from builtin operator to kernel ``prepare`` function."""
+"""The tables from builtin operator (and custom operator name) to kernel ``prepare`` function."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from runtime.tflite.kernels import (
     log_softmax,
     logic,
     lstm,
+    mediapipe_custom,
     nd_indexing,
     normalization,
     pooling,
@@ -136,4 +137,12 @@ REGISTRY = {
     Op.L2_NORMALIZATION: l2_lrn.prepare_l2_normalization,
     Op.LOCAL_RESPONSE_NORMALIZATION: l2_lrn.prepare_local_response_normalization,
     Op.DENSIFY: densify.prepare_densify,
+}
+
+# Custom operators (BuiltinOperator.CUSTOM) by ``custom_code``: those LiteRT's default resolver
+# runs for MediaPipe models.
+CUSTOM_REGISTRY = {
+    "Convolution2DTransposeBias": mediapipe_custom.prepare_transpose_conv_bias,
+    "MaxPoolingWithArgmax2D": mediapipe_custom.prepare_max_pool_argmax,
+    "MaxUnpooling2D": mediapipe_custom.prepare_max_unpooling,
 }

@@ -171,6 +171,20 @@ class GraphBuilder:
             entry["builtin_options"] = (opt_type.name, options or {})
         self.operators.append(entry)
 
+    def custom(self, name: str, inputs, outputs, custom_options: bytes = b"") -> None:
+        """A CUSTOM operator ``name`` whose custom_options are the given raw bytes."""
+        key = (int(BuiltinOperator.CUSTOM), 1, name)
+        if key not in self.opcodes:
+            self.opcodes.append(key)
+        self.operators.append(
+            {
+                "opcode_index": self.opcodes.index(key),
+                "inputs": list(inputs),
+                "outputs": list(outputs),
+                "custom_options": list(custom_options),
+            }
+        )
+
     def finish(self, inputs, outputs, signature=True) -> bytes:
         main = {
             "tensors": self.tensors,
@@ -182,11 +196,13 @@ class GraphBuilder:
         model = {
             "operator_codes": [
                 {
-                    "deprecated_builtin_code": schema.deprecated_builtin_code(c),
-                    "builtin_code": c,
-                    "version": v,
+                    "deprecated_builtin_code": schema.deprecated_builtin_code(key[0]),
+                    "builtin_code": key[0],
+                    "version": key[1],
+                    # (code, version, name) keys are custom operators
+                    "custom_code": key[2] if len(key) > 2 else None,
                 }
-                for c, v in self.opcodes
+                for key in self.opcodes
             ],
             "subgraphs": [main, *self.subgraphs],
             "buffers": self.buffers,
