@@ -252,8 +252,10 @@ def _value_info(proto: onnx.ValueInfoProto, gname: str) -> ValueInfo:
         )
     shape = None
     if ttype.HasField("shape"):
+        # A negative dim_value (paddle2onnx writes -1 for a free batch) is a free dimension,
+        # as onnxruntime reads it.
         shape = tuple(
-            d.dim_value if d.HasField("dim_value") else (d.dim_param or None)
+            d.dim_value if d.HasField("dim_value") and d.dim_value >= 0 else (d.dim_param or None)
             for d in ttype.shape.dim
         )
     return ValueInfo(proto.name, ttype.elem_type or None, shape)

@@ -130,7 +130,7 @@ REGISTRY = {
     ("", "Shape"): {1: shape.Shape},
     ("", "Size"): {1: shape.Size},
     ("", "Identity"): {1: shape.Identity},
-    ("", "Dropout"): {7: shape.Dropout_7, 12: shape.Dropout},
+    ("", "Dropout"): {7: shape.Dropout_7, 10: shape.Dropout_10, 12: shape.Dropout},
     ("", "GatherElements"): {11: shape.GatherElements},
     # constants and casts
     ("", "Constant"): {1: constant.Constant},

@@ -226,8 +226,18 @@ def Identity(x):
 
 
 def Dropout_7(data, *, ratio=0.5):
-    """Dropout before opset 12: ratio is an attribute; inference is the identity."""
-    return data, np.ones(data.shape, dtype=np.bool_)
+    """Dropout-7 (to opset 9): ratio is an attribute; inference is the identity.
+
+    The mask has the data's type T (Dropout-10 made it bool). The spec leaves its inference
+    value open; onnxruntime, the reference tool for these files, fills it with zeros ("nothing
+    dropped") up to opset 11 and with True from Dropout-12 on, and so does this runtime.
+    """
+    return data, np.zeros(data.shape, dtype=data.dtype)
+
+
+def Dropout_10(data, *, ratio=0.5):
+    """Dropout-10 (to opset 11): as Dropout-7 with a bool mask (all False, see Dropout_7)."""
+    return data, np.zeros(data.shape, dtype=np.bool_)
 
 
 def GatherElements(data, indices, *, axis=0):
