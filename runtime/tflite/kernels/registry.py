@@ -10,6 +10,7 @@ from runtime.tflite.kernels import (
     conv,
     densify,
     depthwise_conv,
+    embedding_lookup,
     exp,
     fully_connected,
     hard_swish,
@@ -137,6 +138,7 @@ REGISTRY = {
     Op.L2_NORMALIZATION: l2_lrn.prepare_l2_normalization,
     Op.LOCAL_RESPONSE_NORMALIZATION: l2_lrn.prepare_local_response_normalization,
     Op.DENSIFY: densify.prepare_densify,
+    Op.EMBEDDING_LOOKUP: embedding_lookup.prepare,
 }
 
 # Custom operators (BuiltinOperator.CUSTOM) by ``custom_code``: those LiteRT's default resolver

@@ -1,5 +1,9 @@
-"""RESIZE_NEAREST_NEIGHBOR (float32, int8: a gather, quantization kept) and RESIZE_BILINEAR
-(float32, and int8 in 10-bit fixed point, quantization kept).
+"""RESIZE_NEAREST_NEIGHBOR (float32, int8, uint8, int32: a gather, quantization kept) and
+RESIZE_BILINEAR (float32; int8 in 10-bit fixed point; uint8 through the float kernel, rounded
+half away from zero).
+The quantized forms interpolate raw values: the output's quantization parameters are not used
+(LiteRT runs them even when they differ from the input's). Bilinear refuses align_corners
+together with half_pixel_centers, as LiteRT's Prepare does.
 
 References: ``tflite/kernels/resize_nearest_neighbor.cc``, ``resize_bilinear.cc``,
 ``reference/resize_nearest_neighbor.h`` (``GetNearestNeighbor``),
@@ -85,12 +89,6 @@ def _interpolation_10(in_size, out_size, align_corners, half_pixel):
 
 
 def _bilinear_int8(ctx, align, half):
-    # The reference kernel interpolates raw values: input and output share parameters.
-    if c.per_tensor_qparams(ctx, ctx.inputs[0], "input") != c.per_tensor_qparams(
-        ctx, ctx.outputs[0], "output"
-    ):
-        raise ctx.unsupported("int8 RESIZE_BILINEAR needs the same input and output params")
-
     def run(x, size):
         oh, ow = _target(ctx, x, size)
         dy, y0, y1 = _interpolation_10(x.shape[1], oh, align, half)
@@ -111,8 +109,10 @@ def _bilinear_int8(ctx, align, half):
 
 def prepare_bilinear(ctx: c.OpContext) -> c.Eval:
     ctx.check_arity(2)
-    ttype = ctx.require_types((c.F32, c.I8))
+    ttype = ctx.require_types((c.F32, c.I8, c.U8))
     align, half = bool(ctx.options["align_corners"]), bool(ctx.options["half_pixel_centers"])
+    if align and half:
+        raise ctx.fail("align_corners and half_pixel_centers cannot both be true")
     if ttype == c.I8:
         return _bilinear_int8(ctx, align, half)
 
@@ -123,6 +123,7 @@ def prepare_bilinear(ctx: c.OpContext) -> c.Eval:
         dy = (ys - y0.astype(np.float32)).astype(np.float32)[None, :, None, None]
         dx = (xs - x0.astype(np.float32)).astype(np.float32)[None, None, :, None]
         one = np.float32(1)
+        x = x.astype(np.float32, copy=False)  # uint8: the float kernel, then TfLiteRound
         # The reference kernel's float32 order: ((y0x0 + y1x0) + y0x1) + y1x1, each term
         # (value * wy) * wx. Another order changes last bits, and an int8 model that
         # requantizes the result then differs by one step.
@@ -130,6 +131,8 @@ def prepare_bilinear(ctx: c.OpContext) -> c.Eval:
         out += x[:, y1][:, :, x0] * dy * (one - dx)
         out += x[:, y0][:, :, x1] * (one - dy) * dx
         out += x[:, y1][:, :, x1] * dy * dx
+        if ttype == c.U8:
+            return [round_half_away(out).astype(np.uint8)]
         return [out.astype(np.float32)]
 
     return run
