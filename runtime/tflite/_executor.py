@@ -127,6 +127,18 @@ class SubgraphCaller:
         return [result[t] for t in sg.outputs]
 
 
+def _reset_value(t: Tensor) -> np.ndarray:
+    """A variable tensor's value before its first write: ``ResetVariableTensor`` fills an int8
+    one with its zero point (the quantized 0.0, e.g. an integer LSTM's output state), any other
+    with zero bytes."""
+    dtype = schema.TENSOR_TYPE_TO_NUMPY[t.type]
+    q = t.quantization
+    if t.type == schema.TensorType.INT8 and q is not None and len(q.zero_point):
+        # memset of the zero point: its low byte
+        return np.full(t.shape, ((int(q.zero_point[0]) + 128) & 0xFF) - 128, np.int8)
+    return np.zeros(t.shape, dtype)
+
+
 class SubgraphExecutor:
     """Prepared kernels of one subgraph and the loop that runs them."""
 
@@ -154,7 +166,7 @@ class SubgraphExecutor:
                 self.initial_variables[i] = (
                     constant_value(t, where).copy()
                     if t.data is not None
-                    else np.zeros(t.shape, schema.TENSOR_TYPE_TO_NUMPY[t.type])
+                    else _reset_value(t)
                 )
         self.variables = {i: v.copy() for i, v in self.initial_variables.items()}
         used = set(sg.inputs) | set(sg.outputs)

@@ -41,6 +41,8 @@ class OpContext:
         self.options = op.options
         self.inputs = [None if i < 0 else tensors[i] for i in op.inputs]
         self.outputs = [tensors[i] for i in op.outputs]
+        # Tensors that only carry quantization parameters (the integer LSTM's gate scales).
+        self.intermediates = [tensors[i] for i in op.intermediates]
         self._input_ids = op.inputs
         self._constants = constants
         self.call_subgraph = call_subgraph

@@ -1,5 +1,6 @@
 """UNIDIRECTIONAL_SEQUENCE_LSTM and BIDIRECTIONAL_SEQUENCE_LSTM: float32 and hybrid
-(float activations, int8 weights quantized per tensor).
+(float activations, int8 weights quantized per tensor). An int8 input selects the fully integer
+kernel of ``lstm_integer`` (LiteRT has it for the unidirectional op only).
 
 References: ``tflite/kernels/unidirectional_sequence_lstm.cc``,
 ``bidirectional_sequence_lstm.cc``, ``lstm_eval.cc`` (``CalculateLstmGateFloat/Hybrid``,
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from runtime.tflite.kernels import _common as c
+from runtime.tflite.kernels import lstm_integer
 from runtime.tflite.kernels._sequence import (
     MatVec,
     activation,
@@ -167,6 +169,8 @@ def prepare_unidirectional(ctx: c.OpContext) -> c.Eval:
         raise ctx.fail(
             f"has {len(ctx.inputs)} inputs / {len(ctx.outputs)} outputs, expected 20 or 24 / 1"
         )
+    if ctx.in_type(0) == c.I8:
+        return lstm_integer.prepare_unidirectional(ctx)
     _check_common(ctx)
     if len(ctx.inputs) == 24 and any(ctx.inputs[k] is not None for k in range(20, 24)):
         raise ctx.unsupported("layer-norm LSTM is not supported")

@@ -1,0 +1,204 @@
+"""The fully integer UNIDIRECTIONAL_SEQUENCE_LSTM against LiteRT's reference kernels: every
+tensor (outputs, state variables, weights) compared exactly, on models quantized as TFLite's
+quantizer does (see ``_integer_lstm_models``)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import runtime
+from runtime.errors import InvalidModelError, UnsupportedOpError
+from runtime.tflite.schema import ActivationFunctionType as Act
+from runtime.tflite.schema import BuiltinOperator as Op
+from runtime.tflite.schema import TensorType as T
+from tests.runtime.tflite._builder import GraphBuilder
+from tests.runtime.tflite._integer_lstm_models import integer_lstm_model
+from tests.runtime.tflite._litert import compare_all_tensors, litert_interpreter, run_both
+
+
+def _check(model: bytes, seed: int = 0, invokes: int = 2) -> None:
+    """Run ours and LiteRT on the same int8 inputs ``invokes`` times (the state carries over)
+    and compare every tensor after each invoke."""
+    ours = runtime.Interpreter(model_content=model, experimental_preserve_all_tensors=True)
+    ref = litert_interpreter(model_content=model)
+    ref.allocate_tensors()
+    detail = ref.get_input_details()[0]
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-128, 128, detail["shape"]).astype(np.int8)
+    run_both(ours, ref, {detail["index"]: x})
+    assert compare_all_tensors(ours, ref) > 10
+    for _ in range(invokes - 1):
+        x = rng.integers(-128, 128, detail["shape"]).astype(np.int8)
+        for it in (ours, ref):
+            it.set_tensor(detail["index"], x)
+            it.invoke()
+        compare_all_tensors(ours, ref)
+
+
+@pytest.mark.parametrize(
+    "cifg,peephole,layer_norm,projection", list(itertools.product([False, True], repeat=4))
+)
+@pytest.mark.parametrize("time_major", [False, True])
+def test_every_variant_matches_litert(cifg, peephole, layer_norm, projection, time_major):
+    model = integer_lstm_model(
+        batch=3,
+        steps=4,
+        n_input=3,
+        n_cell=5,
+        n_output=3 if projection else None,
+        cifg=cifg,
+        peephole=peephole,
+        layer_norm=layer_norm,
+        time_major=time_major,
+        seed=cifg + 2 * peephole + 4 * layer_norm + 8 * projection,
+    )
+    _check(model)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"cell_clip": 0.4},
+        {"n_output": 4, "proj_clip": 0.05},
+        {"cell_exp": -15},
+        {"cell_exp": -9},
+        {"batch": 1, "steps": 1},
+        {"n_input": 16, "n_cell": 12, "steps": 7},  # wider than one SIMD block in LiteRT
+    ],
+)
+def test_clips_cell_scales_and_sizes_match_litert(options):
+    _check(integer_lstm_model(**options), seed=3)
+
+
+def test_output_state_starts_at_its_zero_point_and_resets():
+    # LiteRT's ResetVariableTensor fills an int8 variable with its zero point (real 0.0).
+    model = integer_lstm_model(seed=5)
+    ours = runtime.Interpreter(model_content=model, experimental_preserve_all_tensors=True)
+    ref = litert_interpreter(model_content=model)
+    for it in (ours, ref):
+        it.allocate_tensors()
+    h = next(d for d in ours.get_tensor_details() if d["name"] == "h")
+    zero_point = h["quantization"][1]
+    assert zero_point != 0
+    np.testing.assert_array_equal(ours.get_tensor(h["index"]), np.full(h["shape"], zero_point))
+    np.testing.assert_array_equal(ours.get_tensor(h["index"]), ref.get_tensor(h["index"]))
+    detail = ours.get_input_details()[0]
+    x = np.random.default_rng(0).integers(-128, 128, detail["shape"]).astype(np.int8)
+    outputs = []
+    for _ in range(2):
+        ours.set_tensor(detail["index"], x)
+        ours.invoke()
+        outputs.append(ours.get_tensor(ours.get_output_details()[0]["index"]))
+        ours.reset_all_variables()
+    np.testing.assert_array_equal(outputs[0], outputs[1])
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
+)
+@given(
+    batch=st.integers(1, 3),
+    steps=st.integers(1, 4),
+    n_input=st.integers(1, 6),
+    n_cell=st.integers(1, 8),
+    flags=st.tuples(*[st.booleans()] * 5),
+    cell_exp=st.integers(-15, -9),
+    seed=st.integers(0, 2**16),
+)
+def test_random_integer_lstms_match_litert(batch, steps, n_input, n_cell, flags, cell_exp, seed):
+    cifg, peephole, layer_norm, projection, time_major = flags
+    n_output = max(1, n_cell - 1) if projection else None
+    model = integer_lstm_model(
+        batch=batch,
+        steps=steps,
+        n_input=n_input,
+        n_cell=n_cell,
+        n_output=n_output,
+        cifg=cifg,
+        peephole=peephole,
+        layer_norm=layer_norm,
+        time_major=time_major,
+        cell_exp=cell_exp,
+        seed=seed,
+    )
+    _check(model, seed=seed)
+
+
+def _load(model: bytes):
+    it = runtime.Interpreter(model_content=model)
+    it.allocate_tensors()
+    return it
+
+
+@pytest.mark.parametrize(
+    "options,message",
+    [
+        ({"n_intermediates": 4}, "intermediate tensors"),
+        ({"n_intermediates": 0}, "intermediate tensors"),
+        ({"tweak": {"c": {"scale": 0.0003}}}, "power of two"),
+        ({"tweak": {"c": {"scale": 2.0**-4}}}, "is outside"),
+        ({"tweak": {"c": {"ttype": T.INT8}}}, "cell state"),
+        ({"tweak": {"x": {"scale": 1e30}}}, "out of range"),
+        ({"tweak": {"x": {"scale": 0.0}}}, "scale"),
+        ({"tweak": {"x": {"scale": float("nan")}}}, "scale"),
+        ({"tweak": {"hidden": {"scale": None}}}, "no quantization"),
+        ({"tweak": {"w_f": {"shape": [4, 2]}}}, "shape"),
+        ({"tweak": {"r_o": {"shape": [4, 4, 1]}}}, "rank 3"),
+        ({"tweak": {"b_c": {"shape": [5]}}}, "shape"),
+        ({"tweak": {"w_c": {"zero_point": 3}}}, "zero point"),
+        ({"tweak": {"y": {"ttype": T.INT16}}}, "output"),
+        ({"tweak": {"x": {"shape": [2, 15]}}}, "rank"),
+        ({"cell_clip": -1.0}, "cell_clip"),
+        ({"cell_clip": float("nan")}, "cell_clip"),
+    ],
+)
+def test_hostile_parameters_are_refused(options, message):
+    with pytest.raises(InvalidModelError, match=message):
+        _load(integer_lstm_model(**options))
+
+
+def test_per_channel_weights_and_overhanging_peephole_are_unsupported():
+    per_channel = {"w_i": {"scale": [0.01] * 4, "zero_point": [0] * 4}}
+    with pytest.raises(UnsupportedOpError, match="per-tensor"):
+        _load(integer_lstm_model(tweak=per_channel))
+    # Peephole with n_output > n_cell: LiteRT reads past the vectors' ends.
+    with pytest.raises(UnsupportedOpError, match="peephole"):
+        _load(integer_lstm_model(peephole=True, n_cell=3, n_output=5))
+
+
+def test_state_variable_required():
+    # The output state given as a constant instead of a variable tensor.
+    model = integer_lstm_model(tweak={"h": {"is_variable": False, "data": np.zeros((2, 4))}})
+    with pytest.raises(InvalidModelError, match="variable"):
+        _load(model)
+
+
+def _int8_rnn_model() -> bytes:
+    g = GraphBuilder()
+    q = {"scale": 0.05, "zero_point": 2}
+    w = {"scale": 0.01, "zero_point": 0}
+    x = g.add([2, 3, 4], T.INT8, "x", **q)
+    wi = g.add([5, 4], T.INT8, "w", data=np.ones((5, 4)), **w)
+    wr = g.add([5, 5], T.INT8, "r", data=np.ones((5, 5)), **w)
+    b = g.add([5], T.INT32, "b", data=np.zeros(5), scale=0.0005)
+    h = g.add([2, 5], T.INT8, "h", is_variable=True, **q)
+    y = g.add([2, 3, 5], T.INT8, "y", **q)
+    g.op(
+        Op.UNIDIRECTIONAL_SEQUENCE_RNN,
+        [x, wi, wr, b, h],
+        [y],
+        {"fused_activation_function": int(Act.TANH), "time_major": False},
+    )
+    return g.finish([x], [y])
+
+
+def test_int8_rnn_has_no_integer_kernel():
+    # LiteRT's UNIDIRECTIONAL_SEQUENCE_RNN with int8 weights is the hybrid kernel only (float
+    # input); an int8 input is refused, not run as if it were float.
+    with pytest.raises(UnsupportedOpError, match="float32"):
+        _load(_int8_rnn_model())
