@@ -3,6 +3,7 @@ pipeline ``optimize(graph)`` runs before export."""
 
 from compiler.passes.decompose_activations import DecomposeActivationsPass
 from compiler.passes.decompose_normalization import DecomposeNormalizationPass
+from compiler.passes.dequantize_integer_lstm import DequantizeIntegerLstmPass
 from compiler.passes.fold_batch_norm import FoldBatchNormPass
 from compiler.passes.fold_constants import FoldConstantsPass
 from compiler.passes.fold_reshapes import FoldReshapesPass
@@ -29,6 +30,7 @@ __all__ = [
     "FoldConstantsPass",
     "RemoveDeadCodePass",
     "UnrollRecurrentPass",
+    "DequantizeIntegerLstmPass",
     "default_passes",
     "optimize",
     "export_passes",
@@ -70,7 +72,8 @@ def export_passes(fmt: str) -> list[Pass]:
     - ``"tflite"``: GRU (no TFLite builtin) and every masked recurrent op (the fused ops have
       no mask input) unrolled into per-step builtins.
     - ``"onnx"``: masked recurrent ops unrolled (``sequence_lens`` covers only trailing
-      padding).
+      padding); integer LSTMs as float LSTMs between DEQUANTIZE and QUANTIZE (ONNX has no
+      integer LSTM).
 
     Raises:
         ValueError: ``fmt`` is not ``"tflite"`` or ``"onnx"``.
@@ -78,7 +81,7 @@ def export_passes(fmt: str) -> list[Pass]:
     if fmt == "tflite":
         return [UnrollRecurrentPass(types=("GRU",))]
     if fmt == "onnx":
-        return [UnrollRecurrentPass(types=())]
+        return [DequantizeIntegerLstmPass(), UnrollRecurrentPass(types=())]
     raise ValueError(f"unknown export format {fmt!r}; expected 'tflite' or 'onnx'")
 
 

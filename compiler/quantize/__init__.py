@@ -74,9 +74,13 @@ def quantize_graph(
             f"int8_normalization must be one of {NORMALIZATION_MODES}; "
             f"received {int8_normalization!r}"
         )
+    from compiler.quantize.recurrent import share_step_ranges, unroll_for_int8
+
+    graph = unroll_for_int8(graph)  # GRU / SimpleRNN as int8 builtins, calibrated per step
     rule = NormalizationRule(graph, int8_normalization)
     batches = calibration_batches(graph, calibration)
     ranges = collect_ranges(
         graph, batches, method=method, percentile=percentile, progress=progress, on_batch=rule.keep
     )
+    ranges = share_step_ranges(graph, ranges)
     return quantize_int8(graph, ranges, io=io, float_values=rule.float_values(ranges))

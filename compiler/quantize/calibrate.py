@@ -22,6 +22,7 @@ import warnings
 import numpy as np
 
 from compiler.ir import Graph, evaluate
+from compiler.quantize.recurrent import recurrent_internals
 
 __all__ = [
     "CalibrationError",
@@ -209,6 +210,8 @@ def collect_ranges(
     total, done = sum(len(batch[0]) for batch in batches), 0
     for batch in batches:
         values = evaluate(graph, batch, keep_all=True)
+        # The integer LSTM needs its gates' and cell state's ranges: run it step by step.
+        values.update(recurrent_internals(graph, values))
         if on_batch is not None:
             on_batch(values)
         done += len(batch[0])

@@ -86,7 +86,7 @@ def quantize_int8(graph: Graph, ranges: dict, io: str = "float", float_values=fr
     ranges = with_mask_ranges(g, ranges)
     float_types = {op.type for op in g.ops} - _SUPPORTED - _NOT_FLOAT_ISLANDS
     # Float islands (recurrent ops, ops without int8 kernels) and Embedding GATHERs.
-    handlers = recurrent_handlers(g, float_types, float_values)
+    handlers = recurrent_handlers(g, float_types, float_values, ranges)
 
     def range_params(value: Value) -> QuantParams:
         if value.name not in ranges:

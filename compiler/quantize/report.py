@@ -51,6 +51,10 @@ class QuantizationReport:
 
     tensors: list[TensorError] = field(default_factory=list)
     samples: int = 0
+    # Integer LSTM states / intermediates and per-step errors of recurrent sequences
+    # (compiler.quantize.recurrent_report).
+    recurrent: list = field(default_factory=list)
+    steps: dict = field(default_factory=dict)
 
     def worst(self, n: int = 3) -> list[TensorError]:
         """The ``n`` tensors with the lowest SNR."""
@@ -72,6 +76,9 @@ class QuantizationReport:
                 f"  {t.name:<{width}}  {t.scale:11.4e}  {t.zero_point:4d}  "
                 f"{t.max_abs_error:10.3e}  {t.max_abs_error / t.scale:8.2f}  {snr:>7}{mark}"
             )
+        from compiler.quantize.recurrent_report import lines as recurrent_lines
+
+        lines.extend(recurrent_lines(self.recurrent, self.steps))
         return "\n".join(lines)
 
     def as_dict(self) -> dict:
@@ -87,6 +94,8 @@ class QuantizationReport:
                 }
                 for t in self.tensors
             ],
+            "recurrent": [vars(t) for t in self.recurrent],
+            "steps": {name: errors.as_dict() for name, errors in self.steps.items()},
         }
 
 
@@ -113,8 +122,13 @@ def quantization_report(float_graph: Graph, tflite_bytes: bytes, batches) -> Qua
     """Runs the int8 ``.tflite`` and the float graph on ``batches`` (up to ``MAX_SAMPLES``
     samples, batch by batch, so fixed-batch models work too); measures every int8 activation
     against its float value."""
+    from compiler.quantize import recurrent_report
+    from compiler.quantize.recurrent import unroll_for_int8
     from runtime import Interpreter
 
+    sequences = recurrent_report.sequence_names(float_graph)
+    steps = {name: recurrent_report.StepErrors() for name in sorted(sequences)}
+    float_graph = unroll_for_int8(float_graph)  # the names of the int8 file's per-step values
     interpreter = Interpreter(model_content=tflite_bytes, experimental_preserve_all_tensors=True)
     stats: dict[str, list] = {}  # name -> [scale, zp, max |error|, signal, noise]
     count = 0
@@ -134,6 +148,8 @@ def quantization_report(float_graph: Graph, tflite_bytes: bytes, batches) -> Qua
             if got.shape != expected.shape:
                 continue
             error = got - expected
+            if name in steps and error.ndim == 3:
+                steps[name].add(expected, error)
             entry = stats.setdefault(name, [scale, zp, 0.0, 0.0, 0.0])
             entry[2] = max(entry[2], float(np.abs(error).max(initial=0.0)))
             entry[3] += float(np.sum(expected * expected))
@@ -142,4 +158,5 @@ def quantization_report(float_graph: Graph, tflite_bytes: bytes, batches) -> Qua
     for name, (scale, zp, max_error, signal, noise) in stats.items():
         snr = math.inf if noise == 0 else 10 * math.log10(max(signal, 1e-30) / noise)
         tensors.append(TensorError(name, float(scale), int(zp), max_error, snr))
-    return QuantizationReport(tensors, count)
+    recurrent = recurrent_report.integer_lstm_tensors(tflite_bytes)
+    return QuantizationReport(tensors, count, recurrent, steps)

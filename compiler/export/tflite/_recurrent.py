@@ -8,12 +8,16 @@
   activation.
 - UNIDIRECTIONAL_SEQUENCE_RNN (``unidirectional_sequence_rnn.cc``): input, weights, recurrent
   weights, bias, hidden state (variable).
+- The integer LSTM (``compiler.quantize.integer_lstm``): int8 input, weights and output, int32
+  biases, an int8 output state holding the output's parameters (zero at start is its zero
+  point) and an int16 cell state, and the operator's ``intermediates``: the five tensors
+  ``op.attrs["integer"]["intermediates"]`` (Prepare refuses any other count).
 - GRU has no builtin: it (and every masked recurrent op) must be unrolled into builtins by
   ``compiler.passes.export_passes("tflite")`` before the writer (the compile driver runs them;
   the writer only writes, and refuses such an op).
 
-Versions and runtimes from ``op_version.cc`` / ``runtime_version.cc``: float 1, hybrid (int8
-weights, float input) 2.
+Versions and runtimes from ``op_version.cc`` / ``runtime_version.cc``: LSTM / RNN float 1,
+hybrid (int8 weights, float input) 2, integer (int8 input) 1; REVERSE_V2 int8 3.
 """
 
 from __future__ import annotations
@@ -26,7 +30,13 @@ from compiler.ir import Graph, Op, Value
 from compiler.passes.unroll_recurrent import mask_of
 from runtime.tflite import schema
 
-__all__ = ["RECURRENT_WRITERS", "RECURRENT_RUNTIME", "prepare_graph", "operator_inputs"]
+__all__ = [
+    "RECURRENT_WRITERS",
+    "RECURRENT_RUNTIME",
+    "prepare_graph",
+    "operator_inputs",
+    "operator_intermediates",
+]
 
 _B = schema.BuiltinOperator
 _LSTM, _RNN = "UNIDIRECTIONAL_SEQUENCE_LSTM", "UNIDIRECTIONAL_SEQUENCE_RNN"
@@ -69,12 +79,20 @@ def prepare_graph(graph: Graph) -> Graph:
     for op in [op for op in g.ops if op.type in (_LSTM, _RNN)]:
         units = op.inputs[5 if op.type == _LSTM else 2].shape[0]
         tags = ("output_state", "cell_state") if op.type == _LSTM else ("hidden_state",)
-        op.attrs["state_values"] = _zero_states(g, op, tags, units)
+        op.attrs["state_values"] = _zero_states(g, op, tags, units, _state_types(op))
     g.validate()
     return g
 
 
-def _zero_states(g: Graph, op: Op, tags, units: int) -> list[Value]:
+def _state_types(op: Op) -> list[tuple[str, object]]:
+    """(dtype, quantization parameters) of each state: float, or the integer LSTM's."""
+    integer = op.attrs.get("integer")
+    if integer is None:
+        return [("float32", None)] * (2 if op.type == _LSTM else 1)
+    return [("int8", integer["output_state"]), ("int16", integer["cell_state"])]
+
+
+def _zero_states(g: Graph, op: Op, tags, units: int, types) -> list[Value]:
     x, base = op.inputs[0], op.outputs[0].name
     added: list[Value] = []
 
@@ -89,12 +107,17 @@ def _zero_states(g: Graph, op: Op, tags, units: int) -> list[Value]:
     batch = add("SLICE", [shape, begin, size], g.value(f"{base}/batch", (1,), "int32"))
     width = g.const(f"{base}/units", np.array([units], np.int32))
     dims = add("CONCATENATION", [batch, width], g.value(f"{base}/state_dims", (2,), "int32"))
-    # A scalar (Graph.const would make it 1-D): FILL's value must have rank 0.
-    zero = Value(g.unique_name(f"{base}/zero"), None, data=np.zeros((), np.float32))
-    return [
-        add("FILL", [dims, zero], StateValue(g.unique_name(f"{base}/{tag}"), (x.shape[0], units)))
-        for tag in tags
-    ]
+    states = []
+    for tag, (dtype, quant) in zip(tags, types):
+        # Real zero: the zero point of an integer state; FILL's value must have rank 0
+        # (Graph.const would make it 1-D) and, quantized, the output's parameters.
+        zp = 0 if quant is None else int(quant.zero_point[0])
+        zero = Value(
+            g.unique_name(f"{base}/{tag}_zero"), None, data=np.array(zp, dtype), quant=quant
+        )
+        state = StateValue(g.unique_name(f"{base}/{tag}"), (x.shape[0], units), dtype, quant=quant)
+        states.append(add("FILL", [dims, zero], state))
+    return states
 
 
 def operator_inputs(op: Op) -> list[Value | None] | None:
@@ -106,6 +129,12 @@ def operator_inputs(op: Op) -> list[Value | None] | None:
     if op.type == _RNN:
         return [*op.inputs[:4], *op.attrs["state_values"]]
     return None
+
+
+def operator_intermediates(op: Op) -> list[Value]:
+    """The ``intermediates`` of an operator: the integer LSTM's five, none for others."""
+    integer = op.attrs.get("integer") if op.type == _LSTM else None
+    return list(integer["intermediates"]) if integer else []
 
 
 def _hybrid(op: Op, slot: int) -> bool:
@@ -144,7 +173,9 @@ RECURRENT_WRITERS = {
     "GATHER": OpWriter(
         _B.GATHER, lambda op: {"axis": int(op.attrs["axis"]), "batch_dims": 0}, _gather_version
     ),
-    "REVERSE_V2": OpWriter(_B.REVERSE_V2, lambda op: {}, lambda op: 1),
+    "REVERSE_V2": OpWriter(
+        _B.REVERSE_V2, lambda op: {}, lambda op: 3 if op.inputs[0].dtype == "int8" else 1
+    ),
     # SHAPE has one version whatever its input type (LiteRT registers only 1).
     "SHAPE": OpWriter(
         _B.SHAPE, lambda op: {"out_type": int(schema.TensorType.INT32)}, lambda op: 1
@@ -160,6 +191,7 @@ RECURRENT_RUNTIME = {
     (_B.GATHER, 1): "1.6.0",
     (_B.GATHER, 2): "1.14.0",
     (_B.REVERSE_V2, 1): "1.14.0",
+    (_B.REVERSE_V2, 3): "2.5.0",
     (_B.SHAPE, 1): "1.13.0",
     (_B.FILL, 1): "1.13.0",
 }

@@ -22,6 +22,7 @@ from compiler.export.errors import ExportError
 from compiler.export.tflite._flatbuf import FlatWriter
 from compiler.export.tflite._ops import OP_WRITERS, min_runtime_version
 from compiler.export.tflite._recurrent import operator_inputs as recurrent_inputs
+from compiler.export.tflite._recurrent import operator_intermediates
 from compiler.export.tflite._recurrent import prepare_graph as prepare_recurrent
 from compiler.export.tflite._transpose_conv import operator_inputs as transpose_conv_inputs
 from compiler.export.tflite._transpose_conv import prepare_graph as prepare_transpose_conv
@@ -64,7 +65,7 @@ class _Tensors:
 def _zero_bias(graph: Graph, op: Op) -> Value:
     # CONV_2D and DEPTHWISE_CONV_2D kernels require a bias tensor; a zero bias is exact.
     channels = op.inputs[1].shape[0 if op.type == "CONV_2D" else 3]
-    dtype = np.int32 if op.inputs[0].dtype == "int8" else np.float32
+    dtype = {"int8": np.int32, "int16": np.int64}.get(op.inputs[0].dtype, np.float32)
     return Value(f"{op.name}/zero_bias", None, data=np.zeros(channels, dtype=dtype))
 
 
@@ -155,14 +156,15 @@ def write_tflite(graph: Graph, description: str = DESCRIPTION) -> bytes:
     tensors = _Tensors()
     for v in graph.inputs:
         tensors.add(v)
-    op_rows = []  # (writer, op, input indices, output indices)
+    op_rows = []  # (writer, op, input indices, output indices, intermediate indices)
     for op in graph.ops:
         inputs = [tensors.add(v) for v in _operator_inputs(graph, op)]
         outputs = [tensors.add(v) for v in op.outputs]
-        op_rows.append((OP_WRITERS[op.type], op, inputs, outputs))
+        intermediates = [tensors.add(v) for v in operator_intermediates(op)]
+        op_rows.append((OP_WRITERS[op.type], op, inputs, outputs, intermediates))
 
     codes: list[tuple[int, int]] = []  # (builtin code, version), first-use order
-    for writer, op, _, _ in op_rows:
+    for writer, op, *_ in op_rows:
         key = (int(writer.code), writer.version(op))
         if key not in codes:
             codes.append(key)
@@ -185,7 +187,7 @@ def write_tflite(graph: Graph, description: str = DESCRIPTION) -> bytes:
 
     tensor_offsets = [_write_tensor(w, v, b) for v, b in zip(tensors.values, buffer_of)]
     operator_offsets = []
-    for writer, op, inputs, outputs in op_rows:
+    for writer, op, inputs, outputs, intermediates in op_rows:
         options = writer.options(op) if writer.options else None
         options_type = schema.BuiltinOptions[writer.options_type]
         options_offset = w.table(writer.options_type, **options) if options is not None else None
@@ -197,6 +199,7 @@ def write_tflite(graph: Graph, description: str = DESCRIPTION) -> bytes:
                 outputs=outputs,
                 builtin_options_type=int(options_type) if options is not None else 0,
                 builtin_options=options_offset,
+                intermediates=intermediates or None,
             )
         )
     subgraph = w.table(
