@@ -201,7 +201,9 @@ class IntegerLstm:
         gate_scale = {}
         for k, g in enumerate(_GATES):
             if self.layer_norm:
-                gate_scale[g] = q.scale(inter[k], f"intermediate {k}")[0]
+                # LiteRT reads all four, intermediate 0 even for CIFG: without its scale its
+                # Prepare stops half-way and the op outputs zeros, so such a file is refused.
+                gate_scale[g] = q.scale(inter[k], f"intermediate {k} (layer norm)")[0]
             else:
                 gate_scale[g] = 2.0**-12
         s_h, z_h = q.scale(inter[4], "intermediate 4 (hidden)")

@@ -152,3 +152,75 @@ def integer_lstm_model(
     )
     g.operators[-1]["intermediates"] = inter
     return g.finish([x], [y])
+
+
+def float_lstm_model(
+    batch=2,
+    steps=5,
+    n_input=3,
+    n_cell=4,
+    n_output=None,
+    cifg=False,
+    peephole=False,
+    layer_norm=False,
+    time_major=False,
+    seed=0,
+) -> bytes:
+    """A float32 LSTM with every optional part, for TFLite's own quantizer
+    (``tflite_quantized``)."""
+    rng = np.random.default_rng(seed)
+    n_out = n_output or n_cell
+    g = GraphBuilder()
+    in_shape = [steps, batch, n_input] if time_major else [batch, steps, n_input]
+    x = g.add(in_shape, T.FLOAT32, "x")
+
+    def const(shape, name, sd=0.4, mean=0.0, skip=False):
+        if skip:
+            return -1
+        return g.add(shape, T.FLOAT32, name, data=rng.normal(mean, sd, shape))
+
+    no_i = cifg
+    inputs = [x]
+    inputs += [const([n_cell, n_input], f"w_{k}", skip=no_i and k == "i") for k in "ifco"]
+    inputs += [const([n_cell, n_out], f"r_{k}", skip=no_i and k == "i") for k in "ifco"]
+    inputs += [
+        const([n_cell], f"p_{k}", 0.3, skip=not peephole or (no_i and k == "i")) for k in "ifo"
+    ]
+    inputs += [const([n_cell], f"b_{k}", 0.3, skip=no_i and k == "i") for k in "ifco"]
+    inputs.append(const([n_out, n_cell], "proj", skip=n_output is None))
+    inputs.append(const([n_out], "proj_b", 0.2, skip=n_output is None))
+    inputs.append(g.add([batch, n_out], T.FLOAT32, "h", is_variable=True))
+    inputs.append(g.add([batch, n_cell], T.FLOAT32, "c", is_variable=True))
+    inputs += [
+        const([n_cell], f"ln_{k}", 0.2, 1.0, skip=not layer_norm or (no_i and k == "i"))
+        for k in "ifco"
+    ]
+    out_shape = [steps, batch, n_out] if time_major else [batch, steps, n_out]
+    y = g.add(out_shape, T.FLOAT32, "y")
+    g.op(
+        Op.UNIDIRECTIONAL_SEQUENCE_LSTM,
+        inputs,
+        [y],
+        {
+            "fused_activation_function": int(Act.TANH),
+            "cell_clip": 0.0,
+            "proj_clip": 0.0,
+            "time_major": time_major,
+        },
+    )
+    return g.finish([x], [y])
+
+
+def tflite_quantized(float_model: bytes, samples: list[np.ndarray], wrapper) -> bytes:
+    """Full-int8 quantization by TFLite's own calibrator and quantizer (what
+    ``TFLiteConverter`` runs with ``inference_input_type=int8``): the LSTM becomes the integer
+    kernel with 16-bit gates. ``wrapper`` is LiteRT's calibration wrapper module."""
+    with_intermediates = wrapper.AddIntermediateTensors(float_model)
+    calibrator = wrapper.CalibrationWrapper(with_intermediates, [], [])
+    calibrator.Prepare([list(samples[0].shape)])
+    for sample in samples:
+        calibrator.FeedTensor([sample.astype(np.float32)])
+    int8, int32 = np.dtype(np.int8).num, np.dtype(np.int32).num
+    # input type, output type, allow float, activations type, bias type, disable per-channel,
+    # disable per-channel for dense layers
+    return bytes(calibrator.QuantizeModel(int8, int8, False, int8, int32, False, False))
