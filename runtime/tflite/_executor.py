@@ -36,6 +36,10 @@ from runtime.tflite.kernels._common import OpContext
 from runtime.tflite.model import Model, Tensor
 from runtime.tflite.schema import BuiltinOperator
 
+# The numpy dtype of each tensor type's values while running; a RESOURCE tensor (VAR_HANDLE's
+# output) holds its variable's int32 id, as in LiteRT.
+_VALUE_DTYPES = {**schema.TENSOR_TYPE_TO_NUMPY, schema.TensorType.RESOURCE: np.dtype(np.int32)}
+
 
 def constant_value(t: Tensor, where: str) -> np.ndarray:
     """The numpy value of a constant tensor (read-only, shares the file's memory)."""
@@ -105,6 +109,9 @@ class SubgraphCaller:
         # With preserve_all_tensors: each called subgraph's values from its latest run.
         self.preserve = False
         self.last_values: dict[int, dict] = {}
+        # State this interpreter keeps across invokes for the kernels in kernels/variables.py:
+        # resource variables and the CALL_ONCE operators that have run.
+        self.resources = {}
 
     def executor(self, index: int) -> SubgraphExecutor:
         if index not in self._executors:
@@ -164,16 +171,14 @@ class SubgraphExecutor:
                 for _ in range(2):
                     _budget.active().hold(nbytes, f"{where}: variable tensor {i} ({t.name!r})")
                 self.initial_variables[i] = (
-                    constant_value(t, where).copy()
-                    if t.data is not None
-                    else _reset_value(t)
+                    constant_value(t, where).copy() if t.data is not None else _reset_value(t)
                 )
         self.variables = {i: v.copy() for i, v in self.initial_variables.items()}
         used = set(sg.inputs) | set(sg.outputs)
         for op in sg.operators:
             used.update(t for t in op.inputs + op.outputs if t >= 0)
         for t in sorted(used):
-            if sg.tensors[t].type not in schema.TENSOR_TYPE_TO_NUMPY:
+            if sg.tensors[t].type not in _VALUE_DTYPES:
                 raise UnsupportedOpError(
                     f"{where} tensor {t} ({sg.tensors[t].name!r}): tensor type "
                     f"{sg.tensors[t].type} is not supported"
@@ -216,7 +221,7 @@ class SubgraphExecutor:
         """What ``_run`` needs of step ``k``, worked out once."""
         sg = self.subgraph
         outs = tuple(op.outputs)
-        wants = tuple(schema.TENSOR_TYPE_TO_NUMPY.get(sg.tensors[t].type) for t in outs)
+        wants = tuple(_VALUE_DTYPES.get(sg.tensors[t].type) for t in outs)
         # An input read twice by the operator is released once.
         drop = tuple(
             t
@@ -300,7 +305,7 @@ class SubgraphExecutor:
 
     def check_value(self, t: int, v: np.ndarray) -> None:
         tensor = self.subgraph.tensors[t]
-        want = schema.TENSOR_TYPE_TO_NUMPY.get(tensor.type)
+        want = _VALUE_DTYPES.get(tensor.type)
         if want is None or v.dtype != want:
             raise InvalidModelError(
                 f"subgraph {self.subgraph.index}: tensor {t} ({tensor.name!r}) got a value of "

@@ -1,4 +1,5 @@
-"""WHILE: runs the condition subgraph, then the body subgraph, until the condition is false.
+"""WHILE: runs the condition subgraph, then the body subgraph, until the condition is false;
+IF: runs one of two subgraphs.
 
 Reference: ``tflite/kernels/while.cc``. The loop variables are the operator's inputs; the
 outputs are their final values. A file whose loop never ends would hang the caller, and loops
@@ -42,5 +43,26 @@ def prepare_while(ctx: c.OpContext) -> c.Eval:
             raise ctx.fail(f"loop did not end within {limit} iterations")
         finally:
             budget.release(held)
+
+    return run
+
+
+def prepare_if(ctx: c.OpContext) -> c.Eval:
+    """IF (``tflite/kernels/if.cc``): a one-element bool condition picks the then or else
+    subgraph, which runs on the other inputs and gives the outputs."""
+    then_index = ctx.options["then_subgraph_index"]
+    else_index = ctx.options["else_subgraph_index"]
+    if not ctx.inputs or None in ctx.inputs:
+        raise ctx.fail("needs a condition input and no omitted inputs")
+    if ctx.in_type(0) != c.BOOL:
+        raise ctx.fail(f"condition must be bool, has type {c._tname(ctx.in_type(0))}")
+    call = ctx.call_subgraph
+    n_out = len(ctx.outputs)
+
+    def run(cond, *values):
+        if cond.size != 1:
+            raise ctx.fail(f"condition must hold one value, has shape {list(cond.shape)}")
+        branch = then_index if bool(cond.ravel()[0]) else else_index
+        return call(branch, list(values), expect_outputs=n_out)
 
     return run

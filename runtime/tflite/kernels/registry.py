@@ -35,6 +35,7 @@ from runtime.tflite.kernels import (
     space,
     transpose_conv,
     unary,
+    variables,
 )
 from runtime.tflite.schema import BuiltinOperator as Op
 
@@ -139,6 +140,11 @@ REGISTRY = {
     Op.LOCAL_RESPONSE_NORMALIZATION: l2_lrn.prepare_local_response_normalization,
     Op.DENSIFY: densify.prepare_densify,
     Op.EMBEDDING_LOOKUP: embedding_lookup.prepare,
+    Op.IF: control_flow.prepare_if,
+    Op.CALL_ONCE: variables.prepare_call_once,
+    Op.VAR_HANDLE: variables.prepare_var_handle,
+    Op.ASSIGN_VARIABLE: variables.prepare_assign_variable,
+    Op.READ_VARIABLE: variables.prepare_read_variable,
 }
 
 # Custom operators (BuiltinOperator.CUSTOM) by ``custom_code``: those LiteRT's default resolver

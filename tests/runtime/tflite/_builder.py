@@ -171,6 +171,26 @@ class GraphBuilder:
             entry["builtin_options"] = (opt_type.name, options or {})
         self.operators.append(entry)
 
+    def sub(self) -> GraphBuilder:
+        """A builder for another subgraph of this model: it shares this one's buffers and
+        operator codes; ``add_subgraph`` appends it."""
+        child = GraphBuilder()
+        child.buffers, child.opcodes = self.buffers, self.opcodes
+        return child
+
+    def add_subgraph(self, child: GraphBuilder, inputs, outputs, name="sub") -> int:
+        """Append ``child`` (made by ``sub``) as a subgraph; returns its index in the model."""
+        self.subgraphs.append(
+            {
+                "tensors": child.tensors,
+                "inputs": list(inputs),
+                "outputs": list(outputs),
+                "operators": child.operators,
+                "name": name,
+            }
+        )
+        return len(self.subgraphs)
+
     def custom(self, name: str, inputs, outputs, custom_options: bytes = b"") -> None:
         """A CUSTOM operator ``name`` whose custom_options are the given raw bytes."""
         key = (int(BuiltinOperator.CUSTOM), 1, name)
