@@ -415,10 +415,12 @@ class Interpreter:
             return np.array(value, copy=True)
         if index in self._inputs:
             return np.array(self._inputs[index], copy=True)
-        if index in self._main.variables:
-            return np.array(self._main.variables[index], copy=True)
+        # The run's value first: a variable is the same array there (updated in place), unless
+        # an operator wrote it (a FILL that sizes a recurrent state to the batch).
         if index in self._values:
             return np.array(self._values[index], copy=True)
+        if index in self._main.variables:
+            return np.array(self._main.variables[index], copy=True)
         if index in self._main.constants:
             return np.array(self._main.constants[index], copy=True)
         dtype = schema.TENSOR_TYPE_TO_NUMPY.get(t.type)
