@@ -22,7 +22,7 @@ an .onnx model (onnxruntime), written as OUT_DIR/STEM.tflite and OUT_DIR/STEM.on
 
 SOURCE is either a .keras file (saved with model.save) or path/to/file.py:NAME, where NAME is
 a model object in that file or a function returning one. STEM is the .keras file's stem (or
-NAME), followed by .int8, .dynamic or .float16 when quantized.
+NAME), followed by .int8, .int16x8, .dynamic or .float16 when quantized.
 """
 
 _EPILOG = """\
@@ -59,11 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--quantize",
         default="none",
-        choices=("none", "int8", "dynamic", "float16"),
-        help="weight/activation quantization (default: none, float32)",
+        choices=("none", "int8", "int16x8", "dynamic", "float16"),
+        help="weight/activation quantization (default: none, float32); int16x8: int16 "
+        "activations, int8 weights (TFLite's 16x8 mode; ONNX opset 21 or later)",
     )
     parser.add_argument(
-        "--calibration", metavar="FILE.npz", help="representative inputs for --quantize int8"
+        "--calibration",
+        metavar="FILE.npz",
+        help="representative inputs for --quantize int8 or int16x8",
     )
     parser.add_argument(
         "--calibration-method",
@@ -84,8 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--io",
         default="float",
-        choices=("float", "int8"),
-        help="dtype of the model's inputs and outputs; int8 needs --quantize int8 (default: float)",
+        choices=("float", "int8", "int16"),
+        help="dtype of the model's inputs and outputs; int8 needs --quantize int8, int16 needs "
+        "--quantize int16x8 (default: float)",
     )
     parser.add_argument(
         "-o",

@@ -17,7 +17,7 @@ from compiler.ir import Op, Value
 
 __all__ = ["is_quantized", "convert_quantized", "weight", "qparams", "origin"]
 
-_INTEGER = ("int8", "int32")
+_INTEGER = ("int8", "int16", "int32", "int64")
 # Inputs that the converters read as integer weights through ``weight``.
 _WEIGHT_SLOTS = {
     "CONV_2D": (1, 2),
@@ -66,6 +66,16 @@ def weight(e: Emitter, value: Value, tag: str, make, axis_map) -> str:
     by a DequantizeLinear whose input is ``make(data)`` (the converter's layout change) and
     whose axis is ``axis_map(quantized_dimension)``."""
     key = (id(value), f"dq/{tag}")
+    if key not in e._consts and value.dtype == "int64":
+        # A 16x8 int64 bias: DequantizeLinear takes no int64 input (opset 21), so the bias is
+        # written dequantized, q * scale per channel, as the float ONNX op consumes it.
+        q = value.quant
+        shape = [1] * value.data.ndim
+        if q.per_channel:
+            shape[q.quantized_dimension] = -1
+        real = value.data.astype(np.float64) * q.scale.astype(np.float64).reshape(shape)
+        data = np.ascontiguousarray(make(real.astype(np.float32)))
+        e._consts[key] = e.initializer(f"{value.name}/{tag}/dequantized", data)
     if key not in e._consts:
         data = make(value.data)
         stored = e.initializer(f"{value.name}/{tag}", np.ascontiguousarray(data, value.dtype))

@@ -37,6 +37,13 @@ def to_onnx_model(graph: Graph, opset: int = DEFAULT_OPSET) -> onnx.ModelProto:
             f"{SUPPORTED_OPSETS.stop - 1}"
         )
     graph.validate()
+    values = [*graph.inputs, *(v for op in graph.ops for v in op.outputs)]
+    int16 = [v.name for v in values if v.dtype == "int16" and v.quant is not None]
+    if int16 and opset < 21:
+        raise ExportError(
+            f"int16 value {int16[0]!r} needs ONNX opset 21 or later (int16 QuantizeLinear / "
+            f"DequantizeLinear); received opset {opset}"
+        )
     for op in graph.ops:
         if op.type not in CONVERTERS:
             raise ExportError(

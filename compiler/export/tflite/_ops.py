@@ -32,6 +32,19 @@ def _is_int8(op: Op) -> bool:
     return _dtype(op) == "int8"
 
 
+def _is_int16(op: Op) -> bool:
+    return _dtype(op) == "int16"
+
+
+def _versioned(version: Callable[[Op], int], int16: int) -> Callable[[Op], int]:
+    """``version``, or ``int16`` for the op's 16x8 form (int16 activations)."""
+    return lambda op: int16 if _is_int16(op) else version(op)
+
+
+def _int8_version(op: Op) -> int:  # the default rule: 2 for int8, else 1
+    return 2 if _is_int8(op) else 1
+
+
 @dataclass(frozen=True)
 class OpWriter:
     """How one IR op type is written: builtin code, options and version."""
@@ -73,6 +86,8 @@ def _pool_options(op: Op) -> dict:
 
 
 def _conv_version(op: Op) -> int:
+    if _is_int16(op):  # 16x8; version 8 would add quantized_bias_type, which is not written
+        return 4
     if _is_int8(op):
         return 3
     if _dtype(op, 1) == "int8":  # float input, int8 filter: hybrid (dynamic range)
@@ -81,6 +96,8 @@ def _conv_version(op: Op) -> int:
 
 
 def _depthwise_version(op: Op) -> int:
+    if _is_int16(op):
+        return 5
     if _is_int8(op):
         return 3
     if _dtype(op, 1) == "int8":
@@ -91,6 +108,8 @@ def _depthwise_version(op: Op) -> int:
 def _fc_version(op: Op) -> int:
     # The writer always passes three inputs (-1 for no bias), so the 2-input rule (6) never
     # applies.
+    if _is_int16(op):  # 16x8, int64 bias (11 would add quantized_bias_type)
+        return 8
     if _dtype(op, 1) == "int8" and not _is_int8(op):
         return 3
     if op.attrs["keep_num_dims"]:
@@ -99,6 +118,8 @@ def _fc_version(op: Op) -> int:
 
 
 def _mul_version(op: Op) -> int:
+    if _is_int16(op):
+        return 4
     if not _is_int8(op):
         return 1
     a, b, out = op.inputs[0].quant, op.inputs[1].quant, op.outputs[0].quant
@@ -119,10 +140,25 @@ def _dequantize_version(op: Op) -> int:
     source = op.inputs[0]
     if source.quant is not None and source.quant.per_channel:
         return 5
-    return {"int8": 2, "float16": 3}.get(source.dtype, 1)
+    return {"int8": 2, "float16": 3, "int16": 3}.get(source.dtype, 1)
 
 
 _ACT_ONLY = lambda op: {"fused_activation_function": _act(op)}  # noqa: E731
+
+
+def _add_sub_options(op: Op) -> dict:
+    # int16 ADD / SUB: pot_scale_int16 false selects LiteRT's general-scale kernel (the
+    # option's default, true, is the power-of-two kernel of LSTM cells).
+    return {**_ACT_ONLY(op), "pot_scale_int16": not _is_int16(op)}
+
+
+def _add_version(op: Op) -> int:
+    return 3 if _is_int16(op) else (2 if _is_int8(op) else 1)
+
+
+def _sub_version(op: Op) -> int:
+    return 5 if _is_int16(op) else (2 if _is_int8(op) else 1)
+
 
 OP_WRITERS: dict[str, OpWriter] = {
     "CONV_2D": OpWriter(_B.CONV_2D, _conv_options, _conv_version),
@@ -135,9 +171,11 @@ OP_WRITERS: dict[str, OpWriter] = {
         },
         _fc_version,
     ),
-    "MAX_POOL_2D": OpWriter(_B.MAX_POOL_2D, _pool_options),
-    "AVERAGE_POOL_2D": OpWriter(_B.AVERAGE_POOL_2D, _pool_options),
-    "MEAN": OpWriter(_B.MEAN, lambda op: {"keep_dims": bool(op.attrs["keep_dims"])}),
+    "MAX_POOL_2D": OpWriter(_B.MAX_POOL_2D, _pool_options, _versioned(_int8_version, 3)),
+    "AVERAGE_POOL_2D": OpWriter(_B.AVERAGE_POOL_2D, _pool_options, _versioned(_int8_version, 3)),
+    "MEAN": OpWriter(
+        _B.MEAN, lambda op: {"keep_dims": bool(op.attrs["keep_dims"])}, _versioned(_int8_version, 3)
+    ),
     "IDENTITY": OpWriter(  # written as RESHAPE to its own shape (see writer)
         _B.RESHAPE,
         lambda op: {"new_shape": [-1 if d is None else d for d in op.outputs[0].shape]},
@@ -148,9 +186,11 @@ OP_WRITERS: dict[str, OpWriter] = {
         lambda op: {"new_shape": [int(d) for d in op.inputs[1].data.reshape(-1)]},
         lambda op: 1,
     ),
-    "SOFTMAX": OpWriter(_B.SOFTMAX, lambda op: {"beta": float(op.attrs["beta"])}),
-    "LOGISTIC": OpWriter(_B.LOGISTIC),
-    "TANH": OpWriter(_B.TANH),
+    "SOFTMAX": OpWriter(
+        _B.SOFTMAX, lambda op: {"beta": float(op.attrs["beta"])}, _versioned(_int8_version, 3)
+    ),
+    "LOGISTIC": OpWriter(_B.LOGISTIC, None, _versioned(_int8_version, 3)),
+    "TANH": OpWriter(_B.TANH, None, _versioned(_int8_version, 3)),
     "RELU": OpWriter(_B.RELU),
     "RELU6": OpWriter(_B.RELU6),
     "RELU_N1_TO_1": OpWriter(_B.RELU_N1_TO_1, None, lambda op: 1),
@@ -159,14 +199,15 @@ OP_WRITERS: dict[str, OpWriter] = {
     "GELU": OpWriter(_B.GELU, lambda op: {"approximate": bool(op.attrs["approximate"])}),
     "MAXIMUM": OpWriter(_B.MAXIMUM, lambda op: {}),
     "MINIMUM": OpWriter(_B.MINIMUM, lambda op: {}),
-    "ADD": OpWriter(_B.ADD, _ACT_ONLY),
-    "SUB": OpWriter(_B.SUB, _ACT_ONLY),
+    "ADD": OpWriter(_B.ADD, _add_sub_options, _add_version),
+    "SUB": OpWriter(_B.SUB, _add_sub_options, _sub_version),
     "MUL": OpWriter(_B.MUL, _ACT_ONLY, _mul_version),
     "CONCATENATION": OpWriter(
         _B.CONCATENATION,
         lambda op: {"axis": int(op.attrs["axis"]), "fused_activation_function": _act(op)},
+        _versioned(_int8_version, 3),
     ),
-    "PAD": OpWriter(_B.PAD, lambda op: {}),
+    "PAD": OpWriter(_B.PAD, lambda op: {}, _versioned(_int8_version, 3)),
     "SLICE": OpWriter(_B.SLICE, lambda op: {}),
     "RESIZE_NEAREST_NEIGHBOR": OpWriter(
         _B.RESIZE_NEAREST_NEIGHBOR,
@@ -175,7 +216,7 @@ OP_WRITERS: dict[str, OpWriter] = {
             "half_pixel_centers": bool(op.attrs["half_pixel_centers"]),
         },
     ),
-    "TRANSPOSE": OpWriter(_B.TRANSPOSE, lambda op: {}),
+    "TRANSPOSE": OpWriter(_B.TRANSPOSE, lambda op: {}, _versioned(_int8_version, 5)),
     "BATCH_MATMUL": OpWriter(
         _B.BATCH_MATMUL,
         lambda op: {
@@ -255,6 +296,22 @@ _RUNTIME = {
     (_B.DEQUANTIZE, 2): "1.14.0",
     (_B.DEQUANTIZE, 3): "1.15.0",
     (_B.DEQUANTIZE, 5): "2.7.0",
+    # 16x8 (int16 activations)
+    (_B.CONV_2D, 4): "2.3.0",
+    (_B.DEPTHWISE_CONV_2D, 5): "2.3.0",
+    (_B.FULLY_CONNECTED, 8): "2.3.0",
+    (_B.AVERAGE_POOL_2D, 3): "2.3.0",
+    (_B.MAX_POOL_2D, 3): "2.3.0",
+    (_B.ADD, 3): "2.4.0",
+    (_B.SUB, 5): "2.4.0",
+    (_B.MUL, 4): "2.3.0",
+    (_B.CONCATENATION, 3): "2.3.0",
+    (_B.PAD, 3): "2.4.0",
+    (_B.SOFTMAX, 3): "2.3.0",
+    (_B.TRANSPOSE, 5): "2.4.0",
+    (_B.MEAN, 3): "2.4.0",
+    (_B.TANH, 3): "2.3.0",
+    (_B.LOGISTIC, 3): "2.3.0",
 }
 
 
