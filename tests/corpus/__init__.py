@@ -44,11 +44,9 @@ def _files(suffix: str, verify: bool) -> list[Path]:
             continue
         path = CORPUS_DIR / package / entry["path"]
         if not path.is_file():
-            raise CorpusMissing(f"corpus file {path} is missing: run {FETCH_COMMAND}")
+            raise CorpusMissing(f"{path} is absent")
         if verify and sha256_of(path) != entry["sha256"]:
-            raise CorpusMissing(
-                f"corpus file {path} differs from the manifest: run {FETCH_COMMAND}"
-            )
+            raise CorpusMissing(f"{path} differs from the manifest")
         found.append(path)
     return sorted(found)
 
@@ -75,5 +73,5 @@ def require_corpus(kind: str) -> list[Path]:
     try:
         return tflite_files() if kind == "tflite" else onnx_files()
     except CorpusMissing as exc:
-        missing(f"the model corpus ({exc})", FETCH_COMMAND)
+        missing(f"the model corpus ({exc})", f"it with `{FETCH_COMMAND}`")
         raise  # unreachable: missing() fails or skips
