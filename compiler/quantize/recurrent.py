@@ -20,6 +20,9 @@ Full int8:
   FULLY_CONNECTED ops share their biases, and each range is measured on ``steps`` times more
   samples (the early steps, whose state is still small, would otherwise get their own scales
   measured on fewer values, and nothing downstream could use them without requantizing).
+* An LSTM whose final cell state is read (``return_state``) is unrolled by the lowering
+  (``compiler.lower``; the fused op has no cell-state output): its steps are int8 builtins
+  like a GRU's, with shared step ranges.
 * REVERSE_V2 (``go_backwards``, Bidirectional) moves int8 values and keeps their parameters.
 * What the integer kernels cannot express stays a float island, with a
   ``RecurrentQuantizationWarning`` naming the layer and the reason: a Keras mask (neither

@@ -29,6 +29,15 @@ def _sequence(*stack):
     return keras.Model(inp, x)
 
 
+def _return_state_model():
+    """An inner LSTM whose cell state is read: the lowering unrolls it (the fused op has no
+    cell-state output), so its steps are int8 builtins; the next LSTM is the fused one."""
+    inp = keras.Input((STEPS, FEATURES))
+    seq, _, c = layers.LSTM(UNITS, return_sequences=True, return_state=True)(inp)
+    out = layers.Concatenate()([layers.LSTM(UNITS)(seq), c])
+    return keras.Model(inp, layers.Dense(3)(out))
+
+
 CASES = {
     "lstm": lambda: _sequence(layers.LSTM(UNITS)),
     "lstm_seq": lambda: _sequence(layers.LSTM(UNITS, return_sequences=True)),
@@ -42,6 +51,7 @@ CASES = {
         layers.Bidirectional(layers.LSTM(UNITS, return_sequences=True))
     ),
     "bi_lstm_sum": lambda: _sequence(layers.Bidirectional(layers.LSTM(UNITS), merge_mode="sum")),
+    "lstm_return_state": lambda: _return_state_model(),
     "gru": lambda: _sequence(layers.GRU(UNITS)),
     "gru_seq_reset_before": lambda: _sequence(
         layers.GRU(UNITS, reset_after=False, return_sequences=True)
