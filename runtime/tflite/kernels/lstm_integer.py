@@ -378,16 +378,23 @@ class IntegerLstm:
                 f"state sizes {h_state.size} / {c_state.size} do not match batch {batch} x "
                 f"{self.n_output} / {self.n_cell}"
             )
+        width = self.w_in_t.shape[1]  # gates x n_cell
+        c.check_alloc(ctx, (batch, width), "gate accumulators", 8)
         h = h_state.reshape(batch, self.n_output).astype(np.int64)
         cell = c_state.reshape(batch, self.n_cell).astype(np.int64)
         out = np.empty((steps, batch, self.n_output), np.int8)
-        # The input half of every gate does not depend on the recurrence: all steps at once.
-        x = seq.reshape(steps * batch, self.n_input).astype(np.float64)
-        acc = wrap_int32((x @ self.w_in_t).astype(np.int64) + self.in_bias)
-        gate_in = _clamp(mbqm(acc, self.in_m, self.in_s), 16).reshape(steps, batch, -1)
-        for t in range(steps):
-            h, cell = self._step(gate_in[t], h, cell)
-            out[t] = h
+        # The input half of every gate does not depend on the recurrence: it is computed for
+        # a block of steps at once, blocks of about 2^20 values.
+        block = max(1, (1 << 20) // (batch * width))
+        for t0 in range(0, steps, block):
+            x = seq[t0 : t0 + block]
+            n = x.shape[0]
+            x = x.reshape(n * batch, self.n_input).astype(np.float64)
+            acc = wrap_int32((x @ self.w_in_t).astype(np.int64) + self.in_bias)
+            gate_in = _clamp(mbqm(acc, self.in_m, self.in_s), 16).reshape(n, batch, width)
+            for t in range(n):
+                h, cell = self._step(gate_in[t], h, cell)
+                out[t0 + t] = h
         h_state[...] = h.reshape(h_state.shape)
         c_state[...] = cell.reshape(c_state.shape)
         return out

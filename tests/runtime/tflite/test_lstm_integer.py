@@ -255,6 +255,19 @@ def _int8_rnn_model() -> bytes:
 
 def test_int8_rnn_has_no_integer_kernel():
     # LiteRT's UNIDIRECTIONAL_SEQUENCE_RNN with int8 weights is the hybrid kernel only (float
-    # input); an int8 input is refused, not run as if it were float.
+    # input); an int8 input is refused by both, not run as if it were float.
+    ref = litert_interpreter(model_content=_int8_rnn_model())
+    with pytest.raises(RuntimeError, match="FLOAT32"):
+        ref.allocate_tensors()
     with pytest.raises(UnsupportedOpError, match="float32"):
         _load(_int8_rnn_model())
+
+
+def test_gate_buffers_are_charged_to_the_run_limits():
+    model = integer_lstm_model(batch=8, n_cell=8, n_input=2, steps=2)
+    it = runtime.Interpreter(model_content=model, limits=runtime.Limits(max_tensor_bytes=1500))
+    it.allocate_tensors()
+    detail = it.get_input_details()[0]
+    it.set_tensor(detail["index"], np.zeros(detail["shape"], np.int8))
+    with pytest.raises(runtime.BudgetExceededError, match="gate accumulators"):
+        it.invoke()
