@@ -1,4 +1,5 @@
-"""AVERAGE_POOL_2D and MAX_POOL_2D: float32, int8 and int16 (16x8; the same integer kernels).
+"""AVERAGE_POOL_2D and MAX_POOL_2D: float32, int8, int16 (16x8) and uint8 (legacy): one integer
+kernel (uint8 sums are never negative, so its (sum + count/2) / count is the same formula).
 
 References: ``tflite/kernels/pooling.cc``; ``reference/integer_ops/pooling.h``; spec 2.7.4-5.
 Padding is excluded: the average divides by the number of in-image taps; int8 rounds
@@ -11,7 +12,7 @@ import numpy as np
 
 from runtime.tflite.kernels import _common as c
 
-_NUMPY = {c.I8: np.int8, c.I16: np.int16}
+_NUMPY = {c.I8: np.int8, c.I16: np.int16, c.U8: np.uint8}
 
 
 def _setup(ctx):
@@ -22,8 +23,8 @@ def _setup(ctx):
     if kh < 1 or kw < 1:
         raise ctx.fail(f"filter size ({kh}, {kw}) must be >= 1")
     act = c.check_activation(ctx, o["fused_activation_function"])
-    ttype = ctx.require_types((c.F32, c.I8, c.I16))
-    if ttype != c.F32:  # int8, or int16 (16x8): the same integer kernels
+    ttype = ctx.require_types((c.F32, c.I8, c.I16, c.U8))
+    if ttype != c.F32:  # int8, int16 (16x8), uint8: the same integer kernels
         s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
         s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
         bounds = c.activation_range_quantized(act, s_out, zp_out, _NUMPY[ttype])

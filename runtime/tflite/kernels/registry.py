@@ -34,6 +34,8 @@ from runtime.tflite.kernels import (
     softmax,
     space,
     transpose_conv,
+    uint8_conv,
+    uint8_legacy,
     unary,
     variables,
 )
@@ -146,6 +148,14 @@ REGISTRY = {
     Op.ASSIGN_VARIABLE: variables.prepare_assign_variable,
     Op.READ_VARIABLE: variables.prepare_read_variable,
 }
+
+# uint8 (legacy quantization) through the int8 kernels, for the ops where that is exact.
+for _op in uint8_legacy.SHIFTABLE:
+    REGISTRY[_op] = uint8_legacy.accept_uint8(REGISTRY[_op])
+del _op
+REGISTRY[Op.CONV_2D] = uint8_conv.prepare_conv
+REGISTRY[Op.DEPTHWISE_CONV_2D] = uint8_conv.prepare_depthwise
+REGISTRY[Op.FULLY_CONNECTED] = uint8_conv.prepare_fully_connected
 
 # Custom operators (BuiltinOperator.CUSTOM) by ``custom_code``: those LiteRT's default resolver
 # runs for MediaPipe models.

@@ -1,0 +1,116 @@
+"""uint8 (legacy asymmetric quantization) for the ops whose LiteRT uint8 kernels compute what
+their int8 kernels compute.
+
+A uint8 value ``u`` with zero point ``z`` means ``scale * (u - z)``; the int8 value ``u - 128``
+with zero point ``z - 128`` means the same real number, and every intermediate of these kernels
+works on ``q - zp`` (or on differences of inputs) and clamps to the type's range, which shifts
+by the same 128. So the uint8 form runs the int8 kernel on shifted tensors: inputs ``u ^ 0x80``
+viewed as int8, zero points minus 128 (a uint8 tensor without quantization gets scale 1 and
+zero point -128, so that padding and raw copies shift back to 0), and int8 outputs shifted back.
+Each op wrapped here is checked against LiteRT's uint8 reference kernels in
+``tests/runtime/tflite/test_uint8_legacy.py``; the ops whose uint8 kernels differ (convolutions
+and fully connected, with their nonzero filter zero points) are not wrapped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from runtime.tflite.kernels import _common as c
+from runtime.tflite.model import Quantization
+from runtime.tflite.schema import BuiltinOperator as Op
+
+# Ops whose int8 kernels run their uint8 form (see the module docstring).
+SHIFTABLE = (
+    Op.ADD,
+    Op.SUB,
+    Op.MUL,
+    Op.SOFTMAX,
+    Op.LOGISTIC,
+    Op.TANH,
+    Op.RELU,
+    Op.RELU6,
+    Op.RELU_N1_TO_1,
+    Op.LEAKY_RELU,
+    Op.HARD_SWISH,
+    Op.PRELU,
+    Op.CONCATENATION,
+    Op.QUANTIZE,
+    Op.MEAN,
+    Op.SUM,
+    Op.PAD,
+    Op.PADV2,
+    Op.MAXIMUM,
+    Op.MINIMUM,
+    Op.REDUCE_MAX,
+    Op.REDUCE_MIN,
+    Op.LESS,
+    Op.LESS_EQUAL,
+    Op.GREATER,
+    Op.GREATER_EQUAL,
+    Op.EQUAL,
+    Op.NOT_EQUAL,
+)
+
+
+def _shifted_tensor(t):
+    q = t.quantization
+    if q is None:
+        q = Quantization(np.ones(1, np.float32), np.full(1, -128, np.int64))
+    else:
+        q = replace(q, zero_point=q.zero_point - 128)
+    return replace(t, type=c.I8, quantization=q)
+
+
+def _to_int8(x: np.ndarray) -> np.ndarray:
+    return (x ^ np.uint8(0x80)).view(np.int8)
+
+
+def _to_uint8(x: np.ndarray) -> np.ndarray:
+    return x.view(np.uint8) ^ np.uint8(0x80)
+
+
+def accept_uint8(prepare):
+    """``prepare`` extended to uint8 tensors through the int8 kernel (module docstring)."""
+
+    def prepare_with_uint8(ctx: c.OpContext) -> c.Eval:
+        op = ctx.op
+        tensors = ctx.inputs + ctx.outputs
+        if not any(t is not None and t.type == c.U8 for t in tensors):
+            return prepare(ctx)
+        if op.op != Op.QUANTIZE and any(t is not None and t.type == c.I8 for t in tensors):
+            raise ctx.unsupported("mixes uint8 and int8 tensors")
+        # An OpContext over copies of this operator's tensors, uint8 ones made int8.
+        ids = [i for i in op.inputs + op.outputs if i >= 0]
+        local = {i: k for k, i in enumerate(dict.fromkeys(ids))}
+        originals = [None] * len(local)
+        for k, i in enumerate(op.inputs):
+            if i >= 0:
+                originals[local[i]] = ctx.inputs[k]
+        for k, i in enumerate(op.outputs):
+            originals[local[i]] = ctx.outputs[k]
+        shifted = [_shifted_tensor(t) if t.type == c.U8 else t for t in originals]
+        constants = {}
+        for k, i in enumerate(op.inputs):
+            value = ctx.constant(k)
+            if value is not None:
+                constants[local[i]] = _to_int8(value) if value.dtype == np.uint8 else value
+        local_op = replace(
+            op,
+            inputs=tuple(-1 if i < 0 else local[i] for i in op.inputs),
+            outputs=tuple(local[i] for i in op.outputs),
+        )
+        kernel = prepare(c.OpContext(local_op, shifted, constants, ctx.call_subgraph))
+        back = [t.type == c.U8 for t in ctx.outputs]
+
+        def run(*args):
+            args = [a if a is None or a.dtype != np.uint8 else _to_int8(a) for a in args]
+            outs = kernel(*args)
+            return [_to_uint8(o) if u and o.dtype == np.int8 else o for o, u in zip(outs, back)]
+
+        return run
+
+    prepare_with_uint8.__name__ = getattr(prepare, "__name__", "prepare") + "_with_uint8"
+    return prepare_with_uint8

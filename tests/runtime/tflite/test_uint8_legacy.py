@@ -1,0 +1,163 @@
+"""uint8 (legacy asymmetric quantization) against LiteRT's uint8 reference kernels, bit for bit:
+the ops run through their int8 kernels on shifted values (kernels/uint8_legacy.py), the pools,
+and uint8 convolutions and fully connected layers with nonzero filter zero points."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from runtime import Interpreter
+from runtime.errors import InvalidModelError
+from runtime.tflite.schema import BuiltinOperator as Op
+from runtime.tflite.schema import TensorType as T
+from tests.runtime.tflite._litert import litert_interpreter
+from tests.runtime.tflite.test_kernels import const, inp, one_op_model, out
+from tests.runtime.tflite.test_layout_kernels import compare
+
+U = T.UINT8
+RNG = np.random.default_rng(0)
+
+
+def q(shape, s=0.05, z=120):
+    return inp(shape, U, s, z)
+
+
+def o(shape, s=0.06, z=110):
+    return out(shape, U, s, z)
+
+
+def _i32(v):
+    return const(np.asarray(v, np.int32), T.INT32)
+
+
+def _u8(shape):
+    return RNG.integers(0, 256, shape).astype(np.uint8)
+
+
+def _bias(n, scale):
+    """An int32 bias with the scale LiteRT requires: input scale * filter scale."""
+    return const(RNG.integers(-99, 99, n).astype(np.int32), T.INT32, scale, 0)
+
+
+ACT = {"fused_activation_function": 1}  # RELU
+CASES = {
+    "add": (Op.ADD, [q((2, 3)), q((2, 3), 0.07, 100)], [o((2, 3))], {}),
+    "add_relu_broadcast": (Op.ADD, [q((2, 3)), q((1, 3), 0.07, 100)], [o((2, 3))], ACT),
+    "sub": (Op.SUB, [q((2, 3)), q((2, 3), 0.07, 100)], [o((2, 3))], {}),
+    "mul": (Op.MUL, [q((2, 3)), q((2, 3), 0.07, 100)], [o((2, 3), 0.2, 30)], {}),
+    "avg_pool_same": (
+        Op.AVERAGE_POOL_2D,
+        [q((1, 5, 5, 2))],
+        [q((1, 3, 3, 2))],
+        {"padding": 0, "stride_w": 2, "stride_h": 2, "filter_width": 3, "filter_height": 3},
+    ),
+    "max_pool_relu6": (
+        Op.MAX_POOL_2D,
+        [q((1, 4, 4, 2))],
+        [q((1, 2, 2, 2))],
+        {"padding": 1, "stride_w": 2, "stride_h": 2, "filter_width": 2, "filter_height": 2}
+        | {"fused_activation_function": 3},
+    ),
+    "softmax": (Op.SOFTMAX, [q((2, 5))], [out((2, 5), U, 1 / 256, 0)], {"beta": 1.0}),
+    "logistic": (Op.LOGISTIC, [q((2, 5))], [out((2, 5), U, 1 / 256, 0)], None),
+    "tanh": (Op.TANH, [q((2, 5))], [out((2, 5), U, 1 / 128, 128)], None),
+    "relu": (Op.RELU, [q((2, 5))], [o((2, 5))], None),
+    "relu6": (Op.RELU6, [q((2, 5))], [o((2, 5))], None),
+    "leaky_relu": (Op.LEAKY_RELU, [q((2, 5))], [o((2, 5))], {"alpha": 0.2}),
+    "hard_swish": (Op.HARD_SWISH, [q((2, 5))], [o((2, 5))], None),
+    "prelu": (Op.PRELU, [q((1, 2, 3)), const(_u8((3,)), U, 0.01, 128)], [o((1, 2, 3))], None),
+    "concat_same_params": (
+        Op.CONCATENATION,
+        [q((2, 3)), q((2, 2))],
+        [q((2, 5))],
+        {"axis": 1},
+    ),
+    "quantize_float": (Op.QUANTIZE, [inp((2, 3))], [o((2, 3))], None),
+    "quantize_to_int8": (Op.QUANTIZE, [q((2, 3))], [out((2, 3), T.INT8, 0.05, -8)], None),
+    "quantize_from_int8": (Op.QUANTIZE, [inp((2, 3), T.INT8, 0.05, -8)], [o((2, 3))], None),
+    "requantize": (Op.QUANTIZE, [q((2, 3))], [o((2, 3))], None),
+    "mean": (Op.MEAN, [q((2, 3, 4)), _i32([1])], [o((2, 4))], {"keep_dims": False}),
+    "mean_hw": (Op.MEAN, [q((1, 3, 4, 2)), _i32([1, 2])], [o((1, 1, 1, 2))], {"keep_dims": True}),
+    "pad": (Op.PAD, [q((2, 3)), _i32([[1, 0], [0, 2]])], [q((3, 5))], None),
+    "padv2": (
+        Op.PADV2,
+        [q((2, 3)), _i32([[1, 1], [0, 2]]), const(np.array([7], np.uint8), U, 0.05, 120)],
+        [q((4, 5))],
+        None,
+    ),
+    "maximum": (Op.MAXIMUM, [q((2, 3)), q((2, 3))], [q((2, 3))], None),
+    "minimum": (Op.MINIMUM, [q((2, 3)), q((1, 3))], [q((2, 3))], None),
+    "reduce_max": (Op.REDUCE_MAX, [q((2, 3, 4)), _i32([1])], [q((2, 4))], {"keep_dims": False}),
+    "reduce_min": (Op.REDUCE_MIN, [q((2, 3, 4)), _i32([2])], [q((2, 3))], {"keep_dims": False}),
+    "equal": (Op.EQUAL, [q((2, 3)), q((2, 3))], [out((2, 3), T.BOOL)], None),
+    "greater": (Op.GREATER, [q((2, 3)), q((2, 3))], [out((2, 3), T.BOOL)], None),
+    "less_equal": (Op.LESS_EQUAL, [q((2, 3)), q((1, 3))], [out((2, 3), T.BOOL)], None),
+    "conv_same": (
+        Op.CONV_2D,
+        [q((2, 5, 5, 3)), const(_u8((4, 3, 3, 3)), U, 0.02, 131), _bias(4, 0.05 * 0.02)],
+        [o((2, 5, 5, 4), 0.1, 100)],
+        {"padding": 0, "stride_w": 1, "stride_h": 1},
+    ),
+    "conv_valid_stride_relu6": (
+        Op.CONV_2D,
+        [q((1, 7, 6, 2)), const(_u8((3, 2, 3, 2)), U, 0.03, 99), _bias(3, 0.05 * 0.03)],
+        [o((1, 3, 2, 3), 0.08, 0)],
+        {"padding": 1, "stride_w": 2, "stride_h": 2, "fused_activation_function": 3},
+    ),
+    "conv_dilated": (
+        Op.CONV_2D,
+        [q((1, 6, 6, 1)), const(_u8((2, 2, 2, 1)), U, 0.02, 128), _bias(2, 0.001)],
+        [o((1, 6, 6, 2), 0.05, 128)],
+        {"padding": 0, "stride_w": 1, "stride_h": 1, "dilation_w_factor": 2},
+    ),
+    "depthwise": (
+        Op.DEPTHWISE_CONV_2D,
+        [q((2, 5, 5, 2)), const(_u8((1, 3, 3, 2)), U, 0.02, 128), _bias(2, 0.001)],
+        [o((2, 5, 5, 2), 0.1, 100)],
+        {"padding": 0, "stride_w": 1, "stride_h": 1, "depth_multiplier": 1},
+    ),
+    "depthwise_multiplier_stride": (
+        Op.DEPTHWISE_CONV_2D,
+        [q((1, 6, 5, 2)), const(_u8((1, 3, 2, 6)), U, 0.03, 120), _bias(6, 0.0015)],
+        [o((1, 2, 2, 6), 0.07, 90)],
+        {"padding": 1, "stride_w": 2, "stride_h": 2, "depth_multiplier": 3}
+        | {"fused_activation_function": 1},
+    ),
+    "fully_connected": (
+        Op.FULLY_CONNECTED,
+        [q((3, 6)), const(_u8((4, 6)), U, 0.02, 140), _bias(4, 0.001)],
+        [o((3, 4), 0.1, 100)],
+        {},
+    ),
+    "fully_connected_relu_no_bias": (
+        Op.FULLY_CONNECTED,
+        [q((2, 3, 8)), const(_u8((5, 8)), U, 0.015, 110)],
+        [o((6, 5), 0.05, 20)],
+        ACT,
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_uint8_matches_litert_reference(name):
+    op, inputs, outputs, options = CASES[name]
+    compare(one_op_model(op, inputs, outputs, options), seed=len(name), runs=2)
+
+
+@pytest.mark.parametrize(
+    "bias, message",
+    [(None, "needs a bias"), (const(np.zeros(2, np.int32), T.INT32, 0.5, 0), "bias scale")],
+)
+def test_uint8_conv_refuses_what_litert_refuses(bias, message):
+    inputs = [q((1, 4, 4, 1)), const(_u8((2, 2, 2, 1)), U, 0.02, 128)]
+    data = one_op_model(
+        Op.CONV_2D,
+        inputs + ([bias] if bias is not None else []),
+        [o((1, 4, 4, 2))],
+        {"padding": 0, "stride_w": 1, "stride_h": 1},
+    )
+    with pytest.raises(InvalidModelError, match=message):
+        Interpreter(model_content=data).allocate_tensors()
+    with pytest.raises(RuntimeError):
+        litert_interpreter(model_content=data).allocate_tensors()
