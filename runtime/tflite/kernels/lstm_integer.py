@@ -127,8 +127,20 @@ class IntegerLstm:
     def __init__(self, ctx: c.OpContext):
         self.ctx = ctx
         q = _Quantized(ctx)
-        o = ctx.options
-        self.time_major = bool(o["time_major"])
+        self.time_major = bool(ctx.options["time_major"])
+        self._structure()
+        gate_scale, s_x, z_x, s_o, z_o, s_h, s_c, s_out = self._scales(q)
+        self._gate_weights(q, gate_scale, s_x, z_x, s_o, z_o)
+        self._peephole_weights(q, gate_scale)
+        self._projection(q, s_h, s_o)
+        self._clips(s_c, s_out)
+        self.sigmoid = sigmoid_table()
+        self.tanh_gate = tanh_table(3)
+        self.tanh_cell = tanh_table(15 + self.cell_exp)
+
+    def _structure(self):
+        """Types, ranks, sizes, and which optional parts are present."""
+        ctx = self.ctx
         x_t = ctx.inputs[0]
         if ctx.out_type(0) != c.I8:
             raise ctx.fail(f"output has type {c._tname(ctx.out_type(0))}, expected INT8")
@@ -150,8 +162,7 @@ class IntegerLstm:
             raise ctx.fail("required input 12 (input-gate bias) is missing (-1)")
         if ctx.options.get("diagonal_recurrent_tensors"):
             raise ctx.unsupported("diagonal recurrent tensors are not supported")
-        gates = [g for g in _GATES if not (g == "i" and self.cifg)]
-        self.gates = gates
+        self.gates = [g for g in _GATES if not (g == "i" and self.cifg)]
 
         w_out = ctx.inputs[_W_IN[3]]
         if len(w_out.shape) != 2:
@@ -170,6 +181,10 @@ class IntegerLstm:
             )
         self.n_cell, self.n_input, self.n_output = n_cell, n_input, n_output
 
+    def _scales(self, q):
+        """Scales of the activations, the cell state and the intermediates."""
+        ctx = self.ctx
+        x_t = ctx.inputs[0]
         # Layer norm: present when the forget gate's coefficients are (as LiteRT decides).
         ln_k = _LAYER_NORM + 1
         self.layer_norm = len(ctx.inputs) == 24 and ctx.inputs[ln_k] is not None
@@ -210,11 +225,14 @@ class IntegerLstm:
         if not -128 <= z_h <= 127:
             raise ctx.fail(f"hidden zero point {z_h} is outside int8")
         self.z_h, self.z_o = z_h, z_o
+        return gate_scale, s_x, z_x, s_o, z_o, s_h, s_c, s_out
 
-        # Gate weights, biases and effective scales.
+    def _gate_weights(self, q, gate_scale, s_x, z_x, s_o, z_o):
+        """Gate weights, effective biases (zero points folded in) and effective scales."""
+        ctx, n_cell, n_input, n_output = self.ctx, self.n_cell, self.n_input, self.n_output
         w_in, w_rec, in_bias, rec_bias, in_mult, rec_mult = [], [], [], [], [], []
         self.peephole, self.ln = {}, {}
-        for g in gates:
+        for g in self.gates:
             k = _GATES.index(g)
             wi = q.constant(_W_IN[k], c.I8, (n_cell, n_input), f"input-to-{g} weights")
             wr = q.constant(_W_REC[k], c.I8, (n_cell, n_output), f"recurrent-to-{g} weights")
@@ -243,12 +261,14 @@ class IntegerLstm:
         self.in_m, self.in_s = self._per_column(in_mult)
         self.rec_m, self.rec_s = self._per_column(rec_mult)
 
-        # Peephole (int16 weights): all or none.
+    def _peephole_weights(self, q, gate_scale):
+        """Peephole weights (int16, all or none) and their effective scales."""
+        ctx, n_cell, n_output = self.ctx, self.n_cell, self.n_output
         peep = {g: q.optional(k) for g, k in _PEEP.items()}
-        present = [g for g in gates if g in peep and peep[g] is not None]
+        present = [g for g in self.gates if g in peep and peep[g] is not None]
         if peep["i"] is not None and self.cifg:
             raise ctx.fail("a CIFG LSTM has no cell-to-input weights")
-        wanted = [g for g in gates if g != "g"]
+        wanted = [g for g in self.gates if g != "g"]
         if present and present != wanted:
             raise ctx.fail("peephole weights must be all present or all absent")
         if present and n_output > n_cell:
@@ -260,10 +280,12 @@ class IntegerLstm:
             k = _PEEP[g]
             w = q.constant(k, c.I16, (n_cell,), f"cell-to-{g} weights").astype(np.int64)
             s_w = q.scale(ctx.inputs[k], f"cell-to-{g} weights", True)[0]
-            eff = _F32(2.0**cell_exp * s_w / gate_scale[g])
+            eff = _F32(2.0**self.cell_exp * s_w / gate_scale[g])
             self.peephole[g] = (w, *_multiplier(ctx, eff, f"cell-to-{g}"))
 
-        # Projection.
+    def _projection(self, q, s_h, s_o):
+        """Projection weights and bias, and the scale of o * tanh(cell) to h."""
+        ctx, n_cell, n_output, z_h = self.ctx, self.n_cell, self.n_output, self.z_h
         proj_t = q.optional(_PROJ)
         proj_bias_t = q.optional(_PROJ_BIAS)
         self.proj = None
@@ -285,10 +307,13 @@ class IntegerLstm:
             ctx, _F32(2.0**-15 / float(_F32(s_h)) * 2.0**-15), "hidden"
         )
 
-        # Clips, quantized as the C++ does: float32 division, then truncation.
+    def _clips(self, s_c, s_out):
+        """Cell and projection clips, quantized as the C++ does: float32 division, then
+        truncation."""
+        o = self.ctx.options
         cell_clip, proj_clip = float(o["cell_clip"]), float(o["proj_clip"])
         if not (cell_clip >= 0 and proj_clip >= 0):  # also refuses NaN
-            raise ctx.fail(f"cell_clip {cell_clip} and proj_clip {proj_clip} must be >= 0")
+            raise self.ctx.fail(f"cell_clip {cell_clip} and proj_clip {proj_clip} must be >= 0")
         self.cell_clip = 0
         if cell_clip > 0:
             v = min(max(_F32(cell_clip) / _F32(s_c), _F32(-32768.0)), _F32(32767.0))
@@ -297,9 +322,6 @@ class IntegerLstm:
         if proj_clip > 0:
             v = min(max(_F32(proj_clip) / _F32(s_out), _F32(-128.0)), _F32(127.0))
             self.proj_clip = int(v)
-        self.sigmoid = sigmoid_table()
-        self.tanh_gate = tanh_table(3)
-        self.tanh_cell = tanh_table(15 + cell_exp)
 
     def _per_column(self, pairs):
         n = self.n_cell
