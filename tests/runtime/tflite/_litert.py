@@ -22,7 +22,8 @@ def litert_interpreter(model_path=None, model_content=None, reference=True):
 
 
 def fixture_inputs(name: str, interpreter, rows=slice(0, 1)) -> dict[int, np.ndarray]:
-    """The fixture's io.npz inputs, keyed by tensor index, quantized for int8 inputs."""
+    """The fixture's io.npz inputs, keyed by tensor index, quantized for int8 and int16
+    inputs."""
     io = np.load(FIXTURES / f"{name}.io.npz")
     sig = interpreter._get_full_signature_list()["serving_default"]["inputs"]
     feeds = {}
@@ -30,9 +31,10 @@ def fixture_inputs(name: str, interpreter, rows=slice(0, 1)) -> dict[int, np.nda
     for k, (_, index) in enumerate(sig.items()):
         x = io[f"x{k}"][rows]
         d = details[index]
-        if d["dtype"] == np.int8:
+        if d["dtype"] in (np.int8, np.int16):
             scale, zp = d["quantization"]
-            x = np.clip(np.floor(x / scale + 0.5) + zp, -128, 127)
+            info = np.iinfo(d["dtype"])
+            x = np.clip(np.floor(x / scale + 0.5) + zp, info.min, info.max)
         feeds[index] = x.astype(d["dtype"])
     return feeds
 

@@ -1,7 +1,8 @@
 """Every fixture made by the real TFLiteConverter, against LiteRT's reference kernels.
 
-int8 tensors are compared bit for bit, float tensors within 1e-5, for every tensor of the main
-graph (``experimental_preserve_all_tensors``) and for the final outputs.
+Integer tensors (int8, and int16 in the 16x8 files) are compared bit for bit, float tensors
+within 1e-5, for every tensor of the main graph (``experimental_preserve_all_tensors``) and for
+the final outputs.
 """
 
 import numpy as np
@@ -17,9 +18,9 @@ from tests.runtime.tflite._litert import (
 )
 
 MODELS = {
-    "slide_cnn": ("int8", "float", "dynamic"),
-    "mlp_multi": ("int8", "float", "dynamic"),
-    "ops_zoo": ("int8", "float", "dynamic"),
+    "slide_cnn": ("int8", "int16x8", "float", "dynamic"),
+    "mlp_multi": ("int8", "int16x8", "float", "dynamic"),
+    "ops_zoo": ("int8", "int16x8", "float", "dynamic"),
     "lstm_text": ("float", "dynamic"),
 }
 CASES = [(name, kind) for name, kinds in MODELS.items() for kind in kinds]
@@ -50,7 +51,7 @@ def test_outputs_match_litert_with_default_interpreter_settings(name, kind):
     run_both(ours, ref, feeds)
     for d in ref.get_output_details():
         a, b = ref.get_tensor(d["index"]), ours.get_tensor(d["index"])
-        if a.dtype == np.int8:
+        if a.dtype.kind != "f":
             np.testing.assert_array_equal(b, a)
         else:
             np.testing.assert_allclose(b, a, rtol=0, atol=1e-5)
