@@ -288,3 +288,62 @@ def test_non_sparse_input_to_densify_is_refused():
     g.op(Op.DENSIFY, [s], [d])
     with pytest.raises(InvalidModelError, match="sparse constant"):
         Interpreter(model_content=g.finish([], [d])).allocate_tensors()
+
+
+def _mutate(rng, sparsity, values):
+    """One random corruption of a valid encoding: an index vector entry, a dense size, the
+    traversal order, the block map or the number of values."""
+    meta = sparsity["dim_metadata"]
+    what = rng.integers(5)
+    csr = [m for m in meta if m["format"] == CSR]
+    if what == 0 and csr:
+        m = csr[rng.integers(len(csr))]
+        key = ("array_segments", "array_indices")[rng.integers(2)]
+        vec = m[key][1]["values"]
+        if vec:
+            vec[rng.integers(len(vec))] = int(rng.integers(0, 256))
+    elif what == 1:
+        m = meta[rng.integers(len(meta))]
+        m["dense_size"] = int(rng.integers(-2, 9))
+    elif what == 2:
+        order = sparsity["traversal_order"]
+        order[rng.integers(len(order))] = int(rng.integers(-1, len(order) + 1))
+    elif what == 3:
+        sparsity["block_map"] = [int(v) for v in rng.integers(-1, 4, rng.integers(0, 3))]
+    else:
+        values = values[: rng.integers(len(values) + 1)] if rng.random() < 0.5 else values.repeat(2)
+    return values
+
+
+def test_random_corrupt_sparsity_loads_right_or_raises_invalid_model_error():
+    """Valid random encodings, most with one corruption: each file gives the right dense value
+    (unchanged encodings) or is refused with InvalidModelError; never another exception."""
+    rng = np.random.default_rng(11)
+    outcomes = {"right": 0, "refused": 0, "loaded corrupt": 0}
+    for trial in range(150):
+        name = sorted(CASES)[trial % len(CASES)]
+        shape, _, sparse = CASES[name]
+        dense = _sparse_array(rng, shape, T.FLOAT32, density=float(rng.uniform(0.1, 0.9)))
+        g = GraphBuilder()
+        s = add_sparse(g, dense, T.FLOAT32, **{**sparse, "index": "int32"})
+        corrupt = rng.random() < 0.8
+        if corrupt:
+            raw = np.frombuffer(bytes(g.buffers[-1]["data"]), np.float32)
+            raw = _mutate(rng, g.tensors[s]["sparsity"], raw)
+            g.buffers[-1]["data"] = np.frombuffer(raw.tobytes(), np.uint8).tolist() or [0] * 4
+        d = g.add(dense.shape, T.FLOAT32, "dense")
+        g.op(Op.DENSIFY, [s], [d])
+        try:
+            it = Interpreter(model_content=g.finish([], [d]))
+            it.allocate_tensors()
+            it.invoke()
+        except InvalidModelError:
+            outcomes["refused"] += 1
+            continue
+        got = it.get_tensor(it.get_output_details()[0]["index"])
+        if not corrupt:
+            np.testing.assert_array_equal(got, dense)
+            outcomes["right"] += 1
+        else:
+            outcomes["loaded corrupt"] += 1  # a corruption that still describes a tensor
+    assert outcomes["right"] > 10 and outcomes["refused"] > 50, outcomes
