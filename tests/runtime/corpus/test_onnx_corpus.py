@@ -9,8 +9,9 @@
   The other families of that folder are tests/runtime/onnx/test_backend_models.py's and
   test_backend_node.py's.
 - The corpus's ``.onnx`` files (silero-vad 6.2.3's models: PyTorch exports with If nodes and
-  LSTM; rapidocr-onnxruntime 1.4.4's PaddleOCR models written by paddle2onnx), on seeded
-  inputs of the shapes their packages feed, every output compared with onnxruntime.
+  LSTM; rapidocr-onnxruntime 1.4.4's PaddleOCR models written by paddle2onnx; magika
+  1.0.3's file-type classifier, a Keras model written by tf2onnx), on seeded inputs of the
+  shapes their packages feed, every output compared with onnxruntime.
 
 Float tolerances are stated beside each comparison; integer outputs are compared exactly.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import glob
 import os
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -59,31 +61,65 @@ LARGER_BUDGET = {"light_vgg19.onnx": Limits(max_memory_bytes=2 << 30)}
 # input is compared instead of its output.
 ILL_CONDITIONED_OUTPUT = {"light_squeezenet.onnx": "softmaxout_1"}
 
-# Feeds of the wheels' models, as their packages make them: silero-vad takes 512 samples at
-# 16 kHz (256 at 8 kHz) after 64 (32) samples of context, a state, and the sample rate, which
-# its If nodes branch on; PaddleOCR takes a normalized image (text detection: a height and a
-# width that are multiples of 32; recognition: height 48; direction classifier: 48 x 192).
-_VAD16 = {"input": (1, 576), "state": (2, 1, 128)}
-_VAD8 = {"input": (1, 288), "state": (2, 1, 128)}
-WHEEL_FEEDS = {
-    "silero_vad.onnx": [{**_VAD16, "sr": 16000}, {**_VAD8, "sr": 8000}],
-    "silero_vad_16k_op15.onnx": [{**_VAD16, "sr": 16000}],
-    "silero_vad_16k_sequence.onnx": [{"input": (3, 576), "h": (1, 1, 128), "c": (1, 1, 128)}],
-    "silero_vad_half.onnx": [_VAD16],
-    "silero_vad_op18_ifless.onnx": [{**_VAD16, "sr": 16000}, {**_VAD8, "sr": 8000}],
-    "silero_vad_openvino_16k.onnx": [_VAD16],
-    "ch_PP-OCRv4_det_infer.onnx": [{"x": "text_image"}],
-    "ch_PP-OCRv4_rec_infer.onnx": [{"x": (1, 3, 48, 64)}],
-    "ch_ppocr_mobile_v2.0_cls_infer.onnx": [{"x": (1, 3, 48, 192)}],
-}
 
-
-def _text_image() -> np.ndarray:
+def _text_image(rng) -> np.ndarray:
     """A normalized 64 x 96 image with one line of dark glyph-like bars on white: random noise
     gives the text detector a probability map of ~1e-6 everywhere, this gives values up to 1."""
     yy, xx = np.mgrid[0:64, 0:96]
     ink = (yy > 20) & (yy < 40) & ((xx // 6) % 2 == 0)
     return np.broadcast_to(np.where(ink, -2.0, 2.0), (1, 3, 64, 96)).astype(np.float32)
+
+
+def _file_bytes(rng) -> np.ndarray:
+    """Magika's features of two files, as magika 1.0.3 makes them (config.min.json: the first
+    1024 and the last 1024 bytes, padded with token 256): this source file, and 300 random
+    bytes (shorter than a block, so both halves are padded)."""
+    rows = []
+    for data in (Path(__file__).read_bytes(), rng.integers(0, 256, 300).astype(np.uint8).tobytes()):
+        head = np.full(1024, 256, np.int32)
+        tail = np.full(1024, 256, np.int32)
+        head[: min(1024, len(data))] = np.frombuffer(data[:1024], np.uint8)
+        end = np.frombuffer(data[-1024:], np.uint8)
+        tail[1024 - len(end) :] = end
+        rows.append(np.concatenate([head, tail]))
+    return np.stack(rows)
+
+
+def _uniform(shape):
+    # Audio samples and normalized pixels both lie in [-1, 1].
+    return lambda rng: rng.uniform(-1.0, 1.0, shape).astype(np.float32)
+
+
+def _scalar(value):
+    return lambda rng: np.array(value, np.int64)
+
+
+# Feeds of the wheels' models, as their packages make them: silero-vad takes 512 samples at
+# 16 kHz (256 at 8 kHz) after 64 (32) samples of context, a state, and the sample rate, which
+# its If nodes branch on; PaddleOCR takes a normalized image (text detection: a height and a
+# width that are multiples of 32; recognition: height 48; direction classifier: 48 x 192);
+# magika takes byte tokens.
+_VAD16 = {"input": _uniform((1, 576)), "state": _uniform((2, 1, 128))}
+_VAD8 = {"input": _uniform((1, 288)), "state": _uniform((2, 1, 128))}
+_SILERO = "silero-vad/silero_vad"
+_OCR = "rapidocr-onnxruntime/ch_"
+WHEEL_FEEDS = {
+    f"{_SILERO}.onnx": [{**_VAD16, "sr": _scalar(16000)}, {**_VAD8, "sr": _scalar(8000)}],
+    f"{_SILERO}_16k_op15.onnx": [{**_VAD16, "sr": _scalar(16000)}],
+    f"{_SILERO}_16k_sequence.onnx": [
+        {"input": _uniform((3, 576)), "h": _uniform((1, 1, 128)), "c": _uniform((1, 1, 128))}
+    ],
+    f"{_SILERO}_half.onnx": [_VAD16],
+    f"{_SILERO}_op18_ifless.onnx": [
+        {**_VAD16, "sr": _scalar(16000)},
+        {**_VAD8, "sr": _scalar(8000)},
+    ],
+    f"{_SILERO}_openvino_16k.onnx": [_VAD16],
+    f"{_OCR}PP-OCRv4_det_infer.onnx": [{"x": _text_image}],
+    f"{_OCR}PP-OCRv4_rec_infer.onnx": [{"x": _uniform((1, 3, 48, 64))}],
+    f"{_OCR}ppocr_mobile_v2.0_cls_infer.onnx": [{"x": _uniform((1, 3, 48, 192))}],
+    "magika/standard_v3_3/model.onnx": [{"bytes": _file_bytes}],
+}
 
 
 def _compare(got, theirs, what, rtol=ORT_RTOL, atol=ORT_ATOL, floor=ORT_ABS_FLOOR):
@@ -100,7 +136,7 @@ def _compare(got, theirs, what, rtol=ORT_RTOL, atol=ORT_ATOL, floor=ORT_ABS_FLOO
 def test_corpus_lists_are_consistent():
     # onnx 1.23's wheel ships nine light models; the manifest holds nine .onnx files.
     assert len(LIGHT_MODELS) == 9, LIGHT_MODELS
-    assert sorted(WHEEL_FEEDS) == sorted(os.path.basename(n) for n in WHEEL_FILES)
+    assert sorted(WHEEL_FEEDS) == WHEEL_FILES
 
 
 @pytest.mark.parametrize("name", LIGHT_MODELS)
@@ -141,17 +177,10 @@ def test_wheel_onnx_file(name):
     ours = InferenceSession(str(path))
     theirs = ort_session(str(path))
     rng = rng_for(name)
-    for spec in WHEEL_FEEDS[os.path.basename(name)]:
+    for k, spec in enumerate(WHEEL_FEEDS[name]):
         assert set(spec) == set(inputs), (name, sorted(inputs))
-        feeds = {}
-        for key, value in spec.items():
-            if value == "text_image":
-                feeds[key] = _text_image()
-            elif isinstance(value, int):
-                feeds[key] = np.array(value, np.int64)  # silero's sample rate, a scalar
-            else:  # audio samples and normalized pixels both lie in [-1, 1]
-                feeds[key] = rng.uniform(-1.0, 1.0, value).astype(np.float32)
+        feeds = {key: make(rng) for key, make in spec.items()}
         got = ours.run(outputs, feeds)
         expected = theirs.run(outputs, feeds)
         for output, g, e in zip(outputs, got, expected, strict=True):
-            _compare(g, e, f"{name} {output!r} ({', '.join(map(str, spec.values()))})")
+            _compare(g, e, f"{name} {output!r} (feeds {k})")
