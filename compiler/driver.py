@@ -36,8 +36,11 @@ __all__ = [
 ]
 
 FORMATS = ("tflite", "onnx")
-QUANTIZE_MODES = ("none", "int8", "dynamic", "float16")
-IO_TYPES = ("float", "int8")
+QUANTIZE_MODES = ("none", "int8", "int16x8", "dynamic", "float16")
+IO_TYPES = ("float", "int8", "int16")
+# Modes quantizing activations, which need calibration data (or QAT ranges), and the integer
+# io type each one offers.
+_ACTIVATION_MODES = {"int8": "int8", "int16x8": "int16"}
 
 
 class SourceError(ValueError):
@@ -159,12 +162,17 @@ def _check_options(quantize: str, calibration, io: str) -> None:
         raise OptionError(f"--io must be one of {', '.join(IO_TYPES)}; received {io!r}")
     if io == "int8" and quantize != "int8":
         raise OptionError(f"--io int8 needs --quantize int8; received --quantize {quantize}")
-    if calibration is not None and quantize != "int8":
+    if io == "int16" and quantize != "int16x8":
+        raise OptionError(f"--io int16 needs --quantize int16x8; received --quantize {quantize}")
+    if calibration is not None and quantize not in _ACTIVATION_MODES:
         raise OptionError(
-            f"--calibration is only used by --quantize int8; received --quantize {quantize}"
+            "--calibration is only used by --quantize int8 or int16x8; received --quantize "
+            f"{quantize}"
         )
-    if quantize == "int8" and calibration is None:
-        raise OptionError("--quantize int8 needs --calibration FILE.npz (representative inputs)")
+    if quantize in _ACTIVATION_MODES and calibration is None:
+        raise OptionError(
+            f"--quantize {quantize} needs --calibration FILE.npz (representative inputs)"
+        )
     if isinstance(calibration, (str, os.PathLike)):
         path = Path(calibration)
         if path.suffix != ".npz":
@@ -406,7 +414,7 @@ def compile(
     if quantize != "none":
         from compiler.quantize import quantize_graph
 
-        if quantize == "int8":
+        if quantize in _ACTIVATION_MODES:
             from compiler._calibration_checks import warn_if_unlike_training_data
 
             batches = _calibration_data(graph, calibration)
@@ -434,7 +442,9 @@ def compile(
             from compiler.export.onnx import write_onnx
 
             prepared = prepare_for_export(onnx_graph or graph, "onnx", export_applied)
-            payloads[fmt] = write_onnx(prepared, opset=opset)
+            # int16 QuantizeLinear / DequantizeLinear exist from opset 21.
+            onnx_opset = max(opset, 21) if quantize == "int16x8" else opset
+            payloads[fmt] = write_onnx(prepared, opset=onnx_opset)
 
     out = Path(out_dir)
     _prepare_dir(out)
@@ -455,10 +465,10 @@ def compile(
         passes=[*manager.applied, *export_applied],
         quantize=quantize,
         io=io,
-        opset=opset if "onnx" in formats else None,
+        opset=(max(opset, 21) if quantize == "int16x8" else opset) if "onnx" in formats else None,
         inputs=[(v.name, v.shape) for v in graph.inputs],
         outputs=[(v.name, v.shape) for v in graph.outputs],
-        float_islands=_float_islands(graph) if quantize == "int8" else [],
+        float_islands=_float_islands(graph) if quantize in _ACTIVATION_MODES else [],
     )
     result = CompileResult(files=paths, report=report)
     if quantize == "int8":

@@ -22,7 +22,7 @@ __all__ = [
     "calibration_batches",
 ]
 
-MODES = ("int8", "dynamic", "float16")
+MODES = ("int8", "int16x8", "dynamic", "float16")
 
 
 def quantize_graph(
@@ -34,16 +34,19 @@ def quantize_graph(
     percentile: float = 99.99,
     progress=None,
     int8_normalization: str = "auto",
+    ranges: dict | None = None,
 ):
     """Returns a quantized copy of the float ``graph``.
 
     Args:
         graph: a float IR graph after the optimization passes.
-        mode: ``int8`` (full integer), ``dynamic`` (int8 weights, float activations) or
-            ``float16`` (float16 weights).
+        mode: ``int8`` (full integer), ``int16x8`` (int16 activations, int8 weights, int64
+            biases), ``dynamic`` (int8 weights, float activations) or ``float16`` (float16
+            weights).
         calibration: for ``int8``: a dict of arrays by input name, one array (one-input
             model) or an iterable of batches.
-        io: for ``int8``: ``float`` (QUANTIZE / DEQUANTIZE at the boundaries) or ``int8``.
+        io: ``float`` (QUANTIZE / DEQUANTIZE at the boundaries), or ``int8`` for ``int8`` /
+            ``int16`` for ``int16x8`` (integer model inputs and outputs).
         method: calibration method, one of ``METHODS``.
         percentile: the percentile kept by the ``percentile`` method.
         progress: optional ``progress(samples_done, samples_total)`` called during calibration.
@@ -52,11 +55,15 @@ def quantize_graph(
             output, measured alone on the calibration data, is below
             ``normalization.MIN_SNR_DB``), ``int8`` (none) or ``float`` (all). See
             ``compiler.quantize.normalization``.
+        ranges: for ``int16x8``: precomputed ``(min, max)`` by value name used instead of
+            calibrating.
     """
     if mode not in MODES:
         raise QuantizationError(f"unknown quantization mode {mode!r}; expected one of {MODES}")
-    if io not in ("float", "int8"):
-        raise QuantizationError(f"io must be 'float' or 'int8'; received {io!r}")
+    if io not in ("float", "int8", "int16"):
+        raise QuantizationError(f"io must be 'float', 'int8' or 'int16'; received {io!r}")
+    if io != "float" and io != {"int8": "int8", "int16x8": "int16"}.get(mode):
+        raise QuantizationError(f"io {io!r} does not fit quantization mode {mode!r}")
     if mode == "dynamic":
         from compiler.quantize.weight_only import quantize_dynamic
 
@@ -66,6 +73,16 @@ def quantize_graph(
 
         return quantize_float16(graph)
     from compiler.quantize.calibrate import collect_ranges
+
+    if mode == "int16x8":  # int16 activations, int8 weights: compiler.quantize.int16x8
+        from compiler.quantize.int16x8 import quantize_int16x8
+
+        if ranges is None:
+            batches = calibration_batches(graph, calibration)
+            ranges = collect_ranges(
+                graph, batches, method=method, percentile=percentile, progress=progress
+            )
+        return quantize_int16x8(graph, dict(ranges), io=io)
     from compiler.quantize.int8 import quantize_int8
     from compiler.quantize.normalization import NORMALIZATION_MODES, NormalizationRule
 
