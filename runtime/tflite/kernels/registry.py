@@ -19,6 +19,7 @@ from runtime.tflite.kernels import (
     log_softmax,
     logic,
     lstm,
+    math_extra,
     mediapipe_custom,
     nd_indexing,
     normalization,
@@ -147,6 +148,13 @@ REGISTRY = {
     Op.VAR_HANDLE: variables.prepare_var_handle,
     Op.ASSIGN_VARIABLE: variables.prepare_assign_variable,
     Op.READ_VARIABLE: variables.prepare_read_variable,
+    Op.POW: math_extra.prepare_pow,
+    Op.FLOOR_DIV: math_extra.prepare_floor_div,
+    Op.FLOOR_MOD: math_extra.prepare_floor_mod,
+    Op.ATAN2: math_extra.prepare_atan2,
+    Op.SIGN: math_extra.prepare_sign,
+    Op.RELU_0_TO_1: math_extra.prepare_relu_0_to_1,
+    Op.ADD_N: math_extra.prepare_add_n,
 }
 
 # uint8 (legacy quantization) through the int8 kernels, for the ops where that is exact.
