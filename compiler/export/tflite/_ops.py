@@ -191,10 +191,14 @@ OP_WRITERS: dict[str, OpWriter] = {
     ),
     "LOGISTIC": OpWriter(_B.LOGISTIC, None, _versioned(_int8_version, 3)),
     "TANH": OpWriter(_B.TANH, None, _versioned(_int8_version, 3)),
-    "RELU": OpWriter(_B.RELU),
-    "RELU6": OpWriter(_B.RELU6),
+    "RELU": OpWriter(_B.RELU, None, _versioned(_int8_version, 3)),
+    "RELU6": OpWriter(_B.RELU6, None, _versioned(_int8_version, 3)),
     "RELU_N1_TO_1": OpWriter(_B.RELU_N1_TO_1, None, lambda op: 1),
-    "LEAKY_RELU": OpWriter(_B.LEAKY_RELU, lambda op: {"alpha": float(op.attrs["alpha"])}),
+    "LEAKY_RELU": OpWriter(
+        _B.LEAKY_RELU,
+        lambda op: {"alpha": float(op.attrs["alpha"])},
+        _versioned(_int8_version, 2),
+    ),
     "ELU": OpWriter(_B.ELU, None, lambda op: 1),
     "GELU": OpWriter(_B.GELU, lambda op: {"approximate": bool(op.attrs["approximate"])}),
     "MAXIMUM": OpWriter(_B.MAXIMUM, lambda op: {}),
@@ -312,6 +316,8 @@ _RUNTIME = {
     (_B.MEAN, 3): "2.4.0",
     (_B.TANH, 3): "2.3.0",
     (_B.LOGISTIC, 3): "2.3.0",
+    (_B.RELU, 3): "2.5.0",
+    (_B.RELU6, 3): "2.5.0",
 }
 
 

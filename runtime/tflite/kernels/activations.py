@@ -88,19 +88,31 @@ prepare_tanh = _with_int16(_lut_kernel(_tanh32), tanh=True)
 def _relu_kernel(lo_f, hi_f):
     def prepare(ctx: c.OpContext) -> c.Eval:
         ctx.check_arity(1)
-        ttype = ctx.require_types((c.F32, c.I8))
+        # int16 (16x8) RELU / RELU6: the same QuantizedReluX with int16 bounds.
+        ttype = ctx.require_types((c.F32, c.I8, c.I16) if lo_f == 0 else (c.F32, c.I8))
         if ttype == c.F32:
             lo, hi = np.float32(lo_f), np.float32(hi_f)
             return lambda x: [np.clip(x, lo, hi).astype(np.float32)]
+        info = np.iinfo(np.int8 if ttype == c.I8 else np.int16)
         s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
         s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
+        if ttype == c.I16 and (zp_in or zp_out):
+            raise ctx.fail("int16 input and output zero points must be 0")
         mult, shift = quantize_multiplier(float(np.float64(s_in) / np.float64(s_out)))
-        qlo = -128 if lo_f == -np.inf else max(-128, zp_out + int(round_half_away(lo_f / s_out)))
-        qhi = 127 if hi_f == np.inf else min(127, zp_out + int(round_half_away(hi_f / s_out)))
+        qlo = (
+            info.min
+            if lo_f == -np.inf
+            else max(info.min, zp_out + int(round_half_away(lo_f / s_out)))
+        )
+        qhi = (
+            info.max
+            if hi_f == np.inf
+            else min(info.max, zp_out + int(round_half_away(hi_f / s_out)))
+        )
 
         def run(x):
             y = multiply_by_quantized_multiplier(x.astype(np.int64) - zp_in, mult, shift) + zp_out
-            return [np.clip(y, qlo, qhi).astype(np.int8)]
+            return [np.clip(y, qlo, qhi).astype(info.dtype)]
 
         return run
 
@@ -149,11 +161,14 @@ def prepare_leaky_relu(ctx: c.OpContext) -> c.Eval:
     both computed in float32 (in_s * alpha / out_s and in_s / out_s)."""
     ctx.check_arity(1)
     alpha = np.float32(ctx.options["alpha"])
-    ttype = ctx.require_types((c.F32, c.I8))
+    ttype = ctx.require_types((c.F32, c.I8, c.I16))
     if ttype == c.F32:
         return lambda x: [np.where(x > 0, x, x * alpha).astype(np.float32)]
+    info = np.iinfo(np.int8 if ttype == c.I8 else np.int16)  # int16: 16x8, same recipe
     s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
     s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
+    if ttype == c.I16 and (zp_in or zp_out):
+        raise ctx.fail("int16 input and output zero points must be 0")
     m_alpha, e_alpha = quantize_multiplier(float(np.float32(s_in * alpha) / s_out))
     m_id, e_id = quantize_multiplier(float(np.float32(s_in / s_out)))
 
@@ -162,6 +177,6 @@ def prepare_leaky_relu(ctx: c.OpContext) -> c.Eval:
         pos = multiply_by_quantized_multiplier(v, m_id, e_id)
         neg = multiply_by_quantized_multiplier(v, m_alpha, e_alpha)
         y = np.where(v >= 0, pos, neg) + zp_out
-        return [np.clip(y, -128, 127).astype(np.int8)]
+        return [np.clip(y, info.min, info.max).astype(info.dtype)]
 
     return run

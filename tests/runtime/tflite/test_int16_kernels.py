@@ -299,3 +299,13 @@ def test_int32_bias_without_its_option_is_refused():
     )
     with pytest.raises(UnsupportedOpError, match="int64 bias"):
         Interpreter(model_content=data).allocate_tensors()
+
+
+@pytest.mark.parametrize(
+    "op, options",
+    [(Op.RELU, None), (Op.RELU6, None), (Op.LEAKY_RELU, {"alpha": 0.2})],
+)
+def test_relus_int16(op, options):
+    x = np.arange(-32768, 32768, 7, dtype=np.int16).reshape(1, -1)
+    data = one_op_model(op, [inp(x.shape, I16, 4e-4, 0)], [out(x.shape, I16, 3e-4, 0)], options)
+    check(data, [x])
