@@ -323,3 +323,18 @@ def test_installed_command(source, tmp_path):
     assert (tmp_path / "model.tflite").is_file() and (tmp_path / "model.onnx").is_file()
     bad = subprocess.run(["compile", str(tmp_path / "none.keras")], capture_output=True, text=True)
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1
+
+
+def test_int16x8_with_int16_io_and_report(source, tmp_path, capsys):
+    calib = tmp_path / "calib.npz"
+    np.savez(calib, features=np.random.default_rng(0).random((16, 4), np.float32))
+    argv = [f"{source}:model", "-o", tmp_path / "o", "--quantize", "int16x8", "--io", "int16"]
+    code, out, err = _run([*argv, "--calibration", calib, "--report"], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == [
+        "model.int16x8.onnx",
+        "model.int16x8.tflite",
+    ]
+    assert "quantize: int16x8, io: int16" in out and "opset 21" in out
+    code, _, err = _run([f"{source}:model", "-o", tmp_path / "p", "--io", "int16"], capsys)
+    assert code == 1 and "--io int16 needs --quantize int16x8" in err
