@@ -40,7 +40,6 @@ from runtime.tflite.kernels._fixed_point import (
 )
 from runtime.tflite.kernels._fixed_point import (
     quantize_multiplier,
-    rdbpot,
     wrap_int32,
 )
 from runtime.tflite.kernels._fixed_point16 import lookup, sigmoid_table, tanh_table
@@ -59,6 +58,29 @@ def _clamp(x, bits: int):
 
 def _wrap16(x):
     return ((x + (1 << 15)) & 0xFFFF) - (1 << 15)
+
+
+def _scale(x, multiplier, shift):
+    """MBQM of a fresh int64 array ``x`` (consumed), in place when no shift is to the left:
+    SRDHM(x, M) = (x M + 2^30) >> 31 (M >= 0 never saturates), then RDBPOT by r = -shift as
+    (t + 2^(r-1) - [t < 0]) >> r, per column where multipliers and shifts are per gate."""
+    shift = np.asarray(shift)
+    if np.any(shift > 0):
+        return mbqm(x, multiplier, shift)
+    right = -shift
+    x *= multiplier
+    x += 1 << 30
+    x >>= 31
+    if np.any(right):
+        rounding = right > 0
+        x += np.where(rounding, np.int64(1) << np.maximum(right - 1, 0), 0) - ((x < 0) & rounding)
+        x >>= right
+    return x
+
+
+def _round_shift(x, exponent: int):
+    """RoundingDivideByPOT for a fixed exponent >= 1: ties away from zero."""
+    return (x + ((1 << (exponent - 1)) - (x < 0))) >> exponent
 
 
 def _trunc_div(a, b: int):
@@ -413,7 +435,7 @@ class IntegerLstm:
             n = x.shape[0]
             x = x.reshape(n * batch, self.n_input).astype(np.float64)
             acc = wrap_int32((x @ self.w_in_t).astype(np.int64) + self.in_bias)
-            gate_in = _clamp(mbqm(acc, self.in_m, self.in_s), 16).reshape(n, batch, width)
+            gate_in = _clamp(_scale(acc, self.in_m, self.in_s), 16).reshape(n, batch, width)
             for t in range(n):
                 h, cell = self._step(gate_in[t], h, cell)
                 out[t0 + t] = h
@@ -424,13 +446,13 @@ class IntegerLstm:
     def _step(self, gate_in, h, cell):
         n = self.n_cell
         rec = wrap_int32((h.astype(np.float64) @ self.w_rec_t).astype(np.int64) + self.rec_bias)
-        acc = _clamp(gate_in + mbqm(rec, self.rec_m, self.rec_s), 16)
+        acc = _clamp(gate_in + _scale(rec, self.rec_m, self.rec_s), 16)
         part = {g: acc[:, k * n : (k + 1) * n] for k, g in enumerate(self.gates)}
         f = self._gate("f", part["f"], cell)
         g = self._gate("g", part["g"], cell)
         i = (32767 - f) if self.cifg else self._gate("i", part["i"], cell)
-        kept = _wrap16(rdbpot(f * cell, 15))
-        added = _wrap16(rdbpot(i * g, 30 + self.cell_exp))
+        kept = _wrap16(_round_shift(f * cell, 15))
+        added = _wrap16(_round_shift(i * g, 30 + self.cell_exp))
         cell = _clamp(kept + added, 16)
         if self.cell_clip > 0:
             cell = np.clip(cell, -self.cell_clip, self.cell_clip)
@@ -438,12 +460,12 @@ class IntegerLstm:
         tanh_c = lookup(self.tanh_cell, cell).astype(np.int64)
         prod = o * tanh_c
         if self.proj is None:
-            h = _clamp(mbqm(prod, self.hidden_m, self.hidden_s) + self.z_h, 8)
+            h = _clamp(_scale(prod, self.hidden_m, self.hidden_s) + self.z_h, 8)
         else:
             p_t, bias, m, s = self.proj
-            hidden = _clamp(mbqm(prod, self.hidden_m, self.hidden_s) - self.z_h, 8)
+            hidden = _clamp(_scale(prod, self.hidden_m, self.hidden_s) - self.z_h, 8)
             acc = wrap_int32((hidden.astype(np.float64) @ p_t).astype(np.int64) + bias)
-            h = _clamp(mbqm(acc, m, s) + self.z_o, 8)
+            h = _clamp(_scale(acc, m, s) + self.z_o, 8)
             if self.proj_clip > 0:
                 h = np.clip(h, -self.proj_clip, self.proj_clip)
         return h, cell

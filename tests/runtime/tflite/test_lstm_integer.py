@@ -271,3 +271,22 @@ def test_gate_buffers_are_charged_to_the_run_limits():
     it.set_tensor(detail["index"], np.zeros(detail["shape"], np.int8))
     with pytest.raises(runtime.BudgetExceededError, match="gate accumulators"):
         it.invoke()
+
+
+def test_in_place_rescaling_equals_the_reference_arithmetic():
+    # The kernel's in-place MBQM and rounding shift are second implementations of
+    # multiply_by_quantized_multiplier and rdbpot: equal on edge and random values.
+    from runtime.tflite.kernels import lstm_integer
+    from runtime.tflite.kernels._fixed_point import multiply_by_quantized_multiplier, rdbpot
+
+    rng = np.random.default_rng(0)
+    edges = np.array([-(2**31), -(2**31) + 1, -1, 0, 1, 2**31 - 1, -(2**14), 2**14, 3, -3])
+    x = np.concatenate([edges, rng.integers(-(2**31), 2**31, 4000)]).astype(np.int64)
+    x = x.reshape(-1, 2)
+    for shift in ([0, -1], [-31, -5], [-12, 0], [3, -2]):
+        mult = rng.integers(2**30, 2**31, 2).astype(np.int64)
+        expected = multiply_by_quantized_multiplier(x, mult, np.array(shift))
+        got = lstm_integer._scale(x.copy(), mult, np.array(shift))
+        np.testing.assert_array_equal(got, expected)
+    for exponent in (1, 15, 21, 30):
+        np.testing.assert_array_equal(lstm_integer._round_shift(x, exponent), rdbpot(x, exponent))
