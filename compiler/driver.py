@@ -169,10 +169,6 @@ def _check_options(quantize: str, calibration, io: str) -> None:
             "--calibration is only used by --quantize int8 or int16x8; received --quantize "
             f"{quantize}"
         )
-    if quantize in _ACTIVATION_MODES and calibration is None:
-        raise OptionError(
-            f"--quantize {quantize} needs --calibration FILE.npz (representative inputs)"
-        )
     if isinstance(calibration, (str, os.PathLike)):
         path = Path(calibration)
         if path.suffix != ".npz":
@@ -338,7 +334,7 @@ def compile(
     out_dir=".",
     quantize: str = "none",
     calibration=None,
-    io: str = "float",
+    io: str | None = None,
     opset: int = 17,
     stem: str | None = None,
     calibration_method: str = "minmax",
@@ -352,11 +348,15 @@ def compile(
             (NAME is a model or a function returning one).
         to: formats to write, a sequence or a comma-separated string of ``tflite``, ``onnx``.
         out_dir: output directory (created if missing).
-        quantize: ``none``, ``int8`` (needs ``calibration``), ``dynamic`` or ``float16``.
+        quantize: ``none``, ``int8`` (needs ``calibration``, except for a QAT model),
+            ``dynamic`` or ``float16``.
         calibration: representative inputs for ``int8``: a ``.npz`` path (one array per
             input name), a dict of arrays by input name, one array (one-input model), or an
-            iterable of batches.
-        io: ``float`` or ``int8`` (model inputs and outputs of an int8 model).
+            iterable of batches. For a model from ``compiler.quantize.prepare_qat`` (or its
+            saved ``.keras``) the learned ranges always make the file; calibration data, if
+            given, only feeds the quantization report (its post-training ranges and errors).
+        io: ``float`` or ``int8`` (model inputs and outputs of an int8 model); default
+            ``float``, or for a QAT model the ``io`` it was prepared with.
         opset: the ONNX opset (default 17).
         stem: output file stem; default the source's stem (the ``.keras`` file's stem, the
             NAME of ``file.py:NAME``, or the model's name with every character but letters,
@@ -386,7 +386,7 @@ def compile(
             magnitudes, far from what the model's first Rescaling / Normalization expects).
     """
     formats = _formats(to)
-    _check_options(quantize, calibration, io)
+    _check_options(quantize, calibration, io or "float")
     if int8_normalization not in ("auto", "int8", "float"):
         raise OptionError(
             "--int8-normalization must be one of auto, int8, float; "
@@ -395,6 +395,7 @@ def compile(
     if stem is not None and (problem := check_stem(stem)):
         raise OptionError(problem)
     model, source_stem = load_source(model_or_path)
+    model, learned, io = _unwrap_qat(model, quantize, calibration, io)
 
     from compiler.lower import lower_model
     from compiler.passes import PassManager, default_passes, prepare_for_export
@@ -414,7 +415,7 @@ def compile(
     if quantize != "none":
         from compiler.quantize import quantize_graph
 
-        if quantize in _ACTIVATION_MODES:
+        if quantize in _ACTIVATION_MODES and calibration is not None:
             from compiler._calibration_checks import warn_if_unlike_training_data
 
             batches = _calibration_data(graph, calibration)
@@ -427,6 +428,7 @@ def compile(
             method=calibration_method,
             progress=progress,
             int8_normalization=int8_normalization,
+            ranges=learned,
         )
 
     # Writers only write: what a format cannot express (GRU in TFLite, masks) is rewritten by
@@ -477,8 +479,31 @@ def compile(
             from compiler.export.tflite import write_tflite
 
             tflite = write_tflite(prepare_for_export(graph, "tflite"))
-        result._quantization = (float_graph, tflite, batches)
+        result._quantization = (float_graph, tflite, batches, learned)
     return result
+
+
+def _unwrap_qat(model, quantize: str, calibration, io):
+    """``(model, learned ranges, io)``: a QAT model becomes the float model it trained and
+    its learned ranges (``compiler.quantize.qat.strip_qat``); any other model needs
+    calibration data for ``int8``."""
+    qat = any(
+        type(layer).__module__.startswith("compiler.quantize.qat")
+        for layer in getattr(model, "layers", None) or []
+    )
+    if not qat:
+        if quantize in _ACTIVATION_MODES and calibration is None:
+            raise OptionError(
+                f"--quantize {quantize} needs --calibration FILE.npz (representative inputs)"
+            )
+        return model, None, io or "float"
+    from compiler.quantize.qat import strip_qat
+
+    export = strip_qat(model, with_ranges=quantize in _ACTIVATION_MODES)
+    io = io or (export.io if quantize == "int8" else None) or "float"
+    if io == "int8" and quantize != "int8":
+        raise OptionError(f"--io int8 needs --quantize int8; received --quantize {quantize}")
+    return export.model, (export.ranges if quantize in _ACTIVATION_MODES else None), io
 
 
 def _float_islands(graph) -> list[str]:

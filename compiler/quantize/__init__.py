@@ -20,6 +20,7 @@ __all__ = [
     "CalibrationWarning",
     "QuantizationError",
     "calibration_batches",
+    "prepare_qat",
 ]
 
 MODES = ("int8", "int16x8", "dynamic", "float16")
@@ -55,8 +56,10 @@ def quantize_graph(
             output, measured alone on the calibration data, is below
             ``normalization.MIN_SNR_DB``), ``int8`` (none) or ``float`` (all). See
             ``compiler.quantize.normalization``.
-        ranges: for ``int16x8``: precomputed ``(min, max)`` by value name used instead of
-            calibrating.
+        ranges: for ``int8`` and ``int16x8``: precomputed ``(min, max)`` by value name (e.g.
+            learned by quantization-aware training, ``compiler.quantize.qat``) used instead of
+            calibrating; ``calibration`` is then not read, and ``auto`` normalization acts as
+            ``int8`` (it has no data to measure).
     """
     if mode not in MODES:
         raise QuantizationError(f"unknown quantization mode {mode!r}; expected one of {MODES}")
@@ -95,9 +98,23 @@ def quantize_graph(
 
     graph = unroll_for_int8(graph)  # GRU / SimpleRNN as int8 builtins, calibrated per step
     rule = NormalizationRule(graph, int8_normalization)
+    if ranges is not None:
+        mode_float = int8_normalization == "float"
+        floats = rule.float_values(ranges) if mode_float else frozenset()
+        return quantize_int8(graph, dict(ranges), io=io, float_values=floats)
     batches = calibration_batches(graph, calibration)
     ranges = collect_ranges(
         graph, batches, method=method, percentile=percentile, progress=progress, on_batch=rule.keep
     )
     ranges = share_step_ranges(graph, ranges)
     return quantize_int8(graph, ranges, io=io, float_values=rule.float_values(ranges))
+
+
+def __getattr__(name):
+    # prepare_qat needs the training frontend: imported on first use, so that quantizing a
+    # graph (the compile command) does not import compiler.keras.
+    if name == "prepare_qat":
+        from compiler.quantize.qat import prepare_qat
+
+        return prepare_qat
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -32,6 +32,10 @@ class TensorError:
         max_abs_error: largest |dequantized int8 - float| over the samples.
         snr_db: 10·log10(Σ float² / Σ error²); ``inf`` when exact.
         step: the scale, i.e. one quantization step, for comparison with the error.
+        learned_range: for a QAT model, the ``(min, max)`` its training learned (what the
+            file uses); ``max_abs_error`` / ``snr_db`` are NaN without calibration data.
+        calibrated_range: for a QAT model given calibration data, the range post-training
+            calibration would have chosen instead.
     """
 
     name: str
@@ -39,6 +43,8 @@ class TensorError:
     zero_point: int
     max_abs_error: float
     snr_db: float
+    learned_range: tuple | None = None
+    calibrated_range: tuple | None = None
 
     @property
     def step(self) -> float:
@@ -69,12 +75,18 @@ class QuantizationReport:
             f"  {'tensor':<{width}}  {'scale':>11}  {'zp':>4}  {'max |err|':>10}  "
             f"{'err/step':>8}  {'SNR dB':>7}",
         ]
+        qat = any(t.learned_range is not None for t in self.tensors)
+        if qat:
+            lines[1] += f"  {'QAT-learned range':>23}  {'PTQ-calibrated range':>23}"
         for t in self.tensors:
             snr = "exact" if math.isinf(t.snr_db) else f"{t.snr_db:7.1f}"
-            mark = "  <- lowest SNR" if t.name in worst and len(self.tensors) > 1 else ""
+            lowest = t.name in worst and len(self.tensors) > 1 and not math.isnan(t.snr_db)
+            mark = "  <- lowest SNR" if lowest else ""
+            ranges = f"  {_range(t.learned_range)}  {_range(t.calibrated_range)}" if qat else ""
             lines.append(
                 f"  {t.name:<{width}}  {t.scale:11.4e}  {t.zero_point:4d}  "
-                f"{t.max_abs_error:10.3e}  {t.max_abs_error / t.scale:8.2f}  {snr:>7}{mark}"
+                f"{t.max_abs_error:10.3e}  {t.max_abs_error / t.scale:8.2f}  {snr:>7}"
+                f"{ranges}{mark}"
             )
         from compiler.quantize.recurrent_report import lines as recurrent_lines
 
@@ -99,6 +111,10 @@ class QuantizationReport:
         }
 
 
+def _range(pair) -> str:
+    return f"{'-':>23}" if pair is None else f"[{pair[0]:10.4g}, {pair[1]:10.4g}]"
+
+
 def _float_name(name: str) -> str:
     for suffix in _SUFFIXES:
         if name.endswith(suffix):
@@ -118,10 +134,13 @@ def _run_int8(interpreter, feeds) -> None:
     interpreter.invoke()
 
 
-def quantization_report(float_graph: Graph, tflite_bytes: bytes, batches) -> QuantizationReport:
+def quantization_report(
+    float_graph: Graph, tflite_bytes: bytes, batches, learned_ranges=None
+) -> QuantizationReport:
     """Runs the int8 ``.tflite`` and the float graph on ``batches`` (up to ``MAX_SAMPLES``
     samples, batch by batch, so fixed-batch models work too); measures every int8 activation
-    against its float value."""
+    against its float value. ``learned_ranges`` (a QAT model's, by value name) are listed next
+    to the ranges calibration on ``batches`` would choose; ``batches`` may then be None."""
     from compiler.quantize import recurrent_report
     from compiler.quantize.recurrent import unroll_for_int8
     from runtime import Interpreter
@@ -132,7 +151,7 @@ def quantization_report(float_graph: Graph, tflite_bytes: bytes, batches) -> Qua
     interpreter = Interpreter(model_content=tflite_bytes, experimental_preserve_all_tensors=True)
     stats: dict[str, list] = {}  # name -> [scale, zp, max |error|, signal, noise]
     count = 0
-    for feeds in batches:
+    for feeds in batches or ():
         if count >= MAX_SAMPLES:
             break
         count += len(feeds[0])
@@ -158,5 +177,9 @@ def quantization_report(float_graph: Graph, tflite_bytes: bytes, batches) -> Qua
     for name, (scale, zp, max_error, signal, noise) in stats.items():
         snr = math.inf if noise == 0 else 10 * math.log10(max(signal, 1e-30) / noise)
         tensors.append(TensorError(name, float(scale), int(zp), max_error, snr))
+    if learned_ranges is not None:
+        from compiler.quantize.qat.report import with_learned_ranges
+
+        tensors = with_learned_ranges(tensors, float_graph, batches, learned_ranges)
     recurrent = recurrent_report.integer_lstm_tensors(tflite_bytes)
     return QuantizationReport(tensors, count, recurrent, steps)

@@ -32,6 +32,8 @@ PACKAGES = {
 FUNCTION_PACKAGES = ("activations", "losses", "metrics")
 # Layers that hold Python code: rebuilding them would run code from the file.
 UNSAFE_CLASSES = {"Lambda": "its function is Python code stored in the file"}
+# Registered name prefix of compiler.quantize.qat's layers (FakeQuant, QuantizeWrapper).
+QAT_PREFIX = "compiler_qat>"
 
 
 def _package(name):
@@ -99,6 +101,10 @@ def resolve_class(class_name, module, registered_name, custom_objects=None):
             f"Refusing to load a '{class_name}' layer: {UNSAFE_CLASSES[class_name]}, and loading "
             f"never executes code from a file. Rebuild this part of the model in Python."
         )
+    if isinstance(registered_name, str) and registered_name.startswith(QAT_PREFIX):
+        # The project's own QAT layers register themselves when their (fixed) module is
+        # imported: a saved QAT model loads in a process that never imported it.
+        importlib.import_module("compiler.quantize.qat")
     for key in (registered_name, class_name):
         custom = get_registered_object(key, custom_objects)
         if custom is not None:

@@ -1,0 +1,190 @@
+"""Quantization-aware training against post-training int8, on real Fashion-MNIST.
+
+A mobile-style model (a MobileNetV2-like net: inverted residual blocks of 1x1 expansion,
+3x3 depthwise and 1x1 linear projection, each with BatchNormalization, ReLU6 after the first
+two, residual Add where shapes allow; width multiplier ``--alpha``) is trained in float, then:
+
+(a) post-training int8: ``compiler.compile(model, quantize="int8")`` with ``--calibration``
+    training images;
+(b) quantization-aware training: ``prepare_qat(model, calibration=...)`` (ranges start at
+    (a)'s), ``--qat-epochs`` of training from the float weights, then
+    ``compiler.compile(qat_model, quantize="int8")`` from the learned ranges.
+
+Printed: float, PTQ-int8 and QAT-int8 test accuracies (the ``.tflite`` in LiteRT's default
+kernels when installed, else in our runtime; the ``.onnx`` in onnxruntime), top-1 agreement of
+each ``.tflite`` with its ``.onnx``, agreement of the QAT file with the QAT model's simulated
+predictions and its int8 outputs' distance in steps, file sizes, training times.
+
+``--train N`` trains on the first N training images (the full 60,000 by default) and
+``--test N`` evaluates on the first N test images: on a loaded machine, say which you used.
+"""
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def mobilenet_v2_like(alpha=0.35, expansion=6, classes=10):
+    """A MobileNetV2-style net for 28x28x1 inputs (stride 2 twice, to 7x7)."""
+    from compiler import keras
+    from compiler.keras import layers
+
+    def width(c):
+        return max(8, int(c * alpha + 4) // 8 * 8)
+
+    def conv_bn(x, filters, kernel, strides=1, relu=True):
+        x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        return layers.ReLU(6.0)(x) if relu else x
+
+    def block(x, filters, strides):
+        c = x.shape[-1]
+        y = conv_bn(x, c * expansion, 1)
+        y = layers.DepthwiseConv2D(3, strides=strides, padding="same", use_bias=False)(y)
+        y = layers.BatchNormalization()(y)
+        y = layers.ReLU(6.0)(y)
+        y = conv_bn(y, filters, 1, relu=False)  # linear bottleneck
+        return layers.Add()([x, y]) if strides == 1 and c == filters else y
+
+    inputs = keras.Input((28, 28, 1))
+    x = conv_bn(inputs, width(32), 3, strides=2)  # 14x14
+    x = block(x, width(16), 1)
+    x = block(x, width(24), 2)  # 7x7
+    x = block(x, width(24), 1)
+    x = block(x, width(32), 1)
+    x = block(x, width(32), 1)
+    x = conv_bn(x, width(128), 1)
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Dense(classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="mobilenet_v2_like")
+
+
+def _tflite_predict(path, x, batch=1000):
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+
+        engine = "LiteRT"
+    except ImportError:
+        from runtime import Interpreter
+
+        engine = "runtime"
+    interpreter = Interpreter(model_path=str(path))
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    results = []
+    for i in range(0, len(x), batch):
+        chunk = x[i : i + batch]
+        interpreter.resize_tensor_input(inp["index"], list(chunk.shape))
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(inp["index"], chunk)
+        interpreter.invoke()
+        results.append(interpreter.get_tensor(out["index"]).copy())
+    return np.concatenate(results), engine
+
+
+def _onnx_predict(path, x):
+    from compiler.verify import onnxruntime_session
+
+    session = onnxruntime_session(path)
+    name = session.get_inputs()[0].name
+    return session.run(None, {name: x})[0]
+
+
+def _evaluate(label, result, x, y, sizes):
+    tflite, engine = _tflite_predict(result.files["tflite"], x)
+    onnx = _onnx_predict(result.files["onnx"], x)
+    acc_t = float(np.mean(tflite.argmax(1) == y)) * 100
+    acc_o = float(np.mean(onnx.argmax(1) == y)) * 100
+    agree = float(np.mean(tflite.argmax(1) == onnx.argmax(1))) * 100
+    for fmt, path in result.files.items():
+        sizes[f"{label} .{fmt}"] = Path(path).stat().st_size
+    print(
+        f"{label:9s} test accuracy: .tflite ({engine}) {acc_t:6.2f} %, .onnx (onnxruntime) "
+        f"{acc_o:6.2f} %; .tflite/.onnx top-1 agreement {agree:6.2f} %"
+    )
+    return acc_t, tflite
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--alpha", type=float, default=0.35)
+    parser.add_argument("--epochs", type=int, default=3, help="float training epochs")
+    parser.add_argument("--qat-epochs", type=int, default=1)
+    parser.add_argument("--train", type=int, default=60000, help="training images used")
+    parser.add_argument("--test", type=int, default=10000, help="test images used")
+    parser.add_argument("--calibration", type=int, default=500)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--seed", type=int, default=1337)
+    args = parser.parse_args()
+
+    import compiler
+    from compiler import keras
+    from compiler.quantize import prepare_qat
+
+    keras.utils.set_random_seed(args.seed)
+    (x, y), (x_test, y_test) = keras.datasets.fashion_mnist.load_data()
+    x = x[: args.train].astype("float32")[..., None] / 255
+    y = y[: args.train]
+    x_test = x_test[: args.test].astype("float32")[..., None] / 255
+    y_test = y_test[: args.test]
+    calibration = x[: args.calibration]
+    print(
+        f"Fashion-MNIST: {len(x)} training / {len(x_test)} test images; alpha {args.alpha}; "
+        f"{args.epochs} float epoch(s), {args.qat_epochs} QAT epoch(s)"
+    )
+
+    model = mobilenet_v2_like(args.alpha)
+    model.compile(
+        loss="sparse_categorical_crossentropy",
+        optimizer=keras.optimizers.Adam(2e-3),
+        metrics=["accuracy"],
+    )
+    start = time.perf_counter()
+    model.fit(x, y, batch_size=args.batch_size, epochs=args.epochs, verbose=2)
+    float_time = time.perf_counter() - start
+    float_acc = float(np.mean(model.predict(x_test, verbose=0).argmax(1) == y_test)) * 100
+    print(f"float     test accuracy: {float_acc:6.2f} % (trained in {float_time:.0f} s)")
+
+    work = Path(tempfile.mkdtemp(prefix="qat_bench_"))
+    sizes: dict[str, int] = {}
+    ptq = compiler.compile(
+        model, out_dir=work, stem="ptq", quantize="int8", calibration=calibration
+    )
+    ptq_acc, _ = _evaluate("PTQ-int8", ptq, x_test, y_test, sizes)
+
+    qat_model = prepare_qat(model, calibration=calibration)
+    qat_model.compile(
+        loss="sparse_categorical_crossentropy",
+        optimizer=keras.optimizers.Adam(1e-4),
+        metrics=["accuracy"],
+    )
+    start = time.perf_counter()
+    qat_model.fit(x, y, batch_size=args.batch_size, epochs=args.qat_epochs, verbose=2)
+    qat_time = time.perf_counter() - start
+    simulated = qat_model.predict(x_test, verbose=0)
+    sim_acc = float(np.mean(simulated.argmax(1) == y_test)) * 100
+    print(f"QAT model (simulated int8) test accuracy: {sim_acc:6.2f} % (QAT in {qat_time:.0f} s)")
+    qat = compiler.compile(qat_model, out_dir=work, stem="qat", quantize="int8")
+    qat_acc, tflite = _evaluate("QAT-int8", qat, x_test, y_test, sizes)
+
+    agree = float(np.mean(tflite.argmax(1) == simulated.argmax(1))) * 100
+    steps = np.abs(np.round(tflite * 256) - np.round(simulated * 256))
+    print(
+        f"QAT file vs QAT model: top-1 agreement {agree:.2f} %; int8 outputs equal on "
+        f"{np.mean(steps == 0) * 100:.2f} %, within 1 step on {np.mean(steps <= 1) * 100:.2f} %"
+    )
+    print("file sizes: " + ", ".join(f"{k} {v:,} B" for k, v in sizes.items()))
+    print(
+        f"summary: float {float_acc:.2f} %, PTQ-int8 {ptq_acc:.2f} % "
+        f"({ptq_acc - float_acc:+.2f}), QAT-int8 {qat_acc:.2f} % ({qat_acc - float_acc:+.2f})"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,281 @@
+"""The layers ``prepare_qat`` inserts: ``FakeQuant`` and ``QuantizeWrapper``.
+
+``FakeQuant`` stands where the compiler's int8 graph requantizes a tensor (the IR value named
+``target``): its range is a moving average of the batch min / max seen in training (or a
+trained pair of variables), and its parameters are the compiler's
+(``compiler.quantize.params.activation_params``). ``fixed=(scale, zero_point)`` is the fixed
+output quantization of SOFTMAX / LOGISTIC / TANH.
+
+``QuantizeWrapper`` runs a Conv2D, DepthwiseConv2D or Dense with int8-rounded weights. With a
+``batch_norm`` it folds the BatchNormalization that follows it, as TFLite's folding (and
+``compiler.passes.fold_batch_norm``) does, per output channel ``c``::
+
+    s = gamma / sqrt(var + epsilon)       W' = W * s        b' = (b - mean) * s + beta
+
+In training ``mean`` / ``var`` are the batch's (computed from a float pass of the layer, which
+also updates the moving statistics), as TF-MOT's folded Conv2D/BatchNorm does; otherwise the
+moving statistics, computed in float64 like the pass, so that the rounded weights are the
+very int8 weights of the compiled file. The folded weights are then rounded per channel.
+``pre_activation`` fake-quantizes the layer's output before an activation that the int8 graph
+keeps as an op of its own (a Dense's softmax).
+"""
+
+import numpy as np
+
+from compiler.keras import ops
+from compiler.keras.layers.layer import Layer
+from compiler.keras.layers.rnn._common import deserialize_layer, serialize_layer
+from compiler.keras.ops._core import primitive
+from compiler.keras.saving.object_registration import register_keras_serializable
+from compiler.quantize.qat._ops import fake_quant, fake_quant_weights
+
+__all__ = ["FakeQuant", "QuantizeWrapper", "PACKAGE", "WRAPPED_CLASSES"]
+
+PACKAGE = "compiler_qat"
+WRAPPED_CLASSES = ("Conv2D", "DepthwiseConv2D", "Dense")
+
+
+@register_keras_serializable(package=PACKAGE)
+class FakeQuant(Layer):
+    """Simulated int8 requantization of one tensor.
+
+    Args:
+        target: the compiled graph's value this stands for (its range goes there).
+        fixed: ``(scale, zero_point)`` for ops with fixed int8 output parameters; no range.
+        ema_decay: of the moving averages of the batch min and max (training only).
+        trainable_range: learn ``min`` / ``max`` by gradient descent (straight-through
+            gradients) instead of moving averages.
+        io: on a model input's quantizer, the ``io`` given to ``prepare_qat``.
+
+    Input shape:
+        Any.
+
+    Output shape:
+        Same as the input.
+    """
+
+    def __init__(
+        self, target, fixed=None, ema_decay=0.99, trainable_range=False, io=None, **kwargs
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(target, str) or not target:
+            raise ValueError(f"FakeQuant needs a target value name. Received: target={target!r}")
+        if not 0.0 <= float(ema_decay) < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1). Received: ema_decay={ema_decay}")
+        self.target = target
+        self.fixed = None if fixed is None else (float(fixed[0]), int(fixed[1]))
+        self.ema_decay = float(ema_decay)
+        self.trainable_range = bool(trainable_range)
+        self.io = io
+        self.supports_masking = True
+
+    def build(self, input_shape=None):
+        if self.fixed is None:
+            learn = self.trainable_range
+            self.range_min = self.add_weight((), "zeros", name="min", trainable=learn)
+            self.range_max = self.add_weight((), "zeros", name="max", trainable=learn)
+            self.observed = self.add_weight((), "zeros", name="observed", trainable=False)
+        self.built = True
+
+    @property
+    def range(self) -> tuple[float, float] | None:
+        """The learned ``(min, max)``; None before any batch was seen (or when fixed)."""
+        if self.fixed is not None or not self.observed.data:
+            return None
+        return float(self.range_min.data), float(self.range_max.data)
+
+    def set_range(self, lo: float, hi: float) -> None:
+        """Starts (or restarts) the range at ``[lo, hi]`` (e.g. a calibration's range)."""
+        self.range_min.assign(np.float32(lo))
+        self.range_max.assign(np.float32(hi))
+        self.observed.assign(np.float32(1))
+
+    def call(self, inputs, training=False):
+        if self.fixed is not None:
+            return fake_quant(inputs, 0.0, 0.0, scale=self.fixed[0], zero_point=self.fixed[1])
+        if training:
+            data = np.asarray(inputs.data)
+            lo, hi = float(data.min(initial=0.0)), float(data.max(initial=0.0))
+            if not self.observed.data:
+                self.set_range(lo, hi)
+            elif not self.trainable_range:
+                d = self.ema_decay
+                self.range_min.assign(self.range_min.data * d + np.float32(lo * (1 - d)))
+                self.range_max.assign(self.range_max.data * d + np.float32(hi * (1 - d)))
+        if not self.observed.data:
+            return inputs  # nothing seen yet: no range to round to
+        return fake_quant(inputs, self.range_min, self.range_max)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "target": self.target,
+            "fixed": None if self.fixed is None else list(self.fixed),
+            "ema_decay": self.ema_decay,
+            "trainable_range": self.trainable_range,
+            "io": self.io,
+        }
+
+
+@primitive("qat_scale_channels")
+def _scale_channels(w, *, scale):
+    """``float32(float64(w) * scale)``: ``fold_batch_norm``'s rounding of folded weights."""
+    return (w.astype(np.float64) * scale).astype(np.float32), scale
+
+
+_scale_channels.defgrad(lambda scale, g: ((g * scale).astype(g.dtype),))
+
+
+@primitive("qat_fold_bias")
+def _fold_bias(b, *, scale, shift):
+    """``float32(float64(b) * scale + shift)``: ``fold_batch_norm``'s folded bias."""
+    return (b.astype(np.float64) * scale + shift).astype(np.float32), scale
+
+
+_fold_bias.defgrad(lambda scale, g: ((g * scale).astype(g.dtype),))
+
+
+@register_keras_serializable(package=PACKAGE)
+class QuantizeWrapper(Layer):
+    """A Conv2D, DepthwiseConv2D or Dense with int8 weights, optionally with the
+    BatchNormalization after it folded in (see the module docstring).
+
+    Args:
+        layer: the wrapped layer (or its serialized config).
+        batch_norm: the BatchNormalization that the compiler folds into it, or None.
+        pre_activation: a ``FakeQuant`` for the output before the layer's activation, or None.
+
+    Input shape:
+        The wrapped layer's.
+
+    Output shape:
+        The wrapped layer's.
+    """
+
+    def __init__(self, layer, batch_norm=None, pre_activation=None, **kwargs):
+        super().__init__(**kwargs)
+        self.layer = deserialize_layer(layer)
+        if type(self.layer).__name__ not in WRAPPED_CLASSES:
+            raise ValueError(
+                f"QuantizeWrapper wraps {', '.join(WRAPPED_CLASSES)}. Received: "
+                f"layer of class {type(self.layer).__name__}"
+            )
+        self.batch_norm = None if batch_norm is None else deserialize_layer(batch_norm)
+        self.pre_activation = None if pre_activation is None else deserialize_layer(pre_activation)
+
+    @property
+    def kind(self) -> str:
+        return type(self.layer).__name__
+
+    def build(self, input_shape):
+        self.layer._maybe_build(input_shape)
+        out_shape = self.layer.compute_output_shape(input_shape)
+        if self.batch_norm is not None:
+            self.batch_norm._maybe_build(out_shape)
+        if self.pre_activation is not None:
+            self.pre_activation._maybe_build(out_shape)
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)
+
+    # ------------------------------------------------------------------ weights
+    def _quantized(self, kernel):
+        """Per-output-channel int8 rounding, in the frontend's kernel layout."""
+        if self.kind == "DepthwiseConv2D":  # (kh, kw, C, M): channel c * M + m
+            kh, kw, c, m = kernel.shape
+            flat = fake_quant_weights(ops.reshape(kernel, (kh, kw, c * m)), axis=2)
+            return ops.reshape(flat, (kh, kw, c, m))
+        return fake_quant_weights(kernel, axis=kernel.ndim - 1)
+
+    def _channel_shape(self, kernel_shape):
+        """The shape that makes per-output-channel factors multiply the kernel."""
+        return tuple(kernel_shape[2:]) if self.kind == "DepthwiseConv2D" else (-1,)
+
+    def _linear(self, x, kernel, bias):
+        layer = self.layer
+        if self.kind == "Dense":
+            y = ops.matmul(x, kernel)
+            return y if bias is None else y + bias
+        conv = ops.conv if self.kind == "Conv2D" else ops.depthwise_conv
+        return conv(
+            x,
+            kernel,
+            bias=bias,
+            strides=layer.strides,
+            padding=layer.padding,
+            dilation_rate=layer.dilation_rate,
+        )
+
+    def folded_weights(self):
+        """The float weights and bias the compiler quantizes (BatchNormalization folded with
+        its moving statistics), as numpy arrays in the frontend's layout."""
+        kernel = self.layer.kernel.data
+        bias = None if self.layer.bias is None else self.layer.bias.data
+        if self.batch_norm is None:
+            return kernel, bias
+        s, t = self._scale_shift()
+        w = _scale_channels(kernel, scale=s.reshape(self._channel_shape(kernel.shape))).data
+        b = t.astype(np.float32) if bias is None else _fold_bias(bias, scale=s, shift=t).data
+        return w, b
+
+    def _scale_shift(self):
+        bn = self.batch_norm
+        n = bn.moving_mean.data.shape[0]
+        gamma = np.ones(n) if bn.gamma is None else bn.gamma.data.astype(np.float64)
+        beta = np.zeros(n) if bn.beta is None else bn.beta.data.astype(np.float64)
+        mean = bn.moving_mean.data.astype(np.float64)
+        s = gamma / np.sqrt(bn.moving_variance.data.astype(np.float64) + bn.epsilon)
+        return s, beta - mean * s
+
+    # ------------------------------------------------------------------ call
+    def call(self, inputs, training=False):
+        layer, bn = self.layer, self.batch_norm
+        kernel, bias = layer.kernel, layer.bias
+        if bn is None:
+            y = self._linear(inputs, self._quantized(kernel), bias)
+        elif training and bn.trainable:
+            y = self._batch_folded(inputs, kernel, bias)
+        else:
+            s, t = self._scale_shift()
+            w = _scale_channels(kernel, scale=s.reshape(self._channel_shape(kernel.shape)))
+            b = (
+                ops.as_tensor(t.astype(np.float32))
+                if bias is None
+                else _fold_bias(bias, scale=s, shift=t)
+            )
+            y = self._linear(inputs, self._quantized(w), b)
+        if self.pre_activation is not None:
+            y = self.pre_activation(y, training=training)
+        return layer.activation(y)
+
+    def _batch_folded(self, inputs, kernel, bias):
+        bn = self.batch_norm
+        y = self._linear(inputs, kernel, bias)
+        axes = tuple(range(y.ndim - 1))
+        mean = ops.mean(y, axis=axes)
+        variance = ops.mean(ops.square(y - mean), axis=axes)
+        m = bn.momentum
+        for variable, batch in ((bn.moving_mean, mean), (bn.moving_variance, variance)):
+            variable.assign(variable.data * m + batch.data.astype(variable.dtype) * (1.0 - m))
+        s = 1.0 / ops.sqrt(variance + bn.epsilon)
+        if bn.gamma is not None:
+            s = s * bn.gamma
+        w = kernel * ops.reshape(s, self._channel_shape(kernel.shape))
+        b = -mean * s if bias is None else (bias - mean) * s
+        if bn.beta is not None:
+            b = b + bn.beta
+        return self._linear(inputs, self._quantized(w), b)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "layer": serialize_layer(self.layer),
+            "batch_norm": None if self.batch_norm is None else serialize_layer(self.batch_norm),
+            "pre_activation": (
+                None if self.pre_activation is None else serialize_layer(self.pre_activation)
+            ),
+        }

@@ -1,0 +1,96 @@
+"""The QAT model's forward pass against the int8 file compiled from it, run by our runtime
+(bit-exact with LiteRT's reference kernels, see tests/runtime): equal int8 outputs, except
+where the float32 simulation falls on the other side of a rounding boundary than the
+kernels' fixed-point arithmetic (within one step)."""
+
+import numpy as np
+import pytest
+
+from compiler.quantize import prepare_qat
+from compiler.quantize.qat import QATWarning
+from tests.compiler.qat._helpers import (
+    compile_int8,
+    images,
+    mobile_net,
+    runtime_int8_outputs,
+    simulated_int8,
+)
+
+
+def _trained_qat(model, x, epochs=1):
+    qat = prepare_qat(model, calibration=x[:32])
+    qat.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    y = np.random.default_rng(3).integers(0, model.output_shape[-1], len(x))
+    qat.fit(x, y, batch_size=16, epochs=epochs, verbose=0)
+    return qat
+
+
+def _assert_matches(qat, path, x, exact_fraction):
+    got, params = runtime_int8_outputs(path, x)
+    sim = simulated_int8(qat, x, params)
+    steps = np.abs(sim - got.astype(np.int64))
+    assert steps.max() <= 1, f"simulation and file differ by {steps.max()} steps"
+    assert np.mean(steps == 0) >= exact_fraction, np.mean(steps == 0)
+    assert np.mean(sim.argmax(1) == got.argmax(1)) >= 0.95
+
+
+def test_mobile_net_simulation_matches_compiled_int8(tmp_path):
+    x = images(96)
+    qat = _trained_qat(mobile_net(), x)
+    result = compile_int8(qat, tmp_path, io="int8")
+    _assert_matches(qat, result.files["tflite"], images(128, seed=7), 0.85)
+
+
+def test_io_given_to_prepare_qat_is_the_compiled_default(tmp_path):
+    qat = prepare_qat(mobile_net(), io="int8", calibration=images(16))
+    result = compile_int8(qat, tmp_path)
+    assert result.report.io == "int8"
+    float_io = compile_int8(qat, tmp_path, io="float", stem="float_io")
+    assert float_io.report.io == "float"
+
+
+def test_untrained_prepared_model_matches_ptq_file(tmp_path):
+    """Ranges from calibration and no training: the QAT file is the PTQ file, byte for byte."""
+    model, x = mobile_net(seed=4), images(32)
+    qat = prepare_qat(model, calibration=x)
+    ptq = compile_int8(model, tmp_path, calibration=x, stem="ptq")
+    from_qat = compile_int8(qat, tmp_path, stem="qat")
+    assert ptq.files["tflite"].read_bytes() == from_qat.files["tflite"].read_bytes()
+
+
+def test_dense_softmax_and_sigmoid_outputs(tmp_path):
+    """Pre-activation quantizers (a Dense's output before its softmax / sigmoid) and the
+    fixed output parameters of SOFTMAX and LOGISTIC."""
+    from compiler import keras
+    from compiler.keras import layers
+
+    keras.utils.set_random_seed(5)
+    inputs = keras.Input((6,))
+    h = layers.Dense(8, activation="sigmoid")(inputs)
+    outputs = layers.Dense(4, activation="softmax")(h)
+    model = keras.Model(inputs, outputs)
+    x = np.random.default_rng(2).normal(size=(200, 6)).astype("float32")
+    qat = prepare_qat(model, calibration=x)
+    fixed = {q.target: q.fixed for q in qat.layers if getattr(q, "fixed", None)}
+    assert set(fixed.values()) == {(1 / 256, -128)}
+    result = compile_int8(qat, tmp_path, io="int8")
+    _assert_matches(qat, result.files["tflite"], x, 0.99)
+
+
+def test_float_island_warns_and_stays_float(tmp_path):
+    """ABS and SQRT have no int8 kernel here: float islands in the file and in the model."""
+    from compiler import keras
+    from compiler.keras import layers, ops
+
+    keras.utils.set_random_seed(6)
+    inputs = keras.Input((6,))
+    h = layers.Dense(8)(inputs)
+    h = ops.sqrt(ops.abs(h) + 1.0)
+    outputs = layers.Dense(3, activation="softmax")(h)
+    model = keras.Model(inputs, outputs)
+    x = np.random.default_rng(2).normal(size=(200, 6)).astype("float32")
+    with pytest.warns(QATWarning, match=r"stay float.*ABS.*SQRT"):
+        qat = prepare_qat(model, calibration=x)
+    result = compile_int8(qat, tmp_path, io="int8")
+    assert {i.split()[-1] for i in result.report.float_islands} == {"(ABS)", "(SQRT)"}
+    _assert_matches(qat, result.files["tflite"], x, 0.95)
