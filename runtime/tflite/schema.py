@@ -939,6 +939,13 @@ OPTIONS_OF_OP: dict[BuiltinOperator, BuiltinOptions] = {
     _B.GELU: _O.GeluOptions,
     _B.DYNAMIC_UPDATE_SLICE: _O.DynamicUpdateSliceOptions,
     _B.SIGN: _O.SignOptions,
+    _B.BUCKETIZE: _O.BucketizeOptions,
+    _B.ATAN2: _O.ATan2Options,
+    _B.SEGMENT_SUM: _O.SegmentSumOptions,
+    _B.UNSORTED_SEGMENT_PROD: _O.UnsortedSegmentProdOptions,
+    _B.UNSORTED_SEGMENT_MAX: _O.UnsortedSegmentMaxOptions,
+    _B.UNSORTED_SEGMENT_SUM: _O.UnsortedSegmentSumOptions,
+    _B.UNSORTED_SEGMENT_MIN: _O.UnsortedSegmentMinOptions,
 }
 del _B, _O
 
