@@ -8,8 +8,10 @@ from runtime._budget import Budget, Limits, running
 from runtime.errors import InvalidInputError, UnsupportedOpError
 from runtime.onnx._evaluator import run_graph
 from runtime.onnx._graph import ValueInfo, compile_graph
+from runtime.onnx._plan import plan
 from runtime.onnx._reader import opsets, parse_model, read_model_bytes
 from runtime.onnx._types import dtype_type_name, elem_type_name, numpy_dtype
+from runtime.tflite.kernels._parallel import threads
 
 __all__ = ["InferenceSession", "ModelMetadata", "NodeArg"]
 
@@ -85,6 +87,9 @@ class InferenceSession:
         self._model_opsets = opsets(model)
         with running(Budget(self._limits)):
             self._graph = compile_graph(model.graph, self._model_opsets)
+        # Constant nodes folded and constant Conv weights packed, once (its own budget).
+        with running(Budget(self._limits)):
+            self._planned = plan(self._graph)
         initializers = self._graph.initializers
         # Since IR 4 an initializer may also be listed as an input (a default that feeds can
         # override); onnxruntime does not report those as inputs.
@@ -100,7 +105,7 @@ class InferenceSession:
             version=model.model_version,
             custom_metadata_map={p.key: p.value for p in model.metadata_props},
         )
-        self._weight_roots = {_root(a) for a in initializers.values()}
+        self._weight_roots = {_root(a) for a in self._planned.initializers.values()}
         self.keep_intermediates = keep_intermediates
         self.intermediates: dict[str, np.ndarray] = {}
 
@@ -156,8 +161,14 @@ class InferenceSession:
         budget = Budget(self._limits)
         for name, value in feeds.items():
             budget.hold(value.nbytes, f"input {name!r}")
-        with running(budget):
-            values = run_graph(self._graph, feeds, keep=keep)
+        # The graph as written when a feed overrides an initializer (the planned one folded
+        # it) or every intermediate is wanted; else the planned one.
+        as_written = keep is not None or any(name in self._overridable for name in feeds)
+        graph = self._graph if as_written else self._planned
+        # BLAS held to one thread meanwhile: on a busy machine its spinning workers can make
+        # a run several times slower (restored when the last concurrent run ends).
+        with running(budget), threads(1):
+            values = run_graph(graph, feeds, keep=keep)
         if keep is not None:
             self.intermediates = {**feeds, **keep}
         feed_roots = {_root(a) for a in feeds.values()}

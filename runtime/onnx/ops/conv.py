@@ -14,11 +14,34 @@ from runtime.onnx.ops._common import check_size, conv_pads
 IM2COL_BUDGET = 1 << 25
 
 
+def pack_weights(w, group: int, dtype) -> np.ndarray:
+    """``w`` (M, C/group, *K) as the right operand of the im2col matmul: (G, K*Cg, M/G),
+    C-contiguous, rows ordered as the im2col columns (kernel position, then channel)."""
+    m, cg = w.shape[:2]
+    kernel = tuple(w.shape[2:])
+    weights = w.reshape((group, m // group, cg) + kernel).astype(dtype, copy=False)
+    weights = np.moveaxis(weights, 2, -1).reshape(group, m // group, -1)
+    return np.ascontiguousarray(weights.transpose(0, 2, 1))
+
+
 def conv_nchw(
-    x, w, *, auto_pad, dilations, group, kernel_shape, pads, strides, op, dtype, bias=None
+    x,
+    w,
+    *,
+    auto_pad,
+    dilations,
+    group,
+    kernel_shape,
+    pads,
+    strides,
+    op,
+    dtype,
+    bias=None,
+    packed=None,
 ):
     """The convolution of ``x`` (N, C, *S) with ``w`` (M, C/group, *K), computed in ``dtype``,
-    plus ``bias`` (M,) if given."""
+    plus ``bias`` (M,) if given. ``packed`` is ``pack_weights(w, group, dtype)`` when the
+    caller made it once for constant weights."""
     if x.ndim < 3 or w.ndim != x.ndim:
         raise InvalidModelError(
             f"{op}: input rank {x.ndim} and weight rank {w.ndim} should be equal and >= 3"
@@ -61,17 +84,20 @@ def conv_nchw(
     out_sp = view.shape[1 : 1 + nsp]
     kk, p, mg = int(np.prod(kernel)), int(np.prod(out_sp)), m // group
     check_size((n,) + out_sp + (m,), op)
-    weights = w.reshape((group, mg, cg) + kernel).astype(dtype, copy=False)
-    weights = np.moveaxis(weights, 2, -1).reshape(group, mg, kk * cg)
-    out = np.empty((n,) + out_sp + (m,), dtype=dtype)
-    # One im2col copy and one matmul for the whole batch, unless the copy would be huge:
-    # then blocks of samples, each as large as the budget allows.
-    per_sample = group * p * kk * cg
-    block = max(1, IM2COL_BUDGET // max(per_sample, 1))
-    check_size((min(block, n), per_sample), op)
-    for start in range(0, n, block):
-        stop = min(start + block, n)
-        out[start:stop] = _im2col_matmul(view[start:stop], weights, group, kernel, dtype)
+    # (float16 stays on the matmul path, whose products are summed in float32)
+    if cg == 1 and mg == 1 and group > 1 and kk > 1 and dtype in (np.float32, np.float64):
+        out = _depthwise(view, w.reshape(m, kk).astype(dtype, copy=False), kernel, dtype)
+    else:
+        weights = pack_weights(w, group, dtype) if packed is None else packed
+        out = np.empty((n,) + out_sp + (m,), dtype=dtype)
+        # One im2col copy and one matmul for the whole batch, unless the copy would be huge:
+        # then blocks of samples, each as large as the budget allows.
+        per_sample = group * p * kk * cg
+        block = max(1, IM2COL_BUDGET // max(per_sample, 1))
+        check_size((min(block, n), per_sample), op)
+        for start in range(0, n, block):
+            stop = min(start + block, n)
+            out[start:stop] = _im2col_matmul(view[start:stop], weights, group, kernel, dtype)
     if bias is not None:
         if bias.shape != (m,):
             raise InvalidModelError(f"{op}: bias of shape {list(bias.shape)}; expected [{m}]")
@@ -79,11 +105,27 @@ def conv_nchw(
     return np.moveaxis(out, -1, 1)
 
 
+def _depthwise(view, weights, kernel, dtype):
+    """Windows (N, *out, C, *K) with one filter per channel, weights (C, K): (N, *out, C).
+
+    A depthwise convolution is a sum over the kernel taps of a shifted input times one weight
+    per channel: K multiply-adds over the output, instead of an im2col copy K times the
+    output's size and C matrix products of one column each.
+    """
+    out = np.multiply(view[(Ellipsis,) + (0,) * len(kernel)], weights[:, 0], dtype=dtype)
+    term = np.empty_like(out)
+    for t, tap in enumerate(np.ndindex(*kernel)):
+        if t:
+            np.multiply(view[(Ellipsis,) + tap], weights[:, t], out=term)
+            out += term
+    return out
+
+
 def _im2col_matmul(view, weights, group, kernel, dtype):
-    """Windows (B, *out, C, *K) times weights (G, M/G, K*Cg): (B, *out, M)."""
+    """Windows (B, *out, C, *K) times packed weights (G, K*Cg, M/G): (B, *out, M)."""
     nsp = len(kernel)
     b, out_sp = view.shape[0], view.shape[1 : 1 + nsp]
-    cg, mg = view.shape[1 + nsp] // group, weights.shape[1]
+    cg, mg = view.shape[1 + nsp] // group, weights.shape[2]
     # (B, *out, G, Cg, *K) -> (G, B, *out, *K, Cg): the one copy, laid out for the matmul.
     view = view.reshape((b,) + out_sp + (group, cg) + kernel)
     order = (
@@ -92,8 +134,8 @@ def _im2col_matmul(view, weights, group, kernel, dtype):
     rows = b * int(np.prod(out_sp))
     cols = np.ascontiguousarray(view.transpose(order), dtype=dtype).reshape(group, rows, -1)
     if group == 1:
-        return (cols[0] @ weights[0].T).reshape((b,) + out_sp + (mg,))
-    out = np.matmul(cols, weights.transpose(0, 2, 1))  # (G, B*P, M/G)
+        return (cols[0] @ weights[0]).reshape((b,) + out_sp + (mg,))
+    out = np.matmul(cols, weights)  # (G, B*P, M/G)
     out = np.moveaxis(out.reshape((group, b) + out_sp + (mg,)), 0, -2)
     return out.reshape((b,) + out_sp + (group * mg,))
 
@@ -109,8 +151,15 @@ def Conv(
     kernel_shape=None,
     pads=None,
     strides=None,
+    _packed=None,
 ):
+    """``_packed`` (private: no file attribute can set it): (weights,
+    ``pack_weights(weights, group, dtype)``) bound once at load for a constant ``w``
+    (``runtime.onnx._plan``); used only when ``w`` is those very weights."""
     dtype = np.result_type(x.dtype, w.dtype)
+    ready = None
+    if _packed is not None and _packed[0] is w and _packed[1].dtype == dtype:
+        ready = _packed[1]
     y = conv_nchw(
         x,
         w,
@@ -123,6 +172,7 @@ def Conv(
         op="Conv",
         dtype=dtype,
         bias=b,
+        packed=ready,
     )
     return y
 

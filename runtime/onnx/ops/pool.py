@@ -129,11 +129,7 @@ def AveragePool(
     )
     nsp = len(kernel_shape)
     axes = tuple(range(-nsp, 0))
-    total = windows(x, kernel_shape, strides, dilations, pads, 0, extra)
-    for _ in range(nsp):
-        # Outer kernel axis first, one axis at a time: the float32 summation order of
-        # onnxruntime's MLAS pooling, so QDQ models match it exactly ((x00 + x10) + (x01 + x11)).
-        total = total.sum(axis=2 + nsp)
+    total = _window_sums(x, kernel_shape, strides, dilations, pads, extra)
     # Count of cells each window averages: real cells, plus explicit pads if count_include_pad;
     # never the extra cells ceil_mode adds.
     mask = np.ones((1, 1) + x.shape[2:], dtype=x.dtype)
@@ -145,6 +141,42 @@ def AveragePool(
         inner = pads
     count = windows(mask, kernel_shape, strides, dilations, inner, 0, extra).sum(axis=axes)
     return (total / count).astype(x.dtype, copy=False)
+
+
+def _window_sums(x, kernel_shape, strides, dilations, pads, extra):
+    """The sum of each window (zero padding), one kernel axis at a time, the first kernel
+    axis innermost: the float32 summation order of onnxruntime's MLAS pooling, so that QDQ
+    models match it exactly ((x00 + x10) + (x01 + x11)). Strided slices of the whole tensor
+    are added in turn, whatever its memory layout (no window view, no reduction over one)."""
+    nsp = len(kernel_shape)
+    if any(pads) or any(extra):
+        width = [(0, 0), (0, 0)] + [(pads[i], pads[nsp + i] + extra[i]) for i in range(nsp)]
+        check_size([d + a + b for d, (a, b) in zip(x.shape, width, strict=True)], "AveragePool")
+        x = np.pad(x, width)
+    outs = [
+        (size - (k - 1) * d - 1) // s + 1
+        for size, k, d, s in zip(x.shape[2:], kernel_shape, dilations, strides, strict=True)
+    ]
+
+    def tap(offset):
+        return x[
+            (slice(None), slice(None))
+            + tuple(
+                slice(o * d, o * d + (n - 1) * s + 1, s)
+                for o, d, s, n in zip(offset, dilations, strides, outs, strict=True)
+            )
+        ]
+
+    def nested(axis, offset):
+        # Sum over kernel axes 0..axis, the later axes' offsets fixed in ``offset``.
+        total = None
+        for o in range(kernel_shape[axis]):
+            at = offset[:axis] + (o,) + offset[axis + 1 :]
+            term = tap(at) if axis == 0 else nested(axis - 1, at)
+            total = term.copy(order="K") if total is None else np.add(total, term, out=total)
+        return total
+
+    return nested(nsp - 1, (0,) * nsp)
 
 
 def GlobalAveragePool(x):

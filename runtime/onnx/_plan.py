@@ -1,0 +1,169 @@
+"""Work done once at load instead of at every run: constant folding and packed Conv weights.
+
+- A node of the main graph whose inputs are all initializers (or outputs of such nodes) and
+  whose result depends on nothing else (no subgraph, no randomness, tensors only) is run once;
+  its outputs become initializers. Exporters write whole weight tensors this way (the ``onnx``
+  wheel's backend CNNs build every weight with ``ConstantOfShape``; QDQ files dequantize their
+  weights with ``DequantizeLinear``), which would otherwise be recomputed at each run.
+- A ``BatchNormalization`` (inference) of a ``Conv`` output that nothing else reads, both with
+  constant parameters, is folded into the convolution, as onnxruntime does:
+  with s = scale / sqrt(var + epsilon) per output channel, W' = W * s and b' = (b - mean) * s + B.
+- A ``Conv`` whose weights are constant gets them in the im2col matmul's layout once.
+
+The folded graph is only used when the feeds override no initializer (an initializer listed
+as a graph input may be fed, since IR 4): the session then runs the graph as written. A node
+that fails at load, or whose outputs would exceed the loading budget, is simply left to run
+(and to fail, with the same error as before, at run time). Folded values are charged to the
+loading budget (``runtime._budget``), so they hold at most ``max_memory_bytes`` together.
+"""
+
+import dataclasses
+import functools
+from collections import Counter
+
+import numpy as np
+
+from runtime import _budget
+from runtime.errors import InvalidModelError, KernelError
+from runtime.onnx._evaluator import run_graph
+from runtime.onnx._graph import Graph, Node, _node_free
+from runtime.onnx.ops import conv
+
+# Ops whose result is not a function of their inputs, or which make sequences (lists).
+_NOT_FOLDED = frozenset(
+    {
+        "Bernoulli",
+        "Multinomial",
+        "RandomNormal",
+        "RandomNormalLike",
+        "RandomUniform",
+        "RandomUniformLike",
+        "SequenceEmpty",
+        "SequenceConstruct",
+        "SequenceInsert",
+        "SequenceErase",
+        "SplitToSequence",
+    }
+)
+
+
+def plan(graph: Graph) -> Graph:
+    """``graph`` with its constant nodes folded and constant Conv weights packed.
+
+    Runs under the active (loading) budget; ``graph`` itself is not modified.
+    """
+    known = dict(graph.initializers)
+    budget = _budget.active()
+    nodes = [n for n in graph.nodes if not (_foldable(n, known) and _fold(n, known, budget))]
+    nodes = _fuse_batch_norms(nodes, known, graph, budget)
+    nodes = [_packed_conv(n, known) for n in nodes]
+    return dataclasses.replace(graph, initializers=known, nodes=nodes)
+
+
+def _foldable(node: Node, known: dict) -> bool:
+    return (
+        node.domain in ("", "ai.onnx")
+        and not node.graph_attrs
+        and node.op_type not in _NOT_FOLDED
+        and all(not name or name in known for name in node.inputs)
+    )
+
+
+def _fold(node: Node, known: dict, budget) -> bool:
+    """Run ``node`` on constants; store its outputs in ``known`` if it succeeds in budget."""
+    inputs = {name: known[name] for name in node.inputs if name}
+    one = Graph(f"fold {node.name}", [], [], inputs, [node])
+    try:
+        values = run_graph(one, {})
+    except (InvalidModelError, KernelError):
+        return False  # it fails at run time with the same error, where it always did
+    outputs = {name: values[name] for name in node.outputs if name}
+    if not all(isinstance(v, np.ndarray) for v in outputs.values()):
+        return False
+    fresh = [v for v in outputs.values() if all(v is not a for a in inputs.values())]
+    nbytes = sum(v.nbytes for v in fresh)
+    if budget.held_bytes + nbytes > budget.limits.max_memory_bytes:
+        return False
+    budget.hold(nbytes, node.describe)
+    for name, value in outputs.items():
+        value.flags.writeable = False  # shared by every run from now on
+        known[name] = value
+    return True
+
+
+def _fuse_batch_norms(nodes: list, known: dict, graph: Graph, budget) -> list:
+    """``nodes`` with each Conv -> BatchNormalization pair that can be fused replaced by one
+    Conv (at the BatchNormalization's place: nothing in between reads the Conv's output)."""
+    uses = Counter(name for n in nodes for name in n.inputs if name)
+    uses.update(name for n in nodes for name in _node_free(n))
+    uses.update(v.name for v in graph.outputs)
+    producer = {out: i for i, n in enumerate(nodes) for out in n.outputs if out}
+    fused: dict[int, Node] = {}  # BatchNormalization index -> its fused Conv
+    gone = set()  # Conv indices folded into a later node
+    for i, bn in enumerate(nodes):
+        if bn.op_type != "BatchNormalization" or bn.domain != "" or len(bn.outputs) != 1:
+            continue
+        j = producer.get(bn.inputs[0])
+        if j is None or uses[bn.inputs[0]] != 1 or j in gone:
+            continue
+        node = _fused_conv(nodes[j], bn, known, budget)
+        if node is not None:
+            fused[i] = node
+            gone.add(j)
+    return [fused.get(i, n) for i, n in enumerate(nodes) if i not in gone]
+
+
+def _fused_conv(conv_node: Node, bn: Node, known: dict, budget) -> Node | None:
+    """The Conv computing ``bn(conv_node(x))``, or None when the pair does not qualify."""
+    if conv_node.op_type != "Conv" or conv_node.domain != "" or conv_node.graph_attrs:
+        return None
+    if bn.attrs.get("training_mode", 0) or bn.attrs.get("spatial", 1) != 1:
+        return None
+    w = known.get(conv_node.inputs[1])
+    b = known.get(conv_node.inputs[2]) if len(conv_node.inputs) > 2 and conv_node.inputs[2] else 0
+    params = [known.get(name) for name in bn.inputs[1:5]]
+    if w is None or b is None or len(params) != 4 or any(p is None for p in params):
+        return None
+    m = w.shape[0] if w.ndim >= 3 else -1
+    arrays = [w] + params + ([b] if isinstance(b, np.ndarray) else [])
+    if any(a.dtype != np.float32 for a in arrays) or any(p.shape != (m,) for p in params):
+        return None
+    if isinstance(b, np.ndarray) and b.shape != (m,):
+        return None
+    scale, beta, mean, var = params
+    epsilon = np.float32(bn.attrs.get("epsilon", 1e-5))
+    s = scale / np.sqrt(var + epsilon)
+    w_fused = (w * s.reshape((m,) + (1,) * (w.ndim - 1))).astype(np.float32)
+    b_fused = ((b - mean) * s + beta).astype(np.float32)
+    nbytes = w_fused.nbytes + b_fused.nbytes
+    if budget.held_bytes + nbytes > budget.limits.max_memory_bytes:
+        return None
+    budget.hold(nbytes, bn.describe)
+    names = []
+    for suffix, value in (("W", w_fused), ("B", b_fused)):
+        name = f"{bn.outputs[0]}/fused_{suffix}"
+        while name in known:
+            name += "_"
+        value.flags.writeable = False
+        known[name] = value
+        names.append(name)
+    return dataclasses.replace(conv_node, inputs=(conv_node.inputs[0], *names), outputs=bn.outputs)
+
+
+def _packed_conv(node: Node, known: dict) -> Node:
+    """A float ``Conv`` with constant weights, bound to them packed once."""
+    if node.op_type != "Conv" or node.domain not in ("", "ai.onnx") or len(node.inputs) < 2:
+        return node
+    w = known.get(node.inputs[1])
+    group = node.attrs.get("group", 1)
+    if (
+        w is None
+        or w.dtype not in (np.float32, np.float64)
+        or w.ndim < 3
+        or not isinstance(group, int)
+        or group < 1
+        or w.shape[0] % group
+    ):
+        return node
+    packed = conv.pack_weights(w, group, w.dtype)
+    return dataclasses.replace(node, fn=functools.partial(conv.Conv, _packed=(w, packed)))
