@@ -5,9 +5,9 @@ TFLite's ``EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8`` mode, w
 
 * activations: int16 symmetric per tensor, ``scale = max(|min|, |max|) / 32767`` (float32,
   the range widened to include 0), zero point 0;
-* CONV_2D / FULLY_CONNECTED weights: int8 symmetric per channel on axis 0, DEPTHWISE_CONV_2D
-  on axis 3, exactly as in int8 mode; biases int64 with scale ``in_scale * w_scale`` per channel
-  (``SymmetricPerChannelBiasQuantize<int64_t>``);
+* CONV_2D / TRANSPOSE_CONV / FULLY_CONNECTED weights: int8 symmetric per channel on axis 0,
+  DEPTHWISE_CONV_2D on axis 3, exactly as in int8 mode; biases int64 with scale
+  ``in_scale * w_scale`` per channel (``SymmetricPerChannelBiasQuantize<int64_t>``);
 * SOFTMAX, LOGISTIC and TANH outputs (1/32768, 0);
 * MAX_POOL_2D, AVERAGE_POOL_2D, RESHAPE, PAD and TRANSPOSE keep their input's parameters;
   CONCATENATION inputs are requantized to the output's parameters;
@@ -36,10 +36,10 @@ INT64_MAX = 2**63 - 1
 _FIXED = {"SOFTMAX", "LOGISTIC", "TANH"}
 OUTPUT_16X8 = (np.float32(1 / 32768), 0)
 _SAME_AS_INPUT = {"MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE", "PAD", "TRANSPOSE"}
-_WEIGHTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"}
+_WEIGHTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"}
 # What LiteRT runs in 16x8 and runtime/tflite reproduces (tests/runtime/tflite/
-# test_int16_kernels.py); TRANSPOSE_CONV, BATCH_MATMUL and a few other ops have LiteRT int16
-# kernels too, but stay float here until the runtime has them.
+# test_int16_kernels.py); BATCH_MATMUL and a few other ops have LiteRT int16 kernels too, but
+# stay float here until the runtime has them.
 SUPPORTED_16X8 = (
     _FIXED
     | _SAME_AS_INPUT

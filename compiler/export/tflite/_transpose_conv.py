@@ -61,7 +61,7 @@ def operator_inputs(op: Op) -> list[Value | None] | None:
     x, w = op.inputs[0], op.inputs[1]
     bias = op.inputs[2] if len(op.inputs) > 2 else None
     if bias is None:
-        dtype = np.int32 if x.dtype == "int8" else np.float32
+        dtype = {"int8": np.int32, "int16": np.int64}.get(x.dtype, np.float32)
         bias = Value(f"{op.name}/zero_bias", None, data=np.zeros(w.shape[0], dtype))
     return [op.attrs[_SHAPE_ATTR], w, x, bias]
 

@@ -1,4 +1,4 @@
-"""TRANSPOSE_CONV: float32 and int8 (per-channel).
+"""TRANSPOSE_CONV: float32, int8 (per-channel) and 16x8 (int16 input, int8 filter).
 
 References: ``tflite/kernels/transpose_conv.cc``; ``reference/transpose_conv.h`` and
 ``reference/integer_ops/transpose_conv.h``. Inputs ``(output_shape, filter OHWI, input,
@@ -16,6 +16,8 @@ import numpy as np
 
 from runtime.tflite.kernels import _common as c
 from runtime.tflite.kernels._fixed_point import quantize_multipliers, requantize
+from runtime.tflite.kernels._int16 import requantize_accumulator
+from runtime.tflite.kernels.conv import int16_bias
 
 
 def prepare(ctx: c.OpContext) -> c.Eval:
@@ -41,6 +43,8 @@ def prepare(ctx: c.OpContext) -> c.Eval:
         return _float(ctx, weights, bias, geometry, act)
     if in_type == c.I8 and ctx.in_type(1) == c.I8:
         return _int8(ctx, weights, bias, geometry, act)
+    if in_type == c.I16 and ctx.in_type(1) == c.I8:
+        return _int16(ctx, weights, bias, geometry, act)
     raise ctx.unsupported(f"input/filter types {in_type}/{ctx.in_type(1)} not supported")
 
 
@@ -81,6 +85,34 @@ def _float(ctx, weights, bias, geometry, act):
         if b is not None:
             y = y + b
         return [c.apply_float_activation(np.ascontiguousarray(y, np.float32), act)]
+
+    return run
+
+
+def _int16(ctx, weights, bias, geometry, act):
+    # 16x8: reference_integer_ops::TransposeConv with an int64 scratch buffer and bias (int32
+    # with quantized_bias_type INT32), symmetric int16 input and output.
+    s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[2], "input")
+    s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
+    if ctx.out_type() != c.I16:
+        raise ctx.unsupported("16x8 transposed convolution must have an int16 output")
+    if zp_in or zp_out:
+        raise ctx.fail(f"int16 input and output zero points must be 0, are {zp_in}, {zp_out}")
+    oc = weights.shape[0]
+    wq = ctx.inputs[1].quantization
+    if wq is None or len(wq.scale) not in (1, oc) or np.any(wq.zero_point != 0):
+        raise ctx.fail(f"filter needs 1 or {oc} scales with zero points 0")
+    int32_bias = int16_bias(ctx, bias, "transposed convolution")
+    w_scale = np.broadcast_to(wq.scale.astype(np.float64), (oc,))
+    mult, shift = quantize_multipliers(np.float64(s_in) * w_scale / np.float64(s_out))
+    lo, hi = c.activation_range_quantized(act, s_out, 0, np.int16)
+    w = weights.astype(np.int64)
+    b = np.zeros(oc, np.int64) if bias is None else bias.astype(np.int64)
+
+    def run(shape, _w, x, *_):
+        acc = _scatter(ctx, shape, x, w, geometry, np.float64).astype(np.int64) + b
+        y = requantize_accumulator(np.ascontiguousarray(acc), mult, shift, int32_bias)
+        return [np.clip(y, lo, hi).astype(np.int16)]
 
     return run
 

@@ -235,3 +235,22 @@ def test_onnx_below_opset_21_is_refused():
     q = quantize_graph(graph, "int16x8", _inputs(graph, 4, seed=9))
     with pytest.raises(ExportError, match="opset 21"):
         write_onnx(q, opset=17)
+
+
+def test_transposed_convolution_decoder_is_16x8_and_exact():
+    inputs = keras.Input((5, 5, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    x = keras.layers.Conv2DTranspose(3, 3, strides=2, padding="same")(x)
+    outputs = keras.layers.Conv2DTranspose(2, 2, strides=1, padding="valid", use_bias=False)(x)
+    model = keras.Model(inputs, outputs)
+    graph = _float_graph(model)
+    q = quantize_graph(graph, "int16x8", _inputs(graph, 16, seed=10))
+    assert not float_islands(q)
+    assert {op.inputs[0].dtype for op in q.ops if op.type == "TRANSPOSE_CONV"} == {"int16"}
+    tflite = write_tflite(q)
+    ours = runtime.Interpreter(model_content=tflite, experimental_preserve_all_tensors=True)
+    ref = litert_interpreter(model_content=tflite)
+    feeds = _inputs(graph, 2, seed=11)
+    _feed(ours, feeds)
+    _feed(ref, feeds)
+    assert compare_all_tensors(ours, ref) >= len(q.ops)

@@ -309,3 +309,26 @@ def test_relus_int16(op, options):
     x = np.arange(-32768, 32768, 7, dtype=np.int16).reshape(1, -1)
     data = one_op_model(op, [inp(x.shape, I16, 4e-4, 0)], [out(x.shape, I16, 3e-4, 0)], options)
     check(data, [x])
+
+
+@pytest.mark.parametrize("padding, stride", [(0, 2), (1, 1)])
+def test_transpose_conv_int16(padding, stride):
+    rng = np.random.default_rng(13)
+    n, h, w, ic, oc, k = 2, 4, 3, 3, 5, 3
+    oh = h * stride if padding == 0 else (h - 1) * stride + k
+    ow = w * stride if padding == 0 else (w - 1) * stride + k
+    weights, w_scale = _q_weights(rng, (oc, k, k, ic), 0)
+    s_in, s_out = 1e-3, 3e-3
+    data = one_op_model(
+        Op.TRANSPOSE_CONV,
+        [
+            const(np.array([n, oh, ow, oc], np.int32), T.INT32),
+            const(weights, T.INT8, w_scale, np.zeros(oc, np.int64)),
+            inp((n, h, w, ic), I16, s_in, 0),
+            const(_bias(rng, oc), T.INT64, (s_in * w_scale).astype(np.float32), [0] * oc),
+        ],
+        [out((n, oh, ow, oc), I16, s_out, 0)],
+        {"padding": padding, "stride_w": stride, "stride_h": stride},
+        version=3,
+    )
+    check(data, [int16_feed(rng, (n, h, w, ic))])
