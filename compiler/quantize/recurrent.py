@@ -191,10 +191,10 @@ def _unrolled_bases(graph: Graph) -> dict[str, list[str]]:
 
 
 def _warn(op: Op, reason: str) -> None:
+    layer = op.outputs[0].name.removesuffix("/sequence")  # the lowering's name without it
     warnings.warn(
         RecurrentQuantizationWarning(
-            f"recurrent layer {op.outputs[0].name!r} ({op.type}) stays float in the int8 "
-            f"model: {reason}"
+            f"recurrent layer {layer!r} ({op.type}) stays float in the int8 model: {reason}"
         ),
         stacklevel=4,
     )
