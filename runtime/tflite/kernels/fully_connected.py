@@ -84,11 +84,17 @@ def _int8(ctx, weights, bias, act, rows, shape_out):
     gemm = exact_gemm_dtype(float(np.abs(w).sum(axis=1).max(initial=0)))
     w_t = np.ascontiguousarray(w.T.astype(gemm))
     b = np.zeros(units, np.int64) if bias is None else bias.astype(np.int64)
+    # sum_k w*(x - zp) = sum_k w*x - zp*sum_k w: the GEMM runs on raw int8 values (|x| <= 128,
+    # within the bound above), exact in ``gemm``; the sum with the folded bias is exact in
+    # float64 (|acc| < 2^53), so acc * scale is the product the kernel rounds.
+    b_eff = (b - zp_in * w.sum(axis=1)).astype(np.float64)
+    lo_f, hi_f = np.float64(lo - zp_out), np.float64(hi - zp_out)
 
     def run(x, *_):
-        acc = ((rows(x).astype(gemm) - gemm(zp_in)) @ w_t).astype(np.int64) + b
-        y = round_half_away(acc * scale) + zp_out
-        return [shape_out(x, np.clip(y, lo, hi).astype(np.int8))]
+        acc = np.add(rows(x).astype(gemm) @ w_t, b_eff, dtype=np.float64)
+        y = round_half_away(acc * scale)
+        np.minimum(np.maximum(y, lo_f, out=y), hi_f, out=y)
+        return [shape_out(x, (y + zp_out).astype(np.int8))]
 
     return run
 
