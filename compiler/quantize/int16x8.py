@@ -38,13 +38,14 @@ OUTPUT_16X8 = (np.float32(1 / 32768), 0)
 _SAME_AS_INPUT = {"MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE", "PAD", "TRANSPOSE"}
 _WEIGHTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"}
 # What LiteRT runs in 16x8 and runtime/tflite reproduces (tests/runtime/tflite/
-# test_int16_kernels.py); BATCH_MATMUL and a few other ops have LiteRT int16 kernels too, but
-# stay float here until the runtime has them.
+# test_int16_kernels.py); a few other ops (resizes, GATHER, the normalization builtins) have
+# LiteRT int16 kernels too, but stay float here until the runtime has them.
 SUPPORTED_16X8 = (
     _FIXED
     | _SAME_AS_INPUT
     | _WEIGHTED
     | {"ADD", "SUB", "MUL", "MEAN", "CONCATENATION", "RELU", "RELU6", "LEAKY_RELU"}
+    | {"BATCH_MATMUL"}
 )
 
 

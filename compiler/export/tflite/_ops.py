@@ -228,6 +228,7 @@ OP_WRITERS: dict[str, OpWriter] = {
             "adj_y": bool(op.attrs["adj_y"]),
             "asymmetric_quantize_inputs": False,
         },
+        _versioned(_int8_version, 3),
     ),
     "QUANTIZE": OpWriter(_B.QUANTIZE, lambda op: {}, _quantize_version),
     "DEQUANTIZE": OpWriter(_B.DEQUANTIZE, lambda op: {}, _dequantize_version),
@@ -318,6 +319,7 @@ _RUNTIME = {
     (_B.LOGISTIC, 3): "2.3.0",
     (_B.RELU, 3): "2.5.0",
     (_B.RELU6, 3): "2.5.0",
+    (_B.BATCH_MATMUL, 3): "2.4.0",
 }
 
 

@@ -1,4 +1,4 @@
-"""BATCH_MATMUL: float32 and int8, broadcasting batch dimensions, optional adjoints.
+"""BATCH_MATMUL: float32, int8 and int16 (16x8), broadcasting batch dimensions, optional adjoints.
 
 Reference: ``tflite/kernels/batch_matmul.cc``, ``reference/batch_matmul.h``. int8:
 acc = sum (lhs - zp_l)(rhs - zp_r), out = MBQM(acc, M, s) + zp_out with M, s from
@@ -13,6 +13,7 @@ import numpy as np
 from runtime.tflite.kernels import _common as c
 from runtime.tflite.kernels._fixed_point import quantize_multiplier, requantize
 from runtime.tflite.kernels._hybrid import quantize_rows_asymmetric, quantize_rows_symmetric
+from runtime.tflite.kernels._int16 import mbqm_int64
 
 
 def prepare(ctx: c.OpContext) -> c.Eval:
@@ -20,12 +21,14 @@ def prepare(ctx: c.OpContext) -> c.Eval:
     adj_x, adj_y = ctx.options["adj_x"], ctx.options["adj_y"]
     if ctx.in_type(0) == c.F32 and ctx.in_type(1) == c.I8:
         return _hybrid(ctx, adj_x, adj_y)
-    ttype = ctx.require_types((c.F32, c.I8), inputs=(0, 1))
-    if ttype == c.I8:
+    ttype = ctx.require_types((c.F32, c.I8, c.I16), inputs=(0, 1))
+    if ttype != c.F32:
         s_l, zp_l = c.per_tensor_qparams(ctx, ctx.inputs[0], "lhs")
         s_r, zp_r = c.per_tensor_qparams(ctx, ctx.inputs[1], "rhs")
         s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
         mult, shift = quantize_multiplier(float(np.float32(np.float32(s_l * s_r) / s_out)))
+        if ttype == c.I16 and (zp_l or zp_r or zp_out):
+            raise ctx.fail("int16 BATCH_MATMUL needs zero points 0")
 
     def run(a, b):
         if a.ndim < 2 or b.ndim < 2:
@@ -41,6 +44,11 @@ def prepare(ctx: c.OpContext) -> c.Eval:
         if ttype == c.F32:
             return [np.matmul(a, b).astype(np.float32)]
         acc = np.matmul(a.astype(np.float64) - zp_l, b.astype(np.float64) - zp_r)
+        if ttype == c.I16:
+            # 16x8: int64 accumulator and the int64 MultiplyByQuantizedMultiplier (exact in
+            # float64 while the depth stays under 2^22).
+            y = mbqm_int64(acc.astype(np.int64), mult, shift)
+            return [np.clip(y, -32768, 32767).astype(np.int16)]
         return [requantize(acc.astype(np.int64), mult, shift, zp_out, -128, 127)]
 
     return run

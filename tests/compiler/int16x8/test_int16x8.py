@@ -254,3 +254,22 @@ def test_transposed_convolution_decoder_is_16x8_and_exact():
     _feed(ours, feeds)
     _feed(ref, feeds)
     assert compare_all_tensors(ours, ref) >= len(q.ops)
+
+
+def test_attention_runs_its_batch_matmuls_in_int16():
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((6, 8))
+    x = keras.layers.MultiHeadAttention(num_heads=2, key_dim=4)(inputs, inputs)
+    x = keras.layers.GlobalAveragePooling1D()(x)
+    outputs = keras.layers.Dense(3, activation="softmax")(x)
+    graph = _float_graph(keras.Model(inputs, outputs))
+    q = quantize_graph(graph, "int16x8", _inputs(graph, 16, seed=12))
+    assert not float_islands(q)
+    assert {op.outputs[0].dtype for op in q.ops if op.type == "BATCH_MATMUL"} == {"int16"}
+    tflite = write_tflite(q)
+    ours = runtime.Interpreter(model_content=tflite, experimental_preserve_all_tensors=True)
+    ref = litert_interpreter(model_content=tflite)
+    feeds = _inputs(graph, 2, seed=13)
+    _feed(ours, feeds)
+    _feed(ref, feeds)
+    assert compare_all_tensors(ours, ref) >= len(q.ops)

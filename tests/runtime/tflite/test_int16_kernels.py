@@ -332,3 +332,17 @@ def test_transpose_conv_int16(padding, stride):
         version=3,
     )
     check(data, [int16_feed(rng, (n, h, w, ic))])
+
+
+@pytest.mark.parametrize("adj_y", [False, True])
+def test_batch_matmul_int16(adj_y):
+    rng = np.random.default_rng(14)
+    a_shape, b_shape = (2, 3, 4, 6), ((1, 5, 6) if adj_y else (1, 6, 5))
+    data = one_op_model(
+        Op.BATCH_MATMUL,
+        [inp(a_shape, I16, 2e-4, 0), inp(b_shape, I16, 3e-4, 0)],
+        [out((2, 3, 4, 5), I16, 1e-3, 0)],
+        {"adj_x": False, "adj_y": adj_y, "asymmetric_quantize_inputs": False},
+        version=3,
+    )
+    check(data, [int16_feed(rng, a_shape), int16_feed(rng, b_shape)])
