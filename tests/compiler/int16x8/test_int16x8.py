@@ -273,3 +273,15 @@ def test_attention_runs_its_batch_matmuls_in_int16():
     _feed(ours, feeds)
     _feed(ref, feeds)
     assert compare_all_tensors(ours, ref) >= len(q.ops)
+    # ONNX: onnxruntime's default MatMulNBits fusion (DequantizeLinear int8 weights -> MatMul)
+    # computes with int8 activations (accuracy level 4), which int16 activations do not fit;
+    # accuracy level 1 (float) keeps the file's arithmetic.
+    data = write_onnx(q, opset=21)
+    options = ort.SessionOptions()
+    options.add_session_config_entry("session.qdq_matmulnbits_accuracy_level", "1")
+    session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+    x = feeds[graph.inputs[0].name]
+    expected = session.run(None, {graph.inputs[0].name: x})[0]
+    ours_onnx = runtime.InferenceSession(data).run(None, {graph.inputs[0].name: x})[0]
+    step = q.producers()[id(q.outputs[0])].inputs[0].quant.scale[0]
+    np.testing.assert_allclose(ours_onnx, expected, rtol=0, atol=step * 1.01)
