@@ -10,6 +10,7 @@ from runtime.tflite.kernels import (
     conv,
     densify,
     depthwise_conv,
+    detection_postprocess,
     embedding_lookup,
     exp,
     fully_connected,
@@ -101,6 +102,7 @@ REGISTRY = {
     Op.CAST: logic.prepare_cast,
     Op.FILL: logic.prepare_fill,
     Op.WHILE: control_flow.prepare_while,
+    Op.LSTM: lstm.prepare_lstm,
     Op.UNIDIRECTIONAL_SEQUENCE_LSTM: lstm.prepare_unidirectional,
     Op.BIDIRECTIONAL_SEQUENCE_LSTM: lstm.prepare_bidirectional,
     Op.UNIDIRECTIONAL_SEQUENCE_RNN: rnn.prepare_rnn,
@@ -184,9 +186,10 @@ REGISTRY[Op.DEPTHWISE_CONV_2D] = uint8_conv.prepare_depthwise
 REGISTRY[Op.FULLY_CONNECTED] = uint8_conv.prepare_fully_connected
 
 # Custom operators (BuiltinOperator.CUSTOM) by ``custom_code``: those LiteRT's default resolver
-# runs for MediaPipe models.
+# runs for MediaPipe models, and the SSD post-processing op its resolvers ship.
 CUSTOM_REGISTRY = {
     "Convolution2DTransposeBias": mediapipe_custom.prepare_transpose_conv_bias,
     "MaxPoolingWithArgmax2D": mediapipe_custom.prepare_max_pool_argmax,
     "MaxUnpooling2D": mediapipe_custom.prepare_max_unpooling,
+    "TFLite_Detection_PostProcess": detection_postprocess.prepare,
 }
