@@ -17,7 +17,8 @@
   the writer only writes, and refuses such an op).
 
 Versions and runtimes from ``op_version.cc`` / ``runtime_version.cc``: LSTM / RNN float 1,
-hybrid (int8 weights, float input) 2, integer (int8 input) 1; REVERSE_V2 int8 3.
+hybrid (int8 weights, float input) 2, integer (int8 input) 1; REVERSE_V2 int8 3; FILL of an
+int8 / int16 value 3.
 """
 
 from __future__ import annotations
@@ -180,7 +181,8 @@ RECURRENT_WRITERS = {
     "SHAPE": OpWriter(
         _B.SHAPE, lambda op: {"out_type": int(schema.TensorType.INT32)}, lambda op: 1
     ),
-    "FILL": OpWriter(_B.FILL, None, lambda op: 1),
+    # FILL of an int8 / int16 value (the integer LSTM's states) is version 3.
+    "FILL": OpWriter(_B.FILL, None, lambda op: 3 if op.inputs[1].dtype in ("int8", "int16") else 1),
 }
 
 RECURRENT_RUNTIME = {
@@ -194,4 +196,5 @@ RECURRENT_RUNTIME = {
     (_B.REVERSE_V2, 3): "2.5.0",
     (_B.SHAPE, 1): "1.13.0",
     (_B.FILL, 1): "1.13.0",
+    (_B.FILL, 3): "2.5.0",
 }

@@ -75,6 +75,10 @@ def test_integer_lstm_tensors_follow_tflite_rules(case):
     subgraph = _subgraph(files(build(case))[0])
     lstms = [op for op in subgraph.operators if op.op == _LSTM]
     assert lstms
+    # op_version.cc: integer LSTM 1, FILL of an int8 / int16 value 3, int8 REVERSE_V2 3.
+    versions = {(op.name, op.version) for op in subgraph.operators}
+    assert ("UNIDIRECTIONAL_SEQUENCE_LSTM", 1) in versions and ("FILL", 3) in versions
+    assert all(v == 3 for name, v in versions if name in ("REVERSE_V2", "FILL"))
     for op in lstms:
         t = subgraph.tensors
         x, out = t[op.inputs[0]], t[op.outputs[0]]
