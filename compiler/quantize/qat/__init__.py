@@ -9,11 +9,15 @@ SOFTMAX / LOGISTIC / TANH, straight-through gradients. ``compiler.compile(qat_mo
 quantize="int8")`` (or ``compile m.qat.keras --quantize int8``) writes the file from the
 learned ranges, without calibration data.
 
-How close: the simulation rounds with float32 arithmetic (``round(x / scale)``) where the int8
-kernels requantize with 32-bit fixed-point multipliers, so an output can differ by one int8
-step where a value falls within ~1e-6 of a rounding boundary; such a difference can spread to
-the values computed from it. Everything else (weights, biases' float values, parameters,
-clamps) is the compiler's own arithmetic.
+How close: outside training, convolutions and Dense layers accumulate in float64 (as exact as
+the kernels' int32 sums) with the bias rounded to int32 as the compiler rounds it, and MEAN
+(global average pooling) reproduces the int8 kernel's fixed-point arithmetic. What remains is
+the requantization: the simulation rounds ``x / scale`` once, where the kernels multiply by a
+31-bit fixed-point multiplier and round twice (gemmlowp's ``SaturatingRoundingDoublingHighMul``
+then ``RoundingDivideByPOT``), and the int8 SOFTMAX / LOGISTIC / TANH kernels evaluate their
+function in fixed point. A value within ~1e-3 of a step of a rounding boundary can then land
+one step away, and the difference can spread to what is computed from it: outputs agree
+exactly on ~99 % of elements and within one step on all (tests/compiler/qat).
 """
 
 from compiler.quantize.qat.layers import FakeQuant, QuantizeWrapper

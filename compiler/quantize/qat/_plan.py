@@ -36,6 +36,7 @@ class Plan:
         islands: ``"name (TYPE)"`` of the ops the int8 graph keeps float.
         re_rounding: ops (``"name (TYPE)"``) whose int8 output is re-rounded in place.
         weights: layer name -> the optimized graph's op reading that layer's weights.
+        mean_counts: MEAN outputs -> how many values each output averages.
     """
 
     graph: Graph
@@ -44,6 +45,7 @@ class Plan:
     islands: list[str] = field(default_factory=list)
     re_rounding: list[str] = field(default_factory=list)
     weights: dict = field(default_factory=dict)
+    mean_counts: dict[str, int] = field(default_factory=dict)
 
 
 def optimized_graph(model) -> Graph:
@@ -83,6 +85,10 @@ def quantization_plan(model) -> Plan:
                 plan.ranged.add(out.name)
             elif op.type in _FIXED and out.dtype == "int8":
                 plan.fixed[out.name] = (float(out.quant.scale[0]), int(out.quant.zero_point[0]))
+        if op.type == "MEAN" and op.outputs[0].name in plan.ranged:
+            count = _mean_count(op)
+            if count:
+                plan.mean_counts[op.outputs[0].name] = count
         if op.type in RE_ROUNDING:
             plan.re_rounding.append(f"{op.outputs[0].name} ({op.type})")
     for op in graph.ops:
@@ -90,6 +96,17 @@ def quantization_plan(model) -> Plan:
             if len(op.inputs) > 1 and op.inputs[1] is not None and op.inputs[1].is_const:
                 plan.weights.setdefault(op.inputs[1].name.split("/")[0], []).append(op)
     return plan
+
+
+def _mean_count(op) -> int | None:
+    """How many values each output of MEAN ``op`` averages (None if not static)."""
+    shape, axes = op.inputs[0].shape, op.inputs[1]
+    if shape is None or axes is None or not axes.is_const:
+        return None
+    dims = [shape[int(a) % len(shape)] for a in np.ravel(axes.data)]
+    if any(d is None for d in dims):
+        return None
+    return int(np.prod(dims))
 
 
 def ir_layout(kind: str, kernel: np.ndarray) -> np.ndarray:

@@ -27,7 +27,9 @@ from compiler.keras.layers.layer import Layer
 from compiler.keras.layers.rnn._common import deserialize_layer, serialize_layer
 from compiler.keras.ops._core import primitive
 from compiler.keras.saving.object_registration import register_keras_serializable
-from compiler.quantize.qat._ops import fake_quant, fake_quant_weights
+from compiler.quantize.params import quantize_bias, round_half_away, symmetric_weights
+from compiler.quantize.qat._integer import int8_mean
+from compiler.quantize.qat._ops import activation_qparams, fake_quant, fake_quant_weights
 
 __all__ = ["FakeQuant", "QuantizeWrapper", "PACKAGE", "WRAPPED_CLASSES"]
 
@@ -46,6 +48,9 @@ class FakeQuant(Layer):
         trainable_range: learn ``min`` / ``max`` by gradient descent (straight-through
             gradients) instead of moving averages.
         io: on a model input's quantizer, the ``io`` given to ``prepare_qat``.
+        mean_count: for a MEAN's output, the number of values each output averages: outside
+            training the output is then computed with the int8 MEAN kernel's arithmetic
+            (``_integer``) from the codes of the quantizer before the mean.
 
     Input shape:
         Any.
@@ -55,7 +60,14 @@ class FakeQuant(Layer):
     """
 
     def __init__(
-        self, target, fixed=None, ema_decay=0.99, trainable_range=False, io=None, **kwargs
+        self,
+        target,
+        fixed=None,
+        ema_decay=0.99,
+        trainable_range=False,
+        io=None,
+        mean_count=None,
+        **kwargs,
     ):
         super().__init__(**kwargs)
         if not isinstance(target, str) or not target:
@@ -67,6 +79,7 @@ class FakeQuant(Layer):
         self.ema_decay = float(ema_decay)
         self.trainable_range = bool(trainable_range)
         self.io = io
+        self.mean_count = None if mean_count is None else int(mean_count)
         self.supports_masking = True
 
     def build(self, input_shape=None):
@@ -104,7 +117,30 @@ class FakeQuant(Layer):
                 self.range_max.assign(self.range_max.data * d + np.float32(hi * (1 - d)))
         if not self.observed.data:
             return inputs  # nothing seen yet: no range to round to
+        if self.mean_count and not training:
+            source = _source_quantizer(self)
+            if source is not None and source.params is not None:
+                return self._int8_mean(inputs, *source.params)
         return fake_quant(inputs, self.range_min, self.range_max)
+
+    @property
+    def params(self) -> tuple[np.float32, int] | None:
+        """The current ``(scale, zero_point)``; None before any range was seen."""
+        if self.fixed is not None:
+            return np.float32(self.fixed[0]), self.fixed[1]
+        found = self.range
+        return None if found is None else activation_qparams(*found)
+
+    def _int8_mean(self, inputs, in_scale, in_zero_point):
+        # The mean of values on the input's grid, times the count over the scale, is the sum
+        # of (code - zero point) to far better than 1/2 (float32 sums of <= 2^16 codes).
+        total = round_half_away(inputs.data.astype(np.float64) * self.mean_count / in_scale)
+        scale, zero_point = self.params
+        codes = int8_mean(total.astype(np.int64), self.mean_count, in_scale, scale, zero_point)
+        out = (np.asarray(codes - zero_point, np.float32) * scale).astype(np.float32)
+        # Gradient as the fake quantization's (straight through inside the range).
+        rounded = fake_quant(inputs, self.range_min, self.range_max)
+        return rounded + (out - rounded.data)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -117,7 +153,50 @@ class FakeQuant(Layer):
             "ema_decay": self.ema_decay,
             "trainable_range": self.trainable_range,
             "io": self.io,
+            "mean_count": self.mean_count,
         }
+
+
+# Layers whose int8 ops keep their input's parameters (MAX_POOL_2D, RESHAPE, PAD...): the
+# quantizer before them sets the codes after them.
+_KEEPS_PARAMS = {
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "Flatten",
+    "Reshape",
+    "Dropout",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "GaussianNoise",
+    "GaussianDropout",
+    "ZeroPadding1D",
+    "ZeroPadding2D",
+    "Identity",
+}
+
+
+def _input_quantizer(layer):
+    """The ``FakeQuant`` that sets the int8 codes of ``layer``'s (one) input, through layers
+    that keep parameters; None if the graph is not of that form."""
+    for _ in range(64):
+        nodes = layer._inbound_nodes
+        if len(nodes) != 1 or len(nodes[0].input_tensors) != 1:
+            return None
+        layer = nodes[0].input_tensors[0]._keras_history[0]
+        if isinstance(layer, FakeQuant):
+            return layer
+        if type(layer).__name__ not in _KEEPS_PARAMS:
+            return None
+    return None
+
+
+def _source_quantizer(quantizer):
+    """The ``FakeQuant`` whose codes reach ``quantizer``'s input through one reducing layer
+    (the MEAN) and layers that keep parameters."""
+    nodes = quantizer._inbound_nodes
+    if len(nodes) != 1 or len(nodes[0].input_tensors) != 1:
+        return None
+    return _input_quantizer(nodes[0].input_tensors[0]._keras_history[0])
 
 
 @primitive("qat_scale_channels")
@@ -235,22 +314,48 @@ class QuantizeWrapper(Layer):
     def call(self, inputs, training=False):
         layer, bn = self.layer, self.batch_norm
         kernel, bias = layer.kernel, layer.bias
-        if bn is None:
-            y = self._linear(inputs, self._quantized(kernel), bias)
-        elif training and bn.trainable:
+        if bn is not None and training and bn.trainable:
             y = self._batch_folded(inputs, kernel, bias)
         else:
-            s, t = self._scale_shift()
-            w = _scale_channels(kernel, scale=s.reshape(self._channel_shape(kernel.shape)))
-            b = (
-                ops.as_tensor(t.astype(np.float32))
-                if bias is None
-                else _fold_bias(bias, scale=s, shift=t)
-            )
-            y = self._linear(inputs, self._quantized(w), b)
+            w, b = kernel, bias
+            if bn is not None:
+                s, t = self._scale_shift()
+                w = _scale_channels(kernel, scale=s.reshape(self._channel_shape(kernel.shape)))
+                b = (
+                    ops.as_tensor(t.astype(np.float32))
+                    if bias is None
+                    else _fold_bias(bias, scale=s, shift=t)
+                )
+            if training:
+                y = self._linear(inputs, self._quantized(w), b)
+            else:
+                y = self._accumulate(inputs, w, b)
         if self.pre_activation is not None:
             y = self.pre_activation(y, training=training)
         return layer.activation(y)
+
+    def _accumulate(self, inputs, w, b):
+        """Inference: what the int8 kernel accumulates, in float64 (sums of products of grid
+        values are exact there, as the kernel's int32 sums are), plus the bias rounded to
+        int32 with the input's scale as the compiler rounds it (``params.quantize_bias``)."""
+        x, wq = ops.cast(inputs, "float64"), ops.cast(self._quantized(w), "float64")
+        source = _input_quantizer(self)
+        params = None if source is None else source.params
+        if b is not None:
+            b = ops.as_tensor(b)
+            b64 = ops.cast(b, "float64")
+            if params is not None:
+                w_scale = self._weight_scales(np.asarray(w.data if hasattr(w, "data") else w))
+                q, _ = quantize_bias(b.data, params[0], w_scale)
+                exact = q.astype(np.float64) * (np.float64(params[0]) * w_scale.astype(np.float64))
+                b64 = b64 + (exact - b64.data)  # straight through: the gradient is the bias's
+            b = b64
+        return ops.cast(self._linear(x, wq, b), "float32")
+
+    def _weight_scales(self, w: np.ndarray) -> np.ndarray:
+        if self.kind == "DepthwiseConv2D":
+            w = w.reshape(*w.shape[:2], -1)
+        return symmetric_weights(w, w.ndim - 1)[1].scale
 
     def _batch_folded(self, inputs, kernel, bias):
         bn = self.batch_norm

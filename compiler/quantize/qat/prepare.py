@@ -258,6 +258,8 @@ class _Builder:
         """``tensor`` followed by the quantizer of IR value ``value_name``, if it has one."""
         if value_name in self.plan.ranged:
             options = dict(self.options, io=io)
+            if value_name in self.plan.mean_counts:
+                options["mean_count"] = self.plan.mean_counts[value_name]
         elif value_name in self.plan.fixed:
             options = {"fixed": self.plan.fixed[value_name]}
         else:
