@@ -11,13 +11,10 @@ from __future__ import annotations
 import numpy as np
 
 from runtime.tflite.kernels import _common as c
-from runtime.tflite.kernels._fixed_point import (
-    multiply_by_quantized_multiplier,
-    quantize_multipliers,
-)
+from runtime.tflite.kernels._fixed_point import quantize_multipliers, requantize
 from runtime.tflite.kernels._hybrid import quantize_rows_asymmetric
 from runtime.tflite.kernels._int16 import mbqm_int64
-from runtime.tflite.kernels.conv import int16_multipliers
+from runtime.tflite.kernels.conv import exact_gemm_dtype, int16_multipliers
 
 
 def prepare(ctx: c.OpContext) -> c.Eval:
@@ -69,14 +66,17 @@ def prepare(ctx: c.OpContext) -> c.Eval:
         w_scale = np.broadcast_to(wq.scale.astype(np.float64), (oc,))
         mult, shift = quantize_multipliers(np.float64(s_in) * w_scale / np.float64(s_out))
         lo, hi = c.activation_range_quantized(act, s_out, zp_out)
-        w = weights[0].astype(np.int64)
+        # |x - zp_in| <= 255: the taps' sums are exact in float32 while 255 * sum|w| < 2^24
+        # (float64 otherwise, exact below 2^53), and float multiply-adds are cheaper than int64.
+        acc_type = exact_gemm_dtype(float(np.abs(weights[0]).sum(axis=(0, 1)).max(initial=0)))
+        w = weights[0].astype(acc_type)
         b = np.zeros(oc, np.int64) if bias is None else bias.astype(np.int64)
 
         def run_int8(x, *_):
-            xs = x.astype(np.int64) - zp_in
-            acc = _depthwise(ctx, xs, w, geom, 0, np.int64) + b
-            y = multiply_by_quantized_multiplier(acc, mult, shift) + zp_out
-            return [np.clip(y, lo, hi).astype(np.int8)]
+            xs = x.astype(acc_type) - acc_type(zp_in)
+            acc = _depthwise(ctx, xs, w, geom, 0, acc_type).astype(np.int64)
+            acc += b
+            return [requantize(acc, mult, shift, zp_out, lo, hi)]
 
         return run_int8
     if ctx.in_type(0) == c.F32 and ctx.in_type(1) == c.I8 and ctx.out_type() == c.F32:
