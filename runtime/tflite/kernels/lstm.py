@@ -1,8 +1,8 @@
-"""UNIDIRECTIONAL_SEQUENCE_LSTM and BIDIRECTIONAL_SEQUENCE_LSTM: float32 and hybrid
+"""LSTM, UNIDIRECTIONAL_SEQUENCE_LSTM and BIDIRECTIONAL_SEQUENCE_LSTM: float32 and hybrid
 (float activations, int8 weights quantized per tensor). An int8 input selects the fully integer
 kernel of ``lstm_integer`` (LiteRT has it for the unidirectional op only).
 
-References: ``tflite/kernels/unidirectional_sequence_lstm.cc``,
+References: ``tflite/kernels/lstm.cc`` (the FULL kernel), ``unidirectional_sequence_lstm.cc``,
 ``bidirectional_sequence_lstm.cc``, ``lstm_eval.cc`` (``CalculateLstmGateFloat/Hybrid``,
 ``UpdateLstmCellFloat``, ``CalculateLstmOutput*``).
 
@@ -50,12 +50,24 @@ _BI_FW = _Layout((1, 2, 3, 4), (5, 6, 7, 8), (9, 10, 11), (12, 13, 14, 15), 16, 
 _BI_BW = _Layout((18, 19, 20, 21), (22, 23, 24, 25), (26, 27, 28), (29, 30, 31, 32), 33, 34, 37, 38)
 
 
-def _gate(spec, step, peephole, cell, activation):
-    """One gate: bias, + W x, + R h, + peephole * cell, then its activation."""
+def _layer_norm(acc, coefficients, bias):
+    """``MeanStddevNormalization`` (epsilon 1e-8 on the variance), * coefficients, + bias."""
+    n = np.float32(acc.shape[1])
+    mean = (acc.sum(axis=1, dtype=np.float32) / n)[:, None]
+    diff = acc - mean
+    variance = (np.square(diff).sum(axis=1, dtype=np.float32) / n)[:, None]
+    inv = np.float32(1) / np.sqrt(variance + np.float32(1e-8))
+    out = diff * inv * coefficients
+    return out + bias if bias is not None else out
+
+
+def _gate(spec, step, peephole, cell, activation, layer_norm=None):
+    """One gate: bias, + W x, + R h, + peephole * cell, then its activation. With layer norm
+    the bias is added after the normalization instead."""
     w_in, w_rec, bias = spec
     xt, qx, h, qh = step
     batch, n_cell = cell.shape
-    if bias is None:
+    if bias is None or layer_norm is not None:
         acc = np.zeros((batch, n_cell), np.float32)
     else:
         acc = np.broadcast_to(bias, (batch, n_cell)).copy()
@@ -63,13 +75,15 @@ def _gate(spec, step, peephole, cell, activation):
     w_rec.accumulate(acc, h, qh if w_rec.hybrid else None)
     if peephole is not None:
         acc += peephole * cell
+    if layer_norm is not None:
+        acc = _layer_norm(acc, layer_norm, bias)
     return activation(acc)
 
 
 class _Direction:
     """The weights of one LSTM direction and the loop over time."""
 
-    def __init__(self, ctx: c.OpContext, layout: _Layout):
+    def __init__(self, ctx: c.OpContext, layout: _Layout, layer_norm: bool = False):
         o = ctx.options
         required = layout.w_in[1:] + layout.w_rec[1:] + layout.bias[1:]
         for k in required + (layout.output_state, layout.cell_state):
@@ -93,6 +107,14 @@ class _Direction:
                 MatVec(ctx, layout.w_rec[k], self.n_cell, self.n_output, asym),
                 constant_vector(ctx, layout.bias[k], self.n_cell, f"{name} gate bias"),
             )
+        # Layer-norm coefficients: inputs 20..23 of the unidirectional and LSTM ops.
+        self.ln = {}
+        for k, name in enumerate("ifgo"):
+            if layer_norm and name in self.gates:
+                coefficients = constant_vector(ctx, 20 + k, self.n_cell, f"{name} layer norm")
+                if coefficients is None:
+                    raise ctx.fail(f"layer-norm coefficients of gate {name} are missing")
+                self.ln[name] = coefficients
         self.quantizer = self.gates["f"][0]
         self.hybrid = any(m.hybrid for g in self.gates.values() for m in g[:2])
         self.peephole = {
@@ -139,12 +161,14 @@ class _Direction:
         for name in ("i", "f", "g"):
             if name in self.gates:
                 fn = self.act if name == "g" else sigmoid
-                values[name] = _gate(self.gates[name], step, self.peephole.get(name), cell, fn)
+                values[name] = _gate(
+                    self.gates[name], step, self.peephole.get(name), cell, fn, self.ln.get(name)
+                )
         i_gate = (np.float32(1) - values["f"]) if self.cifg else values["i"]
         cell = values["f"] * cell + values["g"] * i_gate
         if self.cell_clip > 0:
             cell = np.clip(cell, -self.cell_clip, self.cell_clip)
-        o_gate = _gate(self.gates["o"], step, self.peephole["o"], cell, sigmoid)
+        o_gate = _gate(self.gates["o"], step, self.peephole["o"], cell, sigmoid, self.ln.get("o"))
         h_new = o_gate * self.act(cell)
         if self.proj is not None:
             batch = h_new.shape[0]
@@ -164,6 +188,15 @@ def _check_common(ctx: c.OpContext):
         raise ctx.unsupported("diagonal recurrent tensors are not supported")
 
 
+def _has_layer_norm(ctx: c.OpContext) -> bool:
+    """LiteRT's rule: a layer-norm LSTM is one with the forget gate's coefficients (input 21)."""
+    if len(ctx.inputs) != 24:
+        return False
+    if ctx.inputs[21] is None and any(ctx.inputs[k] is not None for k in (20, 22, 23)):
+        raise ctx.fail("layer-norm coefficients without the forget gate's (input 21)")
+    return ctx.inputs[21] is not None
+
+
 def prepare_unidirectional(ctx: c.OpContext) -> c.Eval:
     if len(ctx.inputs) not in (20, 24) or len(ctx.outputs) != 1 or ctx.inputs[0] is None:
         raise ctx.fail(
@@ -172,14 +205,35 @@ def prepare_unidirectional(ctx: c.OpContext) -> c.Eval:
     if ctx.in_type(0) == c.I8:
         return lstm_integer.prepare_unidirectional(ctx)
     _check_common(ctx)
-    if len(ctx.inputs) == 24 and any(ctx.inputs[k] is not None for k in range(20, 24)):
-        raise ctx.unsupported("layer-norm LSTM is not supported")
-    cell = _Direction(ctx, _UNI)
+    cell = _Direction(ctx, _UNI, _has_layer_norm(ctx))
     time_major = bool(ctx.options["time_major"])
 
     def run(x, *args):
         out = cell.run(time_major_view(x, time_major), [x, *args], reverse=False)
         return [out if time_major else np.ascontiguousarray(np.swapaxes(out, 0, 1))]
+
+    return run
+
+
+def prepare_lstm(ctx: c.OpContext) -> c.Eval:
+    """LSTM (the full kernel): one step of a [batch, n_input] input, state in variables."""
+    if len(ctx.inputs) not in (20, 24) or len(ctx.outputs) != 1 or ctx.inputs[0] is None:
+        raise ctx.fail(
+            f"has {len(ctx.inputs)} inputs / {len(ctx.outputs)} outputs, expected 20 or 24 / 1"
+        )
+    if ctx.options["kernel_type"] != 0:
+        raise ctx.unsupported("the BASIC LSTM kernel is not supported (FULL only)")
+    if ctx.in_type(0) == c.I8:
+        return lstm_integer.prepare_lstm(ctx)
+    _check_common(ctx)
+    if len(ctx.inputs[0].shape) != 2:
+        raise ctx.fail(f"input has rank {len(ctx.inputs[0].shape)}, expected 2")
+    cell = _Direction(ctx, _UNI, _has_layer_norm(ctx))
+
+    def run(x, *args):
+        if x.ndim != 2:
+            raise ctx.fail(f"input has rank {x.ndim}, expected 2")
+        return [cell.run(x[None], [x, *args], reverse=False)[0]]
 
     return run
 

@@ -146,10 +146,13 @@ def _multiplier(ctx, scale: float, what: str) -> tuple[int, int]:
 class IntegerLstm:
     """Prepared parameters of one integer LSTM and the loop over time."""
 
-    def __init__(self, ctx: c.OpContext):
+    def __init__(self, ctx: c.OpContext, time_major: bool, rank: int = 3):
         self.ctx = ctx
         q = _Quantized(ctx)
-        self.time_major = bool(ctx.options["time_major"])
+        # LiteRT runs time-major input all batch rows at once and batch-major input one row at
+        # a time; only the peephole quirk (see _peephole) tells the two apart.
+        self.time_major = time_major
+        self.rank = rank
         self._structure()
         gate_scale, s_x, z_x, s_o, z_o, s_h, s_c, s_out = self._scales(q)
         self._gate_weights(q, gate_scale, s_x, z_x, s_o, z_o)
@@ -166,8 +169,8 @@ class IntegerLstm:
         x_t = ctx.inputs[0]
         if ctx.out_type(0) != c.I8:
             raise ctx.fail(f"output has type {c._tname(ctx.out_type(0))}, expected INT8")
-        if len(x_t.shape) != 3:
-            raise ctx.fail(f"input has rank {len(x_t.shape)}, expected 3")
+        if len(x_t.shape) != self.rank:
+            raise ctx.fail(f"input has rank {len(x_t.shape)}, expected {self.rank}")
         for k in _W_IN[1:] + _W_REC[1:] + (_BIAS + 1, _BIAS + 2, _BIAS + 3):
             if ctx.inputs[k] is None:
                 raise ctx.fail(f"required input {k} is missing (-1)")
@@ -196,9 +199,9 @@ class IntegerLstm:
         if len(r_out.shape) != 2:
             raise ctx.fail(f"recurrent-to-output weights have rank {len(r_out.shape)}, expected 2")
         n_output = int(r_out.shape[1])
-        if n_cell < 1 or n_input < 1 or n_output < 1 or x_t.shape[2] != n_input:
+        if n_cell < 1 or n_input < 1 or n_output < 1 or x_t.shape[-1] != n_input:
             raise ctx.fail(
-                f"sizes: input depth {x_t.shape[2]}, weights [{n_cell}, {n_input}], "
+                f"sizes: input depth {x_t.shape[-1]}, weights [{n_cell}, {n_input}], "
                 f"recurrent [{n_cell}, {n_output}] do not agree"
             )
         self.n_cell, self.n_input, self.n_output = n_cell, n_input, n_output
@@ -473,13 +476,27 @@ class IntegerLstm:
 
 def prepare_unidirectional(ctx: c.OpContext) -> c.Eval:
     """The integer kernel of UNIDIRECTIONAL_SEQUENCE_LSTM (int8 input)."""
-    lstm = IntegerLstm(ctx)
     time_major = bool(ctx.options["time_major"])
+    lstm = IntegerLstm(ctx, time_major)
 
     def run(x, *args):
         seq = x if time_major else np.swapaxes(x, 0, 1)
         args = [x, *args]
         out = lstm.run(seq, args[_OUT_STATE], args[_CELL_STATE])
         return [out if time_major else np.ascontiguousarray(np.swapaxes(out, 0, 1))]
+
+    return run
+
+
+def prepare_lstm(ctx: c.OpContext) -> c.Eval:
+    """The 8x8->16 integer kernel of LSTM (one step of int8 [batch, n_input]; LiteRT runs it
+    as a time-major sequence of one step). The 8x8->8 kernel (12 intermediates) is not here."""
+    if len(ctx.intermediates) == 12:
+        raise ctx.unsupported("the 8x8->8 integer LSTM (12 intermediate tensors) is not supported")
+    lstm = IntegerLstm(ctx, time_major=True, rank=2)
+
+    def run(x, *args):
+        args = [x, *args]
+        return [lstm.run(x[None], args[_OUT_STATE], args[_CELL_STATE])[0]]
 
     return run

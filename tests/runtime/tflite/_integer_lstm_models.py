@@ -41,6 +41,24 @@ def _add(g, tweak, shape, ttype, name, **kw):
     return g.add(shape, ttype, name, **kw)
 
 
+def _shape(single_step, time_major, steps, batch, depth):
+    if single_step:
+        return [batch, depth]
+    return [steps, batch, depth] if time_major else [batch, steps, depth]
+
+
+def _lstm_op(g, inputs, y, single_step, time_major, cell_clip, proj_clip):
+    options = {
+        "fused_activation_function": int(Act.TANH),
+        "cell_clip": cell_clip,
+        "proj_clip": proj_clip,
+    }
+    if single_step:
+        g.op(Op.LSTM, inputs, [y], {**options, "kernel_type": 0})
+    else:
+        g.op(Op.UNIDIRECTIONAL_SEQUENCE_LSTM, inputs, [y], {**options, "time_major": time_major})
+
+
 def integer_lstm_model(
     batch=2,
     steps=5,
@@ -57,8 +75,10 @@ def integer_lstm_model(
     seed=0,
     tweak=None,
     n_intermediates=5,
+    single_step=False,
 ) -> bytes:
-    """One integer LSTM; ``n_output`` set adds a projection [n_output, n_cell] with bias."""
+    """One integer LSTM; ``n_output`` set adds a projection [n_output, n_cell] with bias;
+    ``single_step`` makes it the LSTM op (input [batch, n_input]) instead of the sequence op."""
     rng = np.random.default_rng(seed)
     tweak = tweak or {}
     projection = n_output is not None
@@ -66,7 +86,7 @@ def integer_lstm_model(
     g = GraphBuilder()
     s_x, z_x = _asymmetric(-float(rng.uniform(0.5, 3)), float(rng.uniform(0.5, 3)))
     s_o, z_o = _asymmetric(-float(rng.uniform(0.6, 1)), float(rng.uniform(0.6, 1)))
-    in_shape = [steps, batch, n_input] if time_major else [batch, steps, n_input]
+    in_shape = _shape(single_step, time_major, steps, batch, n_input)
     x = _add(g, tweak, in_shape, T.INT8, "x", scale=s_x, zero_point=z_x)
     gates = "ifco"
     w_scale = {}
@@ -137,19 +157,9 @@ def integer_lstm_model(
             inter.append(_add(g, tweak, [], T.INT16, f"inter_{k}", scale=scale, zero_point=0))
         else:
             inter.append(_add(g, tweak, [], T.INT8, "hidden", scale=h_scale, zero_point=h_zp))
-    out_shape = [steps, batch, n_out] if time_major else [batch, steps, n_out]
+    out_shape = _shape(single_step, time_major, steps, batch, n_out)
     y = _add(g, tweak, out_shape, T.INT8, "y", scale=s_o, zero_point=z_o)
-    g.op(
-        Op.UNIDIRECTIONAL_SEQUENCE_LSTM,
-        inputs,
-        [y],
-        {
-            "fused_activation_function": int(Act.TANH),
-            "cell_clip": cell_clip,
-            "proj_clip": proj_clip,
-            "time_major": time_major,
-        },
-    )
+    _lstm_op(g, inputs, y, single_step, time_major, cell_clip, proj_clip)
     g.operators[-1]["intermediates"] = inter
     return g.finish([x], [y])
 
@@ -165,19 +175,25 @@ def float_lstm_model(
     layer_norm=False,
     time_major=False,
     seed=0,
+    single_step=False,
+    hybrid=False,
 ) -> bytes:
     """A float32 LSTM with every optional part, for TFLite's own quantizer
-    (``tflite_quantized``)."""
+    (``tflite_quantized``); ``hybrid`` stores its matrices as int8 (dynamic range)."""
     rng = np.random.default_rng(seed)
     n_out = n_output or n_cell
     g = GraphBuilder()
-    in_shape = [steps, batch, n_input] if time_major else [batch, steps, n_input]
-    x = g.add(in_shape, T.FLOAT32, "x")
+    x = g.add(_shape(single_step, time_major, steps, batch, n_input), T.FLOAT32, "x")
 
     def const(shape, name, sd=0.4, mean=0.0, skip=False):
         if skip:
             return -1
-        return g.add(shape, T.FLOAT32, name, data=rng.normal(mean, sd, shape))
+        value = rng.normal(mean, sd, shape)
+        if hybrid and (len(shape) == 2 or name.startswith("p_")):  # peepholes too, as LiteRT wants
+            scale = float(np.abs(value).max() / 127)
+            q = np.round(value / scale)
+            return g.add(shape, T.INT8, name, data=q, scale=scale, zero_point=0)
+        return g.add(shape, T.FLOAT32, name, data=value)
 
     no_i = cifg
     inputs = [x]
@@ -195,19 +211,8 @@ def float_lstm_model(
         const([n_cell], f"ln_{k}", 0.2, 1.0, skip=not layer_norm or (no_i and k == "i"))
         for k in "ifco"
     ]
-    out_shape = [steps, batch, n_out] if time_major else [batch, steps, n_out]
-    y = g.add(out_shape, T.FLOAT32, "y")
-    g.op(
-        Op.UNIDIRECTIONAL_SEQUENCE_LSTM,
-        inputs,
-        [y],
-        {
-            "fused_activation_function": int(Act.TANH),
-            "cell_clip": 0.0,
-            "proj_clip": 0.0,
-            "time_major": time_major,
-        },
-    )
+    y = g.add(_shape(single_step, time_major, steps, batch, n_out), T.FLOAT32, "y")
+    _lstm_op(g, inputs, y, single_step, time_major, 0.0, 0.0)
     return g.finish([x], [y])
 
 
