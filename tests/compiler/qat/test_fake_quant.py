@@ -89,3 +89,37 @@ def test_weights_are_the_compilers_int8_weights_with_identity_gradient(axis):
     np.testing.assert_array_equal(out.data, expected)
     ops.sum(out * 2.0).backward()
     np.testing.assert_array_equal(t.grad, np.full_like(w, 2.0))
+
+
+def test_layer_ranges_start_at_first_batch_then_follow_moving_averages():
+    from compiler.quantize.qat import FakeQuant
+
+    layer = FakeQuant("x", ema_decay=0.9)
+    x = np.float32([[-1.0, 2.0]])
+    assert np.array_equal(layer(x, training=False).data, x)  # nothing seen: unchanged
+    layer(x, training=True)
+    assert layer.range == (-1.0, 2.0)
+    layer(np.float32([[-3.0, 4.0]]), training=True)
+    assert layer.range == pytest.approx((-1.2, 2.2))
+    layer(np.float32([[5.0, 9.0]]), training=False)  # inference leaves the range alone
+    assert layer.range == pytest.approx((-1.2, 2.2))
+
+
+def test_trainable_range_learns_by_gradient_not_moving_average():
+    from compiler import keras
+    from compiler.keras import layers
+    from compiler.quantize import prepare_qat
+    from compiler.quantize.qat import fake_quants
+
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, layers.Dense(3)(inputs))
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    qat = prepare_qat(model, calibration=x[:8], trainable_ranges=True)
+    before = [q.range for q in fake_quants(qat)]
+    assert all(q.range_min.trainable for q in fake_quants(qat))
+    qat.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+    qat.fit(x, 10 * np.ones((64, 3), "float32"), batch_size=16, epochs=2, verbose=0)
+    after = [q.range for q in fake_quants(qat)]
+    # Targets far above the output range: the loss pushes the output's max up.
+    assert after[-1][1] > before[-1][1]
