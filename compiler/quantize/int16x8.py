@@ -9,7 +9,8 @@ TFLite's ``EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8`` mode, w
   DEPTHWISE_CONV_2D on axis 3, exactly as in int8 mode; biases int64 with scale
   ``in_scale * w_scale`` per channel (``SymmetricPerChannelBiasQuantize<int64_t>``);
 * SOFTMAX, LOGISTIC and TANH outputs (1/32768, 0);
-* MAX_POOL_2D, AVERAGE_POOL_2D, RESHAPE, PAD and TRANSPOSE keep their input's parameters;
+* MAX_POOL_2D, AVERAGE_POOL_2D, RESHAPE, PAD, TRANSPOSE and the resizes keep their input's
+  parameters;
   CONCATENATION inputs are requantized to the output's parameters;
 * ADD and SUB are written with ``pot_scale_int16 = false`` (the general-scale kernel).
 
@@ -36,10 +37,12 @@ INT64_MAX = 2**63 - 1
 _FIXED = {"SOFTMAX", "LOGISTIC", "TANH"}
 OUTPUT_16X8 = (np.float32(1 / 32768), 0)
 _SAME_AS_INPUT = {"MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE", "PAD", "TRANSPOSE"}
+# The integer resize kernels copy or interpolate raw values, as for int8.
+_SAME_AS_INPUT |= {"RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR"}
 _WEIGHTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"}
 # What LiteRT runs in 16x8 and runtime/tflite reproduces (tests/runtime/tflite/
-# test_int16_kernels.py); a few other ops (resizes, GATHER, the normalization builtins) have
-# LiteRT int16 kernels too, but stay float here until the runtime has them.
+# test_int16_kernels.py); a few other ops (GATHER, RSQRT, MAXIMUM / MINIMUM...) have LiteRT
+# int16 kernels too, but stay float here until the runtime has them.
 SUPPORTED_16X8 = (
     _FIXED
     | _SAME_AS_INPUT

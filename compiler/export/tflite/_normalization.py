@@ -31,6 +31,8 @@ def _resize_options(op: Op) -> dict:
 
 def _resize_version(nearest: bool):
     def version(op: Op) -> int:
+        if op.inputs[0].dtype == "int16":  # 16x8
+            return 4
         if op.attrs["half_pixel_centers"] or (nearest and op.attrs["align_corners"]):
             return 3
         return 2 if _int8(op) else 1
@@ -53,4 +55,6 @@ NORMALIZATION_RUNTIME = {
     (_B.RESIZE_BILINEAR, 2): "1.14.0",
     (_B.RESIZE_BILINEAR, 3): "2.2.0",
     (_B.RESIZE_NEAREST_NEIGHBOR, 3): "2.3.0",
+    (_B.RESIZE_BILINEAR, 4): "2.5.0",
+    (_B.RESIZE_NEAREST_NEIGHBOR, 4): "2.4.0",
 }

@@ -47,7 +47,7 @@ def _target(ctx, x, size):
 
 def prepare_nearest(ctx: c.OpContext) -> c.Eval:
     ctx.check_arity(2)
-    ctx.require_types((c.F32, c.I8, c.U8, c.I32))
+    ctx.require_types((c.F32, c.I8, c.U8, c.I16, c.I32))
     align, half = bool(ctx.options["align_corners"]), bool(ctx.options["half_pixel_centers"])
 
     def run(x, size):
@@ -88,7 +88,7 @@ def _interpolation_10(in_size, out_size, align_corners, half_pixel):
     return scaled - (1 << 10) * lower, lower, upper
 
 
-def _bilinear_int8(ctx, align, half):
+def _bilinear_int8(ctx, align, half, dtype=np.int8):
     def run(x, size):
         oh, ow = _target(ctx, x, size)
         dy, y0, y1 = _interpolation_10(x.shape[1], oh, align, half)
@@ -102,19 +102,19 @@ def _bilinear_int8(ctx, align, half):
             + v[:, y1][:, :, x1] * dy * dx
         )
         rounding = np.where(total > 0, 1 << 19, -(1 << 19))
-        return [_c_div(total + rounding, 1 << 20).astype(np.int8)]
+        return [_c_div(total + rounding, 1 << 20).astype(dtype)]
 
     return run
 
 
 def prepare_bilinear(ctx: c.OpContext) -> c.Eval:
     ctx.check_arity(2)
-    ttype = ctx.require_types((c.F32, c.I8, c.U8))
+    ttype = ctx.require_types((c.F32, c.I8, c.U8, c.I16))
     align, half = bool(ctx.options["align_corners"]), bool(ctx.options["half_pixel_centers"])
     if align and half:
         raise ctx.fail("align_corners and half_pixel_centers cannot both be true")
-    if ttype == c.I8:
-        return _bilinear_int8(ctx, align, half)
+    if ttype in (c.I8, c.I16):  # ResizeBilinearInteger<T>: int64 sums, cast to T
+        return _bilinear_int8(ctx, align, half, np.int8 if ttype == c.I8 else np.int16)
 
     def run(x, size):
         oh, ow = _target(ctx, x, size)

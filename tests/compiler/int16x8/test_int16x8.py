@@ -237,16 +237,21 @@ def test_onnx_below_opset_21_is_refused():
         write_onnx(q, opset=17)
 
 
-def test_transposed_convolution_decoder_is_16x8_and_exact():
+def test_decoder_with_transposed_convolutions_and_resizes_is_16x8_and_exact():
     inputs = keras.Input((5, 5, 3))
     x = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
     x = keras.layers.Conv2DTranspose(3, 3, strides=2, padding="same")(x)
+    x = keras.layers.UpSampling2D(interpolation="bilinear")(x)
+    x = keras.layers.UpSampling2D()(x)
     outputs = keras.layers.Conv2DTranspose(2, 2, strides=1, padding="valid", use_bias=False)(x)
     model = keras.Model(inputs, outputs)
     graph = _float_graph(model)
     q = quantize_graph(graph, "int16x8", _inputs(graph, 16, seed=10))
     assert not float_islands(q)
-    assert {op.inputs[0].dtype for op in q.ops if op.type == "TRANSPOSE_CONV"} == {"int16"}
+    kinds = ("TRANSPOSE_CONV", "RESIZE_BILINEAR", "RESIZE_NEAREST_NEIGHBOR")
+    assert {(op.type, op.inputs[0].dtype) for op in q.ops if op.type in kinds} == {
+        (kind, "int16") for kind in kinds
+    }
     tflite = write_tflite(q)
     ours = runtime.Interpreter(model_content=tflite, experimental_preserve_all_tensors=True)
     ref = litert_interpreter(model_content=tflite)

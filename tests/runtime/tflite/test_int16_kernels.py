@@ -346,3 +346,17 @@ def test_batch_matmul_int16(adj_y):
         version=3,
     )
     check(data, [int16_feed(rng, a_shape), int16_feed(rng, b_shape)])
+
+
+@pytest.mark.parametrize("op", [Op.RESIZE_BILINEAR, Op.RESIZE_NEAREST_NEIGHBOR])
+@pytest.mark.parametrize("align, half", [(False, False), (True, False), (False, True)])
+def test_resize_int16(op, align, half):
+    rng = np.random.default_rng(15)
+    data = one_op_model(
+        op,
+        [inp((2, 3, 4, 2), I16, 1e-3, 0), const(np.array([5, 7], np.int32), T.INT32)],
+        [out((2, 5, 7, 2), I16, 1e-3, 0)],
+        {"align_corners": align, "half_pixel_centers": half},
+        version=4,
+    )
+    check(data, [int16_feed(rng, (2, 3, 4, 2))])
