@@ -62,11 +62,16 @@ def _prepare_add_sub(ctx, sign: int):
     if max(e1, e2, eo) > 0:
         raise ctx.fail("int8 ADD/SUB needs input and output scales whose multipliers are < 1")
     lo, hi = c.activation_range_quantized(act, s_out, zp_out)
+    # Each input's rescaled value depends on its own int8 value alone: the reference code run
+    # once on all 256 of them, indexed by the values' bit patterns (as uint8) at run time.
+    codes = np.arange(256, dtype=np.uint8).view(np.int8).astype(np.int64)
+    a_table = rdbpot(srdhm((codes - zp1) << _LEFT_SHIFT, m1), -e1)
+    b_table = rdbpot(srdhm((codes - zp2) << _LEFT_SHIFT, m2), -e2)
 
     def run(a, b):
         c.broadcast_shape(ctx, a, b)
-        a1 = rdbpot(srdhm((a.astype(np.int64) - zp1) << _LEFT_SHIFT, m1), -e1)
-        b1 = rdbpot(srdhm((b.astype(np.int64) - zp2) << _LEFT_SHIFT, m2), -e2)
+        a1 = a_table[a.astype(np.int8, copy=False).view(np.uint8)]
+        b1 = b_table[b.astype(np.int8, copy=False).view(np.uint8)]
         raw = a1 + b1 if sign > 0 else a1 - b1
         y = rdbpot(srdhm(raw, mo), -eo) + zp_out
         return [np.clip(y, lo, hi).astype(np.int8)]
@@ -158,12 +163,12 @@ def _mul_int16(ctx, act: int):
 def _prepare_raw_binary(ctx: c.OpContext, fn) -> c.Eval:
     # MAXIMUM/MINIMUM compare raw values: int8 inputs and output share quantization.
     ctx.check_arity(2)
-    ttype = ctx.require_types((c.F32, c.I8, c.I32, c.I64), inputs=(0, 1))
-    if ttype == c.I8:
+    ttype = ctx.require_types((c.F32, c.I8, c.I16, c.I32, c.I64), inputs=(0, 1))
+    if ttype in (c.I8, c.I16):
         q = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
         for k in (0, 1):
             if c.per_tensor_qparams(ctx, ctx.inputs[k], f"input {k}") != q:
-                raise ctx.unsupported("int8 inputs must share the output's quantization")
+                raise ctx.unsupported("quantized inputs must share the output's quantization")
 
     def run(a, b):
         c.broadcast_shape(ctx, a, b)
