@@ -16,7 +16,8 @@ Facts from TFLite (``kernels/unidirectional_sequence_lstm.cc``
 * five intermediate tensors (Prepare refuses another count): 0-3, the input / forget / cell /
   output gate pre-activations, int16 symmetric with scale ``max|range| / 32767``; the kernel
   reads them only with layer normalization (without it, the gates are Q3.12), so they record
-  the calibrated ranges; 4, the hidden state, int8 asymmetric: without projection the kernel
+  the calibrated ranges (TFLite's quantizer leaves them float32 then; int16 keeps the file free
+  of float tensors); 4, the hidden state, int8 asymmetric: without projection the kernel
   requantizes ``o * tanh(c)`` (scale 2^-30) straight to its scale and zero point and copies
   the result to the output, so it carries the output's parameters;
 * the kernel's gates are always sigmoid and its cell activation always tanh.
