@@ -11,7 +11,7 @@ TFLite's ``EXPERIMENTAL_TFLITE_BUILTINS_ACTIVATIONS_INT16_WEIGHTS_INT8`` mode, w
 * SOFTMAX, LOGISTIC and TANH outputs (1/32768, 0);
 * MAX_POOL_2D, AVERAGE_POOL_2D, RESHAPE, PAD, TRANSPOSE and the resizes keep their input's
   parameters;
-  CONCATENATION inputs are requantized to the output's parameters;
+  CONCATENATION, MAXIMUM and MINIMUM inputs are requantized to the output's parameters;
 * ADD and SUB are written with ``pot_scale_int16 = false`` (the general-scale kernel).
 
 Ops without a 16x8 kernel that this project's runtime reproduces bit for bit stay float
@@ -39,16 +39,17 @@ OUTPUT_16X8 = (np.float32(1 / 32768), 0)
 _SAME_AS_INPUT = {"MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE", "PAD", "TRANSPOSE"}
 # The integer resize kernels copy or interpolate raw values, as for int8.
 _SAME_AS_INPUT |= {"RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR"}
+_SHARED_PARAMS = {"CONCATENATION", "MAXIMUM", "MINIMUM"}
 _WEIGHTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"}
 # What LiteRT runs in 16x8 and runtime/tflite reproduces (tests/runtime/tflite/
-# test_int16_kernels.py); a few other ops (GATHER, RSQRT, MAXIMUM / MINIMUM...) have LiteRT
-# int16 kernels too, but stay float here until the runtime has them.
+# test_int16_kernels.py); a few other ops (GATHER, RSQRT...) have LiteRT int16 kernels too, but
+# stay float here until the runtime has them.
 SUPPORTED_16X8 = (
     _FIXED
     | _SAME_AS_INPUT
     | _WEIGHTED
     | {"ADD", "SUB", "MUL", "MEAN", "CONCATENATION", "RELU", "RELU6", "LEAKY_RELU"}
-    | {"BATCH_MATMUL"}
+    | {"BATCH_MATMUL", "MAXIMUM", "MINIMUM"}
 )
 
 
@@ -187,7 +188,7 @@ def _quantize_op(r: _Rewriter, op) -> None:
         params = r.params(out)
     if op.type in _WEIGHTED:
         _quantize_weights(r, op)
-    elif op.type == "CONCATENATION":
+    elif op.type in _SHARED_PARAMS:  # the kernels copy or compare raw values
         op.inputs = [r.requantized(v, params, op) for v in op.inputs]
     out.dtype, out.quant = "int16", params
 

@@ -201,8 +201,8 @@ OP_WRITERS: dict[str, OpWriter] = {
     ),
     "ELU": OpWriter(_B.ELU, None, lambda op: 1),
     "GELU": OpWriter(_B.GELU, lambda op: {"approximate": bool(op.attrs["approximate"])}),
-    "MAXIMUM": OpWriter(_B.MAXIMUM, lambda op: {}),
-    "MINIMUM": OpWriter(_B.MINIMUM, lambda op: {}),
+    "MAXIMUM": OpWriter(_B.MAXIMUM, lambda op: {}, _versioned(_int8_version, 4)),
+    "MINIMUM": OpWriter(_B.MINIMUM, lambda op: {}, _versioned(_int8_version, 4)),
     "ADD": OpWriter(_B.ADD, _add_sub_options, _add_version),
     "SUB": OpWriter(_B.SUB, _add_sub_options, _sub_version),
     "MUL": OpWriter(_B.MUL, _ACT_ONLY, _mul_version),
@@ -320,6 +320,8 @@ _RUNTIME = {
     (_B.RELU, 3): "2.5.0",
     (_B.RELU6, 3): "2.5.0",
     (_B.BATCH_MATMUL, 3): "2.4.0",
+    (_B.MAXIMUM, 4): "2.3.0",
+    (_B.MINIMUM, 4): "2.3.0",
 }
 
 

@@ -188,13 +188,17 @@ def test_ops_without_a_16x8_kernel_stay_float_islands():
     x = keras.layers.Activation("hard_swish")(x)  # TFLite has no 16x8 HARD_SWISH: island
     x = keras.layers.Conv2D(2, 3)(x)
     x = keras.layers.LeakyReLU(negative_slope=0.2)(x)  # int16
+    x = keras.layers.Maximum()([x, keras.layers.Conv2D(2, 1)(x)])  # int16, shared params
     outputs = keras.layers.GlobalAveragePooling2D()(x)
     model = keras.Model(inputs, outputs)
     graph = _float_graph(model)
     q = quantize_graph(graph, "int16x8", _inputs(graph, 16, seed=6))
     islands = float_islands(q)
     assert len(islands) == 1 and "HARD_SWISH" in islands[0], islands
-    assert [op.outputs[0].dtype for op in q.ops if op.type == "LEAKY_RELU"] == ["int16"]
+    kinds = ("LEAKY_RELU", "MAXIMUM")
+    assert sorted((op.type, op.outputs[0].dtype) for op in q.ops if op.type in kinds) == [
+        (kind, "int16") for kind in kinds
+    ]
     tflite = write_tflite(q)
     ours = runtime.Interpreter(model_content=tflite, experimental_preserve_all_tensors=True)
     ref = litert_interpreter(model_content=tflite)

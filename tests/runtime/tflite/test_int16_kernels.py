@@ -360,3 +360,15 @@ def test_resize_int16(op, align, half):
         version=4,
     )
     check(data, [int16_feed(rng, (2, 3, 4, 2))])
+
+
+@pytest.mark.parametrize("op", [Op.MAXIMUM, Op.MINIMUM])
+def test_maximum_minimum_int16(op):
+    rng = np.random.default_rng(16)
+    data = one_op_model(
+        op,
+        [inp((3, 4), I16, 1e-3, 0), inp((1, 4), I16, 1e-3, 0)],
+        [out((3, 4), I16, 1e-3, 0)],
+        version=4,
+    )
+    check(data, [int16_feed(rng, (3, 4)), int16_feed(rng, (1, 4))])
