@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from runtime.tflite.kernels import (
     activations,
     arithmetic,
@@ -27,6 +29,7 @@ from runtime.tflite.kernels import (
     pooling,
     prelu,
     quantize,
+    quantized_compare,
     reduce,
     reshape,
     resize,
@@ -37,6 +40,7 @@ from runtime.tflite.kernels import (
     slicing,
     softmax,
     space,
+    svdf,
     transpose_conv,
     uint8_conv,
     uint8_legacy,
@@ -103,6 +107,7 @@ REGISTRY = {
     Op.FILL: logic.prepare_fill,
     Op.WHILE: control_flow.prepare_while,
     Op.LSTM: lstm.prepare_lstm,
+    Op.SVDF: svdf.prepare,
     Op.UNIDIRECTIONAL_SEQUENCE_LSTM: lstm.prepare_unidirectional,
     Op.BIDIRECTIONAL_SEQUENCE_LSTM: lstm.prepare_bidirectional,
     Op.UNIDIRECTIONAL_SEQUENCE_RNN: rnn.prepare_rnn,
@@ -181,6 +186,18 @@ REGISTRY = {
 for _op in uint8_legacy.SHIFTABLE:
     REGISTRY[_op] = uint8_legacy.accept_uint8(REGISTRY[_op])
 del _op
+REGISTRY[Op.CONCATENATION] = uint8_legacy.accept_uint8_concatenation(REGISTRY[Op.CONCATENATION])
+# int8/uint8 comparisons rescale each input as LiteRT does.
+for _op, _fn in (
+    (Op.LESS, np.less),
+    (Op.LESS_EQUAL, np.less_equal),
+    (Op.GREATER, np.greater),
+    (Op.GREATER_EQUAL, np.greater_equal),
+    (Op.EQUAL, np.equal),
+    (Op.NOT_EQUAL, np.not_equal),
+):
+    REGISTRY[_op] = quantized_compare.accept_quantized(REGISTRY[_op], _fn)
+del _op, _fn
 REGISTRY[Op.CONV_2D] = uint8_conv.prepare_conv
 REGISTRY[Op.DEPTHWISE_CONV_2D] = uint8_conv.prepare_depthwise
 REGISTRY[Op.FULLY_CONNECTED] = uint8_conv.prepare_fully_connected

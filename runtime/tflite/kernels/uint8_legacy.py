@@ -8,8 +8,10 @@ by the same 128. So the uint8 form runs the int8 kernel on shifted tensors: inpu
 viewed as int8, zero points minus 128 (a uint8 tensor without quantization gets scale 1 and
 zero point -128, so that padding and raw copies shift back to 0), and int8 outputs shifted back.
 Each op wrapped here is checked against LiteRT's uint8 reference kernels in
-``tests/runtime/tflite/test_uint8_legacy.py``; the ops whose uint8 kernels differ (convolutions
-and fully connected, with their nonzero filter zero points) are not wrapped.
+``tests/runtime/tflite/test_uint8_legacy.py``. The ops whose uint8 kernels differ are handled
+elsewhere: convolutions and fully connected layers (nonzero filter zero points) in
+``uint8_conv``, comparisons in ``quantized_compare``, and CONCATENATION below (uint8 inputs
+whose quantization differs from the output's are rescaled; int8 requires equal ones).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import replace
 import numpy as np
 
 from runtime.tflite.kernels import _common as c
+from runtime.tflite.kernels._fixed_point import round_half_away
 from runtime.tflite.model import Quantization
 from runtime.tflite.schema import BuiltinOperator as Op
 
@@ -36,7 +39,6 @@ SHIFTABLE = (
     Op.LEAKY_RELU,
     Op.HARD_SWISH,
     Op.PRELU,
-    Op.CONCATENATION,
     Op.QUANTIZE,
     Op.MEAN,
     Op.SUM,
@@ -46,12 +48,7 @@ SHIFTABLE = (
     Op.MINIMUM,
     Op.REDUCE_MAX,
     Op.REDUCE_MIN,
-    Op.LESS,
-    Op.LESS_EQUAL,
-    Op.GREATER,
-    Op.GREATER_EQUAL,
-    Op.EQUAL,
-    Op.NOT_EQUAL,
+    Op.GELU,
 )
 
 
@@ -114,3 +111,51 @@ def accept_uint8(prepare):
 
     prepare_with_uint8.__name__ = getattr(prepare, "__name__", "prepare") + "_with_uint8"
     return prepare_with_uint8
+
+
+def accept_uint8_concatenation(prepare):
+    """CONCATENATION with uint8 inputs rescaled as ``ConcatenationWithScaling`` does:
+    ``round(q * (s_in * (1 / s_out)) + (-zp_in * that)) + zp_out`` in float32, clamped to
+    [0, 255], for each input whose parameters differ from the output's (others are copied)."""
+    shifted = accept_uint8(prepare)
+
+    def prepare_concatenation(ctx: c.OpContext) -> c.Eval:
+        if ctx.out_type() != c.U8 or None in ctx.inputs or not ctx.inputs:
+            return shifted(ctx)
+        ctx.require_types((c.U8,), inputs=tuple(range(len(ctx.inputs))))
+        out_q = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
+        in_q = [c.per_tensor_qparams(ctx, t, f"input {k}") for k, t in enumerate(ctx.inputs)]
+        if all(q == out_q for q in in_q):
+            return shifted(ctx)
+        if ctx.options.get("fused_activation_function", 0):
+            raise ctx.unsupported("a rescaling uint8 concatenation with a fused activation")
+        inverse = np.float32(1) / out_q[0]
+        maps = []
+        for scale, zero_point in in_q:
+            if (scale, zero_point) == out_q:
+                maps.append(None)
+            else:
+                factor = np.float32(scale * inverse)
+                maps.append((factor, np.float32(-zero_point) * factor))
+        axis = ctx.options["axis"]
+
+        def run(*xs):
+            rank = xs[0].ndim
+            if not -rank <= axis < max(rank, 1):
+                raise ctx.fail(f"axis {axis} out of range for rank {rank}")
+            parts = []
+            for x, m in zip(xs, maps):
+                if m is None:
+                    parts.append(x)
+                    continue
+                value = round_half_away(x.astype(np.float32) * m[0] + m[1]) + out_q[1]
+                parts.append(np.clip(value, 0, 255).astype(np.uint8))
+            try:
+                return [np.concatenate(parts, axis=axis)]
+            except ValueError:
+                shapes = [list(x.shape) for x in xs]
+                raise ctx.fail(f"inputs of shapes {shapes} do not concatenate") from None
+
+        return run
+
+    return prepare_concatenation

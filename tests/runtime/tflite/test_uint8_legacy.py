@@ -66,6 +66,7 @@ CASES = {
     "relu6": (Op.RELU6, [q((2, 5))], [o((2, 5))], None),
     "leaky_relu": (Op.LEAKY_RELU, [q((2, 5))], [o((2, 5))], {"alpha": 0.2}),
     "hard_swish": (Op.HARD_SWISH, [q((2, 5))], [o((2, 5))], None),
+    "gelu": (Op.GELU, [q((2, 5))], [o((2, 5))], {}),
     "prelu": (Op.PRELU, [q((1, 2, 3)), const(_u8((3,)), U, 0.01, 128)], [o((1, 2, 3))], None),
     "concat_same_params": (
         Op.CONCATENATION,
@@ -161,3 +162,37 @@ def test_uint8_conv_refuses_what_litert_refuses(bias, message):
         Interpreter(model_content=data).allocate_tensors()
     with pytest.raises(RuntimeError):
         litert_interpreter(model_content=data).allocate_tensors()
+
+
+@pytest.mark.parametrize("op", [Op.LESS, Op.GREATER_EQUAL, Op.EQUAL, Op.NOT_EQUAL])
+@pytest.mark.parametrize(
+    "ttype, params",
+    [
+        (T.INT8, ((0.05, -8), (0.07, -28))),
+        (T.UINT8, ((0.05, 120), (0.07, 100))),
+        # tiny shared scale: neighbouring values rescale to the same number in LiteRT
+        (T.INT8, ((0.0007, 3), (0.0007, 3))),
+        (T.UINT8, ((0.0009, 128), (0.0009, 128))),
+    ],
+)
+def test_quantized_comparisons_rescale_like_litert(op, ttype, params):
+    (s1, z1), (s2, z2) = params
+    data = one_op_model(
+        op, [inp((4, 8), ttype, s1, z1), inp((1, 8), ttype, s2, z2)], [out((4, 8), T.BOOL)]
+    )
+    compare(data, seed=int(ttype), runs=3)
+
+
+@pytest.mark.parametrize("axis", [0, 1, -1])
+def test_uint8_concatenation_rescales_inputs_like_litert(axis):
+    shapes = [(2, 3), (2, 2), (2, 1)] if axis else [(1, 3), (2, 3), (3, 3)]
+    params = [(0.05, 120), (0.06, 110), (0.11, 3)]  # the second equals the output's: copied
+    out_shape = list(shapes[0])
+    out_shape[axis] = sum(s[axis] for s in shapes)
+    data = one_op_model(
+        Op.CONCATENATION,
+        [q(s, *p) for s, p in zip(shapes, params)],
+        [o(out_shape, 0.06, 110)],
+        {"axis": axis},
+    )
+    compare(data, runs=2)
