@@ -30,6 +30,7 @@ from runtime.tflite.kernels import (
     prelu,
     quantize,
     quantized_compare,
+    quantized_unary,
     reduce,
     reshape,
     resize,
@@ -198,6 +199,8 @@ for _op, _fn in (
 ):
     REGISTRY[_op] = quantized_compare.accept_quantized(REGISTRY[_op], _fn)
 del _op, _fn
+REGISTRY[Op.ABS] = quantized_unary.accept_int8_abs(REGISTRY[Op.ABS])
+REGISTRY[Op.NEG] = quantized_unary.accept_int_neg(REGISTRY[Op.NEG])
 REGISTRY[Op.CONV_2D] = uint8_conv.prepare_conv
 REGISTRY[Op.DEPTHWISE_CONV_2D] = uint8_conv.prepare_depthwise
 REGISTRY[Op.FULLY_CONNECTED] = uint8_conv.prepare_fully_connected

@@ -1,6 +1,8 @@
 """uint8 (legacy asymmetric quantization) against LiteRT's uint8 reference kernels, bit for bit:
 the ops run through their int8 kernels on shifted values (kernels/uint8_legacy.py), the pools,
-and uint8 convolutions and fully connected layers with nonzero filter zero points."""
+uint8 convolutions and fully connected layers with nonzero filter zero points, rescaling uint8
+concatenation; and quantized forms beyond the int8 kernels: rescaled int8/uint8 comparisons,
+int8 ABS and NEG."""
 
 from __future__ import annotations
 
@@ -196,3 +198,18 @@ def test_uint8_concatenation_rescales_inputs_like_litert(axis):
         {"axis": axis},
     )
     compare(data, runs=2)
+
+
+@pytest.mark.parametrize("out_params", [(0.05, -8), (0.03, -128), (0.11, 20)])
+def test_int8_abs(out_params):
+    data = one_op_model(Op.ABS, [inp((3, 7), T.INT8, 0.05, -8)], [out((3, 7), T.INT8, *out_params)])
+    compare(data, runs=3)
+
+
+@pytest.mark.parametrize("ttype", [T.INT8, T.INT64])
+def test_integer_neg(ttype):
+    quant = (0.05, -8) if ttype == T.INT8 else (None, None)
+    data = one_op_model(Op.NEG, [inp((3, 7), ttype, *quant)], [out((3, 7), ttype, *quant)])
+    compare(data, runs=3)
+    if ttype == T.INT8:  # -(-128) wraps to -128
+        compare(data, feeds=[np.full((3, 7), -128, np.int8)], runs=1)
