@@ -417,6 +417,8 @@ class IntegerLstm:
         """Time-major int8 ``seq`` [T, B, n_input] -> int8 [T, B, n_output]; updates the
         state variables in place."""
         ctx = self.ctx
+        if seq.ndim != 3:
+            raise ctx.fail(f"input has rank {seq.ndim - (self.rank == 2)}, expected {self.rank}")
         steps, batch = seq.shape[0], seq.shape[1]
         if seq.shape[2] != self.n_input:
             raise ctx.fail(f"input depth {seq.shape[2]} differs from weights' {self.n_input}")

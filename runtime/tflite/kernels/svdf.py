@@ -57,10 +57,14 @@ def _shapes(ctx: c.OpContext):
     return rank, filters, memory
 
 
-def _state(ctx, state, batch, filters, memory):
-    if state.shape[0] != batch:
-        raise ctx.fail(f"state holds batch {state.shape[0]}, the input has batch {batch}")
-    return state.reshape(batch, filters, memory)
+def _state(ctx, x, state, filters, memory):
+    """The state as [batch, filters, memory] (a view), after checking the input against it."""
+    n_input = ctx.inputs[1].shape[1]
+    if x.ndim != 2 or x.shape[1] != n_input:
+        raise ctx.fail(f"input has shape {list(x.shape)}, expected [batch, {n_input}]")
+    if state.shape[0] != x.shape[0]:
+        raise ctx.fail(f"state holds batch {state.shape[0]}, the input has batch {x.shape[0]}")
+    return state.reshape(x.shape[0], filters, memory)
 
 
 def _reduce(per_filter, rank, units):
@@ -83,7 +87,7 @@ def prepare(ctx: c.OpContext) -> c.Eval:
     bias = constant_vector(ctx, 3, units, "bias")
 
     def run(x, _wf, _wt, _b, state):
-        s = _state(ctx, state, x.shape[0], filters, memory)
+        s = _state(ctx, x, state, filters, memory)
         s[:, :, :-1] = s[:, :, 1:].copy()
         latest = np.zeros((x.shape[0], filters), np.float32)
         feature.accumulate(latest, x)
@@ -134,7 +138,7 @@ def _prepare_integer(ctx, rank, filters, memory, units):
         bias = bias.astype(np.int64)
 
     def run(x, _wf, _wt, _b, state):
-        s = _state(ctx, state, x.shape[0], filters, memory)
+        s = _state(ctx, x, state, filters, memory)
         s[:, :, :-1] = s[:, :, 1:].copy()
         dot = wrap_int32(((x.astype(np.float64) - z_x) @ w_feature_t).astype(np.int64))
         s[:, :, -1] = np.clip(multiply_by_quantized_multiplier(dot, m1, e1), -32768, 32767)
