@@ -290,3 +290,17 @@ def test_in_place_rescaling_equals_the_reference_arithmetic():
         np.testing.assert_array_equal(got, expected)
     for exponent in (1, 15, 21, 30):
         np.testing.assert_array_equal(lstm_integer._round_shift(x, exponent), rdbpot(x, exponent))
+
+
+@pytest.mark.parametrize("single_step", [False, True])
+@pytest.mark.parametrize("shape", [[2, 5, 7], [2, 3], [2, 1, 5, 3]])
+def test_input_resized_to_another_rank_or_depth_is_refused(single_step, shape):
+    it = runtime.Interpreter(model_content=integer_lstm_model(single_step=single_step))
+    index = it.get_input_details()[0]["index"]
+    if shape == [2, 3] and single_step:
+        shape = [2, 7]
+    it.resize_tensor_input(index, shape)
+    it.allocate_tensors()
+    it.set_tensor(index, np.zeros(shape, np.int8))
+    with pytest.raises(InvalidModelError, match="rank|depth"):
+        it.invoke()

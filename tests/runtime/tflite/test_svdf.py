@@ -138,3 +138,15 @@ def test_integer_svdf_refusals():
         _load(svdf_model("int8", act=Act.NONE))
     with pytest.raises(InvalidModelError, match="effective scale"):
         _load(svdf_model("int8", state_scale=1e-30, bias=False))
+
+
+@pytest.mark.parametrize("kind", ["float", "int8"])
+@pytest.mark.parametrize("shape,message", [([2, 7], "expected \\[batch, 5\\]"), ([3, 5], "batch")])
+def test_input_resized_against_the_state_is_refused(kind, shape, message):
+    it = runtime.Interpreter(model_content=svdf_model(kind))
+    index = it.get_input_details()[0]["index"]
+    it.resize_tensor_input(index, shape)
+    it.allocate_tensors()
+    it.set_tensor(index, np.zeros(shape, it.get_input_details()[0]["dtype"]))
+    with pytest.raises(InvalidModelError, match=message):
+        it.invoke()
