@@ -30,6 +30,7 @@ from runtime.tflite.kernels import (
     prelu,
     quantize,
     quantized_compare,
+    quantized_div,
     quantized_unary,
     reduce,
     reshape,
@@ -201,6 +202,7 @@ for _op, _fn in (
 del _op, _fn
 REGISTRY[Op.ABS] = quantized_unary.accept_int8_abs(REGISTRY[Op.ABS])
 REGISTRY[Op.NEG] = quantized_unary.accept_int_neg(REGISTRY[Op.NEG])
+REGISTRY[Op.DIV] = quantized_div.accept_quantized_div(REGISTRY[Op.DIV])
 REGISTRY[Op.CONV_2D] = uint8_conv.prepare_conv
 REGISTRY[Op.DEPTHWISE_CONV_2D] = uint8_conv.prepare_depthwise
 REGISTRY[Op.FULLY_CONNECTED] = uint8_conv.prepare_fully_connected

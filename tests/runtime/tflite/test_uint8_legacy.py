@@ -2,7 +2,7 @@
 the ops run through their int8 kernels on shifted values (kernels/uint8_legacy.py), the pools,
 uint8 convolutions and fully connected layers with nonzero filter zero points, rescaling uint8
 concatenation; and quantized forms beyond the int8 kernels: rescaled int8/uint8 comparisons,
-int8 ABS and NEG."""
+int8 ABS and NEG, int8/uint8 DIV."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from tests.runtime.tflite.test_kernels import const, inp, one_op_model, out
 from tests.runtime.tflite.test_layout_kernels import compare
 
 U = T.UINT8
+NP_TYPES = {T.INT8: np.int8, T.UINT8: np.uint8}
 RNG = np.random.default_rng(0)
 
 
@@ -213,3 +214,36 @@ def test_integer_neg(ttype):
     compare(data, runs=3)
     if ttype == T.INT8:  # -(-128) wraps to -128
         compare(data, feeds=[np.full((3, 7), -128, np.int8)], runs=1)
+
+
+@pytest.mark.parametrize("ttype, zp", [(T.INT8, -8), (T.UINT8, 120)])
+@pytest.mark.parametrize("out_scale", [0.1, 0.01, 1.5])
+@pytest.mark.parametrize("b_shape", [(4, 16), (1, 16)])
+def test_quantized_div(ttype, zp, out_scale, b_shape):
+    """With output scale 1.5 many of LiteRT's results come from its shift by more than 31
+    (see kernels/quantized_div.py): reproduced bit for bit."""
+    data = one_op_model(
+        Op.DIV,
+        [inp((4, 16), ttype, 0.05, zp), inp(b_shape, ttype, 0.07, zp + 3)],
+        [out((4, 16), ttype, out_scale, zp - 5)],
+    )
+    rng = np.random.default_rng(int(out_scale * 10))
+    info = np.iinfo(NP_TYPES[ttype])
+    a = rng.integers(info.min, info.max + 1, (4, 16)).astype(info.dtype)
+    b = rng.integers(info.min, info.max + 1, b_shape).astype(info.dtype)
+    b[b == zp + 3] = zp + 4  # no zero divisor
+    compare(data, feeds=[a, b], runs=1)
+
+
+def test_quantized_div_by_the_zero_point_is_an_error():
+    data = one_op_model(
+        Op.DIV,
+        [inp((2,), T.INT8, 0.05, 0), inp((2,), T.INT8, 0.05, 3)],
+        [out((2,), T.INT8, 0.1, 0)],
+    )
+    it = Interpreter(model_content=data)
+    it.allocate_tensors()
+    it.set_tensor(0, np.array([5, 6], np.int8))
+    it.set_tensor(1, np.array([4, 3], np.int8))
+    with pytest.raises(InvalidModelError, match="division by zero"):
+        it.invoke()
