@@ -2,7 +2,11 @@
 
 A convolution is one im2col copy of the input windows and one BLAS matmul per group:
 out[n, p, g, m] = sum_k cols[g, n, p, k] * W[g, m, k], with k running over (kernel, channel).
+A depthwise convolution (one input channel per group, one filter each) is instead a sum over
+the kernel taps of shifted inputs times per-channel weights.
 """
+
+import math
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -82,22 +86,25 @@ def conv_nchw(
         + tuple(slice(None, None, d) for d in dilations)
     ]  # (N, *out, C, *K)
     out_sp = view.shape[1 : 1 + nsp]
-    kk, p, mg = int(np.prod(kernel)), int(np.prod(out_sp)), m // group
+    kk, p, mg = math.prod(kernel), math.prod(out_sp), m // group
     check_size((n,) + out_sp + (m,), op)
     # (float16 stays on the matmul path, whose products are summed in float32)
     if cg == 1 and mg == 1 and group > 1 and kk > 1 and dtype in (np.float32, np.float64):
         out = _depthwise(view, w.reshape(m, kk).astype(dtype, copy=False), kernel, dtype)
     else:
         weights = pack_weights(w, group, dtype) if packed is None else packed
-        out = np.empty((n,) + out_sp + (m,), dtype=dtype)
         # One im2col copy and one matmul for the whole batch, unless the copy would be huge:
         # then blocks of samples, each as large as the budget allows.
         per_sample = group * p * kk * cg
         block = max(1, IM2COL_BUDGET // max(per_sample, 1))
         check_size((min(block, n), per_sample), op)
-        for start in range(0, n, block):
-            stop = min(start + block, n)
-            out[start:stop] = _im2col_matmul(view[start:stop], weights, group, kernel, dtype)
+        if block >= n:  # the matmul's fresh result is the output: no copy into another
+            out = _im2col_matmul(view, weights, group, kernel, dtype)
+        else:
+            out = np.empty((n,) + out_sp + (m,), dtype=dtype)
+            for start in range(0, n, block):
+                stop = min(start + block, n)
+                out[start:stop] = _im2col_matmul(view[start:stop], weights, group, kernel, dtype)
     if bias is not None:
         if bias.shape != (m,):
             raise InvalidModelError(f"{op}: bias of shape {list(bias.shape)}; expected [{m}]")
@@ -131,7 +138,7 @@ def _im2col_matmul(view, weights, group, kernel, dtype):
     order = (
         (1 + nsp, 0) + tuple(range(1, 1 + nsp)) + tuple(range(3 + nsp, 3 + 2 * nsp)) + (2 + nsp,)
     )
-    rows = b * int(np.prod(out_sp))
+    rows = b * math.prod(out_sp)
     cols = np.ascontiguousarray(view.transpose(order), dtype=dtype).reshape(group, rows, -1)
     if group == 1:
         return (cols[0] @ weights[0]).reshape((b,) + out_sp + (mg,))

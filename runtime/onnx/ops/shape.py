@@ -100,7 +100,16 @@ def Concat(*inputs, axis):
     shape = list(inputs[0].shape)
     shape[axis] = sum(x.shape[axis] for x in inputs if x.ndim == len(shape))
     check_size(shape, "Concat", inputs[0].dtype.itemsize)
+    if axis == 1 and len(shape) > 2 and all(_channels_last(x, len(shape)) for x in inputs):
+        # Channel concatenation of Conv outputs (channels-last memory seen as NCHW): done in
+        # channels-last memory too, so the next Conv reads its windows without a transpose.
+        joined = np.concatenate([np.moveaxis(x, 1, -1) for x in inputs], axis=-1)
+        return np.moveaxis(joined, -1, 1)
     return np.concatenate(inputs, axis=axis)
+
+
+def _channels_last(x, ndim: int) -> bool:
+    return x.ndim == ndim and np.moveaxis(x, 1, -1).flags.c_contiguous and x.shape[1] > 1
 
 
 def Split(x, split=None, *, axis=0, num_outputs=None, _n_outputs=1):
