@@ -184,3 +184,24 @@ def test_batch_norm_after_conv_is_fused_unless_the_conv_output_is_read_elsewhere
         session.run(None, {"x": x}), ort_session(model).run(None, {"x": x}), strict=True
     ):
         np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_channel_concat_of_conv_outputs_matches_onnxruntime():
+    # Conv outputs are channels-last memory; their channel Concat stays so (no transpose).
+    rng = np.random.default_rng(6)
+    inits = [
+        helper.make_tensor(name, FLOAT, shape, rng.standard_normal(shape).astype(np.float32))
+        for name, shape in (("w1", [4, 3, 1, 1]), ("w2", [5, 3, 3, 3]), ("w3", [2, 9, 3, 3]))
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["a"]),
+        helper.make_node("Conv", ["x", "w2"], ["b"], pads=[1, 1, 1, 1]),
+        helper.make_node("Concat", ["a", "b"], ["c"], axis=1),
+        helper.make_node("Conv", ["c", "w3"], ["y"], pads=[1, 1, 1, 1]),
+    ]
+    outputs = [helper.make_tensor_value_info(n, FLOAT, None) for n in ("c", "y")]
+    model = _model(nodes, [helper.make_tensor_value_info("x", FLOAT, [2, 3, 5, 6])], outputs, inits)
+    x = rng.standard_normal((2, 3, 5, 6)).astype(np.float32)
+    got = InferenceSession(model.SerializeToString()).run(None, {"x": x})
+    for g, want in zip(got, ort_session(model).run(None, {"x": x}), strict=True):
+        np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-5)
