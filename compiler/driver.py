@@ -132,9 +132,9 @@ class CompileResult:
 
     @functools.cached_property
     def quantization_report(self):
-        """For ``int8``: per-tensor scale, zero point and error against the float model on
-        the calibration data (a ``compiler.quantize.report.QuantizationReport``); computed
-        on first access. ``None`` for other modes."""
+        """For ``int8`` / ``int16x8``: per-tensor scale, zero point and error against the
+        float model on the calibration data (a ``compiler.quantize.report.QuantizationReport``);
+        computed on first access. ``None`` for other modes."""
         if self._quantization is None:
             return None
         from compiler.quantize.report import quantization_report
@@ -473,7 +473,7 @@ def compile(
         float_islands=_float_islands(graph) if quantize in _ACTIVATION_MODES else [],
     )
     result = CompileResult(files=paths, report=report)
-    if quantize == "int8":
+    if quantize in _ACTIVATION_MODES:
         tflite = payloads.get("tflite")
         if tflite is None:
             from compiler.export.tflite import write_tflite

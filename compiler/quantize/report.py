@@ -19,7 +19,7 @@ from compiler.quantize.params import round_half_away
 __all__ = ["TensorError", "QuantizationReport", "quantization_report"]
 
 MAX_SAMPLES = 256
-_SUFFIXES = ("/int8", "/requantized")
+_SUFFIXES = ("/int8", "/int16", "/requantized")
 
 
 @dataclass(frozen=True)
@@ -128,8 +128,9 @@ def _run_int8(interpreter, feeds) -> None:
     interpreter.allocate_tensors()
     for detail, array in zip(interpreter.get_input_details(), feeds):
         scale, zp = detail["quantization"]
-        if detail["dtype"] == np.int8:
-            array = np.clip(round_half_away(array / np.float32(scale)) + zp, -128, 127)
+        if detail["dtype"] in (np.int8, np.int16):  # int16: a 16x8 model's inputs
+            info = np.iinfo(detail["dtype"])
+            array = np.clip(round_half_away(array / np.float32(scale)) + zp, info.min, info.max)
         interpreter.set_tensor(detail["index"], array.astype(detail["dtype"]))
     interpreter.invoke()
 
@@ -160,7 +161,7 @@ def quantization_report(
         for detail in interpreter.get_tensor_details():
             scale, zp = detail["quantization"]
             name = _float_name(detail["name"])
-            if detail["dtype"] != np.int8 or scale == 0 or name not in reference:
+            if detail["dtype"] not in (np.int8, np.int16) or scale == 0 or name not in reference:
                 continue
             expected = np.asarray(reference[name], dtype=np.float64)
             got = (interpreter.get_tensor(detail["index"]).astype(np.float64) - zp) * scale

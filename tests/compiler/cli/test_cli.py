@@ -336,5 +336,6 @@ def test_int16x8_with_int16_io_and_report(source, tmp_path, capsys):
         "model.int16x8.tflite",
     ]
     assert "quantize: int16x8, io: int16" in out and "opset 21" in out
+    assert "quantization report" in out and "SNR dB" in out
     code, _, err = _run([f"{source}:model", "-o", tmp_path / "p", "--io", "int16"], capsys)
     assert code == 1 and "--io int16 needs --quantize int16x8" in err
