@@ -304,3 +304,52 @@ def test_input_resized_to_another_rank_or_depth_is_refused(single_step, shape):
         it.allocate_tensors()  # runs the graph once to size the outputs
         it.set_tensor(index, np.zeros(shape, np.int8))
         it.invoke()
+
+
+def _gate_sweep_model() -> bytes:
+    """An integer LSTM whose gate pre-activations take every int16 value once: 256 batch rows
+    (x = row - 128, scale 2^-6) times 256 cells (bias 256 c - 32640), weights 1 at scale 2^-6,
+    so the input-to-gate scale is exactly 1; recurrent weights 0."""
+    g = GraphBuilder()
+    n = 256
+    s = 2.0**-6
+    x = g.add([1, n, 1], T.INT8, "x", scale=s, zero_point=0)  # time-major: rows at once
+    ones = g.add([n, 1], T.INT8, "ones", data=np.ones((n, 1)), scale=s, zero_point=0)
+    zeros = g.add([n, n], T.INT8, "zeros", data=np.zeros((n, n)), scale=s, zero_point=0)
+    bias = g.add([n], T.INT32, "bias", data=256 * np.arange(n) - 32640, scale=s * s)
+    h = g.add([n, n], T.INT8, "h", is_variable=True, scale=1 / 128, zero_point=0)
+    c = g.add([n, n], T.INT16, "c", is_variable=True, scale=2.0**-11, zero_point=0)
+    inter = [g.add([], T.INT16, f"i{k}", scale=2.0**-12, zero_point=0) for k in range(4)]
+    inter.append(g.add([], T.INT8, "hidden", scale=1 / 128, zero_point=0))
+    y = g.add([1, n, n], T.INT8, "y", scale=1 / 128, zero_point=0)
+    inputs = [x] + [ones] * 4 + [zeros] * 4 + [-1] * 3 + [bias] * 4 + [-1, -1, h, c]
+    options = {"fused_activation_function": int(Act.TANH), "time_major": True}
+    g.op(Op.UNIDIRECTIONAL_SEQUENCE_LSTM, inputs, [y], options)
+    g.operators[-1]["intermediates"] = inter
+    return g.finish([x], [y])
+
+
+def test_int16_sigmoid_and_tanh_tables_equal_litert_on_every_input():
+    # LiteRT keeps its scratch buffers as extra tensors after the model's: the cell gate
+    # (tanh of Q3.12) and the output gate (sigmoid of Q3.12) after activation. With every
+    # int16 pre-activation present once, they must equal our tables everywhere.
+    from runtime.tflite.kernels._fixed_point16 import sigmoid_table, tanh_table
+
+    model = _gate_sweep_model()
+    ref = litert_interpreter(model_content=model)
+    ref.allocate_tensors()
+    detail = ref.get_input_details()[0]
+    ref.set_tensor(detail["index"], (np.arange(256) - 128).astype(np.int8).reshape(1, 256, 1))
+    ref.invoke()
+    n_model = len(runtime.Interpreter(model_content=model).get_tensor_details())
+    pre = (256 * np.arange(256) - 32640)[None, :] + (np.arange(256) - 128)[:, None]
+    assert sorted(pre.ravel().tolist()) == list(range(-32768, 32768))
+    cell_gate, output_gate = ref.get_tensor(n_model + 2), ref.get_tensor(n_model + 3)
+    np.testing.assert_array_equal(cell_gate, tanh_table(3)[pre + 32768])
+    np.testing.assert_array_equal(output_gate, sigmoid_table()[pre + 32768])
+    # and our kernel agrees with LiteRT on every tensor of this model
+    ours = runtime.Interpreter(model_content=model, experimental_preserve_all_tensors=True)
+    ours.allocate_tensors()
+    ours.set_tensor(detail["index"], (np.arange(256) - 128).astype(np.int8).reshape(1, 256, 1))
+    ours.invoke()
+    assert compare_all_tensors(ours, ref) == 7
