@@ -1,5 +1,5 @@
-"""LOGISTIC, TANH, ELU, GELU, LEAKY_RELU, RELU, RELU6, RELU_N1_TO_1 (float32 and int8); HARD_SWISH
-is in ``hard_swish``.
+"""LOGISTIC, TANH, ELU, GELU, LEAKY_RELU, RELU, RELU6, RELU_N1_TO_1 (float32 and int8; LOGISTIC,
+TANH, LEAKY_RELU, RELU and RELU6 also int16 for 16x8 models); HARD_SWISH is in ``hard_swish``.
 
 References: ``tflite/kernels/activations.cc``; ``kernels/internal/common.h``
 (``LUTPopulateInt8``); spec 2.7.10. int8 LOGISTIC/TANH use a 256-entry table built in float32

@@ -1,5 +1,6 @@
-"""ADD, SUB, MUL (float32 and int8), MAXIMUM, MINIMUM, DIV (float32): broadcasting, fused
-activations.
+"""ADD, SUB, MUL (float32, int8 and int16), MAXIMUM, MINIMUM, DIV (float32): broadcasting, fused
+activations. int16 (16x8) ADD / SUB use the int8 recipe with a left shift of 15 (add.cc's
+general-scale kernel, pot_scale_int16 false).
 
 References: ``tflite/kernels/add.cc``, ``sub.cc``, ``mul.cc``; ``reference/integer_ops/add.h``,
 ``mul.h``; spec 2.7.6-7. int8 ADD/SUB shift both inputs left by 20 bits, rescale each to the

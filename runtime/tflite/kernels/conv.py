@@ -1,4 +1,5 @@
-"""CONV_2D: float32, int8 (per-channel reference kernel) and hybrid (float input, int8 weights).
+"""CONV_2D: float32, int8 (per-channel reference kernel), 16x8 (int16 input, int8 weights, int64
+bias; ``_int16``) and hybrid (float input, int8 weights).
 
 References: ``tflite/kernels/conv.cc``; ``reference/integer_ops/conv.h`` (``ConvPerChannel``);
 ``reference/conv.h`` (``HybridConvPerChannel``); spec sections 2.4, 2.6, 2.7.1. Filter layout

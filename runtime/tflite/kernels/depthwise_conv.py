@@ -1,5 +1,5 @@
-"""DEPTHWISE_CONV_2D: float32, int8 (per-channel reference kernel) and hybrid (float input,
-per-channel int8 filter).
+"""DEPTHWISE_CONV_2D: float32, int8 (per-channel reference kernel), 16x8 (int16 input, int64
+bias) and hybrid (float input, per-channel int8 filter).
 
 References: ``tflite/kernels/depthwise_conv.cc``; ``reference/integer_ops/depthwise_conv.h``;
 spec 2.7.2. Filter [1, KH, KW, IC*mult]; output channel oc = ic*mult + m; the int8 kernel takes

@@ -1,4 +1,5 @@
-"""FULLY_CONNECTED: float32, int8 (reference kernel) and hybrid (float input, int8 weights).
+"""FULLY_CONNECTED: float32, int8 and 16x8 (reference kernels) and hybrid (float input, int8
+weights).
 
 References: ``tflite/kernels/fully_connected.cc``; ``reference/integer_ops/fully_connected.h``;
 ``portable_tensor_utils.cc`` (``MatrixBatchVectorMultiplyAccumulate``); spec 2.7.3. Since LiteRT

@@ -1,4 +1,4 @@
-"""MEAN (float32 and int8, reference kernel) and SUM (float32).
+"""MEAN (float32, int8 and int16, reference kernel) and SUM (float32).
 
 References: ``tflite/kernels/reduce.cc``; ``reference/reduce.h`` (``QuantizedMeanOrSum``);
 spec 2.7.8. int8 MEAN: sum in int32, multiplier in/out from QuantizeMultiplier, folded with

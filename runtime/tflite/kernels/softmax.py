@@ -1,4 +1,5 @@
-"""SOFTMAX: float32 and int8 (reference fixed-point kernel, not the optimized LUT).
+"""SOFTMAX: float32, int8 (reference fixed-point kernel, not the optimized LUT) and int16
+(``SoftmaxInt16``'s tables, see ``_int16``).
 
 References: ``tflite/kernels/activations.cc`` (SoftmaxPrepare), ``reference/softmax.h``,
 gemmlowp ``fixedpoint.h`` (``exp_on_negative_values``, ``one_over_one_plus_x_for_x_in_0_1``);
