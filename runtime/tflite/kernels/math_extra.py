@@ -84,7 +84,7 @@ def prepare_sign(ctx: c.OpContext) -> c.Eval:
     ctx.require_types((c.F32, c.I32))
 
     def run(x):
-        return [np.sign(x)]
+        return [np.asarray(np.sign(x))]  # (a ufunc gives a scalar for a 0-d input)
 
     return run
 
@@ -94,7 +94,7 @@ def prepare_relu_0_to_1(ctx: c.OpContext) -> c.Eval:
     ctx.require_types((c.F32,))
 
     def run(x):
-        return [np.minimum(np.maximum(x, np.float32(0)), np.float32(1))]
+        return [np.asarray(np.minimum(np.maximum(x, np.float32(0)), np.float32(1)))]
 
     return run
 

@@ -67,7 +67,7 @@ def accept_quantized_div(prepare):
             if np.any(total_shift > 0):
                 raise ctx.unsupported("quantized DIV with a left shift (multiplier too large)")
             result = _rounding_divide_by_pot_c(srdhm(unscaled, mult), -total_shift) + zp_out
-            return [np.clip(result, lo, hi).astype(dtype)]
+            return [np.asarray(np.clip(result, lo, hi), dtype)]
 
         return run
 

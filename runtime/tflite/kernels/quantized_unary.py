@@ -32,7 +32,7 @@ def accept_int8_abs(prepare):
             value = np.abs(x.astype(np.int64) - zp_in)
             if rescale:
                 value = multiply_by_quantized_multiplier(value, mult, shift)
-            return [np.clip(value + zp_out, -128, 127).astype(np.int8)]
+            return [np.asarray(np.clip(value + zp_out, -128, 127), np.int8)]
 
         return run
 
@@ -45,6 +45,6 @@ def accept_int_neg(prepare):
             return prepare(ctx)
         ctx.check_arity(1)
         ctx.require_types((c.I8, c.I64))
-        return lambda x: [np.negative(x)]
+        return lambda x: [np.asarray(np.negative(x))]
 
     return prepare_neg

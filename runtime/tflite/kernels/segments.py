@@ -76,7 +76,8 @@ def prepare_bucketize(ctx: c.OpContext) -> c.Eval:
         raise ctx.fail("boundaries must be sorted")
 
     def run(x):
-        return [np.searchsorted(bounds, x.astype(np.float32), side="right").astype(np.int32)]
+        found = np.searchsorted(bounds, x.astype(np.float32), side="right")
+        return [np.asarray(found, np.int32)]
 
     return run
 

@@ -62,11 +62,11 @@ def _shifted_tensor(t):
 
 
 def _to_int8(x: np.ndarray) -> np.ndarray:
-    return (x ^ np.uint8(0x80)).view(np.int8)
+    return np.asarray(x ^ np.uint8(0x80)).view(np.int8)
 
 
 def _to_uint8(x: np.ndarray) -> np.ndarray:
-    return x.view(np.uint8) ^ np.uint8(0x80)
+    return np.asarray(x.view(np.uint8) ^ np.uint8(0x80))
 
 
 def accept_uint8(prepare):

@@ -10,7 +10,7 @@ from runtime import Interpreter
 from runtime.errors import InvalidModelError
 from runtime.tflite.schema import BuiltinOperator as Op
 from runtime.tflite.schema import TensorType as T
-from tests.runtime.tflite.test_kernels import inp, one_op_model, out
+from tests.runtime.tflite.test_kernels import const, inp, one_op_model, out
 from tests.runtime.tflite.test_layout_kernels import NP, compare
 
 
@@ -126,3 +126,26 @@ def test_add_n_of_one_input_is_refused_as_by_litert():
     data = one_op_model(Op.ADD_N, [inp((2, 3))], [out((2, 3))])
     with pytest.raises(InvalidModelError, match="at least two inputs"):
         Interpreter(model_content=data)
+
+
+@pytest.mark.parametrize(
+    "op, ttype, quant, options",
+    [
+        (Op.SIGN, T.FLOAT32, (None, None), None),
+        (Op.RELU_0_TO_1, T.FLOAT32, (None, None), None),
+        (Op.ABS, T.INT8, (0.05, -8), None),
+        (Op.NEG, T.INT8, (0.05, -8), None),
+        (Op.RELU, T.UINT8, (0.05, 120), None),
+    ],
+)
+def test_zero_dimensional_tensors(op, ttype, quant, options):
+    """0-d inputs: numpy ufuncs give scalars there, the kernels must still give arrays (the
+    operators run on constants too, where their outputs are frozen)."""
+    compare(one_op_model(op, [inp((), ttype, *quant)], [out((), ttype, *quant)], options))
+    # the same operator on a constant: run once when the model is loaded (constant folding)
+    x = np.asarray(_values(np.random.default_rng(0), (), ttype, low=-3, high=3), NP[ttype])
+    folded = one_op_model(op, [const(x, ttype, *quant)], [out((), ttype, *quant)], options)
+    it = Interpreter(model_content=folded)
+    it.allocate_tensors()
+    it.invoke()
+    assert it.get_tensor(it.get_output_details()[0]["index"]).shape == ()

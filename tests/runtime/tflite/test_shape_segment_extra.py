@@ -229,3 +229,16 @@ def test_l2_pool(padding, stride, window, act):
         },
     )
     compare(data)
+
+
+def test_bucketize_of_a_scalar():
+    data = one_op_model(Op.BUCKETIZE, [inp(())], [out((), T.INT32)], {"boundaries": [0.0, 1.0]})
+    compare(data, runs=2)
+    folded = one_op_model(
+        Op.BUCKETIZE,
+        [const(np.float32(0.5))],
+        [out((), T.INT32)],
+        {"boundaries": [0.0, 1.0]},
+    )
+    it = _run(folded, [])
+    assert it.get_tensor(it.get_output_details()[0]["index"]) == 1

@@ -247,3 +247,12 @@ def test_quantized_div_by_the_zero_point_is_an_error():
     it.set_tensor(1, np.array([4, 3], np.int8))
     with pytest.raises(InvalidModelError, match="division by zero"):
         it.invoke()
+
+
+def test_quantized_div_of_scalars():
+    data = one_op_model(
+        Op.DIV,
+        [inp((), T.INT8, 0.05, -8), const(np.int8(20), T.INT8, 0.07, -5)],
+        [out((), T.INT8, 0.1, 0)],
+    )
+    compare(data, feeds=[np.int8(37)], runs=1)
