@@ -8,6 +8,7 @@
 - A ``BatchNormalization`` (inference) of a ``Conv`` output that nothing else reads, both with
   constant parameters, is folded into the convolution, as onnxruntime does:
   with s = scale / sqrt(var + epsilon) per output channel, W' = W * s and b' = (b - mean) * s + B.
+- A ``Relu`` of a ``Conv`` output that nothing else reads is applied by the Conv, in place.
 - A ``Conv`` whose weights are constant gets them in the im2col matmul's layout once.
 
 The folded graph is only used when the feeds override no initializer (an initializer listed
@@ -56,8 +57,39 @@ def plan(graph: Graph) -> Graph:
     budget = _budget.active()
     nodes = [n for n in graph.nodes if not (_foldable(n, known) and _fold(n, known, budget))]
     nodes = _fuse_batch_norms(nodes, known, graph, budget)
+    nodes = _fuse_relus(nodes, graph)
     nodes = [_packed_conv(n, known) for n in nodes]
     return dataclasses.replace(graph, initializers=known, nodes=nodes)
+
+
+def _uses(nodes: list, graph: Graph) -> Counter:
+    """How many times each value is read (by nodes, their subgraphs, or as a graph output)."""
+    uses = Counter(name for n in nodes for name in n.inputs if name)
+    uses.update(name for n in nodes for name in _node_free(n))
+    uses.update(v.name for v in graph.outputs)
+    return uses
+
+
+def _fuse_relus(nodes: list, graph: Graph) -> list:
+    """Each float Conv -> Relu pair where only the Relu reads the Conv: one Conv (at the
+    Relu's place) that applies the Relu to its own fresh output."""
+    uses = _uses(nodes, graph)
+    producer = {out: i for i, n in enumerate(nodes) for out in n.outputs if out}
+    fused: dict[int, Node] = {}
+    gone = set()
+    for i, relu in enumerate(nodes):
+        if relu.op_type != "Relu" or relu.domain != "" or len(relu.inputs) != 1:
+            continue
+        j = producer.get(relu.inputs[0])
+        if j is None or j in gone or uses[relu.inputs[0]] != 1:
+            continue
+        conv_node = nodes[j]
+        if conv_node.op_type != "Conv" or conv_node.domain != "" or conv_node.fn is not conv.Conv:
+            continue
+        fn = functools.partial(conv.Conv, _relu=True)
+        fused[i] = dataclasses.replace(conv_node, outputs=relu.outputs, fn=fn)
+        gone.add(j)
+    return [fused.get(i, n) for i, n in enumerate(nodes) if i not in gone]
 
 
 def _foldable(node: Node, known: dict) -> bool:
@@ -94,9 +126,7 @@ def _fold(node: Node, known: dict, budget) -> bool:
 def _fuse_batch_norms(nodes: list, known: dict, graph: Graph, budget) -> list:
     """``nodes`` with each Conv -> BatchNormalization pair that can be fused replaced by one
     Conv (at the BatchNormalization's place: nothing in between reads the Conv's output)."""
-    uses = Counter(name for n in nodes for name in n.inputs if name)
-    uses.update(name for n in nodes for name in _node_free(n))
-    uses.update(v.name for v in graph.outputs)
+    uses = _uses(nodes, graph)
     producer = {out: i for i, n in enumerate(nodes) for out in n.outputs if out}
     fused: dict[int, Node] = {}  # BatchNormalization index -> its fused Conv
     gone = set()  # Conv indices folded into a later node
@@ -166,4 +196,6 @@ def _packed_conv(node: Node, known: dict) -> Node:
     ):
         return node
     packed = conv.pack_weights(w, group, w.dtype)
-    return dataclasses.replace(node, fn=functools.partial(conv.Conv, _packed=(w, packed)))
+    keywords = getattr(node.fn, "keywords", {})  # a fused Relu
+    fn = functools.partial(conv.Conv, **keywords, _packed=(w, packed))
+    return dataclasses.replace(node, fn=fn)

@@ -159,10 +159,12 @@ def Conv(
     pads=None,
     strides=None,
     _packed=None,
+    _relu=False,
 ):
-    """``_packed`` (private: no file attribute can set it): (weights,
-    ``pack_weights(weights, group, dtype)``) bound once at load for a constant ``w``
-    (``runtime.onnx._plan``); used only when ``w`` is those very weights."""
+    """Private arguments (no file attribute can set them), bound at load by
+    ``runtime.onnx._plan``: ``_packed`` = (weights, ``pack_weights(weights, group, dtype)``) for
+    a constant ``w``, used only when ``w`` is those very weights; ``_relu``: a Relu that only
+    this Conv's output fed, applied in place to the fresh output."""
     dtype = np.result_type(x.dtype, w.dtype)
     ready = None
     if _packed is not None and _packed[0] is w and _packed[1].dtype == dtype:
@@ -181,6 +183,8 @@ def Conv(
         bias=b,
         packed=ready,
     )
+    if _relu:
+        np.maximum(y, np.zeros((), dtype=y.dtype), out=y)
     return y
 
 

@@ -205,3 +205,29 @@ def test_channel_concat_of_conv_outputs_matches_onnxruntime():
     got = InferenceSession(model.SerializeToString()).run(None, {"x": x})
     for g, want in zip(got, ort_session(model).run(None, {"x": x}), strict=True):
         np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_relu_after_conv_is_applied_by_the_conv_unless_the_conv_output_is_read(shared):
+    rng = np.random.default_rng(7)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="conv"),
+        helper.make_node("Relu", ["c"], ["y"]),
+    ]
+    outputs = [helper.make_tensor_value_info("y", FLOAT, None)]
+    if shared:
+        outputs.append(helper.make_tensor_value_info("c", FLOAT, None))
+    model = _model(
+        nodes,
+        [helper.make_tensor_value_info("x", FLOAT, [1, 3, 6, 6])],
+        outputs,
+        [helper.make_tensor("w", FLOAT, w.shape, w.ravel())],
+    )
+    session = InferenceSession(model.SerializeToString())
+    assert [n.op_type for n in session._planned.nodes] == (["Conv", "Relu"] if shared else ["Conv"])
+    x = rng.standard_normal((1, 3, 6, 6)).astype(np.float32)
+    got = session.run(None, {"x": x})
+    assert (got[0] >= 0).all() and (not shared or (got[1] < 0).any())
+    for g, want in zip(got, ort_session(model).run(None, {"x": x}), strict=True):
+        np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-5)
