@@ -348,6 +348,10 @@ class Interpreter:
         with self._exclusive("set_tensor"):
             if index in self._model.subgraphs[0].inputs:
                 self._inputs[index] = arr
+            elif index in self._main.variables:
+                # A recurrent state: the next invoke starts from it, as LiteRT's does.
+                self._main.variables[index] = arr
+                self._values[index] = arr
             else:
                 self._values[index] = arr
 

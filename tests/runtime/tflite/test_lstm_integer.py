@@ -353,3 +353,25 @@ def test_int16_sigmoid_and_tanh_tables_equal_litert_on_every_input():
     ours.set_tensor(detail["index"], (np.arange(256) - 128).astype(np.int8).reshape(1, 256, 1))
     ours.invoke()
     assert compare_all_tensors(ours, ref) == 7
+
+
+@pytest.mark.parametrize("single_step", [False, True])
+def test_state_set_by_the_caller_is_where_the_next_invoke_starts(single_step):
+    # Streaming use: the caller restores a saved state with set_tensor, as LiteRT allows.
+    model = integer_lstm_model(single_step=single_step, seed=8)
+    ours = runtime.Interpreter(model_content=model, experimental_preserve_all_tensors=True)
+    ref = litert_interpreter(model_content=model)
+    rng = np.random.default_rng(8)
+    names = {d["name"]: d for d in ours.get_tensor_details()}
+    h = rng.integers(-128, 128, names["h"]["shape"]).astype(np.int8)
+    c = rng.integers(-30000, 30000, names["c"]["shape"]).astype(np.int16)
+    detail = ours.get_input_details()[0]
+    x = rng.integers(-128, 128, detail["shape"]).astype(np.int8)
+    for it in (ours, ref):
+        it.allocate_tensors()
+        it.set_tensor(names["h"]["index"], h)
+        it.set_tensor(names["c"]["index"], c)
+        it.set_tensor(detail["index"], x)
+        it.invoke()
+    assert compare_all_tensors(ours, ref) > 10
+    assert ours.get_tensor(names["c"]["index"]).tolist() != c.tolist()
