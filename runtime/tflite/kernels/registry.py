@@ -25,6 +25,7 @@ from runtime.tflite.kernels import (
     math_extra,
     mediapipe_custom,
     nd_indexing,
+    non_max_suppression,
     normalization,
     pooling,
     prelu,
@@ -182,6 +183,8 @@ REGISTRY = {
     Op.REDUCE_ANY: segments.prepare_reduce_any,
     Op.REDUCE_ALL: segments.prepare_reduce_all,
     Op.L2_POOL_2D: segments.prepare_l2_pool,
+    Op.NON_MAX_SUPPRESSION_V4: non_max_suppression.prepare_v4,
+    Op.NON_MAX_SUPPRESSION_V5: non_max_suppression.prepare_v5,
 }
 
 # uint8 (legacy quantization) through the int8 kernels, for the ops where that is exact.
