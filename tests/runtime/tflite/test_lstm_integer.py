@@ -306,7 +306,7 @@ def test_input_resized_to_another_rank_or_depth_is_refused(single_step, shape):
         it.invoke()
 
 
-def _gate_sweep_model() -> bytes:
+def _gate_sweep_model(cell_exp: int = -11) -> bytes:
     """An integer LSTM whose gate pre-activations take every int16 value once: 256 batch rows
     (x = row - 128, scale 2^-6) times 256 cells (bias 256 c - 32640), weights 1 at scale 2^-6,
     so the input-to-gate scale is exactly 1; recurrent weights 0."""
@@ -318,7 +318,7 @@ def _gate_sweep_model() -> bytes:
     zeros = g.add([n, n], T.INT8, "zeros", data=np.zeros((n, n)), scale=s, zero_point=0)
     bias = g.add([n], T.INT32, "bias", data=256 * np.arange(n) - 32640, scale=s * s)
     h = g.add([n, n], T.INT8, "h", is_variable=True, scale=1 / 128, zero_point=0)
-    c = g.add([n, n], T.INT16, "c", is_variable=True, scale=2.0**-11, zero_point=0)
+    c = g.add([n, n], T.INT16, "c", is_variable=True, scale=2.0**cell_exp, zero_point=0)
     inter = [g.add([], T.INT16, f"i{k}", scale=2.0**-12, zero_point=0) for k in range(4)]
     inter.append(g.add([], T.INT8, "hidden", scale=1 / 128, zero_point=0))
     y = g.add([1, n, n], T.INT8, "y", scale=1 / 128, zero_point=0)
@@ -375,3 +375,26 @@ def test_state_set_by_the_caller_is_where_the_next_invoke_starts(single_step):
         it.invoke()
     assert compare_all_tensors(ours, ref) > 10
     assert ours.get_tensor(names["c"]["index"]).tolist() != c.tolist()
+
+
+@pytest.mark.parametrize("cell_exp", range(-15, -8))
+def test_int16_tanh_of_the_cell_equals_litert(cell_exp):
+    # The cell state set to every int16 value; LiteRT's scratch 0 then holds
+    # tanh_Q(15 + cell_exp)(new cell) for about half of all int16 values.
+    from runtime.tflite.kernels._fixed_point16 import tanh_table
+
+    model = _gate_sweep_model(cell_exp)
+    ours = runtime.Interpreter(model_content=model, experimental_preserve_all_tensors=True)
+    ref = litert_interpreter(model_content=model)
+    c_index = next(d["index"] for d in ours.get_tensor_details() if d["name"] == "c")
+    x_index = ours.get_input_details()[0]["index"]
+    for it in (ours, ref):
+        it.allocate_tensors()
+        it.set_tensor(c_index, np.arange(-32768, 32768).astype(np.int16).reshape(256, 256))
+        it.set_tensor(x_index, np.full((1, 256, 1), 127, np.int8))
+        it.invoke()
+    new_cell = ref.get_tensor(c_index).astype(np.int64)
+    assert len(np.unique(new_cell)) > 20000
+    tanh_of_cell = ref.get_tensor(len(ours.get_tensor_details()))
+    np.testing.assert_array_equal(tanh_of_cell, tanh_table(15 + cell_exp)[new_cell + 32768])
+    assert compare_all_tensors(ours, ref) == 7
