@@ -174,6 +174,14 @@ def quantize_int16x8(graph: Graph, ranges: dict, io: str = "float") -> Graph:
 
 def _quantize_op(r: _Rewriter, op) -> None:
     out = op.outputs[0]
+    if op.type in _SHARED_PARAMS:  # constants take the output's parameters directly
+        shared = r.params(out)
+        op.inputs = [
+            r.g.const(v.name, quantize_with(v.data, shared, "int16"), quant=shared)
+            if v.is_const
+            else v
+            for v in op.inputs
+        ]
     skip = _INDEX_INPUTS.get(op.type, set())
     n_tensors = 1 if op.type in _WEIGHTED else len(op.inputs)
     op.inputs = [
