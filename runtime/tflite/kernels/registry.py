@@ -16,6 +16,7 @@ from runtime.tflite.kernels import (
     embedding_lookup,
     exp,
     fully_connected,
+    gather_batched,
     hard_swish,
     indexing,
     l2_lrn,
@@ -206,6 +207,7 @@ del _op, _fn
 REGISTRY[Op.ABS] = quantized_unary.accept_int8_abs(REGISTRY[Op.ABS])
 REGISTRY[Op.NEG] = quantized_unary.accept_int_neg(REGISTRY[Op.NEG])
 REGISTRY[Op.DIV] = quantized_div.accept_quantized_div(REGISTRY[Op.DIV])
+REGISTRY[Op.GATHER] = gather_batched.accept_batch_dims(REGISTRY[Op.GATHER])
 REGISTRY[Op.CONV_2D] = uint8_conv.prepare_conv
 REGISTRY[Op.DEPTHWISE_CONV_2D] = uint8_conv.prepare_depthwise
 REGISTRY[Op.FULLY_CONNECTED] = uint8_conv.prepare_fully_connected

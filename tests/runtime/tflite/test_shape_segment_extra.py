@@ -242,3 +242,31 @@ def test_bucketize_of_a_scalar():
     )
     it = _run(folded, [])
     assert it.get_tensor(it.get_output_details()[0]["index"]) == 1
+
+
+@pytest.mark.parametrize("tname", ["float32", "int8", "int32", "bool"])
+@pytest.mark.parametrize(
+    "p_shape, i_shape, axis, batch_dims",
+    [
+        ((2, 3, 4), (2, 2), 1, 1),
+        ((2, 3, 4), (2, 5), -1, 1),
+        ((2, 3, 4, 2), (2, 3, 2), 2, 2),
+        ((3, 4, 2), (3, 2, 2), 1, -2),
+        ((2, 5, 3), (2, 4), 2, 1),
+    ],
+)
+def test_gather_with_batch_dims(tname, p_shape, i_shape, axis, batch_dims):
+    t = T.BOOL if tname == "bool" else TYPES[tname][0]
+    s, z = (None, None) if tname == "bool" else TYPES[tname][1:]
+    rng = np.random.default_rng(sum(p_shape))
+    a = axis % len(p_shape)
+    bd = batch_dims % len(i_shape)
+    indices = rng.integers(0, p_shape[a], i_shape).astype(np.int32)
+    o_shape = p_shape[:a] + i_shape[bd:] + p_shape[a + 1 :]
+    data = one_op_model(
+        Op.GATHER,
+        [inp(p_shape, t, s, z), const(indices, T.INT32)],
+        [out(o_shape, t, s, z)],
+        {"axis": axis, "batch_dims": batch_dims},
+    )
+    compare(data)
