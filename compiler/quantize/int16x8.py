@@ -39,10 +39,15 @@ OUTPUT_16X8 = (np.float32(1 / 32768), 0)
 _SAME_AS_INPUT = {"MAX_POOL_2D", "AVERAGE_POOL_2D", "RESHAPE", "PAD", "TRANSPOSE"}
 # The integer resize kernels copy or interpolate raw values, as for int8.
 _SAME_AS_INPUT |= {"RESIZE_NEAREST_NEIGHBOR", "RESIZE_BILINEAR"}
+# GATHER copies rows: an Embedding's table is quantized like any constant and its output keeps
+# the table's parameters; only when a 16x8 op reads it (an Embedding feeding a recurrent float
+# island, or a mask, stays float).
+_SAME_AS_INPUT |= {"GATHER"}
+_INDEX = {**_INDEX_INPUTS, "GATHER": {1}}
 _SHARED_PARAMS = {"CONCATENATION", "MAXIMUM", "MINIMUM"}
 _WEIGHTED = {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "TRANSPOSE_CONV"}
 # What LiteRT runs in 16x8 and runtime/tflite reproduces (tests/runtime/tflite/
-# test_int16_kernels.py); a few other ops (GATHER, RSQRT...) have LiteRT int16 kernels too, but
+# test_int16_kernels.py); a few other ops (RSQRT, SLICE...) have LiteRT int16 kernels too, but
 # stay float here until the runtime has them.
 SUPPORTED_16X8 = (
     _FIXED
@@ -124,10 +129,18 @@ class _Rewriter:
         return q
 
 
-def _is_16x8(op) -> bool:
+def _is_16x8(op, consumers: dict) -> bool:
     if op.type not in SUPPORTED_16X8 or len(op.outputs) != 1:
         return False
-    skip = _INDEX_INPUTS.get(op.type, set())
+    if op.type == "GATHER":
+        # Quantizing a float island's whole output to pick rows of it would be wasted work:
+        # only a table (Embedding) or an int16 value is gathered in int16.
+        readers = consumers.get(id(op.outputs[0]), [])
+        if not any(u.type in SUPPORTED_16X8 - {"GATHER"} for u in readers):
+            return False
+        if not (op.inputs[0].is_const or op.inputs[0].dtype == "int16"):
+            return False
+    skip = _INDEX.get(op.type, set())
     tensors = [v for i, v in enumerate(op.inputs) if v is not None and i not in skip]
     if op.type in _WEIGHTED:
         if not all(v.is_const for v in op.inputs[1:] if v is not None):
@@ -149,8 +162,9 @@ def quantize_int16x8(graph: Graph, ranges: dict, io: str = "float") -> Graph:
         for value in g.inputs:
             if value.dtype == "float32":
                 value.dtype, value.quant = "int16", r.params(value)
+    consumers = g.consumers()
     for op in list(g.ops):
-        if _is_16x8(op):
+        if _is_16x8(op, consumers):
             _quantize_op(r, op)
         else:  # a float island
             op.inputs = [None if v is None else r.as_float(v, op) for v in op.inputs]
@@ -182,7 +196,7 @@ def _quantize_op(r: _Rewriter, op) -> None:
             else v
             for v in op.inputs
         ]
-    skip = _INDEX_INPUTS.get(op.type, set())
+    skip = _INDEX.get(op.type, set())
     n_tensors = 1 if op.type in _WEIGHTED else len(op.inputs)
     op.inputs = [
         r.as_int16(v, op) if i < n_tensors and i not in skip and v is not None else v

@@ -147,7 +147,7 @@ def _act(op: Op) -> int:
 
 
 def _gather_version(op: Op) -> int:
-    return 2 if op.inputs[0].dtype == "int8" else 1
+    return {"int8": 2, "int16": 4}.get(op.inputs[0].dtype, 1)
 
 
 RECURRENT_WRITERS = {
@@ -192,6 +192,7 @@ RECURRENT_RUNTIME = {
     (_B.UNIDIRECTIONAL_SEQUENCE_RNN, 2): "1.14.0",
     (_B.GATHER, 1): "1.6.0",
     (_B.GATHER, 2): "1.14.0",
+    (_B.GATHER, 4): "2.4.0",
     (_B.REVERSE_V2, 1): "1.14.0",
     (_B.REVERSE_V2, 3): "2.5.0",
     (_B.SHAPE, 1): "1.13.0",

@@ -294,3 +294,34 @@ def test_attention_runs_its_batch_matmuls_in_int16():
     ours_onnx = runtime.InferenceSession(data).run(None, {graph.inputs[0].name: x})[0]
     step = q.producers()[id(q.outputs[0])].inputs[0].quant.scale[0]
     np.testing.assert_allclose(ours_onnx, expected, rtol=0, atol=step * 1.01)
+
+
+def test_embedding_gather_is_int16_unless_a_float_island_reads_it():
+    keras.utils.set_random_seed(2)
+    tokens = keras.Input((7,), dtype="int32")
+    x = keras.layers.Embedding(20, 6)(tokens)
+    pooled = keras.layers.GlobalAveragePooling1D()(x)
+    model = keras.Model(tokens, keras.layers.Dense(3, activation="softmax")(pooled))
+    graph = _float_graph(model)
+    ids = np.random.default_rng(3).integers(0, 20, (16, 7)).astype(np.int32)
+    q = quantize_graph(graph, "int16x8", {graph.inputs[0].name: ids})
+    assert not float_islands(q)
+    gathers = [op for op in q.ops if op.type == "GATHER"]
+    assert [(op.inputs[0].dtype, op.outputs[0].quant == op.inputs[0].quant) for op in gathers] == [
+        ("int16", True)
+    ]
+    tflite = write_tflite(q)
+    ours = runtime.Interpreter(model_content=tflite, experimental_preserve_all_tensors=True)
+    ref = litert_interpreter(model_content=tflite)
+    for it in (ours, ref):
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], ids[:1])
+        it.invoke()
+    assert compare_all_tensors(ours, ref) >= len(q.ops)
+
+    # An Embedding feeding an LSTM (a float island in 16x8) keeps its float table.
+    lstm = keras.layers.LSTM(4)(keras.layers.Embedding(20, 6)(tokens))
+    graph = _float_graph(keras.Model(tokens, lstm))
+    q = quantize_graph(graph, "int16x8", {graph.inputs[0].name: ids})
+    first = [op for op in q.ops if op.type == "GATHER"][0]
+    assert first.inputs[0].dtype == "float32"
