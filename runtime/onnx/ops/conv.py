@@ -139,6 +139,13 @@ def _im2col_matmul(view, weights, group, kernel, dtype):
         (1 + nsp, 0) + tuple(range(1, 1 + nsp)) + tuple(range(3 + nsp, 3 + 2 * nsp)) + (2 + nsp,)
     )
     rows = b * math.prod(out_sp)
+    if group == 1 and cg == 1 and len(kernel) > 0:
+        # One input channel: the columns copied tap by tap into a (K, rows) block (long
+        # contiguous runs; the transposed 6-D copy moves one value at a time), used transposed.
+        taps = np.empty((math.prod(kernel),) + (b,) + out_sp, dtype)
+        for t, tap in enumerate(np.ndindex(*kernel)):
+            taps[t] = view[(Ellipsis, 0, 0) + tap]
+        return (taps.reshape(-1, rows).T @ weights[0]).reshape((b,) + out_sp + (mg,))
     cols = np.ascontiguousarray(view.transpose(order), dtype=dtype).reshape(group, rows, -1)
     if group == 1:
         return (cols[0] @ weights[0]).reshape((b,) + out_sp + (mg,))
