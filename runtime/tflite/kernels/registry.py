@@ -8,6 +8,7 @@ from runtime.tflite.kernels import (
     activations,
     arithmetic,
     batch_matmul,
+    bits_extra,
     control_flow,
     conv,
     densify,
@@ -186,6 +187,11 @@ REGISTRY = {
     Op.L2_POOL_2D: segments.prepare_l2_pool,
     Op.NON_MAX_SUPPRESSION_V4: non_max_suppression.prepare_v4,
     Op.NON_MAX_SUPPRESSION_V5: non_max_suppression.prepare_v5,
+    Op.UNIQUE: bits_extra.prepare_unique,
+    Op.FAKE_QUANT: bits_extra.prepare_fake_quant,
+    Op.BITCAST: bits_extra.prepare_bitcast,
+    Op.BITWISE_XOR: bits_extra.prepare_bitwise_xor,
+    Op.RIGHT_SHIFT: bits_extra.prepare_right_shift,
 }
 
 # uint8 (legacy quantization) through the int8 kernels, for the ops where that is exact.
