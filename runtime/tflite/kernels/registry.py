@@ -16,6 +16,7 @@ from runtime.tflite.kernels import (
     detection_postprocess,
     embedding_lookup,
     exp,
+    fft,
     fully_connected,
     gather_batched,
     hard_swish,
@@ -192,6 +193,10 @@ REGISTRY = {
     Op.BITCAST: bits_extra.prepare_bitcast,
     Op.BITWISE_XOR: bits_extra.prepare_bitwise_xor,
     Op.RIGHT_SHIFT: bits_extra.prepare_right_shift,
+    Op.RFFT2D: fft.prepare_rfft2d,
+    Op.COMPLEX_ABS: fft.prepare_complex_abs,
+    Op.REAL: fft.prepare_real,
+    Op.IMAG: fft.prepare_imag,
 }
 
 # uint8 (legacy quantization) through the int8 kernels, for the ops where that is exact.
