@@ -11,6 +11,7 @@ from runtime.tflite.kernels import (
     bits_extra,
     control_flow,
     conv,
+    conv3d,
     densify,
     depthwise_conv,
     detection_postprocess,
@@ -197,6 +198,8 @@ REGISTRY = {
     Op.COMPLEX_ABS: fft.prepare_complex_abs,
     Op.REAL: fft.prepare_real,
     Op.IMAG: fft.prepare_imag,
+    Op.CONV_3D: conv3d.prepare_conv3d,
+    Op.CONV_3D_TRANSPOSE: conv3d.prepare_conv3d_transpose,
 }
 
 # uint8 (legacy quantization) through the int8 kernels, for the ops where that is exact.
