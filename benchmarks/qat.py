@@ -31,8 +31,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def mobilenet_v2_like(alpha=0.35, expansion=6, classes=10):
-    """A MobileNetV2-style net for 28x28x1 inputs (stride 2 twice, to 7x7)."""
+def mobilenet_v2_like(alpha=0.35, expansion=6, classes=10, relu_max=6.0):
+    """A MobileNetV2-style net for 28x28x1 inputs (stride 2 twice, to 7x7); ``relu_max``
+    None gives plain (unbounded) ReLUs instead of ReLU6."""
     from compiler import keras
     from compiler.keras import layers
 
@@ -42,14 +43,14 @@ def mobilenet_v2_like(alpha=0.35, expansion=6, classes=10):
     def conv_bn(x, filters, kernel, strides=1, relu=True):
         x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False)(x)
         x = layers.BatchNormalization()(x)
-        return layers.ReLU(6.0)(x) if relu else x
+        return layers.ReLU(relu_max)(x) if relu else x
 
     def block(x, filters, strides):
         c = x.shape[-1]
         y = conv_bn(x, c * expansion, 1)
         y = layers.DepthwiseConv2D(3, strides=strides, padding="same", use_bias=False)(y)
         y = layers.BatchNormalization()(y)
-        y = layers.ReLU(6.0)(y)
+        y = layers.ReLU(relu_max)(y)
         y = conv_bn(y, filters, 1, relu=False)  # linear bottleneck
         return layers.Add()([x, y]) if strides == 1 and c == filters else y
 
@@ -121,6 +122,9 @@ def main():
     parser.add_argument("--calibration", type=int, default=500)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--seed", type=int, default=1337)
+    parser.add_argument(
+        "--activation", choices=("relu6", "relu"), default="relu6", help="ReLU6 or plain ReLU"
+    )
     args = parser.parse_args()
 
     import compiler
@@ -135,11 +139,12 @@ def main():
     y_test = y_test[: args.test]
     calibration = x[: args.calibration]
     print(
-        f"Fashion-MNIST: {len(x)} training / {len(x_test)} test images; alpha {args.alpha}; "
+        f"Fashion-MNIST: {len(x)} training / {len(x_test)} test images; alpha {args.alpha}, "
+        f"{args.activation}; "
         f"{args.epochs} float epoch(s), {args.qat_epochs} QAT epoch(s)"
     )
 
-    model = mobilenet_v2_like(args.alpha)
+    model = mobilenet_v2_like(args.alpha, relu_max=6.0 if args.activation == "relu6" else None)
     model.compile(
         loss="sparse_categorical_crossentropy",
         optimizer=keras.optimizers.Adam(2e-3),

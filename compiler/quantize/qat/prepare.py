@@ -319,6 +319,13 @@ class _Builder:
 
     def _wrap(self, node, bn_node, pre_value, lookup):
         layer = node.layer
+        config = layer.get_config()
+        if config.get("groups", 1) != 1 or config.get("data_format") == "channels_first":
+            raise QATError(
+                f"layer '{layer.name}' ({type(layer).__name__}): grouped or channels_first "
+                "convolutions are not simulated by prepare_qat. Received: "
+                f"groups={config.get('groups', 1)}, data_format={config.get('data_format')!r}"
+            )
         conv = _clone(layer)
         bn = None if bn_node is None else _clone(bn_node.layer)
         quantizer = None
