@@ -48,18 +48,35 @@ _NOT_FOLDED = frozenset(
 )
 
 
-def plan(graph: Graph) -> Graph:
-    """``graph`` with its constant nodes folded and constant Conv weights packed.
+def plan(graph: Graph, subgraph: bool = False) -> Graph:
+    """``graph`` with its constant nodes folded and constant Conv weights packed, and the same
+    done inside its nodes' subgraphs (If branches, Loop and Scan bodies).
 
-    Runs under the active (loading) budget; ``graph`` itself is not modified.
+    Runs under the active (loading) budget; ``graph`` itself is not modified. In a subgraph,
+    an initializer that shares its name with one of the subgraph's inputs is not a constant
+    (the input's value is seen), and values of enclosing graphs are never folded in.
     """
-    known = dict(graph.initializers)
+    inputs = {v.name for v in graph.inputs} if subgraph else set()
+    known = {k: v for k, v in graph.initializers.items() if k not in inputs}
     budget = _budget.active()
     nodes = [n for n in graph.nodes if not (_foldable(n, known) and _fold(n, known, budget))]
     nodes = _fuse_batch_norms(nodes, known, graph, budget)
     nodes = _fuse_relus(nodes, graph)
-    nodes = [_packed_conv(n, known) for n in nodes]
-    return dataclasses.replace(graph, initializers=known, nodes=nodes)
+    nodes = [_planned_subgraphs(_packed_conv(n, known)) for n in nodes]
+    return dataclasses.replace(graph, initializers={**graph.initializers, **known}, nodes=nodes)
+
+
+def _planned_subgraphs(node: Node) -> Node:
+    if not node.graph_attrs:
+        return node
+    attrs = dict(node.attrs)
+    for key in node.graph_attrs:
+        value = attrs[key]
+        if isinstance(value, list):
+            attrs[key] = [plan(g, subgraph=True) for g in value]
+        else:
+            attrs[key] = plan(value, subgraph=True)
+    return dataclasses.replace(node, attrs=attrs)
 
 
 def _uses(nodes: list, graph: Graph) -> Counter:
