@@ -43,7 +43,7 @@ def _chain_model(codes: list[tuple[int, str | None]], ops: list[int]) -> bytes:
 def test_every_missing_op_is_named_in_one_error():
     codes = [
         (int(Op.RELU), None),
-        (int(Op.RFFT2D), None),
+        (int(Op.LSH_PROJECTION), None),
         (int(Op.CUSTOM), "Landmarks2TransformMatrix"),
         (int(Op.HASHTABLE_LOOKUP), None),
     ]
@@ -52,7 +52,7 @@ def test_every_missing_op_is_named_in_one_error():
         Interpreter(model_content=data)
     message = str(info.value)
     assert "3 operator(s)" in message
-    assert "RFFT2D (first at subgraph 0 operator 1, 2 uses)" in message
+    assert "LSH_PROJECTION (first at subgraph 0 operator 1, 2 uses)" in message
     assert "custom op 'Landmarks2TransformMatrix' (first at subgraph 0 operator 2)" in message
     assert "HASHTABLE_LOOKUP (first at subgraph 0 operator 5)" in message
     assert not re.search(r"\bRELU\b", message)  # supported ops are not listed
