@@ -81,10 +81,14 @@ class _Held:
         if not isinstance(value, np.ndarray):
             return
         root = _root(value)
-        if any(a is not None and root is _root(a) for a in args):
-            return  # an input or a view of one (Identity, Reshape, Slice): counted already
+        for a in args:
+            if a is root or (isinstance(a, np.ndarray) and a.base is not None and _root(a) is root):
+                return  # an input or a view of one (Identity, Reshape, Slice): counted already
         self.budget.hold(value.nbytes, where)
         self.nbytes += value.nbytes
+
+
+_ABSENT = object()
 
 
 def _flat(args) -> list:
@@ -97,6 +101,7 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held)
     local = dict(graph.initializers)
     local.update(feeds)
     values = ChainMap(local, outer) if outer is not None else local
+    get = local.get  # the graph's own values first (a ChainMap lookup is a Python call)
     for node in graph.nodes:
         budget.visit(node)  # formatted only if the budget is exceeded
         args = []
@@ -104,16 +109,19 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held)
             if not name:
                 args.append(None)
                 continue
-            try:
-                args.append(values[name])
-            except KeyError:
-                known = sorted(values)[:30]
-                raise InvalidModelError(
-                    f"{node.describe()}: value {name!r} is missing; known values: {known}"
-                ) from None
+            value = get(name, _ABSENT)
+            if value is _ABSENT:
+                try:
+                    value = values[name]
+                except KeyError:
+                    known = sorted(values)[:30]
+                    raise InvalidModelError(
+                        f"{node.describe()}: value {name!r} is missing; known values: {known}"
+                    ) from None
+            args.append(value)
         while args and args[-1] is None:
             args.pop()  # trailing omitted optional inputs: the op's defaults apply
-        if node.op_type not in _TAKES_SEQUENCES and any(isinstance(a, list) for a in args):
+        if list in map(type, args) and node.op_type not in _TAKES_SEQUENCES:
             raise InvalidModelError(
                 f"{node.describe()} receives a sequence where it takes tensors "
                 f"(inputs {_shapes(node.inputs, args)}); only the Sequence ops read sequences"
@@ -158,7 +166,9 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held)
             ) from e
         if not isinstance(result, (tuple, list)):
             result = (result,)
-        missing = [o for i, o in enumerate(node.outputs) if o and i >= len(result)]
+        missing = len(result) < len(node.outputs) and [
+            o for i, o in enumerate(node.outputs) if o and i >= len(result)
+        ]
         if missing:
             raise UnsupportedOpError(
                 f"{node.describe()}: output {missing[0]!r} (one of {len(node.outputs)} declared) "
