@@ -207,6 +207,7 @@ for _op in uint8_legacy.SHIFTABLE:
     REGISTRY[_op] = uint8_legacy.accept_uint8(REGISTRY[_op])
 del _op
 REGISTRY[Op.CONCATENATION] = uint8_legacy.accept_uint8_concatenation(REGISTRY[Op.CONCATENATION])
+REGISTRY[Op.SUM] = uint8_legacy.accept_uint8_sum(REGISTRY[Op.SUM])
 # int8/uint8 comparisons rescale each input as LiteRT does.
 for _op, _fn in (
     (Op.LESS, np.less),

@@ -10,8 +10,8 @@ zero point -128, so that padding and raw copies shift back to 0), and int8 outpu
 Each op wrapped here is checked against LiteRT's uint8 reference kernels in
 ``tests/runtime/tflite/test_uint8_legacy.py``. The ops whose uint8 kernels differ are handled
 elsewhere: convolutions and fully connected layers (nonzero filter zero points) in
-``uint8_conv``, comparisons in ``quantized_compare``, and CONCATENATION below (uint8 inputs
-whose quantization differs from the output's are rescaled; int8 requires equal ones).
+``uint8_conv``, comparisons in ``quantized_compare``, and below CONCATENATION (uint8 inputs
+whose quantization differs from the output's are rescaled; int8 requires equal ones) and SUM.
 """
 
 from __future__ import annotations
@@ -21,7 +21,11 @@ from dataclasses import replace
 import numpy as np
 
 from runtime.tflite.kernels import _common as c
-from runtime.tflite.kernels._fixed_point import round_half_away
+from runtime.tflite.kernels._fixed_point import (
+    multiply_by_quantized_multiplier,
+    quantize_multiplier,
+    round_half_away,
+)
 from runtime.tflite.model import Quantization
 from runtime.tflite.schema import BuiltinOperator as Op
 
@@ -159,3 +163,38 @@ def accept_uint8_concatenation(prepare):
         return run
 
     return prepare_concatenation
+
+
+def accept_uint8_sum(prepare):
+    """SUM of uint8 as LiteRT's ``QuantizedMeanOrSum`` computes it: the int32 sum of
+    ``q - zp_in`` over the reduced axes, ``MultiplyByQuantizedMultiplier`` with the multiplier of
+    ``s_in / s_out``, plus ``zp_out``, clamped to [0, 255] (also when the parameters are equal).
+    (Checked against LiteRT on random parameters; its int8 SUM is left refused, see reduce.py.)"""
+
+    def prepare_sum(ctx: c.OpContext) -> c.Eval:
+        if len(ctx.inputs) != 2 or ctx.inputs[0] is None or ctx.in_type(0) != c.U8:
+            return prepare(ctx)
+        ctx.check_arity(2)
+        ctx.require_types((c.U8,))
+        if ctx.in_type(1) not in (c.I32, c.I64):
+            raise ctx.fail("axis input must be int32 or int64")
+        keep = bool(ctx.options["keep_dims"])
+        s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
+        s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
+        mult, shift = quantize_multiplier(float(np.float64(s_in) / np.float64(s_out)))
+
+        def run(x, axis):
+            axes = set()
+            for a in np.ravel(axis).tolist():
+                if not -x.ndim <= a < max(x.ndim, 1):
+                    raise ctx.fail(f"axis {a} out of range for input of rank {x.ndim}")
+                axes.add(a % max(x.ndim, 1))
+            axes = tuple(sorted(axes))
+            count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+            total = x.astype(np.int64).sum(axis=axes, keepdims=keep) - zp_in * count
+            value = multiply_by_quantized_multiplier(total, mult, shift) + zp_out
+            return [np.asarray(np.clip(value, 0, 255), np.uint8)]
+
+        return run
+
+    return prepare_sum

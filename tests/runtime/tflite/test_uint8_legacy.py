@@ -256,3 +256,19 @@ def test_quantized_div_of_scalars():
         [out((), T.INT8, 0.1, 0)],
     )
     compare(data, feeds=[np.int8(37)], runs=1)
+
+
+@pytest.mark.parametrize(
+    "axes, keep, out_params",
+    [([1], False, (0.2, 10)), ([0, 2], True, (0.3, 128)), ([-1], False, (0.05, 120))],
+)
+def test_uint8_sum(axes, keep, out_params):
+    """The last case shares the input's parameters (still requantized, and clamped)."""
+    shape = (2, 3, 4)
+    picked = {a % 3 for a in axes}
+    kept = [1 if i in picked else d for i, d in enumerate(shape)]
+    o_shape = kept if keep else [d for i, d in enumerate(shape) if i not in picked]
+    data = one_op_model(
+        Op.SUM, [q(shape), _i32(axes)], [o(o_shape, *out_params)], {"keep_dims": keep}
+    )
+    compare(data, runs=2)
