@@ -36,9 +36,9 @@ QDQ_ONNX = sorted(n for n in MANIFEST["files"] if n.endswith(".ort_qdq.onnx"))
 
 # |ours - reference| <= FLOAT_TOLERANCE * max|reference tensor|. Both sides compute in float32
 # and sum convolutions in different orders (BLAS vs LiteRT's loops / onnxruntime's MLAS), a few
-# ulp of the largest terms per op, which ~50 convolutions and a softmax over large logits grow:
-# measured worst 2.1e-5 (MobileNetV2's softmax, ours vs LiteRT), where LiteRT and onnxruntime
-# differ from Keras by 1.4e-5 and 1.8e-5. The MediaPipe corpus test uses the same bound.
+# ulp of the largest terms per op, which ~50 convolutions grow: measured worst 2.4e-5 (the
+# logits of MobileNetV2, ours vs LiteRT), where LiteRT and onnxruntime differ from Keras's own
+# outputs by 1.1e-5 and 1.3e-5. The MediaPipe corpus test uses the same bound.
 FLOAT_TOLERANCE = 5e-5
 
 
@@ -128,16 +128,17 @@ def _output_step(model):
     return initializers[producer.input[1]]
 
 
-@pytest.mark.parametrize("name", QDQ_ONNX)
-def test_qdq_file_integer_intermediates_equal_onnxruntime(name):
-    # QDQ runs each Conv in float, and onnxruntime's MLAS sums in another order than our
-    # matmul: a Conv output that lands on a rounding tie (k + 0.5 steps) can quantize to
-    # either side. So: every value equals onnxruntime's (integers exactly, floats within
-    # FLOAT_TOLERANCE) up to the first integer value that differs, which must be such a tie;
-    # downstream of it, integer values stay within one step at a few positions. Measured on
-    # the recorded inputs: one tie (101.49999 vs 101.5 steps), 5 values of 3 tensors after it.
+def _compare_qdq(name, x):
+    """Every value of the QDQ file against onnxruntime without graph optimizations, per image.
+
+    QDQ runs each Conv in float, and onnxruntime's MLAS sums in another order than our matmul:
+    a Conv output that lands on a rounding tie (k + 0.5 steps) can quantize to either side,
+    and that image's values downstream may then differ by a step. So, per image: every value
+    equals onnxruntime's (integers exactly, floats within FLOAT_TOLERANCE) until one integer
+    value differs, which must be such a tie; from there on that image's integers stay within
+    one step. Returns the number of images that met a tie.
+    """
     model = onnx.load(ZOO / name)
-    x, _ = _recorded(name)
     ours = InferenceSession(ZOO / name, keep_intermediates=True)
     feed = {ours.get_inputs()[0].name: x}
     (final,) = ours.run(None, feed)
@@ -145,28 +146,50 @@ def test_qdq_file_integer_intermediates_equal_onnxruntime(name):
     theirs = dict(zip([o.name for o in ref.get_outputs()], ref.run(None, feed), strict=True))
     theirs |= feed
     scales = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
-    tie, integers = None, 0
+    per_image = set(feed)  # values computed from the images (batch first), not from weights
+    flipped = np.zeros(len(x), bool)  # images in which an integer value already differed
+    integers = 0
     for node in model.graph.node:
         value = node.output[0]
         got, want = ours.intermediates[value], theirs[value]
         what = f"{name}: {node.op_type} {value}"
         assert got.dtype == want.dtype and got.shape == want.shape, what
-        if want.dtype.kind not in "iu":
-            if tie is None:
-                _close(got, want, what)
+        if not per_image.intersection(node.input):
+            (_close if want.dtype.kind == "f" else np.testing.assert_array_equal)(got, want, what)
+            continue
+        per_image.add(value)
+        if want.dtype.kind == "f":
+            if not flipped.all():
+                _close(got[~flipped], want[~flipped], what)
             continue
         integers += 1
         off = np.abs(got.astype(np.int64) - want.astype(np.int64))
-        if tie is None and off.any():
-            tie = value
+        assert off.max() <= 1 and (off > 0).mean() <= 1e-3, what
+        first = off.reshape(len(x), -1).any(axis=1) & ~flipped
+        if first.any():
             assert node.op_type == "QuantizeLinear", what
-            steps = theirs[node.input[0]][off > 0] / scales[node.input[1]]
+            where = (off > 0) & first.reshape((-1,) + (1,) * (off.ndim - 1))
+            steps = theirs[node.input[0]][where] / scales[node.input[1]]
             np.testing.assert_allclose(steps - np.floor(steps), 0.5, atol=1e-4, err_msg=what)
-        assert off.max() <= (0 if tie is None else 1), what
-        assert (off > 0).mean() <= 1e-3, what
+            flipped |= first
     assert integers == sum(n.op_type == "QuantizeLinear" for n in model.graph.node) > 50
     steps = np.abs(final - theirs[model.graph.output[0].name]) / _output_step(model)
     assert steps.max() <= 1.0 + 1e-3
+    return int(flipped.sum())
+
+
+@pytest.mark.parametrize("name", QDQ_ONNX)
+def test_qdq_file_every_value_equals_onnxruntime_on_the_recorded_images(name):
+    x, _ = _recorded(name)
+    assert _compare_qdq(name, x) == 0  # measured: no rounding tie on these four images
+
+
+@pytest.mark.parametrize("name", QDQ_ONNX)
+def test_qdq_file_matches_onnxruntime_up_to_rounding_ties_on_more_images(name):
+    # Uniform noise in the model's input range [-1, 1]: measured, 1 of these 32 images meets a
+    # tie (other seeds: 0 to 2, e.g. 21.499998 vs 21.500006 steps after the first Conv).
+    x = np.random.default_rng(1515).uniform(-1.0, 1.0, (32, 32, 32, 3)).astype(np.float32)
+    assert _compare_qdq(name, x) < 8
 
 
 @pytest.mark.parametrize("name", QDQ_ONNX)
