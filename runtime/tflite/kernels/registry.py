@@ -226,6 +226,7 @@ REGISTRY[Op.GATHER] = gather_batched.accept_batch_dims(REGISTRY[Op.GATHER])
 REGISTRY[Op.CONV_2D] = uint8_conv.prepare_conv
 REGISTRY[Op.DEPTHWISE_CONV_2D] = uint8_conv.prepare_depthwise
 REGISTRY[Op.FULLY_CONNECTED] = uint8_conv.prepare_fully_connected
+REGISTRY[Op.TRANSPOSE_CONV] = uint8_conv.prepare_transpose_conv
 
 # Custom operators (BuiltinOperator.CUSTOM) by ``custom_code``: those LiteRT's default resolver
 # runs for MediaPipe models, and the SSD post-processing op its resolvers ship.

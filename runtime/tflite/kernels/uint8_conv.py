@@ -1,8 +1,9 @@
-"""CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED with uint8 (legacy asymmetric) input and
-filter; every other type goes to the op's own kernel.
+"""CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and TRANSPOSE_CONV with uint8 (legacy asymmetric)
+input and filter; every other type goes to the op's own kernel.
 
 References: ``reference/conv.h`` (``Conv`` on uint8), ``reference/depthwiseconv_uint8.h``,
-``reference/fully_connected.h`` (uint8); ``GetQuantizedConvolutionMultipler``. One per-tensor
+``reference/fully_connected.h`` (uint8), ``reference/transpose_conv.h`` (uint8);
+``GetQuantizedConvolutionMultipler``. One per-tensor
 scale and zero point for the filter (which, unlike int8, may be nonzero):
 ``acc = sum (x - zp_x) * (w - zp_w) + bias`` (int32 bias), then
 ``MultiplyByQuantizedMultiplier(acc, in_s * w_s / out_s) + zp_out`` clamped to the fused
@@ -15,26 +16,27 @@ from __future__ import annotations
 import numpy as np
 
 from runtime.tflite.kernels import _common as c
-from runtime.tflite.kernels import conv, depthwise_conv, fully_connected
+from runtime.tflite.kernels import conv, depthwise_conv, fully_connected, transpose_conv
 from runtime.tflite.kernels._fixed_point import quantize_multiplier, requantize
 
 
-def _uint8_params(ctx: c.OpContext, has_bias_input: bool, oc: int):
-    """(zp_x, zp_w, multiplier, shift, zp_out, lo, hi, bias int64) of a uint8 op."""
-    s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
-    s_w, zp_w = c.per_tensor_qparams(ctx, ctx.inputs[1], "filter")
+def _uint8_params(ctx: c.OpContext, has_bias_input: bool, oc: int, x=0, w=1, b=2):
+    """(zp_x, zp_w, multiplier, shift, zp_out, lo, hi, bias int64) of a uint8 op whose input,
+    filter and bias are inputs ``x``, ``w`` and ``b``."""
+    s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[x], "input")
+    s_w, zp_w = c.per_tensor_qparams(ctx, ctx.inputs[w], "filter")
     if ctx.out_type() != c.U8:
         raise ctx.unsupported("a uint8 convolution or fully connected op needs a uint8 output")
     s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
-    bias = ctx.constant(2) if has_bias_input else None
+    bias = ctx.constant(b) if has_bias_input else None
     product = np.float64(s_in) * np.float64(s_w)
-    if has_bias_input and ctx.inputs[2] is not None:
+    if has_bias_input and ctx.inputs[b] is not None:
         if bias is None or bias.dtype != np.int32:
             raise ctx.unsupported("bias must be a constant int32 tensor")
         if bias.size != oc:
             raise ctx.fail(f"bias has {bias.size} elements, expected {oc}")
         # GetQuantizedConvolutionMultipler: the bias scale must be about in_s * w_s.
-        q = ctx.inputs[2].quantization
+        q = ctx.inputs[b].quantization
         bias_scale = np.float64(q.scale[0]) if q is not None else 0.0
         if abs(product - bias_scale) / np.float64(s_out) > 0.02:
             raise ctx.fail(
@@ -145,5 +147,31 @@ def prepare_fully_connected(ctx: c.OpContext) -> c.Eval:
         acc += b
         y = requantize(acc, mult, shift, zp_out, lo, hi, np.uint8)
         return [y.reshape(*x.shape[:-1], units) if keep_dims else y]
+
+    return run
+
+
+def prepare_transpose_conv(ctx: c.OpContext) -> c.Eval:
+    if len(ctx.inputs) < 3 or ctx.inputs[2] is None or ctx.in_type(2) != c.U8:
+        return transpose_conv.prepare(ctx)
+    ctx.check_arity((3, 4))
+    ctx.require_types((c.U8,), inputs=(1, 2), outputs=())
+    o = ctx.options
+    c.check_window(ctx, o["padding"], o["stride_h"], o["stride_w"])
+    weights = ctx.constant(1)
+    if weights is None or weights.ndim != 4:
+        raise ctx.fail("filter must be a constant 4-D OHWI tensor")
+    oc = weights.shape[0]
+    zp_in, zp_w, mult, shift, zp_out, lo, hi, b = _uint8_params(
+        ctx, len(ctx.inputs) > 3, oc, x=2, w=1, b=3
+    )
+    w = weights.astype(np.float64) - zp_w
+    geometry = (o["padding"], o["stride_h"], o["stride_w"])
+
+    def run(shape, _w, x, *_):
+        centered = x.astype(np.float64) - zp_in
+        acc = transpose_conv._scatter(ctx, shape, centered, w, geometry, np.float64)
+        total = acc.astype(np.int64) + b
+        return [requantize(np.ascontiguousarray(total), mult, shift, zp_out, lo, hi, np.uint8)]
 
     return run

@@ -272,3 +272,25 @@ def test_uint8_sum(axes, keep, out_params):
         Op.SUM, [q(shape), _i32(axes)], [o(o_shape, *out_params)], {"keep_dims": keep}
     )
     compare(data, runs=2)
+
+
+@pytest.mark.parametrize(
+    "in_shape, out_shape, stride, padding, with_bias",
+    [((1, 3, 3, 2), (1, 6, 6, 3), 2, 0, True), ((2, 4, 3, 1), (2, 9, 7, 2), 2, 1, False)],
+)
+def test_uint8_transpose_conv(in_shape, out_shape, stride, padding, with_bias):
+    oc, ic = out_shape[3], in_shape[3]
+    inputs = [
+        _i32(list(out_shape)),
+        const(_u8((oc, 3, 3, ic)), U, 0.02, 131),
+        q(in_shape),
+    ]
+    if with_bias:
+        inputs.append(_bias(oc, 0.05 * 0.02))
+    data = one_op_model(
+        Op.TRANSPOSE_CONV,
+        inputs,
+        [o(out_shape, 0.1, 100)],
+        {"padding": padding, "stride_w": stride, "stride_h": stride},
+    )
+    compare(data, runs=2)
