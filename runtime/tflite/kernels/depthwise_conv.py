@@ -141,6 +141,14 @@ def _depthwise(ctx, x, w, geom, fill, acc_dtype):
     if oh <= 0 or ow <= 0:
         raise ctx.fail(f"input shape {list(x.shape)} is smaller than the filter window")
     c.check_alloc(ctx, (x.shape[0], oh + kh * dh, ow + kw * dw, oc), "padded input")
+    if x.shape[3] == 1 and np.dtype(acc_dtype).kind == "f":
+        # One input channel (audio front ends: depth multiplier 8 on a spectrogram): a plain
+        # convolution, one im2col copy and one matmul instead of a multiply-add per tap and
+        # channel. Integer inputs stay exact (the caller's float type bounds the sums).
+        c.check_alloc(ctx, (x.shape[0], oh, ow, kh * kw), "im2col buffer")
+        win = c.windows(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, fill)
+        cols = np.ascontiguousarray(win[..., 0], dtype=acc_dtype).reshape(-1, kh * kw)
+        return (cols @ w.reshape(kh * kw, oc)).reshape(x.shape[0], oh, ow, oc)
     if mult > 1:
         x = np.repeat(x, mult, axis=3)
     win = c.windows(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, fill)
