@@ -24,6 +24,7 @@ from runtime.tflite.kernels import (
     indexing,
     l2_lrn,
     log_softmax,
+    log_softmax_int8,
     logic,
     lstm,
     math_extra,
@@ -202,6 +203,7 @@ REGISTRY = {
     Op.CONV_3D_TRANSPOSE: conv3d.prepare_conv3d_transpose,
 }
 
+REGISTRY[Op.LOG_SOFTMAX] = log_softmax_int8.accept_int8(REGISTRY[Op.LOG_SOFTMAX])
 # uint8 (legacy quantization) through the int8 kernels, for the ops where that is exact.
 for _op in uint8_legacy.SHIFTABLE:
     REGISTRY[_op] = uint8_legacy.accept_uint8(REGISTRY[_op])

@@ -53,6 +53,7 @@ SHIFTABLE = (
     Op.REDUCE_MAX,
     Op.REDUCE_MIN,
     Op.GELU,
+    Op.LOG_SOFTMAX,
 )
 
 

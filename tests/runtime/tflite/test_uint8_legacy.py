@@ -2,7 +2,7 @@
 the ops run through their int8 kernels on shifted values (kernels/uint8_legacy.py), the pools,
 uint8 convolutions and fully connected layers with nonzero filter zero points, rescaling uint8
 concatenation; and quantized forms beyond the int8 kernels: rescaled int8/uint8 comparisons,
-int8 ABS and NEG, int8/uint8 DIV."""
+int8 ABS and NEG, int8/uint8 DIV and LOG_SOFTMAX."""
 
 from __future__ import annotations
 
@@ -294,3 +294,24 @@ def test_uint8_transpose_conv(in_shape, out_shape, stride, padding, with_bias):
         {"padding": padding, "stride_w": stride, "stride_h": stride},
     )
     compare(data, runs=2)
+
+
+@pytest.mark.parametrize("ttype, zp_in, zp_out", [(T.INT8, 3, 127), (T.UINT8, 128, 255)])
+@pytest.mark.parametrize("scale", [0.003, 0.05, 0.2, 1.0])
+@pytest.mark.parametrize("shape", [(4, 10), (2, 3, 40), (7,)])
+def test_quantized_log_softmax(ttype, zp_in, zp_out, scale, shape):
+    """gemmlowp's fixed-point exp and log (int8; uint8 through the shift), bit for bit."""
+    data = one_op_model(
+        Op.LOG_SOFTMAX,
+        [inp(shape, ttype, scale, zp_in)],
+        [out(shape, ttype, 16 / 256, zp_out)],
+    )
+    compare(data, seed=int(scale * 1000), runs=3)
+
+
+def test_int8_log_softmax_output_parameters_are_fixed():
+    data = one_op_model(
+        Op.LOG_SOFTMAX, [inp((2, 5), T.INT8, 0.05, 0)], [out((2, 5), T.INT8, 0.1, 127)]
+    )
+    with pytest.raises(InvalidModelError, match="16/256"):
+        Interpreter(model_content=data)
