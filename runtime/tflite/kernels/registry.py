@@ -7,6 +7,7 @@ import numpy as np
 from runtime.tflite.kernels import (
     activations,
     arithmetic,
+    basic_rnn,
     batch_matmul,
     bits_extra,
     control_flow,
@@ -201,6 +202,7 @@ REGISTRY = {
     Op.IMAG: fft.prepare_imag,
     Op.CONV_3D: conv3d.prepare_conv3d,
     Op.CONV_3D_TRANSPOSE: conv3d.prepare_conv3d_transpose,
+    Op.RNN: basic_rnn.prepare,
 }
 
 REGISTRY[Op.LOG_SOFTMAX] = log_softmax_int8.accept_int8(REGISTRY[Op.LOG_SOFTMAX])
