@@ -9,6 +9,7 @@ from runtime.tflite.kernels import (
     arithmetic,
     basic_rnn,
     batch_matmul,
+    bidirectional_rnn,
     bits_extra,
     control_flow,
     conv,
@@ -203,6 +204,7 @@ REGISTRY = {
     Op.CONV_3D: conv3d.prepare_conv3d,
     Op.CONV_3D_TRANSPOSE: conv3d.prepare_conv3d_transpose,
     Op.RNN: basic_rnn.prepare,
+    Op.BIDIRECTIONAL_SEQUENCE_RNN: bidirectional_rnn.prepare,
 }
 
 REGISTRY[Op.LOG_SOFTMAX] = log_softmax_int8.accept_int8(REGISTRY[Op.LOG_SOFTMAX])
