@@ -203,6 +203,8 @@ class SubgraphExecutor:
             if self._foldable(op):
                 args = [None if t < 0 else self.constants[t] for t in op.inputs]
                 outputs = self._guard(op, kernel, *args, what="failed on its constant inputs")
+                # A kernel may give a numpy scalar for a 0-d result; constants are frozen arrays.
+                outputs = [np.asarray(v) for v in outputs]
                 self._store(op, outputs, self.constants)
                 for v in outputs:
                     v.flags.writeable = False

@@ -149,3 +149,19 @@ def test_zero_dimensional_tensors(op, ttype, quant, options):
     it.allocate_tensors()
     it.invoke()
     assert it.get_tensor(it.get_output_details()[0]["index"]).shape == ()
+
+
+@pytest.mark.parametrize("op", [Op.ADD, Op.MUL, Op.ABS])
+@pytest.mark.parametrize("ttype", [T.FLOAT32, T.INT32])
+def test_constant_folding_of_zero_dimensional_results(op, ttype):
+    """Constants folded at load may come back from numpy as scalars: they were frozen with
+    ``flags.writeable``, an untyped ValueError for a scalar (found by a random one-op fuzz)."""
+    n_in = 1 if op == Op.ABS else 2
+    x = np.asarray(-3, NP[ttype])
+    data = one_op_model(op, [const(x, ttype)] * n_in, [out((), ttype)], {})
+    it = Interpreter(model_content=data)
+    it.allocate_tensors()
+    it.invoke()
+    got = it.get_tensor(it.get_output_details()[0]["index"])
+    want = {Op.ADD: x + x, Op.MUL: x * x, Op.ABS: abs(x)}[op]
+    assert got.shape == () and got == want
