@@ -836,6 +836,7 @@ OPTIONS_OF_OP: dict[BuiltinOperator, BuiltinOptions] = {
     _B.CONCATENATION: _O.ConcatenationOptions,
     _B.CONV_2D: _O.Conv2DOptions,
     _B.CONV_3D: _O.Conv3DOptions,
+    _B.EMBEDDING_LOOKUP_SPARSE: _O.EmbeddingLookupSparseOptions,
     _B.CONV_3D_TRANSPOSE: _O.Conv3DOptions,
     _B.DEPTHWISE_CONV_2D: _O.DepthwiseConv2DOptions,
     _B.DEPTH_TO_SPACE: _O.DepthToSpaceOptions,

@@ -18,6 +18,7 @@ from runtime.tflite.kernels import (
     depthwise_conv,
     detection_postprocess,
     embedding_lookup,
+    embedding_lookup_sparse,
     exp,
     fft,
     fully_connected,
@@ -205,6 +206,7 @@ REGISTRY = {
     Op.CONV_3D_TRANSPOSE: conv3d.prepare_conv3d_transpose,
     Op.RNN: basic_rnn.prepare,
     Op.BIDIRECTIONAL_SEQUENCE_RNN: bidirectional_rnn.prepare,
+    Op.EMBEDDING_LOOKUP_SPARSE: embedding_lookup_sparse.prepare,
 }
 
 REGISTRY[Op.LOG_SOFTMAX] = log_softmax_int8.accept_int8(REGISTRY[Op.LOG_SOFTMAX])

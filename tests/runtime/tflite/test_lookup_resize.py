@@ -1,4 +1,4 @@
-"""EMBEDDING_LOOKUP (plain and hybrid) and RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR in every
+"""EMBEDDING_LOOKUP (plain and hybrid), EMBEDDING_LOOKUP_SPARSE and RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR in every
 flag combination and type (float32, int8, uint8) against LiteRT's reference kernels through
 one-op models: integers bit for bit, float within 1e-5."""
 
@@ -134,3 +134,34 @@ def test_embedding_lookup_refuses_out_of_range_ids_and_bad_tables():
     )
     with pytest.raises(InvalidModelError, match="zero points 0"):
         Interpreter(model_content=hybrid).allocate_tensors()
+
+
+@pytest.mark.parametrize("combiner", [0, 1, 2])  # SUM, MEAN, SQRTN
+@pytest.mark.parametrize(
+    "indices, dense_shape",
+    [
+        ([[0, 0], [0, 1], [1, 0], [2, 3]], [3, 4]),
+        # a row met again after another: LiteRT divides it again, reproduced
+        ([[0, 0], [1, 0], [0, 1], [0, 2]], [2, 3]),
+        ([[0, 1, 0], [1, 0, 0], [1, 0, 1], [1, 2, 0]], [2, 3, 2]),
+    ],
+)
+def test_embedding_lookup_sparse(combiner, indices, dense_shape):
+    rng = np.random.default_rng(combiner)
+    value = rng.normal(size=(6, 2, 3)).astype(np.float32)
+    n = len(indices)
+    ids = rng.integers(0, 6, n).astype(np.int32)
+    weights = rng.uniform(0.5, 2.0, n).astype(np.float32)
+    data = one_op_model(
+        Op.EMBEDDING_LOOKUP_SPARSE,
+        [
+            const(ids, T.INT32),
+            const(np.array(indices, np.int32), T.INT32),
+            const(np.array(dense_shape, np.int32), T.INT32),
+            inp((n,)),
+            const(value),
+        ],
+        [out(tuple(dense_shape[:-1]) + (2, 3))],
+        {"combiner": combiner},
+    )
+    compare(data, feeds=[weights], runs=1)
