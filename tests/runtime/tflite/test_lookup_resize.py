@@ -1,6 +1,6 @@
-"""EMBEDDING_LOOKUP (plain and hybrid), EMBEDDING_LOOKUP_SPARSE and RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR in every
-flag combination and type (float32, int8, uint8) against LiteRT's reference kernels through
-one-op models: integers bit for bit, float within 1e-5."""
+"""EMBEDDING_LOOKUP (plain and hybrid), EMBEDDING_LOOKUP_SPARSE, and RESIZE_BILINEAR /
+RESIZE_NEAREST_NEIGHBOR in every flag combination and type (float32, int8, uint8) against
+LiteRT's reference kernels through one-op models: integers bit for bit, float within 1e-5."""
 
 from __future__ import annotations
 
