@@ -3,12 +3,12 @@ input and filter; every other type goes to the op's own kernel.
 
 References: ``reference/conv.h`` (``Conv`` on uint8), ``reference/depthwiseconv_uint8.h``,
 ``reference/fully_connected.h`` (uint8), ``reference/transpose_conv.h`` (uint8);
-``GetQuantizedConvolutionMultipler``. One per-tensor
-scale and zero point for the filter (which, unlike int8, may be nonzero):
-``acc = sum (x - zp_x) * (w - zp_w) + bias`` (int32 bias), then
-``MultiplyByQuantizedMultiplier(acc, in_s * w_s / out_s) + zp_out`` clamped to the fused
-activation's uint8 range. Out-of-image taps are skipped, i.e. padded with ``zp_x``. The sums
-of products are exact in float64 (|x - zp|, |w - zp| <= 255).
+``GetQuantizedConvolutionMultipler``. One per-tensor scale and zero point for the filter (which,
+unlike int8, may be nonzero): ``acc = sum (x - zp_x) * (w - zp_w) + bias`` (int32 bias), then
+``MultiplyByQuantizedMultiplier(acc, in_s * w_s / out_s) + zp_out`` (fully connected: the
+double product, rounded) clamped to the fused activation's uint8 range. Out-of-image taps are
+skipped, i.e. padded with ``zp_x``. The sums of products are exact in float64
+(|x - zp|, |w - zp| <= 255).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from runtime.tflite.kernels import _common as c
 from runtime.tflite.kernels import conv, depthwise_conv, fully_connected, transpose_conv
-from runtime.tflite.kernels._fixed_point import quantize_multiplier, requantize
+from runtime.tflite.kernels._fixed_point import quantize_multiplier, requantize, round_half_away
 
 
 def _uint8_params(ctx: c.OpContext, has_bias_input: bool, oc: int, x=0, w=1, b=2):
@@ -135,7 +135,14 @@ def prepare_fully_connected(ctx: c.OpContext) -> c.Eval:
     if weights is None or weights.ndim != 2:
         raise ctx.fail("weights must be a constant 2-D [units, depth] tensor")
     units, depth = weights.shape
-    zp_in, zp_w, mult, shift, zp_out, lo, hi, b = _uint8_params(ctx, len(ctx.inputs) > 2, units)
+    zp_in, zp_w, _, _, zp_out, lo, hi, b = _uint8_params(ctx, len(ctx.inputs) > 2, units)
+    s_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")[0]
+    s_w = c.per_tensor_qparams(ctx, ctx.inputs[1], "filter")[0]
+    s_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")[0]
+    # Like the int8 kernel since LiteRT's 2025 change (see fully_connected.py): the int32 sum
+    # times in_s * w_s / out_s in double, rounded half away, not MultiplyByQuantizedMultiplier
+    # (which differs by one now and then; checked on random parameters).
+    scale = np.float64(s_in) * np.float64(s_w) / np.float64(s_out)
     w_t = np.ascontiguousarray((weights.astype(np.float64) - zp_w).T)
     keep_dims = bool(o["keep_num_dims"])
 
@@ -143,9 +150,8 @@ def prepare_fully_connected(ctx: c.OpContext) -> c.Eval:
         if x.size % depth:
             raise ctx.fail(f"input of shape {list(x.shape)} is not a multiple of depth {depth}")
         c.check_alloc(ctx, (x.size // depth, units), "output", 8)
-        acc = ((x.reshape(-1, depth).astype(np.float64) - zp_in) @ w_t).astype(np.int64)
-        acc += b
-        y = requantize(acc, mult, shift, zp_out, lo, hi, np.uint8)
+        acc = ((x.reshape(-1, depth).astype(np.float64) - zp_in) @ w_t) + b
+        y = np.clip(round_half_away(acc * scale) + zp_out, lo, hi).astype(np.uint8)
         return [y.reshape(*x.shape[:-1], units) if keep_dims else y]
 
     return run

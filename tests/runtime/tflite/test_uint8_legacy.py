@@ -315,3 +315,24 @@ def test_int8_log_softmax_output_parameters_are_fixed():
     )
     with pytest.raises(InvalidModelError, match="16/256"):
         Interpreter(model_content=data)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_uint8_fully_connected_random_parameters(seed):
+    """Random scales and zero points: LiteRT's uint8 fully connected rounds the double product
+    (a MultiplyByQuantizedMultiplier version differed by one in about 1 of 60 such draws)."""
+    rng = np.random.default_rng(100 + seed)
+    for _ in range(5):
+        si, sw, so = (float(np.exp(rng.uniform(np.log(0.002), np.log(0.5)))) for _ in range(3))
+        zi, zw, zo = (int(v) for v in rng.integers(0, 256, 3))
+        data = one_op_model(
+            Op.FULLY_CONNECTED,
+            [
+                inp((3, 7), U, si, zi),
+                const(_u8((4, 7)), U, sw, zw),
+                const(rng.integers(-500, 500, 4).astype(np.int32), T.INT32, si * sw, 0),
+            ],
+            [out((3, 4), U, so, zo)],
+            {"fused_activation_function": int(rng.choice([0, 1, 3]))},
+        )
+        compare(data, seed=seed, runs=2)
