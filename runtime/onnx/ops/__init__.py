@@ -8,6 +8,7 @@ variant for older opsets carries the opset where it starts in its name (``Softma
 
 from runtime.onnx.ops import (
     activation,
+    attention,
     constant,
     control,
     conv,
@@ -23,9 +24,12 @@ from runtime.onnx.ops import (
     quant,
     reduce,
     resize,
+    rms_normalization,
     rnn,
+    rotary_embedding,
     sequence,
     shape,
+    tensor_scatter,
 )
 
 __all__ = ["REGISTRY", "resolve"]
@@ -166,6 +170,11 @@ REGISTRY = {
     ("", "SequenceLength"): {11: sequence.SequenceLength},
     ("", "SplitToSequence"): {11: sequence.SplitToSequence},
     ("", "ConcatFromSequence"): {11: sequence.ConcatFromSequence},
+    # transformer blocks
+    ("", "Attention"): {23: attention.Attention},
+    ("", "RMSNormalization"): {23: rms_normalization.RMSNormalization},
+    ("", "RotaryEmbedding"): {23: rotary_embedding.RotaryEmbedding},
+    ("", "TensorScatter"): {24: tensor_scatter.TensorScatter},
     # control flow
     ("", "Loop"): {1: control.Loop},
     ("", "If"): {1: control.If},

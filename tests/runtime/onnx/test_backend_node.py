@@ -24,7 +24,10 @@ from runtime.onnx.ops import REGISTRY
 # (regex on the case name, reason). Each is refused at load time with UnsupportedOpError.
 EXCLUDED = [
     # Element types numpy has no native dtype for; the runtime refuses them at load time.
-    (r"(?i)(bfloat16|float8|e4m3|e5m2|float4|e2m1|int4|uint4|int2|uint2)", "exotic element type"),
+    (
+        r"(?i)(bfloat16|bf16|float8|e4m3|e5m2|float4|e2m1|int4|uint4|int2|uint2)",
+        "exotic element type",
+    ),
     # Sequence and optional values as a graph's inputs or outputs: sequences exist only
     # between nodes (the Sequence ops), and the session feeds and returns tensors only.
     (
