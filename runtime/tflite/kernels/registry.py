@@ -7,6 +7,7 @@ import numpy as np
 from runtime.tflite.kernels import (
     activations,
     arithmetic,
+    audio_custom,
     basic_rnn,
     batch_matmul,
     bidirectional_rnn,
@@ -237,10 +238,13 @@ REGISTRY[Op.FULLY_CONNECTED] = uint8_conv.prepare_fully_connected
 REGISTRY[Op.TRANSPOSE_CONV] = uint8_conv.prepare_transpose_conv
 
 # Custom operators (BuiltinOperator.CUSTOM) by ``custom_code``: those LiteRT's default resolver
-# runs for MediaPipe models, and the SSD post-processing op its resolvers ship.
+# runs for MediaPipe models, and the SSD post-processing and speech front-end ops its resolvers
+# ship.
 CUSTOM_REGISTRY = {
     "Convolution2DTransposeBias": mediapipe_custom.prepare_transpose_conv_bias,
     "MaxPoolingWithArgmax2D": mediapipe_custom.prepare_max_pool_argmax,
     "MaxUnpooling2D": mediapipe_custom.prepare_max_unpooling,
     "TFLite_Detection_PostProcess": detection_postprocess.prepare,
+    "AudioSpectrogram": audio_custom.prepare_audio_spectrogram,
+    "Mfcc": audio_custom.prepare_mfcc,
 }
