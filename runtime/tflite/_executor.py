@@ -65,6 +65,9 @@ _NOT_FOLDABLE = {
     BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_LSTM,
     BuiltinOperator.BIDIRECTIONAL_SEQUENCE_LSTM,
     BuiltinOperator.UNIDIRECTIONAL_SEQUENCE_RNN,
+    # a new draw at each invoke from a constant shape
+    BuiltinOperator.RANDOM_UNIFORM,
+    BuiltinOperator.RANDOM_STANDARD_NORMAL,
 }
 
 

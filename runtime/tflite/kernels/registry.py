@@ -42,6 +42,7 @@ from runtime.tflite.kernels import (
     quantized_compare,
     quantized_div,
     quantized_unary,
+    random_ops,
     reduce,
     reshape,
     resize,
@@ -208,6 +209,8 @@ REGISTRY = {
     Op.RNN: basic_rnn.prepare,
     Op.BIDIRECTIONAL_SEQUENCE_RNN: bidirectional_rnn.prepare,
     Op.EMBEDDING_LOOKUP_SPARSE: embedding_lookup_sparse.prepare,
+    Op.RANDOM_UNIFORM: random_ops.prepare_uniform,
+    Op.RANDOM_STANDARD_NORMAL: random_ops.prepare_standard_normal,
 }
 
 REGISTRY[Op.LOG_SOFTMAX] = log_softmax_int8.accept_int8(REGISTRY[Op.LOG_SOFTMAX])
