@@ -68,6 +68,7 @@ _NOT_FOLDABLE = {
     # a new draw at each invoke from a constant shape
     BuiltinOperator.RANDOM_UNIFORM,
     BuiltinOperator.RANDOM_STANDARD_NORMAL,
+    BuiltinOperator.MULTINOMIAL,
 }
 
 

@@ -106,3 +106,47 @@ def prepare_uniform(ctx: c.OpContext) -> c.Eval:
 
 def prepare_standard_normal(ctx: c.OpContext) -> c.Eval:
     return _prepare(ctx, normal=True)
+
+
+def _uint64_to_double(x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
+    mantissa = ((x0.astype(np.uint64) & np.uint64(0xFFFFF)) << np.uint64(32)) | x1.astype(np.uint64)
+    return ((np.uint64(1023) << np.uint64(52)) | mantissa).view(np.float64) - 1.0
+
+
+def prepare_multinomial(ctx: c.OpContext) -> c.Eval:
+    """MULTINOMIAL: ``num_samples`` class indices per row of logits, drawn by inverting the
+    cumulative sum of exp(logit - max) (finite logits only) in double at
+    ``Uint64ToDouble(x0, x1) * total``. Each invoke draws from a copy of the stream and then
+    skips ``batch * round4(num_samples) * 2 * 256`` blocks, as LiteRT does."""
+    ctx.check_arity(2)
+    if ctx.in_type(0) != c.F32 or ctx.in_type(1) != c.I32:
+        raise ctx.fail("logits must be float32 and num_samples int32")
+    if ctx.out_type() not in (c.I32, c.I64):
+        raise ctx.unsupported("the output must be int32 or int64")
+    dtype = np.int32 if ctx.out_type() == c.I32 else np.int64
+    seed, seed2 = (_int32(int(ctx.options[k])) for k in ("seed", "seed2"))
+    if seed == 0 and seed2 == 0:
+        seed, seed2 = (int(v) for v in np.random.default_rng().integers(0, 2**63, 2))
+    generator = _Philox(seed, seed2)
+
+    def run(logits, num_samples):
+        if logits.ndim != 2 or logits.shape[1] == 0 or num_samples.ndim != 0:
+            raise ctx.fail("logits must be [batch, classes > 0] and num_samples a scalar")
+        batch, n = logits.shape[0], int(num_samples)
+        if n < 0:
+            raise ctx.fail(f"num_samples {n} is negative")
+        c.check_alloc(ctx, (batch, n), "output", 8)
+        start = generator.counter
+        words = generator.blocks((batch * n * 2 + 3) // 4).reshape(-1)
+        generator.counter = (start + batch * ((n + 3) // 4 * 4) * 2 * 256) % (1 << 128)
+        finite = np.isfinite(logits)
+        top = np.where(finite, logits, np.finfo(np.float32).min).max(axis=1)
+        with np.errstate(over="ignore"):
+            terms = np.where(finite, np.exp(logits.astype(np.float64) - top[:, None]), 0.0)
+        cdf = np.cumsum(terms, axis=1)
+        uniform = _uint64_to_double(words[0 : 2 * batch * n : 2], words[1 : 2 * batch * n : 2])
+        targets = uniform.reshape(batch, n) * cdf[:, -1:]
+        out = np.stack([np.searchsorted(cdf[b], targets[b], side="right") for b in range(batch)])
+        return [out.reshape(batch, n).astype(dtype)]
+
+    return run

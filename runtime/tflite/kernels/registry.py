@@ -211,6 +211,7 @@ REGISTRY = {
     Op.EMBEDDING_LOOKUP_SPARSE: embedding_lookup_sparse.prepare,
     Op.RANDOM_UNIFORM: random_ops.prepare_uniform,
     Op.RANDOM_STANDARD_NORMAL: random_ops.prepare_standard_normal,
+    Op.MULTINOMIAL: random_ops.prepare_multinomial,
 }
 
 REGISTRY[Op.LOG_SOFTMAX] = log_softmax_int8.accept_int8(REGISTRY[Op.LOG_SOFTMAX])

@@ -1,6 +1,6 @@
-"""RANDOM_UNIFORM (bit for bit) and RANDOM_STANDARD_NORMAL (float32 libm differences: within
-1e-5) against LiteRT's reference kernels for given seeds, over several invokes (the stream
-continues), with constant and fed shapes."""
+"""RANDOM_UNIFORM and MULTINOMIAL (bit for bit) and RANDOM_STANDARD_NORMAL (float32 libm
+differences: within 1e-5) against LiteRT's reference kernels for given seeds, over several
+invokes (the stream continues), with constant and fed shapes."""
 
 from __future__ import annotations
 
@@ -51,3 +51,27 @@ def test_random_uniform_with_a_fed_shape():
         it.invoke()
         results.append(it.get_tensor(it.get_output_details()[0]["index"]))
     np.testing.assert_array_equal(*results)
+
+
+@pytest.mark.parametrize("otype", [T.INT64, T.INT32])
+@pytest.mark.parametrize("num_samples", [1, 6, 9])
+def test_multinomial_matches_litert(otype, num_samples):
+    logits = np.array(
+        [[0.1, 2.0, -1.0, 0.5], [-np.inf, 0.0, 0.0, 3.0], [1.0, 1.0, 1.0, 1.0]], np.float32
+    )
+    data = one_op_model(
+        Op.MULTINOMIAL,
+        [const(logits), const(np.array(num_samples, np.int32), T.INT32)],
+        [out((3, num_samples), otype)],
+        {"seed": 11, "seed2": 3},
+    )
+    streams = []
+    for it in (Interpreter(model_content=data), litert_interpreter(model_content=data)):
+        it.allocate_tensors()
+        draws = []
+        for _ in range(3):
+            it.invoke()
+            draws.append(it.get_tensor(it.get_output_details()[0]["index"]))
+        streams.append(draws)
+    for ours, ref in zip(*streams):
+        np.testing.assert_array_equal(ours, ref)
