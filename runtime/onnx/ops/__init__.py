@@ -45,6 +45,7 @@ from runtime.onnx.ops import (
     selection,
     sequence,
     shape,
+    signal,
     tensor_scatter,
     trig,
 )
@@ -254,6 +255,13 @@ REGISTRY = {
     ("", "RoiAlign"): {10: roi_align.RoiAlign_10, 16: roi_align.RoiAlign},
     ("", "Col2Im"): {18: col2im.Col2Im},
     ("", "DeformConv"): {19: deform_conv.DeformConv},
+    # signal processing
+    ("", "DFT"): {17: signal.DFT_17, 20: signal.DFT},
+    ("", "STFT"): {17: signal.STFT},
+    ("", "HannWindow"): {17: signal.HannWindow},
+    ("", "HammingWindow"): {17: signal.HammingWindow},
+    ("", "BlackmanWindow"): {17: signal.BlackmanWindow},
+    ("", "MelWeightMatrix"): {17: signal.MelWeightMatrix},
     # control flow
     ("", "Loop"): {1: control.Loop},
     ("", "If"): {1: control.If},
