@@ -25,6 +25,7 @@ from runtime.onnx.ops import (
     instance_normalization,
     layer_normalization,
     layout,
+    losses,
     lp_mvn,
     lp_pool,
     lrn,
@@ -262,6 +263,9 @@ REGISTRY = {
     ("", "HammingWindow"): {17: signal.HammingWindow},
     ("", "BlackmanWindow"): {17: signal.BlackmanWindow},
     ("", "MelWeightMatrix"): {17: signal.MelWeightMatrix},
+    # losses (inference graphs exported from training code)
+    ("", "NegativeLogLikelihoodLoss"): {12: losses.NegativeLogLikelihoodLoss},
+    ("", "SoftmaxCrossEntropyLoss"): {12: losses.SoftmaxCrossEntropyLoss},
     # control flow
     ("", "Loop"): {1: control.Loop},
     ("", "If"): {1: control.If},
