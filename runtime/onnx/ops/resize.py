@@ -1,17 +1,21 @@
-"""Resize (onnx.ai/onnx/operators/onnx__Resize.html): modes nearest and linear.
+"""Resize (onnx.ai/onnx/operators/onnx__Resize.html, opsets 11-19): every mode, coordinate
+transform and aspect-ratio policy.
 
-Both are separable, so each axis is resized in turn: output coordinate -> input coordinate by
-``coordinate_transformation_mode``, then the nearest index (``nearest_mode``) or the two
-neighbours and their weights (linear; indices clamped to the edge, as the spec's reference).
-Cubic, antialias, tf_crop_and_resize and the aspect-ratio policies other than ``stretch`` are
-refused with UnsupportedOpError.
+All modes are separable, so each axis is resized in turn: output coordinate -> input
+coordinate by ``coordinate_transformation_mode``, then the nearest index (``nearest_mode``) or
+the two neighbours and their weights (linear; indices clamped to the edge, as the spec's
+reference). Cubic, antialias, ``exclude_outside`` and ``tf_crop_and_resize`` go through the
+filter path of ``runtime.onnx.ops.resize_filters``. With ``sizes``, ``keep_aspect_ratio_policy``
+``not_larger`` / ``not_smaller`` scales every resized axis by the smallest / largest of the
+size ratios and rounds the output sizes half up.
 """
 
 import math
 
 import numpy as np
 
-from runtime.errors import InvalidModelError, UnsupportedOpError
+from runtime.errors import InvalidModelError
+from runtime.onnx.ops import resize_filters
 from runtime.onnx.ops._common import axis_index, check_size
 
 _TRANSFORMS = {
@@ -26,6 +30,10 @@ _TRANSFORMS = {
     ),
     "asymmetric": lambda x, scale, n_in, n_out: x / scale,
     "tf_half_pixel_for_nn": lambda x, scale, n_in, n_out: (x + 0.5) / scale,
+    # Centred: the rounding of the output length is split between both ends.
+    "half_pixel_symmetric": lambda x, scale, n_in, n_out: (
+        n_in / 2 * (1 - n_out / (scale * n_in)) + (x + 0.5) / scale - 0.5
+    ),
 }
 
 _NEAREST = {
@@ -52,53 +60,98 @@ def Resize(
     mode="nearest",
     nearest_mode="round_prefer_floor",
 ):
-    if mode not in ("nearest", "linear"):
-        raise UnsupportedOpError(f"Resize: mode {mode!r} is not supported (nearest, linear)")
-    if antialias or exclude_outside or keep_aspect_ratio_policy != "stretch":
-        raise UnsupportedOpError(
-            "Resize: antialias, exclude_outside and keep_aspect_ratio_policy "
-            "other than 'stretch' are not supported"
+    transform = coordinate_transformation_mode
+    if mode not in ("nearest", "linear", "cubic"):
+        raise InvalidModelError(f"Resize: mode {mode!r}; expected nearest, linear or cubic")
+    if transform not in _TRANSFORMS and transform != "tf_crop_and_resize":
+        raise InvalidModelError(
+            f"Resize: coordinate_transformation_mode {transform!r} is unknown; expected one of "
+            f"{sorted(_TRANSFORMS) + ['tf_crop_and_resize']}"
         )
-    if coordinate_transformation_mode not in _TRANSFORMS:
-        raise UnsupportedOpError(
-            f"Resize: coordinate_transformation_mode {coordinate_transformation_mode!r} is not "
-            f"supported; expected one of {sorted(_TRANSFORMS)}"
-        )
+    if keep_aspect_ratio_policy not in ("stretch", "not_larger", "not_smaller"):
+        raise InvalidModelError(f"Resize: keep_aspect_ratio_policy {keep_aspect_ratio_policy!r}")
     if nearest_mode not in _NEAREST:
         raise InvalidModelError(f"Resize: nearest_mode {nearest_mode!r} is unknown")
+    if antialias and mode == "nearest":
+        raise InvalidModelError("Resize: antialias applies to linear and cubic modes only")
     axes = list(range(X.ndim)) if axes is None else [axis_index(a, X.ndim, "Resize") for a in axes]
-    has_scales = scales is not None and scales.size > 0
-    has_sizes = sizes is not None and sizes.size > 0
-    if has_scales == has_sizes:
-        raise InvalidModelError("Resize: exactly one of scales and sizes must be given")
-    if has_scales:
-        factors = [float(s) for s in scales.reshape(-1)]
-        if len(factors) != len(axes) or min(factors) <= 0:
-            raise InvalidModelError(f"Resize: scales {factors} do not fit axes {axes}")
-        out = [math.floor(X.shape[a] * f) for a, f in zip(axes, factors, strict=True)]
-    else:
-        out = [int(s) for s in sizes.reshape(-1)]
-        if len(out) != len(axes) or min(out, default=1) < 0:
-            raise InvalidModelError(f"Resize: sizes {out} do not fit axes {axes}")
-        factors = [o / X.shape[a] if X.shape[a] else 1.0 for a, o in zip(axes, out, strict=True)]
+    if len(set(axes)) != len(axes):
+        raise InvalidModelError(f"Resize: axes {axes} repeat an axis")
+    out, factors = _output_shape(X, axes, scales, sizes, keep_aspect_ratio_policy)
     shape = list(X.shape)
     for a, o in zip(axes, out, strict=True):
         shape[a] = o
     check_size(shape, "Resize")
-    transform = _TRANSFORMS[coordinate_transformation_mode]
-    y = X
-    for a, n_out, scale in zip(axes, out, factors, strict=True):
+    boxes = _roi(roi, axes, transform)
+    filtered = mode == "cubic" or antialias or exclude_outside or transform == "tf_crop_and_resize"
+    y = X.astype(np.float64) if filtered and mode != "nearest" else X
+    for a, n_out, scale, box in zip(axes, out, factors, boxes, strict=True):
         n_in = X.shape[a]
         if n_in == 0:
             raise InvalidModelError(f"Resize: axis {a} of the input is empty")
-        coords = transform(np.arange(n_out, dtype=np.float64), scale, n_in, n_out)
+        if filtered and mode != "nearest":
+            y = resize_filters.resize_axis(
+                y, a, n_out, scale, box, transform, mode, antialias, cubic_coeff_a,
+                exclude_outside, extrapolation_value,
+            )  # fmt: skip
+            continue
+        x = np.arange(n_out, dtype=np.float64)
+        if transform == "tf_crop_and_resize":
+            coords, outside = resize_filters.source_coords(transform, x, scale, n_in, n_out, box)
+        else:
+            coords, outside = _TRANSFORMS[transform](x, scale, n_in, n_out), None
         if mode == "nearest":
             index = np.clip(_NEAREST[nearest_mode](coords), 0, n_in - 1).astype(np.int64)
             y = np.take(y, index, axis=a)
+            if outside is not None and outside.any():
+                mask = outside.reshape([-1 if i == a else 1 for i in range(X.ndim)])
+                y = np.where(mask, np.asarray(extrapolation_value).astype(X.dtype), y)
         else:
             coords = np.clip(coords, 0, n_in - 1)
             low = np.floor(coords).astype(np.int64)
             high = np.minimum(low + 1, n_in - 1)
             w = (coords - low).reshape([-1 if i == a else 1 for i in range(X.ndim)])
             y = np.take(y, low, axis=a) * (1 - w) + np.take(y, high, axis=a) * w
+    if X.dtype.kind in "iu" and y.dtype.kind == "f":
+        # Integer images: cubic overshoot saturates instead of wrapping (the reference's
+        # saturate_cast); the plain linear path keeps its truncation.
+        info = np.iinfo(X.dtype)
+        y = np.clip(y, info.min, info.max)
     return y.astype(X.dtype, copy=False)
+
+
+def _output_shape(X, axes, scales, sizes, policy):
+    """Output lengths and scale factors of the resized axes."""
+    has_scales = scales is not None and scales.size > 0
+    has_sizes = sizes is not None and sizes.size > 0
+    if has_scales == has_sizes:
+        raise InvalidModelError("Resize: exactly one of scales and sizes must be given")
+    if has_scales:
+        factors = [float(s) for s in scales.reshape(-1)]
+        if len(factors) != len(axes) or not all(math.isfinite(f) and f > 0 for f in factors):
+            raise InvalidModelError(f"Resize: scales {factors} do not fit axes {axes}")
+        return [math.floor(X.shape[a] * f) for a, f in zip(axes, factors, strict=True)], factors
+    out = [int(s) for s in sizes.reshape(-1)]
+    if len(out) != len(axes) or min(out, default=1) < 0:
+        raise InvalidModelError(f"Resize: sizes {out} do not fit axes {axes}")
+    if any(X.shape[a] == 0 for a in axes):
+        raise InvalidModelError(f"Resize: input {list(X.shape)} is empty along a resized axis")
+    factors = [o / X.shape[a] for a, o in zip(axes, out, strict=True)]
+    if policy != "stretch" and factors:
+        scale = min(factors) if policy == "not_larger" else max(factors)
+        out = [int(scale * X.shape[a] + 0.5) for a in axes]
+        factors = [scale] * len(axes)
+    return out, factors
+
+
+def _roi(roi, axes, transform):
+    """Per resized axis, its (start, end) crop box (only tf_crop_and_resize reads it)."""
+    if transform != "tf_crop_and_resize":
+        return [None] * len(axes)
+    if roi is None or roi.size == 0:
+        raise InvalidModelError("Resize: tf_crop_and_resize needs the roi input")
+    values = [float(v) for v in roi.reshape(-1)]
+    if len(values) != 2 * len(axes) or not all(math.isfinite(v) for v in values):
+        raise InvalidModelError(f"Resize: roi {values} must hold {2 * len(axes)} finite values")
+    n = len(axes)
+    return [(values[i], values[n + i]) for i in range(n)]

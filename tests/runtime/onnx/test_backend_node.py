@@ -37,12 +37,6 @@ EXCLUDED = [
     ),
     # Dropout and BatchNormalization in training mode: inference-only runtime.
     (r"training", "training mode"),
-    # Resize variants outside nearest/linear with the common coordinate transforms.
-    (
-        r"^test_resize_.*(cubic|antialias|tf_crop_and_resize|not_larger|not_smaller|"
-        r"half_pixel_symmetric)",
-        "Resize: cubic / antialias / crop / aspect policies",
-    ),
     # Scan-8 has a batch axis and sequence_lens input that Scan-9 dropped; only 9+ is claimed.
     (r"^test_scan_sum$", "Scan opset 8"),
 ]
