@@ -63,7 +63,7 @@ def GatherND(data, indices, *, batch_dims=0):
     idx = check_indices(indices, data.shape[b : b + m], "GatherND")
     batch = int(np.prod(data.shape[:b]))
     flat = data.reshape((batch,) + data.shape[b:])
-    idx = idx.reshape(batch, -1, m)
+    idx = idx.reshape(batch, int(np.prod(indices.shape[b:-1])), m)
     rows = np.broadcast_to(np.arange(batch)[:, None], idx.shape[:2])
     return flat[(rows,) + tuple(idx[..., j] for j in range(m))].reshape(out_shape)
 

@@ -97,15 +97,16 @@ def Upsample_7(X, *, mode="nearest", scales):
     """Upsample-7: scales are an attribute."""
     if mode not in ("nearest", "linear", "bilinear"):
         raise UnsupportedOpError(f"Upsample: mode {mode!r} is not one of nearest, linear")
+    if mode != "nearest" and X.dtype.kind not in "iuf":
+        raise UnsupportedOpError(f"Upsample: linear mode on {X.dtype} tensors is not supported")
     if len(scales) != X.ndim:
         raise InvalidModelError(f"Upsample: {len(scales)} scales for a rank-{X.ndim} input")
     if not all(math.isfinite(s) and s >= 1 for s in scales):
         raise InvalidModelError(f"Upsample: scales {scales} must be finite and >= 1")
-    check_size(
-        [math.floor(d * s) for d, s in zip(X.shape, scales, strict=True)],
-        "Upsample",
-        X.dtype.itemsize,
-    )
+    out_shape = [math.floor(d * s) for d, s in zip(X.shape, scales, strict=True)]
+    check_size(out_shape, "Upsample", X.dtype.itemsize)
+    if X.size == 0:  # nothing to interpolate from: an empty result of the scaled shape
+        return np.zeros(out_shape, dtype=X.dtype)
     return resize.Resize(
         X,
         None,

@@ -30,6 +30,8 @@ def LpNormalization(input, *, axis=-1, p=2):  # noqa: A002 - ONNX input name
 
 def MeanVarianceNormalization(X, *, axes=(0, 2, 3)):
     axes = tuple(sorted({axis_index(a, X.ndim, "MeanVarianceNormalization") for a in axes}))
+    if X.size == 0:
+        return X.copy()
     x = X.astype(np.float32) if X.dtype == np.float16 else X
     mean = np.mean(x, axis=axes, keepdims=True)
     var = np.mean(x * x, axis=axes, keepdims=True) - mean * mean

@@ -65,7 +65,7 @@ def _cumulate(op, ufunc, identity, x, axis, exclusive, reverse):
     a = _axis(axis, x.ndim, op)
     y = np.flip(x, a) if reverse else x
     y = ufunc.accumulate(y, axis=a, dtype=x.dtype)
-    if exclusive:
+    if exclusive and y.shape[a]:
         # Each position gets the result of the ones before it; the first gets the identity.
         head = np.full_like(np.take(y, [0], axis=a), identity)
         y = np.concatenate([head, np.take(y, np.arange(y.shape[a] - 1), axis=a)], axis=a)
