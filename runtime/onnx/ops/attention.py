@@ -13,8 +13,8 @@ masked), the causal mask ``j <= i + offset`` (offset: past length, or per batch
 and opset 24's padding mask ``j < nonpad_kv_seqlen[b]``. A query row whose bias is -inf
 everywhere attends to nothing: its probabilities and output are 0.
 
-qk_matmul_output, as the spec's reference: mode 0 the scores after softcap, 1 the same,
-2 after the bias is added, 3 the probabilities.
+qk_matmul_output, as onnxruntime: mode 0 the scaled scores Q'K'^T, 1 after softcap, 2 after
+the bias is added, 3 the probabilities (the spec's reference gives mode 0 after softcap too).
 """
 
 import numpy as np
@@ -70,6 +70,7 @@ def Attention(
         K = np.repeat(K, q_heads // kv_heads, axis=1)
         V = np.repeat(V, q_heads // kv_heads, axis=1)
     scores = np.matmul(Q * root, np.swapaxes(K * root, 2, 3))
+    raw = scores
     if softcap > 0:
         scores = (np.tanh(scores / dtype.type(softcap)) * dtype.type(softcap)).astype(dtype)
 
@@ -87,7 +88,7 @@ def Attention(
         attn_mask, is_causal, left_window_size, right_window_size, nonpad_kv_seqlen, offset,
         q_len, kv_len, dtype,
     )  # fmt: skip
-    shown = scores
+    shown = raw if qk_matmul_output_mode == 0 else scores
     biased = scores + bias
     if qk_matmul_output_mode == 2:
         shown = biased
