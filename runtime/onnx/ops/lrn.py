@@ -8,6 +8,9 @@ import numpy as np
 
 from runtime.errors import InvalidModelError
 
+# Windows up to this many channels are summed slice by slice; wider ones by prefix sums.
+_DIRECT_SIZE = 16
+
 
 def LRN(X, *, size, alpha=0.0001, beta=0.75, bias=1.0):
     if X.ndim < 3:
@@ -16,12 +19,29 @@ def LRN(X, *, size, alpha=0.0001, beta=0.75, bias=1.0):
         raise InvalidModelError(f"LRN: size {size} must be positive")
     channels = X.shape[1]
     before, after = (size - 1) // 2, size - 1 - (size - 1) // 2
+    if size <= _DIRECT_SIZE and X.dtype in (np.float32, np.float64):
+        # Small windows (AlexNet's and GoogLeNet's 5): the window's squares added slice by
+        # slice in the input's type, as onnxruntime sums them.
+        edge = [(0, 0), (before, after)] + [(0, 0)] * (X.ndim - 2)
+        padded = np.pad(np.square(X), edge)
+        square_sum = padded[:, :channels].copy()
+        for k in range(1, size):
+            square_sum += padded[:, k : k + channels]
+        base = bias + np.asarray(alpha / size, X.dtype) * square_sum
+        if beta == 0.75:  # the usual value: base^0.75 = sqrt(base) * sqrt(sqrt(base)), cheaper
+            root = np.sqrt(base)
+            root *= np.sqrt(root)
+            return X / root
+        return X * np.power(base, -np.asarray(beta, X.dtype))
     # A running sum over the channel axis: each window is a difference of two prefix sums,
     # in float64 so that the subtraction loses nothing a float32 result would show.
     squares = np.square(X.astype(np.float64))
     prefix = np.concatenate([np.zeros_like(squares[:, :1]), np.cumsum(squares, axis=1)], axis=1)
-    low = np.clip(np.arange(channels) - before, 0, channels)
-    high = np.clip(np.arange(channels) + after + 1, 0, channels)
-    square_sum = prefix[:, high] - prefix[:, low]
-    scale = (bias + alpha / size * square_sum) ** beta
-    return (X / scale).astype(X.dtype, copy=False)
+    # The window [c - before, c + after] clipped to the channels: prefix[min(c + after + 1, C)]
+    # - prefix[max(c - before, 0)], i.e. two slices of the prefix sums padded with their edge
+    # values (no gather).
+    edge = [(0, 0), (before, after)] + [(0, 0)] * (X.ndim - 2)
+    padded = np.pad(prefix, edge, mode="edge")
+    square_sum = padded[:, size : size + channels] - padded[:, :channels]
+    base = (bias + alpha / size * square_sum).astype(X.dtype, copy=False)
+    return (X * np.power(base, -np.asarray(beta, X.dtype))).astype(X.dtype, copy=False)
