@@ -2,15 +2,20 @@
 
 The equation is parsed and checked here (letters, one term per input, ranks, equal sizes per
 letter, the output's size within the run's limit) before numpy computes it; numpy's contraction
-path keeps every intermediate no larger than the largest input or the output.
+path keeps every intermediate no larger than the largest input or the output, and the work of
+that path is bounded too.
 """
 
+import math
 import re
 
 import numpy as np
 
-from runtime.errors import InvalidModelError
+from runtime.errors import BudgetExceededError, InvalidModelError
 from runtime.onnx.ops._common import check_size
+
+# About a minute of numpy's unblocked loop at worst; a BERT-large attention product is ~2**28.
+_MAX_STEPS = 1 << 34
 
 _TERM = re.compile(r"^(?:[A-Za-z]|\.\.\.)*$")
 
@@ -62,4 +67,45 @@ def Einsum(*Inputs, equation):
         out_shape = list(ellipsis or ()) + [dims[c] for c in once]
     dtype = np.result_type(*Inputs)
     check_size(out_shape, "Einsum", dtype.itemsize)
-    return np.asarray(np.einsum(eq, *Inputs, optimize=True), dtype=dtype)
+    out_term = rhs if arrow else "..." * (ellipsis is not None) + "".join(sorted(once))
+    terms, xs = _sum_private_letters(terms, list(Inputs), out_term)
+    eq = ",".join(terms) + "->" + out_term
+    path = np.einsum_path(eq, *xs, optimize="greedy")[0]
+    _check_work(terms, out_term, path[1:], dims, math.prod(ellipsis or ()), equation)
+    return np.asarray(np.einsum(eq, *xs, optimize=path), dtype=dtype)
+
+
+def _sum_private_letters(terms, xs, out_term):
+    """Each operand with the letters no other term uses summed out first (linear in its size):
+    numpy would otherwise loop over them jointly with the other operands' letters ("ab,cd->"
+    costs |ab|·|cd| steps, not |ab| + |cd|)."""
+    terms = list(terms)
+    for i, term in enumerate(terms):
+        elsewhere = set(out_term).union(*(t for j, t in enumerate(terms) if j != i))
+        letters = term.replace("...", "")
+        kept = "".join(dict.fromkeys(c for c in letters if c in elsewhere))
+        if len(kept) < len(letters):
+            new = "..." * ("..." in term) + kept
+            xs[i] = np.einsum(f"{term}->{new}", xs[i])
+            terms[i] = new
+    return terms, xs
+
+
+def _check_work(terms, out_term, path, dims, ellipsis_size, equation):
+    """Refuse a contraction order whose steps (the product of the letters each pairwise
+    contraction loops over) exceed _MAX_STEPS: a file must not buy minutes of CPU with a few
+    small tensors."""
+    sizes = dict(dims, **{".": ellipsis_size})
+    sets = [set(t.replace("...", ".")) for t in terms]
+    out = set(out_term.replace("...", "."))
+    steps = 0
+    for contraction in path:
+        picked = [sets.pop(i) for i in sorted(contraction, reverse=True)]
+        union = set().union(*picked)
+        steps += math.prod(sizes[c] for c in union)
+        sets.append(union & out.union(*sets))
+    if steps > _MAX_STEPS:
+        raise BudgetExceededError(
+            f"Einsum: {equation!r} on these shapes takes about {steps} multiply-adds, above this "
+            f"runtime's limit of {_MAX_STEPS} for one Einsum"
+        )

@@ -704,3 +704,18 @@ def test_trilu_and_eyelike_take_extreme_diagonals():
         np.testing.assert_array_equal(got, np.triu(x, -9 if k < 0 else 9))
     model = _model("EyeLike", 9, {"x": x}, k=2**62)
     assert not InferenceSession(model.SerializeToString()).run(None, {"x": x})[0].any()
+
+
+def test_einsum_work_is_bounded_and_private_letters_are_summed_first(monkeypatch):
+    from runtime.onnx.ops import einsum
+
+    monkeypatch.setattr(einsum, "_MAX_STEPS", 1 << 20)
+    a, b = _f(64, 64), _f(64, 64)
+    # Disjoint letters: 2**24 steps as one loop, 2 * 2**12 once each operand is summed alone.
+    model = _model("Einsum", 12, {"a": a, "b": b}, equation="ab,cd->")
+    got = InferenceSession(model.SerializeToString()).run(None, {"a": a, "b": b})[0]
+    np.testing.assert_allclose(got, a.sum() * b.sum(), rtol=1e-4)
+    a, b = _f(128, 128), _f(128, 128)  # a 128**3 = 2**21-step matrix product
+    model = _model("Einsum", 12, {"a": a, "b": b}, equation="ij,jk->ik")
+    with pytest.raises(BudgetExceededError, match="multiply-adds"):
+        InferenceSession(model.SerializeToString()).run(None, {"a": a, "b": b})
