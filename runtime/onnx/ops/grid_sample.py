@@ -54,14 +54,7 @@ def GridSample(X, grid, *, align_corners=0, mode="linear", padding_mode="zeros")
         g = grid[..., nsp - 1 - axis].astype(np.float64)  # reversed order: x is the last axis
         d = dims[axis]
         x = (g + 1) / 2 * (d - 1) if align_corners else ((g + 1) * d - 1) / 2
-        if mode == "nearest":
-            x = np.rint(x)
-        outside = (x < lo[axis]) | (x > hi[axis])
-        if padding_mode == "border":
-            x = np.where(outside, np.clip(x, 0, d - 1), x)
-        elif padding_mode == "reflection":
-            x = np.where(outside, _reflect(x, lo[axis], hi[axis]), x)
-        coords.append(x)
+        coords.append(np.rint(x) if mode == "nearest" else x)
 
     xt = np.moveaxis(X, 1, -1)  # (N, *spatial, C): one gather fetches every channel
     batch = np.arange(n).reshape((n,) + (1,) * len(out))

@@ -113,9 +113,11 @@ def Resize(
             w = (coords - low).reshape([-1 if i == a else 1 for i in range(X.ndim)])
             y = np.take(y, low, axis=a) * (1 - w) + np.take(y, high, axis=a) * w
     if X.dtype.kind in "iu" and y.dtype.kind == "f":
-        # Integer images: cubic overshoot saturates instead of wrapping (the reference's
-        # saturate_cast); the plain linear path keeps its truncation.
+        # Integer images: the filters round half up and saturate, as onnxruntime's fixed-point
+        # antialias kernels (cubic overshoot must not wrap); the plain linear path truncates.
         info = np.iinfo(X.dtype)
+        if filtered:
+            y = np.floor(y + 0.5)
         y = np.clip(y, info.min, info.max)
     return y.astype(X.dtype, copy=False)
 

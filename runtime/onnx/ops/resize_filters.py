@@ -23,12 +23,15 @@ def source_coords(mode, x, scale, n_in, n_out, roi):
     outside the input (None otherwise)."""
     length = scale * n_in  # the spec's unrounded output length
     if mode == "tf_crop_and_resize":
-        start, end = roi
+        # In float32 and in onnxruntime's order: a box edge at 0.1 of 6 pixels is then 0.5
+        # exactly, where nearest rounding decides (float64 gives 0.50000000745).
+        f = np.float32
+        start, end = f(roi[0]), f(roi[1])
         if length == 1 or n_out == 1:
-            coords = np.full(n_out, (end - start) * (n_in - 1) / 2)
+            coords = np.full(n_out, f(0.5) * (start + end) * f(n_in - 1), f)
         else:
-            coords = x * (end - start) * (n_in - 1) / (length - 1)
-        coords = coords + start * (n_in - 1)
+            coords = start * f(n_in - 1) + x.astype(f) * (end - start) * f(n_in - 1) / f(length - 1)
+        coords = coords.astype(np.float64)
         return coords, (coords < 0) | (coords > n_in - 1)
     if mode == "align_corners":
         return (np.zeros(n_out) if length == 1 else x * (n_in - 1) / (length - 1)), None
