@@ -3,14 +3,19 @@
 Per batch and class: boxes scoring above ``score_threshold`` are taken in decreasing score
 (ties: the lower box index first), and each taken box suppresses the remaining ones whose IoU
 with it exceeds ``iou_threshold``. Corner boxes may list their corners in either order. Each
-box taken is one turn of a loop and is charged to the run's loop budget, so a hostile box count
-cannot make the quadratic part run unbounded.
+box taken is one turn of a loop and is charged to the run's loop budget (one more per
+_BOXES_PER_TURN boxes it is compared with), so a hostile box count cannot make the quadratic
+part run unbounded.
 """
 
 import numpy as np
 
 from runtime._budget import active
 from runtime.errors import InvalidModelError
+
+# Boxes compared in one charged loop turn: real detectors compare a taken box with at most a
+# few thousand candidates (one turn each); a million boxes cost a turn per 64 Ki compared.
+_BOXES_PER_TURN = 1 << 16
 
 
 def _scalar(value, default, cast, what):
@@ -69,8 +74,9 @@ def NonMaxSuppression(
             candidates = candidates[np.argsort(-s[candidates], kind="stable")]
             taken = 0
             while candidates.size and taken < limit:
-                budget.iterate("NonMaxSuppression")
                 i, rest = candidates[0], candidates[1:]
+                for _ in range(1 + rest.size // _BOXES_PER_TURN):
+                    budget.iterate("NonMaxSuppression")
                 selected.append((b, c, i))
                 taken += 1
                 inter_h = np.minimum(y2[b, i], y2[b, rest]) - np.maximum(y1[b, i], y1[b, rest])

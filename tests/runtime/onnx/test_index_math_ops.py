@@ -719,3 +719,14 @@ def test_einsum_work_is_bounded_and_private_letters_are_summed_first(monkeypatch
     model = _model("Einsum", 12, {"a": a, "b": b}, equation="ij,jk->ik")
     with pytest.raises(BudgetExceededError, match="multiply-adds"):
         InferenceSession(model.SerializeToString()).run(None, {"a": a, "b": b})
+
+
+def test_nms_comparisons_with_many_boxes_are_charged_too():
+    n = 3 * (1 << 16) + 1  # one box taken, compared with 3 * 64 Ki others: 4 turns
+    corners = np.arange(n, dtype=np.float32)[:, None] * 2 + np.float32([0, 0, 1, 1])
+    feeds = {"b": corners[None], "s": np.ones((1, 1, n), np.float32)}
+    model = _model("NonMaxSuppression", 11, feeds, 1, {"m": np.int64([1])}).SerializeToString()
+    got = InferenceSession(model, limits=Limits(max_loop_iterations=4)).run(None, feeds)[0]
+    np.testing.assert_array_equal(got, [[0, 0, 0]])
+    with pytest.raises(BudgetExceededError, match="max_loop_iterations"):
+        InferenceSession(model, limits=Limits(max_loop_iterations=3)).run(None, feeds)
