@@ -195,7 +195,7 @@ REGISTRY = {
     ("", "RotaryEmbedding"): {23: rotary_embedding.RotaryEmbedding},
     ("", "TensorScatter"): {24: tensor_scatter.TensorScatter},
     # math, bits, trigonometry
-    ("", "Mod"): {10: math_ops.Mod},
+    ("", "Mod"): {10: math_ops.Mod_10, 28: math_ops.Mod},
     ("", "Round"): {11: math_ops.Round},
     ("", "IsNaN"): {9: math_ops.IsNaN},
     ("", "IsInf"): {10: math_ops.IsInf},

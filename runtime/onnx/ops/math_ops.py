@@ -26,6 +26,13 @@ def Mod(A, B, *, fmod=0):
         return np.asarray(np.fmod(A, B) if fmod else np.mod(A, B), dtype=A.dtype)
 
 
+def Mod_10(A, B, *, fmod=0):
+    """Mod before opset 28: floating-point inputs require fmod=1 (onnxruntime refuses others)."""
+    if A.dtype.kind == "f" and not fmod:
+        raise InvalidModelError("Mod: floating-point inputs need fmod=1 before opset 28")
+    return Mod(A, B, fmod=fmod)
+
+
 def Round(X):
     # Halves go to the even neighbour, as the spec asks (numpy's rint).
     return np.asarray(np.rint(X), dtype=X.dtype)

@@ -632,6 +632,14 @@ HOSTILE = [
         {"direction": "UP"},
     ),
     (
+        "mod13_float_floor",
+        InvalidModelError,
+        "fmod=1 before opset 28",
+        "Mod",
+        13,
+        {"a": _f(2), "b": _f(2)},
+    ),
+    (
         "mod_int_by_zero",
         InvalidModelError,
         "modulo by zero",
