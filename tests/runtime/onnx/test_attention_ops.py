@@ -2,7 +2,8 @@
 every qk_matmul_output mode with softcap and a float mask (onnxruntime's mode 0 is the scores
 before softcap), KV cache with causal masking, 3-D grouped-query inputs, float16 with and
 without softmax_precision, opset 24's nonpad_kv_seqlen (also causal), 4-D bool masks, a fully
-masked row, opset 25's sliding window. SwiGLU (opset 28), which onnxruntime 1.32 cannot run,
+masked row, opset 25's sliding window; LinearAttention and CausalConvWithState (opset 27).
+SwiGLU (opset 28), which onnxruntime 1.32 cannot run,
 is refused by both. Hostile sizes are refused before the score matrix is allocated."""
 
 import numpy as np
@@ -88,6 +89,32 @@ def test_attention_matches_onnxruntime(case):
     for g, e in zip(got, expected, strict=True):
         assert g.dtype == e.dtype and g.shape == e.shape
         np.testing.assert_allclose(g.astype(np.float64), e, rtol=tol, atol=tol)
+
+
+B, T = 2, 5
+RECURRENT = [
+    ("linear_attention_gated_delta_gqa", "LinearAttention", 27,
+     {"q": _f(B, T, 4 * 3), "k": _f(B, T, 2 * 3), "v": _f(B, T, 2 * 4),
+      "s": _f(B, 2, 3, 4), "d": -np.abs(_f(B, T, 2 * 3)), "b": np.abs(_f(B, T, 2))},
+     {"q_num_heads": 4, "kv_num_heads": 2}),
+    ("linear_attention_linear_scale", "LinearAttention", 27,
+     {"q": _f(B, T, 6), "k": _f(B, T, 6), "v": _f(B, T, 4)},
+     {"q_num_heads": 2, "kv_num_heads": 2, "update_rule": "linear", "scale": 0.7}),
+    ("causal_conv_bias_past_silu", "CausalConvWithState", 27,
+     {"x": _f(B, 3, 6), "w": _f(3, 1, 4), "b": _f(3), "p": _f(B, 3, 3)}, {"activation": "silu"}),
+    ("causal_conv_k1", "CausalConvWithState", 27, {"x": _f(B, 3, 6), "w": _f(3, 1, 1)}, {}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", RECURRENT, ids=[c[0] for c in RECURRENT])
+def test_recurrent_ops_match_onnxruntime(case):
+    _, op, opset, feeds, attrs = case
+    model = _model(op, opset, feeds, 2, **attrs)
+    expected = ort_session(model).run(None, feeds)
+    got = InferenceSession(model.SerializeToString()).run(None, feeds)
+    for g, e in zip(got, expected, strict=True):
+        assert g.dtype == e.dtype and g.shape == e.shape
+        np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5)
 
 
 def test_swiglu_refused_like_onnxruntime():
