@@ -9,6 +9,8 @@
   constant parameters, is folded into the convolution, as onnxruntime does:
   with s = scale / sqrt(var + epsilon) per output channel, W' = W * s and b' = (b - mean) * s + B.
 - A ``Relu`` of a ``Conv`` output that nothing else reads is applied by the Conv, in place.
+- A ``QuantizeLinear`` whose output only a ``DequantizeLinear`` reads (the fake quantization
+  of QDQ files) runs with it as one node: the same two kernels, one pass of the run's loop.
 - A ``Conv`` whose weights are constant gets them in the im2col matmul's layout once.
 
 The folded graph is only used when the feeds override no initializer (an initializer listed
@@ -62,6 +64,7 @@ def plan(graph: Graph, subgraph: bool = False) -> Graph:
     nodes = [n for n in graph.nodes if not (_foldable(n, known) and _fold(n, known, budget))]
     nodes = _fuse_batch_norms(nodes, known, graph, budget)
     nodes = _fuse_relus(nodes, graph)
+    nodes = _fuse_quantize_dequantize(nodes, graph)
     nodes = [_planned_subgraphs(_packed_conv(n, known)) for n in nodes]
     return dataclasses.replace(graph, initializers={**graph.initializers, **known}, nodes=nodes)
 
@@ -138,6 +141,54 @@ def _fold(node: Node, known: dict, budget) -> bool:
         value.flags.writeable = False  # shared by every run from now on
         known[name] = value
     return True
+
+
+def _fuse_quantize_dequantize(nodes: list, graph: Graph) -> list:
+    """Each QuantizeLinear -> DequantizeLinear pair where only the DequantizeLinear reads the
+    quantized tensor: one node (at the DequantizeLinear's place) calling both kernels."""
+    uses = _uses(nodes, graph)
+    producer = {out: i for i, n in enumerate(nodes) for out in n.outputs if out}
+    fused: dict[int, Node] = {}
+    gone = set()
+    for i, dq in enumerate(nodes):
+        if dq.op_type != "DequantizeLinear" or dq.domain != "" or len(dq.outputs) != 1:
+            continue
+        j = producer.get(dq.inputs[0])
+        if j is None or j in gone or uses[dq.inputs[0]] != 1:
+            continue
+        q = nodes[j]
+        if q.op_type != "QuantizeLinear" or q.domain != "" or len(q.outputs) != 1:
+            continue
+        n_q = len(q.inputs)
+        formal = None
+        if q.formal is not None and dq.formal is not None:
+            # DequantizeLinear's own type parameters, kept apart from QuantizeLinear's.
+            formal = tuple(q.formal[:n_q]) + tuple(
+                (name, f"dq.{param}", *rest) for name, param, *rest in dq.formal[1:]
+            )
+        fn = functools.partial(
+            _quantize_dequantize, _split=n_q, _q=(q.fn, q.attrs), _dq=(dq.fn, dq.attrs)
+        )
+        fused[i] = dataclasses.replace(
+            q,
+            name=f"{q.name} + {dq.name}",
+            op_type="QuantizeLinear+DequantizeLinear",
+            inputs=q.inputs + dq.inputs[1:],
+            outputs=dq.outputs,
+            fn=fn,
+            attrs={},
+            formal=formal,
+        )
+        gone.add(j)
+    return [fused.get(i, n) for i, n in enumerate(nodes) if i not in gone]
+
+
+def _quantize_dequantize(*args, _split, _q, _dq):
+    (q_fn, q_attrs), (dq_fn, dq_attrs) = _q, _dq
+    q_args = list(args[:_split])
+    while q_args and q_args[-1] is None:
+        q_args.pop()  # as the run's loop does for one node: the op's defaults apply
+    return dq_fn(q_fn(*q_args, **q_attrs), *args[_split:], **dq_attrs)
 
 
 def _fuse_batch_norms(nodes: list, known: dict, graph: Graph, budget) -> list:

@@ -306,3 +306,39 @@ def test_a_loop_body_initializer_shadowed_by_an_input_is_not_folded():
     # (onnxruntime refuses such a Loop body; the spec lets the input's value win)
     got = InferenceSession(model.SerializeToString()).run(None, {})[0]
     np.testing.assert_array_equal(got, [4.0])
+
+
+@pytest.mark.parametrize("shared", [False, True])
+@pytest.mark.parametrize("zero_point", [True, False])
+def test_quantize_dequantize_pairs_run_as_one_node_with_the_same_results(shared, zero_point):
+    rng = np.random.default_rng(8)
+    inits = [helper.make_tensor("s", FLOAT, [], [0.05])]
+    q_inputs = ["x", "s"]
+    if zero_point:
+        inits.append(helper.make_tensor("zp", TensorProto.INT8, [], [-3]))
+        q_inputs.append("zp")
+    nodes = [
+        helper.make_node("QuantizeLinear", q_inputs, ["q"], name="quant"),
+        helper.make_node("DequantizeLinear", ["q", *q_inputs[1:]], ["y"], name="dequant"),
+    ]
+    outputs = [helper.make_tensor_value_info("y", FLOAT, None)]
+    if shared:
+        outputs.append(
+            helper.make_tensor_value_info(
+                "q", TensorProto.INT8 if zero_point else TensorProto.UINT8, None
+            )
+        )
+    model = _model(nodes, [helper.make_tensor_value_info("x", FLOAT, [4, 5])], outputs, inits)
+    data = model.SerializeToString()
+    session = InferenceSession(data)
+    ops = [n.op_type for n in session._planned.nodes]
+    assert ops == (
+        ["QuantizeLinear", "DequantizeLinear"] if shared else ["QuantizeLinear+DequantizeLinear"]
+    )
+    x = (rng.standard_normal((4, 5)) * 5).astype(np.float32)
+    as_written = InferenceSession(data, keep_intermediates=True)  # runs the graph unplanned
+    for got, want in zip(session.run(None, {"x": x}), as_written.run(None, {"x": x}), strict=True):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(
+        session.run(None, {"x": x})[0], ort_session(model, optimize=False).run(None, {"x": x})[0]
+    )
