@@ -24,6 +24,8 @@ from runtime.onnx._typecheck import check_inputs
 # Ops that read sequence values (Python lists); every other op is given tensors only.
 _TAKES_SEQUENCES = frozenset(
     {"SequenceAt", "SequenceInsert", "SequenceErase", "SequenceLength", "ConcatFromSequence"}
+    # values of any type: optionals hold sequences, Identity and Loop pass them through
+    | {"Identity", "Optional", "OptionalHasElement", "OptionalGetElement", "Loop"}
 )
 
 

@@ -27,12 +27,14 @@ class ValueInfo:
     """A graph input or output: name, element type (None if unknown) and dims.
 
     A dim is an int, a symbolic name (str), or None when unknown; ``shape`` is None when the
-    rank itself is unknown.
+    rank itself is unknown. ``container`` holds the wrappers around that tensor type, outermost
+    first: () for a tensor, ("sequence",), ("optional",), ("optional", "sequence"), ...
     """
 
     name: str
     elem_type: int | None
     shape: tuple | None
+    container: tuple = ()
 
 
 @dataclass
@@ -237,14 +239,20 @@ def _toposort(nodes: list[Node], gname: str) -> list[Node]:
 def _value_info(proto: onnx.ValueInfoProto, gname: str) -> ValueInfo:
     if not proto.name:
         raise InvalidModelError(f"graph {gname!r}: an input or output has no name")
-    which = proto.type.WhichOneof("value")
+    container, vtype = [], proto.type
+    which = vtype.WhichOneof("value")
+    while which in ("sequence_type", "optional_type") and len(container) < 8:
+        container.append(which[: -len("_type")])
+        vtype = getattr(vtype, which).elem_type
+        which = vtype.WhichOneof("value")
     if which is None:
-        return ValueInfo(proto.name, None, None)
+        return ValueInfo(proto.name, None, None, tuple(container))
     if which != "tensor_type":
         raise UnsupportedOpError(
-            f"graph {gname!r}: value {proto.name!r} has type {which}; only tensors are supported"
+            f"graph {gname!r}: value {proto.name!r} has type {which}; only tensors, sequences "
+            "and optionals are supported"
         )
-    ttype = proto.type.tensor_type
+    ttype = vtype.tensor_type
     if ttype.elem_type and not is_supported_elem_type(ttype.elem_type):
         raise UnsupportedOpError(
             f"graph {gname!r}: value {proto.name!r} has element type "
@@ -258,7 +266,7 @@ def _value_info(proto: onnx.ValueInfoProto, gname: str) -> ValueInfo:
             d.dim_value if d.HasField("dim_value") and d.dim_value >= 0 else (d.dim_param or None)
             for d in ttype.shape.dim
         )
-    return ValueInfo(proto.name, ttype.elem_type or None, shape)
+    return ValueInfo(proto.name, ttype.elem_type or None, shape, tuple(container))
 
 
 def _compile_node(proto: onnx.NodeProto, index: int, opsets: dict, visible: Scope) -> Node:
@@ -370,6 +378,8 @@ def _attribute(attr: AttributeProto, label: str, opsets: dict, visible: Scope):
         return compile_graph(attr.g, opsets, visible)
     if kind == AttributeProto.GRAPHS:
         return [compile_graph(g, opsets, visible) for g in attr.graphs]
+    if kind == AttributeProto.TYPE_PROTO:  # Optional's type: only its presence matters
+        return attr.tp
     raise UnsupportedOpError(f"{what} has attribute type {kind}, which is not supported")
 
 

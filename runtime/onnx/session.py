@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from runtime._budget import Budget, Limits, running
-from runtime.errors import InvalidInputError, UnsupportedOpError
+from runtime.errors import InvalidInputError
 from runtime.onnx._evaluator import run_graph
 from runtime.onnx._graph import ValueInfo, compile_graph
 from runtime.onnx._plan import plan
@@ -139,7 +139,8 @@ class InferenceSession:
         Args:
             output_names: names to return, in order; None for all the model's outputs. With
                 ``keep_intermediates`` any value of the main graph may be named.
-            input_feed: {input name: numpy array}.
+            input_feed: {input name: numpy array}; a list of arrays for a sequence input,
+                None for an empty optional one (as onnxruntime's Python API).
             run_options: accepted for onnxruntime compatibility and ignored.
 
         Raises:
@@ -160,7 +161,7 @@ class InferenceSession:
                 )
         budget = Budget(self._limits)
         for name, value in feeds.items():
-            budget.hold(value.nbytes, f"input {name!r}")
+            budget.hold(sum(a.nbytes for a in _tensors(value)), f"input {name!r}")
         # The graph as written when a feed overrides an initializer (the planned one folded
         # it) or every intermediate is wanted; else the planned one.
         as_written = keep is not None or any(name in self._overridable for name in feeds)
@@ -171,17 +172,22 @@ class InferenceSession:
             values = run_graph(graph, feeds, keep=keep)
         if keep is not None:
             self.intermediates = {**feeds, **keep}
-        feed_roots = {_root(a) for a in feeds.values()}
+        feed_roots = {_root(a) for value in feeds.values() for a in _tensors(value)}
         result = []
         for name in output_names:
             if name not in values:
                 raise InvalidInputError(f"Invalid output name: {name!r}; no such value")
-            if isinstance(values[name], list):
-                raise UnsupportedOpError(
-                    f"output {name!r} is a sequence; this runtime returns tensors only"
-                )
-            result.append(self._own(np.asarray(values[name]), feed_roots))
+            result.append(self._export(values[name], feed_roots))
         return result
+
+    def _export(self, value, feed_roots: set):
+        """An output as onnxruntime's Python API gives it: an array, a list of arrays for a
+        sequence, None for an empty optional."""
+        if value is None:
+            return None
+        if isinstance(value, list):
+            return [self._export(v, feed_roots) for v in value]
+        return self._own(np.asarray(value), feed_roots)
 
     def _own(self, value: np.ndarray, feed_roots: set) -> np.ndarray:
         """A C-contiguous array that aliases neither a feed nor the model's weights (an
@@ -208,7 +214,7 @@ class InferenceSession:
             )
         feeds = {}
         for name, value in input_feed.items():
-            feeds[name] = _check_input(known[name], value)
+            feeds[name] = _check_value(known[name], value)
         return feeds
 
 
@@ -221,7 +227,36 @@ def _root(array: np.ndarray) -> int:
 
 def _node_arg(v: ValueInfo) -> NodeArg:
     elem = elem_type_name(v.elem_type) if v.elem_type else "tensor(undefined)"
-    return NodeArg(v.name, None if v.shape is None else list(v.shape), elem)
+    for kind in reversed(v.container):  # onnxruntime's spelling: seq(...), optional(...)
+        elem = f"seq({elem})" if kind == "sequence" else f"optional({elem})"
+    # onnxruntime shows [] as a sequence's shape, and an optional tensor's own shape.
+    shape = [] if "sequence" in v.container else None if v.shape is None else list(v.shape)
+    return NodeArg(v.name, shape, elem)
+
+
+def _tensors(value) -> list:
+    """The arrays of a fed or computed value: a tensor, a sequence (list) or an empty
+    optional (None)."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return [a for v in value for a in _tensors(v)]
+    return [value]
+
+
+def _check_value(info: ValueInfo, value, depth: int = 0):
+    """A feed checked against its input's type: a tensor; a sequence as a list (or tuple) of
+    tensors; an optional as its content, or None when empty (onnxruntime's Python API)."""
+    if depth == len(info.container):
+        return _check_input(info, value)
+    if info.container[depth] == "optional":
+        return None if value is None else _check_value(info, value, depth + 1)
+    if not isinstance(value, (list, tuple)):
+        raise InvalidInputError(
+            f"input {info.name!r} is a sequence: feed a list of arrays; received "
+            f"{type(value).__name__}"
+        )
+    return [_check_value(info, v, depth + 1) for v in value]
 
 
 def _check_input(info: ValueInfo, value) -> np.ndarray:

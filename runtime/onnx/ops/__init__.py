@@ -36,6 +36,7 @@ from runtime.onnx.ops import (
     ms_qlinear,
     nms,
     normalization,
+    optional,
     pool,
     quant,
     reduce,
@@ -270,6 +271,10 @@ REGISTRY = {
     # losses (inference graphs exported from training code)
     ("", "NegativeLogLikelihoodLoss"): {12: losses.NegativeLogLikelihoodLoss},
     ("", "SoftmaxCrossEntropyLoss"): {12: losses.SoftmaxCrossEntropyLoss},
+    # optional values (the content, or None when empty)
+    ("", "Optional"): {15: optional.Optional},
+    ("", "OptionalHasElement"): {15: optional.OptionalHasElement},
+    ("", "OptionalGetElement"): {15: optional.OptionalGetElement},
     # control flow
     ("", "Loop"): {1: control.Loop},
     ("", "If"): {1: control.If},

@@ -74,13 +74,22 @@ def Loop(M=None, cond=None, *v_initial, body):
             keep_going = bool(np.asarray(result[0]).reshape(-1)[0])
             carried = result[1 : 1 + n_carried]
             budget.release(held)
-            held = sum(np.asarray(v).nbytes for v in carried)
+            held = sum(_nbytes(v) for v in carried)
             budget.hold(held, "Loop: loop-carried values")
             scans.add(result[1 + n_carried :])
             i += 1
         return tuple(carried) + tuple(scans.stacked(outputs[1 + n_carried :]))
     finally:
         budget.release(held)
+
+
+def _nbytes(value) -> int:
+    """Bytes of a value: a tensor, a sequence (list) or an empty optional (None)."""
+    if value is None:
+        return 0
+    if isinstance(value, list):
+        return sum(_nbytes(v) for v in value)
+    return np.asarray(value).nbytes
 
 
 def If(cond, *, then_branch, else_branch):

@@ -231,7 +231,8 @@ def Size(data):
 
 
 def Identity(x):
-    return x
+    # A sequence (list) is one output, not a list of outputs.
+    return (x,) if isinstance(x, list) else x
 
 
 def Dropout_7(data, *, ratio=0.5):
