@@ -50,6 +50,7 @@ from runtime.onnx.ops import (
     sequence,
     shape,
     signal,
+    strings,
     tensor_scatter,
     trig,
 )
@@ -275,6 +276,11 @@ REGISTRY = {
     ("", "Optional"): {15: optional.Optional},
     ("", "OptionalHasElement"): {15: optional.OptionalHasElement},
     ("", "OptionalGetElement"): {15: optional.OptionalGetElement},
+    # strings (numpy object arrays of str)
+    ("", "StringConcat"): {20: strings.StringConcat},
+    ("", "StringSplit"): {20: strings.StringSplit},
+    ("", "StringNormalizer"): {10: strings.StringNormalizer},
+    ("", "RegexFullMatch"): {20: strings.RegexFullMatch},
     # control flow
     ("", "Loop"): {1: control.Loop},
     ("", "If"): {1: control.If},

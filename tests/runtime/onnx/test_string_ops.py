@@ -1,0 +1,85 @@
+"""String ops against onnxruntime: StringConcat with broadcasting, StringSplit (whitespace runs,
+a delimiter, maxsplit, empty strings), StringNormalizer (stopwords with and without case,
+LOWER/UPPER, everything removed; locale "C", the one this machine's onnxruntime can build),
+RegexFullMatch (RE2 syntax with ASCII classes, as onnxruntime; non-ASCII letters are not \\w).
+Patterns Python's backtracking re could take exponential time on, and those RE2 refuses, are
+refused with UnsupportedOpError before any string is matched, fast."""
+
+import time
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper
+
+from runtime.errors import UnsupportedOpError
+from runtime.onnx import InferenceSession
+from tests.runtime.onnx.helpers import ort_session
+
+S = TensorProto.STRING
+
+
+def _model(op, opset, inputs, n_out=1, **attrs):
+    node = helper.make_node(op, list(inputs), [f"y{i}" for i in range(n_out)], **attrs)
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [helper.make_tensor_value_info(n, S, list(a.shape)) for n, a in inputs.items()],
+        [helper.make_empty_tensor_value_info(f"y{i}") for i in range(n_out)],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=9)
+
+
+def _s(*values, shape=None):
+    return np.array(values, dtype=object).reshape(shape or (len(values),))
+
+
+WORDS = _s("Monday", "the", "THE", "café", "Tuesday", "and")
+TEXT = _s("a b  c", " lead and trail ", "", "one,two,,three", "x", "héllo wörld", shape=(2, 3))
+
+# (id, op, opset, inputs, outputs, attributes)
+CASES = [
+    ("concat_broadcast", "StringConcat", 20, {"a": TEXT, "b": _s("!", "?", "", shape=(1, 3))},
+     1, {}),
+    ("split_whitespace", "StringSplit", 20, {"x": TEXT}, 2, {}),
+    ("split_comma_maxsplit", "StringSplit", 20, {"x": TEXT}, 2,
+     {"delimiter": ",", "maxsplit": 1}),
+    ("split_delimiter_space", "StringSplit", 20, {"x": TEXT}, 2, {"delimiter": " "}),
+    ("normalize_stop_nocase_lower", "StringNormalizer", 10, {"x": WORDS}, 1,
+     {"stopwords": ["the", "AND"], "case_change_action": "LOWER", "locale": "C"}),
+    ("normalize_stop_case_upper_2d", "StringNormalizer", 10, {"x": WORDS.reshape(1, -1)}, 1,
+     {"stopwords": ["the"], "is_case_sensitive": 1, "case_change_action": "UPPER",
+      "locale": "C"}),
+    ("normalize_all_removed", "StringNormalizer", 10, {"x": _s("a", "A")}, 1,
+     {"stopwords": ["a"], "locale": "C"}),
+    ("regex_words", "RegexFullMatch", 20, {"x": _s("abc_1", "ab c", "", "é", "Ab9")}, 1,
+     {"pattern": r"\w+"}),
+    ("regex_email", "RegexFullMatch", 20,
+     {"x": _s("bob@gmail.com", "x bob@yahoo.com y", "bob@hotmail.com", "@gmail.com")}, 1,
+     {"pattern": r"(\W|^)[\w.\-]{0,25}@(yahoo|gmail)\.com(\W|$)"}),
+    ("regex_fixed_groups", "RegexFullMatch", 20, {"x": _s("123456", "12345", "123-456")}, 1,
+     {"pattern": r"(\d{3})+"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_matches_onnxruntime(case):
+    _, op, opset, inputs, n_out, attrs = case
+    model = _model(op, opset, inputs, n_out, **attrs)
+    expected = ort_session(model).run(None, inputs)
+    got = InferenceSession(model.SerializeToString()).run(None, inputs)
+    for g, e in zip(got, expected, strict=True):
+        assert g.shape == e.shape, (g.shape, e.shape)
+        assert g.dtype == e.dtype or (g.dtype == object and e.dtype == object)
+        assert g.tolist() == e.tolist()
+
+
+@pytest.mark.parametrize(
+    "pattern", [r"(a+)+$", r"(a|aa)*b", r"(x+x+)+y", r"(\w+\s?)*!", r"(a)\1", r"(?<=a)b"]
+)
+def test_dangerous_or_re2_unsupported_patterns_are_refused_fast(pattern):
+    x = _s("a" * 40 + "!")
+    model = _model("RegexFullMatch", 20, {"x": x}, pattern=pattern)
+    start = time.perf_counter()
+    with pytest.raises(UnsupportedOpError, match="RegexFullMatch"):
+        InferenceSession(model.SerializeToString()).run(None, {"x": x})
+    assert time.perf_counter() - start < 1.0
