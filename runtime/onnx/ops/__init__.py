@@ -39,6 +39,7 @@ from runtime.onnx.ops import (
     optional,
     pool,
     quant,
+    random,
     reduce,
     resize,
     rms_normalization,
@@ -281,6 +282,13 @@ REGISTRY = {
     ("", "StringSplit"): {20: strings.StringSplit},
     ("", "StringNormalizer"): {10: strings.StringNormalizer},
     ("", "RegexFullMatch"): {20: strings.RegexFullMatch},
+    # random generators (never folded at load)
+    ("", "RandomUniform"): {1: random.RandomUniform},
+    ("", "RandomNormal"): {1: random.RandomNormal},
+    ("", "RandomUniformLike"): {1: random.RandomUniformLike},
+    ("", "RandomNormalLike"): {1: random.RandomNormalLike},
+    ("", "Multinomial"): {7: random.Multinomial},
+    ("", "Bernoulli"): {15: random.Bernoulli},
     # control flow
     ("", "Loop"): {1: control.Loop},
     ("", "If"): {1: control.If},
