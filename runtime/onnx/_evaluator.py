@@ -25,7 +25,7 @@ from runtime.onnx._typecheck import check_inputs
 _TAKES_SEQUENCES = frozenset(
     {"SequenceAt", "SequenceInsert", "SequenceErase", "SequenceLength", "ConcatFromSequence"}
     # values of any type: optionals hold sequences, Identity and Loop pass them through
-    | {"Identity", "Optional", "OptionalHasElement", "OptionalGetElement", "Loop"}
+    | {"Identity", "Optional", "OptionalHasElement", "OptionalGetElement", "Loop", "SequenceMap"}
 )
 
 

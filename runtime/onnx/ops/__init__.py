@@ -49,6 +49,7 @@ from runtime.onnx.ops import (
     scatter,
     selection,
     sequence,
+    sequence_map,
     shape,
     signal,
     strings,
@@ -194,6 +195,7 @@ REGISTRY = {
     ("", "SequenceLength"): {11: sequence.SequenceLength},
     ("", "SplitToSequence"): {11: sequence.SplitToSequence},
     ("", "ConcatFromSequence"): {11: sequence.ConcatFromSequence},
+    ("", "SequenceMap"): {17: sequence_map.SequenceMap},
     # transformer blocks
     ("", "Attention"): {23: attention.Attention},
     ("", "RMSNormalization"): {23: rms_normalization.RMSNormalization},

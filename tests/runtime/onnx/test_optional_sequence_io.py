@@ -1,5 +1,5 @@
-"""Sequence and optional values as graph inputs and outputs, and the Optional ops, against
-onnxruntime's Python API: a sequence is fed and returned as a list of arrays, an optional as
+"""Sequence and optional values as graph inputs and outputs, the Optional ops and SequenceMap,
+against onnxruntime's Python API: a sequence is fed and returned as a list of arrays, an optional as
 its content or None when empty; get_inputs/get_outputs spell their types as onnxruntime does
 (``seq(tensor(float))``, ``optional(...)``). Bad feeds are InvalidInputError."""
 
@@ -55,6 +55,15 @@ CASES = [
      [{"s": SEQ_VALUE, "x": ONES}, {"s": [], "x": ONES}]),
     ("identity_of_sequence", _model([_node("Identity", "s")], [("s", SEQ)], [("y", SEQ)]),
      [{"s": SEQ_VALUE}]),
+    ("sequence_map_with_tensor_and_sequence",
+     _model([_node("SequenceMap", ["s", "t", "u"], ["y", "z"], body=helper.make_graph(
+         [_node("Add", ["a", "b"], ["p"]), _node("Mul", ["p", "c"], ["q"])], "body",
+         [helper.make_tensor_value_info(n, F, None) for n in "abc"],
+         [helper.make_tensor_value_info(n, F, None) for n in "pq"]))],
+         [("s", SEQ), ("t", helper.make_tensor_type_proto(F, [1])), ("u", SEQ)],
+         [("y", SEQ), ("z", SEQ)]),
+     [{"s": SEQ_VALUE, "t": np.array([2], np.float32), "u": [np.float32([3]), np.float32([4])]},
+      {"s": [], "t": np.array([2], np.float32), "u": []}]),
 ]  # fmt: skip
 
 
