@@ -54,6 +54,7 @@ from runtime.onnx.ops import (
     signal,
     strings,
     tensor_scatter,
+    tfidf_vectorizer,
     trig,
 )
 
@@ -284,6 +285,7 @@ REGISTRY = {
     ("", "StringSplit"): {20: strings.StringSplit},
     ("", "StringNormalizer"): {10: strings.StringNormalizer},
     ("", "RegexFullMatch"): {20: strings.RegexFullMatch},
+    ("", "TfIdfVectorizer"): {9: tfidf_vectorizer.TfIdfVectorizer},
     # random generators (never folded at load)
     ("", "RandomUniform"): {1: random.RandomUniform},
     ("", "RandomNormal"): {1: random.RandomNormal},

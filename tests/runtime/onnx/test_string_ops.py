@@ -1,7 +1,8 @@
 """String ops against onnxruntime: StringConcat with broadcasting, StringSplit (whitespace runs,
 a delimiter, maxsplit, empty strings), StringNormalizer (stopwords with and without case,
 LOWER/UPPER, everything removed; locale "C", the one this machine's onnxruntime can build),
-RegexFullMatch (RE2 syntax with ASCII classes, as onnxruntime; non-ASCII letters are not \\w).
+RegexFullMatch (RE2 syntax with ASCII classes, as onnxruntime; non-ASCII letters are not \\w),
+TfIdfVectorizer (string and int pools, skips, TF/IDF/TFIDF).
 Patterns Python's backtracking re could take exponential time on, and those RE2 refuses, are
 refused with UnsupportedOpError before any string is matched, fast."""
 
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper
 
-from runtime.errors import UnsupportedOpError
+from runtime.errors import BudgetExceededError, UnsupportedOpError
 from runtime.onnx import InferenceSession
 from tests.runtime.onnx.helpers import ort_session
 
@@ -23,7 +24,12 @@ def _model(op, opset, inputs, n_out=1, **attrs):
     graph = helper.make_graph(
         [node],
         "g",
-        [helper.make_tensor_value_info(n, S, list(a.shape)) for n, a in inputs.items()],
+        [
+            helper.make_tensor_value_info(
+                n, S if a.dtype == object else helper.np_dtype_to_tensor_dtype(a.dtype), a.shape
+            )
+            for n, a in inputs.items()
+        ],
         [helper.make_empty_tensor_value_info(f"y{i}") for i in range(n_out)],
     )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=9)
@@ -58,6 +64,16 @@ CASES = [
      {"pattern": r"(\W|^)[\w.\-]{0,25}@(yahoo|gmail)\.com(\W|$)"}),
     ("regex_fixed_groups", "RegexFullMatch", 20, {"x": _s("123456", "12345", "123-456")}, 1,
      {"pattern": r"(\d{3})+"}),
+    ("tfidf_strings_skip_tfidf", "TfIdfVectorizer", 9,
+     {"x": _s("a", "b", "a", "c", "b", "a", "b", "c", shape=(2, 4))}, 1,
+     {"mode": "TFIDF", "min_gram_length": 1, "max_gram_length": 2, "max_skip_count": 2,
+      "ngram_counts": [0, 3], "ngram_indexes": [4, 0, 1, 2, 3],
+      "pool_strings": ["a", "b", "c", "a", "b", "b", "c"], "weights": [1.0, 2.0, 3.0, 4.0, 5.0]}),
+    ("tfidf_int_bigrams_idf", "TfIdfVectorizer", 9,
+     {"x": np.array([1, 2, 3, 2, 3, 4, 2, 3], np.int32)}, 1,
+     {"mode": "IDF", "min_gram_length": 2, "max_gram_length": 2, "max_skip_count": 1,
+      "ngram_counts": [0, 2], "ngram_indexes": [4, 0, 1, 2, 3],
+      "pool_int64s": [9, 2, 2, 3, 3, 4, 1, 3]}),
 ]  # fmt: skip
 
 
@@ -81,5 +97,17 @@ def test_dangerous_or_re2_unsupported_patterns_are_refused_fast(pattern):
     model = _model("RegexFullMatch", 20, {"x": x}, pattern=pattern)
     start = time.perf_counter()
     with pytest.raises(UnsupportedOpError, match="RegexFullMatch"):
+        InferenceSession(model.SerializeToString()).run(None, {"x": x})
+    assert time.perf_counter() - start < 1.0
+
+
+def test_tfidf_scan_beyond_the_cap_is_refused_before_it_starts():
+    x = np.zeros(5000, np.int64)
+    model = _model(
+        "TfIdfVectorizer", 9, {"x": x}, mode="TF", min_gram_length=1, max_gram_length=3,
+        max_skip_count=1 << 40, ngram_counts=[0], ngram_indexes=[0], pool_int64s=[0],
+    )  # fmt: skip
+    start = time.perf_counter()
+    with pytest.raises(BudgetExceededError, match="TfIdfVectorizer"):
         InferenceSession(model.SerializeToString()).run(None, {"x": x})
     assert time.perf_counter() - start < 1.0
