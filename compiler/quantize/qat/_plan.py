@@ -10,6 +10,7 @@ decisions, rather than restating its rules, keeps the simulation and the file in
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -58,17 +59,18 @@ def optimized_graph(model) -> Graph:
 
 def quantization_plan(model) -> Plan:
     """The int8 graph's requantization points for ``model`` (see the module docstring)."""
+    # quantize_graph with learned ranges does not unroll recurrent ops for int8 (their
+    # per-step values have no tensor to learn a range on): they stay float islands, here too.
     graph = optimized_graph(model)
-    from compiler.quantize import recurrent
-
-    unroll = getattr(recurrent, "unroll_for_int8", None)
-    if unroll is not None:  # as quantize_graph does: its per-step values have no tensor
-        graph = unroll(graph)
     names = [v.name for v in graph.inputs] + [
         v.name for op in graph.ops for v in op.outputs if v is not None
     ]
     dummy = {name: (-(i + 1.0), i + 1.0) for i, name in enumerate(dict.fromkeys(names))}
-    quantized = quantize_int8(graph, dummy, io="int8")
+    with warnings.catch_warnings():
+        # The dry run's warnings (e.g. recurrent float islands) are the compile's to give;
+        # prepare_qat names its float islands itself.
+        warnings.simplefilter("ignore")
+        quantized = quantize_int8(graph, dummy, io="int8")
     plan = Plan(graph, islands=float_islands(quantized))
 
     def own(value) -> bool:

@@ -128,6 +128,35 @@ def _pre_activations(plan, functional, names: set) -> dict:
     return found
 
 
+# Ops that select or rearrange values and keep their input's int8 parameters: a range learned
+# on their output is the range of the values they select from.
+_SELECTING = ("GATHER", "RESHAPE", "SLICE", "STRIDED_SLICE", "SQUEEZE", "TRANSPOSE")
+
+
+def _aliases(plan, names: set) -> dict:
+    """tensor name -> ranged value no tensor stands for, whose values reach that tensor only
+    through selecting ops (a recurrent layer's sequence, of which the model keeps the last
+    step): the quantizer of the value can sit on the tensor."""
+    readers: dict[int, list] = {}
+    for op in plan.graph.ops:
+        for v in op.inputs:
+            if v is not None:
+                readers.setdefault(id(v), []).append(op)
+    values = {v.name: v for op in plan.graph.ops for v in op.outputs if v is not None}
+    found = {}
+    for name in sorted(plan.ranged - names):
+        value = values.get(name)
+        for _ in range(16):
+            after = readers.get(id(value), []) if value is not None else []
+            if len(after) != 1 or after[0].type not in _SELECTING:
+                break
+            value = after[0].outputs[0]
+            if value.name in names and value.name not in plan.ranged:
+                found[value.name] = name
+                break
+    return found
+
+
 def prepare_qat(
     model,
     io: str = "float",
@@ -243,6 +272,7 @@ class _Builder:
         self.io = io
         self.options = {"ema_decay": ema_decay, "trainable_range": trainable_ranges}
         self.tensors: dict[int, object] = {}
+        self.aliases: dict[str, str] = {}
         self.used: set[str] = set()
         self.taken = {n.layer.name for n in functional._nodes} | set(model.input_names)
 
@@ -256,6 +286,7 @@ class _Builder:
 
     def _quantize(self, tensor, value_name: str, io=None):
         """``tensor`` followed by the quantizer of IR value ``value_name``, if it has one."""
+        value_name = self.aliases.get(value_name, value_name)
         if value_name in self.plan.ranged:
             options = dict(self.options, io=io)
             if value_name in self.plan.mean_counts:
@@ -276,6 +307,7 @@ class _Builder:
         folds = _folds(functional, self.plan)
         names = {n.layer.name for n in functional._nodes}
         pre = _pre_activations(self.plan, functional, names)
+        self.aliases = _aliases(self.plan, names)
         folded_bn = {id(node) for node in folds.values()}
         inputs = []
         for tensor, name in zip(functional.inputs, self.model.input_names):
