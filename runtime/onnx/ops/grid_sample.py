@@ -139,8 +139,8 @@ def AffineGrid(theta, size, *, align_corners=0):
     axes = []
     for d in reversed(spatial):  # x (width) first, as the grid's last axis is ordered
         step = np.arange(d, dtype=np.float64)
-        if align_corners:
-            axes.append(step * 2 / (d - 1) - 1 if d > 1 else np.zeros(d))
+        if align_corners:  # a single pixel sits at 1, as onnxruntime
+            axes.append(step * 2 / (d - 1) - 1 if d > 1 else np.ones(d))
         else:
             axes.append((2 * step + 1) / d - 1)
     mesh = np.meshgrid(*axes[::-1], indexing="ij")  # each (*spatial), in spatial order

@@ -53,7 +53,7 @@ def _nll(x, target, weight, ignore_index, reduction, op):
         return loss.astype(x.dtype)
     if reduction == "sum":
         return np.asarray(loss.sum(), dtype=x.dtype)
-    if weight is None and ignore_index is None:
-        return np.asarray(loss.mean(), dtype=x.dtype)
+    if weight is None and ignore_index is None:  # an empty batch averages to 0 (onnxruntime)
+        return np.asarray(loss.mean() if loss.size else 0, dtype=x.dtype)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.asarray(loss.sum() / w.sum(), dtype=x.dtype)

@@ -87,6 +87,8 @@ def Resize(
     y = X.astype(np.float64) if filtered and mode != "nearest" else X
     for a, n_out, scale, box in zip(axes, out, factors, boxes, strict=True):
         n_in = X.shape[a]
+        if n_in == 0 and n_out == 0:  # an empty axis stays empty (scaled), as onnxruntime
+            continue
         if n_in == 0:
             raise InvalidModelError(f"Resize: axis {a} of the input is empty")
         if filtered and mode != "nearest":

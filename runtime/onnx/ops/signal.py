@@ -117,7 +117,8 @@ def _window(size, output_datatype, periodic, op):
         raise InvalidModelError(f"{op}: output_datatype {output_datatype} is not numeric")
     check_size((n,), op, 8)
     big_n = n if periodic else n - 1
-    angle = 2 * np.pi * np.arange(n) / (big_n if big_n else 1)
+    with np.errstate(invalid="ignore"):  # a symmetric window of 1 is 0 / 0: NaN, as onnxruntime
+        angle = 2 * np.pi * np.arange(n) / np.float64(big_n)
     return angle, numpy_dtype(output_datatype)
 
 
