@@ -18,23 +18,14 @@ from runtime.errors import InvalidModelError
 from runtime.onnx.ops import resize_filters
 from runtime.onnx.ops._common import axis_index, check_size
 
-_TRANSFORMS = {
-    "half_pixel": lambda x, scale, n_in, n_out: (x + 0.5) / scale - 0.5,
-    "pytorch_half_pixel": lambda x, scale, n_in, n_out: (
-        (x + 0.5) / scale - 0.5 if n_out > 1 else np.zeros_like(x)
-    ),
-    # The spec's length_resized here is input length * scale, unrounded (with sizes given,
-    # scale = sizes / input, so it is the output length).
-    "align_corners": lambda x, scale, n_in, n_out: (
-        x * (n_in - 1) / (n_in * scale - 1) if n_out > 1 else np.zeros_like(x)
-    ),
-    "asymmetric": lambda x, scale, n_in, n_out: x / scale,
-    "tf_half_pixel_for_nn": lambda x, scale, n_in, n_out: (x + 0.5) / scale,
-    # Centred: the rounding of the output length is split between both ends.
-    "half_pixel_symmetric": lambda x, scale, n_in, n_out: (
-        n_in / 2 * (1 - n_out / (scale * n_in)) + (x + 0.5) / scale - 0.5
-    ),
-}
+_TRANSFORMS = (
+    "half_pixel",
+    "pytorch_half_pixel",
+    "align_corners",
+    "asymmetric",
+    "tf_half_pixel_for_nn",
+    "half_pixel_symmetric",
+)  # and tf_crop_and_resize; the coordinates: resize_filters.source_coords
 
 _NEAREST = {
     "round_prefer_floor": lambda x: np.where(x - np.floor(x) == 0.5, np.floor(x), np.round(x)),
@@ -83,12 +74,17 @@ def Resize(
         shape[a] = o
     check_size(shape, "Resize")
     boxes = _roi(roi, axes, transform)
+    if tuple(shape) == X.shape and transform != "tf_crop_and_resize":
+        return X.copy()  # nothing resized: onnxruntime copies, whatever the scales say
     filtered = mode == "cubic" or antialias or exclude_outside or transform == "tf_crop_and_resize"
     y = X.astype(np.float64) if filtered and mode != "nearest" else X
     for a, n_out, scale, box in zip(axes, out, factors, boxes, strict=True):
         n_in = X.shape[a]
         if n_in == 0 and n_out == 0:  # an empty axis stays empty (scaled), as onnxruntime
             continue
+        if scale == 1.0 and n_out == n_in:
+            continue  # an axis kept as is (onnxruntime and the reference skip it, whatever
+            # the transform: tf_half_pixel_for_nn would otherwise shift it by half a pixel)
         if n_in == 0:
             raise InvalidModelError(f"Resize: axis {a} of the input is empty")
         if filtered and mode != "nearest":
@@ -98,10 +94,7 @@ def Resize(
             )  # fmt: skip
             continue
         x = np.arange(n_out, dtype=np.float64)
-        if transform == "tf_crop_and_resize":
-            coords, outside = resize_filters.source_coords(transform, x, scale, n_in, n_out, box)
-        else:
-            coords, outside = _TRANSFORMS[transform](x, scale, n_in, n_out), None
+        coords, outside = resize_filters.source_coords(transform, x, scale, n_in, n_out, box)
         if mode == "nearest":
             index = np.clip(_NEAREST[nearest_mode](coords), 0, n_in - 1).astype(np.int64)
             y = np.take(y, index, axis=a)

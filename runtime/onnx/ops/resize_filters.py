@@ -20,29 +20,36 @@ from runtime.onnx.ops._common import check_size
 
 def source_coords(mode, x, scale, n_in, n_out, roi):
     """Source coordinates of output indices ``x`` and, for tf_crop_and_resize, which lie
-    outside the input (None otherwise)."""
-    length = scale * n_in  # the spec's unrounded output length
+    outside the input (None otherwise).
+
+    As onnxruntime computes them: in float32, the resized length being the integer output
+    length (the spec's reference uses scale * input length, which differs when it is not a
+    whole number), and pytorch_half_pixel mapping a single output to 0.
+    """
+    f = np.float32
+    x, scale, length, n_in_f = x.astype(f), f(scale), f(n_out), f(n_in)
+    outside = None
     if mode == "tf_crop_and_resize":
-        # In float32 and in onnxruntime's order: a box edge at 0.1 of 6 pixels is then 0.5
-        # exactly, where nearest rounding decides (float64 gives 0.50000000745).
-        f = np.float32
         start, end = f(roi[0]), f(roi[1])
-        if length == 1 or n_out == 1:
-            coords = np.full(n_out, f(0.5) * (start + end) * f(n_in - 1), f)
+        if n_out > 1:
+            coords = start * (n_in_f - 1) + x * (end - start) * (n_in_f - 1) / (length - 1)
         else:
-            coords = start * f(n_in - 1) + x.astype(f) * (end - start) * f(n_in - 1) / f(length - 1)
-        coords = coords.astype(np.float64)
-        return coords, (coords < 0) | (coords > n_in - 1)
-    if mode == "align_corners":
-        return (np.zeros(n_out) if length == 1 else x * (n_in - 1) / (length - 1)), None
-    if mode == "asymmetric":
-        return x / scale, None
-    if mode == "pytorch_half_pixel":
-        return (np.full(n_out, -0.5) if length == 1 else (x + 0.5) / scale - 0.5), None
-    if mode == "half_pixel_symmetric":
-        offset = n_in / 2 * (1 - n_out / length)
-        return offset + (x + 0.5) / scale - 0.5, None
-    return (x + 0.5) / scale - 0.5, None  # half_pixel
+            coords = np.full(n_out, f(0.5) * (start + end) * (n_in_f - 1), f)
+        outside = (coords < 0) | (coords > n_in_f - 1)
+    elif mode == "align_corners":
+        coords = np.zeros(n_out, f) if n_out == 1 else x * (n_in_f - 1) / (length - 1)
+    elif mode == "asymmetric":
+        coords = x / scale
+    elif mode == "pytorch_half_pixel":
+        coords = (x + f(0.5)) / scale - f(0.5) if n_out > 1 else np.zeros(n_out, f)
+    elif mode == "tf_half_pixel_for_nn":
+        coords = (x + f(0.5)) / scale
+    elif mode == "half_pixel_symmetric":
+        offset = n_in_f / f(2) * (f(1) - length / (scale * n_in_f))
+        coords = offset + (x + f(0.5)) / scale - f(0.5)
+    else:  # half_pixel
+        coords = (x + f(0.5)) / scale - f(0.5)
+    return coords.astype(np.float64), outside
 
 
 def _keys(t, a):

@@ -26,7 +26,6 @@ FAMILIES = ("simple", "pytorch-converted", "pytorch-operator")
 # (regex on "family/case", the op named in the refusal).
 EXCLUDED = [
     (r"^simple/test_gradient_of_", "ai.onnx.preview.training"),  # training-only domain
-    (r"^simple/test_strnorm_", "StringNormalizer"),  # string ops
 ]
 
 # PyTorch's opset-6 PRelu with one slope per channel ([C] against N, C, ...): PRelu-6 did not
