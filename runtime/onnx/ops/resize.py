@@ -2,10 +2,13 @@
 transform and aspect-ratio policy.
 
 All modes are separable, so each axis is resized in turn: output coordinate -> input
-coordinate by ``coordinate_transformation_mode``, then the nearest index (``nearest_mode``) or
-the two neighbours and their weights (linear; indices clamped to the edge, as the spec's
-reference). Cubic, antialias, ``exclude_outside`` and ``tf_crop_and_resize`` go through the
-filter path of ``runtime.onnx.ops.resize_filters``. With ``sizes``, ``keep_aspect_ratio_policy``
+coordinate by ``coordinate_transformation_mode`` (as onnxruntime computes it, see
+``resize_filters.source_coords``), then the nearest index (``nearest_mode``) or the two
+neighbours and their weights (linear; indices clamped to the edge). As onnxruntime, an axis that
+keeps its length with scale 1 (or with antialias), and a resize that keeps the whole shape, copy
+the input; output lengths are floor(length * scale) in float32.
+Cubic, antialias, ``exclude_outside`` and ``tf_crop_and_resize`` go through the filter path of
+``runtime.onnx.ops.resize_filters``. With ``sizes``, ``keep_aspect_ratio_policy``
 ``not_larger`` / ``not_smaller`` scales every resized axis by the smallest / largest of the
 size ratios and rounds the output sizes half up.
 """
@@ -82,9 +85,11 @@ def Resize(
         n_in = X.shape[a]
         if n_in == 0 and n_out == 0:  # an empty axis stays empty (scaled), as onnxruntime
             continue
-        if scale == 1.0 and n_out == n_in:
-            continue  # an axis kept as is (onnxruntime and the reference skip it, whatever
-            # the transform: tf_half_pixel_for_nn would otherwise shift it by half a pixel)
+        if n_out == n_in and (scale == 1.0 or antialias):
+            # An axis kept as is, as onnxruntime skips it (its antialias path whatever the
+            # scale): tf_half_pixel_for_nn, a crop box or a scale of 1.3 on 3 pixels would
+            # otherwise move it.
+            continue
         if n_in == 0:
             raise InvalidModelError(f"Resize: axis {a} of the input is empty")
         if filtered and mode != "nearest":
@@ -127,7 +132,9 @@ def _output_shape(X, axes, scales, sizes, policy):
         factors = [float(s) for s in scales.reshape(-1)]
         if len(factors) != len(axes) or not all(math.isfinite(f) and f > 0 for f in factors):
             raise InvalidModelError(f"Resize: scales {factors} do not fit axes {axes}")
-        return [math.floor(X.shape[a] * f) for a, f in zip(axes, factors, strict=True)], factors
+        # In float32, as onnxruntime: 10 * 0.7f is 7, not the 6.99999988 of float64.
+        out = [math.floor(np.float32(X.shape[a]) * np.float32(f)) for a, f in zip(axes, factors)]
+        return out, factors
     out = [int(s) for s in sizes.reshape(-1)]
     if len(out) != len(axes) or min(out, default=1) < 0:
         raise InvalidModelError(f"Resize: sizes {out} do not fit axes {axes}")
