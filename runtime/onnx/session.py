@@ -5,13 +5,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from runtime._budget import Budget, Limits, running
+from runtime._parallel import threads
 from runtime.errors import InvalidInputError
 from runtime.onnx._evaluator import run_graph
 from runtime.onnx._graph import ValueInfo, compile_graph
 from runtime.onnx._plan import plan
 from runtime.onnx._reader import opsets, parse_model, read_model_bytes
 from runtime.onnx._types import dtype_type_name, elem_type_name, numpy_dtype
-from runtime.tflite.kernels._parallel import threads
 
 __all__ = ["InferenceSession", "ModelMetadata", "NodeArg"]
 

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from runtime import _budget
-from runtime.tflite.kernels import _parallel
+from runtime import _budget, _parallel
 from runtime.tflite.model import SubGraph
 from runtime.tflite.schema import BuiltinOperator as Op
 

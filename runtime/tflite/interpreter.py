@@ -23,11 +23,11 @@ import threading
 import numpy as np
 
 from runtime._budget import DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_NODES, Budget, Limits, running
+from runtime._parallel import default_threads, threads
 from runtime.errors import BudgetExceededError, InvalidInputError, InvalidModelError
 from runtime.tflite import schema
 from runtime.tflite._batching import batch_carriers, run_sliced
 from runtime.tflite._executor import SubgraphCaller
-from runtime.tflite.kernels._parallel import default_threads, threads
 from runtime.tflite.model import MAX_ACTIVATION_BYTES, read_model
 
 DEFAULT_MAX_LOOP_ITERATIONS = Limits().max_loop_iterations

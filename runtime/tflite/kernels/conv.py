@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from runtime._budget import check_elements
+from runtime._parallel import run_chunks
 from runtime.tflite.kernels import _common as c
 from runtime.tflite.kernels._fixed_point import (
     quantize_multipliers,
@@ -19,7 +20,6 @@ from runtime.tflite.kernels._fixed_point import (
 )
 from runtime.tflite.kernels._hybrid import quantize_rows_asymmetric
 from runtime.tflite.kernels._int16 import requantize_accumulator
-from runtime.tflite.kernels._parallel import run_chunks
 
 
 def exact_gemm_dtype(weights_abs_rowsum_max: float, max_abs_input: float = 256.0):

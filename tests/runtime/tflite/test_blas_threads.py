@@ -5,7 +5,7 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import runtime
-from runtime.tflite.kernels import _parallel
+from runtime import _parallel
 from tests.fixtures import KERAS3
 
 

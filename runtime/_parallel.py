@@ -1,4 +1,5 @@
-"""Chunk-level parallelism for the heavy kernels, and BLAS kept single-threaded meanwhile.
+"""Chunk-level parallelism for the heavy kernels, and BLAS kept single-threaded meanwhile
+(shared by both runtimes: the TFLite interpreter and the ONNX session).
 
 numpy releases the GIL in copies, ufuncs and matmul, so independent image chunks (im2col,
 GEMM, requantization) run well on a small thread pool. BLAS's own threads are held to 1
@@ -15,7 +16,7 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-_PREFIX = "tflite-kernel"
+_PREFIX = "runtime-kernel"
 _threads = 1
 _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
