@@ -198,7 +198,7 @@ REGISTRY = {
     ("", "ConcatFromSequence"): {11: sequence.ConcatFromSequence},
     ("", "SequenceMap"): {17: sequence_map.SequenceMap},
     # transformer blocks
-    ("", "Attention"): {23: attention.Attention},
+    ("", "Attention"): {23: attention.Attention_23, 25: attention.Attention},
     ("", "RMSNormalization"): {23: rms_normalization.RMSNormalization},
     ("", "RotaryEmbedding"): {23: rotary_embedding.RotaryEmbedding},
     ("", "TensorScatter"): {24: tensor_scatter.TensorScatter},

@@ -15,6 +15,11 @@ everywhere attends to nothing: its probabilities and output are 0.
 
 qk_matmul_output, as onnxruntime: mode 0 the scaled scores Q'K'^T, 1 after softcap, 2 after
 the bias is added, 3 the probabilities (the spec's reference gives mode 0 after softcap too).
+
+Two kernels, as onnxruntime's: opsets 23-24 hide a key (bool mask, causal, padding) with the
+float's lowest value instead of -inf (visible in mode 2) and let a single new query after a KV
+cache see every key; opset 25 follows the spec's reference (-inf, causal frontier at the
+cache's length). A query row that sees no key gets probabilities 0 in both.
 """
 
 import numpy as np
@@ -28,6 +33,7 @@ def Attention(
     Q, K, V, attn_mask=None, past_key=None, past_value=None, nonpad_kv_seqlen=None, *,
     is_causal=0, kv_num_heads=0, q_num_heads=0, qk_matmul_output_mode=0, scale=None,
     softcap=0.0, softmax_precision=None, left_window_size=-1, right_window_size=-1,
+    _opset=25,
 ):  # fmt: skip
     three_d = Q.ndim == 3
     if not (Q.ndim == K.ndim == V.ndim and Q.ndim in (3, 4)):
@@ -84,9 +90,13 @@ def Attention(
                 f"Attention: nonpad_kv_seqlen has {nonpad_kv_seqlen.size} entries for batch {batch}"
             )
         offset = (nonpad_kv_seqlen - q_len).reshape(-1, 1, 1, 1)
-    bias = _bias(
+    if _opset < 25 and past_key is not None and q_len == 1:
+        is_causal = 0  # onnxruntime's 23/24 kernel: one new query sees every key
+    # onnxruntime's 23/24 kernel hides keys with the type's lowest value, its 25 one with -inf.
+    fill = dtype.type(np.finfo(dtype).min if _opset < 25 else -np.inf)
+    bias, blocked = _bias(
         attn_mask, is_causal, left_window_size, right_window_size, nonpad_kv_seqlen, offset,
-        q_len, kv_len, dtype,
+        q_len, kv_len, dtype, fill,
     )  # fmt: skip
     shown = raw if qk_matmul_output_mode == 0 else scores
     biased = scores + bias
@@ -94,7 +104,7 @@ def Attention(
         shown = biased
     if softmax_precision is not None:
         biased = biased.astype(numpy_dtype(softmax_precision))
-    dead = np.isneginf(np.max(bias, axis=-1, keepdims=True))
+    dead = np.all(blocked, axis=-1, keepdims=True)  # no key to attend: probabilities 0
     top = np.max(biased, axis=-1, keepdims=True)
     e = np.exp(biased - np.where(np.isneginf(top), 0, top))
     total = np.sum(e, axis=-1, keepdims=True)
@@ -108,6 +118,20 @@ def Attention(
         Y = Y.transpose(0, 2, 1, 3).reshape(batch, q_len, -1)
     shown = np.broadcast_to(shown, (batch, q_heads, q_len, kv_len)).astype(dtype)
     return Y, present_key, present_value, shown
+
+
+def Attention_23(
+    Q, K, V, attn_mask=None, past_key=None, past_value=None, nonpad_kv_seqlen=None, *,
+    is_causal=0, kv_num_heads=0, q_num_heads=0, qk_matmul_output_mode=0, scale=None,
+    softcap=0.0, softmax_precision=None,
+):  # fmt: skip
+    """Attention 23 and 24 as onnxruntime's kernel for them runs."""
+    return Attention(
+        Q, K, V, attn_mask, past_key, past_value, nonpad_kv_seqlen, is_causal=is_causal,
+        kv_num_heads=kv_num_heads, q_num_heads=q_num_heads,
+        qk_matmul_output_mode=qk_matmul_output_mode, scale=scale, softcap=softcap,
+        softmax_precision=softmax_precision, _opset=23,
+    )  # fmt: skip
 
 
 def _heads(x, heads, name):
@@ -128,8 +152,13 @@ def _concat(past, new, name):
     return np.concatenate([past, new], axis=2)
 
 
-def _bias(mask, causal, left, right, nonpad, offset, q_len, kv_len, dtype):
-    """The additive bias (0 or -inf, plus a float mask) broadcastable to [b, h, q, kv]."""
+def _bias(mask, causal, left, right, nonpad, offset, q_len, kv_len, dtype, lowest):
+    """The additive bias broadcastable to [b, h, q, kv], and where no key may be attended.
+
+    As onnxruntime writes it: a False in a bool mask and a key the causal or padding mask hides
+    hold ``lowest`` (which qk_matmul_output mode 2 shows), the sliding window adds -inf, a float
+    mask is added as it is.
+    """
     bias = np.zeros((q_len, kv_len), dtype)
     if mask is not None:
         if mask.ndim < 1 or mask.shape[-1] > kv_len:
@@ -137,7 +166,7 @@ def _bias(mask, causal, left, right, nonpad, offset, q_len, kv_len, dtype):
                 f"Attention: attn_mask {list(mask.shape)} is longer than the {kv_len} keys"
             )
         if mask.dtype == np.bool_:
-            mask = np.where(mask, dtype.type(0), dtype.type(-np.inf))
+            mask = np.where(mask, dtype.type(0), lowest)
         pad = kv_len - mask.shape[-1]
         if pad:
             mask = np.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(0, pad)], constant_values=-np.inf)
@@ -149,15 +178,19 @@ def _bias(mask, causal, left, right, nonpad, offset, q_len, kv_len, dtype):
                 f"[batch, heads, {q_len}, {kv_len}]"
             ) from None
         bias = bias + mask.astype(dtype)
+    blocked = np.isneginf(bias) | (bias == lowest)
     # i + offset is the query's absolute position; j the key's.
     distance = np.arange(q_len).reshape(-1, 1) + offset - np.arange(kv_len)
-    allowed = np.ones_like(distance, dtype=bool)
+    hidden = np.zeros_like(distance, dtype=bool)
     if causal:
-        allowed &= distance >= 0
-    if left >= 0:
-        allowed &= distance <= left
-    if right >= 0:
-        allowed &= -distance <= right
+        hidden |= distance < 0
     if nonpad is not None:
-        allowed = allowed & (np.arange(kv_len) < nonpad.reshape(-1, 1, 1, 1))
-    return bias + np.where(allowed, dtype.type(0), dtype.type(-np.inf))
+        hidden = hidden | (np.arange(kv_len) >= nonpad.reshape(-1, 1, 1, 1))
+    bias = np.where(hidden, lowest, bias)
+    outside = np.zeros_like(distance, dtype=bool)
+    if left >= 0:
+        outside |= distance > left
+    if right >= 0:
+        outside |= -distance > right
+    bias = bias + np.where(outside, dtype.type(-np.inf), dtype.type(0))
+    return bias, blocked | hidden | outside

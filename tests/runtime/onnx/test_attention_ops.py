@@ -162,3 +162,61 @@ def test_tensor_scatter_linear_overflow_is_refused():
     expected = ort_session(circular).run(None, feeds)[0]
     got = InferenceSession(circular.SerializeToString()).run(None, feeds)[0]
     np.testing.assert_array_equal(got, expected)
+
+
+def _random_attention(rng):
+    """A random Attention node and feeds: opset 23-25, 3-D or 4-D, grouped heads, a KV cache,
+    a bool or float mask of rank 2-4, causal, scale, softcap, every qk_matmul_output mode,
+    nonpad_kv_seqlen, sliding windows."""
+    opset = int(rng.choice([23, 24, 25]))
+    b, kvh = int(rng.integers(1, 3)), int(rng.choice([1, 2]))
+    qh, d, dv = kvh * int(rng.choice([1, 2])), int(rng.choice([4, 8])), int(rng.choice([4, 6]))
+    s, n, p = int(rng.integers(1, 5)), int(rng.integers(1, 6)), int(rng.choice([0, 0, 2]))
+    three = rng.random() < 0.3
+    f = lambda *shape: rng.normal(size=shape).astype(np.float32)  # noqa: E731
+    if three:
+        feeds = {"Q": f(b, s, qh * d), "K": f(b, n, kvh * d), "V": f(b, n, kvh * dv)}
+    else:
+        feeds = {"Q": f(b, qh, s, d), "K": f(b, kvh, n, d), "V": f(b, kvh, n, dv)}
+    feeds.update(attn_mask=None, past_key=None, past_value=None)
+    if rng.random() < 0.5:
+        shape = [(s, n + p), (1, s, n + p), (b, 1, s, n + p), (qh, s, n + p)][rng.integers(0, 4)]
+        feeds["attn_mask"] = rng.random(shape) > 0.3 if rng.random() < 0.5 else f(*shape)
+    if p:
+        feeds["past_key"], feeds["past_value"] = f(b, kvh, p, d), f(b, kvh, p, dv)
+    elif opset >= 24 and rng.random() < 0.4:
+        feeds["nonpad_kv_seqlen"] = rng.integers(1, n + 1, size=b).astype(np.int64)
+    attrs = {"qk_matmul_output_mode": int(rng.integers(0, 4))}
+    if three:
+        attrs.update(q_num_heads=qh, kv_num_heads=kvh)
+    for key, draw in (("is_causal", lambda: 1), ("scale", lambda: float(rng.uniform(0.1, 1))),
+                      ("softcap", lambda: float(rng.uniform(1, 5)))):  # fmt: skip
+        if rng.random() < 0.35:
+            attrs[key] = draw()
+    if opset == 25 and rng.random() < 0.5:
+        attrs["left_window_size"] = int(rng.integers(-1, 3))
+        attrs["right_window_size"] = int(rng.integers(-1, 3))
+    return opset, feeds, attrs
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_random_attention_matches_onnxruntime(seed):
+    """Each kernel as onnxruntime's: 23/24 hide keys with the float's lowest value (shown by
+    qk_matmul_output mode 2) and let one new query after a KV cache see every key; 25 hides
+    them with -inf and keeps the causal frontier at the cache's length."""
+    rng = np.random.default_rng(seed)
+    compared = 0
+    for _ in range(24):
+        opset, feeds, attrs = _random_attention(rng)
+        model = _model("Attention", opset, feeds, 4, **attrs)
+        fed = {k: v for k, v in feeds.items() if v is not None}
+        try:
+            expected = ort_session(model).run(None, fed)
+        except Exception:  # shapes onnxruntime's kernel does not take (e.g. a short mask)
+            continue
+        got = InferenceSession(model.SerializeToString()).run(None, fed)
+        for g, e in zip(got, expected, strict=True):
+            assert g.shape == e.shape
+            np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-4)
+        compared += 1
+    assert compared >= 12
