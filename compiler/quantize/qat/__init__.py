@@ -9,15 +9,15 @@ SOFTMAX / LOGISTIC / TANH, straight-through gradients. ``compiler.compile(qat_mo
 quantize="int8")`` (or ``compile m.qat.keras --quantize int8``) writes the file from the
 learned ranges, without calibration data.
 
-How close: outside training, convolutions and Dense layers accumulate in float64 (as exact as
-the kernels' int32 sums) with the bias rounded to int32 as the compiler rounds it, and MEAN
-(global average pooling) reproduces the int8 kernel's fixed-point arithmetic. What remains is
-the requantization: the simulation rounds ``x / scale`` once, where the kernels multiply by a
-31-bit fixed-point multiplier and round twice (gemmlowp's ``SaturatingRoundingDoublingHighMul``
-then ``RoundingDivideByPOT``), and the int8 SOFTMAX / LOGISTIC / TANH kernels evaluate their
-function in fixed point. A value within ~1e-3 of a step of a rounding boundary can then land
-one step away, and the difference can spread to what is computed from it: outputs agree
-exactly on ~99 % of elements and within one step on all (tests/compiler/qat).
+How close: in training the forward pass is fake quantization (float, straight-through
+gradients). Outside training (``predict``, ``evaluate``) the values that reach a quantizer
+after a convolution or Dense (through its fused ReLU / ReLU6) or a MEAN are requantized with
+the int8 kernels' own integer arithmetic (``_integer``: accumulators recovered exactly from a
+float64 pass with the bias rounded as the compiler rounds it, fixed-point multipliers, double
+rounding), so those int8 codes equal the compiled file's. ADD and CONCATENATION requantize by
+float rounding, which matched the kernels on every value of the tests and benchmark; the
+fixed-point SOFTMAX / LOGISTIC / TANH functions are not reproduced (one step on ~0.1 % of
+their outputs).
 """
 
 from compiler.quantize.qat.layers import FakeQuant, QuantizeWrapper

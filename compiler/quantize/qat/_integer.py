@@ -1,4 +1,6 @@
-"""The int8 MEAN kernel's arithmetic, for the simulation to reproduce it exactly.
+"""The int8 kernels' requantization arithmetic, for the simulation to reproduce it exactly.
+
+MEAN:
 
 TFLite's reference ``QuantizedMeanOrSum`` (``reference/reduce.h``; ``reduce.cc`` Prepare)
 sums the int8 codes in int32, removes the input zero point, and scales by
@@ -15,7 +17,7 @@ import math
 
 import numpy as np
 
-__all__ = ["int8_mean"]
+__all__ = ["int8_mean", "int8_requantize", "int8_add"]
 
 
 def _quantize_multiplier(m: float) -> tuple[int, int]:
@@ -46,3 +48,53 @@ def int8_mean(total: np.ndarray, count: int, in_scale, out_scale, out_zero_point
     k = min(int(math.floor(math.log2(count))), 32, 31 + shift)
     scaled = (multiplier << k) // count if k >= 0 else multiplier // count
     return np.clip(_multiply(total, scaled, shift - k) + out_zero_point, -128, 127)
+
+
+def _multipliers(real) -> tuple[np.ndarray, np.ndarray]:
+    pairs = [_quantize_multiplier(float(m)) for m in np.ravel(real)]
+    return np.array([p[0] for p in pairs], np.int64), np.array([p[1] for p in pairs], np.int64)
+
+
+def _multiply_per_channel(x: np.ndarray, multiplier, shift) -> np.ndarray:
+    """``MultiplyByQuantizedMultiplier`` with per-channel (last axis) multipliers."""
+    left, right = np.maximum(shift, 0), np.maximum(-shift, 0)
+    x = x.astype(np.int64) << left
+    high = (x * multiplier + (1 << 30)) >> 31
+    mask = (np.int64(1) << right) - 1
+    threshold = (mask >> 1) + (high < 0)
+    return (high >> right) + ((high & mask) > threshold)
+
+
+def int8_requantize(
+    acc, in_scale, weight_scales, out_scale, out_zero_point, lo, hi, fixed_point=True
+):
+    """CONV_2D / DEPTHWISE_CONV_2D (``fixed_point``) and FULLY_CONNECTED output codes from the
+    int32 accumulator: per output channel ``in_scale * weight_scale / out_scale`` in double
+    (``PopulateConvolutionQuantizationParams``), applied as a fixed-point multiplier by the
+    convolutions and as a double product rounded half away from zero by LiteRT's reference
+    FULLY_CONNECTED (what ``runtime`` reproduces bit for bit); then the zero point and the
+    fused activation's clamp ``[lo, hi]``."""
+    real = np.float64(in_scale) * np.asarray(weight_scales, np.float64) / np.float64(out_scale)
+    if fixed_point:
+        multiplier, shift = _multipliers(real)
+        out = _multiply_per_channel(acc, multiplier, shift)
+    else:
+        y = np.asarray(acc, np.float64) * real
+        out = np.trunc(y + np.copysign(0.5, y)).astype(np.int64)
+    return np.clip(out + out_zero_point, lo, hi)
+
+
+def int8_add(codes_a, params_a, codes_b, params_b, out_params):
+    """ADD output codes (``reference_integer_ops::AddElementwise``): each input's offset codes
+    shifted left by 20 and scaled by ``s / (2 max(s_a, s_b))``, summed, then scaled by
+    ``2 max(s_a, s_b) / (2^20 s_out)``; every step rounds as ``MultiplyByQuantizedMultiplier``."""
+    (sa, za), (sb, zb), (so, zo) = params_a, params_b, out_params
+    twice_max = 2 * max(float(sa), float(sb))
+
+    def scaled(codes, s, z):
+        m, e = _quantize_multiplier(float(s) / twice_max)
+        return _multiply((codes.astype(np.int64) - z) << 20, m, e)
+
+    m, e = _quantize_multiplier(twice_max / ((1 << 20) * float(so)))
+    total = scaled(codes_a, sa, za) + scaled(codes_b, sb, zb)
+    return np.clip(_multiply(total, m, e) + zo, -128, 127)

@@ -28,7 +28,7 @@ from compiler.keras.layers.rnn._common import deserialize_layer, serialize_layer
 from compiler.keras.ops._core import primitive
 from compiler.keras.saving.object_registration import register_keras_serializable
 from compiler.quantize.params import quantize_bias, round_half_away, symmetric_weights
-from compiler.quantize.qat._integer import int8_mean
+from compiler.quantize.qat._integer import int8_mean, int8_requantize
 from compiler.quantize.qat._ops import activation_qparams, fake_quant, fake_quant_weights
 
 __all__ = ["FakeQuant", "QuantizeWrapper", "PACKAGE", "WRAPPED_CLASSES"]
@@ -117,11 +117,54 @@ class FakeQuant(Layer):
                 self.range_max.assign(self.range_max.data * d + np.float32(hi * (1 - d)))
         if not self.observed.data:
             return inputs  # nothing seen yet: no range to round to
-        if self.mean_count and not training:
+        if not training:
+            codes = self._integer_codes(inputs)
+            if codes is not None:
+                scale, zero_point = self.params
+                out = (np.asarray(codes - zero_point, np.float32) * scale).astype(np.float32)
+                # Gradient as the fake quantization's (straight through inside the range).
+                rounded = fake_quant(inputs, self.range_min, self.range_max)
+                return rounded + (out - rounded.data)
+        return fake_quant(inputs, self.range_min, self.range_max)
+
+    def _integer_codes(self, inputs):
+        """Outside training, the int8 kernel's own output codes where the arithmetic before
+        this quantizer is known (a MEAN, a convolution or Dense, optionally through its fused
+        ReLU / ReLU6); None elsewhere (then plain fake quantization)."""
+        if self.mean_count:
             source = _source_quantizer(self)
             if source is not None and source.params is not None:
                 return self._int8_mean(inputs, *source.params)
-        return fake_quant(inputs, self.range_min, self.range_max)
+            return None
+        found = _conv_before(self)
+        if found is None:
+            return None
+        wrapper, activation = found
+        source = _input_quantizer(wrapper)
+        if source is None or source.params is None:
+            return None
+        in_scale = source.params[0]
+        weight_scales = wrapper._weight_scales(wrapper.folded_weights()[0]).astype(np.float64)
+        # The simulated accumulation is the kernel's int32 sum times in_scale * weight_scale
+        # to ~1e-7: dividing recovers the sum exactly while it stays below ~2^22.
+        acc = round_half_away(inputs.data.astype(np.float64) / (in_scale * weight_scales))
+        scale, zero_point = self.params
+        lo, hi = -128, 127
+        if activation in ("relu", "relu6"):
+            lo = max(lo, zero_point)
+        if activation == "relu6":
+            hi = min(hi, zero_point + int(round_half_away(np.float32(6.0) / scale)))
+        fixed_point = wrapper.kind != "Dense"
+        return int8_requantize(
+            acc, in_scale, weight_scales, scale, zero_point, lo, hi, fixed_point=fixed_point
+        )
+
+    def _int8_mean(self, inputs, in_scale, in_zero_point):
+        # The mean of values on the input's grid, times the count over the scale, is the sum
+        # of (code - zero point) to far better than 1/2 (float32 sums of <= 2^16 codes).
+        total = round_half_away(inputs.data.astype(np.float64) * self.mean_count / in_scale)
+        scale, zero_point = self.params
+        return int8_mean(total.astype(np.int64), self.mean_count, in_scale, scale, zero_point)
 
     @property
     def params(self) -> tuple[np.float32, int] | None:
@@ -130,17 +173,6 @@ class FakeQuant(Layer):
             return np.float32(self.fixed[0]), self.fixed[1]
         found = self.range
         return None if found is None else activation_qparams(*found)
-
-    def _int8_mean(self, inputs, in_scale, in_zero_point):
-        # The mean of values on the input's grid, times the count over the scale, is the sum
-        # of (code - zero point) to far better than 1/2 (float32 sums of <= 2^16 codes).
-        total = round_half_away(inputs.data.astype(np.float64) * self.mean_count / in_scale)
-        scale, zero_point = self.params
-        codes = int8_mean(total.astype(np.int64), self.mean_count, in_scale, scale, zero_point)
-        out = (np.asarray(codes - zero_point, np.float32) * scale).astype(np.float32)
-        # Gradient as the fake quantization's (straight through inside the range).
-        rounded = fake_quant(inputs, self.range_min, self.range_max)
-        return rounded + (out - rounded.data)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -188,6 +220,45 @@ def _input_quantizer(layer):
         if type(layer).__name__ not in _KEEPS_PARAMS:
             return None
     return None
+
+
+def _single_input(layer):
+    """The layer producing ``layer``'s one input, or None."""
+    nodes = layer._inbound_nodes
+    if len(nodes) != 1 or len(nodes[0].input_tensors) != 1:
+        return None
+    return nodes[0].input_tensors[0]._keras_history[0]
+
+
+def _relu_kind(layer) -> str | None:
+    """``"relu"`` / ``"relu6"`` for the ReLU forms fused into a convolution, else None."""
+    config = layer.get_config()
+    name = type(layer).__name__
+    if name == "Activation":
+        return config.get("activation") if config.get("activation") in ("relu", "relu6") else None
+    if name == "ReLU" and not config.get("negative_slope") and not config.get("threshold"):
+        return {None: "relu", 6.0: "relu6"}.get(config.get("max_value"))
+    return None
+
+
+def _conv_before(quantizer):
+    """``(QuantizeWrapper, fused activation)`` when ``quantizer`` requantizes the output of a
+    wrapped convolution or Dense (through a ReLU / ReLU6 layer the compiler fuses)."""
+    layer = _single_input(quantizer)
+    activation = None
+    if layer is not None and type(layer).__name__ in ("ReLU", "Activation"):
+        activation = _relu_kind(layer)
+        if activation is None:
+            return None
+        layer = _single_input(layer)
+    if not isinstance(layer, QuantizeWrapper) or layer.pre_activation is not None:
+        return None
+    own = layer.layer.get_config().get("activation", "linear")
+    if own not in ("linear", None):
+        if activation is not None or own not in ("relu", "relu6"):
+            return None
+        activation = own
+    return layer, activation
 
 
 def _source_quantizer(quantizer):

@@ -1,7 +1,8 @@
 """The QAT model's forward pass against the int8 file compiled from it, run by our runtime
-(bit-exact with LiteRT's reference kernels, see tests/runtime): equal int8 outputs, except
-where the float32 simulation falls on the other side of a rounding boundary than the
-kernels' fixed-point arithmetic (within one step)."""
+(bit-exact with LiteRT's reference kernels, see tests/runtime): equal int8 outputs (outside
+training the simulation requantizes convolutions, Dense and MEAN with the kernels' integer
+arithmetic), within one step after LOGISTIC / SOFTMAX, whose fixed-point functions it does not
+reproduce."""
 
 import numpy as np
 import pytest
@@ -38,7 +39,7 @@ def test_mobile_net_simulation_matches_compiled_int8(tmp_path):
     x = images(96)
     qat = _trained_qat(mobile_net(), x)
     result = compile_int8(qat, tmp_path, io="int8")
-    _assert_matches(qat, result.files["tflite"], images(128, seed=7), 0.98)
+    _assert_matches(qat, result.files["tflite"], images(128, seed=7), 1.0)
 
 
 def test_global_average_pooling_is_the_int8_mean_kernels_arithmetic(tmp_path):
@@ -89,6 +90,8 @@ def test_dense_softmax_and_sigmoid_outputs(tmp_path):
     fixed = {q.target: q.fixed for q in qat.layers if getattr(q, "fixed", None)}
     assert set(fixed.values()) == {(1 / 256, -128)}
     result = compile_int8(qat, tmp_path, io="int8")
+    # The int8 LOGISTIC and SOFTMAX kernels evaluate their function in fixed point, which the
+    # float simulation (function, then rounding) follows to within one step.
     _assert_matches(qat, result.files["tflite"], x, 0.99)
 
 
@@ -108,4 +111,4 @@ def test_float_island_warns_and_stays_float(tmp_path):
         qat = prepare_qat(model, calibration=x)
     result = compile_int8(qat, tmp_path, io="int8")
     assert {i.split()[-1] for i in result.report.float_islands} == {"(ABS)", "(SQRT)"}
-    _assert_matches(qat, result.files["tflite"], x, 0.95)
+    _assert_matches(qat, result.files["tflite"], x, 1.0)
