@@ -156,7 +156,7 @@ REGISTRY = {
     ("", "Slice"): {1: shape.Slice_1, 10: shape.Slice},
     ("", "Gather"): {1: shape.Gather},
     ("", "Pad"): {2: shape.Pad_2, 11: shape.Pad},
-    ("", "Resize"): {11: resize.Resize},
+    ("", "Resize"): {10: resize.Resize_10, 11: resize.Resize},
     ("", "Shape"): {1: shape.Shape},
     ("", "Size"): {1: shape.Size},
     ("", "Identity"): {1: shape.Identity},

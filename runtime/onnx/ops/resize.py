@@ -35,6 +35,7 @@ _NEAREST = {
     "round_prefer_ceil": lambda x: np.where(x - np.floor(x) == 0.5, np.ceil(x), np.round(x)),
     "floor": np.floor,
     "ceil": np.ceil,
+    "simple": None,  # Resize-10's rounding, chosen per axis in Resize
 }
 
 
@@ -101,7 +102,10 @@ def Resize(
         x = np.arange(n_out, dtype=np.float64)
         coords, outside = resize_filters.source_coords(transform, x, scale, n_in, n_out, box)
         if mode == "nearest":
-            index = np.clip(_NEAREST[nearest_mode](coords), 0, n_in - 1).astype(np.int64)
+            rounding = _NEAREST[nearest_mode]
+            if nearest_mode == "simple":  # Resize-10, as onnxruntime: up floors, down ceils
+                rounding = np.ceil if scale < 1 else np.floor
+            index = np.clip(rounding(coords), 0, n_in - 1).astype(np.int64)
             y = np.take(y, index, axis=a)
             if outside is not None and outside.any():
                 mask = outside.reshape([-1 if i == a else 1 for i in range(X.ndim)])
@@ -159,3 +163,14 @@ def _roi(roi, axes, transform):
         raise InvalidModelError(f"Resize: roi {values} must hold {2 * len(axes)} finite values")
     n = len(axes)
     return [(values[i], values[n + i]) for i in range(n)]
+
+
+def Resize_10(X, scales, *, mode="nearest"):
+    """Resize-10: scales only, the asymmetric transform; nearest rounds as onnxruntime's
+    Resize-10 kernel (floor when an axis grows, ceil when it shrinks)."""
+    if mode not in ("nearest", "linear"):
+        raise InvalidModelError(f"Resize-10: mode {mode!r}; expected nearest or linear")
+    return Resize(
+        X, None, scales, coordinate_transformation_mode="asymmetric", mode=mode,
+        nearest_mode="simple",
+    )  # fmt: skip

@@ -3,8 +3,9 @@ backend node suite leaves out: GridSample at opset 16 (bicubic, reflection) and 
 20, RoiAlign at opsets 10 and 16, MaxUnpool into a larger output_shape, LpPool at opsets 11
 and 18, DeformConv with groups and offset groups, DFT at opset 17 on complex input, STFT
 two-sided, windows in float64, MelWeightMatrix, the losses in float64 with weights and
-ignore_index, Resize filters on uint8 and with axes. Then hostile sizes (DFT lengths, window
-sizes, Col2Im shapes, MaxUnpool output_shape, RoiAlign regions) are refused before allocating."""
+ignore_index, Resize filters on uint8 and with axes, Resize-10. Then hostile sizes (DFT
+lengths, window sizes, Col2Im shapes, MaxUnpool output_shape, RoiAlign regions) are refused
+before allocating."""
 
 import numpy as np
 import pytest
@@ -136,6 +137,10 @@ CASES = [
      {"t": np.zeros(0, np.int64)}, 1, {}),
     ("resize_cubic_empty_axis", "Resize", 13, {"x": _f(1, 1, 0, 4)},
      {"roi": None, "scales": np.array([1, 1, 2, 2], np.float32)}, 1, {"mode": "cubic"}),
+    ("resize10_nearest_down_up", "Resize", 10, {"x": _f(1, 2, 7, 5)},
+     {"scales": np.array([1, 1, 0.6, 2.5], np.float32)}, 1, {"mode": "nearest"}),
+    ("resize10_linear", "Resize", 10, {"x": _f(1, 2, 4, 5)},
+     {"scales": np.array([1, 1, 1.5, 0.7], np.float32)}, 1, {"mode": "linear"}),
     ("resize_not_smaller_axes", "Resize", 18, {"x": _f(1, 2, 6, 7)},
      {"roi": None, "scales": None, "sizes": _i64(4, 9)}, 1,
      {"mode": "linear", "axes": [2, 3], "keep_aspect_ratio_policy": "not_smaller"}),
