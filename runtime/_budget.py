@@ -149,8 +149,8 @@ def check_elements(shape, where, itemsize: int = 4) -> tuple[int, ...]:
         where: the op (and what it creates), for the error message.
         itemsize: bytes per element (4 when unknown: float32 and int32 accumulators).
     """
-    dims = tuple(int(d) for d in shape)
-    if any(d < 0 for d in dims):
+    dims = tuple(map(int, shape))  # (map: a generator costs more than the check itself)
+    if dims and min(dims) < 0:
         raise InvalidModelError(f"{_label(where)}: negative dimension in shape {list(dims)}")
     count = math.prod(dims)  # Python int: no overflow
     budget = active()

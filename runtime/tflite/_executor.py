@@ -332,9 +332,18 @@ class SubgraphExecutor:
         values.update(self.variables)
         values.update(feeds)
         max_bytes = self.max_tensor_bytes
+        # The budget's counters are updated here rather than through its methods (a call each
+        # is a good part of a small operator's cost); a charge that would exceed a limit goes
+        # through the method, which raises with the message naming the operator.
+        limits = budget.limits
+        max_nodes, max_held = limits.max_nodes, limits.max_memory_bytes
+        max_held_tensor = limits.max_tensor_bytes
         for step in self.plan:
             op, kernel, ins, outs, wants, drop, label, where = step
-            budget.visit(label)
+            budget.nodes += 1
+            if budget.nodes > max_nodes:
+                budget.nodes -= 1
+                budget.visit(label)  # raises
             try:
                 args = [values[t] if t >= 0 else None for t in ins]
             except KeyError as e:
@@ -356,13 +365,18 @@ class SubgraphExecutor:
                     self._store(op, outputs, values)  # raises, naming the tensor and size
                 # (small outputs are counted even when they are views: not worth the check)
                 if nbytes < 4096 or not _aliases(v, args):
-                    budget.hold(nbytes, w)
+                    now = budget.held_bytes + nbytes
+                    if now > max_held or nbytes > max_held_tensor:
+                        budget.hold(nbytes, w)  # raises
+                    budget.held_bytes = now
                     held[t] = held.get(t, 0) + nbytes
                 values[t] = v
-            if not keep_all:
+            if drop and not keep_all:
                 for t in drop:
                     values.pop(t, None)
-                    budget.release(held.pop(t, 0))
+                    nbytes = held.pop(t, 0)
+                    if nbytes:
+                        budget.held_bytes = max(0, budget.held_bytes - nbytes)
         return values
 
     def _missing_input(self, op, t: int) -> InvalidModelError:

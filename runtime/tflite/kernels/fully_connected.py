@@ -89,13 +89,24 @@ def _int8(ctx, weights, bias, act, rows, shape_out):
     # within the bound above), exact in ``gemm``; the sum with the folded bias is exact in
     # float64 (|acc| < 2^53), so acc * scale is the product the kernel rounds.
     b_eff = (b - zp_in * w.sum(axis=1)).astype(np.float64)
-    lo_f, hi_f = np.float64(lo - zp_out), np.float64(hi - zp_out)
+
+    lo_q, hi_q = np.float64(lo), np.float64(hi)
 
     def run(x, *_):
-        acc = np.add(rows(x).astype(gemm) @ w_t, b_eff, dtype=np.float64)
-        y = round_half_away(acc * scale)
-        np.minimum(np.maximum(y, lo_f, out=y), hi_f, out=y)
-        return [shape_out(x, (y + zp_out).astype(np.int8))]
+        # round_half_away(acc * scale) + zp_out clamped to [lo, hi], in place: the same float64
+        # operations (zp_out is added to an integer-valued double, exactly), fewer passes.
+        y = rows(x).astype(gemm) @ w_t
+        if y.dtype == np.float64:
+            y += b_eff
+        else:
+            y = np.add(y, b_eff, dtype=np.float64)
+        y *= scale
+        y += np.copysign(0.5, y)
+        np.trunc(y, out=y)
+        y += zp_out
+        np.maximum(y, lo_q, out=y)
+        np.minimum(y, hi_q, out=y)
+        return [shape_out(x, y.astype(np.int8))]
 
     return run
 

@@ -57,6 +57,19 @@ _INT8 = np.iinfo(np.int8)
 
 
 def _affine_quantize(x: np.ndarray, scale, zero_point: int, info=_INT8) -> np.ndarray:
+    low, high = x.min(initial=0.0), x.max(initial=0.0)  # NaN if any is NaN
+    bound = float(scale) * 2.0**29
+    if -bound < low and high < bound:
+        # Every quotient is finite and below 2^29 (+ one float32 rounding) in magnitude, so
+        # nothing overflows and int32 + zero_point cannot wrap: the general path below
+        # reduces to this one (same float32 quotient, same float64 rounding, same clamp).
+        r = (x / scale).astype(np.float64)
+        r += np.copysign(0.5, r)
+        np.trunc(r, out=r)
+        r += zero_point
+        np.maximum(r, info.min, out=r)
+        np.minimum(r, info.max, out=r)
+        return r.astype(info.dtype)
     with np.errstate(invalid="ignore", over="ignore"):
         r = round_half_away((x / scale).astype(np.float32))
         unrepresentable = ~((r >= -_INT32_LIMIT) & (r < _INT32_LIMIT))  # NaN included
