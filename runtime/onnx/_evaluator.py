@@ -82,15 +82,26 @@ class _Held:
             return
         if not isinstance(value, np.ndarray):
             return
-        root = _root(value)
-        for a in args:
-            if a is root or (isinstance(a, np.ndarray) and a.base is not None and _root(a) is root):
-                return  # an input or a view of one (Identity, Reshape, Slice): counted already
+        if value.base is None:
+            # It owns its memory: it is counted already only if it is one of the inputs.
+            for a in args:
+                if a is value:
+                    return
+        else:
+            root = _root(value)
+            for a in args:
+                if a is root or (
+                    isinstance(a, np.ndarray) and a.base is not None and _root(a) is root
+                ):
+                    return  # a view of an input (Identity, Reshape, Slice): counted already
         self.budget.hold(value.nbytes, where)
         self.nbytes += value.nbytes
 
 
 _ABSENT = object()
+
+# Dtype combinations remembered per node (string arrays have one dtype per length).
+_MAX_CHECKED = 16
 
 
 def _flat(args) -> list:
@@ -104,8 +115,13 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held)
     local.update(feeds)
     values = ChainMap(local, outer) if outer is not None else local
     get = local.get  # the graph's own values first (a ChainMap lookup is a Python call)
+    max_nodes = budget.limits.max_nodes
     for node in graph.nodes:
-        budget.visit(node)  # formatted only if the budget is exceeded
+        # (the budget's counter updated here: a method call is a good part of a small node's
+        # cost; the call that would exceed the limit raises, naming the node)
+        if budget.nodes >= max_nodes:
+            budget.visit(node)
+        budget.nodes += 1
         args = []
         for name in node.inputs:
             if not name:
@@ -128,7 +144,14 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held)
                 f"{node.describe()} receives a sequence where it takes tensors "
                 f"(inputs {_shapes(node.inputs, args)}); only the Sequence ops read sequences"
             )
-        check_inputs(node.describe, node.formal, args)
+        if node.formal:
+            # The schema's type check, once per combination of input dtypes seen at this node.
+            key = tuple([a.dtype if isinstance(a, np.ndarray) else type(a) for a in args])
+            checked = node.checked
+            if key not in checked:
+                check_inputs(node.describe, node.formal, args)
+                if len(checked) < _MAX_CHECKED:
+                    checked.add(key)
         attrs = node.attrs
         if node.graph_attrs:
             attrs = dict(attrs)

@@ -50,6 +50,9 @@ class Node:
     attrs: dict
     graph_attrs: tuple[str, ...] = ()
     formal: tuple | None = None  # the schema's input types (runtime.onnx._typecheck)
+    # Input dtype combinations already found valid for ``formal`` (filled by the evaluator, so
+    # that the type check runs once per combination; not copied by dataclasses.replace).
+    checked: set = field(default_factory=set, init=False, repr=False, compare=False)
 
     def describe(self) -> str:
         domain = f"{self.domain}." if self.domain else ""

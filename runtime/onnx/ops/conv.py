@@ -9,7 +9,7 @@ the kernel taps of shifted inputs times per-channel weights.
 import math
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided
 
 from runtime.errors import InvalidModelError
 from runtime.onnx.ops._common import check_size, conv_pads
@@ -72,20 +72,29 @@ def conv_nchw(
     if any(pads):
         padded = [d + pads[i] + pads[nsp + i] for i, d in enumerate(x.shape[2:])]
         check_size([n] + padded + [c], op)
-        xl = np.pad(xl, [(0, 0)] + [(pads[i], pads[nsp + i]) for i in range(nsp)] + [(0, 0)])
+        # zeros with the input copied in (np.pad's result, a fraction of its fixed cost)
+        canvas = np.zeros([n] + padded + [c], x.dtype)
+        inner = tuple(slice(pads[i], pads[i] + d) for i, d in enumerate(x.shape[2:]))
+        canvas[(slice(None),) + inner] = xl
+        xl = canvas
     extent = tuple((k - 1) * d + 1 for k, d in zip(kernel, dilations, strict=True))
     if any(e > size for e, size in zip(extent, xl.shape[1:-1], strict=True)):
         raise InvalidModelError(
             f"{op}: kernel extent {list(extent)} exceeds the padded input {list(xl.shape[1:-1])}"
         )
-    view = sliding_window_view(xl, extent, axis=tuple(range(1, 1 + nsp)))
-    view = view[
-        (slice(None),)
-        + tuple(slice(None, None, s) for s in strides)
-        + (slice(None),)
-        + tuple(slice(None, None, d) for d in dilations)
-    ]  # (N, *out, C, *K)
-    out_sp = view.shape[1 : 1 + nsp]
+    # The windows (N, *out, C, *K) as one strided view: sliding_window_view's windows taken
+    # every ``strides`` and ``dilations`` apart, built directly.
+    out_sp = tuple((size - e) // s + 1 for size, e, s in zip(xl.shape[1:-1], extent, strides))
+    sp = xl.strides[1:-1]
+    view = as_strided(
+        xl,
+        shape=(n,) + out_sp + (c,) + kernel,
+        strides=(xl.strides[0],)
+        + tuple(st * s for st, s in zip(sp, strides))
+        + (xl.strides[-1],)
+        + tuple(st * d for st, d in zip(sp, dilations)),
+        writeable=False,
+    )
     kk, p, mg = math.prod(kernel), math.prod(out_sp), m // group
     check_size((n,) + out_sp + (m,), op)
     # (float16 stays on the matmul path, whose products are summed in float32)
@@ -117,15 +126,33 @@ def _depthwise(view, weights, kernel, dtype):
 
     A depthwise convolution is a sum over the kernel taps of a shifted input times one weight
     per channel: K multiply-adds over the output, instead of an im2col copy K times the
-    output's size and C matrix products of one column each.
+    output's size and C matrix products of one column each. Each tap's product runs over long
+    rows rather than rows of C values (numpy's inner loop, a per-channel weight prevents it from
+    merging axes): when the last output axis and the channels are adjacent in memory (a stride
+    of 1 there) as one row of out[-1]*C values against the weights repeated out[-1] times, else
+    channels first, as rows along the last output axis. The same products summed in the same
+    order either way.
     """
-    out = np.multiply(view[(Ellipsis,) + (0,) * len(kernel)], weights[:, 0], dtype=dtype)
-    term = np.empty_like(out)
-    for t, tap in enumerate(np.ndindex(*kernel)):
-        if t:
-            np.multiply(view[(Ellipsis,) + tap], weights[:, t], out=term)
+    n, out_sp, c = view.shape[0], view.shape[1 : -1 - len(kernel)], view.shape[-1 - len(kernel)]
+    taps = list(np.ndindex(*kernel))
+    nsp = len(out_sp)
+    if nsp and view.strides[nsp] == c * view.strides[nsp + 1]:
+        rows = (n,) + out_sp[:-1] + (out_sp[-1] * c,)
+        tiled = np.tile(weights.T.astype(dtype, copy=False), (1, out_sp[-1]))  # (K, out[-1]*C)
+        out = np.multiply(view[(Ellipsis,) + taps[0]].reshape(rows), tiled[0], dtype=dtype)
+        term = np.empty_like(out)
+        for t in range(1, len(taps)):
+            np.multiply(view[(Ellipsis,) + taps[t]].reshape(rows), tiled[t], out=term)
             out += term
-    return out
+        return out.reshape((n,) + out_sp + (c,))
+    first = np.moveaxis(view, nsp + 1, 1)  # (N, C, *out, *K)
+    w = weights.astype(dtype, copy=False).reshape((c, len(taps)) + (1,) * nsp)
+    out = np.multiply(first[(Ellipsis,) + taps[0]], w[:, 0], dtype=dtype)
+    term = np.empty_like(out)
+    for t in range(1, len(taps)):
+        np.multiply(first[(Ellipsis,) + taps[t]], w[:, t], out=term)
+        out += term
+    return np.moveaxis(out, 1, -1)
 
 
 def _im2col_matmul(view, weights, group, kernel, dtype):
