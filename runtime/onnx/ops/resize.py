@@ -5,8 +5,9 @@ All modes are separable, so each axis is resized in turn: output coordinate -> i
 coordinate by ``coordinate_transformation_mode`` (as onnxruntime computes it, see
 ``resize_filters.source_coords``), then the nearest index (``nearest_mode``) or the two
 neighbours and their weights (linear; indices clamped to the edge). As onnxruntime, an axis that
-keeps its length with scale 1 (or with antialias), and a resize that keeps the whole shape, copy
-the input; output lengths are floor(length * scale) in float32.
+keeps its length with scale 1 (or with antialias, still extrapolating outside a crop box), and a
+resize that keeps the whole shape, copy the input; output lengths are floor(length * scale) in
+float32.
 Cubic, antialias, ``exclude_outside`` and ``tf_crop_and_resize`` go through the filter path of
 ``runtime.onnx.ops.resize_filters``. With ``sizes``, ``keep_aspect_ratio_policy``
 ``not_larger`` / ``not_smaller`` scales every resized axis by the smallest / largest of the
@@ -78,13 +79,23 @@ def Resize(
         shape[a] = o
     check_size(shape, "Resize")
     boxes = _roi(roi, axes, transform)
-    if tuple(shape) == X.shape and transform != "tf_crop_and_resize":
-        return X.copy()  # nothing resized: onnxruntime copies, whatever the scales say
+    if tuple(shape) == X.shape:
+        return X.copy()  # nothing resized: onnxruntime copies, whatever the scales or crop
     filtered = mode == "cubic" or antialias or exclude_outside or transform == "tf_crop_and_resize"
     y = X.astype(np.float64) if filtered and mode != "nearest" else X
     for a, n_out, scale, box in zip(axes, out, factors, boxes, strict=True):
         n_in = X.shape[a]
         if n_in == 0 and n_out == 0:  # an empty axis stays empty (scaled), as onnxruntime
+            continue
+        crop = transform == "tf_crop_and_resize"
+        if n_out == n_in and antialias and crop and scale != 1.0:
+            # onnxruntime's antialias path keeps such an axis but still extrapolates outside
+            # the crop box.
+            _, outside = resize_filters.source_coords(
+                transform, np.arange(n_out, dtype=np.float64), scale, n_in, n_out, box
+            )
+            mask = outside.reshape([-1 if i == a else 1 for i in range(X.ndim)])
+            y = np.where(mask, extrapolation_value, y)
             continue
         if n_out == n_in and (scale == 1.0 or antialias):
             # An axis kept as is, as onnxruntime skips it (its antialias path whatever the
