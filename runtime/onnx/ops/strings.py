@@ -2,12 +2,12 @@
 StringSplit (20), StringNormalizer (10), RegexFullMatch (20).
 
 StringConcat joins X and Y elementwise with broadcasting. StringSplit splits each string at
-``delimiter`` (unset or empty: at runs of whitespace, ends dropped) at most ``maxsplit`` times,
-padding the pieces with "" to the longest count; Z counts them. StringNormalizer, as
-onnxruntime: a [C] or [1, C] tensor of words loses those equal to a stopword (compared without
-case unless ``is_case_sensitive``) and has ``case_change_action`` applied (NONE, LOWER, UPPER;
-ASCII letters only in the "C" locale); nothing left gives one "". RegexFullMatch matches each
-whole string with RE2 syntax.
+``delimiter`` (unset or empty: at runs of spaces, the ends trimmed, as onnxruntime) at most
+``maxsplit`` times, padding the pieces with "" to the longest count; Z counts them.
+StringNormalizer, as onnxruntime: a [C] or [1, C] tensor of words loses those equal to a
+stopword (compared without case unless ``is_case_sensitive``) and has ``case_change_action``
+applied (NONE, LOWER, UPPER; ASCII letters only in the "C" locale); nothing left gives one "".
+RegexFullMatch matches each whole string with RE2 syntax.
 
 RegexFullMatch runs Python's ``re`` (ASCII classes, as RE2), which backtracks where RE2 runs in
 linear time: a pattern that could take exponential time is refused (UnsupportedOpError) before
@@ -54,13 +54,28 @@ def StringSplit(X, *, delimiter="", maxsplit=None):
     limit = -1 if maxsplit is None else int(maxsplit)
     if limit < -1:
         raise InvalidModelError(f"StringSplit: maxsplit {maxsplit} must be non-negative")
-    pieces = [s.split(sep, limit) if s else [] for s in X.flat]  # "" has no pieces
+    pieces = [_split(s, sep, limit) for s in X.flat]
     counts = np.array([len(p) for p in pieces], np.int64).reshape(X.shape)
     width = int(counts.max(initial=0))
     out = np.full((X.size, width), "", object)
     for i, p in enumerate(pieces):
         out[i, : len(p)] = p
     return out.reshape(*X.shape, width), counts
+
+
+def _split(text, sep, limit):
+    """onnxruntime's pieces: "" has none; without a delimiter, the text trimmed of spaces and
+    split at runs of spaces (not tabs or newlines), at most ``limit`` times (-1: no limit)."""
+    if not text:
+        return []
+    if sep is not None:
+        return text.split(sep, limit)
+    text = text.strip(" ")
+    if not text:
+        return []
+    if limit == 0:
+        return [text]
+    return re.split(" +", text, maxsplit=max(limit, 0))
 
 
 def StringNormalizer(

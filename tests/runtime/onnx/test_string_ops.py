@@ -1,10 +1,10 @@
-"""String ops against onnxruntime: StringConcat with broadcasting, StringSplit (whitespace runs,
-a delimiter, maxsplit, empty strings), StringNormalizer (stopwords with and without case,
-LOWER/UPPER, everything removed; locale "C", the one this machine's onnxruntime can build),
-RegexFullMatch (RE2 syntax with ASCII classes, as onnxruntime; non-ASCII letters are not \\w),
-TfIdfVectorizer (string and int pools, skips, TF/IDF/TFIDF).
-Patterns Python's backtracking re could take exponential time on, and those RE2 refuses, are
-refused with UnsupportedOpError before any string is matched, fast."""
+"""String ops against onnxruntime: StringConcat with broadcasting; StringSplit (runs of
+spaces but not tabs, ends trimmed, a delimiter, maxsplit, empty strings); StringNormalizer
+(stopwords with and without case, LOWER/UPPER, everything removed; locale "C", the one this
+machine's onnxruntime can build); RegexFullMatch (RE2 syntax with ASCII classes, as
+onnxruntime: non-ASCII letters are not \\w); TfIdfVectorizer (string and int pools, skips,
+TF/IDF/TFIDF). Patterns Python's backtracking re could take exponential time on, and those RE2
+refuses, are refused with UnsupportedOpError before any string is matched, fast."""
 
 import time
 
