@@ -111,3 +111,27 @@ def test_tfidf_scan_beyond_the_cap_is_refused_before_it_starts():
     with pytest.raises(BudgetExceededError, match="TfIdfVectorizer"):
         InferenceSession(model.SerializeToString()).run(None, {"x": x})
     assert time.perf_counter() - start < 1.0
+
+
+def test_random_strings_match_onnxruntime():
+    """Seeded draws of strings made of letters, spaces, tabs, commas and a non-ASCII letter,
+    split with and without a delimiter and maxsplit, matched and concatenated."""
+    rng = np.random.default_rng(2)
+    alphabet = ["a", "b", " ", ",", ";", "\t", "  ", ",,", "é"]
+    for _ in range(60):
+        x = _s(*("".join(rng.choice(alphabet, size=rng.integers(0, 8))) for _ in range(6)))
+        x = x.reshape(2, 3)
+        attrs = {}
+        if rng.random() < 0.6:
+            attrs["delimiter"] = str(rng.choice([",", " ", ";", ",,", "ab"]))
+        if rng.random() < 0.5:
+            attrs["maxsplit"] = int(rng.integers(0, 3))
+        pattern = str(rng.choice([r"a+b*", r"[ab]{2,3}", r"(a|b),", r".*", r"\s+", r"(ab)+"]))
+        for model, feeds in (
+            (_model("StringSplit", 20, {"x": x}, 2, **attrs), {"x": x}),
+            (_model("RegexFullMatch", 20, {"x": x}, pattern=pattern), {"x": x}),
+            (_model("StringConcat", 20, {"a": x, "b": x[:1]}), {"a": x, "b": x[:1]}),
+        ):
+            expected = ort_session(model).run(None, feeds)
+            got = InferenceSession(model.SerializeToString()).run(None, feeds)
+            assert [g.tolist() for g in got] == [e.tolist() for e in expected], (attrs, x)
