@@ -11,6 +11,7 @@ speed hint with no effect on the result. ``present_state`` is the final S.
 import numpy as np
 
 from runtime.errors import InvalidModelError
+from runtime.onnx.ops._common import check_size
 
 _RULES = ("linear", "gated", "delta", "gated_delta")
 
@@ -44,6 +45,9 @@ def LinearAttention(
     d_k, d_v = q.shape[3], v.shape[3]
     if k.shape[3] != d_k:
         raise InvalidModelError(f"{op}: key head size {k.shape[3]} is not query's {d_k}")
+    # d_k x d_v per head comes from the inputs' widths: a state far larger than them is refused
+    # before it is allocated.
+    check_size((b, max(q_num_heads, kv_num_heads), d_k, d_v), op, 8)
     if gated:
         if decay.ndim != 3 or decay.shape[:2] != (b, t):
             raise InvalidModelError(f"{op}: decay {list(decay.shape)} must be [{b}, {t}, ...]")

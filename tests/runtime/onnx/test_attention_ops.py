@@ -220,3 +220,13 @@ def test_random_attention_matches_onnxruntime(seed):
             np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-4)
         compared += 1
     assert compared >= 12
+
+
+def test_linear_attention_state_over_budget_is_refused_before_allocation():
+    # Inputs of 2 x 4096 floats would make a 4096 x 4096 recurrent state per head.
+    feeds = {"q": _f(1, 1, 4096), "k": _f(1, 1, 4096), "v": _f(1, 1, 4096)}
+    model = _model("LinearAttention", 27, feeds, 2, q_num_heads=1, kv_num_heads=1,
+                   update_rule="linear")  # fmt: skip
+    session = InferenceSession(model.SerializeToString(), limits=Limits(max_tensor_bytes=1 << 24))
+    with pytest.raises(BudgetExceededError, match="LinearAttention"):
+        session.run(None, feeds)
