@@ -73,6 +73,7 @@ def Attention(
         scale = 1.0 / np.sqrt(head)
     root = dtype.type(np.sqrt(scale))
     if kv_heads != q_heads:  # grouped-query: each kv head serves consecutive query heads
+        check_size((batch, q_heads, kv_len, max(head, V.shape[3])), "Attention", dtype.itemsize)
         K = np.repeat(K, q_heads // kv_heads, axis=1)
         V = np.repeat(V, q_heads // kv_heads, axis=1)
     scores = np.matmul(Q * root, np.swapaxes(K * root, 2, 3))
