@@ -152,8 +152,30 @@ def _depthwise(ctx, x, w, geom, fill, acc_dtype):
     if mult > 1:
         x = np.repeat(x, mult, axis=3)
     win = c.windows(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, fill)
-    acc = np.zeros((x.shape[0], oh, ow, oc), dtype=acc_dtype)
-    for i in range(kh):
-        for j in range(kw):
-            acc += win[:, :, :, i, j, :] * w[i, j]
-    return acc
+    n = x.shape[0]
+    # The sum over taps of a window times one weight per channel, tap by tap in (i, j) order.
+    # numpy's inner loop runs along the last axis that it can merge: with a per-channel weight
+    # that is the C channels alone. So with stride 1 along the width (width and channels
+    # adjacent in memory) each tap is one row of ow*C values against the weights repeated ow
+    # times; else, when the rows are longer than the channels, channels first.
+    if win.strides[2] == oc * win.strides[5]:
+        rows = (n, oh, ow * oc)
+        tiled = np.tile(w.astype(acc_dtype, copy=False), (1, 1, ow))  # (kh, kw, ow*C)
+        taps = [
+            (win[:, :, :, i, j, :].reshape(rows), tiled[i, j]) for i in range(kh) for j in range(kw)
+        ]
+        shape = (n, oh, ow, oc)
+    elif ow > oc:
+        first = win.transpose(0, 5, 1, 2, 3, 4)  # (N, C, oh, ow, kh, kw)
+        wf = w.astype(acc_dtype, copy=False)[..., None, None]  # (kh, kw, C, 1, 1)
+        taps = [(first[:, :, :, :, i, j], wf[i, j]) for i in range(kh) for j in range(kw)]
+        shape = None
+    else:
+        taps = [(win[:, :, :, i, j, :], w[i, j]) for i in range(kh) for j in range(kw)]
+        shape = (n, oh, ow, oc)
+    acc = np.multiply(taps[0][0], taps[0][1], dtype=acc_dtype)
+    term = np.empty_like(acc)
+    for tap, weight in taps[1:]:
+        np.multiply(tap, weight, out=term)
+        acc += term
+    return acc.reshape(shape) if shape else np.ascontiguousarray(acc.transpose(0, 2, 3, 1))
