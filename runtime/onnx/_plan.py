@@ -185,10 +185,52 @@ def _fuse_quantize_dequantize(nodes: list, graph: Graph) -> list:
 
 def _quantize_dequantize(*args, _split, _q, _dq):
     (q_fn, q_attrs), (dq_fn, dq_attrs) = _q, _dq
+    fast = _fake_quantize(args, _split, q_attrs, dq_attrs)
+    if fast is not None:
+        return fast
     q_args = list(args[:_split])
     while q_args and q_args[-1] is None:
         q_args.pop()  # as the run's loop does for one node: the op's defaults apply
     return dq_fn(q_fn(*q_args, **q_attrs), *args[_split:], **dq_attrs)
+
+
+def _fake_quantize(args, split, q_attrs, dq_attrs):
+    """The pair's result without the integer tensor between them, or None when the pair is
+    not the plain per-tensor float32 -> (u)int8 -> float32 case.
+
+    QuantizeLinear computes q = min(max(rint(x / s) + z, lo), hi) in float32 and casts it to
+    the integer type; DequantizeLinear casts back and computes (q - z') * s' in float32. q is
+    an integer in [lo, hi] (NaN becomes lo: fmax), so both casts are exact and dropping them
+    gives the same float32 operations on the same values.
+    """
+    if split != 3 or len(args) != 5 or set(q_attrs) - {"axis"} or set(dq_attrs) - {"axis"}:
+        return None
+    x, s_q, z_q, s_dq, z_dq = args
+    if not all(isinstance(a, np.ndarray) for a in args):
+        return None
+    if x.dtype != np.float32 or s_q.dtype != np.float32 or s_dq.dtype != np.float32:
+        return None
+    if z_q.dtype not in (np.int8, np.uint8) or z_dq.dtype != z_q.dtype:
+        return None
+    if any(a.size != 1 or a.ndim > 1 for a in (s_q, z_q, s_dq, z_dq)):
+        return None
+    info = np.iinfo(z_q.dtype)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q = np.asarray(np.divide(x, s_q.reshape(()), dtype=np.float32))
+    np.rint(q, out=q)
+    zq, zdq = np.float32(z_q.reshape(())), np.float32(z_dq.reshape(()))
+    if zq == zdq:
+        # With one zero point z: min(max(r + z, lo), hi) - z = min(max(r, lo - z), hi - z),
+        # r + z being exact below 2^24 and beyond it clamped on both sides alike.
+        np.fmax(q, np.float32(info.min) - zq, out=q)
+        np.fmin(q, np.float32(info.max) - zq, out=q)
+    else:
+        q += zq
+        np.fmax(q, info.min, out=q)
+        np.fmin(q, info.max, out=q)
+        q -= zdq
+    q *= s_dq.reshape(())
+    return q
 
 
 def _fuse_batch_norms(nodes: list, known: dict, graph: Graph, budget) -> list:
