@@ -65,6 +65,7 @@ def plan(graph: Graph, subgraph: bool = False) -> Graph:
     nodes = _fuse_batch_norms(nodes, known, graph, budget)
     nodes = _fuse_relus(nodes, graph)
     nodes = _fuse_quantize_dequantize(nodes, graph)
+    nodes = _memoize_shape_chains(nodes, graph, known)
     nodes = [_planned_subgraphs(_packed_conv(n, known)) for n in nodes]
     return dataclasses.replace(graph, initializers={**graph.initializers, **known}, nodes=nodes)
 
@@ -110,6 +111,71 @@ def _fuse_relus(nodes: list, graph: Graph) -> list:
         fused[i] = dataclasses.replace(conv_node, outputs=relu.outputs, fn=fn)
         gone.add(j)
     return [fused.get(i, n) for i, n in enumerate(nodes) if i not in gone]
+
+
+def _memoize_shape_chains(nodes: list, graph: Graph, known: dict) -> list:
+    """Nodes computing from shapes (Shape/Size outputs and constants: a dynamic batch's
+    Shape -> Gather -> Concat -> Reshape chain) remember their outputs by their inputs' values.
+
+    Any deterministic tensor op's result is a function of its inputs' dtypes, shapes and bytes,
+    so the cache is right for any node; it is only given to the nodes whose inputs are small
+    and repeat from run to run. A graph output is never served from the cache (the caller
+    gets a fresh, writable array as from onnxruntime).
+    """
+    graph_outputs = {v.name for v in graph.outputs}
+    derived: set = set()
+    planned = []
+    for node in nodes:
+        plain = node.domain in ("", "ai.onnx") and not node.graph_attrs
+        names = [name for name in node.inputs if name]
+        if plain and node.op_type in ("Shape", "Size"):
+            derived.update(name for name in node.outputs if name)
+        elif (
+            plain
+            and node.op_type not in _NOT_FOLDED
+            and node.op_type != "Dropout"  # (its training mode draws a mask)
+            and any(name in derived for name in names)
+            and all(name in derived or name in known for name in names)
+            and not any(name in graph_outputs for name in node.outputs)
+        ):
+            derived.update(name for name in node.outputs if name)
+            fn = functools.partial(_memoized, _fn=node.fn, _cache={})
+            node = dataclasses.replace(node, fn=fn)
+        planned.append(node)
+    return planned
+
+
+# Inputs and outputs of at most this many elements are remembered, and at most this many
+# input combinations per node (shape values: one per distinct input shape of the model).
+_MEMO_ELEMENTS = 64
+_MEMO_ENTRIES = 8
+
+
+def _memoized(*args, _fn, _cache, **attrs):
+    key = []
+    for a in args:
+        if a is None:
+            key.append(None)
+        elif type(a) is np.ndarray and a.size <= _MEMO_ELEMENTS and a.dtype.kind in "biuf":
+            key.append((a.dtype.str, a.shape, a.tobytes()))
+        else:
+            return _fn(*args, **attrs)
+    key = tuple(key)
+    hit = _cache.get(key)
+    if hit is not None:
+        return hit
+    result = _fn(*args, **attrs)
+    values = result if isinstance(result, (tuple, list)) else (result,)
+    if len(_cache) < _MEMO_ENTRIES and all(
+        type(v) is np.ndarray and v.size <= _MEMO_ELEMENTS for v in values
+    ):
+        kept = []
+        for v in values:
+            v = v.copy()  # (the result may be a view of an input of this run)
+            v.flags.writeable = False
+            kept.append(v)
+        _cache[key] = kept if isinstance(result, (tuple, list)) else kept[0]
+    return result
 
 
 def _foldable(node: Node, known: dict) -> bool:
