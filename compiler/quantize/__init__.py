@@ -94,14 +94,16 @@ def quantize_graph(
             f"int8_normalization must be one of {NORMALIZATION_MODES}; "
             f"received {int8_normalization!r}"
         )
-    from compiler.quantize.recurrent import share_step_ranges, unroll_for_int8
-
-    graph = unroll_for_int8(graph)  # GRU / SimpleRNN as int8 builtins, calibrated per step
     rule = NormalizationRule(graph, int8_normalization)
     if ranges is not None:
         mode_float = int8_normalization == "float"
         floats = rule.float_values(ranges) if mode_float else frozenset()
         return quantize_int8(graph, dict(ranges), io=io, float_values=floats)
+    from compiler.quantize.recurrent import share_step_ranges, unroll_for_int8
+
+    # GRU / SimpleRNN as int8 builtins, calibrated per step (learned ranges above have no
+    # per-step values: there they stay float islands).
+    graph = unroll_for_int8(graph)
     batches = calibration_batches(graph, calibration)
     ranges = collect_ranges(
         graph, batches, method=method, percentile=percentile, progress=progress, on_batch=rule.keep
