@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--calibration",
         metavar="FILE.npz",
-        help="representative inputs for --quantize int8 or int16x8",
+        help="representative inputs for --quantize int8 or int16x8 (for a QAT model, whose "
+        "learned ranges make the file, they only feed --report)",
     )
     parser.add_argument(
         "--calibration-method",
@@ -86,10 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--io",
-        default="float",
+        default=None,
         choices=("float", "int8", "int16"),
         help="dtype of the model's inputs and outputs; int8 needs --quantize int8, int16 needs "
-        "--quantize int16x8 (default: float)",
+        "--quantize int16x8 (default: float, or for a QAT model the io it was prepared with)",
     )
     parser.add_argument(
         "-o",

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 
+import runtime
 from compiler import keras
 from compiler.quantize import prepare_qat
 from compiler.quantize.qat import fake_quants, is_qat_model
@@ -75,3 +76,18 @@ def test_compile_command_takes_learned_ranges(tmp_path):
     # The learned ranges make the file whatever the calibration data (documented precedence).
     name = "m.qat.int8.tflite"
     assert (tmp_path / "out" / name).read_bytes() == (tmp_path / "calibrated" / name).read_bytes()
+
+
+def test_compile_command_io_defaults_to_the_qat_models_io(tmp_path):
+    qat = prepare_qat(mobile_net(), io="int8", calibration=images(16))
+    qat.save(tmp_path / "m.qat.keras")
+    command = [sys.executable, "-m", "compiler.cli", str(tmp_path / "m.qat.keras")]
+    for flags, out, dtype in (([], "default", np.int8), (["--io", "float"], "float", np.float32)):
+        done = subprocess.run(
+            [*command, "--quantize", "int8", "--to", "tflite", "-o", str(tmp_path / out), *flags],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        interpreter = runtime.Interpreter(model_path=str(tmp_path / out / "m.qat.int8.tflite"))
+        assert interpreter.get_input_details()[0]["dtype"] == dtype
