@@ -115,7 +115,12 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held)
     local.update(feeds)
     values = ChainMap(local, outer) if outer is not None else local
     get = local.get  # the graph's own values first (a ChainMap lookup is a Python call)
-    max_nodes = budget.limits.max_nodes
+    limits = budget.limits
+    max_nodes, max_held, max_tensor = (
+        limits.max_nodes,
+        limits.max_memory_bytes,
+        limits.max_tensor_bytes,
+    )
     for node in graph.nodes:
         # (the budget's counter updated here: a method call is a good part of a small node's
         # cost; the call that would exceed the limit raises, naming the node)
@@ -139,19 +144,19 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held)
             args.append(value)
         while args and args[-1] is None:
             args.pop()  # trailing omitted optional inputs: the op's defaults apply
-        if list in map(type, args) and node.op_type not in _TAKES_SEQUENCES:
-            raise InvalidModelError(
-                f"{node.describe()} receives a sequence where it takes tensors "
-                f"(inputs {_shapes(node.inputs, args)}); only the Sequence ops read sequences"
-            )
-        if node.formal:
-            # The schema's type check, once per combination of input dtypes seen at this node.
-            key = tuple([a.dtype if isinstance(a, np.ndarray) else type(a) for a in args])
-            checked = node.checked
-            if key not in checked:
-                check_inputs(node.describe, node.formal, args)
-                if len(checked) < _MAX_CHECKED:
-                    checked.add(key)
+        # The checks of the inputs' kinds (sequence or tensor) and of their dtypes against the
+        # schema depend on these alone: run once per combination seen at this node.
+        key = tuple([a.dtype if isinstance(a, np.ndarray) else type(a) for a in args])
+        checked = node.checked
+        if key not in checked:
+            if list in map(type, args) and node.op_type not in _TAKES_SEQUENCES:
+                raise InvalidModelError(
+                    f"{node.describe()} receives a sequence where it takes tensors "
+                    f"(inputs {_shapes(node.inputs, args)}); only the Sequence ops read sequences"
+                )
+            check_inputs(node.describe, node.formal, args)
+            if len(checked) < _MAX_CHECKED:
+                checked.add(key)
         attrs = node.attrs
         if node.graph_attrs:
             attrs = dict(attrs)
@@ -201,6 +206,16 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held)
             )
         for out, value in zip(node.outputs, result, strict=False):
             if out:
+                if type(value) is np.ndarray and value.base is None and _fresh(value, args):
+                    # A fresh array (the common case), charged here; what would exceed a
+                    # limit goes through ``add``, which raises naming the node and output.
+                    nbytes = value.nbytes
+                    now = budget.held_bytes + nbytes
+                    if now <= max_held and nbytes <= max_tensor:
+                        budget.held_bytes = now
+                        held.nbytes += nbytes
+                        local[out] = value
+                        continue
                 held.add(value, args, lambda n=node, o=out: f"{n.describe()} output {o!r}")
                 local[out] = value
         if keep is not None:
@@ -208,6 +223,14 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held)
                 if out:
                     keep[out] = value
     return values
+
+
+def _fresh(value, args) -> bool:
+    """Whether ``value`` is none of ``args`` (by identity: ``in`` would compare arrays)."""
+    for a in args:
+        if a is value:
+            return False
+    return True
 
 
 def _root(array):
