@@ -56,3 +56,13 @@ def test_a_view_of_an_input_is_not_counted_again():
     budget.hold(a.nbytes, "input")
     with running(budget):
         assert run_graph(planned, {"x": a})["y"].base is not None
+
+
+def test_a_sequence_where_a_tensor_is_taken_is_refused_after_tensors_passed():
+    graph = _session("Relu", ["x"])._planned
+    a = np.arange(3, dtype=np.float32)
+    with running(Budget()):
+        run_graph(graph, {"x": a})
+        for _ in range(2):
+            with pytest.raises(InvalidModelError, match="receives a sequence"):
+                run_graph(graph, {"x": [a]})
