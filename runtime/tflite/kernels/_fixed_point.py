@@ -134,3 +134,47 @@ def saturate_cast(x, dtype) -> np.ndarray:
     """Clamp to ``dtype``'s range and cast (the kernels' final ``static_cast``)."""
     info = np.iinfo(dtype)
     return np.clip(x, info.min, info.max).astype(dtype)
+
+
+def float_requantizer(multiplier, shift, acc_bound, zero_point: int, lo: int, hi: int):
+    """``requantize`` for float64 accumulators, or None where it would not be exact.
+
+    With no left shift (shift = -r <= 0) and M < 2^31, MBQM(x) = RDBPOT(SRDHM(x, M), r) is
+    one floor: t = floor((xM + 2^30) / 2^31), then for r >= 1 floor((t + 2^(r-1) - [t < 0])
+    / 2^r); nested floors by positive integers merge (floor(floor(a/B)/C) = floor(a/(BC))),
+    and t < 0 exactly when xM < -2^30, so
+        MBQM(x) = floor((xM + 2^30 + 2^(r+30) - 2^31 [xM < -2^30]) / 2^(31+r))   (r >= 1),
+        MBQM(x) = floor((xM + 2^30) / 2^31)                                        (r = 0).
+    Divided through by 2^(31+r): floor(x K + c - d [x K < -2^-(1+r)]) with K = M 2^-(31+r),
+    c = 1/2 + 2^-(1+r) (1/2 for r = 0), d = 2^-r (0 for r = 0). While |x| M < 2^52 (``acc_bound``
+    bounds |x| per channel), x K is exact (a product of at most 52 bits scaled by a power of
+    two), and so are the sum with c (its bits lie within x K's 52-bit window plus one) and the
+    difference with d: the float64 operations give the integer formula's value exactly.
+    """
+    multiplier = np.asarray(multiplier, dtype=np.int64)
+    shift = np.asarray(shift, dtype=np.int64)
+    bound = np.asarray(acc_bound, dtype=np.float64)
+    if (shift > 0).any() or (multiplier >= 1 << 31).any() or (multiplier < 0).any():
+        return None
+    if (bound * multiplier.astype(np.float64) >= 2.0**52).any():
+        return None
+    r = -shift
+    k = multiplier.astype(np.float64) * np.exp2(-(31.0 + r))
+    c = 0.5 + np.where(r >= 1, np.exp2(-(1.0 + r)), 0.0)
+    d = np.where(r >= 1, np.exp2(-r.astype(np.float64)), 0.0)
+    negative = -np.exp2(-(1.0 + r))
+    zp, low, high = np.float64(zero_point), np.float64(lo), np.float64(hi)
+
+    def run(acc: np.ndarray) -> np.ndarray:
+        """``acc`` (float64, integer-valued, consumed) requantized, clamped, as float64."""
+        acc *= k
+        below = acc < negative
+        acc += c
+        np.subtract(acc, d, out=acc, where=below)
+        np.floor(acc, out=acc)
+        acc += zp
+        np.maximum(acc, low, out=acc)
+        np.minimum(acc, high, out=acc)
+        return acc
+
+    return run

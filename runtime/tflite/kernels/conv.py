@@ -15,6 +15,7 @@ from runtime._budget import check_elements
 from runtime._parallel import run_chunks
 from runtime.tflite.kernels import _common as c
 from runtime.tflite.kernels._fixed_point import (
+    float_requantizer,
     quantize_multipliers,
     requantize,
 )
@@ -165,8 +166,21 @@ def _int8(ctx, weights, bias, geometry, act):
     b = np.zeros(oc, np.int64) if bias is None else bias.astype(np.int64)
     b_eff = b - zp_in * w2.sum(axis=1)
     ic = weights.shape[3]
+    # |acc| <= 128 * sum|w| + |b_eff| per channel (raw int8 inputs): the float64 requantizer
+    # is exact below its bound, and then no pass converts the GEMM's result to int64.
+    acc_bound = 128.0 * np.abs(w2).sum(axis=1) + np.abs(b_eff)
+    requant = float_requantizer(mult, shift, acc_bound, zp_out, lo, hi)
+    b_float = b_eff.astype(np.float64)
 
     def compute(cols, y):
+        if requant is not None:
+            acc = cols @ w_t
+            if acc.dtype == np.float64:
+                acc += b_float
+            else:
+                acc = np.add(acc, b_float, dtype=np.float64)
+            y[...] = requant(acc)
+            return
         acc = (cols @ w_t).astype(np.int64)
         acc += b_eff
         y[...] = requantize(acc, mult, shift, zp_out, lo, hi)

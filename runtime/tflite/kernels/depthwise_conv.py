@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from runtime.tflite.kernels import _common as c
-from runtime.tflite.kernels._fixed_point import quantize_multipliers, requantize
+from runtime.tflite.kernels._fixed_point import float_requantizer, quantize_multipliers, requantize
 from runtime.tflite.kernels._hybrid import quantize_rows_asymmetric
 from runtime.tflite.kernels._int16 import mbqm_int64
 from runtime.tflite.kernels.conv import exact_gemm_dtype, int16_multipliers
@@ -71,9 +71,17 @@ def prepare(ctx: c.OpContext) -> c.Eval:
         acc_type = exact_gemm_dtype(float(np.abs(weights[0]).sum(axis=(0, 1)).max(initial=0)))
         w = weights[0].astype(acc_type)
         b = np.zeros(oc, np.int64) if bias is None else bias.astype(np.int64)
+        # |acc| <= 255 * sum|w| + |b| per channel: the float64 requantizer is exact below its
+        # bound (and the taps' float sums need no int64 conversion).
+        bound = 255.0 * np.abs(weights[0].astype(np.float64)).sum(axis=(0, 1)) + np.abs(b)
+        requant = float_requantizer(mult, shift, bound, zp_out, lo, hi)
+        b_float = b.astype(np.float64)
 
         def run_int8(x, *_):
             xs = x.astype(acc_type) - acc_type(zp_in)
+            if requant is not None:
+                acc = np.add(_depthwise(ctx, xs, w, geom, 0, acc_type), b_float, dtype=np.float64)
+                return [requant(acc).astype(np.int8)]
             acc = _depthwise(ctx, xs, w, geom, 0, acc_type).astype(np.int64)
             acc += b
             return [requantize(acc, mult, shift, zp_out, lo, hi)]
