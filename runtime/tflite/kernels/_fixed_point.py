@@ -136,20 +136,22 @@ def saturate_cast(x, dtype) -> np.ndarray:
     return np.clip(x, info.min, info.max).astype(dtype)
 
 
+# Accumulator sizes (elements) up to which the float64 requantizer is the faster one: on small
+# arrays it saves the int64 conversion and passes; on large ones numpy's per-channel broadcasts
+# over float64 cost more than the int64 path's (measured on AVX2, one thread).
+FLOAT_REQUANTIZE_MAX_ELEMENTS = 1 << 15
+
+
 def float_requantizer(multiplier, shift, acc_bound, zero_point: int, lo: int, hi: int):
     """``requantize`` for float64 accumulators, or None where it would not be exact.
 
-    With no left shift (shift = -r <= 0) and M < 2^31, MBQM(x) = RDBPOT(SRDHM(x, M), r) is
-    one floor: t = floor((xM + 2^30) / 2^31), then for r >= 1 floor((t + 2^(r-1) - [t < 0])
-    / 2^r); nested floors by positive integers merge (floor(floor(a/B)/C) = floor(a/(BC))),
-    and t < 0 exactly when xM < -2^30, so
-        MBQM(x) = floor((xM + 2^30 + 2^(r+30) - 2^31 [xM < -2^30]) / 2^(31+r))   (r >= 1),
-        MBQM(x) = floor((xM + 2^30) / 2^31)                                        (r = 0).
-    Divided through by 2^(31+r): floor(x K + c - d [x K < -2^-(1+r)]) with K = M 2^-(31+r),
-    c = 1/2 + 2^-(1+r) (1/2 for r = 0), d = 2^-r (0 for r = 0). While |x| M < 2^52 (``acc_bound``
-    bounds |x| per channel), x K is exact (a product of at most 52 bits scaled by a power of
-    two), and so are the sum with c (its bits lie within x K's 52-bit window plus one) and the
-    difference with d: the float64 operations give the integer formula's value exactly.
+    With no left shift (shift = -r <= 0) and 0 <= M < 2^31, MBQM(x) = RDBPOT(SRDHM(x, M), r)
+    where SRDHM(x, M) = floor(x M 2^-31 + 1/2) and RDBPOT(t, r) = t 2^-r rounded half away
+    from zero = trunc(t 2^-r + copysign(1/2, t)). While |x| M < 2^52 (``acc_bound`` bounds
+    |x| per channel) every step is exact in float64: x M 2^-31 is a product of at most 52 bits
+    scaled by a power of two, adding 1/2 stays within 53 bits (|x M 2^-31| < 2^21, its lowest
+    bit >= 2^-31), the floor is an integer t with |t| <= 2^21, t 2^-r is exact and adding 1/2
+    to it again fits in 53 bits. So the float operations give the integer formula's value.
     """
     multiplier = np.asarray(multiplier, dtype=np.int64)
     shift = np.asarray(shift, dtype=np.int64)
@@ -158,20 +160,18 @@ def float_requantizer(multiplier, shift, acc_bound, zero_point: int, lo: int, hi
         return None
     if (bound * multiplier.astype(np.float64) >= 2.0**52).any():
         return None
-    r = -shift
-    k = multiplier.astype(np.float64) * np.exp2(-(31.0 + r))
-    c = 0.5 + np.where(r >= 1, np.exp2(-(1.0 + r)), 0.0)
-    d = np.where(r >= 1, np.exp2(-r.astype(np.float64)), 0.0)
-    negative = -np.exp2(-(1.0 + r))
+    scale = multiplier.astype(np.float64) * 2.0**-31
+    down = np.exp2(shift.astype(np.float64))  # 2^-r
     zp, low, high = np.float64(zero_point), np.float64(lo), np.float64(hi)
 
     def run(acc: np.ndarray) -> np.ndarray:
         """``acc`` (float64, integer-valued, consumed) requantized, clamped, as float64."""
-        acc *= k
-        below = acc < negative
-        acc += c
-        np.subtract(acc, d, out=acc, where=below)
+        acc *= scale
+        acc += 0.5
         np.floor(acc, out=acc)
+        acc *= down
+        acc += np.copysign(0.5, acc)
+        np.trunc(acc, out=acc)
         acc += zp
         np.maximum(acc, low, out=acc)
         np.minimum(acc, high, out=acc)

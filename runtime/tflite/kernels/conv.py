@@ -15,6 +15,7 @@ from runtime._budget import check_elements
 from runtime._parallel import run_chunks
 from runtime.tflite.kernels import _common as c
 from runtime.tflite.kernels._fixed_point import (
+    FLOAT_REQUANTIZE_MAX_ELEMENTS,
     float_requantizer,
     quantize_multipliers,
     requantize,
@@ -173,7 +174,7 @@ def _int8(ctx, weights, bias, geometry, act):
     b_float = b_eff.astype(np.float64)
 
     def compute(cols, y):
-        if requant is not None:
+        if requant is not None and cols.shape[0] * oc <= FLOAT_REQUANTIZE_MAX_ELEMENTS:
             acc = cols @ w_t
             if acc.dtype == np.float64:
                 acc += b_float

@@ -11,7 +11,12 @@ from __future__ import annotations
 import numpy as np
 
 from runtime.tflite.kernels import _common as c
-from runtime.tflite.kernels._fixed_point import float_requantizer, quantize_multipliers, requantize
+from runtime.tflite.kernels._fixed_point import (
+    FLOAT_REQUANTIZE_MAX_ELEMENTS,
+    float_requantizer,
+    quantize_multipliers,
+    requantize,
+)
 from runtime.tflite.kernels._hybrid import quantize_rows_asymmetric
 from runtime.tflite.kernels._int16 import mbqm_int64
 from runtime.tflite.kernels.conv import exact_gemm_dtype, int16_multipliers
@@ -79,10 +84,10 @@ def prepare(ctx: c.OpContext) -> c.Eval:
 
         def run_int8(x, *_):
             xs = x.astype(acc_type) - acc_type(zp_in)
-            if requant is not None:
-                acc = np.add(_depthwise(ctx, xs, w, geom, 0, acc_type), b_float, dtype=np.float64)
-                return [requant(acc).astype(np.int8)]
-            acc = _depthwise(ctx, xs, w, geom, 0, acc_type).astype(np.int64)
+            taps = _depthwise(ctx, xs, w, geom, 0, acc_type)
+            if requant is not None and taps.size <= FLOAT_REQUANTIZE_MAX_ELEMENTS:
+                return [requant(np.add(taps, b_float, dtype=np.float64)).astype(np.int8)]
+            acc = taps.astype(np.int64)
             acc += b
             return [requantize(acc, mult, shift, zp_out, lo, hi)]
 
