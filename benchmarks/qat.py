@@ -14,6 +14,14 @@ two, residual Add where shapes allow; width multiplier ``--alpha``) is trained i
     in float, then post-training int8 (so that QAT's extra epochs are not mistaken for a
     quantization gain).
 
+``--model`` picks the net: ``mobilenet_v2`` (above, the default), ``mobilenet_v1`` (3x3
+depthwise + 1x1 pointwise blocks; ``--no-batch-norm`` trains it without BatchNormalization)
+or ``mobilenet_v3`` (MobileNetV3-Small-like: hard_swish, squeeze-and-excitation with sigmoid
+gates and Multiply; ``--no-depthwise-bn``); ``--input-pool 2`` (v1 / v3) average-pools the
+input to 14x14 first. A squeeze-and-excitation hard_sigmoid gate is not offered: the compiler
+writes it as ADD 3, RELU6, MUL 1/6 and folds part of that into the gate convolution's
+weights, which ``prepare_qat`` refuses (QATError).
+
 Float training is ``--epochs`` at ``--lr`` and ``--settle-epochs`` at a tenth of it: at a high
 learning rate the BatchNormalization moving statistics lag behind the weights, and the float
 model's test accuracy is then well below its training accuracy.
@@ -73,6 +81,115 @@ def mobilenet_v2_like(alpha=0.35, expansion=6, classes=10, relu_max=6.0):
     x = layers.GlobalAveragePooling2D()(x)
     outputs = layers.Dense(classes, activation="softmax")(x)
     return keras.Model(inputs, outputs, name="mobilenet_v2_like")
+
+
+def mobilenet_v1_like(alpha=0.5, classes=10, batch_norm=True, relu_max=6.0, input_pool=1):
+    """A MobileNetV1-style net for 28x28x1 inputs: a 3x3 convolution then depthwise-separable
+    blocks (3x3 depthwise, 1x1 pointwise, each followed by ReLU6, or plain ReLU when
+    ``relu_max`` is None), GlobalAveragePooling2D and a softmax Dense. ``batch_norm=False``
+    trains it without BatchNormalization (convolutions with biases), as small keyword-spotting
+    and sensor nets often are; ``input_pool`` > 1 average-pools the input first."""
+    from compiler import keras
+    from compiler.keras import layers
+
+    def width(c):
+        return max(8, int(c * alpha + 4) // 8 * 8)
+
+    # Without BatchNormalization, He initialization keeps the signal alive through the ReLUs
+    # (with Glorot's the net does not train).
+    init = "glorot_uniform" if batch_norm else "he_normal"
+
+    def finish(x):
+        if batch_norm:
+            x = layers.BatchNormalization()(x)
+        return layers.ReLU(relu_max)(x)
+
+    def separable(x, filters, strides):
+        x = layers.DepthwiseConv2D(
+            3,
+            strides=strides,
+            padding="same",
+            use_bias=not batch_norm,
+            depthwise_initializer=init,
+        )(x)
+        x = finish(x)
+        x = layers.Conv2D(width(filters), 1, use_bias=not batch_norm, kernel_initializer=init)(x)
+        return finish(x)
+
+    inputs = keras.Input((28, 28, 1))
+    x = layers.AveragePooling2D(input_pool)(inputs) if input_pool > 1 else inputs
+    x = layers.Conv2D(
+        width(32), 3, strides=2, padding="same", use_bias=not batch_norm, kernel_initializer=init
+    )(x)
+    x = finish(x)
+    x = separable(x, 64, 1)
+    x = separable(x, 128, 2)
+    x = separable(x, 128, 1)
+    x = separable(x, 256, 1)
+    x = separable(x, 256, 1)
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Dense(classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="mobilenet_v1_like")
+
+
+def mobilenet_v3_like(
+    alpha=1.0, classes=10, se=True, input_pool=1, gate="sigmoid", depthwise_bn=True
+):
+    """A MobileNetV3-Small-style net for 28x28x1 inputs: inverted residual blocks (1x1
+    expansion, depthwise 3x3 / 5x5, squeeze-and-excitation gate, 1x1 linear projection), each
+    convolution with BatchNormalization, hard_swish in the later blocks and ReLU in the first
+    ones, as in MobileNetV3. ``input_pool`` > 1 average-pools the input first (a smaller
+    image, as a low-resolution camera feed would give)."""
+    from compiler import keras
+    from compiler.keras import layers
+
+    def width(c):
+        return max(8, int(c * alpha + 4) // 8 * 8)
+
+    def act(x, name):
+        return layers.ReLU()(x) if name == "relu" else layers.Activation("hard_swish")(x)
+
+    def conv_bn(x, filters, kernel, strides=1, activation=None):
+        x = layers.Conv2D(filters, kernel, strides=strides, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization()(x)
+        return act(x, activation) if activation else x
+
+    def squeeze_excite(x):
+        c = x.shape[-1]
+        s = layers.GlobalAveragePooling2D(keepdims=True)(x)
+        s = layers.Conv2D(max(8, c // 4), 1, activation="relu")(s)
+        s = layers.Conv2D(c, 1, activation=gate)(s)
+        return layers.Multiply()([x, s])
+
+    def block(x, expanded, filters, kernel, strides, activation, use_se):
+        c = x.shape[-1]
+        y = conv_bn(x, width(expanded), 1, activation=activation)
+        y = layers.DepthwiseConv2D(
+            kernel, strides=strides, padding="same", use_bias=not depthwise_bn
+        )(y)
+        if depthwise_bn:
+            y = layers.BatchNormalization()(y)
+        y = act(y, activation)
+        if use_se and se:
+            y = squeeze_excite(y)
+        y = conv_bn(y, width(filters), 1)  # linear bottleneck
+        return layers.Add()([x, y]) if strides == 1 and c == width(filters) else y
+
+    inputs = keras.Input((28, 28, 1))
+    x = layers.AveragePooling2D(input_pool)(inputs) if input_pool > 1 else inputs
+    x = conv_bn(x, width(16), 3, strides=2, activation="hard_swish")
+    x = block(x, 16, 16, 3, 1, "relu", True)
+    x = block(x, 72, 24, 3, 2, "relu", False)
+    x = block(x, 88, 24, 3, 1, "relu", False)
+    x = block(x, 96, 40, 5, 1, "hard_swish", True)
+    x = block(x, 240, 40, 5, 1, "hard_swish", True)
+    x = block(x, 120, 48, 5, 1, "hard_swish", True)
+    x = conv_bn(x, width(288), 1, activation="hard_swish")
+    x = layers.GlobalAveragePooling2D()(x)
+    x = layers.Dense(width(256))(x)
+    x = layers.Activation("hard_swish")(x)
+    outputs = layers.Dense(classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name="mobilenet_v3_like")
 
 
 def _tflite_predict(path, x, batch=1000):
@@ -138,7 +255,27 @@ def _evaluate(label, result, x, y, sizes):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--alpha", type=float, default=0.35)
+    parser.add_argument(
+        "--model",
+        choices=("mobilenet_v1", "mobilenet_v2", "mobilenet_v3"),
+        default="mobilenet_v2",
+        help="MobileNetV1-like (depthwise-separable), MobileNetV2-like (inverted residuals) or "
+        "MobileNetV3-Small-like (hard_swish, squeeze-and-excitation gates)",
+    )
+    parser.add_argument("--alpha", type=float, default=0.35, help="width multiplier")
+    parser.add_argument(
+        "--input-pool", type=int, default=1, help="v1 / v3: average-pool the input first"
+    )
+    parser.add_argument(
+        "--no-batch-norm",
+        action="store_true",
+        help="mobilenet_v1: no BatchNormalization (convolutions with biases)",
+    )
+    parser.add_argument(
+        "--no-depthwise-bn",
+        action="store_true",
+        help="mobilenet_v3: depthwise convolutions with a bias instead of BatchNormalization",
+    )
     parser.add_argument("--epochs", type=int, default=3, help="float training epochs")
     parser.add_argument("--settle-epochs", type=int, default=1)
     parser.add_argument("--lr", type=float, default=2e-3)
@@ -153,7 +290,10 @@ def main():
         "--no-baseline", action="store_true", help="skip (c), the float fine-tuning baseline"
     )
     parser.add_argument(
-        "--activation", choices=("relu6", "relu"), default="relu6", help="ReLU6 or plain ReLU"
+        "--activation",
+        choices=("relu6", "relu"),
+        default="relu6",
+        help="v1 / v2: ReLU6 or plain ReLU",
     )
     args = parser.parse_args()
 
@@ -169,12 +309,30 @@ def main():
     y_test = y_test[: args.test]
     calibration = x[: args.calibration]
     print(
-        f"Fashion-MNIST: {len(x)} training / {len(x_test)} test images; alpha {args.alpha}, "
-        f"{args.activation}; "
-        f"{args.epochs} float epoch(s), {args.qat_epochs} QAT epoch(s)"
+        f"Fashion-MNIST: {len(x)} training / {len(x_test)} test images; {args.model}, "
+        f"alpha {args.alpha}, input pool {args.input_pool}, "
+        + ("" if args.model == "mobilenet_v3" else f"{args.activation}, ")
+        + ("no BatchNormalization; " if args.no_batch_norm else "")
+        + ("no depthwise BatchNormalization; " if args.no_depthwise_bn else "")
+        + f"{args.epochs} float epoch(s), {args.qat_epochs} QAT epoch(s)"
     )
 
-    model = mobilenet_v2_like(args.alpha, relu_max=6.0 if args.activation == "relu6" else None)
+    relu_max = 6.0 if args.activation == "relu6" else None
+    if args.model == "mobilenet_v1":
+        model = mobilenet_v1_like(
+            args.alpha,
+            batch_norm=not args.no_batch_norm,
+            relu_max=relu_max,
+            input_pool=args.input_pool,
+        )
+    elif args.model == "mobilenet_v3":
+        model = mobilenet_v3_like(
+            args.alpha,
+            input_pool=args.input_pool,
+            depthwise_bn=not args.no_depthwise_bn,
+        )
+    else:
+        model = mobilenet_v2_like(args.alpha, relu_max=6.0 if args.activation == "relu6" else None)
     start = time.perf_counter()
     for epochs, lr in ((args.epochs, args.lr), (args.settle_epochs, args.lr / 10)):
         if epochs:
