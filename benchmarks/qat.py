@@ -132,6 +132,49 @@ def mobilenet_v1_like(alpha=0.5, classes=10, batch_norm=True, relu_max=6.0, inpu
     return keras.Model(inputs, outputs, name="mobilenet_v1_like")
 
 
+def squeezenet_like(alpha=1.0, classes=10, batch_norm=False, input_pool=1):
+    """A SqueezeNet-style net for 28x28x1 inputs: Fire modules (a 1x1 squeeze convolution,
+    then 1x1 and 3x3 expand convolutions side by side, Concatenate), plain ReLU, no
+    BatchNormalization unless ``batch_norm``, a 1x1 classifier convolution and
+    GlobalAveragePooling2D before the softmax, as in SqueezeNet 1.1."""
+    from compiler import keras
+    from compiler.keras import layers
+
+    def width(c):
+        return max(8, int(c * alpha + 4) // 8 * 8)
+
+    def conv(x, filters, kernel, strides=1):
+        x = layers.Conv2D(
+            filters,
+            kernel,
+            strides=strides,
+            padding="same",
+            use_bias=not batch_norm,
+            kernel_initializer="he_normal",
+        )(x)
+        if batch_norm:
+            x = layers.BatchNormalization()(x)
+        return layers.ReLU()(x)
+
+    def fire(x, squeeze, expand):
+        s = conv(x, width(squeeze), 1)
+        return layers.Concatenate()([conv(s, width(expand), 1), conv(s, width(expand), 3)])
+
+    inputs = keras.Input((28, 28, 1))
+    x = layers.AveragePooling2D(input_pool)(inputs) if input_pool > 1 else inputs
+    x = conv(x, width(64), 3, strides=2)  # 14x14
+    x = fire(x, 16, 64)
+    x = fire(x, 16, 64)
+    x = layers.MaxPooling2D(2)(x)  # 7x7
+    x = fire(x, 32, 128)
+    x = fire(x, 32, 128)
+    x = fire(x, 48, 192)
+    x = layers.Conv2D(classes, 1)(x)
+    x = layers.GlobalAveragePooling2D()(x)
+    outputs = layers.Activation("softmax")(x)
+    return keras.Model(inputs, outputs, name="squeezenet_like")
+
+
 def mobilenet_v3_like(
     alpha=1.0, classes=10, se=True, input_pool=1, gate="sigmoid", depthwise_bn=True
 ):
@@ -257,7 +300,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--model",
-        choices=("mobilenet_v1", "mobilenet_v2", "mobilenet_v3"),
+        choices=("mobilenet_v1", "mobilenet_v2", "mobilenet_v3", "squeezenet"),
         default="mobilenet_v2",
         help="MobileNetV1-like (depthwise-separable), MobileNetV2-like (inverted residuals) or "
         "MobileNetV3-Small-like (hard_swish, squeeze-and-excitation gates)",
@@ -270,6 +313,11 @@ def main():
         "--no-batch-norm",
         action="store_true",
         help="mobilenet_v1: no BatchNormalization (convolutions with biases)",
+    )
+    parser.add_argument(
+        "--batch-norm",
+        action="store_true",
+        help="squeezenet: BatchNormalization after each convolution (none by default)",
     )
     parser.add_argument(
         "--no-depthwise-bn",
@@ -311,7 +359,7 @@ def main():
     print(
         f"Fashion-MNIST: {len(x)} training / {len(x_test)} test images; {args.model}, "
         f"alpha {args.alpha}, input pool {args.input_pool}, "
-        + ("" if args.model == "mobilenet_v3" else f"{args.activation}, ")
+        + ("" if args.model in ("mobilenet_v3", "squeezenet") else f"{args.activation}, ")
         + ("no BatchNormalization; " if args.no_batch_norm else "")
         + ("no depthwise BatchNormalization; " if args.no_depthwise_bn else "")
         + f"{args.epochs} float epoch(s), {args.qat_epochs} QAT epoch(s)"
@@ -325,6 +373,8 @@ def main():
             relu_max=relu_max,
             input_pool=args.input_pool,
         )
+    elif args.model == "squeezenet":
+        model = squeezenet_like(args.alpha, batch_norm=args.batch_norm, input_pool=args.input_pool)
     elif args.model == "mobilenet_v3":
         model = mobilenet_v3_like(
             args.alpha,
