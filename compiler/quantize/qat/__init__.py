@@ -11,13 +11,15 @@ learned ranges, without calibration data.
 
 How close: in training the forward pass is fake quantization (float, straight-through
 gradients). Outside training (``predict``, ``evaluate``) the values that reach a quantizer
-after a convolution or Dense (through its fused ReLU / ReLU6) or a MEAN are requantized with
-the int8 kernels' own integer arithmetic (``_integer``: accumulators recovered exactly from a
-float64 pass with the bias rounded as the compiler rounds it, fixed-point multipliers, double
-rounding), so those int8 codes equal the compiled file's. ADD and CONCATENATION requantize by
-float rounding, which matched the kernels on every value of the tests and benchmark; the
-fixed-point SOFTMAX / LOGISTIC / TANH functions are not reproduced (one step on ~0.1 % of
-their outputs).
+after a convolution or Dense (through its fused ReLU / ReLU6), a MEAN or a two-input Multiply
+are requantized with the int8 kernels' own integer arithmetic (``_integer``: accumulators and
+products recovered exactly from a float64 pass with the bias rounded as the compiler rounds
+it, fixed-point multipliers, double rounding), and the outputs of a sigmoid / tanh (a wrapped
+layer's own activation or an ``Activation`` layer) are looked up from their input codes in
+the LOGISTIC / TANH kernels' float32 table; so those int8 codes equal the compiled file's
+(squeeze-and-excitation gates included). ADD and CONCATENATION requantize by float rounding,
+which matched the kernels on every value of the tests and benchmark; the fixed-point SOFTMAX
+is not reproduced (one step on ~0.1 % of its outputs).
 """
 
 from compiler.quantize.qat.layers import FakeQuant, QuantizeWrapper

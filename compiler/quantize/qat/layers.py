@@ -4,7 +4,8 @@
 ``target``): its range is a moving average of the batch min / max seen in training (or a
 trained pair of variables), and its parameters are the compiler's
 (``compiler.quantize.params.activation_params``). ``fixed=(scale, zero_point)`` is the fixed
-output quantization of SOFTMAX / LOGISTIC / TANH.
+output quantization of SOFTMAX / LOGISTIC / TANH (after a sigmoid / tanh, outside training,
+the kernel's table looked up from the input's codes).
 
 ``QuantizeWrapper`` runs a Conv2D, DepthwiseConv2D or Dense with int8-rounded weights. With a
 ``batch_norm`` it folds the BatchNormalization that follows it, as TFLite's folding (and
@@ -28,7 +29,12 @@ from compiler.keras.layers.rnn._common import deserialize_layer, serialize_layer
 from compiler.keras.ops._core import primitive
 from compiler.keras.saving.object_registration import register_keras_serializable
 from compiler.quantize.params import quantize_bias, round_half_away, symmetric_weights
-from compiler.quantize.qat._integer import int8_mean, int8_requantize
+from compiler.quantize.qat._integer import (
+    int8_function_table,
+    int8_mean,
+    int8_mul,
+    int8_requantize,
+)
 from compiler.quantize.qat._ops import activation_qparams, fake_quant, fake_quant_weights
 
 __all__ = ["FakeQuant", "QuantizeWrapper", "PACKAGE", "WRAPPED_CLASSES"]
@@ -105,7 +111,13 @@ class FakeQuant(Layer):
 
     def call(self, inputs, training=False):
         if self.fixed is not None:
-            return fake_quant(inputs, 0.0, 0.0, scale=self.fixed[0], zero_point=self.fixed[1])
+            rounded = fake_quant(inputs, 0.0, 0.0, scale=self.fixed[0], zero_point=self.fixed[1])
+            codes = None if training else self._table_codes(inputs)
+            if codes is None:
+                return rounded
+            scale, zero_point = self.params
+            out = (np.asarray(codes - zero_point, np.float32) * scale).astype(np.float32)
+            return rounded + (out - rounded.data)  # straight-through gradient, as below
         if training:
             data = np.asarray(inputs.data)
             lo, hi = float(data.min(initial=0.0)), float(data.max(initial=0.0))
@@ -129,13 +141,20 @@ class FakeQuant(Layer):
 
     def _integer_codes(self, inputs):
         """Outside training, the int8 kernel's own output codes where the arithmetic before
-        this quantizer is known (a MEAN, a convolution or Dense, optionally through its fused
-        ReLU / ReLU6); None elsewhere (then plain fake quantization)."""
+        this quantizer is known (a MEAN, a two-input Multiply, a convolution or Dense,
+        optionally through its fused ReLU / ReLU6); None elsewhere (plain fake quantization)."""
         if self.mean_count:
             source = _source_quantizer(self)
             if source is not None and source.params is not None:
                 return self._int8_mean(inputs, *source.params)
             return None
+        sources = _multiply_sources(self)
+        if sources is not None:
+            (s_a, _), (s_b, _) = sources
+            # A product of two grid values is the integer product times s_a * s_b to ~1e-7
+            # relative: dividing recovers it exactly (|product| <= 2^16).
+            product = round_half_away(inputs.data.astype(np.float64) / (np.float64(s_a) * s_b))
+            return int8_mul(product.astype(np.int64), s_a, s_b, *self.params)
         found = _conv_before(self)
         if found is None:
             return None
@@ -158,6 +177,27 @@ class FakeQuant(Layer):
         return int8_requantize(
             acc, in_scale, weight_scales, scale, zero_point, lo, hi, fixed_point=fixed_point
         )
+
+    def _table_codes(self, inputs):
+        """Outside training, after a sigmoid / tanh whose input codes come from a known
+        quantizer: the int8 LOGISTIC / TANH kernel's table lookup (``_integer``); else None."""
+        found = _function_before(self)
+        if found is None:
+            return None
+        function, source = found
+        if source.params is None:
+            return None
+        in_scale, in_zero_point = source.params
+        # The input lies on the source's grid; the float32 function is invertible to far
+        # better than a grid step wherever the table is not saturated (where a wrong code
+        # still maps to the same saturated output).
+        y = inputs.data.astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = np.log(y / (1.0 - y)) if function == "sigmoid" else np.arctanh(y)
+        codes = round_half_away(np.nan_to_num(x / np.float64(in_scale))) + in_zero_point
+        codes = np.clip(codes, -128, 127).astype(np.int64)
+        table = int8_function_table(function, in_scale, in_zero_point, *self.params)
+        return table[codes + 128]
 
     def _int8_mean(self, inputs, in_scale, in_zero_point):
         # The mean of values on the input's grid, times the count over the scale, is the sum
@@ -243,7 +283,11 @@ def _relu_kind(layer) -> str | None:
 
 def _conv_before(quantizer):
     """``(QuantizeWrapper, fused activation)`` when ``quantizer`` requantizes the output of a
-    wrapped convolution or Dense (through a ReLU / ReLU6 layer the compiler fuses)."""
+    wrapped convolution or Dense (through a ReLU / ReLU6 layer the compiler fuses), or is the
+    ``pre_activation`` of one (no fused activation: the int8 graph keeps the activation)."""
+    owner = getattr(quantizer, "_owner", None)
+    if owner is not None:
+        return owner, None
     layer = _single_input(quantizer)
     activation = None
     if layer is not None and type(layer).__name__ in ("ReLU", "Activation"):
@@ -259,6 +303,46 @@ def _conv_before(quantizer):
             return None
         activation = own
     return layer, activation
+
+
+def _function_before(quantizer):
+    """``("sigmoid" | "tanh", FakeQuant of its input)`` when ``quantizer`` (fixed) follows
+    a sigmoid / tanh: a wrapped Dense / convolution's own activation after its
+    ``pre_activation``, or an ``Activation`` layer after a quantizer; else None."""
+    layer = _single_input(quantizer)
+    if isinstance(layer, QuantizeWrapper):
+        function = layer.layer.get_config().get("activation")
+        source = layer.pre_activation
+    elif layer is not None and type(layer).__name__ == "Activation":
+        function = layer.get_config().get("activation")
+        source = _input_quantizer(layer)
+    else:
+        return None
+    if function not in ("sigmoid", "tanh") or source is None:
+        return None
+    return function, source
+
+
+def _multiply_sources(quantizer):
+    """The ``params`` of the quantizers that set the codes of both inputs of the two-input
+    ``Multiply`` whose output ``quantizer`` requantizes; None if the graph is not of that form."""
+    layer = _single_input(quantizer)
+    if type(layer).__name__ != "Multiply" or len(layer._inbound_nodes) != 1:
+        return None
+    tensors = layer._inbound_nodes[0].input_tensors
+    if len(tensors) != 2:
+        return None
+    params = []
+    for tensor in tensors:
+        producer = tensor._keras_history[0]
+        if not isinstance(producer, FakeQuant):
+            if type(producer).__name__ not in _KEEPS_PARAMS:
+                return None
+            producer = _input_quantizer(producer)
+        if producer is None or producer.params is None:
+            return None
+        params.append(producer.params)
+    return params
 
 
 def _source_quantizer(quantizer):
@@ -402,6 +486,8 @@ class QuantizeWrapper(Layer):
             else:
                 y = self._accumulate(inputs, w, b)
         if self.pre_activation is not None:
+            # Untracked link ("_"): the quantizer finds the layer whose accumulator it rounds.
+            self.pre_activation._owner = self
             y = self.pre_activation(y, training=training)
         return layer.activation(y)
 

@@ -1,8 +1,8 @@
 """The QAT model's forward pass against the int8 file compiled from it, run by our runtime
 (bit-exact with LiteRT's reference kernels, see tests/runtime): equal int8 outputs (outside
-training the simulation requantizes convolutions, Dense and MEAN with the kernels' integer
-arithmetic), within one step after LOGISTIC / SOFTMAX, whose fixed-point functions it does not
-reproduce."""
+training the simulation requantizes convolutions, Dense, MEAN and MUL with the kernels'
+integer arithmetic and looks LOGISTIC / TANH up in their tables), within one step after
+SOFTMAX, whose fixed-point function it does not reproduce."""
 
 import numpy as np
 import pytest
@@ -90,8 +90,8 @@ def test_dense_softmax_and_sigmoid_outputs(tmp_path):
     fixed = {q.target: q.fixed for q in qat.layers if getattr(q, "fixed", None)}
     assert set(fixed.values()) == {(1 / 256, -128)}
     result = compile_int8(qat, tmp_path, io="int8")
-    # The int8 LOGISTIC and SOFTMAX kernels evaluate their function in fixed point, which the
-    # float simulation (function, then rounding) follows to within one step.
+    # The int8 SOFTMAX kernel evaluates its function in fixed point, which the float
+    # simulation (function, then rounding) follows to within one step.
     _assert_matches(qat, result.files["tflite"], x, 0.99)
 
 
@@ -112,3 +112,67 @@ def test_float_island_warns_and_stays_float(tmp_path):
     result = compile_int8(qat, tmp_path, io="int8")
     assert {i.split()[-1] for i in result.report.float_islands} == {"(ABS)", "(SQRT)"}
     _assert_matches(qat, result.files["tflite"], x, 1.0)
+
+
+def _squeeze_excite_model():
+    """A conv feature map scaled by a MobileNetV3-style sigmoid gate (GlobalAveragePooling2D,
+    1x1 Conv2D with ReLU, 1x1 Conv2D with sigmoid, Multiply), then tanh in both forms (a
+    Dense's own, an Activation layer)."""
+    from compiler import keras
+    from compiler.keras import layers
+
+    keras.utils.set_random_seed(7)
+    inputs = keras.Input((8, 8, 3))
+    features = layers.Conv2D(8, 3, padding="same", activation="relu")(inputs)
+    s = layers.GlobalAveragePooling2D(keepdims=True)(features)
+    s = layers.Conv2D(4, 1, activation="relu")(s)
+    gate = layers.Conv2D(8, 1, activation="sigmoid", bias_initializer="random_normal")(s)
+    x = layers.Multiply()([features, gate])
+    x = layers.GlobalAveragePooling2D()(x)
+    t = layers.Activation("tanh")(layers.Dense(32)(x))
+    u = layers.Dense(32, activation="tanh")(x)
+    outputs = layers.Dense(5)(layers.Concatenate()([t, u]))
+    return keras.Model(inputs, [outputs, gate, t, u])
+
+
+def test_squeeze_excite_gate_multiply_and_tanh_are_the_int8_kernels(tmp_path):
+    """MUL (fixed-point product rescaling), the convolution's requantization before its
+    sigmoid and the LOGISTIC / TANH tables: every int8 code of the model output and of the
+    sigmoid / tanh outputs equals the file's. (Float rounding there differed by up to 3 steps
+    on ~4.5 % of the outputs.)"""
+    import runtime
+    from compiler.quantize.params import round_half_away
+
+    x = np.random.default_rng(1).normal(size=(512, 8, 8, 3)).astype("float32")
+    qat = prepare_qat(_squeeze_excite_model(), calibration=x[:64])
+    path = compile_int8(qat, tmp_path, io="int8").files["tflite"]
+    interpreter = runtime.Interpreter(model_path=str(path))
+    inp = interpreter.get_input_details()[0]
+    interpreter.resize_tensor_input(inp["index"], list(x.shape))
+    interpreter.allocate_tensors()
+    scale, zp = inp["quantization"]
+    q = np.clip(round_half_away(x / np.float32(scale)) + zp, -128, 127).astype(np.int8)
+    interpreter.set_tensor(inp["index"], q)
+    interpreter.invoke()
+    details = interpreter.get_output_details()
+    for detail, sim in zip(details, qat.predict(x, verbose=0), strict=True):
+        scale, zp = detail["quantization"]
+        codes = round_half_away(sim / np.float32(scale)).astype(np.int64) + zp
+        got = interpreter.get_tensor(detail["index"]).astype(np.int64)
+        np.testing.assert_array_equal(codes, got, err_msg=detail["name"])
+
+
+def test_function_table_is_the_runtimes():
+    """The LOGISTIC / TANH table against the runtime's (bit-exact with LiteRT's kernels)."""
+    from compiler.quantize.qat._integer import int8_function_table
+    from runtime.tflite.kernels.activations import _lut_int8, _sigmoid32, _tanh32
+
+    for function, fn, out in (
+        ("sigmoid", _sigmoid32, (1 / 256, -128)),
+        ("tanh", _tanh32, (1 / 128, 0)),
+    ):
+        for in_scale, in_zero_point in ((0.05, 3), (0.013, -100), (0.2, 127)):
+            lut = _lut_int8(fn, in_scale, in_zero_point, *out).view(np.int8)
+            expected = np.concatenate([lut[128:], lut[:128]])  # uint8 index order -> code order
+            got = int8_function_table(function, in_scale, in_zero_point, *out)
+            np.testing.assert_array_equal(got, expected)
