@@ -91,26 +91,37 @@ def _uses(nodes: list, graph: Graph) -> Counter:
     return uses
 
 
-def _fuse_relus(nodes: list, graph: Graph) -> list:
-    """Each float Conv -> Relu pair where only the Relu reads the Conv: one Conv (at the
-    Relu's place) that applies the Relu to its own fresh output."""
+def _fuse_pairs(nodes: list, graph: Graph, consumer_ok, producer_ok, merge) -> list:
+    """Each producer -> consumer pair where only the consumer reads the producer's output (the
+    consumer's first input) and both pass their test: one node, ``merge(producer, consumer)``,
+    at the consumer's place."""
     uses = _uses(nodes, graph)
     producer = {out: i for i, n in enumerate(nodes) for out in n.outputs if out}
     fused: dict[int, Node] = {}
     gone = set()
-    for i, relu in enumerate(nodes):
-        if relu.op_type != "Relu" or relu.domain != "" or len(relu.inputs) != 1:
+    for i, consumer in enumerate(nodes):
+        if not consumer.inputs or not consumer_ok(consumer):
             continue
-        j = producer.get(relu.inputs[0])
-        if j is None or j in gone or uses[relu.inputs[0]] != 1:
+        j = producer.get(consumer.inputs[0])
+        if j is None or j in gone or uses[consumer.inputs[0]] != 1 or not producer_ok(nodes[j]):
             continue
-        conv_node = nodes[j]
-        if conv_node.op_type != "Conv" or conv_node.domain != "" or conv_node.fn is not conv.Conv:
-            continue
-        fn = functools.partial(conv.Conv, _relu=True)
-        fused[i] = dataclasses.replace(conv_node, outputs=relu.outputs, fn=fn)
+        fused[i] = merge(nodes[j], consumer)
         gone.add(j)
     return [fused.get(i, n) for i, n in enumerate(nodes) if i not in gone]
+
+
+def _fuse_relus(nodes: list, graph: Graph) -> list:
+    """Each float Conv -> Relu pair where only the Relu reads the Conv: one Conv (at the
+    Relu's place) that applies the Relu to its own fresh output."""
+    return _fuse_pairs(
+        nodes,
+        graph,
+        lambda n: n.op_type == "Relu" and n.domain == "" and len(n.inputs) == 1,
+        lambda n: n.op_type == "Conv" and n.domain == "" and n.fn is conv.Conv,
+        lambda conv_node, relu: dataclasses.replace(
+            conv_node, outputs=relu.outputs, fn=functools.partial(conv.Conv, _relu=True)
+        ),
+    )
 
 
 def _memoize_shape_chains(nodes: list, graph: Graph, known: dict) -> list:
@@ -212,41 +223,36 @@ def _fold(node: Node, known: dict, budget) -> bool:
 def _fuse_quantize_dequantize(nodes: list, graph: Graph) -> list:
     """Each QuantizeLinear -> DequantizeLinear pair where only the DequantizeLinear reads the
     quantized tensor: one node (at the DequantizeLinear's place) calling both kernels."""
-    uses = _uses(nodes, graph)
-    producer = {out: i for i, n in enumerate(nodes) for out in n.outputs if out}
-    fused: dict[int, Node] = {}
-    gone = set()
-    for i, dq in enumerate(nodes):
-        if dq.op_type != "DequantizeLinear" or dq.domain != "" or len(dq.outputs) != 1:
-            continue
-        j = producer.get(dq.inputs[0])
-        if j is None or j in gone or uses[dq.inputs[0]] != 1:
-            continue
-        q = nodes[j]
-        if q.op_type != "QuantizeLinear" or q.domain != "" or len(q.outputs) != 1:
-            continue
-        n_q = len(q.inputs)
-        formal = None
-        if q.formal is not None and dq.formal is not None:
-            # DequantizeLinear's own type parameters, kept apart from QuantizeLinear's.
-            formal = tuple(q.formal[:n_q]) + tuple(
-                (name, f"dq.{param}", *rest) for name, param, *rest in dq.formal[1:]
-            )
-        fn = functools.partial(
-            _quantize_dequantize, _split=n_q, _q=(q.fn, q.attrs), _dq=(dq.fn, dq.attrs)
+    return _fuse_pairs(
+        nodes,
+        graph,
+        lambda n: n.op_type == "DequantizeLinear" and n.domain == "" and len(n.outputs) == 1,
+        lambda n: n.op_type == "QuantizeLinear" and n.domain == "" and len(n.outputs) == 1,
+        _quantize_dequantize_node,
+    )
+
+
+def _quantize_dequantize_node(q: Node, dq: Node) -> Node:
+    n_q = len(q.inputs)
+    formal = None
+    if q.formal is not None and dq.formal is not None:
+        # DequantizeLinear's own type parameters, kept apart from QuantizeLinear's.
+        formal = tuple(q.formal[:n_q]) + tuple(
+            (name, f"dq.{param}", *rest) for name, param, *rest in dq.formal[1:]
         )
-        fused[i] = dataclasses.replace(
-            q,
-            name=f"{q.name} + {dq.name}",
-            op_type="QuantizeLinear+DequantizeLinear",
-            inputs=q.inputs + dq.inputs[1:],
-            outputs=dq.outputs,
-            fn=fn,
-            attrs={},
-            formal=formal,
-        )
-        gone.add(j)
-    return [fused.get(i, n) for i, n in enumerate(nodes) if i not in gone]
+    fn = functools.partial(
+        _quantize_dequantize, _split=n_q, _q=(q.fn, q.attrs), _dq=(dq.fn, dq.attrs)
+    )
+    return dataclasses.replace(
+        q,
+        name=f"{q.name} + {dq.name}",
+        op_type="QuantizeLinear+DequantizeLinear",
+        inputs=q.inputs + dq.inputs[1:],
+        outputs=dq.outputs,
+        fn=fn,
+        attrs={},
+        formal=formal,
+    )
 
 
 def _quantize_dequantize(*args, _split, _q, _dq):
