@@ -210,19 +210,26 @@ def int16_bias(ctx, bias, what: str) -> bool:
     )
 
 
-def int16_multipliers(ctx, oc: int, act: int):
-    """Per-channel multipliers of a 16x8 convolution (symmetric int16 in and out)."""
+def int16_scales(ctx, oc: int, what: str, weights_need: str) -> tuple[np.ndarray, float]:
+    """``(s_in * s_w / s_out per output channel, s_out)`` of a 16x8 convolution or fully
+    connected op, after checking its symmetric int16 input and output and int8 weights."""
     s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
     s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
     if ctx.out_type() != c.I16:
-        raise ctx.unsupported("16x8 convolution must have an int16 output")
+        raise ctx.unsupported(f"16x8 {what} must have an int16 output")
     if zp_in != 0 or zp_out != 0:
         raise ctx.fail(f"int16 input and output zero points must be 0, are {zp_in}, {zp_out}")
     wq = ctx.inputs[1].quantization
     if wq is None or len(wq.scale) not in (1, oc) or np.any(wq.zero_point != 0):
-        raise ctx.fail(f"filter needs 1 or {oc} scales with zero points 0")
+        raise ctx.fail(f"{weights_need} 1 or {oc} scales with zero points 0")
     w_scale = np.broadcast_to(wq.scale.astype(np.float64), (oc,))
-    mult, shift = quantize_multipliers(np.float64(s_in) * w_scale / np.float64(s_out))
+    return np.float64(s_in) * w_scale / np.float64(s_out), s_out
+
+
+def int16_multipliers(ctx, oc: int, act: int):
+    """Per-channel multipliers of a 16x8 convolution (symmetric int16 in and out)."""
+    scale, s_out = int16_scales(ctx, oc, "convolution", "filter needs")
+    mult, shift = quantize_multipliers(scale)
     lo, hi = c.activation_range_quantized(act, s_out, 0, np.int16)
     return mult, shift, lo, hi
 

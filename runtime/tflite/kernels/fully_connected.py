@@ -14,7 +14,7 @@ import numpy as np
 from runtime.tflite.kernels import _common as c
 from runtime.tflite.kernels._fixed_point import round_half_away, wrap_int32
 from runtime.tflite.kernels._hybrid import quantize_rows_asymmetric, quantize_rows_symmetric
-from runtime.tflite.kernels.conv import exact_gemm_dtype, int16_bias
+from runtime.tflite.kernels.conv import exact_gemm_dtype, int16_bias, int16_scales
 
 
 def prepare(ctx: c.OpContext) -> c.Eval:
@@ -116,17 +116,7 @@ def _int16(ctx, weights, bias, act, rows, shape_out):
     # quantized_bias_type INT32), requantized in double like the int8 reference kernel.
     units = weights.shape[0]
     int32_bias = int16_bias(ctx, bias, "fully connected")
-    s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
-    s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
-    if ctx.out_type() != c.I16:
-        raise ctx.unsupported("16x8 fully connected must have an int16 output")
-    if zp_in != 0 or zp_out != 0:
-        raise ctx.fail(f"int16 input and output zero points must be 0, are {zp_in}, {zp_out}")
-    wq = ctx.inputs[1].quantization
-    if wq is None or len(wq.scale) not in (1, units) or np.any(wq.zero_point != 0):
-        raise ctx.fail(f"weights need 1 or {units} scales with zero points 0")
-    scale = np.float64(s_in) * wq.scale.astype(np.float64) / np.float64(s_out)
-    scale = np.broadcast_to(scale, (units,))
+    scale, s_out = int16_scales(ctx, units, "fully connected", "weights need")
     lo, hi = c.activation_range_quantized(act, s_out, 0, np.int16)
     w_t = np.ascontiguousarray(weights.T.astype(np.float64))
     b = np.zeros(units, np.int64) if bias is None else bias.astype(np.int64)
