@@ -71,6 +71,19 @@ def _copy_weights(source, target) -> None:
         target.set_weights(source.get_weights())
 
 
+def _replay(layer, node, lookup) -> list:
+    """``node``'s call of ``layer`` made again by a copy of it on the tensors ``lookup`` maps
+    its arguments to; its outputs as a list."""
+    from compiler.keras.layers.layer import map_structure
+
+    copy = _clone(layer)
+    args = map_structure(lookup, node.args)
+    kwargs = {k: map_structure(lookup, v) for k, v in node.kwargs.items()}
+    out = copy(*args, **kwargs)
+    _copy_weights(layer, copy)
+    return out if isinstance(out, (list, tuple)) else [out]
+
+
 def _linear_activation(layer) -> bool:
     return layer.get_config().get("activation", "linear") in ("linear", None)
 
@@ -329,12 +342,7 @@ class _Builder:
                 value = bn_node.layer.name if bn_node is not None else layer.name
                 self.tensors[id(tensors[0])] = self._quantize(out, value)
                 continue
-            copy = _clone(layer)
-            args = map_structure(lookup, node.args)
-            kwargs = {k: map_structure(lookup, v) for k, v in node.kwargs.items()}
-            out = copy(*args, **kwargs)
-            _copy_weights(layer, copy)
-            outs = out if isinstance(out, (list, tuple)) else [out]
+            outs = _replay(layer, node, lookup)
             for tensor, value in zip(node.output_tensors, outs, strict=True):
                 name = layer.name if len(node.output_tensors) == 1 else None
                 self.tensors[id(tensor)] = value if name is None else self._quantize(value, name)

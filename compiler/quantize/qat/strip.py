@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from compiler.quantize.qat.layers import FakeQuant, QuantizeWrapper
-from compiler.quantize.qat.prepare import QATError, _clone, _copy_weights, _functional
+from compiler.quantize.qat.prepare import QATError, _clone, _copy_weights, _functional, _replay
 
 __all__ = ["QATExport", "is_qat_model", "strip_qat"]
 
@@ -93,12 +93,7 @@ def strip_qat(model, with_ranges: bool = True) -> QATExport:
                 _range_of(layer.pre_activation, ranges)
             tensors[id(node.output_tensors[0])] = out
             continue
-        copy = _clone(layer)
-        args = map_structure(lookup, node.args)
-        kwargs = {k: map_structure(lookup, v) for k, v in node.kwargs.items()}
-        out = copy(*args, **kwargs)
-        _copy_weights(layer, copy)
-        outs = out if isinstance(out, (list, tuple)) else [out]
+        outs = _replay(layer, node, lookup)
         for tensor, value in zip(node.output_tensors, outs, strict=True):
             tensors[id(tensor)] = value
     outputs = map_structure(lookup, functional._outputs_struct)
