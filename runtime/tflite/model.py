@@ -423,8 +423,31 @@ def _read_subgraph(view, sg: int, opcodes, buffers, max_bytes: int) -> SubGraph:
         else:
             operators.append(replace(first, index=i, options=dict(first.options)))
     subgraph = SubGraph(sg, view.string("name") or "", tensors, inputs, outputs, operators)
+    _mark_empty_constants(subgraph)
     check_dataflow(subgraph)
     return subgraph
+
+
+def _mark_empty_constants(sg: SubGraph) -> None:
+    """Gives zero bytes of constant data to each empty tensor that nothing writes.
+
+    A converter stores an empty constant (a RESHAPE's shape of dims ``[0]``: a scalar output)
+    as a tensor of static shape with zero elements and an empty buffer, which reads like an
+    activation that no operator produces. It needs no data, and LiteRT runs such files
+    (openWakeWord's hey_jarvis_v0.1.tflite). Only tensors whose zero-size dimension is static
+    qualify, so a non-empty tensor that nothing produces is still a dangling reference.
+    """
+    written = set(sg.inputs)
+    for op in sg.operators:
+        written.update(op.outputs)
+    for i, t in enumerate(sg.tensors):
+        if t.data is not None or t.is_variable or t.sparse or i in written:
+            continue
+        if _itemsize(t.type) is None:
+            continue
+        signature = t.shape_signature or t.shape
+        if any(d == 0 and signature[k] == 0 for k, d in enumerate(t.shape)):
+            t.data = memoryview(b"")
 
 
 def _read_signature(view, i: int, subgraphs) -> SignatureDef:

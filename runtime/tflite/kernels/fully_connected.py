@@ -25,7 +25,9 @@ def prepare(ctx: c.OpContext) -> c.Eval:
         raise ctx.unsupported("shuffled weights format is not supported")
     weights = ctx.constant(1)
     if weights is None:
-        raise ctx.unsupported("weights must be a constant tensor")
+        if (ctx.in_type(0), ctx.in_type(1)) != (c.F32, c.F32):
+            raise ctx.unsupported("weights must be a constant tensor unless they are float32")
+        return _float_computed_weights(ctx, act, bool(o["keep_num_dims"]))
     if weights.ndim != 2:
         raise ctx.fail(f"weights must be 2-D [units, depth], have shape {list(weights.shape)}")
     units, depth = weights.shape
@@ -64,6 +66,29 @@ def prepare(ctx: c.OpContext) -> c.Eval:
     if it == c.I16 and wt == c.I8:
         return _int16(ctx, weights, bias, act, rows, shape_out)
     raise ctx.unsupported(f"input/weight types {it}/{wt} not supported")
+
+
+def _float_computed_weights(ctx, act, keep_dims):
+    """Float32 weights (and bias) that the graph computes or a caller passes in: a converted
+    ONNX If hands its branch the layers' weights as subgraph inputs (openWakeWord's
+    hey_jarvis_v0.1.tflite). LiteRT's float kernel takes them at each invoke the same way."""
+
+    def run(x, w, b=None, *_):
+        if w.ndim != 2:
+            raise ctx.fail(f"weights must be 2-D [units, depth], have shape {list(w.shape)}")
+        units, depth = w.shape
+        if depth == 0 or x.size % depth:
+            raise ctx.fail(f"input of shape {list(x.shape)} is not a multiple of depth {depth}")
+        if b is not None and b.size != units:
+            raise ctx.fail(f"bias has {b.size} elements, expected {units}")
+        c.check_alloc(ctx, (x.size // depth, units), "output")
+        y = x.reshape(-1, depth) @ w.T
+        if b is not None:
+            y += b.reshape(units)
+        y = c.apply_float_activation(y, act)
+        return [y.reshape(*x.shape[:-1], units) if keep_dims else y]
+
+    return run
 
 
 def _int8(ctx, weights, bias, act, rows, shape_out):
