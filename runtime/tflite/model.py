@@ -4,7 +4,8 @@
 and then checks the model's internal consistency: every tensor, buffer, operator-code and
 subgraph index in range; constant tensors' data sizes match their shapes; activation sizes
 below a cap; each operator's inputs produced before use (which rules out cycles and dangling
-references); WHILE/IF/CALL_ONCE subgraph references in range and not recursive. Anything wrong
+references; an empty tensor of static shape that nothing writes is an empty constant);
+WHILE/IF/CALL_ONCE subgraph references in range and not recursive. Anything wrong
 is an ``InvalidModelError`` that names the subgraph, operator or tensor. The operators of all
 subgraphs together count against the loading budget's ``max_nodes`` (``runtime.Limits``).
 """
@@ -439,7 +440,7 @@ def _mark_empty_constants(sg: SubGraph) -> None:
     """
     written = set(sg.inputs)
     for op in sg.operators:
-        written.update(op.outputs)
+        written.update(op.outputs + op.intermediates)  # LSTM kernels write intermediates
     for i, t in enumerate(sg.tensors):
         if t.data is not None or t.is_variable or t.sparse or i in written:
             continue
