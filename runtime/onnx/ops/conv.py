@@ -11,11 +11,24 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from runtime.errors import InvalidModelError
+from runtime.errors import InvalidModelError, UnsupportedOpError
 from runtime.onnx.ops._common import check_size, conv_pads
+from runtime.onnx.ops._conv_gemm import pointwise_nchw, shifted_taps
 
+_KERNEL_LETTERS = "abdefghijklmnopqrstuvwxyz"  # einsum labels of kernel axes ("c": channels)
 # Elements of one im2col copy (128 MiB of float32); bigger batches are cut into blocks.
 IM2COL_BUDGET = 1 << 25
+# The one switch of the fast paths below (shifted taps, pointwise, depthwise einsum, planes of
+# few channels); off, every convolution runs the plain im2col path (tests compare the two).
+FAST_PATHS = True
+# Input channels per group from which a stride-1 convolution with a kernel larger than 1 runs
+# as one matrix product per kernel tap (``_conv_gemm.shifted_taps``) rather than one im2col
+# copy and one product; only with few output channels (M/G <= Cg) on large grids (>= 2048
+# positions), the one region where measured faster (OpenBLAS runs poorly on K = C products,
+# and the copy is a small part of a product with many output channels).
+TAP_MIN_CHANNELS = 128
+# Input channels up to which im2col copies one (tap, channel) plane at a time.
+SMALL_CHANNELS = 4
 
 
 def pack_weights(w, group: int, dtype) -> np.ndarray:
@@ -65,6 +78,39 @@ def conv_nchw(
             f"{op}: input channels {c}, weight {list(w.shape)} and group {group} do not agree"
         )
     pads = conv_pads(x.shape[2:], kernel, strides, dilations, auto_pad, pads, op)
+    extent = tuple((k - 1) * d + 1 for k, d in zip(kernel, dilations, strict=True))
+    padded = [d + pads[i] + pads[nsp + i] for i, d in enumerate(x.shape[2:])]
+    if any(e > size for e, size in zip(extent, padded, strict=True)):
+        raise InvalidModelError(
+            f"{op}: kernel extent {list(extent)} exceeds the padded input {padded}"
+        )
+    kk, mg = math.prod(kernel), m // group
+    depthwise = cg == 1 and mg == 1 and group > 1 and kk > 1
+    if bias is not None and bias.shape != (m,):
+        raise InvalidModelError(f"{op}: bias of shape {list(bias.shape)}; expected [{m}]")
+    if (
+        FAST_PATHS
+        and dtype in (np.float32, np.float64)
+        and not depthwise
+        and max(strides) == 1
+        and (kk == 1 or (cg >= TAP_MIN_CHANNELS and mg <= cg and math.prod(padded) >= 2048))
+    ):
+        # (float16 stays on the im2col path below, whose products are summed in float32)
+        out_sp = [p - e + 1 for p, e in zip(padded, extent, strict=True)]
+        check_size([n] + padded + [c], op)
+        check_size([n, m] + out_sp, op)
+        weights = pack_weights(w, group, dtype) if packed is None else packed
+        if kk == 1 and not any(pads) and x.flags.c_contiguous:
+            y = pointwise_nchw(x, weights, group)
+            if bias is not None:
+                y += bias.astype(dtype, copy=False).reshape((m,) + (1,) * nsp)
+            return y
+        out = shifted_taps(
+            x.transpose(_channels_last(x.ndim)), weights, group, kernel, dilations, pads
+        )
+        if bias is not None:
+            out += bias.astype(dtype, copy=False)  # in place: the result is ours
+        return out.transpose(_channels_first(out.ndim))
     # Channels-last inside: every window row is a run of Cg adjacent channels, so the im2col
     # copy moves runs instead of single values, and the matmul's (N*P, M) result already is
     # NHWC memory, returned as an NCHW view (a following Conv then needs no transpose copy).
@@ -77,11 +123,6 @@ def conv_nchw(
         inner = tuple(slice(pads[i], pads[i] + d) for i, d in enumerate(x.shape[2:]))
         canvas[(slice(None),) + inner] = xl
         xl = canvas
-    extent = tuple((k - 1) * d + 1 for k, d in zip(kernel, dilations, strict=True))
-    if any(e > size for e, size in zip(extent, xl.shape[1:-1], strict=True)):
-        raise InvalidModelError(
-            f"{op}: kernel extent {list(extent)} exceeds the padded input {list(xl.shape[1:-1])}"
-        )
     # The windows (N, *out, C, *K) as one strided view: sliding_window_view's windows taken
     # every ``strides`` and ``dilations`` apart, built directly.
     out_sp = tuple((size - e) // s + 1 for size, e, s in zip(xl.shape[1:-1], extent, strides))
@@ -95,10 +136,9 @@ def conv_nchw(
         + tuple(st * d for st, d in zip(sp, dilations)),
         writeable=False,
     )
-    kk, p, mg = math.prod(kernel), math.prod(out_sp), m // group
+    p = math.prod(out_sp)
     check_size((n,) + out_sp + (m,), op)
-    # (float16 stays on the matmul path, whose products are summed in float32)
-    if cg == 1 and mg == 1 and group > 1 and kk > 1 and dtype in (np.float32, np.float64):
+    if FAST_PATHS and depthwise and dtype in (np.float32, np.float64):
         out = _depthwise(view, w.reshape(m, kk).astype(dtype, copy=False), kernel, dtype)
     else:
         weights = pack_weights(w, group, dtype) if packed is None else packed
@@ -115,8 +155,6 @@ def conv_nchw(
                 stop = min(start + block, n)
                 out[start:stop] = _im2col_matmul(view[start:stop], weights, group, kernel, dtype)
     if bias is not None:
-        if bias.shape != (m,):
-            raise InvalidModelError(f"{op}: bias of shape {list(bias.shape)}; expected [{m}]")
         out += bias.astype(dtype, copy=False)  # in place: the result is ours
     return out.transpose(_channels_first(out.ndim))
 
@@ -135,35 +173,19 @@ def _channels_first(ndim: int) -> tuple:
 def _depthwise(view, weights, kernel, dtype):
     """Windows (N, *out, C, *K) with one filter per channel, weights (C, K): (N, *out, C).
 
-    A depthwise convolution is a sum over the kernel taps of a shifted input times one weight
-    per channel: K multiply-adds over the output, instead of an im2col copy K times the
-    output's size and C matrix products of one column each. Each tap's product runs over long
-    rows rather than rows of C values (numpy's inner loop, a per-channel weight prevents it from
-    merging axes): when the last output axis and the channels are adjacent in memory (a stride
-    of 1 there) as one row of out[-1]*C values against the weights repeated out[-1] times, else
-    channels first, as rows along the last output axis. The same products summed in the same
-    order either way.
+    A depthwise convolution is, per output position and channel, a dot product of the window
+    with that channel's filter: one ``einsum`` over the strided windows (no im2col copy, no
+    per-tap pass over the output; its loop sums the taps in order, as a tap-by-tap sum would).
     """
-    n, out_sp, c = view.shape[0], view.shape[1 : -1 - len(kernel)], view.shape[-1 - len(kernel)]
-    taps = list(np.ndindex(*kernel))
-    nsp = len(out_sp)
-    if nsp and view.strides[nsp] == c * view.strides[nsp + 1]:
-        rows = (n,) + out_sp[:-1] + (out_sp[-1] * c,)
-        tiled = np.tile(weights.T.astype(dtype, copy=False), (1, out_sp[-1]))  # (K, out[-1]*C)
-        out = np.multiply(view[(Ellipsis,) + taps[0]].reshape(rows), tiled[0], dtype=dtype)
-        term = np.empty_like(out)
-        for t in range(1, len(taps)):
-            np.multiply(view[(Ellipsis,) + taps[t]].reshape(rows), tiled[t], out=term)
-            out += term
-        return out.reshape((n,) + out_sp + (c,))
-    first = np.moveaxis(view, nsp + 1, 1)  # (N, C, *out, *K)
-    w = weights.astype(dtype, copy=False).reshape((c, len(taps)) + (1,) * nsp)
-    out = np.multiply(first[(Ellipsis,) + taps[0]], w[:, 0], dtype=dtype)
-    term = np.empty_like(out)
-    for t in range(1, len(taps)):
-        np.multiply(first[(Ellipsis,) + taps[t]], w[:, t], out=term)
-        out += term
-    return np.moveaxis(out, 1, -1)
+    nsp = len(kernel)
+    if nsp > len(_KERNEL_LETTERS):
+        raise UnsupportedOpError(f"Conv: {nsp} spatial dims; at most {len(_KERNEL_LETTERS)}")
+    k = _KERNEL_LETTERS[:nsp]
+    w = weights.astype(dtype, copy=False).reshape((weights.shape[0],) + kernel)
+    w = np.ascontiguousarray(np.moveaxis(w, 0, -1))
+    # channels innermost on both sides: einsum's inner loop then runs along them
+    view = np.moveaxis(view, 1 + nsp, -1)
+    return np.einsum(f"...{k}c,{k}c->...c", view, w)
 
 
 def _im2col_matmul(view, weights, group, kernel, dtype):
@@ -177,12 +199,16 @@ def _im2col_matmul(view, weights, group, kernel, dtype):
         (1 + nsp, 0) + tuple(range(1, 1 + nsp)) + tuple(range(3 + nsp, 3 + 2 * nsp)) + (2 + nsp,)
     )
     rows = b * math.prod(out_sp)
-    if group == 1 and cg == 1 and len(kernel) > 0:
-        # One input channel: the columns copied tap by tap into a (K, rows) block (long
-        # contiguous runs; the transposed 6-D copy moves one value at a time), used transposed.
-        taps = np.empty((math.prod(kernel),) + (b,) + out_sp, dtype)
+    kk = math.prod(kernel)
+    if FAST_PATHS and group == 1 and cg <= SMALL_CHANNELS and 1 < kk * cg <= 64 and rows >= 1024:
+        # Few input channels (an image's first layer): the columns copied one (tap, channel)
+        # at a time into a (K*C, rows) block of long runs (the transposed 6-D copy would move
+        # runs of C values), used transposed. At most 64 copies, of at least 1024 values each
+        # (a 7x7 kernel's 147 copies take longer than the one transposed copy).
+        taps = np.empty((kk * cg, b) + out_sp, dtype)
         for t, tap in enumerate(np.ndindex(*kernel)):
-            taps[t] = view[(Ellipsis, 0, 0) + tap]
+            for ch in range(cg):
+                taps[t * cg + ch] = view[(Ellipsis, 0, ch) + tap]
         return (taps.reshape(-1, rows).T @ weights[0]).reshape((b,) + out_sp + (mg,))
     cols = np.ascontiguousarray(view.transpose(order), dtype=dtype).reshape(group, rows, -1)
     if group == 1:
@@ -228,6 +254,8 @@ def Conv(
         bias=b,
         packed=ready,
     )
+    if y.dtype != dtype:  # ml_dtypes' bfloat16 matmul gives float32; ONNX keeps T
+        y = y.astype(dtype)
     if _relu:
         np.maximum(y, np.zeros((), dtype=y.dtype), out=y)
     return y

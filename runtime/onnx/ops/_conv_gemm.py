@@ -1,0 +1,89 @@
+"""Convolutions of stride 1 as matrix products without an im2col copy.
+
+Shifted taps: with the (padded) input channels-last and flattened to rows of channels,
+xf[r, c] for r = n*Sp + sum_i h_i*S_i (Sp the padded spatial size, S_i the padded grid's row
+strides), the stride-1 output at the same flat position r is
+
+    out[r, m] = sum_t xf[r + o_t, :] @ W_t[:, m],    o_t = sum_i k_i*d_i*S_i for tap t = (k_i),
+
+so each kernel tap is one matrix product of a contiguous run of rows (a slice, no copy) with
+that tap's (C, M) weights, summed over the taps. The output lives on the padded grid: the rows
+of positions past the real output (the last extent-1 cells of each axis) are computed and
+never read; the result is a strided view that skips them. This trades an im2col copy of
+kernel-size times the input for a few percent of extra products, which wins once C is large
+enough for BLAS to run well on K = C. Grouped convolutions run the same products batched over
+the groups: (G, rows, Cg) strided views of the same rows, into a strided view of the output.
+
+Pointwise (1x1, stride 1, no pads): an NCHW-contiguous input is already the (C, P) right
+operand per sample, so out (N, G, M/G, P) = W (G, M/G, Cg) @ x (N, G, Cg, P) with no copy of
+the input and an NCHW result.
+"""
+
+import math
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+
+def shifted_taps(xl, weights, group, kernel, dilations, pads):
+    """Stride-1 convolution of ``xl`` (N, *S, C), any layout, with ``weights`` packed as
+    ``conv.pack_weights`` (G, K*Cg, M/G) and ``pads`` (begins, then ends): (N, *out, M), a
+    strided view of a fresh buffer in ``weights.dtype``."""
+    n, c = xl.shape[0], xl.shape[-1]
+    nsp = len(kernel)
+    padded = [d + pads[i] + pads[nsp + i] for i, d in enumerate(xl.shape[1:-1])]
+    if any(pads) or not xl.flags.c_contiguous or xl.dtype != weights.dtype:
+        canvas = np.zeros([n] + padded + [c], weights.dtype)
+        inner = tuple(slice(pads[i], pads[i] + d) for i, d in enumerate(xl.shape[1:-1]))
+        canvas[(slice(None),) + inner] = xl
+        xl = canvas
+    flat = xl.reshape(-1, c)
+    grid = [math.prod(padded[i + 1 :]) for i in range(nsp)]  # row strides of the padded grid
+    extent = [(k - 1) * d + 1 for k, d in zip(kernel, dilations, strict=True)]
+    out_sp = [p - e + 1 for p, e in zip(padded, extent, strict=True)]
+    size = math.prod(padded)
+    rows = (n - 1) * size + sum((o - 1) * g for o, g in zip(out_sp, grid, strict=True)) + 1
+    mg = weights.shape[2]
+    m = group * mg
+    cg = c // group
+    result = np.empty((rows, m), weights.dtype)
+    term = None
+    for t, tap in enumerate(np.ndindex(*kernel)):
+        start = sum(k * d * g for k, d, g in zip(tap, dilations, grid, strict=True))
+        a = flat[start : start + rows]
+        w = weights[:, t * cg : (t + 1) * cg]
+        if t == 0:
+            _grouped_matmul(a, w, group, result)
+            continue
+        if term is None:
+            term = np.empty_like(result)
+        _grouped_matmul(a, w, group, term)
+        result += term
+    item = result.itemsize
+    return as_strided(
+        result,
+        shape=(n, *out_sp, m),
+        strides=(size * m * item, *(g * m * item for g in grid), item),
+    )
+
+
+def _grouped_matmul(a, w, group, out):
+    """out (R, G*Mg) = per group g: a[:, g*Cg:(g+1)*Cg] @ w[g], through strided views (BLAS
+    takes the row strides as leading dimensions: no copy of either side)."""
+    if group == 1:
+        np.matmul(a, w[0], out=out)
+        return
+    rows = a.shape[0]
+    lhs = a.reshape(rows, group, -1).transpose(1, 0, 2)
+    np.matmul(lhs, w, out=out.reshape(rows, group, -1).transpose(1, 0, 2))
+
+
+def pointwise_nchw(x, weights, group):
+    """1x1 stride-1 unpadded convolution of an NCHW-contiguous ``x`` (N, C, *S) with packed
+    ``weights`` (G, Cg, M/G): (N, M, *S), C-contiguous, in ``weights.dtype``."""
+    n, c = x.shape[:2]
+    spatial = x.shape[2:]
+    lhs = weights.transpose(0, 2, 1)  # (G, M/G, Cg), BLAS reads it transposed
+    rhs = x.reshape(n, group, c // group, -1).astype(weights.dtype, copy=False)
+    out = np.matmul(lhs, rhs)  # (N, G, M/G, P)
+    return out.reshape((n, group * weights.shape[2]) + spatial)
