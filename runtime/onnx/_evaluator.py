@@ -28,6 +28,9 @@ _TAKES_SEQUENCES = frozenset(
     | {"Identity", "Optional", "OptionalHasElement", "OptionalGetElement", "Loop", "SequenceMap"}
 )
 
+# Ops that make sequences or optionals (or read them: with none made, they fail their checks).
+_MAKES_CONTAINERS = ("Sequence", "SplitToSequence", "ConcatFromSequence", "Optional")
+
 
 class BoundGraph:
     """A subgraph together with the enclosing scope it reads; call it with its inputs."""
@@ -51,7 +54,7 @@ class BoundGraph:
         return [values[v.name] for v in graph.outputs]
 
 
-def run_graph(graph: Graph, feeds: dict, outer=None, keep: dict | None = None):
+def run_graph(graph: Graph, feeds: dict, outer=None, keep: dict | None = None, typed: bool = False):
     """Run ``graph`` on ``feeds`` and return the scope holding every value computed.
 
     Args:
@@ -59,10 +62,12 @@ def run_graph(graph: Graph, feeds: dict, outer=None, keep: dict | None = None):
         feeds: values of the graph inputs (already checked by the caller).
         outer: the enclosing scope of a subgraph.
         keep: if given, every value computed is also stored into it (intermediates).
+        typed: every node's inputs are known to pass the schema's type checks (an earlier run
+            of this graph on feeds of the same dtypes passed them: see ``types_follow_feeds``).
     """
     held = _Held(_budget.active())
     try:
-        return _run_nodes(graph, feeds, outer, keep, held)
+        return _run_nodes(graph, feeds, outer, keep, held, typed)
     finally:
         # The caller takes what it needs from the scope; the run holds the rest no longer.
         held.budget.release(held.nbytes)
@@ -109,106 +114,120 @@ def _flat(args) -> list:
     return [x for a in args for x in (a if isinstance(a, list) else [a])]
 
 
-def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held):
+def _steps(graph: Graph) -> list:
+    """The graph's nodes as tuples ready for the loop, made once per graph and cached on it:
+    (node, fn, input names without the trailing omitted ones, attributes or None when there
+    are none, output names, the output's name when there is one, whether an input in the
+    middle is omitted)."""
+    cached = graph.steps
+    if cached is not None and cached[0] is graph.nodes:
+        return cached[1]
+    steps = []
+    for node in graph.nodes:
+        names = list(node.inputs)
+        while names and not names[-1]:
+            names.pop()  # trailing omitted optional inputs: the op's defaults apply
+        attrs = node.attrs if (node.attrs or node.graph_attrs) else None
+        single = node.outputs[0] if len(node.outputs) == 1 else None
+        steps.append((node, node.fn, tuple(names), attrs, node.outputs, single, "" in names))
+    graph.steps = (graph.nodes, steps)
+    return steps
+
+
+def types_follow_feeds(graph: Graph) -> bool:
+    """Whether the dtype of every value of ``graph`` is a function of the feeds' dtypes alone,
+    so that a run that passed every node's type checks proves them for any feeds of the same
+    dtypes: no subgraphs (an If picks a branch by value), no sequences or optionals (a value
+    that is present or not, a list or not, by value). Kernels compute their result types from
+    their inputs' types (numpy 2 never casts by value)."""
+    return all(not v.container for v in graph.inputs) and not any(
+        node.graph_attrs or node.op_type.startswith(_MAKES_CONTAINERS) for node in graph.nodes
+    )
+
+
+def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held, typed: bool):
     budget = held.budget
     local = dict(graph.initializers)
     local.update(feeds)
     values = ChainMap(local, outer) if outer is not None else local
-    get = local.get  # the graph's own values first (a ChainMap lookup is a Python call)
+    if outer is not None:
+        # The enclosing values this subgraph reads, looked up once (a ChainMap lookup is a
+        # Python call); one that is missing is reported by the node that reads it.
+        for name in graph.free:
+            if name not in local:
+                value = values.get(name, _ABSENT)
+                if value is not _ABSENT:
+                    local[name] = value
     limits = budget.limits
     max_nodes, max_held, max_tensor = (
         limits.max_nodes,
         limits.max_memory_bytes,
         limits.max_tensor_bytes,
     )
-    for node in graph.nodes:
-        # (the budget's counter updated here: a method call is a good part of a small node's
-        # cost; the call that would exceed the limit raises, naming the node)
-        if budget.nodes >= max_nodes:
-            budget.visit(node)
-        budget.nodes += 1
-        args = []
-        for name in node.inputs:
-            if not name:
-                args.append(None)
-                continue
-            value = get(name, _ABSENT)
-            if value is _ABSENT:
-                try:
-                    value = values[name]
-                except KeyError:
-                    known = sorted(values)[:30]
-                    raise InvalidModelError(
-                        f"{node.describe()}: value {name!r} is missing; known values: {known}"
-                    ) from None
-            args.append(value)
+    steps = _steps(graph)
+    # Every node of the graph charged at once when they all fit; else one by one, so that the
+    # node that would exceed the limit raises, named.
+    counted = budget.nodes + len(steps) <= max_nodes
+    if counted:
+        budget.nodes += len(steps)
+    for node, fn, names, attrs, outputs, single, blank in steps:
+        if not counted:
+            if budget.nodes >= max_nodes:
+                budget.visit(node)
+            budget.nodes += 1
+        if blank:
+            args = [_value(node, name, values) if name else None for name in names]
+        else:
+            try:
+                args = [local[name] for name in names]
+            except KeyError:
+                args = [_value(node, name, values) for name in names]
         while args and args[-1] is None:
-            args.pop()  # trailing omitted optional inputs: the op's defaults apply
-        # The checks of the inputs' kinds (sequence or tensor) and of their dtypes against the
-        # schema depend on these alone: run once per combination seen at this node.
-        key = tuple([a.dtype if isinstance(a, np.ndarray) else type(a) for a in args])
-        checked = node.checked
-        if key not in checked:
-            if list in map(type, args) and node.op_type not in _TAKES_SEQUENCES:
-                raise InvalidModelError(
-                    f"{node.describe()} receives a sequence where it takes tensors "
-                    f"(inputs {_shapes(node.inputs, args)}); only the Sequence ops read sequences"
-                )
-            check_inputs(node.describe, node.formal, args)
-            if len(checked) < _MAX_CHECKED:
-                checked.add(key)
-        attrs = node.attrs
-        if node.graph_attrs:
-            attrs = dict(attrs)
-            for key in node.graph_attrs:
-                g = attrs[key]
-                attrs[key] = (
-                    [BoundGraph(x, values) for x in g]
-                    if isinstance(g, list)
-                    else BoundGraph(g, values)
-                )
+            args.pop()  # an empty optional value, last: the op's defaults apply
+        if not typed:
+            # The checks of the inputs' kinds (sequence or tensor) and of their dtypes against
+            # the schema depend on these alone: run once per combination seen at this node.
+            key = tuple([a.dtype if isinstance(a, np.ndarray) else type(a) for a in args])
+            checked = node.checked
+            if key not in checked:
+                _check_node(node, args)
+                if len(checked) < _MAX_CHECKED:
+                    checked.add(key)
         try:
-            result = node.fn(*args, **attrs)
-        except InvalidModelError as e:
-            # Same type (UnsupportedOpError stays one), with the node that raised it named.
-            raise type(e)(f"{node.describe()}: {e}") from e
-        except MemoryError as e:
-            raise BudgetExceededError(
-                f"{node.describe()} on inputs {_shapes(node.inputs, args)}: out of memory "
-                f"({type(e).__name__}: {e}); the machine has less memory than the run's limits "
-                "allow (lower max_memory_bytes / max_tensor_bytes)"
-            ) from e
-        except (ValueError, ZeroDivisionError, OverflowError, RecursionError) as e:
-            # numpy's complaints about the values a node receives (shapes that do not
-            # broadcast, a reshape that does not fit) and nesting deeper than Python allows:
-            # what the model asks for cannot be computed.
-            raise InvalidModelError(
-                f"{node.describe()} failed on inputs {_shapes(node.inputs, args)}: "
-                f"{type(e).__name__}: {e}"
-            ) from e
-        except (TypeError, IndexError, KeyError, AttributeError, NotImplementedError) as e:
-            # Kernels check what they index and look up; one of these is this runtime's own
-            # mistake, and is not reported as the model's fault.
-            raise KernelError(
-                f"{node.describe()} raised {type(e).__name__} on inputs "
-                f"{_shapes(node.inputs, args)}: {e}. This is a bug in the runtime's "
-                f"{node.op_type} kernel, not a problem with the model; please report it"
-            ) from e
+            if attrs is None:
+                result = fn(*args)
+            else:
+                if node.graph_attrs:
+                    attrs = _bound_graphs(node, values)
+                result = fn(*args, **attrs)
+        except Exception as e:
+            error = _node_error(node, args, e)
+            if error is e:
+                raise
+            raise error from e
+        if type(result) is np.ndarray and result.base is None and single:
+            # One fresh array for one output (the common case), charged here; one that would
+            # exceed a limit goes through ``add`` below, which raises naming the node and output.
+            for a in args:
+                if a is result:
+                    break
+            else:
+                nbytes = result.nbytes
+                now = budget.held_bytes + nbytes
+                if now <= max_held and nbytes <= max_tensor:
+                    budget.held_bytes = now
+                    held.nbytes += nbytes
+                    local[single] = result
+                    if keep is not None:
+                        keep[single] = result
+                    continue
         if not isinstance(result, (tuple, list)):
             result = (result,)
-        missing = len(result) < len(node.outputs) and [
-            o for i, o in enumerate(node.outputs) if o and i >= len(result)
-        ]
-        if missing:
-            raise UnsupportedOpError(
-                f"{node.describe()}: output {missing[0]!r} (one of {len(node.outputs)} declared) "
-                f"is not computed by this runtime; the op gives {len(result)}"
-            )
-        for out, value in zip(node.outputs, result, strict=False):
+        if len(result) < len(outputs):
+            _check_outputs(node, result)
+        for out, value in zip(outputs, result, strict=False):
             if out:
                 if type(value) is np.ndarray and value.base is None and _fresh(value, args):
-                    # A fresh array (the common case), charged here; what would exceed a
-                    # limit goes through ``add``, which raises naming the node and output.
                     nbytes = value.nbytes
                     now = budget.held_bytes + nbytes
                     if now <= max_held and nbytes <= max_tensor:
@@ -219,10 +238,78 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held)
                 held.add(value, args, lambda n=node, o=out: f"{n.describe()} output {o!r}")
                 local[out] = value
         if keep is not None:
-            for out, value in zip(node.outputs, result, strict=False):
+            for out, value in zip(outputs, result, strict=False):
                 if out:
                     keep[out] = value
     return values
+
+
+def _value(node, name: str, values):
+    try:
+        return values[name]
+    except KeyError:
+        known = sorted(values)[:30]
+        raise InvalidModelError(
+            f"{node.describe()}: value {name!r} is missing; known values: {known}"
+        ) from None
+
+
+def _check_node(node, args) -> None:
+    if list in map(type, args) and node.op_type not in _TAKES_SEQUENCES:
+        raise InvalidModelError(
+            f"{node.describe()} receives a sequence where it takes tensors "
+            f"(inputs {_shapes(node.inputs, args)}); only the Sequence ops read sequences"
+        )
+    check_inputs(node.describe, node.formal, args)
+
+
+def _bound_graphs(node, values) -> dict:
+    attrs = dict(node.attrs)
+    for key in node.graph_attrs:
+        g = attrs[key]
+        attrs[key] = (
+            [BoundGraph(x, values) for x in g] if isinstance(g, list) else BoundGraph(g, values)
+        )
+    return attrs
+
+
+def _check_outputs(node, result) -> None:
+    missing = [o for i, o in enumerate(node.outputs) if o and i >= len(result)]
+    if missing:
+        raise UnsupportedOpError(
+            f"{node.describe()}: output {missing[0]!r} (one of {len(node.outputs)} declared) "
+            f"is not computed by this runtime; the op gives {len(result)}"
+        )
+
+
+def _node_error(node, args, e: Exception) -> Exception:
+    """The error a node's failure is reported as (raised from ``e``)."""
+    if isinstance(e, InvalidModelError):
+        # Same type (UnsupportedOpError stays one), with the node that raised it named.
+        return type(e)(f"{node.describe()}: {e}")
+    if isinstance(e, MemoryError):
+        return BudgetExceededError(
+            f"{node.describe()} on inputs {_shapes(node.inputs, args)}: out of memory "
+            f"({type(e).__name__}: {e}); the machine has less memory than the run's limits "
+            "allow (lower max_memory_bytes / max_tensor_bytes)"
+        )
+    if isinstance(e, (ValueError, ZeroDivisionError, OverflowError, RecursionError)):
+        # numpy's complaints about the values a node receives (shapes that do not
+        # broadcast, a reshape that does not fit) and nesting deeper than Python allows:
+        # what the model asks for cannot be computed.
+        return InvalidModelError(
+            f"{node.describe()} failed on inputs {_shapes(node.inputs, args)}: "
+            f"{type(e).__name__}: {e}"
+        )
+    if isinstance(e, (TypeError, IndexError, KeyError, AttributeError, NotImplementedError)):
+        # Kernels check what they index and look up; one of these is this runtime's own
+        # mistake, and is not reported as the model's fault.
+        return KernelError(
+            f"{node.describe()} raised {type(e).__name__} on inputs "
+            f"{_shapes(node.inputs, args)}: {e}. This is a bug in the runtime's "
+            f"{node.op_type} kernel, not a problem with the model; please report it"
+        )
+    return e  # (not the model's fault nor a kernel bug: e.g. KernelError, raised as is)
 
 
 def _fresh(value, args) -> bool:

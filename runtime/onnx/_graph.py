@@ -72,6 +72,9 @@ class Graph:
     initializers: dict[str, np.ndarray]
     nodes: list[Node]
     free: frozenset = field(default_factory=frozenset)
+    # The evaluator's per-node tuples, made at the first run: (the nodes they were made from,
+    # the tuples); not copied by dataclasses.replace.
+    steps: tuple | None = field(default=None, init=False, repr=False, compare=False)
 
 
 class Scope:

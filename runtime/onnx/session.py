@@ -7,7 +7,7 @@ import numpy as np
 from runtime._budget import Budget, Limits, running
 from runtime._parallel import threads
 from runtime.errors import InvalidInputError
-from runtime.onnx._evaluator import run_graph
+from runtime.onnx._evaluator import run_graph, types_follow_feeds
 from runtime.onnx._graph import ValueInfo, compile_graph
 from runtime.onnx._plan import plan
 from runtime.onnx._reader import opsets, parse_model, read_model_bytes
@@ -16,6 +16,10 @@ from runtime.onnx._types import dtype_type_name, elem_type_name, numpy_dtype
 __all__ = ["InferenceSession", "ModelMetadata", "NodeArg"]
 
 PROVIDERS = ["CPUExecutionProvider"]
+
+# Feed signatures remembered as accepted, per session (one per distinct input shape in use).
+_MAX_ACCEPTED = 16
+_ABSENT = object()
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,13 @@ class InferenceSession:
         self._weight_roots = {_root(a) for a in self._planned.initializers.values()}
         self.keep_intermediates = keep_intermediates
         self.intermediates: dict[str, np.ndarray] = {}
+        self._output_names = [v.name for v in self._outputs]
+        # Feed signatures (name, dtype, shape of each array) whose arrays passed the checks as
+        # they are -> whether one overrides an initializer.
+        self._accepted: dict[tuple, bool] = {}
+        # Those of them whose run of the planned graph passed every node's type checks.
+        self._typed: set[tuple] = set()
+        self._types_follow = types_follow_feeds(self._planned)
 
     def get_inputs(self) -> list[NodeArg]:
         """The model's inputs (initializers excluded)."""
@@ -149,36 +160,90 @@ class InferenceSession:
             BudgetExceededError: the run needs more work or memory than ``limits`` allow.
             InvalidModelError: a node fails on the values it receives.
         """
-        feeds = self._check_feed(input_feed)
+        feeds, as_written, key = self._checked_feed(input_feed)
         if output_names is None:
-            output_names = [v.name for v in self._outputs]
+            output_names = self._output_names
+        elif output_names is not self._output_names:
+            self._check_output_names(output_names)
         keep = {} if self.keep_intermediates else None
+        budget = Budget(self._limits)
+        # The graph as written when a feed overrides an initializer (the planned one folded
+        # it) or every intermediate is wanted; else the planned one.
+        if keep is not None or as_written:
+            graph = self._graph
+            for name, value in feeds.items():
+                budget.hold(sum(a.nbytes for a in _tensors(value)), f"input {name!r}")
+        else:
+            graph = self._planned
+            for name, value in feeds.items():
+                nbytes = value.nbytes if type(value) is np.ndarray else _nbytes(value)
+                budget.hold(nbytes, lambda name=name: f"input {name!r}")
+        # BLAS held to one thread meanwhile: on a busy machine its spinning workers can make
+        # a run several times slower (restored when the last concurrent run ends).
+        # Feeds of a signature whose run passed every node's type checks skip them (only
+        # when the graph's types follow from its feeds' dtypes).
+        typed = graph is self._planned and key in self._typed
+        with running(budget), threads(1):
+            values = run_graph(graph, feeds, keep=keep, typed=typed)
+        if not typed and key is not None and graph is self._planned and self._types_follow:
+            self._typed.add(key)
+        if keep is not None:
+            self.intermediates = {**feeds, **keep}
+        result = []
+        feed_roots = None
+        for name in output_names:
+            value = values.get(name, _ABSENT)
+            if value is _ABSENT:
+                raise InvalidInputError(f"Invalid output name: {name!r}; no such value")
+            if (
+                type(value) is np.ndarray
+                and value.base is None
+                and value.flags.c_contiguous
+                and id(value) not in self._weight_roots
+                and all(value is not a for a in feeds.values())
+            ):
+                result.append(value)  # a fresh array of this run, the common case
+                continue
+            if feed_roots is None:
+                feed_roots = {_root(a) for value in feeds.values() for a in _tensors(value)}
+            result.append(self._export(value, feed_roots))
+        return result
+
+    def _check_output_names(self, output_names) -> None:
         produced = {v.name for v in self._outputs}
         for name in output_names:
             if name not in produced and not self.keep_intermediates:
                 raise InvalidInputError(
                     f"Invalid output name: {name!r}; the model's outputs are {sorted(produced)}"
                 )
-        budget = Budget(self._limits)
-        for name, value in feeds.items():
-            budget.hold(sum(a.nbytes for a in _tensors(value)), f"input {name!r}")
-        # The graph as written when a feed overrides an initializer (the planned one folded
-        # it) or every intermediate is wanted; else the planned one.
-        as_written = keep is not None or any(name in self._overridable for name in feeds)
-        graph = self._graph if as_written else self._planned
-        # BLAS held to one thread meanwhile: on a busy machine its spinning workers can make
-        # a run several times slower (restored when the last concurrent run ends).
-        with running(budget), threads(1):
-            values = run_graph(graph, feeds, keep=keep)
-        if keep is not None:
-            self.intermediates = {**feeds, **keep}
-        feed_roots = {_root(a) for value in feeds.values() for a in _tensors(value)}
-        result = []
-        for name in output_names:
-            if name not in values:
-                raise InvalidInputError(f"Invalid output name: {name!r}; no such value")
-            result.append(self._export(values[name], feed_roots))
-        return result
+
+    def _checked_feed(self, input_feed) -> tuple[dict, bool, tuple | None]:
+        """The checked feeds, whether one overrides an initializer, and the feeds' signature
+        when it is remembered (else None).
+
+        A feed of arrays whose names, dtypes and shapes were all accepted as they are by an
+        earlier run is accepted again without its checks (each check depends on these alone).
+        """
+        key = None
+        if type(input_feed) is dict:
+            key = []
+            for name, value in input_feed.items():
+                if type(value) is not np.ndarray:
+                    key = None
+                    break
+                key.append((name, value.dtype, value.shape))
+            if key is not None:
+                key = tuple(key)
+                as_written = self._accepted.get(key)
+                if as_written is not None:
+                    return input_feed, as_written, key
+        feeds = self._check_feed(input_feed)
+        as_written = any(name in self._overridable for name in feeds)
+        unchanged = all(feeds[name] is value for name, value in input_feed.items())
+        if key is not None and unchanged and len(self._accepted) < _MAX_ACCEPTED:
+            self._accepted[key] = as_written
+            return feeds, as_written, key
+        return feeds, as_written, None
 
     def _export(self, value, feed_roots: set):
         """An output as onnxruntime's Python API gives it: an array, a list of arrays for a
@@ -232,6 +297,10 @@ def _node_arg(v: ValueInfo) -> NodeArg:
     # onnxruntime shows [] as a sequence's shape, and an optional tensor's own shape.
     shape = [] if "sequence" in v.container else None if v.shape is None else list(v.shape)
     return NodeArg(v.name, shape, elem)
+
+
+def _nbytes(value) -> int:
+    return sum(a.nbytes for a in _tensors(value))
 
 
 def _tensors(value) -> list:

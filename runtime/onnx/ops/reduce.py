@@ -6,6 +6,8 @@ the others since 18); both forms are accepted. Empty axes reduce everything, unl
 ``noop_with_empty_axes`` is set.
 """
 
+import math
+
 import numpy as np
 
 from runtime.errors import InvalidModelError
@@ -49,9 +51,21 @@ def _reduce(fn, op, data, axes_input, axes, keepdims, noop_with_empty_axes):
     return np.asarray(fn(data, axes, bool(keepdims))).astype(data.dtype, copy=False)
 
 
+def _mean(x, axes, keepdims):
+    """numpy's mean; for float32/float64 its own two steps (a pairwise sum in the input's type,
+    then one division by the count) without the generic wrapper around them."""
+    if x.dtype not in (np.float32, np.float64) or not x.size:
+        return x.mean(axis=axes, keepdims=keepdims)
+    total = np.add.reduce(x, axis=axes, keepdims=keepdims)
+    count = math.prod(x.shape[a] for a in axes)
+    if type(total) is np.ndarray:
+        return np.true_divide(total, count, out=total)
+    return total / count
+
+
 def ReduceMean(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
     return _reduce(
-        lambda x, a, k: x.mean(axis=a, keepdims=k),
+        _mean,
         "ReduceMean",
         data,
         axes_input,
