@@ -39,6 +39,24 @@ def pool_geometry(x, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode
     return pads, strides, dilations, extra
 
 
+def _padded(x, pads, extra, fill, op):
+    """``x`` (N, C, *S) with ``pads`` (begins, then ends) and ``extra`` more cells at each
+    end, filled with ``fill``, held in ``x``'s own memory order (a Conv's channels-last
+    output stays channels-last, so the reductions' inner loops keep running along channels);
+    ``x`` itself when there is nothing to add."""
+    nsp = x.ndim - 2
+    ends = [pads[nsp + i] + extra[i] for i in range(nsp)]
+    if not any(pads[:nsp]) and not any(ends):
+        return x
+    shape = list(x.shape[:2]) + [d + pads[i] + ends[i] for i, d in enumerate(x.shape[2:])]
+    check_size(shape, op)
+    order = sorted(range(x.ndim), key=lambda a: -x.strides[a])  # outermost axis first
+    canvas = np.full([shape[a] for a in order], fill, x.dtype).transpose(np.argsort(order))
+    inner = tuple(slice(pads[i], pads[i] + d) for i, d in enumerate(x.shape[2:]))
+    canvas[(slice(None), slice(None)) + inner] = x
+    return canvas
+
+
 def _lowest(dtype):
     return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
 
@@ -63,13 +81,9 @@ def MaxPool(
     pads, strides, dilations, extra = pool_geometry(
         x, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode, "MaxPool"
     )
-    nsp = len(kernel_shape)
     if _n_outputs > 1:
         return _max_with_indices(x, kernel_shape, strides, dilations, pads, extra, storage_order)
-    if any(pads) or any(extra):
-        width = [(0, 0), (0, 0)] + [(pads[i], pads[nsp + i] + extra[i]) for i in range(nsp)]
-        check_size([d + a + b for d, (a, b) in zip(x.shape, width, strict=True)], "MaxPool")
-        x = np.pad(x, width, constant_values=_lowest(x.dtype))
+    x = _padded(x, pads, extra, _lowest(x.dtype), "MaxPool")
     # The maximum over the kernel offsets of strided slices: kernel-size elementwise maxima on
     # whole tensors, whatever the memory layout (no window view, no copy of the input).
     outs = [
@@ -127,20 +141,28 @@ def AveragePool(
     pads, strides, dilations, extra = pool_geometry(
         x, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode, "AveragePool"
     )
-    nsp = len(kernel_shape)
-    axes = tuple(range(-nsp, 0))
     total = _window_sums(x, kernel_shape, strides, dilations, pads, extra)
-    # Count of cells each window averages: real cells, plus explicit pads if count_include_pad;
-    # never the extra cells ceil_mode adds.
-    mask = np.ones((1, 1) + x.shape[2:], dtype=x.dtype)
-    if count_include_pad:
-        width = [(0, 0), (0, 0)] + [(pads[i], pads[nsp + i]) for i in range(nsp)]
-        mask = np.pad(mask, width, constant_values=1)
-        inner = [0] * (2 * nsp)
-    else:
-        inner = pads
-    count = windows(mask, kernel_shape, strides, dilations, inner, 0, extra).sum(axis=axes)
+    count = _window_counts(
+        x, total.shape[2:], kernel_shape, strides, dilations, pads, count_include_pad
+    )
     return (total / count).astype(x.dtype, copy=False)
+
+
+def _window_counts(x, outs, kernel_shape, strides, dilations, pads, count_include_pad):
+    """Cells each window averages, (1, 1, *out) in ``x``'s dtype: real cells, plus explicit
+    pads if ``count_include_pad``, never the extra cells ceil_mode adds. The cells a window
+    covers are a product of intervals, so the count is the product over the axes of the
+    cells covered along each axis."""
+    nsp = len(kernel_shape)
+    count = np.ones((1, 1) + (1,) * nsp, dtype=x.dtype)
+    for i, (size, k, s, d, o) in enumerate(
+        zip(x.shape[2:], kernel_shape, strides, dilations, outs, strict=True)
+    ):
+        low, high = (-pads[i], size + pads[nsp + i]) if count_include_pad else (0, size)
+        cells = np.arange(o)[:, None] * s - pads[i] + np.arange(k)[None, :] * d
+        along = ((cells >= low) & (cells < high)).sum(axis=1).astype(x.dtype)
+        count = count * along.reshape((1, 1) + (1,) * i + (o,) + (1,) * (nsp - 1 - i))
+    return count
 
 
 def _window_sums(x, kernel_shape, strides, dilations, pads, extra):
@@ -149,10 +171,7 @@ def _window_sums(x, kernel_shape, strides, dilations, pads, extra):
     models match it exactly ((x00 + x10) + (x01 + x11)). Strided slices of the whole tensor
     are added in turn, whatever its memory layout (no window view, no reduction over one)."""
     nsp = len(kernel_shape)
-    if any(pads) or any(extra):
-        width = [(0, 0), (0, 0)] + [(pads[i], pads[nsp + i] + extra[i]) for i in range(nsp)]
-        check_size([d + a + b for d, (a, b) in zip(x.shape, width, strict=True)], "AveragePool")
-        x = np.pad(x, width)
+    x = _padded(x, pads, extra, 0, "AveragePool")
     outs = [
         (size - (k - 1) * d - 1) // s + 1
         for size, k, d, s in zip(x.shape[2:], kernel_shape, dilations, strides, strict=True)
