@@ -1,0 +1,243 @@
+"""bfloat16, float8, float8e8m0, float4e2m1 and (u)int4 / (u)int2 tensors (ml_dtypes arrays):
+reading packed initializers, feeding and returning them, Cast and QuantizeLinear /
+DequantizeLinear against onnxruntime. onnxruntime's Python API neither takes nor returns these
+types, so each comparison wraps the exotic tensor between two ops whose ends are plain types:
+Cast float -> T -> float, QuantizeLinear -> DequantizeLinear."""
+
+import ml_dtypes
+import numpy as np
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from runtime.errors import InvalidInputError, InvalidModelError, UnsupportedOpError
+from runtime.onnx import InferenceSession
+from tests.runtime.onnx.helpers import ort_session
+
+F32 = TensorProto.FLOAT
+_SPECIAL = [0.0, -0.0, 0.1, 0.75, 1.0, 1.5, 3.0, 448, 464, 480, 500, 57344, 61440, 1e6]
+_SPECIAL += [1e38, 3.4e38, np.inf, -np.inf, np.nan, -1.0, -3.3, 1e-9, 1e-40, 2.0**-127]
+_SPECIAL += [2.0**-128, 0.0009765625, 2.5, -7.5, 7.4]
+X = np.array(_SPECIAL, np.float32)
+
+
+def _model(nodes, inputs, outputs, initializers=(), opset=25):
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(n, t, s) for n, t, s in inputs],
+        [helper.make_tensor_value_info(n, t, s) for n, t, s in outputs],
+        list(initializers),
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=11)
+
+
+def _both(model, feeds):
+    ours = InferenceSession(model.SerializeToString()).run(None, feeds)
+    theirs = ort_session(model, optimize=False).run(None, feeds)
+    return ours, theirs
+
+
+def _cast_through(mid, x, out=F32, **attrs):
+    nodes = [
+        helper.make_node("Cast", ["x"], ["m"], to=mid, **attrs),
+        helper.make_node("Cast", ["m"], ["y"], to=out),
+    ]
+    elem = helper.np_dtype_to_tensor_dtype(x.dtype)
+    return _model(nodes, [("x", elem, list(x.shape))], [("y", out, list(x.shape))])
+
+
+FLOAT8 = ["FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2", "FLOAT8E5M2FNUZ"]
+
+
+# Where onnxruntime 1.2x departs from the spec's table without saturation (its own result is
+# not monotonic there): E4M3FN gives +-448 for |x| in [480, 496), where [x] > 448 is NaN by the
+# spec; E5M2 gives NaN for |x| in [61440, 65536), where [x] > 57344 is Inf by the spec. This
+# runtime follows the spec (as onnx's reference and ml_dtypes do).
+_ORT_DEPARTS = {("FLOAT8E4M3FN", 0): (480, 496, np.nan), ("FLOAT8E5M2", 0): (61440, 65536, np.inf)}
+
+
+@pytest.mark.parametrize("saturate", [0, 1])
+@pytest.mark.parametrize("to", FLOAT8 + ["BFLOAT16"])
+def test_cast_to_float8_and_bfloat16_like_onnxruntime(to, saturate):
+    attrs = {"saturate": saturate} if to != "BFLOAT16" else {}
+    x = np.concatenate([X, np.linspace(440, 520, 81), np.linspace(57000, 66000, 91)])
+    x = x.astype(np.float32)
+    model = _cast_through(getattr(TensorProto, to), x, **attrs)
+    (ours,), (theirs,) = _both(model, {"x": x})
+    departs = np.zeros(x.shape, bool)
+    if (to, saturate) in _ORT_DEPARTS:
+        low, high, spec = _ORT_DEPARTS[to, saturate]
+        departs = (np.abs(x) >= low) & (np.abs(x) < high)
+        assert departs.any()
+        np.testing.assert_array_equal(ours[departs], np.copysign(spec, x[departs]))
+    # NaN where NaN; signed zeros compare equal
+    np.testing.assert_array_equal(ours[~departs], theirs[~departs])
+
+
+@pytest.mark.parametrize("round_mode", ["up", "down", "nearest"])
+@pytest.mark.parametrize("saturate", [0, 1])
+def test_cast_to_float8e8m0_like_onnxruntime(saturate, round_mode):
+    # (negative values are unspecified by the spec; both give the smallest power, 2**-127)
+    model = _cast_through(TensorProto.FLOAT8E8M0, X, saturate=saturate, round_mode=round_mode)
+    (ours,), (theirs,) = _both(model, {"x": X})
+    np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize(
+    "to, out", [("INT4", "INT8"), ("UINT4", "UINT8"), ("INT2", "INT8"), ("UINT2", "UINT8")]
+)
+def test_integer_cast_to_4_and_2_bits_wraps_like_onnxruntime(to, out):
+    x = np.arange(-40, 40, dtype=np.int32)
+    model = _cast_through(getattr(TensorProto, to), x, out=getattr(TensorProto, out))
+    (ours,), (theirs,) = _both(model, {"x": x})
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def _qdq_model(x_shape, scale, zero_point, q_attrs, dq_attrs=None, opset=21):
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], **q_attrs),
+        helper.make_node(
+            "DequantizeLinear",
+            ["q", "s", "z"],
+            ["y"],
+            **(q_attrs if dq_attrs is None else dq_attrs),
+        ),
+    ]
+    inits = [numpy_helper.from_array(scale, "s"), numpy_helper.from_array(zero_point, "z")]
+    return _model(nodes, [("x", F32, x_shape)], [("y", F32, x_shape)], inits, opset)
+
+
+@pytest.mark.parametrize("dtype", ["int4", "uint4", "float8_e4m3fn", "float8_e5m2"])
+def test_quantize_dequantize_per_tensor_like_onnxruntime(dtype):
+    zero = np.array(0, getattr(ml_dtypes, dtype))
+    x = np.concatenate([X[np.isfinite(X) & (np.abs(X) < 1e30)], np.linspace(-30, 30, 41)])
+    x = x.astype(np.float32)[None]
+    model = _qdq_model(list(x.shape), np.array(0.5, np.float32), zero, {})
+    (ours,), (theirs,) = _both(model, {"x": x})
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_float8_quantize_without_saturation_like_onnxruntime():
+    x = np.linspace(-2000, 2000, 81, dtype=np.float32)[None]
+    zero = np.array(0, ml_dtypes.float8_e4m3fn)
+    model = _qdq_model(list(x.shape), np.array(1.0, np.float32), zero, {"saturate": 0}, {})
+    (ours,), (theirs,) = _both(model, {"x": x})
+    np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("dtype", ["int4", "uint4"])
+@pytest.mark.parametrize("width", [12, 10])  # 10: the last block is shorter
+def test_blocked_4_bit_quantization_like_onnxruntime(dtype, width):
+    rng = np.random.default_rng(3)
+    x = rng.uniform(-40, 40, size=(2, width)).astype(np.float32)
+    scale = rng.uniform(0.5, 4, size=(2, 3)).astype(np.float32)
+    zero = rng.integers(-8 if dtype == "int4" else 0, 8, size=(2, 3))
+    zero = zero.astype(getattr(ml_dtypes, dtype))
+    model = _qdq_model([2, width], scale, zero, {"axis": 1, "block_size": 4})
+    (ours,), (theirs,) = _both(model, {"x": x})
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def _tensor(elem, dims, raw=None, int32_data=()):
+    """A TensorProto as a file may hold it (onnx.helper.make_tensor checks the sizes)."""
+    tensor = TensorProto(name="w", data_type=elem, dims=dims)
+    if raw is not None:
+        tensor.raw_data = raw
+    tensor.int32_data.extend(int32_data)
+    return tensor
+
+
+def _packed_initializer_model(tensor, elem, shape):
+    node = helper.make_node("Cast", ["w"], ["y"], to=TensorProto.INT8)
+    return _model([node], [], [("y", TensorProto.INT8, shape)], [tensor])
+
+
+@pytest.mark.parametrize(
+    "elem, values, packed",
+    [
+        # Two per byte, low nibble first; an odd count pads the last high nibble.
+        (TensorProto.INT4, [1, -2, 7, -8, 3], bytes([0xE1, 0x87, 0x03])),
+        (TensorProto.UINT4, [1, 14, 7, 8, 3], bytes([0xE1, 0x87, 0x03])),
+        # Four per byte, bits 0-1 first.
+        (TensorProto.INT2, [1, -2, -1, 0, 1], bytes([0b00111001, 0b01])),
+        (TensorProto.UINT2, [1, 2, 3, 0, 1], bytes([0b00111001, 0b01])),
+    ],
+)
+def test_packed_raw_data_initializers(elem, values, packed):
+    tensor = _tensor(elem, [len(values)], raw=packed)
+    model = _packed_initializer_model(tensor, elem, [len(values)])
+    (y,) = InferenceSession(model.SerializeToString()).run(None, {})
+    np.testing.assert_array_equal(y, np.array(values, np.int8))
+    (theirs,) = ort_session(model, optimize=False).run(None, {})
+    np.testing.assert_array_equal(y, theirs)
+
+
+@pytest.mark.parametrize("elem", [TensorProto.INT4, TensorProto.FLOAT4E2M1, TensorProto.UINT2])
+def test_packed_raw_data_of_the_wrong_length_is_refused(elem):
+    bits = 2 if elem == TensorProto.UINT2 else 4
+    needed = -(-5 * bits // 8)
+    for wrong in (needed - 1, needed + 1, 5):
+        tensor = _tensor(elem, [5], raw=b"\x11" * wrong)
+        model = _packed_initializer_model(tensor, elem, [5])
+        with pytest.raises(InvalidModelError, match=f"needs {needed} bytes of raw_data"):
+            InferenceSession(model.SerializeToString())
+
+
+def test_int4_in_int32_data_holds_two_per_entry():
+    tensor = _tensor(TensorProto.INT4, [3], int32_data=[0x21, 0x0D])
+    model = _packed_initializer_model(tensor, TensorProto.INT4, [3])
+    (y,) = InferenceSession(model.SerializeToString()).run(None, {})
+    np.testing.assert_array_equal(y, [1, 2, -3])
+    tensor.int32_data.append(0)
+    with pytest.raises(InvalidModelError, match="needs 2 values in int32_data"):
+        InferenceSession(_packed_initializer_model(tensor, 0, [3]).SerializeToString())
+
+
+@pytest.mark.parametrize("elem", [TensorProto.FLOAT6E2M3, TensorProto.COMPLEX64])
+def test_types_without_a_dtype_are_still_refused(elem):
+    model = _model([helper.make_node("Identity", ["x"], ["y"])], [("x", elem, [2])], [])
+    with pytest.raises(UnsupportedOpError, match="does not support"):
+        InferenceSession(model.SerializeToString())
+
+
+def test_bfloat16_feeds_and_outputs():
+    bf16 = TensorProto.BFLOAT16
+    nodes = [
+        helper.make_node("MatMul", ["a", "b"], ["m"]),
+        helper.make_node("Relu", ["m"], ["y"]),
+    ]
+    model = _model(nodes, [("a", bf16, [2, 3]), ("b", bf16, [3, 4])], [("y", bf16, [2, 4])])
+    session = InferenceSession(model.SerializeToString())
+    assert [i.type for i in session.get_inputs()] == ["tensor(bfloat16)"] * 2
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((2, 3)).astype(ml_dtypes.bfloat16)
+    b = rng.standard_normal((3, 4)).astype(ml_dtypes.bfloat16)
+    (y,) = session.run(None, {"a": a, "b": b})
+    assert y.dtype == ml_dtypes.bfloat16
+    expected = np.maximum(a.astype(np.float32) @ b.astype(np.float32), 0)
+    np.testing.assert_array_equal(y, expected.astype(ml_dtypes.bfloat16))
+    with pytest.raises(InvalidInputError, match=r"Actual: \(tensor\(float\)\)"):
+        session.run(None, {"a": a.astype(np.float32), "b": b})
+
+
+def test_bfloat16_convolution_keeps_its_type():
+    bf16 = TensorProto.BFLOAT16
+    node = helper.make_node("Conv", ["x", "w"], ["y"])
+    model = _model(
+        [node], [("x", bf16, [1, 2, 5, 5]), ("w", bf16, [3, 2, 3, 3])], [("y", bf16, None)]
+    )
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((1, 2, 5, 5)).astype(ml_dtypes.bfloat16)
+    w = rng.standard_normal((3, 2, 3, 3)).astype(ml_dtypes.bfloat16)
+    (y,) = InferenceSession(model.SerializeToString()).run(None, {"x": x, "w": w})
+    assert y.dtype == ml_dtypes.bfloat16 and y.shape == (1, 3, 3, 3)
+    f32 = _model([node], [("x", F32, [1, 2, 5, 5]), ("w", F32, [3, 2, 3, 3])], [("y", F32, None)])
+    feeds = {"x": x.astype(np.float32), "w": w.astype(np.float32)}
+    (expected,) = ort_session(f32).run(None, feeds)
+    np.testing.assert_allclose(y.astype(np.float32), expected, rtol=2**-7, atol=1e-2)
+
+
+def test_unknown_cast_round_mode_is_refused():
+    model = _cast_through(TensorProto.FLOAT8E8M0, X, round_mode="sideways")
+    with pytest.raises(InvalidModelError, match="round_mode 'sideways'"):
+        InferenceSession(model.SerializeToString()).run(None, {"x": X})
