@@ -54,3 +54,15 @@ def test_pool_matches_onnxruntime_in_either_layout(op, shape, attrs, channels_la
         np.testing.assert_array_equal(ours, theirs)
     else:  # the same float32 sums, divided by the same counts
         np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("ufunc", [np.add, np.maximum])
+def test_both_orders_of_the_window_reduction_are_bit_identical(ufunc, monkeypatch):
+    # Sums in float32 depend on their order: both orders must add the same pairs.
+    x = RNG.normal(size=(2, 3, 23, 19, 6)).astype(np.float32) * 1e3
+    geometry = ([3, 4, 2], [2, 1, 3], [1, 2, 1])  # kernel, strides, dilations
+    monkeypatch.setattr(pool, "_CALL_COST", 1 << 40)  # calls dominate: separable
+    separable = pool._reduce_windows(x, *geometry, ufunc)
+    monkeypatch.setattr(pool, "_CALL_COST", -(1 << 40))  # the other way: nested
+    nested = pool._reduce_windows(x, *geometry, ufunc)
+    np.testing.assert_array_equal(separable, nested)
