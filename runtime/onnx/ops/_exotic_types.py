@@ -138,5 +138,6 @@ def dequantize(x, scale, zero_point, out_dtype: np.dtype | None) -> np.ndarray:
 
 
 def involved(*dtypes) -> bool:
-    """Whether any of ``dtypes`` (numpy dtypes, or None) is one this module handles."""
-    return any(d is not None and d in EXOTIC for d in dtypes)
+    """Whether any of ``dtypes`` (numpy dtypes, or None) is one this module handles (one set
+    operation: the plain kernels that ask run on every node of most models)."""
+    return not EXOTIC.isdisjoint(dtypes)
