@@ -70,6 +70,14 @@ EXOTIC_INTS = frozenset(
 _BY_DTYPE = {dtype: elem for elem, (dtype, _) in _ELEM_TYPES.items()}
 
 
+_BITS = {_ELEM_TYPES[e][0]: bits for e, bits in PACKED_BITS.items()}
+
+
+def bit_width(dtype: np.dtype) -> int:
+    """Bits per element of a dtype of this table (4 for int4, whose arrays take a byte each)."""
+    return _BITS.get(dtype, 8 * dtype.itemsize)
+
+
 def is_supported_elem_type(elem_type: int) -> bool:
     """Whether tensors of this ``TensorProto.DataType`` can be computed with."""
     return elem_type in _ELEM_TYPES

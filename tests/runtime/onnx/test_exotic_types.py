@@ -255,3 +255,42 @@ def test_unknown_cast_round_mode_is_refused():
     model = _cast_through(TensorProto.FLOAT8E8M0, X, round_mode="sideways")
     with pytest.raises(InvalidModelError, match="round_mode 'sideways'"):
         InferenceSession(model.SerializeToString()).run(None, {"x": X})
+
+
+@pytest.mark.parametrize(
+    "into, through, out",
+    [
+        ("BFLOAT16", "UINT16", "UINT16"),
+        ("FLOAT8E4M3FN", "UINT8", "UINT8"),
+        ("FLOAT8E5M2FNUZ", "INT8", "INT8"),
+        ("INT4", "UINT4", "UINT8"),
+        ("INT2", "UINT2", "UINT8"),
+    ],
+)
+def test_bitcast_reinterprets_exotic_bits(into, through, out):
+    """float -> Cast(into) -> BitCast(through) -> Cast(out) gives the bits of the encoding
+    (onnxruntime implements BitCast for bfloat16 only: the others are checked against the
+    encodings, ml_dtypes', that onnx's numpy_helper writes into files)."""
+    x = np.array([0.0, 1.0, -1.0, 1.5, -2.0, 0.75, 0.25, -0.0], np.float32)
+    nodes = [
+        helper.make_node("Cast", ["x"], ["a"], to=getattr(TensorProto, into)),
+        helper.make_node("BitCast", ["a"], ["b"], to=getattr(TensorProto, through)),
+        helper.make_node("Cast", ["b"], ["y"], to=getattr(TensorProto, out)),
+    ]
+    model = _model(nodes, [("x", F32, [8])], [("y", getattr(TensorProto, out), [8])], opset=26)
+    (ours,) = InferenceSession(model.SerializeToString()).run(None, {"x": x})
+    if into == "BFLOAT16":
+        (expected,) = ort_session(model, optimize=False).run(None, {"x": x})
+    else:
+        encoded = x.astype(helper.tensor_dtype_to_np_dtype(getattr(TensorProto, into)))
+        bits = encoded.view(np.uint8) & {"INT4": 0xF, "INT2": 0x3}.get(into, 0xFF)
+        expected = bits.view(ours.dtype)
+    np.testing.assert_array_equal(ours, expected)
+
+
+def test_bitcast_between_widths_is_refused():
+    node = helper.make_node("BitCast", ["x"], ["y"], to=TensorProto.INT8)
+    model = _model([node], [("x", TensorProto.INT4, [2])], [("y", TensorProto.INT8, [2])], opset=26)
+    session = InferenceSession(model.SerializeToString())
+    with pytest.raises(InvalidModelError, match=r"int4 \(4 bits\) and int8 \(8 bits\)"):
+        session.run(None, {"x": np.array([1, -1], ml_dtypes.int4)})
