@@ -11,7 +11,13 @@ saturate.
 import numpy as np
 
 from runtime.errors import InvalidModelError, UnsupportedOpError
-from runtime.onnx._types import is_supported_elem_type, numpy_dtype
+from runtime.onnx._types import (
+    dtype_type_name,
+    elem_type_name,
+    elem_type_of_dtype,
+    is_supported_elem_type,
+    numpy_dtype,
+)
 from runtime.onnx.ops import _exotic_types
 from runtime.onnx.ops._common import axis_index, check_size, matmul_shape
 from runtime.onnx.ops.conv import integer_conv
@@ -75,6 +81,11 @@ def QuantizeLinear(
 ):
     if y_zero_point is not None:
         dtype = y_zero_point.dtype
+        if output_dtype and output_dtype != elem_type_of_dtype(dtype):
+            raise InvalidModelError(
+                f"QuantizeLinear: output_dtype {elem_type_name(output_dtype)} differs from "
+                f"y_zero_point's type {dtype_type_name(dtype)}"
+            )
     elif output_dtype:
         if not is_supported_elem_type(output_dtype):
             raise UnsupportedOpError(
@@ -105,6 +116,10 @@ def DequantizeLinear(x, x_scale, x_zero_point=None, *, axis=1, block_size=0, out
     zp = None
     if x_zero_point is not None:
         zp = per_axis(x_zero_point, x, axis, block_size, "DequantizeLinear", "x_zero_point")
+    if output_dtype and not is_supported_elem_type(output_dtype):
+        raise UnsupportedOpError(
+            f"DequantizeLinear: output_dtype {elem_type_name(output_dtype)} is not supported"
+        )
     out_dtype = numpy_dtype(output_dtype) if output_dtype else None
     if _exotic_types.involved(x.dtype, scale.dtype, out_dtype):  # bfloat16, float8, int4, ...
         return _exotic_types.dequantize(x, scale, zp, out_dtype)

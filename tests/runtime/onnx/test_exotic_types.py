@@ -225,6 +225,7 @@ def test_bfloat16_feeds_and_outputs():
     [
         ("Conv", [(1, 2, 5, 5), (3, 2, 3, 3)], {}),
         ("ConvTranspose", [(1, 2, 3, 4), (2, 3, 2, 2)], {"strides": [2, 1]}),
+        ("MaxPool", [(1, 2, 5, 5)], {"kernel_shape": [2, 2], "pads": [1, 1, 0, 0]}),
         ("MatMul", [(2, 3, 4), (4, 5)], {}),
         ("Einsum", [(2, 3, 4), (4, 5)], {"equation": "bij,jk->bk"}),
         ("Softmax", [(2, 3, 4)], {}),
@@ -294,3 +295,36 @@ def test_bitcast_between_widths_is_refused():
     session = InferenceSession(model.SerializeToString())
     with pytest.raises(InvalidModelError, match=r"int4 \(4 bits\) and int8 \(8 bits\)"):
         session.run(None, {"x": np.array([1, -1], ml_dtypes.int4)})
+
+
+def test_quantize_output_dtype_must_match_the_zero_point():
+    node = helper.make_node(
+        "QuantizeLinear", ["x", "s", "z"], ["y"], output_dtype=TensorProto.UINT4
+    )
+    inits = [
+        numpy_helper.from_array(np.array(1.0, np.float32), "s"),
+        numpy_helper.from_array(np.array(0, ml_dtypes.int4), "z"),
+    ]
+    model = _model([node], [("x", F32, [2])], [("y", TensorProto.INT4, [2])], inits)
+    session = InferenceSession(model.SerializeToString())
+    with pytest.raises(InvalidModelError, match=r"tensor\(uint4\) differs .* tensor\(int4\)"):
+        session.run(None, {"x": np.array([1.0, 2.0], np.float32)})
+
+
+def test_dequantize_to_a_type_without_a_dtype_is_refused():
+    node = helper.make_node(
+        "DequantizeLinear", ["x", "s"], ["y"], output_dtype=TensorProto.FLOAT6E2M3
+    )
+    inits = [numpy_helper.from_array(np.array(1.0, np.float32), "s")]
+    model = _model([node], [("x", TensorProto.INT4, [2])], [("y", F32, [2])], inits)
+    session = InferenceSession(model.SerializeToString())
+    with pytest.raises(UnsupportedOpError, match=r"tensor\(float6e2m3\) is not supported"):
+        session.run(None, {"x": np.array([1, 2], ml_dtypes.int4)})
+
+
+@pytest.mark.parametrize("op", ["RandomNormal", "RandomUniform"])
+def test_random_bfloat16(op):
+    node = helper.make_node(op, [], ["y"], dtype=TensorProto.BFLOAT16, shape=[64], seed=1.0)
+    model = _model([node], [], [("y", TensorProto.BFLOAT16, [64])])
+    (y,) = InferenceSession(model.SerializeToString()).run(None, {})
+    assert y.dtype == ml_dtypes.bfloat16 and y.shape == (64,) and np.isfinite(y).all()
