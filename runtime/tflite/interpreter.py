@@ -15,6 +15,7 @@ threads' tensors.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import threading
@@ -24,7 +25,7 @@ import numpy as np
 from runtime._budget import DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_NODES, Budget, Limits, running
 from runtime._parallel import default_threads, threads
 from runtime.errors import BudgetExceededError, InvalidInputError, InvalidModelError
-from runtime.tflite import schema
+from runtime.tflite import _strings, schema
 from runtime.tflite._batching import batch_carriers, run_sliced
 from runtime.tflite._executor import SubgraphCaller
 from runtime.tflite.model import MAX_ACTIVATION_BYTES, read_model
@@ -126,8 +127,6 @@ class Interpreter:
         self._propagated = tuple(self._shapes[i] for i in sg.inputs)
         self._values: dict[int, np.ndarray] = {}
         self._allocated = False
-        # Whether an invoke has recorded the shapes of the constants (see ``_invoke``).
-        self._constant_shapes_read = False
         self._carriers = batch_carriers(sg, self._main.constants)
         self._sliceable = self._carriers is not None
 
@@ -153,6 +152,8 @@ class Interpreter:
     def _details(self, index, subgraph_index=0):
         index, t = self._tensor(index, subgraph_index)
         dtype = schema.TENSOR_TYPE_TO_NUMPY.get(t.type)
+        if t.type == schema.TensorType.STRING:
+            dtype = np.dtype(np.bytes_)  # LiteRT's report; the values are object arrays
         shape = self._shapes[index] if subgraph_index == 0 else t.shape
         signature = t.shape_signature if t.shape_signature is not None else t.shape
         q = t.quantization
@@ -218,9 +219,19 @@ class Interpreter:
 
     # -- running ------------------------------------------------------------------------------
 
-    def _exclusive(self, what: str) -> _Exclusive:
+    @contextlib.contextmanager
+    def _exclusive(self, what: str):
         """Run ``what`` with no other call of this interpreter in progress in another thread."""
-        return _Exclusive(self._busy, what)
+        if not self._busy.acquire(blocking=False):
+            raise RuntimeError(
+                f"Interpreter.{what}() called while another call of the same Interpreter is in "
+                "progress in another thread; an Interpreter is not thread-safe (as in LiteRT): "
+                "use one Interpreter per thread"
+            )
+        try:
+            yield
+        finally:
+            self._busy.release()
 
     def allocate_tensors(self):
         """Validate input shapes and propagate them (after ``resize_tensor_input``).
@@ -318,6 +329,8 @@ class Interpreter:
             )
         want = schema.TENSOR_TYPE_TO_NUMPY.get(t.type)
         value = np.asarray(value)
+        if t.type == schema.TensorType.STRING and _strings.is_string_array(value):
+            value = _strings.from_user(value, f"input {index} ({t.name!r})")
         if value.dtype != want:
             raise InvalidInputError(
                 f"Cannot set tensor: Got value of type {_type_name(value.dtype)} but expected "
@@ -363,14 +376,8 @@ class Interpreter:
             )
         feeds = dict(self._inputs)
         budget = Budget(self._limits)
-        sizes = [v.nbytes for v in feeds.values()]
-        if max(sizes, default=0) <= self._limits.max_tensor_bytes and (
-            sum(sizes) <= self._limits.max_memory_bytes
-        ):
-            budget.held_bytes = sum(sizes)  # what the loop below holds, without its calls
-        else:
-            for t, v in feeds.items():
-                budget.hold(v.nbytes, f"invoke: input {t}")  # raises, naming the input
+        for t, v in feeds.items():
+            budget.hold(v.nbytes, f"invoke: input {t}")
         with threads(self._num_threads), running(budget):
             rows = self._slice_rows(feeds)
             if rows:
@@ -379,18 +386,8 @@ class Interpreter:
             else:
                 values = self._main.run(feeds, keep_all=self._preserve)
         self._values = values
-        shapes = self._shapes
-        if rows or self._preserve or not self._constant_shapes_read:
-            for t, v in values.items():
-                shapes[t] = tuple(v.shape)
-            self._constant_shapes_read = True
-        else:
-            # Constants (folded ones included) were read above once and never change; inputs
-            # keep the shapes set_tensor checked: only what the run made can have moved.
-            for t in self._main.results:
-                v = values.get(t)
-                if v is not None:
-                    shapes[t] = v.shape
+        for t, v in values.items():
+            self._shapes[t] = tuple(v.shape)
 
     def _slice_rows(self, feeds) -> int:
         """Batch rows per slice when the batch may be run in slices (0: run it whole)."""
@@ -424,6 +421,10 @@ class Interpreter:
                     "other than 0 keep values only with experimental_preserve_all_tensors)"
                 )
             return np.array(value, copy=True)
+        if t.type == schema.TensorType.STRING and (index in self._inputs or index in self._values):
+            # allocate_tensors' zeros: a STRING input never set reads as empty strings
+            value = self._inputs.get(index, self._values.get(index))
+            return np.array(_strings.as_bytes(value), copy=True)
         if index in self._inputs:
             return np.array(self._inputs[index], copy=True)
         # The run's value first: a variable is the same array there (updated in place), unless
@@ -487,30 +488,6 @@ class Interpreter:
             if s.key == signature_key:
                 return SignatureRunner(self, s)
         raise ValueError(f'Invalid signature_key provided: "{signature_key}".')
-
-
-class _Exclusive:
-    """``with``: holds ``lock`` or raises at once (a class rather than a generator context
-    manager, whose machinery costs more than a TFLite Micro-sized model's kernels)."""
-
-    __slots__ = ("_lock", "_what")
-
-    def __init__(self, lock, what: str):
-        self._lock = lock
-        self._what = what
-
-    def __enter__(self):
-        if not self._lock.acquire(blocking=False):
-            raise RuntimeError(
-                f"Interpreter.{self._what}() called while another call of the same Interpreter "
-                "is in progress in another thread; an Interpreter is not thread-safe (as in "
-                "LiteRT): use one Interpreter per thread"
-            )
-        return self
-
-    def __exit__(self, *exc) -> bool:
-        self._lock.release()
-        return False
 
 
 class SignatureRunner:

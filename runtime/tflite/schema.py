@@ -117,6 +117,8 @@ TENSOR_TYPE_TO_NUMPY = {
     TensorType.UINT64: np.dtype(np.uint64),
     TensorType.UINT32: np.dtype(np.uint32),
     TensorType.UINT16: np.dtype(np.uint16),
+    # an object array of bytes while running (runtime/tflite/_strings.py)
+    TensorType.STRING: np.dtype(object),
 }
 NUMPY_TO_TENSOR_TYPE = {dtype: tt for tt, dtype in TENSOR_TYPE_TO_NUMPY.items()}
 
@@ -952,6 +954,11 @@ OPTIONS_OF_OP: dict[BuiltinOperator, BuiltinOptions] = {
     _B.UNSORTED_SEGMENT_MAX: _O.UnsortedSegmentMaxOptions,
     _B.UNSORTED_SEGMENT_SUM: _O.UnsortedSegmentSumOptions,
     _B.UNSORTED_SEGMENT_MIN: _O.UnsortedSegmentMinOptions,
+    _B.LSH_PROJECTION: _O.LSHProjectionOptions,
+    _B.HASHTABLE: _O.HashtableOptions,
+    _B.HASHTABLE_FIND: _O.HashtableFindOptions,
+    _B.HASHTABLE_IMPORT: _O.HashtableImportOptions,
+    _B.HASHTABLE_SIZE: _O.HashtableSizeOptions,
 }
 del _B, _O
 

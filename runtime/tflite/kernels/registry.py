@@ -25,11 +25,13 @@ from runtime.tflite.kernels import (
     fully_connected,
     gather_batched,
     hard_swish,
+    hashtable,
     indexing,
     l2_lrn,
     log_softmax,
     log_softmax_int8,
     logic,
+    lsh_projection,
     lstm,
     math_extra,
     mediapipe_custom,
@@ -53,6 +55,7 @@ from runtime.tflite.kernels import (
     slicing,
     softmax,
     space,
+    strings,
     svdf,
     transpose_conv,
     uint8_conv,
@@ -240,6 +243,14 @@ REGISTRY[Op.CONV_2D] = uint8_conv.prepare_conv
 REGISTRY[Op.DEPTHWISE_CONV_2D] = uint8_conv.prepare_depthwise
 REGISTRY[Op.FULLY_CONNECTED] = uint8_conv.prepare_fully_connected
 REGISTRY[Op.TRANSPOSE_CONV] = uint8_conv.prepare_transpose_conv
+# Last: a STRING tensor only reaches the kernels of ops that take strings in LiteRT.
+strings.gate(REGISTRY)
+# Kernels written for STRING tensors, registered after the gate.
+REGISTRY[Op.HASHTABLE] = hashtable.prepare_hashtable
+REGISTRY[Op.HASHTABLE_IMPORT] = hashtable.prepare_import
+REGISTRY[Op.HASHTABLE_FIND] = hashtable.prepare_find
+REGISTRY[Op.HASHTABLE_SIZE] = hashtable.prepare_size
+REGISTRY[Op.LSH_PROJECTION] = lsh_projection.prepare
 
 # Custom operators (BuiltinOperator.CUSTOM) by ``custom_code``: those LiteRT's default resolver
 # runs for MediaPipe models, and the SSD post-processing and speech front-end ops its resolvers

@@ -132,6 +132,16 @@ def tensor(
     return t
 
 
+def string_buffer(items) -> bytes:
+    """LiteRT's string tensor buffer (``tensorflow/lite/string_util.h``): int32 count, count + 1
+    int32 offsets from the buffer's start (the last is its length), then the bytes."""
+    items = [s.encode() if isinstance(s, str) else bytes(s) for s in items]
+    offsets = [4 * (len(items) + 2)]
+    for s in items:
+        offsets.append(offsets[-1] + len(s))
+    return np.array([len(items), *offsets], "<i4").tobytes() + b"".join(items)
+
+
 class GraphBuilder:
     """Collects tensors, constant buffers and operators of one main subgraph."""
 
@@ -145,8 +155,11 @@ class GraphBuilder:
     ) -> int:
         buffer = 0
         if data is not None:
-            dtype = schema.TENSOR_TYPE_TO_NUMPY[ttype]
-            raw = np.ascontiguousarray(np.asarray(data, dtype=dtype).reshape(shape)).tobytes()
+            if ttype == TensorType.STRING:
+                raw = string_buffer(np.asarray(data, dtype=object).reshape(shape).ravel())
+            else:
+                dtype = schema.TENSOR_TYPE_TO_NUMPY[ttype]
+                raw = np.ascontiguousarray(np.asarray(data, dtype=dtype).reshape(shape)).tobytes()
             self.buffers.append({"data": np.frombuffer(raw, np.uint8).tolist()})
             buffer = len(self.buffers) - 1
         self.tensors.append(tensor(shape, ttype, name or f"t{len(self.tensors)}", buffer, **quant))
