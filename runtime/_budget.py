@@ -23,7 +23,6 @@ of one ``InferenceSession`` never share counters.
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import math
 from dataclasses import dataclass
@@ -32,7 +31,15 @@ import numpy as np
 
 from runtime.errors import BudgetExceededError, InvalidModelError
 
-__all__ = ["Budget", "Limits", "active", "check_elements", "check_tensor_bytes", "running"]
+__all__ = [
+    "Budget",
+    "Limits",
+    "active",
+    "check_elements",
+    "check_tensor_bytes",
+    "fits",
+    "running",
+]
 
 DEFAULT_MAX_LOOP_ITERATIONS = 1 << 15
 DEFAULT_MAX_NODES = 1 << 17
@@ -121,14 +128,43 @@ def active() -> Budget:
     return budget if budget is not None else Budget()
 
 
-@contextlib.contextmanager
-def running(budget: Budget):
-    """Make ``budget`` the active one for the code inside the ``with`` (this thread only)."""
-    token = _ACTIVE.set(budget)
-    try:
-        yield budget
-    finally:
-        _ACTIVE.reset(token)
+class running:  # noqa: N801 (used as a function: ``with running(budget):``)
+    """Make ``budget`` the active one for the code inside the ``with`` (this thread only).
+
+    A class rather than a generator context manager: it is entered on every invoke, where on
+    a TFLite Micro-sized model the generator machinery alone is a visible part of the call.
+    """
+
+    __slots__ = ("_budget", "_token")
+
+    def __init__(self, budget: Budget):
+        self._budget = budget
+
+    def __enter__(self) -> Budget:
+        self._token = _ACTIVE.set(self._budget)
+        return self._budget
+
+    def __exit__(self, *exc) -> bool:
+        _ACTIVE.reset(self._token)
+        return False
+
+
+_DEFAULT_LIMITS = Limits()
+
+
+def fits(nbytes: int) -> bool:
+    """Whether a new tensor of ``nbytes`` is within the active run's ``max_tensor_bytes`` and
+    ``max_memory_bytes``: the cheap test a kernel makes on its hot path, before allocating,
+    calling ``check_elements`` (which raises with the full message) only when it fails."""
+    budget = _ACTIVE.get()
+    if budget is None:
+        return nbytes <= _DEFAULT_LIMITS.max_tensor_bytes and (
+            nbytes <= _DEFAULT_LIMITS.max_memory_bytes
+        )
+    limits = budget.limits
+    return nbytes <= limits.max_tensor_bytes and (
+        budget.held_bytes + nbytes <= limits.max_memory_bytes
+    )
 
 
 def check_tensor_bytes(nbytes: int, where, limits: Limits | None = None) -> None:

@@ -10,7 +10,6 @@ restored afterwards.
 
 from __future__ import annotations
 
-import contextlib
 import contextvars
 import os
 import threading
@@ -22,7 +21,7 @@ _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 
 
-_controller = None
+_blas_libs = None  # threadpoolctl's controllers of the loaded BLAS libraries
 
 
 class _BlasLimit:
@@ -49,12 +48,13 @@ def _single_threaded_blas() -> _BlasLimit:
     threadpoolctl's controller finds the BLAS libraries once (numpy's is loaded with numpy);
     each call then only reads and sets their thread counts.
     """
-    global _controller
-    if _controller is None:
+    global _blas_libs
+    if _blas_libs is None:
         from threadpoolctl import ThreadpoolController
 
-        _controller = ThreadpoolController()
-    return _BlasLimit([lib for lib in _controller.lib_controllers if lib.user_api == "blas"])
+        controller = ThreadpoolController()
+        _blas_libs = [lib for lib in controller.lib_controllers if lib.user_api == "blas"]
+    return _BlasLimit(_blas_libs)
 
 
 def default_threads() -> int:
@@ -69,28 +69,40 @@ _active = 0  # invokes in progress (BLAS is single-threaded while any runs)
 _blas_limit = None
 
 
-@contextlib.contextmanager
-def threads(n: int):
-    """Run kernels with ``n`` chunk threads and single-threaded BLAS."""
-    global _threads, _pool, _pool_size, _active, _blas_limit
-    with _lock:
-        previous = _threads
-        _threads = max(1, int(n))
-        if _threads > 1 and _pool_size < _threads:
-            _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix=_PREFIX)
-            _pool_size = _threads
-        if _active == 0:
-            _blas_limit = _single_threaded_blas()
-        _active += 1
-    try:
-        yield
-    finally:
+class threads:  # noqa: N801 (used as a function: ``with threads(n):``)
+    """Run kernels with ``n`` chunk threads and single-threaded BLAS (``with threads(n):``).
+
+    A class rather than a generator context manager: it is entered on every invoke, and on a
+    TFLite Micro-sized model the generator machinery alone is a visible part of the call.
+    """
+
+    __slots__ = ("_n", "_previous")
+
+    def __init__(self, n: int):
+        self._n = max(1, int(n))
+
+    def __enter__(self):
+        global _threads, _pool, _pool_size, _active, _blas_limit
         with _lock:
-            _threads = previous
+            self._previous = _threads
+            _threads = self._n
+            if _threads > 1 and _pool_size < _threads:
+                _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix=_PREFIX)
+                _pool_size = _threads
+            if _active == 0:
+                _blas_limit = _single_threaded_blas()
+            _active += 1
+        return self
+
+    def __exit__(self, *exc):
+        global _threads, _active, _blas_limit
+        with _lock:
+            _threads = self._previous
             _active -= 1
             if _active == 0 and _blas_limit is not None:
                 _blas_limit.restore_original_limits()
                 _blas_limit = None
+        return False
 
 
 def _in_worker() -> bool:

@@ -29,6 +29,7 @@ import numpy as np
 from runtime import _budget
 from runtime.errors import InvalidModelError, KernelError
 from runtime.onnx._evaluator import run_graph
+from runtime.onnx._fuse_layer_norm import fuse_layer_norms
 from runtime.onnx._graph import Graph, Node, _node_free
 from runtime.onnx.ops import conv
 
@@ -63,6 +64,7 @@ def plan(graph: Graph, subgraph: bool = False) -> Graph:
     budget = _budget.active()
     nodes = [n for n in graph.nodes if not (_foldable(n, known) and _fold(n, known, budget))]
     nodes = _fuse_batch_norms(nodes, known, graph, budget)
+    nodes = fuse_layer_norms(nodes, known, _uses(nodes, graph))
     nodes = _fuse_relus(nodes, graph)
     nodes = _fuse_quantize_dequantize(nodes, graph)
     nodes = _memoize_shape_chains(nodes, graph, known)

@@ -14,7 +14,7 @@ import onnx
 from onnx import TensorProto, numpy_helper, version_converter
 
 from runtime.errors import InvalidModelError, UnsupportedOpError
-from runtime.onnx._types import elem_type_name, is_supported_elem_type, numpy_dtype
+from runtime.onnx._types import PACKED_BITS, elem_type_name, is_supported_elem_type, numpy_dtype
 
 # Opsets of the default domain whose operator semantics this runtime implements. Opsets 1-6
 # used a different broadcasting rule (the ``broadcast`` attribute): a model importing one is
@@ -163,14 +163,17 @@ def tensor_to_array(tensor: TensorProto, what: str) -> np.ndarray:
         )
     count = math.prod(dims)  # Python int: no overflow
     dtype = numpy_dtype(tensor.data_type)
+    # 4- and 2-bit types hold 8 // bits values per byte of raw_data and per int32_data entry,
+    # the last one padded (onnx.proto), so an odd count of int4 takes (count + 1) // 2 bytes.
+    per_unit = 8 // PACKED_BITS.get(tensor.data_type, 8)
     if tensor.HasField("raw_data"):
         if tensor.data_type == TensorProto.STRING:
             raise InvalidModelError(f"{what}: a string tensor cannot use raw_data")
-        expected, received = count * dtype.itemsize, len(tensor.raw_data)
+        expected, received = -(-count // per_unit) * dtype.itemsize, len(tensor.raw_data)
         unit = "bytes of raw_data"
     else:
         field = _TYPED_FIELD.get(tensor.data_type, "int32_data")
-        expected, received = count, len(getattr(tensor, field))
+        expected, received = -(-count // per_unit), len(getattr(tensor, field))
         unit = f"values in {field}"
     if expected != received:
         raise InvalidModelError(

@@ -226,6 +226,13 @@ class SubgraphExecutor:
                 self.last_use[t] = k
         self.keep = set(sg.outputs) | set(sg.inputs)
         self.plan = [self._plan_step(k, op, kernel) for k, (op, kernel) in enumerate(self.steps)]
+        # Tensors other than constants and inputs that a run without keep_all can leave among
+        # its values: what it made and did not release, and the variables.
+        present = set()
+        for _, _, _, outs, _, drop, _, _ in self.plan:
+            present.update(outs)
+            present.difference_update(drop)
+        self.results = tuple(sorted(present | set(self.initial_variables)))
 
     def _plan_step(self, k: int, op, kernel) -> tuple:
         """What ``_run`` needs of step ``k``, worked out once."""
@@ -335,6 +342,9 @@ class SubgraphExecutor:
         values = dict(self.constants)
         values.update(self.variables)
         values.update(feeds)
+        # An omitted optional input (-1) reads as None: one dict lookup per input, no branch.
+        values[-1] = None
+        get = values.__getitem__
         max_bytes = self.max_tensor_bytes
         # The budget's counters are updated here rather than through its methods (a call each
         # is a good part of a small operator's cost); a charge that would exceed a limit goes
@@ -342,14 +352,13 @@ class SubgraphExecutor:
         limits = budget.limits
         max_nodes, max_held = limits.max_nodes, limits.max_memory_bytes
         max_held_tensor = limits.max_tensor_bytes
-        for step in self.plan:
-            op, kernel, ins, outs, wants, drop, label, where = step
+        for op, kernel, ins, outs, wants, drop, label, where in self.plan:
             budget.nodes += 1
             if budget.nodes > max_nodes:
                 budget.nodes -= 1
                 budget.visit(label)  # raises
             try:
-                args = [values[t] if t >= 0 else None for t in ins]
+                args = list(map(get, ins))
             except KeyError as e:
                 raise self._missing_input(op, e.args[0]) from None
             try:
@@ -377,10 +386,11 @@ class SubgraphExecutor:
                 values[t] = v
             if drop and not keep_all:
                 for t in drop:
-                    values.pop(t, None)
+                    del values[t]
                     nbytes = held.pop(t, 0)
                     if nbytes:
                         budget.held_bytes = max(0, budget.held_bytes - nbytes)
+        del values[-1]
         return values
 
     def _missing_input(self, op, t: int) -> InvalidModelError:

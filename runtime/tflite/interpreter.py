@@ -15,7 +15,6 @@ threads' tensors.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import threading
@@ -127,6 +126,8 @@ class Interpreter:
         self._propagated = tuple(self._shapes[i] for i in sg.inputs)
         self._values: dict[int, np.ndarray] = {}
         self._allocated = False
+        # Whether an invoke has recorded the shapes of the constants (see ``_invoke``).
+        self._constant_shapes_read = False
         self._carriers = batch_carriers(sg, self._main.constants)
         self._sliceable = self._carriers is not None
 
@@ -219,19 +220,9 @@ class Interpreter:
 
     # -- running ------------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _exclusive(self, what: str):
+    def _exclusive(self, what: str) -> _Exclusive:
         """Run ``what`` with no other call of this interpreter in progress in another thread."""
-        if not self._busy.acquire(blocking=False):
-            raise RuntimeError(
-                f"Interpreter.{what}() called while another call of the same Interpreter is in "
-                "progress in another thread; an Interpreter is not thread-safe (as in LiteRT): "
-                "use one Interpreter per thread"
-            )
-        try:
-            yield
-        finally:
-            self._busy.release()
+        return _Exclusive(self._busy, what)
 
     def allocate_tensors(self):
         """Validate input shapes and propagate them (after ``resize_tensor_input``).
@@ -376,8 +367,14 @@ class Interpreter:
             )
         feeds = dict(self._inputs)
         budget = Budget(self._limits)
-        for t, v in feeds.items():
-            budget.hold(v.nbytes, f"invoke: input {t}")
+        sizes = [v.nbytes for v in feeds.values()]
+        if max(sizes, default=0) <= self._limits.max_tensor_bytes and (
+            sum(sizes) <= self._limits.max_memory_bytes
+        ):
+            budget.held_bytes = sum(sizes)  # what the loop below holds, without its calls
+        else:
+            for t, v in feeds.items():
+                budget.hold(v.nbytes, f"invoke: input {t}")  # raises, naming the input
         with threads(self._num_threads), running(budget):
             rows = self._slice_rows(feeds)
             if rows:
@@ -386,8 +383,18 @@ class Interpreter:
             else:
                 values = self._main.run(feeds, keep_all=self._preserve)
         self._values = values
-        for t, v in values.items():
-            self._shapes[t] = tuple(v.shape)
+        shapes = self._shapes
+        if rows or self._preserve or not self._constant_shapes_read:
+            for t, v in values.items():
+                shapes[t] = tuple(v.shape)
+            self._constant_shapes_read = True
+        else:
+            # Constants (folded ones included) were read above once and never change; inputs
+            # keep the shapes set_tensor checked: only what the run made can have moved.
+            for t in self._main.results:
+                v = values.get(t)
+                if v is not None:
+                    shapes[t] = v.shape
 
     def _slice_rows(self, feeds) -> int:
         """Batch rows per slice when the batch may be run in slices (0: run it whole)."""
@@ -488,6 +495,30 @@ class Interpreter:
             if s.key == signature_key:
                 return SignatureRunner(self, s)
         raise ValueError(f'Invalid signature_key provided: "{signature_key}".')
+
+
+class _Exclusive:
+    """``with``: holds ``lock`` or raises at once (a class rather than a generator context
+    manager, whose machinery costs more than a TFLite Micro-sized model's kernels)."""
+
+    __slots__ = ("_lock", "_what")
+
+    def __init__(self, lock, what: str):
+        self._lock = lock
+        self._what = what
+
+    def __enter__(self):
+        if not self._lock.acquire(blocking=False):
+            raise RuntimeError(
+                f"Interpreter.{self._what}() called while another call of the same Interpreter "
+                "is in progress in another thread; an Interpreter is not thread-safe (as in "
+                "LiteRT): use one Interpreter per thread"
+            )
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        self._lock.release()
+        return False
 
 
 class SignatureRunner:

@@ -8,14 +8,21 @@ import numpy as np
 
 from runtime.errors import InvalidModelError
 from runtime.onnx.ops._common import axis_index
+from runtime.onnx.ops.elementwise import extremum
 
 
 def Relu(x):
-    return np.maximum(x, np.zeros((), dtype=x.dtype))
+    return extremum(np.maximum, x, np.zeros((), dtype=x.dtype))
 
 
 def LeakyRelu(x, *, alpha=0.01):
-    return np.where(x >= 0, x, x * np.asarray(alpha, dtype=x.dtype))
+    a = np.asarray(alpha, dtype=x.dtype)
+    if x.dtype.kind == "f" and 0 <= a <= 1:
+        # max(x, a * x) is x for x >= 0 and a * x below (NaN stays NaN): the same values as
+        # the spec's select, in two passes instead of four.
+        y = x * a
+        return np.maximum(x, y, out=y) if type(y) is np.ndarray else np.maximum(x, y)
+    return np.where(x >= 0, x, x * a)
 
 
 def PRelu(x, slope):
@@ -24,10 +31,16 @@ def PRelu(x, slope):
 
 def Clip(x, min=None, max=None):  # noqa: A002 - ONNX input names
     if min is not None:
-        x = np.maximum(x, min.astype(x.dtype))
+        x = _bound(np.maximum, x, min.astype(x.dtype, copy=False))
     if max is not None:
-        x = np.minimum(x, max.astype(x.dtype))
+        x = _bound(np.minimum, x, max.astype(x.dtype, copy=False))
     return x
+
+
+def _bound(ufunc, x, c):
+    if c.size == 1 and c.ndim <= np.ndim(x):
+        return extremum(ufunc, x, c.reshape(()))
+    return ufunc(x, c)
 
 
 def Clip_6(x, *, min=-3.4028234663852886e38, max=3.4028234663852886e38):  # noqa: A002

@@ -114,7 +114,7 @@ def Attention(
         shown = probs
     elif qk_matmul_output_mode not in (0, 1, 2):
         raise InvalidModelError(f"Attention: qk_matmul_output_mode {qk_matmul_output_mode}")
-    Y = np.matmul(probs, V)
+    Y = np.matmul(probs, V).astype(dtype, copy=False)  # (bfloat16's matmul gives float32)
     if three_d:
         Y = Y.transpose(0, 2, 1, 3).reshape(batch, q_len, -1)
     shown = np.broadcast_to(shown, (batch, q_heads, q_len, kv_len)).astype(dtype)

@@ -9,7 +9,7 @@ already define exactly that, where C++ leaves it undefined.
 import numpy as np
 
 from runtime.errors import InvalidModelError, UnsupportedOpError
-from runtime.onnx._types import is_supported_elem_type, numpy_dtype
+from runtime.onnx._types import bit_width, is_supported_elem_type, numpy_dtype
 from runtime.onnx.ops._common import broadcast_size
 
 
@@ -54,11 +54,13 @@ def BitCast(input, *, to):  # noqa: A002 - ONNX input name
     target = numpy_dtype(to)
     if target.kind == "O" or input.dtype.kind in "OUS":
         raise InvalidModelError("BitCast: strings have no bit pattern to reinterpret")
-    if target.itemsize != input.dtype.itemsize:
+    if bit_width(target) != bit_width(input.dtype):
         raise InvalidModelError(
-            f"BitCast: {input.dtype} ({8 * input.dtype.itemsize} bits) and {target} "
-            f"({8 * target.itemsize} bits) differ in width"
+            f"BitCast: {input.dtype} ({bit_width(input.dtype)} bits) and {target} "
+            f"({bit_width(target)} bits) differ in width"
         )
+    # (4- and 2-bit values, ml_dtypes arrays, sit in the low bits of one byte each: the same
+    # view reinterprets them)
     # The spec reads the bytes as little endian whatever the host's order.
     raw = np.ascontiguousarray(input, dtype=input.dtype.newbyteorder("<"))
     out = raw.view(target.newbyteorder("<")).astype(target)

@@ -4,6 +4,7 @@ import numpy as np
 
 from runtime.errors import InvalidModelError, UnsupportedOpError
 from runtime.onnx._types import is_supported_elem_type, numpy_dtype
+from runtime.onnx.ops import _exotic_types
 from runtime.onnx.ops._common import check_size, ints
 
 
@@ -78,6 +79,8 @@ def Cast(input, *, to, saturate=1, round_mode="up"):  # noqa: A002
     dtype = _cast_dtype(to)
     if input.dtype.kind == "O" or dtype.kind == "O":
         raise UnsupportedOpError("Cast: casts from or to strings are not supported")
+    if _exotic_types.involved(input.dtype, dtype):  # bfloat16, float8, int4, ...
+        return _exotic_types.cast(input, dtype, saturate, round_mode)
     if input.dtype.kind == "f" and dtype.kind in "iub":
         with np.errstate(invalid="ignore"):
             return input.astype(dtype)
@@ -87,4 +90,6 @@ def Cast(input, *, to, saturate=1, round_mode="up"):  # noqa: A002
 def CastLike(input, target_type, *, saturate=1, round_mode="up"):  # noqa: A002
     if input.dtype.kind == "O" or target_type.dtype.kind == "O":
         raise UnsupportedOpError("CastLike: casts from or to strings are not supported")
+    if _exotic_types.involved(input.dtype, target_type.dtype):  # bfloat16, float8, int4, ...
+        return _exotic_types.cast(input, target_type.dtype, saturate, round_mode)
     return input.astype(target_type.dtype)

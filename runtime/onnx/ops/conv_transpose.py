@@ -14,6 +14,7 @@ import numpy as np
 
 from runtime.errors import InvalidModelError
 from runtime.onnx.ops._common import check_size, ints
+from runtime.onnx.ops._exotic_types import involved
 
 
 def _pads(spatial, kernel, strides, dilations, extra, auto_pad, pads, output_shape):
@@ -74,7 +75,9 @@ def ConvTranspose(
     m = m_per * group
     dtype = np.result_type(x.dtype, w.dtype)
     check_size([n, m, *full], "ConvTranspose", np.dtype(dtype).itemsize)
-    canvas = np.zeros((n, m, *full), dtype)
+    if involved(dtype):  # np.einsum has no bfloat16 loop: sum in float32, round at the end
+        x, w = x.astype(np.float32), w.astype(np.float32)
+    canvas = np.zeros((n, m, *full), x.dtype if involved(dtype) else dtype)
     cg = c // group
     for g in range(group):
         xg = x[:, g * cg : (g + 1) * cg]  # (N, Cg, *S)

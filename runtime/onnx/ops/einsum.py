@@ -13,6 +13,7 @@ import numpy as np
 
 from runtime.errors import BudgetExceededError, InvalidModelError
 from runtime.onnx.ops._common import check_size
+from runtime.onnx.ops._exotic_types import involved
 
 # About a minute of numpy's unblocked loop at worst; a BERT-large attention product is ~2**28.
 _MAX_STEPS = 1 << 34
@@ -68,7 +69,10 @@ def Einsum(*Inputs, equation):
     dtype = np.result_type(*Inputs)
     check_size(out_shape, "Einsum", dtype.itemsize)
     out_term = rhs if arrow else "..." * (ellipsis is not None) + "".join(sorted(once))
-    terms, xs = _sum_private_letters(terms, list(Inputs), out_term)
+    xs = list(Inputs)
+    if involved(dtype):  # np.einsum has no bfloat16 loop: sum in float32, round at the end
+        xs = [x.astype(np.float32) for x in xs]
+    terms, xs = _sum_private_letters(terms, xs, out_term)
     eq = ",".join(terms) + "->" + out_term
     path = np.einsum_path(eq, *xs, optimize="greedy")[0]
     _check_work(terms, out_term, path[1:], dims, math.prod(ellipsis or ()), equation)

@@ -48,6 +48,31 @@ def _arith(op, ufunc, a, b):
     return ufunc(a, b)
 
 
+# numpy's maximum and minimum of an array and one value take a scalar loop several times
+# slower than their vectorized loop over two arrays (numpy 2 on AVX2): from this many elements,
+# the value is filled into an array first.
+_FILL_FROM = 2048
+
+
+def extremum(ufunc, x, c):
+    """``ufunc(x, c)`` (np.maximum or np.minimum) for an array ``x`` and a 0-d ``c`` of its
+    dtype: the same values, through the vectorized loop."""
+    if x.size < _FILL_FROM or type(x) is not np.ndarray:
+        return ufunc(x, c)
+    filled = np.empty(x.shape, x.dtype)
+    filled.fill(c)
+    return ufunc(x, filled, out=filled)
+
+
+def _binary(ufunc, a, b):
+    """``ufunc(a, b)`` for ``b`` broadcasting into ``a`` (``_within``); one value as 0-d."""
+    if b.size == 1 and b.ndim <= a.ndim:
+        b = b.reshape(())
+        if ufunc is np.maximum or ufunc is np.minimum:
+            return extremum(ufunc, a, b)
+    return ufunc(a, b)
+
+
 def Add(a, b):
     return _arith("Add", np.add, a, b)
 
@@ -89,6 +114,12 @@ def Pow(x, y):
 
 
 def _variadic(op, fn, xs):
+    if len(xs) == 2:
+        a, b = xs
+        if _within(a, b):
+            return _binary(fn, a, b)
+        if _within(b, a) and fn is not np.add:  # (maximum and minimum commute; add too, but
+            return _binary(fn, b, a)  # not bit for bit with NaNs of different payloads)
     if not xs:
         raise InvalidModelError(f"{op}: needs at least one input")
     _broadcast(op, *xs)
@@ -162,27 +193,32 @@ def Erf(x):
 
 
 def Less(a, b):
-    broadcast_size("Less", a, b)
+    if not (_within(a, b) or _within(b, a)):
+        broadcast_size("Less", a, b)
     return np.less(a, b)
 
 
 def Greater(a, b):
-    broadcast_size("Greater", a, b)
+    if not (_within(a, b) or _within(b, a)):
+        broadcast_size("Greater", a, b)
     return np.greater(a, b)
 
 
 def LessOrEqual(a, b):
-    broadcast_size("LessOrEqual", a, b)
+    if not (_within(a, b) or _within(b, a)):
+        broadcast_size("LessOrEqual", a, b)
     return np.less_equal(a, b)
 
 
 def GreaterOrEqual(a, b):
-    broadcast_size("GreaterOrEqual", a, b)
+    if not (_within(a, b) or _within(b, a)):
+        broadcast_size("GreaterOrEqual", a, b)
     return np.greater_equal(a, b)
 
 
 def Equal(a, b):
-    broadcast_size("Equal", a, b)
+    if not (_within(a, b) or _within(b, a)):
+        broadcast_size("Equal", a, b)
     return np.equal(a, b)
 
 

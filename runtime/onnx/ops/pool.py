@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from runtime.errors import InvalidModelError
+from runtime.onnx._types import EXOTIC_FLOATS
 from runtime.onnx.ops._common import check_size, conv_pads, windows
 
 
@@ -39,8 +40,26 @@ def pool_geometry(x, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode
     return pads, strides, dilations, extra
 
 
+def _padded(x, pads, extra, fill, op):
+    """``x`` (N, C, *S) with ``pads`` (begins, then ends) and ``extra`` more cells at each
+    end, filled with ``fill``, held in ``x``'s own memory order (a Conv's channels-last
+    output stays channels-last, so the reductions' inner loops keep running along channels);
+    ``x`` itself when there is nothing to add."""
+    nsp = x.ndim - 2
+    ends = [pads[nsp + i] + extra[i] for i in range(nsp)]
+    if not any(pads[:nsp]) and not any(ends):
+        return x
+    shape = list(x.shape[:2]) + [d + pads[i] + ends[i] for i, d in enumerate(x.shape[2:])]
+    check_size(shape, op)
+    order = sorted(range(x.ndim), key=lambda a: -x.strides[a])  # outermost axis first
+    canvas = np.full([shape[a] for a in order], fill, x.dtype).transpose(np.argsort(order))
+    inner = tuple(slice(pads[i], pads[i] + d) for i, d in enumerate(x.shape[2:]))
+    canvas[(slice(None), slice(None)) + inner] = x
+    return canvas
+
+
 def _lowest(dtype):
-    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+    return -np.inf if dtype.kind == "f" or dtype in EXOTIC_FLOATS else np.iinfo(dtype).min
 
 
 def MaxPool_1(x, *, auto_pad="NOTSET", kernel_shape=None, pads=None, strides=None):
@@ -63,29 +82,10 @@ def MaxPool(
     pads, strides, dilations, extra = pool_geometry(
         x, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode, "MaxPool"
     )
-    nsp = len(kernel_shape)
     if _n_outputs > 1:
         return _max_with_indices(x, kernel_shape, strides, dilations, pads, extra, storage_order)
-    if any(pads) or any(extra):
-        width = [(0, 0), (0, 0)] + [(pads[i], pads[nsp + i] + extra[i]) for i in range(nsp)]
-        check_size([d + a + b for d, (a, b) in zip(x.shape, width, strict=True)], "MaxPool")
-        x = np.pad(x, width, constant_values=_lowest(x.dtype))
-    # The maximum over the kernel offsets of strided slices: kernel-size elementwise maxima on
-    # whole tensors, whatever the memory layout (no window view, no copy of the input).
-    outs = [
-        (size - (k - 1) * d - 1) // s + 1
-        for size, k, d, s in zip(x.shape[2:], kernel_shape, dilations, strides, strict=True)
-    ]
-    result = None
-    for offset in itertools.product(*(range(k) for k in kernel_shape)):
-        index = (slice(None), slice(None)) + tuple(
-            slice(o * d, o * d + (n - 1) * s + 1, s)
-            for o, d, s, n in zip(offset, dilations, strides, outs, strict=True)
-        )
-        result = (
-            x[index].copy(order="K") if result is None else np.maximum(result, x[index], out=result)
-        )
-    return result
+    x = _padded(x, pads, extra, _lowest(x.dtype), "MaxPool")
+    return _reduce_windows(x, kernel_shape, strides, dilations, np.maximum)
 
 
 def _max_with_indices(x, kernel_shape, strides, dilations, pads, extra, storage_order):
@@ -127,56 +127,93 @@ def AveragePool(
     pads, strides, dilations, extra = pool_geometry(
         x, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode, "AveragePool"
     )
-    nsp = len(kernel_shape)
-    axes = tuple(range(-nsp, 0))
     total = _window_sums(x, kernel_shape, strides, dilations, pads, extra)
-    # Count of cells each window averages: real cells, plus explicit pads if count_include_pad;
-    # never the extra cells ceil_mode adds.
-    mask = np.ones((1, 1) + x.shape[2:], dtype=x.dtype)
-    if count_include_pad:
-        width = [(0, 0), (0, 0)] + [(pads[i], pads[nsp + i]) for i in range(nsp)]
-        mask = np.pad(mask, width, constant_values=1)
-        inner = [0] * (2 * nsp)
-    else:
-        inner = pads
-    count = windows(mask, kernel_shape, strides, dilations, inner, 0, extra).sum(axis=axes)
+    count = _window_counts(
+        x, total.shape[2:], kernel_shape, strides, dilations, pads, count_include_pad
+    )
     return (total / count).astype(x.dtype, copy=False)
 
 
-def _window_sums(x, kernel_shape, strides, dilations, pads, extra):
-    """The sum of each window (zero padding), one kernel axis at a time, the first kernel
-    axis innermost: the float32 summation order of onnxruntime's MLAS pooling, so that QDQ
-    models match it exactly ((x00 + x10) + (x01 + x11)). Strided slices of the whole tensor
-    are added in turn, whatever its memory layout (no window view, no reduction over one)."""
+def _window_counts(x, outs, kernel_shape, strides, dilations, pads, count_include_pad):
+    """Cells each window averages, (1, 1, *out) in ``x``'s dtype: real cells, plus explicit
+    pads if ``count_include_pad``, never the extra cells ceil_mode adds. The cells a window
+    covers are a product of intervals, so the count is the product over the axes of the
+    cells covered along each axis."""
     nsp = len(kernel_shape)
-    if any(pads) or any(extra):
-        width = [(0, 0), (0, 0)] + [(pads[i], pads[nsp + i] + extra[i]) for i in range(nsp)]
-        check_size([d + a + b for d, (a, b) in zip(x.shape, width, strict=True)], "AveragePool")
-        x = np.pad(x, width)
+    count = np.ones((1, 1) + (1,) * nsp, dtype=x.dtype)
+    for i, (size, k, s, d, o) in enumerate(
+        zip(x.shape[2:], kernel_shape, strides, dilations, outs, strict=True)
+    ):
+        low, high = (-pads[i], size + pads[nsp + i]) if count_include_pad else (0, size)
+        cells = np.arange(o)[:, None] * s - pads[i] + np.arange(k)[None, :] * d
+        along = ((cells >= low) & (cells < high)).sum(axis=1).astype(x.dtype)
+        count = count * along.reshape((1, 1) + (1,) * i + (o,) + (1,) * (nsp - 1 - i))
+    return count
+
+
+def _window_sums(x, kernel_shape, strides, dilations, pads, extra):
+    """The sum of each window (zero padding), in the float32 summation order of onnxruntime's
+    MLAS pooling (``_reduce_windows``), so that QDQ models match it exactly."""
+    x = _padded(x, pads, extra, 0, "AveragePool")
+    return _reduce_windows(x, kernel_shape, strides, dilations, np.add)
+
+
+# Elements a numpy call is worth in the choice between the two orders of _reduce_windows.
+_CALL_COST = 2000
+
+
+def _reduce_windows(x, kernel_shape, strides, dilations, ufunc):
+    """``ufunc`` (np.add or np.maximum) over each window of the padded ``x`` (N, C, *S), the
+    first kernel axis innermost: ((x00 + x10) + (x01 + x11)) for a 2x2 window. Strided slices
+    of the whole tensor are combined in turn, whatever its memory layout (no window view).
+
+    Two orders give that same sequence of operations per output: nested, each kernel offset's
+    slice of the input (prod(K) calls over the output); or separable, one kernel axis at a
+    time, axis 0 first, over the input partly reduced (sum(K) calls, over larger arrays on the
+    first axes). The cheaper one runs: separable wins for stride 1 and for large kernels."""
+    nsp = len(kernel_shape)
+    spatial = list(x.shape[2:])
     outs = [
         (size - (k - 1) * d - 1) // s + 1
-        for size, k, d, s in zip(x.shape[2:], kernel_shape, dilations, strides, strict=True)
+        for size, k, d, s in zip(spatial, kernel_shape, dilations, strides, strict=True)
     ]
+    nested_cost = math.prod(kernel_shape) * (math.prod(outs) + _CALL_COST)
+    separable_cost = sum(
+        k * (math.prod(outs[: i + 1]) * math.prod(spatial[i + 1 :]) + _CALL_COST)
+        for i, k in enumerate(kernel_shape)
+    )
 
-    def tap(offset):
-        return x[
-            (slice(None), slice(None))
-            + tuple(
-                slice(o * d, o * d + (n - 1) * s + 1, s)
-                for o, d, s, n in zip(offset, dilations, strides, outs, strict=True)
-            )
-        ]
+    cuts = [
+        [slice(o * d, o * d + (n - 1) * s + 1, s) for o in range(k)]
+        for k, d, s, n in zip(kernel_shape, dilations, strides, outs, strict=True)
+    ]
+    if nsp > 1 and separable_cost < nested_cost:
+        for axis, along in enumerate(cuts):
+            before = (slice(None),) * (2 + axis)
+            total = x[before + (along[0],)].copy(order="K")
+            for cut in along[1:]:
+                ufunc(total, x[before + (cut,)], out=total)
+            x = total
+        return x
 
-    def nested(axis, offset):
-        # Sum over kernel axes 0..axis, the later axes' offsets fixed in ``offset``.
+    whole = (slice(None), slice(None))
+    if ufunc is np.maximum:  # exact in any order: one flat loop, fewer Python frames
         total = None
-        for o in range(kernel_shape[axis]):
-            at = offset[:axis] + (o,) + offset[axis + 1 :]
-            term = tap(at) if axis == 0 else nested(axis - 1, at)
-            total = term.copy(order="K") if total is None else np.add(total, term, out=total)
+        for offset in itertools.product(*cuts):
+            term = x[whole + offset]
+            total = term.copy(order="K") if total is None else ufunc(total, term, out=total)
         return total
 
-    return nested(nsp - 1, (0,) * nsp)
+    def nested(axis, offset):
+        # Over kernel axes 0..axis, the later axes' offsets fixed in ``offset``.
+        total = None
+        for cut in cuts[axis]:
+            at = offset[:axis] + (cut,) + offset[axis + 1 :]
+            term = x[whole + at] if axis == 0 else nested(axis - 1, at)
+            total = term.copy(order="K") if total is None else ufunc(total, term, out=total)
+        return total
+
+    return nested(nsp - 1, tuple(c[0] for c in cuts))
 
 
 def GlobalAveragePool(x):

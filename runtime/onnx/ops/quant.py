@@ -11,7 +11,14 @@ saturate.
 import numpy as np
 
 from runtime.errors import InvalidModelError, UnsupportedOpError
-from runtime.onnx._types import is_supported_elem_type, numpy_dtype
+from runtime.onnx._types import (
+    dtype_type_name,
+    elem_type_name,
+    elem_type_of_dtype,
+    is_supported_elem_type,
+    numpy_dtype,
+)
+from runtime.onnx.ops import _exotic_types
 from runtime.onnx.ops._common import axis_index, check_size, matmul_shape
 from runtime.onnx.ops.conv import integer_conv
 
@@ -74,6 +81,11 @@ def QuantizeLinear(
 ):
     if y_zero_point is not None:
         dtype = y_zero_point.dtype
+        if output_dtype and output_dtype != elem_type_of_dtype(dtype):
+            raise InvalidModelError(
+                f"QuantizeLinear: output_dtype {elem_type_name(output_dtype)} differs from "
+                f"y_zero_point's type {dtype_type_name(dtype)}"
+            )
     elif output_dtype:
         if not is_supported_elem_type(output_dtype):
             raise UnsupportedOpError(
@@ -82,7 +94,7 @@ def QuantizeLinear(
         dtype = numpy_dtype(output_dtype)
     else:
         dtype = np.dtype(np.uint8)
-    if dtype.kind not in "iu":
+    if dtype.kind not in "iu" and dtype not in _exotic_types.QUANTIZED:
         raise UnsupportedOpError(f"QuantizeLinear: output type {dtype} is not supported")
     if precision:
         raise UnsupportedOpError("QuantizeLinear: the precision attribute is not supported")
@@ -92,16 +104,25 @@ def QuantizeLinear(
         if y_zero_point is None
         else per_axis(y_zero_point, x, axis, block_size, "QuantizeLinear", "y_zero_point")
     )
+    if _exotic_types.involved(dtype, x.dtype, scale.dtype):  # bfloat16, float8, int4, ...
+        return _exotic_types.quantize(x, scale, zp, dtype, saturate)
     return quantize(x, scale, zp, dtype)
 
 
 def DequantizeLinear(x, x_scale, x_zero_point=None, *, axis=1, block_size=0, output_dtype=0):
-    if x.dtype.kind not in "iu":
+    if x.dtype.kind not in "iu" and x.dtype not in _exotic_types.QUANTIZED:
         raise UnsupportedOpError(f"DequantizeLinear: input type {x.dtype} is not supported")
     scale = per_axis(x_scale, x, axis, block_size, "DequantizeLinear", "x_scale")
     zp = None
     if x_zero_point is not None:
         zp = per_axis(x_zero_point, x, axis, block_size, "DequantizeLinear", "x_zero_point")
+    if output_dtype and not is_supported_elem_type(output_dtype):
+        raise UnsupportedOpError(
+            f"DequantizeLinear: output_dtype {elem_type_name(output_dtype)} is not supported"
+        )
+    out_dtype = numpy_dtype(output_dtype) if output_dtype else None
+    if _exotic_types.involved(x.dtype, scale.dtype, out_dtype):  # bfloat16, float8, int4, ...
+        return _exotic_types.dequantize(x, scale, zp, out_dtype)
     if x.dtype.itemsize <= 2 and scale.dtype.itemsize >= 4:
         # x - zero_point is a small integer, exact in float32: subtracting after the cast
         # gives the same value as casting the difference, in one pass fewer.

@@ -9,13 +9,14 @@ entropy. ``dtype`` defaults to float (RandomUniform/RandomNormal), to the input'
 *Like ops and Bernoulli), to int32 (Multinomial).
 """
 
+import ml_dtypes
 import numpy as np
 
 from runtime.errors import InvalidModelError
 from runtime.onnx._types import is_supported_elem_type, numpy_dtype
 from runtime.onnx.ops._common import check_size
 
-_FLOATS = (np.float16, np.float32, np.float64)
+_FLOATS = (np.float16, np.float32, np.float64, ml_dtypes.bfloat16)  # (bfloat16: opset 22)
 
 
 def _rng(seed):

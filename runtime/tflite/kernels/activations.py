@@ -35,8 +35,10 @@ def _lut_int8(fn, s_in, zp_in, s_out, zp_out) -> np.ndarray:
 
 def _sigmoid32(x):
     with np.errstate(over="ignore"):  # exp overflow gives inf, and 1 / (1 + inf) = 0
-        e = np.exp(-x.astype(np.float64)).astype(np.float32)
-    return (np.float32(1.0) / (np.float32(1.0) + e)).astype(np.float32)
+        e = np.asarray(np.exp(np.negative(x, dtype=np.float64)), np.float32)  # (0-d: an array)
+    # 1.f / (1.f + e) in float32, in place (a Python number keeps the float32 type)
+    e += 1
+    return np.divide(1, e, out=e)
 
 
 def _tanh32(x):

@@ -32,15 +32,36 @@ def _setup(ctx):
     return ttype, act
 
 
+def _no_growth(a, b) -> bool:
+    """Whether broadcasting ``a`` with ``b`` gives no more elements than the larger of them
+    (an array that exists already, so nothing to check before allocating): equal shapes, a
+    one-element operand, or one shape the other's trailing dimensions (a bias, a scale)."""
+    sa, sb = a.shape, b.shape
+    if sa == sb or a.size == 1 or b.size == 1:
+        return True
+    na, nb = len(sa), len(sb)
+    return (nb < na and sa[na - nb :] == sb) or (na < nb and sb[nb - na :] == sa)
+
+
 def _float_or_int(ctx, ttype, act, fn):
     lo, hi = c.activation_range_float(act)
+    lo32, hi32 = np.float32(lo), np.float32(hi)
+    floor, ceiling = ttype == c.F32 and lo > -np.inf, ttype == c.F32 and hi < np.inf
 
     def run(a, b):
-        c.broadcast_shape(ctx, a, b)
+        if not _no_growth(a, b):
+            c.broadcast_shape(ctx, a, b)
         y = fn(a, b)
         if ttype == c.F32:
-            y = np.clip(y, np.float32(lo), np.float32(hi)).astype(np.float32)
-        elif act:
+            # float32 op float32 is float32 (a 0-d result is a numpy scalar: made an array)
+            if type(y) is not np.ndarray:
+                y = np.asarray(y, np.float32)
+            if floor:
+                np.maximum(y, lo32, out=y)  # (y is the op's new array)
+            if ceiling:
+                np.minimum(y, hi32, out=y)
+            return [y]
+        if act:
             y = np.clip(y, lo, hi).astype(y.dtype)
         return [y]
 
@@ -154,7 +175,8 @@ def _pair_table_kernel(ctx, compute):
     table = compute(_CODES[:, None], _CODES[None, :]).reshape(-1)  # [a byte * 256 + b byte]
 
     def run(a, b):
-        c.broadcast_shape(ctx, a, b)
+        if not _no_growth(a, b):
+            c.broadcast_shape(ctx, a, b)
         index = a.view(np.uint8).astype(np.uint16) << 8
         index = index | b.view(np.uint8)
         y = table.take(index)

@@ -4,7 +4,8 @@ bias; ``_int16``) and hybrid (float input, int8 weights).
 References: ``tflite/kernels/conv.cc``; ``reference/integer_ops/conv.h`` (``ConvPerChannel``);
 ``reference/conv.h`` (``HybridConvPerChannel``); spec sections 2.4, 2.6, 2.7.1. Filter layout
 OHWI. Integer GEMMs run in float64 (or float32 when the bound below proves every partial sum
-stays under 2^24), which is exact for int8 products; requantization is integer.
+stays under 2^24), which is exact for int8 products. int8 requantization is folded into the
+float64 GEMM where ``_folded_requant`` proves it exact, else integer (or ``float_requantizer``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from runtime.tflite.kernels._fixed_point import (
     quantize_multipliers,
     requantize,
 )
+from runtime.tflite.kernels._folded_requant import fold_requantization
 from runtime.tflite.kernels._hybrid import quantize_rows_asymmetric
 from runtime.tflite.kernels._int16 import requantize_accumulator
 
@@ -77,6 +79,11 @@ def prepare(ctx: c.OpContext) -> c.Eval:
 # Rows of the im2col matrix handled per GEMM: large enough for BLAS, small enough that the
 # patch block and its result stay in cache while they are requantized.
 CHUNK_ROWS = 8192
+
+# Depth (KH*KW*IC) above which a folded int8 convolution runs its GEMM in float32 on the integer
+# weights and scales the result in a second pass: the float64 GEMM with scaled weights saves
+# that pass, but past this depth its slower multiply-adds cost more (measured on AVX2).
+F64_GEMM_MAX_DEPTH = 32
 
 
 def _windows(ctx, x, geometry, fill, ic):
@@ -167,6 +174,9 @@ def _int8(ctx, weights, bias, geometry, act):
     b = np.zeros(oc, np.int64) if bias is None else bias.astype(np.int64)
     b_eff = b - zp_in * w2.sum(axis=1)
     ic = weights.shape[3]
+    folded = fold_requantization(mult, shift, b_eff, np.abs(w2).sum(axis=1), zp_out, lo, hi)
+    if folded is not None:
+        return _int8_folded(ctx, w2, folded, geometry, zp_in)
     # |acc| <= 128 * sum|w| + |b_eff| per channel (raw int8 inputs): the float64 requantizer
     # is exact below its bound, and then no pass converts the GEMM's result to int64.
     acc_bound = 128.0 * np.abs(w2).sum(axis=1) + np.abs(b_eff)
@@ -190,6 +200,42 @@ def _int8(ctx, weights, bias, geometry, act):
         # Out-of-image taps are skipped by the kernel: padding with zp_in makes them zero.
         win = _windows(ctx, x, geometry, zp_in, ic)
         return [im2col_chunks(win, gemm, compute, oc, np.int8)]
+
+    return run
+
+
+def _int8_folded(ctx, w2, folded, geometry, zp_in):
+    """int8 convolution as one exact float64 GEMM per chunk plus ``folded.finish``."""
+    oc, depth = w2.shape
+    kh, kw, sh, sw = geometry[:4]
+    ic = depth // (kh * kw)
+    abs_sum = float(np.abs(w2).sum(axis=1).max(initial=0))
+    if depth > F64_GEMM_MAX_DEPTH and exact_gemm_dtype(abs_sum, 128.0) is np.float32:
+        w_t, post = np.ascontiguousarray(w2.T, dtype=np.float32), folded.scale
+    else:
+        w_t, post = np.ascontiguousarray(w2.T * folded.scale), None
+    offset = folded.offset
+
+    def compute(cols, y):
+        acc = cols @ w_t
+        if post is not None:
+            acc = np.multiply(acc, post, dtype=np.float64)
+        acc += offset
+        folded.finish(acc, out=y)
+
+    def run(x, *_):
+        if kh == kw == 1 and x.ndim == 4 and x.shape[3] == ic:
+            # A 1x1 window needs no padding at any stride: the rows are the input's pixels.
+            xs = x if sh == sw == 1 else x[:, ::sh, ::sw]
+            n, oh, ow = xs.shape[:3]
+            if n * oh * ow <= CHUNK_ROWS:
+                check_elements((n, oh, ow, oc), "convolution output", 1)
+                y = np.empty((n, oh, ow, oc), np.int8)
+                compute(xs.reshape(n * oh * ow, ic), y.reshape(n * oh * ow, oc))
+                return [y]
+        # Out-of-image taps are skipped by the kernel: padding with zp_in makes them zero.
+        win = _windows(ctx, x, geometry, zp_in, ic)
+        return [im2col_chunks(win, w_t.dtype, compute, oc, np.int8)]
 
     return run
 

@@ -17,6 +17,7 @@ from runtime.tflite.kernels._fixed_point import (
     quantize_multipliers,
     requantize,
 )
+from runtime.tflite.kernels._folded_requant import fold_requantization
 from runtime.tflite.kernels._hybrid import quantize_rows_asymmetric
 from runtime.tflite.kernels._int16 import mbqm_int64
 from runtime.tflite.kernels.conv import exact_gemm_dtype, int16_multipliers
@@ -54,9 +55,10 @@ def prepare(ctx: c.OpContext) -> c.Eval:
         ctx.require_types((c.F32,), inputs=(0, 1))
         w = weights[0].astype(np.float32)
         b = None if bias is None else bias.astype(np.float32)
+        tiled = {}
 
         def run_float(x, *_):
-            y = _depthwise(ctx, x, w, geom, 0.0, np.float32)
+            y = _tap_sums(ctx, x, w, geom, 0.0, np.float32, tiled)
             if b is not None:
                 y += b
             return [c.apply_float_activation(y, act)]
@@ -71,11 +73,26 @@ def prepare(ctx: c.OpContext) -> c.Eval:
         w_scale = np.broadcast_to(wq.scale.astype(np.float64), (oc,))
         mult, shift = quantize_multipliers(np.float64(s_in) * w_scale / np.float64(s_out))
         lo, hi = c.activation_range_quantized(act, s_out, zp_out)
+        b = np.zeros(oc, np.int64) if bias is None else bias.astype(np.int64)
+        wi = weights[0].astype(np.int64)
+        # sum w*(x - zp_in) = sum w*x - zp_in*sum w, padding with zp_in (a skipped tap adds 0)
+        b_eff = b - zp_in * wi.sum(axis=(0, 1))
+        abs_sum = np.abs(wi).sum(axis=(0, 1))
+        folded = fold_requantization(mult, shift, b_eff, abs_sum, zp_out, lo, hi)
+        if folded is not None:
+            w_scaled = wi * folded.scale
+            tiled = {}
+
+            def run_folded(x, *_):
+                y = _tap_sums(ctx, x, w_scaled, geom, zp_in, np.float64, tiled)
+                y += folded.offset
+                return [folded.finish(y)]
+
+            return run_folded
         # |x - zp_in| <= 255: the taps' sums are exact in float32 while 255 * sum|w| < 2^24
         # (float64 otherwise, exact below 2^53), and float multiply-adds are cheaper than int64.
         acc_type = exact_gemm_dtype(float(np.abs(weights[0]).sum(axis=(0, 1)).max(initial=0)))
         w = weights[0].astype(acc_type)
-        b = np.zeros(oc, np.int64) if bias is None else bias.astype(np.int64)
         # |acc| <= 255 * sum|w| + |b| per channel: the float64 requantizer is exact below its
         # bound (and the taps' float sums need no int64 conversion).
         bound = 255.0 * np.abs(weights[0].astype(np.float64)).sum(axis=(0, 1)) + np.abs(b)
@@ -192,3 +209,49 @@ def _depthwise(ctx, x, w, geom, fill, acc_dtype):
         np.multiply(tap, weight, out=term)
         acc += term
     return acc.reshape(shape) if shape else np.ascontiguousarray(acc.transpose(0, 2, 3, 1))
+
+
+def _tap_sums(ctx, x, w, geom, fill, dtype, tiled: dict):
+    """sum over taps (i, j) of window(i, j) * w[i, j] per channel, in ``dtype`` (exact for the
+    int8 paths: their float type is chosen so that every partial sum is).
+
+    One einsum over a strided view of the padded input. With stride 1 along the width, the
+    width and channel axes are one run of ow*C values in memory, taken against the weights
+    repeated ow times (``tiled`` keeps them for the last ow), so einsum's inner loop is long
+    even with few channels.
+    """
+    kh, kw, sh, sw, dh, dw, padding = geom
+    oc = w.shape[-1]
+    if x.ndim != 4 or oc % x.shape[3]:
+        raise ctx.fail(f"input shape {list(np.shape(x))} does not fit {oc} output channels")
+    n, h, wd, ic = x.shape
+    oh, pt = c.pad_before(padding, h, kh, sh, dh)
+    ow, pl = c.pad_before(padding, wd, kw, sw, dw)
+    if oh <= 0 or ow <= 0:
+        raise ctx.fail(f"input shape {list(x.shape)} is smaller than the filter window")
+    if ic == 1 and oc > 1:
+        return _depthwise(ctx, x, w, geom, fill, dtype)
+    need_h = max((oh - 1) * sh + (kh - 1) * dh + 1, h + pt)
+    need_w = max((ow - 1) * sw + (kw - 1) * dw + 1, wd + pl)
+    c.check_alloc(ctx, (n, need_h, need_w, oc), "padded input", np.dtype(dtype).itemsize)
+    if oc != ic:
+        x = np.repeat(x, oc // ic, axis=3)  # channel ic*mult + m reads input channel ic
+    if need_h == h and need_w == wd:
+        xp = np.ascontiguousarray(x, dtype=dtype)
+    else:
+        xp = np.full((n, need_h, need_w, oc), fill, dtype)
+        xp[:, pt : pt + h, pl : pl + wd] = x
+    s0, s1, s2, s3 = xp.strides
+    if sw == 1:
+        wt = tiled.get(ow)
+        if wt is None:
+            tiled.clear()
+            wt = tiled[ow] = np.tile(w.astype(dtype, copy=False), (1, 1, ow))
+        view = np.ndarray(
+            (n, oh, kh, kw, ow * oc), dtype, xp, 0, (s0, s1 * sh, s1 * dh, s2 * dw, s3)
+        )
+        return np.einsum("nhijq,ijq->nhq", view, wt).reshape(n, oh, ow, oc)
+    view = np.ndarray(
+        (n, oh, ow, kh, kw, oc), dtype, xp, 0, (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3)
+    )
+    return np.einsum("nhwijc,ijc->nhwc", view, w.astype(dtype, copy=False))

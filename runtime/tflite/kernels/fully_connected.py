@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from runtime._budget import fits
 from runtime.tflite.kernels import _common as c
 from runtime.tflite.kernels._fixed_point import round_half_away, wrap_int32
 from runtime.tflite.kernels._hybrid import quantize_rows_asymmetric, quantize_rows_symmetric
@@ -39,10 +40,12 @@ def prepare(ctx: c.OpContext) -> c.Eval:
     keep_dims = bool(o["keep_num_dims"])
 
     def rows(x):
-        if x.size % depth:
+        n, rest = divmod(x.size, depth)
+        if rest:
             raise ctx.fail(f"input of shape {list(x.shape)} is not a multiple of depth {depth}")
-        c.check_alloc(ctx, (x.size // depth, units), "output")  # rows x units: may be huge
-        return x.reshape(-1, depth)
+        if not fits(n * units * 4):  # rows x units: may be huge
+            c.check_alloc(ctx, (n, units), "output")  # raises, naming the limit
+        return x.reshape(n, depth)
 
     def shape_out(x, y):
         return y.reshape(*x.shape[:-1], units) if keep_dims else y
@@ -51,12 +54,20 @@ def prepare(ctx: c.OpContext) -> c.Eval:
     if it == c.F32 and wt == c.F32:
         w_t = np.ascontiguousarray(weights.T, dtype=np.float32)
         b = None if bias is None else bias.astype(np.float32)
+        lo, hi = c.activation_range_float(act)
+        lo32, hi32 = np.float32(lo), np.float32(hi)
+        floor, ceiling = lo > -np.inf, hi < np.inf
 
         def run_float(x, *_):
             y = rows(x) @ w_t
             if b is not None:
                 y += b
-            return [shape_out(x, c.apply_float_activation(y, act))]
+            # the fused activation's clamp, in place on the new product
+            if floor:
+                np.maximum(y, lo32, out=y)
+            if ceiling:
+                np.minimum(y, hi32, out=y)
+            return [shape_out(x, y)]
 
         return run_float
     if it == c.I8 and wt == c.I8:
@@ -104,7 +115,8 @@ def _int8(ctx, weights, bias, act, rows, shape_out):
         raise ctx.fail("per-channel weights need quantized_dimension 0 and zero points 0")
     w_zp = int(wq.zero_point[0]) if len(wq.scale) == 1 else 0
     scale = np.float64(s_in) * wq.scale.astype(np.float64) / np.float64(s_out)
-    scale = np.broadcast_to(scale, (units,))
+    # per tensor: one Python float (the same double; a scalar operand is the cheaper one)
+    scale = float(scale[0]) if len(scale) == 1 else np.ascontiguousarray(scale)
     lo, hi = c.activation_range_quantized(act, s_out, zp_out)
     w = weights.astype(np.int64) - w_zp
     gemm = exact_gemm_dtype(float(np.abs(w).sum(axis=1).max(initial=0)))
@@ -121,10 +133,9 @@ def _int8(ctx, weights, bias, act, rows, shape_out):
         # round_half_away(acc * scale) + zp_out clamped to [lo, hi], in place: the same float64
         # operations (zp_out is added to an integer-valued double, exactly), fewer passes.
         y = rows(x).astype(gemm) @ w_t
-        if y.dtype == np.float64:
-            y += b_eff
-        else:
-            y = np.add(y, b_eff, dtype=np.float64)
+        if y.dtype != np.float64:
+            y = y.astype(np.float64)  # (cheaper than np.add's own cast)
+        y += b_eff
         y *= scale
         y += np.copysign(0.5, y)
         np.trunc(y, out=y)

@@ -27,23 +27,30 @@ def _axes(ctx, x, axis_values):
     return tuple(sorted(axes))
 
 
-def _float_mean(x: np.ndarray, axes: tuple, keep: bool) -> np.ndarray:
+def _float_mean_plan(shape: tuple, axes: tuple, keep: bool) -> tuple:
+    """What ``_float_mean`` needs for an input of ``shape``: (transpose or None, the shape
+    with the reduced axes flattened last, the output's shape, the count in float32)."""
+    kept = [a for a in range(len(shape)) if a not in axes]
+    n = math.prod(shape[a] for a in axes)
+    # trailing axes (a layer norm's): no transpose
+    perm = None if axes == tuple(range(len(kept), len(shape))) else kept + list(axes)
+    lead = tuple(shape[a] for a in kept)
+    out = tuple(1 if a in axes else d for a, d in enumerate(shape)) if keep else lead
+    return perm, lead + (n,), out, np.float32(n)
+
+
+def _float_mean(x: np.ndarray, plan: tuple) -> np.ndarray:
     """LiteRT's reference float MEAN, to the bit: a float32 sum in the input's row-major order
     (what ``cumsum`` does, unlike numpy's pairwise ``sum``), divided by the count in float32.
     A float island (a normalization kept float in an int8 model) needs it bit for bit, since
     its result is quantized again."""
-    kept = [a for a in range(x.ndim) if a not in axes]
-    n = math.prod(x.shape[a] for a in axes)
-    moved = np.transpose(x.astype(np.float32), kept + list(axes))
-    flat = moved.reshape(*moved.shape[: len(kept)], n)
+    perm, flat_shape, out_shape, n = plan
+    flat = (x if perm is None else np.transpose(x, perm)).reshape(flat_shape)
     if n == 0:  # nothing to average: 0, as before
-        mean = np.zeros(flat.shape[:-1], np.float32)
-    else:
-        total = np.cumsum(flat, axis=-1, dtype=np.float32)[..., -1]
-        mean = (total / np.float32(n)).astype(np.float32)
-    if keep:
-        mean = mean.reshape([1 if a in axes else d for a, d in enumerate(x.shape)])
-    return mean
+        return np.zeros(out_shape, np.float32)
+    # (add.accumulate is cumsum without its wrapper's cost)
+    total = np.add.accumulate(flat, axis=-1, dtype=np.float32)[..., -1]
+    return np.asarray(total / n).reshape(out_shape)  # (asarray: a 0-d result is a scalar)
 
 
 def _prepare(ctx: c.OpContext, is_mean: bool) -> c.Eval:
@@ -53,11 +60,20 @@ def _prepare(ctx: c.OpContext, is_mean: bool) -> c.Eval:
     if ctx.in_type(1) not in (c.I32, c.I64):
         raise ctx.fail("axis input must be int32 or int64")
     if ttype not in (c.I8, c.I16):
+        constant_axis = ctx.constant(1) is not None
+        plans = {}  # input shape -> _float_mean_plan, when the axis input is a constant
 
         def run(x, axis):
-            axes = _axes(ctx, x, axis)
             if ttype == c.F32 and is_mean:
-                return [_float_mean(x, axes, keep)]
+                plan = plans.get(x.shape) if constant_axis else None
+                if plan is None:
+                    plan = _float_mean_plan(x.shape, _axes(ctx, x, axis), keep)
+                    if constant_axis:
+                        if len(plans) > 16:  # (a model resized again and again)
+                            plans.clear()
+                        plans[x.shape] = plan
+                return [_float_mean(x, plan)]
+            axes = _axes(ctx, x, axis)
             acc = x.astype(np.float64 if ttype == c.F32 else np.int64).sum(axis=axes, keepdims=keep)
             if is_mean:
                 n = math.prod(x.shape[a] for a in axes)

@@ -79,6 +79,64 @@ def _clz32(x):
     return out
 
 
+# Inputs up to this many elements run the reference kernel's arithmetic in Python integers
+# (``softmax_int8_small``): on a handful of class scores (a TFLite Micro model's last layer)
+# that is several times faster than the dozens of numpy calls the vectorized path makes.
+SMALL_INPUT_ELEMENTS = 64
+
+
+def _srdhm_int(a: int, b: int) -> int:
+    return min((a * b + (1 << 30)) >> 31, INT32_MAX)
+
+
+def _rdbpot_int(x: int, exponent: int) -> int:
+    mask = (1 << exponent) - 1
+    return (x >> exponent) + ((x & mask) > (mask >> 1) + (x < 0))
+
+
+def _saturating_shl_int(x: int, k: int) -> int:
+    return min(max(x << k, -(1 << 31)), INT32_MAX)
+
+
+def _wrap_int32_int(x: int) -> int:
+    return ((x + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
+
+
+def _one_over_one_plus_x_int(a: int) -> int:
+    """``one_over_one_plus_x`` on one Python int (the same steps)."""
+    s = a + INT32_MAX  # _rounding_half_sum(a, INT32_MAX)
+    t = s + 1 if s >= 0 else s - 1
+    half_den = abs(t) // 2 if t >= 0 else -(abs(t) // 2)
+    x = 1515870810 + _srdhm_int(half_den, -1010580540)
+    for _ in range(3):
+        one_minus = (1 << 29) - _srdhm_int(half_den, x)
+        x = x + _saturating_shl_int(_srdhm_int(x, one_minus), 2)
+    return _saturating_shl_int(x, 1)
+
+
+def softmax_int8_small(x: np.ndarray, tables: tuple) -> np.ndarray:
+    """The int8 kernel of ``prepare`` on a small input, row by row in Python integers: the
+    same tables and the same fixed-point steps as the vectorized path (tested equal)."""
+    exp_table, live_table, term_table = tables
+    rows = x.reshape(-1, x.shape[-1]).tolist()
+    out = []
+    for row in rows:
+        top = max(row)
+        index = [v - top + 255 for v in row]
+        total = _wrap_int32_int(sum(term_table[i] for i in index))
+        headroom = 32 - (total & 0xFFFFFFFF).bit_length()
+        shifted = _wrap_int32_int(((total << headroom) & 0xFFFFFFFF) - (1 << 31))
+        recip = _one_over_one_plus_x_int(shifted)
+        exponent = _ACCUM_INTEGER_BITS - headroom + 31 - 8
+        out.extend(
+            min(max(_rdbpot_int(_srdhm_int(recip, exp_table[i]), exponent) - 128, -128), 127)
+            if live_table[i]
+            else -128
+            for i in index
+        )
+    return np.array(out, np.int8).reshape(x.shape)
+
+
 def _prepare_int16(ctx: c.OpContext, beta: float) -> c.Eval:
     # SoftmaxPrepare / reference_ops::SoftmaxInt16: exp and 1/(1+x) tables (see _int16).
     s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
@@ -134,9 +192,13 @@ def prepare(ctx: c.OpContext) -> c.Eval:
     live_table = diffs >= diff_min
     term_table = np.where(live_table, rdbpot(exp_table, _ACCUM_INTEGER_BITS), 0)
 
+    tables = (exp_table.tolist(), live_table.tolist(), term_table.tolist())
+
     def run_int8(x):
         if x.size == 0:
             return [x.copy()]
+        if x.size <= SMALL_INPUT_ELEMENTS and x.ndim:
+            return [softmax_int8_small(x, tables)]
         xi = x.astype(np.int64)
         index = xi - xi.max(axis=-1, keepdims=True) + 255
         live, e = live_table[index], exp_table[index]

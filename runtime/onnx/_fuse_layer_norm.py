@@ -1,0 +1,234 @@
+"""A layer normalization written as primitives, run as one step.
+
+Exporters without ``LayerNormalization`` (PyTorch before opset 17, Keras's tf2onnx) write it
+as nine nodes, over one axis set ``a`` with keepdims:
+
+    m = ReduceMean(x, a);  d = Sub(x, m);  p = Pow(d, 2) (or Mul(d, d));
+    v = ReduceMean(p, a);  s = Sqrt(Add(v, eps));  n = Div(d, s);
+    [y = Add(Mul(n, gamma), beta)]     (either operand order; gamma, beta optional)
+
+with ``eps``, ``gamma``, ``beta`` and the exponent constant. The fused step computes the same
+float operations in the same order (each ReduceMean a pairwise sum then one division by the
+count, as the ReduceMean kernel does; ``d * d`` as Pow by 2 does), in place on ``d``: the same
+bits, a fraction of the per-node cost. It takes that path only for a float32/float64 ``x``
+whose constants have its dtype and broadcast into it without growing it; any other input runs
+the nine nodes as written (through the evaluator: same checks, errors and budget).
+"""
+
+import dataclasses
+import functools
+import math
+
+import numpy as np
+
+from runtime.onnx._evaluator import run_graph
+from runtime.onnx._graph import Graph, Node
+
+
+def fuse_layer_norms(nodes: list, known: dict, uses) -> list:
+    """``nodes`` with each layer-norm chain replaced by one node at its last node's place."""
+    producer = {out: i for i, n in enumerate(nodes) for out in n.outputs if out}
+    consumers: dict[str, list[int]] = {}
+    for i, n in enumerate(nodes):
+        for name in n.inputs:
+            if name:
+                consumers.setdefault(name, []).append(i)
+    fused: dict[int, Node] = {}
+    gone: set[int] = set()
+    for i in range(len(nodes)):
+        chain = _match(i, nodes, producer, consumers, known, uses)
+        if chain is None or gone & set(chain.indices):
+            continue
+        fused[chain.indices[-1]] = _fused_node(nodes, chain, known)
+        gone.update(chain.indices[:-1])
+    return [fused.get(i, n) for i, n in enumerate(nodes) if i not in gone]
+
+
+@dataclasses.dataclass
+class _Chain:
+    indices: list  # the nodes, in graph order, the last one's output being the result
+    x: str
+    axes: tuple
+    two: str
+    eps: str
+    gamma: str | None
+    beta: str | None
+
+
+def _op(node: Node, op_type: str, n_inputs: int) -> bool:
+    return (
+        node.op_type == op_type
+        and node.domain == ""
+        and len(node.outputs) == 1
+        and len([i for i in node.inputs if i]) == n_inputs
+        and not node.graph_attrs
+    )
+
+
+def _reduce_axes(node: Node, known: dict):
+    """The axes of a keepdims ReduceMean (attribute or constant input), or None."""
+    if node.op_type != "ReduceMean" or node.domain != "" or len(node.outputs) != 1:
+        return None
+    attrs = node.attrs
+    if not attrs.get("keepdims", 1) or set(attrs) - {"axes", "keepdims", "noop_with_empty_axes"}:
+        return None
+    inputs = node.inputs
+    if len(inputs) == 2 and inputs[1]:
+        axes = known.get(inputs[1])
+        if axes is None or axes.dtype.kind != "i" or axes.ndim != 1:
+            return None
+        axes = [int(a) for a in axes]
+    elif len(inputs) == 1:
+        axes = attrs.get("axes")
+    else:
+        return None
+    if not axes:
+        return None  # all axes, or none at all with noop_with_empty_axes: not the pattern
+    return tuple(axes)
+
+
+def _const_operand(node: Node, name: str, known: dict) -> str | None:
+    """The constant other input of a two-input commutative ``node`` one of whose inputs is
+    ``name``, or None."""
+    a, b = node.inputs
+    other = b if a == name else a if b == name else None
+    return other if other in known and other != name else None
+
+
+def _only_user(name: str, consumers: dict, uses, nodes: list, op_types) -> int | None:
+    users = consumers.get(name, [])
+    if uses[name] != 1 or len(users) != 1:
+        return None
+    j = users[0]
+    return j if nodes[j].op_type in op_types else None
+
+
+def _match(i, nodes, producer, consumers, known, uses) -> _Chain | None:
+    mean = nodes[i]
+    axes = _reduce_axes(mean, known)
+    if axes is None:
+        return None
+    x, m = mean.inputs[0], mean.outputs[0]
+    j = _only_user(m, consumers, uses, nodes, ("Sub",))
+    if j is None or not _op(nodes[j], "Sub", 2) or nodes[j].inputs != (x, m):
+        return None
+    sub = nodes[j]
+    d = sub.outputs[0]
+    d_users = sorted(set(consumers.get(d, [])))
+    if uses[d] != len(consumers.get(d, [])) or len(d_users) != 2:
+        return None  # (read by exactly two nodes, and by nothing else)
+    square = nodes[d_users[0]]
+    if _op(square, "Pow", 2) and square.inputs[0] == d and square.inputs[1] in known:
+        two = square.inputs[1]
+        exponent = known[two]
+        if exponent.size != 1 or exponent.dtype.kind not in "fiu" or exponent.item() != 2:
+            return None
+    elif _op(square, "Mul", 2) and square.inputs == (d, d):
+        two = None
+    else:
+        return None
+    p = square.outputs[0]
+    k = _only_user(p, consumers, uses, nodes, ("ReduceMean",))
+    if k is None or _reduce_axes(nodes[k], known) != axes:
+        return None
+    v = nodes[k].outputs[0]
+    add_index = _only_user(v, consumers, uses, nodes, ("Add",))
+    if add_index is None or not _op(nodes[add_index], "Add", 2):
+        return None
+    eps = _const_operand(nodes[add_index], v, known)
+    e = nodes[add_index].outputs[0]
+    sqrt_index = _only_user(e, consumers, uses, nodes, ("Sqrt",))
+    if eps is None or sqrt_index is None or not _op(nodes[sqrt_index], "Sqrt", 1):
+        return None
+    s = nodes[sqrt_index].outputs[0]
+    div_index = _only_user(s, consumers, uses, nodes, ("Div",))
+    if div_index is None or not _op(nodes[div_index], "Div", 2) or d_users[1] != div_index:
+        return None
+    if nodes[div_index].inputs != (d, s):
+        return None
+    indices = [i, j, d_users[0], k, add_index, sqrt_index, div_index]
+    chain = _Chain(indices, x, axes, two, eps, None, None)
+    out = nodes[div_index].outputs[0]
+    mul_index = _only_user(out, consumers, uses, nodes, ("Mul",))
+    if mul_index is not None and _op(nodes[mul_index], "Mul", 2):
+        gamma = _const_operand(nodes[mul_index], out, known)
+        if gamma is not None:
+            chain.gamma = gamma
+            chain.indices.append(mul_index)
+            out = nodes[mul_index].outputs[0]
+            add2 = _only_user(out, consumers, uses, nodes, ("Add",))
+            if add2 is not None and _op(nodes[add2], "Add", 2):
+                beta = _const_operand(nodes[add2], out, known)
+                if beta is not None:
+                    chain.beta = beta
+                    chain.indices.append(add2)
+    if chain.indices != sorted(chain.indices):
+        return None  # (toposorted nodes: the chain's order; anything else is left alone)
+    return chain
+
+
+def _fused_node(nodes: list, chain: _Chain, known: dict) -> Node:
+    members = [nodes[i] for i in chain.indices]
+    last = members[-1]
+    constants = [c for c in (chain.two, chain.eps, chain.gamma, chain.beta) if c]
+    inputs = tuple(name for name in (chain.x, chain.eps, chain.gamma, chain.beta) if name)
+    # The nodes as written, for inputs the fused step does not take.
+    originals = Graph(
+        f"{last.name} (layer norm as written)",
+        [],
+        [],
+        {name: known[name] for name in constants},
+        members,
+    )
+    fn = functools.partial(
+        _layer_norm, _axes=chain.axes, _originals=originals, _x=chain.x, _out=last.outputs[0]
+    )
+    return dataclasses.replace(
+        last,
+        name=" + ".join(n.name for n in members),
+        op_type="LayerNorm(" + ",".join(n.op_type for n in members) + ")",
+        inputs=inputs,
+        outputs=last.outputs,
+        fn=fn,
+        attrs={},
+        graph_attrs=(),
+        formal=None,
+    )
+
+
+def _layer_norm(x, eps, gamma=None, beta=None, *, _axes, _originals, _x, _out):
+    fast = _fast(x, eps, gamma, beta, _axes)
+    if fast is not None:
+        return fast
+    return run_graph(_originals, {_x: x})[_out]
+
+
+def _fast(x, eps, gamma, beta, axes):
+    if type(x) is not np.ndarray or x.dtype not in (np.float32, np.float64) or not x.size:
+        return None
+    rank = x.ndim
+    if any(not -rank <= a < rank for a in axes):
+        return None  # (the ReduceMean as written says why)
+    axes = tuple({a % rank for a in axes})
+    shape = x.shape
+    for c in (eps, gamma, beta):
+        if c is None:
+            continue
+        if c.dtype != x.dtype or not (
+            c.shape == shape
+            or (c.size == 1 and c.ndim <= rank)
+            or (c.ndim < rank and c.shape == shape[rank - c.ndim :])
+        ):
+            return None
+    if eps.size != 1 or eps.ndim > rank:
+        return None
+    # (0-d arrays and fresh results: with arrays of a few hundred elements, numpy scalars and
+    # ``out=`` cost more than the arithmetic)
+    count = np.array(math.prod(shape[a] for a in axes), dtype=x.dtype)
+    d = x - np.add.reduce(x, axes, None, None, True) / count
+    y = d / np.sqrt(np.add.reduce(d * d, axes, None, None, True) / count + eps)
+    if gamma is not None:
+        y = y * gamma
+    if beta is not None:
+        y = y + beta
+    return y

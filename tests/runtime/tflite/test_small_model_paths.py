@@ -1,0 +1,104 @@
+"""Second implementations that TFLite Micro-sized models take (kernels whose numpy calls cost
+more than their arithmetic there): each equals the plain path it stands in for, bit for bit.
+LiteRT's reference kernels check both through the kernel tests (tests/runtime/tflite)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from runtime import Interpreter
+from runtime.tflite.kernels import _common as c
+from runtime.tflite.kernels import arithmetic, pooling, softmax
+from runtime.tflite.kernels.quantize import _affine_quantize, _within
+from runtime.tflite.schema import BuiltinOperator as Op
+from runtime.tflite.schema import TensorType as T
+from tests.runtime.tflite.test_kernels import inp, one_op_model, out
+from tests.runtime.tflite.test_quantize_fast_path import _general
+
+
+def _kernel(data: bytes):
+    it = Interpreter(model_content=data)
+    it.allocate_tensors()
+    (step,) = it._main.plan
+    return step[1]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_int8_softmax_in_python_integers_equals_the_vectorized_path(seed, monkeypatch):
+    rng = np.random.default_rng(seed)
+    for beta in (1.0, 0.5, 2.0):
+        s_in = float(np.float32(rng.uniform(1e-3, 2.0)))
+        zp = int(rng.integers(-128, 128))
+        rows, depth = int(rng.integers(1, 4)), int(rng.integers(1, 21))
+        data = one_op_model(
+            Op.SOFTMAX,
+            [inp((rows, depth), T.INT8, s_in, zp)],
+            [out((rows, depth), T.INT8, 1 / 256, -128)],
+            {"beta": beta},
+            version=2,
+        )
+        kernel = _kernel(data)
+        for x in (
+            rng.integers(-128, 128, (rows, depth), dtype=np.int8),
+            np.full((rows, depth), rng.integers(-128, 128), np.int8),  # all equal: one max
+            np.tile(np.array([-128, 127], np.int8), (rows, depth))[:, :depth],  # far apart
+        ):
+            assert x.size <= softmax.SMALL_INPUT_ELEMENTS
+            small = kernel(x)[0]
+            monkeypatch.setattr(softmax, "SMALL_INPUT_ELEMENTS", -1)
+            vectorized = kernel(x)[0]
+            monkeypatch.undo()
+            np.testing.assert_array_equal(small, vectorized)
+
+
+def test_quantize_range_test_is_never_wrong():
+    """``_within`` may send an input to the general path needlessly, never the other way."""
+    rng = np.random.default_rng(0)
+    bound = 0.02 * 2.0**29
+    for n in (1, 7, 640, 5000):
+        for spread in (1e-3, 0.1, 0.45, 0.5, 0.9, 1.0, 2.0):
+            x = (rng.uniform(-1, 1, n) * spread * bound).astype(np.float32)
+            if _within(x, bound):
+                assert np.abs(x.astype(np.float64)).max() < bound
+            if spread <= 1e-3:  # well inside (as int8 data is, by 2^20): the cheap test passes
+                assert _within(x, bound)
+    for odd in (np.nan, np.inf, -np.inf, bound):
+        assert not _within(np.array([0.0, odd], np.float32), bound)
+
+
+@pytest.mark.parametrize("zero_point", [-128, 0, 77])
+def test_quantize_fast_path_well_inside_its_range(zero_point):
+    scale, info = np.float32(0.013), np.iinfo(np.int8)
+    k = np.arange(-300, 300, dtype=np.float64)
+    ties = ((k + 0.5) * np.float64(scale)).astype(np.float32)
+    x = np.concatenate([ties, np.nextafter(ties, np.float32(np.inf)), np.nextafter(ties, -1)])
+    assert _within(x, float(scale) * 2.0**29)
+    np.testing.assert_array_equal(
+        _affine_quantize(x, scale, zero_point, info), _general(x, scale, zero_point, info)
+    )
+
+
+@pytest.mark.parametrize(
+    "shape,k,s,pad",
+    [((1, 128, 3, 8), 3, 3, 1), ((2, 9, 7, 3), 2, 1, 1), ((1, 10, 10, 4), 3, 2, 1)],
+)
+def test_pool_windows_view_equals_the_common_one(shape, k, s, pad):
+    x = np.random.default_rng(1).integers(-128, 128, shape, dtype=np.int8)
+    oh, pt = c.pad_before(pad, shape[1], k, s, 1)
+    ow, pl = c.pad_before(pad, shape[2], k, s, 1)
+    g = (k, k, s, s, 1, 1, pt, pl, oh, ow)
+    got = pooling._windows(x, g, -128)
+    want = c.windows(x, k, k, s, s, 1, 1, pt, pl, oh, ow, -128)
+    np.testing.assert_array_equal(got, want)
+    assert not got.flags.writeable
+
+
+def test_broadcast_without_growth_is_what_numpy_says():
+    shapes = [(), (1,), (3,), (1, 3), (2, 3), (2, 1), (4, 2, 3), (4, 1, 3), (0, 3), (1, 1)]
+    for sa in shapes:
+        for sb in shapes:
+            a, b = np.zeros(sa), np.zeros(sb)
+            if arithmetic._no_growth(a, b):
+                shape = np.broadcast_shapes(sa, sb)  # broadcastable
+                assert int(np.prod(shape)) <= max(a.size, b.size)
