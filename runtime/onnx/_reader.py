@@ -186,6 +186,10 @@ def tensor_to_array(tensor: TensorProto, what: str) -> np.ndarray:
         raise InvalidModelError(f"{what} could not be decoded: {type(e).__name__}: {e}") from None
     if tensor.data_type == TensorProto.STRING:
         array = np.vectorize(_decode_utf8, otypes=[object])(array) if array.size else array
+    elif array.dtype != dtype:
+        # onnx releases before ml_dtypes decoded bfloat16 and float8 to float32 and 4-bit types
+        # to int8: the values are exact in the declared type.
+        array = array.astype(dtype)
     return array
 
 

@@ -7,10 +7,7 @@ import ml_dtypes
 import numpy as np
 from onnx import TensorProto
 
-# elem_type -> (numpy dtype, onnxruntime type name). The types numpy has no dtype for
-# (bfloat16, float8, float4, int4, int2, ...) use ml_dtypes' dtypes, as onnx's numpy_helper and
-# reference implementation do; 4- and 2-bit values take one byte each in memory and are packed
-# only in files (TensorProto.raw_data). Types with no dtype here (complex, float6) are refused.
+# elem_type -> (numpy dtype, onnxruntime type name).
 _ELEM_TYPES = {
     TensorProto.FLOAT: (np.dtype(np.float32), "float"),
     TensorProto.UINT8: (np.dtype(np.uint8), "uint8"),
@@ -25,52 +22,43 @@ _ELEM_TYPES = {
     TensorProto.DOUBLE: (np.dtype(np.float64), "double"),
     TensorProto.UINT32: (np.dtype(np.uint32), "uint32"),
     TensorProto.UINT64: (np.dtype(np.uint64), "uint64"),
-    TensorProto.BFLOAT16: (np.dtype(ml_dtypes.bfloat16), "bfloat16"),
-    TensorProto.FLOAT8E4M3FN: (np.dtype(ml_dtypes.float8_e4m3fn), "float8e4m3fn"),
-    TensorProto.FLOAT8E4M3FNUZ: (np.dtype(ml_dtypes.float8_e4m3fnuz), "float8e4m3fnuz"),
-    TensorProto.FLOAT8E5M2: (np.dtype(ml_dtypes.float8_e5m2), "float8e5m2"),
-    TensorProto.FLOAT8E5M2FNUZ: (np.dtype(ml_dtypes.float8_e5m2fnuz), "float8e5m2fnuz"),
-    TensorProto.FLOAT8E8M0: (np.dtype(ml_dtypes.float8_e8m0fnu), "float8e8m0"),
-    TensorProto.FLOAT4E2M1: (np.dtype(ml_dtypes.float4_e2m1fn), "float4e2m1"),
-    TensorProto.UINT4: (np.dtype(ml_dtypes.uint4), "uint4"),
-    TensorProto.INT4: (np.dtype(ml_dtypes.int4), "int4"),
-    TensorProto.UINT2: (np.dtype(ml_dtypes.uint2), "uint2"),
-    TensorProto.INT2: (np.dtype(ml_dtypes.int2), "int2"),
 }
 
-# Bits per element of the types packed several to a byte in a TensorProto (onnx.proto: low
-# bits first); every other type takes its numpy itemsize.
-PACKED_BITS = {
-    TensorProto.FLOAT4E2M1: 4,
-    TensorProto.UINT4: 4,
-    TensorProto.INT4: 4,
-    TensorProto.UINT2: 2,
-    TensorProto.INT2: 2,
-}
+# The types numpy has no dtype for use ml_dtypes' dtypes, as onnx's numpy_helper and reference
+# implementation do: (TensorProto name, ml_dtypes type, onnxruntime's name, bits when several
+# are packed into a byte in a TensorProto, low bits first). 4- and 2-bit values take a byte
+# each in memory; only files pack them. Types with no dtype (complex, float6) are refused, and
+# so is any of these that the installed onnx does not define yet.
+_EXOTIC = [
+    ("BFLOAT16", ml_dtypes.bfloat16, "bfloat16", 0),
+    ("FLOAT8E4M3FN", ml_dtypes.float8_e4m3fn, "float8e4m3fn", 0),
+    ("FLOAT8E4M3FNUZ", ml_dtypes.float8_e4m3fnuz, "float8e4m3fnuz", 0),
+    ("FLOAT8E5M2", ml_dtypes.float8_e5m2, "float8e5m2", 0),
+    ("FLOAT8E5M2FNUZ", ml_dtypes.float8_e5m2fnuz, "float8e5m2fnuz", 0),
+    ("FLOAT8E8M0", ml_dtypes.float8_e8m0fnu, "float8e8m0", 0),
+    ("FLOAT4E2M1", ml_dtypes.float4_e2m1fn, "float4e2m1", 4),
+    ("UINT4", ml_dtypes.uint4, "uint4", 4),
+    ("INT4", ml_dtypes.int4, "int4", 4),
+    ("UINT2", ml_dtypes.uint2, "uint2", 2),
+    ("INT2", ml_dtypes.int2, "int2", 2),
+]
+# Bits per element of the packed types, by TensorProto.DataType; every other type takes its
+# numpy itemsize.
+PACKED_BITS: dict[int, int] = {}
+for _name, _type, _ort_name, _bits in _EXOTIC:
+    if hasattr(TensorProto, _name):
+        _ELEM_TYPES[getattr(TensorProto, _name)] = (np.dtype(_type), _ort_name)
+        if _bits:
+            PACKED_BITS[getattr(TensorProto, _name)] = _bits
+_BITS = {np.dtype(t): bits for _, t, _, bits in _EXOTIC if bits}
+
 # The ml_dtypes floating types: numpy's ufuncs work on them through ml_dtypes, but their
 # dtype.kind is "V" (float8_e5m2's is "f"), so code that dispatches on kind must ask here.
-EXOTIC_FLOATS = frozenset(
-    _ELEM_TYPES[e][0]
-    for e in (
-        TensorProto.BFLOAT16,
-        TensorProto.FLOAT8E4M3FN,
-        TensorProto.FLOAT8E4M3FNUZ,
-        TensorProto.FLOAT8E5M2,
-        TensorProto.FLOAT8E5M2FNUZ,
-        TensorProto.FLOAT8E8M0,
-        TensorProto.FLOAT4E2M1,
-    )
-)
+EXOTIC_FLOATS = frozenset(np.dtype(t) for _, t, _, _ in _EXOTIC[:7])
 # The ml_dtypes integer types (dtype.kind "V").
-EXOTIC_INTS = frozenset(
-    _ELEM_TYPES[e][0]
-    for e in (TensorProto.UINT4, TensorProto.INT4, TensorProto.UINT2, TensorProto.INT2)
-)
+EXOTIC_INTS = frozenset(np.dtype(t) for _, t, _, _ in _EXOTIC[7:])
 
 _BY_DTYPE = {dtype: elem for elem, (dtype, _) in _ELEM_TYPES.items()}
-
-
-_BITS = {_ELEM_TYPES[e][0]: bits for e, bits in PACKED_BITS.items()}
 
 
 def bit_width(dtype: np.dtype) -> int:

@@ -23,23 +23,22 @@ onnxruntime's Cast kernel and onnx's reference implementation):
 
 import ml_dtypes
 import numpy as np
-from onnx import TensorProto
 
 from runtime.errors import InvalidModelError
-from runtime.onnx._types import EXOTIC_FLOATS, EXOTIC_INTS, numpy_dtype
+from runtime.onnx._types import EXOTIC_FLOATS, EXOTIC_INTS
 
 _FLOAT8 = frozenset(
-    numpy_dtype(e)
-    for e in (
-        TensorProto.FLOAT8E4M3FN,
-        TensorProto.FLOAT8E4M3FNUZ,
-        TensorProto.FLOAT8E5M2,
-        TensorProto.FLOAT8E5M2FNUZ,
+    np.dtype(t)
+    for t in (
+        ml_dtypes.float8_e4m3fn,
+        ml_dtypes.float8_e4m3fnuz,
+        ml_dtypes.float8_e5m2,
+        ml_dtypes.float8_e5m2fnuz,
     )
 )
-_E8M0 = numpy_dtype(TensorProto.FLOAT8E8M0)
-_FLOAT4 = numpy_dtype(TensorProto.FLOAT4E2M1)
-_BFLOAT16 = numpy_dtype(TensorProto.BFLOAT16)
+_E8M0 = np.dtype(ml_dtypes.float8_e8m0fnu)
+_FLOAT4 = np.dtype(ml_dtypes.float4_e2m1fn)
+_BFLOAT16 = np.dtype(ml_dtypes.bfloat16)
 # The types QuantizeLinear may produce and DequantizeLinear read that need this module.
 QUANTIZED = frozenset(_FLOAT8 | {_FLOAT4} | EXOTIC_INTS)
 EXOTIC = EXOTIC_FLOATS | EXOTIC_INTS
