@@ -332,13 +332,15 @@ class SubgraphExecutor:
     def run(self, feeds: dict, keep_all: bool) -> dict:
         """Run every operator; returns tensor index -> value (every tensor when keep_all)."""
         budget = _budget.active()
-        held: dict[int, int] = {}  # tensor -> bytes this run holds for it
+        # What the run holds is released at its end, whatever happened: the budget goes back
+        # to what it held before (operators that run subgraphs restore theirs the same way).
+        before = budget.held_bytes
         try:
-            return self._run(feeds, keep_all, budget, held)
+            return self._run(feeds, keep_all, budget)
         finally:
-            budget.release(sum(held.values()))
+            budget.held_bytes = before
 
-    def _run(self, feeds: dict, keep_all: bool, budget, held: dict) -> dict:
+    def _run(self, feeds: dict, keep_all: bool, budget) -> dict:
         values = dict(self.constants)
         values.update(self.variables)
         values.update(feeds)
@@ -352,6 +354,10 @@ class SubgraphExecutor:
         limits = budget.limits
         max_nodes, max_held = limits.max_nodes, limits.max_memory_bytes
         max_held_tensor = limits.max_tensor_bytes
+        # Outputs this run charged for (not large views of an input, nor variables or feeds):
+        # each charge is the value's own size, refunded when its last reader is done.
+        charged: set[int] = set()
+        release = not keep_all
         for op, kernel, ins, outs, wants, drop, label, where in self.plan:
             budget.nodes += 1
             if budget.nodes > max_nodes:
@@ -382,14 +388,16 @@ class SubgraphExecutor:
                     if now > max_held or nbytes > max_held_tensor:
                         budget.hold(nbytes, w)  # raises
                     budget.held_bytes = now
-                    held[t] = held.get(t, 0) + nbytes
+                    charged.add(t)
+                else:
+                    charged.discard(t)
                 values[t] = v
-            if drop and not keep_all:
+            if drop and release:
                 for t in drop:
-                    del values[t]
-                    nbytes = held.pop(t, 0)
-                    if nbytes:
-                        budget.held_bytes = max(0, budget.held_bytes - nbytes)
+                    v = values.pop(t)
+                    if t in charged:
+                        charged.discard(t)
+                        budget.held_bytes = max(0, budget.held_bytes - v.nbytes)
         del values[-1]
         return values
 

@@ -101,18 +101,31 @@ def prepare_max(ctx: c.OpContext) -> c.Eval:
 def prepare_average(ctx: c.OpContext) -> c.Eval:
     ttype, (lo, hi), geometry = _setup(ctx)
 
+    counts = {}  # (input height, width) -> in-image taps per output position, and half
+
     def run(x):
         g = geometry(x)
-        ones = np.ones((1,) + x.shape[1:3] + (1,), np.int64)
-        count = sum(t.astype(np.int64) for t in _taps(ones, g, 0))
-        src = x if ttype == c.F32 else x.astype(np.int64)
-        total = np.zeros((x.shape[0], g[8], g[9], x.shape[3]), src.dtype)
-        for t in _taps(src, g, 0):
-            total += t
+        entry = counts.get(x.shape[1:3])
+        if entry is None:
+            ones = np.ones((1,) + x.shape[1:3] + (1,), np.int64)
+            count = sum(t.astype(np.int64) for t in _taps(ones, g, 0))
+            if len(counts) > 16:  # (a model resized again and again)
+                counts.clear()
+            entry = counts[x.shape[1:3]] = (count, count // 2)
+        count, half = entry
+        if ttype != c.F32 and g[0] * g[1] >= g[8] * g[9]:
+            # More taps than output positions (a global pool): one integer sum over each
+            # window beats a loop over the taps; integer sums do not depend on the order.
+            total = _windows(x, g, 0).sum(axis=(3, 4), dtype=np.int64)
+        else:
+            # float32: the reference kernel's order, tap by tap
+            src = x if ttype == c.F32 else x.astype(np.int64)
+            total = np.zeros((x.shape[0], g[8], g[9], x.shape[3]), src.dtype)
+            for t in _taps(src, g, 0):
+                total += t
         if ttype == c.F32:
             y = np.clip(total / count.astype(np.float32), lo, hi)
             return [y.astype(np.float32)]
-        half = count // 2
         num = np.where(total > 0, total + half, total - half)
         avg = np.sign(num) * (np.abs(num) // count)  # C division truncates toward zero
         return [np.clip(avg, lo, hi).astype(_NUMPY[ttype])]

@@ -13,7 +13,7 @@ from runtime.tflite.kernels import arithmetic, pooling, softmax
 from runtime.tflite.kernels.quantize import _affine_quantize, _within
 from runtime.tflite.schema import BuiltinOperator as Op
 from runtime.tflite.schema import TensorType as T
-from tests.runtime.tflite.test_kernels import inp, one_op_model, out
+from tests.runtime.tflite.test_kernels import check, inp, one_op_model, out
 from tests.runtime.tflite.test_quantize_fast_path import _general
 
 
@@ -102,3 +102,37 @@ def test_broadcast_without_growth_is_what_numpy_says():
             if arithmetic._no_growth(a, b):
                 shape = np.broadcast_shapes(sa, sb)  # broadcastable
                 assert int(np.prod(shape)) <= max(a.size, b.size)
+
+
+@pytest.mark.parametrize(
+    "shape,k,stride,padding",
+    [
+        ((1, 25, 5, 8), (25, 5), (25, 5), 1),  # a global pool (keyword spotting's)
+        ((2, 5, 5, 3), (4, 4), (4, 4), 0),  # SAME: windows over the padding
+        ((1, 2, 1, 6), (2, 1), (2, 1), 1),
+    ],
+)
+def test_int8_average_pool_by_window_sums_matches_litert(shape, k, stride, padding):
+    """More taps than output positions: one sum per window instead of the tap loop."""
+    n, h, w, ch = shape
+    o_shape = (n, -(-h // stride[0]), -(-w // stride[1]), ch) if padding == 0 else None
+    if o_shape is None:
+        o_shape = (n, (h - k[0]) // stride[0] + 1, (w - k[1]) // stride[1] + 1, ch)
+    assert k[0] * k[1] >= o_shape[1] * o_shape[2]
+    check(
+        one_op_model(
+            Op.AVERAGE_POOL_2D,
+            [inp(shape, T.INT8, 0.1, -3)],
+            [out(o_shape, T.INT8, 0.1, -3)],
+            {
+                "padding": padding,
+                "stride_w": stride[1],
+                "stride_h": stride[0],
+                "filter_width": k[1],
+                "filter_height": k[0],
+                "fused_activation_function": 0,
+            },
+            version=2,
+        ),
+        seed=1,
+    )
