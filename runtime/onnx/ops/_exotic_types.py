@@ -45,11 +45,6 @@ EXOTIC = EXOTIC_FLOATS | EXOTIC_INTS
 _ROUND_MODES = ("up", "down", "nearest")
 
 
-def is_exotic(dtype: np.dtype) -> bool:
-    """Whether arrays of ``dtype`` are ml_dtypes arrays this module converts."""
-    return dtype in EXOTIC
-
-
 def cast(x: np.ndarray, dtype: np.dtype, saturate: int = 1, round_mode: str = "up"):
     """``x`` converted to ``dtype`` by the Cast rules above (either side may be exotic)."""
     if dtype in _FLOAT8 and saturate:
@@ -129,6 +124,11 @@ def dequantize(x, scale, zero_point, out_dtype: np.dtype | None) -> np.ndarray:
     """DequantizeLinear of an exotic ``x``: (x - zero_point) * scale, in float32 (exact for
     4- and 2-bit x and float8 x times a 16-bit scale), rounded once to the output type (the
     scale's unless ``output_dtype`` says otherwise)."""
+    if out_dtype is None and scale.dtype == _E8M0:
+        raise InvalidModelError(
+            "DequantizeLinear: a float8e8m0 x_scale needs output_dtype (the output cannot be "
+            "float8e8m0)"
+        )
     values = x.astype(np.float32)
     if zero_point is not None:
         values = values - zero_point.astype(np.float32)

@@ -328,3 +328,23 @@ def test_random_bfloat16(op):
     model = _model([node], [], [("y", TensorProto.BFLOAT16, [64])])
     (y,) = InferenceSession(model.SerializeToString()).run(None, {})
     assert y.dtype == ml_dtypes.bfloat16 and y.shape == (64,) and np.isfinite(y).all()
+
+
+def test_dequantize_with_a_power_of_two_scale():
+    """float8e8m0 scales (microscaling): exact powers of two; the output type must be named."""
+    scale = np.array([0.5, 4.0], ml_dtypes.float8_e8m0fnu)
+    x = np.array([[1.5, -2.0], [3.0, 0.25]], ml_dtypes.float8_e4m3fn)
+    for output_dtype, expected in [(F32, [[0.75, -8.0], [1.5, 1.0]]), (0, None)]:
+        node = helper.make_node(
+            "DequantizeLinear", ["x", "s"], ["y"], axis=1, output_dtype=output_dtype
+        )
+        inits = [numpy_helper.from_array(scale, "s")]
+        inputs = [("x", TensorProto.FLOAT8E4M3FN, [2, 2])]
+        model = _model([node], inputs, [("y", F32, [2, 2])], inits, opset=25)
+        session = InferenceSession(model.SerializeToString())
+        if expected is None:
+            with pytest.raises(InvalidModelError, match="needs output_dtype"):
+                session.run(None, {"x": x})
+        else:
+            (y,) = session.run(None, {"x": x})
+            np.testing.assert_array_equal(y, np.array(expected, np.float32))
