@@ -58,12 +58,12 @@ class FoldedRequant:
             s = np.subtract(y, self._sign_point)
             np.copysign(self._half_step, s, out=s)
             y += s
-        np.maximum(y, self._lo, out=y)
-        np.minimum(y, self._hi, out=y)
+        y.clip(self._lo, self._hi, out=y)
+        np.floor(y, out=y)
+        # integers in int8's range: the conversion is exact
         if out is None:
-            out = np.empty(y.shape, np.int8)
-        # clamped to int8's range, the float values convert exactly
-        np.floor(y, out=out, casting="unsafe")
+            return y.astype(np.int8)
+        np.copyto(out, y, casting="unsafe")
         return out
 
 
