@@ -153,3 +153,30 @@ def densify_tensor(t, dtype: np.dtype, where: str) -> np.ndarray:
     dense = densify(t.shape, t.sparsity, values, what)
     dense.flags.writeable = False
     return dense
+
+
+def details(sparsity) -> dict:
+    """``sparsity_parameters`` of LiteRT's tensor details (``PyDictFromSparsityParam`` in its
+    Python wrapper): int32 arrays; ``block_map`` only when the file has one; each level's
+    ``format`` (0 DENSE, 1 SPARSE_CSR) with its ``dense_size`` or its segments and indices."""
+    levels = []
+    for meta in sparsity.dim_metadata:
+        if meta.format == DimensionType.DENSE:
+            levels.append({"format": 0, "dense_size": int(meta.dense_size)})
+        else:
+            levels.append(
+                {
+                    "format": 1,
+                    "array_segments": _int32s(meta.segments),
+                    "array_indices": _int32s(meta.indices),
+                }
+            )
+    out = {"traversal_order": np.array(sparsity.traversal_order, np.int32)}
+    if sparsity.has_block_map:
+        out["block_map"] = np.array(sparsity.block_map, np.int32)
+    out["dim_metadata"] = levels
+    return out
+
+
+def _int32s(values) -> np.ndarray:
+    return np.zeros(0, np.int32) if values is None else np.asarray(values).astype(np.int32)

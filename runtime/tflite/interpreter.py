@@ -24,7 +24,7 @@ import numpy as np
 from runtime._budget import DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_NODES, Budget, Limits, running
 from runtime._parallel import default_threads, threads
 from runtime.errors import BudgetExceededError, InvalidInputError, InvalidModelError
-from runtime.tflite import _strings, schema
+from runtime.tflite import _sparse, _strings, schema
 from runtime.tflite._batching import batch_carriers, run_sliced
 from runtime.tflite._executor import SubgraphCaller
 from runtime.tflite.model import MAX_ACTIVATION_BYTES, read_model
@@ -175,7 +175,7 @@ class Interpreter:
                 "quantized_dimension": int(qdim),
                 "block_size": 0,
             },
-            "sparsity_parameters": {},
+            "sparsity_parameters": _sparse.details(t.sparsity) if t.sparse else {},
         }
 
     def get_input_details(self):

@@ -59,6 +59,8 @@ class Sparsity:
     traversal_order: tuple[int, ...]
     block_map: tuple[int, ...]
     dim_metadata: list[DimensionMetadata]
+    # whether the file has a block_map vector (LiteRT's details list it only then)
+    has_block_map: bool = True
 
 
 @dataclass
@@ -324,7 +326,9 @@ def _read_sparsity(view: TableView, what: str) -> Sparsity:
                 _index_vector(d, "array_indices", f"{what} dim_metadata[{k}]"),
             )
         )
-    return Sparsity(ints("traversal_order"), ints("block_map"), levels)
+    return Sparsity(
+        ints("traversal_order"), ints("block_map"), levels, view.array("block_map") is not None
+    )
 
 
 def _index_vector(view: TableView, name: str, what: str) -> np.ndarray | None:
