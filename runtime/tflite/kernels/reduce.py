@@ -12,10 +12,7 @@ import math
 import numpy as np
 
 from runtime.tflite.kernels import _common as c
-from runtime.tflite.kernels._fixed_point import (
-    multiply_by_quantized_multiplier,
-    quantize_multiplier,
-)
+from runtime.tflite.kernels._fixed_point import quantize_multiplier, requantize
 
 
 def _axes(ctx, x, axis_values):
@@ -91,18 +88,34 @@ def _prepare(ctx: c.OpContext, is_mean: bool) -> c.Eval:
     mult, shift = quantize_multiplier(float(np.float64(s_in) / np.float64(s_out)))
     info = np.iinfo(np.int8 if ttype == c.I8 else np.int16)
 
-    def run_int8(x, axis):
+    constant_axis = ctx.constant(1) is not None
+    plans = {}  # input shape -> (axes, count, multiplier, shift), for a constant axis input
+
+    def plan_int8(x, axis):
         axes = _axes(ctx, x, axis)
         n = math.prod(x.shape[a] for a in axes)
-        total = x.astype(np.int64).sum(axis=axes, keepdims=keep) - zp_in * n
-        if n > 0:
-            k = min(int(math.floor(math.log2(n))), 32, 31 + shift)
-            m2 = (mult << k) // n if k >= 0 else mult // n
-            y = multiply_by_quantized_multiplier(total, m2, shift - k)
-        else:
-            y = np.zeros_like(total)
-        # int16 (16x8) runs the same QuantizedMeanOrSum as int8, only the clamp differs.
-        return [np.clip(np.asarray(y) + zp_out, info.min, info.max).astype(info.dtype)]
+        if n == 0:
+            return axes, n, 0, 0
+        k = min(int(math.floor(math.log2(n))), 32, 31 + shift)
+        m2 = (mult << k) // n if k >= 0 else mult // n
+        return axes, n, m2, shift - k
+
+    def run_int8(x, axis):
+        plan = plans.get(x.shape) if constant_axis else None
+        if plan is None:
+            plan = plan_int8(x, axis)
+            if constant_axis:
+                if len(plans) > 16:  # (a model resized again and again)
+                    plans.clear()
+                plans[x.shape] = plan
+        axes, n, m2, right = plan
+        total = np.asarray(x.astype(np.int64).sum(axis=axes, keepdims=keep))
+        if n == 0:
+            return [np.clip(total + zp_out, info.min, info.max).astype(info.dtype)]
+        total -= zp_in * n
+        # MBQM(total, m2, right) + zp_out, clamped (int16 (16x8) runs the same
+        # QuantizedMeanOrSum as int8, only the clamp differs)
+        return [requantize(total, m2, right, zp_out, int(info.min), int(info.max), info.dtype)]
 
     return run_int8
 
