@@ -43,6 +43,7 @@ def shifted_taps(xl, weights, group, kernel, dilations, pads):
     out_sp = [p - e + 1 for p, e in zip(padded, extent, strict=True)]
     size = math.prod(padded)
     rows = (n - 1) * size + sum((o - 1) * g for o, g in zip(out_sp, grid, strict=True)) + 1
+    rows = max(rows, 0)  # (an empty batch)
     mg = weights.shape[2]
     m = group * mg
     cg = c // group
@@ -60,11 +61,20 @@ def shifted_taps(xl, weights, group, kernel, dilations, pads):
         _grouped_matmul(a, w, group, term)
         result += term
     item = result.itemsize
-    return as_strided(
-        result,
-        shape=(n, *out_sp, m),
-        strides=(size * m * item, *(g * m * item for g in grid), item),
-    )
+    strides = (size * m * item, *(g * m * item for g in grid), item)
+    return np.ndarray((n, *out_sp, m), result.dtype, result, 0, strides)
+
+
+def strided_view(a, root, shape, strides):
+    """``as_strided(a, shape, strides)``, read-only. ``root`` is a C-contiguous array at the
+    same address as ``a`` (``a`` itself, or the array ``a`` transposes), or None: the view is
+    then built on its buffer, a fifth of as_strided's fixed cost (which goes through an array
+    interface dict each call: a good part of a small Conv)."""
+    if root is None:
+        return as_strided(a, shape=shape, strides=strides, writeable=False)
+    view = np.ndarray(shape, a.dtype, root, 0, strides)
+    view.flags.writeable = False
+    return view
 
 
 def _grouped_matmul(a, w, group, out):
@@ -73,9 +83,9 @@ def _grouped_matmul(a, w, group, out):
     if group == 1:
         np.matmul(a, w[0], out=out)
         return
-    rows = a.shape[0]
-    lhs = a.reshape(rows, group, -1).transpose(1, 0, 2)
-    np.matmul(lhs, w, out=out.reshape(rows, group, -1).transpose(1, 0, 2))
+    rows, cg, mg = a.shape[0], w.shape[1], w.shape[2]
+    lhs = a.reshape(rows, group, cg).transpose(1, 0, 2)
+    np.matmul(lhs, w, out=out.reshape(rows, group, mg).transpose(1, 0, 2))
 
 
 def pointwise_nchw(x, weights, group):
@@ -84,6 +94,40 @@ def pointwise_nchw(x, weights, group):
     n, c = x.shape[:2]
     spatial = x.shape[2:]
     lhs = weights.transpose(0, 2, 1)  # (G, M/G, Cg), BLAS reads it transposed
-    rhs = x.reshape(n, group, c // group, -1).astype(weights.dtype, copy=False)
+    rhs = x.reshape(n, group, c // group, math.prod(spatial)).astype(weights.dtype, copy=False)
     out = np.matmul(lhs, rhs)  # (N, G, M/G, P)
     return out.reshape((n, group * weights.shape[2]) + spatial)
+
+
+def planes_nchw(x, weights, kernel, strides, dilations, pads):
+    """Convolution (one group) of an input of few channels, ``x`` (N, C, *S), with packed
+    ``weights`` (1, K*C, M): (N, M, *out), a transposed view of a fresh (M, N, *out) buffer.
+
+    The im2col columns are gathered one (tap, channel) plane at a time from an NCHW padded
+    copy: each plane is a long strided run (a channels-last copy would move runs of C values,
+    three for an image), and out (M, N*P) = W^T (M, K*C) @ cols (K*C, N*P).
+    """
+    n, c = x.shape[:2]
+    nsp = len(kernel)
+    spatial = x.shape[2:]
+    if any(pads):
+        padded = [d + pads[i] + pads[nsp + i] for i, d in enumerate(spatial)]
+        canvas = np.zeros([n, c] + padded, weights.dtype)
+        inner = tuple(slice(pads[i], pads[i] + d) for i, d in enumerate(spatial))
+        canvas[(slice(None), slice(None)) + inner] = x
+        x = canvas
+    outs = [
+        (size - (k - 1) * d - 1) // s + 1
+        for size, k, d, s in zip(x.shape[2:], kernel, dilations, strides, strict=True)
+    ]
+    cols = np.empty((math.prod(kernel) * c, n, *outs), weights.dtype)
+    for t, tap in enumerate(np.ndindex(*kernel)):
+        index = tuple(
+            slice(k * d, k * d + (o - 1) * s + 1, s)
+            for k, d, s, o in zip(tap, dilations, strides, outs, strict=True)
+        )
+        for ch in range(c):
+            cols[t * c + ch] = x[(slice(None), ch) + index]
+    out = weights[0].T @ cols.reshape(cols.shape[0], -1)  # (M, N*P)
+    out = out.reshape((out.shape[0], n, *outs))
+    return out.transpose(1, 0, *range(2, 2 + nsp))

@@ -9,11 +9,10 @@ the kernel taps of shifted inputs times per-channel weights.
 import math
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from runtime.errors import InvalidModelError, UnsupportedOpError
 from runtime.onnx.ops._common import check_size, conv_pads
-from runtime.onnx.ops._conv_gemm import pointwise_nchw, shifted_taps
+from runtime.onnx.ops._conv_gemm import planes_nchw, pointwise_nchw, shifted_taps, strided_view
 
 _KERNEL_LETTERS = "abdefghijklmnopqrstuvwxyz"  # einsum labels of kernel axes ("c": channels)
 # Elements of one im2col copy (128 MiB of float32); bigger batches are cut into blocks.
@@ -27,7 +26,8 @@ FAST_PATHS = True
 # positions), the one region where measured faster (OpenBLAS runs poorly on K = C products,
 # and the copy is a small part of a product with many output channels).
 TAP_MIN_CHANNELS = 128
-# Input channels up to which im2col copies one (tap, channel) plane at a time.
+# Input channels up to which im2col copies one (tap, channel) plane at a time from an NCHW
+# copy (``_conv_gemm.planes_nchw``): at most 160 planes of at least 1024 positions in all.
 SMALL_CHANNELS = 4
 
 
@@ -111,6 +111,16 @@ def conv_nchw(
         if bias is not None:
             out += bias.astype(dtype, copy=False)  # in place: the result is ours
         return out.transpose(_channels_first(out.ndim))
+    if FAST_PATHS and group == 1 and cg <= SMALL_CHANNELS and 1 < kk * cg <= 160:
+        out_sp = [(p - e) // s + 1 for p, e, s in zip(padded, extent, strides, strict=True)]
+        if n * math.prod(out_sp) >= 1024:
+            check_size([n, c] + padded, op)
+            check_size([kk * c, n] + out_sp, op)
+            weights = pack_weights(w, group, dtype) if packed is None else packed
+            y = planes_nchw(x, weights, kernel, strides, dilations, pads)
+            if bias is not None:
+                y += bias.astype(dtype, copy=False).reshape((m,) + (1,) * nsp)
+            return y
     # Channels-last inside: every window row is a run of Cg adjacent channels, so the im2col
     # copy moves runs instead of single values, and the matmul's (N*P, M) result already is
     # NHWC memory, returned as an NCHW view (a following Conv then needs no transpose copy).
@@ -127,14 +137,14 @@ def conv_nchw(
     # every ``strides`` and ``dilations`` apart, built directly.
     out_sp = tuple((size - e) // s + 1 for size, e, s in zip(xl.shape[1:-1], extent, strides))
     sp = xl.strides[1:-1]
-    view = as_strided(
+    view = strided_view(
         xl,
-        shape=(n,) + out_sp + (c,) + kernel,
-        strides=(xl.strides[0],)
+        xl if xl.flags.c_contiguous else x if x.flags.c_contiguous else None,
+        (n,) + out_sp + (c,) + kernel,
+        (xl.strides[0],)
         + tuple(st * s for st, s in zip(sp, strides))
         + (xl.strides[-1],)
         + tuple(st * d for st, d in zip(sp, dilations)),
-        writeable=False,
     )
     p = math.prod(out_sp)
     check_size((n,) + out_sp + (m,), op)
@@ -199,18 +209,8 @@ def _im2col_matmul(view, weights, group, kernel, dtype):
         (1 + nsp, 0) + tuple(range(1, 1 + nsp)) + tuple(range(3 + nsp, 3 + 2 * nsp)) + (2 + nsp,)
     )
     rows = b * math.prod(out_sp)
-    kk = math.prod(kernel)
-    if FAST_PATHS and group == 1 and cg <= SMALL_CHANNELS and 1 < kk * cg <= 64 and rows >= 1024:
-        # Few input channels (an image's first layer): the columns copied one (tap, channel)
-        # at a time into a (K*C, rows) block of long runs (the transposed 6-D copy would move
-        # runs of C values), used transposed. At most 64 copies, of at least 1024 values each
-        # (a 7x7 kernel's 147 copies take longer than the one transposed copy).
-        taps = np.empty((kk * cg, b) + out_sp, dtype)
-        for t, tap in enumerate(np.ndindex(*kernel)):
-            for ch in range(cg):
-                taps[t * cg + ch] = view[(Ellipsis, 0, ch) + tap]
-        return (taps.reshape(-1, rows).T @ weights[0]).reshape((b,) + out_sp + (mg,))
-    cols = np.ascontiguousarray(view.transpose(order), dtype=dtype).reshape(group, rows, -1)
+    cols = np.ascontiguousarray(view.transpose(order), dtype=dtype)
+    cols = cols.reshape(group, rows, math.prod(kernel) * cg)  # (explicit: rows may be 0)
     if group == 1:
         return (cols[0] @ weights[0]).reshape((b,) + out_sp + (mg,))
     out = np.matmul(cols, weights)  # (G, B*P, M/G)

@@ -94,3 +94,12 @@ def test_float64_and_float16_keep_their_dtype():
         expect = _plain(x, w, np.zeros(16), {"pads": [1] * 4})
         tol = 1e-12 if dtype == np.float64 else 2e-2
         np.testing.assert_allclose(y, expect, rtol=0, atol=tol * np.abs(expect).max())
+
+
+@pytest.mark.parametrize("shape, out_channels, kernel, attrs", CASES)
+def test_an_empty_batch_gives_an_empty_output(shape, out_channels, kernel, attrs):
+    group = attrs.get("group", 1)
+    x = np.zeros((0, *shape[1:]), np.float32)
+    w = np.ones((out_channels, shape[1] // group, *kernel), np.float32)
+    full = conv.Conv(np.zeros((1, *shape[1:]), np.float32), w, **attrs)
+    assert conv.Conv(x, w, **attrs).shape == (0, *full.shape[1:])
