@@ -87,6 +87,13 @@ class _Held:
             return
         if not isinstance(value, np.ndarray):
             return
+        base = value.base
+        if type(base) is np.ndarray and base.base is None:
+            # A view of an array that owns its memory (numpy points views there directly):
+            # counted already if that array is an input, or one of the inputs is a view of it.
+            for a in args:
+                if a is base or (type(a) is np.ndarray and a.base is base):
+                    return
         if value.base is None:
             # It owns its memory: it is counted already only if it is one of the inputs.
             for a in args:
@@ -153,11 +160,14 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held,
     if outer is not None:
         # The enclosing values this subgraph reads, looked up once (a ChainMap lookup is a
         # Python call); one that is missing is reported by the node that reads it.
+        scopes = outer.maps if type(outer) is ChainMap else (outer,)
         for name in graph.free:
             if name not in local:
-                value = values.get(name, _ABSENT)
-                if value is not _ABSENT:
-                    local[name] = value
+                for scope in scopes:
+                    value = scope.get(name, _ABSENT)
+                    if value is not _ABSENT:
+                        local[name] = value
+                        break
     limits = budget.limits
     max_nodes, max_held, max_tensor = (
         limits.max_nodes,

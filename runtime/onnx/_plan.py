@@ -51,37 +51,43 @@ _NOT_FOLDED = frozenset(
 )
 
 
-def plan(graph: Graph, subgraph: bool = False) -> Graph:
+def plan(graph: Graph, subgraph: bool = False, outer: dict | None = None) -> Graph:
     """``graph`` with its constant nodes folded and constant Conv weights packed, and the same
     done inside its nodes' subgraphs (If branches, Loop and Scan bodies).
 
     Runs under the active (loading) budget; ``graph`` itself is not modified. In a subgraph,
     an initializer that shares its name with one of the subgraph's inputs is not a constant
-    (the input's value is seen), and values of enclosing graphs are never folded in.
+    (the input's value is seen), and values of enclosing graphs are never folded in. They may
+    be packed (a Conv's packed weights are used only when the weights it is given at run time
+    are the very array packed) and fused into a layer norm (``outer``: the enclosing graphs'
+    constants; those whose name this graph defines again are dropped).
     """
     inputs = {v.name for v in graph.inputs} if subgraph else set()
     known = {k: v for k, v in graph.initializers.items() if k not in inputs}
+    defined = inputs | set(graph.initializers) | {o for n in graph.nodes for o in n.outputs}
+    outer = {k: v for k, v in (outer or {}).items() if k not in defined}
     budget = _budget.active()
     nodes = [n for n in graph.nodes if not (_foldable(n, known) and _fold(n, known, budget))]
     nodes = _fuse_batch_norms(nodes, known, graph, budget)
-    nodes = fuse_layer_norms(nodes, known, _uses(nodes, graph))
+    nodes = fuse_layer_norms(nodes, {**outer, **known}, _uses(nodes, graph))
     nodes = _fuse_relus(nodes, graph)
     nodes = _fuse_quantize_dequantize(nodes, graph)
     nodes = _memoize_shape_chains(nodes, graph, known)
-    nodes = [_planned_subgraphs(_packed_conv(n, known)) for n in nodes]
+    visible = {**outer, **known}
+    nodes = [_planned_subgraphs(_packed_conv(n, visible), visible) for n in nodes]
     return dataclasses.replace(graph, initializers={**graph.initializers, **known}, nodes=nodes)
 
 
-def _planned_subgraphs(node: Node) -> Node:
+def _planned_subgraphs(node: Node, visible: dict) -> Node:
     if not node.graph_attrs:
         return node
     attrs = dict(node.attrs)
     for key in node.graph_attrs:
         value = attrs[key]
         if isinstance(value, list):
-            attrs[key] = [plan(g, subgraph=True) for g in value]
+            attrs[key] = [plan(g, subgraph=True, outer=visible) for g in value]
         else:
-            attrs[key] = plan(value, subgraph=True)
+            attrs[key] = plan(value, subgraph=True, outer=visible)
     return dataclasses.replace(node, attrs=attrs)
 
 

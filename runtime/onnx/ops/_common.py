@@ -59,7 +59,10 @@ def axis_index(axis: int, rank: int, op: str) -> int:
 
 def ints(values) -> list[int]:
     """A 1-D int list from an attribute list or an int tensor input."""
-    return [int(v) for v in np.asarray(values).reshape(-1)]
+    array = np.asarray(values).reshape(-1)
+    if array.dtype.kind in "iu":
+        return array.tolist()  # (Python ints at once: a loop of int() costs ten times more)
+    return [int(v) for v in array]
 
 
 def conv_pads(

@@ -103,7 +103,12 @@ def Concat(*inputs, axis):
     shape = list(inputs[0].shape)
     shape[axis] = sum(x.shape[axis] for x in inputs if x.ndim == len(shape))
     check_size(shape, "Concat", inputs[0].dtype.itemsize)
-    if axis == 1 and len(shape) > 2 and all(_channels_last(x, len(shape)) for x in inputs):
+    if (
+        axis == 1
+        and len(shape) > 2
+        and not all(x.flags.c_contiguous for x in inputs)
+        and all(_channels_last(x, len(shape)) for x in inputs)
+    ):
         # Channel concatenation of Conv outputs (channels-last memory seen as NCHW): done in
         # channels-last memory too, so the next Conv reads its windows without a transpose.
         joined = np.concatenate([np.moveaxis(x, 1, -1) for x in inputs], axis=-1)
@@ -171,15 +176,25 @@ def Slice_1(data, *, starts, ends, axes=None):
 def Gather(data, indices, *, axis=0):
     axis = axis_index(axis, data.ndim, "Gather")
     dim = data.shape[axis]
-    idx = indices.astype(np.int64)
-    if idx.size and (idx.min() < -dim or idx.max() >= dim):
+    idx = indices.astype(np.int64, copy=False)
+    if idx.size <= _FEW:  # (a shape's dim: Python's min and max cost less than numpy's)
+        values = idx.reshape(-1).tolist()
+        lo, hi = min(values, default=0), max(values, default=0)
+    else:
+        lo, hi = idx.min(), idx.max()
+    if lo < -dim or hi >= dim:
         raise InvalidModelError(
-            f"Gather: indices must be in [{-dim}, {dim - 1}] for axis {axis}; received "
-            f"[{idx.min()}, {idx.max()}]"
+            f"Gather: indices must be in [{-dim}, {dim - 1}] for axis {axis}; received [{lo}, {hi}]"
         )
+    if idx.ndim == 0:  # one index: no larger than data
+        return np.asarray(np.take(data, int(idx) % dim if dim else 0, axis=axis))
     out = data.shape[:axis] + idx.shape + data.shape[axis + 1 :]
     check_size(out, "Gather", data.dtype.itemsize)
-    return np.take(data, np.where(idx < 0, idx + dim, idx), axis=axis)
+    return np.take(data, np.where(idx < 0, idx + dim, idx) if lo < 0 else idx, axis=axis)
+
+
+# Index tensors of at most this many elements are checked in Python.
+_FEW = 64
 
 
 _PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "edge", "wrap": "wrap"}
