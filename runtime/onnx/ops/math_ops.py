@@ -9,6 +9,7 @@ modulo by zero has no defined result (onnxruntime's C++ would trap), so it is re
 import numpy as np
 
 from runtime.errors import InvalidModelError
+from runtime.onnx._types import EXOTIC_FLOATS
 from runtime.onnx.ops._common import axis_index, broadcast_size, ints
 
 
@@ -28,7 +29,7 @@ def Mod(A, B, *, fmod=0):
 
 def Mod_10(A, B, *, fmod=0):
     """Mod before opset 28: floating-point inputs require fmod=1 (onnxruntime refuses others)."""
-    if A.dtype.kind == "f" and not fmod:
+    if (A.dtype.kind == "f" or A.dtype in EXOTIC_FLOATS) and not fmod:
         raise InvalidModelError("Mod: floating-point inputs need fmod=1 before opset 28")
     return Mod(A, B, fmod=fmod)
 

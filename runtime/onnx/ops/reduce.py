@@ -11,19 +11,20 @@ import math
 import numpy as np
 
 from runtime.errors import InvalidModelError
+from runtime.onnx._types import EXOTIC_FLOATS
 from runtime.onnx.ops._common import axis_index, ints
 
 
 def _lowest(dtype):
     if dtype.kind == "b":
         return False
-    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+    return -np.inf if dtype.kind == "f" or dtype in EXOTIC_FLOATS else np.iinfo(dtype).min
 
 
 def _highest(dtype):
     if dtype.kind == "b":
         return True
-    return np.inf if dtype.kind == "f" else np.iinfo(dtype).max
+    return np.inf if dtype.kind == "f" or dtype in EXOTIC_FLOATS else np.iinfo(dtype).max
 
 
 _EMPTY_IDENTITY = {

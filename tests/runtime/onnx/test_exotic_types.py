@@ -348,3 +348,21 @@ def test_dequantize_with_a_power_of_two_scale():
         else:
             (y,) = session.run(None, {"x": x})
             np.testing.assert_array_equal(y, np.array(expected, np.float32))
+
+
+def test_bfloat16_reductions_over_nothing_and_float_modulo():
+    """ReduceMax/Min over an empty axis give -Inf/+Inf as for the other floats; Mod before
+    opset 28 refuses floats without fmod=1 (bfloat16 among them)."""
+    bf16 = TensorProto.BFLOAT16
+    x = np.zeros((0, 3), ml_dtypes.bfloat16)
+    for op, expected in (("ReduceMax", -np.inf), ("ReduceMin", np.inf)):
+        node = helper.make_node(op, ["x"], ["y"], axes=[0], keepdims=0)
+        model = _model([node], [("x", bf16, [0, 3])], [("y", bf16, [3])], opset=17)
+        (y,) = InferenceSession(model.SerializeToString()).run(None, {"x": x})
+        assert y.dtype == ml_dtypes.bfloat16
+        np.testing.assert_array_equal(y.astype(np.float32), np.full(3, expected, np.float32))
+    node = helper.make_node("Mod", ["a", "b"], ["y"])
+    model = _model([node], [("a", bf16, [2]), ("b", bf16, [2])], [("y", bf16, [2])])
+    a = np.array([5, -5], ml_dtypes.bfloat16)
+    with pytest.raises(InvalidModelError, match="need fmod=1"):
+        InferenceSession(model.SerializeToString()).run(None, {"a": a, "b": a})
