@@ -955,6 +955,7 @@ OPTIONS_OF_OP: dict[BuiltinOperator, BuiltinOptions] = {
     _B.UNSORTED_SEGMENT_SUM: _O.UnsortedSegmentSumOptions,
     _B.UNSORTED_SEGMENT_MIN: _O.UnsortedSegmentMinOptions,
     _B.LSH_PROJECTION: _O.LSHProjectionOptions,
+    _B.SKIP_GRAM: _O.SkipGramOptions,
     _B.HASHTABLE: _O.HashtableOptions,
     _B.HASHTABLE_FIND: _O.HashtableFindOptions,
     _B.HASHTABLE_IMPORT: _O.HashtableImportOptions,

@@ -26,6 +26,7 @@ from runtime.tflite.kernels import (
     gather_batched,
     hard_swish,
     hashtable,
+    hashtable_lookup,
     indexing,
     l2_lrn,
     log_softmax,
@@ -52,6 +53,7 @@ from runtime.tflite.kernels import (
     segments,
     shape_extra,
     shape_ops,
+    skip_gram,
     slicing,
     softmax,
     space,
@@ -251,6 +253,8 @@ REGISTRY[Op.HASHTABLE_IMPORT] = hashtable.prepare_import
 REGISTRY[Op.HASHTABLE_FIND] = hashtable.prepare_find
 REGISTRY[Op.HASHTABLE_SIZE] = hashtable.prepare_size
 REGISTRY[Op.LSH_PROJECTION] = lsh_projection.prepare
+REGISTRY[Op.HASHTABLE_LOOKUP] = hashtable_lookup.prepare
+REGISTRY[Op.SKIP_GRAM] = skip_gram.prepare
 
 # Custom operators (BuiltinOperator.CUSTOM) by ``custom_code``: those LiteRT's default resolver
 # runs for MediaPipe models, and the SSD post-processing and speech front-end ops its resolvers

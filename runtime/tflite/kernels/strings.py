@@ -3,13 +3,14 @@
 References: LiteRT's kernels that have a ``kTfLiteString`` case: ``reshape.cc``,
 ``squeeze.cc``, ``expand_dims.cc``, ``shape.cc``, ``rank.cc``, ``gather.cc`` (string params must
 be 1-D), ``gather_nd.cc``, ``slice.cc``, ``strided_slice.cc``, ``tile.cc``, ``fill.cc`` and
-``comparisons.cc`` (EQUAL and NOT_EQUAL only). GATHER_ND, TILE, FILL and the comparisons have
-their string kernels here; the others' own kernels move object arrays as they move numbers.
+``comparisons.cc`` (EQUAL and NOT_EQUAL only), and IF and WHILE. GATHER_ND, TILE, FILL and
+the comparisons have their string kernels here; the others' own kernels move object arrays as
+they move numbers.
 Every other builtin refuses a STRING tensor at prepare, as LiteRT's do (TRANSPOSE,
 CONCATENATION, PACK, SELECT, CAST, PAD, SPLIT... each reports "type STRING not supported"), so
 an operator on strings runs here only where it runs in LiteRT. Operators whose kernels are
-written for strings (HASHTABLE_*, LSH_PROJECTION, HASHTABLE_LOOKUP) are registered after the
-gate and check their types themselves.
+written for strings (HASHTABLE_*, LSH_PROJECTION, HASHTABLE_LOOKUP, SKIP_GRAM) are registered
+after the gate and check their types themselves.
 
 String values are object arrays of ``bytes`` (``runtime/tflite/_strings.py``).
 """
@@ -145,6 +146,9 @@ STRING_KERNELS = {
     Op.FILL: _fill,
     Op.EQUAL: _comparison(True),
     Op.NOT_EQUAL: _comparison(False),
+    # control flow hands values to other subgraphs whatever their type
+    Op.IF: _same_kernel,
+    Op.WHILE: _same_kernel,
 }
 
 

@@ -112,6 +112,46 @@ def test_string_comparisons_broadcast_like_litert(op, other_shape):
         np.testing.assert_array_equal(ours.get_tensor(y), want if op == Op.EQUAL else ~want)
 
 
+def test_if_and_while_carry_strings_like_litert():
+    g = GraphBuilder()
+    cond, x = g.add([], T.BOOL, "cond"), g.add([4], S, "x")
+    y, n = g.add([4], S, "y"), g.add([], T.INT32, "n")
+    then = g.sub()
+    tx, ti = then.add([4], S, "tx"), then.add([4], T.INT32, "ti", data=[3, 2, 1, 0])
+    ty = then.add([4], S, "ty")
+    then.op(Op.GATHER, [tx, ti], [ty], {"axis": 0})
+    other = g.sub()
+    ex, es = other.add([4], S, "ex"), other.add([1], T.INT32, "es", data=[4])
+    ey = other.add([4], S, "ey")
+    other.op(Op.RESHAPE, [ex, es], [ey])
+    branches = {
+        "then_subgraph_index": g.add_subgraph(then, [tx], [ty], "then"),
+        "else_subgraph_index": g.add_subgraph(other, [ex], [ey], "else"),
+    }
+    g.op(Op.IF, [cond, x], [y], branches)
+    # while i < 3: i += 1; s = s rotated by one (GATHER)
+    c = g.sub()
+    ci, cs = c.add([], T.INT32, "ci"), c.add([4], S, "cs")
+    limit, ok = c.add([], T.INT32, "limit", data=3), c.add([], T.BOOL, "ok")
+    c.op(Op.LESS, [ci, limit], [ok])
+    b = g.sub()
+    bi, bs = b.add([], T.INT32, "bi"), b.add([4], S, "bs")
+    one, bi2 = b.add([], T.INT32, "one", data=1), b.add([], T.INT32, "bi2")
+    rot, bs2 = b.add([4], T.INT32, "rot", data=[1, 2, 3, 0]), b.add([4], S, "bs2")
+    b.op(Op.ADD, [bi, one], [bi2], {})
+    b.op(Op.GATHER, [bs, rot], [bs2], {"axis": 0})
+    loop = {
+        "cond_subgraph_index": g.add_subgraph(c, [ci, cs], [ok], "cond"),
+        "body_subgraph_index": g.add_subgraph(b, [bi, bs], [bi2, bs2], "body"),
+    }
+    start, z = g.add([], T.INT32, "start", data=0), g.add([4], S, "z")
+    g.op(Op.WHILE, [start, y], [n, z], loop)
+    model = g.finish([cond, x], [y, n, z])
+    for flag in (True, False):
+        ours, ref = run_both(model, {cond: np.array(flag), x: WORDS[0]})
+        assert_same_outputs(ours, ref)
+
+
 def test_fill_with_a_constant_string():
     g = GraphBuilder()
     dims = g.add([2], T.INT32, "dims")
