@@ -128,13 +128,22 @@ def _int8(ctx, weights, bias, act, rows, shape_out):
     b_eff = (b - zp_in * w.sum(axis=1)).astype(np.float64)
 
     lo_q, hi_q = np.float64(lo), np.float64(hi)
+    bound = 128 * np.abs(w).sum(axis=1) + np.abs(b_eff)  # |acc| for any int8 input
+    by_search = _search_requantizer(scale, zp_out, lo, hi, bound, units)
+    if by_search is not None:  # the accumulators searched are acc + b_eff (+ channel shifts)
+        by_search = (by_search[0], b_eff + by_search[1], by_search[2])
 
     def run(x, *_):
-        # round_half_away(acc * scale) + zp_out clamped to [lo, hi], in place: the same float64
-        # operations (zp_out is added to an integer-valued double, exactly), fewer passes.
-        y = rows(x).astype(gemm) @ w_t
+        xr = rows(x)
+        y = xr.astype(gemm) @ w_t
         if y.dtype != np.float64:
             y = y.astype(np.float64)  # (cheaper than np.add's own cast)
+        if by_search is not None and y.size <= SEARCH_MAX_ELEMENTS:
+            thresholds, offsets, levels = by_search
+            y += offsets
+            return [shape_out(x, levels.take(np.searchsorted(thresholds, y, side="right")))]
+        # round_half_away(acc * scale) + zp_out clamped to [lo, hi], in place: the same float64
+        # operations (zp_out is added to an integer-valued double, exactly), fewer passes.
         y += b_eff
         y *= scale
         y += np.copysign(0.5, y)
@@ -145,6 +154,67 @@ def _int8(ctx, weights, bias, act, rows, shape_out):
         return [shape_out(x, y.astype(np.int8))]
 
     return run
+
+
+# Outputs up to this many elements are requantized by ``_search_requantizer``'s thresholds: a
+# binary search per element costs more than the arithmetic's dozen passes on large outputs,
+# and less than their per-call overhead on small ones.
+SEARCH_MAX_ELEMENTS = 256
+
+
+def _requantized(acc, scale, zp_out: int, lo: int, hi: int) -> np.ndarray:
+    """The int8 kernel's output for float64 accumulators ``acc`` (integers, bias included):
+    round_half_away(acc * scale) + zp_out clamped to [lo, hi], as the kernel computes it."""
+    y = acc * scale
+    y = np.trunc(y + np.copysign(0.5, y)) + zp_out
+    return np.minimum(np.maximum(y, lo), hi)
+
+
+def _search_requantizer(scale, zp_out: int, lo: int, hi: int, bound, units: int):
+    """The requantization of the int8 kernel as a count of thresholds, or None.
+
+    For channel c the output q_c(acc) = clamp(round_half_away(acc * s_c) + zp_out, lo, hi) is a
+    non-decreasing step function of the integer accumulator (a rounded product, a rounding and
+    a clamp, each monotone), so q_c(acc) = lo + #{j : T_cj <= acc} where T_cj is the least
+    integer with q_c(T_cj) >= lo + j (j = 1..hi-lo). Each T_cj is found exactly by evaluating
+    the kernel's own float64 formula around its estimate; one clipped beyond the reachable
+    range |acc| <= bound_c changes no count. With one scale all channels share the thresholds;
+    with one per channel, channel c's accumulators and thresholds are shifted by c * span
+    (integers below 2^52: exact in float64) so that one sorted array serves them all, each
+    channel's block ending in a sentinel above its accumulators.
+
+    Returns (sorted thresholds, per-channel shifts to add to the accumulators, output level of
+    each search result), or None where a scale is not positive or the search fails.
+    """
+    scales = np.atleast_1d(np.asarray(scale, np.float64))
+    if not (np.isfinite(scales).all() and (scales > 0).all()):
+        return None
+    if len(scales) > 1 and units * (hi - lo + 1) > SEARCH_MAX_ELEMENTS * 256:
+        return None  # (a large per-channel table for outputs too large to search anyway)
+    s = scales[:, None, None]
+    edge = np.ceil(np.asarray(bound, np.float64).max(initial=0)) + 1  # beyond any accumulator
+    target = np.arange(lo + 1, hi + 1, dtype=np.float64)[None, :, None]  # q >= lo + j
+    estimate = np.clip(np.ceil((target - zp_out - 0.5) / s), -edge, edge)
+    candidates = estimate + np.arange(-4, 5, dtype=np.float64)
+    reached = _requantized(candidates, s, zp_out, lo, hi) >= target
+    first = np.argmax(reached, axis=-1)[..., None]
+    found = reached.any(axis=-1) & ~reached[..., 0]
+    never = _requantized(edge, s[..., 0], zp_out, lo, hi) < target[..., 0]
+    always = _requantized(-edge, s[..., 0], zp_out, lo, hi) >= target[..., 0]
+    if not (found | never | always).all():
+        return None
+    thresholds = np.take_along_axis(candidates, first, axis=-1)[..., 0]
+    thresholds = np.where(never, edge, np.where(always, -edge, thresholds))  # (channels, levels)
+    levels = np.arange(lo, hi + 1, dtype=np.int64).astype(np.int8)
+    if len(scales) == 1:
+        return thresholds[0], np.zeros(units), levels
+    span = 2 * edge + 4
+    if units * span >= 2.0**52:
+        return None
+    shift = np.arange(units, dtype=np.float64) * span
+    sentinel = np.full((units, 1), edge + 1)
+    blocks = np.concatenate([thresholds, sentinel], axis=1) + shift[:, None]
+    return blocks.reshape(-1), shift, np.tile(levels, units)
 
 
 def _int16(ctx, weights, bias, act, rows, shape_out):

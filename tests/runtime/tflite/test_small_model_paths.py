@@ -9,11 +9,11 @@ import pytest
 
 from runtime import Interpreter
 from runtime.tflite.kernels import _common as c
-from runtime.tflite.kernels import arithmetic, pooling, softmax
+from runtime.tflite.kernels import arithmetic, fully_connected, pooling, softmax
 from runtime.tflite.kernels.quantize import _affine_quantize, _within
 from runtime.tflite.schema import BuiltinOperator as Op
 from runtime.tflite.schema import TensorType as T
-from tests.runtime.tflite.test_kernels import check, inp, one_op_model, out
+from tests.runtime.tflite.test_kernels import check, const, inp, one_op_model, out
 from tests.runtime.tflite.test_quantize_fast_path import _general
 
 
@@ -136,3 +136,70 @@ def test_int8_average_pool_by_window_sums_matches_litert(shape, k, stride, paddi
         ),
         seed=1,
     )
+
+
+@pytest.mark.parametrize("per_channel", [True, False])
+@pytest.mark.parametrize("ties", [True, False])
+def test_int8_requantization_by_thresholds_equals_the_arithmetic(per_channel, ties):
+    """Every accumulator near every threshold, and random ones over the reachable range."""
+    rng = np.random.default_rng(int(per_channel) + 2 * int(ties))
+    for _ in range(20):
+        units = int(rng.integers(1, 30))
+        k = units if per_channel else 1
+        # powers of two make acc * scale land on halves: the ties the rounding must break
+        scales = 2.0 ** -rng.integers(1, 12, k) if ties else rng.uniform(1e-5, 0.05, k)
+        scale = scales if per_channel else float(scales[0])
+        zp = int(rng.integers(-128, 128))
+        lo = int(rng.integers(-128, 0))
+        lo, hi = (-128, 127) if rng.random() < 0.3 else (lo, int(rng.integers(lo + 1, 128)))
+        bound = rng.uniform(10, 1e6, units)
+        found = fully_connected._search_requantizer(scale, zp, lo, hi, bound, units)
+        assert found is not None
+        thresholds, shift, levels = found
+        # each channel's own thresholds (the sentinel too) and their neighbours, in its range
+        own = thresholds.reshape(units, -1) - shift[:, None] if per_channel else thresholds
+        own = np.broadcast_to(own, (units, own.shape[-1]))
+        near = (own[:, :, None] + np.arange(-2, 3)).reshape(units, -1).T
+        acc = np.concatenate(
+            [
+                np.clip(near, -np.floor(bound), np.floor(bound)),
+                np.floor(rng.uniform(-1, 1, (50, units)) * bound),
+            ]
+        )
+        want = fully_connected._requantized(acc, scale, zp, lo, hi).astype(np.int8)
+        got = levels.take(np.searchsorted(thresholds, acc + shift, side="right"))
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("per_channel", [True, False])
+def test_int8_fully_connected_small_output_path_equals_the_large_one(per_channel, monkeypatch):
+    rng = np.random.default_rng(3)
+    units, depth = 12, 40
+    q = rng.integers(-127, 128, (units, depth)).astype(np.int8)
+    scale = rng.uniform(0.001, 0.02, units).astype(np.float32)
+    if not per_channel:
+        scale = np.float32(scale.max())
+    data = one_op_model(
+        Op.FULLY_CONNECTED,
+        [
+            inp((3, depth), T.INT8, 0.03, 4),
+            const(q, T.INT8, scale, np.zeros(np.size(scale), int)),
+            const(
+                rng.integers(-3000, 3000, units).astype(np.int32),
+                T.INT32,
+                (np.float32(0.03) * np.atleast_1d(scale)).astype(np.float32),
+                np.zeros(np.size(scale), int),
+            ),
+        ],
+        [out((3, units), T.INT8, 0.05, -7)],
+        {"fused_activation_function": 1},
+        version=5,
+    )
+    kernel = _kernel(data)
+    for seed in range(5):
+        x = np.random.default_rng(seed).integers(-128, 128, (3, depth), dtype=np.int8)
+        small = kernel(x, None, None)[0]
+        monkeypatch.setattr(fully_connected, "SEARCH_MAX_ELEMENTS", 0)
+        large = kernel(x, None, None)[0]
+        monkeypatch.undo()
+        np.testing.assert_array_equal(small, large)
