@@ -121,18 +121,20 @@ def quantize(x, scale, zero_point, dtype: np.dtype, saturate: int) -> np.ndarray
 
 
 def dequantize(x, scale, zero_point, out_dtype: np.dtype | None) -> np.ndarray:
-    """DequantizeLinear of an exotic ``x``: (x - zero_point) * scale, in float32 (exact for
-    4- and 2-bit x and float8 x times a 16-bit scale), rounded once to the output type (the
-    scale's unless ``output_dtype`` says otherwise)."""
+    """DequantizeLinear where ``x``, the scale or the output type is exotic: (x - zero_point)
+    * scale in float32 (exact for 4- and 2-bit x and float8 x times a 16-bit scale; float64
+    for int32 x), rounded once to the output type (the scale's unless ``output_dtype`` says
+    otherwise)."""
     if out_dtype is None and scale.dtype == _E8M0:
         raise InvalidModelError(
             "DequantizeLinear: a float8e8m0 x_scale needs output_dtype (the output cannot be "
             "float8e8m0)"
         )
-    values = x.astype(np.float32)
+    wide = np.float64 if x.dtype.kind in "iu" and x.dtype.itemsize >= 4 else np.float32
+    values = x.astype(wide)
     if zero_point is not None:
-        values = values - zero_point.astype(np.float32)
-    out = values * _float_values(scale).astype(np.float32, copy=False)
+        values = values - zero_point.astype(wide)
+    out = values * _float_values(scale).astype(wide, copy=False)
     return out.astype(out_dtype if out_dtype is not None else scale.dtype)
 
 
