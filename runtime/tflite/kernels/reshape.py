@@ -34,16 +34,31 @@ def prepare_reshape(ctx: c.OpContext) -> c.Eval:
     new_shape = ctx.options.get("new_shape")
     fallback = list(ctx.outputs[0].shape)
 
-    def run(x, shape=None):
+    def target_of(shape):
         if shape is not None and shape.ndim == 1:
-            target = shape.tolist()
-        elif new_shape is not None:
-            target = new_shape
-        else:
-            target = fallback
-        return [x.reshape(_resolve_shape(ctx, x, target))]
+            return shape.tolist()
+        return new_shape if new_shape is not None else fallback
 
-    return run
+    if len(ctx.inputs) > 1 and ctx.inputs[1] is not None and ctx.constant(1) is None:
+
+        def run(x, shape=None):  # a shape computed by the graph
+            return [x.reshape(_resolve_shape(ctx, x, target_of(shape)))]
+
+        return run
+
+    target = target_of(ctx.constant(1))
+    resolved = {}  # input shape -> output shape, the target being fixed
+
+    def run_fixed(x, shape=None):
+        out = resolved.get(x.shape)
+        if out is None:
+            out = tuple(_resolve_shape(ctx, x, target))
+            if len(resolved) > 16:  # (a model resized again and again)
+                resolved.clear()
+            resolved[x.shape] = out
+        return [x.reshape(out)]
+
+    return run_fixed
 
 
 def prepare_shape(ctx: c.OpContext) -> c.Eval:
