@@ -323,8 +323,10 @@ class Interpreter:
         if t.type == schema.TensorType.STRING and _strings.is_string_array(value):
             value = _strings.from_user(value, f"input {index} ({t.name!r})")
         if value.dtype != want:
+            # LiteRT names any object, bytes or unicode array STRING
+            got = "STRING" if _strings.is_string_array(value) else _type_name(value.dtype)
             raise InvalidInputError(
-                f"Cannot set tensor: Got value of type {_type_name(value.dtype)} but expected "
+                f"Cannot set tensor: Got value of type {got} but expected "
                 f"type {schema.TensorType(t.type).name} for input {index}, name: {t.name} "
             )
         shape = self._shapes[index]

@@ -206,6 +206,18 @@ def test_set_tensor_refuses_what_litert_refuses():
         ours.set_tensor(0, np.array([[1, b"a"], [b"b", b"c"]], dtype=object))
 
 
+@pytest.mark.parametrize("value", [np.array([b"a"]), np.array(["a"]), np.array([b"a"], object)])
+def test_strings_given_to_a_float_input_are_named_string_like_litert(value):
+    g = GraphBuilder()
+    x, y = g.add([1], T.FLOAT32, "x"), g.add([1], T.FLOAT32, "y")
+    g.op(Op.RELU, [x], [y])
+    model = g.finish([x], [y])
+    for it in (Interpreter(model_content=model), litert_interpreter(model_content=model)):
+        it.allocate_tensors()
+        with pytest.raises(ValueError, match="Got value of type STRING but expected type FLOAT32"):
+            it.set_tensor(x, value)
+
+
 def test_unset_string_input_reads_empty_and_resizes():
     """LiteRT crashes reading a string input never set; here it reads as empty strings, and a
     resize re-plans shapes through the string kernels."""
