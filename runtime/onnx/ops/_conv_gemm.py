@@ -90,7 +90,11 @@ def _grouped_matmul(a, w, group, out):
 
 def pointwise_nchw(x, weights, group):
     """1x1 stride-1 unpadded convolution of an NCHW-contiguous ``x`` (N, C, *S) with packed
-    ``weights`` (G, Cg, M/G): (N, M, *S), C-contiguous, in ``weights.dtype``."""
+    ``weights`` (G, Cg, M/G): (N, M, *S), C-contiguous, in ``weights.dtype``.
+
+    The result stays NCHW like its input: the BatchNormalization, Relu and Add that follow
+    such a convolution in most networks run on it as laid out (a channels-last result would
+    make their per-channel broadcasts iterate across strides)."""
     n, c = x.shape[:2]
     spatial = x.shape[2:]
     lhs = weights.transpose(0, 2, 1)  # (G, M/G, Cg), BLAS reads it transposed
@@ -101,11 +105,11 @@ def pointwise_nchw(x, weights, group):
 
 def planes_nchw(x, weights, kernel, strides, dilations, pads):
     """Convolution (one group) of an input of few channels, ``x`` (N, C, *S), with packed
-    ``weights`` (1, K*C, M): (N, M, *out), a transposed view of a fresh (M, N, *out) buffer.
+    ``weights`` (1, K*C, M): (N, *out, M), channels-last.
 
     The im2col columns are gathered one (tap, channel) plane at a time from an NCHW padded
     copy: each plane is a long strided run (a channels-last copy would move runs of C values,
-    three for an image), and out (M, N*P) = W^T (M, K*C) @ cols (K*C, N*P).
+    three for an image), and out (N*P, M) = cols^T (N*P, K*C) @ W (K*C, M).
     """
     n, c = x.shape[:2]
     nsp = len(kernel)
@@ -128,6 +132,5 @@ def planes_nchw(x, weights, kernel, strides, dilations, pads):
         )
         for ch in range(c):
             cols[t * c + ch] = x[(slice(None), ch) + index]
-    out = weights[0].T @ cols.reshape(cols.shape[0], -1)  # (M, N*P)
-    out = out.reshape((out.shape[0], n, *outs))
-    return out.transpose(1, 0, *range(2, 2 + nsp))
+    out = cols.reshape(cols.shape[0], -1).T @ weights[0]  # (N*P, M): channels-last
+    return out.reshape((n, *outs, out.shape[1]))

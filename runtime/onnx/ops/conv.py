@@ -105,9 +105,8 @@ def conv_nchw(
             if bias is not None:
                 y += bias.astype(dtype, copy=False).reshape((m,) + (1,) * nsp)
             return y
-        out = shifted_taps(
-            x.transpose(_channels_last(x.ndim)), weights, group, kernel, dilations, pads
-        )
+        xl = x.transpose(_channels_last(x.ndim))
+        out = shifted_taps(xl, weights, group, kernel, dilations, pads)
         if bias is not None:
             out += bias.astype(dtype, copy=False)  # in place: the result is ours
         return out.transpose(_channels_first(out.ndim))
@@ -117,10 +116,10 @@ def conv_nchw(
             check_size([n, c] + padded, op)
             check_size([kk * c, n] + out_sp, op)
             weights = pack_weights(w, group, dtype) if packed is None else packed
-            y = planes_nchw(x, weights, kernel, strides, dilations, pads)
+            out = planes_nchw(x, weights, kernel, strides, dilations, pads)
             if bias is not None:
-                y += bias.astype(dtype, copy=False).reshape((m,) + (1,) * nsp)
-            return y
+                out += bias.astype(dtype, copy=False)
+            return out.transpose(_channels_first(out.ndim))
     # Channels-last inside: every window row is a run of Cg adjacent channels, so the im2col
     # copy moves runs instead of single values, and the matmul's (N*P, M) result already is
     # NHWC memory, returned as an NCHW view (a following Conv then needs no transpose copy).
