@@ -61,6 +61,9 @@ def constant_value(t: Tensor, where: str) -> np.ndarray:
     )
 
 
+# Operators whose kernels run other subgraphs of the model.
+_RUNS_SUBGRAPHS = {BuiltinOperator.WHILE, BuiltinOperator.IF, BuiltinOperator.CALL_ONCE}
+
 # Control flow calls other subgraphs; their results are not constants of this one.
 _NOT_FOLDABLE = {
     BuiltinOperator.WHILE,
@@ -233,6 +236,10 @@ class SubgraphExecutor:
             present.update(outs)
             present.difference_update(drop)
         self.results = tuple(sorted(present | set(self.initial_variables)))
+        # Without operators that run subgraphs (whose runs charge nodes too), the run's
+        # operators can be charged to max_nodes all at once when they fit (see ``_run``).
+        self.nested = any(op.op in _RUNS_SUBGRAPHS for op, _ in self.steps)
+        self.base = {**self.constants, -1: None}
 
     def _plan_step(self, k: int, op, kernel) -> tuple:
         """What ``_run`` needs of step ``k``, worked out once."""
@@ -341,11 +348,9 @@ class SubgraphExecutor:
             budget.held_bytes = before
 
     def _run(self, feeds: dict, keep_all: bool, budget) -> dict:
-        values = dict(self.constants)
+        values = self.base.copy()  # the constants, and None for an omitted input (-1)
         values.update(self.variables)
         values.update(feeds)
-        # An omitted optional input (-1) reads as None: one dict lookup per input, no branch.
-        values[-1] = None
         get = values.__getitem__
         max_bytes = self.max_tensor_bytes
         # The budget's counters are updated here rather than through its methods (a call each
@@ -354,15 +359,21 @@ class SubgraphExecutor:
         limits = budget.limits
         max_nodes, max_held = limits.max_nodes, limits.max_memory_bytes
         max_held_tensor = limits.max_tensor_bytes
+        # Operators are charged one by one (so that the one over the limit is named) unless
+        # they all fit and nothing else charges nodes meanwhile: then at once.
+        at_once = not self.nested and budget.nodes + len(self.plan) <= max_nodes
+        if at_once:
+            budget.nodes += len(self.plan)
         # Outputs this run charged for (not large views of an input, nor variables or feeds):
         # each charge is the value's own size, refunded when its last reader is done.
         charged: set[int] = set()
         release = not keep_all
         for op, kernel, ins, outs, wants, drop, label, where in self.plan:
-            budget.nodes += 1
-            if budget.nodes > max_nodes:
-                budget.nodes -= 1
-                budget.visit(label)  # raises
+            if not at_once:
+                budget.nodes += 1
+                if budget.nodes > max_nodes:
+                    budget.nodes -= 1
+                    budget.visit(label)  # raises
             try:
                 args = list(map(get, ins))
             except KeyError as e:
@@ -397,7 +408,7 @@ class SubgraphExecutor:
                     v = values.pop(t)
                     if t in charged:
                         charged.discard(t)
-                        budget.held_bytes = max(0, budget.held_bytes - v.nbytes)
+                        budget.held_bytes -= v.nbytes  # (its charge: never below zero)
         del values[-1]
         return values
 
