@@ -18,7 +18,9 @@ float64 GEMM (or einsum) with the weights scaled by ``M U`` and an offset gives 
 every partial sum is an integer multiple of U below 2^53 U: each product x (w M U) is an
 integer of at most 45 bits times U, and the bound below covers every partial sum, in any order
 (so BLAS's blocking and FMAs change nothing). Clamping to the integer bounds commutes with the
-floor. Then:
+floor. As a nonzero M is at least 2^30, the bound also keeps 128 sum|w| below 2^23: the
+integer sums alone are exact in float32 too (a channel with M = 0 multiplies its sum by 0),
+and scaling such a sum by ``M U`` in float64 is exact. Then:
 
 - when lo >= zp (fused RELU/RELU6 clamps at or above the zero point) the t < 0 branch only
   gives values <= zp, which the clamp raises to lo whichever branch is taken: the result is

@@ -98,11 +98,56 @@ def _windows(ctx, x, geometry, fill, ic):
         raise ctx.fail(f"input shape {list(x.shape)} is smaller than the filter window")
     # im2col runs one chunk of images at a time: one image's patches bound its buffer.
     c.check_alloc(ctx, (oh, ow, kh, kw, ic), "im2col buffer of one image")
-    return c.windows(x, kh, kw, sh, sw, dh, dw, pt, pl, oh, ow, fill)
+    xp = padded(
+        x, (oh - 1) * sh + (kh - 1) * dh + 1, (ow - 1) * sw + (kw - 1) * dw + 1, pt, pl, fill
+    )
+    s0, s1, s2, s3 = xp.strides
+    strides = (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3)
+    return np.ndarray((x.shape[0], oh, ow, kh, kw, ic), xp.dtype, xp, 0, strides)
+
+
+def padded(x, need_h, need_w, pt, pl, fill, dtype=None):
+    """NHWC ``x`` at rows ``pt`` and columns ``pl`` of a C-contiguous array at least
+    (N, need_h, need_w, C), of ``dtype`` (``x``'s by default), ``fill`` elsewhere (``x`` itself
+    when it needs neither padding nor a copy). Windows are then views through its strides."""
+    n, h, w, ch = x.shape
+    need_h, need_w = max(need_h, h + pt), max(need_w, w + pl)
+    dtype = x.dtype if dtype is None else np.dtype(dtype)
+    if need_h == h and need_w == w:
+        return np.ascontiguousarray(x, dtype=dtype)
+    check_elements((n, need_h, need_w, ch), "padded input", dtype.itemsize)
+    xp = np.full((n, need_h, need_w, ch), fill, dtype)
+    xp[:, pt : pt + h, pl : pl + w] = x
+    return xp
+
+
+def pointwise_rows(x, geometry, ic: int, oc: int, itemsize: int):
+    """The input pixels a 1x1 window reads, as an (R, IC) matrix, and the output shape, when the
+    whole convolution is one GEMM chunk (else None): such a window needs no padding at any
+    stride. The output (``itemsize`` bytes per element) is checked against the run's limits."""
+    kh, kw, sh, sw = geometry[:4]
+    if kh != 1 or kw != 1 or x.ndim != 4 or x.shape[3] != ic:
+        return None
+    pixels = x if sh == sw == 1 else x[:, ::sh, ::sw]
+    n, oh, ow = pixels.shape[:3]
+    if n * oh * ow > CHUNK_ROWS:
+        return None
+    check_elements((n, oh, ow, oc), "convolution output", itemsize)
+    return pixels.reshape(n * oh * ow, ic), (n, oh, ow, oc)
+
+
+# Rows (output pixels) of a one-input-channel chunk from which im2col copies tap by tap (long
+# contiguous rows, a call per tap) rather than the whole window view at once (measured on AVX2).
+TAP_COPY_MIN_ROWS = 1024
 
 
 def im2col_chunks(win, dtype, compute, oc, out_dtype):
-    """Apply ``compute(cols [R, K], out [R, oc])`` over an im2col view in image chunks."""
+    """Apply ``compute(cols [R, K], out [R, oc])`` over an im2col view in image chunks.
+
+    ``cols`` keeps the window's dtype (a view where the layout allows, e.g. a 1x1 window at
+    stride 1), except for large one-channel chunks, copied tap by tap into ``dtype``;
+    ``compute``'s matmul converts the rest.
+    """
     n, oh, ow = win.shape[:3]
     k = win.shape[3] * win.shape[4] * win.shape[5]
     check_elements((n, oh, ow, oc), "convolution output", np.dtype(out_dtype).itemsize)
@@ -110,22 +155,23 @@ def im2col_chunks(win, dtype, compute, oc, out_dtype):
     per = max(1, CHUNK_ROWS // max(oh * ow, 1))
 
     def chunk(s):
-        if win.shape[5] == 1:
-            # One input channel: copying tap by tap into a [K, R] block (used transposed) runs
-            # over long contiguous rows, about twice as fast as copying the 6-D view at once.
-            block = win[s : s + per]
+        block = win[s : s + per]
+        if win.shape[5] == 1 and block.shape[0] * oh * ow >= TAP_COPY_MIN_ROWS:
             taps = np.empty((k,) + block.shape[:3], dtype)
             for i in range(win.shape[3]):
                 for j in range(win.shape[4]):
                     taps[i * win.shape[4] + j] = block[:, :, :, i, j, 0]
             cols = taps.reshape(k, -1).T
         else:
-            cols = np.asarray(win[s : s + per], dtype=dtype).reshape(-1, k)
+            cols = block.reshape(-1, k)
         # out is C-contiguous, so a slice along the batch axis is a contiguous block that
         # ``compute`` fills in place (no extra pass over the output).
         compute(cols, out[s : s + per].reshape(-1, oc))
 
-    run_chunks(chunk, range(0, n, per))
+    if n <= per:
+        chunk(0)
+    else:
+        run_chunks(chunk, range(0, n, per))
     return out
 
 
@@ -144,6 +190,12 @@ def _float(ctx, weights, bias, geometry, act):
             np.clip(y, np.float32(lo), np.float32(hi), out=y)
 
     def run(x, *_):
+        pointwise = pointwise_rows(x, geometry, ic, oc, 4)
+        if pointwise is not None:
+            rows, shape = pointwise
+            y = np.empty(shape, np.float32)
+            compute(rows, y.reshape(-1, oc))
+            return [y]
         win = _windows(ctx, x, geometry, 0.0, ic)
         return [im2col_chunks(win, np.float32, compute, oc, np.float32)]
 
@@ -205,12 +257,12 @@ def _int8(ctx, weights, bias, geometry, act):
 
 
 def _int8_folded(ctx, w2, folded, geometry, zp_in):
-    """int8 convolution as one exact float64 GEMM per chunk plus ``folded.finish``."""
+    """int8 convolution as one exact GEMM per chunk (float64 on the scaled weights, or float32
+    on the integer ones and then a float64 scaling) plus ``folded.finish``."""
     oc, depth = w2.shape
     kh, kw, sh, sw = geometry[:4]
     ic = depth // (kh * kw)
-    abs_sum = float(np.abs(w2).sum(axis=1).max(initial=0))
-    if depth > F64_GEMM_MAX_DEPTH and exact_gemm_dtype(abs_sum, 128.0) is np.float32:
+    if depth > F64_GEMM_MAX_DEPTH:  # the folding's bound makes float32 sums exact
         w_t, post = np.ascontiguousarray(w2.T, dtype=np.float32), folded.scale
     else:
         w_t, post = np.ascontiguousarray(w2.T * folded.scale), None
@@ -224,15 +276,12 @@ def _int8_folded(ctx, w2, folded, geometry, zp_in):
         folded.finish(acc, out=y)
 
     def run(x, *_):
-        if kh == kw == 1 and x.ndim == 4 and x.shape[3] == ic:
-            # A 1x1 window needs no padding at any stride: the rows are the input's pixels.
-            xs = x if sh == sw == 1 else x[:, ::sh, ::sw]
-            n, oh, ow = xs.shape[:3]
-            if n * oh * ow <= CHUNK_ROWS:
-                check_elements((n, oh, ow, oc), "convolution output", 1)
-                y = np.empty((n, oh, ow, oc), np.int8)
-                compute(xs.reshape(n * oh * ow, ic), y.reshape(n * oh * ow, oc))
-                return [y]
+        pointwise = pointwise_rows(x, geometry, ic, oc, 1)
+        if pointwise is not None:
+            rows, shape = pointwise
+            y = np.empty(shape, np.int8)
+            compute(rows, y.reshape(-1, oc))
+            return [y]
         # Out-of-image taps are skipped by the kernel: padding with zp_in makes them zero.
         win = _windows(ctx, x, geometry, zp_in, ic)
         return [im2col_chunks(win, w_t.dtype, compute, oc, np.int8)]
