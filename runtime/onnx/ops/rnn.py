@@ -6,9 +6,29 @@ entry: steps past a sequence's end leave its state unchanged and write zeros to 
 reverse direction starts from each sequence's own last step.
 """
 
+import functools
+
 import numpy as np
 
 from runtime.errors import InvalidModelError, UnsupportedOpError
+
+
+def _in_float32(op):
+    """Run ``op`` in float32 for float16 tensors and round its outputs back: numpy's float16
+    arithmetic is emulated element by element (ten times slower), and onnxruntime computes
+    float16 recurrences in float32 too."""
+
+    @functools.wraps(op)
+    def run(*args, **attrs):
+        if args and isinstance(args[0], np.ndarray) and args[0].dtype == np.float16:
+            wide = [
+                a.astype(np.float32) if isinstance(a, np.ndarray) and a.dtype == np.float16 else a
+                for a in args
+            ]
+            return tuple(y.astype(np.float16) for y in op(*wide, **attrs))
+        return op(*args, **attrs)
+
+    return run
 
 
 def _affine(x, a, b):
@@ -147,6 +167,7 @@ def _outputs(Y, finals, layout):
     return (Y,) + tuple(finals)
 
 
+@_in_float32
 def LSTM(
     X,
     W,
@@ -204,6 +225,7 @@ def LSTM(
     return _outputs(Y, finals, layout)
 
 
+@_in_float32
 def GRU(
     X,
     W,
@@ -254,6 +276,7 @@ def GRU(
     return _outputs(Y, finals, layout)
 
 
+@_in_float32
 def RNN(
     X,
     W,
