@@ -20,7 +20,7 @@ from runtime.tflite.kernels._fixed_point import (
 from runtime.tflite.kernels._folded_requant import fold_requantization
 from runtime.tflite.kernels._hybrid import quantize_rows_asymmetric
 from runtime.tflite.kernels._int16 import mbqm_int64
-from runtime.tflite.kernels.conv import exact_gemm_dtype, int16_multipliers
+from runtime.tflite.kernels.conv import exact_gemm_dtype, int16_multipliers, padded
 
 
 def prepare(ctx: c.OpContext) -> c.Eval:
@@ -231,16 +231,11 @@ def _tap_sums(ctx, x, w, geom, fill, dtype, tiled: dict):
         raise ctx.fail(f"input shape {list(x.shape)} is smaller than the filter window")
     if ic == 1 and oc > 1:
         return _depthwise(ctx, x, w, geom, fill, dtype)
-    need_h = max((oh - 1) * sh + (kh - 1) * dh + 1, h + pt)
-    need_w = max((ow - 1) * sw + (kw - 1) * dw + 1, wd + pl)
-    c.check_alloc(ctx, (n, need_h, need_w, oc), "padded input", np.dtype(dtype).itemsize)
     if oc != ic:
+        c.check_alloc(ctx, (n, h, wd, oc), "input repeated per output channel", x.itemsize)
         x = np.repeat(x, oc // ic, axis=3)  # channel ic*mult + m reads input channel ic
-    if need_h == h and need_w == wd:
-        xp = np.ascontiguousarray(x, dtype=dtype)
-    else:
-        xp = np.full((n, need_h, need_w, oc), fill, dtype)
-        xp[:, pt : pt + h, pl : pl + wd] = x
+    need_h = (oh - 1) * sh + (kh - 1) * dh + 1
+    xp = padded(x, need_h, (ow - 1) * sw + (kw - 1) * dw + 1, pt, pl, fill, dtype)
     s0, s1, s2, s3 = xp.strides
     if sw == 1:
         wt = tiled.get(ow)
