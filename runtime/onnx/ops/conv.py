@@ -14,7 +14,9 @@ from runtime.errors import InvalidModelError, UnsupportedOpError
 from runtime.onnx.ops._common import check_size, conv_pads
 from runtime.onnx.ops._conv_gemm import planes_nchw, pointwise_nchw, shifted_taps, strided_view
 
-_KERNEL_LETTERS = "abdefghijklmnopqrstuvwxyz"  # einsum labels of kernel axes ("c": channels)
+_KERNEL_LETTERS = "abdefghijklmnoprstuvwxyz"  # einsum labels of kernel axes ("c", "q": data)
+# Output width from which a depthwise convolution runs along rows of width x channels.
+_TILE_MIN = 8
 # Elements of one im2col copy (128 MiB of float32); bigger batches are cut into blocks.
 IM2COL_BUDGET = 1 << 25
 # The one switch of the fast paths below (shifted taps, pointwise, depthwise einsum, planes of
@@ -185,15 +187,25 @@ def _depthwise(view, weights, kernel, dtype):
     A depthwise convolution is, per output position and channel, a dot product of the window
     with that channel's filter: one ``einsum`` over the strided windows (no im2col copy, no
     per-tap pass over the output; its loop sums the taps in order, as a tap-by-tap sum would).
+    When the windows' last output axis runs over adjacent channel runs (stride 1 there, a
+    channels-last input), that axis and the channels are one run of out[-1]*C values, against
+    the weights repeated out[-1] times: einsum's inner loop then runs out[-1] times longer.
     """
     nsp = len(kernel)
     if nsp > len(_KERNEL_LETTERS):
         raise UnsupportedOpError(f"Conv: {nsp} spatial dims; at most {len(_KERNEL_LETTERS)}")
     k = _KERNEL_LETTERS[:nsp]
-    w = weights.astype(dtype, copy=False).reshape((weights.shape[0],) + kernel)
-    w = np.ascontiguousarray(np.moveaxis(w, 0, -1))
-    # channels innermost on both sides: einsum's inner loop then runs along them
-    view = np.moveaxis(view, 1 + nsp, -1)
+    n, out_sp, c = view.shape[0], view.shape[1 : 1 + nsp], view.shape[1 + nsp]
+    w = weights.astype(dtype, copy=False).reshape((c,) + kernel)
+    w = np.ascontiguousarray(np.moveaxis(w, 0, -1))  # (*K, C)
+    view = np.moveaxis(view, 1 + nsp, -1)  # (N, *out, *K, C): channels innermost
+    last = out_sp[-1] if nsp else 0
+    if last >= _TILE_MIN and view.strides[nsp] == c * view.strides[-1]:
+        runs = np.moveaxis(view, nsp, -2)  # (N, *out[:-1], *K, out[-1], C)
+        runs = runs.reshape(runs.shape[:-2] + (last * c,))  # a view: the axes are adjacent
+        tiled = np.tile(w[..., None, :], (1,) * nsp + (last, 1)).reshape(kernel + (last * c,))
+        out = np.einsum(f"...{k}q,{k}q->...q", runs, tiled)
+        return out.reshape((n,) + out_sp + (c,))
     return np.einsum(f"...{k}c,{k}c->...c", view, w)
 
 

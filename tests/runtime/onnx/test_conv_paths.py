@@ -46,6 +46,8 @@ CASES = [
     ((2, 20, 13, 11), 20, (3, 3), {"group": 20, "strides": [2, 2], "pads": [1, 0, 2, 1]}),
     ((1, 9, 15), 9, (4,), {"group": 9, "dilations": [2], "pads": [3, 0]}),
     ((1, 6, 8, 9), 6, (2, 3), {"group": 6, "strides": [1, 2], "dilations": [2, 1]}),
+    ((2, 16, 10, 12), 16, (3, 3), {"group": 16, "pads": [1, 0, 1, 2]}),  # rows of W x C
+    ((1, 4, 9, 10), 8, (3, 3), {"group": 4, "pads": [1, 1, 1, 1]}),  # channel multiplier 2
     # grouped (not depthwise) with strides, dilations and pads
     ((2, 12, 11, 10), 18, (3, 3), {"group": 3, "strides": [2, 1], "pads": [0, 1, 2, 1]}),
     ((1, 8, 9, 9), 8, (2, 2), {"group": 4, "dilations": [2, 3], "strides": [2, 2]}),
