@@ -57,9 +57,9 @@ def _float_or_int(ctx, ttype, act, fn):
             if type(y) is not np.ndarray:
                 y = np.asarray(y, np.float32)
             if floor:
-                np.maximum(y, lo32, out=y)  # (y is the op's new array)
+                np.maximum(lo32, y, out=y)  # (bound first: a tie keeps y, as -0.0)
             if ceiling:
-                np.minimum(y, hi32, out=y)
+                np.minimum(hi32, y, out=y)
             return [y]
         if act:
             y = np.clip(y, lo, hi).astype(y.dtype)

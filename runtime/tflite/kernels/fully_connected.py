@@ -64,9 +64,9 @@ def prepare(ctx: c.OpContext) -> c.Eval:
                 y += b
             # the fused activation's clamp, in place on the new product
             if floor:
-                np.maximum(y, lo32, out=y)
+                np.maximum(lo32, y, out=y)  # (bound first: a tie keeps y, as -0.0)
             if ceiling:
-                np.minimum(y, hi32, out=y)
+                np.minimum(hi32, y, out=y)
             return [shape_out(x, y)]
 
         return run_float

@@ -13,6 +13,7 @@ from runtime.tflite.kernels import arithmetic, fully_connected, pooling, softmax
 from runtime.tflite.kernels.quantize import _affine_quantize, _within
 from runtime.tflite.schema import BuiltinOperator as Op
 from runtime.tflite.schema import TensorType as T
+from tests.runtime.tflite._litert import litert_interpreter
 from tests.runtime.tflite.test_kernels import check, const, inp, one_op_model, out
 from tests.runtime.tflite.test_quantize_fast_path import _general
 
@@ -203,3 +204,26 @@ def test_int8_fully_connected_small_output_path_equals_the_large_one(per_channel
         large = kernel(x, None, None)[0]
         monkeypatch.undo()
         np.testing.assert_array_equal(small, large)
+
+
+@pytest.mark.parametrize(
+    "op,activation", [(Op.RELU, None), (Op.RELU6, None), (Op.ADD, 1), (Op.ADD, 3), (Op.MUL, 1)]
+)
+def test_float_clamps_keep_signed_zeros_and_nan_as_litert(op, activation):
+    """The reference clamps as ``x < lo ? lo : x``: -0.0 stays -0.0 and NaN stays NaN."""
+    x = np.array([[-0.0, np.nan, -1.5, 0.0, 7.0, -0.0]], np.float32)
+    binary = activation is not None
+    inputs = [inp(x.shape), inp(x.shape)] if binary else [inp(x.shape)]
+    options = {"fused_activation_function": activation} if binary else {}
+    data = one_op_model(op, inputs, [out(x.shape)], options)
+    feed = {0: x, 1: np.where(np.signbit(x), x, np.float32(0.0)) if op == Op.ADD else x}
+    results = []
+    for it in (litert_interpreter(model_content=data), Interpreter(model_content=data)):
+        it.allocate_tensors()
+        for k, d in enumerate(it.get_input_details()):
+            it.set_tensor(d["index"], feed[k])
+        it.invoke()
+        results.append(it.get_tensor(it.get_output_details()[0]["index"]))
+    want, got = results
+    np.testing.assert_array_equal(got, want)  # NaN where NaN
+    np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
