@@ -227,3 +227,20 @@ def test_float_clamps_keep_signed_zeros_and_nan_as_litert(op, activation):
     want, got = results
     np.testing.assert_array_equal(got, want)  # NaN where NaN
     np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
+@pytest.mark.parametrize("op", [Op.ADD, Op.SUB, Op.MUL])
+def test_int8_pair_table_on_equal_shapes_every_pair_against_litert(op):
+    """Equal shapes build the table index from the two inputs' bytes side by side."""
+    codes = np.arange(256, dtype=np.uint8).view(np.int8)
+    a = np.repeat(codes, 256).reshape(256, 256)
+    b = np.tile(codes, 256).reshape(256, 256)
+    q_out = (0.05 * 0.09 * 40, -3) if op == Op.MUL else (0.13, -3)
+    data = one_op_model(
+        op,
+        [inp((256, 256), T.INT8, 0.05, 1), inp((256, 256), T.INT8, 0.09, 17)],
+        [out((256, 256), T.INT8, *q_out)],
+        {"fused_activation_function": 1},
+        version=2,
+    )
+    check(data, feeds={0: a, 1: b}, runs=1)
