@@ -31,6 +31,7 @@ from runtime.errors import InvalidModelError, KernelError
 from runtime.onnx._evaluator import run_graph
 from runtime.onnx._fuse_layer_norm import fuse_layer_norms
 from runtime.onnx._graph import Graph, Node, _node_free
+from runtime.onnx._requantize_on_grid import drop_requantize_on_grid
 from runtime.onnx.ops import conv
 
 # Ops whose result is not a function of their inputs, or which make sequences (lists).
@@ -72,6 +73,7 @@ def plan(graph: Graph, subgraph: bool = False, outer: dict | None = None) -> Gra
     nodes = fuse_layer_norms(nodes, {**outer, **known}, _uses(nodes, graph))
     nodes = _fuse_relus(nodes, graph)
     nodes = _fuse_quantize_dequantize(nodes, graph)
+    nodes = drop_requantize_on_grid(nodes, known)
     nodes = _memoize_shape_chains(nodes, graph, known)
     visible = {**outer, **known}
     nodes = [_planned_subgraphs(_packed_conv(n, visible), visible) for n in nodes]
@@ -302,15 +304,28 @@ def _fake_quantize(args, split, q_attrs, dq_attrs):
     if zq == zdq:
         # With one zero point z: min(max(r + z, lo), hi) - z = min(max(r, lo - z), hi - z),
         # r + z being exact below 2^24 and beyond it clamped on both sides alike.
-        np.fmax(q, np.float32(info.min) - zq, out=q)
-        np.fmin(q, np.float32(info.max) - zq, out=q)
+        _clamp(q, np.float32(info.min) - zq, np.float32(info.max) - zq)
     else:
         q += zq
-        np.fmax(q, info.min, out=q)
-        np.fmin(q, info.max, out=q)
+        _clamp(q, np.float32(info.min), np.float32(info.max))
         q -= zdq
     q *= s_dq.reshape(())
     return q
+
+
+def _clamp(q: np.ndarray, lo, hi) -> None:
+    """q = fmin(fmax(q, lo), hi) in place (NaN becomes lo). numpy's fmax/fmin of an array and
+    one value take a scalar loop five times slower than their loop over two arrays: from a few
+    thousand elements the bounds are filled into an array first."""
+    if q.size < 2048:
+        np.fmax(q, lo, out=q)
+        np.fmin(q, hi, out=q)
+        return
+    bound = np.empty(q.shape, q.dtype)
+    bound.fill(lo)
+    np.fmax(q, bound, out=q)
+    bound.fill(hi)
+    np.fmin(q, bound, out=q)
 
 
 def _fuse_batch_norms(nodes: list, known: dict, graph: Graph, budget) -> list:
