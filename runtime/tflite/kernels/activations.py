@@ -15,6 +15,7 @@ import numpy as np
 
 from runtime.tflite.kernels import _common as c
 from runtime.tflite.kernels import _int16
+from runtime.tflite.kernels._byte_tables import byte_table, table_kernel
 from runtime.tflite.kernels._fixed_point import (
     multiply_by_quantized_multiplier,
     quantize_multiplier,
@@ -53,8 +54,7 @@ def _lut_kernel(fn):
             return lambda x: [fn(x)]
         s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
         s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
-        lut = _lut_int8(fn, s_in, zp_in, s_out, zp_out)
-        return lambda x: [lut[x.view(np.uint8)]]
+        return table_kernel(_lut_int8(fn, s_in, zp_in, s_out, zp_out))
 
     return prepare
 
@@ -124,6 +124,8 @@ def _relu_kernel(lo_f, hi_f):
             y = multiply_by_quantized_multiplier(x.astype(np.int64) - zp_in, mult, shift) + zp_out
             return [np.clip(y, qlo, qhi).astype(info.dtype)]
 
+        if ttype == c.I8:
+            return table_kernel(byte_table(lambda v: run(v)[0], np.int8))
         return run
 
     return prepare
@@ -189,4 +191,6 @@ def prepare_leaky_relu(ctx: c.OpContext) -> c.Eval:
         y = np.where(v >= 0, pos, neg) + zp_out
         return [np.clip(y, info.min, info.max).astype(info.dtype)]
 
+    if ttype == c.I8:
+        return table_kernel(byte_table(lambda v: run(v)[0], np.int8))
     return run

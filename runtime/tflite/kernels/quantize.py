@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from runtime.tflite.kernels import _common as c
+from runtime.tflite.kernels._byte_tables import byte_table, table_kernel
 from runtime.tflite.kernels._fixed_point import (
     multiply_by_quantized_multiplier,
     quantize_multiplier,
@@ -46,6 +47,8 @@ def prepare_quantize(ctx: c.OpContext) -> c.Eval:
             y = multiply_by_quantized_multiplier(x.astype(np.int64) - zp_in, mult, shift)
             return [np.clip(y + zp_out, info.min, info.max).astype(info.dtype)]
 
+        if ctx.in_type(0) == c.I8:
+            return table_kernel(byte_table(lambda v: requantize(v)[0], np.int8))
         return requantize
     raise ctx.unsupported(f"input type {ctx.in_type(0)} not supported")
 
@@ -117,6 +120,9 @@ def prepare_dequantize(ctx: c.OpContext) -> c.Eval:
             y *= s0
             return [y.astype(np.float32)]
 
+        if ctx.in_type(0) in (c.I8, c.U8):
+            dtype = np.int8 if ctx.in_type(0) == c.I8 else np.uint8
+            return table_kernel(byte_table(lambda v: run_per_tensor(v)[0], dtype))
         return run_per_tensor
 
     def run(x):

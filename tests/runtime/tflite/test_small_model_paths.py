@@ -244,3 +244,26 @@ def test_int8_pair_table_on_equal_shapes_every_pair_against_litert(op):
         version=2,
     )
     check(data, feeds={0: a, 1: b}, runs=1)
+
+
+@pytest.mark.parametrize(
+    "op,q_out,out_type,options",
+    [
+        (Op.RELU, (0.07, -20), T.INT8, {}),
+        (Op.RELU6, (0.03, -128), T.INT8, {}),
+        (Op.LEAKY_RELU, (0.04, 9), T.INT8, {"alpha": 0.2}),
+        (Op.QUANTIZE, (0.13, -60), T.INT8, {}),
+        (Op.DEQUANTIZE, (None, None), T.FLOAT32, {}),
+    ],
+)
+def test_int8_byte_table_kernels_on_every_value_against_litert(op, q_out, out_type, options):
+    """One-input int8 kernels read their outputs from a 256-entry table of their arithmetic."""
+    values = np.arange(-128, 128, dtype=np.int8).reshape(2, 128)
+    data = one_op_model(
+        op,
+        [inp(values.shape, T.INT8, 0.05, 7)],
+        [out(values.shape, out_type, *q_out)],
+        options,
+        version=2,
+    )
+    check(data, feeds={0: values}, runs=1)

@@ -1,0 +1,26 @@
+"""Elementwise kernels of one 8-bit input whose output depends on that input's value alone
+(quantization parameters being fixed): the kernel's own arithmetic run once at prepare on all
+256 values, then each element read from that table by its bit pattern. The same function on
+the same values, so the same results, in one pass instead of a chain of integer ones."""
+
+from __future__ import annotations
+
+import numpy as np
+
+_BYTES = np.arange(256, dtype=np.uint8)
+
+
+def byte_table(fn, dtype) -> np.ndarray:
+    """``fn`` evaluated on every value of the 8-bit ``dtype`` (int8 or uint8), indexed by the
+    value's bit pattern (as uint8)."""
+    return np.asarray(fn(_BYTES.view(dtype)))
+
+
+def table_kernel(table: np.ndarray):
+    """An eval reading each element of its one input from ``table`` (see ``byte_table``)."""
+
+    def run(x):
+        y = table.take(x.view(np.uint8))
+        return [y if isinstance(y, np.ndarray) else np.asarray(y)]  # (0-d input: a scalar)
+
+    return run
