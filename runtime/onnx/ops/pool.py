@@ -160,6 +160,11 @@ def _window_sums(x, kernel_shape, strides, dilations, pads, extra):
 
 # Elements a numpy call is worth in the choice between the two orders of _reduce_windows.
 _CALL_COST = 2000
+# Kernels of up to this many taps always run nested: the separable order's partly reduced
+# arrays, although fewer operations on the 3x3 pools of the backend CNNs, made the heap grow
+# and shrink around them, and the ops after them fault on fresh pages (measured: 10x more page
+# faults per run and slower whole models).
+_NESTED_MAX_TAPS = 64
 
 
 def _reduce_windows(x, kernel_shape, strides, dilations, ufunc):
@@ -170,33 +175,41 @@ def _reduce_windows(x, kernel_shape, strides, dilations, ufunc):
     Two orders give that same sequence of operations per output: nested, each kernel offset's
     slice of the input (prod(K) calls over the output); or separable, one kernel axis at a
     time, axis 0 first, over the input partly reduced (sum(K) calls, over larger arrays on the
-    first axes). The cheaper one runs: separable wins for stride 1 and for large kernels."""
+    first axes). Large kernels run in the cheaper of the two, small ones nested."""
     nsp = len(kernel_shape)
     spatial = list(x.shape[2:])
     outs = [
         (size - (k - 1) * d - 1) // s + 1
         for size, k, d, s in zip(spatial, kernel_shape, dilations, strides, strict=True)
     ]
-    nested_cost = math.prod(kernel_shape) * (math.prod(outs) + _CALL_COST)
+    planes = x.shape[0] * x.shape[1]
+    nested_cost = math.prod(kernel_shape) * (planes * math.prod(outs) + _CALL_COST)
     separable_cost = sum(
-        k * (math.prod(outs[: i + 1]) * math.prod(spatial[i + 1 :]) + _CALL_COST)
+        k * (planes * math.prod(outs[: i + 1]) * math.prod(spatial[i + 1 :]) + _CALL_COST)
         for i, k in enumerate(kernel_shape)
     )
-
     cuts = [
         [slice(o * d, o * d + (n - 1) * s + 1, s) for o in range(k)]
         for k, d, s, n in zip(kernel_shape, dilations, strides, outs, strict=True)
     ]
-    if nsp > 1 and separable_cost < nested_cost:
+    whole = (slice(None), slice(None))
+    if nsp > 1 and math.prod(kernel_shape) > _NESTED_MAX_TAPS and separable_cost < nested_cost:
+        # The result is allocated before the partly reduced arrays, which are freed first
+        # (last in, first out: the allocator reuses their memory instead of growing the heap
+        # and trimming it, which made the next ops fault on fresh pages).
+        result = np.empty_like(x[whole + tuple(along[0] for along in cuts)])
         for axis, along in enumerate(cuts):
             before = (slice(None),) * (2 + axis)
-            total = x[before + (along[0],)].copy(order="K")
+            if axis == nsp - 1:
+                total = result
+                np.copyto(total, x[before + (along[0],)])
+            else:
+                total = x[before + (along[0],)].copy(order="K")
             for cut in along[1:]:
                 ufunc(total, x[before + (cut,)], out=total)
             x = total
-        return x
+        return result
 
-    whole = (slice(None), slice(None))
     if ufunc is np.maximum:  # exact in any order: one flat loop, fewer Python frames
         total = None
         for offset in itertools.product(*cuts):
