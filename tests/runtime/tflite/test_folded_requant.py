@@ -1,7 +1,8 @@
 """The folded int8 requantization (``_folded_requant``) equals the integer requantize on every
 accumulator its bound admits, including GEMMs whose sums reach that bound, and refuses what it
-cannot do exactly; int8 CONV_2D and DEPTHWISE_CONV_2D on random parameters (both of its paths
-and the unfolded fallback) equal LiteRT's reference kernels."""
+cannot do exactly; int8 CONV_2D and DEPTHWISE_CONV_2D on random parameters (both of its paths,
+the unfolded fallback, and the kernels' window, im2col and 1x1 paths) equal LiteRT's reference
+kernels."""
 
 from __future__ import annotations
 
@@ -163,6 +164,9 @@ KERNEL_CASES = [
     (Op.DEPTHWISE_CONV_2D, (1, 12, 1, 5), 5, (9, 1), (1, 1), 2, 0, 3, 0.3),  # 9x1, dilated
     (Op.DEPTHWISE_CONV_2D, (1, 7, 7, 4), 4, (3, 3), (1, 2), 1, 0, 2, 0.3),  # width stride 2
     (Op.DEPTHWISE_CONV_2D, (1, 6, 5, 4), 4, (3, 3), (1, 1), 1, 0, 0, 4000.0),  # not folded
+    (Op.DEPTHWISE_CONV_2D, (1, 9, 7, 1), 4, (3, 3), (1, 1), 1, 0, 1, 0.3),  # one input channel
+    (Op.CONV_2D, (1, 40, 40, 1), 6, (3, 3), (1, 1), 1, 0, 1, 0.5),  # 1600 rows, tap by tap
+    (Op.CONV_2D, (1, 100, 90, 3), 4, (1, 1), (1, 1), 1, 0, 0, 0.5),  # 1x1 past one chunk
 ]
 
 
