@@ -128,6 +128,7 @@ class Interpreter:
         self._allocated = False
         # Whether an invoke has recorded the shapes of the constants (see ``_invoke``).
         self._constant_shapes_read = False
+        self._batched = False
         self._carriers = batch_carriers(sg, self._main.constants)
         self._sliceable = self._carriers is not None
 
@@ -259,6 +260,8 @@ class Interpreter:
             self._propagate_shapes()
         self._propagated = input_shapes
         self._allocated = True
+        # Whether invoke may run the batch in slices (see _slice_rows): inputs of 2+ rows.
+        self._batched = all(len(s) and s[0] >= 2 for s in input_shapes)
 
     def _propagate_shapes(self):
         """Shapes of everything downstream of the inputs: a run on zeros, as TFLite's Prepare
@@ -368,17 +371,19 @@ class Interpreter:
                 "Invoke called on model that is not ready (call allocate_tensors() first)."
             )
         feeds = dict(self._inputs)
-        budget = Budget(self._limits)
-        sizes = [v.nbytes for v in feeds.values()]
-        if max(sizes, default=0) <= self._limits.max_tensor_bytes and (
-            sum(sizes) <= self._limits.max_memory_bytes
-        ):
-            budget.held_bytes = sum(sizes)  # what the loop below holds, without its calls
+        limits = self._limits
+        budget = Budget(limits)
+        total = 0
+        for v in feeds.values():
+            total += v.nbytes
+        if total <= limits.max_tensor_bytes and total <= limits.max_memory_bytes:
+            budget.held_bytes = total  # what the loop below holds, without its calls
         else:
             for t, v in feeds.items():
                 budget.hold(v.nbytes, f"invoke: input {t}")  # raises, naming the input
         with threads(self._num_threads), running(budget):
-            rows = self._slice_rows(feeds)
+            # (a batch of one row, fixed since allocate_tensors, is never sliced)
+            rows = self._slice_rows(feeds) if self._batched else 0
             if rows:
                 values = run_sliced(self._main, feeds, rows, self._num_threads)
                 values.update(feeds)
