@@ -338,12 +338,13 @@ class Interpreter:
                 f"Cannot set tensor: Dimension mismatch. Got {value.ndim} but expected "
                 f"{len(shape)} for input {index}."
             )
-        for k, (got, exp) in enumerate(zip(value.shape, shape)):
-            if got != exp:
-                raise InvalidInputError(
-                    f"Cannot set tensor: Dimension mismatch. Got {got} but expected {exp} for "
-                    f"dimension {k} of input {index}."
-                )
+        if value.shape != shape:  # (the message names the first dimension that differs)
+            for k, (got, exp) in enumerate(zip(value.shape, shape)):
+                if got != exp:
+                    raise InvalidInputError(
+                        f"Cannot set tensor: Dimension mismatch. Got {got} but expected {exp} "
+                        f"for dimension {k} of input {index}."
+                    )
         arr = np.array(value, dtype=want, copy=True)
         with self._exclusive("set_tensor"):
             if index in self._model.subgraphs[0].inputs:
