@@ -46,8 +46,9 @@ def _float_mean(x: np.ndarray, plan: tuple) -> np.ndarray:
     if n == 0:  # nothing to average: 0, as before
         return np.zeros(out_shape, np.float32)
     # (add.accumulate is cumsum without its wrapper's cost)
-    total = np.add.accumulate(flat, axis=-1, dtype=np.float32)[..., -1]
-    return np.asarray(total / n).reshape(out_shape)  # (asarray: a 0-d result is a scalar)
+    total = np.add.accumulate(flat, axis=-1, dtype=np.float32)[..., -1:]  # (>= 1-D: an array)
+    mean = total / n
+    return mean if mean.shape == out_shape else mean.reshape(out_shape)
 
 
 def _prepare(ctx: c.OpContext, is_mean: bool) -> c.Eval:
