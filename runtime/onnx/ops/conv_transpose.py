@@ -9,6 +9,7 @@ from an ``output_shape`` longer than the full result, adds zeros there (plus the
 """
 
 import itertools
+import math
 
 import numpy as np
 
@@ -75,29 +76,36 @@ def ConvTranspose(
     m = m_per * group
     dtype = np.result_type(x.dtype, w.dtype)
     check_size([n, m, *full], "ConvTranspose", np.dtype(dtype).itemsize)
-    if involved(dtype):  # np.einsum has no bfloat16 loop: sum in float32, round at the end
-        x, w = x.astype(np.float32), w.astype(np.float32)
-    canvas = np.zeros((n, m, *full), x.dtype if involved(dtype) else dtype)
+    work = np.float32 if involved(dtype) else dtype  # (no bfloat16 matmul: float32, rounded)
     cg = c // group
-    for g in range(group):
-        xg = x[:, g * cg : (g + 1) * cg]  # (N, Cg, *S)
-        wg = w[g * cg : (g + 1) * cg]  # (Cg, Mg, *K)
-        for tap in itertools.product(*(range(k) for k in kernel)):
-            contrib = np.einsum("nc...,cm->nm...", xg, wg[(slice(None), slice(None), *tap)])
-            index = tuple(
-                slice(t * d, t * d + (i - 1) * s + 1, s)
-                for t, d, i, s in zip(tap, dilations, x.shape[2:], strides, strict=True)
-            )
-            canvas[(slice(None), slice(g * m_per, (g + 1) * m_per), *index)] += contrib
+    # All the products at once, per group: cols (G, N*P, Mg*K) = x^T (G, N*P, Cg) @ W (G, Cg,
+    # Mg*K); then each tap's (N, *S, G, Mg) slab is added onto its strided output positions.
+    if b is not None and b.shape != (m,):
+        raise InvalidModelError(f"ConvTranspose: bias of shape {list(b.shape)}; expected [{m}]")
+    positions, taps = math.prod(x.shape[2:]), m_per * math.prod(kernel)
+    check_size([group, n * positions, taps], "ConvTranspose", np.dtype(work).itemsize)
+    lhs = x.reshape(n, group, cg, positions).transpose(1, 0, 3, 2).astype(work, copy=False)
+    lhs = lhs.reshape(group, n * positions, cg)  # (a copy only for a batch of several samples)
+    cols = np.matmul(lhs, w.reshape(group, cg, taps).astype(work, copy=False))
+    cols = cols.reshape((group, n, *x.shape[2:], m_per) + kernel)
+    canvas = np.zeros((n, *full, group, m_per), work)  # channels-last: one add per tap
+    for tap in itertools.product(*(range(k) for k in kernel)):
+        index = tuple(
+            slice(t * d, t * d + (i - 1) * s + 1, s)
+            for t, d, i, s in zip(tap, dilations, x.shape[2:], strides, strict=True)
+        )
+        canvas[(slice(None), *index)] += np.moveaxis(cols[(Ellipsis, *tap)], 0, -2)
+    canvas = canvas.reshape((n, *full, m))
     if min(pads) < 0:  # an output_shape longer than the full result: zeros beyond it
-        grow = [(0, 0), (0, 0)] + [(max(-pads[i], 0), max(-pads[nsp + i], 0)) for i in range(nsp)]
-        grown = [n, m, *(f + a + b for f, (a, b) in zip(full, grow[2:]))]
+        grow = [(0, 0)] + [(max(-pads[i], 0), max(-pads[nsp + i], 0)) for i in range(nsp)]
+        grown = [n, m, *(f + a + b for f, (a, b) in zip(full, grow[1:]))]
         check_size(grown, "ConvTranspose", np.dtype(dtype).itemsize)
-        canvas = np.pad(canvas, grow)
-        full = list(canvas.shape[2:])
+        canvas = np.pad(canvas, grow + [(0, 0)])
+        full = list(canvas.shape[1:-1])
         pads = [max(p, 0) for p in pads]
     crop = tuple(slice(pads[i], full[i] - pads[nsp + i]) for i in range(nsp))
-    y = canvas[(slice(None), slice(None), *crop)]
+    y = canvas[(slice(None), *crop)]
     if b is not None:
-        y = y + b.reshape((1, m) + (1,) * nsp)
-    return np.ascontiguousarray(y.astype(dtype))
+        y += b.astype(work, copy=False)  # in place: the canvas is ours
+    # NCHW view of the channels-last result, as Conv returns
+    return y.astype(dtype, copy=False).transpose(0, nsp + 1, *range(1, nsp + 1))
