@@ -55,10 +55,10 @@ def prepare(ctx: c.OpContext) -> c.Eval:
         ctx.require_types((c.F32,), inputs=(0, 1))
         w = weights[0].astype(np.float32)
         b = None if bias is None else bias.astype(np.float32)
-        tiled = {}
+        plans = {}
 
         def run_float(x, *_):
-            y = _tap_sums(ctx, x, w, geom, 0.0, np.float32, tiled)
+            y = _tap_sums(ctx, x, w, geom, 0.0, np.float32, plans)
             if b is not None:
                 y += b
             return [c.apply_float_activation(y, act)]
@@ -81,10 +81,10 @@ def prepare(ctx: c.OpContext) -> c.Eval:
         folded = fold_requantization(mult, shift, b_eff, abs_sum, zp_out, lo, hi)
         if folded is not None:
             w_scaled = wi * folded.scale
-            tiled = {}
+            plans = {}
 
             def run_folded(x, *_):
-                y = _tap_sums(ctx, x, w_scaled, geom, zp_in, np.float64, tiled)
+                y = _tap_sums(ctx, x, w_scaled, geom, zp_in, np.float64, plans)
                 y += folded.offset
                 return [folded.finish(y)]
 
@@ -211,42 +211,58 @@ def _depthwise(ctx, x, w, geom, fill, acc_dtype):
     return acc.reshape(shape) if shape else np.ascontiguousarray(acc.transpose(0, 2, 3, 1))
 
 
-def _tap_sums(ctx, x, w, geom, fill, dtype, tiled: dict):
+def _tap_sums(ctx, x, w, geom, fill, dtype, plans: dict):
     """sum over taps (i, j) of window(i, j) * w[i, j] per channel, in ``dtype`` (exact for the
     int8 paths: their float type is chosen so that every partial sum is).
 
     One einsum over a strided view of the padded input. With stride 1 along the width, the
     width and channel axes are one run of ow*C values in memory, taken against the weights
-    repeated ow times (``tiled`` keeps them for the last ow), so einsum's inner loop is long
-    even with few channels.
+    repeated ow times, so einsum's inner loop is long even with few channels. ``plans`` keeps
+    the geometry and those weights for the last input shape.
     """
+    plan = plans.get(x.shape)
+    if plan is None:
+        plan = _tap_plan(ctx, x, w, geom, dtype)
+        plans.clear()
+        plans[x.shape] = plan
+    oh, ow, pt, pl, need_h, need_w, mult, weights = plan
+    if weights is None:  # one input channel
+        return _depthwise(ctx, x, w, geom, fill, dtype)
+    kh, kw, sh, sw, dh, dw = geom[:6]
+    if mult > 1:
+        c.check_alloc(ctx, x.shape[:3] + (x.shape[3] * mult,), "repeated input", x.itemsize)
+        x = np.repeat(x, mult, axis=3)  # channel ic*mult + m reads input channel ic
+    xp = padded(x, need_h, need_w, pt, pl, fill, dtype)
+    n, oc = x.shape[0], x.shape[3]
+    s0, s1, s2, s3 = xp.strides
+    if sw == 1:
+        view = np.ndarray(
+            (n, oh, kh, kw, ow * oc), dtype, xp, 0, (s0, s1 * sh, s1 * dh, s2 * dw, s3)
+        )
+        return np.einsum("nhijq,ijq->nhq", view, weights).reshape(n, oh, ow, oc)
+    view = np.ndarray(
+        (n, oh, ow, kh, kw, oc), dtype, xp, 0, (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3)
+    )
+    return np.einsum("nhwijc,ijc->nhwc", view, weights)
+
+
+def _tap_plan(ctx, x, w, geom, dtype):
+    """What ``_tap_sums`` needs for inputs of ``x``'s shape, checked once per shape."""
     kh, kw, sh, sw, dh, dw, padding = geom
     oc = w.shape[-1]
     if x.ndim != 4 or oc % x.shape[3]:
         raise ctx.fail(f"input shape {list(np.shape(x))} does not fit {oc} output channels")
-    n, h, wd, ic = x.shape
+    h, wd, ic = x.shape[1:]
     oh, pt = c.pad_before(padding, h, kh, sh, dh)
     ow, pl = c.pad_before(padding, wd, kw, sw, dw)
     if oh <= 0 or ow <= 0:
         raise ctx.fail(f"input shape {list(x.shape)} is smaller than the filter window")
-    if ic == 1 and oc > 1:
-        return _depthwise(ctx, x, w, geom, fill, dtype)
-    if oc != ic:
-        c.check_alloc(ctx, (n, h, wd, oc), "input repeated per output channel", x.itemsize)
-        x = np.repeat(x, oc // ic, axis=3)  # channel ic*mult + m reads input channel ic
     need_h = (oh - 1) * sh + (kh - 1) * dh + 1
-    xp = padded(x, need_h, (ow - 1) * sw + (kw - 1) * dw + 1, pt, pl, fill, dtype)
-    s0, s1, s2, s3 = xp.strides
-    if sw == 1:
-        wt = tiled.get(ow)
-        if wt is None:
-            tiled.clear()
-            wt = tiled[ow] = np.tile(w.astype(dtype, copy=False), (1, 1, ow))
-        view = np.ndarray(
-            (n, oh, kh, kw, ow * oc), dtype, xp, 0, (s0, s1 * sh, s1 * dh, s2 * dw, s3)
-        )
-        return np.einsum("nhijq,ijq->nhq", view, wt).reshape(n, oh, ow, oc)
-    view = np.ndarray(
-        (n, oh, ow, kh, kw, oc), dtype, xp, 0, (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3)
-    )
-    return np.einsum("nhwijc,ijc->nhwc", view, w.astype(dtype, copy=False))
+    need_w = (ow - 1) * sw + (kw - 1) * dw + 1
+    if ic == 1 and oc > 1:
+        weights = None
+    elif sw == 1:
+        weights = np.tile(w.astype(dtype, copy=False), (1, 1, ow))
+    else:
+        weights = w.astype(dtype, copy=False)
+    return oh, ow, pt, pl, need_h, need_w, oc // ic, weights
