@@ -32,7 +32,7 @@ from runtime.onnx._evaluator import run_graph
 from runtime.onnx._fuse_layer_norm import fuse_layer_norms
 from runtime.onnx._graph import Graph, Node, _node_free
 from runtime.onnx._requantize_on_grid import drop_requantize_on_grid
-from runtime.onnx.ops import conv
+from runtime.onnx.ops import conv, elementwise
 
 # Ops whose result is not a function of their inputs, or which make sequences (lists).
 _NOT_FOLDED = frozenset(
@@ -121,15 +121,16 @@ def _fuse_pairs(nodes: list, graph: Graph, consumer_ok, producer_ok, merge) -> l
 
 
 def _fuse_relus(nodes: list, graph: Graph) -> list:
-    """Each float Conv -> Relu pair where only the Relu reads the Conv: one Conv (at the
-    Relu's place) that applies the Relu to its own fresh output."""
+    """Each float Conv -> Relu or Gemm -> Relu pair where only the Relu reads the Conv or
+    Gemm: one node (at the Relu's place) that applies the Relu to its own fresh output."""
+    kernels = {"Conv": conv.Conv, "Gemm": elementwise.Gemm}
     return _fuse_pairs(
         nodes,
         graph,
         lambda n: n.op_type == "Relu" and n.domain == "" and len(n.inputs) == 1,
-        lambda n: n.op_type == "Conv" and n.domain == "" and n.fn is conv.Conv,
-        lambda conv_node, relu: dataclasses.replace(
-            conv_node, outputs=relu.outputs, fn=functools.partial(conv.Conv, _relu=True)
+        lambda n: n.domain == "" and n.fn is kernels.get(n.op_type),
+        lambda producer, relu: dataclasses.replace(
+            producer, outputs=relu.outputs, fn=functools.partial(producer.fn, _relu=True)
         ),
     )
 

@@ -64,9 +64,12 @@ def Clip_6(x, *, min=-3.4028234663852886e38, max=3.4028234663852886e38):  # noqa
 def Sigmoid(x):
     if x.dtype == np.float16:  # (numpy's float16 exp is emulated: ten times slower)
         return Sigmoid(x.astype(np.float32)).astype(np.float16)
-    # Stable for both signs: exp never sees a large positive argument.
+    # Stable for both signs: exp never sees a large positive argument. (0-d arrays of x's
+    # type: a Python scalar costs a conversion per operation, more than a small x's arithmetic)
+    one = np.ones((), x.dtype)
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+    d = one + e
+    return np.where(x >= np.zeros((), x.dtype), one / d, e / d).astype(x.dtype, copy=False)
 
 
 def HardSigmoid(x, *, alpha=0.2, beta=0.5):

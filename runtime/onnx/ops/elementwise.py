@@ -257,7 +257,18 @@ def MatMul(a, b):
     return y if y.dtype == a.dtype else y.astype(a.dtype)
 
 
-def Gemm(a, b, c=None, *, alpha=1.0, beta=1.0, transA=0, transB=0):
+def Gemm(a, b, c=None, *, alpha=1.0, beta=1.0, transA=0, transB=0, _relu=False):
+    """``_relu`` (bound at load by ``runtime.onnx._plan``, no file attribute can set it): a
+    Relu that only this Gemm's output fed, applied to the fresh result."""
+    y = _gemm(a, b, c, alpha, beta, transA, transB)
+    if _relu:
+        if y.dtype.kind == "u":  # (Gemm takes unsigned types, Relu does not)
+            raise InvalidModelError(f"Relu (after Gemm): element type {y.dtype} is not allowed")
+        return extremum(np.maximum, y, np.zeros((), y.dtype))
+    return y
+
+
+def _gemm(a, b, c, alpha, beta, transA, transB):
     if a.ndim != 2 or b.ndim != 2:
         raise InvalidModelError(f"Gemm: A and B must be 2-D; received {a.shape} and {b.shape}")
     a = a.T if transA else a
@@ -267,7 +278,7 @@ def Gemm(a, b, c=None, *, alpha=1.0, beta=1.0, transA=0, transB=0):
         raise InvalidModelError(f"Gemm: inner dims differ: {list(a.shape)} and {list(b.shape)}")
     if m * n > max(a.size, b.size):  # (else no larger than an operand the run holds)
         check_size((m, n), "Gemm", a.dtype.itemsize)
-    y = np.matmul(a, b)
+    y = np.dot(a, b)  # (2-D: the same BLAS product as matmul, with less dispatch)
     if alpha != 1.0:
         y *= np.asarray(alpha, dtype=y.dtype)
     if c is not None:
