@@ -99,8 +99,7 @@ def conv_nchw(
     ):
         # (float16 stays on the im2col path below, whose products are summed in float32)
         out_sp = [p - e + 1 for p, e in zip(padded, extent, strict=True)]
-        check_size([n] + padded + [c], op)
-        check_size([n, m] + out_sp, op)
+        _check_largest(op, [n] + padded + [c], [n, m] + out_sp)
         weights = pack_weights(w, group, dtype) if packed is None else packed
         if kk == 1 and not any(pads) and x.flags.c_contiguous:
             y = pointwise_nchw(x, weights, group)
@@ -115,8 +114,7 @@ def conv_nchw(
     if FAST_PATHS and group == 1 and cg <= SMALL_CHANNELS and 1 < kk * cg <= 160:
         out_sp = [(p - e) // s + 1 for p, e, s in zip(padded, extent, strides, strict=True)]
         if n * math.prod(out_sp) >= 1024:
-            check_size([n, c] + padded, op)
-            check_size([kk * c, n] + out_sp, op)
+            _check_largest(op, [n, c] + padded, [kk * c, n] + out_sp, [n, m] + out_sp)
             weights = pack_weights(w, group, dtype) if packed is None else packed
             out = planes_nchw(x, weights, kernel, strides, dilations, pads)
             if bias is not None:
@@ -148,8 +146,8 @@ def conv_nchw(
         + tuple(st * d for st, d in zip(sp, dilations)),
     )
     p = math.prod(out_sp)
-    check_size((n,) + out_sp + (m,), op)
     if FAST_PATHS and depthwise and dtype in (np.float32, np.float64):
+        check_size((n,) + out_sp + (m,), op)
         out = _depthwise(view, w.reshape(m, kk).astype(dtype, copy=False), kernel, dtype)
     else:
         weights = pack_weights(w, group, dtype) if packed is None else packed
@@ -157,7 +155,7 @@ def conv_nchw(
         # then blocks of samples, each as large as the budget allows.
         per_sample = group * p * kk * cg
         block = max(1, IM2COL_BUDGET // max(per_sample, 1))
-        check_size((min(block, n), per_sample), op)
+        _check_largest(op, (n,) + out_sp + (m,), (min(block, n), per_sample))
         if block >= n:  # the matmul's fresh result is the output: no copy into another
             out = _im2col_matmul(view, weights, group, kernel, dtype)
         else:
@@ -168,6 +166,12 @@ def conv_nchw(
     if bias is not None:
         out += bias.astype(dtype, copy=False)  # in place: the result is ours
     return out.transpose(_channels_first(out.ndim))
+
+
+def _check_largest(op, *shapes):
+    """``check_size`` of the largest of ``shapes`` (each check reads the run's budget: one call
+    instead of several is a few microseconds of a small Conv)."""
+    check_size(max(shapes, key=math.prod), op)
 
 
 def _channels_last(ndim: int) -> tuple:
@@ -196,12 +200,13 @@ def _depthwise(view, weights, kernel, dtype):
         raise UnsupportedOpError(f"Conv: {nsp} spatial dims; at most {len(_KERNEL_LETTERS)}")
     k = _KERNEL_LETTERS[:nsp]
     n, out_sp, c = view.shape[0], view.shape[1 : 1 + nsp], view.shape[1 + nsp]
-    w = weights.astype(dtype, copy=False).reshape((c,) + kernel)
-    w = np.ascontiguousarray(np.moveaxis(w, 0, -1))  # (*K, C)
-    view = np.moveaxis(view, 1 + nsp, -1)  # (N, *out, *K, C): channels innermost
+    # (explicit transposes: np.moveaxis's argument checks cost more than a small einsum)
+    w = weights.astype(dtype, copy=False).T.reshape(kernel + (c,)).copy()  # (*K, C)
+    rest = tuple(range(2 + nsp, 2 + 2 * nsp))
+    view = view.transpose((0, *range(1, 1 + nsp), *rest, 1 + nsp))  # (N, *out, *K, C)
     last = out_sp[-1] if nsp else 0
     if last >= _TILE_MIN and view.strides[nsp] == c * view.strides[-1]:
-        runs = np.moveaxis(view, nsp, -2)  # (N, *out[:-1], *K, out[-1], C)
+        runs = view.transpose((*range(nsp), *range(nsp + 1, 2 * nsp + 1), nsp, 2 * nsp + 1))
         runs = runs.reshape(runs.shape[:-2] + (last * c,))  # a view: the axes are adjacent
         tiled = np.tile(w[..., None, :], (1,) * nsp + (last, 1)).reshape(kernel + (last * c,))
         out = np.einsum(f"...{k}q,{k}q->...q", runs, tiled)
@@ -247,7 +252,7 @@ def Conv(
     ``runtime.onnx._plan``: ``_packed`` = (weights, ``pack_weights(weights, group, dtype)``) for
     a constant ``w``, used only when ``w`` is those very weights; ``_relu``: a Relu that only
     this Conv's output fed, applied in place to the fresh output."""
-    dtype = np.result_type(x.dtype, w.dtype)
+    dtype = x.dtype if x.dtype == w.dtype else np.result_type(x.dtype, w.dtype)
     ready = None
     if _packed is not None and _packed[0] is w and _packed[1].dtype == dtype:
         ready = _packed[1]
