@@ -87,10 +87,19 @@ def prepare_max(ctx: c.OpContext) -> c.Eval:
     fill = -np.inf if ttype == c.F32 else np.iinfo(_NUMPY[ttype]).min
 
     def run(x):
-        taps = _taps(x, geometry(x), fill)
-        y = np.array(next(taps))
-        for t in taps:
-            np.maximum(y, t, out=y)
+        g = geometry(x)
+        win = _windows(x, g, fill)
+        # Separable: the maximum over each window's rows, then over its columns, (KH - 1) +
+        # (KW - 1) passes instead of KH * KW - 1 (max is exact in any order; float ties
+        # between -0.0 and 0.0 may pick either zero, as the tap order did).
+        rows = np.array(win[:, :, :, 0])  # (N, OH, OW, KW, C)
+        for i in range(1, g[0]):
+            np.maximum(rows, win[:, :, :, i], out=rows)
+        y = rows[:, :, :, 0]
+        if g[1] > 1:
+            y = np.array(y)
+            for j in range(1, g[1]):
+                np.maximum(y, rows[:, :, :, j], out=y)
         if lo > -np.inf or hi < np.inf:
             np.clip(y, lo, hi, out=y)
         return [y]
