@@ -52,7 +52,10 @@ def _padded(x, pads, extra, fill, op):
     shape = list(x.shape[:2]) + [d + pads[i] + ends[i] for i, d in enumerate(x.shape[2:])]
     check_size(shape, op)
     order = sorted(range(x.ndim), key=lambda a: -x.strides[a])  # outermost axis first
-    canvas = np.full([shape[a] for a in order], fill, x.dtype).transpose(np.argsort(order))
+    back = [0] * x.ndim  # the inverse permutation (np.argsort costs more on a short list)
+    for i, a in enumerate(order):
+        back[a] = i
+    canvas = np.full([shape[a] for a in order], fill, x.dtype).transpose(back)
     inner = tuple(slice(pads[i], pads[i] + d) for i, d in enumerate(x.shape[2:]))
     canvas[(slice(None), slice(None)) + inner] = x
     return canvas
@@ -128,6 +131,9 @@ def AveragePool(
         x, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode, "AveragePool"
     )
     total = _window_sums(x, kernel_shape, strides, dilations, pads, extra)
+    if not any(extra) and (count_include_pad or not any(pads)):
+        # every window counts all its cells: one divisor (the same quotients as an array of it)
+        return np.divide(total, math.prod(kernel_shape), out=total).astype(x.dtype, copy=False)
     count = _window_counts(
         x, total.shape[2:], kernel_shape, strides, dilations, pads, count_include_pad
     )
@@ -182,18 +188,21 @@ def _reduce_windows(x, kernel_shape, strides, dilations, ufunc):
         (size - (k - 1) * d - 1) // s + 1
         for size, k, d, s in zip(spatial, kernel_shape, dilations, strides, strict=True)
     ]
-    planes = x.shape[0] * x.shape[1]
-    nested_cost = math.prod(kernel_shape) * (planes * math.prod(outs) + _CALL_COST)
-    separable_cost = sum(
-        k * (planes * math.prod(outs[: i + 1]) * math.prod(spatial[i + 1 :]) + _CALL_COST)
-        for i, k in enumerate(kernel_shape)
-    )
+    separable = nsp > 1 and math.prod(kernel_shape) > _NESTED_MAX_TAPS
+    if separable:
+        planes = x.shape[0] * x.shape[1]
+        nested_cost = math.prod(kernel_shape) * (planes * math.prod(outs) + _CALL_COST)
+        separable_cost = sum(
+            k * (planes * math.prod(outs[: i + 1]) * math.prod(spatial[i + 1 :]) + _CALL_COST)
+            for i, k in enumerate(kernel_shape)
+        )
+        separable = separable_cost < nested_cost
     cuts = [
         [slice(o * d, o * d + (n - 1) * s + 1, s) for o in range(k)]
         for k, d, s, n in zip(kernel_shape, dilations, strides, outs, strict=True)
     ]
     whole = (slice(None), slice(None))
-    if nsp > 1 and math.prod(kernel_shape) > _NESTED_MAX_TAPS and separable_cost < nested_cost:
+    if separable:
         # The result is allocated before the partly reduced arrays, which are freed first
         # (last in, first out: the allocator reuses their memory instead of growing the heap
         # and trimming it, which made the next ops fault on fresh pages).

@@ -31,6 +31,7 @@ CASES = [
         (1, 4, 10, 11),
         {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 0], "ceil_mode": 1},
     ),
+    ("AveragePool", (1, 4, 10, 11), {"kernel_shape": [3, 2], "strides": [2, 3]}),
     (
         "AveragePool",
         (1, 3, 5, 6, 7),
