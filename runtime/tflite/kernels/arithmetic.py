@@ -49,7 +49,7 @@ def _float_or_int(ctx, ttype, act, fn):
     floor, ceiling = ttype == c.F32 and lo > -np.inf, ttype == c.F32 and hi < np.inf
 
     def run(a, b):
-        if not _no_growth(a, b):
+        if a.shape != b.shape and not _no_growth(a, b):
             c.broadcast_shape(ctx, a, b)
         y = fn(a, b)
         if ttype == c.F32:
