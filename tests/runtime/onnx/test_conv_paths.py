@@ -105,3 +105,13 @@ def test_an_empty_batch_gives_an_empty_output(shape, out_channels, kernel, attrs
     w = np.ones((out_channels, shape[1] // group, *kernel), np.float32)
     full = conv.Conv(np.zeros((1, *shape[1:]), np.float32), w, **attrs)
     assert conv.Conv(x, w, **attrs).shape == (0, *full.shape[1:])
+
+
+def test_huge_pads_are_refused_before_any_allocation():
+    # A padded 1x1 convolution holds its output on the padded grid: that size is checked.
+    from runtime.errors import BudgetExceededError
+
+    x = np.ones((1, 1, 4, 4), np.float32)
+    w = np.ones((4000, 1, 1, 1), np.float32)
+    with pytest.raises(BudgetExceededError, match="exceeds this runtime's limit"):
+        conv.Conv(x, w, pads=[20000] * 4)
