@@ -99,7 +99,8 @@ def conv_nchw(
     ):
         # (float16 stays on the im2col path below, whose products are summed in float32)
         out_sp = [p - e + 1 for p, e in zip(padded, extent, strict=True)]
-        # (shifted taps hold the input and the output on the padded grid)
+        # (shifted taps hold the input and the output on the padded grid; M <= C here, so the
+        # input's check covers the output's, which is written out for the reader)
         _check_largest(op, [n] + padded + [c], [n] + padded + [m])
         weights = pack_weights(w, group, dtype) if packed is None else packed
         if kk == 1 and not any(pads) and x.flags.c_contiguous:

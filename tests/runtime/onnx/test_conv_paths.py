@@ -108,7 +108,7 @@ def test_an_empty_batch_gives_an_empty_output(shape, out_channels, kernel, attrs
 
 
 def test_huge_pads_are_refused_before_any_allocation():
-    # A padded 1x1 convolution holds its output on the padded grid: that size is checked.
+    # The fast paths check the sizes they hold (input and output on the padded grid) first.
     from runtime.errors import BudgetExceededError
 
     x = np.ones((1, 1, 4, 4), np.float32)
