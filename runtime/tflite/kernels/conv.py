@@ -126,7 +126,7 @@ def padded(x, need_h, need_w, pt, pl, fill, dtype=None):
 def pointwise_rows(x, geometry, ic: int, oc: int, itemsize: int):
     """The input pixels a 1x1 window reads, as an (R, IC) matrix, and the output shape, when the
     whole convolution is one GEMM chunk (else None): such a window needs no padding at any
-    stride. The output (``itemsize`` bytes per element) is checked against the run's limits."""
+    stride. The result (``itemsize`` bytes per element) is checked against the run's limits."""
     kh, kw, sh, sw = geometry[:4]
     if kh != 1 or kw != 1 or x.ndim != 4 or x.shape[3] != ic:
         return None
@@ -134,7 +134,7 @@ def pointwise_rows(x, geometry, ic: int, oc: int, itemsize: int):
     n, oh, ow = pixels.shape[:3]
     if n * oh * ow > CHUNK_ROWS:
         return None
-    check_elements((n, oh, ow, oc), "convolution output", itemsize)
+    check_elements((n, oh, ow, oc), "convolution result", itemsize)
     return pixels.reshape(n * oh * ow, ic), (n, oh, ow, oc)
 
 
@@ -271,24 +271,24 @@ def _int8_folded(ctx, w2, folded, geometry, zp_in):
     else:
         w_t = np.concatenate([w2.T * folded.scale, folded.offset[None, :]])
 
-    def compute(cols, y):
+    def accumulate(cols):
         if deep:
             acc = np.multiply(cols @ w_t, folded.scale, dtype=np.float64)
             acc += folded.offset
-        else:
-            aug = np.empty((cols.shape[0], depth + 1))
-            aug[:, depth] = 1.0
-            aug[:, :depth] = cols
-            acc = aug @ w_t
-        folded.finish(acc, out=y)
+            return acc
+        aug = np.empty((cols.shape[0], depth + 1))
+        aug[:, depth] = 1.0
+        aug[:, :depth] = cols
+        return aug @ w_t
+
+    def compute(cols, y):
+        folded.finish(accumulate(cols), out=y)
 
     def run(x, *_):
-        pointwise = pointwise_rows(x, geometry, ic, oc, 1)
+        pointwise = pointwise_rows(x, geometry, ic, oc, 8)  # the float64 accumulator
         if pointwise is not None:
             rows, shape = pointwise
-            y = np.empty(shape, np.int8)
-            compute(rows, y.reshape(-1, oc))
-            return [y]
+            return [folded.finish(accumulate(rows)).reshape(shape)]
         # Out-of-image taps are skipped by the kernel: padding with zp_in makes them zero.
         win = _windows(ctx, x, geometry, zp_in, ic)
         return [im2col_chunks(win, np.float32, compute, oc, np.int8)]
