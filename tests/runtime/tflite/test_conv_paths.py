@@ -44,3 +44,38 @@ def test_float_paths_equal_litert(case):
         opts["depth_multiplier"] = oc // shape[3]
     bias = const(rng.normal(0, 1, oc).astype(np.float32))
     check(one_op_model(op, [inp(shape), const(w), bias], [out(o)], opts), case)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_geometry_equals_litert(seed):
+    rng = np.random.default_rng(2000 + seed)
+    k = tuple(int(v) for v in rng.integers(1, 5, 2))
+    stride = tuple(int(v) for v in rng.integers(1, 3, 2))
+    dil = int(rng.integers(1, 3))
+    ic = int(rng.integers(1, 6))
+    shape = (int(rng.integers(1, 3)), *(int(v) for v in rng.integers(5, 12, 2)), ic)
+    fits = all(shape[1 + i] >= (k[i] - 1) * dil + 1 for i in range(2))
+    padding = int(rng.integers(0, 2)) if fits else 0
+    act = int(rng.integers(0, 4))
+    eff = [(k[i] - 1) * dil + 1 for i in range(2)]
+    for op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D):
+        depthwise = op == Op.DEPTHWISE_CONV_2D
+        oc = ic * int(rng.integers(1, 3)) if depthwise else int(rng.integers(1, 9))
+        wshape = (1, k[0], k[1], oc) if depthwise else (oc, k[0], k[1], ic)
+        if padding == 0:
+            o = [shape[0], -(-shape[1] // stride[0]), -(-shape[2] // stride[1]), oc]
+        else:
+            o = [shape[0]] + [(shape[1 + i] - eff[i]) // stride[i] + 1 for i in range(2)] + [oc]
+        opts = {
+            "padding": padding,
+            "stride_h": stride[0],
+            "stride_w": stride[1],
+            "dilation_h_factor": dil,
+            "dilation_w_factor": dil,
+            "fused_activation_function": act,
+        }
+        if depthwise:
+            opts["depth_multiplier"] = oc // ic
+        w = const(rng.normal(0, 0.5, wshape).astype(np.float32))
+        bias = const(rng.normal(0, 1, oc).astype(np.float32))
+        check(one_op_model(op, [inp(shape), w, bias], [out(o)], opts), seed)

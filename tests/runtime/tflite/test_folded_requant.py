@@ -182,3 +182,27 @@ def test_kernels_equal_litert(case):
         )
         assert folds == (s_out < 10)  # the case exercises the path it is meant to
         check(data, seed)
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_random_geometry_equals_litert(seed):
+    # Random windows (size, stride, dilation, padding), batch, channels, activation and zero
+    # points: the int8 paths' window arithmetic (the float one: test_conv_paths).
+    rng = np.random.default_rng(1000 + seed)
+    k = tuple(int(v) for v in rng.integers(1, 5, 2))
+    stride = tuple(int(v) for v in rng.integers(1, 3, 2))
+    dil = int(rng.integers(1, 3))
+    padding = int(rng.integers(0, 2))
+    act = int(rng.integers(0, 4))
+    ic = int(rng.integers(1, 6))
+    shape = (int(rng.integers(1, 3)), *(int(v) for v in rng.integers(5, 12, 2)), ic)
+    if padding == 1 and min(shape[1 + i] - (k[i] - 1) * dil for i in range(2)) < 1:
+        padding = 0  # VALID needs the window to fit
+    for op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D):
+        mult = int(rng.integers(1, 3)) if op == Op.DEPTHWISE_CONV_2D else 1
+        oc = ic * mult if op == Op.DEPTHWISE_CONV_2D else int(rng.integers(1, 9))
+        zp_in, zp_out = (int(v) for v in rng.integers(-128, 128, 2))
+        data, _ = _conv_model(
+            rng, op, shape, oc, k, stride, dil, padding, act, 0.5, zp_in, zp_out, mult
+        )
+        check(data, seed)
