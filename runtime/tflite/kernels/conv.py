@@ -5,7 +5,8 @@ References: ``tflite/kernels/conv.cc``; ``reference/integer_ops/conv.h`` (``Conv
 ``reference/conv.h`` (``HybridConvPerChannel``); spec sections 2.4, 2.6, 2.7.1. Filter layout
 OHWI. Integer GEMMs run in float64 (or float32 when the bound below proves every partial sum
 stays under 2^24), which is exact for int8 products. int8 requantization is folded into the
-float64 GEMM where ``_folded_requant`` proves it exact, else integer (or ``float_requantizer``).
+GEMM's float arithmetic where ``_folded_requant`` proves it exact, else integer (or
+``float_requantizer``).
 """
 
 from __future__ import annotations

@@ -262,6 +262,7 @@ def _tap_plan(ctx, x, w, geom, dtype):
     if ic == 1 and oc > 1:
         weights = None
     elif sw == 1:
+        c.check_alloc(ctx, (kh, kw, ow * oc), "weights repeated along the width", w.itemsize)
         weights = np.tile(w.astype(dtype, copy=False), (1, 1, ow))
     else:
         weights = w.astype(dtype, copy=False)
