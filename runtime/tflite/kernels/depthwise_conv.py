@@ -55,13 +55,16 @@ def prepare(ctx: c.OpContext) -> c.Eval:
         ctx.require_types((c.F32,), inputs=(0, 1))
         w = weights[0].astype(np.float32)
         b = None if bias is None else bias.astype(np.float32)
+        lo, hi = (np.float32(v) for v in c.activation_range_float(act))
         plans = {}
 
         def run_float(x, *_):
             y = _tap_sums(ctx, x, w, geom, 0.0, np.float32, plans)
             if b is not None:
                 y += b
-            return [c.apply_float_activation(y, act)]
+            if act:
+                y.clip(lo, hi, out=y)  # the sums are a fresh array: clamped in place
+            return [y]
 
         return run_float
     if ctx.in_type(0) == c.I8 and ctx.in_type(1) == c.I8 and ctx.out_type() == c.I8:
