@@ -73,6 +73,7 @@ def plan(graph: Graph, subgraph: bool = False, outer: dict | None = None) -> Gra
     nodes = fuse_layer_norms(nodes, {**outer, **known}, _uses(nodes, graph))
     nodes = _fuse_relus(nodes, graph)
     nodes = _fuse_quantize_dequantize(nodes, graph)
+    nodes = _in_place_after_conv(nodes, graph)
     nodes = drop_requantize_on_grid(nodes, known)
     nodes = _memoize_shape_chains(nodes, graph, known)
     visible = {**outer, **known}
@@ -243,6 +244,30 @@ def _fuse_quantize_dequantize(nodes: list, graph: Graph) -> list:
     )
 
 
+def _in_place_after_conv(nodes: list, graph: Graph) -> list:
+    """Each fused QuantizeLinear+DequantizeLinear whose input is a Conv's output that nothing
+    else reads works in place on it (the Conv made it for this run: its fused Relu is applied
+    in place too)."""
+    uses = _uses(nodes, graph)
+    producer = {out: n for n in nodes for out in n.outputs if out}
+    planned = []
+    for node in nodes:
+        fn = node.fn
+        source = producer.get(node.inputs[0]) if node.inputs else None
+        if (
+            node.op_type == "QuantizeLinear+DequantizeLinear"
+            and getattr(fn, "func", None) is _quantize_dequantize
+            and source is not None
+            and source.op_type == "Conv"
+            and source.domain == ""
+            and getattr(source.fn, "func", source.fn) is conv.Conv
+            and uses[node.inputs[0]] == 1
+        ):
+            node = dataclasses.replace(node, fn=functools.partial(fn, _in_place=True))
+        planned.append(node)
+    return planned
+
+
 def _quantize_dequantize_node(q: Node, dq: Node) -> Node:
     n_q = len(q.inputs)
     formal = None
@@ -266,9 +291,11 @@ def _quantize_dequantize_node(q: Node, dq: Node) -> Node:
     )
 
 
-def _quantize_dequantize(*args, _split, _q, _dq):
+def _quantize_dequantize(*args, _split, _q, _dq, _in_place=False):
+    """``_in_place`` (set by ``_in_place_after_conv``): the input is a Conv's fresh output
+    that nothing else reads, so the fake quantization may overwrite it."""
     (q_fn, q_attrs), (dq_fn, dq_attrs) = _q, _dq
-    fast = _fake_quantize(args, _split, q_attrs, dq_attrs)
+    fast = _fake_quantize(args, _split, q_attrs, dq_attrs, _in_place)
     if fast is not None:
         return fast
     q_args = list(args[:_split])
@@ -277,7 +304,7 @@ def _quantize_dequantize(*args, _split, _q, _dq):
     return dq_fn(q_fn(*q_args, **q_attrs), *args[_split:], **dq_attrs)
 
 
-def _fake_quantize(args, split, q_attrs, dq_attrs):
+def _fake_quantize(args, split, q_attrs, dq_attrs, in_place=False):
     """The pair's result without the integer tensor between them, or None when the pair is
     not the plain per-tensor float32 -> (u)int8 -> float32 case.
 
@@ -299,7 +326,10 @@ def _fake_quantize(args, split, q_attrs, dq_attrs):
         return None
     info = np.iinfo(z_q.dtype)
     with np.errstate(divide="ignore", invalid="ignore"):
-        q = np.asarray(np.divide(x, s_q.reshape(()), dtype=np.float32))
+        if in_place and type(x) is np.ndarray and x.flags.writeable and x.ndim:
+            q = np.divide(x, s_q.reshape(()), out=x)  # (no allocation: fresh pages cost)
+        else:
+            q = np.asarray(np.divide(x, s_q.reshape(()), dtype=np.float32))
     np.rint(q, out=q)
     zq, zdq = np.float32(z_q.reshape(())), np.float32(z_dq.reshape(()))
     if zq == zdq:
@@ -315,18 +345,18 @@ def _fake_quantize(args, split, q_attrs, dq_attrs):
 
 
 def _clamp(q: np.ndarray, lo, hi) -> None:
-    """q = fmin(fmax(q, lo), hi) in place (NaN becomes lo). numpy's fmax/fmin of an array and
-    one value take a scalar loop five times slower than their loop over two arrays: from a few
-    thousand elements the bounds are filled into an array first."""
-    if q.size < 2048:
-        np.fmax(q, lo, out=q)
-        np.fmin(q, hi, out=q)
+    """q = fmin(fmax(q, lo), hi) in place, NaN becoming lo (lo < hi).
+
+    numpy's clip is the same min(max(q, lo), hi) in one vectorized pass, except that it keeps
+    NaN; a NaN shows in the minimum (a reduction, cheaper than a pass that writes), and only
+    then is fmax applied. (fmax/fmin of an array and one value take a scalar loop ~5x slower.)
+    """
+    if not q.size:
         return
-    bound = np.empty(q.shape, q.dtype)
-    bound.fill(lo)
-    np.fmax(q, bound, out=q)
-    bound.fill(hi)
-    np.fmin(q, bound, out=q)
+    np.clip(q, lo, hi, out=q)
+    low = np.minimum.reduce(q, axis=None)
+    if low != low:
+        np.fmax(q, lo, out=q)
 
 
 def _fuse_batch_norms(nodes: list, known: dict, graph: Graph, budget) -> list:

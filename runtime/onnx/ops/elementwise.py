@@ -59,7 +59,7 @@ def extremum(ufunc, x, c):
     dtype: the same values, through the vectorized loop."""
     if x.size < _FILL_FROM or type(x) is not np.ndarray:
         return ufunc(x, c)
-    filled = np.empty(x.shape, x.dtype)
+    filled = np.empty_like(x)  # (x's memory layout: a Conv's may be channels-last)
     filled.fill(c)
     return ufunc(x, filled, out=filled)
 

@@ -50,3 +50,18 @@ def test_other_cases_go_to_the_kernels():
     assert _fake_quantize((x.astype(np.float64), s, z, s, z), 3, {}, {}) is None
     assert _fake_quantize((x, s, z.astype(np.int16), s, z.astype(np.int16)), 3, {}, {}) is None
     assert _fake_quantize((x, s, s, z), 2, {}, {}) is None
+
+
+@pytest.mark.parametrize("zps", [(-5, -5), (3, 100)])
+def test_in_place_on_a_large_channels_last_tensor_equals_the_two_kernels(zps):
+    """The in-place form (after a Conv) on a channels-last view, NaN and infinities included."""
+    s = np.array([0.02], np.float32)
+    z_q, z_dq = (np.array([z], np.int8) for z in zps)
+    values = np.resize(_edges(0.02), 4 * 24 * 24 * 8)
+    x = values.reshape(4, 24, 24, 8).transpose(0, 3, 1, 2)  # NCHW view of NHWC memory
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        want = DequantizeLinear(QuantizeLinear(x, s, z_q), s, z_dq)
+    mine = x.copy(order="K")
+    got = _fake_quantize((mine, s, z_q, s, z_dq), 3, {}, {}, in_place=True)
+    assert got is mine
+    np.testing.assert_array_equal(got, want)
