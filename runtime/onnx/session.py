@@ -178,11 +178,11 @@ class InferenceSession:
             for name, value in feeds.items():
                 nbytes = value.nbytes if type(value) is np.ndarray else _nbytes(value)
                 budget.hold(nbytes, lambda name=name: f"input {name!r}")
-        # BLAS held to one thread meanwhile: on a busy machine its spinning workers can make
-        # a run several times slower (restored when the last concurrent run ends).
         # Feeds of a signature whose run passed every node's type checks skip them (only
         # when the graph's types follow from its feeds' dtypes).
         typed = graph is self._planned and key in self._typed
+        # BLAS held to one thread meanwhile: on a busy machine its spinning workers can make
+        # a run several times slower (restored when the last concurrent run ends).
         with running(budget), threads(1):
             values = run_graph(graph, feeds, keep=keep, typed=typed)
         if not typed and key is not None and graph is self._planned and self._types_follow:
