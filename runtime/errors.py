@@ -5,6 +5,8 @@ caller can catch ``ValueError`` (the built-in type users already catch) and neve
 ``IndexError``, ``struct.error`` or ``RecursionError`` from deep inside a reader or kernel.
 """
 
+from typing import NoReturn
+
 __all__ = [
     "BudgetExceededError",
     "InvalidInputError",
@@ -36,3 +38,20 @@ class KernelError(RuntimeError):
     runtime, not a fault of the model or of the feeds (a ``TypeError``, ``IndexError``,
     ``KeyError`` ... raised by the runtime's own code). The message names the node and op; the
     original exception is its ``__cause__``."""
+
+
+def raise_relabelled(error: BaseException, cause: BaseException) -> NoReturn:
+    """Raise ``error`` (a kernel failure relabelled by a runtime) from ``cause``, or re-raise
+    ``cause`` when it passes unchanged.
+
+    Call it as ``raise_relabelled(label(e), e)`` inside the ``except`` clause, with no local
+    holding the new exception: a frame that kept it would be on its traceback, and that cycle
+    would keep every tensor of the failed run (hundreds of MB after a refused loop) alive until
+    the cyclic collector happens to run.
+    """
+    try:
+        if error is cause:
+            raise cause
+        raise error from cause
+    finally:
+        error = cause = None

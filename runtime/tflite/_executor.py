@@ -29,6 +29,7 @@ from runtime.errors import (
     InvalidModelError,
     KernelError,
     UnsupportedOpError,
+    raise_relabelled,
 )
 from runtime.tflite import _sparse, _strings, schema
 from runtime.tflite.kernels import CUSTOM_REGISTRY, REGISTRY
@@ -271,10 +272,7 @@ class SubgraphExecutor:
         try:
             return fn(*args)
         except Exception as e:
-            error = self._failure(op, e, args, what)
-            if error is e:
-                raise
-            raise error from e
+            raise_relabelled(self._failure(op, e, args, what), e)
 
     def _failure(self, op, e: Exception, args, what=None) -> Exception:
         """The exception to raise for ``e`` raised by operator ``op``'s kernel (``e`` itself
@@ -381,10 +379,7 @@ class SubgraphExecutor:
             try:
                 outputs = kernel(*args)
             except Exception as e:
-                error = self._failure(op, e, args)
-                if error is e:
-                    raise
-                raise error from e
+                raise_relabelled(self._failure(op, e, args), e)
             if len(outputs) != len(outs):
                 self._store(op, outputs, values)  # raises, naming the counts
             for t, v, want, w in zip(outs, outputs, wants, where):
