@@ -4,15 +4,16 @@ Shifted taps: with the (padded) input channels-last and flattened to rows of cha
 xf[r, c] for r = n*Sp + sum_i h_i*S_i (Sp the padded spatial size, S_i the padded grid's row
 strides), the stride-1 output at the same flat position r is
 
-    out[r, m] = sum_t xf[r + o_t, :] @ W_t[:, m],    o_t = sum_i k_i*d_i*S_i for tap t = (k_i),
+    out[m, r] = sum_t W_t[:, m] . xf[r + o_t, :],    o_t = sum_i k_i*d_i*S_i for tap t = (k_i),
 
-so each kernel tap is one matrix product of a contiguous run of rows (a slice, no copy) with
-that tap's (C, M) weights, summed over the taps. The output lives on the padded grid: the rows
-of positions past the real output (the last extent-1 cells of each axis) are computed and
-never read; the result is a strided view that skips them. This trades an im2col copy of
-kernel-size times the input for a few percent of extra products, which wins once C is large
-enough for BLAS to run well on K = C. Grouped convolutions run the same products batched over
-the groups: (G, rows, Cg) strided views of the same rows, into a strided view of the output.
+so each kernel tap is one matrix product of that tap's (M, C) weights with a contiguous run of
+rows (a slice, no copy, read transposed), summed over the taps, into an NCHW result. The
+output lives on the padded grid: the positions past the real output (the last extent-1 cells
+of each axis) are computed and never read; the result is a strided view that skips them.
+This trades an im2col copy of kernel-size times the input for a few percent of extra
+products, which wins once C is large enough for BLAS to run well on K = C. Grouped
+convolutions run the same products batched over the groups: (G, Cg, rows) strided views of
+the same rows.
 
 Pointwise (1x1, stride 1, no pads): an NCHW-contiguous input is already the (C, P) right
 operand per sample, so out (N, G, M/G, P) = W (G, M/G, Cg) @ x (N, G, Cg, P) with no copy of
@@ -27,8 +28,8 @@ from numpy.lib.stride_tricks import as_strided
 
 def shifted_taps(xl, weights, group, kernel, dilations, pads):
     """Stride-1 convolution of ``xl`` (N, *S, C), any layout, with ``weights`` packed as
-    ``conv.pack_weights`` (G, K*Cg, M/G) and ``pads`` (begins, then ends): (N, *out, M), a
-    strided view of a fresh buffer in ``weights.dtype``."""
+    ``conv.pack_weights`` (G, K*Cg, M/G) and ``pads`` (begins, then ends): (N, M, *out), a
+    strided view of a fresh (M, rows) buffer in ``weights.dtype``."""
     n, c = xl.shape[0], xl.shape[-1]
     nsp = len(kernel)
     padded = [d + pads[i] + pads[nsp + i] for i, d in enumerate(xl.shape[1:-1])]
@@ -47,7 +48,7 @@ def shifted_taps(xl, weights, group, kernel, dilations, pads):
     mg = weights.shape[2]
     m = group * mg
     cg = c // group
-    result = np.empty((rows, m), weights.dtype)
+    result = np.empty((m, rows), weights.dtype)  # NCHW on the padded grid
     term = None
     for t, tap in enumerate(np.ndindex(*kernel)):
         start = sum(k * d * g for k, d, g in zip(tap, dilations, grid, strict=True))
@@ -61,8 +62,8 @@ def shifted_taps(xl, weights, group, kernel, dilations, pads):
         _grouped_matmul(a, w, group, term)
         result += term
     item = result.itemsize
-    strides = (size * m * item, *(g * m * item for g in grid), item)
-    return np.ndarray((n, *out_sp, m), result.dtype, result, 0, strides)
+    strides = (size * item, rows * item, *(g * item for g in grid))
+    return np.ndarray((n, m, *out_sp), result.dtype, result, 0, strides)
 
 
 def strided_view(a, root, shape, strides):
@@ -78,14 +79,14 @@ def strided_view(a, root, shape, strides):
 
 
 def _grouped_matmul(a, w, group, out):
-    """out (R, G*Mg) = per group g: a[:, g*Cg:(g+1)*Cg] @ w[g], through strided views (BLAS
-    takes the row strides as leading dimensions: no copy of either side)."""
-    if group == 1:
-        np.matmul(a, w[0], out=out)
-        return
+    """out (G*Mg, R) = per group g: W[g]^T @ a[:, g*Cg:(g+1)*Cg]^T, through strided views
+    (BLAS takes the transposes and the row strides as leading dimensions: no copy)."""
     rows, cg, mg = a.shape[0], w.shape[1], w.shape[2]
-    lhs = a.reshape(rows, group, cg).transpose(1, 0, 2)
-    np.matmul(lhs, w, out=out.reshape(rows, group, mg).transpose(1, 0, 2))
+    if group == 1:
+        np.matmul(w[0].T, a.T, out=out)
+        return
+    rhs = a.reshape(rows, group, cg).transpose(1, 2, 0)  # (G, Cg, R)
+    np.matmul(w.transpose(0, 2, 1), rhs, out=out.reshape(group, mg, rows))
 
 
 def pointwise_nchw(x, weights, group):
@@ -105,7 +106,8 @@ def pointwise_nchw(x, weights, group):
 
 def planes_nchw(x, weights, kernel, strides, dilations, pads):
     """Convolution (one group) of an input of few channels, ``x`` (N, C, *S), with packed
-    ``weights`` (1, K*C, M): (N, *out, M), channels-last.
+    ``weights`` (1, K*C, M): (N, *out, M), channels-last (as the im2col path, the product
+    in the order cols^T @ W).
 
     The im2col columns are gathered one (tap, channel) plane at a time from an NCHW padded
     copy: each plane is a long strided run (a channels-last copy would move runs of C values,

@@ -104,15 +104,9 @@ def conv_nchw(
         _check_largest(op, [n] + padded + [c], [n] + padded + [m])
         weights = pack_weights(w, group, dtype) if packed is None else packed
         if kk == 1 and not any(pads) and x.flags.c_contiguous:
-            y = pointwise_nchw(x, weights, group)
-            if bias is not None:
-                y += bias.astype(dtype, copy=False).reshape((m,) + (1,) * nsp)
-            return y
+            return _biased(pointwise_nchw(x, weights, group), bias, dtype)
         xl = x.transpose(_channels_last(x.ndim))
-        out = shifted_taps(xl, weights, group, kernel, dilations, pads)
-        if bias is not None:
-            out += bias.astype(dtype, copy=False)  # in place: the result is ours
-        return out.transpose(_channels_first(out.ndim))
+        return _biased(shifted_taps(xl, weights, group, kernel, dilations, pads), bias, dtype)
     if FAST_PATHS and group == 1 and cg <= SMALL_CHANNELS and 1 < kk * cg <= 160:
         out_sp = [(p - e) // s + 1 for p, e, s in zip(padded, extent, strides, strict=True)]
         if n * math.prod(out_sp) >= 1024:
@@ -123,8 +117,8 @@ def conv_nchw(
                 out += bias.astype(dtype, copy=False)
             return out.transpose(_channels_first(out.ndim))
     # Channels-last inside: every window row is a run of Cg adjacent channels, so the im2col
-    # copy moves runs instead of single values, and the matmul's (N*P, M) result already is
-    # NHWC memory, returned as an NCHW view (a following Conv then needs no transpose copy).
+    # copy moves runs instead of single values, and the matmul's (N*P, M) result is NHWC
+    # memory, returned as an NCHW view (see _im2col_matmul for why not NCHW memory).
     xl = x.transpose(_channels_last(x.ndim))
     if any(pads):
         padded = [d + pads[i] + pads[nsp + i] for i, d in enumerate(x.shape[2:])]
@@ -168,6 +162,13 @@ def conv_nchw(
     if bias is not None:
         out += bias.astype(dtype, copy=False)  # in place: the result is ours
     return out.transpose(_channels_first(out.ndim))
+
+
+def _biased(y, bias, dtype):
+    """``y`` (N, M, *S), ours, plus ``bias`` (M,) if given, in place."""
+    if bias is not None:
+        y += bias.astype(dtype, copy=False).reshape((-1,) + (1,) * (y.ndim - 2))
+    return y
 
 
 def _check_largest(op, *shapes):
@@ -217,7 +218,11 @@ def _depthwise(view, weights, kernel, dtype):
 
 
 def _im2col_matmul(view, weights, group, kernel, dtype):
-    """Windows (B, *out, C, *K) times packed weights (G, K*Cg, M/G): (B, *out, M)."""
+    """Windows (B, *out, C, *K) times packed weights (G, K*Cg, M/G): (B, *out, M).
+
+    The product is cols @ W, channels-last: the transposed product (W^T @ cols^T, an NCHW
+    result) rounds differently, and this order is the one whose float convolutions in QDQ
+    files quantize to exactly onnxruntime's int8 values on the fixtures' recorded inputs."""
     nsp = len(kernel)
     b, out_sp = view.shape[0], view.shape[1 : 1 + nsp]
     cg, mg = view.shape[1 + nsp] // group, weights.shape[2]
