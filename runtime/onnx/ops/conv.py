@@ -90,6 +90,12 @@ def conv_nchw(
     depthwise = cg == 1 and mg == 1 and group > 1 and kk > 1
     if bias is not None and bias.shape != (m,):
         raise InvalidModelError(f"{op}: bias of shape {list(bias.shape)}; expected [{m}]")
+    if FAST_PATHS and kk == 1 and max(strides) > 1 and not any(pads):
+        # A strided 1x1 convolution is the 1x1 convolution of the subsampled input: a copy of
+        # 1/stride^2 of it, in its own layout (NCHW stays NCHW for the pointwise path)
+        sub = x[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in strides)]
+        x = np.ascontiguousarray(sub) if x.flags.c_contiguous else sub
+        strides, padded = [1] * nsp, list(x.shape[2:])
     if (
         FAST_PATHS
         and dtype in (np.float32, np.float64)

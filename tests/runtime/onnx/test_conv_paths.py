@@ -42,6 +42,7 @@ CASES = [
     ((2, 24, 9, 7), 36, (1, 1), {"group": 4}),
     ((1, 12, 6, 5), 8, (1, 1), {"group": 2, "pads": [1, 0, 0, 2]}),
     ((2, 16, 4, 3, 5), 8, (1, 1, 1), {}),
+    ((2, 24, 9, 7), 12, (1, 1), {"group": 2, "strides": [2, 3]}),  # strided: subsampled
     # depthwise, strided, dilated, asymmetric pads, 1-D and 2-D
     ((2, 20, 13, 11), 20, (3, 3), {"group": 20, "strides": [2, 2], "pads": [1, 0, 2, 1]}),
     ((1, 9, 15), 9, (4,), {"group": 9, "dilations": [2], "pads": [3, 0]}),
