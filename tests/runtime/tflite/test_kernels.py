@@ -472,6 +472,29 @@ def test_pad_and_padv2(ttype):
     )
 
 
+def test_pad_with_paddings_and_shapes_changing_between_invokes():
+    # paddings given at run time and the input resized: each invoke pads by its own values
+    data = one_op_model(Op.PAD, [inp((2, 3)), inp((2, 2), T.INT32)], [out((2, 3))])
+    ref = litert_interpreter(model_content=data)
+    ours = Interpreter(model_content=data)
+    rng = np.random.default_rng(0)
+    for shape, pads in [
+        ((2, 3), [[0, 1], [2, 0]]),
+        ((2, 3), [[1, 1], [0, 3]]),
+        ((4, 1), [[0, 1], [2, 0]]),
+        ((2, 3), [[0, 1], [2, 0]]),
+    ]:
+        x = rng.normal(size=shape).astype(np.float32)
+        for it in (ref, ours):
+            it.resize_tensor_input(0, list(shape))
+            it.allocate_tensors()
+            it.set_tensor(0, x)
+            it.set_tensor(1, np.array(pads, np.int32))
+            it.invoke()
+        index = ref.get_output_details()[0]["index"]
+        np.testing.assert_array_equal(ours.get_tensor(index), ref.get_tensor(index))
+
+
 def test_concatenation_int8_and_float():
     check(
         one_op_model(
