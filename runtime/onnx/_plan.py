@@ -32,7 +32,7 @@ from runtime.onnx._evaluator import run_graph
 from runtime.onnx._fuse_layer_norm import fuse_layer_norms
 from runtime.onnx._graph import Graph, Node, _node_free
 from runtime.onnx._requantize_on_grid import drop_requantize_on_grid
-from runtime.onnx.ops import conv, elementwise
+from runtime.onnx.ops import conv, elementwise, normalization
 
 # Ops whose result is not a function of their inputs, or which make sequences (lists).
 _NOT_FOLDED = frozenset(
@@ -74,6 +74,7 @@ def plan(graph: Graph, subgraph: bool = False, outer: dict | None = None) -> Gra
     nodes = _fuse_relus(nodes, graph)
     nodes = _fuse_quantize_dequantize(nodes, graph)
     nodes = _in_place_after_conv(nodes, graph)
+    nodes = _in_place_arithmetic(nodes, graph)
     nodes = drop_requantize_on_grid(nodes, known)
     nodes = _memoize_shape_chains(nodes, graph, known)
     visible = {**outer, **known}
@@ -264,6 +265,43 @@ def _in_place_after_conv(nodes: list, graph: Graph) -> list:
             and uses[node.inputs[0]] == 1
         ):
             node = dataclasses.replace(node, fn=functools.partial(fn, _in_place=True))
+        planned.append(node)
+    return planned
+
+
+# Kernels whose result is always a new array of their own (never an input, a view of one, or
+# a constant), and the arithmetic that may then overwrite it.
+_FRESH_RESULTS = {
+    "Conv": conv.Conv,
+    "Gemm": elementwise.Gemm,
+    "MatMul": elementwise.MatMul,
+    "Add": elementwise.Add,
+    "Sub": elementwise.Sub,
+    "Mul": elementwise.Mul,
+    "Div": elementwise.Div,
+    "BatchNormalization": normalization.BatchNormalization,
+}
+_OVERWRITES = ("Add", "Sub", "Mul", "Div")
+
+
+def _in_place_arithmetic(nodes: list, graph: Graph) -> list:
+    """Each Add/Sub/Mul/Div whose first input is a fresh result that only it reads may write
+    its result there (the kernel does so when the other input does not grow it)."""
+    uses = _uses(nodes, graph)
+    producer = {out: n for n in nodes for out in n.outputs if out}
+    planned = []
+    for node in nodes:
+        source = producer.get(node.inputs[0]) if node.inputs else None
+        if (
+            node.op_type in _OVERWRITES
+            and node.domain == ""
+            and node.fn is _FRESH_RESULTS[node.op_type]
+            and source is not None
+            and source.domain == ""
+            and getattr(source.fn, "func", source.fn) is _FRESH_RESULTS.get(source.op_type)
+            and uses[node.inputs[0]] == 1
+        ):
+            node = dataclasses.replace(node, fn=functools.partial(node.fn, _in_place=True))
         planned.append(node)
     return planned
 

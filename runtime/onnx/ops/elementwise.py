@@ -41,8 +41,12 @@ def _within(a, b) -> bool:
     )
 
 
-def _arith(op, ufunc, a, b):
-    if not (_within(a, b) or _within(b, a)):
+def _arith(op, ufunc, a, b, in_place=False):
+    if _within(a, b):
+        if in_place and a.size >= _FILL_FROM and a.flags.writeable:
+            return ufunc(a, b, out=a)
+        return ufunc(a, b)
+    if not _within(b, a):
         _broadcast(op, a, b)
         return ufunc(a, b, dtype=a.dtype)
     return ufunc(a, b)
@@ -73,21 +77,26 @@ def _binary(ufunc, a, b):
     return ufunc(a, b)
 
 
-def Add(a, b):
-    return _arith("Add", np.add, a, b)
+# ``_in_place`` (bound at load by ``runtime.onnx._plan``; no file attribute can set it): ``a``
+# is a fresh result of this run that nothing else reads, so a large one may be overwritten
+# (a new large array costs its pages as much as the arithmetic).
 
 
-def Sub(a, b):
-    return _arith("Sub", np.subtract, a, b)
+def Add(a, b, *, _in_place=False):
+    return _arith("Add", np.add, a, b, _in_place)
 
 
-def Mul(a, b):
-    return _arith("Mul", np.multiply, a, b)
+def Sub(a, b, *, _in_place=False):
+    return _arith("Sub", np.subtract, a, b, _in_place)
 
 
-def Div(a, b):
+def Mul(a, b, *, _in_place=False):
+    return _arith("Mul", np.multiply, a, b, _in_place)
+
+
+def Div(a, b, *, _in_place=False):
     if a.dtype.kind == "f" and (_within(a, b) or _within(b, a)):
-        return np.divide(a, b)
+        return _arith("Div", np.divide, a, b, _in_place)
     _broadcast("Div", a, b)
     if a.dtype.kind in "iu":
         # C++ integer division truncates toward zero; numpy's // floors.

@@ -35,6 +35,11 @@ def BatchNormalization(
     shape = (1, -1) + (1,) * (X.ndim - 2)
     dtype = X.dtype
     inv = (scale / np.sqrt(input_var + np.asarray(epsilon, dtype=input_var.dtype))).astype(dtype)
-    return (X - input_mean.reshape(shape).astype(dtype)) * inv.reshape(shape) + B.reshape(
-        shape
-    ).astype(dtype)
+    y = X - input_mean.reshape(shape).astype(dtype)
+    if type(y) is not np.ndarray or y.shape != X.shape:
+        return y * inv.reshape(shape) + B.reshape(shape).astype(dtype)
+    # The same operations, the last two in place on y (fresh: a large tensor's new pages cost
+    # as much as the arithmetic).
+    y *= inv.reshape(shape)
+    y += B.reshape(shape).astype(dtype)
+    return y
