@@ -88,13 +88,15 @@ def ConvTranspose(
     lhs = lhs.reshape(group, n * positions, cg)  # (a copy only for a batch of several samples)
     cols = np.matmul(lhs, w.reshape(group, cg, taps).astype(work, copy=False))
     cols = cols.reshape((group, n, *x.shape[2:], m_per) + kernel)
+    # (G, N, *S, Mg, *K) -> (N, *S, G, Mg, *K): each tap's slab in the canvas's axis order
+    cols = cols.transpose(1, *range(2, 2 + nsp), 0, *range(2 + nsp, 3 + 2 * nsp))
     canvas = np.zeros((n, *full, group, m_per), work)  # channels-last: one add per tap
     for tap in itertools.product(*(range(k) for k in kernel)):
         index = tuple(
             slice(t * d, t * d + (i - 1) * s + 1, s)
             for t, d, i, s in zip(tap, dilations, x.shape[2:], strides, strict=True)
         )
-        canvas[(slice(None), *index)] += np.moveaxis(cols[(Ellipsis, *tap)], 0, -2)
+        canvas[(slice(None), *index)] += cols[(Ellipsis, *tap)]
     canvas = canvas.reshape((n, *full, m))
     if min(pads) < 0:  # an output_shape longer than the full result: zeros beyond it
         grow = [(0, 0)] + [(max(-pads[i], 0), max(-pads[nsp + i], 0)) for i in range(nsp)]
