@@ -17,6 +17,7 @@ from runtime.errors import (
     InvalidModelError,
     KernelError,
     UnsupportedOpError,
+    raise_relabelled,
 )
 from runtime.onnx._graph import Graph
 from runtime.onnx._typecheck import check_inputs
@@ -211,10 +212,7 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held,
                     attrs = _bound_graphs(node, values)
                 result = fn(*args, **attrs)
         except Exception as e:
-            error = _node_error(node, args, e)
-            if error is e:
-                raise
-            raise error from e
+            raise_relabelled(_node_error(node, args, e), e)
         if type(result) is np.ndarray and result.base is None and single:
             # One fresh array for one output (the common case), charged here; one that would
             # exceed a limit goes through ``add`` below, which raises naming the node and output.
