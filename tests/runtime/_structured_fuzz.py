@@ -13,7 +13,6 @@ campaign must stay well under 1 GB resident. Prints one JSON line of statistics.
 
 from __future__ import annotations
 
-import gc
 import json
 import resource
 import sys
@@ -210,10 +209,6 @@ def _peak_mb() -> float:
 
 
 def _record(kind: str, fn) -> None:
-    # Each case starts from a collected heap: when the cyclic collector last ran depends on
-    # allocation counts anywhere in the process, and whether the previous case's garbage was
-    # freed moved this campaign's peak by hundreds of MB with unrelated code changes.
-    gc.collect()
     STATS["cases"] += 1
     STATS["kinds"][kind] = STATS["kinds"].get(kind, 0) + 1
     start = time.process_time()
