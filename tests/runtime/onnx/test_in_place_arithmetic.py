@@ -13,7 +13,8 @@ FLOAT = TensorProto.FLOAT
 def _model(extra_output=False):
     rng = np.random.default_rng(0)
     w = rng.standard_normal((8, 3, 3, 3)).astype(np.float32)
-    scale = rng.standard_normal((1, 8, 1, 1)).astype(np.float32)
+    # (per channel and per column: a per-channel constant would be folded into the Conv)
+    scale = rng.standard_normal((1, 8, 1, 16)).astype(np.float32)
     nodes = [
         helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
         helper.make_node("Mul", ["c", "scale"], ["m"]),
