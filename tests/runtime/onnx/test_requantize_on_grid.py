@@ -43,7 +43,8 @@ def _model(second_scale="s1", pads=(0, 0, 0, 0)):
 
 
 def _passing(session) -> int:
-    names = [getattr(n.fn, "func", n.fn).__name__ for n in session._planned.nodes]
+    # (planned kernels may be callable objects without a __name__)
+    names = [getattr(getattr(n.fn, "func", n.fn), "__name__", "") for n in session._planned.nodes]
     return names.count("_pass_through")
 
 

@@ -1,0 +1,157 @@
+"""MaxPool before the fake quantization that feeds it: the quantization then runs on a quarter
+of the values (a 2x2 pool).
+
+QDQ files write ``y = FQ(conv(x)) -> MaxPool``. With positive scales s and s', every step of
+the fake quantization FQ(v) = (min(max(rint(v / s) + z, lo), hi) - z') * s' (float32) is
+non-decreasing in v: a correctly rounded division by s > 0, rint, the clamp, and a product with
+s' > 0. A non-decreasing f commutes with the maximum: max(f(a), f(b)) = f(max(a, b)). So over
+every pooling window, MaxPool(FQ(v)) = FQ(MaxPool(v)), value for value (up to the sign of a
+zero, which no comparison sees).
+
+That holds for windows of real values, so the rewrite is limited to a MaxPool without padding
+or ceil mode (each window lies within the input), with one output (no Indices). NaN is the
+exception: FQ sends it to lo while a maximum propagates it, so a run whose input holds a NaN
+(found by one reduction over it) takes the operations in their written order.
+
+The MaxPool's output is then computed by one node: the pool, then the fake quantization,
+in place on the pool's fresh result. A 2-D pool whose windows tile the input (strides equal to
+the kernel, no dilation) takes the maximum over a (N, C, OH, KH, OW, KW) view of the input,
+one kernel axis at a time: KH - 1 + KW - 1 ``np.maximum`` calls, the first ones over whole rows
+(floor mode drops the rows and columns that no window covers). np.maximum propagates NaN, so
+a NaN in any window shows in the pooled values, and only then does the run go back to the
+written order; other pools use the MaxPool kernel itself, after a check of the whole input.
+"""
+
+import dataclasses
+from collections import Counter
+
+import numpy as np
+
+from runtime.onnx._graph import Graph, Node, _node_free
+from runtime.onnx._qdq_fake_quantize import FakeQuantize
+
+
+def pool_before_fake_quantize(nodes: list, graph: Graph) -> list:
+    """``nodes`` with each planned fake quantization read only by a MaxPool that qualifies
+    merged with it, the pool first."""
+    uses = Counter(name for n in nodes for name in n.inputs if name)
+    uses.update(name for n in nodes for name in _node_free(n))
+    uses.update(v.name for v in graph.outputs)
+    producer = {out: i for i, n in enumerate(nodes) for out in n.outputs if out}
+    merged: dict[int, Node] = {}
+    gone = set()
+    for i, pool in enumerate(nodes):
+        if not _selecting_max_pool(pool):
+            continue
+        j = producer.get(pool.inputs[0])
+        if j is None or j in gone or uses[pool.inputs[0]] != 1 or not _monotone(nodes[j]):
+            continue
+        fq = nodes[j]
+        fn = PoolFirst(fq.fn, pool.fn, dict(pool.attrs), _tiles(pool.attrs))
+        merged[i] = dataclasses.replace(
+            fq,
+            name=f"{fq.name} + {pool.name}",
+            op_type=f"{fq.op_type}+MaxPool",
+            outputs=pool.outputs,
+            fn=fn,
+            attrs={},
+        )
+        gone.add(j)
+    return [merged.get(i, n) for i, n in enumerate(nodes) if i not in gone]
+
+
+def _selecting_max_pool(node: Node) -> bool:
+    attrs = node.attrs
+    return (
+        node.op_type == "MaxPool"
+        and node.domain == ""
+        and len(node.inputs) == 1
+        and len(node.outputs) == 1
+        and bool(node.outputs[0])
+        and not node.graph_attrs
+        and attrs.get("auto_pad", "NOTSET") in ("NOTSET", "VALID")
+        and not any(attrs.get("pads") or [])
+        and not attrs.get("ceil_mode", 0)
+    )
+
+
+def _monotone(node: Node) -> bool:
+    """A planned per-tensor fake quantization with positive scales."""
+    fn = node.fn
+    return (
+        node.op_type == "QuantizeLinear+DequantizeLinear"
+        and len(node.outputs) == 1
+        and isinstance(fn, FakeQuantize)
+        and fn.scale > 0
+        and fn.scale_out > 0
+    )
+
+
+def _tiles(attrs: dict):
+    """(KH, KW) of a 2-D MaxPool whose windows tile its input, or None."""
+    kernel = attrs.get("kernel_shape")
+    if not isinstance(kernel, (list, tuple)) or len(kernel) != 2:
+        return None
+    strides = attrs.get("strides") or [1, 1]
+    dilations = attrs.get("dilations") or [1, 1]
+    if list(strides) != list(kernel) or any(d != 1 for d in dilations):
+        return None
+    if not all(isinstance(k, int) and k >= 1 for k in kernel):
+        return None
+    return tuple(kernel)
+
+
+def max_pool_tiles(x: np.ndarray, kh: int, kw: int) -> np.ndarray:
+    """MaxPool of ``x`` (N, C, H, W; H >= kh, W >= kw) with kernel = strides = (kh, kw)."""
+    n, c, h, w = x.shape
+    oh, ow = h // kh, w // kw
+    view = x[:, :, : oh * kh, : ow * kw].reshape(n, c, oh, kh, ow, kw)
+    rows = _max_along(view, 3, kh)  # (N, C, OH, OW, KW)
+    return _max_along(rows, 4, kw)
+
+
+def _max_along(v: np.ndarray, axis: int, k: int) -> np.ndarray:
+    index = (slice(None),) * axis
+    if k == 1:
+        return v[index + (0,)]
+    result = np.maximum(v[index + (0,)], v[index + (1,)])
+    for i in range(2, k):
+        np.maximum(result, v[index + (i,)], out=result)
+    return result
+
+
+class PoolFirst:
+    """MaxPool(FQ(x)) computed as FQ(MaxPool(x)) when x is a float32 tensor without NaN in
+    its windows. ``tiles``: the (KH, KW) of a 2-D pool whose windows tile the input."""
+
+    __slots__ = ("fq", "pool", "pool_attrs", "tiles")
+
+    def __init__(self, fq: FakeQuantize, pool, pool_attrs: dict, tiles=None):
+        self.fq, self.pool, self.pool_attrs, self.tiles = fq, pool, pool_attrs, tiles
+
+    def __call__(self, x, *params):
+        if type(x) is np.ndarray and x.dtype == np.float32 and x.size and x.ndim:
+            pooled = self._pooled(x)
+            if pooled is not None:
+                # The pool's own new array is overwritten; a view of x (or x) is not.
+                fresh = pooled is not x and pooled.base is None and pooled.flags.writeable
+                return self.fq.apply(pooled, fresh)
+        return self.pool(self.fq(x, *params), **self.pool_attrs)
+
+    def _pooled(self, x: np.ndarray):
+        """MaxPool(x), or None when x has a NaN that a window sees (or may see)."""
+        tiles = self.tiles
+        if tiles is not None and x.ndim == 4 and x.shape[2] >= tiles[0] and x.shape[3] >= tiles[1]:
+            pooled = max_pool_tiles(x, *tiles)
+            if pooled.size:
+                low = np.minimum.reduce(pooled, axis=None)
+                if low != low:
+                    return None
+            return pooled
+        low = np.minimum.reduce(x, axis=None)
+        if low != low:
+            return None
+        pooled = self.pool(x, **self.pool_attrs)
+        if type(pooled) is np.ndarray and pooled.dtype == np.float32 and pooled.ndim:
+            return pooled
+        return None
