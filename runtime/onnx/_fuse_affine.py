@@ -263,8 +263,4 @@ def _scale_shift(x, *, _step, _scale, _shift, _originals, _x, _out):
     shape = (1, step.channels) + (1,) * (x.ndim - 2)
     y = np.multiply(x, _scale.reshape(shape))  # (x's memory layout)
     y += _shift.reshape(shape)
-    if step.relu and y.size:
-        zeros = np.empty_like(y)  # (a second array: numpy's maximum with one value is slow)
-        zeros.fill(0)
-        np.maximum(y, zeros, out=y)
-    return y
+    return elementwise.relu_in_place(y) if step.relu else y

@@ -8,6 +8,9 @@
 - A ``BatchNormalization`` (inference) of a ``Conv`` output that nothing else reads, both with
   constant parameters, is folded into the convolution, as onnxruntime does:
   with s = scale / sqrt(var + epsilon) per output channel, W' = W * s and b' = (b - mean) * s + B.
+- A ``Conv`` output that only a per-channel constant ``Mul``/``Add``/``Sub`` reads is folded
+  into the convolution's weights and bias too; a constant ``BatchNormalization`` followed by such
+  steps (and maybe a ``Relu``) runs as one scale and shift (``runtime.onnx._fuse_affine``).
 - A ``Relu`` of a ``Conv`` output that nothing else reads is applied by the Conv, in place.
 - A ``QuantizeLinear`` whose output only a ``DequantizeLinear`` reads (the fake quantization
   of QDQ files) runs with it as one node: the same two kernels, one pass of the run's loop.
@@ -28,6 +31,7 @@ import numpy as np
 
 from runtime import _budget
 from runtime.errors import InvalidModelError, KernelError
+from runtime.onnx import _fuse_affine as _fuse_affine_rules
 from runtime.onnx._evaluator import run_graph
 from runtime.onnx._fuse_layer_norm import fuse_layer_norms
 from runtime.onnx._graph import Graph, Node, _node_free
@@ -70,11 +74,13 @@ def plan(graph: Graph, subgraph: bool = False, outer: dict | None = None) -> Gra
     budget = _budget.active()
     nodes = [n for n in graph.nodes if not (_foldable(n, known) and _fold(n, known, budget))]
     nodes = _fuse_batch_norms(nodes, known, graph, budget)
+    nodes = _fuse_affine(nodes, graph, known, budget)
     nodes = fuse_layer_norms(nodes, {**outer, **known}, _uses(nodes, graph))
     nodes = _fuse_relus(nodes, graph)
     nodes = _fuse_quantize_dequantize(nodes, graph)
     nodes = _in_place_after_conv(nodes, graph)
     nodes = _in_place_arithmetic(nodes, graph)
+    nodes = _relu_after_sums(nodes, graph)
     nodes = drop_requantize_on_grid(nodes, known)
     nodes = _memoize_shape_chains(nodes, graph, known)
     visible = {**outer, **known}
@@ -106,7 +112,10 @@ def _uses(nodes: list, graph: Graph) -> Counter:
 def _fuse_pairs(nodes: list, graph: Graph, consumer_ok, producer_ok, merge) -> list:
     """Each producer -> consumer pair where only the consumer reads the producer's output (the
     consumer's first input) and both pass their test: one node, ``merge(producer, consumer)``,
-    at the consumer's place."""
+    at the consumer's place, unless ``merge`` returns None (the pair is left as written).
+
+    A producer that is itself the merge of an earlier pair is merged as such, so a chain
+    a -> b -> c becomes one node in one scan (when ``producer_ok`` accepts merged nodes)."""
     uses = _uses(nodes, graph)
     producer = {out: i for i, n in enumerate(nodes) for out in n.outputs if out}
     fused: dict[int, Node] = {}
@@ -115,11 +124,41 @@ def _fuse_pairs(nodes: list, graph: Graph, consumer_ok, producer_ok, merge) -> l
         if not consumer.inputs or not consumer_ok(consumer):
             continue
         j = producer.get(consumer.inputs[0])
-        if j is None or j in gone or uses[consumer.inputs[0]] != 1 or not producer_ok(nodes[j]):
+        if j is None or j in gone or uses[consumer.inputs[0]] != 1:
             continue
-        fused[i] = merge(nodes[j], consumer)
-        gone.add(j)
+        source = fused.get(j, nodes[j])
+        merged = merge(source, consumer) if producer_ok(source) else None
+        if merged is not None:
+            fused[i] = merged
+            gone.add(j)
     return [fused.get(i, n) for i, n in enumerate(nodes) if i not in gone]
+
+
+def _fuse_affine(nodes: list, graph: Graph, known: dict, budget) -> list:
+    """Conv -> per-channel constant Mul/Add/Sub folded into the Conv's weights and bias, and
+    BatchNormalization -> per-channel Mul/Add/Sub (-> Relu) chains run as one scale and shift
+    (``runtime.onnx._fuse_affine``)."""
+
+    def hold(nbytes: int, what: str) -> bool:
+        if budget.held_bytes + nbytes > budget.limits.max_memory_bytes:
+            return False
+        budget.hold(nbytes, what)
+        return True
+
+    nodes = _fuse_pairs(
+        nodes,
+        graph,
+        _fuse_affine_rules.conv_consumer_ok,
+        _fuse_affine_rules.conv_producer_ok,
+        lambda c, n: _fuse_affine_rules.fold_into_conv(c, n, known, hold),
+    )
+    return _fuse_pairs(
+        nodes,
+        graph,
+        _fuse_affine_rules.chain_consumer_ok,
+        _fuse_affine_rules.chain_producer_ok,
+        lambda p, c: _fuse_affine_rules.merge_chain(p, c, known),
+    )
 
 
 def _fuse_relus(nodes: list, graph: Graph) -> list:
@@ -304,6 +343,34 @@ def _in_place_arithmetic(nodes: list, graph: Graph) -> list:
             node = dataclasses.replace(node, fn=functools.partial(node.fn, _in_place=True))
         planned.append(node)
     return planned
+
+
+_SUMS = (elementwise.Add, elementwise.Sum)
+
+
+def _relu_after_sums(nodes: list, graph: Graph) -> list:
+    """Each Add -> Relu or Sum -> Relu pair where only the Relu reads the sum (a residual
+    block's end): one node that applies the Relu in place to the sum's fresh result."""
+    return _fuse_pairs(
+        nodes,
+        graph,
+        lambda n: n.op_type == "Relu" and n.domain == "" and len(n.inputs) == 1,
+        lambda n: (
+            n.op_type in ("Add", "Sum") and n.domain == "" and getattr(n.fn, "func", n.fn) in _SUMS
+        ),
+        lambda producer, relu: dataclasses.replace(
+            producer, outputs=relu.outputs, fn=functools.partial(_then_relu, _fn=producer.fn)
+        ),
+    )
+
+
+def _then_relu(*args, _fn):
+    y = _fn(*args)
+    if y.dtype.kind == "u":  # (Add takes unsigned types, Relu does not)
+        raise InvalidModelError(f"Relu (after Add): element type {y.dtype} is not allowed")
+    if type(y) is np.ndarray and not any(y is a for a in args):
+        return elementwise.relu_in_place(y)  # (a fresh result: Sum of one input is that input)
+    return elementwise.extremum(np.maximum, y, np.zeros((), dtype=y.dtype))
 
 
 def _quantize_dequantize_node(q: Node, dq: Node) -> Node:

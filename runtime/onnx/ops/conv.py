@@ -13,7 +13,7 @@ import numpy as np
 from runtime.errors import InvalidModelError, UnsupportedOpError
 from runtime.onnx.ops._common import check_size, conv_pads
 from runtime.onnx.ops._conv_gemm import planes_nchw, pointwise_nchw, shifted_taps, strided_view
-from runtime.onnx.ops.elementwise import extremum
+from runtime.onnx.ops.elementwise import relu_in_place
 
 _KERNEL_LETTERS = "abdefghijklmnoprstuvwxyz"  # einsum labels of kernel axes ("c", "q": data)
 # Output width from which a depthwise convolution runs along rows of width x channels.
@@ -286,8 +286,8 @@ def Conv(
     )
     if y.dtype != dtype:  # ml_dtypes' bfloat16 matmul gives float32; ONNX keeps T
         y = y.astype(dtype)
-    if _relu:  # (extremum: numpy's maximum with one value takes a slow scalar loop)
-        y = extremum(np.maximum, y, np.zeros((), dtype=y.dtype))
+    if _relu:  # (not np.maximum(y, 0): with one value numpy takes a slow scalar loop)
+        y = relu_in_place(y)
     return y
 
 

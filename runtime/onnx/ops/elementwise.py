@@ -68,6 +68,42 @@ def extremum(ufunc, x, c):
     return ufunc(x, filled, out=filled)
 
 
+# relu_in_place's zeros, one read-only buffer of this many elements per dtype: small enough
+# to stay in cache, large enough that the loop over chunks costs little.
+_CHUNK = 1 << 16
+_ZEROS: dict = {}
+
+
+def relu_in_place(y):
+    """max(y, 0) written into ``y``, a fresh writable array nothing else reads, and returned:
+    numpy's two-array maximum (``extremum``'s vectorized loop, the same bits) against a small
+    zeros buffer, chunk by chunk; no new array (its fresh pages cost as much as the pass)."""
+    dense = _dense(y) if y.size >= _FILL_FROM and y.flags.writeable else None
+    if dense is None:
+        return extremum(np.maximum, y, np.zeros((), dtype=y.dtype))
+    zeros = _ZEROS.get(y.dtype)
+    if zeros is None:
+        zeros = np.zeros(_CHUNK, dtype=y.dtype)
+        zeros.flags.writeable = False
+        _ZEROS[y.dtype] = zeros
+    flat = dense.reshape(-1)  # (a view: dense is C-contiguous)
+    for start in range(0, flat.size, _CHUNK):
+        chunk = flat[start : start + _CHUNK]
+        np.maximum(chunk, zeros[: chunk.size], out=chunk)
+    return y
+
+
+def _dense(y):
+    """``y`` with its axes ordered so that it is C-contiguous (a Conv's channels-last output
+    is a transposed contiguous array), or None when no order is (a view with gaps)."""
+    if type(y) is not np.ndarray:
+        return None
+    if y.flags.c_contiguous:
+        return y
+    t = y.transpose(np.argsort(y.strides, kind="stable")[::-1])
+    return t if t.flags.c_contiguous else None
+
+
 def _binary(ufunc, a, b):
     """``ufunc(a, b)`` for ``b`` broadcasting into ``a`` (``_within``); one value as 0-d."""
     if b.size == 1 and b.ndim <= a.ndim:
@@ -273,7 +309,7 @@ def Gemm(a, b, c=None, *, alpha=1.0, beta=1.0, transA=0, transB=0, _relu=False):
     if _relu:
         if y.dtype.kind == "u":  # (Gemm takes unsigned types, Relu does not)
             raise InvalidModelError(f"Relu (after Gemm): element type {y.dtype} is not allowed")
-        return extremum(np.maximum, y, np.zeros((), y.dtype))
+        return relu_in_place(y)
     return y
 
 
