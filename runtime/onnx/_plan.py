@@ -35,6 +35,8 @@ from runtime.onnx import _fuse_affine as _fuse_affine_rules
 from runtime.onnx._evaluator import run_graph
 from runtime.onnx._fuse_layer_norm import fuse_layer_norms
 from runtime.onnx._graph import Graph, Node, _node_free
+from runtime.onnx._qdq_fake_quantize import plan_fake_quantizations
+from runtime.onnx._qdq_pool_first import pool_before_fake_quantize
 from runtime.onnx._requantize_on_grid import drop_requantize_on_grid
 from runtime.onnx.ops import conv, elementwise, normalization
 
@@ -82,6 +84,8 @@ def plan(graph: Graph, subgraph: bool = False, outer: dict | None = None) -> Gra
     nodes = _in_place_arithmetic(nodes, graph)
     nodes = _relu_after_sums(nodes, graph)
     nodes = drop_requantize_on_grid(nodes, known)
+    nodes = plan_fake_quantizations(nodes, known)
+    nodes = pool_before_fake_quantize(nodes, graph)
     nodes = _memoize_shape_chains(nodes, graph, known)
     visible = {**outer, **known}
     nodes = [_planned_subgraphs(_packed_conv(n, visible), visible) for n in nodes]
