@@ -21,40 +21,57 @@ _pool: ThreadPoolExecutor | None = None
 _pool_size = 0
 
 
-_blas_libs = None  # threadpoolctl's controllers of the loaded BLAS libraries
+_blas = None  # (threadpoolctl's controller, its thread-count reader) per loaded BLAS library
 
 
-class _BlasLimit:
-    """Every loaded BLAS held to one thread; ``restore_original_limits()`` gives each its own
-    count back. (threadpoolctl's ``limit()`` does the same through its generic machinery in
-    about 25 us, which is a tenth of a TFLite Micro-sized model's invoke; this takes 2-3 us.)
-    """
-
-    def __init__(self, libs):
-        self._previous = [(lib, lib.get_num_threads()) for lib in libs]
-        for lib, n in self._previous:
-            if n is not None and n != 1:
-                lib.set_num_threads(1)
-
-    def restore_original_limits(self):
-        for lib, n in self._previous:
-            if n is not None and n != 1:
-                lib.set_num_threads(n)
+def _reader(lib):
+    """A cheap reader of ``lib``'s thread count: OpenBLAS's own C getter where threadpoolctl
+    would call it anyway (its pthreads build: ``get_num_threads`` looks the symbol up on each
+    call, ~0.7 us; the function itself takes 0.1), else the controller's method."""
+    if lib.internal_api == "openblas" and getattr(lib, "threading_layer", None) != "openmp":
+        get_symbol = getattr(lib, "_get_symbol", None)
+        if get_symbol is not None:
+            try:
+                getter = get_symbol("openblas_get_num_threads")
+            except Exception:  # noqa: BLE001 (a threadpoolctl without it: the method)
+                getter = None
+            if getter is not None:
+                return getter
+    return lib.get_num_threads
 
 
-def _single_threaded_blas() -> _BlasLimit:
-    """Holds every loaded BLAS to one thread; ``restore_original_limits()`` undoes it.
-
-    threadpoolctl's controller finds the BLAS libraries once (numpy's is loaded with numpy);
-    each call then only reads and sets their thread counts.
-    """
-    global _blas_libs
-    if _blas_libs is None:
+def _blas_readers():
+    global _blas
+    if _blas is None:
         from threadpoolctl import ThreadpoolController
 
         controller = ThreadpoolController()
-        _blas_libs = [lib for lib in controller.lib_controllers if lib.user_api == "blas"]
-    return _BlasLimit(_blas_libs)
+        _blas = [
+            (lib, _reader(lib)) for lib in controller.lib_controllers if lib.user_api == "blas"
+        ]
+    return _blas
+
+
+def _single_threaded_blas():
+    """Holds every loaded BLAS to one thread. Returns what to give back to
+    ``_restore_blas``: None when every one already ran on one thread (the usual case, read in
+    ~0.1 us each), else the (library, previous count) pairs changed. (threadpoolctl's
+    ``limit()`` does the same through its generic machinery in about 25 us, a tenth of a
+    TFLite Micro-sized model's invoke.)"""
+    changed = None
+    for lib, read in _blas_readers():
+        n = read()
+        if n is not None and n != 1:
+            lib.set_num_threads(1)
+            if changed is None:
+                changed = []
+            changed.append((lib, n))
+    return changed
+
+
+def _restore_blas(changed) -> None:
+    for lib, n in changed:
+        lib.set_num_threads(n)
 
 
 def default_threads() -> int:
@@ -100,7 +117,7 @@ class threads:  # noqa: N801 (used as a function: ``with threads(n):``)
             _threads = self._previous
             _active -= 1
             if _active == 0 and _blas_limit is not None:
-                _blas_limit.restore_original_limits()
+                _restore_blas(_blas_limit)
                 _blas_limit = None
         return False
 

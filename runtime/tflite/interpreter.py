@@ -131,6 +131,19 @@ class Interpreter:
         self._batched = False
         self._carriers = batch_carriers(sg, self._main.constants)
         self._sliceable = self._carriers is not None
+        # Main-graph inputs and the tensors whose values ``get_tensor`` copies as they are
+        # (all but STRING ones): the common calls skip the general checks' lookups (a
+        # TFLite Micro-sized model's set_tensor / get_tensor cost as much as its invoke).
+        self._plain_inputs = {
+            i: schema.TENSOR_TYPE_TO_NUMPY[sg.tensors[i].type]
+            for i in sg.inputs
+            if sg.tensors[i].type != schema.TensorType.STRING
+            and sg.tensors[i].data is None
+            and i not in self._main.constants
+        }
+        self._plain = frozenset(
+            i for i, t in enumerate(sg.tensors) if t.type != schema.TensorType.STRING
+        )
 
     # -- details ------------------------------------------------------------------------------
 
@@ -315,6 +328,15 @@ class Interpreter:
                 caller's ``model_content`` bytes, which every interpreter made from them then
                 sees); this runtime refuses instead of changing a model constant.
         """
+        fast = type(tensor_index) is int and type(value) is np.ndarray
+        want = self._plain_inputs.get(tensor_index) if fast else None
+        if want is not None and value.dtype == want:
+            if value.shape == self._shapes[tensor_index]:
+                # An input given an array of its dtype and shape: the checks below all pass.
+                arr = np.array(value, copy=True)
+                with self._exclusive("set_tensor"):
+                    self._inputs[tensor_index] = arr
+                return
         index, t = self._tensor(tensor_index)
         if index in self._main.constants or t.data is not None:
             raise InvalidInputError(
@@ -422,6 +444,13 @@ class Interpreter:
     def get_tensor(self, tensor_index, subgraph_index=0):
         """A copy of a tensor's value (intermediates only with preserve_all_tensors)."""
         with self._exclusive("get_tensor"):
+            if type(tensor_index) is int and subgraph_index == 0 and tensor_index in self._plain:
+                # (the order of ``_get_tensor``: an input, then the run's value)
+                value = self._inputs.get(tensor_index)
+                if value is None:
+                    value = self._values.get(tensor_index)
+                if value is not None:
+                    return np.array(value, copy=True)
             return self._get_tensor(tensor_index, subgraph_index)
 
     def _get_tensor(self, tensor_index, subgraph_index=0):

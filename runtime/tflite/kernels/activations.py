@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from runtime._fperrors import quiet
 from runtime.tflite.kernels import _common as c
 from runtime.tflite.kernels import _int16
 from runtime.tflite.kernels._byte_tables import byte_table, table_kernel
@@ -35,7 +36,7 @@ def _lut_int8(fn, s_in, zp_in, s_out, zp_out) -> np.ndarray:
 
 
 def _sigmoid32(x):
-    with np.errstate(over="ignore"):  # exp overflow gives inf, and 1 / (1 + inf) = 0
+    with quiet():  # exp overflow gives inf, and 1 / (1 + inf) = 0
         e = np.asarray(np.exp(np.negative(x, dtype=np.float64)), np.float32)  # (0-d: an array)
     # 1.f / (1.f + e) in float32, in place (a Python number keeps the float32 type)
     e += 1

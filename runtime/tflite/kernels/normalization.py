@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from runtime import _budget
+from runtime._fperrors import quiet
 from runtime.tflite.kernels import _common as c
 from runtime.tflite.kernels._fixed_point import (
     INT32_MAX,
@@ -34,6 +35,7 @@ from runtime.tflite.kernels._fixed_point import (
 
 _SD_LEFT_SHIFT = 7
 _RSQRT_SHIFT = 20
+_ONE32 = np.float32(1)
 
 
 def _smaller_than_one(ctx, m: float, what: str) -> tuple[int, int]:
@@ -140,8 +142,9 @@ def prepare_rsqrt(ctx: c.OpContext) -> c.Eval:
     if ttype == c.F32:
 
         def run_float(x):
-            with np.errstate(all="ignore"):  # rsqrt(0) = inf, rsqrt(-1) = nan, as in C
-                return [(np.float32(1) / np.sqrt(x.astype(np.float32))).astype(np.float32)]
+            with quiet():  # rsqrt(0) = inf, rsqrt(-1) = nan, as in C
+                # 1.f / std::sqrt(x): both steps in float32 (x is float32 already)
+                return [np.divide(_ONE32, np.sqrt(x), dtype=np.float32)]
 
         return run_float
     s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")

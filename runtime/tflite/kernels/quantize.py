@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from runtime._fperrors import quiet
 from runtime.tflite.kernels import _common as c
 from runtime.tflite.kernels._byte_tables import byte_table, table_kernel
 from runtime.tflite.kernels._fixed_point import (
@@ -88,7 +89,7 @@ def _affine_quantize(x: np.ndarray, scale, zero_point: int, info=_INT8) -> np.nd
         np.maximum(r, info.min, out=r)
         np.minimum(r, info.max, out=r)
         return r.astype(info.dtype)
-    with np.errstate(invalid="ignore", over="ignore"):
+    with quiet():
         r = round_half_away((x / scale).astype(np.float32))
         unrepresentable = ~((r >= -_INT32_LIMIT) & (r < _INT32_LIMIT))  # NaN included
         q = np.where(unrepresentable, _INT32_MIN, r).astype(np.int64) + zero_point

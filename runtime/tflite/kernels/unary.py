@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from runtime._fperrors import quiet
 from runtime.tflite.kernels import _common as c
 
 _FUNCTIONS = {
@@ -37,7 +38,7 @@ def _unary(name: str):
             return lambda x: [fn(x).astype(x.dtype)]
 
         def run(x):
-            with np.errstate(all="ignore"):  # log(0) = -inf, sqrt(-1) = nan, as in C
+            with quiet():  # log(0) = -inf, sqrt(-1) = nan, as in C
                 return [fn(x.astype(np.float64)).astype(np.float32)]
 
         return run
