@@ -35,7 +35,7 @@ from runtime.tflite.kernels._fixed_point import (
 
 _SD_LEFT_SHIFT = 7
 _RSQRT_SHIFT = 20
-_ONE32 = np.float32(1)
+_ONE32 = np.ones((), np.float32)  # (float32 with float32; cheaper than a Python 1 per call)
 
 
 def _smaller_than_one(ctx, m: float, what: str) -> tuple[int, int]:
@@ -144,7 +144,7 @@ def prepare_rsqrt(ctx: c.OpContext) -> c.Eval:
         def run_float(x):
             with quiet():  # rsqrt(0) = inf, rsqrt(-1) = nan, as in C
                 # 1.f / std::sqrt(x): both steps in float32 (x is float32 already)
-                return [np.divide(_ONE32, np.sqrt(x), dtype=np.float32)]
+                return [np.divide(_ONE32, np.sqrt(x))]
 
         return run_float
     s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
