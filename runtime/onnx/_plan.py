@@ -11,6 +11,8 @@
 - A ``Conv`` output that only a per-channel constant ``Mul``/``Add``/``Sub`` reads is folded
   into the convolution's weights and bias too; a constant ``BatchNormalization`` followed by such
   steps (and maybe a ``Relu``) runs as one scale and shift (``runtime.onnx._fuse_affine``).
+- Float Convs of one input with the same geometry run as one, each result a channel slice
+  (``runtime.onnx._fuse_sibling_convs``).
 - A ``Relu`` of a ``Conv`` output that nothing else reads is applied by the Conv, in place.
 - A ``QuantizeLinear`` whose output only a ``DequantizeLinear`` reads (the fake quantization
   of QDQ files) runs with it as one node: the same two kernels, one pass of the run's loop.
@@ -34,6 +36,7 @@ from runtime.errors import InvalidModelError, KernelError
 from runtime.onnx import _fuse_affine as _fuse_affine_rules
 from runtime.onnx._evaluator import run_graph
 from runtime.onnx._fuse_layer_norm import fuse_layer_norms
+from runtime.onnx._fuse_sibling_convs import merge_sibling_convs
 from runtime.onnx._graph import Graph, Node, _node_free
 from runtime.onnx._qdq_fake_quantize import plan_fake_quantizations
 from runtime.onnx._qdq_pool_first import pool_before_fake_quantize
@@ -79,6 +82,7 @@ def plan(graph: Graph, subgraph: bool = False, outer: dict | None = None) -> Gra
     nodes = _fuse_affine(nodes, graph, known, budget)
     nodes = fuse_layer_norms(nodes, {**outer, **known}, _uses(nodes, graph))
     nodes = _fuse_relus(nodes, graph)
+    nodes = merge_sibling_convs(nodes, known, _holder(budget))
     nodes = _fuse_quantize_dequantize(nodes, graph)
     nodes = _in_place_after_conv(nodes, graph)
     nodes = _in_place_arithmetic(nodes, graph)
@@ -138,17 +142,25 @@ def _fuse_pairs(nodes: list, graph: Graph, consumer_ok, producer_ok, merge) -> l
     return [fused.get(i, n) for i, n in enumerate(nodes) if i not in gone]
 
 
-def _fuse_affine(nodes: list, graph: Graph, known: dict, budget) -> list:
-    """Conv -> per-channel constant Mul/Add/Sub folded into the Conv's weights and bias, and
-    BatchNormalization -> per-channel Mul/Add/Sub (-> Relu) chains run as one scale and shift
-    (``runtime.onnx._fuse_affine``)."""
+def _holder(budget):
+    """``hold(nbytes, what)``: charges ``nbytes`` to the loading budget, or returns False
+    when they would exceed it."""
 
-    def hold(nbytes: int, what: str) -> bool:
+    def hold(nbytes: int, what) -> bool:
         if budget.held_bytes + nbytes > budget.limits.max_memory_bytes:
             return False
         budget.hold(nbytes, what)
         return True
 
+    return hold
+
+
+def _fuse_affine(nodes: list, graph: Graph, known: dict, budget) -> list:
+    """Conv -> per-channel constant Mul/Add/Sub folded into the Conv's weights and bias, and
+    BatchNormalization -> per-channel Mul/Add/Sub (-> Relu) chains run as one scale and shift
+    (``runtime.onnx._fuse_affine``)."""
+
+    hold = _holder(budget)
     nodes = _fuse_pairs(
         nodes,
         graph,
