@@ -87,7 +87,7 @@ def plan(graph: Graph, subgraph: bool = False, outer: dict | None = None) -> Gra
     nodes = _in_place_after_conv(nodes, graph)
     nodes = _in_place_arithmetic(nodes, graph)
     nodes = _relu_after_sums(nodes, graph)
-    nodes = drop_requantize_on_grid(nodes, known)
+    nodes = drop_requantize_on_grid(nodes, known, graph)
     nodes = plan_fake_quantizations(nodes, known)
     nodes = pool_before_fake_quantize(nodes, graph)
     nodes = _memoize_shape_chains(nodes, graph, known)

@@ -82,7 +82,8 @@ def _constants(node: Node, known: dict):
     else:
         lo, hi = np.float32(info.min), np.float32(info.max)
         shift = (zq, zdq)
-    return np.float32(s_q), np.float32(s_dq), lo, hi, shift
+    # (0-d arrays: np.clip converts Python and numpy scalars at every call)
+    return np.float32(s_q), np.float32(s_dq), np.array(lo), np.array(hi), shift
 
 
 class FakeQuantize:

@@ -12,6 +12,11 @@ Reshape, Transpose, Squeeze, Unsqueeze, and a MaxPool without padding or ceil mo
 window lies within the input, so its maximum is one of the input's values). The pass-through
 checks at run time that the value is float32, as the fused QDQ node's own fast path does; any
 other value runs the fake quantization.
+
+Given the graph, a pass-through is removed altogether (its readers read its input) when the
+value is float32 by construction (the first fake quantization's DequantizeLinear has no
+output_dtype, and the ops in between keep the dtype) and its output is neither a graph output
+nor read inside a subgraph: a node of the run's loop fewer.
 """
 
 import dataclasses
@@ -19,23 +24,54 @@ import functools
 
 import numpy as np
 
-from runtime.onnx._graph import Node
+from runtime.onnx._graph import Graph, Node, _node_free
 
 _FQ = "QuantizeLinear+DequantizeLinear"
 _MOVES = frozenset({"Identity", "Flatten", "Reshape", "Transpose", "Squeeze", "Unsqueeze"})
 
 
-def drop_requantize_on_grid(nodes: list, known: dict) -> list:
-    """``nodes`` with each fake quantization of values already on its grid passing through."""
+def drop_requantize_on_grid(nodes: list, known: dict, graph: Graph | None = None) -> list:
+    """``nodes`` with each fake quantization of values already on its grid passing through,
+    or, given ``graph``, removed where that is safe (see the module's docstring)."""
     producer = {out: n for n in nodes for out in n.outputs if out}
+    kept = set() if graph is None else {v.name for v in graph.outputs}
+    kept.update(name for n in nodes for name in _node_free(n))
     planned = []
+    renamed: dict[str, str] = {}
     for node in nodes:
         params = _grid(node, known)
-        if params is not None and _on_grid(node.inputs[0], params, producer, known):
-            fn = functools.partial(_pass_through, _fake_quantize=node.fn)
-            node = dataclasses.replace(node, fn=fn)
+        if params is not None:
+            source = _on_grid(node.inputs[0], params, producer, known)
+            if source is not None:
+                if graph is not None and _float32(source) and node.outputs[0] not in kept:
+                    renamed[node.outputs[0]] = node.inputs[0]
+                    continue
+                fn = functools.partial(_pass_through, _fake_quantize=node.fn)
+                node = dataclasses.replace(node, fn=fn)
         planned.append(node)
-    return planned
+    if not renamed:
+        return planned
+    return [_reading(node, renamed) for node in planned]
+
+
+def _reading(node: Node, renamed: dict) -> Node:
+    """``node`` reading, for each removed pass-through's output, what it passed through."""
+    inputs = []
+    for name in node.inputs:
+        while name in renamed:  # (a chain of pass-throughs)
+            name = renamed[name]
+        inputs.append(name)
+    if tuple(inputs) == tuple(node.inputs):
+        return node
+    return dataclasses.replace(node, inputs=tuple(inputs))
+
+
+def _float32(node: Node) -> bool:
+    """Whether the fused fake quantization ``node`` always gives float32 (its scale's type,
+    checked by ``_grid``): its DequantizeLinear has no output_dtype."""
+    keywords = getattr(node.fn, "keywords", None) or {}
+    dq = keywords.get("_dq")
+    return dq is not None and not dq[1].get("output_dtype")
 
 
 def _grid(node: Node, known: dict):
@@ -55,18 +91,18 @@ def _grid(node: Node, known: dict):
     return float(s_q.reshape(())), int(z_q.reshape(())), z_q.dtype
 
 
-def _on_grid(name: str, params, producer: dict, known: dict) -> bool:
-    """Whether value ``name`` is made of values of a fake quantization with ``params``."""
+def _on_grid(name: str, params, producer: dict, known: dict):
+    """The fake quantization with ``params`` whose values make value ``name``, or None."""
     for _ in range(16):  # (a short chain of data movement; deeper ones are left alone)
         node = producer.get(name)
         if node is None or node.domain != "":
-            return False
+            return None
         if node.op_type == _FQ:
-            return _grid(node, known) == params
+            return node if _grid(node, known) == params else None
         if node.op_type not in _MOVES and not _selecting_max_pool(node):
-            return False
+            return None
         name = node.inputs[0]
-    return False
+    return None
 
 
 def _selecting_max_pool(node: Node) -> bool:
