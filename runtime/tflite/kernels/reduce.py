@@ -33,7 +33,7 @@ def _float_mean_plan(shape: tuple, axes: tuple, keep: bool) -> tuple:
     perm = None if axes == tuple(range(len(kept), len(shape))) else kept + list(axes)
     lead = tuple(shape[a] for a in kept)
     out = tuple(1 if a in axes else d for a, d in enumerate(shape)) if keep else lead
-    return perm, lead + (n,), out, np.float32(n)
+    return perm, lead + (n,), out, np.asarray(n, np.float32)  # (0-d: cheaper than a scalar)
 
 
 def _float_mean(x: np.ndarray, plan: tuple) -> np.ndarray:
@@ -46,7 +46,10 @@ def _float_mean(x: np.ndarray, plan: tuple) -> np.ndarray:
     if n == 0:  # nothing to average: 0, as before
         return np.zeros(out_shape, np.float32)
     # (add.accumulate is cumsum without its wrapper's cost)
-    total = np.add.accumulate(flat, axis=-1, dtype=np.float32)[..., -1:]  # (>= 1-D: an array)
+    if flat.dtype == np.float32:  # (dtype= costs a cast lookup per call)
+        total = np.add.accumulate(flat, -1)[..., -1:]  # (>= 1-D: an array)
+    else:
+        total = np.add.accumulate(flat, axis=-1, dtype=np.float32)[..., -1:]
     mean = total / n
     return mean if mean.shape == out_shape else mean.reshape(out_shape)
 
