@@ -105,9 +105,10 @@ class FakeQuantize:
             return self.fallback(x, *params)
         return self.apply(x, self.in_place and x.flags.writeable)
 
-    def apply(self, x: np.ndarray, in_place: bool) -> np.ndarray:
+    def apply(self, x: np.ndarray, in_place: bool, refuse_nan: bool = False):
         """The fake quantization of ``x`` (float32, at least one dimension), written into
-        ``x`` itself when ``in_place``."""
+        ``x`` itself when ``in_place``; None when ``refuse_nan`` and ``x`` holds a NaN (then
+        ``x`` may be overwritten with partial results)."""
         q = np.divide(x, self.scale, out=x) if in_place else np.divide(x, self.scale)
         np.rint(q, out=q)
         if self.shift is not None:
@@ -116,6 +117,8 @@ class FakeQuantize:
             np.clip(q, self.lo, self.hi, out=q)
             low = np.minimum.reduce(q, axis=None)
             if low != low:
+                if refuse_nan:
+                    return None
                 np.fmax(q, self.lo, out=q)
         if self.shift is not None:
             q -= self.shift[1]

@@ -101,6 +101,10 @@ def _tiles(attrs: dict):
     return tuple(kernel)
 
 
+def _covers(shape: tuple, tiles: tuple) -> bool:
+    return shape[2] >= tiles[0] and shape[3] >= tiles[1]
+
+
 def max_pool_tiles(x: np.ndarray, kh: int, kw: int) -> np.ndarray:
     """MaxPool of ``x`` (N, C, H, W; H >= kh, W >= kw) with kernel = strides = (kh, kw)."""
     n, c, h, w = x.shape
@@ -131,27 +135,17 @@ class PoolFirst:
 
     def __call__(self, x, *params):
         if type(x) is np.ndarray and x.dtype == np.float32 and x.size and x.ndim:
-            pooled = self._pooled(x)
-            if pooled is not None:
+            tiles = self.tiles
+            if tiles is not None and x.ndim == 4 and _covers(x.shape, tiles):
+                # A NaN in a window is in the pooled values: the quantization finds it.
+                pooled = max_pool_tiles(x, *tiles)
+            else:
+                low = np.minimum.reduce(x, axis=None)
+                pooled = self.pool(x, **self.pool_attrs) if low == low else None
+            if type(pooled) is np.ndarray and pooled.dtype == np.float32 and pooled.ndim:
                 # The pool's own new array is overwritten; a view of x (or x) is not.
                 fresh = pooled is not x and pooled.base is None and pooled.flags.writeable
-                return self.fq.apply(pooled, fresh)
+                y = self.fq.apply(pooled, fresh, refuse_nan=True)
+                if y is not None:
+                    return y
         return self.pool(self.fq(x, *params), **self.pool_attrs)
-
-    def _pooled(self, x: np.ndarray):
-        """MaxPool(x), or None when x has a NaN that a window sees (or may see)."""
-        tiles = self.tiles
-        if tiles is not None and x.ndim == 4 and x.shape[2] >= tiles[0] and x.shape[3] >= tiles[1]:
-            pooled = max_pool_tiles(x, *tiles)
-            if pooled.size:
-                low = np.minimum.reduce(pooled, axis=None)
-                if low != low:
-                    return None
-            return pooled
-        low = np.minimum.reduce(x, axis=None)
-        if low != low:
-            return None
-        pooled = self.pool(x, **self.pool_attrs)
-        if type(pooled) is np.ndarray and pooled.dtype == np.float32 and pooled.ndim:
-            return pooled
-        return None

@@ -62,6 +62,7 @@ POOLS = [
     dict(kernel_shape=[1, 1]),  # tiles of one value: a view of the input
     dict(kernel_shape=[3, 3], strides=[2, 2]),  # overlapping: the MaxPool kernel, pool first
     dict(kernel_shape=[2, 2], strides=[1, 1], dilations=[2, 2]),
+    dict(kernel_shape=[1, 8], strides=[1, 8]),  # wider than the NHWC input: the kernel's error
 ]
 
 
@@ -75,6 +76,15 @@ def test_pool_first_equals_the_graph_as_written_and_onnxruntime(pool, nhwc):
     assert _merged(session) == 1
     written = InferenceSession(bytes_, keep_intermediates=True)
     ort = ort_session(model)
+    if pool["kernel_shape"][1] > shape[2 if nhwc else 3]:
+        x = np.ones(shape, np.float32)
+        with pytest.raises(ValueError) as got:
+            session.run(None, {"x": x})
+        with pytest.raises(ValueError) as want:
+            written.run(None, {"x": x})
+        # (the merged node names both nodes; the kernel's message is the same)
+        assert str(got.value).split(": ", 1)[1] == str(want.value).split(": ", 1)[1]
+        return
     for x in _inputs(shape, np.random.default_rng(0)):
         before = x.copy()
         got = session.run(None, {"x": x})[0]
