@@ -33,11 +33,8 @@ def prepare_quantize(ctx: c.OpContext) -> c.Eval:
     info = np.iinfo(np.int8 if ctx.out_type() == c.I8 else np.int16)
     s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
     if ctx.in_type(0) == c.F32:
-
-        def run(x):
-            return [_affine_quantize(x, s_out, zp_out, info)]
-
-        return run
+        quantize = _quantizer(s_out, zp_out, info)
+        return lambda x: [quantize(x)]
     if ctx.in_type(0) in (c.I8, c.I16):  # requantize; int16 <-> int8 as in 16x8 models
         s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
         if ctx.in_type(0) == ctx.out_type() == c.I16 and (zp_in or zp_out):
@@ -75,6 +72,39 @@ def _within(x: np.ndarray, bound: float) -> bool:
         return bool(np.dot(flat, flat) < (bound / 2) ** 2)
     low, high = x.min(initial=0.0), x.max(initial=0.0)  # NaN if any is NaN
     return bool(-bound < low and high < bound)
+
+
+def _quantizer(scale, zero_point: int, info=_INT8):
+    """``_affine_quantize`` for fixed parameters, its constants made once as 0-d arrays (a
+    numpy or Python scalar operand costs a conversion per call, as much as the arithmetic on
+    a few hundred values)."""
+    s32 = np.asarray(scale, np.float32)
+    bound = float(scale) * 2.0**29
+    squares_limit = (bound / 2) ** 2  # (``_within``'s test)
+    half = np.asarray(0.5)  # float64: copysign(half, float32 quotient) is float64
+    zp = np.asarray(float(zero_point))
+    lo, hi = np.asarray(float(info.min)), np.asarray(float(info.max))
+
+    def quantize(x: np.ndarray) -> np.ndarray:
+        if x.dtype == np.float32:
+            flat = x.reshape(-1)
+            if flat.size <= _SQUARES_TEST_MAX_ELEMENTS:
+                fast = np.dot(flat, flat) < squares_limit
+            else:
+                fast = _within(x, bound)
+            if fast:
+                # ``_affine_quantize``'s fast path: the float32 quotient, widened exactly to
+                # float64 by the addition of the float64 +-0.5, truncated, shifted, clamped
+                q = np.divide(x, s32)
+                r = np.add(q, np.copysign(half, q))
+                np.trunc(r, out=r)
+                r += zp
+                np.maximum(r, lo, out=r)
+                np.minimum(r, hi, out=r)
+                return r.astype(info.dtype)
+        return _affine_quantize(x, scale, zero_point, info)
+
+    return quantize
 
 
 def _affine_quantize(x: np.ndarray, scale, zero_point: int, info=_INT8) -> np.ndarray:
