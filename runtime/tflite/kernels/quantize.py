@@ -102,7 +102,7 @@ def _quantizer(scale, zero_point: int, info=_INT8):
                 np.maximum(r, lo, out=r)
                 np.minimum(r, hi, out=r)
                 return r.astype(info.dtype)
-        return _affine_quantize(x, scale, zero_point, info)
+        return _general_quantize(x, scale, zero_point, info)
 
     return quantize
 
@@ -119,6 +119,11 @@ def _affine_quantize(x: np.ndarray, scale, zero_point: int, info=_INT8) -> np.nd
         np.maximum(r, info.min, out=r)
         np.minimum(r, info.max, out=r)
         return r.astype(info.dtype)
+    return _general_quantize(x, scale, zero_point, info)
+
+
+def _general_quantize(x: np.ndarray, scale, zero_point: int, info=_INT8) -> np.ndarray:
+    """AffineQuantize for any input: NaN, infinities and values beyond int32 included."""
     with quiet():
         r = round_half_away((x / scale).astype(np.float32))
         unrepresentable = ~((r >= -_INT32_LIMIT) & (r < _INT32_LIMIT))  # NaN included
