@@ -347,7 +347,8 @@ class SubgraphExecutor:
 
     def _run(self, feeds: dict, keep_all: bool, budget) -> dict:
         values = self.base.copy()  # the constants, and None for an omitted input (-1)
-        values.update(self.variables)
+        if self.variables:
+            values.update(self.variables)
         values.update(feeds)
         get = values.__getitem__
         max_bytes = self.max_tensor_bytes

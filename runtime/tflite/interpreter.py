@@ -334,8 +334,11 @@ class Interpreter:
             if value.shape == self._shapes[tensor_index]:
                 # An input given an array of its dtype and shape: the checks below all pass.
                 arr = np.array(value, copy=True)
-                with self._exclusive("set_tensor"):
-                    self._inputs[tensor_index] = arr
+                # (the lock taken inline: a ``with`` object costs as much as the store)
+                if not self._busy.acquire(blocking=False):
+                    raise _busy_error("set_tensor")
+                self._inputs[tensor_index] = arr
+                self._busy.release()
                 return
         index, t = self._tensor(tensor_index)
         if index in self._main.constants or t.data is not None:
@@ -385,8 +388,13 @@ class Interpreter:
             BudgetExceededError: the run needs more work or memory than the limits allow.
             RuntimeError: another call of this interpreter is in progress in another thread.
         """
-        with self._exclusive("invoke"):
+        busy = self._busy
+        if not busy.acquire(blocking=False):
+            raise _busy_error("invoke")
+        try:
             self._invoke()
+        finally:
+            busy.release()
 
     def _invoke(self):
         if not self._allocated:
@@ -443,7 +451,10 @@ class Interpreter:
 
     def get_tensor(self, tensor_index, subgraph_index=0):
         """A copy of a tensor's value (intermediates only with preserve_all_tensors)."""
-        with self._exclusive("get_tensor"):
+        busy = self._busy
+        if not busy.acquire(blocking=False):
+            raise _busy_error("get_tensor")
+        try:
             if type(tensor_index) is int and subgraph_index == 0 and tensor_index in self._plain:
                 # (the order of ``_get_tensor``: an input, then the run's value)
                 value = self._inputs.get(tensor_index)
@@ -452,6 +463,8 @@ class Interpreter:
                 if value is not None:
                     return np.array(value, copy=True)
             return self._get_tensor(tensor_index, subgraph_index)
+        finally:
+            busy.release()
 
     def _get_tensor(self, tensor_index, subgraph_index=0):
         index, t = self._tensor(tensor_index, subgraph_index)
@@ -534,6 +547,14 @@ class Interpreter:
         raise ValueError(f'Invalid signature_key provided: "{signature_key}".')
 
 
+def _busy_error(what: str) -> RuntimeError:
+    return RuntimeError(
+        f"Interpreter.{what}() called while another call of the same Interpreter is in "
+        "progress in another thread; an Interpreter is not thread-safe (as in LiteRT): use one "
+        "Interpreter per thread"
+    )
+
+
 class _Exclusive:
     """``with``: holds ``lock`` or raises at once (a class rather than a generator context
     manager, whose machinery costs more than a TFLite Micro-sized model's kernels)."""
@@ -546,11 +567,7 @@ class _Exclusive:
 
     def __enter__(self):
         if not self._lock.acquire(blocking=False):
-            raise RuntimeError(
-                f"Interpreter.{self._what}() called while another call of the same Interpreter "
-                "is in progress in another thread; an Interpreter is not thread-safe (as in "
-                "LiteRT): use one Interpreter per thread"
-            )
+            raise _busy_error(self._what)
         return self
 
     def __exit__(self, *exc) -> bool:
