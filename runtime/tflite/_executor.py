@@ -364,8 +364,8 @@ class SubgraphExecutor:
         if at_once:
             budget.nodes += len(self.plan)
         # Outputs this run charged for (not large views of an input, nor variables or feeds):
-        # each charge is the value's own size, refunded when its last reader is done.
-        charged: set[int] = set()
+        # tensor -> its charge, the value's own size, refunded when its last reader is done.
+        charged: dict[int, int] = {}
         release = not keep_all
         for op, kernel, ins, outs, wants, drop, label, where in self.plan:
             if not at_once:
@@ -381,30 +381,49 @@ class SubgraphExecutor:
                 outputs = kernel(*args)
             except Exception as e:
                 raise_relabelled(self._failure(op, e, args), e)
-            if len(outputs) != len(outs):
-                self._store(op, outputs, values)  # raises, naming the counts
-            for t, v, want, w in zip(outs, outputs, wants, where):
-                if v.dtype != want:
+            if len(outputs) == 1 and len(outs) == 1:
+                # One output (most operators): the loop below, written out for it.
+                v = outputs[0]
+                t = outs[0]
+                if v.dtype != wants[0]:
                     self.check_value(t, v)  # raises, naming the tensor and both dtypes
                 nbytes = v.nbytes
                 if nbytes > max_bytes:
                     self._store(op, outputs, values)  # raises, naming the tensor and size
-                # (small outputs are counted even when they are views: not worth the check)
                 if nbytes < 4096 or not _aliases(v, args):
                     now = budget.held_bytes + nbytes
                     if now > max_held or nbytes > max_held_tensor:
-                        budget.hold(nbytes, w)  # raises
+                        budget.hold(nbytes, where[0])  # raises
                     budget.held_bytes = now
-                    charged.add(t)
+                    charged[t] = nbytes
                 else:
-                    charged.discard(t)
+                    charged.pop(t, None)
                 values[t] = v
+            else:
+                if len(outputs) != len(outs):
+                    self._store(op, outputs, values)  # raises, naming the counts
+                for t, v, want, w in zip(outs, outputs, wants, where):
+                    if v.dtype != want:
+                        self.check_value(t, v)  # raises, naming the tensor and both dtypes
+                    nbytes = v.nbytes
+                    if nbytes > max_bytes:
+                        self._store(op, outputs, values)  # raises, naming the tensor and size
+                    # (small outputs are counted even when they are views: not worth the check)
+                    if nbytes < 4096 or not _aliases(v, args):
+                        now = budget.held_bytes + nbytes
+                        if now > max_held or nbytes > max_held_tensor:
+                            budget.hold(nbytes, w)  # raises
+                        budget.held_bytes = now
+                        charged[t] = nbytes
+                    else:
+                        charged.pop(t, None)
+                    values[t] = v
             if drop and release:
                 for t in drop:
-                    v = values.pop(t)
-                    if t in charged:
-                        charged.discard(t)
-                        budget.held_bytes -= v.nbytes  # (its charge: never below zero)
+                    del values[t]
+                    nbytes = charged.pop(t, None)
+                    if nbytes is not None:
+                        budget.held_bytes -= nbytes  # (its charge: never below zero)
         del values[-1]
         return values
 

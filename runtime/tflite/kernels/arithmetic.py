@@ -72,7 +72,8 @@ def _operand_plan(sa: tuple, sb: tuple) -> int:
 
 def _float_or_int(ctx, ttype, act, fn):
     lo, hi = c.activation_range_float(act)
-    lo32, hi32 = np.float32(lo), np.float32(hi)
+    # 0-d float32 arrays: cheaper operands than numpy scalars
+    lo32, hi32 = np.asarray(lo, np.float32), np.asarray(hi, np.float32)
     floor, ceiling = ttype == c.F32 and lo > -np.inf, ttype == c.F32 and hi < np.inf
     plans = {}  # (shape of a, shape of b) -> _operand_plan
 

@@ -43,7 +43,7 @@ def _float_mean(x: np.ndarray, plan: tuple) -> np.ndarray:
     its result is quantized again."""
     perm, flat_shape, out_shape, n = plan
     flat = (x if perm is None else np.transpose(x, perm)).reshape(flat_shape)
-    if n == 0:  # nothing to average: 0, as before
+    if flat_shape[-1] == 0:  # nothing to average: 0, as before (n: a 0-d array)
         return np.zeros(out_shape, np.float32)
     # (add.accumulate is cumsum without its wrapper's cost)
     if flat.dtype == np.float32:  # (dtype= costs a cast lookup per call)
