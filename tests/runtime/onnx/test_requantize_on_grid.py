@@ -73,3 +73,44 @@ def test_requantizing_on_the_grid_passes_through_with_the_same_bits(
         np.testing.assert_array_equal(
             session.run(None, {"x": x})[0], written.run(None, {"x": x})[0]
         )
+
+
+def test_a_pass_through_read_inside_a_subgraph_is_kept():
+    """The If's branches read ``b`` from the enclosing graph: it is not renamed away."""
+    branch_out = helper.make_tensor_value_info("o", FLOAT, None)
+    then_branch = helper.make_graph(
+        [helper.make_node("Flatten", ["b"], ["o"])], "then", [], [branch_out]
+    )
+    else_branch = helper.make_graph(
+        [helper.make_node("Identity", ["b"], ["o"])], "else", [], [branch_out]
+    )
+    nodes = (
+        _fq("a", "x", "a", "s1", "z1")
+        + [helper.make_node("MaxPool", ["a"], ["p"], kernel_shape=[2, 2])]
+        + _fq("b", "p", "b", "s1", "z1")
+        + [helper.make_node("If", ["c"], ["y"], then_branch=then_branch, else_branch=else_branch)]
+    )
+    inits = [
+        helper.make_tensor("s1", FLOAT, [], [0.0173]),
+        helper.make_tensor("z1", INT8, [], [-7]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "grid_if",
+        [
+            helper.make_tensor_value_info("x", FLOAT, [2, 3, 6, 6]),
+            helper.make_tensor_value_info("c", TensorProto.BOOL, []),
+        ],
+        [helper.make_tensor_value_info("y", FLOAT, None)],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    model = model.SerializeToString()
+    session = InferenceSession(model)
+    assert (_passing(session), _removed(session) - 1) == (1, 0)  # (the model has two)
+    written = InferenceSession(model, keep_intermediates=True)
+    x = (np.random.default_rng(3).standard_normal((2, 3, 6, 6)) * 3).astype(np.float32)
+    for c in (True, False):
+        feeds = {"x": x, "c": np.array(c)}
+        np.testing.assert_array_equal(session.run(None, feeds)[0], written.run(None, feeds)[0])
