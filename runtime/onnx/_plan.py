@@ -16,6 +16,10 @@
 - A ``Relu`` of a ``Conv`` output that nothing else reads is applied by the Conv, in place.
 - A ``QuantizeLinear`` whose output only a ``DequantizeLinear`` reads (the fake quantization
   of QDQ files) runs with it as one node: the same two kernels, one pass of the run's loop.
+  One of values already on its grid passes them through, or is removed
+  (``runtime.onnx._requantize_on_grid``); one of constant per-tensor parameters runs bound to
+  them (``runtime.onnx._qdq_fake_quantize``); a MaxPool of its output runs before it
+  (``runtime.onnx._qdq_pool_first``).
 - A ``Conv`` whose weights are constant gets them in the im2col matmul's layout once.
 
 The folded graph is only used when the feeds override no initializer (an initializer listed
