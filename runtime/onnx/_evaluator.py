@@ -179,6 +179,7 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held,
     # Every node of the graph charged at once when they all fit; else one by one, so that the
     # node that would exceed the limit raises, named.
     counted = budget.nodes + len(steps) <= max_nodes
+    lookup = local.__getitem__
     if counted:
         budget.nodes += len(steps)
     for node, fn, names, attrs, outputs, single, blank in steps:
@@ -190,7 +191,7 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held,
             args = [_value(node, name, values) if name else None for name in names]
         else:
             try:
-                args = [local[name] for name in names]
+                args = list(map(lookup, names))  # (no comprehension frame per node)
             except KeyError:
                 args = [_value(node, name, values) for name in names]
         while args and args[-1] is None:
