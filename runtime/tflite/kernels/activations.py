@@ -42,7 +42,7 @@ _ONE32 = np.ones((), np.float32)
 
 def _sigmoid32(x):
     with quiet():  # exp overflow gives inf, and 1 / (1 + inf) = 0
-        e = np.exp(np.negative(np.asarray(x, np.float64))).astype(np.float32)
+        e = np.exp(np.negative(x.astype(np.float64))).astype(np.float32)
     # 1.f / (1.f + e) in float32: in place, except on one value (where numpy's out= costs more
     # than a new array)
     if e.size > 1:
