@@ -39,7 +39,13 @@ def prepare(ctx: c.OpContext) -> c.Eval:
         raise ctx.fail(f"bias has {bias.size} elements, expected {units}")
     keep_dims = bool(o["keep_num_dims"])
 
+    one_row = (1, depth)
+
     def rows(x):
+        if x.shape == one_row:  # (the common case: nothing to work out or reshape)
+            if not fits(units * 4):
+                c.check_alloc(ctx, (1, units), "output")  # raises, naming the limit
+            return x
         n, rest = divmod(x.size, depth)
         if rest:
             raise ctx.fail(f"input of shape {list(x.shape)} is not a multiple of depth {depth}")
