@@ -42,7 +42,9 @@ def _float_mean(x: np.ndarray, plan: tuple) -> np.ndarray:
     A float island (a normalization kept float in an int8 model) needs it bit for bit, since
     its result is quantized again."""
     perm, flat_shape, out_shape, n = plan
-    flat = (x if perm is None else np.transpose(x, perm)).reshape(flat_shape)
+    flat = x if perm is None else np.transpose(x, perm)
+    if flat.shape != flat_shape:  # (a row-major input reduced over its last axis: as it is)
+        flat = flat.reshape(flat_shape)
     if flat_shape[-1] == 0:  # nothing to average: 0, as before (n: a 0-d array)
         return np.zeros(out_shape, np.float32)
     # (add.accumulate is cumsum without its wrapper's cost)
