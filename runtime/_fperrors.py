@@ -8,6 +8,9 @@ state made once (per enclosing state, so a caller's ``np.setbufsize`` / ``np.set
 kept) and resets it on exit, as ``np.errstate`` does: a block leaves the state as it found it,
 in this thread and context only. Where that variable is missing (another numpy) it falls back to
 ``np.errstate``.
+
+The TFLite interpreter runs each invoke inside one ``quiet()`` (LiteRT's C arithmetic never
+warns, whatever numpy's settings); a kernel's own ``quiet()`` inside it then costs a lookup.
 """
 
 from __future__ import annotations
@@ -44,9 +47,26 @@ class _Quiet:
         return False
 
 
+class _AlreadyQuiet:
+    """``quiet()`` inside a ``quiet()`` block (a kernel within a run): nothing to change."""
+
+    __slots__ = ()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> bool:
+        return False
+
+
+_ALREADY_QUIET = _AlreadyQuiet()
+
+
 def quiet():
     """A context manager under which numpy reports no floating-point errors (like
     ``np.errstate(all="ignore")``), restoring the previous state on exit."""
+    if _extobj_contextvar.get() is _last[1]:
+        return _ALREADY_QUIET  # (the state of an enclosing ``quiet``: nothing to set)
     return _Quiet()
 
 

@@ -22,6 +22,7 @@ import threading
 import numpy as np
 
 from runtime._budget import DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_NODES, Budget, Limits, running
+from runtime._fperrors import quiet
 from runtime._parallel import default_threads, threads
 from runtime.errors import BudgetExceededError, InvalidInputError, InvalidModelError
 from runtime.tflite import _sparse, _strings, schema
@@ -284,7 +285,7 @@ class Interpreter:
         one_row = self._sliceable and len(batch) == 1 and batch != {0}
         if one_row:
             feeds = {t: v[:1] for t, v in feeds.items()}
-        with threads(self._num_threads), running(Budget(self._limits)):
+        with threads(self._num_threads), running(Budget(self._limits)), quiet():
             values = self._main.run(feeds, keep_all=True)
         for t, v in values.items():
             shape = tuple(v.shape)
@@ -412,7 +413,9 @@ class Interpreter:
         else:
             for t, v in feeds.items():
                 budget.hold(v.nbytes, f"invoke: input {t}")  # raises, naming the input
-        with threads(self._num_threads), running(budget):
+        # numpy reports no float errors meanwhile: LiteRT's arithmetic gives inf and NaN
+        # silently (the caller's setting is back afterwards)
+        with threads(self._num_threads), running(budget), quiet():
             # (a batch of one row, fixed since allocate_tensors, is never sliced)
             rows = self._slice_rows(feeds) if self._batched else 0
             if rows:

@@ -126,3 +126,21 @@ def test_set_and_get_tensor_shortcuts_copy_and_check():
         it.set_tensor(i, np.zeros((1, 5), np.float32))
     with pytest.raises(InvalidInputError, match="exceeds max tensor index"):
         it.get_tensor(99)
+
+
+def test_invoke_computes_like_c_whatever_numpys_float_error_setting():
+    """LiteRT's arithmetic overflows to inf and divides by zero silently; an invoke does the
+    same under ``np.errstate(all="raise")`` and warnings as errors, and leaves them set."""
+    data = one_op_model(Op.MUL, [inp((1, 3)), inp((1, 3))], [out((1, 3))])
+    it = Interpreter(model_content=data)
+    it.allocate_tensors()
+    a, b = (d["index"] for d in it.get_input_details())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            it.set_tensor(a, np.array([[3e38, -3e38, 1.0]], np.float32))
+            it.set_tensor(b, np.array([[10.0, 10.0, np.nan]], np.float32))
+            it.invoke()
+            y = it.get_tensor(it.get_output_details()[0]["index"])
+            assert np.geterr() == {k: "raise" for k in ("divide", "over", "under", "invalid")}
+    np.testing.assert_array_equal(y, [[np.inf, -np.inf, np.nan]])
