@@ -29,6 +29,7 @@ import numpy as np
 
 from runtime.onnx._graph import Graph, Node, _node_free
 from runtime.onnx._qdq_fake_quantize import FakeQuantize
+from runtime.onnx.ops.pool import max_pool_tiles
 
 
 def pool_before_fake_quantize(nodes: list, graph: Graph) -> list:
@@ -105,25 +106,6 @@ def _covers(shape: tuple, tiles: tuple) -> bool:
     return shape[2] >= tiles[0] and shape[3] >= tiles[1]
 
 
-def max_pool_tiles(x: np.ndarray, kh: int, kw: int) -> np.ndarray:
-    """MaxPool of ``x`` (N, C, H, W; H >= kh, W >= kw) with kernel = strides = (kh, kw)."""
-    n, c, h, w = x.shape
-    oh, ow = h // kh, w // kw
-    view = x[:, :, : oh * kh, : ow * kw].reshape(n, c, oh, kh, ow, kw)
-    rows = _max_along(view, 3, kh)  # (N, C, OH, OW, KW)
-    return _max_along(rows, 4, kw)
-
-
-def _max_along(v: np.ndarray, axis: int, k: int) -> np.ndarray:
-    index = (slice(None),) * axis
-    if k == 1:
-        return v[index + (0,)]
-    result = np.maximum(v[index + (0,)], v[index + (1,)])
-    for i in range(2, k):
-        np.maximum(result, v[index + (i,)], out=result)
-    return result
-
-
 class PoolFirst:
     """MaxPool(FQ(x)) computed as FQ(MaxPool(x)) when x is a float32 tensor without NaN in
     its windows. ``tiles``: the (KH, KW) of a 2-D pool whose windows tile the input."""
@@ -138,7 +120,7 @@ class PoolFirst:
             tiles = self.tiles
             if tiles is not None and x.ndim == 4 and _covers(x.shape, tiles):
                 # A NaN in a window is in the pooled values: the quantization finds it.
-                pooled = max_pool_tiles(x, *tiles)
+                pooled = max_pool_tiles(x, *tiles, height_first=True)
             else:
                 low = np.minimum.reduce(x, axis=None)
                 pooled = self.pool(x, **self.pool_attrs) if low == low else None

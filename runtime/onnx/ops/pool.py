@@ -87,8 +87,60 @@ def MaxPool(
     )
     if _n_outputs > 1:
         return _max_with_indices(x, kernel_shape, strides, dilations, pads, extra, storage_order)
+    if (
+        len(kernel_shape) == 2
+        and strides == list(kernel_shape)
+        and dilations == [1, 1]
+        and not any(pads)
+        and not any(extra)
+        and x.dtype in _TILED_DTYPES
+    ):
+        # Windows tile the input (floor mode drops the rows and columns no window covers; no
+        # pads or ceil_mode cells). The cells are taken in the order _reduce_windows takes
+        # them, so a tie of -0.0 and 0.0 and a choice between NaNs come out the same.
+        height_first = _separable(x.shape, kernel_shape, _outs(x.shape, kernel_shape, strides))
+        return max_pool_tiles(x, *kernel_shape, height_first=height_first)
     x = _padded(x, pads, extra, _lowest(x.dtype), "MaxPool")
     return _reduce_windows(x, kernel_shape, strides, dilations, np.maximum)
+
+
+# The dtypes the tiled MaxPool is tested on against the window reduction (bit for bit).
+_TILED_DTYPES = frozenset(
+    np.dtype(t) for t in ("float16", "float32", "float64", "int8", "uint8")
+) | frozenset(t for t in EXOTIC_FLOATS if t.name == "bfloat16")
+
+
+def max_pool_tiles(x: np.ndarray, kh: int, kw: int, *, height_first: bool = False) -> np.ndarray:
+    """MaxPool of ``x`` (N, C, H, W; H >= kh, W >= kw) with kernel = strides = (kh, kw), no
+    pads or dilations: the maximum over an (N, C, OH, KH, OW, KW) view of the input (the
+    rows and columns past OH * KH and OW * KW dropped, as MaxPool's floor mode does), one
+    kernel axis at a time: KH - 1 + KW - 1 ``np.maximum`` calls instead of KH * KW - 1 over
+    strided window slices. ``np.maximum`` propagates NaN.
+
+    A window's cells are combined in row-major order (the width axis first), the order of
+    _reduce_windows' nested loop; ``height_first`` takes them column by column, the order of
+    its separable one. The order shows only in which of equal maxima of different sign
+    (-0.0, 0.0) or which of several NaNs comes out."""
+    n, c, h, w = x.shape
+    oh, ow = h // kh, w // kw
+    view = x[:, :, : oh * kh, : ow * kw].reshape(n, c, oh, kh, ow, kw)
+    if kh == kw == 1:  # a new array, as for any other kernel
+        return view[:, :, :, 0, :, 0].copy(order="K")
+    if height_first:
+        return _max_along(_max_along(view, 3, kh), 4, kw)  # via (N, C, OH, OW, KW)
+    return _max_along(_max_along(view, 5, kw), 3, kh)  # via (N, C, OH, KH, OW)
+
+
+def _max_along(v: np.ndarray, axis: int, k: int) -> np.ndarray:
+    """The maximum over ``v``'s axis ``axis`` (of length ``k``), a left fold: a new array
+    (never a view of ``v``, which may be the caller's input) once k > 1."""
+    index = (slice(None),) * axis
+    if k == 1:
+        return v[index + (0,)]
+    result = np.maximum(v[index + (0,)], v[index + (1,)])
+    for i in range(2, k):
+        np.maximum(result, v[index + (i,)], out=result)
+    return result
 
 
 def _max_with_indices(x, kernel_shape, strides, dilations, pads, extra, storage_order):
@@ -173,6 +225,30 @@ _CALL_COST = 2000
 _NESTED_MAX_TAPS = 64
 
 
+def _outs(shape, kernel_shape, strides, dilations=None):
+    """The output's spatial sizes over a padded input of ``shape`` (N, C, *S)."""
+    dilations = dilations or [1] * len(kernel_shape)
+    return [
+        (size - (k - 1) * d - 1) // s + 1
+        for size, k, d, s in zip(shape[2:], kernel_shape, dilations, strides, strict=True)
+    ]
+
+
+def _separable(shape, kernel_shape, outs) -> bool:
+    """Whether _reduce_windows takes the separable order over a padded input of ``shape``."""
+    nsp = len(kernel_shape)
+    if nsp < 2 or math.prod(kernel_shape) <= _NESTED_MAX_TAPS:
+        return False
+    spatial = list(shape[2:])
+    planes = shape[0] * shape[1]
+    nested_cost = math.prod(kernel_shape) * (planes * math.prod(outs) + _CALL_COST)
+    separable_cost = sum(
+        k * (planes * math.prod(outs[: i + 1]) * math.prod(spatial[i + 1 :]) + _CALL_COST)
+        for i, k in enumerate(kernel_shape)
+    )
+    return separable_cost < nested_cost
+
+
 def _reduce_windows(x, kernel_shape, strides, dilations, ufunc):
     """``ufunc`` (np.add or np.maximum) over each window of the padded ``x`` (N, C, *S), the
     first kernel axis innermost: ((x00 + x10) + (x01 + x11)) for a 2x2 window. Strided slices
@@ -183,20 +259,8 @@ def _reduce_windows(x, kernel_shape, strides, dilations, ufunc):
     time, axis 0 first, over the input partly reduced (sum(K) calls, over larger arrays on the
     first axes). Large kernels run in the cheaper of the two, small ones nested."""
     nsp = len(kernel_shape)
-    spatial = list(x.shape[2:])
-    outs = [
-        (size - (k - 1) * d - 1) // s + 1
-        for size, k, d, s in zip(spatial, kernel_shape, dilations, strides, strict=True)
-    ]
-    separable = nsp > 1 and math.prod(kernel_shape) > _NESTED_MAX_TAPS
-    if separable:
-        planes = x.shape[0] * x.shape[1]
-        nested_cost = math.prod(kernel_shape) * (planes * math.prod(outs) + _CALL_COST)
-        separable_cost = sum(
-            k * (planes * math.prod(outs[: i + 1]) * math.prod(spatial[i + 1 :]) + _CALL_COST)
-            for i, k in enumerate(kernel_shape)
-        )
-        separable = separable_cost < nested_cost
+    outs = _outs(x.shape, kernel_shape, strides, dilations)
+    separable = _separable(x.shape, kernel_shape, outs)
     cuts = [
         [slice(o * d, o * d + (n - 1) * s + 1, s) for o in range(k)]
         for k, d, s, n in zip(kernel_shape, dilations, strides, outs, strict=True)
