@@ -34,6 +34,11 @@ def prepare_gather_nd(ctx: c.OpContext) -> c.Eval:
     ctx.check_arity(2)
     ctx.require_types(_VALUE_TYPES + (c.BOOL,))
     _check_index_type(ctx, 1)
+    return gather_nd(ctx)
+
+
+def gather_nd(ctx: c.OpContext) -> c.Eval:
+    """GATHER_ND's evaluation, for any params type (the STRING kernels use it too)."""
 
     def run(params, indices):
         if indices.ndim < 1 or not 1 <= indices.shape[-1] <= params.ndim:

@@ -21,6 +21,7 @@ import numpy as np
 
 from runtime.tflite import _strings
 from runtime.tflite.kernels import _common as c
+from runtime.tflite.kernels import nd_indexing
 from runtime.tflite.schema import BuiltinOperator as Op
 from runtime.tflite.schema import TensorType
 
@@ -81,22 +82,7 @@ def _gather_nd(ctx: c.OpContext, _generic) -> c.Eval:
     ctx.check_arity(2)
     _check_strings(ctx)
     _check_index_type(ctx, 1, "indices")
-
-    def run(params, indices):
-        if indices.ndim < 1 or not 1 <= indices.shape[-1] <= params.ndim:
-            raise ctx.fail(
-                f"indices of shape {list(indices.shape)} do not fit params of rank {params.ndim}"
-            )
-        depth = indices.shape[-1]
-        idx = indices.reshape(-1, depth).astype(np.int64)
-        bounds = np.asarray(params.shape[:depth], np.int64)
-        if idx.size and ((idx < 0).any() or (idx >= bounds).any()):
-            raise ctx.fail(f"an index is outside the params' leading dims {bounds.tolist()}")
-        out_shape = indices.shape[:-1] + params.shape[depth:]
-        c.check_alloc(ctx, out_shape, "output", 8)
-        return [params[tuple(idx.T)].reshape(out_shape)]
-
-    return run
+    return nd_indexing.gather_nd(ctx)  # (an object array's itemsize is a pointer's: 8)
 
 
 def _tile(ctx: c.OpContext, _generic) -> c.Eval:
