@@ -23,6 +23,26 @@ FLOAT_CASES = [
 ]
 
 
+def conv_geometry(op, shape, oc, k, stride, dil, padding, act):
+    """The output shape and options of a CONV_2D / DEPTHWISE_CONV_2D of ``shape`` (NHWC)."""
+    eff = [(k[i] - 1) * dil + 1 for i in range(2)]
+    if padding == 0:  # SAME
+        o = [shape[0], -(-shape[1] // stride[0]), -(-shape[2] // stride[1]), oc]
+    else:
+        o = [shape[0]] + [(shape[1 + i] - eff[i]) // stride[i] + 1 for i in range(2)] + [oc]
+    opts = {
+        "padding": padding,
+        "stride_h": stride[0],
+        "stride_w": stride[1],
+        "dilation_h_factor": dil,
+        "dilation_w_factor": dil,
+        "fused_activation_function": act,
+    }
+    if op == Op.DEPTHWISE_CONV_2D:
+        opts["depth_multiplier"] = oc // shape[3]
+    return o, opts
+
+
 @pytest.mark.parametrize("case", range(len(FLOAT_CASES)))
 def test_float_paths_equal_litert(case):
     op, shape, oc, k, stride, padding, act = FLOAT_CASES[case]
@@ -30,18 +50,7 @@ def test_float_paths_equal_litert(case):
     depthwise = op == Op.DEPTHWISE_CONV_2D
     wshape = (1, k[0], k[1], oc) if depthwise else (oc, k[0], k[1], shape[3])
     w = rng.normal(0, 0.5, wshape).astype(np.float32)
-    if padding == 0:
-        o = [shape[0], -(-shape[1] // stride[0]), -(-shape[2] // stride[1]), oc]
-    else:
-        o = [shape[0]] + [(shape[1 + i] - k[i]) // stride[i] + 1 for i in range(2)] + [oc]
-    opts = {
-        "padding": padding,
-        "stride_h": stride[0],
-        "stride_w": stride[1],
-        "fused_activation_function": act,
-    }
-    if depthwise:
-        opts["depth_multiplier"] = oc // shape[3]
+    o, opts = conv_geometry(op, shape, oc, k, stride, 1, padding, act)
     bias = const(rng.normal(0, 1, oc).astype(np.float32))
     check(one_op_model(op, [inp(shape), const(w), bias], [out(o)], opts), case)
 
@@ -57,25 +66,11 @@ def test_random_geometry_equals_litert(seed):
     fits = all(shape[1 + i] >= (k[i] - 1) * dil + 1 for i in range(2))
     padding = int(rng.integers(0, 2)) if fits else 0
     act = int(rng.integers(0, 4))
-    eff = [(k[i] - 1) * dil + 1 for i in range(2)]
     for op in (Op.CONV_2D, Op.DEPTHWISE_CONV_2D):
         depthwise = op == Op.DEPTHWISE_CONV_2D
         oc = ic * int(rng.integers(1, 3)) if depthwise else int(rng.integers(1, 9))
         wshape = (1, k[0], k[1], oc) if depthwise else (oc, k[0], k[1], ic)
-        if padding == 0:
-            o = [shape[0], -(-shape[1] // stride[0]), -(-shape[2] // stride[1]), oc]
-        else:
-            o = [shape[0]] + [(shape[1 + i] - eff[i]) // stride[i] + 1 for i in range(2)] + [oc]
-        opts = {
-            "padding": padding,
-            "stride_h": stride[0],
-            "stride_w": stride[1],
-            "dilation_h_factor": dil,
-            "dilation_w_factor": dil,
-            "fused_activation_function": act,
-        }
-        if depthwise:
-            opts["depth_multiplier"] = oc // ic
+        o, opts = conv_geometry(op, shape, oc, k, stride, dil, padding, act)
         w = const(rng.normal(0, 0.5, wshape).astype(np.float32))
         bias = const(rng.normal(0, 1, oc).astype(np.float32))
         check(one_op_model(op, [inp(shape), w, bias], [out(o)], opts), seed)

@@ -14,6 +14,7 @@ from runtime.tflite.kernels._fixed_point import quantize_multipliers, requantize
 from runtime.tflite.kernels._folded_requant import fold_requantization
 from runtime.tflite.schema import BuiltinOperator as Op
 from runtime.tflite.schema import TensorType as T
+from tests.runtime.tflite.test_conv_paths import conv_geometry
 from tests.runtime.tflite.test_kernels import check, const, inp, one_op_model, out
 
 
@@ -108,7 +109,7 @@ def test_refuses_what_it_cannot_do_exactly():
     assert fold_requantization(mult[:1], shift[:1], [0], [2**22], 0, -128, 127) is None
 
 
-def _conv_model(rng, op, shape, oc, k, stride, dil, padding, act, s_out, zp_in, zp_out, mult=1):
+def _conv_model(rng, op, shape, oc, k, stride, dil, padding, act, s_out, zp_in, zp_out):
     ic = shape[3]
     wshape = (oc, k[0], k[1], ic) if op == Op.CONV_2D else (1, k[0], k[1], oc)
     axis = 0 if op == Op.CONV_2D else 3
@@ -116,21 +117,7 @@ def _conv_model(rng, op, shape, oc, k, stride, dil, padding, act, s_out, zp_in, 
     scale = rng.uniform(0.002, 0.02, oc).astype(np.float32)
     s_in = np.float32(0.05)
     bias = rng.integers(-3000, 3000, oc).astype(np.int32)
-    eff = [(k[i] - 1) * dil + 1 for i in range(2)]
-    if padding == 0:
-        o = [shape[0], -(-shape[1] // stride[0]), -(-shape[2] // stride[1]), oc]
-    else:
-        o = [shape[0]] + [(shape[1 + i] - eff[i]) // stride[i] + 1 for i in range(2)] + [oc]
-    opts = {
-        "padding": padding,
-        "stride_h": stride[0],
-        "stride_w": stride[1],
-        "dilation_h_factor": dil,
-        "dilation_w_factor": dil,
-        "fused_activation_function": act,
-    }
-    if op == Op.DEPTHWISE_CONV_2D:
-        opts["depth_multiplier"] = mult
+    o, opts = conv_geometry(op, shape, oc, k, stride, dil, padding, act)
     data = one_op_model(
         op,
         [
@@ -176,9 +163,8 @@ def test_kernels_equal_litert(case):
     for seed in range(3):
         rng = np.random.default_rng(100 * case + seed)
         zp_in, zp_out = (int(v) for v in rng.integers(-128, 128, 2))
-        mult = oc // shape[3]
         data, folds = _conv_model(
-            rng, op, shape, oc, k, stride, dil, padding, act, s_out, zp_in, zp_out, mult
+            rng, op, shape, oc, k, stride, dil, padding, act, s_out, zp_in, zp_out
         )
         assert folds == (s_out < 10)  # the case exercises the path it is meant to
         check(data, seed)
@@ -202,7 +188,5 @@ def test_random_geometry_equals_litert(seed):
         mult = int(rng.integers(1, 3)) if op == Op.DEPTHWISE_CONV_2D else 1
         oc = ic * mult if op == Op.DEPTHWISE_CONV_2D else int(rng.integers(1, 9))
         zp_in, zp_out = (int(v) for v in rng.integers(-128, 128, 2))
-        data, _ = _conv_model(
-            rng, op, shape, oc, k, stride, dil, padding, act, 0.5, zp_in, zp_out, mult
-        )
+        data, _ = _conv_model(rng, op, shape, oc, k, stride, dil, padding, act, 0.5, zp_in, zp_out)
         check(data, seed)
