@@ -101,9 +101,16 @@ def fold_into_conv(conv_node: Node, node: Node, known: dict, hold) -> Node | Non
     fresh = [v for v in (w_new, b_new) if v is not w]
     if not hold(sum(v.nbytes for v in fresh), node.describe):
         return None
+    return conv_with_constants(conv_node, node, w_new, b_new, known)
+
+
+def conv_with_constants(conv_node: Node, node: Node, w_new, b_new, known: dict) -> Node:
+    """``conv_node`` with weights ``w_new`` and bias ``b_new`` (new values are frozen and
+    registered in ``known`` under fresh names; unchanged weights keep theirs), writing the
+    outputs of ``node``, the node folded into it."""
     names = []
     for suffix, value in (("W", w_new), ("B", b_new)):
-        if value is w:
+        if suffix == "W" and value is known.get(conv_node.inputs[1]):
             names.append(conv_node.inputs[1])
             continue
         name = f"{node.outputs[0]}/fused_{suffix}"

@@ -530,15 +530,7 @@ def _fused_conv(conv_node: Node, bn: Node, known: dict, budget) -> Node | None:
     if budget.held_bytes + nbytes > budget.limits.max_memory_bytes:
         return None
     budget.hold(nbytes, bn.describe)
-    names = []
-    for suffix, value in (("W", w_fused), ("B", b_fused)):
-        name = f"{bn.outputs[0]}/fused_{suffix}"
-        while name in known:
-            name += "_"
-        value.flags.writeable = False
-        known[name] = value
-        names.append(name)
-    return dataclasses.replace(conv_node, inputs=(conv_node.inputs[0], *names), outputs=bn.outputs)
+    return _fuse_affine_rules.conv_with_constants(conv_node, bn, w_fused, b_fused, known)
 
 
 def _packed_conv(node: Node, known: dict) -> Node:
