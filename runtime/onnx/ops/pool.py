@@ -98,7 +98,9 @@ def MaxPool(
         # Windows tile the input (floor mode drops the rows and columns no window covers; no
         # pads or ceil_mode cells). The cells are taken in the order _reduce_windows takes
         # them, so a tie of -0.0 and 0.0 and a choice between NaNs come out the same.
-        height_first = _separable(x.shape, kernel_shape, _outs(x.shape, kernel_shape, strides))
+        height_first = math.prod(kernel_shape) > _NESTED_MAX_TAPS and _separable(
+            x.shape, kernel_shape, _outs(x.shape, kernel_shape, strides)
+        )
         return max_pool_tiles(x, *kernel_shape, height_first=height_first)
     x = _padded(x, pads, extra, _lowest(x.dtype), "MaxPool")
     return _reduce_windows(x, kernel_shape, strides, dilations, np.maximum)
