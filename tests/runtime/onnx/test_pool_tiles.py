@@ -168,3 +168,14 @@ def test_tiled_path_matches_onnxruntime(shape, kernel, channels_last, dtype):
     ours = pool.MaxPool(x, **attrs)
     assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
     np.testing.assert_array_equal(ours, theirs)  # -0.0 == 0.0: see the module docstring
+
+
+def test_large_inputs_keep_the_window_reduction(monkeypatch):
+    # Past _TILED_MAX_SIZE the partly reduced array cost more than the tiling saved.
+    calls = []
+    general = pool._reduce_windows
+    monkeypatch.setattr(pool, "_reduce_windows", lambda *a: calls.append(1) or general(*a))
+    big = np.zeros((1, 1, 2, pool._TILED_MAX_SIZE // 2 + 2), np.float32)
+    pool.MaxPool(big, kernel_shape=[2, 2], strides=[2, 2])
+    pool.MaxPool(big[..., : pool._TILED_MAX_SIZE // 2], kernel_shape=[2, 2], strides=[2, 2])
+    assert calls == [1]
