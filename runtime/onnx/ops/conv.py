@@ -44,6 +44,47 @@ def pack_weights(w, group: int, dtype) -> np.ndarray:
     return np.ascontiguousarray(weights.transpose(0, 2, 1))
 
 
+# Geometries of the convolutions seen: a pure function of their key (the operands' shapes,
+# strides and dtypes, the attributes and the switches above), so a repeated call skips the
+# checks and the shape arithmetic, a good part of a small Conv. Failures are never stored; the
+# budget checks (the run's state) still run on every call. Bounded: emptied when full.
+_GEOMETRIES: dict = {}
+_GEOMETRIES_MAX = 256
+
+
+class _Geometry:
+    """What ``conv_nchw`` decides from shapes alone: the path and its precomputed arguments."""
+
+    __slots__ = (
+        "sub",  # strided 1x1: the subsampling index, or None
+        "sub_copy",  # ... and whether the subsampled input is copied C-contiguous
+        "path",  # "pointwise", "taps", "planes", "depthwise", "im2col" or "blocks"
+        "largest",  # the shape checked against the budget before the output is made
+        "pads",
+        "strides",
+        "dilations",
+        "kernel",
+        "canvas",  # the padded channels-last copy's shape, or None without pads
+        "inner",  # where the input goes in the canvas
+        "root",  # strided_view's root: 0 the channels-last input, 1 the input, 2 none
+        "view_shape",
+        "view_strides",
+        "split",  # the windows as (N, *out, G, Cg, *K)
+        "order",  # ... as (G, N, *out, *K, Cg)
+        "cols",  # the im2col copy as (G, N*P, K*Cg)
+        "out",  # the channels-last result shape
+        "grouped",  # (G, N, *out, M/G) and its axes to (N, *out, G, M/G), or None
+        "block",
+        "flat_w",  # depthwise: the weights as (M, K)
+        "channels_last",
+        "channels_first",
+    )
+
+
+def _key_of(value):
+    return None if value is None else tuple(value)
+
+
 def conv_nchw(
     x,
     w,
@@ -62,6 +103,36 @@ def conv_nchw(
     """The convolution of ``x`` (N, C, *S) with ``w`` (M, C/group, *K), computed in ``dtype``,
     plus ``bias`` (M,) if given. ``packed`` is ``pack_weights(w, group, dtype)`` when the
     caller made it once for constant weights."""
+    key = (
+        x.shape,
+        x.strides,
+        x.dtype,
+        w.shape,
+        dtype,
+        None if bias is None else bias.shape,
+        auto_pad,
+        group,
+        _key_of(kernel_shape),
+        _key_of(pads),
+        _key_of(strides),
+        _key_of(dilations),
+        FAST_PATHS,
+        IM2COL_BUDGET,
+    )
+    geo = _GEOMETRIES.get(key)
+    if geo is None:
+        geo = _geometry(
+            x, w, auto_pad, dilations, group, kernel_shape, pads, strides, op, dtype, bias
+        )
+        if len(_GEOMETRIES) >= _GEOMETRIES_MAX:
+            _GEOMETRIES.clear()
+        _GEOMETRIES[key] = geo
+    return _run(geo, x, w, group, op, dtype, bias, packed)
+
+
+def _geometry(x, w, auto_pad, dilations, group, kernel_shape, pads, strides, op, dtype, bias):
+    """The checks of a convolution's operands and attributes (raising as named) and its
+    ``_Geometry``: every decision and shape that depends on the key of ``conv_nchw`` alone."""
     if x.ndim < 3 or w.ndim != x.ndim:
         raise InvalidModelError(
             f"{op}: input rank {x.ndim} and weight rank {w.ndim} should be equal and >= 3"
@@ -91,12 +162,20 @@ def conv_nchw(
     depthwise = cg == 1 and mg == 1 and group > 1 and kk > 1
     if bias is not None and bias.shape != (m,):
         raise InvalidModelError(f"{op}: bias of shape {list(bias.shape)}; expected [{m}]")
+    geo = _Geometry()
+    for name in _Geometry.__slots__:
+        setattr(geo, name, None)
+    geo.kernel, geo.pads, geo.dilations = kernel, pads, dilations
+    geo.channels_last, geo.channels_first = _channels_last(x.ndim), _channels_first(x.ndim)
     if FAST_PATHS and kk == 1 and max(strides) > 1 and not any(pads):
         # A strided 1x1 convolution is the 1x1 convolution of the subsampled input: a copy of
         # 1/stride^2 of it, in its own layout (NCHW stays NCHW for the pointwise path)
-        sub = x[(slice(None), slice(None)) + tuple(slice(None, None, s) for s in strides)]
-        x = np.ascontiguousarray(sub) if x.flags.c_contiguous else sub
+        geo.sub = (slice(None), slice(None)) + tuple(slice(None, None, s) for s in strides)
+        geo.sub_copy = x.flags.c_contiguous
+        sub = x[geo.sub]
+        x = np.ascontiguousarray(sub) if geo.sub_copy else sub
         strides, padded = [1] * nsp, list(x.shape[2:])
+    geo.strides = strides
     if (
         FAST_PATHS
         and dtype in (np.float32, np.float64)
@@ -104,71 +183,123 @@ def conv_nchw(
         and max(strides) == 1
         and (kk == 1 or (cg >= TAP_MIN_CHANNELS and mg <= cg and math.prod(padded) >= 2048))
     ):
-        # (float16 stays on the im2col path below, whose products are summed in float32)
-        out_sp = [p - e + 1 for p, e in zip(padded, extent, strict=True)]
-        # (shifted taps hold the input and the output on the padded grid; M <= C here, so the
-        # input's check covers the output's, which is written out for the reader)
-        _check_largest(op, [n] + padded + [c], [n] + padded + [m])
-        weights = pack_weights(w, group, dtype) if packed is None else packed
-        if kk == 1 and not any(pads) and x.flags.c_contiguous:
-            return _biased(pointwise_nchw(x, weights, group), bias, dtype)
-        xl = x.transpose(_channels_last(x.ndim))
-        return _biased(shifted_taps(xl, weights, group, kernel, dilations, pads), bias, dtype)
+        # (float16 stays on the im2col path below, whose products are summed in float32;
+        # shifted taps hold the input and the output on the padded grid)
+        geo.largest = _largest([n] + padded + [c], [n] + padded + [m])
+        pointwise = kk == 1 and not any(pads) and x.flags.c_contiguous
+        geo.path = "pointwise" if pointwise else "taps"
+        return geo
     if FAST_PATHS and group == 1 and cg <= SMALL_CHANNELS and 1 < kk * cg <= 160:
         out_sp = [(p - e) // s + 1 for p, e, s in zip(padded, extent, strides, strict=True)]
         if n * math.prod(out_sp) >= 1024:
-            _check_largest(op, [n, c] + padded, [kk * c, n] + out_sp, [n, m] + out_sp)
-            weights = pack_weights(w, group, dtype) if packed is None else packed
-            out = planes_nchw(x, weights, kernel, strides, dilations, pads)
-            if bias is not None:
-                out += bias.astype(dtype, copy=False)
-            return out.transpose(_channels_first(out.ndim))
+            geo.largest = _largest([n, c] + padded, [kk * c, n] + out_sp, [n, m] + out_sp)
+            geo.path = "planes"
+            return geo
     # Channels-last inside: every window row is a run of Cg adjacent channels, so the im2col
     # copy moves runs instead of single values, and the matmul's (N*P, M) result is NHWC
     # memory, returned as an NCHW view (see _im2col_matmul for why not NCHW memory).
-    xl = x.transpose(_channels_last(x.ndim))
     if any(pads):
-        padded = [d + pads[i] + pads[nsp + i] for i, d in enumerate(x.shape[2:])]
-        check_size([n] + padded + [c], op)
-        # zeros with the input copied in (np.pad's result, a fraction of its fixed cost)
-        canvas = np.zeros([n] + padded + [c], x.dtype)
-        inner = tuple(slice(pads[i], pads[i] + d) for i, d in enumerate(x.shape[2:]))
-        canvas[(slice(None),) + inner] = xl
-        xl = canvas
+        geo.canvas = [n] + padded + [c]
+        geo.inner = (slice(None),) + tuple(
+            slice(pads[i], pads[i] + d) for i, d in enumerate(x.shape[2:])
+        )
     # The windows (N, *out, C, *K) as one strided view: sliding_window_view's windows taken
-    # every ``strides`` and ``dilations`` apart, built directly.
-    out_sp = tuple((size - e) // s + 1 for size, e, s in zip(xl.shape[1:-1], extent, strides))
-    sp = xl.strides[1:-1]
-    view = strided_view(
-        xl,
-        xl if xl.flags.c_contiguous else x if x.flags.c_contiguous else None,
-        (n,) + out_sp + (c,) + kernel,
-        (xl.strides[0],)
-        + tuple(st * s for st, s in zip(sp, strides))
-        + (xl.strides[-1],)
-        + tuple(st * d for st, d in zip(sp, dilations)),
-    )
-    p = math.prod(out_sp)
+    # every ``strides`` and ``dilations`` apart (their byte strides: at the first run).
+    out_sp = tuple((size - e) // s + 1 for size, e, s in zip(padded, extent, strides))
+    geo.view_shape = (n,) + out_sp + (c,) + kernel
+    geo.out = (n,) + out_sp + (m,)
     if FAST_PATHS and depthwise and dtype in (np.float32, np.float64):
-        check_size((n,) + out_sp + (m,), op)
-        out = _depthwise(view, w.reshape(m, kk).astype(dtype, copy=False), kernel, dtype)
+        geo.largest = geo.out
+        geo.flat_w = (m, kk)
+        geo.path = "depthwise"
+        return geo
+    # One im2col copy and one matmul for the whole batch, unless the copy would be huge:
+    # then blocks of samples, each as large as the budget allows.
+    p = math.prod(out_sp)
+    per_sample = group * p * kk * cg
+    block = max(1, IM2COL_BUDGET // max(per_sample, 1))
+    geo.largest = _largest(geo.out, (min(block, n), per_sample))
+    if block < n:
+        geo.path, geo.block = "blocks", block
+        return geo
+    # (N, *out, G, Cg, *K) -> (G, N, *out, *K, Cg): the one copy, laid out for the matmul.
+    geo.path = "im2col"
+    geo.split = (n,) + out_sp + (group, cg) + kernel
+    geo.order = (
+        (1 + nsp, 0) + tuple(range(1, 1 + nsp)) + tuple(range(3 + nsp, 3 + 2 * nsp)) + (2 + nsp,)
+    )
+    geo.cols = (group, n * p, kk * cg)  # (explicit: rows may be 0)
+    if group > 1:  # (G, N*P, M/G) -> (N, *out, G, M/G): np.moveaxis(out, 0, -2)
+        rank = 3 + nsp
+        geo.grouped = ((group, n) + out_sp + (mg,), (*range(1, rank - 1), 0, rank - 1))
+    return geo
+
+
+def _run(geo, x, w, group, op, dtype, bias, packed):
+    """The numpy work of ``conv_nchw`` along ``geo`` (budget checks included: they read the
+    run's state)."""
+    if geo.sub is not None:
+        sub = x[geo.sub]
+        x = np.ascontiguousarray(sub) if geo.sub_copy else sub
+    path = geo.path
+    if path == "pointwise" or path == "taps":
+        check_size(geo.largest, op)
+        weights = pack_weights(w, group, dtype) if packed is None else packed
+        if path == "pointwise":
+            return _biased(pointwise_nchw(x, weights, group), bias, dtype)
+        xl = x.transpose(geo.channels_last)
+        y = shifted_taps(xl, weights, group, geo.kernel, geo.dilations, geo.pads)
+        return _biased(y, bias, dtype)
+    if path == "planes":
+        check_size(geo.largest, op)
+        weights = pack_weights(w, group, dtype) if packed is None else packed
+        out = planes_nchw(x, weights, geo.kernel, geo.strides, geo.dilations, geo.pads)
+        if bias is not None:
+            out += bias.astype(dtype, copy=False)
+        return out.transpose(geo.channels_first)
+    xl = x.transpose(geo.channels_last)
+    if geo.canvas is not None:
+        check_size(geo.canvas, op)
+        # zeros with the input copied in (np.pad's result, a fraction of its fixed cost)
+        canvas = np.zeros(geo.canvas, x.dtype)
+        canvas[geo.inner] = xl
+        xl = canvas
+    if geo.view_strides is None:  # the first run: the layouts are the key's from now on
+        sp = xl.strides[1:-1]
+        geo.root = 0 if xl.flags.c_contiguous else 1 if x.flags.c_contiguous else 2
+        geo.view_strides = (
+            (xl.strides[0],)
+            + tuple(st * s for st, s in zip(sp, geo.strides))
+            + (xl.strides[-1],)
+            + tuple(st * d for st, d in zip(sp, geo.dilations))
+        )
+    root = xl if geo.root == 0 else x if geo.root == 1 else None
+    view = strided_view(xl, root, geo.view_shape, geo.view_strides)
+    if path == "depthwise":
+        check_size(geo.largest, op)
+        out = _depthwise(view, w.reshape(geo.flat_w).astype(dtype, copy=False), geo.kernel, dtype)
     else:
         weights = pack_weights(w, group, dtype) if packed is None else packed
-        # One im2col copy and one matmul for the whole batch, unless the copy would be huge:
-        # then blocks of samples, each as large as the budget allows.
-        per_sample = group * p * kk * cg
-        block = max(1, IM2COL_BUDGET // max(per_sample, 1))
-        _check_largest(op, (n,) + out_sp + (m,), (min(block, n), per_sample))
-        if block >= n:  # the matmul's fresh result is the output: no copy into another
-            out = _im2col_matmul(view, weights, group, kernel, dtype)
+        check_size(geo.largest, op)
+        if path == "im2col":  # the matmul's fresh result is the output: no copy into another
+            cols = view.reshape(geo.split).transpose(geo.order)
+            cols = np.ascontiguousarray(cols, dtype=dtype).reshape(geo.cols)
+            if geo.grouped is None:
+                out = (cols[0] @ weights[0]).reshape(geo.out)
+            else:
+                out = np.matmul(cols, weights).reshape(geo.grouped[0])
+                out = out.transpose(geo.grouped[1]).reshape(geo.out)
         else:
-            out = np.empty((n,) + out_sp + (m,), dtype=dtype)
+            n, block = geo.out[0], geo.block
+            out = np.empty(geo.out, dtype=dtype)
             for start in range(0, n, block):
                 stop = min(start + block, n)
-                out[start:stop] = _im2col_matmul(view[start:stop], weights, group, kernel, dtype)
+                out[start:stop] = _im2col_matmul(
+                    view[start:stop], weights, group, geo.kernel, dtype
+                )
     if bias is not None:
         out += bias.astype(dtype, copy=False)  # in place: the result is ours
-    return out.transpose(_channels_first(out.ndim))
+    return out.transpose(geo.channels_first)
 
 
 def _biased(y, bias, dtype):
@@ -178,10 +309,10 @@ def _biased(y, bias, dtype):
     return y
 
 
-def _check_largest(op, *shapes):
-    """``check_size`` of the largest of ``shapes`` (each check reads the run's budget: one call
-    instead of several is a few microseconds of a small Conv)."""
-    check_size(max(shapes, key=math.prod), op)
+def _largest(*shapes):
+    """The largest of ``shapes``, the one budget check of a path (each check reads the run's
+    budget: one call instead of several is a few microseconds of a small Conv)."""
+    return max(shapes, key=math.prod)
 
 
 def _channels_last(ndim: int) -> tuple:
