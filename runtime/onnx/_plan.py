@@ -45,6 +45,7 @@ from runtime.onnx._graph import Graph, Node, _node_free
 from runtime.onnx._qdq_fake_quantize import plan_fake_quantizations
 from runtime.onnx._qdq_pool_first import pool_before_fake_quantize
 from runtime.onnx._requantize_on_grid import drop_requantize_on_grid
+from runtime.onnx._shape_chains import collapse_shape_chains
 from runtime.onnx.ops import conv, elementwise, normalization
 
 # Ops whose result is not a function of their inputs, or which make sequences (lists).
@@ -95,6 +96,7 @@ def plan(graph: Graph, subgraph: bool = False, outer: dict | None = None) -> Gra
     nodes = plan_fake_quantizations(nodes, known)
     nodes = pool_before_fake_quantize(nodes, graph)
     nodes = _memoize_shape_chains(nodes, graph, known)
+    nodes = collapse_shape_chains(nodes, graph, known, _shape_derived(nodes))
     visible = {**outer, **known}
     nodes = [_planned_subgraphs(_packed_conv(n, visible), visible) for n in nodes]
     return dataclasses.replace(graph, initializers={**graph.initializers, **known}, nodes=nodes)
@@ -226,6 +228,25 @@ def _memoize_shape_chains(nodes: list, graph: Graph, known: dict) -> list:
             node = dataclasses.replace(node, fn=fn)
         planned.append(node)
     return planned
+
+
+def _shape_derived(nodes: list) -> set:
+    """Indices of the nodes ``_memoize_shape_chains`` gave a cache, and of the Shape/Size
+    nodes whose outputs they read."""
+    memoized = {
+        i
+        for i, n in enumerate(nodes)
+        if isinstance(n.fn, functools.partial) and n.fn.func is _memoized
+    }
+    read = {name for i in memoized for name in nodes[i].inputs if name}
+    shapes = {
+        i
+        for i, n in enumerate(nodes)
+        if n.op_type in ("Shape", "Size")
+        and n.domain in ("", "ai.onnx")
+        and any(o in read for o in n.outputs)
+    }
+    return memoized | shapes
 
 
 # Inputs and outputs of at most this many elements are remembered, and at most this many
