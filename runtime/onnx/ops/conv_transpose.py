@@ -43,6 +43,17 @@ def _pads(spatial, kernel, strides, dilations, extra, auto_pad, pads, output_sha
     return full, pads
 
 
+# Geometries of the ConvTranspose calls seen, by their key (the operands' shapes and dtypes and
+# the attributes): a repeated call skips the checks, the pads and the per-tap index arithmetic.
+# Failures are never stored; the budget checks (the run's state) run on every call. Bounded.
+_GEOMETRIES: dict = {}
+_GEOMETRIES_MAX = 256
+
+
+def _key_of(value):
+    return None if value is None else tuple(value)
+
+
 def ConvTranspose(
     x,
     w,
@@ -57,6 +68,91 @@ def ConvTranspose(
     pads=None,
     strides=None,
 ):
+    key = (
+        x.shape,
+        x.dtype,
+        w.shape,
+        w.dtype,
+        auto_pad,
+        group,
+        _key_of(dilations),
+        _key_of(kernel_shape),
+        _key_of(output_padding),
+        _key_of(output_shape),
+        _key_of(pads),
+        _key_of(strides),
+    )
+    geo = _GEOMETRIES.get(key)
+    if geo is None:
+        geo = _geometry(
+            x,
+            w,
+            auto_pad,
+            dilations,
+            group,
+            kernel_shape,
+            output_padding,
+            output_shape,
+            pads,
+            strides,
+        )
+        if len(_GEOMETRIES) >= _GEOMETRIES_MAX:
+            _GEOMETRIES.clear()
+        _GEOMETRIES[key] = geo
+    (
+        n,
+        m,
+        full,
+        pads,
+        dtype,
+        work,
+        cols_check,
+        lhs_split,
+        lhs_shape,
+        w_shape,
+        cols_shape,
+        cols_axes,
+        canvas_shape,
+        taps_at,
+        canvas_flat,
+    ) = geo
+    nsp = x.ndim - 2
+    check_size([n, m, *full], "ConvTranspose", np.dtype(dtype).itemsize)
+    # All the products at once, per group: cols (G, N*P, Mg*K) = x^T (G, N*P, Cg) @ W (G, Cg,
+    # Mg*K); then each tap's (N, *S, G, Mg) slab is added onto its strided output positions.
+    if b is not None and b.shape != (m,):
+        raise InvalidModelError(f"ConvTranspose: bias of shape {list(b.shape)}; expected [{m}]")
+    check_size(cols_check, "ConvTranspose", np.dtype(work).itemsize)
+    lhs = x.reshape(lhs_split).transpose(1, 0, 3, 2).astype(work, copy=False)
+    lhs = lhs.reshape(lhs_shape)  # (a copy only for a batch of several samples)
+    cols = np.matmul(lhs, w.reshape(w_shape).astype(work, copy=False))
+    # (G, N, *S, Mg, *K) -> (N, *S, G, Mg, *K): each tap's slab in the canvas's axis order
+    cols = cols.reshape(cols_shape).transpose(cols_axes)
+    canvas = np.zeros(canvas_shape, work)  # channels-last: one add per tap
+    for index, tap in taps_at:
+        slab = canvas[index]  # (a view: += adds in place, without a setitem back)
+        slab += cols[tap]
+    canvas = canvas.reshape(canvas_flat)
+    if min(pads) < 0:  # an output_shape longer than the full result: zeros beyond it
+        grow = [(0, 0)] + [(max(-pads[i], 0), max(-pads[nsp + i], 0)) for i in range(nsp)]
+        grown = [n, m, *(f + a + b for f, (a, b) in zip(full, grow[1:]))]
+        check_size(grown, "ConvTranspose", np.dtype(dtype).itemsize)
+        canvas = np.pad(canvas, grow + [(0, 0)])
+        full = list(canvas.shape[1:-1])
+        pads = [max(p, 0) for p in pads]
+    crop = tuple(slice(pads[i], full[i] - pads[nsp + i]) for i in range(nsp))
+    y = canvas[(slice(None), *crop)]
+    if b is not None:
+        y += b.astype(work, copy=False)  # in place: the canvas is ours
+    # NCHW view of the channels-last result, as Conv returns
+    return y.astype(dtype, copy=False).transpose(0, nsp + 1, *range(1, nsp + 1))
+
+
+def _geometry(
+    x, w, auto_pad, dilations, group, kernel_shape, output_padding, output_shape, pads, strides
+):
+    """The checks of a ConvTranspose's operands and attributes (raising as named) and the
+    shapes and per-tap indices of its run, a function of the key of ``ConvTranspose`` alone."""
     if x.ndim < 3 or w.ndim != x.ndim:
         raise InvalidModelError(f"ConvTranspose: input rank {x.ndim} and weight rank {w.ndim}")
     nsp = x.ndim - 2
@@ -75,39 +171,34 @@ def ConvTranspose(
     m_per = w.shape[1]
     m = m_per * group
     dtype = np.result_type(x.dtype, w.dtype)
-    check_size([n, m, *full], "ConvTranspose", np.dtype(dtype).itemsize)
     work = np.float32 if involved(dtype) else dtype  # (no bfloat16 matmul: float32, rounded)
     cg = c // group
-    # All the products at once, per group: cols (G, N*P, Mg*K) = x^T (G, N*P, Cg) @ W (G, Cg,
-    # Mg*K); then each tap's (N, *S, G, Mg) slab is added onto its strided output positions.
-    if b is not None and b.shape != (m,):
-        raise InvalidModelError(f"ConvTranspose: bias of shape {list(b.shape)}; expected [{m}]")
     positions, taps = math.prod(x.shape[2:]), m_per * math.prod(kernel)
-    check_size([group, n * positions, taps], "ConvTranspose", np.dtype(work).itemsize)
-    lhs = x.reshape(n, group, cg, positions).transpose(1, 0, 3, 2).astype(work, copy=False)
-    lhs = lhs.reshape(group, n * positions, cg)  # (a copy only for a batch of several samples)
-    cols = np.matmul(lhs, w.reshape(group, cg, taps).astype(work, copy=False))
-    cols = cols.reshape((group, n, *x.shape[2:], m_per) + kernel)
-    # (G, N, *S, Mg, *K) -> (N, *S, G, Mg, *K): each tap's slab in the canvas's axis order
-    cols = cols.transpose(1, *range(2, 2 + nsp), 0, *range(2 + nsp, 3 + 2 * nsp))
-    canvas = np.zeros((n, *full, group, m_per), work)  # channels-last: one add per tap
-    for tap in itertools.product(*(range(k) for k in kernel)):
-        index = tuple(
-            slice(t * d, t * d + (i - 1) * s + 1, s)
-            for t, d, i, s in zip(tap, dilations, x.shape[2:], strides, strict=True)
+    taps_at = tuple(
+        (
+            (slice(None),)
+            + tuple(
+                slice(t * d, t * d + (i - 1) * s + 1, s)
+                for t, d, i, s in zip(tap, dilations, x.shape[2:], strides, strict=True)
+            ),
+            (Ellipsis, *tap),
         )
-        canvas[(slice(None), *index)] += cols[(Ellipsis, *tap)]
-    canvas = canvas.reshape((n, *full, m))
-    if min(pads) < 0:  # an output_shape longer than the full result: zeros beyond it
-        grow = [(0, 0)] + [(max(-pads[i], 0), max(-pads[nsp + i], 0)) for i in range(nsp)]
-        grown = [n, m, *(f + a + b for f, (a, b) in zip(full, grow[1:]))]
-        check_size(grown, "ConvTranspose", np.dtype(dtype).itemsize)
-        canvas = np.pad(canvas, grow + [(0, 0)])
-        full = list(canvas.shape[1:-1])
-        pads = [max(p, 0) for p in pads]
-    crop = tuple(slice(pads[i], full[i] - pads[nsp + i]) for i in range(nsp))
-    y = canvas[(slice(None), *crop)]
-    if b is not None:
-        y += b.astype(work, copy=False)  # in place: the canvas is ours
-    # NCHW view of the channels-last result, as Conv returns
-    return y.astype(dtype, copy=False).transpose(0, nsp + 1, *range(1, nsp + 1))
+        for tap in itertools.product(*(range(k) for k in kernel))
+    )
+    return (
+        n,
+        m,
+        full,
+        pads,
+        dtype,
+        work,
+        [group, n * positions, taps],
+        (n, group, cg, positions),
+        (group, n * positions, cg),
+        (group, cg, taps),
+        (group, n, *x.shape[2:], m_per) + kernel,
+        (1, *range(2, 2 + nsp), 0, *range(2 + nsp, 3 + 2 * nsp)),
+        (n, *full, group, m_per),
+        taps_at,
+        (n, *full, m),
+    )
