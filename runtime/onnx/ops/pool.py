@@ -45,19 +45,33 @@ def _padded(x, pads, extra, fill, op):
     end, filled with ``fill``, held in ``x``'s own memory order (a Conv's channels-last
     output stays channels-last, so the reductions' inner loops keep running along channels);
     ``x`` itself when there is nothing to add."""
+    return _pad_with(x, _padding_plan(x, pads, extra), fill, op)
+
+
+def _padding_plan(x, pads, extra):
+    """What ``_padded`` does to an input of ``x``'s shape and strides: None (nothing to add),
+    or the padded shape, its allocation order's shape and inverse axes, and the input's place."""
     nsp = x.ndim - 2
     ends = [pads[nsp + i] + extra[i] for i in range(nsp)]
     if not any(pads[:nsp]) and not any(ends):
-        return x
+        return None
     shape = list(x.shape[:2]) + [d + pads[i] + ends[i] for i, d in enumerate(x.shape[2:])]
-    check_size(shape, op)
     order = sorted(range(x.ndim), key=lambda a: -x.strides[a])  # outermost axis first
     back = [0] * x.ndim  # the inverse permutation (np.argsort costs more on a short list)
     for i, a in enumerate(order):
         back[a] = i
-    canvas = np.full([shape[a] for a in order], fill, x.dtype).transpose(back)
     inner = tuple(slice(pads[i], pads[i] + d) for i, d in enumerate(x.shape[2:]))
-    canvas[(slice(None), slice(None)) + inner] = x
+    return shape, [shape[a] for a in order], back, (slice(None), slice(None)) + inner
+
+
+def _pad_with(x, plan, fill, op):
+    """``x`` padded along ``plan`` (``_padding_plan``'s); ``x`` itself when it is None."""
+    if plan is None:
+        return x
+    shape, allocated, back, inner = plan
+    check_size(shape, op)
+    canvas = np.full(allocated, fill, x.dtype).transpose(back)
+    canvas[inner] = x
     return canvas
 
 
@@ -82,11 +96,53 @@ def MaxPool(
     strides=None,
     _n_outputs=1,
 ):
+    if _n_outputs > 1:
+        pads, strides, dilations, extra = pool_geometry(
+            x, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode, "MaxPool"
+        )
+        return _max_with_indices(x, kernel_shape, strides, dilations, pads, extra, storage_order)
+    key = (
+        x.shape,
+        x.strides,
+        x.dtype,
+        auto_pad,
+        ceil_mode,
+        _key_of(dilations),
+        _key_of(kernel_shape),
+        _key_of(pads),
+        _key_of(strides),
+        _TILED_MAX_SIZE,
+    )
+    plan = _MAX_POOL_PLANS.get(key)
+    if plan is None:
+        plan = _max_pool_plan(x, auto_pad, ceil_mode, dilations, kernel_shape, pads, strides)
+        if len(_MAX_POOL_PLANS) >= _PLANS_MAX:
+            _MAX_POOL_PLANS.clear()
+        _MAX_POOL_PLANS[key] = plan
+    tiles, padding, windows_plan = plan
+    if tiles is not None:
+        return max_pool_tiles(x, *tiles[:2], height_first=tiles[2])
+    x = _pad_with(x, padding, _lowest(x.dtype), "MaxPool")
+    return _reduce_windows(x, None, None, None, np.maximum, windows_plan)
+
+
+# The plans of the MaxPool calls seen, by their key (the input's shape, strides and dtype, the
+# attributes): a repeated call skips the checks and the shape arithmetic, a good part of a
+# small pool. Failures are never stored; the budget check of the padding runs on every call.
+_MAX_POOL_PLANS: dict = {}
+_PLANS_MAX = 256
+
+
+def _key_of(value):
+    return None if value is None else tuple(value)
+
+
+def _max_pool_plan(x, auto_pad, ceil_mode, dilations, kernel_shape, pads, strides):
+    """(tiles, padding, windows): ``max_pool_tiles``'s (KH, KW, height_first), or else the
+    ``_padding_plan`` and the ``_window_plan`` of the padded input (checks raising as named)."""
     pads, strides, dilations, extra = pool_geometry(
         x, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode, "MaxPool"
     )
-    if _n_outputs > 1:
-        return _max_with_indices(x, kernel_shape, strides, dilations, pads, extra, storage_order)
     if (
         len(kernel_shape) == 2
         and strides == list(kernel_shape)
@@ -102,9 +158,10 @@ def MaxPool(
         height_first = math.prod(kernel_shape) > _NESTED_MAX_TAPS and _separable(
             x.shape, kernel_shape, _outs(x.shape, kernel_shape, strides)
         )
-        return max_pool_tiles(x, *kernel_shape, height_first=height_first)
-    x = _padded(x, pads, extra, _lowest(x.dtype), "MaxPool")
-    return _reduce_windows(x, kernel_shape, strides, dilations, np.maximum)
+        return (*kernel_shape, height_first), None, None
+    padding = _padding_plan(x, pads, extra)
+    shape = x.shape if padding is None else padding[0]
+    return None, padding, _window_plan(shape, kernel_shape, strides, dilations)
 
 
 # Inputs of up to this many elements take the tiled MaxPool. Larger ones keep the window
@@ -264,7 +321,21 @@ def _separable(shape, kernel_shape, outs) -> bool:
     return separable_cost < nested_cost
 
 
-def _reduce_windows(x, kernel_shape, strides, dilations, ufunc):
+def _window_plan(shape, kernel_shape, strides, dilations):
+    """``_reduce_windows``' order and slices over a padded input of ``shape``: (separable,
+    the slices along each kernel axis, and for the nested order each window offset's index)."""
+    outs = _outs(shape, kernel_shape, strides, dilations)
+    separable = _separable(shape, kernel_shape, outs)
+    cuts = [
+        [slice(o * d, o * d + (n - 1) * s + 1, s) for o in range(k)]
+        for k, d, s, n in zip(kernel_shape, dilations, strides, outs, strict=True)
+    ]
+    whole = (slice(None), slice(None))
+    offsets = None if separable else tuple(whole + o for o in itertools.product(*cuts))
+    return separable, cuts, offsets
+
+
+def _reduce_windows(x, kernel_shape, strides, dilations, ufunc, plan=None):
     """``ufunc`` (np.add or np.maximum) over each window of the padded ``x`` (N, C, *S), the
     first kernel axis innermost: ((x00 + x10) + (x01 + x11)) for a 2x2 window. Strided slices
     of the whole tensor are combined in turn, whatever its memory layout (no window view).
@@ -272,14 +343,12 @@ def _reduce_windows(x, kernel_shape, strides, dilations, ufunc):
     Two orders give that same sequence of operations per output: nested, each kernel offset's
     slice of the input (prod(K) calls over the output); or separable, one kernel axis at a
     time, axis 0 first, over the input partly reduced (sum(K) calls, over larger arrays on the
-    first axes). Large kernels run in the cheaper of the two, small ones nested."""
-    nsp = len(kernel_shape)
-    outs = _outs(x.shape, kernel_shape, strides, dilations)
-    separable = _separable(x.shape, kernel_shape, outs)
-    cuts = [
-        [slice(o * d, o * d + (n - 1) * s + 1, s) for o in range(k)]
-        for k, d, s, n in zip(kernel_shape, dilations, strides, outs, strict=True)
-    ]
+    first axes). Large kernels run in the cheaper of the two, small ones nested. ``plan`` is
+    ``_window_plan``'s for this shape when the caller has it (the other arguments unused)."""
+    if plan is None:
+        plan = _window_plan(x.shape, kernel_shape, strides, dilations)
+    separable, cuts, offsets = plan
+    nsp = len(cuts)
     whole = (slice(None), slice(None))
     if separable:
         # The result is allocated before the partly reduced arrays, which are freed first
@@ -300,8 +369,8 @@ def _reduce_windows(x, kernel_shape, strides, dilations, ufunc):
 
     if ufunc is np.maximum:  # exact in any order: one flat loop, fewer Python frames
         total = None
-        for offset in itertools.product(*cuts):
-            term = x[whole + offset]
+        for at in offsets:
+            term = x[at]
             total = term.copy(order="K") if total is None else ufunc(total, term, out=total)
         return total
 
