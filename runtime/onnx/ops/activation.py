@@ -121,8 +121,12 @@ def Softsign(x):
 
 def Softmax(x, *, axis=-1):
     axis = axis_index(axis, x.ndim, "Softmax")
-    e = np.exp(x - x.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
+    # (the ufuncs' reductions and in-place steps: the same values as x.max / exp / e / sum,
+    # without the methods' wrappers and a third array: a classifier head's Softmax is small)
+    e = np.subtract(x, np.maximum.reduce(x, axis=axis, keepdims=True))
+    np.exp(e, out=e)
+    e /= np.add.reduce(e, axis=axis, keepdims=True)
+    return e
 
 
 def LogSoftmax(x, *, axis=-1):
