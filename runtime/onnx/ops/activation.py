@@ -11,9 +11,23 @@ from runtime.errors import InvalidModelError
 from runtime.onnx.ops._common import axis_index
 from runtime.onnx.ops.elementwise import extremum
 
+# 0 and 1 as read-only 0-d arrays, by dtype: made once (np.zeros((), t) costs more than a
+# small head's arithmetic), and arrays rather than scalars (a scalar is converted per use).
+_ZERO_ONE: dict = {}
+
+
+def _zero_one(dtype) -> tuple[np.ndarray, np.ndarray]:
+    pair = _ZERO_ONE.get(dtype)
+    if pair is None:
+        pair = (np.zeros((), dtype), np.ones((), dtype))
+        for a in pair:
+            a.flags.writeable = False
+        _ZERO_ONE[dtype] = pair
+    return pair
+
 
 def Relu(x):
-    return extremum(np.maximum, x, np.zeros((), dtype=x.dtype))
+    return extremum(np.maximum, x, _zero_one(x.dtype)[0])
 
 
 def LeakyRelu(x, *, alpha=0.01):
@@ -66,10 +80,10 @@ def Sigmoid(x):
         return Sigmoid(x.astype(np.float32)).astype(np.float16)
     # Stable for both signs: exp never sees a large positive argument. (0-d arrays of x's
     # type: a Python scalar costs a conversion per operation, more than a small x's arithmetic)
-    one = np.ones((), x.dtype)
+    zero, one = _zero_one(x.dtype)
     e = np.exp(-np.abs(x))
     d = one + e
-    return np.where(x >= np.zeros((), x.dtype), one / d, e / d).astype(x.dtype, copy=False)
+    return np.where(x >= zero, one / d, e / d).astype(x.dtype, copy=False)
 
 
 def HardSigmoid(x, *, alpha=0.2, beta=0.5):
