@@ -215,62 +215,19 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held,
         except Exception as e:
             raise_relabelled(_node_error(node, args, e), e)
         if type(result) is np.ndarray and single:
-            base = result.base
-            if base is None:
-                # One fresh array for one output (the common case), charged here; one that
-                # would exceed a limit goes through ``add`` below, which raises naming the
-                # node and output.
-                for a in args:
-                    if a is result:
-                        break
-                else:
-                    nbytes = result.nbytes
-                    now = budget.held_bytes + nbytes
-                    if now <= max_held and nbytes <= max_tensor:
-                        budget.held_bytes = now
-                        held.nbytes += nbytes
-                        local[single] = result
-                        if keep is not None:
-                            keep[single] = result
-                        continue
-            elif type(base) is np.ndarray and base.base is None:
-                # A view of an array that owns its memory: of an input's (Reshape, Flatten,
-                # Transpose), counted already, or of one the kernel made (a Conv's transposed
-                # GEMM result), charged as ``add`` would, without its generic walk (taken when
-                # an input is a view of a view).
-                shared = False  # (None: unsure, ``add`` decides)
-                for a in args:
-                    if a is base:
-                        shared = True
-                        break
-                    if type(a) is np.ndarray:
-                        a_base = a.base
-                        if a_base is base:
-                            shared = True
-                            break
-                        if a_base is not None and (
-                            type(a_base) is not np.ndarray or a_base.base is not None
-                        ):
-                            shared = None
-                            break
-                    elif isinstance(a, np.ndarray):
-                        shared = None
-                        break
-                if shared is True:
+            # One array for one output (the common case), charged here; one that would exceed
+            # a limit, or whose sharing is unclear, goes through ``add`` below (which raises
+            # naming the node and output, or walks the views).
+            nbytes = _single_charge(result, args)
+            if nbytes is not None:
+                now = budget.held_bytes + nbytes
+                if now <= max_held and nbytes <= max_tensor:
+                    budget.held_bytes = now
+                    held.nbytes += nbytes
                     local[single] = result
                     if keep is not None:
                         keep[single] = result
                     continue
-                if shared is False:
-                    nbytes = result.nbytes
-                    now = budget.held_bytes + nbytes
-                    if now <= max_held and nbytes <= max_tensor:
-                        budget.held_bytes = now
-                        held.nbytes += nbytes
-                        local[single] = result
-                        if keep is not None:
-                            keep[single] = result
-                        continue
         if not isinstance(result, (tuple, list)):
             result = (result,)
         if len(result) < len(outputs):
@@ -368,6 +325,34 @@ def _fresh(value, args) -> bool:
         if a is value:
             return False
     return True
+
+
+def _single_charge(result: np.ndarray, args) -> int | None:
+    """The bytes a node's one output ``result`` adds to the run: all of them for an array it
+    made, 0 for a view of an array an input holds (Reshape, Flatten, Transpose: counted
+    already), None when unsure (``add``'s generic walk decides)."""
+    base = result.base
+    if base is None:
+        for a in args:
+            if a is result:
+                return None
+        return result.nbytes
+    if type(base) is not np.ndarray or base.base is not None:
+        return None
+    # A view of an array that owns its memory: of an input's, or of one the kernel made (a
+    # Conv's transposed GEMM result).
+    for a in args:
+        if a is base:
+            return 0
+        if type(a) is np.ndarray:
+            a_base = a.base
+            if a_base is base:
+                return 0
+            if a_base is not None and (type(a_base) is not np.ndarray or a_base.base is not None):
+                return None
+        elif isinstance(a, np.ndarray):
+            return None
+    return result.nbytes
 
 
 def _root(array):
