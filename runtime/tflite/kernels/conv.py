@@ -11,9 +11,11 @@ GEMM's float arithmetic where ``_folded_requant`` proves it exact, else integer 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from runtime._budget import check_elements
+from runtime._budget import check_elements, fits
 from runtime._parallel import run_chunks
 from runtime.tflite.kernels import _common as c
 from runtime.tflite.kernels._fixed_point import (
@@ -285,16 +287,80 @@ def _int8_folded(ctx, w2, folded, geometry, zp_in):
     def compute(cols, y):
         folded.finish(accumulate(cols), out=y)
 
+    small = {}  # input shape -> _SmallPlan, for inputs that run as one shallow GEMM
+
     def run(x, *_):
+        plan = small.get(x.shape)
+        if plan is not None and x.dtype == np.int8 and plan.ready(x):
+            return [plan.run(x, w_t, folded)]
         pointwise = pointwise_rows(x, geometry, ic, oc, 8)  # the float64 accumulator
         if pointwise is not None:
             rows, shape = pointwise
             return [folded.finish(accumulate(rows)).reshape(shape)]
         # Out-of-image taps are skipped by the kernel: padding with zp_in makes them zero.
         win = _windows(ctx, x, geometry, zp_in, ic)
+        if plan is None and not deep and x.flags.c_contiguous:
+            n, oh, ow = win.shape[:3]
+            if n * oh * ow <= CHUNK_ROWS:
+                if len(small) > 16:  # (a model resized again and again)
+                    small.clear()
+                small[x.shape] = _SmallPlan(x.shape, win.shape, geometry, zp_in, oc)
         return [im2col_chunks(win, np.float32, compute, oc, np.int8)]
 
     return run
+
+
+class _SmallPlan:
+    """A shallow folded int8 convolution of one input shape that is a single GEMM chunk, its
+    geometry worked out once (the first run, through the general path, checked the shape):
+    each run pads, converts the windows straight into the GEMM's augmented float64 matrix (no
+    int8 im2col copy), multiplies and finishes, a handful of numpy calls on tiny inputs.
+    Buffers are made per call: sliced batches run the same kernel in several threads."""
+
+    def __init__(self, x_shape, win_shape, geometry, fill, oc: int):
+        n, h, w, ic = x_shape
+        _, oh, ow, kh, kw, _ = win_shape
+        sh, sw, dh, dw, padding = geometry[2:]
+        _, pt = c.pad_before(padding, h, kh, sh, dh)
+        _, pl = c.pad_before(padding, w, kw, sw, dw)
+        need_h = max((oh - 1) * sh + (kh - 1) * dh + 1, h + pt)
+        need_w = max((ow - 1) * sw + (kw - 1) * dw + 1, w + pl)
+        self.pad = (need_h, need_w) != (h, w)
+        self.pad_shape = (n, need_h, need_w, ic)
+        self.pt, self.pl, self.h, self.w, self.fill = pt, pl, h, w, fill
+        s3 = 1
+        s2, s1 = ic, need_w * ic
+        s0 = need_h * s1
+        self.win_shape = win_shape
+        self.win_strides = (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3)  # int8: bytes = items
+        self.rows = n * oh * ow
+        self.depth = depth = kh * kw * ic
+        e = 8  # float64
+        self.aug_strides = (oh * ow * (depth + 1) * e, ow * (depth + 1) * e, (depth + 1) * e)
+        self.aug_strides += (kw * ic * e, ic * e, e)
+        self.out_shape = (n, oh, ow, oc)
+        # the budget's test on each call (it depends on what the run holds now)
+        self.sizes = (math.prod(self.pad_shape), self.rows * (depth + 1) * 8, self.rows * oc * 9)
+
+    def ready(self, x) -> bool:
+        """Whether this plan can run ``x`` (of its shape and int8) within the budget now."""
+        if not (self.pad or x.flags.c_contiguous):
+            return False  # the windows are a view of x itself: its strides must be known
+        return all(fits(b) for b in self.sizes)
+
+    def run(self, x, w_t, folded):
+        if self.pad:
+            xp = np.full(self.pad_shape, self.fill, np.int8)
+            xp[:, self.pt : self.pt + self.h, self.pl : self.pl + self.w] = x
+        else:
+            xp = x
+        win = np.ndarray(self.win_shape, np.int8, xp, 0, self.win_strides)
+        aug = np.empty((self.rows, self.depth + 1))
+        aug[:, self.depth] = 1.0
+        np.copyto(np.ndarray(self.win_shape, np.float64, aug, 0, self.aug_strides), win)
+        out = np.empty(self.out_shape, np.int8)
+        folded.finish(aug @ w_t, out=out.reshape(self.rows, -1))
+        return out
 
 
 def int16_bias(ctx, bias, what: str) -> bool:

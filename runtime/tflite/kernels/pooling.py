@@ -85,6 +85,9 @@ def _taps(x, g, fill):
 def prepare_max(ctx: c.OpContext) -> c.Eval:
     ttype, (lo, hi), geometry = _setup(ctx)
     fill = -np.inf if ttype == c.F32 else np.iinfo(_NUMPY[ttype]).min
+    # A clamp to the type's whole range (no fused activation on integers) is skipped.
+    info = None if ttype == c.F32 else np.iinfo(_NUMPY[ttype])
+    floor, ceiling = (-np.inf, np.inf) if info is None else (info.min, info.max)
 
     def run(x):
         g = geometry(x)
@@ -100,7 +103,7 @@ def prepare_max(ctx: c.OpContext) -> c.Eval:
             y = np.array(y)
             for j in range(1, g[1]):
                 np.maximum(y, rows[:, :, :, j], out=y)
-        if lo > -np.inf or hi < np.inf:
+        if lo > floor or hi < ceiling:
             np.clip(y, lo, hi, out=y)
         return [y]
 

@@ -23,7 +23,20 @@ def prepare_strided_slice(ctx: c.OpContext) -> c.Eval:
         raise ctx.unsupported("ellipsis_mask and new_axis_mask are not supported")
     bmask, emask, smask, offset = o["begin_mask"], o["end_mask"], o["shrink_axis_mask"], o["offset"]
 
+    # (input shape, begin, end, strides) -> (index, squeezed shape or None): the same slice of
+    # a fixed input shape (e.g. of a SHAPE result) worked out once.
+    known = {}
+
     def run(x, begin, end, strides=None):
+        # (dtypes in the key: int64 [1] and int32 [1, 0] have the same bytes)
+        key = (x.shape, begin.dtype, begin.tobytes(), end.dtype, end.tobytes())
+        if strides is not None:
+            key += (strides.dtype, strides.tobytes())
+        entry = known.get(key)
+        if entry is not None:
+            index, shape = entry
+            y = x[index]
+            return [(y if shape is None else y.reshape(shape)).copy()]
         begin, end = begin.ravel().tolist(), end.ravel().tolist()
         strides = [1] * len(begin) if strides is None else strides.ravel().tolist()
         if not len(begin) == len(end) == len(strides) or len(begin) > x.ndim:
@@ -48,9 +61,15 @@ def prepare_strided_slice(ctx: c.OpContext) -> c.Eval:
             start = None if bmask >> i & 1 else b
             stop = None if emask >> i & 1 else e
             index.append(slice(start, stop, s))
-        y = x[tuple(index)]
+        index = tuple(index)
+        y = x[index]
+        shape = None
         if squeeze:
-            y = y.reshape([n for i, n in enumerate(y.shape) if i not in squeeze])
+            shape = tuple(n for i, n in enumerate(y.shape) if i not in squeeze)
+            y = y.reshape(shape)
+        if len(known) > 16:  # (shapes that change again and again)
+            known.clear()
+        known[key] = (index, shape)
         return [y.copy()]
 
     return run
@@ -120,6 +139,10 @@ def prepare_pack(ctx: c.OpContext) -> c.Eval:
         raise ctx.fail(f"values_count {count} does not match {len(ctx.inputs)} inputs")
 
     def run(*xs):
+        if axis in (0, -1) and all(x.ndim == 0 for x in xs):
+            # scalars (e.g. a shape assembled from SHAPE's entries): the same array as
+            # np.stack's, at a tenth of its cost
+            return [np.array(xs)]
         if len({x.shape for x in xs}) != 1:
             raise ctx.fail("inputs have different shapes")
         if not -xs[0].ndim - 1 <= axis <= xs[0].ndim:
