@@ -14,6 +14,8 @@
 - Float Convs of one input with the same geometry run as one, each result a channel slice
   (``runtime.onnx._fuse_sibling_convs``).
 - A ``Relu`` of a ``Conv`` output that nothing else reads is applied by the Conv, in place.
+- So are a ``LeakyRelu`` and a ``Max``/``Min`` with one constant value after it
+  (``runtime.onnx._fuse_conv_activation``).
 - A ``QuantizeLinear`` whose output only a ``DequantizeLinear`` reads (the fake quantization
   of QDQ files) runs with it as one node: the same two kernels, one pass of the run's loop.
   One of values already on its grid passes them through, or is removed
@@ -39,6 +41,7 @@ from runtime import _budget
 from runtime.errors import InvalidModelError, KernelError
 from runtime.onnx import _fuse_affine as _fuse_affine_rules
 from runtime.onnx._evaluator import run_graph
+from runtime.onnx._fuse_conv_activation import fuse_conv_activations
 from runtime.onnx._fuse_layer_norm import fuse_layer_norms
 from runtime.onnx._fuse_sibling_convs import merge_sibling_convs
 from runtime.onnx._graph import Graph, Node, _node_free
@@ -87,6 +90,7 @@ def plan(graph: Graph, subgraph: bool = False, outer: dict | None = None) -> Gra
     nodes = _fuse_affine(nodes, graph, known, budget)
     nodes = fuse_layer_norms(nodes, {**outer, **known}, _uses(nodes, graph))
     nodes = _fuse_relus(nodes, graph)
+    nodes = fuse_conv_activations(nodes, known, lambda ns: _uses(ns, graph))
     nodes = merge_sibling_convs(nodes, known, _holder(budget))
     nodes = _fuse_quantize_dequantize(nodes, graph)
     nodes = _in_place_after_conv(nodes, graph)

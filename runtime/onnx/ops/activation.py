@@ -169,3 +169,55 @@ def Shrink(input, *, bias=0.0, lambd=0.5):
     x = input
     y = np.where(x < -lambd, x + bias, np.where(x > lambd, x - bias, 0))
     return y.astype(x.dtype, copy=False)
+
+
+# in_place_steps' scratch: one writable buffer per dtype, chunk by chunk, small enough to stay
+# in cache (the pass over a chunk reads it back at once).
+_STEP_CHUNK = 1 << 14
+_SCRATCH: dict = {}
+
+
+def in_place_steps(y, steps):
+    """``y`` after each of ``steps`` in turn, written into ``y`` (a fresh writable float array
+    nothing else reads, e.g. a Conv's output) and returned. A step is ("LeakyRelu", alpha) or
+    ("Max" / "Min", c) with ``alpha`` and ``c`` 0-d arrays of ``y``'s dtype: the same values as
+    ``LeakyRelu`` and a ``Max`` / ``Min`` with one constant value (the same ufuncs, each value
+    computed alike), in one pass over cache-sized chunks instead of one new array a step."""
+    dense = _contiguous_order(y) if y.flags.writeable else None
+    if dense is None:  # (a view with gaps: the unfused operators' arithmetic)
+        for op, value in steps:
+            y = LeakyRelu(y, alpha=value) if op == "LeakyRelu" else _FLOOR_CEIL[op](y, value)
+        return y
+    scratch = _SCRATCH.get(y.dtype)
+    if scratch is None:
+        scratch = _SCRATCH[y.dtype] = np.empty(_STEP_CHUNK, dtype=y.dtype)
+    flat = dense.reshape(-1)  # (a view: dense is C-contiguous)
+    for start in range(0, flat.size, _STEP_CHUNK):
+        chunk = flat[start : start + _STEP_CHUNK]
+        tmp = scratch[: chunk.size]
+        for op, value in steps:
+            if op == "LeakyRelu":
+                if 0 <= value <= 1:  # LeakyRelu's max(x, a * x)
+                    np.multiply(chunk, value, out=tmp)
+                    np.maximum(chunk, tmp, out=chunk)
+                else:  # its select (NaN < 0 is false: NaN stays)
+                    np.multiply(chunk, value, out=tmp)
+                    np.copyto(chunk, tmp, where=chunk < 0)
+            else:  # (filled: numpy's one-value maximum takes a slow scalar loop)
+                tmp.fill(value)
+                _FLOOR_CEIL[op](chunk, tmp, out=chunk)
+    return y
+
+
+_FLOOR_CEIL = {"Max": np.maximum, "Min": np.minimum}
+
+
+def _contiguous_order(y):
+    """``y`` with its axes ordered so that it is C-contiguous (a Conv's channels-last output
+    is a transposed contiguous array), or None when no order is."""
+    if type(y) is not np.ndarray:
+        return None
+    if y.flags.c_contiguous:
+        return y
+    t = y.transpose(np.argsort(y.strides, kind="stable")[::-1])
+    return t if t.flags.c_contiguous else None

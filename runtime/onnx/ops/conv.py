@@ -13,6 +13,7 @@ import numpy as np
 from runtime.errors import InvalidModelError, UnsupportedOpError
 from runtime.onnx.ops._common import check_size, conv_pads
 from runtime.onnx.ops._conv_gemm import planes_nchw, pointwise_nchw, shifted_taps, strided_view
+from runtime.onnx.ops.activation import in_place_steps
 from runtime.onnx.ops.elementwise import relu_in_place
 
 _KERNEL_LETTERS = "abdefghijklmnoprstuvwxyz"  # einsum labels of kernel axes ("c", "q": data)
@@ -392,11 +393,14 @@ def Conv(
     strides=None,
     _packed=None,
     _relu=False,
+    _steps=(),
 ):
     """Private arguments (no file attribute can set them), bound at load by
     ``runtime.onnx._plan``: ``_packed`` = (weights, ``pack_weights(weights, group, dtype)``) for
     a constant ``w``, used only when ``w`` is those very weights; ``_relu``: a Relu that only
-    this Conv's output fed, applied in place to the fresh output."""
+    this Conv's output fed, applied in place to the fresh output; ``_steps``: LeakyRelu and
+    Max/Min-with-one-constant steps that only this Conv's output fed, in order, applied in
+    place after it (``runtime.onnx._fuse_conv_activation``)."""
     dtype = x.dtype if x.dtype == w.dtype else np.result_type(x.dtype, w.dtype)
     ready = None
     if _packed is not None and _packed[0] is w and _packed[1].dtype == dtype:
@@ -419,6 +423,8 @@ def Conv(
         y = y.astype(dtype)
     if _relu:  # (not np.maximum(y, 0): with one value numpy takes a slow scalar loop)
         y = relu_in_place(y)
+    if _steps:
+        y = in_place_steps(y, _steps)
     return y
 
 
