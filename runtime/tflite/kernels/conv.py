@@ -291,7 +291,7 @@ def _int8_folded(ctx, w2, folded, geometry, zp_in):
 
     def run(x, *_):
         plan = small.get(x.shape)
-        if plan is not None and x.dtype == np.int8 and plan.ready(x):
+        if plan is not None and x.dtype == np.int8 and plan.ready():
             return [plan.run(x, w_t, folded)]
         pointwise = pointwise_rows(x, geometry, ic, oc, 8)  # the float64 accumulator
         if pointwise is not None:
@@ -299,23 +299,25 @@ def _int8_folded(ctx, w2, folded, geometry, zp_in):
             return [folded.finish(accumulate(rows)).reshape(shape)]
         # Out-of-image taps are skipped by the kernel: padding with zp_in makes them zero.
         win = _windows(ctx, x, geometry, zp_in, ic)
-        if plan is None and not deep and x.flags.c_contiguous:
-            n, oh, ow = win.shape[:3]
-            if n * oh * ow <= CHUNK_ROWS:
-                if len(small) > 16:  # (a model resized again and again)
-                    small.clear()
-                small[x.shape] = _SmallPlan(x.shape, win.shape, geometry, zp_in, oc)
+        if plan is None and not deep and _SmallPlan.wanted(x.shape, win.shape):
+            if len(small) > 16:  # (a model resized again and again)
+                small.clear()
+            small[x.shape] = _SmallPlan(x.shape, win.shape, geometry, zp_in, oc)
         return [im2col_chunks(win, np.float32, compute, oc, np.int8)]
 
     return run
 
 
 class _SmallPlan:
-    """A shallow folded int8 convolution of one input shape that is a single GEMM chunk, its
-    geometry worked out once (the first run, through the general path, checked the shape):
-    each run pads, converts the windows straight into the GEMM's augmented float64 matrix (no
-    int8 im2col copy), multiplies and finishes, a handful of numpy calls on tiny inputs.
-    Buffers are made per call: sliced batches run the same kernel in several threads."""
+    """A shallow folded int8 convolution of one input shape that is a single small GEMM, its
+    geometry worked out once (the first run, through the general path, checked the shape).
+
+    Each run copies the input, converted to float64, into a padded buffer (a copy of a
+    template: the fill everywhere and one 1.0 past the end), and gathers the GEMM's augmented
+    matrix (the window's taps, then the 1.0 that multiplies the offset row) with one ``take``
+    through indices made here: three numpy calls where strided window copies took several
+    times longer on such inputs. Buffers are made per call: sliced batches run the same kernel
+    in several threads."""
 
     def __init__(self, x_shape, win_shape, geometry, fill, oc: int):
         n, h, w, ic = x_shape
@@ -325,42 +327,56 @@ class _SmallPlan:
         _, pl = c.pad_before(padding, w, kw, sw, dw)
         need_h = max((oh - 1) * sh + (kh - 1) * dh + 1, h + pt)
         need_w = max((ow - 1) * sw + (kw - 1) * dw + 1, w + pl)
-        self.pad = (need_h, need_w) != (h, w)
-        self.pad_shape = (n, need_h, need_w, ic)
-        self.pt, self.pl, self.h, self.w, self.fill = pt, pl, h, w, fill
-        s3 = 1
-        s2, s1 = ic, need_w * ic
-        s0 = need_h * s1
-        self.win_shape = win_shape
-        self.win_strides = (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3)  # int8: bytes = items
-        self.rows = n * oh * ow
-        self.depth = depth = kh * kw * ic
+        size = n * need_h * need_w * ic
+        self.template = np.full(size + 1, float(fill))
+        self.template[size] = 1.0
+        self.template.flags.writeable = False
         e = 8  # float64
-        self.aug_strides = (oh * ow * (depth + 1) * e, ow * (depth + 1) * e, (depth + 1) * e)
-        self.aug_strides += (kw * ic * e, ic * e, e)
+        self.x_shape = x_shape
+        self.x_offset = (pt * need_w + pl) * ic * e
+        self.x_strides = (need_h * need_w * ic * e, need_w * ic * e, ic * e, e)
+        # flat index of each window tap in the padded buffer, then of the 1.0
+        flat = np.arange(size).reshape(n, need_h, need_w, ic)
+        s0, s1, s2, s3 = flat.strides
+        taps = np.ndarray(
+            win_shape, flat.dtype, flat, 0, (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3)
+        )
+        self.rows = rows = n * oh * ow
+        depth = kh * kw * ic
+        self.index = np.empty((rows, depth + 1), np.intp)
+        self.index[:, :depth] = taps.reshape(rows, depth)
+        self.index[:, depth] = size
         self.out_shape = (n, oh, ow, oc)
         # the budget's test on each call (it depends on what the run holds now)
-        self.sizes = (math.prod(self.pad_shape), self.rows * (depth + 1) * 8, self.rows * oc * 9)
+        self.sizes = ((size + 1) * e, rows * (depth + 1) * e, rows * oc * (e + 1))
 
-    def ready(self, x) -> bool:
-        """Whether this plan can run ``x`` (of its shape and int8) within the budget now."""
-        if not (self.pad or x.flags.c_contiguous):
-            return False  # the windows are a view of x itself: its strides must be known
+    @staticmethod
+    def wanted(x_shape, win_shape) -> bool:
+        """Whether a plan for this input and its windows is small enough to keep (its
+        template and index array) and one GEMM chunk."""
+        n, oh, ow, kh, kw, ic = win_shape
+        rows = n * oh * ow
+        return (
+            rows <= CHUNK_ROWS
+            and rows * (kh * kw * ic + 1) <= SMALL_PLAN_MAX_ELEMENTS
+            and math.prod(x_shape) <= SMALL_PLAN_MAX_ELEMENTS
+        )
+
+    def ready(self) -> bool:
+        """Whether a run fits the budget now."""
         return all(fits(b) for b in self.sizes)
 
     def run(self, x, w_t, folded):
-        if self.pad:
-            xp = np.full(self.pad_shape, self.fill, np.int8)
-            xp[:, self.pt : self.pt + self.h, self.pl : self.pl + self.w] = x
-        else:
-            xp = x
-        win = np.ndarray(self.win_shape, np.int8, xp, 0, self.win_strides)
-        aug = np.empty((self.rows, self.depth + 1))
-        aug[:, self.depth] = 1.0
-        np.copyto(np.ndarray(self.win_shape, np.float64, aug, 0, self.aug_strides), win)
+        buf = self.template.copy()
+        np.copyto(np.ndarray(self.x_shape, np.float64, buf, self.x_offset, self.x_strides), x)
         out = np.empty(self.out_shape, np.int8)
-        folded.finish(aug @ w_t, out=out.reshape(self.rows, -1))
+        folded.finish(buf.take(self.index) @ w_t, out=out.reshape(self.rows, -1))
         return out
+
+
+# Largest augmented matrix (rows x (depth + 1)) a ``_SmallPlan`` gathers: its index array, kept
+# per input shape, is 8 bytes an element (512 KiB here).
+SMALL_PLAN_MAX_ELEMENTS = 1 << 16
 
 
 def int16_bias(ctx, bias, what: str) -> bool:

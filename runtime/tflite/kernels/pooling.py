@@ -95,14 +95,19 @@ def prepare_max(ctx: c.OpContext) -> c.Eval:
         # Separable: the maximum over each window's rows, then over its columns, (KH - 1) +
         # (KW - 1) passes instead of KH * KW - 1 (max is exact in any order; float ties
         # between -0.0 and 0.0 may pick either zero, as the tap order did).
-        rows = np.array(win[:, :, :, 0])  # (N, OH, OW, KW, C)
-        for i in range(1, g[0]):
-            np.maximum(rows, win[:, :, :, i], out=rows)
-        y = rows[:, :, :, 0]
+        # The first maximum makes the array the others update (no copy before it).
+        if g[0] > 1:
+            rows = np.maximum(win[:, :, :, 0], win[:, :, :, 1])  # (N, OH, OW, KW, C)
+            for i in range(2, g[0]):
+                np.maximum(rows, win[:, :, :, i], out=rows)
+        else:
+            rows = np.array(win[:, :, :, 0])
         if g[1] > 1:
-            y = np.array(y)
-            for j in range(1, g[1]):
+            y = np.maximum(rows[:, :, :, 0], rows[:, :, :, 1])
+            for j in range(2, g[1]):
                 np.maximum(y, rows[:, :, :, j], out=y)
+        else:
+            y = rows[:, :, :, 0]
         if lo > floor or hi < ceiling:
             np.clip(y, lo, hi, out=y)
         return [y]
