@@ -23,15 +23,21 @@ from runtime.onnx._graph import Node
 from runtime.onnx.ops import activation, conv, elementwise
 
 _FLOATS = (np.float16, np.float32, np.float64)
+# The one switch of this fusion, read when a session is planned (off: the steps run as written;
+# tests and benchmarks compare the two).
+ENABLED = True
 
 
 def fuse_conv_activations(nodes: list, known: dict, uses: Callable[[list], Counter]) -> list:
     """``nodes`` with each fusable step after a Conv folded into it (``uses(nodes)``: how many
     times each value is read, graph outputs counted)."""
+    if not ENABLED:
+        return nodes
     counts = uses(nodes)
     producer = {out: i for i, n in enumerate(nodes) for out in n.outputs if out}
     fused: dict[int, Node] = {}
     gone: set[int] = set()
+    chains: dict[int, tuple] = {}  # the steps fused so far into the node at each place
     for i, node in enumerate(nodes):
         found = _step(node, known)
         if found is None:
@@ -46,10 +52,11 @@ def fuse_conv_activations(nodes: list, known: dict, uses: Callable[[list], Count
             continue
         if step[0] != "LeakyRelu" and step[2] > len(known[source.inputs[1]].shape):
             continue
-        op, value = step[0], np.asarray(step[1], dtype=dtype).reshape(())
         keywords = getattr(source.fn, "keywords", {})
-        steps = tuple(keywords.get("_steps", ())) + ((op, value),)
-        fn = functools.partial(conv.Conv, **{**keywords, "_steps": steps})
+        steps = chains.get(j, ()) + ((step[0], step[1]),)
+        chains[i] = steps
+        planned = activation.plan_steps(steps, dtype)
+        fn = functools.partial(conv.Conv, **{**keywords, "_steps": planned})
         fused[i] = dataclasses.replace(source, outputs=node.outputs, fn=fn)
         gone.add(j)
     return [fused.get(i, n) for i, n in enumerate(nodes) if i not in gone]

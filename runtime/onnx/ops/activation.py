@@ -171,22 +171,43 @@ def Shrink(input, *, bias=0.0, lambd=0.5):
     return y.astype(x.dtype, copy=False)
 
 
-# in_place_steps' scratch: one writable buffer per dtype, chunk by chunk, small enough to stay
-# in cache (the pass over a chunk reads it back at once).
-_STEP_CHUNK = 1 << 14
+# in_place_steps' scratch buffers and filled constants: this many elements, chunk by chunk,
+# so that a small Conv's output is one chunk (each ufunc call costs microseconds) and a large
+# one stays in cache between the steps.
+_STEP_CHUNK = 1 << 16
 _SCRATCH: dict = {}
+# Below this many elements numpy's one-value maximum (a scalar loop) costs less than a call.
+_SCALAR_BELOW = 2048
 
 
-def in_place_steps(y, steps):
-    """``y`` after each of ``steps`` in turn, written into ``y`` (a fresh writable float array
-    nothing else reads, e.g. a Conv's output) and returned. A step is ("LeakyRelu", alpha) or
-    ("Max" / "Min", c) with ``alpha`` and ``c`` 0-d arrays of ``y``'s dtype: the same values as
-    ``LeakyRelu`` and a ``Max`` / ``Min`` with one constant value (the same ufuncs, each value
-    computed alike), in one pass over cache-sized chunks instead of one new array a step."""
-    dense = _contiguous_order(y) if y.flags.writeable else None
+def plan_steps(steps, dtype) -> tuple:
+    """``steps`` ((op, value) pairs: ("LeakyRelu", alpha), ("Max" / "Min", a constant of one
+    value)) as ``in_place_steps`` takes them for outputs of ``dtype``, decided once (a
+    comparison of 0-d arrays costs a microsecond): (kind, 0-d value, filled buffer or None)."""
+    planned = []
+    for op, value in steps:
+        value = np.asarray(value, dtype=dtype).reshape(())
+        value.flags.writeable = False
+        if op == "LeakyRelu":
+            planned.append(("leaky" if 0 <= value <= 1 else "select", value, None))
+        else:
+            planned.append((op, value, _filled(value)))
+    return tuple(planned)
+
+
+def in_place_steps(y, planned):
+    """``y`` after each of ``planned`` (``plan_steps``) in turn, written into ``y`` (a fresh
+    writable float array of the planned dtype that nothing else reads, e.g. a Conv's output)
+    and returned: the same values as ``LeakyRelu`` and a ``Max`` / ``Min`` with one constant
+    value (the same ufuncs in the same order, so the same bits), over cache-sized chunks
+    instead of one new array a step."""
+    dense = _contiguous_order(y) if y.flags.writeable and y.dtype == planned[0][1].dtype else None
     if dense is None:  # (a view with gaps: the unfused operators' arithmetic)
-        for op, value in steps:
-            y = LeakyRelu(y, alpha=value) if op == "LeakyRelu" else _FLOOR_CEIL[op](y, value)
+        for kind, value, _ in planned:
+            if kind == "leaky" or kind == "select":
+                y = LeakyRelu(y, alpha=value)
+            else:
+                y = _FLOOR_CEIL[kind](y, value)
         return y
     scratch = _SCRATCH.get(y.dtype)
     if scratch is None:
@@ -194,22 +215,38 @@ def in_place_steps(y, steps):
     flat = dense.reshape(-1)  # (a view: dense is C-contiguous)
     for start in range(0, flat.size, _STEP_CHUNK):
         chunk = flat[start : start + _STEP_CHUNK]
-        tmp = scratch[: chunk.size]
-        for op, value in steps:
-            if op == "LeakyRelu":
-                if 0 <= value <= 1:  # LeakyRelu's max(x, a * x)
-                    np.multiply(chunk, value, out=tmp)
-                    np.maximum(chunk, tmp, out=chunk)
-                else:  # its select (NaN < 0 is false: NaN stays)
-                    np.multiply(chunk, value, out=tmp)
-                    np.copyto(chunk, tmp, where=chunk < 0)
-            else:  # (filled: numpy's one-value maximum takes a slow scalar loop)
-                tmp.fill(value)
-                _FLOOR_CEIL[op](chunk, tmp, out=chunk)
+        size = chunk.size
+        tmp = scratch[:size]
+        for kind, value, filled in planned:
+            if kind == "leaky":  # LeakyRelu's max(x, a * x)
+                np.multiply(chunk, value, out=tmp)
+                np.maximum(chunk, tmp, out=chunk)
+            elif kind == "select":  # its select (NaN < 0 is false: NaN stays)
+                np.multiply(chunk, value, out=tmp)
+                np.copyto(chunk, tmp, where=chunk < 0)
+            else:  # (filled: numpy's one-value maximum takes a scalar loop)
+                other = value if size < _SCALAR_BELOW else filled[:size]
+                _FLOOR_CEIL[kind](chunk, other, out=chunk)
     return y
 
 
 _FLOOR_CEIL = {"Max": np.maximum, "Min": np.minimum}
+# plan_steps' filled constants, shared by value (a model's Convs often floor at one constant).
+_FILLED: dict = {}
+_FILLED_MAX = 64
+
+
+def _filled(value):
+    """A read-only buffer of ``_STEP_CHUNK`` copies of the 0-d ``value``."""
+    key = (value.dtype, value.tobytes())
+    filled = _FILLED.get(key)
+    if filled is None:
+        if len(_FILLED) >= _FILLED_MAX:
+            _FILLED.clear()
+        filled = np.full(_STEP_CHUNK, value, dtype=value.dtype)
+        filled.flags.writeable = False
+        _FILLED[key] = filled
+    return filled
 
 
 def _contiguous_order(y):
@@ -219,5 +256,6 @@ def _contiguous_order(y):
         return None
     if y.flags.c_contiguous:
         return y
-    t = y.transpose(np.argsort(y.strides, kind="stable")[::-1])
+    strides = y.strides
+    t = y.transpose(sorted(range(y.ndim), key=lambda a: -strides[a]))
     return t if t.flags.c_contiguous else None

@@ -138,17 +138,18 @@ def test_non_constant_or_broadcasting_max_is_not_fused(floor, floor_input):
     np.testing.assert_allclose(got, reference, rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("layout", ["contiguous", "channels-last", "strided view"])
+@pytest.mark.parametrize("layout", ["contiguous", "channels-last", "strided view", "small"])
 def test_in_place_steps_bits(layout):
-    y = np.random.default_rng(3).standard_normal((2, 6, 50, 70)).astype(np.float32)
+    shape = (1, 3, 5, 7) if layout == "small" else (2, 6, 50, 170)  # (one chunk; several)
+    y = np.random.default_rng(3).standard_normal(shape).astype(np.float32)
     y.reshape(-1)[::13] = np.nan
     y.reshape(-1)[1::17] = -0.0
     if layout == "channels-last":
         y = np.ascontiguousarray(y.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
     elif layout == "strided view":
         y = y[..., ::2]
-    alpha, c = np.float32(0.2).reshape(()), np.float32(-0.4).reshape(())
-    expected = np.maximum(activation.LeakyRelu(y, alpha=0.2), c)
-    got = activation.in_place_steps(y, (("LeakyRelu", alpha), ("Max", c)))
+    expected = np.maximum(activation.LeakyRelu(y, alpha=0.2), np.float32(-0.4))
+    planned = activation.plan_steps((("LeakyRelu", 0.2), ("Max", -0.4)), np.float32)
+    got = activation.in_place_steps(y, planned)
     np.testing.assert_array_equal(got.view(np.uint32), expected.view(np.uint32))
     assert (got is y) == (layout != "strided view")
