@@ -95,8 +95,10 @@ def _quantizer(scale, zero_point: int, info=_INT8):
             if fast:
                 # ``_affine_quantize``'s fast path: the float32 quotient, widened exactly to
                 # float64 by the addition of the float64 +-0.5, truncated, shifted, clamped
-                q = np.divide(x, s32)
-                r = np.add(q, np.copysign(half, q))
+                # (widened first: copysign and add on mixed float32/float64 operands cost
+                # several times the same-type calls)
+                r = np.divide(x, s32).astype(np.float64)
+                r += np.copysign(half, r)
                 np.trunc(r, out=r)
                 r += zp
                 np.maximum(r, lo, out=r)
