@@ -42,6 +42,7 @@ from runtime.errors import InvalidModelError, KernelError
 from runtime.onnx import _fuse_affine as _fuse_affine_rules
 from runtime.onnx._evaluator import run_graph
 from runtime.onnx._fuse_conv_activation import fuse_conv_activations
+from runtime.onnx._fuse_gemm_sigmoid import fuse_gemm_sigmoids
 from runtime.onnx._fuse_layer_norm import fuse_layer_norms
 from runtime.onnx._fuse_sibling_convs import merge_sibling_convs
 from runtime.onnx._graph import Graph, Node, _node_free
@@ -90,6 +91,7 @@ def plan(graph: Graph, subgraph: bool = False, outer: dict | None = None) -> Gra
     nodes = _fuse_affine(nodes, graph, known, budget)
     nodes = fuse_layer_norms(nodes, {**outer, **known}, _uses(nodes, graph))
     nodes = _fuse_relus(nodes, graph)
+    nodes = fuse_gemm_sigmoids(nodes, known, lambda ns: _uses(ns, graph))
     nodes = fuse_conv_activations(nodes, known, lambda ns: _uses(ns, graph))
     nodes = merge_sibling_convs(nodes, known, _holder(budget))
     nodes = _fuse_quantize_dequantize(nodes, graph)

@@ -11,16 +11,22 @@ from tests.runtime.onnx.helpers import ort_session
 
 
 def _layer_norm_model(
-    square="Pow", affine=True, elem=TensorProto.FLOAT, extra_reader=False, axes_input=False
+    square="Pow",
+    affine=True,
+    elem=TensorProto.FLOAT,
+    extra_reader=False,
+    axes_input=False,
+    shape=(2, 3, 8),
+    relu=False,
 ):
-    """PyTorch's pre-opset-17 export of LayerNorm over the last axis of x [2, 3, 8]."""
+    """PyTorch's pre-opset-17 export of LayerNorm over the last axis of x (``shape``)."""
     dtype = helper.tensor_dtype_to_np_dtype(elem)
     rng = np.random.default_rng(0)
     consts = {
         "two": np.array(2.0, dtype),
         "eps": np.array(1e-5, dtype),
-        "gamma": rng.standard_normal(8).astype(dtype),
-        "beta": rng.standard_normal(8).astype(dtype),
+        "gamma": rng.standard_normal(shape[-1]).astype(dtype),
+        "beta": rng.standard_normal(shape[-1]).astype(dtype),
         "axes": np.array([-1], np.int64),
     }
     opset = 18 if axes_input else 17
@@ -44,13 +50,16 @@ def _layer_norm_model(
             helper.make_node("Add", ["g", "beta"], ["y"]),
         ]
         out = "y"
+    if relu:
+        nodes.append(helper.make_node("Relu", [out], ["r"]))
+        out = "r"
     outputs = [helper.make_tensor_value_info(out, elem, None)]
     if extra_reader:
         outputs.append(helper.make_tensor_value_info("d", elem, None))
     graph = helper.make_graph(
         nodes,
         "ln",
-        [helper.make_tensor_value_info("x", elem, [2, 3, 8])],
+        [helper.make_tensor_value_info("x", elem, list(shape))],
         outputs,
         [
             helper.make_tensor(k, helper.np_dtype_to_tensor_dtype(v.dtype), v.shape, v.flatten())
@@ -91,3 +100,42 @@ def test_other_element_types_run_the_nodes_as_written():
     x = np.random.default_rng(2).standard_normal((2, 3, 8)).astype(np.float16)
     written = InferenceSession(model.SerializeToString(), keep_intermediates=True)
     np.testing.assert_array_equal(session.run(None, {"x": x})[0], written.run(None, {"x": x})[0])
+
+
+@pytest.mark.parametrize("elem", [TensorProto.FLOAT, TensorProto.DOUBLE])
+@pytest.mark.parametrize("n", [8, 200])
+def test_one_group_rows_and_changing_shapes_keep_the_bits_of_the_nodes_as_written(elem, n):
+    # A [1, 1, n] row is one group (scalar mean and variance); rows of other shapes, and a
+    # strided feed, on the same session must not reuse what the row's run remembered.
+    model = _layer_norm_model(elem=elem, shape=("a", "b", n))
+    session = InferenceSession(model.SerializeToString())
+    written = InferenceSession(model.SerializeToString(), keep_intermediates=True)
+    dtype = helper.tensor_dtype_to_np_dtype(elem)
+    rng = np.random.default_rng(3)
+    wide = (rng.standard_normal((2, 3, 2 * n)) * 5 + 2).astype(dtype)
+    feeds = [wide[:1, :1, :n].copy(), wide[:1, :1, :n].copy() * 3, wide[:, :, :n].copy()]
+    feeds += [wide[:1, :1, ::2], wide[:1, :1, :n].copy()]
+    for x in feeds:
+        fused = session.run(None, {"x": x})[0]
+        np.testing.assert_array_equal(fused, written.run(None, {"x": x})[0])
+    expected = ort_session(model).run(None, {"x": feeds[0]})[0]
+    np.testing.assert_allclose(
+        session.run(None, {"x": feeds[0]})[0], expected, rtol=1e-5, atol=1e-6
+    )
+
+
+@pytest.mark.parametrize("elem", [TensorProto.FLOAT, TensorProto.FLOAT16])
+def test_a_relu_reading_the_result_is_part_of_the_step(elem):
+    model = _layer_norm_model(elem=elem, relu=True, shape=("a", 3, 8))
+    session = InferenceSession(model.SerializeToString())
+    assert [n.op_type for n in session._planned.nodes] == [
+        "LayerNorm(ReduceMean,Sub,Pow,ReduceMean,Add,Sqrt,Div,Mul,Add,Relu)"
+    ]
+    written = InferenceSession(model.SerializeToString(), keep_intermediates=True)
+    dtype = helper.tensor_dtype_to_np_dtype(elem)
+    rng = np.random.default_rng(4)
+    for shape in ((1, 3, 8), (2, 3, 8), (1, 3, 8)):  # (float16: the nodes as written)
+        x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+        fused = session.run(None, {"x": x})[0]
+        assert (fused >= 0).all() and (fused == 0).any()
+        np.testing.assert_array_equal(fused, written.run(None, {"x": x})[0])
