@@ -216,6 +216,9 @@ def check_alloc(ctx: OpContext, shape, what: str, itemsize: int = 4) -> None:
 
 def broadcast_shape(ctx: OpContext, a, b) -> tuple:
     """The broadcast shape of ``a`` and ``b``, refused before allocation when too large."""
+    shape = np.shape(a)
+    if shape == np.shape(b):
+        return shape  # (equal shapes: np.broadcast_shapes costs ~2 us on a 1-value compare)
     try:
         shape = np.broadcast_shapes(np.shape(a), np.shape(b))
     except ValueError:
