@@ -328,8 +328,9 @@ def _gemm(a, b, c, alpha, beta, transA, transB):
         y *= np.asarray(alpha, dtype=y.dtype)
     if c is not None:
         c = c if beta == 1.0 else c * np.asarray(beta, dtype=c.dtype)
-        if c.dtype == y.dtype and _within(y, c):
-            y += c  # (y is the matmul's fresh result)
+        if c.dtype == y.dtype and (c.shape == (n,) or _within(y, c)):
+            y += c  # (y is the matmul's fresh result; a bias of one value per column fits)
         else:
             y = y + c
-    return y.astype(a.dtype, copy=False)
+    # (astype(copy=False) costs more than the comparison on a one-row head)
+    return y if y.dtype == a.dtype else y.astype(a.dtype)
