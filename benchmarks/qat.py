@@ -244,23 +244,17 @@ def _tflite_predict(path, x, batch=1000):
         from runtime import Interpreter
 
         engine = "runtime"
-    interpreter = Interpreter(model_path=str(path))
-    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    results = []
-    for i in range(0, len(x), batch):
-        chunk = x[i : i + batch]
-        interpreter.resize_tensor_input(inp["index"], list(chunk.shape))
-        interpreter.allocate_tensors()
-        interpreter.set_tensor(inp["index"], chunk)
-        interpreter.invoke()
-        results.append(interpreter.get_tensor(out["index"]).copy())
-    return np.concatenate(results), engine
+    return _predict(Interpreter(model_path=str(path)), x, batch), engine
 
 
 def _runtime_predict(path, x, batch=500):
     from runtime import Interpreter
 
-    interpreter = Interpreter(model_path=str(path))
+    return _predict(Interpreter(model_path=str(path)), x, batch)
+
+
+def _predict(interpreter, x, batch):
+    """Outputs of a LiteRT-API ``interpreter`` on ``x``, ``batch`` rows per invoke."""
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     results = []
     for i in range(0, len(x), batch):

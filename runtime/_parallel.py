@@ -129,6 +129,8 @@ def _in_worker() -> bool:
 def run_tasks(fn, items, max_parallel: int) -> None:
     """Call ``fn(item)`` for each item on up to ``max_parallel`` pool threads."""
     items = list(items)
+    # Inside a pool worker (a batch slice already runs in parallel) stay sequential: waiting
+    # on the same pool from its own workers could deadlock it.
     if max_parallel <= 1 or len(items) <= 1 or _pool is None or _in_worker():
         for item in items:
             fn(item)
@@ -141,13 +143,4 @@ def run_tasks(fn, items, max_parallel: int) -> None:
 
 def run_chunks(fn, starts) -> None:
     """Call ``fn(start)`` for each chunk start, in parallel when threads are available."""
-    starts = list(starts)
-    # Inside a pool worker (a batch slice already runs in parallel) stay sequential: waiting
-    # on the same pool from its own workers could deadlock it.
-    if _threads <= 1 or len(starts) <= 1 or _pool is None or _in_worker():
-        for s in starts:
-            fn(s)
-        return
-    futures = [_pool.submit(contextvars.copy_context().run, fn, s) for s in starts]
-    for future in futures:
-        future.result()
+    run_tasks(fn, starts, _threads)

@@ -152,20 +152,17 @@ def _match(i, nodes, producer, consumers, known, uses) -> _Chain | None:
     indices = [i, j, d_users[0], k, add_index, sqrt_index, div_index]
     chain = _Chain(indices, x, axes, two, eps, None, None)
     out = nodes[div_index].outputs[0]
-    mul_index = _only_user(out, consumers, uses, nodes, ("Mul",))
-    if mul_index is not None and _op(nodes[mul_index], "Mul", 2):
-        gamma = _const_operand(nodes[mul_index], out, known)
-        if gamma is not None:
-            chain.gamma = gamma
-            chain.indices.append(mul_index)
-            out = nodes[mul_index].outputs[0]
-            add2 = _only_user(out, consumers, uses, nodes, ("Add",))
-            if add2 is not None and _op(nodes[add2], "Add", 2):
-                beta = _const_operand(nodes[add2], out, known)
-                if beta is not None:
-                    chain.beta = beta
-                    chain.indices.append(add2)
-    out = nodes[chain.indices[-1]].outputs[0]
+    # then a constant scale and, after it, a constant shift, when they are there
+    for op_type, field in (("Mul", "gamma"), ("Add", "beta")):
+        index = _only_user(out, consumers, uses, nodes, (op_type,))
+        if index is None or not _op(nodes[index], op_type, 2):
+            break
+        value = _const_operand(nodes[index], out, known)
+        if value is None:
+            break
+        setattr(chain, field, value)
+        chain.indices.append(index)
+        out = nodes[index].outputs[0]
     relu = _only_user(out, consumers, uses, nodes, ("Relu",))
     if relu is not None and _op(nodes[relu], "Relu", 1):
         chain.relu = True

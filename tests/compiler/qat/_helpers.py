@@ -65,15 +65,23 @@ def compile_int8(model, out_dir, **options):
 def runtime_int8_outputs(path, x):
     """The int8 output of the io=int8 ``.tflite`` at ``path`` on float inputs ``x`` (quantized
     with the file's input parameters), and the output's (scale, zero point)."""
+    interpreter = runtime_int8_run(path, x)
+    out = interpreter.get_output_details()[0]
+    return interpreter.get_tensor(out["index"]), out["quantization"]
+
+
+def runtime_int8_run(path, x):
+    """Our interpreter of the io=int8 ``.tflite`` at ``path``, invoked on float inputs ``x``
+    quantized with the file's input parameters."""
     interpreter = runtime.Interpreter(model_path=str(path))
-    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    inp = interpreter.get_input_details()[0]
     interpreter.resize_tensor_input(inp["index"], list(x.shape))
     interpreter.allocate_tensors()
     scale, zp = inp["quantization"]
     q = np.clip(round_half_away(x / np.float32(scale)) + zp, -128, 127).astype(np.int8)
     interpreter.set_tensor(inp["index"], q)
     interpreter.invoke()
-    return interpreter.get_tensor(out["index"]), out["quantization"]
+    return interpreter
 
 
 def simulated_int8(qat_model, x, params):

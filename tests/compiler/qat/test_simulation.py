@@ -14,6 +14,7 @@ from tests.compiler.qat._helpers import (
     images,
     mobile_net,
     runtime_int8_outputs,
+    runtime_int8_run,
     simulated_int8,
 )
 
@@ -140,20 +141,12 @@ def test_squeeze_excite_gate_multiply_and_tanh_are_the_int8_kernels(tmp_path):
     sigmoid and the LOGISTIC / TANH tables: every int8 code of the model output and of the
     sigmoid / tanh outputs equals the file's. (Float rounding there differed by up to 3 steps
     on ~4.5 % of the outputs.)"""
-    import runtime
     from compiler.quantize.params import round_half_away
 
     x = np.random.default_rng(1).normal(size=(512, 8, 8, 3)).astype("float32")
     qat = prepare_qat(_squeeze_excite_model(), calibration=x[:64])
     path = compile_int8(qat, tmp_path, io="int8").files["tflite"]
-    interpreter = runtime.Interpreter(model_path=str(path))
-    inp = interpreter.get_input_details()[0]
-    interpreter.resize_tensor_input(inp["index"], list(x.shape))
-    interpreter.allocate_tensors()
-    scale, zp = inp["quantization"]
-    q = np.clip(round_half_away(x / np.float32(scale)) + zp, -128, 127).astype(np.int8)
-    interpreter.set_tensor(inp["index"], q)
-    interpreter.invoke()
+    interpreter = runtime_int8_run(path, x)
     details = interpreter.get_output_details()
     for detail, sim in zip(details, qat.predict(x, verbose=0), strict=True):
         scale, zp = detail["quantization"]
