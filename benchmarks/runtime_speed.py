@@ -1,7 +1,8 @@
 """Speed of both runtimes against the real ones, one thread on both sides (prints figures).
 
 Per file family, median wall milliseconds of one invoke/run over several interleaved rounds
-(round-robin, so load drifting on a shared machine hits every runtime alike), and the ratios:
+(round-robin, so load drifting on a shared machine hits every runtime alike; a round times
+about 5 ms of calls of one runtime, or one call of a slower model), and the ratios:
 
 - ``onnx-cnn``: the ``onnx`` wheel's backend CNNs (``onnx/backend/test/data/light``, batch 1,
   224x224): ``runtime.InferenceSession`` vs onnxruntime (``intra_op_num_threads=1``).
@@ -154,19 +155,32 @@ def tflite_runners(path: str, rng, batch: int | None = None, feeds: dict | None 
 
 
 def timed(runners: dict, repeats: int, budget_s: float) -> dict:
-    """Median milliseconds per runner, rounds interleaved; fewer rounds for slow models."""
-    for run in runners.values():  # warm-up (and first-call costs) not counted
+    """Median milliseconds per call for each runner, rounds interleaved; fewer rounds for slow
+    models. A round times a run of calls lasting about ``SAMPLE_S`` (one call for a model
+    slower than that), so that a model of tens of microseconds is not measured on one call
+    each: the clock and one scheduler hiccup would be a good part of it."""
+    calls = {}
+    for name, run in runners.items():  # warm-up (and first-call costs) not counted
         run()
+        t0 = time.perf_counter()
+        run()
+        calls[name] = max(1, min(1000, int(SAMPLE_S / max(time.perf_counter() - t0, 1e-7))))
     times = {name: [] for name in runners}
     start = time.perf_counter()
     for r in range(repeats):
         for name, run in runners.items():
+            n = calls[name]
             t0 = time.perf_counter()
-            run()
-            times[name].append(time.perf_counter() - t0)
+            for _ in range(n):
+                run()
+            times[name].append((time.perf_counter() - t0) / n)
         if r >= 2 and time.perf_counter() - start > budget_s:
             break
     return {name: statistics.median(t) * 1000 for name, t in times.items()}
+
+
+# A timed round of a fast model lasts about this long (see ``timed``).
+SAMPLE_S = 0.005
 
 
 # -- families ----------------------------------------------------------------------------------
@@ -263,8 +277,9 @@ def measure(path: str, rng, args, batch=None, feeds=None) -> dict | str:
         return f"{type(e).__name__}: {str(e).splitlines()[0][:90]}"
 
 
-def report(title: str, rows: list, columns: list[tuple[str, str]]) -> None:
-    """Print one family: times per runtime, then each ratio ours/other, then their medians."""
+def report(title: str, rows: list, columns: list[tuple[str, str]]) -> dict:
+    """Print one family: times per runtime, then each ratio ours/other, then their medians.
+    Returns the ratios: column name -> one per file timed."""
     print(f"\n== {title}")
     names = [c for c, _ in columns]
     print(
@@ -288,6 +303,7 @@ def report(title: str, rows: list, columns: list[tuple[str, str]]) -> None:
                 f"  ours / {desc}: median {statistics.median(r):.2f}x, "
                 f"min {min(r):.2f}x, max {max(r):.2f}x over {len(r)} files"
             )
+    return ratios
 
 
 def main() -> None:
@@ -304,14 +320,16 @@ def main() -> None:
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"load {os.getloadavg()[0]:.2f}; numpy {np.__version__}; "
         f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS')}; "
-        f"median of up to {args.repeats} interleaved runs"
+        f"median of up to {args.repeats} interleaved rounds (a round: ~{SAMPLE_S * 1000:.0f} ms "
+        "of calls)"
     )
     onnx_cols = [("onnxruntime", "onnxruntime 1 thread")]
     tfl_cols = [("ref", "LiteRT BUILTIN_REF"), ("default", "LiteRT default")]
+    issue_ratios = []  # ours / onnxruntime on the backend CNNs and openWakeWord's .onnx files
     if "onnx-cnn" in families:
         files = [f for f in onnx_cnn_files() if args.only in f]
         rows = [(label(f), measure(f, rng, args)) for f in files]
-        report("onnx backend CNNs (light, batch 1)", rows, onnx_cols)
+        issue_ratios += report("onnx backend CNNs (light, batch 1)", rows, onnx_cols)["onnxruntime"]
     if "onnx-wheels" in families:
         found = [(f, feeds) for f, feeds in onnx_wheel_files() if args.only in f]
         rows = [(label(f), measure(f, rng, args, feeds=feeds)) for f, feeds in found]
@@ -332,7 +350,8 @@ def main() -> None:
         found = [(n, f, feeds) for n, f, feeds in openwakeword_files() if args.only in f]
         times = [(n, f, measure(f, rng, args, feeds=feeds)) for n, f, feeds in found]
         onnx_rows = [(label(f), t) for _, f, t in times if f.endswith(".onnx")]
-        report("openWakeWord .onnx (as openWakeWord feeds them)", onnx_rows, onnx_cols)
+        oww = report("openWakeWord .onnx (as openWakeWord feeds them)", onnx_rows, onnx_cols)
+        issue_ratios += oww["onnxruntime"]
         tfl_rows = [(label(f), t) for _, f, t in times if f.endswith(".tflite")]
         report("openWakeWord .tflite (as openWakeWord feeds them)", tfl_rows, tfl_cols)
         ours = {}
@@ -372,6 +391,12 @@ def main() -> None:
                 f"  ours ONNX {name}: {onnx_ms:.2f} ms vs ours TFLite: {tfl_ms:.2f} ms "
                 f"({onnx_ms / tfl_ms:.2f}x)"
             )
+    if issue_ratios:
+        print(
+            f"\n== ours / onnxruntime over the backend CNNs and openWakeWord's .onnx files "
+            f"(#15's figure): median {statistics.median(issue_ratios):.2f}x over "
+            f"{len(issue_ratios)} files"
+        )
 
 
 if __name__ == "__main__":
