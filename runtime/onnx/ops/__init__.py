@@ -46,6 +46,7 @@ from runtime.onnx.ops import (
     rnn,
     roi_align,
     rotary_embedding,
+    scan_8,
     scatter,
     selection,
     sequence,
@@ -296,7 +297,7 @@ REGISTRY = {
     # control flow
     ("", "Loop"): {1: control.Loop},
     ("", "If"): {1: control.If},
-    ("", "Scan"): {9: control.Scan},
+    ("", "Scan"): {8: scan_8.Scan_8, 9: control.Scan},
 }
 
 
