@@ -24,6 +24,7 @@ from runtime.tflite.kernels._fixed_point import (
     quantize_multiplier,
     round_half_away,
 )
+from runtime.tflite.kernels._quantize_search import quantize_thresholds
 
 
 def prepare_quantize(ctx: c.OpContext) -> c.Eval:
@@ -60,6 +61,11 @@ _INT8 = np.iinfo(np.int8)
 # Inputs up to this many elements take the one-call range test in ``_affine_quantize``.
 _SQUARES_TEST_MAX_ELEMENTS = 1 << 20
 
+# int8 outputs of up to this many elements are found by ``_quantize_search``'s thresholds: a
+# binary search per element costs more than the arithmetic's passes on large inputs, and less
+# than their per-call overhead on small ones.
+SEARCH_MAX_ELEMENTS = 256
+
 
 def _within(x: np.ndarray, bound: float) -> bool:
     """Whether every |x| < ``bound`` (False for NaN): min and max, or for inputs of up to 2^20
@@ -84,6 +90,10 @@ def _quantizer(scale, zero_point: int, info=_INT8):
     half = np.asarray(0.5)  # float64: copysign(half, float32 quotient) is float64
     zp = np.asarray(float(zero_point))
     lo, hi = np.asarray(float(info.min)), np.asarray(float(info.max))
+    thresholds = None
+    if info.bits == 8:
+        thresholds = quantize_thresholds(scale, zero_point, bound, _general_quantize)
+        levels = np.arange(info.min, info.max + 1).astype(info.dtype)
 
     def quantize(x: np.ndarray) -> np.ndarray:
         if x.dtype == np.float32:
@@ -92,6 +102,9 @@ def _quantizer(scale, zero_point: int, info=_INT8):
                 fast = np.dot(flat, flat) < squares_limit
             else:
                 fast = _within(x, bound)
+            if fast and thresholds is not None and 0 < x.ndim and x.size <= SEARCH_MAX_ELEMENTS:
+                # (searchsorted's method: np.searchsorted's dispatch costs as much again)
+                return levels.take(thresholds.searchsorted(x, "right"))
             if fast:
                 # ``_affine_quantize``'s fast path: the float32 quotient, widened exactly to
                 # float64 by the addition of the float64 +-0.5, truncated, shifted, clamped
