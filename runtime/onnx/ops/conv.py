@@ -11,6 +11,7 @@ import math
 import numpy as np
 
 from runtime.errors import InvalidModelError, UnsupportedOpError
+from runtime.onnx.ops import _conv_small
 from runtime.onnx.ops._common import check_size, conv_pads
 from runtime.onnx.ops._conv_gemm import planes_nchw, pointwise_nchw, shifted_taps, strided_view
 from runtime.onnx.ops.activation import in_place_steps
@@ -125,9 +126,13 @@ def conv_nchw(
         geo = _geometry(
             x, w, auto_pad, dilations, group, kernel_shape, pads, strides, op, dtype, bias
         )
+        if FAST_PATHS:  # one small sample: ops/_conv_small.py's plan, when it takes it
+            geo = _conv_small.plan(geo, x, w, group, dtype) or geo
         if len(_GEOMETRIES) >= _GEOMETRIES_MAX:
             _GEOMETRIES.clear()
         _GEOMETRIES[key] = geo
+    if geo.path == "small":
+        return geo.run(x, w, bias, packed, op)
     return _run(geo, x, w, group, op, dtype, bias, packed)
 
 
