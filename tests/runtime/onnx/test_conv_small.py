@@ -1,0 +1,144 @@
+"""The one-sample small Conv plans (``runtime.onnx.ops._conv_small``) against onnxruntime and
+against the plain im2col path, and the geometries that must stay on the general paths.
+
+Inputs come as written (NCHW-contiguous) and as a previous Conv leaves them (channels-last
+memory seen as NCHW): the plan's copy order follows the input's strides.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from onnx import numpy_helper
+
+from runtime.errors import BudgetExceededError
+from runtime.onnx import InferenceSession
+from runtime.onnx.ops import _conv_small, conv
+from tests.runtime.onnx.helpers import FLOAT, ort_session, single_op_model
+from tests.runtime.onnx.test_conv_paths import _channels_last, _plain
+
+RNG = np.random.default_rng(20261208)
+ROOT = Path(__file__).resolve().parents[3]
+
+SMALL = [
+    # one input channel: the slide CNN's first Conv, with pads, strides, dilations
+    ((1, 1, 28, 28), 32, (3, 3), {}),
+    ((1, 1, 20, 17), 8, (3, 2), {"pads": [1, 0, 2, 1], "strides": [2, 1]}),
+    ((1, 1, 19, 21), 4, (3, 3), {"dilations": [2, 3], "strides": [1, 2]}),
+    # a long strided 1-D kernel (STFT frames), and a short one with pads
+    ((1, 1, 1760), 34, (512,), {"strides": [160]}),
+    ((1, 1, 13), 1, (7,), {}),
+    ((1, 3, 40), 5, (4,), {"pads": [2, 1], "dilations": [3]}),
+    # many channels: the slide CNN's second Conv, and 1x1 (strided) as in silero
+    ((1, 32, 13, 13), 64, (3, 3), {}),
+    ((1, 258, 7), 16, (1,), {}),
+    ((1, 16, 7), 16, (1,), {"strides": [2]}),
+    ((1, 12, 6, 5), 8, (1, 1), {"pads": [1, 0, 0, 2]}),
+    ((1, 3, 4, 5, 6), 2, (2, 2, 2), {"pads": [1, 0, 1, 0, 1, 1]}),
+    # depthwise: padded 1-D (silero), strided and dilated 2-D
+    ((1, 258, 7), 258, (5,), {"group": 258, "pads": [2, 2]}),
+    ((1, 16, 4), 16, (5,), {"group": 16, "pads": [2, 2]}),
+    ((1, 6, 9, 8), 6, (3, 2), {"group": 6, "strides": [2, 1], "dilations": [1, 2]}),
+]
+
+GENERAL = [
+    ((2, 1, 28, 28), 32, (3, 3), {}),  # more than one sample
+    ((1, 4, 9, 10), 8, (3, 3), {"group": 4, "pads": [1, 1, 1, 1]}),  # channel multiplier 2
+    ((1, 12, 11, 10), 18, (3, 3), {"group": 3, "strides": [2, 1]}),  # grouped
+    ((1, 64, 40, 40), 64, (3, 3), {"pads": [1, 1, 1, 1]}),  # over MAX_MACS
+]
+
+
+def _run(shape, out_channels, kernel, attrs, layout, dtype=np.float32):
+    group = attrs.get("group", 1)
+    x = RNG.normal(size=shape).astype(dtype)
+    w = RNG.normal(size=(out_channels, shape[1] // group, *kernel)).astype(dtype)
+    b = RNG.normal(size=(out_channels,)).astype(dtype)
+    if layout == "channels_last":
+        x = _channels_last(x)
+    conv._GEOMETRIES.clear()
+    ours = conv.Conv(x, w, b, **attrs)
+    (path,) = [geo.path for geo in conv._GEOMETRIES.values()]
+    again = conv.Conv(x, w, b, **attrs)  # (the cached plan)
+    np.testing.assert_array_equal(again, ours)
+    return x, w, b, ours, path
+
+
+def _onnxruntime(x, w, b, attrs):
+    model = single_op_model(
+        "Conv",
+        [("x", FLOAT, x.shape)],
+        [("y", FLOAT, None)],
+        attrs,
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")],
+    )
+    (theirs,) = ort_session(model).run(None, {"x": np.ascontiguousarray(x)})
+    return model, theirs
+
+
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+@pytest.mark.parametrize("shape, out_channels, kernel, attrs", SMALL + GENERAL)
+def test_small_plans_match_onnxruntime_and_the_plain_path(
+    shape, out_channels, kernel, attrs, layout
+):
+    x, w, b, ours, path = _run(shape, out_channels, kernel, attrs, layout)
+    assert (path == "small") == ((shape, out_channels, kernel, attrs) in SMALL), path
+    model, theirs = _onnxruntime(x, w, b, attrs)
+    assert ours.dtype == np.float32 and ours.shape == theirs.shape
+    # float32 sums of up to a few thousand unit-variance products: within 1e-5 of the largest
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-5 * np.abs(theirs).max())
+    plain = _plain(x, w, b, attrs)
+    np.testing.assert_allclose(ours, plain, rtol=0, atol=1e-5 * np.abs(plain).max())
+    (session,) = InferenceSession(model.SerializeToString()).run(None, {"x": x})
+    np.testing.assert_allclose(session, theirs, rtol=0, atol=1e-5 * np.abs(theirs).max())
+
+
+@pytest.mark.parametrize("shape, out_channels, kernel, attrs", SMALL[:4] + SMALL[-3:])
+def test_float64_is_planned_and_float16_is_not(shape, out_channels, kernel, attrs):
+    x, w, b, ours, path = _run(shape, out_channels, kernel, attrs, "nchw", np.float64)
+    assert path == "small" and ours.dtype == np.float64
+    plain = _plain(x, w, b, attrs)
+    np.testing.assert_allclose(ours, plain, rtol=0, atol=1e-12 * np.abs(plain).max())
+    x16, w16, b16, ours16, path16 = _run(shape, out_channels, kernel, attrs, "nchw", np.float16)
+    assert path16 != "small" and ours16.dtype == np.float16
+
+
+def test_integer_conv_is_exact_through_a_plan():
+    x = RNG.integers(-128, 128, size=(1, 1, 28, 28), dtype=np.int8)
+    w = RNG.integers(-128, 128, size=(32, 1, 3, 3), dtype=np.int8)
+    ours = conv.ConvInteger(x, w, np.int8(3), np.int8(-2), pads=[1, 1, 1, 1])
+    xs = np.pad(x.astype(np.int64) - 3, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    ws = w.astype(np.int64) + 2
+    windows = np.lib.stride_tricks.sliding_window_view(xs[0, 0], (3, 3))  # (28, 28, 3, 3)
+    expect = np.einsum("hwij,mij->mhw", windows, ws[:, 0])[None]
+    np.testing.assert_array_equal(ours, expect)
+
+
+def test_a_strided_window_over_huge_pads_is_refused_before_allocating_the_canvas():
+    # few products (one output position per stride), but a padded copy of 1.6e9 values
+    x = np.ones((1, 1, 4, 4), np.float32)
+    w = np.ones((1, 1, 1, 1), np.float32)
+    with pytest.raises(BudgetExceededError, match="exceeds this runtime's limit"):
+        conv.Conv(x, w, pads=[20000] * 4, strides=[30000, 30000])
+
+
+def test_the_int8_slide_file_gives_the_same_outputs_with_and_without_the_plans():
+    # The QDQ file's float Convs round to int8: the plans must not move any value.
+    path = ROOT / "android_demo/app/src/main/assets/slide_cnn.int8.onnx"
+    session = InferenceSession(str(path))
+    feed = session.get_inputs()[0]
+    images = RNG.random((24, 1, 28, 28, 1)).astype(np.float32)
+    planned = [session.run(None, {feed.name: image})[0] for image in images]
+    keep = _conv_small.MAX_MACS
+    conv._GEOMETRIES.clear()
+    _conv_small.MAX_MACS = 0
+    try:
+        general = [session.run(None, {feed.name: image})[0] for image in images]
+    finally:
+        _conv_small.MAX_MACS = keep
+        conv._GEOMETRIES.clear()
+    for a, b in zip(planned, general, strict=True):
+        np.testing.assert_array_equal(a, b)
+    theirs = ort_session(str(path))
+    for image, a in zip(images, planned, strict=True):
+        np.testing.assert_allclose(a, theirs.run(None, {feed.name: image})[0], atol=1e-6)
