@@ -20,6 +20,7 @@ the operator, chained to the original).
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 
@@ -233,7 +234,7 @@ class SubgraphExecutor:
         # Tensors other than constants and inputs that a run without keep_all can leave among
         # its values: what it made and did not release, and the variables.
         present = set()
-        for _, _, _, outs, _, drop, _, _ in self.plan:
+        for _, _, _, _, _, _, outs, _, drop, _, _ in self.plan:
             present.update(outs)
             present.difference_update(drop)
         self.results = tuple(sorted(present | set(self.initial_variables)))
@@ -257,7 +258,25 @@ class SubgraphExecutor:
             and t not in self.constants
         )
         where = tuple(f"{self.labels[k]} output {t}" for t in outs)
-        return (op, kernel, tuple(op.inputs), outs, wants, drop, self.labels[k], where)
+        # The inputs' values in one C call: itemgetter gives a tuple for two or more keys,
+        # the bare value for one (wrapped by ``_run``).
+        ins = tuple(op.inputs)
+        fetch = operator.itemgetter(*ins) if ins else _no_inputs
+        # (one output, most operators: its tensor and dtype at hand; None otherwise)
+        t0, want0 = (outs[0], wants[0]) if len(outs) == 1 else (None, None)
+        return (
+            op,
+            kernel,
+            fetch,
+            len(ins) == 1,
+            t0,
+            want0,
+            outs,
+            wants,
+            drop,
+            self.labels[k],
+            where,
+        )
 
     def _foldable(self, op) -> bool:
         return (
@@ -350,7 +369,6 @@ class SubgraphExecutor:
         if self.variables:
             values.update(self.variables)
         values.update(feeds)
-        get = values.__getitem__
         max_bytes = self.max_tensor_bytes
         # The budget's counters are updated here rather than through its methods (a call each
         # is a good part of a small operator's cost); a charge that would exceed a limit goes
@@ -367,25 +385,24 @@ class SubgraphExecutor:
         # tensor -> its charge, the value's own size, refunded when its last reader is done.
         charged: dict[int, int] = {}
         release = not keep_all
-        for op, kernel, ins, outs, wants, drop, label, where in self.plan:
+        for op, kernel, fetch, one_input, t, want, outs, wants, drop, label, where in self.plan:
             if not at_once:
                 budget.nodes += 1
                 if budget.nodes > max_nodes:
                     budget.nodes -= 1
                     budget.visit(label)  # raises
             try:
-                args = list(map(get, ins))
+                args = (fetch(values),) if one_input else fetch(values)
             except KeyError as e:
                 raise self._missing_input(op, e.args[0]) from None
             try:
                 outputs = kernel(*args)
             except Exception as e:
                 raise_relabelled(self._failure(op, e, args), e)
-            if len(outputs) == 1 and len(outs) == 1:
+            if t is not None and len(outputs) == 1:
                 # One output (most operators): the loop below, written out for it.
                 v = outputs[0]
-                t = outs[0]
-                if v.dtype != wants[0]:
+                if v.dtype != want:
                     self.check_value(t, v)  # raises, naming the tensor and both dtypes
                 nbytes = v.nbytes
                 if nbytes > max_bytes:
@@ -433,6 +450,10 @@ class SubgraphExecutor:
             f"subgraph {sg.index} operator {op.index} ({op.name}): input tensor {t} "
             f"({sg.tensors[t].name!r}) has no value (not set, or not produced)"
         )
+
+
+def _no_inputs(values) -> tuple:
+    return ()
 
 
 def _root(array):
