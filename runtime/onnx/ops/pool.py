@@ -112,6 +112,7 @@ def MaxPool(
         _key_of(pads),
         _key_of(strides),
         _TILED_MAX_SIZE,
+        _ROW_COST,
     )
     plan = _MAX_POOL_PLANS.get(key)
     if plan is None:
@@ -161,7 +162,9 @@ def _max_pool_plan(x, auto_pad, ceil_mode, dilations, kernel_shape, pads, stride
         return (*kernel_shape, height_first), None, None
     padding = _padding_plan(x, pads, extra)
     shape = x.shape if padding is None else padding[0]
-    return None, padding, _window_plan(shape, kernel_shape, strides, dilations)
+    # (the padded copy is allocated in the input's memory order: C-contiguous for such x)
+    contiguous = x.flags.c_contiguous
+    return None, padding, _window_plan(shape, kernel_shape, strides, dilations, contiguous)
 
 
 # Inputs of up to this many elements take the tiled MaxPool. Larger ones keep the window
@@ -251,17 +254,63 @@ def AveragePool(
     pads=None,
     strides=None,
 ):
+    key = (
+        x.shape,
+        x.strides,
+        x.dtype,
+        auto_pad,
+        ceil_mode,
+        count_include_pad,
+        _key_of(dilations),
+        _key_of(kernel_shape),
+        _key_of(pads),
+        _key_of(strides),
+        _ROW_COST,
+    )
+    plan = _AVERAGE_POOL_PLANS.get(key)
+    if plan is None:
+        plan = _average_pool_plan(
+            x, auto_pad, ceil_mode, count_include_pad, dilations, kernel_shape, pads, strides
+        )
+        if len(_AVERAGE_POOL_PLANS) >= _PLANS_MAX:
+            _AVERAGE_POOL_PLANS.clear()
+        _AVERAGE_POOL_PLANS[key] = plan
+    padding, windows_plan, divisor = plan
+    x = _pad_with(x, padding, 0, "AveragePool")
+    if windows_plan[0] == "flat":  # the quotients written at once from the padded grid
+        if isinstance(divisor, np.ndarray):
+            divisor = divisor.reshape(divisor.shape[2:])  # against blocks of planes
+        return _reduce_flat(x, np.add, windows_plan, lambda v, out: np.divide(v, divisor, out=out))
+    total = _reduce_windows(x, None, None, None, np.add, windows_plan)
+    if not isinstance(divisor, np.ndarray):
+        return np.divide(total, divisor, out=total).astype(x.dtype, copy=False)
+    return (total / divisor).astype(x.dtype, copy=False)
+
+
+# The plans of the AveragePool calls seen, as _MAX_POOL_PLANS: (the padding plan, the window
+# plan, the divisor: an int when every window counts all its cells, else the counts array).
+_AVERAGE_POOL_PLANS: dict = {}
+
+
+def _average_pool_plan(
+    x, auto_pad, ceil_mode, count_include_pad, dilations, kernel_shape, pads, strides
+):
+    """AveragePool's checks (raising as named) and what a call along them needs: the zero
+    padding's plan, the window sums' plan (in the float32 summation order of onnxruntime's MLAS
+    pooling, ``_reduce_windows``, so that QDQ models match it exactly) and the divisor."""
     pads, strides, dilations, extra = pool_geometry(
         x, kernel_shape, strides, dilations, pads, auto_pad, ceil_mode, "AveragePool"
     )
-    total = _window_sums(x, kernel_shape, strides, dilations, pads, extra)
+    padding = _padding_plan(x, pads, extra)
+    shape = x.shape if padding is None else padding[0]
+    plan = _window_plan(shape, kernel_shape, strides, dilations, x.flags.c_contiguous)
     if not any(extra) and (count_include_pad or not any(pads)):
         # every window counts all its cells: one divisor (the same quotients as an array of it)
-        return np.divide(total, math.prod(kernel_shape), out=total).astype(x.dtype, copy=False)
-    count = _window_counts(
-        x, total.shape[2:], kernel_shape, strides, dilations, pads, count_include_pad
-    )
-    return (total / count).astype(x.dtype, copy=False)
+        return padding, plan, math.prod(kernel_shape)
+    outs = _outs(shape, kernel_shape, strides, dilations)
+    count = _window_counts(x, outs, kernel_shape, strides, dilations, pads, count_include_pad)
+    count.flags.writeable = False
+    return padding, plan, count
 
 
 def _window_counts(x, outs, kernel_shape, strides, dilations, pads, count_include_pad):
@@ -279,13 +328,6 @@ def _window_counts(x, outs, kernel_shape, strides, dilations, pads, count_includ
         along = ((cells >= low) & (cells < high)).sum(axis=1).astype(x.dtype)
         count = count * along.reshape((1, 1) + (1,) * i + (o,) + (1,) * (nsp - 1 - i))
     return count
-
-
-def _window_sums(x, kernel_shape, strides, dilations, pads, extra):
-    """The sum of each window (zero padding), in the float32 summation order of onnxruntime's
-    MLAS pooling (``_reduce_windows``), so that QDQ models match it exactly."""
-    x = _padded(x, pads, extra, 0, "AveragePool")
-    return _reduce_windows(x, kernel_shape, strides, dilations, np.add)
 
 
 # Elements a numpy call is worth in the choice between the two orders of _reduce_windows.
@@ -321,10 +363,18 @@ def _separable(shape, kernel_shape, outs) -> bool:
     return separable_cost < nested_cost
 
 
-def _window_plan(shape, kernel_shape, strides, dilations):
+def _window_plan(shape, kernel_shape, strides, dilations, contiguous=False):
     """``_reduce_windows``' order and slices over a padded input of ``shape``: (separable,
-    the slices along each kernel axis, and for the nested order each window offset's index)."""
+    the slices along each kernel axis, and for the nested order each window offset's index),
+    or for a C-contiguous input with unit strides ``_flat_plan``'s."""
     outs = _outs(shape, kernel_shape, strides, dilations)
+    if contiguous and max(strides) == 1 and outs and min(outs) > 0:
+        # flat: every offset runs over the padded planes; nested: over the output, one
+        # inner loop per output row
+        flat_cost = math.prod(shape[2:])
+        nested_cost = math.prod(outs) + math.prod(outs[:-1]) * _ROW_COST
+        if flat_cost < nested_cost:
+            return _flat_plan(shape, kernel_shape, dilations, outs)
     separable = _separable(shape, kernel_shape, outs)
     cuts = [
         [slice(o * d, o * d + (n - 1) * s + 1, s) for o in range(k)]
@@ -347,6 +397,8 @@ def _reduce_windows(x, kernel_shape, strides, dilations, ufunc, plan=None):
     ``_window_plan``'s for this shape when the caller has it (the other arguments unused)."""
     if plan is None:
         plan = _window_plan(x.shape, kernel_shape, strides, dilations)
+    if plan[0] == "flat":
+        return _reduce_flat(x, ufunc, plan)
     separable, cuts, offsets = plan
     nsp = len(cuts)
     whole = (slice(None), slice(None))
@@ -384,6 +436,88 @@ def _reduce_windows(x, kernel_shape, strides, dilations, ufunc, plan=None):
         return total
 
     return nested(nsp - 1, tuple(c[0] for c in cuts))
+
+
+# Elements a ufunc's inner loop start is worth: the choice between flat runs over the padded
+# planes (``_flat_plan``) and one strided loop per output row.
+_ROW_COST = 16
+
+
+def _flat_plan(shape, kernel_shape, dilations, outs):
+    """Unit-stride windows over a C-contiguous padded input of ``shape`` (N, C, *S) as flat
+    runs: flattened, the cell at window offset (k_i) of output (n, c, h_i) is at
+    (n*C + c)*Sp + sum_i (h_i + k_i*d_i)*G_i (Sp the padded plane, G_i its row strides), so
+    each offset along an axis is one contiguous slice shifted by k_i*d_i*G_i. The axes are
+    reduced one at a time, axis 0 first, each over a run long enough for the shifts of the
+    axes after it: every output still combines its cells in the nested order (each column
+    over axis 0 first, then those partial results in order), in sum(K) long loops instead of
+    prod(K) loops of one output row each. The result lives on the padded grid (the cells
+    past each output row computed, never read). ("flat", shifts by axis, run lengths by
+    axis, the output shape and its strides in cells.)"""
+    nsp = len(kernel_shape)
+    padded = shape[2:]
+    grid = [math.prod(padded[i + 1 :]) for i in range(nsp)]
+    plane = math.prod(padded)
+    planes = shape[0] * shape[1]
+    rows = (planes - 1) * plane + sum((o - 1) * g for o, g in zip(outs, grid, strict=True)) + 1
+    shifts = [[o * d * g for o in range(k)] for k, d, g in zip(kernel_shape, dilations, grid)]
+    # after axis i, a run must cover every output row plus the later axes' largest shifts
+    lengths = [max(rows, 0) + sum(sh[-1] for sh in shifts[i + 1 :]) for i in range(nsp)]
+    out = (shape[0], shape[1], *outs)
+    strides = (shape[1] * plane, plane, *grid)
+    return "flat", shifts, lengths, out, strides
+
+
+def _reduce_flat(x, ufunc, plan, finish=None):
+    """``_reduce_windows`` along a ``_flat_plan``: a C-contiguous (N, C, *out) result,
+    written by ``finish(windows, out)`` when given (else a copy of the window results).
+
+    The planes run in blocks of about ``_FLAT_BLOCK`` cells, each through every axis in two
+    small scratch buffers: whole-tensor runs would be fresh pages on every call (a page fault
+    each 4 KiB, more than the arithmetic) and would not stay in cache between the axes."""
+    _, shifts, lengths, out, strides = plan
+    flat = np.ascontiguousarray(x).reshape(-1)  # (x as planned: a copy only if size-1 axes
+    # gave the padded copy another order)
+    rows = lengths[-1]  # (the last axis adds no shift: its run is the output rows' run)
+    plane = strides[1]
+    planes = out[0] * out[1]
+    result = np.empty(out, x.dtype)
+    if rows <= 0 or planes == 0:
+        return result
+    block = max(1, _FLAT_BLOCK // plane)  # planes per block
+    extra = [length - rows for length in lengths]  # the later axes' shifts, by axis
+    scratch = [np.empty(min(block * plane, rows) + extra[0], x.dtype) for _ in range(2)]
+    item = flat.itemsize
+    view_strides = tuple(s * item for s in strides[1:])
+    by_plane = result.reshape((planes, *out[2:]))
+    for first_plane in range(0, planes, block):
+        count = min(block, planes - first_plane)
+        start = first_plane * plane
+        n_rows = min(count * plane, rows - start)
+        source, offset = flat, start
+        for i, along in enumerate(shifts):
+            length = n_rows + extra[i]
+            part = scratch[i % 2][:length]
+            a, b = offset + along[0], offset + (along[1] if len(along) > 1 else 0)
+            if len(along) == 1:
+                np.copyto(part, source[a : a + length])
+            else:
+                ufunc(source[a : a + length], source[b : b + length], out=part)
+            for shift in along[2:]:
+                ufunc(part, source[offset + shift : offset + shift + length], out=part)
+            source, offset = part, 0
+        view = np.ndarray((count, *out[2:]), source.dtype, source, 0, view_strides)
+        target = by_plane[first_plane : first_plane + count]
+        if finish is None:
+            np.copyto(target, view)
+        else:
+            finish(view, target)
+    return result
+
+
+# Cells per block of _reduce_flat (its scratch buffers: well under the allocator's mmap
+# threshold and a core's L2 cache).
+_FLAT_BLOCK = 1 << 14
 
 
 def GlobalAveragePool(x):

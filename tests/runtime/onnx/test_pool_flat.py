@@ -1,0 +1,106 @@
+"""Unit-stride MaxPool and AveragePool of NCHW-contiguous inputs as flat shifted runs
+(``pool._flat_plan``), against onnxruntime and bit for bit against the nested window
+reduction they replace; and the geometries the cost rule or the layout sends the other way."""
+
+import numpy as np
+import pytest
+
+from runtime.onnx.ops import pool
+from tests.runtime.onnx.helpers import FLOAT, ort_session, single_op_model
+
+RNG = np.random.default_rng(15)
+
+FLAT_CASES = [
+    ((1, 24, 14, 14), {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}),  # inception's pools
+    ((2, 5, 9, 11), {"kernel_shape": [2, 3], "pads": [0, 1, 1, 0]}),  # asymmetric pads
+    ((1, 3, 12, 13), {"kernel_shape": [3, 2], "dilations": [2, 3], "pads": [2, 1, 1, 1]}),
+    ((2, 4, 30), {"kernel_shape": [5], "pads": [2, 1]}),  # 1-D
+    ((1, 3, 6, 7, 5), {"kernel_shape": [2, 3, 2], "pads": [1, 0, 1, 1, 1, 0]}),  # 3-D
+    ((1, 2, 150, 140), {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}),  # a plane > a block
+    ((3, 70, 9, 8), {"kernel_shape": [2, 2], "ceil_mode": 1}),  # many blocks, a short last
+    ((1, 16, 7, 7), {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1], "count_include_pad": 1}),
+]
+
+
+def _nested(op, x, attrs, monkeypatch):
+    """``op`` with the flat plan ruled out (every row loop costs nothing)."""
+    with monkeypatch.context() as m:
+        m.setattr(pool, "_ROW_COST", -(1 << 40))
+        return getattr(pool, op)(x, **attrs)
+
+
+def _plans(op):
+    return pool._MAX_POOL_PLANS if op == "MaxPool" else pool._AVERAGE_POOL_PLANS
+
+
+def _took_flat(op, x):
+    """Whether the latest plan for ``x``'s shape and strides is the flat one."""
+    plans = [p for k, p in _plans(op).items() if k[0] == x.shape and k[1] == x.strides]
+    windows = plans[-1][2] if op == "MaxPool" else plans[-1][1]
+    return windows is not None and windows[0] == "flat"
+
+
+@pytest.mark.parametrize("op", ["MaxPool", "AveragePool"])
+@pytest.mark.parametrize("shape, attrs", FLAT_CASES)
+def test_flat_runs_match_onnxruntime_and_the_nested_reduction(op, shape, attrs, monkeypatch):
+    attrs = dict(attrs)
+    if op == "MaxPool":
+        attrs.pop("count_include_pad", None)
+    x = (RNG.normal(size=shape) * 100).astype(np.float32)
+    pool._MAX_POOL_PLANS.clear()
+    pool._AVERAGE_POOL_PLANS.clear()
+    ours = getattr(pool, op)(x, **attrs)
+    assert _took_flat(op, x)
+    assert ours.flags.c_contiguous
+    np.testing.assert_array_equal(ours, _nested(op, x, attrs, monkeypatch))
+    model = single_op_model(op, [("x", FLOAT, shape)], [("y", FLOAT, None)], attrs, opset=19)
+    (theirs,) = ort_session(model).run(None, {"x": x})
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+    if op == "MaxPool":
+        np.testing.assert_array_equal(ours, theirs)
+    else:
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-4)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float16])
+def test_flat_runs_keep_the_dtype(dtype, monkeypatch):
+    attrs = {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}
+    x = RNG.normal(size=(2, 6, 10, 9)).astype(dtype)
+    for op in ("MaxPool", "AveragePool"):
+        ours = getattr(pool, op)(x, **attrs)
+        assert ours.dtype == dtype and _took_flat(op, x)
+        np.testing.assert_array_equal(ours, _nested(op, x, attrs, monkeypatch))
+
+
+OTHER_CASES = [
+    # strided windows: the nested (or tiled) reduction
+    ((1, 8, 15, 15), {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [0, 0, 1, 1]}, False),
+    # a kernel as large as the input: the padded grid is mostly cells no output reads
+    ((1, 32, 7, 7), {"kernel_shape": [7, 7]}, False),
+    # channels-last memory (a Conv's output): the padded copy is not C-contiguous
+    ((1, 8, 12, 12), {"kernel_shape": [3, 3], "pads": [1, 1, 1, 1]}, True),
+]
+
+
+@pytest.mark.parametrize("op", ["MaxPool", "AveragePool"])
+@pytest.mark.parametrize("shape, attrs, channels_last", OTHER_CASES)
+def test_the_other_geometries_keep_the_window_reduction(op, shape, attrs, channels_last):
+    x = RNG.normal(size=shape).astype(np.float32)
+    if channels_last:
+        x = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    pool._MAX_POOL_PLANS.clear()
+    pool._AVERAGE_POOL_PLANS.clear()
+    ours = getattr(pool, op)(x, **attrs)
+    plans = _plans(op)
+    if plans:  # (the tiled MaxPool has no window plan)
+        assert not _took_flat(op, x)
+    model = single_op_model(op, [("x", FLOAT, shape)], [("y", FLOAT, None)], attrs, opset=19)
+    (theirs,) = ort_session(model).run(None, {"x": np.ascontiguousarray(x)})
+    np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6)
+
+
+def test_an_empty_batch_gives_an_empty_output():
+    x = np.zeros((0, 3, 8, 8), np.float32)
+    for op in ("MaxPool", "AveragePool"):
+        y = getattr(pool, op)(x, kernel_shape=[3, 3], pads=[1, 1, 1, 1])
+        assert y.shape == (0, 3, 8, 8)
