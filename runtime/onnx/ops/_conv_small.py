@@ -3,14 +3,19 @@ with an NCHW result, planned once per geometry.
 
 With one sample, out (M, P) = W (M, K*C) @ cols (K*C, P), where cols holds every window
 (kernel tap and channel, then output position): the result is already the NCHW output, no
-transpose, and a 1x1 convolution of an input whose (C, P) matrix BLAS can read needs no copy at
-all. The one copy of cols is made in the order whose innermost run of input memory is longest
-(``_runs``): as (K*C, P) when output positions are adjacent in memory (an NCHW input of few
-channels, whose K*C rows each copy runs of a whole output row), as (P, K*C) when a window's
-values are (channels of a channels-last input, the taps of a long 1-D kernel: an STFT's frames
-are a strided view, each frame one run), read by BLAS transposed. Its rows follow
-``conv.pack_weights``'s order (kernel position, then channel), the packed weights' transpose is
-W with no copy, and the sums over k run in the order of the general im2col path.
+transpose (the bias and a fused Relu then pass over contiguous rows), and a 1x1 convolution of
+an input whose (C, P) matrix BLAS can read needs no copy at all. cols' rows follow
+``conv.pack_weights``'s order (kernel position, then channel): the packed weights' transpose
+is W with no copy, and the sums over k run in the general im2col path's order.
+
+The one copy of cols is chosen by its cost (``_copy_cost``): numpy's strided copy pays per run
+of its innermost axis, so of the (K*C, P) order (runs along output rows: an NCHW input of few
+channels), the (P, K*C) order read by BLAS transposed (runs over a window's channels, or over
+a long 1-D kernel's taps: an STFT's frames, each one run of a strided view), and either one
+after a channels-last or NCHW copy of the input (made anyway when padded), the cheapest wins.
+When the copy is made anyway and the result is wide, the bias rides in the product as one more
+column of W against a row of ones in cols (the product's last term: the same single rounding
+of acc + b as an addition after it), saving a pass over the result.
 
 A depthwise convolution (one filter per channel) is an ``einsum`` over channels-last windows.
 
@@ -30,6 +35,9 @@ from runtime.onnx.ops._common import check_size
 # takes a few tens of microseconds, the order of the general path's per-call costs; larger
 # ones are the general path's (its layouts suit the networks those come from).
 MAX_MACS = 1 << 22
+# numpy's strided copy loop costs about this many element copies per run of its innermost
+# axis (measured: a (288, 121) window copy in runs of 11 takes four times one in runs of 96).
+RUN_COST = 64
 
 
 class SmallPlan:
@@ -46,10 +54,15 @@ class SmallPlan:
         "view_strides",
         "cols",  # the copy's 2-D shape
         "rows",  # True: cols is (K*C, P); False: (P, K*C), read transposed
+        "biased",  # (the (K*C+1)-wide cols' shape, the view's strides in it), or None
         "out",  # the result's shape
         "largest",  # the budget check's shape: the largest array a call makes
         "letters",  # depthwise: the einsum subscripts
     )
+
+    def __init__(self):
+        for name in self.__slots__:
+            setattr(self, name, None)
 
     def run(self, x, w, bias, packed, op: str):
         """The convolution planned, of ``x`` with ``w`` (M, C/group, *K) plus ``bias``
@@ -67,8 +80,9 @@ class SmallPlan:
         view = np.ndarray(self.view_shape, dtype, root, 0, self.view_strides)
         if self.depthwise:
             nsp = x.ndim - 2
-            filters = w.reshape(w.shape[:1] + w.shape[2:])  # (C, *K): a view
-            out = np.einsum(self.letters, view, filters.astype(dtype, copy=False))
+            # (*K, C) C-contiguous: einsum's inner loop runs over adjacent channels of both
+            filters = np.ascontiguousarray(w.reshape(w.shape[0], -1).T, dtype=dtype)
+            out = np.einsum(self.letters, view, filters.reshape(w.shape[2:] + w.shape[:1]))
             if bias is not None:
                 out += bias.astype(dtype, copy=False)
             return out.reshape((1,) + out.shape).transpose(0, nsp + 1, *range(1, nsp + 1))
@@ -76,6 +90,17 @@ class SmallPlan:
             weights = packed[0].T  # (M, K*C), a view
         else:
             weights = np.moveaxis(w, 1, -1).reshape(w.shape[0], -1).astype(dtype, copy=False)
+        if self.biased is not None and bias is not None:
+            # out = [W | b] @ [cols; 1]: the bias added by the product's last term, exactly
+            # as a separate addition after it (one rounding of acc + b * 1)
+            cols = np.empty(self.biased[0], dtype)
+            np.copyto(np.ndarray(self.view_shape, dtype, cols, 0, self.biased[1]), view)
+            ones = cols[-1] if self.rows else cols[:, -1]
+            ones.fill(1)
+            wb = np.empty((weights.shape[0], weights.shape[1] + 1), dtype)
+            wb[:, :-1] = weights
+            wb[:, -1] = bias
+            return np.matmul(wb, cols if self.rows else cols.T).reshape(self.out)
         cols = view.reshape(self.cols)  # (no copy when BLAS can read the view as it is)
         out = np.matmul(weights, cols if self.rows else cols.T)
         if bias is not None:
@@ -107,80 +132,120 @@ def plan(geo, x, w, group: int, dtype) -> SmallPlan | None:
     p = math.prod(out_sp)
     if p * kk * cg * m > MAX_MACS or p == 0:
         return None
-    sp = _plan_layout(x, pads, padded, depthwise)
-    if sp is None:
-        return None
-    small, xs = sp
-    small.path = "small"
-    small.depthwise = depthwise
     item = x.itemsize
-    win = [st * d for st, d in zip(xs[2:], dilations, strict=True)]  # a tap's step
-    pos = [st * s for st, s in zip(xs[2:], strides, strict=True)]  # an output position's step
+    best = None
+    for order in ((0, *range(2, x.ndim), 1), tuple(range(x.ndim))):  # channels-last, NCHW
+        if depthwise and order[1] == 1:
+            continue  # (depthwise: channels-last windows, one einsum run over channels)
+        if x.transpose(order).flags.c_contiguous and not any(pads):
+            xs, canvas, made = x.strides, None, 0
+        else:  # a (padded) copy in this layout; its cost: the copy of x into it
+            shape = [n, c, *padded]
+            canvas = tuple(shape[a] for a in order)
+            xs = _c_strides(canvas, order, item)
+            made = _copy_cost([x.shape[a] for a in order], [x.strides[a] for a in order], item)
+        taps = [st * d for st, d in zip(xs[2:], dilations, strict=True)]
+        steps = [st * s for st, s in zip(xs[2:], strides, strict=True)]
+        if depthwise:
+            layouts = [(None, (*out_sp, *kernel, c), (*steps, *taps, xs[1]))]
+        else:
+            layouts = [
+                (True, (*kernel, c, *out_sp), (*taps, xs[1], *steps)),
+                (False, (*out_sp, *kernel, c), (*steps, *taps, xs[1])),
+            ]
+        for rows, view_shape, view_strides in layouts:
+            copy = _cols_cost(view_shape, view_strides, kk * c, item, rows)
+            if best is None or made + copy < best[0]:
+                best = (made + copy, copy, order, canvas, rows, view_shape, view_strides)
+    _, copy, order, canvas, rows, view_shape, view_strides = best
+    small = SmallPlan()
+    small.path, small.depthwise, small.rows = "small", depthwise, rows
+    small.view_shape, small.view_strides = view_shape, view_strides
+    small.canvas = canvas
+    small.root = 0 if order[1] == 1 else 1  # (without a canvas: x or its channels-last view)
+    small.canvas_axes = tuple(order.index(a) for a in range(x.ndim))
+    small.inner = (slice(None), slice(None)) + tuple(
+        slice(pads[i], pads[i] + d) for i, d in enumerate(x.shape[2:])
+    )
     letters = "abdefghijklmnoprstuvwxyz"
     if depthwise:
-        # windows (*out, *K, C) of a channels-last canvas against weights (C, *K)
-        small.view_shape = (*out_sp, *kernel, c)
-        small.view_strides = (*pos, *win, xs[1])
         k, o = letters[:nsp], letters[nsp : 2 * nsp]
-        small.letters = f"{o}{k}c,c{k}->{o}c"
-        small.largest = max((*out_sp, c), small.canvas or (), key=math.prod)
+        small.letters = f"{o}{k}c,{k}c->{o}c"
+        small.largest = max((*out_sp, c), canvas or (), key=math.prod)
         return small
-    rows = _runs(xs, item, kernel, out_sp, strides, dilations, c)
-    small.rows = rows
-    if rows:
-        small.view_shape = (*kernel, c, *out_sp)
-        small.view_strides = (*win, xs[1], *pos)
-        small.cols = (kk * c, p)
-    else:
-        small.view_shape = (*out_sp, *kernel, c)
-        small.view_strides = (*pos, *win, xs[1])
-        small.cols = (p, kk * c)
+    small.cols = (kk * c, p) if rows else (p, kk * c)
     small.out = (1, m, *out_sp)
-    small.largest = max(small.cols, (m, p), small.canvas or (), key=math.prod)
+    if copy and m * (kk * c + 1) + p < m * p:
+        # The bias as one more column of the product's weights, against a row of ones
+        # below the cols copy: when the copy is made anyway, and building those weights
+        # costs less than a pass over the result
+        shape = (kk * c + 1, p) if rows else (p, kk * c + 1)
+        small.biased = (shape, _cols_strides(view_shape, rows, nsp, shape, item))
+    small.largest = max(small.cols, (m, p), canvas or (), key=math.prod)
     return small
 
 
-def _plan_layout(x, pads, padded, depthwise):
-    """The plan's canvas and root, and the byte strides of the (padded) input as (N, C, *S),
-    or None for a layout with no C-contiguous root (rare: the general path takes it)."""
-    small = SmallPlan()
-    for name in SmallPlan.__slots__:
-        setattr(small, name, None)
-    last = (0, *range(2, x.ndim), 1)  # (N, C, *S) -> (N, *S, C)
-    channels_last = x.transpose(last).flags.c_contiguous and not x.flags.c_contiguous
-    if depthwise or channels_last:
-        # (depthwise: channels-last windows, one einsum run over channels)
-        order, small.root = last, 1
-    elif x.flags.c_contiguous:
-        order, small.root = tuple(range(x.ndim)), 0
-    else:
-        return None
-    if any(pads) or (depthwise and not channels_last):
-        shape = [x.shape[0], x.shape[1], *padded]
-        small.canvas = tuple(shape[a] for a in order)
-        small.canvas_axes = tuple(order.index(a) for a in range(x.ndim))
-        small.inner = (slice(None), slice(None)) + tuple(
-            slice(pads[i], pads[i] + d) for i, d in enumerate(x.shape[2:])
-        )
-        small.root = 2
-        xs = [0] * x.ndim  # the canvas's C-order byte strides, as (N, C, *S)
-        step = x.itemsize
-        for axis in reversed(order):
-            xs[axis] = step
-            step *= shape[axis]
-        return small, tuple(xs)
-    return small, x.strides
+def _cols_strides(view_shape, rows, nsp, shape, item) -> tuple:
+    """The byte strides of the window view's axes in a C-contiguous cols buffer of ``shape``,
+    one wider than the view's own matrix (the bias's row or column)."""
+    if rows:  # (*K, C, *out) in the first K*C rows of (K*C+1, P)
+        return _c_strides(view_shape, range(len(view_shape)), item)
+    # (*out, *K, C) in (P, K*C+1): positions step by rows, window values within a row
+    outer = _c_strides(view_shape[:nsp], range(nsp), shape[1] * item)
+    return outer + _c_strides(view_shape[nsp:], range(len(view_shape) - nsp), item)
 
 
-def _runs(xs, item, kernel, out_sp, strides, dilations, c) -> bool:
-    """True when the (K*C, P) copy moves longer runs of adjacent input values than the
-    (P, K*C) one: its innermost axis is the last output axis, the other's the channels and,
-    when they are adjacent, the last kernel axis."""
-    rows = out_sp[-1] if xs[-1] == item and strides[-1] == 1 else 1
-    if c == 1:
-        cols = kernel[-1] if xs[-1] == item and dilations[-1] == 1 else 1
-    elif xs[1] == item:
-        cols = c * kernel[-1] if xs[-1] == c * item and dilations[-1] == 1 else c
-    else:
-        cols = 1
-    return rows >= cols
+def _c_strides(shape, order, item) -> tuple:
+    """The byte strides, as (N, C, *S), of a C-contiguous array of ``shape`` that holds the
+    axes (N, C, *S) in ``order``."""
+    xs = [0] * len(order)
+    step = item
+    for pos in reversed(range(len(order))):
+        xs[order[pos]] = step
+        step *= shape[pos]
+    return tuple(xs)
+
+
+def _merged(shape, strides) -> list:
+    """(length, byte stride) of the axes of a view once adjacent axes that step as one are
+    merged (axes of length 1 dropped)."""
+    axes = []
+    for size, stride in zip(shape, strides, strict=True):
+        if size == 1:
+            continue
+        if axes and axes[-1][1] == size * stride:
+            axes[-1] = (axes[-1][0] * size, stride)
+        else:
+            axes.append((size, stride))
+    return axes
+
+
+def _copy_cost(shape, strides, item) -> int:
+    """The cost of a C-order copy of a view, in element copies: numpy's copy loop runs once
+    per innermost (merged) axis, each run costing about ``RUN_COST`` elements."""
+    axes = _merged(shape, strides)
+    total = math.prod(shape)
+    inner = axes[-1][0] if axes else 1
+    return total + RUN_COST * (total // max(inner, 1))
+
+
+def _cols_cost(shape, strides, k, item, rows) -> int:
+    """The cost of the (K*C, P) (``rows``) or (P, K*C) matrix of a window view: nothing when
+    it is the view's own memory in a layout BLAS reads (a 1x1 convolution), else its copy."""
+    if rows is None:
+        return 0  # (depthwise: einsum reads the view)
+    axes = _merged(shape, strides)
+    if len(axes) <= 2 and _blas_2d(axes, k, rows, item):
+        return 0
+    return _copy_cost(shape, strides, item)
+
+
+def _blas_2d(axes, k, rows, item) -> bool:
+    """Whether the merged ``axes`` are the planned 2-D matrix (K*C rows first when ``rows``)
+    with one unit stride, as BLAS takes it."""
+    if len(axes) < 2:
+        return not axes or axes[0][1] == item
+    (a, sa), (b, sb) = axes
+    if (a if rows else b) != k:
+        return False
+    return (sb == item and sa >= b * item) or (sa == item and sb >= a * item)
