@@ -85,55 +85,52 @@ def _clz32(x):
 SMALL_INPUT_ELEMENTS = 64
 
 
-def _srdhm_int(a: int, b: int) -> int:
-    return min((a * b + (1 << 30)) >> 31, INT32_MAX)
-
-
-def _rdbpot_int(x: int, exponent: int) -> int:
-    mask = (1 << exponent) - 1
-    return (x >> exponent) + ((x & mask) > (mask >> 1) + (x < 0))
-
-
-def _saturating_shl_int(x: int, k: int) -> int:
-    return min(max(x << k, -(1 << 31)), INT32_MAX)
-
-
 def _wrap_int32_int(x: int) -> int:
     return ((x + (1 << 31)) & 0xFFFFFFFF) - (1 << 31)
 
 
 def _one_over_one_plus_x_int(a: int) -> int:
-    """``one_over_one_plus_x`` on one Python int (the same steps)."""
+    """``one_over_one_plus_x`` on one Python int: the same steps, with srdhm(a, b) as
+    min((a * b + 2^30) >> 31, INT32_MAX) and the saturating left shift written out."""
     s = a + INT32_MAX  # _rounding_half_sum(a, INT32_MAX)
     t = s + 1 if s >= 0 else s - 1
     half_den = abs(t) // 2 if t >= 0 else -(abs(t) // 2)
-    x = 1515870810 + _srdhm_int(half_den, -1010580540)
+    x = 1515870810 + min((half_den * -1010580540 + (1 << 30)) >> 31, INT32_MAX)
     for _ in range(3):
-        one_minus = (1 << 29) - _srdhm_int(half_den, x)
-        x = x + _saturating_shl_int(_srdhm_int(x, one_minus), 2)
-    return _saturating_shl_int(x, 1)
+        one_minus = (1 << 29) - min((half_den * x + (1 << 30)) >> 31, INT32_MAX)
+        step = min((x * one_minus + (1 << 30)) >> 31, INT32_MAX) << 2
+        x = x + min(max(step, -(1 << 31)), INT32_MAX)
+    return min(max(x << 1, -(1 << 31)), INT32_MAX)
 
 
 def softmax_int8_small(x: np.ndarray, tables: tuple) -> np.ndarray:
     """The int8 kernel of ``prepare`` on a small input, row by row in Python integers: the
-    same tables and the same fixed-point steps as the vectorized path (tested equal)."""
-    exp_table, live_table, term_table = tables
+    same tables and the same fixed-point steps as the vectorized path (tested equal), the
+    helpers above written out in the loop (their calls cost more than their arithmetic).
+
+    ``tables``: the exponential of each difference to the row's maximum, 0 where the
+    difference is below diff_min (0 then rounds to the output's -128, the kernel's value
+    there), and each one's term of the sum."""
+    exp_live, term_table = tables
+    term = term_table.__getitem__
     rows = x.reshape(-1, x.shape[-1]).tolist()
     out = []
     for row in rows:
-        top = max(row)
-        index = [v - top + 255 for v in row]
-        total = _wrap_int32_int(sum(term_table[i] for i in index))
+        shift = 255 - max(row)
+        index = [v + shift for v in row]
+        total = _wrap_int32_int(sum(map(term, index)))
         headroom = 32 - (total & 0xFFFFFFFF).bit_length()
-        shifted = _wrap_int32_int(((total << headroom) & 0xFFFFFFFF) - (1 << 31))
-        recip = _one_over_one_plus_x_int(shifted)
-        exponent = _ACCUM_INTEGER_BITS - headroom + 31 - 8
-        out.extend(
-            min(max(_rdbpot_int(_srdhm_int(recip, exp_table[i]), exponent) - 128, -128), 127)
-            if live_table[i]
-            else -128
-            for i in index
+        recip = _one_over_one_plus_x_int(
+            _wrap_int32_int(((total << headroom) & 0xFFFFFFFF) - (1 << 31))
         )
+        exponent = _ACCUM_INTEGER_BITS - headroom + 31 - 8
+        mask = (1 << exponent) - 1
+        half = mask >> 1
+        for i in index:
+            # rdbpot(srdhm(recip, e), exponent) - 128, clamped to int8
+            p = min((recip * exp_live[i] + (1 << 30)) >> 31, INT32_MAX)
+            q = (p >> exponent) + ((p & mask) > half + (p < 0)) - 128
+            out.append(-128 if q < -128 else (127 if q > 127 else q))
     return np.array(out, np.int8).reshape(x.shape)
 
 
@@ -192,7 +189,7 @@ def prepare(ctx: c.OpContext) -> c.Eval:
     live_table = diffs >= diff_min
     term_table = np.where(live_table, rdbpot(exp_table, _ACCUM_INTEGER_BITS), 0)
 
-    tables = (exp_table.tolist(), live_table.tolist(), term_table.tolist())
+    tables = (np.where(live_table, exp_table, 0).tolist(), term_table.tolist())
 
     def run_int8(x):
         if x.size == 0:
