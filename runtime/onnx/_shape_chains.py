@@ -146,4 +146,9 @@ class _ShapeChain:
 
     def _run(self, args) -> tuple:
         values = run_graph(self.chain, dict(zip(self.sources, args, strict=True)))
-        return tuple(values[name] for name in self.exits)
+        # A numpy scalar (a comparison of 0-d arrays gives one) as the 0-d array it stands
+        # for: the same value, and one the cache keeps.
+        return tuple(
+            np.asarray(v) if isinstance(v, np.generic) else v
+            for v in (values[name] for name in self.exits)
+        )

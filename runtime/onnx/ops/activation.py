@@ -44,24 +44,60 @@ def PRelu(x, slope):
     return np.where(x >= 0, x, x * slope).astype(x.dtype, copy=False)
 
 
-def Clip(x, min=None, max=None):  # noqa: A002 - ONNX input names
+def Clip(x, min=None, max=None, *, _bounds=None):  # noqa: A002 - ONNX input names
+    """``_bounds``: ``clip_bounds`` of constant min and max, bound at load."""
+    if _bounds is not None:
+        lo, hi, rank = _bounds
+        if x.dtype == lo.dtype and x.ndim >= rank:
+            return _clip(x, lo, hi)
     if (
         min is not None
         and max is not None
         and min.size == 1
         and max.size == 1
         and x.dtype.kind == "f"
-        and np.ndim(x) >= builtins.max(min.ndim, max.ndim)
+        and x.ndim >= builtins.max(min.ndim, max.ndim)
     ):
-        lo, hi = min.astype(x.dtype).reshape(()), max.astype(x.dtype).reshape(())
-        if lo == lo and hi == hi:
-            # numpy's clip is min(max(x, lo), hi) in one vectorized pass (NaN bounds aside)
-            return np.clip(x, lo, hi)
+        lo = (min if min.dtype == x.dtype else min.astype(x.dtype)).reshape(())
+        hi = (max if max.dtype == x.dtype else max.astype(x.dtype)).reshape(())
+        flo, fhi = float(lo), float(hi)
+        if flo == flo and fhi == fhi:
+            return _clip(x, lo, hi)
+    if x.dtype.kind == "f" and (min is None or max is None):
+        # The spec's defaults are the type's lowest and largest finite values (onnxruntime's
+        # too): an infinite input becomes finite.
+        info = np.finfo(x.dtype)
+        min = np.asarray(info.min, x.dtype) if min is None else min  # noqa: A001
+        max = np.asarray(info.max, x.dtype) if max is None else max  # noqa: A001
+        return Clip(x, min, max)
     if min is not None:
         x = _bound(np.maximum, x, min.astype(x.dtype, copy=False))
     if max is not None:
         x = _bound(np.minimum, x, max.astype(x.dtype, copy=False))
     return x
+
+
+def clip_bounds(lo, hi) -> tuple | None:
+    """Clip's constant bounds as ``Clip`` takes them bound (0-d lo, 0-d hi, the rank they
+    broadcast from), or None unless both are one float value of one dtype, not NaN."""
+    if type(lo) is not np.ndarray or type(hi) is not np.ndarray:
+        return None
+    if lo.dtype != hi.dtype or lo.dtype.kind != "f" or lo.size != 1 or hi.size != 1:
+        return None
+    lo0, hi0 = lo.reshape(()), hi.reshape(())
+    if float(lo0) != float(lo0) or float(hi0) != float(hi0):
+        return None
+    return lo0, hi0, builtins.max(lo.ndim, hi.ndim)
+
+
+def _clip(x, lo, hi):
+    """min(max(x, lo), hi) for a float ``x`` and 0-d bounds of its dtype, not NaN."""
+    if x.size < _SCALAR_BELOW and x.ndim:
+        # numpy's clip computes this, through wrappers that cost more than a small x's pass
+        y = np.maximum(x, lo)
+        return np.minimum(y, hi, out=y)
+    # numpy's clip: min(max(x, lo), hi) in one vectorized pass
+    return np.asarray(np.clip(x, lo, hi))
 
 
 def _bound(ufunc, x, c):
@@ -81,6 +117,16 @@ def Sigmoid(x):
     # Stable for both signs: exp never sees a large positive argument. (0-d arrays of x's
     # type: a Python scalar costs a conversion per operation, more than a small x's arithmetic)
     zero, one = _zero_one(x.dtype)
+    if x.dtype.kind == "f" and x.ndim:
+        # where(x >= 0, 1 / d, e / d) with e = exp(-|x|), d = 1 + e, in two arrays: the same
+        # operations on the same values (NaN: e / d on both sides, NaN too)
+        e = np.abs(x)
+        np.negative(e, out=e)
+        np.exp(e, out=e)
+        d = np.add(one, e)
+        y = np.divide(one, d)
+        np.divide(e, d, out=y, where=np.less(x, zero))
+        return y
     e = np.exp(-np.abs(x))
     d = one + e
     return np.where(x >= zero, one / d, e / d).astype(x.dtype, copy=False)

@@ -38,18 +38,25 @@ _EMPTY_IDENTITY = {
 def _reduce(fn, op, data, axes_input, axes, keepdims, noop_with_empty_axes):
     if axes_input is not None:
         axes = ints(axes_input)
+    rank = data.ndim
     if not axes:
         if noop_with_empty_axes:
             return data
-        axes = list(range(data.ndim))
-    axes = tuple(sorted({axis_index(a, data.ndim, op) for a in axes}))
+        axes = tuple(range(rank))
+    elif len(axes) == 1:  # (the common case, without the set and the sort)
+        axes = (axis_index(axes[0], rank, op),)
+    else:
+        axes = tuple(sorted({axis_index(a, rank, op) for a in axes}))
     if data.size == 0 and op in _EMPTY_IDENTITY:
         # Reducing an empty set gives the reduction's identity (ONNX: -inf for max, ...).
         shape = [1 if i in axes else d for i, d in enumerate(data.shape)]
         if not keepdims:
             shape = [d for i, d in enumerate(shape) if i not in axes]
         return np.full(shape, _EMPTY_IDENTITY[op](data.dtype), dtype=data.dtype)
-    return np.asarray(fn(data, axes, bool(keepdims))).astype(data.dtype, copy=False)
+    result = fn(data, axes, bool(keepdims))
+    if type(result) is np.ndarray and result.dtype == data.dtype:
+        return result
+    return np.asarray(result).astype(data.dtype, copy=False)
 
 
 def _mean(x, axes, keepdims):
@@ -62,6 +69,14 @@ def _mean(x, axes, keepdims):
     if type(total) is np.ndarray:
         return np.true_divide(total, count, out=total)
     return total / count
+
+
+def _max(x, axes, keepdims):
+    return np.maximum.reduce(x, axis=axes, keepdims=keepdims)  # (x.max without its wrapper)
+
+
+def _min(x, axes, keepdims):
+    return np.minimum.reduce(x, axis=axes, keepdims=keepdims)
 
 
 def ReduceMean(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
@@ -78,7 +93,7 @@ def ReduceMean(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_
 
 def ReduceMax(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
     return _reduce(
-        lambda x, a, k: x.max(axis=a, keepdims=k),
+        _max,
         "ReduceMax",
         data,
         axes_input,
@@ -90,7 +105,7 @@ def ReduceMax(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_a
 
 def ReduceMin(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
     return _reduce(
-        lambda x, a, k: x.min(axis=a, keepdims=k),
+        _min,
         "ReduceMin",
         data,
         axes_input,

@@ -61,16 +61,29 @@ _DEFAULT_BETA = {"HardSigmoid": 0.5, "Affine": 0.0, "ScaledTanh": 1.0}
 
 
 def _activations(op, names, alphas, betas, defaults, num_directions):
-    """One list of bound activation functions per direction."""
-    names = list(names) if names else defaults * num_directions
+    """One tuple of bound activation functions per direction (attributes: the same for every
+    run of a node, so bound once per distinct set)."""
+    return _bound_activations(
+        op,
+        None if names is None else tuple(names),
+        tuple(alphas or ()),
+        tuple(betas or ()),
+        tuple(defaults),
+        num_directions,
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _bound_activations(op, names, alphas, betas, defaults, num_directions):
+    names = list(names) if names else list(defaults) * num_directions
     if len(names) != len(defaults) * num_directions:
         raise InvalidModelError(
             f"{op}: needs {len(defaults) * num_directions} activations; received {names}"
         )
-    alphas, betas = list(alphas or []), list(betas or [])
+    alphas, betas = list(alphas), list(betas)
     bound = []
     for name in names:
-        key = next((k for k in _ACTIVATIONS if k.lower() == name.lower()), None)
+        key = _ACTIVATION_NAMES.get(str(name).lower())
         if key is None:
             raise UnsupportedOpError(f"{op}: activation {name!r} is not supported")
         fn, count = _ACTIVATIONS[key]
@@ -78,7 +91,12 @@ def _activations(op, names, alphas, betas, defaults, num_directions):
         b = betas.pop(0) if count >= 2 and betas else _DEFAULT_BETA.get(key, 0.0)
         bound.append(lambda x, fn=fn, a=a, b=b: fn(x, a, b).astype(x.dtype, copy=False))
     n = len(defaults)
-    return [bound[d * n : (d + 1) * n] for d in range(num_directions)]
+    keys = tuple(_ACTIVATION_NAMES[str(name).lower()] for name in names)
+    plain = keys == tuple(defaults) * num_directions
+    return tuple(tuple(bound[d * n : (d + 1) * n]) for d in range(num_directions)), plain
+
+
+_ACTIVATION_NAMES = {k.lower(): k for k in _ACTIVATIONS}
 
 
 def _setup(op, X, W, R, B, sequence_lens, initial, gates, direction, layout, hidden_size):
@@ -102,14 +120,24 @@ def _setup(op, X, W, R, B, sequence_lens, initial, gates, direction, layout, hid
         )
     if B is None:
         B = np.zeros((nd, 2 * gates * hidden), dtype=X.dtype)
-    lens = (
-        np.full(batch, seq, dtype=np.int64)
-        if sequence_lens is None
-        else sequence_lens.astype(np.int64).reshape(-1)
-    )
-    if lens.shape != (batch,) or lens.min(initial=0) < 0 or lens.max(initial=0) > seq:
-        raise InvalidModelError(f"{op}: sequence_lens {lens.tolist()} do not fit {seq} steps")
-    states = [np.zeros((nd, batch, hidden), X.dtype) if h is None else h for h in initial]
+    elif B.shape != (nd, 2 * gates * hidden):
+        raise InvalidModelError(f"{op}: B {list(B.shape)} is not {[nd, 2 * gates * hidden]}")
+    lens = None  # (every sequence whole)
+    if sequence_lens is not None:
+        lens = sequence_lens.astype(np.int64).reshape(-1)
+        if lens.shape != (batch,) or lens.min(initial=0) < 0 or lens.max(initial=0) > seq:
+            raise InvalidModelError(f"{op}: sequence_lens {lens.tolist()} do not fit {seq} steps")
+        if (lens == seq).all():
+            lens = None
+    states = []
+    for h in initial:
+        if h is None:
+            h = np.zeros((nd, batch, hidden), X.dtype)
+        elif h.shape != (nd, batch, hidden):
+            raise InvalidModelError(
+                f"{op}: an initial state is {list(h.shape)}; expected {[nd, batch, hidden]}"
+            )
+        states.append(h)
     return X, B, lens, nd, hidden, states
 
 
@@ -125,7 +153,10 @@ def _projected(X, W, bias):
     (one matmul per direction: einsum's own set-up costs more than a small model's step)."""
     seq, batch, size = X.shape
     rows = X.reshape(seq * batch, size)
-    out = np.stack([np.matmul(rows, w.T) for w in W]).reshape(len(W), seq, batch, -1)
+    if len(W) == 1:
+        out = np.matmul(rows, W[0].T).reshape(1, seq, batch, -1)
+    else:
+        out = np.stack([np.matmul(rows, w.T) for w in W]).reshape(len(W), seq, batch, -1)
     out += bias[:, None, None, :]
     return out
 
@@ -135,7 +166,7 @@ def _run(op, X, lens, nd, direction, step, states, hidden):
     seq, batch = X.shape[:2]
     Y = np.zeros((seq, nd, batch, hidden), dtype=X.dtype)
     finals = [s.copy() for s in states]
-    if (lens == seq).all():
+    if lens is None:
         # Every sequence is whole: step t reads step t of every batch entry, none is masked.
         for d in range(nd):
             reverse = direction == "reverse" or d == 1
@@ -190,9 +221,16 @@ def LSTM(
     X, B, lens, nd, hidden, (h0, c0) = _setup(
         "LSTM", X, W, R, B, sequence_lens, [initial_h, initial_c], 4, direction, layout, hidden_size
     )
-    acts = _activations(
+    acts, plain = _activations(
         "LSTM", activations, activation_alpha, activation_beta, ["Sigmoid", "Tanh", "Tanh"], nd
     )
+    if P is not None and P.shape != (nd, 3 * hidden):
+        raise InvalidModelError(f"LSTM: P {list(P.shape)} is not {[nd, 3 * hidden]}")
+    if plain and clip is None and not input_forget and lens is None:
+        # Both biases added once to the input projection, not at every step.
+        xw = _projected(X, W, B[:, : 4 * hidden] + B[:, 4 * hidden :])
+        Y, finals = _lstm_whole(xw, R, P, h0, c0, direction)
+        return _outputs(Y, finals, layout)
     xw = _projected(X, W, B[:, : 4 * hidden])
     rb = B[:, 4 * hidden :]
     P = np.zeros((nd, 3 * hidden), X.dtype) if P is None else P
@@ -225,6 +263,61 @@ def LSTM(
     return _outputs(Y, finals, layout)
 
 
+def _sigmoid_in_place(v, one):
+    """1 / (1 + exp(-v)) written into ``v``: the general path's Sigmoid, the same ufuncs
+    (``one``: 1 as a 0-d array of v's dtype; a Python number is converted at every call)."""
+    np.negative(v, out=v)
+    np.exp(v, out=v)
+    np.add(v, one, out=v)
+    return np.reciprocal(v, out=v)
+
+
+def _lstm_whole(xw, R, P, h0, c0, direction):
+    """The LSTM of the default activations (Sigmoid, Tanh, Tanh), no clip and no coupled
+    input and forget gates, over whole sequences: the step's equations evaluated into the
+    step's own gate array (``xw``: the input projection plus both biases)."""
+    nd, seq, batch, four = xw.shape
+    H = four // 4
+    Y = np.empty((seq, nd, batch, H), dtype=xw.dtype)
+    Y_h, Y_c = h0.copy(), c0.copy()
+    one = np.ones((), xw.dtype)
+    for d in range(nd):
+        rt = R[d].T
+        h, c = h0[d], c0[d]
+        pi = po = pf = None
+        if P is not None:
+            pi, po, pf = P[d, :H], P[d, H : 2 * H], P[d, 2 * H :]
+        reverse = direction == "reverse" or d == 1
+        for t in range(seq - 1, -1, -1) if reverse else range(seq):
+            gates = np.dot(h, rt)  # (2-D: matmul's product, with less set-up)
+            gates += xw[d, t]
+            gi, go, gf, gc = (
+                gates[:, :H],
+                gates[:, H : 2 * H],
+                gates[:, 2 * H : 3 * H],
+                gates[:, 3 * H :],
+            )
+            if P is None:
+                _sigmoid_in_place(gates[:, : 3 * H], one)  # i, o, f in one pass
+            else:
+                gi += pi * c
+                _sigmoid_in_place(gi, one)
+                gf += pf * c
+                _sigmoid_in_place(gf, one)
+            np.tanh(gc, out=gc)
+            c = gf * c
+            c += gi * gc
+            if P is not None:
+                go += po * c
+                _sigmoid_in_place(go, one)
+            h = np.tanh(c)
+            h *= go
+            Y[t, d] = h
+        Y_h[d] = h
+        Y_c[d] = c
+    return Y, [Y_h, Y_c]
+
+
 @_in_float32
 def GRU(
     X,
@@ -246,7 +339,7 @@ def GRU(
     X, B, lens, nd, hidden, (h0,) = _setup(
         "GRU", X, W, R, B, sequence_lens, [initial_h], 3, direction, layout, hidden_size
     )
-    acts = _activations(
+    acts, _ = _activations(
         "GRU", activations, activation_alpha, activation_beta, ["Sigmoid", "Tanh"], nd
     )
     xw = _projected(X, W, B[:, : 3 * hidden])
@@ -296,7 +389,7 @@ def RNN(
     X, B, lens, nd, hidden, (h0,) = _setup(
         "RNN", X, W, R, B, sequence_lens, [initial_h], 1, direction, layout, hidden_size
     )
-    acts = _activations("RNN", activations, activation_alpha, activation_beta, ["Tanh"], nd)
+    acts, _ = _activations("RNN", activations, activation_alpha, activation_beta, ["Tanh"], nd)
     xw = _projected(X, W, B[:, :hidden] + B[:, hidden:])
     lim = None if clip is None else np.asarray(clip, X.dtype)
 

@@ -14,27 +14,35 @@ from runtime.onnx.ops._common import axis_index, check_size, ints
 
 
 def Reshape(data, shape, *, allowzero=0):
-    target = ints(shape)
+    return data.reshape(reshaped(data.shape, _int_list(shape), allowzero))
+
+
+def reshaped(shape: tuple, target: list, allowzero=0) -> list:
+    """Reshape's output dims for an input of dims ``shape`` and the shape input ``target``."""
+    size = math.prod(shape)  # (math.prod: Python ints, no overflow, and cheap on short lists)
+    if 0 not in target and min(target, default=0) > 0:
+        if math.prod(target) != size:
+            raise InvalidModelError(f"Reshape: cannot reshape {list(shape)} to {target}")
+        return target  # (every dim given: nothing to infer)
     out = []
     for i, d in enumerate(target):
         if d == 0 and not allowzero:
-            if i >= data.ndim:
+            if i >= len(shape):
                 raise InvalidModelError(
-                    f"Reshape: shape {target} copies dim {i} of a rank-{data.ndim} input"
+                    f"Reshape: shape {target} copies dim {i} of a rank-{len(shape)} input"
                 )
-            d = data.shape[i]
+            d = shape[i]
         out.append(d)
     if out.count(-1) > 1 or any(d < -1 for d in out):
         raise InvalidModelError(f"Reshape: shape {target} is invalid")
-    # (math.prod: Python ints, no overflow, and a tenth of np.prod's cost on a short list)
     if -1 in out:
         known = math.prod(d for d in out if d != -1)
-        if known == 0 or data.size % known:
-            raise InvalidModelError(f"Reshape: cannot reshape {list(data.shape)} to {target}")
-        out[out.index(-1)] = data.size // known
-    if math.prod(out) != data.size:
-        raise InvalidModelError(f"Reshape: cannot reshape {list(data.shape)} to {target}")
-    return data.reshape(out)
+        if known == 0 or size % known:
+            raise InvalidModelError(f"Reshape: cannot reshape {list(shape)} to {target}")
+        out[out.index(-1)] = size // known
+    if math.prod(out) != size:
+        raise InvalidModelError(f"Reshape: cannot reshape {list(shape)} to {target}")
+    return out
 
 
 def Flatten(x, *, axis=1):
@@ -55,11 +63,22 @@ def Transpose(data, *, perm=None):
 def Squeeze(data, axes=None):
     if axes is None:
         return np.squeeze(data)
-    axes = {axis_index(a, data.ndim, "Squeeze") for a in ints(axes)}
-    if any(data.shape[a] != 1 for a in axes):
-        raise InvalidModelError(f"Squeeze: axes {sorted(axes)} of {list(data.shape)} are not 1")
     # (a reshape: the same view as np.squeeze's, without its axis normalization)
-    return data.reshape([d for i, d in enumerate(data.shape) if i not in axes])
+    return data.reshape(squeezed(data.shape, _int_list(axes)))
+
+
+def squeezed(shape: tuple, axes: list) -> list:
+    """Squeeze's output dims for an input of dims ``shape`` and the axes ``axes``."""
+    rank = len(shape)
+    drop = set()
+    for a in axes:
+        if not -rank <= a < rank:
+            raise InvalidModelError(f"Squeeze: axis {a} is out of range for rank {rank}")
+        a %= rank
+        if shape[a] != 1:
+            raise InvalidModelError(f"Squeeze: axis {a} of {list(shape)} is not 1")
+        drop.add(a)
+    return [d for i, d in enumerate(shape) if i not in drop]
 
 
 def Squeeze_1(data, *, axes=None):
@@ -67,15 +86,25 @@ def Squeeze_1(data, *, axes=None):
 
 
 def Unsqueeze(data, axes):
-    axes = ints(axes)
-    rank = data.ndim + len(axes)
+    return data.reshape(unsqueezed(data.shape, _int_list(axes)))
+
+
+def unsqueezed(shape: tuple, axes: list) -> list:
+    """Unsqueeze's output dims for an input of dims ``shape`` and the axes ``axes``."""
+    rank = len(shape) + len(axes)
+    out = list(shape)
+    if len(axes) == 1:
+        a = axes[0]
+        if not -rank <= a < rank:
+            raise InvalidModelError(f"Unsqueeze: axis {a} is out of range for rank {rank}")
+        out.insert(a % rank, 1)
+        return out
     normal = sorted(axis_index(a, rank, "Unsqueeze") for a in axes)
     if len(set(normal)) != len(normal):
         raise InvalidModelError(f"Unsqueeze: repeated axes {axes}")
-    shape = list(data.shape)
     for a in normal:  # (ascending: each axis indexes the output)
-        shape.insert(a, 1)
-    return data.reshape(shape)
+        out.insert(a, 1)
+    return out
 
 
 def Unsqueeze_1(data, *, axes):
@@ -103,25 +132,21 @@ def Tile(x, repeats):
 def Concat(*inputs, axis):
     if not inputs:
         raise InvalidModelError("Concat: needs at least one input")
-    axis = axis_index(axis, inputs[0].ndim, "Concat")
+    rank = inputs[0].ndim
+    axis = axis_index(axis, rank, "Concat")
     shape = list(inputs[0].shape)
-    shape[axis] = sum(x.shape[axis] for x in inputs if x.ndim == len(shape))
+    shape[axis] = sum([x.shape[axis] for x in inputs if x.ndim == rank])
     check_size(shape, "Concat", inputs[0].dtype.itemsize)
-    if (
-        axis == 1
-        and len(shape) > 2
-        and not all(x.flags.c_contiguous for x in inputs)
-        and all(_channels_last(x, len(shape)) for x in inputs)
-    ):
+    if axis == 1 and rank > 2 and not all([x.flags.c_contiguous for x in inputs]):
         # Channel concatenation of Conv outputs (channels-last memory seen as NCHW): done in
         # channels-last memory too, so the next Conv reads its windows without a transpose.
-        joined = np.concatenate([np.moveaxis(x, 1, -1) for x in inputs], axis=-1)
-        return np.moveaxis(joined, -1, 1)
+        # (transpose with the permutation: np.moveaxis's checks cost more on small tensors)
+        if all([x.ndim == rank and x.shape[1] > 1 for x in inputs]):
+            moved = [x.transpose((0, *range(2, rank), 1)) for x in inputs]
+            if all([m.flags.c_contiguous for m in moved]):
+                joined = np.concatenate(moved, axis=-1)
+                return joined.transpose((0, rank - 1, *range(1, rank - 1)))
     return np.concatenate(inputs, axis=axis)
-
-
-def _channels_last(x, ndim: int) -> bool:
-    return x.ndim == ndim and np.moveaxis(x, 1, -1).flags.c_contiguous and x.shape[1] > 1
 
 
 def Split(x, split=None, *, axis=0, num_outputs=None, _n_outputs=1):
@@ -150,15 +175,31 @@ def Split_2(x, *, axis=0, split=None, _n_outputs=1):
 
 
 def Slice(data, starts, ends, axes=None, steps=None):
-    starts, ends = ints(starts), ints(ends)
-    axes = list(range(len(starts))) if axes is None else ints(axes)
-    steps = [1] * len(starts) if steps is None else ints(steps)
-    if not len(starts) == len(ends) == len(axes) == len(steps):
+    return data[
+        slice_index(
+            data.shape,
+            _int_list(starts),
+            _int_list(ends),
+            None if axes is None else _int_list(axes),
+            None if steps is None else _int_list(steps),
+        )
+    ]
+
+
+def slice_index(shape: tuple, starts: list, ends: list, axes, steps) -> tuple:
+    """The numpy index of Slice on an input of dims ``shape`` (axes, steps: None or lists)."""
+    n = len(starts)
+    axes = range(n) if axes is None else axes
+    steps = [1] * n if steps is None else steps
+    if not n == len(ends) == len(axes) == len(steps):
         raise InvalidModelError("Slice: starts, ends, axes and steps differ in length")
-    index = [slice(None)] * data.ndim
+    rank = len(shape)
+    index = [slice(None)] * rank
     for start, end, axis, step in zip(starts, ends, axes, steps, strict=True):
-        axis = axis_index(axis, data.ndim, "Slice")
-        dim = data.shape[axis]
+        if not -rank <= axis < rank:
+            raise InvalidModelError(f"Slice: axis {axis} is out of range for rank {rank}")
+        axis %= rank
+        dim = shape[axis]
         if step == 0:
             raise InvalidModelError("Slice: step 0")
         start = start + dim if start < 0 else start
@@ -168,13 +209,21 @@ def Slice(data, starts, ends, axes=None, steps=None):
         else:
             start, end = min(max(start, 0), dim - 1), min(max(end, -1), dim - 1)
         index[axis] = slice(start, None if end < 0 else end, step)
-    return data[tuple(index)]
+    return tuple(index)
 
 
 def Slice_1(data, *, starts, ends, axes=None):
     return Slice(
         data, np.asarray(starts), np.asarray(ends), None if axes is None else np.asarray(axes)
     )
+
+
+def _int_list(values) -> list[int]:
+    """``ints(values)``; an integer array's list at once (a shape op's axes, a Slice's bounds:
+    np.asarray and its checks cost more than the list)."""
+    if type(values) is np.ndarray and values.dtype.kind in "iu":
+        return values.reshape(-1).tolist()
+    return ints(values)
 
 
 def Gather(data, indices, *, axis=0):
@@ -208,25 +257,28 @@ def Pad(data, pads, constant_value=None, axes=None, *, mode="constant"):
     if mode not in _PAD_MODES:
         raise UnsupportedOpError(f"Pad: mode {mode!r} is not one of {sorted(_PAD_MODES)}")
     pads = ints(pads)
-    axes = (
-        list(range(data.ndim))
-        if axes is None
-        else [axis_index(a, data.ndim, "Pad") for a in ints(axes)]
-    )
-    if len(pads) != 2 * len(axes):
-        raise InvalidModelError(f"Pad: {len(pads)} pads for {len(axes)} axes")
-    begin, end = [0] * data.ndim, [0] * data.ndim
-    for i, axis in enumerate(axes):
-        begin[axis], end[axis] = pads[i], pads[len(axes) + i]
-    # Negative pads crop first; then non-negative pads are added.
-    crop = tuple(
-        slice(max(-b, 0), d - max(-e, 0)) for b, e, d in zip(begin, end, data.shape, strict=True)
-    )
-    data = data[crop]
-    check_size(
-        [d + max(b, 0) + max(e, 0) for d, b, e in zip(data.shape, begin, end, strict=True)], "Pad"
-    )
-    width = [(max(b, 0), max(e, 0)) for b, e in zip(begin, end, strict=True)]
+    rank = data.ndim
+    if axes is None:
+        if len(pads) != 2 * rank:
+            raise InvalidModelError(f"Pad: {len(pads)} pads for {rank} axes")
+        begin, end = pads[:rank], pads[rank:]
+    else:
+        axes = [axis_index(a, rank, "Pad") for a in ints(axes)]
+        if len(pads) != 2 * len(axes):
+            raise InvalidModelError(f"Pad: {len(pads)} pads for {len(axes)} axes")
+        begin, end = [0] * rank, [0] * rank
+        for i, axis in enumerate(axes):
+            begin[axis], end[axis] = pads[i], pads[len(axes) + i]
+    if min(begin, default=0) < 0 or min(end, default=0) < 0:
+        # Negative pads crop first; then non-negative pads are added.
+        crop = tuple(
+            slice(max(-b, 0), d - max(-e, 0))
+            for b, e, d in zip(begin, end, data.shape, strict=True)
+        )
+        data = data[crop]
+        begin, end = [max(b, 0) for b in begin], [max(e, 0) for e in end]
+    check_size([d + b + e for d, b, e in zip(data.shape, begin, end, strict=True)], "Pad")
+    width = list(zip(begin, end, strict=True))
     if mode == "constant":
         value = 0 if constant_value is None or constant_value.size == 0 else constant_value.item()
         # (np.pad's general machinery costs tens of microseconds; this is its constant mode)
@@ -237,7 +289,38 @@ def Pad(data, pads, constant_value=None, axes=None, *, mode="constant"):
         return out
     if data.size == 0:
         raise InvalidModelError(f"Pad: mode {mode!r} needs a non-empty input")
-    return np.pad(data, width, mode=_PAD_MODES[mode])
+    out = data
+    for axis, (b, e) in enumerate(width):
+        if b or e:
+            out = _pad_axis(out, axis, b, e, mode)
+            if out is None:
+                return np.pad(data, width, mode=_PAD_MODES[mode])
+    return out if out is not data else data.copy()
+
+
+def _pad_axis(x, axis: int, b: int, e: int, mode: str):
+    """``x`` padded by ``b`` and ``e`` along ``axis`` as np.pad does it (axis after axis, each
+    from the array padded so far), by one concatenation; None for pads wider than one
+    reflection or wrap of the axis (np.pad's repeated passes decide those)."""
+    n = x.shape[axis]
+    if mode == "reflect":  # (mirrored about the end values, which are not repeated)
+        if b >= n or e >= n:
+            return None
+        head = _along(x, axis, slice(b, 0, -1))
+        stop = n - 2 - e
+        tail = _along(x, axis, slice(n - 2, stop if stop >= 0 else None, -1))
+    elif mode == "wrap":
+        if b > n or e > n:
+            return None
+        head, tail = _along(x, axis, slice(n - b, n)), _along(x, axis, slice(0, e))
+    else:  # edge
+        head = np.repeat(_along(x, axis, slice(0, 1)), b, axis=axis)
+        tail = np.repeat(_along(x, axis, slice(n - 1, n)), e, axis=axis)
+    return np.concatenate((head, x, tail), axis=axis)
+
+
+def _along(x, axis: int, index: slice):
+    return x[(slice(None),) * axis + (index,)]
 
 
 def Pad_2(data, *, pads, mode="constant", value=0.0):
@@ -246,7 +329,9 @@ def Pad_2(data, *, pads, mode="constant", value=0.0):
 
 
 def Shape(data, *, start=0, end=None):
-    shape = np.asarray(data.shape, dtype=np.int64)
+    shape = np.array(data.shape, dtype=np.int64)
+    if not start and end is None:
+        return shape
     rank = data.ndim
     start = min(max(start + rank if start < 0 else start, 0), rank)
     end = rank if end is None else min(max(end + rank if end < 0 else end, 0), rank)
