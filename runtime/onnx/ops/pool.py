@@ -113,6 +113,7 @@ def MaxPool(
         _key_of(strides),
         _TILED_MAX_SIZE,
         _ROW_COST,
+        CLIPPED,
     )
     plan = _MAX_POOL_PLANS.get(key)
     if plan is None:
@@ -123,6 +124,8 @@ def MaxPool(
     tiles, padding, windows_plan = plan
     if tiles is not None:
         return max_pool_tiles(x, *tiles[:2], height_first=tiles[2])
+    if windows_plan[0] == "clipped":
+        return _max_clipped(x, windows_plan)
     x = _pad_with(x, padding, _lowest(x.dtype), "MaxPool")
     return _reduce_windows(x, None, None, None, np.maximum, windows_plan)
 
@@ -164,7 +167,68 @@ def _max_pool_plan(x, auto_pad, ceil_mode, dilations, kernel_shape, pads, stride
     shape = x.shape if padding is None else padding[0]
     # (the padded copy is allocated in the input's memory order: C-contiguous for such x)
     contiguous = x.flags.c_contiguous
-    return None, padding, _window_plan(shape, kernel_shape, strides, dilations, contiguous)
+    plan = _window_plan(shape, kernel_shape, strides, dilations, contiguous)
+    # Clipped to the input where the channels are its innermost axis (a Conv's channels-last
+    # output): the loops run along channels, which clipping never shortens (on NCHW memory it
+    # cuts the output rows the loops run along, and measured slower than the padded copy)
+    if padding is not None and not plan[0] and CLIPPED and x.strides[1] == x.itemsize:
+        return None, None, _clipped_plan(x.shape, kernel_shape, strides, dilations, pads, extra)
+    return None, padding, plan
+
+
+# The switch of the padded MaxPool without a padded copy (``_clipped_plan``); off, the input
+# is copied into a canvas of -inf (tests compare the two).
+CLIPPED = True
+
+
+def _clipped_plan(shape, kernel_shape, strides, dilations, pads, extra):
+    """A padded MaxPool as the nested reduction over the input itself: each window offset
+    reaches the input (not the -inf padding) on one interval of outputs along each axis, so
+    it is one ``np.maximum`` of those outputs with a strided slice of the input; the
+    padded cells it skips are -inf, which no maximum takes. No padded copy of the input (a
+    pass over it and a fresh allocation of its size). ("clipped", the output's spatial
+    shape, the offset that reaches every output or None, the (output, input) index pairs of
+    the others, in the nested order.)"""
+    nsp = len(kernel_shape)
+    padded = [d + pads[i] + pads[nsp + i] + extra[i] for i, d in enumerate(shape[2:])]
+    outs = _outs([0, 0, *padded], kernel_shape, strides, dilations)
+    whole = (slice(None), slice(None))
+    first, pairs = None, []
+    for offset in itertools.product(*(range(k) for k in kernel_shape)):
+        out_index, in_index = [], []
+        for i, (k, size, o) in enumerate(zip(offset, shape[2:], outs, strict=True)):
+            s, start = strides[i], k * dilations[i] - pads[i]  # output 0's input cell
+            lo = max(0, -(start // s)) if start < 0 else 0  # first output inside the input
+            lo = lo if start + lo * s >= 0 else lo + 1
+            hi = min(o, (size - 1 - start) // s + 1) if size - 1 >= start else 0
+            out_index.append(slice(lo, max(lo, hi)))
+            begin = start + lo * s
+            in_index.append(slice(begin, begin + (hi - lo - 1) * s + 1 if hi > lo else begin, s))
+        if any(sl.stop == sl.start for sl in out_index):
+            continue  # this offset reaches only padding
+        if first is None and all(
+            sl.start == 0 and sl.stop == o for sl, o in zip(out_index, outs, strict=True)
+        ):
+            first = whole + tuple(in_index)
+            continue
+        pairs.append((whole + tuple(out_index), whole + tuple(in_index)))
+    return "clipped", tuple(outs), first, tuple(pairs)
+
+
+def _max_clipped(x, plan):
+    """MaxPool along a ``_clipped_plan``: (N, C, *out) in ``x``'s memory order."""
+    _, outs, first, pairs = plan
+    if first is not None:
+        result = x[first].copy(order="K")
+    else:  # every output has a padded cell in each window offset's reach: start from -inf
+        order = sorted(range(x.ndim), key=lambda a: -x.strides[a])  # x's memory order
+        shape = x.shape[:2] + outs
+        back = [order.index(a) for a in range(x.ndim)]
+        result = np.full([shape[a] for a in order], _lowest(x.dtype), x.dtype).transpose(back)
+    for out_index, in_index in pairs:
+        target = result[out_index]
+        np.maximum(target, x[in_index], out=target)
+    return result
 
 
 # Inputs of up to this many elements take the tiled MaxPool. Larger ones keep the window

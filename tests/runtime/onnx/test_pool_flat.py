@@ -104,3 +104,57 @@ def test_an_empty_batch_gives_an_empty_output():
     for op in ("MaxPool", "AveragePool"):
         y = getattr(pool, op)(x, kernel_shape=[3, 3], pads=[1, 1, 1, 1])
         assert y.shape == (0, 3, 8, 8)
+
+
+CLIPPED_CASES = [
+    ((1, 8, 15, 15), {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [0, 0, 1, 1]}),
+    ((2, 5, 11, 9), {"kernel_shape": [2, 3], "strides": [2, 2], "ceil_mode": 1}),
+    ((1, 4, 17), {"kernel_shape": [3], "dilations": [2], "pads": [2, 1]}),
+    ((1, 3, 5, 6, 7), {"kernel_shape": [2, 2, 3], "pads": [1, 0, 0, 0, 1, 1]}),
+    ((1, 6, 13, 12), {"kernel_shape": [3, 3], "strides": [3, 1], "pads": [2, 2, 2, 2]}),
+    # no window offset reaches every output: the result starts from -inf
+    ((1, 6, 5, 5), {"kernel_shape": [5, 5], "pads": [4, 4, 4, 4]}),
+    ((1, 8, 12, 12), {"kernel_shape": [2, 2], "strides": [2, 2], "pads": [1, 1, 1, 1]}),
+]
+
+
+def _held_channels_last(x):
+    order = (0, *range(2, x.ndim), 1)
+    return np.ascontiguousarray(x.transpose(order)).transpose(np.argsort(order))
+
+
+@pytest.mark.parametrize("shape, attrs", CLIPPED_CASES)
+def test_padded_max_pool_of_channels_last_memory_skips_the_padded_copy(shape, attrs, monkeypatch):
+    x = _held_channels_last(RNG.normal(size=shape).astype(np.float32))
+    pool._MAX_POOL_PLANS.clear()
+    ours = pool.MaxPool(x, **attrs)
+    (plan,) = pool._MAX_POOL_PLANS.values()
+    assert plan[2][0] == "clipped"
+    assert ours.strides == _held_channels_last(ours).strides  # x's memory order
+    with monkeypatch.context() as m:
+        m.setattr(pool, "CLIPPED", False)
+        np.testing.assert_array_equal(ours, pool.MaxPool(x, **attrs))
+    model = single_op_model("MaxPool", [("x", FLOAT, shape)], [("y", FLOAT, None)], attrs, opset=19)
+    (theirs,) = ort_session(model).run(None, {"x": np.ascontiguousarray(x)})
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_padded_max_pool_of_nchw_memory_keeps_the_padded_copy():
+    x = RNG.normal(size=(1, 8, 15, 15)).astype(np.float32)
+    pool._MAX_POOL_PLANS.clear()
+    pool.MaxPool(x, kernel_shape=[3, 3], strides=[2, 2], pads=[0, 0, 1, 1])
+    (plan,) = pool._MAX_POOL_PLANS.values()
+    assert plan[1] is not None and plan[2][0] is False  # padded, nested windows
+
+
+def test_clipped_max_pool_keeps_nan_and_infinities(monkeypatch):
+    # (onnxruntime's MaxPool drops NaN in some windows; ours propagates it, on either path)
+    x = RNG.normal(size=(1, 4, 9, 9)).astype(np.float32)
+    x[0, 1, 0, 0], x[0, 2, 4, 4], x[0, 3, 8, 8] = np.nan, np.inf, -np.inf
+    x = _held_channels_last(x)
+    attrs = {"kernel_shape": [3, 3], "strides": [2, 2], "pads": [1, 1, 1, 1]}
+    ours = pool.MaxPool(x, **attrs)
+    assert np.isnan(ours[0, 1, 0, 0]) and ours[0, 2, 2, 2] == np.inf
+    with monkeypatch.context() as m:
+        m.setattr(pool, "CLIPPED", False)
+        np.testing.assert_array_equal(ours, pool.MaxPool(x, **attrs))
