@@ -24,7 +24,7 @@ import numpy as np
 
 from runtime.onnx._evaluator import run_graph
 from runtime.onnx._graph import Graph, Node
-from runtime.onnx.ops import activation
+from runtime.onnx.ops import elementwise
 
 
 def fuse_layer_norms(nodes: list, known: dict, uses) -> list:
@@ -210,35 +210,29 @@ def _fused_node(nodes: list, chain: _Chain, known: dict) -> Node:
 def _layer_norm(
     x, eps, gamma=None, beta=None, *, _axes, _originals, _x, _out, _memo=None, _relu=False
 ):
-    # ``_fast``'s checks depend on x's shape, dtype and layout and on the constants alone: the
-    # last combination that passed them (holding the very constant arrays, so none of them can
-    # be another array at a reused address) skips them.
+    # ``_check``'s result depends on x's shape, dtype and layout and on the constants alone:
+    # the last combination that passed it (holding the very constant arrays, so none of them
+    # can be another array at a reused address) skips it.
     if _memo is not None and type(x) is np.ndarray:
         seen = _memo[0]
         if (
             seen is not None
-            and eps is seen[2]
-            and gamma is seen[3]
-            and beta is seen[4]
-            and x.shape == seen[0]
-            and x.dtype == seen[1]
+            and eps is seen.eps
+            and gamma is seen.gamma
+            and beta is seen.beta
+            and x.shape == seen.shape
+            and x.dtype is seen.dtype
             and x.flags.c_contiguous
         ):
-            y = _compute(x, seen[5], seen[6], eps, gamma, beta)
-            return activation.Relu(y) if _relu else y
+            return seen.compute(x, True)
     checked = _check(x, eps, gamma, beta, _axes)
     if checked is None:
         return run_graph(_originals, {_x: x})[_out]  # (its Relu, if any, included)
-    if _memo is not None and x.flags.c_contiguous:
-        _memo[0] = (x.shape, x.dtype, eps, gamma, beta, *checked)
-    y = _compute(x, *checked, eps, gamma, beta)
-    return activation.Relu(y) if _relu else y
-
-
-def _fast(x, eps, gamma, beta, axes):
-    """The layer norm of ``x``, or None where the fused step does not apply."""
-    checked = _check(x, eps, gamma, beta, axes)
-    return None if checked is None else _compute(x, *checked, eps, gamma, beta)
+    prepared = _Prepared(x, *checked, eps, gamma, beta, _relu)
+    contiguous = x.flags.c_contiguous
+    if _memo is not None and contiguous:
+        _memo[0] = prepared
+    return prepared.compute(x, contiguous)
 
 
 def _check(x, eps, gamma, beta, axes):
@@ -264,36 +258,84 @@ def _check(x, eps, gamma, beta, axes):
     return axes, math.prod(shape[a] for a in axes)
 
 
-def _compute(x, axes, n, eps, gamma, beta):
-    if n == x.size and x.flags.c_contiguous:
-        return _one_group(x, n, eps, gamma, beta)
-    # (0-d arrays and fresh results: with arrays of a few hundred elements, numpy scalars and
-    # ``out=`` cost more than the arithmetic)
-    count = np.array(n, dtype=x.dtype)
-    d = x - np.add.reduce(x, axes, None, None, True) / count
-    y = d / np.sqrt(np.add.reduce(d * d, axes, None, None, True) / count + eps)
-    if gamma is not None:
-        y = y * gamma
-    if beta is not None:
-        y = y + beta
-    return y
+_ZERO = {np.dtype(t): np.zeros((), t) for t in (np.float32, np.float64)}
 
 
-def _one_group(x, n, eps, gamma, beta):
-    """``_compute`` where the axes hold every element of ``x`` (a [1, N] row: a small head's
-    hidden layer): its mean and variance are scalars, and scalar arithmetic costs a fraction
-    of a ufunc call on a [1, 1] array. The same bits: each sum is the same pairwise sum (x is
-    contiguous, so the keepdims reduction ran over one run of memory too), each division and
-    addition the same IEEE operation in x's dtype, and the square root of a float32 taken in
-    float64 then rounded is the correctly rounded float32 root."""
-    kind = x.dtype.type
-    count = kind(n)
-    d = x - np.add.reduce(x.reshape(-1)) / count
-    v = np.add.reduce((d * d).reshape(-1)) / count + eps.reshape(-1)[0]
-    s = kind(math.sqrt(v)) if v >= 0 else np.sqrt(v)  # (NaN: numpy's sqrt, as written)
-    y = d / s
-    if gamma is not None:
-        y = y * gamma
-    if beta is not None:
-        y = y + beta
-    return y
+class _Prepared:
+    """The fused step for inputs of one shape and dtype (and these constants), with what it
+    derives from them made once: the scale and shift as arrays of x's shape (a broadcast
+    operand costs more than the arithmetic on a few hundred values), eps as a float."""
+
+    def __init__(self, x, axes, n, eps, gamma, beta, relu):
+        self.shape, self.dtype, self.eps, self.gamma, self.beta = x.shape, x.dtype, eps, gamma, beta
+        self.axes, self.n, self.relu = axes, n, relu
+        self.one_group = n == x.size
+        self.scale = _as_shape(gamma, x.shape)
+        self.shift = _as_shape(beta, x.shape)
+        self.eps_value = float(eps.reshape(-1)[0])
+        self.kind = x.dtype.type
+        # 1/n per element: the mean as one dot product (BLAS) instead of a reduction's setup
+        self.inv_n = np.full(n, 1 / n, dtype=x.dtype) if self.one_group else None
+
+    def compute(self, x, contiguous: bool):
+        """The step on ``x`` (of the planned shape and dtype; ``contiguous``: C-contiguous),
+        as a fresh array."""
+        if self.one_group and contiguous:
+            # All of x one group (a [1, N] row: a small head's hidden layer): its mean and
+            # variance are scalars, taken as dot products; d is this run's fresh array.
+            flat = x.reshape(-1)
+            d = x - np.dot(flat, self.inv_n)
+            flat = d.reshape(-1)
+            v = float(np.dot(flat, flat)) / self.n + self.eps_value
+            d /= self.kind(math.sqrt(v)) if v >= 0 else self.kind(np.nan)  # (NaN in, out)
+        else:
+            # (0-d arrays and fresh results: with arrays of a few hundred elements, numpy
+            # scalars and ``out=`` cost more than the arithmetic)
+            axes = self.axes
+            count = np.array(self.n, dtype=x.dtype)
+            d = x - np.add.reduce(x, axes, None, None, True) / count
+            d /= np.sqrt(np.add.reduce(d * d, axes, None, None, True) / count + self.eps)
+        if self.scale is not None:
+            d *= self.scale
+        if self.shift is not None:
+            d += self.shift
+        if self.relu:
+            if d.size < elementwise._FILL_FROM:
+                return np.maximum(d, _ZERO[d.dtype], out=d)
+            return elementwise.relu_in_place(d)
+        return d
+
+
+def chain_step(fn, constants: tuple):
+    """The fused layer norm node function ``fn`` as a step of another planned node, with its
+    constant inputs bound: ``step(y)`` for a fresh, C-contiguous ``y`` (a product's result).
+    What the step derives from y's shape and dtype is made once per shape (a few: the batch
+    sizes the session sees), held by the step."""
+    keywords = fn.keywords
+    axes, relu = keywords["_axes"], keywords.get("_relu", False)
+    eps, gamma, beta = (*constants, None, None)[:3]
+    prepared: dict = {}
+
+    def step(y):
+        p = prepared.get(y.shape)
+        if p is None or p.dtype is not y.dtype:
+            checked = _check(y, eps, gamma, beta, axes)
+            if checked is None:
+                return fn(y, *constants)
+            p = _Prepared(y, *checked, eps, gamma, beta, relu)
+            if len(prepared) < _PREPARED_SHAPES:
+                prepared[y.shape] = p
+        return p.compute(y, True)
+
+    return step
+
+
+_PREPARED_SHAPES = 8
+
+
+def _as_shape(c, shape):
+    """``c`` (which broadcasts into ``shape`` without growing it) as an array of ``shape``:
+    a view when it has as many elements, else ``c``."""
+    if c is None or c.size != math.prod(shape):
+        return c
+    return c.reshape(shape)
