@@ -148,9 +148,13 @@ def _int8(ctx, weights, bias, act, rows, shape_out):
     by_search = _search_requantizer(scale, zp_out, lo, hi, bound, units)
     if by_search is not None:  # the accumulators searched are acc + b_eff (+ channel shifts)
         by_search = (by_search[0], b_eff + by_search[1].reshape(1, units), by_search[2])
+    # One row of a few units: its few KiB are allocated without the budget's test first (the
+    # executor charges the output as it is returned, naming the operator).
+    one_row = (1, w.shape[1]) if units <= SMALL_ROW_UNITS else None
+    keep_dims = bool(ctx.options["keep_num_dims"])
 
     def run(x, *_):
-        xr = rows(x)
+        xr = x if x.shape == one_row else rows(x)
         y = np.dot(xr.astype(gemm), w_t)  # (on 2-D operands: @ at less dispatch cost)
         if y.dtype != np.float64:
             y = y.astype(np.float64)  # (cheaper than np.add's own cast)
@@ -158,7 +162,8 @@ def _int8(ctx, weights, bias, act, rows, shape_out):
             thresholds, offsets, levels = by_search
             y += offsets
             # (searchsorted's method: np.searchsorted's dispatch costs as much again)
-            return [shape_out(x, levels.take(thresholds.searchsorted(y, "right")))]
+            y = levels.take(thresholds.searchsorted(y, "right"))
+            return [shape_out(x, y) if keep_dims else y]
         # round_half_away(acc * scale) + zp_out clamped to [lo, hi], in place: the same float64
         # operations (zp_out is added to an integer-valued double, exactly), fewer passes.
         y += b_eff
@@ -175,6 +180,9 @@ def _int8(ctx, weights, bias, act, rows, shape_out):
 
 # int8 weights of up to this many elements are multiplied in float64 (see ``_int8``).
 SMALL_WEIGHTS = 1 << 15
+
+# int8 outputs of one row of up to this many units skip the kernel's budget test (``_int8``).
+SMALL_ROW_UNITS = 4096
 
 
 # Outputs up to this many elements are requantized by ``_search_requantizer``'s thresholds: a
