@@ -54,6 +54,7 @@ class SmallPlan:
         "view_strides",
         "cols",  # the copy's 2-D shape
         "rows",  # True: cols is (K*C, P); False: (P, K*C), read transposed
+        "natural",  # W is w (M, C, *K) reshaped: (K, C) and (C, K) orders are one
         "biased",  # (the (K*C+1)-wide cols' shape, the view's strides in it), or None
         "out",  # the result's shape
         "largest",  # the budget check's shape: the largest array a call makes
@@ -86,7 +87,9 @@ class SmallPlan:
             if bias is not None:
                 out += bias.astype(dtype, copy=False)
             return out.reshape((1,) + out.shape).transpose(0, nsp + 1, *range(1, nsp + 1))
-        if packed is not None:
+        if self.natural:  # (one channel or a 1x1 kernel: w's own order is the packed one)
+            weights = w.reshape(w.shape[0], -1).astype(dtype, copy=False)
+        elif packed is not None:
             weights = packed[0].T  # (M, K*C), a view
         else:
             weights = np.moveaxis(w, 1, -1).reshape(w.shape[0], -1).astype(dtype, copy=False)
@@ -175,6 +178,9 @@ def plan(geo, x, w, group: int, dtype) -> SmallPlan | None:
         return small
     small.cols = (kk * c, p) if rows else (p, kk * c)
     small.out = (1, m, *out_sp)
+    # W as w's rows (C-contiguous: BLAS runs a wide product with few positions, an STFT's,
+    # faster on them than on the packed weights' transpose)
+    small.natural = c == 1 or kk == 1
     if copy and m * (kk * c + 1) + p < m * p:
         # The bias as one more column of the product's weights, against a row of ones
         # below the cols copy: when the copy is made anyway, and building those weights
