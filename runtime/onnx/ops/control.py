@@ -93,8 +93,10 @@ def _nbytes(value) -> int:
 
 
 def If(cond, *, then_branch, else_branch):
-    branch = then_branch if bool(np.asarray(cond).reshape(-1)[0]) else else_branch
-    return tuple(branch())
+    cond = np.asarray(cond)
+    if cond.size != 1:
+        raise InvalidModelError(f"If: cond must hold one value; it holds {cond.size}")
+    return tuple(then_branch() if cond.item() else else_branch())
 
 
 def Scan(

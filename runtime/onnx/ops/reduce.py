@@ -72,11 +72,13 @@ def _mean(x, axes, keepdims):
 
 
 def _max(x, axes, keepdims):
-    return np.maximum.reduce(x, axis=axes, keepdims=keepdims)  # (x.max without its wrapper)
+    # x.max without its wrapper; every axis as None (exact either way: one pass, not a loop
+    # of passes)
+    return np.maximum.reduce(x, axis=None if len(axes) == x.ndim else axes, keepdims=keepdims)
 
 
 def _min(x, axes, keepdims):
-    return np.minimum.reduce(x, axis=axes, keepdims=keepdims)
+    return np.minimum.reduce(x, axis=None if len(axes) == x.ndim else axes, keepdims=keepdims)
 
 
 def ReduceMean(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
