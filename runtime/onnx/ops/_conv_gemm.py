@@ -109,9 +109,10 @@ def planes_nchw(x, weights, kernel, strides, dilations, pads):
     ``weights`` (1, K*C, M): (N, *out, M), channels-last (as the im2col path, the product
     in the order cols^T @ W).
 
-    The im2col columns are gathered one (tap, channel) plane at a time from an NCHW padded
-    copy: each plane is a long strided run (a channels-last copy would move runs of C values,
-    three for an image), and out (N*P, M) = cols^T (N*P, K*C) @ W (K*C, M).
+    The im2col columns are gathered as (tap, channel) planes from an NCHW padded copy, in
+    one copy of a strided view (*K, C, N, *out): each plane is a long strided run (a
+    channels-last copy would move runs of C values, three for an image), and out (N*P, M) =
+    cols^T (N*P, K*C) @ W (K*C, M).
     """
     n, c = x.shape[:2]
     nsp = len(kernel)
@@ -126,13 +127,15 @@ def planes_nchw(x, weights, kernel, strides, dilations, pads):
         (size - (k - 1) * d - 1) // s + 1
         for size, k, d, s in zip(x.shape[2:], kernel, dilations, strides, strict=True)
     ]
-    cols = np.empty((math.prod(kernel) * c, n, *outs), weights.dtype)
-    for t, tap in enumerate(np.ndindex(*kernel)):
-        index = tuple(
-            slice(k * d, k * d + (o - 1) * s + 1, s)
-            for k, d, s, o in zip(tap, dilations, strides, outs, strict=True)
-        )
-        for ch in range(c):
-            cols[t * c + ch] = x[(slice(None), ch) + index]
-    out = cols.reshape(cols.shape[0], -1).T @ weights[0]  # (N*P, M): channels-last
+    sp = x.strides[2:]
+    view = as_strided(
+        x,
+        (*kernel, c, n, *outs),
+        tuple(st * d for st, d in zip(sp, dilations, strict=True))
+        + (x.strides[1], x.strides[0])
+        + tuple(st * s for st, s in zip(sp, strides, strict=True)),
+        writeable=False,
+    )
+    cols = np.ascontiguousarray(view, dtype=weights.dtype).reshape(math.prod(kernel) * c, -1)
+    out = cols.T @ weights[0]  # (N*P, M): channels-last
     return out.reshape((n, *outs, out.shape[1]))
