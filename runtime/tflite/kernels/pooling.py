@@ -89,8 +89,24 @@ def prepare_max(ctx: c.OpContext) -> c.Eval:
     info = None if ttype == c.F32 else np.iinfo(_NUMPY[ttype])
     floor, ceiling = (-np.inf, np.inf) if info is None else (info.min, info.max)
 
+    gathers = {}  # input shape -> tap index of _max_gather_index, or None where not wanted
+
     def run(x):
         g = geometry(x)
+        index = gathers.get(x.shape, False)
+        if index is False:
+            index = _max_gather_index(x.shape, g)
+            if len(gathers) > 16:  # (a model resized again and again)
+                gathers.clear()
+            gathers[x.shape] = index
+        if index is not None and x.flags.c_contiguous:
+            # (taps, windows x C) gathered in one call, reduced over the taps in another (over
+            # the first axis: one elementwise pass per tap, where a reduction over an inner
+            # axis runs a short loop per window)
+            y = np.maximum.reduce(x.reshape(-1).take(index)).reshape(x.shape[0], g[8], g[9], -1)
+            if lo > floor or hi < ceiling:
+                np.clip(y, lo, hi, out=y)
+            return [y]
         win = _windows(x, g, fill)
         # Separable: the maximum over each window's rows, then over its columns, (KH - 1) +
         # (KW - 1) passes instead of KH * KW - 1 (max is exact in any order; float ties
@@ -113,6 +129,44 @@ def prepare_max(ctx: c.OpContext) -> c.Eval:
         return [y]
 
     return run
+
+
+def _max_gather_index(shape, g) -> np.ndarray | None:
+    """For MAX_POOL on a small input: the flat index in the input of each window's taps, shape
+    (KH * KW, N * OH * OW * C), or None (a large input: the strided passes then cost less than
+    the gather and its index's memory).
+
+    A tap in the padding takes the index of the first in-image tap of its window: the
+    reference kernel skips padding taps, and a repeated element leaves a maximum unchanged.
+    None too where a window holds no in-image tap (the kernel's lowest value there)."""
+    kh, kw, sh, sw, _, _, pt, pl, oh, ow = g
+    n, h, w, ch = shape
+    taps = kh * kw
+    if n * oh * ow * taps * ch > GATHER_MAX_ELEMENTS:
+        return None
+    rows = np.arange(oh)[:, None] * sh - pt + np.arange(kh)[None, :]  # (OH, KH) input rows
+    cols = np.arange(ow)[:, None] * sw - pl + np.arange(kw)[None, :]  # (OW, KW) input columns
+    r = rows[:, None, :, None]  # (OH, 1, KH, 1)
+    q = cols[None, :, None, :]  # (1, OW, 1, KW)
+    inside = ((r >= 0) & (r < h) & (q >= 0) & (q < w)).reshape(oh * ow, taps)
+    if not inside.any(axis=1).all():
+        return None
+    pixel = (r * w + q).reshape(oh * ow, taps)
+    first = pixel[np.arange(oh * ow), inside.argmax(axis=1)]
+    pixel = np.where(inside, pixel, first[:, None])
+    # batch b, window pixel p, channel k -> b * H * W * C + p * C + k
+    index = (
+        np.arange(n)[:, None, None, None] * (h * w * ch)
+        + pixel[None, :, :, None] * ch
+        + np.arange(ch)[None, None, None, :]
+    )
+    index = index.reshape(n * oh * ow, taps, ch).transpose(1, 0, 2)
+    return np.ascontiguousarray(index.reshape(taps, n * oh * ow * ch), dtype=np.intp)
+
+
+# Largest gathered window array (windows x taps x channels) a MAX_POOL takes in one call; its
+# index, kept per input shape, is 8 bytes an element (512 KiB here).
+GATHER_MAX_ELEMENTS = 1 << 16
 
 
 def prepare_average(ctx: c.OpContext) -> c.Eval:
