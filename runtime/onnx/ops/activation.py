@@ -117,16 +117,6 @@ def Sigmoid(x):
     # Stable for both signs: exp never sees a large positive argument. (0-d arrays of x's
     # type: a Python scalar costs a conversion per operation, more than a small x's arithmetic)
     zero, one = _zero_one(x.dtype)
-    if x.dtype.kind == "f" and x.ndim:
-        # where(x >= 0, 1 / d, e / d) with e = exp(-|x|), d = 1 + e, in two arrays: the same
-        # operations on the same values (NaN: e / d on both sides, NaN too)
-        e = np.abs(x)
-        np.negative(e, out=e)
-        np.exp(e, out=e)
-        d = np.add(one, e)
-        y = np.divide(one, d)
-        np.divide(e, d, out=y, where=np.less(x, zero))
-        return y
     e = np.exp(-np.abs(x))
     d = one + e
     return np.where(x >= zero, one / d, e / d).astype(x.dtype, copy=False)
