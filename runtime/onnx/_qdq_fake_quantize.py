@@ -11,7 +11,9 @@ values) the run was dominated by re-deriving the same constants at every call: c
 reshaping the four parameters, the error-state context, converting the zero points and the
 bounds. When those parameters are initializers (they cannot be fed: the planned graph only runs
 when no initializer is overridden), this module derives them once and binds them to the node;
-the run does the five array passes (divide, rint, clip, NaN check, multiply) and nothing else.
+the run does the array passes (divide, rint, the clamp's maximum and minimum, NaN check,
+multiply) and nothing else, with its constants as 0-d float32 arrays (a ufunc converts a scalar
+operand at every call).
 
 The arithmetic is the fused pair's (``runtime.onnx._plan._fake_quantize``) operation for
 operation, on the same float32 values, so the results are the same bits:
@@ -20,8 +22,8 @@ operation, on the same float32 values, so the results are the same bits:
 - with one zero point z: min(max(r + z, lo), hi) - z = min(max(r, lo - z), hi - z), since
   r + z is exact below 2^24 and beyond it clamped on both sides alike; with two, the
   additions and subtractions are done as written;
-- NaN is found by the minimum (a reduction, cheaper than a pass that writes) and only then
-  sent to lo with fmax.
+- NaN is found by a reduction (cheaper than a pass that writes) and only then sent to lo
+  with fmax.
 
 The error-state context of the general path is not needed: dividing by a finite nonzero
 constant raises no division-by-zero or invalid flag (NaN and infinities propagate quietly),
@@ -82,8 +84,11 @@ def _constants(node: Node, known: dict):
     else:
         lo, hi = np.float32(info.min), np.float32(info.max)
         shift = (zq, zdq)
-    # (0-d arrays: np.clip converts Python and numpy scalars at every call)
-    return np.float32(s_q), np.float32(s_dq), np.array(lo), np.array(hi), shift
+    # (0-d arrays: a ufunc converts Python and numpy scalars at every call, a good part of
+    # its time on a small tensor)
+    if shift is not None:
+        shift = (np.array(shift[0]), np.array(shift[1]))
+    return np.array(np.float32(s_q)), np.array(np.float32(s_dq)), np.array(lo), np.array(hi), shift
 
 
 class FakeQuantize:
@@ -114,8 +119,13 @@ class FakeQuantize:
         if self.shift is not None:
             q += self.shift[0]
         if q.size:
-            np.clip(q, self.lo, self.hi, out=q)
-            low = np.minimum.reduce(q, axis=None)
+            # np.clip's bits (NaN kept, the same zero of equal ones), without its wrapper's
+            # checks, the larger part of a small tensor's clip
+            np.maximum(self.lo, q, out=q)
+            np.minimum(self.hi, q, out=q)
+            # NaN shows in a sum of squares (q is within [lo, hi] otherwise: no overflow),
+            # BLAS's dot being the cheapest reduction of a contiguous q
+            low = np.vdot(q, q) if q.flags.c_contiguous else np.minimum.reduce(q, axis=None)
             if low != low:
                 if refuse_nan:
                     return None
