@@ -178,8 +178,11 @@ def _int8(ctx, weights, bias, act, rows, shape_out):
     return run
 
 
-# int8 weights of up to this many elements are multiplied in float64 (see ``_int8``).
-SMALL_WEIGHTS = 1 << 15
+# int8 weights of up to this many elements are multiplied in float64 (see ``_int8``): 64 KiB
+# of them, about what a core's first-level cache holds beside the rest of a small model's run;
+# larger float64 weights are read from further away on each invoke, and half their bytes in
+# float32 cost less than the cast of the product.
+SMALL_WEIGHTS = 1 << 13
 
 # int8 outputs of one row of up to this many units skip the kernel's budget test (``_int8``).
 SMALL_ROW_UNITS = 4096
