@@ -49,3 +49,35 @@ def test_one_row_output_over_the_memory_limit_is_refused_naming_the_operator():
     roomy.set_tensor(0, x)
     roomy.invoke()
     assert roomy.get_tensor(3).shape == (1, 24)
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_float32_gemm_of_mid_sized_weights_is_exact_at_the_extremes(per_channel):
+    """Weights of 100 x 100 (above SMALL_WEIGHTS) multiply in float32: exact while every
+    accumulator stays below 2^24 (here up to 100 * 127 * 128), saturated inputs included."""
+    from runtime.tflite.kernels import fully_connected
+
+    units = depth = 100
+    assert units * depth > fully_connected.SMALL_WEIGHTS
+    rng = np.random.default_rng(9)
+    w = rng.choice([-127, 127], (units, depth))
+    w[::7] = 127  # rows of one sign: the largest accumulators
+    scale = list(rng.uniform(0.001, 0.01, units)) if per_channel else 0.004
+    zp = [0] * units if per_channel else 0
+    b = rng.integers(-10000, 10000, units)
+    b_scale = [0.03 * s for s in scale] if per_channel else 0.03 * scale
+    data = one_op_model(
+        Op.FULLY_CONNECTED,
+        [
+            inp((1, depth), T.INT8, 0.03, -1),
+            const(w, T.INT8, scale, zp),
+            const(b, T.INT32, b_scale, zp),
+        ],
+        [out((1, units), T.INT8, 9.0, 2)],
+        version=5,
+    )
+    feeds = [{0: np.full((1, depth), v, np.int8)} for v in (-128, 127)] + [
+        {0: rng.integers(-128, 128, (1, depth)).astype(np.int8)}
+    ]
+    for f in feeds:
+        check(data, feeds=f, runs=1)
