@@ -20,7 +20,9 @@ def table_kernel(table: np.ndarray):
     """An eval reading each element of its one input from ``table`` (see ``byte_table``)."""
 
     def run(x):
-        y = table.take(x.view(np.uint8))
+        # An int8 value v wraps to v + 256 when negative: its bit pattern as uint8 (the view
+        # would cost a third of the lookup); a uint8 value is its own index.
+        y = table.take(x, mode="wrap")
         return [y if isinstance(y, np.ndarray) else np.asarray(y)]  # (0-d input: a scalar)
 
     return run
