@@ -229,6 +229,16 @@ def _int_list(values) -> list[int]:
 def Gather(data, indices, *, axis=0):
     axis = axis_index(axis, data.ndim, "Gather")
     dim = data.shape[axis]
+    if type(indices) is np.ndarray and indices.ndim == 0 and indices.dtype.kind in "iu":
+        # One index (a state's layer, a shape's dim): a view of that slice of data, as
+        # np.take's copy of it (Ellipsis keeps a 0-d result an array).
+        i = int(indices)
+        if not -dim <= i < dim:
+            raise InvalidModelError(
+                f"Gather: indices must be in [{-dim}, {dim - 1}] for axis {axis}; "
+                f"received [{i}, {i}]"
+            )
+        return data[(slice(None),) * axis + (i, Ellipsis)]
     idx = indices.astype(np.int64, copy=False)
     if idx.size <= _FEW:  # (a shape's dim: Python's min and max cost less than numpy's)
         values = idx.reshape(-1).tolist()
