@@ -88,11 +88,12 @@ class SmallPlan:
                 out += bias.astype(dtype, copy=False)
             return out.reshape((1,) + out.shape).transpose(0, nsp + 1, *range(1, nsp + 1))
         if self.natural:  # (one channel or a 1x1 kernel: w's own order is the packed one)
-            weights = w.reshape(w.shape[0], -1).astype(dtype, copy=False)
+            weights = w.reshape(w.shape[0], math.prod(w.shape[1:])).astype(dtype, copy=False)
         elif packed is not None:
             weights = packed[0].T  # (M, K*C), a view
         else:
-            weights = np.moveaxis(w, 1, -1).reshape(w.shape[0], -1).astype(dtype, copy=False)
+            weights = np.moveaxis(w, 1, -1).reshape(w.shape[0], math.prod(w.shape[1:]))
+            weights = weights.astype(dtype, copy=False)
         if self.biased is not None and bias is not None:
             # out = [W | b] @ [cols; 1]: the bias added by the product's last term, exactly
             # as a separate addition after it (one rounding of acc + b * 1)
@@ -133,7 +134,7 @@ def plan(geo, x, w, group: int, dtype) -> SmallPlan | None:
     extent = [(k - 1) * d + 1 for k, d in zip(kernel, dilations, strict=True)]
     out_sp = [(p - e) // s + 1 for p, e, s in zip(padded, extent, strides, strict=True)]
     p = math.prod(out_sp)
-    if p * kk * cg * m > MAX_MACS or p == 0:
+    if p * kk * cg * m > MAX_MACS or p == 0 or m == 0:
         return None
     item = x.itemsize
     best = None

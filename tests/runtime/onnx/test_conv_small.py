@@ -142,3 +142,29 @@ def test_the_int8_slide_file_gives_the_same_outputs_with_and_without_the_plans()
     theirs = ort_session(str(path))
     for image, a in zip(images, planned, strict=True):
         np.testing.assert_allclose(a, theirs.run(None, {feed.name: image})[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("pads", [None, [1, 2]])
+def test_an_input_in_neither_layout_is_copied_into_the_plans(pads):
+    # every other channel and position of a larger array: neither NCHW nor channels-last memory
+    x = RNG.normal(size=(1, 8, 30)).astype(np.float32)[:, ::2, ::2]
+    w = RNG.normal(size=(6, 4, 3)).astype(np.float32)
+    b = RNG.normal(size=(6,)).astype(np.float32)
+    conv._GEOMETRIES.clear()
+    ours = conv.Conv(x, w, b, pads=pads)
+    assert [geo.path for geo in conv._GEOMETRIES.values()] == ["small"]
+    plain = _plain(x, w, b, {"pads": pads})
+    np.testing.assert_allclose(ours, plain, rtol=0, atol=1e-5 * np.abs(plain).max())
+
+
+def test_no_input_channels_give_the_bias_and_no_filters_stay_general():
+    x = np.ones((1, 0, 5, 5), np.float32)
+    w = np.ones((4, 0, 3, 3), np.float32)
+    b = np.arange(4, dtype=np.float32)
+    conv._GEOMETRIES.clear()
+    y = conv.Conv(x, w, b)
+    assert [geo.path for geo in conv._GEOMETRIES.values()] == ["small"]
+    np.testing.assert_array_equal(y, np.broadcast_to(b.reshape(1, 4, 1, 1), (1, 4, 3, 3)))
+    x, w = np.ones((1, 3, 5, 5), np.float32), np.ones((0, 3, 3, 3), np.float32)
+    args = ("NOTSET", None, 1, None, None, None, "Conv", np.float32, None)
+    assert _conv_small.plan(conv._geometry(x, w, *args), x, w, 1, np.float32) is None
