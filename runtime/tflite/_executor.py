@@ -32,7 +32,7 @@ from runtime.errors import (
     UnsupportedOpError,
     raise_relabelled,
 )
-from runtime.tflite import _sparse, _strings, schema
+from runtime.tflite import _fc_chains, _sparse, _strings, schema
 from runtime.tflite.kernels import CUSTOM_REGISTRY, REGISTRY
 from runtime.tflite.kernels._common import OpContext
 from runtime.tflite.model import Model, Tensor
@@ -242,6 +242,38 @@ class SubgraphExecutor:
         # operators can be charged to max_nodes all at once when they fit (see ``_run``).
         self.nested = any(op.op in _RUNS_SUBGRAPHS for op, _ in self.steps)
         self.base = {**self.constants, -1: None}
+        # The plan with chains of one-row int8 dense layers as single steps (_fc_chains), for
+        # runs that keep only what outlives its readers and charge all operators at once.
+        self.chained_plan = self._chained_plan()
+
+    def _chained_plan(self) -> list | None:
+        steps = [(op, kernel, self.constants) for op, kernel in self.steps]
+        chains = _fc_chains.find_chains(steps, self.keep, self.initial_variables)
+        if not chains:
+            return None
+        plan = list(self.plan)
+        for first, last in reversed(chains):
+            ops = [op for op, _ in self.steps[first : last + 1]]
+            kernel = _fc_chains.chain_kernel(
+                kernels=[kernel for _, kernel in self.steps[first : last + 1]],
+                tails=[[self.constants.get(t) for t in op.inputs[1:]] for op in ops[1:]],
+                ops=ops,
+                wheres=[self.plan[k][10][0] for k in range(first, last + 1)],
+                wants=[self.plan[k][5] for k in range(first, last + 1)],
+                relabel=self._relabel,
+            )
+            head, tail = self.plan[first], self.plan[last]
+            op, _, fetch, one_input, _, _, _, _, drop, label, _ = head
+            _, _, _, _, t, want, outs, wants, _, _, where = tail
+            # the first step's inputs and releases, the last step's output
+            plan[first : last + 1] = [
+                (op, kernel, fetch, one_input, t, want, outs, wants, drop, label, where)
+            ]
+        return plan
+
+    def _relabel(self, op, e: Exception, args) -> None:
+        """Raise kernel failure ``e`` of ``op`` as ``_run`` does (call inside ``except``)."""
+        raise_relabelled(self._failure(op, e, args), e)
 
     def _plan_step(self, k: int, op, kernel) -> tuple:
         """What ``_run`` needs of step ``k``, worked out once."""
@@ -381,11 +413,14 @@ class SubgraphExecutor:
         at_once = not self.nested and budget.nodes + len(self.plan) <= max_nodes
         if at_once:
             budget.nodes += len(self.plan)
+        plan = self.plan
+        if at_once and not keep_all and self.chained_plan is not None:
+            plan = self.chained_plan
         # Outputs this run charged for (not large views of an input, nor variables or feeds):
         # tensor -> its charge, the value's own size, refunded when its last reader is done.
         charged: dict[int, int] = {}
         release = not keep_all
-        for op, kernel, fetch, one_input, t, want, outs, wants, drop, label, where in self.plan:
+        for op, kernel, fetch, one_input, t, want, outs, wants, drop, label, where in plan:
             if not at_once:
                 budget.nodes += 1
                 if budget.nodes > max_nodes:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from runtime._budget import fits
+from runtime.tflite._fc_chains import Link
 from runtime.tflite.kernels import _common as c
 from runtime.tflite.kernels._fixed_point import round_half_away, wrap_int32
 from runtime.tflite.kernels._hybrid import quantize_rows_asymmetric, quantize_rows_symmetric
@@ -175,6 +176,9 @@ def _int8(ctx, weights, bias, act, rows, shape_out):
         np.minimum(y, hi_q, out=y)
         return [shape_out(x, y.astype(np.int8))]
 
+    if by_search is not None and one_row is not None and units <= SEARCH_MAX_ELEMENTS:
+        # one row always takes the search path: a chain may run it (runtime/tflite/_fc_chains)
+        run.chain_link = Link(one_row, gemm, w_t, *by_search)
     return run
 
 

@@ -1,0 +1,160 @@
+"""Chains of int8 FULLY_CONNECTED operators on one row, run as one step of the executor.
+
+In a TFLite Micro-sized dense stack (an autoencoder, an anomaly detector) each layer's output
+is read by the next layer alone. Run one by one, each layer turns its int8 output back into
+the float GEMM operand of the next (a cast) and goes through the executor's bookkeeping; run
+as a chain, a layer's requantization result (the index of its output level, see
+``fully_connected._search_requantizer``) reads the next layer's operand straight from a table
+of its int8 levels in that layer's GEMM dtype. The levels are integers, exact in float32 and
+float64: the same operands, so the same products, the same outputs, bit for bit.
+
+What the chain keeps of the one-by-one run: the operators are charged to ``max_nodes`` (the
+executor takes a chain only when the whole run is charged at once); each intermediate output
+is held against ``max_memory_bytes`` and ``max_tensor_bytes`` from the layer that makes it to
+the layer that reads it, with the operator that goes over named, except that the chain's
+input stays held to the end of the chain (a few hundred bytes of one row, charged longer);
+a failure inside a layer's kernel is labelled with that layer. The chain's intermediates are
+not among the run's values, as they were not after their last reader without
+``preserve_all_tensors`` (with it, the executor runs operators one by one).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from runtime import _budget
+from runtime.errors import KernelError
+
+
+class Link:
+    """What a one-row int8 FULLY_CONNECTED that requantizes by thresholds exposes to a chain:
+    the input row's shape, its GEMM's dtype and operand, and its requantizer."""
+
+    __slots__ = ("row_shape", "gemm", "w_t", "thresholds", "offsets", "levels")
+
+    def __init__(self, row_shape, gemm, w_t, thresholds, offsets, levels):
+        self.row_shape = row_shape
+        self.gemm = gemm
+        self.w_t = w_t
+        self.thresholds = thresholds
+        self.offsets = offsets
+        self.levels = levels
+
+    def index(self, operand: np.ndarray) -> np.ndarray:
+        """The output level index of each unit for a (1, depth) operand in ``gemm``: the
+        kernel's own steps (``fully_connected._int8``'s search path)."""
+        y = np.dot(operand, self.w_t)
+        if y.dtype != np.float64:
+            y = y.astype(np.float64)
+        y += self.offsets
+        return self.thresholds.searchsorted(y, "right")
+
+
+def link_of(kernel) -> Link | None:
+    """The chain link an eval exposes, if any (``fully_connected._int8`` sets it)."""
+    return getattr(kernel, "chain_link", None)
+
+
+def find_chains(steps, keep, variables) -> list[tuple[int, int]]:
+    """(first, last) step indices of each maximal chain of two or more linkable steps, where
+    each step's one output is read by the next step alone, as its first input, and is no
+    graph input or output or variable, and the next step's other inputs are constants.
+
+    ``steps``: (op, kernel, constant input ids) per executor step, in order."""
+    readers: dict[int, int] = {}
+    for op, _, _ in steps:
+        for t in op.inputs:
+            if t >= 0:
+                readers[t] = readers.get(t, 0) + 1
+    chains = []
+    k = 0
+    while k < len(steps):
+        j = k
+        while j + 1 < len(steps) and _joins(steps[j], steps[j + 1], readers, keep, variables):
+            j += 1
+        if j > k:
+            chains.append((k, j))
+        k = j + 1
+    return chains
+
+
+def _joins(step, nxt, readers, keep, variables) -> bool:
+    op, kernel, _ = step
+    next_op, next_kernel, constants = nxt
+    link, next_link = link_of(kernel), link_of(next_kernel)
+    if link is None or next_link is None or len(op.outputs) != 1:
+        return False
+    t = op.outputs[0]
+    return (
+        next_link.row_shape == (1, link.offsets.shape[1])  # (one row of its units)
+        and len(next_op.inputs) >= 1
+        and next_op.inputs[0] == t
+        and readers.get(t) == 1
+        and t not in keep
+        and t not in variables
+        and all(u < 0 or u in constants for u in next_op.inputs[1:])
+    )
+
+
+def chain_kernel(kernels, tails, ops, wheres, wants, relabel):
+    """The eval of a chain: it takes the first operator's inputs and gives the last one's
+    output.
+
+    ``kernels``: the steps' evals; ``tails``: each later step's inputs after the first (its
+    constants); ``wheres``: each step's output label for budget errors; ``wants``: each
+    output's declared numpy dtype; ``relabel(op, error, args)``: the executor's labelling of
+    a kernel failure."""
+    links = [link_of(k) for k in kernels]
+    first = links[0]
+    # each link's output levels as the next link's GEMM operand
+    tables = [links[i].levels.astype(links[i + 1].gemm) for i in range(len(links) - 1)]
+    last = links[-1]
+    sizes = [link.offsets.shape[1] for link in links]  # int8 units: bytes of each output
+    # the most held at once beyond the run's own holding: two consecutive outputs
+    pair_peak = max(a + b for a, b in zip([0, *sizes], sizes))
+    biggest = max(sizes)
+    steps = list(zip(kernels, [None, *tails], ops, wheres, wants))
+
+    def run_chain(x, *rest):
+        budget = _budget.active()
+        limits = budget.limits
+        if (
+            x.shape != first.row_shape
+            or x.dtype != np.int8
+            or budget.held_bytes + pair_peak > limits.max_memory_bytes
+            or biggest > limits.max_tensor_bytes
+        ):
+            return one_by_one(x, rest, budget)
+        index = first.index(x.astype(first.gemm))
+        for table, link in zip(tables, links[1:]):
+            index = link.index(table.take(index))
+        return [last.levels.take(index)]
+
+    def one_by_one(x, rest, budget):
+        """The steps in turn, each output held until the next step has made its own (another
+        input shape, or a run near its memory limit: the operator that goes over is named)."""
+        limits = budget.limits
+        held = budget.held_bytes
+        previous = 0
+        y = x
+        for kernel, tail, op, where, want in steps:
+            args = (y, *(rest if tail is None else tail))
+            try:
+                outputs = kernel(*args)
+            except Exception as e:
+                relabel(op, e, args)  # raises
+            if len(outputs) != 1:
+                raise KernelError(f"{where}: a fully connected kernel gave {len(outputs)} outputs")
+            v = outputs[0]
+            if v.dtype != want:
+                raise KernelError(f"{where}: a fully connected kernel gave dtype {v.dtype}")
+            n = v.nbytes
+            if held + n > limits.max_memory_bytes or n > limits.max_tensor_bytes:
+                budget.held_bytes = held
+                budget.hold(n, where)  # raises, naming the operator's output
+            held += n - previous
+            previous = n
+            y = v
+        return [y]
+
+    return run_chain
