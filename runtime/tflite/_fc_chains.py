@@ -6,7 +6,9 @@ the float GEMM operand of the next (a cast) and goes through the executor's book
 as a chain, a layer's requantization result (the index of its output level, see
 ``fully_connected._search_requantizer``) reads the next layer's operand straight from a table
 of its int8 levels in that layer's GEMM dtype. The levels are integers, exact in float32 and
-float64: the same operands, so the same products, the same outputs, bit for bit.
+float64: the same operands, so the same products, the same outputs, bit for bit. 8-bit lookups
+after the last layer (its DEQUANTIZE, an int8 LOGISTIC: ``_byte_tables``) are functions of
+its output level alone: their tables composed on its levels make one table read by the index.
 
 What the chain keeps of the one-by-one run: the operators are charged to ``max_nodes`` (the
 executor takes a chain only when the whole run is charged at once); each intermediate output
@@ -23,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from runtime import _budget
-from runtime.errors import KernelError
+from runtime.errors import InvalidModelError, KernelError
 
 
 class Link:
@@ -55,10 +57,16 @@ def link_of(kernel) -> Link | None:
     return getattr(kernel, "chain_link", None)
 
 
+def table_of(kernel) -> np.ndarray | None:
+    """The 256-entry table of an 8-bit lookup eval, if it is one (``_byte_tables``)."""
+    return getattr(kernel, "byte_table", None)
+
+
 def find_chains(steps, keep, variables) -> list[tuple[int, int]]:
-    """(first, last) step indices of each maximal chain of two or more linkable steps, where
-    each step's one output is read by the next step alone, as its first input, and is no
-    graph input or output or variable, and the next step's other inputs are constants.
+    """(first, last) step indices of each maximal chain of two or more steps: linkable dense
+    layers, then any 8-bit lookups (DEQUANTIZE, int8 LOGISTIC...), where each step's one
+    output is read by the next step alone, as its first input, and is no graph input or
+    output or variable, and the next step's other inputs are constants.
 
     ``steps``: (op, kernel, constant input ids) per executor step, in order."""
     readers: dict[int, int] = {}
@@ -70,7 +78,11 @@ def find_chains(steps, keep, variables) -> list[tuple[int, int]]:
     k = 0
     while k < len(steps):
         j = k
-        while j + 1 < len(steps) and _joins(steps[j], steps[j + 1], readers, keep, variables):
+        while (
+            j + 1 < len(steps)
+            and link_of(steps[k][1]) is not None
+            and _joins(steps[j], steps[j + 1], readers, keep, variables)
+        ):
             j += 1
         if j > k:
             chains.append((k, j))
@@ -82,11 +94,20 @@ def _joins(step, nxt, readers, keep, variables) -> bool:
     op, kernel, _ = step
     next_op, next_kernel, constants = nxt
     link, next_link = link_of(kernel), link_of(next_kernel)
-    if link is None or next_link is None or len(op.outputs) != 1:
+    table, next_table = table_of(kernel), table_of(next_kernel)
+    if len(op.outputs) != 1:
         return False
+    if link is not None and next_link is not None:
+        fits = next_link.row_shape == (1, link.offsets.shape[1])  # (one row of its units)
+    else:  # a lookup after a layer or after an 8-bit lookup, reading that output alone
+        fits = (
+            next_table is not None
+            and len(next_op.inputs) == 1
+            and (link is not None or (table is not None and table.dtype.itemsize == 1))
+        )
     t = op.outputs[0]
     return (
-        next_link.row_shape == (1, link.offsets.shape[1])  # (one row of its units)
+        fits
         and len(next_op.inputs) >= 1
         and next_op.inputs[0] == t
         and readers.get(t) == 1
@@ -104,12 +125,20 @@ def chain_kernel(kernels, tails, ops, wheres, wants, relabel):
     constants); ``wheres``: each step's output label for budget errors; ``wants``: each
     output's declared numpy dtype; ``relabel(op, error, args)``: the executor's labelling of
     a kernel failure."""
-    links = [link_of(k) for k in kernels]
+    links = [link_of(k) for k in kernels if link_of(k) is not None]
+    lookups = [table_of(k) for k in kernels[len(links) :]]
     first = links[0]
     # each link's output levels as the next link's GEMM operand
     tables = [links[i].levels.astype(links[i + 1].gemm) for i in range(len(links) - 1)]
     last = links[-1]
+    # the chain's output for each of the last link's levels: its levels through the lookups
+    # (an int8 value indexes a table by its bit pattern: take's wrap mode)
+    final = last.levels
+    for lookup in lookups:
+        final = lookup.take(final, mode="wrap")
+    units = last.offsets.shape[1]
     sizes = [link.offsets.shape[1] for link in links]  # int8 units: bytes of each output
+    sizes += [units * lookup.dtype.itemsize for lookup in lookups]
     # the most held at once beyond the run's own holding: two consecutive outputs
     pair_peak = max(a + b for a, b in zip([0, *sizes], sizes))
     biggest = max(sizes)
@@ -128,7 +157,7 @@ def chain_kernel(kernels, tails, ops, wheres, wants, relabel):
         index = first.index(x.astype(first.gemm))
         for table, link in zip(tables, links[1:]):
             index = link.index(table.take(index))
-        return [last.levels.take(index)]
+        return [final.take(index)]
 
     def one_by_one(x, rest, budget):
         """The steps in turn, each output held until the next step has made its own (another
@@ -144,10 +173,10 @@ def chain_kernel(kernels, tails, ops, wheres, wants, relabel):
             except Exception as e:
                 relabel(op, e, args)  # raises
             if len(outputs) != 1:
-                raise KernelError(f"{where}: a fully connected kernel gave {len(outputs)} outputs")
+                raise KernelError(f"{where}: the kernel gave {len(outputs)} outputs, not 1")
             v = outputs[0]
             if v.dtype != want:
-                raise KernelError(f"{where}: a fully connected kernel gave dtype {v.dtype}")
+                raise InvalidModelError(f"{where}: got a value of dtype {v.dtype}, declared {want}")
             n = v.nbytes
             if held + n > limits.max_memory_bytes or n > limits.max_tensor_bytes:
                 budget.held_bytes = held

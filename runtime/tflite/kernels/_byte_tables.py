@@ -25,4 +25,5 @@ def table_kernel(table: np.ndarray):
         y = table.take(x, mode="wrap")
         return [y if isinstance(y, np.ndarray) else np.asarray(y)]  # (0-d input: a scalar)
 
+    run.byte_table = table  # (read by runtime/tflite/_fc_chains)
     return run

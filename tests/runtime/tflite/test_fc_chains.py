@@ -21,10 +21,11 @@ LAYERS = [(16, False, -5, 1), (8, True, 3, 0), (24, False, 100, 3), (10, True, -
 DEPTH = 12
 
 
-def _chain_model(rows=1, extra_reader=False, expose=False, dynamic=False):
+def _chain_model(rows=1, extra_reader=False, expose=False, dynamic=False, lookups=False):
     """int8 input (rows, DEPTH) -> the LAYERS -> output; ``extra_reader``: the first layer's
     output is also read by a RELU (an output); ``expose``: the second layer's output is a
-    model output too; ``dynamic``: the batch dimension may be resized."""
+    model output too; ``dynamic``: the batch dimension may be resized; ``lookups``: an int8
+    LOGISTIC and a DEQUANTIZE after the last layer."""
     rng = np.random.default_rng(7)
     g = GraphBuilder()
     signature = [-1, DEPTH] if dynamic else None
@@ -53,6 +54,11 @@ def _chain_model(rows=1, extra_reader=False, expose=False, dynamic=False):
         if k == 1 and expose:
             outputs.append(y)
         s_in, depth, h = s_out, units, y
+    if lookups:
+        sig = g.add([rows, depth], T.INT8, "sigmoid", scale=1 / 256, zero_point=-128)
+        g.op(Op.LOGISTIC, [h], [sig])
+        h = g.add([rows, depth], T.FLOAT32, "probability")
+        g.op(Op.DEQUANTIZE, [sig], [h])
     return g.finish([x], [*outputs, h])
 
 
@@ -77,7 +83,7 @@ def _compare(data, rows=1, preserve=False):
             np.testing.assert_array_equal(ours.get_tensor(d["index"]), ref.get_tensor(d["index"]))
         if preserve:
             for d in ours.get_tensor_details():
-                if d["name"].startswith("y"):
+                if d["name"].startswith("y") or d["name"] == "sigmoid":
                     np.testing.assert_array_equal(
                         ours.get_tensor(d["index"]), ref.get_tensor(d["index"])
                     )
@@ -91,12 +97,21 @@ def test_a_chain_is_one_step_and_equals_litert():
     assert plan is not None and len(plan) == 1  # four layers, one step
 
 
-def test_every_intermediate_with_preserve_all_tensors():
-    _compare(_chain_model(), preserve=True)
+def test_lookups_after_the_layers_join_the_chain():
+    ours = _compare(_chain_model(lookups=True))
+    plan = ours._main.chained_plan
+    assert plan is not None and len(plan) == 1  # four layers and two lookups, one step
+    assert ours.get_output_details()[0]["dtype"] == np.float32
 
 
-def test_another_batch_takes_the_layers_one_by_one():
-    _compare(_chain_model(dynamic=True), rows=3)
+@pytest.mark.parametrize("lookups", [False, True])
+def test_every_intermediate_with_preserve_all_tensors(lookups):
+    _compare(_chain_model(lookups=lookups), preserve=True)
+
+
+@pytest.mark.parametrize("lookups", [False, True])
+def test_another_batch_takes_the_layers_one_by_one(lookups):
+    _compare(_chain_model(dynamic=True, lookups=lookups), rows=3)
 
 
 @pytest.mark.parametrize("layout", ["extra_reader", "expose"])
@@ -122,10 +137,12 @@ def _budget_error(data, chained: bool, limits: Limits) -> str:
     return ""
 
 
-def test_the_memory_limit_names_the_same_operator_as_one_by_one():
-    data = _chain_model()
-    # input 12 bytes, outputs 16, 8, 24, 10: the third layer needs 8 + 24 held at once
-    for limit in (20, 30, 40, 44, 46, 60):
+@pytest.mark.parametrize("lookups", [False, True])
+def test_the_memory_limit_names_the_same_operator_as_one_by_one(lookups):
+    data = _chain_model(lookups=lookups)
+    # input 12 bytes, outputs 16, 8, 24, 10 (then 10 and 40): the third layer needs 8 + 24
+    # held at once, the DEQUANTIZE 10 + 40
+    for limit in (20, 30, 40, 44, 46, 60, 62, 64, 100):
         one_by_one = _budget_error(data, False, Limits(max_memory_bytes=limit))
         chained = _budget_error(data, True, Limits(max_memory_bytes=limit))
         if one_by_one:
