@@ -3,6 +3,10 @@
 Windows are a strided view of the (padded) input and the reduction runs over the kernel axes.
 With ``ceil_mode`` the last window may run past the end pad; ONNX drops a window that would
 start inside the end padding, and AveragePool never counts the extra cells.
+
+Faster orders of the same operations: unit-stride windows of NCHW memory as flat shifted runs
+(``_flat_plan``), a padded MaxPool of channels-last memory over the input itself, clipped
+(``_clipped_plan``), windows that tile the input as reshaped axes (``max_pool_tiles``).
 """
 
 import itertools
@@ -198,8 +202,7 @@ def _clipped_plan(shape, kernel_shape, strides, dilations, pads, extra):
         out_index, in_index = [], []
         for i, (k, size, o) in enumerate(zip(offset, shape[2:], outs, strict=True)):
             s, start = strides[i], k * dilations[i] - pads[i]  # output 0's input cell
-            lo = max(0, -(start // s)) if start < 0 else 0  # first output inside the input
-            lo = lo if start + lo * s >= 0 else lo + 1
+            lo = -(start // s) if start < 0 else 0  # the first output inside: ceil(-start/s)
             hi = min(o, (size - 1 - start) // s + 1) if size - 1 >= start else 0
             out_index.append(slice(lo, max(lo, hi)))
             begin = start + lo * s

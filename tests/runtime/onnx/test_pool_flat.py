@@ -158,3 +158,31 @@ def test_clipped_max_pool_keeps_nan_and_infinities(monkeypatch):
     with monkeypatch.context() as m:
         m.setattr(pool, "CLIPPED", False)
         np.testing.assert_array_equal(ours, pool.MaxPool(x, **attrs))
+
+
+def test_clipped_and_flat_plans_over_many_geometries(monkeypatch):
+    # Random 1-D and 2-D geometries (strides, dilations, pads up to the kernel, ceil_mode),
+    # each in both memory orders, bit for bit against the padded nested reduction.
+    rng = np.random.default_rng(11)
+    for _ in range(60):
+        nsp = int(rng.integers(1, 3))
+        kernel = [int(k) for k in rng.integers(1, 4, nsp)]
+        dilations = [int(d) for d in rng.integers(1, 3, nsp)]
+        pads = [int(rng.integers(0, k)) for k in kernel * 2]
+        attrs = {
+            "kernel_shape": kernel,
+            "strides": [int(s) for s in rng.integers(1, 4, nsp)],
+            "dilations": dilations,
+            "pads": pads,
+            "ceil_mode": int(rng.integers(0, 2)),
+        }
+        extent = [(k - 1) * d + 1 for k, d in zip(kernel, dilations, strict=True)]
+        spatial = [int(rng.integers(e, e + 9)) for e in extent]
+        x = rng.normal(size=(2, 3, *spatial)).astype(np.float32)
+        for held in (x, _held_channels_last(x)):
+            for op in ("MaxPool", "AveragePool"):
+                ours = getattr(pool, op)(held, **attrs)
+                with monkeypatch.context() as m:
+                    m.setattr(pool, "CLIPPED", False)
+                    m.setattr(pool, "_ROW_COST", -(1 << 40))
+                    np.testing.assert_array_equal(ours, getattr(pool, op)(held, **attrs))
