@@ -277,14 +277,15 @@ class _Prepared:
         # 1/n per element: the mean as one dot product (BLAS) instead of a reduction's setup
         self.inv_n = np.full(n, 1 / n, dtype=x.dtype) if self.one_group else None
 
-    def compute(self, x, contiguous: bool):
+    def compute(self, x, contiguous: bool, centered: bool = False):
         """The step on ``x`` (of the planned shape and dtype; ``contiguous``: C-contiguous),
-        as a fresh array."""
+        as a fresh array. ``centered``: x is a fresh array of this run whose groups' means are
+        0 already (a product of centered weights), normalized in place."""
         if self.one_group and contiguous:
             # All of x one group (a [1, N] row: a small head's hidden layer): its mean and
             # variance are scalars, taken as dot products; d is this run's fresh array.
             flat = x.reshape(-1)
-            d = x - np.dot(flat, self.inv_n)
+            d = x if centered else x - np.dot(flat, self.inv_n)
             flat = d.reshape(-1)
             v = float(np.dot(flat, flat)) / self.n + self.eps_value
             d /= self.kind(math.sqrt(v)) if v >= 0 else self.kind(np.nan)  # (NaN in, out)
@@ -293,7 +294,7 @@ class _Prepared:
             # scalars and ``out=`` cost more than the arithmetic)
             axes = self.axes
             count = np.array(self.n, dtype=x.dtype)
-            d = x - np.add.reduce(x, axes, None, None, True) / count
+            d = x if centered else x - np.add.reduce(x, axes, None, None, True) / count
             d /= np.sqrt(np.add.reduce(d * d, axes, None, None, True) / count + self.eps)
         if self.scale is not None:
             d *= self.scale
@@ -306,11 +307,12 @@ class _Prepared:
         return d
 
 
-def chain_step(fn, constants: tuple):
+def chain_step(fn, constants: tuple, centered: bool = False):
     """The fused layer norm node function ``fn`` as a step of another planned node, with its
     constant inputs bound: ``step(y)`` for a fresh, C-contiguous ``y`` (a product's result).
     What the step derives from y's shape and dtype is made once per shape (a few: the batch
-    sizes the session sees), held by the step."""
+    sizes the session sees), held by the step. ``centered``: y's groups have mean 0 already
+    (the layer norm of a centered y is the same; its mean is not taken again)."""
     keywords = fn.keywords
     axes, relu = keywords["_axes"], keywords.get("_relu", False)
     eps, gamma, beta = (*constants, None, None)[:3]
@@ -325,7 +327,7 @@ def chain_step(fn, constants: tuple):
             p = _Prepared(y, *checked, eps, gamma, beta, relu)
             if len(prepared) < _PREPARED_SHAPES:
                 prepared[y.shape] = p
-        return p.compute(y, True)
+        return p.compute(y, True, centered)
 
     return step
 
