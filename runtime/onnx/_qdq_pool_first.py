@@ -120,7 +120,10 @@ class PoolFirst:
             tiles = self.tiles
             if tiles is not None and x.ndim == 4 and _covers(x.shape, tiles):
                 # A NaN in a window is in the pooled values: the quantization finds it.
-                pooled = max_pool_tiles(x, *tiles, height_first=True)
+                if x.flags.c_contiguous and x.shape[3] % tiles[1] == 0:
+                    pooled = _max_pool_rows(x, *tiles)
+                else:
+                    pooled = max_pool_tiles(x, *tiles, height_first=True)
             else:
                 low = np.minimum.reduce(x, axis=None)
                 pooled = self.pool(x, **self.pool_attrs) if low == low else None
@@ -131,3 +134,28 @@ class PoolFirst:
                 if y is not None:
                     return y
         return self.pool(self.fq(x, *params), **self.pool_attrs)
+
+
+def _max_pool_rows(x: np.ndarray, kh: int, kw: int) -> np.ndarray:
+    """``max_pool_tiles(x, kh, kw, height_first=True)`` (the same cells in the same order)
+    of a C-contiguous ``x`` (N, C, H, W) whose width the windows divide.
+
+    On NCHW memory ``max_pool_tiles``'s second step runs one inner loop per output row, over
+    strided values; here the KH rows of a window row are combined first (contiguous runs of W)
+    into a C-contiguous array, whose width pairs are then one strided run over all of it."""
+    n, c, h, w = x.shape
+    oh, ow = h // kh, w // kw
+    result = np.empty((n, c, oh, ow), x.dtype)  # (allocated first: see max_pool_tiles)
+    rows = x[:, :, : oh * kh].reshape(n * c * oh, kh, w)
+    tall = rows[:, 0] if kh == 1 else np.maximum(rows[:, 0], rows[:, 1])
+    for i in range(2, kh):
+        np.maximum(tall, rows[:, i], out=tall)
+    cells = tall.reshape(-1, kw)  # (N*C*OH*OW, KW)
+    out = result.reshape(-1)
+    if kw == 1:
+        np.copyto(out, cells[:, 0])
+    else:
+        np.maximum(cells[:, 0], cells[:, 1], out=out)
+    for i in range(2, kw):
+        np.maximum(out, cells[:, i], out=out)
+    return result

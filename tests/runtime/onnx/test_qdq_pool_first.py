@@ -125,3 +125,36 @@ def test_pools_and_scales_where_the_order_matters_are_left_as_written(pool, scal
     x = (np.random.default_rng(2).standard_normal(shape) * 3).astype(np.float32)
     written = InferenceSession(bytes_, keep_intermediates=True)
     np.testing.assert_array_equal(session.run(None, {"x": x})[0], written.run(None, {"x": x})[0])
+
+
+@pytest.mark.parametrize("kernel", [(2, 2), (3, 3), (1, 2), (2, 1), (1, 1), (4, 3)])
+def test_rows_first_pool_of_nchw_memory_has_the_tiled_pools_bits(kernel):
+    """The pool of a C-contiguous input whose width the windows divide (a small Conv's NCHW
+    output): the same cells in the same order as ``max_pool_tiles``, NaN payloads and signed
+    zeros included."""
+    from runtime.onnx._qdq_pool_first import _max_pool_rows
+    from runtime.onnx.ops.pool import max_pool_tiles
+
+    rng = np.random.default_rng(3)
+    values = np.array([-0.0, 0.0, np.nan, -np.nan, 1, -1, np.inf, -np.inf], np.float32)
+    for shape in [(2, 3, 9, 12), (1, 2, 8, 6), (1, 1, 12, 24)]:
+        for _ in range(5):
+            x = rng.choice(values, shape).astype(np.float32)
+            got = _max_pool_rows(x, *kernel)
+            want = max_pool_tiles(x, *kernel, height_first=True)
+            assert got.shape == want.shape and got.flags.c_contiguous
+            np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
+
+
+@pytest.mark.parametrize("pool", [POOLS[0], POOLS[2]])
+def test_pool_first_of_an_even_width_equals_the_graph_as_written_and_onnxruntime(pool):
+    shape = (2, 3, 8, 12)  # (the width divides both pools: the rows-first pool)
+    model = _model(shape, pool, requantize=True)
+    session = InferenceSession(model.SerializeToString())
+    assert _merged(session) == 1
+    written = InferenceSession(model.SerializeToString(), keep_intermediates=True)
+    ort = ort_session(model)
+    for x in _inputs(shape, np.random.default_rng(4)):
+        got = session.run(None, {"x": x})[0]
+        np.testing.assert_array_equal(got, written.run(None, {"x": x})[0])
+        np.testing.assert_array_equal(got, ort.run(None, {"x": x})[0])
