@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper
 
+from runtime import Limits, _budget
+from runtime.errors import BudgetExceededError
 from runtime.onnx import InferenceSession, _fuse_concat_chain
 from tests.runtime.onnx.helpers import ort_session
 
@@ -107,3 +109,23 @@ def test_a_link_continues_the_buffer_of_the_one_before():
     assert e.base is not c2.base
     np.testing.assert_array_equal(c2, np.concatenate([x, ys[0], ys[1]], axis=1))
     np.testing.assert_array_equal(e, np.concatenate([c2, wide], axis=1))
+
+
+def test_a_buffer_over_the_tensor_limit_falls_back_to_the_exact_size():
+    # A first link growing 2 of 4 channels with 10 links to go wants 16 channels (576 bytes
+    # of 3x3 float32); the limit takes the 4 this link needs (144 bytes), not the buffer.
+    x = RNG.standard_normal((1, 2, 3, 3)).astype(np.float32)
+    y = RNG.standard_normal((1, 2, 3, 3)).astype(np.float32)
+    with _budget.running(_budget.Budget(Limits(max_tensor_bytes=200))):
+        c1 = _fuse_concat_chain._concat_link(x, y, axis=1, _remaining=10, _continues=False)
+        assert c1.base.shape[1] == 4
+        np.testing.assert_array_equal(c1, np.concatenate([x, y], axis=1))
+        with pytest.raises(BudgetExceededError):  # (as the Concat as written would)
+            _fuse_concat_chain._concat_link(c1, y, y, axis=1, _remaining=1, _continues=True)
+
+
+def test_a_chain_buffer_holds_at_most_four_times_its_first_link():
+    x = RNG.standard_normal((1, 2, 3, 3)).astype(np.float32)
+    y = RNG.standard_normal((1, 1, 3, 3)).astype(np.float32)
+    c1 = _fuse_concat_chain._concat_link(x, y, axis=1, _remaining=100, _continues=False)
+    assert c1.base.shape[1] == 4 * 3
