@@ -9,6 +9,8 @@ of its int8 levels in that layer's GEMM dtype. The levels are integers, exact in
 float64: the same operands, so the same products, the same outputs, bit for bit. 8-bit lookups
 after the last layer (its DEQUANTIZE, an int8 LOGISTIC: ``_byte_tables``) are functions of
 its output level alone: their tables composed on its levels make one table read by the index.
+A float32 -> int8 QUANTIZE before the first layer (the model's float input) finds its output
+levels by its own thresholds (``_quantize_search``) and reads the first operand the same way.
 
 What the chain keeps of the one-by-one run: the operators are charged to ``max_nodes`` (the
 executor takes a chain only when the whole run is charged at once); each intermediate output
@@ -57,14 +59,19 @@ def link_of(kernel) -> Link | None:
     return getattr(kernel, "chain_link", None)
 
 
+def search_of(kernel) -> tuple | None:
+    """(thresholds, range limit) of a float32 -> int8 QUANTIZE that may search (``quantize``)."""
+    return getattr(kernel, "quantize_search", None)
+
+
 def table_of(kernel) -> np.ndarray | None:
     """The 256-entry table of an 8-bit lookup eval, if it is one (``_byte_tables``)."""
     return getattr(kernel, "byte_table", None)
 
 
 def find_chains(steps, keep, variables) -> list[tuple[int, int]]:
-    """(first, last) step indices of each maximal chain of two or more steps: linkable dense
-    layers, then any 8-bit lookups (DEQUANTIZE, int8 LOGISTIC...), where each step's one
+    """(first, last) step indices of each maximal chain of two or more steps: a QUANTIZE that
+    may search, linkable dense layers, then any 8-bit lookups (DEQUANTIZE, int8 LOGISTIC...), where each step's one
     output is read by the next step alone, as its first input, and is no graph input or
     output or variable, and the next step's other inputs are constants.
 
@@ -80,7 +87,7 @@ def find_chains(steps, keep, variables) -> list[tuple[int, int]]:
         j = k
         while (
             j + 1 < len(steps)
-            and link_of(steps[k][1]) is not None
+            and (link_of(steps[k][1]) is not None or search_of(steps[k][1]) is not None)
             and _joins(steps[j], steps[j + 1], readers, keep, variables)
         ):
             j += 1
@@ -99,6 +106,11 @@ def _joins(step, nxt, readers, keep, variables) -> bool:
         return False
     if link is not None and next_link is not None:
         fits = next_link.row_shape == (1, link.offsets.shape[1])  # (one row of its units)
+    elif search_of(kernel) is not None:  # a QUANTIZE of the first layer's row
+        # (imported here: the kernels import this module for ``Link``)
+        from runtime.tflite.kernels.quantize import SEARCH_MAX_ELEMENTS
+
+        fits = next_link is not None and next_link.row_shape[1] <= SEARCH_MAX_ELEMENTS
     else:  # a lookup after a layer or after an 8-bit lookup, reading that output alone
         fits = (
             next_table is not None
@@ -125,9 +137,14 @@ def chain_kernel(kernels, tails, ops, wheres, wants, relabel):
     constants); ``wheres``: each step's output label for budget errors; ``wants``: each
     output's declared numpy dtype; ``relabel(op, error, args)``: the executor's labelling of
     a kernel failure."""
+    search = search_of(kernels[0])
     links = [link_of(k) for k in kernels if link_of(k) is not None]
-    lookups = [table_of(k) for k in kernels[len(links) :]]
+    lookups = [table_of(k) for k in kernels[len(links) + (search is not None) :]]
     first = links[0]
+    if search is not None:
+        thresholds, squares_limit = search
+        # QUANTIZE's output for each search result, as the first layer's GEMM operand
+        quantized = np.arange(-128, 128, dtype=np.float64).astype(first.gemm)
     # each link's output levels as the next link's GEMM operand
     tables = [links[i].levels.astype(links[i + 1].gemm) for i in range(len(links) - 1)]
     last = links[-1]
@@ -138,6 +155,8 @@ def chain_kernel(kernels, tails, ops, wheres, wants, relabel):
         final = lookup.take(final, mode="wrap")
     units = last.offsets.shape[1]
     sizes = [link.offsets.shape[1] for link in links]  # int8 units: bytes of each output
+    if search is not None:
+        sizes.insert(0, first.row_shape[1])
     sizes += [units * lookup.dtype.itemsize for lookup in lookups]
     # the most held at once beyond the run's own holding: two consecutive outputs
     pair_peak = max(a + b for a, b in zip([0, *sizes], sizes))
@@ -149,12 +168,18 @@ def chain_kernel(kernels, tails, ops, wheres, wants, relabel):
         limits = budget.limits
         if (
             x.shape != first.row_shape
-            or x.dtype != np.int8
+            or x.dtype != (np.int8 if search is None else np.float32)
             or budget.held_bytes + pair_peak > limits.max_memory_bytes
             or biggest > limits.max_tensor_bytes
         ):
             return one_by_one(x, rest, budget)
-        index = first.index(x.astype(first.gemm))
+        if search is None:
+            index = first.index(x.astype(first.gemm))
+        else:
+            flat = x.reshape(-1)
+            if not np.dot(flat, flat) < squares_limit:  # (QUANTIZE's range test; NaN fails)
+                return one_by_one(x, rest, budget)
+            index = first.index(quantized.take(thresholds.searchsorted(x, "right")))
         for table, link in zip(tables, links[1:]):
             index = link.index(table.take(index))
         return [final.take(index)]

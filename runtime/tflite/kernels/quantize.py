@@ -35,7 +35,13 @@ def prepare_quantize(ctx: c.OpContext) -> c.Eval:
     s_out, zp_out = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
     if ctx.in_type(0) == c.F32:
         quantize = _quantizer(s_out, zp_out, info)
-        return lambda x: [quantize(x)]
+
+        def run(x):
+            return [quantize(x)]
+
+        if quantize.search is not None:  # (read by runtime/tflite/_fc_chains)
+            run.quantize_search = quantize.search
+        return run
     if ctx.in_type(0) in (c.I8, c.I16):  # requantize; int16 <-> int8 as in 16x8 models
         s_in, zp_in = c.per_tensor_qparams(ctx, ctx.inputs[0], "input")
         if ctx.in_type(0) == ctx.out_type() == c.I16 and (zp_in or zp_out):
@@ -119,6 +125,8 @@ def _quantizer(scale, zero_point: int, info=_INT8):
                 return r.astype(info.dtype)
         return _general_quantize(x, scale, zero_point, info)
 
+    # (thresholds, the range test's limit) of the search, for a chain (_fc_chains)
+    quantize.search = None if thresholds is None else (thresholds, squares_limit)
     return quantize
 
 

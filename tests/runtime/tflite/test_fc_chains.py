@@ -21,16 +21,26 @@ LAYERS = [(16, False, -5, 1), (8, True, 3, 0), (24, False, 100, 3), (10, True, -
 DEPTH = 12
 
 
-def _chain_model(rows=1, extra_reader=False, expose=False, dynamic=False, lookups=False):
+def _chain_model(
+    rows=1, extra_reader=False, expose=False, dynamic=False, lookups=False, float_input=False
+):
     """int8 input (rows, DEPTH) -> the LAYERS -> output; ``extra_reader``: the first layer's
     output is also read by a RELU (an output); ``expose``: the second layer's output is a
     model output too; ``dynamic``: the batch dimension may be resized; ``lookups``: an int8
-    LOGISTIC and a DEQUANTIZE after the last layer."""
+    LOGISTIC and a DEQUANTIZE after the last layer; ``float_input``: a float32 input that a
+    QUANTIZE feeds to the first layer."""
     rng = np.random.default_rng(7)
     g = GraphBuilder()
     signature = [-1, DEPTH] if dynamic else None
-    x = g.add([rows, DEPTH], T.INT8, "x", scale=0.04, zero_point=-2, shape_signature=signature)
-    s_in, depth, h = 0.04, DEPTH, x
+    if float_input:
+        x = g.add([rows, DEPTH], T.FLOAT32, "x", shape_signature=signature)
+        h = g.add([rows, DEPTH], T.INT8, "xq", scale=0.04, zero_point=-2)
+        g.op(Op.QUANTIZE, [x], [h])
+    else:
+        x = h = g.add(
+            [rows, DEPTH], T.INT8, "x", scale=0.04, zero_point=-2, shape_signature=signature
+        )
+    s_in, depth = 0.04, DEPTH
     outputs = []
     for k, (units, per_channel, zp_out, act) in enumerate(LAYERS):
         w = rng.integers(-127, 128, (units, depth))
@@ -62,20 +72,28 @@ def _chain_model(rows=1, extra_reader=False, expose=False, dynamic=False, lookup
     return g.finish([x], [*outputs, h])
 
 
-def _feeds(rows, n=12):
+def _feeds(rows, float_input=False, n=12):
     rng = np.random.default_rng(11)
+    if float_input:  # (quantized with scale 0.04: from saturated to NaN and beyond int32)
+        feeds = [np.full((rows, DEPTH), v, np.float32) for v in (-9.0, 9.0, 0.0, -0.0)]
+        feeds += [(rng.standard_normal((rows, DEPTH)) * 3).astype(np.float32) for _ in range(n)]
+        for odd in (np.nan, np.inf, -np.inf, 1e30, 0.04 * 2.0**29):
+            x = feeds[-1].copy()
+            x[0, 3] = odd
+            feeds.append(x)
+        return feeds
     feeds = [np.full((rows, DEPTH), v, np.int8) for v in (-128, 127, 0)]
     feeds += [rng.integers(-128, 128, (rows, DEPTH)).astype(np.int8) for _ in range(n)]
     return feeds
 
 
-def _compare(data, rows=1, preserve=False):
+def _compare(data, rows=1, preserve=False, float_input=False):
     ours = Interpreter(model_content=data, experimental_preserve_all_tensors=preserve)
     ref = litert_interpreter(model_content=data)
     for it in (ours, ref):
         it.resize_tensor_input(0, [rows, DEPTH])
         it.allocate_tensors()
-    for x in _feeds(rows):
+    for x in _feeds(rows, float_input):
         for it in (ours, ref):
             it.set_tensor(0, x)
             it.invoke()
@@ -83,7 +101,7 @@ def _compare(data, rows=1, preserve=False):
             np.testing.assert_array_equal(ours.get_tensor(d["index"]), ref.get_tensor(d["index"]))
         if preserve:
             for d in ours.get_tensor_details():
-                if d["name"].startswith("y") or d["name"] == "sigmoid":
+                if d["name"].startswith("y") or d["name"] in ("sigmoid", "xq"):
                     np.testing.assert_array_equal(
                         ours.get_tensor(d["index"]), ref.get_tensor(d["index"])
                     )
@@ -95,6 +113,16 @@ def test_a_chain_is_one_step_and_equals_litert():
     ours = _compare(data)
     plan = ours._main.chained_plan
     assert plan is not None and len(plan) == 1  # four layers, one step
+
+
+def test_a_quantize_before_the_layers_joins_the_chain():
+    with np.errstate(over="ignore", invalid="ignore"):
+        ours = _compare(_chain_model(float_input=True, lookups=True), float_input=True)
+    plan = ours._main.chained_plan
+    assert plan is not None and len(plan) == 1  # QUANTIZE, four layers, two lookups
+    with np.errstate(over="ignore", invalid="ignore"):
+        _compare(_chain_model(float_input=True, dynamic=True), rows=2, float_input=True)
+        _compare(_chain_model(float_input=True), preserve=True, float_input=True)
 
 
 def test_lookups_after_the_layers_join_the_chain():
