@@ -71,9 +71,9 @@ def table_of(kernel) -> np.ndarray | None:
 
 def find_chains(steps, keep, variables) -> list[tuple[int, int]]:
     """(first, last) step indices of each maximal chain of two or more steps: a QUANTIZE that
-    may search, linkable dense layers, then any 8-bit lookups (DEQUANTIZE, int8 LOGISTIC...), where each step's one
-    output is read by the next step alone, as its first input, and is no graph input or
-    output or variable, and the next step's other inputs are constants.
+    may search, linkable dense layers, then any 8-bit lookups (DEQUANTIZE, int8 LOGISTIC...),
+    where each step's one output is read by the next step alone, as its first input, and is
+    no graph input or output or variable, and the next step's other inputs are constants.
 
     ``steps``: (op, kernel, constant input ids) per executor step, in order."""
     readers: dict[int, int] = {}
