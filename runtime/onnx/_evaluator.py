@@ -138,8 +138,47 @@ def _steps(graph: Graph) -> list:
         attrs = node.attrs if (node.attrs or node.graph_attrs) else None
         single = node.outputs[0] if len(node.outputs) == 1 else None
         steps.append((node, node.fn, tuple(names), attrs, node.outputs, single, "" in names))
-    graph.steps = (graph.nodes, steps)
+    # (with the proofs of its runs as a subgraph: see _Proofs)
+    graph.steps = (graph.nodes, steps, _Proofs(graph))
     return steps
+
+
+class _Proofs:
+    """The runs of a subgraph (If branch, Loop or Scan body) that passed every node's type
+    checks, by the dtypes of the outside values they read (free names, then inputs): a run
+    with the same dtypes skips the checks. ``types_follow_feeds``'s argument, with this graph's
+    own subgraph nodes allowed: their outputs' dtypes are not a function of their inputs'
+    (an If picks a branch by value), so each is compared with the proven run's, and the checks
+    resume at the first that differs."""
+
+    __slots__ = ("names", "plain", "runs")
+
+    def __init__(self, graph: Graph):
+        self.names = tuple(graph.free) + tuple(v.name for v in graph.inputs)
+        self.plain = all(not v.container for v in graph.inputs) and not any(
+            node.op_type.startswith(_MAKES_CONTAINERS) for node in graph.nodes
+        )
+        self.runs: dict = {}
+
+    def signature(self, local: dict):
+        """The dtypes of the outside values in ``local``, or None when one is not a tensor."""
+        key = []
+        for name in self.names:
+            value = local.get(name)
+            if type(value) is not np.ndarray:
+                return None
+            key.append(value.dtype)
+        return tuple(key)
+
+
+# Proven runs remembered per subgraph (one per combination of outside dtypes in use).
+_MAX_PROOFS = 8
+
+
+def _kinds(result) -> tuple:
+    """The dtypes (or types) of a subgraph node's outputs."""
+    values = result if isinstance(result, (tuple, list)) else (result,)
+    return tuple([v.dtype if isinstance(v, np.ndarray) else type(v) for v in values])
 
 
 def types_follow_feeds(graph: Graph) -> bool:
@@ -176,6 +215,19 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held,
         limits.max_tensor_bytes,
     )
     steps = _steps(graph)
+    # A subgraph run: its type checks are skipped when a run on outside values of the same
+    # dtypes passed them (``_Proofs``); ``proven`` lists that run's subgraph nodes' output
+    # kinds, ``seen`` collects this run's when it is the one to prove.
+    proven = seen = signature = None
+    if outer is not None and not typed and graph.steps[2].plain:
+        proofs = graph.steps[2]
+        signature = proofs.signature(local)
+        if signature is not None:
+            proven = proofs.runs.get(signature)
+            if proven is not None:
+                typed, proven = True, iter(proven)
+            else:
+                seen = []
     # Every node of the graph charged at once when they all fit; else one by one, so that the
     # node that would exceed the limit raises, named.
     counted = budget.nodes + len(steps) <= max_nodes
@@ -214,6 +266,12 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held,
                 result = fn(*args, **attrs)
         except Exception as e:
             raise_relabelled(_node_error(node, args, e), e)
+        if signature is not None and node.graph_attrs:
+            if seen is not None:
+                seen.append(_kinds(result))
+            elif _kinds(result) != next(proven):
+                typed = False  # (a branch of other output types: the nodes after it are checked)
+                signature = None
         if type(result) is np.ndarray and single:
             # One array for one output (the common case), charged here; one that would exceed
             # a limit, or whose sharing is unclear, goes through ``add`` below (which raises
@@ -248,6 +306,8 @@ def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held,
             for out, value in zip(outputs, result, strict=False):
                 if out:
                     keep[out] = value
+    if seen is not None and len(graph.steps[2].runs) < _MAX_PROOFS:
+        graph.steps[2].runs[signature] = tuple(seen)
     return values
 
 
