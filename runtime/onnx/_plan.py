@@ -23,6 +23,9 @@
   them (``runtime.onnx._qdq_fake_quantize``); a MaxPool of its output runs before it
   (``runtime.onnx._qdq_pool_first``).
 - A ``Conv`` whose weights are constant gets them in the im2col matmul's layout once.
+- A Slice, Squeeze, Unsqueeze or Reshape of constant bounds, axes or shape derives its index or
+  output shape once per input shape; a Clip of constant bounds checks them once
+  (``runtime.onnx._bind_constants``).
 
 The folded graph is only used when the feeds override no initializer (an initializer listed
 as a graph input may be fed, since IR 4): the session then runs the graph as written. A node
@@ -40,6 +43,7 @@ import numpy as np
 from runtime import _budget
 from runtime.errors import InvalidModelError, KernelError
 from runtime.onnx import _fuse_affine as _fuse_affine_rules
+from runtime.onnx._bind_constants import bind_constant_inputs
 from runtime.onnx._evaluator import run_graph
 from runtime.onnx._fuse_conv_activation import fuse_conv_activations
 from runtime.onnx._fuse_gemm_sigmoid import fuse_gemm_sigmoids
@@ -76,17 +80,24 @@ def plan(graph: Graph, subgraph: bool = False, outer: dict | None = None) -> Gra
 
     Runs under the active (loading) budget; ``graph`` itself is not modified. In a subgraph,
     an initializer that shares its name with one of the subgraph's inputs is not a constant
-    (the input's value is seen), and values of enclosing graphs are never folded in. They may
-    be packed (a Conv's packed weights are used only when the weights it is given at run time
-    are the very array packed) and fused into a layer norm (``outer``: the enclosing graphs'
-    constants; those whose name this graph defines again are dropped).
+    (the input's value is seen). Constants of enclosing graphs are folded with its own, and
+    may be packed (a Conv's packed weights are used only when the weights it is given at run
+    time are the very array packed) and fused into a layer norm (``outer``: the enclosing
+    graphs' constants; those whose name this graph defines again are dropped).
     """
     inputs = {v.name for v in graph.inputs} if subgraph else set()
     known = {k: v for k, v in graph.initializers.items() if k not in inputs}
     defined = inputs | set(graph.initializers) | {o for n in graph.nodes for o in n.outputs}
     outer = {k: v for k, v in (outer or {}).items() if k not in defined}
     budget = _budget.active()
-    nodes = [n for n in graph.nodes if not (_foldable(n, known) and _fold(n, known, budget))]
+    # A subgraph's nodes of its own and its enclosing graphs' constants are folded too (the
+    # weights an If branch slices and concatenates at each run): the planned graph, and so
+    # its planned subgraphs, runs only when no feed overrides an initializer.
+    constants = {**outer, **known}
+    nodes = [
+        n for n in graph.nodes if not (_foldable(n, constants) and _fold(n, constants, budget))
+    ]
+    known.update((k, v) for k, v in constants.items() if k not in outer)
     nodes = _fuse_batch_norms(nodes, known, graph, budget)
     nodes = _fuse_affine(nodes, graph, known, budget)
     nodes = fuse_layer_norms(nodes, {**outer, **known}, _uses(nodes, graph))
@@ -103,6 +114,7 @@ def plan(graph: Graph, subgraph: bool = False, outer: dict | None = None) -> Gra
     nodes = pool_before_fake_quantize(nodes, graph)
     nodes = _memoize_shape_chains(nodes, graph, known)
     nodes = collapse_shape_chains(nodes, graph, known, _shape_derived(nodes))
+    nodes = bind_constant_inputs(nodes, known)
     visible = {**outer, **known}
     nodes = [_planned_subgraphs(_packed_conv(n, visible), visible) for n in nodes]
     return dataclasses.replace(graph, initializers={**graph.initializers, **known}, nodes=nodes)
