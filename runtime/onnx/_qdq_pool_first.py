@@ -20,15 +20,23 @@ one kernel axis at a time: KH - 1 + KW - 1 ``np.maximum`` calls, the first ones 
 (floor mode drops the rows and columns that no window covers). np.maximum propagates NaN, so
 a NaN in any window shows in the pooled values, and only then does the run go back to the
 written order; other pools use the MaxPool kernel itself, after a check of the whole input.
+
+A Relu fused into the Conv that only this fake quantization reads is dropped when the
+quantization's clamp already sends every value <= 0 to its lower bound (a zero point at the
+type's minimum, as int8 files write Relu outputs): rint(v / s) + z <= z <= lo for v <= 0, so
+FQ(relu(v)) = FQ(v) and MaxPool commutes with relu as with FQ. (The one difference is again the
+sign of a zero: FQ(-0.01) may be -0.0 where FQ(0) is 0.0; NaN passes a Relu as it is.)
 """
 
 import dataclasses
+import functools
 from collections import Counter
 
 import numpy as np
 
 from runtime.onnx._graph import Graph, Node, _node_free
 from runtime.onnx._qdq_fake_quantize import FakeQuantize
+from runtime.onnx.ops import conv
 from runtime.onnx.ops.pool import max_pool_tiles
 
 
@@ -48,6 +56,10 @@ def pool_before_fake_quantize(nodes: list, graph: Graph) -> list:
         if j is None or j in gone or uses[pool.inputs[0]] != 1 or not _monotone(nodes[j]):
             continue
         fq = nodes[j]
+        k = producer.get(fq.inputs[0])
+        if k is not None and k not in merged and uses[fq.inputs[0]] == 1:
+            if _clamps_below_zero(fq.fn) and _relu_conv(nodes[k]):
+                merged[k] = _without_relu(nodes[k])
         fn = PoolFirst(fq.fn, pool.fn, dict(pool.attrs), _tiles(pool.attrs))
         merged[i] = dataclasses.replace(
             fq,
@@ -59,6 +71,30 @@ def pool_before_fake_quantize(nodes: list, graph: Graph) -> list:
         )
         gone.add(j)
     return [merged.get(i, n) for i, n in enumerate(nodes) if i not in gone]
+
+
+def _clamps_below_zero(fq: FakeQuantize) -> bool:
+    """Whether the fake quantization sends every value <= 0 to its clamp's lower bound:
+    rint(v / s) <= 0 then lands at or below the quantized zero, which the bound reaches."""
+    zero = np.float32(0) if fq.shift is None else fq.shift[0]
+    return bool(fq.lo >= zero)
+
+
+def _relu_conv(node: Node) -> bool:
+    """A Conv with a fused Relu and no other fused steps."""
+    keywords = getattr(node.fn, "keywords", {})
+    return (
+        getattr(node.fn, "func", None) is conv.Conv
+        and keywords.get("_relu") is True
+        and not keywords.get("_steps")
+    )
+
+
+def _without_relu(node: Node) -> Node:
+    """The ``_relu_conv`` node without its Relu."""
+    fn = node.fn
+    keywords = {k: v for k, v in fn.keywords.items() if k != "_relu"}
+    return dataclasses.replace(node, fn=functools.partial(conv.Conv, *fn.args, **keywords))
 
 
 def _selecting_max_pool(node: Node) -> bool:

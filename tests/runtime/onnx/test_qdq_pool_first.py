@@ -158,3 +158,56 @@ def test_pool_first_of_an_even_width_equals_the_graph_as_written_and_onnxruntime
         got = session.run(None, {"x": x})[0]
         np.testing.assert_array_equal(got, written.run(None, {"x": x})[0])
         np.testing.assert_array_equal(got, ort.run(None, {"x": x})[0])
+
+
+def _conv_relu_model(zero):
+    """x -> Conv -> Relu -> QuantizeLinear(zero) -> DequantizeLinear -> MaxPool 2x2 ->
+    QuantizeLinear -> DequantizeLinear: a QDQ CNN block."""
+    rng = np.random.default_rng(5)
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["r"]),
+        helper.make_node("QuantizeLinear", ["r", "s", "z"], ["q"]),
+        helper.make_node("DequantizeLinear", ["q", "s", "z"], ["d"]),
+        helper.make_node("MaxPool", ["d"], ["p"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("QuantizeLinear", ["p", "s", "z"], ["q2"]),
+        helper.make_node("DequantizeLinear", ["q2", "s", "z"], ["y"]),
+    ]
+    w = rng.normal(size=(6, 2, 3, 3)).astype(np.float32)
+    b = rng.normal(size=(6,)).astype(np.float32) * 0.1
+    inits = [
+        helper.make_tensor("w", TensorProto.FLOAT, w.shape, w.reshape(-1)),
+        helper.make_tensor("b", TensorProto.FLOAT, b.shape, b),
+        helper.make_tensor("s", TensorProto.FLOAT, [], [0.02]),
+        helper.make_tensor("z", TensorProto.INT8, [], [zero]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "conv_relu_pool",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 10, 12])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model
+
+
+@pytest.mark.parametrize("zero, dropped", [(-128, True), (-7, False)])
+def test_a_relu_the_quantization_clamp_covers_is_dropped(zero, dropped):
+    """With the zero point at int8's minimum every value <= 0 quantizes to the clamp's lower
+    bound: the fused Relu changes nothing (values equal the graph as written and onnxruntime);
+    with another zero point it stays."""
+    model = _conv_relu_model(zero)
+    session = InferenceSession(model.SerializeToString())
+    (conv_node,) = [n for n in session._planned.nodes if n.op_type == "Conv"]
+    assert conv_node.fn.keywords.get("_relu", False) is not dropped
+    assert _merged(session) == 1
+    written = InferenceSession(model.SerializeToString(), keep_intermediates=True)
+    ort = ort_session(model)
+    rng = np.random.default_rng(6)
+    for scale in (0.3, 1.0, 3.0):
+        x = (rng.standard_normal((1, 2, 10, 12)) * scale).astype(np.float32)
+        got = session.run(None, {"x": x})[0]
+        np.testing.assert_array_equal(got, written.run(None, {"x": x})[0])
+        np.testing.assert_array_equal(got, ort.run(None, {"x": x})[0])
