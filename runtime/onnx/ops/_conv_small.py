@@ -46,7 +46,8 @@ class SmallPlan:
     __slots__ = (
         "path",  # "small": how conv.conv_nchw tells it from its own geometries
         "depthwise",
-        "canvas",  # the padded copy's shape (in the input's layout), or None without pads
+        "canvas",  # the shape of the input's (padded) copy in the chosen layout, or None
+        "padded",
         "canvas_axes",  # the canvas as (N, C, *S): a transpose of it
         "inner",  # where the input goes in the canvas (as (N, C, *S))
         "root",  # the view's C-contiguous root: 0 the input, 1 its channels-last transpose
@@ -71,7 +72,8 @@ class SmallPlan:
         check_size(self.largest, op)
         dtype = x.dtype
         if self.canvas is not None:
-            canvas = np.zeros(self.canvas, dtype)
+            # (zeros only around a padded input: a copy into another layout fills it all)
+            canvas = np.zeros(self.canvas, dtype) if self.padded else np.empty(self.canvas, dtype)
             canvas.transpose(self.canvas_axes)[self.inner] = x
             root = canvas
         elif self.root == 0:
@@ -165,7 +167,7 @@ def plan(geo, x, w, group: int, dtype) -> SmallPlan | None:
     small = SmallPlan()
     small.path, small.depthwise, small.rows = "small", depthwise, rows
     small.view_shape, small.view_strides = view_shape, view_strides
-    small.canvas = canvas
+    small.canvas, small.padded = canvas, any(pads)
     small.root = 0 if order[1] == 1 else 1  # (without a canvas: x or its channels-last view)
     small.canvas_axes = tuple(order.index(a) for a in range(x.ndim))
     small.inner = (slice(None), slice(None)) + tuple(
