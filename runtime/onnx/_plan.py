@@ -26,6 +26,8 @@
 - A Slice, Squeeze, Unsqueeze or Reshape of constant bounds, axes or shape derives its index or
   output shape once per input shape; a Clip of constant bounds checks them once
   (``runtime.onnx._bind_constants``).
+- A float ``Gemm`` of constant weights runs as a dense layer with them pre-transposed, its
+  activation applied in place (``runtime.onnx._fuse_dense``).
 
 The folded graph is only used when the feeds override no initializer (an initializer listed
 as a graph input may be fed, since IR 4): the session then runs the graph as written. A node
@@ -46,6 +48,7 @@ from runtime.onnx import _fuse_affine as _fuse_affine_rules
 from runtime.onnx._bind_constants import bind_constant_inputs
 from runtime.onnx._evaluator import run_graph
 from runtime.onnx._fuse_conv_activation import fuse_conv_activations
+from runtime.onnx._fuse_dense import plan_dense
 from runtime.onnx._fuse_gemm_sigmoid import fuse_gemm_sigmoids
 from runtime.onnx._fuse_layer_norm import fuse_layer_norms
 from runtime.onnx._fuse_sibling_convs import merge_sibling_convs
@@ -109,6 +112,7 @@ def plan(graph: Graph, subgraph: bool = False, outer: dict | None = None) -> Gra
     nodes = _in_place_after_conv(nodes, graph)
     nodes = _in_place_arithmetic(nodes, graph)
     nodes = _relu_after_sums(nodes, graph)
+    nodes = plan_dense(nodes, {**outer, **known}, lambda ns: _uses(ns, graph), _holder(budget))
     nodes = drop_requantize_on_grid(nodes, known, graph)
     nodes = plan_fake_quantizations(nodes, known)
     nodes = pool_before_fake_quantize(nodes, graph)
