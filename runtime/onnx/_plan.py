@@ -16,6 +16,10 @@
 - A ``Relu`` of a ``Conv`` output that nothing else reads is applied by the Conv, in place.
 - So are a ``LeakyRelu`` and a ``Max``/``Min`` with one constant value after it
   (``runtime.onnx._fuse_conv_activation``).
+- An ``AveragePool`` read only by a 1x1 ``Conv`` to fewer channels runs after it, on those
+  (``runtime.onnx._fuse_pool_conv``).
+- A chain of channel ``Concat``s each growing the one before (a dense block) writes into one
+  buffer, each result a prefix of it (``runtime.onnx._fuse_concat_chain``).
 - A ``QuantizeLinear`` whose output only a ``DequantizeLinear`` reads (the fake quantization
   of QDQ files) runs with it as one node: the same two kernels, one pass of the run's loop.
   One of values already on its grid passes them through, or is removed
@@ -47,10 +51,12 @@ from runtime.errors import InvalidModelError, KernelError
 from runtime.onnx import _fuse_affine as _fuse_affine_rules
 from runtime.onnx._bind_constants import bind_constant_inputs
 from runtime.onnx._evaluator import run_graph
+from runtime.onnx._fuse_concat_chain import chain_concats
 from runtime.onnx._fuse_conv_activation import fuse_conv_activations
 from runtime.onnx._fuse_dense import plan_dense
 from runtime.onnx._fuse_gemm_sigmoid import fuse_gemm_sigmoids
 from runtime.onnx._fuse_layer_norm import fuse_layer_norms
+from runtime.onnx._fuse_pool_conv import pool_after_conv
 from runtime.onnx._fuse_sibling_convs import merge_sibling_convs
 from runtime.onnx._graph import Graph, Node, _node_free
 from runtime.onnx._qdq_fake_quantize import plan_fake_quantizations
@@ -107,7 +113,9 @@ def plan(graph: Graph, subgraph: bool = False, outer: dict | None = None) -> Gra
     nodes = _fuse_relus(nodes, graph)
     nodes = fuse_gemm_sigmoids(nodes, known, lambda ns: _uses(ns, graph))
     nodes = fuse_conv_activations(nodes, known, lambda ns: _uses(ns, graph))
+    nodes = pool_after_conv(nodes, known, lambda ns: _uses(ns, graph), _holder(budget))
     nodes = merge_sibling_convs(nodes, known, _holder(budget))
+    nodes = chain_concats(nodes, known, {v.name for v in graph.outputs})
     nodes = _fuse_quantize_dequantize(nodes, graph)
     nodes = _in_place_after_conv(nodes, graph)
     nodes = _in_place_arithmetic(nodes, graph)
