@@ -8,7 +8,9 @@ held against ``max_tensor_bytes`` / ``max_memory_bytes`` until their last use.
 The execution is planned once, when the subgraph is loaded: per operator its kernel, input and
 output tensor ids, declared output dtypes, the tensors whose last use it is and its labels, so
 that ``run`` does no per-operator lookups beyond the values themselves (on TFLite Micro-sized
-models the loop's own cost is of the order of the kernels').
+models the loop's own cost is of the order of the kernels'). A second plan runs chains of
+one-row int8 dense layers as single steps (``_fc_chains``) when nothing asks for their
+intermediates.
 
 A failure inside a kernel is labelled by what it says: ``ValueError`` / ``OverflowError`` /
 ``ZeroDivisionError`` from numpy on the values the model asks for are the model's fault
