@@ -239,17 +239,18 @@ def _next_steps(node: Node, known: dict, hold, dtype, steps: list) -> list | Non
 
 
 def _centered(step, hold, what) -> _Product | None:
-    """The product ``step`` with its columns' mean taken out of W and bias (computed in
-    float64, rounded once), or None where ``step`` is not a product or the loading budget
-    does not hold the copy. A layer norm over the last axis subtracts each row's mean, which
-    is linear in the row: mean(alpha * a @ W + bias) = alpha * a @ mean(W) + mean(bias), so
-    the centered product gives y - mean(y) without that pass (and without its cancellation).
+    """The product ``step`` with its columns' mean taken out of W and bias (means summed in
+    float64), or None where ``step`` is not a product or the loading budget does not hold
+    the copy. A layer norm over the last axis subtracts each row's mean, which is linear in
+    the row: mean(alpha * a @ W + bias) = alpha * a @ mean(W) + mean(bias), so the centered
+    product gives y - mean(y) without that pass (and without its cancellation).
     """
     if not isinstance(step, _Product) or not hold(step.w.nbytes, what):
         return None
-    wide = step.w.astype(np.float64)
-    centered = (wide - wide.mean(axis=1, keepdims=True)).astype(step.w.dtype)
-    if not step.w.flags.c_contiguous:  # (the rows layout: kept)
+    w = step.w
+    mean = np.add.reduce(w, axis=1, dtype=np.float64) / w.shape[1]
+    centered = w - mean.astype(w.dtype).reshape(-1, 1)  # (no float64 copy of W)
+    if not w.flags.c_contiguous and not centered.T.flags.c_contiguous:  # (rows layout kept)
         centered = np.ascontiguousarray(centered.T).T
     centered.flags.writeable = False
     bias = step.bias
