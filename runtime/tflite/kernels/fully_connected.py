@@ -66,10 +66,12 @@ def prepare(ctx: c.OpContext) -> c.Eval:
         # 0-d float32 arrays: cheaper operands than numpy scalars
         lo32, hi32 = np.asarray(lo, np.float32), np.asarray(hi, np.float32)
         floor, ceiling = lo > -np.inf, hi < np.inf
+        # one row of a few units: no budget test before its few KiB (as in ``_int8``)
+        small_row = one_row if units <= SMALL_ROW_UNITS else None
 
         def run_float(x, *_):
             # (np.dot: on 2-D operands the same BLAS product as @ at less dispatch cost)
-            y = np.dot(rows(x), w_t)
+            y = np.dot(x if x.shape == small_row else rows(x), w_t)
             if b is not None:
                 y += b
             # the fused activation's clamp, in place on the new product
@@ -77,7 +79,7 @@ def prepare(ctx: c.OpContext) -> c.Eval:
                 np.maximum(lo32, y, out=y)  # (bound first: a tie keeps y, as -0.0)
             if ceiling:
                 np.minimum(hi32, y, out=y)
-            return [shape_out(x, y)]
+            return [shape_out(x, y) if keep_dims else y]
 
         return run_float
     if it == c.I8 and wt == c.I8:

@@ -81,3 +81,31 @@ def test_float32_gemm_of_mid_sized_weights_is_exact_at_the_extremes(per_channel)
     ]
     for f in feeds:
         check(data, feeds=f, runs=1)
+
+
+def _float_model(keep=False, in_shape=(1, 10), units=24):
+    rng = np.random.default_rng(6)
+    w = rng.normal(0, 1, (units, 10)).astype(np.float32)
+    b = rng.normal(0, 1, units).astype(np.float32)
+    out_shape = (*in_shape[:-1], units) if keep else (int(np.prod(in_shape)) // 10, units)
+    return one_op_model(
+        Op.FULLY_CONNECTED,
+        [inp(in_shape), const(w), const(b)],
+        [out(out_shape)],
+        {"keep_num_dims": keep, "fused_activation_function": 3},  # RELU6
+    )
+
+
+@pytest.mark.parametrize("keep, in_shape", [(False, (1, 10)), (True, (1, 10)), (True, (1, 2, 10))])
+def test_float_one_row_and_keep_dims_equal_litert(keep, in_shape):
+    check(_float_model(keep, in_shape), runs=3)
+
+
+def test_float_one_row_output_over_the_memory_limit_is_refused_naming_the_operator():
+    data = _float_model()
+    x = np.ones((1, 10), np.float32)
+    it = Interpreter(model_content=data, limits=Limits(max_memory_bytes=100))  # 40 + 96 bytes
+    it.allocate_tensors()
+    it.set_tensor(0, x)
+    with pytest.raises(BudgetExceededError, match=r"FULLY_CONNECTED.*max_memory_bytes"):
+        it.invoke()
