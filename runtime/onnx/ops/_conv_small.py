@@ -57,9 +57,13 @@ class SmallPlan:
         "rows",  # True: cols is (K*C, P); False: (P, K*C), read transposed
         "natural",  # W is w (M, C, *K) reshaped: (K, C) and (C, K) orders are one
         "biased",  # (the (K*C+1)-wide cols' shape, the view's strides in it), or None
-        "out",  # the result's shape
+        "out",  # the product as (1, M, *out); depthwise: (1, *out, C), returned transposed
         "largest",  # the budget check's shape: the largest array a call makes
         "letters",  # depthwise: the einsum subscripts
+        "filters",  # depthwise: the weights' shape as (*K, C)
+        "wshape",  # w as a matrix (M, K*C)
+        "axes",  # (N, C, *S) -> (N, *S, C)
+        "axes_back",  # (N, *S, C) -> (N, C, *S)
     )
 
     def __init__(self):
@@ -79,23 +83,21 @@ class SmallPlan:
         elif self.root == 0:
             root = x
         else:
-            root = x.transpose(0, *range(2, x.ndim), 1)
+            root = x.transpose(self.axes)
         view = np.ndarray(self.view_shape, dtype, root, 0, self.view_strides)
         if self.depthwise:
-            nsp = x.ndim - 2
             # (*K, C) C-contiguous: einsum's inner loop runs over adjacent channels of both
-            filters = np.ascontiguousarray(w.reshape(w.shape[0], -1).T, dtype=dtype)
-            out = np.einsum(self.letters, view, filters.reshape(w.shape[2:] + w.shape[:1]))
+            filters = np.ascontiguousarray(w.reshape(self.wshape).T, dtype=dtype)
+            out = np.einsum(self.letters, view, filters.reshape(self.filters))
             if bias is not None:
                 out += bias.astype(dtype, copy=False)
-            return out.reshape((1,) + out.shape).transpose(0, nsp + 1, *range(1, nsp + 1))
+            return out.reshape(self.out).transpose(self.axes_back)
         if self.natural:  # (one channel or a 1x1 kernel: w's own order is the packed one)
-            weights = w.reshape(w.shape[0], math.prod(w.shape[1:])).astype(dtype, copy=False)
+            weights = w.reshape(self.wshape).astype(dtype, copy=False)
         elif packed is not None:
             weights = packed[0].T  # (M, K*C), a view
         else:
-            weights = np.moveaxis(w, 1, -1).reshape(w.shape[0], math.prod(w.shape[1:]))
-            weights = weights.astype(dtype, copy=False)
+            weights = np.moveaxis(w, 1, -1).reshape(self.wshape).astype(dtype, copy=False)
         if self.biased is not None and bias is not None:
             # out = [W | b] @ [cols; 1]: the bias added by the product's last term, exactly
             # as a separate addition after it (one rounding of acc + b * 1)
@@ -168,6 +170,9 @@ def plan(geo, x, w, group: int, dtype) -> SmallPlan | None:
     small.path, small.depthwise, small.rows = "small", depthwise, rows
     small.view_shape, small.view_strides = view_shape, view_strides
     small.canvas, small.padded = canvas, any(pads)
+    small.wshape = (m, kk * cg)
+    small.axes = (0, *range(2, x.ndim), 1)
+    small.axes_back = (0, nsp + 1, *range(1, nsp + 1))
     small.root = 0 if order[1] == 1 else 1  # (without a canvas: x or its channels-last view)
     small.canvas_axes = tuple(order.index(a) for a in range(x.ndim))
     small.inner = (slice(None), slice(None)) + tuple(
@@ -177,6 +182,7 @@ def plan(geo, x, w, group: int, dtype) -> SmallPlan | None:
     if depthwise:
         k, o = letters[:nsp], letters[nsp : 2 * nsp]
         small.letters = f"{o}{k}c,{k}c->{o}c"
+        small.filters, small.out = (*kernel, c), (1, *out_sp, c)
         small.largest = max((*out_sp, c), canvas or (), key=math.prod)
         return small
     small.cols = (kk * c, p) if rows else (p, kk * c)
