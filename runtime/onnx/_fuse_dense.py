@@ -145,7 +145,7 @@ class _Product:
     alpha: np.ndarray | None  # 0-d; None for 1
 
     def __call__(self, a):
-        y = np.dot(a, self.w)
+        y = a.dot(self.w)  # (the method: np.dot adds a Python dispatch step)
         alpha, bias = self.alpha, self.bias
         if y.size == 1:  # (numpy's in-place loop over one element costs twice a new one)
             if alpha is not None:

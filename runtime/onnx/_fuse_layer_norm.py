@@ -285,9 +285,9 @@ class _Prepared:
             # All of x one group (a [1, N] row: a small head's hidden layer): its mean and
             # variance are scalars, taken as dot products; d is this run's fresh array.
             flat = x.reshape(-1)
-            d = x if centered else x - np.dot(flat, self.inv_n)
+            d = x if centered else x - flat.dot(self.inv_n)
             flat = d.reshape(-1)
-            v = float(np.dot(flat, flat)) / self.n + self.eps_value
+            v = float(flat.dot(flat)) / self.n + self.eps_value
             d /= self.kind(math.sqrt(v)) if v >= 0 else self.kind(np.nan)  # (NaN in, out)
         else:
             # (0-d arrays and fresh results: with arrays of a few hundred elements, numpy
