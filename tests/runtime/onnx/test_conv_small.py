@@ -46,6 +46,8 @@ GENERAL = [
     ((1, 4, 9, 10), 8, (3, 3), {"group": 4, "pads": [1, 1, 1, 1]}),  # channel multiplier 2
     ((1, 12, 11, 10), 18, (3, 3), {"group": 3, "strides": [2, 1]}),  # grouped
     ((1, 64, 40, 40), 64, (3, 3), {"pads": [1, 1, 1, 1]}),  # over MAX_MACS
+    # depthwise with rows of >= 8 outputs: the general path's einsum along W x C
+    ((1, 16, 10, 12), 16, (3, 3), {"group": 16, "pads": [1, 1, 1, 1]}),
 ]
 
 
@@ -123,11 +125,15 @@ def test_a_strided_window_over_huge_pads_is_refused_before_allocating_the_canvas
 
 
 def test_the_int8_slide_file_gives_the_same_outputs_with_and_without_the_plans():
-    # The QDQ file's float Convs round to int8: the plans must not move any value.
+    # The QDQ file's float Convs round to int8: the plans must not move any value (random
+    # images), and on the recorded Fashion-MNIST images the outputs are onnxruntime's. (On
+    # some random images a Softmax value near a half step of the last quantization rounds
+    # the other way in onnxruntime, with or without the plans.)
     path = ROOT / "android_demo/app/src/main/assets/slide_cnn.int8.onnx"
     session = InferenceSession(str(path))
     feed = session.get_inputs()[0]
-    images = RNG.random((24, 1, 28, 28, 1)).astype(np.float32)
+    recorded = np.load(ROOT / "tests/fixtures/keras3/slide_cnn.io.npz")["x0"][:, None]
+    images = np.concatenate([recorded, RNG.random((16, 1, 28, 28, 1)).astype(np.float32)])
     planned = [session.run(None, {feed.name: image})[0] for image in images]
     keep = _conv_small.MAX_MACS
     conv._GEOMETRIES.clear()
@@ -140,8 +146,8 @@ def test_the_int8_slide_file_gives_the_same_outputs_with_and_without_the_plans()
     for a, b in zip(planned, general, strict=True):
         np.testing.assert_array_equal(a, b)
     theirs = ort_session(str(path))
-    for image, a in zip(images, planned, strict=True):
-        np.testing.assert_allclose(a, theirs.run(None, {feed.name: image})[0], atol=1e-6)
+    for image, a in zip(recorded, planned, strict=False):
+        np.testing.assert_array_equal(a, theirs.run(None, {feed.name: image})[0])
 
 
 @pytest.mark.parametrize("pads", [None, [1, 2]])
