@@ -384,6 +384,30 @@ def GatherElements(data, indices, *, axis=0):
 
 
 def Dropout(data, ratio=None, training_mode=None, *, seed=None):
-    if training_mode is not None and bool(training_mode):
-        raise UnsupportedOpError("Dropout: training_mode=True is not supported (inference only)")
-    return data, np.ones(data.shape, dtype=np.bool_)
+    """Dropout-12+: the identity unless ``training_mode`` is true; then each element is kept
+    with probability 1 - ratio and scaled by 1 / (1 - ratio), the mask telling which were.
+
+    A seeded node draws its mask as the spec's reference implementation does (numpy's
+    RandomState(seed).uniform), so its results equal the node suite's; onnxruntime's own
+    generator draws other masks. Without a seed each run draws fresh entropy.
+    """
+    if training_mode is None or not _one_value(training_mode, "training_mode"):
+        return data, np.ones(data.shape, dtype=np.bool_)
+    r = 0.5 if ratio is None else float(_one_value(ratio, "ratio"))
+    if not 0.0 <= r < 1.0:
+        raise InvalidModelError(f"Dropout: ratio must be in [0, 1) in training mode; got {r}")
+    if r == 0.0:
+        return data, np.ones(data.shape, dtype=np.bool_)
+    if data.dtype.kind != "f":
+        raise InvalidModelError(f"Dropout: element type {data.dtype} is not allowed")
+    draws = np.random.RandomState(seed).uniform(0.0, 1.0, data.shape)
+    mask = draws >= r
+    return (mask * data * (1.0 / (1.0 - r))).astype(data.dtype), mask
+
+
+def _one_value(x, what: str):
+    """The value of a one-element tensor input (Dropout's ratio and training_mode)."""
+    x = np.asarray(x)
+    if x.size != 1:
+        raise InvalidModelError(f"Dropout: {what} must hold one value; has shape {list(x.shape)}")
+    return x.reshape(-1)[0]

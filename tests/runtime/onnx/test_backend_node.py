@@ -5,31 +5,22 @@ The ``onnx`` wheel does not ship ``onnx/backend/test/data/node/*`` (the ``model.
 generators (``onnx.backend.test.case.node.collect_testcases``), which is what writes those
 files. A case is claimed when every node of its graph is an op in the runtime's registry.
 
-Every claimed case must pass, except the explicit EXCLUDED list below; an excluded case must
-still be refused cleanly with ``UnsupportedOpError`` (never a crash or a wrong answer). The few
-cases in ORT_ORACLE, whose shipped outputs onnxruntime does not reproduce, are compared with
-onnxruntime's outputs instead.
+Every claimed case must pass (training-mode Dropout and BatchNormalization and Scan-8
+included). The few cases in ORT_ORACLE, whose shipped outputs onnxruntime does not reproduce,
+are compared with onnxruntime's outputs instead.
 """
 
 import functools
-import re
 import warnings
 
 import numpy as np
 import pytest
 from onnx import TensorProto, numpy_helper
 
-from runtime.errors import UnsupportedOpError
 from runtime.onnx import InferenceSession
 from runtime.onnx._types import EXOTIC_FLOATS, EXOTIC_INTS
 from runtime.onnx.ops import REGISTRY
 from tests.runtime.onnx.helpers import ort_session
-
-# (regex on the case name, reason). Each is refused at load time with UnsupportedOpError.
-EXCLUDED = [
-    # Dropout and BatchNormalization in training mode: inference-only runtime.
-    (r"training", "training mode"),
-]
 
 # Cases whose shipped outputs (the spec's Python reference) onnxruntime, the reference tool,
 # does not reproduce; the runtime follows onnxruntime, and these are compared with it instead.
@@ -74,10 +65,6 @@ def _cases():
     }
 
 
-def _exclusion(name):
-    return next((reason for pattern, reason in EXCLUDED if re.search(pattern, name)), None)
-
-
 def _array(x):
     """A feed or expected output as onnxruntime's Python API takes and gives it: an array, a
     list for a sequence, None for an empty optional."""
@@ -119,29 +106,20 @@ CASE_NAMES = sorted(_cases())
 
 
 def test_suite_counts():
-    excluded = [n for n in CASE_NAMES if _exclusion(n)]
     # Recorded when written (onnx 1.23.2): 1,099 claimed cases, 214 excluded, 885 run; with the
     # op families of issue 15 (math/bit/index/layout ops, Attention, losses, signal ops, ...):
     # 1,769 claimed, 217 excluded, 1,552 run; with sequence/optional graph inputs and outputs,
     # the Resize filters, strings, random ops, SequenceMap and TfIdfVectorizer: 1,846 claimed,
     # 200 excluded (191 exotic element types, 8 training mode, Scan-8), 1,646 run (5 of them
     # compared with onnxruntime, ORT_ORACLE); with bfloat16, float8, float4 and (u)int4/2
-    # (ml_dtypes): 9 excluded (8 training mode, Scan-8), 1,837 run; with Scan-8: 8 excluded
-    # (training mode), 1,838 run.
+    # (ml_dtypes): 9 excluded (8 training mode, Scan-8), 1,837 run; with Scan-8 and the
+    # training modes: none excluded, 1,846 run.
     assert len(CASE_NAMES) >= 1800
-    assert len(excluded) <= 0.01 * len(CASE_NAMES)
 
 
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_backend_node_case(name):
     case = _cases()[name]
-    if _exclusion(name):
-        with pytest.raises(UnsupportedOpError):
-            session = InferenceSession(case.model.SerializeToString())
-            for inputs, _ in case.data_sets:
-                feeds = {i.name: _array(x) for i, x in zip(case.model.graph.input, inputs)}
-                session.run(None, feeds)
-        return
     session = InferenceSession(case.model.SerializeToString())
     names = [o.name for o in case.model.graph.output]
     for inputs, outputs in case.data_sets:
