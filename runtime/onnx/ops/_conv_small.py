@@ -203,7 +203,8 @@ def plan(geo, x, w, group: int, dtype) -> SmallPlan | None:
         # costs less than a pass over the result
         shape = (kk * c + 1, p) if rows else (p, kk * c + 1)
         small.biased = (shape, _cols_strides(view_shape, rows, nsp, shape, item))
-    small.largest = max(small.cols, (m, p), canvas or (), key=math.prod)
+    cols = small.biased[0] if small.biased else small.cols
+    small.largest = max(cols, (m, p), canvas or (), key=math.prod)
     return small
 
 
