@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from runtime._fperrors import quiet
 from runtime.errors import InvalidModelError
 from runtime.onnx.ops._common import broadcast_size, check_size, matmul_shape
 
@@ -202,18 +203,22 @@ def Exp(x):
     return np.exp(x)
 
 
+# log(0), sqrt(-1), 1/0 give -inf, NaN, inf silently in onnxruntime's C: no warning here
+# either (quiet: numpy's error state without np.errstate's per-call cost).
+
+
 def Log(x):
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with quiet():
         return np.log(x)
 
 
 def Sqrt(x):
-    with np.errstate(invalid="ignore"):
+    with quiet():
         return np.sqrt(x)
 
 
 def Reciprocal(x):
-    with np.errstate(divide="ignore"):
+    with quiet():
         return np.reciprocal(x)
 
 
@@ -292,7 +297,48 @@ def Where(condition, x, y):
     return np.where(condition, x, y)
 
 
+# Element types whose product numpy hands to BLAS (ndarray.dot and matmul: the same gemm).
+_BLAS_TYPES = "fd"
+
+
 def MatMul(a, b):
+    if (
+        type(a) is np.ndarray
+        and type(b) is np.ndarray
+        and b.ndim == 2
+        and a.ndim >= 2
+        and a.dtype.char in _BLAS_TYPES
+        and a.dtype == b.dtype
+    ):
+        y = _matmul_2d_right(a, b)
+        if y is not None:
+            return y
+    return _matmul(a, b)
+
+
+def _matmul_2d_right(a, b):
+    """``a @ b`` for a float ``a`` of rank >= 2 and a 2-D ``b`` of its type, or None where the
+    general path decides (inner dims that differ or are 0). The result is ``a``'s rows times
+    ``b``'s columns: no size check where that is no more than an operand the run holds (as
+    Gemm's), and no broadcast of batch dims to work out. One matrix (leading dims of 1) goes
+    through ndarray.dot as a 2-D product: numpy's matmul's gemm without its batch loop, the
+    same bits. A batch of matrices stays with matmul (one taller product would round some
+    sums differently)."""
+    k, n = b.shape
+    shape = a.shape
+    if shape[-1] != k or not k:
+        return None
+    rows = a.size // k
+    if rows * n > max(a.size, b.size):
+        check_size(shape[:-1] + (n,), "MatMul", a.dtype.itemsize)
+    if rows != shape[-2]:
+        return np.matmul(a, b)
+    if a.ndim == 2:
+        return a.dot(b)
+    return a.reshape(rows, k).dot(b).reshape(shape[:-1] + (n,))
+
+
+def _matmul(a, b):
     if a.ndim == 0 or b.ndim == 0:
         raise InvalidModelError("MatMul: inputs must have rank >= 1")
     _same_type("MatMul", a, b)

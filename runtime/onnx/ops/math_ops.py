@@ -8,6 +8,7 @@ modulo by zero has no defined result (onnxruntime's C++ would trap), so it is re
 
 import numpy as np
 
+from runtime._fperrors import quiet
 from runtime.errors import InvalidModelError
 from runtime.onnx._types import EXOTIC_FLOATS
 from runtime.onnx.ops._common import axis_index, broadcast_size, ints
@@ -23,7 +24,7 @@ def Mod(A, B, *, fmod=0):
         if np.any(B == 0):
             raise InvalidModelError("Mod: integer modulo by zero")
         return np.asarray(np.fmod(A, B) if fmod else np.mod(A, B), dtype=A.dtype)
-    with np.errstate(invalid="ignore", divide="ignore"):
+    with quiet():
         return np.asarray(np.fmod(A, B) if fmod else np.mod(A, B), dtype=A.dtype)
 
 

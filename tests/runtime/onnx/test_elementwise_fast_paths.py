@@ -1,0 +1,200 @@
+"""The per-call fast paths of the element-wise kernels, each against the general path (numpy's
+own definition, bit for bit) or onnxruntime, with the cases that must take the general path.
+
+- MatMul of a float [..., M, K] by a 2-D [K, N] of its type: one matrix as a 2-D product
+  (ndarray.dot: numpy's matmul's bits), a batch through matmul, without the batch-broadcast
+  shape walk; the size check kept for a result larger than both operands; other types, ranks
+  and mismatched dims still refused or computed by the general path.
+- Log / Sqrt / Reciprocal and the trigonometric ops: no floating-point warning on log(0),
+  sqrt(-1), 1 / 0, acos(2) (onnxruntime's C gives -inf / NaN / inf silently), and numpy's error
+  state left as it was.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from onnx import TensorProto, helper
+
+from runtime import Limits
+from runtime._budget import Budget, running
+from runtime.errors import BudgetExceededError, InvalidModelError
+from runtime.onnx import InferenceSession
+from runtime.onnx.ops import elementwise, math_ops, trig
+from tests.runtime.onnx.helpers import ort_session
+
+RNG = np.random.default_rng(15)
+
+
+def _general_matmul(a, b):
+    return elementwise._matmul(a, b)
+
+
+# --- MatMul -------------------------------------------------------------------------------
+
+# (a's shape, a transposed view?, b's shape, b transposed view?)
+_ONE_MATRIX = [
+    ((8, 257), False, (257, 32), False),
+    ((1, 1, 8, 257), True, (257, 32), False),  # melspectrogram's transposed spectrum
+    ((1, 1, 8, 257), False, (257, 32), True),
+    ((1, 5), False, (5, 1), False),
+    ((1, 3, 7), False, (7, 64), False),
+    ((17, 64), True, (64, 3), True),
+    ((2, 600), False, (600, 214), False),
+]
+
+
+def _array(shape, transposed, dtype=np.float32):
+    if transposed:
+        swapped = shape[:-2] + (shape[-1], shape[-2])
+        return RNG.standard_normal(swapped).astype(dtype).swapaxes(-1, -2)
+    return RNG.standard_normal(shape).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("a_shape", "a_t", "b_shape", "b_t"), _ONE_MATRIX)
+def test_matmul_one_matrix_has_numpys_bits(a_shape, a_t, b_shape, b_t, dtype):
+    a, b = _array(a_shape, a_t, dtype), _array(b_shape, b_t, dtype)
+    got = elementwise.MatMul(a, b)
+    expected = np.matmul(a, b)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(got, _general_matmul(a, b))
+
+
+@pytest.mark.parametrize("a_shape", [(2, 8, 257), (2, 3, 5, 7), (3, 1, 4)])
+def test_matmul_batch_of_matrices_is_numpys_matmul(a_shape):
+    a = RNG.standard_normal(a_shape).astype(np.float32)
+    b = RNG.standard_normal((a_shape[-1], 9)).astype(np.float32)
+    np.testing.assert_array_equal(elementwise.MatMul(a, b), np.matmul(a, b))
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        # other types: the general path, exact for integers
+        (np.arange(12, dtype=np.int32).reshape(3, 4), np.arange(8, dtype=np.int32).reshape(4, 2)),
+        (np.ones((2, 3), np.float16), np.ones((3, 4), np.float16)),
+        # 1-D operands, a batched right operand
+        (np.ones(3, np.float32), np.ones((3, 4), np.float32)),
+        (np.ones((2, 3), np.float32), np.ones(3, np.float32)),
+        (np.ones((2, 2, 3), np.float32), np.ones((2, 3, 4), np.float32)),
+        (np.ones((2, 3), np.float32), np.ones((5, 3, 4), np.float32)),
+        # an inner dim of 0: zeros of a's rows by b's columns
+        (np.ones((1, 4, 0), np.float32), np.ones((0, 6), np.float32)),
+    ],
+)
+def test_matmul_general_cases_match_numpy(a, b):
+    got = elementwise.MatMul(a, b)
+    expected = np.matmul(a, b)
+    assert got.dtype == a.dtype and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected.astype(a.dtype))
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "match"),
+    [
+        (np.ones((2, 3), np.float32), np.ones((3, 4), np.float64), "element types"),
+        (np.ones((1, 2, 3), np.float32), np.ones((4, 5), np.float32), "inner dims"),
+        (np.ones((2, 3), np.float32), np.ones((), np.float32), "rank"),
+    ],
+)
+def test_matmul_refuses_bad_operands(a, b, match):
+    with pytest.raises(InvalidModelError, match=match):
+        elementwise.MatMul(a, b)
+
+
+def _matmul_model(a_shape, b_shape):
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["a", "b"], ["y"])],
+        "matmul",
+        [
+            helper.make_tensor_value_info("a", TensorProto.FLOAT, a_shape),
+            helper.make_tensor_value_info("b", TensorProto.FLOAT, b_shape),
+        ],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+@pytest.mark.parametrize(
+    ("a_shape", "b_shape"), [((600, 1), (1, 600)), ((1, 600, 2), (2, 600)), ((2, 300, 1), (1, 600))]
+)
+def test_kernel_checks_a_result_larger_than_both_operands(a_shape, b_shape):
+    a, b = np.ones(a_shape, np.float32), np.ones(b_shape, np.float32)
+    with running(Budget(Limits(max_tensor_bytes=1 << 20))):
+        with pytest.raises(BudgetExceededError, match="MatMul"):
+            elementwise.MatMul(a, b)
+        # one column: no larger than ``a``
+        assert elementwise.MatMul(a, b[:, :1]).shape == a_shape[:-1] + (1,)
+
+
+def test_matmul_larger_than_both_operands_is_refused_in_a_run():
+    # [600, 1] @ [1, 600]: 360,000 elements from operands of 600, over a 1 MB tensor limit
+    model = _matmul_model([600, 1], [1, 600]).SerializeToString()
+    feeds = {"a": np.ones((600, 1), np.float32), "b": np.ones((1, 600), np.float32)}
+    session = InferenceSession(model, limits=Limits(max_tensor_bytes=1 << 20))
+    with pytest.raises(BudgetExceededError, match="MatMul"):
+        session.run(None, feeds)
+    # the same product within the limit runs
+    (y,) = InferenceSession(model).run(None, feeds)
+    assert y.shape == (600, 600) and np.all(y == 1)
+
+
+@pytest.mark.parametrize(
+    ("a_shape", "b_shape"), [((1, 1, 8, 257), (257, 32)), ((2, 16, 40), (40, 8)), ((3, 5), (5, 7))]
+)
+def test_matmul_fast_path_matches_onnxruntime(a_shape, b_shape):
+    model = _matmul_model(list(a_shape), list(b_shape))
+    feeds = {
+        "a": RNG.standard_normal(a_shape).astype(np.float32),
+        "b": RNG.standard_normal(b_shape).astype(np.float32),
+    }
+    (ours,) = InferenceSession(model.SerializeToString()).run(None, feeds)
+    (theirs,) = ort_session(model).run(None, feeds)
+    assert ours.shape == theirs.shape and ours.dtype == theirs.dtype
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+# --- quiet unary ops ------------------------------------------------------------------------
+
+_SPECIAL = np.array([0.0, -0.0, -1.0, 1.0, np.inf, -np.inf, np.nan, 2.0, 1e-40], np.float32)
+
+
+@pytest.mark.parametrize(
+    ("kernel", "ufunc"),
+    [
+        (elementwise.Log, np.log),
+        (elementwise.Sqrt, np.sqrt),
+        (elementwise.Reciprocal, np.reciprocal),
+        (trig.Acos, np.arccos),
+        (trig.Atanh, np.arctanh),
+        (trig.Cosh, np.cosh),
+    ],
+)
+def test_unary_ops_are_quiet_and_exact(kernel, ufunc):
+    before = np.geterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = kernel(_SPECIAL)
+    assert np.geterr() == before
+    with np.errstate(all="ignore"):
+        expected = ufunc(_SPECIAL)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got.view(np.uint32), expected.view(np.uint32))
+
+
+def test_float_mod_by_zero_is_quiet():
+    a = np.array([1.0, -2.0, 0.0], np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = math_ops.Mod(a, np.zeros(3, np.float32), fmod=1)
+    assert np.isnan(got).all()
+
+
+def test_quiet_ops_keep_an_enclosing_error_state():
+    with np.errstate(divide="raise"):
+        elementwise.Log(np.zeros(2, np.float32))
+        assert np.geterr()["divide"] == "raise"
+        with pytest.raises(FloatingPointError):
+            np.log(np.zeros(2, np.float32))
