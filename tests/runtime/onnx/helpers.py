@@ -136,3 +136,27 @@ def single_op_model(op_type, inputs, outputs, attrs=None, initializers=(), opset
 FLOAT = TensorProto.FLOAT
 INT8 = TensorProto.INT8
 INT64 = TensorProto.INT64
+
+
+def check_planned(model: onnx.ModelProto, feeds: dict, rtol: float, atol: float, written_rtol=None):
+    """Runs ``model`` as planned (twice: nothing of the first run may be overwritten), as
+    written (``keep_intermediates``) and in onnxruntime on ``feeds``; asserts each planned
+    output has the shape and dtype written and is within ``rtol``/``atol`` of both (of the
+    written one within ``written_rtol``, 0: equal, when given). Returns the planned session."""
+    from runtime.onnx import InferenceSession
+
+    data = model.SerializeToString()
+    session = InferenceSession(data)
+    written = InferenceSession(data, keep_intermediates=True).run(None, feeds)
+    reference = ort_session(model).run(None, feeds)
+    for _ in range(2):
+        got = session.run(None, feeds)
+        for g, w, r in zip(got, written, reference, strict=True):
+            assert g.shape == w.shape and g.dtype == w.dtype
+            if written_rtol == 0:
+                np.testing.assert_array_equal(g, w)
+            else:
+                within = rtol if written_rtol is None else written_rtol
+                np.testing.assert_allclose(g, w, rtol=within, atol=atol)
+            np.testing.assert_allclose(g, r, rtol=rtol, atol=atol)
+    return session

@@ -8,7 +8,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from runtime.onnx import InferenceSession
-from tests.runtime.onnx.helpers import ort_session
+from tests.runtime.onnx.helpers import check_planned
 
 FLOAT = TensorProto.FLOAT
 RTOL, ATOL = 1e-5, 1e-5  # (a few float32 ulps of the terms: the folding reassociates)
@@ -38,17 +38,7 @@ def _planned_ops(session) -> list:
 
 def _check(model, feeds):
     """The planned run against the graph as written and onnxruntime; returns the session."""
-    data = model.SerializeToString()
-    session = InferenceSession(data)
-    written = InferenceSession(data, keep_intermediates=True).run(None, feeds)
-    reference = ort_session(model).run(None, feeds)
-    for _ in range(2):  # (a second run: nothing of the first was overwritten)
-        got = session.run(None, feeds)
-        for g, w, r in zip(got, written, reference, strict=True):
-            assert g.shape == w.shape and g.dtype == w.dtype
-            np.testing.assert_allclose(g, w, rtol=RTOL, atol=ATOL)
-            np.testing.assert_allclose(g, r, rtol=RTOL, atol=ATOL)
-    return session
+    return check_planned(model, feeds, RTOL, ATOL)
 
 
 def _conv_chain(mul_shape=(1, 8, 1, 1), add_shape=(8, 1, 1), relu=True, bias=True):

@@ -8,7 +8,7 @@ from onnx import TensorProto, helper
 
 from runtime.errors import InvalidModelError
 from runtime.onnx import InferenceSession
-from tests.runtime.onnx.helpers import ort_session
+from tests.runtime.onnx.helpers import check_planned
 
 FLOAT = TensorProto.FLOAT
 RTOL, ATOL = 1e-5, 1e-5  # (one matmul of another width: float rounding may differ)
@@ -50,16 +50,7 @@ def _model(convs, weights_as_feed=False, x_shape=(2, 6, 9, 9)):
 def _check(model, extra_feeds=None):
     feeds = {"x": np.random.default_rng(1).standard_normal((2, 6, 9, 9)).astype(np.float32)}
     feeds.update(extra_feeds or {})
-    data = model.SerializeToString()
-    session = InferenceSession(data)
-    written = InferenceSession(data, keep_intermediates=True).run(None, feeds)
-    reference = ort_session(model).run(None, feeds)
-    for _ in range(2):
-        got = session.run(None, feeds)
-        for g, w, r in zip(got, written, reference, strict=True):
-            assert g.shape == w.shape
-            np.testing.assert_allclose(g, w, rtol=RTOL, atol=ATOL)
-            np.testing.assert_allclose(g, r, rtol=RTOL, atol=ATOL)
+    session = check_planned(model, feeds, RTOL, ATOL)
     return [n.op_type for n in session._planned.nodes]
 
 
