@@ -70,10 +70,15 @@ def test_conv_paths_match_onnxruntime_and_the_plain_path(
     b = RNG.normal(size=(out_channels,)).astype(np.float32)
     if layout == "channels_last":
         x = _channels_last(x)
-    ours = conv.Conv(x, w, b, **attrs)
+    assert_conv_agrees(conv.Conv(x, w, b, **attrs), x, w, b, attrs)
+
+
+def assert_conv_agrees(ours, x, w, b, attrs):
+    """``ours``, the Conv kernel's float32 result, against onnxruntime and the plain path,
+    and a session of the same one-node model against onnxruntime."""
     model = single_op_model(
         "Conv",
-        [("x", FLOAT, shape)],
+        [("x", FLOAT, x.shape)],
         [("y", FLOAT, None)],
         attrs,
         [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")],

@@ -9,13 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from onnx import numpy_helper
 
 from runtime.errors import BudgetExceededError
 from runtime.onnx import InferenceSession
 from runtime.onnx.ops import _conv_small, conv
-from tests.runtime.onnx.helpers import FLOAT, ort_session, single_op_model
-from tests.runtime.onnx.test_conv_paths import _channels_last, _plain
+from tests.runtime.onnx.helpers import ort_session
+from tests.runtime.onnx.test_conv_paths import _channels_last, _plain, assert_conv_agrees
 
 RNG = np.random.default_rng(20261208)
 ROOT = Path(__file__).resolve().parents[3]
@@ -66,18 +65,6 @@ def _run(shape, out_channels, kernel, attrs, layout, dtype=np.float32):
     return x, w, b, ours, path
 
 
-def _onnxruntime(x, w, b, attrs):
-    model = single_op_model(
-        "Conv",
-        [("x", FLOAT, x.shape)],
-        [("y", FLOAT, None)],
-        attrs,
-        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(b, "b")],
-    )
-    (theirs,) = ort_session(model).run(None, {"x": np.ascontiguousarray(x)})
-    return model, theirs
-
-
 @pytest.mark.parametrize("layout", ["nchw", "channels_last"])
 @pytest.mark.parametrize("shape, out_channels, kernel, attrs", SMALL + GENERAL)
 def test_small_plans_match_onnxruntime_and_the_plain_path(
@@ -85,14 +72,7 @@ def test_small_plans_match_onnxruntime_and_the_plain_path(
 ):
     x, w, b, ours, path = _run(shape, out_channels, kernel, attrs, layout)
     assert (path == "small") == ((shape, out_channels, kernel, attrs) in SMALL), path
-    model, theirs = _onnxruntime(x, w, b, attrs)
-    assert ours.dtype == np.float32 and ours.shape == theirs.shape
-    # float32 sums of up to a few thousand unit-variance products: within 1e-5 of the largest
-    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-5 * np.abs(theirs).max())
-    plain = _plain(x, w, b, attrs)
-    np.testing.assert_allclose(ours, plain, rtol=0, atol=1e-5 * np.abs(plain).max())
-    (session,) = InferenceSession(model.SerializeToString()).run(None, {"x": x})
-    np.testing.assert_allclose(session, theirs, rtol=0, atol=1e-5 * np.abs(theirs).max())
+    assert_conv_agrees(ours, x, w, b, attrs)
 
 
 @pytest.mark.parametrize("shape, out_channels, kernel, attrs", SMALL[:4] + SMALL[-3:])
