@@ -5,7 +5,10 @@ shape are usually constants (initializers, or Constant nodes folded by the plan)
 kernel derives from them and from its input's dims (a numpy index, an output shape: after the
 same checks, with the same errors) is then derived once per input shape and remembered; a run
 only applies it (a view of the input). A Clip's constant one-value bounds are checked (NaN,
-rank) once.
+rank) once. An Add / Sub / Mul / Div with one operand a constant of one float value, and a
+Pow by a constant 2, check only the other operand's type and rank at run time (the ufunc on
+the 0-d value: the same bits as the plain kernel's broadcast of it); any other operand takes
+the plain kernel.
 
 Only a node whose kernel is still the op's plain registered one is bound (a node an earlier step
 rewrote keeps its kernel), and only constants of integer types (any other type fails the node's
@@ -20,7 +23,7 @@ import operator
 import numpy as np
 
 from runtime.onnx._graph import Node
-from runtime.onnx.ops import activation, shape
+from runtime.onnx.ops import activation, elementwise, shape
 
 # Input shapes remembered per node (one per distinct input shape in use).
 _MAX_SHAPES = 8
@@ -96,6 +99,86 @@ def _clip(node: Node, known: dict):
     return None if bounds is None else functools.partial(activation.Clip, _bounds=bounds)
 
 
+class OneValue:
+    """Add / Sub / Mul / Div (``ufunc``) with one operand (the first when ``first``) the
+    constant ``value`` (0-d, of a float type; ``rank``: the constant's rank): the ufunc on the
+    0-d value for an array operand of its type and at least its rank (the result then has
+    that operand's shape), ``plain`` (the node's kernel) for anything else. ``in_place``: as
+    the plain kernel's ``_in_place``, a large first operand that only this node reads (not
+    the constant) is overwritten."""
+
+    __slots__ = ("ufunc", "value", "rank", "first", "in_place", "plain")
+
+    def __init__(self, ufunc, value, rank, first, in_place, plain):
+        self.ufunc, self.value, self.rank, self.first = ufunc, value, rank, first
+        self.in_place, self.plain = in_place, plain
+
+    def __call__(self, a, b):
+        if self.first:
+            if type(b) is np.ndarray and b.dtype == self.value.dtype and b.ndim >= self.rank:
+                return self.ufunc(self.value, b)
+        elif type(a) is np.ndarray and a.dtype == self.value.dtype and a.ndim >= self.rank:
+            if self.in_place and a.size >= elementwise._FILL_FROM and a.flags.writeable:
+                return self.ufunc(a, self.value, out=a)
+            return self.ufunc(a, self.value)
+        return self.plain(a, b)
+
+
+_ARITHMETIC = {
+    elementwise.Add: np.add,
+    elementwise.Sub: np.subtract,
+    elementwise.Mul: np.multiply,
+    elementwise.Div: np.divide,
+}
+
+
+def _one_float(name: str, known: dict):
+    value = known.get(name) if name else None
+    if type(value) is np.ndarray and value.size == 1 and value.dtype.kind == "f":
+        return value
+    return None
+
+
+def _arithmetic(node: Node, known: dict, in_place: bool = False):
+    if len(node.inputs) != 2 or node.attrs:
+        return None
+    fn = node.fn.func if in_place else node.fn
+    for index in (1, 0):  # (the second operand constant, then the first)
+        value = _one_float(node.inputs[index], known)
+        if value is not None and _one_float(node.inputs[1 - index], known) is None:
+            value0 = value.reshape(())
+            value0.flags.writeable = False  # (a view of the initializer: read only here)
+            first = index == 0
+            return OneValue(_ARITHMETIC[fn], value0, value.ndim, first, in_place, node.fn)
+    return None
+
+
+def _in_place_arithmetic(node: Node, known: dict):
+    """An Add / Sub / Mul / Div the plan let overwrite its first operand."""
+    fn = node.fn
+    if getattr(fn, "func", None) not in _ARITHMETIC or fn.keywords != {"_in_place": True}:
+        return None
+    return _arithmetic(node, known, in_place=True)
+
+
+def _pow(node: Node, known: dict):
+    if len(node.inputs) != 2 or node.attrs:
+        return None
+    y = known.get(node.inputs[1])
+    if type(y) is not np.ndarray or y.size != 1 or y.dtype.kind not in "fiu":
+        return None
+    if y.reshape(()).item() != 2:
+        return None
+    return functools.partial(_squared, _rank=y.ndim)
+
+
+def _squared(x, y, *, _rank):
+    """Pow(x, 2) for a constant 2 of rank ``_rank``: x * x, as the plain kernel computes it."""
+    if type(x) is np.ndarray and x.dtype.kind == "f" and x.ndim >= _rank:
+        return np.multiply(x, x)
+    return elementwise.Pow(x, y)
+
+
 def _reshape(data, dims):
     return data.reshape(dims)  # (a method: a kernel may be given a numpy scalar)
 
@@ -118,6 +201,8 @@ _BINDERS = {
     shape.Squeeze: _shaped(_squeezed),
     shape.Unsqueeze: _shaped(_unsqueezed),
     activation.Clip: _clip,
+    elementwise.Pow: _pow,
+    **dict.fromkeys(_ARITHMETIC, _arithmetic),
 }
 
 
@@ -125,7 +210,11 @@ def bind_constant_inputs(nodes: list, known: dict) -> list:
     """``nodes`` with each node whose kernel can use its constant inputs bound to them."""
     planned = []
     for node in nodes:
-        binder = _BINDERS.get(node.fn) if node.domain in ("", "ai.onnx") else None
-        fn = binder(node, known) if binder is not None else None
+        fn = None
+        if node.domain in ("", "ai.onnx"):
+            binder = _BINDERS.get(node.fn)
+            if binder is None and type(node.fn) is functools.partial:
+                binder = _in_place_arithmetic
+            fn = binder(node, known) if binder is not None else None
         planned.append(node if fn is None else dataclasses.replace(node, fn=fn))
     return planned

@@ -8,6 +8,10 @@ own definition, bit for bit) or onnxruntime, with the cases that must take the g
 - Log / Sqrt / Reciprocal and the trigonometric ops: no floating-point warning on log(0),
   sqrt(-1), 1 / 0, acos(2) (onnxruntime's C gives -inf / NaN / inf silently), and numpy's error
   state left as it was.
+- Add / Sub / Mul / Div with a one-value float constant and Pow by a constant 2, bound at load
+  (``runtime.onnx._bind_constants``): the plain kernel's bits (the constant fed at run time),
+  onnxruntime's values, in place only on a fresh result, other types and ranks to the plain
+  kernel.
 """
 
 import warnings
@@ -19,7 +23,7 @@ from onnx import TensorProto, helper
 from runtime import Limits
 from runtime._budget import Budget, running
 from runtime.errors import BudgetExceededError, InvalidModelError
-from runtime.onnx import InferenceSession
+from runtime.onnx import InferenceSession, _bind_constants
 from runtime.onnx.ops import elementwise, math_ops, trig
 from tests.runtime.onnx.helpers import ort_session
 
@@ -198,3 +202,110 @@ def test_quiet_ops_keep_an_enclosing_error_state():
         assert np.geterr()["divide"] == "raise"
         with pytest.raises(FloatingPointError):
             np.log(np.zeros(2, np.float32))
+
+
+# --- arithmetic with a one-value constant (runtime.onnx._bind_constants) ----------------------
+
+
+def _binary_models(op, value, const_first, x_type=TensorProto.FLOAT, producer=None):
+    """``op`` of x (or ``producer``'s fresh result of x) and a constant, with the constant as
+    an initializer (bound at load) and as a graph input (the plain kernel)."""
+    c = np.asarray(value)
+    nodes = [helper.make_node(producer, ["x", "x"], ["p"])] if producer else []
+    operand = "p" if producer else "x"
+    names = ["c", operand] if const_first else [operand, "c"]
+    nodes.append(helper.make_node(op, names, ["y"]))
+    x = helper.make_tensor_value_info("x", x_type, None)
+    c_type = helper.np_dtype_to_tensor_dtype(c.dtype)
+    y = [helper.make_tensor_value_info("y", x_type, None)]
+
+    def model(inputs, inits):
+        graph = helper.make_graph(nodes, "g", inputs, y, initializer=inits)
+        return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+    bound = model([x], [helper.make_tensor("c", c_type, c.shape, c.reshape(-1).tolist())])
+    fed = model([x, helper.make_tensor_value_info("c", c_type, list(c.shape))], [])
+    return bound, fed, c
+
+
+_VALUES = [np.float32(0.75), np.full((1,), -3.5, np.float32), np.full((1, 1, 1), 1e-3, np.float32)]
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero")  # (numpy's, as the plain kernel's)
+@pytest.mark.parametrize("op", ["Add", "Sub", "Mul", "Div"])
+@pytest.mark.parametrize("value", _VALUES, ids=["0-d", "[1]", "[1,1,1]"])
+@pytest.mark.parametrize("const_first", [False, True], ids=["x-op-c", "c-op-x"])
+def test_one_value_constant_has_the_plain_kernels_bits(op, value, const_first):
+    bound, fed, c = _binary_models(op, value, const_first)
+    ours = InferenceSession(bound.SerializeToString())
+    assert isinstance(ours._planned.nodes[0].fn, _bind_constants.OneValue)
+    plain = InferenceSession(fed.SerializeToString())
+    theirs = ort_session(bound)
+    # a rank of at least the constant's (the bound path), a lower one (the plain kernel's
+    # broadcast), one value, and a 0-d x
+    for shape in [(2, 3, 5), (1, 1, 8, 32), (4,), ()]:
+        x = RNG.standard_normal(shape).astype(np.float32)
+        x.reshape(-1)[:1] = 0.0  # (a zero divisor: inf / NaN, quietly or not, as plain)
+        (got,) = ours.run(None, {"x": x})
+        (expected,) = plain.run(None, {"x": x, "c": c})
+        assert got.shape == expected.shape == np.broadcast_shapes(shape, c.shape)
+        assert got.dtype == np.float32
+        np.testing.assert_array_equal(got, expected)
+        (reference,) = theirs.run(None, {"x": x})
+        np.testing.assert_allclose(got, reference, rtol=1e-6)
+
+
+@pytest.mark.parametrize("op", ["Add", "Sub", "Mul", "Div"])
+def test_one_value_constant_overwrites_only_a_fresh_result(op):
+    # x * x is fresh and read only by the bound node: a large one is overwritten in place
+    bound, fed, c = _binary_models(op, np.float32(1.5), False, producer="Mul")
+    ours = InferenceSession(bound.SerializeToString())
+    fn = ours._planned.nodes[-1].fn
+    assert isinstance(fn, _bind_constants.OneValue) and fn.in_place
+    x = RNG.standard_normal((3, 40, 40)).astype(np.float32)
+    kept = x.copy()
+    (got,) = ours.run(None, {"x": x})
+    (expected,) = InferenceSession(fed.SerializeToString()).run(None, {"x": x, "c": c})
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(x, kept)
+    # a feed is never overwritten
+    bound, _, _ = _binary_models(op, np.float32(1.5), False)
+    assert not InferenceSession(bound.SerializeToString())._planned.nodes[0].fn.in_place
+    InferenceSession(bound.SerializeToString()).run(None, {"x": x})
+    np.testing.assert_array_equal(x, kept)
+
+
+def test_one_value_constant_leaves_other_types_to_the_plain_kernel():
+    kernel = _bind_constants.OneValue(
+        np.add, np.array(1.0, np.float32), 0, False, False, elementwise.Add
+    )
+    with pytest.raises(InvalidModelError, match="element types"):
+        kernel(np.ones(3, np.float64), np.ones((), np.float32))
+    # a 0-d float constant beside an integer one: not bound (Div truncates integers)
+    bound, _, _ = _binary_models("Div", np.int64(3), False, x_type=TensorProto.INT64)
+    session = InferenceSession(bound.SerializeToString())
+    assert not isinstance(session._planned.nodes[0].fn, _bind_constants.OneValue)
+    (got,) = session.run(None, {"x": np.array([-7, 7], np.int64)})
+    np.testing.assert_array_equal(got, [-2, 2])
+
+
+@pytest.mark.parametrize(
+    ("exponent", "bound"),
+    [(np.float32(2), True), (np.full((1,), 2, np.int64), True), (np.float32(3), False)],
+)
+def test_pow_by_a_constant_two(exponent, bound):
+    model, fed, c = _binary_models("Pow", exponent, False)
+    ours = InferenceSession(model.SerializeToString())
+    assert (getattr(ours._planned.nodes[0].fn, "func", None) is _bind_constants._squared) == bound
+    theirs = ort_session(model)
+    for shape in [(2, 257), (3,), ()]:
+        x = RNG.standard_normal(shape).astype(np.float32)
+        (got,) = ours.run(None, {"x": x})
+        (expected,) = InferenceSession(fed.SerializeToString()).run(None, {"x": x, "c": c})
+        np.testing.assert_array_equal(got, expected)
+        np.testing.assert_allclose(got, theirs.run(None, {"x": x})[0], rtol=1e-6)
+    # an integer base takes the plain kernel, exact
+    np.testing.assert_array_equal(
+        _bind_constants._squared(np.array([3, -4], np.int32), exponent, _rank=exponent.ndim),
+        elementwise.Pow(np.array([3, -4], np.int32), exponent),
+    )

@@ -45,7 +45,11 @@ def _model(extra_output=False):
 
 
 def _in_place(session) -> list:
-    return [getattr(n.fn, "keywords", {}).get("_in_place", False) for n in session._planned.nodes]
+    # (a node with a one-value constant operand is bound to it: _bind_constants.OneValue)
+    return [
+        getattr(n.fn, "in_place", False) or getattr(n.fn, "keywords", {}).get("_in_place", False)
+        for n in session._planned.nodes
+    ]
 
 
 def test_a_chain_on_a_fresh_result_is_computed_in_place_with_the_same_bits():
