@@ -118,8 +118,9 @@ def Sigmoid(x):
     # type: a Python scalar costs a conversion per operation, more than a small x's arithmetic)
     zero, one = _zero_one(x.dtype)
     e = np.exp(-np.abs(x))
-    d = one + e
-    return np.where(x >= zero, one / d, e / d).astype(x.dtype, copy=False)
+    # 1 / (1 + e) for x >= 0, e / (1 + e) below (and for NaN): the numerator chosen first,
+    # one division instead of two
+    return np.divide(np.where(x >= zero, one, e), one + e)
 
 
 def HardSigmoid(x, *, alpha=0.2, beta=0.5):

@@ -65,10 +65,15 @@ def _mean(x, axes, keepdims):
     if x.dtype not in (np.float32, np.float64) or not x.size:
         return x.mean(axis=axes, keepdims=keepdims)
     total = np.add.reduce(x, axis=axes, keepdims=keepdims)
-    count = math.prod(x.shape[a] for a in axes)
-    if type(total) is np.ndarray:
+    count = x.shape[axes[0]] if len(axes) == 1 else math.prod(x.shape[a] for a in axes)
+    if type(total) is np.ndarray and total.size >= _DIVIDE_IN_PLACE_FROM:
         return np.true_divide(total, count, out=total)
-    return total / count
+    return np.true_divide(total, count)
+
+
+# From this many elements a mean's sums are divided in place (below, ``out=`` costs more than
+# the new array).
+_DIVIDE_IN_PLACE_FROM = 2048
 
 
 def _max(x, axes, keepdims):

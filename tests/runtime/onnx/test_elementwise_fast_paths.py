@@ -12,6 +12,7 @@ own definition, bit for bit) or onnxruntime, with the cases that must take the g
   (``runtime.onnx._bind_constants``): the plain kernel's bits (the constant fed at run time),
   onnxruntime's values, in place only on a fresh result, other types and ranks to the plain
   kernel.
+- ReduceMean: numpy's mean bit for bit, its sums divided in place only when large.
 """
 
 import warnings
@@ -24,7 +25,7 @@ from runtime import Limits
 from runtime._budget import Budget, running
 from runtime.errors import BudgetExceededError, InvalidModelError
 from runtime.onnx import InferenceSession, _bind_constants
-from runtime.onnx.ops import elementwise, math_ops, trig
+from runtime.onnx.ops import elementwise, math_ops, reduce, trig
 from tests.runtime.onnx.helpers import ort_session
 
 RNG = np.random.default_rng(15)
@@ -309,3 +310,21 @@ def test_pow_by_a_constant_two(exponent, bound):
         _bind_constants._squared(np.array([3, -4], np.int32), exponent, _rank=exponent.ndim),
         elementwise.Pow(np.array([3, -4], np.int32), exponent),
     )
+
+
+# --- ReduceMean's division ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(
+    ("shape", "axes"),
+    [((1, 129, 7), [1]), ((1, 1, 7), [-1]), ((4, 4), [1]), ((3, 5), [0, 1]), ((8, 300, 5), [2])],
+)
+def test_reduce_mean_is_numpys_mean(shape, axes, dtype):
+    # (the last: 2,400 sums, divided in place)
+    x = RNG.standard_normal(shape).astype(dtype)
+    for keepdims in (0, 1):
+        got = reduce.ReduceMean(x, axes=axes, keepdims=keepdims)
+        expected = np.mean(x, axis=tuple(axes), keepdims=bool(keepdims))
+        assert got.dtype == dtype and got.shape == expected.shape
+        np.testing.assert_array_equal(got, expected)
