@@ -124,11 +124,18 @@ def Sigmoid(x):
 
 
 def HardSigmoid(x, *, alpha=0.2, beta=0.5):
-    return np.clip(x * np.asarray(alpha, x.dtype) + np.asarray(beta, x.dtype), 0, 1).astype(x.dtype)
+    y = x * np.asarray(alpha, x.dtype) + np.asarray(beta, x.dtype)
+    if type(y) is np.ndarray and y.dtype.char in "fd":
+        # numpy's clip to [0, 1] without its wrappers, in y (a new array): the same bits, NaN
+        # kept and max(0, -0) = 0 (float16's loops order signed zeros otherwise: np.clip)
+        zero, one = _zero_one(y.dtype)
+        np.maximum(zero, y, out=y)
+        return np.minimum(y, one, out=y)
+    return np.clip(y, 0, 1).astype(x.dtype)
 
 
 def HardSwish(x):
-    return (x * HardSigmoid(x, alpha=1 / 6, beta=0.5)).astype(x.dtype)
+    return (x * HardSigmoid(x, alpha=1 / 6, beta=0.5)).astype(x.dtype, copy=False)
 
 
 def Gelu(x, *, approximate="none"):

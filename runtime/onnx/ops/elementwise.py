@@ -29,17 +29,19 @@ def _broadcast(op, *xs):
 
 
 def _within(a, b) -> bool:
-    """Whether ``b`` broadcasts into ``a``'s shape without growing it (equal shapes, one
-    element, or ``a``'s trailing dims), for two arrays of one dtype: the result is then no
-    larger than ``a``, which the run already holds, and needs no check before it is made."""
+    """Whether ``b`` broadcasts into ``a``'s shape without growing it (each of its dims, aligned
+    on ``a``'s last ones, 1 or ``a``'s: one element, ``a``'s trailing dims, a per-channel
+    [1, C, 1, 1]), for two arrays of one dtype: the result is then no larger than ``a``, which
+    the run already holds, and needs no check before it is made."""
     if type(a) is not np.ndarray or type(b) is not np.ndarray or a.dtype != b.dtype:
         return False
     shape, other = a.shape, b.shape
-    return (
-        other == shape
-        or (b.size == 1 and b.ndim <= a.ndim)
-        or (b.ndim < a.ndim and other == shape[a.ndim - b.ndim :])
-    )
+    if other == shape or (b.size == 1 and b.ndim <= a.ndim):
+        return True
+    if b.ndim > a.ndim:
+        return False
+    tail = shape[a.ndim - b.ndim :]
+    return other == tail or all(o == 1 or o == d for o, d in zip(other, tail, strict=True))
 
 
 def _arith(op, ufunc, a, b, in_place=False):

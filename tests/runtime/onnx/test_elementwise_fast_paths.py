@@ -13,6 +13,10 @@ own definition, bit for bit) or onnxruntime, with the cases that must take the g
   onnxruntime's values, in place only on a fresh result, other types and ranks to the plain
   kernel.
 - ReduceMean: numpy's mean bit for bit, its sums divided in place only when large.
+- Binary ops whose one operand broadcasts into the other without growing it (a per-channel
+  [1, C, 1, 1]): numpy's ufunc without the broadcast-shape walk; growth on both sides still
+  checked, other types refused.
+- HardSigmoid's clip as maximum / minimum: numpy's clip bit for bit (signed zeros, NaN).
 """
 
 import warnings
@@ -25,7 +29,7 @@ from runtime import Limits
 from runtime._budget import Budget, running
 from runtime.errors import BudgetExceededError, InvalidModelError
 from runtime.onnx import InferenceSession, _bind_constants
-from runtime.onnx.ops import elementwise, math_ops, reduce, trig
+from runtime.onnx.ops import activation, elementwise, math_ops, reduce, trig
 from tests.runtime.onnx.helpers import ort_session
 
 RNG = np.random.default_rng(15)
@@ -328,3 +332,89 @@ def test_reduce_mean_is_numpys_mean(shape, axes, dtype):
         expected = np.mean(x, axis=tuple(axes), keepdims=bool(keepdims))
         assert got.dtype == dtype and got.shape == expected.shape
         np.testing.assert_array_equal(got, expected)
+
+
+# --- arithmetic broadcasting without growth --------------------------------------------------
+
+
+@pytest.mark.parametrize("op", ["Add", "Sub", "Mul", "Div", "Max", "Min", "Less", "Equal"])
+@pytest.mark.parametrize(
+    ("a_shape", "b_shape"),
+    [
+        ((1, 96, 4, 6), (1, 96, 1, 1)),  # per channel (a squeeze-excite scale)
+        ((1, 96, 1, 1), (1, 96, 4, 6)),  # (the other way round)
+        ((2, 3, 5), (3, 1)),
+        ((2, 3, 5), (1, 1, 5)),
+        ((4, 1), (1, 5)),  # both grow: the general path, with its size check
+        ((3, 0, 2), (3, 1, 1)),
+    ],
+)
+def test_broadcast_into_an_operand_is_numpys_ufunc(op, a_shape, b_shape):
+    a = RNG.standard_normal(a_shape).astype(np.float32)
+    b = RNG.standard_normal(b_shape).astype(np.float32) + 3.0
+    ufunc = {
+        "Add": np.add,
+        "Sub": np.subtract,
+        "Mul": np.multiply,
+        "Div": np.divide,
+        "Max": np.maximum,
+        "Min": np.minimum,
+        "Less": np.less,
+        "Equal": np.equal,
+    }[op]
+    got = getattr(elementwise, op)(a, b)
+    expected = ufunc(a, b)
+    assert got.dtype == expected.dtype and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
+    if a_shape == (1, 96, 4, 6) and op in ("Add", "Mul"):  # a channels-last view
+        view = np.ascontiguousarray(a.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+        np.testing.assert_array_equal(getattr(elementwise, op)(view, b), expected)
+
+
+def test_broadcast_growth_is_still_checked_and_typed():
+    with running(Budget(Limits(max_tensor_bytes=1 << 20))):
+        with pytest.raises(BudgetExceededError, match="Add"):
+            elementwise.Add(np.ones((600, 1), np.float32), np.ones((1, 600), np.float32))
+    with pytest.raises(InvalidModelError, match="element types"):
+        elementwise.Mul(np.ones((2, 3), np.float32), np.ones((1, 3), np.float64))
+    with pytest.raises(InvalidModelError, match="broadcast"):
+        elementwise.Add(np.ones((2, 3), np.float32), np.ones((2, 1, 2), np.float32))
+
+
+# --- HardSigmoid / HardSwish -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("size", [1, 7, 15, 1015])
+@pytest.mark.parametrize(("alpha", "beta"), [(0.2, 0.5), (1 / 6, 0.5), (-1.0, -0.0)])
+def test_hard_sigmoid_is_numpys_clip_bit_for_bit(dtype, size, alpha, beta):
+    special = [0.0, -0.0, 1.0, -1.0, 2.5, -2.5, np.nan, np.inf, -np.inf, 1e-30, 5e-8]
+    x = np.resize(np.concatenate([special, RNG.standard_normal(size) * 4]), size).astype(dtype)
+    with np.errstate(invalid="ignore"):
+        expected = np.clip(x * np.asarray(alpha, dtype) + np.asarray(beta, dtype), 0, 1)
+        got = activation.HardSigmoid(x, alpha=alpha, beta=beta)
+    assert got.dtype == dtype and got.shape == x.shape
+    bits = {2: np.uint16, 4: np.uint32, 8: np.uint64}[x.itemsize]
+    np.testing.assert_array_equal(got.view(bits), expected.astype(dtype).view(bits))
+
+
+def test_hard_swish_matches_onnxruntime():
+    graph = helper.make_graph(
+        [
+            helper.make_node("HardSwish", ["x"], ["y"]),
+            helper.make_node("HardSigmoid", ["x"], ["z"]),
+        ],
+        "hard",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 96, 1, 1])],
+        [
+            helper.make_tensor_value_info("y", TensorProto.FLOAT, None),
+            helper.make_tensor_value_info("z", TensorProto.FLOAT, None),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    x = (RNG.standard_normal((1, 96, 1, 1)) * 5).astype(np.float32)
+    ours = InferenceSession(model.SerializeToString()).run(None, {"x": x})
+    theirs = ort_session(model).run(None, {"x": x})
+    for got, expected in zip(ours, theirs, strict=True):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
