@@ -64,6 +64,9 @@ class SmallPlan:
         "wshape",  # w as a matrix (M, K*C)
         "axes",  # (N, C, *S) -> (N, *S, C)
         "axes_back",  # (N, *S, C) -> (N, C, *S)
+        "shifts",  # flat shifts: (the flat canvas's width, where x goes in it), or None
+        "offset",  # the view's first element in its root, in elements
+        "masks",  # flat shifts: the window entries to zero in the cols view (index tuples)
     )
 
     def __init__(self):
@@ -75,6 +78,8 @@ class SmallPlan:
         (M,) if given; ``packed`` is ``conv.pack_weights(w, group, dtype)`` or None."""
         check_size(self.largest, op)
         dtype = x.dtype
+        if self.shifts is not None:
+            return self._run_shifts(x, w, bias, packed)
         if self.canvas is not None:
             # (zeros only around a padded input: a copy into another layout fills it all)
             canvas = np.zeros(self.canvas, dtype) if self.padded else np.empty(self.canvas, dtype)
@@ -114,6 +119,89 @@ class SmallPlan:
         if bias is not None:
             out += bias.astype(dtype, copy=False)[:, None]
         return out.reshape(self.out)
+
+    def _run_shifts(self, x, w, bias, packed):
+        """The flat-shift cols (``_shifts_layout``): the kernel taps' shifted runs of the
+        (N, C, *S)-contiguous input's flat planes, one strided copy, then the entries whose
+        window reached across a row edge (a pad) zeroed."""
+        dtype = x.dtype
+        c = x.shape[1]
+        if self.canvas is not None:  # zeros before and after each flat plane: the pads
+            width, start = self.shifts
+            root = np.zeros(self.canvas, dtype)
+            root[:, start : start + width] = x.reshape(c, width)
+        else:
+            root = x if x.flags.c_contiguous else np.ascontiguousarray(x)
+        view = np.ndarray(self.view_shape, dtype, root, self.offset * x.itemsize, self.view_strides)
+        weights = _matrix(self, w, packed, dtype)
+        biased = self.biased is not None and bias is not None
+        cols = np.empty(self.biased[0] if biased else self.cols, dtype)
+        target = np.ndarray(self.view_shape, dtype, cols, 0, self.biased[1]) if biased else None
+        if target is None:
+            target = cols.reshape(self.view_shape)
+        np.copyto(target, view)
+        for mask in self.masks:
+            target[mask] = 0
+        if biased:  # (as in run: the bias as the product's last term)
+            cols[-1].fill(1)
+            wb = np.empty((weights.shape[0], weights.shape[1] + 1), dtype)
+            wb[:, :-1] = weights
+            wb[:, -1] = bias
+            return np.matmul(wb, cols).reshape(self.out)
+        out = np.matmul(weights, cols)
+        if bias is not None:
+            out += bias.astype(dtype, copy=False)[:, None]
+        return out.reshape(self.out)
+
+
+def _matrix(small, w, packed, dtype):
+    """The weights as the (M, K*C) left operand, columns in cols' (kernel tap, channel)
+    order."""
+    if small.natural:  # (one channel or a 1x1 kernel: w's own order is the packed one)
+        return w.reshape(small.wshape).astype(dtype, copy=False)
+    if packed is not None:
+        return packed[0].T  # (M, K*C), a view
+    return np.moveaxis(w, 1, -1).reshape(small.wshape).astype(dtype, copy=False)
+
+
+def _shifts_layout(x, kernel, dilations, pads, out_sp):
+    """The flat-shift cols of a stride-1 convolution whose output keeps the input's size on
+    every spatial axis but the first, or None when it does not.
+
+    With x's planes flat (C, S) and the output's positions r on the same grid, the window
+    entry of tap t at r is x[c, r + o_t] (o_t the tap's flat offset, pads included): one
+    strided view (*K, C, *out) of x whose runs are the P positions in a row, a copy of
+    memcpy speed, rather than runs of one output row. Pads are zeros around each flat plane
+    (a canvas of (C, before + S + after) when a tap reaches past the plane) and, along the
+    axes after the first, entries whose window crossed a row edge (read from the row before
+    or after) zeroed once copied. Returns (canvas or None, (S, before), view offset in
+    elements, view shape, view strides in elements, masks)."""
+    nsp = len(kernel)
+    spatial = x.shape[2:]
+    if any(o != d for o, d in zip(out_sp[1:], spatial[1:], strict=True)):
+        return None
+    c = x.shape[1]
+    grid = [math.prod(spatial[i + 1 :]) for i in range(nsp)]  # the flat planes' row strides
+    size = math.prod(spatial)
+    p = math.prod(out_sp)
+    first = -sum(pads[i] * g for i, g in enumerate(grid))
+    last = first + sum((k - 1) * d * g for k, d, g in zip(kernel, dilations, grid, strict=True))
+    before, after = max(0, -first), max(0, last + p - size)
+    width = before + size + after
+    canvas = (c, width) if before or after else None
+    shape = (*kernel, c, *out_sp)
+    strides = (*(d * g for d, g in zip(dilations, grid, strict=True)), width, *grid)
+    masks = []
+    for i in range(1, nsp):
+        for k in range(kernel[i]):
+            shift = k * dilations[i] - pads[i]
+            if shift == 0:
+                continue
+            edge = slice(0, -shift) if shift < 0 else slice(max(0, spatial[i] - shift), None)
+            index = [slice(None)] * len(shape)
+            index[i], index[nsp + 1 + i] = k, edge
+            masks.append(tuple(index))
+    return canvas, (size, before), before + first, shape, strides, tuple(masks)
 
 
 def plan(geo, x, w, group: int, dtype) -> SmallPlan | None:
@@ -173,9 +261,19 @@ def plan(geo, x, w, group: int, dtype) -> SmallPlan | None:
             if best is None or made + copy < best[0]:
                 best = (made + copy, copy, order, canvas, rows, view_shape, view_strides)
     _, copy, order, canvas, rows, view_shape, view_strides = best
+    shifts = None
+    if not depthwise and max(strides) == 1:
+        shifts = _shifts_layout(x, kernel, dilations, pads, out_sp)
+        if shifts is not None and _shifts_cost(x, shifts, item) >= best[0]:
+            shifts = None
     small = SmallPlan()
     small.path, small.depthwise, small.rows = "small", depthwise, rows
     small.view_shape, small.view_strides = view_shape, view_strides
+    if shifts is not None:
+        canvas, small.shifts, small.offset, view_shape, steps, small.masks = shifts
+        small.view_shape, small.view_strides = view_shape, tuple(s * item for s in steps)
+        copy, rows, order = 1, True, tuple(range(x.ndim))
+        small.rows = rows
     small.canvas, small.padded = canvas, any(pads)
     small.wshape = (m, kk * cg)
     small.axes = (0, *range(2, x.ndim), 1)
@@ -206,6 +304,23 @@ def plan(geo, x, w, group: int, dtype) -> SmallPlan | None:
     cols = small.biased[0] if small.biased else small.cols
     small.largest = max(cols, (m, p), canvas or (), key=math.prod)
     return small
+
+
+def _shifts_cost(x, shifts, item) -> int:
+    """The cost of ``_shifts_layout``'s copies, in element copies: the input into its flat
+    canvas (or an NCHW copy of an input in another layout), the cols copy, and the zeroed
+    window entries (one run per output row)."""
+    canvas, _, _, shape, strides, masks = shifts
+    made = 0 if x.flags.c_contiguous else _copy_cost(x.shape, x.strides, item)
+    if canvas is not None:
+        made += x.size + RUN_COST * x.shape[1]
+    copy = _copy_cost(shape, [s * item for s in strides], item)
+    target = _c_strides(shape, range(len(shape)), item)  # (the cols' own layout)
+    for mask in masks:
+        zeroed = np.broadcast_to(np.empty((), np.int8), shape)[mask]  # (no memory: a shape)
+        steps = [st for st, index in zip(target, mask, strict=True) if isinstance(index, slice)]
+        copy += _copy_cost(zeroed.shape, steps, item)
+    return made + copy
 
 
 def _cols_strides(view_shape, rows, nsp, shape, item) -> tuple:
