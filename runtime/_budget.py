@@ -34,9 +34,11 @@ from runtime.errors import BudgetExceededError, InvalidModelError
 __all__ = [
     "Budget",
     "Limits",
+    "activate",
     "active",
     "check_elements",
     "check_tensor_bytes",
+    "deactivate",
     "fits",
     "running",
 ]
@@ -120,6 +122,12 @@ class Budget:
 
 
 _ACTIVE: contextvars.ContextVar[Budget | None] = contextvars.ContextVar("budget", default=None)
+
+
+# ``running``'s two steps as plain calls (the ContextVar's own methods), for a caller on a
+# small model's hot path: ``token = activate(budget)`` ... ``deactivate(token)`` in a finally.
+activate = _ACTIVE.set
+deactivate = _ACTIVE.reset
 
 
 def active() -> Budget:

@@ -53,25 +53,31 @@ def _blas_readers():
 
 
 def _single_threaded_blas():
-    """Holds every loaded BLAS to one thread. Returns what to give back to
-    ``_restore_blas``: None when every one already ran on one thread (the usual case, read in
-    ~0.1 us each), else the (library, previous count) pairs changed. (threadpoolctl's
-    ``limit()`` does the same through its generic machinery in about 25 us, a tenth of a
-    TFLite Micro-sized model's invoke.)"""
-    changed = None
+    """Holds every loaded BLAS to one thread (the caller holds ``_lock``). Returns what
+    ``_restore_blas`` gives back (``_blas_limit``): None when every one already ran on one
+    thread (the usual case, read in ~0.1 us each), else the (library, previous count) pairs
+    changed. (threadpoolctl's ``limit()`` does the same through its generic machinery in
+    about 25 us, a tenth of a TFLite Micro-sized model's invoke.)"""
+    global _blas_limit
+    # Published before any count is set (the caller holds ``_lock``): ``hold_blas``'s lock-free
+    # test reads the counts, then this, so it cannot see a count set here with no change held.
+    _blas_limit = changed = []
     for lib, read in _blas_readers():
         n = read()
         if n is not None and n != 1:
-            lib.set_num_threads(1)
-            if changed is None:
-                changed = []
             changed.append((lib, n))
-    return changed
+            lib.set_num_threads(1)
+    return changed or None
 
 
-def _restore_blas(changed) -> None:
-    for lib, n in changed:
+def _restore_blas() -> None:
+    """Give back the counts ``_blas_limit`` holds (the caller holds ``_lock``), counted in
+    ``_generation`` before ``_blas_limit`` is cleared (see ``hold_blas``)."""
+    global _blas_limit, _generation
+    for lib, n in _blas_limit:
         lib.set_num_threads(n)
+    _generation += 1
+    _blas_limit = None
 
 
 def default_threads() -> int:
@@ -84,6 +90,48 @@ def default_threads() -> int:
 _lock = threading.Lock()
 _active = 0  # invokes in progress (BLAS is single-threaded while any runs)
 _blas_limit = None
+_generation = 0  # restores so far
+
+
+def hold_blas() -> bool:
+    """Hold BLAS to one thread until the matching ``release_blas``, to be called only when
+    this returns True (calls nest, from any thread: the first that finds BLAS on more than one
+    thread sets it to one, the last restores what it found).
+
+    The common case takes no lock: every BLAS already reads one thread, no run holds a change
+    (``_blas_limit`` is None) and none was restored meanwhile (``_generation``). Such a run
+    changes nothing and has nothing to restore. A run that changes a count publishes
+    ``_blas_limit`` before it sets it, and one that restores it counts ``_generation`` before it
+    clears ``_blas_limit``: a run that read a count of one that another set sees either, takes
+    the lock and is counted (or, after the restore, finds the restored count).
+
+    The ONNX session's ``run`` calls these two directly: its kernels use no chunk threads,
+    and the ``threads`` context manager's object and calls are a visible part of a small
+    model's run.
+    """
+    global _active, _blas_limit
+    generation = _generation
+    for _, read in _blas if _blas is not None else _blas_readers():
+        if read() != 1:
+            break
+    else:
+        if _blas_limit is None and _generation == generation:
+            return False
+    with _lock:
+        if _active == 0:
+            _blas_limit = _single_threaded_blas()
+        _active += 1
+    return True
+
+
+def release_blas() -> None:
+    """End one ``hold_blas`` that returned True; the last one restores every BLAS's previous
+    thread count."""
+    global _active
+    with _lock:
+        _active -= 1
+        if _active == 0 and _blas_limit is not None:
+            _restore_blas()
 
 
 class threads:  # noqa: N801 (used as a function: ``with threads(n):``)
@@ -112,13 +160,12 @@ class threads:  # noqa: N801 (used as a function: ``with threads(n):``)
         return self
 
     def __exit__(self, *exc):
-        global _threads, _active, _blas_limit
+        global _threads, _active
         with _lock:
             _threads = self._previous
             _active -= 1
             if _active == 0 and _blas_limit is not None:
-                _restore_blas(_blas_limit)
-                _blas_limit = None
+                _restore_blas()
         return False
 
 

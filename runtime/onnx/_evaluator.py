@@ -50,12 +50,24 @@ class BoundGraph:
             raise InvalidModelError(
                 f"subgraph {graph.name!r} takes {len(graph.inputs)} inputs; received {len(inputs)}"
             )
-        feeds = {v.name: x for v, x in zip(graph.inputs, inputs, strict=True)}
+        _steps(graph)  # (cached: also the names of its inputs and outputs)
+        _, _, _, input_names, output_names = graph.steps
+        feeds = dict(zip(input_names, inputs, strict=True)) if inputs else {}
         values = run_graph(graph, feeds, outer=self.scope)
-        return [values[v.name] for v in graph.outputs]
+        # Outputs from the subgraph's own values (the outer ones it reads were copied in), a
+        # dict lookup; the ChainMap (a Python-level lookup) for any other.
+        local = values.maps[0]
+        return [local[name] if name in local else values[name] for name in output_names]
 
 
-def run_graph(graph: Graph, feeds: dict, outer=None, keep: dict | None = None, typed: bool = False):
+def run_graph(
+    graph: Graph,
+    feeds: dict,
+    outer=None,
+    keep: dict | None = None,
+    typed: bool = False,
+    budget=None,
+):
     """Run ``graph`` on ``feeds`` and return the scope holding every value computed.
 
     Args:
@@ -65,50 +77,181 @@ def run_graph(graph: Graph, feeds: dict, outer=None, keep: dict | None = None, t
         keep: if given, every value computed is also stored into it (intermediates).
         typed: every node's inputs are known to pass the schema's type checks (an earlier run
             of this graph on feeds of the same dtypes passed them: see ``types_follow_feeds``).
+        budget: the run's budget, when the caller has it at hand (else the active one).
     """
-    held = _Held(_budget.active())
+    if budget is None:
+        budget = _budget.active()
+    # Bytes of the values this graph computed, returned to the budget when it ends (the
+    # caller takes what it needs from the scope; the run holds the rest no longer).
+    held = 0
     try:
-        return _run_nodes(graph, feeds, outer, keep, held, typed)
+        local = dict(graph.initializers)
+        local.update(feeds)
+        values = ChainMap(local, outer) if outer is not None else local
+        if outer is not None:
+            # The enclosing values this subgraph reads, looked up once (a ChainMap lookup is a
+            # Python call); one that is missing is reported by the node that reads it.
+            scopes = outer.maps if type(outer) is ChainMap else (outer,)
+            for name in graph.free:
+                if name not in local:
+                    for scope in scopes:
+                        value = scope.get(name, _ABSENT)
+                        if value is not _ABSENT:
+                            local[name] = value
+                            break
+        limits = budget.limits
+        max_nodes, max_held, max_tensor = (
+            limits.max_nodes,
+            limits.max_memory_bytes,
+            limits.max_tensor_bytes,
+        )
+        cached = graph.steps
+        steps = cached[1] if cached is not None and cached[0] is graph.nodes else _steps(graph)
+        # The type checks are skipped when a run on outside values of the same dtypes passed
+        # them (``_Proofs``; a main graph's caller may know it already: ``typed``); ``proven``
+        # lists that run's subgraph nodes' output kinds, ``seen`` collects this run's when it
+        # is the one to prove.
+        proven = seen = signature = None
+        if not typed and graph.steps[2].plain:
+            proofs = graph.steps[2]
+            signature = proofs.signature(local)
+            if signature is not None:
+                proven = proofs.runs.get(signature)
+                if proven is not None:
+                    typed, proven = True, iter(proven)
+                else:
+                    seen = []
+        # Every node of the graph charged at once when they all fit; else one by one, so that the
+        # node that would exceed the limit raises, named.
+        counted = budget.nodes + len(steps) <= max_nodes
+        lookup = local.__getitem__
+        if counted:
+            budget.nodes += len(steps)
+        for node, fn, names, attrs, outputs, single, blank in steps:
+            if not counted:
+                if budget.nodes >= max_nodes:
+                    budget.visit(node)
+                budget.nodes += 1
+            if blank:
+                args = [_value(node, name, values) if name else None for name in names]
+            else:
+                try:
+                    args = list(map(lookup, names))  # (no comprehension frame per node)
+                except KeyError:
+                    args = [_value(node, name, values) for name in names]
+            while args and args[-1] is None:
+                args.pop()  # an empty optional value, last: the op's defaults apply
+            if not typed:
+                # The checks of the inputs' kinds (sequence or tensor) and of their dtypes against
+                # the schema depend on these alone: run once per combination seen at this node.
+                key = tuple([a.dtype if isinstance(a, np.ndarray) else type(a) for a in args])
+                checked = node.checked
+                if key not in checked:
+                    _check_node(node, args)
+                    if len(checked) < _MAX_CHECKED:
+                        checked.add(key)
+            try:
+                if attrs is None:
+                    result = fn(*args)
+                else:
+                    if node.graph_attrs:
+                        attrs = _bound_graphs(node, values)
+                    result = fn(*args, **attrs)
+            except Exception as e:
+                raise_relabelled(_node_error(node, args, e), e)
+            if signature is not None and node.graph_attrs:
+                if seen is not None:
+                    seen.append(_kinds(result))
+                elif _kinds(result) != next(proven):
+                    # (a branch of other output types: the nodes after it are checked)
+                    typed = False
+                    signature = None
+            if type(result) is np.ndarray and single:
+                # One array for one output (the common case), charged here; one that would exceed
+                # a limit, or whose sharing is unclear, goes through ``add`` below (which raises
+                # naming the node and output, or walks the views).
+                if result.base is None:
+                    # (``_single_charge``'s first case, inline: a small model's every node)
+                    nbytes = result.nbytes
+                    for a in args:
+                        if a is result:
+                            nbytes = None
+                            break
+                else:
+                    nbytes = _single_charge(result, args)
+                if nbytes is not None:
+                    now = budget.held_bytes + nbytes
+                    if now <= max_held and nbytes <= max_tensor:
+                        budget.held_bytes = now
+                        held += nbytes
+                        local[single] = result
+                        if keep is not None:
+                            keep[single] = result
+                        continue
+            if not isinstance(result, (tuple, list)):
+                result = (result,)
+            if len(result) < len(outputs):
+                _check_outputs(node, result)
+            for out, value in zip(outputs, result, strict=False):
+                if out:
+                    if type(value) is np.ndarray and value.base is None and _fresh(value, args):
+                        nbytes = value.nbytes
+                        now = budget.held_bytes + nbytes
+                        if now <= max_held and nbytes <= max_tensor:
+                            budget.held_bytes = now
+                            held += nbytes
+                            local[out] = value
+                            continue
+                    held += _charge(
+                        budget, value, args, lambda n=node, o=out: f"{n.describe()} output {o!r}"
+                    )
+                    local[out] = value
+            if keep is not None:
+                for out, value in zip(outputs, result, strict=False):
+                    if out:
+                        keep[out] = value
+        if seen is not None and len(graph.steps[2].runs) < _MAX_PROOFS:
+            graph.steps[2].runs[signature] = tuple(seen)
+        return values
     finally:
-        # The caller takes what it needs from the scope; the run holds the rest no longer.
-        held.budget.release(held.nbytes)
+        if held:
+            budget.release(held)
 
 
-class _Held:
-    """Bytes of the values one graph computed, returned to the budget when the graph ends."""
-
-    def __init__(self, budget):
-        self.budget = budget
-        self.nbytes = 0
-
-    def add(self, value, args, where: str) -> None:
-        if isinstance(value, list):  # a sequence: its new tensors count, not the ones it shares
+def _charge(budget, value, args, where) -> int:
+    """Charge a node's output ``value`` to ``budget`` unless it shares an input's memory
+    (counted already); the bytes charged."""
+    if isinstance(value, list):  # a sequence: its new tensors count, not the ones it shares
+        flat = _flat(args)
+        total = 0
+        try:
             for item in value:
-                self.add(item, _flat(args), where)
-            return
-        if not isinstance(value, np.ndarray):
-            return
-        base = value.base
-        if type(base) is np.ndarray and base.base is None:
-            # A view of an array that owns its memory (numpy points views there directly):
-            # counted already if that array is an input, or one of the inputs is a view of it.
-            for a in args:
-                if a is base or (type(a) is np.ndarray and a.base is base):
-                    return
-        if value.base is None:
-            # It owns its memory: it is counted already only if it is one of the inputs.
-            for a in args:
-                if a is value:
-                    return
-        else:
-            root = _root(value)
-            for a in args:
-                if a is root or (
-                    isinstance(a, np.ndarray) and a.base is not None and _root(a) is root
-                ):
-                    return  # a view of an input (Identity, Reshape, Slice): counted already
-        self.budget.hold(value.nbytes, where)
-        self.nbytes += value.nbytes
+                total += _charge(budget, item, flat, where)
+        except BaseException:
+            budget.release(total)  # (what its items before the one refused hold)
+            raise
+        return total
+    if not isinstance(value, np.ndarray):
+        return 0
+    base = value.base
+    if type(base) is np.ndarray and base.base is None:
+        # A view of an array that owns its memory (numpy points views there directly):
+        # counted already if that array is an input, or one of the inputs is a view of it.
+        for a in args:
+            if a is base or (type(a) is np.ndarray and a.base is base):
+                return 0
+    if value.base is None:
+        # It owns its memory: it is counted already only if it is one of the inputs.
+        for a in args:
+            if a is value:
+                return 0
+    else:
+        root = _root(value)
+        for a in args:
+            if a is root or (isinstance(a, np.ndarray) and a.base is not None and _root(a) is root):
+                return 0  # a view of an input (Identity, Reshape, Slice): counted already
+    budget.hold(value.nbytes, where)
+    return value.nbytes
 
 
 _ABSENT = object()
@@ -138,18 +281,20 @@ def _steps(graph: Graph) -> list:
         attrs = node.attrs if (node.attrs or node.graph_attrs) else None
         single = node.outputs[0] if len(node.outputs) == 1 else None
         steps.append((node, node.fn, tuple(names), attrs, node.outputs, single, "" in names))
-    # (with the proofs of its runs as a subgraph: see _Proofs)
-    graph.steps = (graph.nodes, steps, _Proofs(graph))
+    # (with the proofs of its runs: see _Proofs; and its inputs' and outputs' names)
+    inputs = tuple(v.name for v in graph.inputs)
+    outputs = tuple(v.name for v in graph.outputs)
+    graph.steps = (graph.nodes, steps, _Proofs(graph), inputs, outputs)
     return steps
 
 
 class _Proofs:
-    """The runs of a subgraph (If branch, Loop or Scan body) that passed every node's type
-    checks, by the dtypes of the outside values they read (free names, then inputs): a run
-    with the same dtypes skips the checks. ``types_follow_feeds``'s argument, with this graph's
-    own subgraph nodes allowed: their outputs' dtypes are not a function of their inputs'
-    (an If picks a branch by value), so each is compared with the proven run's, and the checks
-    resume at the first that differs."""
+    """The runs of a graph (a subgraph: If branch, Loop or Scan body; or a main graph) that
+    passed every node's type checks, by the dtypes of the outside values they read (free
+    names, then inputs): a run with the same dtypes skips the checks. ``types_follow_feeds``'s
+    argument, with this graph's own subgraph nodes allowed: their outputs' dtypes are not a
+    function of their inputs' (an If picks a branch by value), so each is compared with the
+    proven run's, and the checks resume at the first that differs."""
 
     __slots__ = ("names", "plain", "runs")
 
@@ -190,125 +335,6 @@ def types_follow_feeds(graph: Graph) -> bool:
     return all(not v.container for v in graph.inputs) and not any(
         node.graph_attrs or node.op_type.startswith(_MAKES_CONTAINERS) for node in graph.nodes
     )
-
-
-def _run_nodes(graph: Graph, feeds: dict, outer, keep: dict | None, held: _Held, typed: bool):
-    budget = held.budget
-    local = dict(graph.initializers)
-    local.update(feeds)
-    values = ChainMap(local, outer) if outer is not None else local
-    if outer is not None:
-        # The enclosing values this subgraph reads, looked up once (a ChainMap lookup is a
-        # Python call); one that is missing is reported by the node that reads it.
-        scopes = outer.maps if type(outer) is ChainMap else (outer,)
-        for name in graph.free:
-            if name not in local:
-                for scope in scopes:
-                    value = scope.get(name, _ABSENT)
-                    if value is not _ABSENT:
-                        local[name] = value
-                        break
-    limits = budget.limits
-    max_nodes, max_held, max_tensor = (
-        limits.max_nodes,
-        limits.max_memory_bytes,
-        limits.max_tensor_bytes,
-    )
-    steps = _steps(graph)
-    # A subgraph run: its type checks are skipped when a run on outside values of the same
-    # dtypes passed them (``_Proofs``); ``proven`` lists that run's subgraph nodes' output
-    # kinds, ``seen`` collects this run's when it is the one to prove.
-    proven = seen = signature = None
-    if outer is not None and not typed and graph.steps[2].plain:
-        proofs = graph.steps[2]
-        signature = proofs.signature(local)
-        if signature is not None:
-            proven = proofs.runs.get(signature)
-            if proven is not None:
-                typed, proven = True, iter(proven)
-            else:
-                seen = []
-    # Every node of the graph charged at once when they all fit; else one by one, so that the
-    # node that would exceed the limit raises, named.
-    counted = budget.nodes + len(steps) <= max_nodes
-    lookup = local.__getitem__
-    if counted:
-        budget.nodes += len(steps)
-    for node, fn, names, attrs, outputs, single, blank in steps:
-        if not counted:
-            if budget.nodes >= max_nodes:
-                budget.visit(node)
-            budget.nodes += 1
-        if blank:
-            args = [_value(node, name, values) if name else None for name in names]
-        else:
-            try:
-                args = list(map(lookup, names))  # (no comprehension frame per node)
-            except KeyError:
-                args = [_value(node, name, values) for name in names]
-        while args and args[-1] is None:
-            args.pop()  # an empty optional value, last: the op's defaults apply
-        if not typed:
-            # The checks of the inputs' kinds (sequence or tensor) and of their dtypes against
-            # the schema depend on these alone: run once per combination seen at this node.
-            key = tuple([a.dtype if isinstance(a, np.ndarray) else type(a) for a in args])
-            checked = node.checked
-            if key not in checked:
-                _check_node(node, args)
-                if len(checked) < _MAX_CHECKED:
-                    checked.add(key)
-        try:
-            if attrs is None:
-                result = fn(*args)
-            else:
-                if node.graph_attrs:
-                    attrs = _bound_graphs(node, values)
-                result = fn(*args, **attrs)
-        except Exception as e:
-            raise_relabelled(_node_error(node, args, e), e)
-        if signature is not None and node.graph_attrs:
-            if seen is not None:
-                seen.append(_kinds(result))
-            elif _kinds(result) != next(proven):
-                typed = False  # (a branch of other output types: the nodes after it are checked)
-                signature = None
-        if type(result) is np.ndarray and single:
-            # One array for one output (the common case), charged here; one that would exceed
-            # a limit, or whose sharing is unclear, goes through ``add`` below (which raises
-            # naming the node and output, or walks the views).
-            nbytes = _single_charge(result, args)
-            if nbytes is not None:
-                now = budget.held_bytes + nbytes
-                if now <= max_held and nbytes <= max_tensor:
-                    budget.held_bytes = now
-                    held.nbytes += nbytes
-                    local[single] = result
-                    if keep is not None:
-                        keep[single] = result
-                    continue
-        if not isinstance(result, (tuple, list)):
-            result = (result,)
-        if len(result) < len(outputs):
-            _check_outputs(node, result)
-        for out, value in zip(outputs, result, strict=False):
-            if out:
-                if type(value) is np.ndarray and value.base is None and _fresh(value, args):
-                    nbytes = value.nbytes
-                    now = budget.held_bytes + nbytes
-                    if now <= max_held and nbytes <= max_tensor:
-                        budget.held_bytes = now
-                        held.nbytes += nbytes
-                        local[out] = value
-                        continue
-                held.add(value, args, lambda n=node, o=out: f"{n.describe()} output {o!r}")
-                local[out] = value
-        if keep is not None:
-            for out, value in zip(outputs, result, strict=False):
-                if out:
-                    keep[out] = value
-    if seen is not None and len(graph.steps[2].runs) < _MAX_PROOFS:
-        graph.steps[2].runs[signature] = tuple(seen)
-    return values
 
 
 def _value(node, name: str, values):

@@ -129,7 +129,15 @@ def plan(graph: Graph, subgraph: bool = False, outer: dict | None = None) -> Gra
     nodes = bind_constant_inputs(nodes, known)
     visible = {**outer, **known}
     nodes = [_planned_subgraphs(_packed_conv(n, visible), visible) for n in nodes]
-    return dataclasses.replace(graph, initializers={**graph.initializers, **known}, nodes=nodes)
+    # The enclosing graphs' constants a subgraph reads become its own (the same arrays): its
+    # runs then neither look them up outside nor prove their dtypes again (``_evaluator``).
+    read = {k: outer[k] for k in graph.free if k in outer}
+    return dataclasses.replace(
+        graph,
+        initializers={**read, **graph.initializers, **known},
+        nodes=nodes,
+        free=graph.free - read.keys(),
+    )
 
 
 def _planned_subgraphs(node: Node, visible: dict) -> Node:

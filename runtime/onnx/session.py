@@ -4,8 +4,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from runtime._budget import Budget, Limits, running
-from runtime._parallel import threads
+from runtime._budget import Budget, Limits, activate, deactivate, running
+from runtime._parallel import hold_blas, release_blas, threads
 from runtime.errors import InvalidInputError
 from runtime.onnx._evaluator import run_graph, types_follow_feeds
 from runtime.onnx._graph import ValueInfo, compile_graph
@@ -116,9 +116,12 @@ class InferenceSession:
         # Feed signatures (name, dtype, shape of each array) whose arrays passed the checks as
         # they are -> whether one overrides an initializer.
         self._accepted: dict[tuple, bool] = {}
-        # Those of them whose run of the planned graph passed every node's type checks.
-        self._typed: set[tuple] = set()
+        # Those of them whose run of the planned graph passed every check -> (the bytes of
+        # the feeds charged, whether the nodes' type checks may be skipped): ``run``'s short
+        # path.
+        self._fast: dict[tuple, tuple[int, bool]] = {}
         self._types_follow = types_follow_feeds(self._planned)
+        self._produced = frozenset(self._output_names)
 
     def get_inputs(self) -> list[NodeArg]:
         """The model's inputs (initializers excluded)."""
@@ -160,6 +163,41 @@ class InferenceSession:
             BudgetExceededError: the run needs more work or memory than ``limits`` allow.
             InvalidModelError: a node fails on the values it receives.
         """
+        # Feeds of a signature (names, dtypes, shapes) that an earlier run accepted as they
+        # are and ran through the planned graph: what that run checked depends on these alone.
+        known = None
+        if type(input_feed) is dict and not self.keep_intermediates:
+            key = []
+            for name, value in input_feed.items():
+                if type(value) is not np.ndarray:
+                    break
+                key.append((name, value.dtype, value.shape))
+            else:
+                known = self._fast.get(tuple(key))
+        if known is None:
+            return self._run_checked(output_names, input_feed)
+        if output_names is None:
+            output_names = self._output_names
+        elif output_names is not self._output_names:
+            self._check_output_names(output_names)
+        nbytes, typed = known
+        budget = Budget(self._limits)
+        budget.held_bytes = nbytes  # the feeds (within the limits: that run charged them)
+        # (``running(budget)`` and BLAS held to one thread, as plain calls: see _run_checked)
+        token = activate(budget)
+        try:
+            blas_held = hold_blas()
+            try:
+                values = run_graph(self._planned, input_feed, typed=typed, budget=budget)
+            finally:
+                if blas_held:
+                    release_blas()
+        finally:
+            deactivate(token)
+        return self._results(values, output_names, input_feed)
+
+    def _run_checked(self, output_names, input_feed) -> list[np.ndarray]:
+        """``run`` with every check: the first run of a feed signature, any other feed."""
         feeds, as_written, key = self._checked_feed(input_feed)
         if output_names is None:
             output_names = self._output_names
@@ -178,19 +216,25 @@ class InferenceSession:
             for name, value in feeds.items():
                 nbytes = value.nbytes if type(value) is np.ndarray else _nbytes(value)
                 budget.hold(nbytes, lambda name=name: f"input {name!r}")
-        # Feeds of a signature whose run passed every node's type checks skip them (only
-        # when the graph's types follow from its feeds' dtypes).
-        typed = graph is self._planned and key in self._typed
+        fed = budget.held_bytes
         # BLAS held to one thread meanwhile: on a busy machine its spinning workers can make
         # a run several times slower (restored when the last concurrent run ends).
         with running(budget), threads(1):
-            values = run_graph(graph, feeds, keep=keep, typed=typed)
-        if not typed and key is not None and graph is self._planned and self._types_follow:
-            self._typed.add(key)
+            values = run_graph(graph, feeds, keep=keep, budget=budget)
+        if key is not None and graph is self._planned:
+            # This run passed every check; its signature's runs take ``run``'s short path,
+            # which skips the nodes' type checks too when the graph's types follow from the
+            # feeds' dtypes alone (``types_follow_feeds``).
+            self._fast[key] = (fed, self._types_follow)
         if keep is not None:
             self.intermediates = {**feeds, **keep}
+        return self._results(values, output_names, feeds)
+
+    def _results(self, values: dict, output_names, feeds: dict) -> list:
+        """The outputs named, each an array the caller may modify freely (see ``_own``)."""
         result = []
         feed_roots = None
+        weights = self._weight_roots
         for name in output_names:
             value = values.get(name, _ABSENT)
             if value is _ABSENT:
@@ -198,19 +242,22 @@ class InferenceSession:
             if (
                 type(value) is np.ndarray
                 and value.base is None
+                and id(value) not in weights
                 and value.flags.c_contiguous
-                and id(value) not in self._weight_roots
-                and all(value is not a for a in feeds.values())
             ):
-                result.append(value)  # a fresh array of this run, the common case
-                continue
+                for a in feeds.values():
+                    if a is value:
+                        break
+                else:
+                    result.append(value)  # a fresh array of this run, the common case
+                    continue
             if feed_roots is None:
                 feed_roots = {_root(a) for value in feeds.values() for a in _tensors(value)}
             result.append(self._export(value, feed_roots))
         return result
 
     def _check_output_names(self, output_names) -> None:
-        produced = {v.name for v in self._outputs}
+        produced = self._produced
         for name in output_names:
             if name not in produced and not self.keep_intermediates:
                 raise InvalidInputError(

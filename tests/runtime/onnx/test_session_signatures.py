@@ -28,7 +28,7 @@ def test_a_remembered_signature_does_not_let_other_feeds_through():
     x = np.ones((2, 3), np.float32)
     for _ in range(2):  # the second run takes the remembered signature
         np.testing.assert_array_equal(session.run(None, {"x": x})[0], x + 1.5)
-    assert len(session._accepted) == 1 and len(session._typed) == 1
+    assert len(session._accepted) == 1 and len(session._fast) == 1
     bad_feeds = [
         {"x": x.astype(np.float64)},  # wrong dtype
         {"x": np.ones((3, 3), np.float32)},  # wrong shape
