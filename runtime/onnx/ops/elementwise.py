@@ -75,6 +75,7 @@ def extremum(ufunc, x, c):
 # to stay in cache, large enough that the loop over chunks costs little.
 _CHUNK = 1 << 16
 _ZEROS: dict = {}
+_ZERO: dict = {}  # (and a 0-d read-only zero per dtype: a new one costs more than a small max)
 
 
 def relu_in_place(y):
@@ -83,7 +84,11 @@ def relu_in_place(y):
     zeros buffer, chunk by chunk; no new array (its fresh pages cost as much as the pass)."""
     dense = _dense(y) if y.size >= _FILL_FROM and y.flags.writeable else None
     if dense is None:
-        return extremum(np.maximum, y, np.zeros((), dtype=y.dtype))
+        zero = _ZERO.get(y.dtype)
+        if zero is None:
+            zero = _ZERO[y.dtype] = np.zeros((), dtype=y.dtype)
+            zero.flags.writeable = False
+        return extremum(np.maximum, y, zero)
     zeros = _ZEROS.get(y.dtype)
     if zeros is None:
         zeros = np.zeros(_CHUNK, dtype=y.dtype)
