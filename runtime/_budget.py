@@ -79,13 +79,21 @@ class Limits:
 
 
 class Budget:
-    """The counters of one run, checked against ``limits`` at each charge."""
+    """The counters of one run, checked against ``limits`` at each charge.
 
-    def __init__(self, limits: Limits | None = None):
+    Args:
+        limits: the caps (None: the defaults).
+        held_bytes: bytes the run holds from the start, already checked against ``limits``
+            by the caller (its inputs).
+    """
+
+    __slots__ = ("held_bytes", "iterations", "limits", "nodes")
+
+    def __init__(self, limits: Limits | None = None, held_bytes: int = 0):
         self.limits = limits or Limits()
         self.iterations = 0
         self.nodes = 0
-        self.held_bytes = 0
+        self.held_bytes = held_bytes
 
     def iterate(self, where) -> None:
         """Charge one loop iteration; ``where`` (formatted only on failure) names the op."""

@@ -141,31 +141,30 @@ class threads:  # noqa: N801 (used as a function: ``with threads(n):``)
     TFLite Micro-sized model the generator machinery alone is a visible part of the call.
     """
 
-    __slots__ = ("_n", "_previous")
+    __slots__ = ("_held", "_n", "_previous")
 
     def __init__(self, n: int):
         self._n = max(1, int(n))
 
     def __enter__(self):
-        global _threads, _pool, _pool_size, _active, _blas_limit
-        with _lock:
-            self._previous = _threads
-            _threads = self._n
-            if _threads > 1 and _pool_size < _threads:
-                _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix=_PREFIX)
-                _pool_size = _threads
-            if _active == 0:
-                _blas_limit = _single_threaded_blas()
-            _active += 1
+        global _threads, _pool, _pool_size
+        # (the chunk count is one global: overlapping calls with different counts from
+        # several threads get whichever was set last, with or without a lock)
+        self._previous = _threads
+        _threads = n = self._n
+        if n > 1 and _pool_size < n:
+            with _lock:
+                if _pool_size < n:
+                    _pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix=_PREFIX)
+                    _pool_size = n
+        self._held = hold_blas()
         return self
 
     def __exit__(self, *exc):
-        global _threads, _active
-        with _lock:
-            _threads = self._previous
-            _active -= 1
-            if _active == 0 and _blas_limit is not None:
-                _restore_blas()
+        global _threads
+        _threads = self._previous
+        if self._held:
+            release_blas()
         return False
 
 

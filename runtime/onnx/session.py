@@ -181,8 +181,8 @@ class InferenceSession:
         elif output_names is not self._output_names:
             self._check_output_names(output_names)
         nbytes, typed = known
-        budget = Budget(self._limits)
-        budget.held_bytes = nbytes  # the feeds (within the limits: that run charged them)
+        # (the feeds' bytes: within the limits, as the run that remembered them charged them)
+        budget = Budget(self._limits, nbytes)
         # (``running(budget)`` and BLAS held to one thread, as plain calls: see _run_checked)
         token = activate(budget)
         try:

@@ -387,9 +387,11 @@ class SubgraphExecutor:
                 f"dtype {v.dtype}, declared {want}"
             )
 
-    def run(self, feeds: dict, keep_all: bool) -> dict:
-        """Run every operator; returns tensor index -> value (every tensor when keep_all)."""
-        budget = _budget.active()
+    def run(self, feeds: dict, keep_all: bool, budget=None) -> dict:
+        """Run every operator; returns tensor index -> value (every tensor when keep_all).
+        ``budget``: the run's, when the caller has it at hand (else the active one)."""
+        if budget is None:
+            budget = _budget.active()
         # What the run holds is released at its end, whatever happened: the budget goes back
         # to what it held before (operators that run subgraphs restore theirs the same way).
         before = budget.held_bytes

@@ -21,7 +21,15 @@ import threading
 
 import numpy as np
 
-from runtime._budget import DEFAULT_MAX_MEMORY_BYTES, DEFAULT_MAX_NODES, Budget, Limits, running
+from runtime._budget import (
+    DEFAULT_MAX_MEMORY_BYTES,
+    DEFAULT_MAX_NODES,
+    Budget,
+    Limits,
+    activate,
+    deactivate,
+    running,
+)
 from runtime._fperrors import quiet
 from runtime._parallel import default_threads, threads
 from runtime.errors import BudgetExceededError, InvalidInputError, InvalidModelError
@@ -404,25 +412,30 @@ class Interpreter:
             )
         feeds = dict(self._inputs)
         limits = self._limits
-        budget = Budget(limits)
         total = 0
         for v in feeds.values():
             total += v.nbytes
         if total <= limits.max_tensor_bytes and total <= limits.max_memory_bytes:
-            budget.held_bytes = total  # what the loop below holds, without its calls
+            budget = Budget(limits, total)  # what the loop below holds, without its calls
         else:
+            budget = Budget(limits)
             for t, v in feeds.items():
                 budget.hold(v.nbytes, f"invoke: input {t}")  # raises, naming the input
         # numpy reports no float errors meanwhile: LiteRT's arithmetic gives inf and NaN
-        # silently (the caller's setting is back afterwards)
-        with threads(self._num_threads), running(budget), quiet():
-            # (a batch of one row, fixed since allocate_tensors, is never sliced)
-            rows = self._slice_rows(feeds) if self._batched else 0
-            if rows:
-                values = run_sliced(self._main, feeds, rows, self._num_threads)
-                values.update(feeds)
-            else:
-                values = self._main.run(feeds, keep_all=self._preserve)
+        # silently (the caller's setting is back afterwards). (``running(budget)`` as plain
+        # calls: one object fewer per invoke)
+        token = activate(budget)
+        try:
+            with threads(self._num_threads), quiet():
+                # (a batch of one row, fixed since allocate_tensors, is never sliced)
+                rows = self._slice_rows(feeds) if self._batched else 0
+                if rows:
+                    values = run_sliced(self._main, feeds, rows, self._num_threads)
+                    values.update(feeds)
+                else:
+                    values = self._main.run(feeds, self._preserve, budget)
+        finally:
+            deactivate(token)
         self._values = values
         shapes = self._shapes
         if rows or self._preserve or not self._constant_shapes_read:
