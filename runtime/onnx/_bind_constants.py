@@ -104,8 +104,8 @@ class OneValue:
     constant ``value`` (0-d, of a float type; ``rank``: the constant's rank): the ufunc on the
     0-d value for an array operand of its type and at least its rank (the result then has
     that operand's shape), ``plain`` (the node's kernel) for anything else. ``in_place``: as
-    the plain kernel's ``_in_place``, a large first operand that only this node reads (not
-    the constant) is overwritten."""
+    the plain kernel's ``_in_place`` / ``_into_second``, a large other operand that only this
+    node reads is overwritten."""
 
     __slots__ = ("ufunc", "value", "rank", "first", "in_place", "plain")
 
@@ -116,6 +116,8 @@ class OneValue:
     def __call__(self, a, b):
         if self.first:
             if type(b) is np.ndarray and b.dtype == self.value.dtype and b.ndim >= self.rank:
+                if self.in_place and b.size >= elementwise._FILL_FROM and b.flags.writeable:
+                    return self.ufunc(self.value, b, out=b)
                 return self.ufunc(self.value, b)
         elif type(a) is np.ndarray and a.dtype == self.value.dtype and a.ndim >= self.rank:
             if self.in_place and a.size >= elementwise._FILL_FROM and a.flags.writeable:
@@ -139,26 +141,31 @@ def _one_float(name: str, known: dict):
     return None
 
 
-def _arithmetic(node: Node, known: dict, in_place: bool = False):
+def _arithmetic(node: Node, known: dict, overwrites: int | None = None):
+    """``overwrites``: the operand (0 or 1) the plan let the kernel overwrite, if any."""
     if len(node.inputs) != 2 or node.attrs:
         return None
-    fn = node.fn.func if in_place else node.fn
+    fn = node.fn if overwrites is None else node.fn.func
     for index in (1, 0):  # (the second operand constant, then the first)
         value = _one_float(node.inputs[index], known)
         if value is not None and _one_float(node.inputs[1 - index], known) is None:
             value0 = value.reshape(())
             value0.flags.writeable = False  # (a view of the initializer: read only here)
-            first = index == 0
-            return OneValue(_ARITHMETIC[fn], value0, value.ndim, first, in_place, node.fn)
+            in_place = overwrites == 1 - index
+            return OneValue(_ARITHMETIC[fn], value0, value.ndim, index == 0, in_place, node.fn)
     return None
 
 
 def _in_place_arithmetic(node: Node, known: dict):
-    """An Add / Sub / Mul / Div the plan let overwrite its first operand."""
+    """An Add / Sub / Mul / Div the plan let overwrite one operand."""
     fn = node.fn
-    if getattr(fn, "func", None) not in _ARITHMETIC or fn.keywords != {"_in_place": True}:
+    if getattr(fn, "func", None) not in _ARITHMETIC:
         return None
-    return _arithmetic(node, known, in_place=True)
+    if fn.keywords == {"_in_place": True}:
+        return _arithmetic(node, known, overwrites=0)
+    if fn.keywords == {"_into_second": True}:
+        return _arithmetic(node, known, overwrites=1)
+    return None
 
 
 def _pow(node: Node, known: dict):

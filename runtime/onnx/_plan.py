@@ -403,23 +403,33 @@ _OVERWRITES = ("Add", "Sub", "Mul", "Div")
 
 
 def _in_place_arithmetic(nodes: list, graph: Graph) -> list:
-    """Each Add/Sub/Mul/Div whose first input is a fresh result that only it reads may write
-    its result there (the kernel does so when the other input does not grow it)."""
+    """Each Add/Sub/Mul/Div whose first input (else its second) is a fresh result that only it
+    reads may write its result there (the kernel does so when the other input does not grow
+    it)."""
     uses = _uses(nodes, graph)
     producer = {out: n for n in nodes for out in n.outputs if out}
+
+    def fresh(name):
+        source = producer.get(name)
+        return (
+            source is not None
+            and source.domain == ""
+            and getattr(source.fn, "func", source.fn) is _FRESH_RESULTS.get(source.op_type)
+            and uses[name] == 1
+        )
+
     planned = []
     for node in nodes:
-        source = producer.get(node.inputs[0]) if node.inputs else None
         if (
             node.op_type in _OVERWRITES
             and node.domain == ""
             and node.fn is _FRESH_RESULTS[node.op_type]
-            and source is not None
-            and source.domain == ""
-            and getattr(source.fn, "func", source.fn) is _FRESH_RESULTS.get(source.op_type)
-            and uses[node.inputs[0]] == 1
+            and len(node.inputs) == 2
         ):
-            node = dataclasses.replace(node, fn=functools.partial(node.fn, _in_place=True))
+            if fresh(node.inputs[0]):
+                node = dataclasses.replace(node, fn=functools.partial(node.fn, _in_place=True))
+            elif fresh(node.inputs[1]):
+                node = dataclasses.replace(node, fn=functools.partial(node.fn, _into_second=True))
         planned.append(node)
     return planned
 

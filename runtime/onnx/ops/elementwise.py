@@ -44,14 +44,26 @@ def _within(a, b) -> bool:
     return other == tail or all(o == 1 or o == d for o, d in zip(other, tail, strict=True))
 
 
-def _arith(op, ufunc, a, b, in_place=False):
+def _arith(op, ufunc, a, b, in_place=False, into_second=False):
     if _within(a, b):
         if in_place and a.size >= _FILL_FROM and a.flags.writeable:
             return ufunc(a, b, out=a)
+        if into_second and b.shape == a.shape:
+            return _into(ufunc, a, b)
         return ufunc(a, b)
     if not _within(b, a):
         _broadcast(op, a, b)
         return ufunc(a, b, dtype=a.dtype)
+    if into_second:
+        return _into(ufunc, a, b)
+    return ufunc(a, b)
+
+
+def _into(ufunc, a, b):
+    """``ufunc(a, b)`` for ``a`` broadcasting into ``b`` (an array of its dtype), written into
+    a large writable ``b``: each element is read before it is written, the same bits."""
+    if b.size >= _FILL_FROM and b.flags.writeable:
+        return ufunc(a, b, out=b)
     return ufunc(a, b)
 
 
@@ -121,26 +133,26 @@ def _binary(ufunc, a, b):
     return ufunc(a, b)
 
 
-# ``_in_place`` (bound at load by ``runtime.onnx._plan``; no file attribute can set it): ``a``
-# is a fresh result of this run that nothing else reads, so a large one may be overwritten
-# (a new large array costs its pages as much as the arithmetic).
+# ``_in_place`` / ``_into_second`` (bound at load by ``runtime.onnx._plan``; no file attribute
+# can set them): ``a`` / ``b`` is a fresh result of this run that nothing else reads, so a large
+# one may be overwritten (a new large array costs its pages as much as the arithmetic).
 
 
-def Add(a, b, *, _in_place=False):
-    return _arith("Add", np.add, a, b, _in_place)
+def Add(a, b, *, _in_place=False, _into_second=False):
+    return _arith("Add", np.add, a, b, _in_place, _into_second)
 
 
-def Sub(a, b, *, _in_place=False):
-    return _arith("Sub", np.subtract, a, b, _in_place)
+def Sub(a, b, *, _in_place=False, _into_second=False):
+    return _arith("Sub", np.subtract, a, b, _in_place, _into_second)
 
 
-def Mul(a, b, *, _in_place=False):
-    return _arith("Mul", np.multiply, a, b, _in_place)
+def Mul(a, b, *, _in_place=False, _into_second=False):
+    return _arith("Mul", np.multiply, a, b, _in_place, _into_second)
 
 
-def Div(a, b, *, _in_place=False):
+def Div(a, b, *, _in_place=False, _into_second=False):
     if a.dtype.kind == "f" and (_within(a, b) or _within(b, a)):
-        return _arith("Div", np.divide, a, b, _in_place)
+        return _arith("Div", np.divide, a, b, _in_place, _into_second)
     _broadcast("Div", a, b)
     if a.dtype.kind in "iu":
         # C++ integer division truncates toward zero; numpy's // floors.

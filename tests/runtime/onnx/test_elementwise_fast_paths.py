@@ -17,11 +17,15 @@ own definition, bit for bit) or onnxruntime, with the cases that must take the g
   [1, C, 1, 1]): numpy's ufunc without the broadcast-shape walk; growth on both sides still
   checked, other types refused.
 - HardSigmoid's clip as maximum / minimum: numpy's clip bit for bit (signed zeros, NaN).
+- Add / Sub / Mul / Div write into a large second operand that is a fresh result only they
+  read (``runtime.onnx._plan._in_place_arithmetic``): the bits of the graph as written, feeds
+  and graph outputs untouched.
 """
 
 import warnings
 
 import numpy as np
+import onnx
 import pytest
 from onnx import TensorProto, helper
 
@@ -418,3 +422,80 @@ def test_hard_swish_matches_onnxruntime():
     for got, expected in zip(ours, theirs, strict=True):
         assert got.dtype == np.float32
         np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-7)
+
+
+# --- writing into a fresh second operand ------------------------------------------------------
+
+
+def _second_operand_model(extra_output=False):
+    nodes = [
+        helper.make_node("Mul", ["x", "x"], ["p"]),  # fresh, read by Sub alone
+        helper.make_node("Sub", ["x", "p"], ["s"]),  # x is a feed: p is overwritten
+        helper.make_node("Mul", ["c", "s"], ["q"]),  # a constant first: s is overwritten
+        helper.make_node("Div", ["x", "q"], ["r"]),
+        helper.make_node("Add", ["x", "r"], ["y"]),
+    ]
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
+    if extra_output:
+        outputs.append(helper.make_tensor_value_info("p", TensorProto.FLOAT, None))
+    graph = helper.make_graph(
+        nodes,
+        "second",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, None)],
+        outputs,
+        [helper.make_tensor("c", TensorProto.FLOAT, [], [0.75])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    return model.SerializeToString()
+
+
+def _overwrites(session) -> list:
+    flags = []
+    for node in session._planned.nodes:
+        fn = node.fn
+        if isinstance(fn, _bind_constants.OneValue):
+            flags.append(fn.in_place)
+        else:
+            flags.append(getattr(fn, "keywords", {}).get("_into_second", False))
+    return flags
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero")
+@pytest.mark.parametrize("extra_output", [False, True])
+def test_a_fresh_second_operand_is_overwritten_with_the_same_bits(extra_output):
+    model = _second_operand_model(extra_output)
+    session = InferenceSession(model)
+    # p is read elsewhere (a graph output) in the second model: Sub then makes a new array
+    assert _overwrites(session)[1:] == [not extra_output, True, True, True]
+    written = InferenceSession(model, keep_intermediates=True)
+    for shape in [(3, 40, 40), (5, 7), ()]:  # (large: in place; small and 0-d: new arrays)
+        x = RNG.standard_normal(shape).astype(np.float32)
+        kept = x.copy()
+        got = session.run(None, {"x": x})
+        expected = written.run(None, {"x": x})
+        for g, e in zip(got, expected, strict=True):
+            np.testing.assert_array_equal(g, e)
+        np.testing.assert_array_equal(x, kept)  # the feed is never written
+    theirs = ort_session(onnx.load_from_string(model))
+    x = RNG.standard_normal((3, 40, 40)).astype(np.float32)
+    np.testing.assert_allclose(
+        session.run(None, {"x": x})[0], theirs.run(None, {"x": x})[0], rtol=1e-5, atol=1e-5
+    )
+
+
+def test_kernel_writes_into_the_second_operand_only_when_it_is_the_result():
+    a = RNG.standard_normal((1, 64, 1)).astype(np.float32)
+    b = RNG.standard_normal((4, 64, 16)).astype(np.float32)
+    expected = np.subtract(a, b)
+    got = elementwise.Sub(a, b, _into_second=True)
+    assert got is b
+    np.testing.assert_array_equal(got, expected)
+    # b broadcasts into a (the result is a's shape), or is small or read-only: a new array
+    big = RNG.standard_normal((4, 64, 16)).astype(np.float32)
+    one = np.full((1, 64, 1), 2.0, np.float32)
+    assert elementwise.Mul(big, one, _into_second=True) is not one
+    small = np.ones((2, 3), np.float32)
+    assert elementwise.Add(small, small.copy(), _into_second=True) is not small
+    frozen = np.ones((4, 64, 16), np.float32)
+    frozen.flags.writeable = False
+    assert elementwise.Div(big, frozen, _into_second=True) is not frozen
