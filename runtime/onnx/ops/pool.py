@@ -263,6 +263,24 @@ def max_pool_tiles(x: np.ndarray, kh: int, kw: int, *, height_first: bool = Fals
     # first out: the allocator reuses its memory instead of growing the heap and trimming it,
     # which made the next ops fault on fresh pages; measured at batch 32).
     result = np.empty_like(view[:, :, :, 0, :, 0])  # x's memory order
+    if not height_first and kw > 1 and x.flags.c_contiguous and result.size:
+        # NCHW memory: the width taps' fold as flat shifted runs, unit-stride loops over the
+        # whole input (numpy's strided loops over every kw-th cell run several times slower);
+        # runs[p] folds x's cells p .. p+kw-1 as the width pass below does, in the same order
+        flat = x.reshape(-1)
+        runs = np.maximum(flat[:-1], flat[1:])
+        for i in range(2, kw):
+            valid = runs[: flat.size - i]  # (the runs that still have a cell i ahead)
+            np.maximum(valid, flat[i:], out=valid)
+        item = x.itemsize
+        folded = np.ndarray(
+            (n, c, oh, kh, ow),
+            x.dtype,
+            runs,
+            0,
+            (c * h * w * item, h * w * item, kh * w * item, w * item, kw * item),
+        )
+        return _max_along(folded, 3, kh, result)
     if height_first:  # via (N, C, OH, OW, KW)
         _max_along(_max_along(view, 3, kh), 4, kw, result)
     else:  # via (N, C, OH, KH, OW)
