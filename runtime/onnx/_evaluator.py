@@ -34,11 +34,15 @@ _MAKES_CONTAINERS = ("Sequence", "SplitToSequence", "ConcatFromSequence", "Optio
 
 
 class BoundGraph:
-    """A subgraph together with the enclosing scope it reads; call it with its inputs."""
+    """A subgraph together with the enclosing scope it reads (and the run's budget, when the
+    caller has it at hand); call it with its inputs."""
 
-    def __init__(self, graph: Graph, scope):
+    __slots__ = ("budget", "graph", "scope")
+
+    def __init__(self, graph: Graph, scope, budget=None):
         self.graph = graph
         self.scope = scope
+        self.budget = budget
 
     @property
     def input_names(self) -> list[str]:
@@ -50,10 +54,13 @@ class BoundGraph:
             raise InvalidModelError(
                 f"subgraph {graph.name!r} takes {len(graph.inputs)} inputs; received {len(inputs)}"
             )
-        _steps(graph)  # (cached: also the names of its inputs and outputs)
-        _, _, _, input_names, output_names = graph.steps
+        cached = graph.steps
+        if cached is None or cached[0] is not graph.nodes:
+            _steps(graph)
+            cached = graph.steps
+        input_names, output_names = cached[3], cached[4]  # (cached with its steps)
         feeds = dict(zip(input_names, inputs, strict=True)) if inputs else {}
-        values = run_graph(graph, feeds, outer=self.scope)
+        values = run_graph(graph, feeds, self.scope, None, False, self.budget)
         # Outputs from the subgraph's own values (the outer ones it reads were copied in), a
         # dict lookup; the ChainMap (a Python-level lookup) for any other.
         local = values.maps[0]
@@ -67,6 +74,7 @@ def run_graph(
     keep: dict | None = None,
     typed: bool = False,
     budget=None,
+    prove: bool = False,
 ):
     """Run ``graph`` on ``feeds`` and return the scope holding every value computed.
 
@@ -78,6 +86,9 @@ def run_graph(
         typed: every node's inputs are known to pass the schema's type checks (an earlier run
             of this graph on feeds of the same dtypes passed them: see ``types_follow_feeds``).
         budget: the run's budget, when the caller has it at hand (else the active one).
+        prove: skip the type checks when a run on feeds of the same dtypes passed them, as a
+            subgraph's runs do (``_Proofs``): for a caller whose feeds are the graph's declared
+            inputs (the session's), not one that feeds a graph of undeclared inputs by name.
     """
     if budget is None:
         budget = _budget.active()
@@ -112,7 +123,7 @@ def run_graph(
         # lists that run's subgraph nodes' output kinds, ``seen`` collects this run's when it
         # is the one to prove.
         proven = seen = signature = None
-        if not typed and graph.steps[2].plain:
+        if not typed and (outer is not None or prove) and graph.steps[2].plain:
             proofs = graph.steps[2]
             signature = proofs.signature(local)
             if signature is not None:
@@ -127,7 +138,7 @@ def run_graph(
         lookup = local.__getitem__
         if counted:
             budget.nodes += len(steps)
-        for node, fn, names, attrs, outputs, single, blank in steps:
+        for node, fn, names, attrs, outputs, single, blank, sub in steps:
             if not counted:
                 if budget.nodes >= max_nodes:
                     budget.visit(node)
@@ -154,12 +165,12 @@ def run_graph(
                 if attrs is None:
                     result = fn(*args)
                 else:
-                    if node.graph_attrs:
-                        attrs = _bound_graphs(node, values)
+                    if sub:
+                        attrs = _bound_graphs(node, values, budget)
                     result = fn(*args, **attrs)
             except Exception as e:
                 raise_relabelled(_node_error(node, args, e), e)
-            if signature is not None and node.graph_attrs:
+            if sub and signature is not None:
                 if seen is not None:
                     seen.append(_kinds(result))
                 elif _kinds(result) != next(proven):
@@ -269,7 +280,7 @@ def _steps(graph: Graph) -> list:
     """The graph's nodes as tuples ready for the loop, made once per graph and cached on it:
     (node, fn, input names without the trailing omitted ones, attributes or None when there
     are none, output names, the output's name when there is one, whether an input in the
-    middle is omitted)."""
+    middle is omitted, whether it has subgraphs)."""
     cached = graph.steps
     if cached is not None and cached[0] is graph.nodes:
         return cached[1]
@@ -280,7 +291,8 @@ def _steps(graph: Graph) -> list:
             names.pop()  # trailing omitted optional inputs: the op's defaults apply
         attrs = node.attrs if (node.attrs or node.graph_attrs) else None
         single = node.outputs[0] if len(node.outputs) == 1 else None
-        steps.append((node, node.fn, tuple(names), attrs, node.outputs, single, "" in names))
+        sub = bool(node.graph_attrs)
+        steps.append((node, node.fn, tuple(names), attrs, node.outputs, single, "" in names, sub))
     # (with the proofs of its runs: see _Proofs; and its inputs' and outputs' names)
     inputs = tuple(v.name for v in graph.inputs)
     outputs = tuple(v.name for v in graph.outputs)
@@ -356,12 +368,14 @@ def _check_node(node, args) -> None:
     check_inputs(node.describe, node.formal, args)
 
 
-def _bound_graphs(node, values) -> dict:
+def _bound_graphs(node, values, budget=None) -> dict:
     attrs = dict(node.attrs)
     for key in node.graph_attrs:
         g = attrs[key]
         attrs[key] = (
-            [BoundGraph(x, values) for x in g] if isinstance(g, list) else BoundGraph(g, values)
+            [BoundGraph(x, values, budget) for x in g]
+            if isinstance(g, list)
+            else BoundGraph(g, values, budget)
         )
     return attrs
 

@@ -188,7 +188,9 @@ class InferenceSession:
         try:
             blas_held = hold_blas()
             try:
-                values = run_graph(self._planned, input_feed, typed=typed, budget=budget)
+                values = run_graph(
+                    self._planned, input_feed, typed=typed, budget=budget, prove=True
+                )
             finally:
                 if blas_held:
                     release_blas()
@@ -220,7 +222,7 @@ class InferenceSession:
         # BLAS held to one thread meanwhile: on a busy machine its spinning workers can make
         # a run several times slower (restored when the last concurrent run ends).
         with running(budget), threads(1):
-            values = run_graph(graph, feeds, keep=keep, budget=budget)
+            values = run_graph(graph, feeds, keep=keep, budget=budget, prove=True)
         if key is not None and graph is self._planned:
             # This run passed every check; its signature's runs take ``run``'s short path,
             # which skips the nodes' type checks too when the graph's types follow from the
