@@ -109,7 +109,10 @@ class InferenceSession:
             version=model.model_version,
             custom_metadata_map={p.key: p.value for p in model.metadata_props},
         )
-        self._weight_roots = {_root(a) for a in self._planned.initializers.values()}
+        # (the subgraphs' too: an If branch may give its own constant as the output)
+        self._weight_roots = {
+            _root(a) for g in (self._graph, self._planned) for a in _constants(g) if a is not None
+        }
         self.keep_intermediates = keep_intermediates
         self.intermediates: dict[str, np.ndarray] = {}
         self._output_names = [v.name for v in self._outputs]
@@ -337,6 +340,17 @@ def _root(array: np.ndarray) -> int:
     while isinstance(array.base, np.ndarray):
         array = array.base
     return id(array)
+
+
+def _constants(graph) -> list:
+    """The initializers of ``graph`` and of every subgraph in it."""
+    found = list(graph.initializers.values())
+    for node in graph.nodes:
+        for key in node.graph_attrs:
+            sub = node.attrs[key]
+            for g in sub if isinstance(sub, list) else [sub]:
+                found.extend(_constants(g))
+    return found
 
 
 def _node_arg(v: ValueInfo) -> NodeArg:

@@ -203,3 +203,34 @@ def test_a_branch_reading_an_overridable_weight_sees_the_feed():
             np.testing.assert_array_equal(session.run(None, feeds)[0], x + sign * np.array([1, 2]))
             feeds["w"] = fed
             np.testing.assert_array_equal(session.run(None, feeds)[0], x + sign * fed)
+
+
+def test_a_branch_constant_given_as_the_output_is_the_callers_copy():
+    c = np.array([1.0, 2.0], np.float32)
+    then = helper.make_graph(
+        [helper.make_node("Identity", ["c"], ["t"])],
+        "then",
+        [],
+        [helper.make_tensor_value_info("t", FLOAT, None)],
+        [numpy_helper.from_array(c, "c")],
+    )
+    other = helper.make_graph(
+        [helper.make_node("Neg", ["x"], ["e"])],
+        "else",
+        [],
+        [helper.make_tensor_value_info("e", FLOAT, None)],
+    )
+    model = _model(
+        [helper.make_node("If", ["cond"], ["y"], then_branch=then, else_branch=other)],
+        [
+            helper.make_tensor_value_info("cond", TensorProto.BOOL, []),
+            helper.make_tensor_value_info("x", FLOAT, [2]),
+        ],
+        [helper.make_tensor_value_info("y", FLOAT, None)],
+    )
+    session = InferenceSession(model)
+    feeds = {"cond": np.array(True), "x": np.zeros(2, np.float32)}
+    for _ in range(3):
+        y = session.run(None, feeds)[0]
+        np.testing.assert_array_equal(y, c)
+        y[:] = -7  # the caller's to modify: the branch's constant is intact
