@@ -57,6 +57,7 @@ class SmallPlan:
         "rows",  # True: cols is (K*C, P); False: (P, K*C), read transposed
         "natural",  # W is w (M, C, *K) reshaped: (K, C) and (C, K) orders are one
         "biased",  # (the (K*C+1)-wide cols' shape, the view's strides in it), or None
+        "cheap_bias",  # whether building [W | b] on each call costs less than a bias pass
         "out",  # the product as (1, M, *out); depthwise: (1, *out, C), returned transposed
         "largest",  # the budget check's shape: the largest array a call makes
         "letters",  # depthwise: the einsum subscripts
@@ -103,16 +104,16 @@ class SmallPlan:
             weights = packed[0].T  # (M, K*C), a view
         else:
             weights = np.moveaxis(w, 1, -1).reshape(self.wshape).astype(dtype, copy=False)
+        wb = None
         if self.biased is not None and bias is not None:
+            wb = _with_bias(weights, bias, dtype, packed, self.cheap_bias)
+        if wb is not None:
             # out = [W | b] @ [cols; 1]: the bias added by the product's last term, exactly
             # as a separate addition after it (one rounding of acc + b * 1)
             cols = np.empty(self.biased[0], dtype)
             np.copyto(np.ndarray(self.view_shape, dtype, cols, 0, self.biased[1]), view)
             ones = cols[-1] if self.rows else cols[:, -1]
             ones.fill(1)
-            wb = np.empty((weights.shape[0], weights.shape[1] + 1), dtype)
-            wb[:, :-1] = weights
-            wb[:, -1] = bias
             return np.matmul(wb, cols if self.rows else cols.T).reshape(self.out)
         cols = view.reshape(self.cols)  # (no copy when BLAS can read the view as it is)
         out = np.matmul(weights, cols if self.rows else cols.T)
@@ -134,24 +135,68 @@ class SmallPlan:
             root = x if x.flags.c_contiguous else np.ascontiguousarray(x)
         view = np.ndarray(self.view_shape, dtype, root, self.offset * x.itemsize, self.view_strides)
         weights = _matrix(self, w, packed, dtype)
-        biased = self.biased is not None and bias is not None
-        cols = np.empty(self.biased[0] if biased else self.cols, dtype)
-        target = np.ndarray(self.view_shape, dtype, cols, 0, self.biased[1]) if biased else None
-        if target is None:
+        wb = None
+        if self.biased is not None and bias is not None:
+            wb = _with_bias(weights, bias, dtype, packed, self.cheap_bias)
+        if wb is not None:
+            cols = np.empty(self.biased[0], dtype)
+            target = np.ndarray(self.view_shape, dtype, cols, 0, self.biased[1])
+        else:
+            cols = np.empty(self.cols, dtype)
             target = cols.reshape(self.view_shape)
         np.copyto(target, view)
         for mask in self.masks:
             target[mask] = 0
-        if biased:  # (as in run: the bias as the product's last term)
+        if wb is not None:  # (as in run: the bias as the product's last term)
             cols[-1].fill(1)
-            wb = np.empty((weights.shape[0], weights.shape[1] + 1), dtype)
-            wb[:, :-1] = weights
-            wb[:, -1] = bias
             return np.matmul(wb, cols).reshape(self.out)
         out = np.matmul(weights, cols)
         if bias is not None:
             out += bias.astype(dtype, copy=False)[:, None]
         return out.reshape(self.out)
+
+
+# [W | b] of constant weights (``packed``, bound at load) and their bias, by id(packed): built
+# on a Conv's first call, then reused as long as both are the same objects. Bounded by the
+# elements held (the weights of a few small networks): emptied when full.
+_BIASED: dict = {}
+_BIASED_MAX_ELEMENTS = 1 << 22
+_biased_elements = 0
+
+
+def _with_bias(weights, bias, dtype, packed, cheap: bool):
+    """[W | b] (M, K*C+1) for the product with a ones row below cols, or None when adding the
+    bias after the product costs less: ``cheap`` (building it costs less than that pass) or
+    constant weights seen before with this very bias (a cached copy)."""
+    global _biased_elements
+    entry = None if packed is None else _BIASED.get(id(packed))
+    if entry is not None and entry[0] is not packed:
+        entry = None  # (another array's, freed: its id reused)
+    if entry is not None and entry[1] is bias:
+        return entry[2]
+    if not cheap and (packed is None or entry is not None or not _frozen(bias)):
+        return None  # (weights not known constant, a bias that may change, or another one)
+    wb = np.empty((weights.shape[0], weights.shape[1] + 1), dtype)
+    wb[:, :-1] = weights
+    wb[:, -1] = bias
+    if packed is not None and entry is None and _frozen(bias):
+        if _biased_elements + wb.size > _BIASED_MAX_ELEMENTS:
+            _BIASED.clear()
+            _biased_elements = 0
+        wb.flags.writeable = False
+        _BIASED[id(packed)] = (packed, bias, wb)
+        _biased_elements += wb.size
+    return wb
+
+
+def _frozen(a) -> bool:
+    """Whether nothing can write ``a``'s values: it and every array it views read-only, down
+    to memory of its own or an immutable ``bytes`` (a model's constants, as loaded)."""
+    while isinstance(a, np.ndarray):
+        if a.flags.writeable:
+            return False
+        a = a.base
+    return a is None or isinstance(a, bytes)
 
 
 def _matrix(small, w, packed, dtype):
@@ -295,12 +340,14 @@ def plan(geo, x, w, group: int, dtype) -> SmallPlan | None:
     # W as w's rows (C-contiguous: BLAS runs a wide product with few positions, an STFT's,
     # faster on them than on the packed weights' transpose)
     small.natural = c == 1 or kk == 1
-    if copy and m * (kk * c + 1) + p < m * p:
+    if copy:
         # The bias as one more column of the product's weights, against a row of ones
-        # below the cols copy: when the copy is made anyway, and building those weights
-        # costs less than a pass over the result
+        # below the cols copy: when the copy is made anyway, and those weights are built
+        # once (constant weights, ``_with_bias``) or cost less to build than a pass over
+        # the result
         shape = (kk * c + 1, p) if rows else (p, kk * c + 1)
         small.biased = (shape, _cols_strides(view_shape, rows, nsp, shape, item))
+        small.cheap_bias = m * (kk * c + 1) + p < m * p
     cols = small.biased[0] if small.biased else small.cols
     small.largest = max(cols, (m, p), canvas or (), key=math.prod)
     return small

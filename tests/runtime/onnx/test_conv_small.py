@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from onnx import TensorProto, helper, numpy_helper
 
 from runtime.errors import BudgetExceededError
 from runtime.onnx import InferenceSession
@@ -154,3 +155,56 @@ def test_no_input_channels_give_the_bias_and_no_filters_stay_general():
     x, w = np.ones((1, 3, 5, 5), np.float32), np.ones((0, 3, 3, 3), np.float32)
     args = ("NOTSET", None, 1, None, None, None, "Conv", np.float32, None)
     assert _conv_small.plan(conv._geometry(x, w, *args), x, w, 1, np.float32) is None
+
+
+def _conv_model(w, b=None):
+    """A one-Conv model with constant weights ``w`` and either constant ``b`` or a bias input."""
+    inits = [numpy_helper.from_array(w, "w")]
+    inputs = [helper.make_tensor_value_info("x", TensorProto.FLOAT, None)]
+    if b is None:
+        inputs.append(helper.make_tensor_value_info("b", TensorProto.FLOAT, [w.shape[0]]))
+    else:
+        inits.append(numpy_helper.from_array(b, "b"))
+    node = helper.make_node("Conv", ["x", "w", "b"], ["y"])
+    graph = helper.make_graph(
+        [node], "g", inputs, [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], inits
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def test_constant_weights_and_bias_fold_the_bias_into_the_product_once():
+    # few positions, many filters: building [W | b] on each call would cost more than adding
+    # the bias; the constant weights' [W | b] is built once and reused
+    x = RNG.normal(size=(1, 96, 6, 4)).astype(np.float32)
+    w = RNG.normal(size=(96, 96, 3, 1)).astype(np.float32)
+    b = RNG.normal(size=(96,)).astype(np.float32)
+    model = _conv_model(w, b)
+    conv._GEOMETRIES.clear()
+    _conv_small._BIASED.clear()
+    session = InferenceSession(model.SerializeToString())
+    (theirs,) = ort_session(model).run(None, {"x": x})
+    for _ in range(2):
+        (ours,) = session.run(None, {"x": x})
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-5 * np.abs(theirs).max())
+    (plan,) = conv._GEOMETRIES.values()
+    assert plan.biased is not None and not plan.cheap_bias
+    assert len(_conv_small._BIASED) == 1
+
+
+def test_a_bias_that_can_change_is_added_on_each_call():
+    x = RNG.normal(size=(1, 96, 6, 4)).astype(np.float32)
+    w = RNG.normal(size=(96, 96, 3, 1)).astype(np.float32)
+    model = _conv_model(w)
+    session, theirs = InferenceSession(model.SerializeToString()), ort_session(model)
+    b = RNG.normal(size=(96,)).astype(np.float32)
+    for _ in range(2):  # a fed bias, the same array changed in place between runs
+        (ours,) = session.run(None, {"x": x, "b": b})
+        (expect,) = theirs.run(None, {"x": x, "b": b})
+        np.testing.assert_allclose(ours, expect, rtol=0, atol=1e-5 * np.abs(expect).max())
+        b += 10
+    packed = (w, conv.pack_weights(w, 1, np.float32))
+    for _ in range(2):  # the kernel with bound weights and a writeable bias changed in place
+        ours = conv.Conv(x, w, b, _packed=packed)
+        plain = _plain(x, w, b, {})
+        np.testing.assert_allclose(ours, plain, rtol=0, atol=1e-5 * np.abs(plain).max())
+        b -= 7
