@@ -63,7 +63,7 @@ from runtime.onnx._qdq_fake_quantize import plan_fake_quantizations
 from runtime.onnx._qdq_pool_first import pool_before_fake_quantize
 from runtime.onnx._requantize_on_grid import drop_requantize_on_grid
 from runtime.onnx._shape_chains import collapse_shape_chains
-from runtime.onnx.ops import conv, elementwise, normalization
+from runtime.onnx.ops import activation, conv, elementwise, normalization
 
 # Ops whose result is not a function of their inputs, or which make sequences (lists).
 _NOT_FOLDED = frozenset(
@@ -398,6 +398,7 @@ _FRESH_RESULTS = {
     "Mul": elementwise.Mul,
     "Div": elementwise.Div,
     "BatchNormalization": normalization.BatchNormalization,
+    "Tanh": activation.Tanh,
 }
 _OVERWRITES = ("Add", "Sub", "Mul", "Div")
 
@@ -430,6 +431,8 @@ def _in_place_arithmetic(nodes: list, graph: Graph) -> list:
                 node = dataclasses.replace(node, fn=functools.partial(node.fn, _in_place=True))
             elif fresh(node.inputs[1]):
                 node = dataclasses.replace(node, fn=functools.partial(node.fn, _into_second=True))
+        elif node.op_type == "Tanh" and node.fn is activation.Tanh and fresh(node.inputs[0]):
+            node = dataclasses.replace(node, fn=functools.partial(node.fn, _in_place=True))
         planned.append(node)
     return planned
 

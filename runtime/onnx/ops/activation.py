@@ -149,7 +149,12 @@ def Gelu(x, *, approximate="none"):
     return (0.5 * wide * (1 + erf(wide / np.sqrt(2)).astype(np.float64))).astype(x.dtype)
 
 
-def Tanh(x):
+def Tanh(x, *, _in_place=False):
+    """``_in_place`` (bound at load by ``runtime.onnx._plan``; no file attribute can set it):
+    ``x`` is a fresh result of this run that nothing else reads, so a large one is
+    overwritten (its new pages would cost a large part of the pass)."""
+    if _in_place and type(x) is np.ndarray and x.size >= _SCALAR_BELOW and x.flags.writeable:
+        return np.tanh(x, out=x)
     return np.tanh(x)
 
 

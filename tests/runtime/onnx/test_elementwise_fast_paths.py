@@ -19,7 +19,7 @@ own definition, bit for bit) or onnxruntime, with the cases that must take the g
 - HardSigmoid's clip as maximum / minimum: numpy's clip bit for bit (signed zeros, NaN).
 - Add / Sub / Mul / Div write into a large second operand that is a fresh result only they
   read (``runtime.onnx._plan._in_place_arithmetic``): the bits of the graph as written, feeds
-  and graph outputs untouched.
+  and graph outputs untouched; Tanh overwrites a fresh input the same way.
 """
 
 import warnings
@@ -499,3 +499,47 @@ def test_kernel_writes_into_the_second_operand_only_when_it_is_the_result():
     frozen = np.ones((4, 64, 16), np.float32)
     frozen.flags.writeable = False
     assert elementwise.Div(big, frozen, _into_second=True) is not frozen
+
+
+def _tanh_model(tanh_input_is_output=False):
+    nodes = [
+        helper.make_node("Mul", ["x", "x"], ["p"]),  # fresh: Tanh overwrites it
+        helper.make_node("Tanh", ["p"], ["t"]),
+        helper.make_node("Add", ["c", "t"], ["a"]),  # Tanh's result is fresh: overwritten
+        helper.make_node("Tanh", ["x"], ["u"]),  # a feed: never overwritten
+        helper.make_node("Mul", ["a", "u"], ["y"]),
+    ]
+    outputs = [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)]
+    if tanh_input_is_output:
+        outputs.append(helper.make_tensor_value_info("p", TensorProto.FLOAT, None))
+    graph = helper.make_graph(
+        nodes,
+        "tanh",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, None)],
+        outputs,
+        [helper.make_tensor("c", TensorProto.FLOAT, [], [1.0])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+    return model.SerializeToString()
+
+
+@pytest.mark.parametrize("tanh_input_is_output", [False, True])
+def test_tanh_overwrites_only_a_fresh_input(tanh_input_is_output):
+    model = _tanh_model(tanh_input_is_output)
+    session = InferenceSession(model)
+    nodes = session._planned.nodes
+    flags = [getattr(n.fn, "keywords", {}).get("_in_place", False) for n in nodes]
+    assert flags[1] == (not tanh_input_is_output) and flags[3] is False
+    assert isinstance(nodes[2].fn, _bind_constants.OneValue) and nodes[2].fn.in_place
+    written = InferenceSession(model, keep_intermediates=True)
+    for shape in [(4, 30, 30), (3, 5)]:
+        x = RNG.standard_normal(shape).astype(np.float32)
+        kept = x.copy()
+        for got, expected in zip(
+            session.run(None, {"x": x}), written.run(None, {"x": x}), strict=True
+        ):
+            np.testing.assert_array_equal(got, expected)
+        np.testing.assert_array_equal(x, kept)
+    x = RNG.standard_normal((4, 30, 30)).astype(np.float32)
+    theirs = ort_session(onnx.load_from_string(model)).run(None, {"x": x})
+    np.testing.assert_allclose(session.run(None, {"x": x})[0], theirs[0], rtol=1e-5, atol=1e-6)
