@@ -406,7 +406,7 @@ _OVERWRITES = ("Add", "Sub", "Mul", "Div")
 def _in_place_arithmetic(nodes: list, graph: Graph) -> list:
     """Each Add/Sub/Mul/Div whose first input (else its second) is a fresh result that only it
     reads may write its result there (the kernel does so when the other input does not grow
-    it)."""
+    it); so may a Tanh, into its input."""
     uses = _uses(nodes, graph)
     producer = {out: n for n in nodes for out in n.outputs if out}
 
