@@ -5,6 +5,7 @@ outputs that alias no feed or weight, intermediates when asked for again; and an
 that reads the model's weights (now its own constants in the planned graph) still sees a feed
 that overrides them."""
 
+import gc
 import threading
 
 import numpy as np
@@ -13,7 +14,7 @@ from onnx import TensorProto, helper, numpy_helper
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from runtime import Limits
-from runtime.errors import BudgetExceededError
+from runtime.errors import BudgetExceededError, InvalidModelError
 from runtime.onnx import InferenceSession
 from runtime.onnx.ops import REGISTRY
 
@@ -234,3 +235,40 @@ def test_a_branch_constant_given_as_the_output_is_the_callers_copy():
         y = session.run(None, feeds)[0]
         np.testing.assert_array_equal(y, c)
         y[:] = -7  # the caller's to modify: the branch's constant is intact
+
+
+def test_a_failed_short_path_run_leaves_no_cyclic_garbage():
+    n = 1 << 16
+    model = _model(
+        [
+            helper.make_node("Add", ["x", "x"], ["doubled"]),
+            helper.make_node("Reshape", ["doubled", "shape"], ["y"]),
+        ],
+        [
+            helper.make_tensor_value_info("x", FLOAT, [n]),
+            helper.make_tensor_value_info("shape", INT64, [1]),
+        ],
+        [helper.make_tensor_value_info("y", FLOAT, None)],
+    )
+    session = InferenceSession(model)
+    x = np.ones(n, np.float32)
+    for _ in range(2):
+        session.run(None, {"x": x, "shape": np.array([n], np.int64)})
+    assert len(session._fast) == 1
+    bad = {"x": x, "shape": np.array([3], np.int64)}  # the same signature, a bad value
+    enabled = gc.isenabled()
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(3):
+            # (not pytest.raises: its ExceptionInfo in this frame would be a cycle of its own)
+            try:
+                session.run(None, bad)
+            except InvalidModelError as e:
+                assert "Reshape" in str(e)
+            else:
+                pytest.fail("the run did not fail")
+        assert gc.collect() == 0
+    finally:
+        if enabled:
+            gc.enable()
