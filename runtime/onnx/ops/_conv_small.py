@@ -12,10 +12,13 @@ The one copy of cols is chosen by its cost (``_copy_cost``): numpy's strided cop
 of its innermost axis, so of the (K*C, P) order (runs along output rows: an NCHW input of few
 channels), the (P, K*C) order read by BLAS transposed (runs over a window's channels, or over
 a long 1-D kernel's taps: an STFT's frames, each one run of a strided view), and either one
-after a channels-last or NCHW copy of the input (made anyway when padded), the cheapest wins.
-When the copy is made anyway and the result is wide, the bias rides in the product as one more
-column of W against a row of ones in cols (the product's last term: the same single rounding
-of acc + b as an addition after it), saving a pass over the result.
+after a channels-last or NCHW copy of the input (made anyway when padded), and, for a stride-1
+convolution whose output keeps the input's size on every axis after the first, the flat shifts
+(``_shifts_layout``: each tap's entries one shifted run of the flat NCHW planes, rows crossed
+at an edge zeroed after), the cheapest wins. When the copy is made anyway, the bias rides in
+the product as one more column of W against a row of ones in cols (the product's last term:
+the same single rounding of acc + b as an addition after it), saving a pass over the result:
+[W | b] built once for constant weights and bias, or on each call where that costs less.
 
 A depthwise convolution (one filter per channel) is an ``einsum`` over channels-last windows.
 
@@ -35,6 +38,10 @@ from runtime.onnx.ops._common import check_size
 # takes a few tens of microseconds, the order of the general path's per-call costs; larger
 # ones are the general path's (its layouts suit the networks those come from).
 MAX_MACS = 1 << 22
+# Result elements from which constant weights' [W | b] (built once) replaces the bias's pass
+# over the result: below, that pass costs about the two more small calls the product's row of
+# ones takes (measured on silero's Convs of 1-4 positions: folding was ~0.5 us slower).
+FOLD_MIN = 1024
 # numpy's strided copy loop costs about this many element copies per run of its innermost
 # axis (measured: a (288, 121) window copy in runs of 11 takes four times one in runs of 96).
 RUN_COST = 64
@@ -98,12 +105,7 @@ class SmallPlan:
             if bias is not None:
                 out += bias.astype(dtype, copy=False)
             return out.reshape(self.out).transpose(self.axes_back)
-        if self.natural:  # (one channel or a 1x1 kernel: w's own order is the packed one)
-            weights = w.reshape(self.wshape).astype(dtype, copy=False)
-        elif packed is not None:
-            weights = packed[0].T  # (M, K*C), a view
-        else:
-            weights = np.moveaxis(w, 1, -1).reshape(self.wshape).astype(dtype, copy=False)
+        weights = _matrix(self, w, packed, dtype)
         wb = None
         if self.biased is not None and bias is not None:
             wb = _with_bias(weights, bias, dtype, packed, self.cheap_bias)
@@ -169,9 +171,8 @@ def _with_bias(weights, bias, dtype, packed, cheap: bool):
     bias after the product costs less: ``cheap`` (building it costs less than that pass) or
     constant weights seen before with this very bias (a cached copy)."""
     global _biased_elements
+    # (an entry holds its packed weights: no other array can have their id meanwhile)
     entry = None if packed is None else _BIASED.get(id(packed))
-    if entry is not None and entry[0] is not packed:
-        entry = None  # (another array's, freed: its id reused)
     if entry is not None and entry[1] is bias:
         return entry[2]
     if not cheap and (packed is None or entry is not None or not _frozen(bias)):
@@ -340,14 +341,15 @@ def plan(geo, x, w, group: int, dtype) -> SmallPlan | None:
     # W as w's rows (C-contiguous: BLAS runs a wide product with few positions, an STFT's,
     # faster on them than on the packed weights' transpose)
     small.natural = c == 1 or kk == 1
-    if copy:
+    cheap = m * (kk * c + 1) + p < m * p
+    if copy and (cheap or m * p >= FOLD_MIN):
         # The bias as one more column of the product's weights, against a row of ones
         # below the cols copy: when the copy is made anyway, and those weights are built
         # once (constant weights, ``_with_bias``) or cost less to build than a pass over
         # the result
         shape = (kk * c + 1, p) if rows else (p, kk * c + 1)
         small.biased = (shape, _cols_strides(view_shape, rows, nsp, shape, item))
-        small.cheap_bias = m * (kk * c + 1) + p < m * p
+        small.cheap_bias = cheap
     cols = small.biased[0] if small.biased else small.cols
     small.largest = max(cols, (m, p), canvas or (), key=math.prod)
     return small
