@@ -42,6 +42,8 @@ MAX_MACS = 1 << 22
 # over the result: below, that pass costs about the two more small calls the product's row of
 # ones takes (measured on silero's Convs of 1-4 positions: folding was ~0.5 us slower).
 FOLD_MIN = 1024
+# The most zeroed edges (one assignment each per call) a flat-shift plan may take.
+MAX_MASKS = 16
 # numpy's strided copy loop costs about this many element copies per run of its innermost
 # axis (measured: a (288, 121) window copy in runs of 11 takes four times one in runs of 96).
 RUN_COST = 64
@@ -247,6 +249,8 @@ def _shifts_layout(x, kernel, dilations, pads, out_sp):
             index = [slice(None)] * len(shape)
             index[i], index[nsp + 1 + i] = k, edge
             masks.append(tuple(index))
+    if len(masks) > MAX_MASKS:
+        return None  # (each one a numpy call per run: wide kernels keep the padded copies)
     return canvas, (size, before), before + first, shape, strides, tuple(masks)
 
 

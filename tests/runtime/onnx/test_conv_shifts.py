@@ -74,6 +74,10 @@ def test_float64_and_no_bias_through_the_shifts(shape, out_channels, kernel, att
 def test_the_layout_is_refused_where_the_output_changes_an_inner_size():
     x = np.ones((1, 2, 5, 6), np.float32)
     assert _conv_small._shifts_layout(x, (1, 3), [1, 1], [0, 0, 0, 0], [5, 4]) is None
+    # more zeroed edges than MAX_MASKS (one assignment each per call)
+    wide = (1, 2 * _conv_small.MAX_MASKS + 1)
+    pads = [0, _conv_small.MAX_MASKS, 0, _conv_small.MAX_MASKS]
+    assert _conv_small._shifts_layout(x, wide, [1, 1], pads, [5, 6]) is None
     # the first axis may change: (the height shrinks, no pads), no canvas, no masks
     canvas, _, offset, shape, _, masks = _conv_small._shifts_layout(
         x, (3, 1), [1, 1], [0, 0, 0, 0], [3, 6]
