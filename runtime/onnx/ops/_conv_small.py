@@ -29,6 +29,7 @@ copy, the product and the bias.
 """
 
 import math
+import weakref
 
 import numpy as np
 
@@ -161,8 +162,9 @@ class SmallPlan:
 
 
 # [W | b] of constant weights (``packed``, bound at load) and their bias, by id(packed): built
-# on a Conv's first call, then reused as long as both are the same objects. Bounded by the
-# elements held (the weights of a few small networks): emptied when full.
+# on a Conv's first call, then reused as long as both are the same objects. An entry holds its
+# weights weakly and goes with them (a closed session's weights are not kept alive); bounded by
+# the elements held (the weights of a few small networks): emptied when full.
 _BIASED: dict = {}
 _BIASED_MAX_ELEMENTS = 1 << 22
 _biased_elements = 0
@@ -173,7 +175,7 @@ def _with_bias(weights, bias, dtype, packed, cheap: bool):
     bias after the product costs less: ``cheap`` (building it costs less than that pass) or
     constant weights seen before with this very bias (a cached copy)."""
     global _biased_elements
-    # (an entry holds its packed weights: no other array can have their id meanwhile)
+    # (an entry goes when its packed weights do: no other array can have their id meanwhile)
     entry = None if packed is None else _BIASED.get(id(packed))
     if entry is not None and entry[1] is bias:
         return entry[2]
@@ -187,9 +189,18 @@ def _with_bias(weights, bias, dtype, packed, cheap: bool):
             _BIASED.clear()
             _biased_elements = 0
         wb.flags.writeable = False
-        _BIASED[id(packed)] = (packed, bias, wb)
+        _BIASED[id(packed)] = (weakref.ref(packed), bias, wb)
         _biased_elements += wb.size
+        weakref.finalize(packed, _forget, id(packed))
     return wb
+
+
+def _forget(key: int) -> None:
+    """Drop the [W | b] of packed weights that are gone."""
+    global _biased_elements
+    entry = _BIASED.pop(key, None)
+    if entry is not None:
+        _biased_elements -= entry[2].size
 
 
 def _frozen(a) -> bool:

@@ -5,6 +5,7 @@ Inputs come as written (NCHW-contiguous) and as a previous Conv leaves them (cha
 memory seen as NCHW): the plan's copy order follows the input's strides.
 """
 
+import gc
 from pathlib import Path
 
 import numpy as np
@@ -181,6 +182,7 @@ def test_constant_weights_and_bias_fold_the_bias_into_the_product_once():
     model = _conv_model(w, b)
     conv._GEOMETRIES.clear()
     _conv_small._BIASED.clear()
+    held = _conv_small._biased_elements
     session = InferenceSession(model.SerializeToString())
     (theirs,) = ort_session(model).run(None, {"x": x})
     for _ in range(2):
@@ -189,6 +191,10 @@ def test_constant_weights_and_bias_fold_the_bias_into_the_product_once():
     (plan,) = conv._GEOMETRIES.values()
     assert plan.biased is not None and not plan.cheap_bias
     assert len(_conv_small._BIASED) == 1
+    # the cached [W | b] goes with the session's weights: a closed session's are not kept
+    del session
+    gc.collect()
+    assert not _conv_small._BIASED and _conv_small._biased_elements == held
 
 
 def test_a_bias_that_can_change_is_added_on_each_call():
