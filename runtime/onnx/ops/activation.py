@@ -4,6 +4,7 @@ Selu, Softplus, Mish, Softsign, Softmax, LogSoftmax (onnx.ai/onnx/operators), in
 
 import builtins
 import math
+import threading
 
 import numpy as np
 
@@ -224,7 +225,9 @@ def Shrink(input, *, bias=0.0, lambd=0.5):
 # so that a small Conv's output is one chunk (each ufunc call costs microseconds) and a large
 # one stays in cache between the steps.
 _STEP_CHUNK = 1 << 16
-_SCRATCH: dict = {}
+# The scratch buffers, one per dtype and thread (``scratch``: runs of one session may overlap
+# in several threads, and numpy's loops release the GIL).
+_SCRATCH = threading.local()
 # Below this many elements numpy's one-value maximum (a scalar loop) costs less than a call.
 _SCALAR_BELOW = 2048
 
@@ -258,9 +261,7 @@ def in_place_steps(y, planned):
             else:
                 y = _FLOOR_CEIL[kind](y, value)
         return y
-    scratch = _SCRATCH.get(y.dtype)
-    if scratch is None:
-        scratch = _SCRATCH[y.dtype] = np.empty(_STEP_CHUNK, dtype=y.dtype)
+    scratch = _scratch(y.dtype)
     flat = dense.reshape(-1)  # (a view: dense is C-contiguous)
     for start in range(0, flat.size, _STEP_CHUNK):
         chunk = flat[start : start + _STEP_CHUNK]
@@ -277,6 +278,17 @@ def in_place_steps(y, planned):
                 other = value if size < _SCALAR_BELOW else filled[:size]
                 _FLOOR_CEIL[kind](chunk, other, out=chunk)
     return y
+
+
+def _scratch(dtype) -> np.ndarray:
+    """This thread's scratch buffer of ``_STEP_CHUNK`` elements of ``dtype``."""
+    buffers = getattr(_SCRATCH, "buffers", None)
+    if buffers is None:
+        buffers = _SCRATCH.buffers = {}
+    scratch = buffers.get(dtype)
+    if scratch is None:
+        scratch = buffers[dtype] = np.empty(_STEP_CHUNK, dtype=dtype)
+    return scratch
 
 
 _FLOOR_CEIL = {"Max": np.maximum, "Min": np.minimum}

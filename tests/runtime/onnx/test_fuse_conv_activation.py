@@ -3,6 +3,8 @@
 own kernels, onnxruntime's values within float tolerance, and no fusion where another reader
 or a non-constant operand needs the value as written."""
 
+import threading
+
 import numpy as np
 import pytest
 from onnx import TensorProto, helper, numpy_helper
@@ -153,3 +155,27 @@ def test_in_place_steps_bits(layout):
     got = activation.in_place_steps(y, planned)
     np.testing.assert_array_equal(got.view(np.uint32), expected.view(np.uint32))
     assert (got is y) == (layout != "strided view")
+
+
+def test_in_place_steps_in_concurrent_threads():
+    # Runs of one session overlap in two threads: each chunk's LeakyRelu goes through a
+    # scratch buffer, which numpy's loops (the GIL released) would share if it were global.
+    y0 = np.random.default_rng(1).standard_normal((4, 64, 64, 64)).astype(np.float32)
+    planned = activation.plan_steps([("LeakyRelu", 0.2), ("Max", -0.4)], np.float32)
+    expected = activation.in_place_steps(y0.copy(), planned)
+    failures = []
+
+    def work(seed):
+        y = y0 * np.float32(1 + seed)  # (each thread's own values: a shared buffer shows)
+        want = expected * np.float32(1 + seed) if seed == 0 else None
+        for _ in range(20):
+            got = activation.in_place_steps(y.copy(), planned)
+            if want is not None and not np.array_equal(got, want):
+                failures.append(seed)
+
+    threads = [threading.Thread(target=work, args=(seed,)) for seed in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not failures
