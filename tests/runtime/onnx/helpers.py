@@ -160,3 +160,18 @@ def check_planned(model: onnx.ModelProto, feeds: dict, rtol: float, atol: float,
                 np.testing.assert_allclose(g, w, rtol=within, atol=atol)
             np.testing.assert_allclose(g, r, rtol=rtol, atol=atol)
     return session
+
+
+def graph_model(nodes, inputs, outputs, inits=(), opset=17) -> onnx.ModelProto:
+    """A model of ``nodes``: ``inputs`` as (name, elem type, shape) triples, ``outputs`` by
+    name (type and shape left to inference), ``inits`` {name: array} as initializers."""
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(*i) for i in inputs],
+        [helper.make_empty_tensor_value_info(o) for o in outputs],
+        initializer=[
+            onnx.numpy_helper.from_array(np.asarray(v), k) for k, v in dict(inits).items()
+        ],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=8)

@@ -15,21 +15,10 @@ from onnx import TensorProto, helper, numpy_helper
 from runtime.errors import InvalidModelError
 from runtime.onnx import InferenceSession
 from runtime.onnx._bind_constants import PerShape
-from tests.runtime.onnx.helpers import ort_session
+from tests.runtime.onnx.helpers import graph_model, ort_session
 
 RNG = np.random.default_rng(78)
 FLOAT, INT64 = TensorProto.FLOAT, TensorProto.INT64
-
-
-def _model(nodes, inputs, outputs, inits=(), opset=17):
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info(*i) for i in inputs],
-        [helper.make_empty_tensor_value_info(o) for o in outputs],
-        initializer=[numpy_helper.from_array(np.asarray(v), k) for k, v in dict(inits).items()],
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=8)
 
 
 _BOUND_CASES = [
@@ -61,11 +50,11 @@ def _bound_models(op, attrs, constants, shape):
         k: np.asarray(v, np.float32 if op == "Clip" else np.int64) for k, v in constants.items()
     }
     x = ("x", FLOAT, ["a", "b", "c"])
-    bound = _model([node], [x], ["y"], arrays)
+    bound = graph_model([node], [x], ["y"], arrays)
     fed_inputs = [x] + [
         (k, FLOAT if op == "Clip" else INT64, list(v.shape)) for k, v in arrays.items()
     ]
-    fed = _model([node], fed_inputs, ["y"])
+    fed = graph_model([node], fed_inputs, ["y"])
     return bound, fed, arrays
 
 
@@ -102,7 +91,7 @@ def test_a_bound_kernel_refuses_a_shape_after_accepting_another():
 
 def test_float_axes_are_not_bound():
     node = helper.make_node("Unsqueeze", ["x", "axes"], ["y"])
-    model = _model([node], [("x", FLOAT, [2])], ["y"], {"axes": np.array([0.0], np.float32)})
+    model = graph_model([node], [("x", FLOAT, [2])], ["y"], {"axes": np.array([0.0], np.float32)})
     session = InferenceSession(model.SerializeToString())
     assert not isinstance(session._planned.nodes[0].fn, PerShape)
     with pytest.raises(InvalidModelError):
@@ -137,7 +126,7 @@ def test_subgraph_nodes_of_enclosing_constants_are_folded():
     )
     node = helper.make_node("If", ["c"], ["y"], then_branch=branch, else_branch=other)
     inputs = [("x", FLOAT, [3, 2]), ("c", TensorProto.BOOL, []), ("w", FLOAT, [4, 3])]
-    model = _model([node], inputs, ["y"], {"w": w})
+    model = graph_model([node], inputs, ["y"], {"w": w})
     session = InferenceSession(model.SerializeToString())
     then = session._planned.nodes[0].attrs["then_branch"]
     assert [n.op_type for n in then.nodes] == ["MatMul"]

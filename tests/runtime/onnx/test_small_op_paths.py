@@ -15,27 +15,16 @@ each with the cases that must take the general path beside it.
 
 import numpy as np
 import pytest
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 from runtime.errors import InvalidModelError
 from runtime.onnx import InferenceSession
 from runtime.onnx._shape_chains import _ShapeChain
 from runtime.onnx.ops import activation, shape
-from tests.runtime.onnx.helpers import ort_session
+from tests.runtime.onnx.helpers import graph_model, ort_session
 
 RNG = np.random.default_rng(77)
 FLOAT, INT64 = TensorProto.FLOAT, TensorProto.INT64
-
-
-def _model(nodes, inputs, outputs, inits=(), opset=17):
-    graph = helper.make_graph(
-        nodes,
-        "g",
-        [helper.make_tensor_value_info(*i) for i in inputs],
-        [helper.make_empty_tensor_value_info(o) for o in outputs],
-        initializer=[numpy_helper.from_array(np.asarray(v), k) for k, v in dict(inits).items()],
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=8)
 
 
 def _ours(model, feeds):
@@ -90,7 +79,7 @@ def test_lstm_whole_sequences_match_onnxruntime(direction, peephole, layout):
             "LSTM", names, ["Y", "Y_h", "Y_c"], hidden_size=hidden, direction=direction, layout=lay
         )
         inputs = [(k, FLOAT, list(v.shape)) for k, v in values.items()]
-        models.append(_model([node], inputs, ["Y", "Y_h", "Y_c"], inits))
+        models.append(graph_model([node], inputs, ["Y", "Y_h", "Y_c"], inits))
     ours = _ours(models[0], feeds)
     theirs = ort_session(models[1]).run(None, plain)
     if layout:
@@ -112,7 +101,7 @@ def test_lstm_other_variants_match_onnxruntime(attrs):
     names, inits = _lstm_model(1, 4, 3, False, 0, None)
     node = helper.make_node("LSTM", names, ["Y", "Y_h", "Y_c"], hidden_size=4, **attrs)
     inputs = [("X", FLOAT, (3, 2, 3)), ("h0", FLOAT, (1, 2, 4)), ("c0", FLOAT, (1, 2, 4))]
-    model = _model([node], inputs, ["Y", "Y_h", "Y_c"], inits)
+    model = graph_model([node], inputs, ["Y", "Y_h", "Y_c"], inits)
     feeds = {k: RNG.normal(size=s).astype(np.float32) for k, _, s in inputs}
     _close(_ours(model, feeds), ort_session(model).run(None, feeds))
 
@@ -121,7 +110,7 @@ def test_lstm_refuses_states_of_the_wrong_shape():
     names, inits = _lstm_model(1, 4, 3, False, 0, None)
     node = helper.make_node("LSTM", names, ["Y", "Y_h", "Y_c"], hidden_size=4)
     inputs = [("X", FLOAT, (3, 2, 3)), ("h0", FLOAT, None), ("c0", FLOAT, None)]
-    model = _model([node], inputs, ["Y", "Y_h", "Y_c"], inits)
+    model = graph_model([node], inputs, ["Y", "Y_h", "Y_c"], inits)
     feeds = {
         "X": np.zeros((3, 2, 3), np.float32),
         "h0": np.zeros((1, 1, 4), np.float32),  # batch 1 for a batch of 2: would broadcast
@@ -152,7 +141,7 @@ def test_clip_of_fed_bounds(size, lo, hi):
         feeds[name] = value
     while names[-1] == "":
         names.pop()
-    model = _model([helper.make_node("Clip", names, ["y"])], inputs, ["y"])
+    model = graph_model([helper.make_node("Clip", names, ["y"])], inputs, ["y"])
     (got,) = _ours(model, feeds)
     if lo == "row":  # (onnxruntime takes one-value bounds only: numpy's definition decides)
         np.testing.assert_array_equal(got, np.minimum(np.maximum(x, feeds["lo"]), feeds["hi"]))
@@ -174,11 +163,11 @@ def test_reductions_match_onnxruntime(op, axes, keepdims):
         node = helper.make_node(op, ["x", "axes"], ["y"], keepdims=keepdims)
         inputs = [("x", FLOAT, list(x.shape)), ("axes", INT64, [1])]
         feeds["axes"] = np.array([-2], np.int64)
-        model = _model([node], inputs, ["y"], opset=18)
+        model = graph_model([node], inputs, ["y"], opset=18)
     else:
         extra = {} if axes is None else {"axes": axes}
         node = helper.make_node(op, ["x"], ["y"], keepdims=keepdims, **extra)
-        model = _model([node], [("x", FLOAT, list(x.shape))], ["y"])
+        model = graph_model([node], [("x", FLOAT, list(x.shape))], ["y"])
     _close(_ours(model, feeds), ort_session(model).run(None, feeds), tol=1e-6)
 
 
@@ -207,7 +196,7 @@ def test_pad_modes_match_onnxruntime(mode):
     x = RNG.normal(size=(1, 2, 3, 40)).astype(np.float32)
     pads = np.array([0, 0, 1, 12, 0, 1, 2, 9], np.int64)
     node = helper.make_node("Pad", ["x", "pads"], ["y"], mode=mode)
-    model = _model([node], [("x", FLOAT, list(x.shape))], ["y"], {"pads": pads})
+    model = graph_model([node], [("x", FLOAT, list(x.shape))], ["y"], {"pads": pads})
     np.testing.assert_array_equal(
         _ours(model, {"x": x})[0], ort_session(model).run(None, {"x": x})[0]
     )
@@ -249,7 +238,7 @@ def test_a_shape_chain_ending_in_a_scalar_comparison_is_remembered():
         helper.make_node("Neg", ["x"], ["minus_x"]),
     ]
     inits = {"zero": np.array(0, np.int64), "two": np.array(2, np.int64)}
-    model = _model(nodes, [("x", FLOAT, ["n", 3])], ["y"], inits)
+    model = graph_model(nodes, [("x", FLOAT, ["n", 3])], ["y"], inits)
     session = InferenceSession(model.SerializeToString())
     chains = [n.fn for n in session._planned.nodes if isinstance(n.fn, _ShapeChain)]
     assert len(chains) == 1
@@ -273,7 +262,7 @@ def test_if_takes_a_one_value_condition():
         [helper.make_tensor_value_info("w", FLOAT, None)],
     )
     node = helper.make_node("If", ["c"], ["y"], then_branch=branch, else_branch=other)
-    model = _model([node], [("x", FLOAT, [2]), ("c", TensorProto.BOOL, None)], ["y"])
+    model = graph_model([node], [("x", FLOAT, [2]), ("c", TensorProto.BOOL, None)], ["y"])
     session = InferenceSession(model.SerializeToString())
     x = np.array([1.0, -2.0], np.float32)
     for cond, expected in ((np.array(True), -x), (np.array([False]), x)):
@@ -288,7 +277,7 @@ def test_gather_of_one_index_matches_onnxruntime(axis):
     # One index: a view of data's slice (of an initializer here, returned as the output).
     data = RNG.normal(size=(2, 3, 4)).astype(np.float32)
     node = helper.make_node("Gather", ["data", "i"], ["y"], axis=axis)
-    model = _model([node], [("i", INT64, [])], ["y"], {"data": data})
+    model = graph_model([node], [("i", INT64, [])], ["y"], {"data": data})
     session, theirs = InferenceSession(model.SerializeToString()), ort_session(model)
     dim = data.shape[axis]
     for i in (0, dim - 1, -1, -dim):
@@ -322,7 +311,7 @@ def test_subgraph_type_checks_resume_after_a_branch_of_other_types():
     node = helper.make_node("If", ["outer"], ["y"], then_branch=branch, else_branch=other)
     bool_ = TensorProto.BOOL
     inputs = [("x", FLOAT, [3]), ("outer", bool_, []), ("inner", bool_, [])]
-    session = InferenceSession(_model([node], inputs, ["y"]).SerializeToString())
+    session = InferenceSession(graph_model([node], inputs, ["y"]).SerializeToString())
     x = np.array([1.0, 4.0, 9.0], np.float32)
     for _ in range(2):  # (the second run is the proven one)
         feeds = {"x": x, "outer": np.array(True), "inner": np.array(True)}
