@@ -9,8 +9,8 @@ The execution is planned once, when the subgraph is loaded: per operator its ker
 output tensor ids, declared output dtypes, the tensors whose last use it is and its labels, so
 that ``run`` does no per-operator lookups beyond the values themselves (on TFLite Micro-sized
 models the loop's own cost is of the order of the kernels'). A second plan runs chains of
-one-row int8 dense layers as single steps (``_fc_chains``) when nothing asks for their
-intermediates.
+one-row int8 dense layers (``_fc_chains``) and one-row float32 layer norms
+(``_float_chains``) as single steps when nothing asks for their intermediates.
 
 A failure inside a kernel is labelled by what it says: ``ValueError`` / ``OverflowError`` /
 ``ZeroDivisionError`` from numpy on the values the model asks for are the model's fault
@@ -34,7 +34,7 @@ from runtime.errors import (
     UnsupportedOpError,
     raise_relabelled,
 )
-from runtime.tflite import _fc_chains, _sparse, _strings, schema
+from runtime.tflite import _fc_chains, _float_chains, _sparse, _strings, schema
 from runtime.tflite.kernels import CUSTOM_REGISTRY, REGISTRY
 from runtime.tflite.kernels._common import OpContext
 from runtime.tflite.model import Model, Tensor
@@ -251,27 +251,70 @@ class SubgraphExecutor:
     def _chained_plan(self) -> list | None:
         steps = [(op, kernel, self.constants) for op, kernel in self.steps]
         chains = _fc_chains.find_chains(steps, self.keep, self.initial_variables)
-        if not chains:
+        norms = _float_chains.find_chains(
+            [op for op, _ in self.steps],
+            self.subgraph.tensors,
+            self.constants,
+            self.keep,
+            self.initial_variables,
+        )
+        if not chains and not norms:
             return None
+        # (first, last, step) of each replacement; the two kinds never share a step (int8
+        # dense layers, float32 arithmetic), checked all the same
+        replaced = [(first, last, self._fc_step(first, last)) for first, last in chains]
+        taken = {k for first, last in chains for k in range(first, last + 1)}
+        for first, pattern in norms:
+            last = first + _float_chains.LENGTH - 1
+            if not taken.intersection(range(first, last + 1)):
+                replaced.append((first, last, self._norm_step(first, last, pattern)))
         plan = list(self.plan)
-        for first, last in reversed(chains):
-            ops = [op for op, _ in self.steps[first : last + 1]]
-            kernel = _fc_chains.chain_kernel(
-                kernels=[kernel for _, kernel in self.steps[first : last + 1]],
-                tails=[[self.constants.get(t) for t in op.inputs[1:]] for op in ops[1:]],
-                ops=ops,
-                wheres=[self.plan[k][10][0] for k in range(first, last + 1)],
-                wants=[self.plan[k][5] for k in range(first, last + 1)],
-                relabel=self._relabel,
-            )
-            head, tail = self.plan[first], self.plan[last]
-            op, _, fetch, one_input, _, _, _, _, drop, label, _ = head
-            _, _, _, _, t, want, outs, wants, _, _, where = tail
-            # the first step's inputs and releases, the last step's output
-            plan[first : last + 1] = [
-                (op, kernel, fetch, one_input, t, want, outs, wants, drop, label, where)
-            ]
+        for first, last, step in sorted(replaced, key=lambda r: r[0], reverse=True):
+            plan[first : last + 1] = [step]
         return plan
+
+    def _fc_step(self, first: int, last: int) -> tuple:
+        """The plan step of an ``_fc_chains`` chain of steps ``first`` to ``last``."""
+        ops = [op for op, _ in self.steps[first : last + 1]]
+        kernel = _fc_chains.chain_kernel(
+            kernels=[kernel for _, kernel in self.steps[first : last + 1]],
+            tails=[[self.constants.get(t) for t in op.inputs[1:]] for op in ops[1:]],
+            ops=ops,
+            wheres=[self.plan[k][10][0] for k in range(first, last + 1)],
+            wants=[self.plan[k][5] for k in range(first, last + 1)],
+            relabel=self._relabel,
+        )
+        head, tail = self.plan[first], self.plan[last]
+        op, _, fetch, one_input, _, _, _, _, drop, label, _ = head
+        _, _, _, _, t, want, outs, wants, _, _, where = tail
+        # the first step's inputs and releases, the last step's output
+        return (op, kernel, fetch, one_input, t, want, outs, wants, drop, label, where)
+
+    def _norm_step(self, first: int, last: int, pattern) -> tuple:
+        """The plan step of an ``_float_chains`` layer norm of steps ``first`` to ``last``."""
+        ops = [op for op, _ in self.steps[first : last + 1]]
+        kernel = _float_chains.chain_kernel(
+            pattern,
+            kernels=[kernel for _, kernel in self.steps[first : last + 1]],
+            ops=ops,
+            constants=self.constants,
+            wheres=[self.plan[k][10][0] for k in range(first, last + 1)],
+            wants=[self.plan[k][5] for k in range(first, last + 1)],
+            relabel=self._relabel,
+        )
+        head, tail = self.plan[first], self.plan[last]
+        op, label = head[0], head[9]
+        _, _, _, _, t, want, outs, wants, _, _, where = tail
+        # the input alone is fetched; what the steps release that the chain did not make (the
+        # input, at its last reader) is released after the chain
+        made = {o.outputs[0] for o in ops}
+        drop = tuple(
+            dict.fromkeys(
+                u for k in range(first, last + 1) for u in self.plan[k][8] if u not in made
+            )
+        )
+        fetch = operator.itemgetter(pattern.x)
+        return (op, kernel, fetch, True, t, want, outs, wants, drop, label, where)
 
     def _relabel(self, op, e: Exception, args) -> None:
         """Raise kernel failure ``e`` of ``op`` as ``_run`` does (call inside ``except``)."""
