@@ -257,10 +257,12 @@ def _mul_int16(ctx, act: int):
     return run
 
 
-def _prepare_raw_binary(ctx: c.OpContext, fn) -> c.Eval:
+def _prepare_raw_binary(ctx: c.OpContext, fn, float_fn) -> c.Eval:
     # MAXIMUM/MINIMUM compare raw values: int8 inputs and output share quantization.
     ctx.check_arity(2)
     ttype = ctx.require_types((c.F32, c.I8, c.I16, c.I32, c.I64), inputs=(0, 1))
+    if ttype == c.F32:
+        fn = float_fn
     if ttype in (c.I8, c.I16):
         q = c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
         for k in (0, 1):
@@ -275,11 +277,22 @@ def _prepare_raw_binary(ctx: c.OpContext, fn) -> c.Eval:
 
 
 def prepare_maximum(ctx: c.OpContext) -> c.Eval:
-    return _prepare_raw_binary(ctx, np.maximum)
+    return _prepare_raw_binary(ctx, np.maximum, _reference_maximum)
 
 
 def prepare_minimum(ctx: c.OpContext) -> c.Eval:
-    return _prepare_raw_binary(ctx, np.minimum)
+    return _prepare_raw_binary(ctx, np.minimum, _reference_minimum)
+
+
+# The reference kernels' float comparisons, ``a > b ? a : b`` and ``a < b ? a : b``: a NaN
+# first operand gives the second (np.maximum would give NaN), and of equal values (-0.0, 0.0)
+# the second comes out.
+def _reference_maximum(a, b):
+    return np.where(a > b, a, b)
+
+
+def _reference_minimum(a, b):
+    return np.where(a < b, a, b)
 
 
 def prepare_div(ctx: c.OpContext) -> c.Eval:

@@ -81,3 +81,25 @@ def test_set_tensor_on_an_output_is_kept_until_the_next_invoke_as_in_litert():
         it.allocate_tensors()
         it.set_tensor(2, np.array([5, 5], np.float32))
     np.testing.assert_array_equal(ours.get_tensor(2), ref.get_tensor(2))
+
+
+@pytest.mark.parametrize("op", [Op.MAXIMUM, Op.MINIMUM])
+def test_float_maximum_minimum_of_nan_and_signed_zeros_match_litert_reference_kernels(op):
+    # The reference kernels compare a > b ? a : b (a < b ? a : b): a NaN first operand gives
+    # the second, and of equal values the second comes out.
+    a = np.array([np.nan, 1.0, np.nan, -0.0, 0.0, np.inf, 2.0, -np.inf], np.float32)
+    b = np.array([1.0, np.nan, np.nan, 0.0, -0.0, 1.0, 3.0, np.nan], np.float32)
+    g = GraphBuilder()
+    x, y, z = (g.add([len(a)], name=n) for n in "xyz")
+    g.op(op, [x, y], [z])
+    data = g.finish([x, y], [z])
+    outputs = []
+    for it in (litert_interpreter(model_content=data), Interpreter(model_content=data)):
+        it.allocate_tensors()
+        it.set_tensor(it.get_input_details()[0]["index"], a)
+        it.set_tensor(it.get_input_details()[1]["index"], b)
+        it.invoke()
+        outputs.append(it.get_tensor(it.get_output_details()[0]["index"]))
+    ref, ours = outputs
+    np.testing.assert_array_equal(ours, ref)  # (NaN where NaN)
+    np.testing.assert_array_equal(np.signbit(ours), np.signbit(ref))
