@@ -19,6 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from runtime.onnx._fuse_pairs import fuse_pairs
 from runtime.onnx._graph import Node
 from runtime.onnx.ops import activation, elementwise
 
@@ -28,30 +29,26 @@ _FLOATS = (np.float32, np.float64)
 def fuse_gemm_sigmoids(nodes: list, known: dict, uses: Callable[[list], Counter]) -> list:
     """``nodes`` with each fusable Gemm -> Sigmoid pair as one node (``uses(nodes)``: how many
     times each value is read, graph outputs counted)."""
-    counts = None
-    producer = None
-    fused: dict[int, Node] = {}
-    gone: set[int] = set()
-    for i, node in enumerate(nodes):
-        if node.op_type != "Sigmoid" or node.domain != "" or len(node.inputs) != 1:
-            continue
-        if counts is None:
-            counts = uses(nodes)
-            producer = {out: k for k, n in enumerate(nodes) for out in n.outputs if out}
-        source_name = node.inputs[0]
-        j = producer.get(source_name)
-        if j is None or j in gone or counts[source_name] != 1:
-            continue
-        gemm = nodes[j]
+    if not any(n.op_type == "Sigmoid" for n in nodes):
+        return nodes
+
+    def gemm_ok(gemm: Node) -> bool:
         if gemm.fn is not elementwise.Gemm or gemm.domain != "" or len(gemm.outputs) != 1:
-            continue
+            return False
         b = known.get(gemm.inputs[1]) if len(gemm.inputs) > 1 else None
-        if type(b) is not np.ndarray or b.dtype not in _FLOATS:
-            continue
-        fn = functools.partial(_gemm_sigmoid, _gemm=gemm.fn)
-        fused[i] = dataclasses.replace(gemm, outputs=node.outputs, fn=fn)
-        gone.add(j)
-    return [fused.get(i, n) for i, n in enumerate(nodes) if i not in gone]
+        return type(b) is np.ndarray and b.dtype in _FLOATS
+
+    return fuse_pairs(
+        nodes,
+        uses(nodes),
+        lambda n: n.op_type == "Sigmoid" and n.domain == "" and len(n.inputs) == 1,
+        gemm_ok,
+        lambda gemm, sigmoid: dataclasses.replace(
+            gemm,
+            outputs=sigmoid.outputs,
+            fn=functools.partial(_gemm_sigmoid, _gemm=gemm.fn),
+        ),
+    )
 
 
 def _gemm_sigmoid(*args, _gemm, **attrs):

@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from runtime.onnx._fuse_pairs import fuse_pairs
 from runtime.onnx._graph import Node
 from runtime.onnx.ops import activation, conv, pool
 from runtime.onnx.ops.elementwise import relu_in_place
@@ -41,23 +42,13 @@ def pool_after_conv(nodes: list, known: dict, uses: Callable[[list], Counter], h
     when over the loading budget, the pair then stays as written)."""
     if not ENABLED:
         return nodes
-    counts = uses(nodes)
-    producer = {n.outputs[0]: i for i, n in enumerate(nodes) if len(n.outputs) == 1}
-    fused: dict[int, Node] = {}
-    gone: set[int] = set()
-    for i, node in enumerate(nodes):
-        if not _pointwise_conv(node, known) or not node.inputs[0]:
-            continue
-        j = producer.get(node.inputs[0])
-        if j is None or j in gone or counts[node.inputs[0]] != 1:
-            continue
-        if not _unit_average(nodes[j]):
-            continue
-        merged = _merged(nodes[j], node, known, hold)
-        if merged is not None:
-            fused[i] = merged
-            gone.add(j)
-    return [fused.get(i, n) for i, n in enumerate(nodes) if i not in gone]
+    return fuse_pairs(
+        nodes,
+        uses(nodes),
+        lambda node: _pointwise_conv(node, known),
+        _unit_average,
+        lambda pool_node, conv_node: _merged(pool_node, conv_node, known, hold),
+    )
 
 
 def _pointwise_conv(node: Node, known: dict) -> bool:

@@ -56,6 +56,7 @@ from runtime.onnx._fuse_conv_activation import fuse_conv_activations
 from runtime.onnx._fuse_dense import plan_dense
 from runtime.onnx._fuse_gemm_sigmoid import fuse_gemm_sigmoids
 from runtime.onnx._fuse_layer_norm import fuse_layer_norms
+from runtime.onnx._fuse_pairs import fuse_pairs
 from runtime.onnx._fuse_pool_conv import pool_after_conv
 from runtime.onnx._fuse_sibling_convs import merge_sibling_convs
 from runtime.onnx._graph import Graph, Node, _node_free
@@ -162,28 +163,8 @@ def _uses(nodes: list, graph: Graph) -> Counter:
 
 
 def _fuse_pairs(nodes: list, graph: Graph, consumer_ok, producer_ok, merge) -> list:
-    """Each producer -> consumer pair where only the consumer reads the producer's output (the
-    consumer's first input) and both pass their test: one node, ``merge(producer, consumer)``,
-    at the consumer's place, unless ``merge`` returns None (the pair is left as written).
-
-    A producer that is itself the merge of an earlier pair is merged as such, so a chain
-    a -> b -> c becomes one node in one scan (when ``producer_ok`` accepts merged nodes)."""
-    uses = _uses(nodes, graph)
-    producer = {out: i for i, n in enumerate(nodes) for out in n.outputs if out}
-    fused: dict[int, Node] = {}
-    gone = set()
-    for i, consumer in enumerate(nodes):
-        if not consumer.inputs or not consumer_ok(consumer):
-            continue
-        j = producer.get(consumer.inputs[0])
-        if j is None or j in gone or uses[consumer.inputs[0]] != 1:
-            continue
-        source = fused.get(j, nodes[j])
-        merged = merge(source, consumer) if producer_ok(source) else None
-        if merged is not None:
-            fused[i] = merged
-            gone.add(j)
-    return [fused.get(i, n) for i, n in enumerate(nodes) if i not in gone]
+    """``fuse_pairs`` over ``nodes`` of ``graph`` (see ``runtime.onnx._fuse_pairs``)."""
+    return fuse_pairs(nodes, _uses(nodes, graph), consumer_ok, producer_ok, merge)
 
 
 def _holder(budget):
