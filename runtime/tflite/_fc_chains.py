@@ -187,28 +187,36 @@ def chain_kernel(kernels, tails, ops, wheres, wants, relabel):
     def one_by_one(x, rest, budget):
         """The steps in turn, each output held until the next step has made its own (another
         input shape, or a run near its memory limit: the operator that goes over is named)."""
-        limits = budget.limits
         held = budget.held_bytes
         previous = 0
         y = x
         for kernel, tail, op, where, want in steps:
             args = (y, *(rest if tail is None else tail))
-            try:
-                outputs = kernel(*args)
-            except Exception as e:
-                relabel(op, e, args)  # raises
-            if len(outputs) != 1:
-                raise KernelError(f"{where}: the kernel gave {len(outputs)} outputs, not 1")
-            v = outputs[0]
-            if v.dtype != want:
-                raise InvalidModelError(f"{where}: got a value of dtype {v.dtype}, declared {want}")
-            n = v.nbytes
-            if held + n > limits.max_memory_bytes or n > limits.max_tensor_bytes:
-                budget.held_bytes = held
-                budget.hold(n, where)  # raises, naming the operator's output
-            held += n - previous
-            previous = n
-            y = v
+            y = run_step(kernel, args, op, where, want, held, budget, relabel)
+            held += y.nbytes - previous
+            previous = y.nbytes
         return [y]
 
     return run_chain
+
+
+def run_step(kernel, args, op, where: str, want, held: int, budget, relabel):
+    """One operator of a chain run one by one, checked as the executor checks it: the kernel
+    (a failure relabelled by ``relabel``, which raises), one output of the declared dtype
+    ``want``, its bytes charged on top of the ``held`` ones (over a limit, the budget raises
+    naming the operator's output). Returns that output; the caller keeps the count."""
+    try:
+        outputs = kernel(*args)
+    except Exception as e:
+        relabel(op, e, args)  # raises
+    if len(outputs) != 1:
+        raise KernelError(f"{where}: the kernel gave {len(outputs)} outputs, not 1")
+    v = outputs[0]
+    if v.dtype != want:
+        raise InvalidModelError(f"{where}: got a value of dtype {v.dtype}, declared {want}")
+    n = v.nbytes
+    limits = budget.limits
+    if held + n > limits.max_memory_bytes or n > limits.max_tensor_bytes:
+        budget.held_bytes = held
+        budget.hold(n, where)  # raises, naming the operator's output
+    return v

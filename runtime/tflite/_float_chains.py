@@ -30,7 +30,7 @@ import math
 import numpy as np
 
 from runtime import _budget
-from runtime.errors import InvalidModelError, KernelError
+from runtime.tflite._fc_chains import run_step
 from runtime.tflite.schema import BuiltinOperator as Op
 from runtime.tflite.schema import TensorType
 
@@ -216,25 +216,12 @@ def chain_kernel(pattern, kernels, ops, constants, wheres, wants, relabel):
         """The steps in turn, each output held until its last reader in the chain is done
         (another input shape, or a run near its memory limit: the operator that goes over is
         named)."""
-        limits = budget.limits
         held = budget.held_bytes
         made = []
         for k, (kernel, srcs, op, where, want) in enumerate(steps):
             args = tuple(x if kind == "x" else made[j] if kind == "made" else j for kind, j in srcs)
-            try:
-                outputs = kernel(*args)
-            except Exception as e:
-                relabel(op, e, args)  # raises
-            if len(outputs) != 1:
-                raise KernelError(f"{where}: the kernel gave {len(outputs)} outputs, not 1")
-            v = outputs[0]
-            if v.dtype != want:
-                raise InvalidModelError(f"{where}: got a value of dtype {v.dtype}, declared {want}")
-            n = v.nbytes
-            if held + n > limits.max_memory_bytes or n > limits.max_tensor_bytes:
-                budget.held_bytes = held
-                budget.hold(n, where)  # raises, naming the operator's output
-            held += n
+            v = run_step(kernel, args, op, where, want, held, budget, relabel)
+            held += v.nbytes
             made.append(v)
             for j, last in last_read.items():
                 if last == k:
