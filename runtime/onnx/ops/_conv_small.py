@@ -108,10 +108,7 @@ class SmallPlan:
             if bias is not None:
                 out += bias.astype(dtype, copy=False)
             return out.reshape(self.out).transpose(self.axes_back)
-        weights = _matrix(self, w, packed, dtype)
-        wb = None
-        if self.biased is not None and bias is not None:
-            wb = _with_bias(weights, bias, dtype, packed, self.cheap_bias)
+        weights, wb = self._operands(w, bias, packed, dtype)
         if wb is not None:
             # out = [W | b] @ [cols; 1]: the bias added by the product's last term, exactly
             # as a separate addition after it (one rounding of acc + b * 1)
@@ -126,6 +123,14 @@ class SmallPlan:
             out += bias.astype(dtype, copy=False)[:, None]
         return out.reshape(self.out)
 
+    def _operands(self, w, bias, packed, dtype):
+        """(the weights as the product's left operand, [W | b] when the bias is folded into
+        the product, else None)."""
+        weights = _matrix(self, w, packed, dtype)
+        if self.biased is None or bias is None:
+            return weights, None
+        return weights, _with_bias(weights, bias, dtype, packed, self.cheap_bias)
+
     def _run_shifts(self, x, w, bias, packed):
         """The flat-shift cols (``_shifts_layout``): the kernel taps' shifted runs of the
         (N, C, *S)-contiguous input's flat planes, one strided copy, then the entries whose
@@ -139,10 +144,7 @@ class SmallPlan:
         else:
             root = x if x.flags.c_contiguous else np.ascontiguousarray(x)
         view = np.ndarray(self.view_shape, dtype, root, self.offset * x.itemsize, self.view_strides)
-        weights = _matrix(self, w, packed, dtype)
-        wb = None
-        if self.biased is not None and bias is not None:
-            wb = _with_bias(weights, bias, dtype, packed, self.cheap_bias)
+        weights, wb = self._operands(w, bias, packed, dtype)
         if wb is not None:
             cols = np.empty(self.biased[0], dtype)
             target = np.ndarray(self.view_shape, dtype, cols, 0, self.biased[1])

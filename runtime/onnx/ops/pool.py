@@ -121,10 +121,11 @@ def MaxPool(
     )
     plan = _MAX_POOL_PLANS.get(key)
     if plan is None:
-        plan = _max_pool_plan(x, auto_pad, ceil_mode, dilations, kernel_shape, pads, strides)
-        if len(_MAX_POOL_PLANS) >= _PLANS_MAX:
-            _MAX_POOL_PLANS.clear()
-        _MAX_POOL_PLANS[key] = plan
+        plan = _remember(
+            _MAX_POOL_PLANS,
+            key,
+            _max_pool_plan(x, auto_pad, ceil_mode, dilations, kernel_shape, pads, strides),
+        )
     tiles, padding, windows_plan = plan
     if tiles is not None:
         return max_pool_tiles(x, *tiles[:2], height_first=tiles[2])
@@ -139,6 +140,14 @@ def MaxPool(
 # small pool. Failures are never stored; the budget check of the padding runs on every call.
 _MAX_POOL_PLANS: dict = {}
 _PLANS_MAX = 256
+
+
+def _remember(plans: dict, key, plan):
+    """``plan`` stored under ``key`` in ``plans`` (emptied when full), and returned."""
+    if len(plans) >= _PLANS_MAX:
+        plans.clear()
+    plans[key] = plan
+    return plan
 
 
 def _key_of(value):
@@ -354,12 +363,13 @@ def AveragePool(
     )
     plan = _AVERAGE_POOL_PLANS.get(key)
     if plan is None:
-        plan = _average_pool_plan(
-            x, auto_pad, ceil_mode, count_include_pad, dilations, kernel_shape, pads, strides
+        plan = _remember(
+            _AVERAGE_POOL_PLANS,
+            key,
+            _average_pool_plan(
+                x, auto_pad, ceil_mode, count_include_pad, dilations, kernel_shape, pads, strides
+            ),
         )
-        if len(_AVERAGE_POOL_PLANS) >= _PLANS_MAX:
-            _AVERAGE_POOL_PLANS.clear()
-        _AVERAGE_POOL_PLANS[key] = plan
     padding, windows_plan, divisor = plan
     x = _pad_with(x, padding, 0, "AveragePool")
     if windows_plan[0] == "flat":  # the quotients written at once from the padded grid
