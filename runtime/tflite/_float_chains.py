@@ -31,10 +31,12 @@ import numpy as np
 
 from runtime import _budget
 from runtime.tflite._fc_chains import run_step
+from runtime.tflite.kernels._common import FLT_MAX, activation_range_float, clip_ufunc
 from runtime.tflite.schema import BuiltinOperator as Op
 from runtime.tflite.schema import TensorType
 
 LENGTH = 9  # operators in the pattern
+LOWEST, HIGHEST = np.float32(-FLT_MAX), np.float32(FLT_MAX)
 _ACTIVATIONS = (0, 1, 3)  # the last ADD's fused activation: none, RELU, RELU6
 # the operator of each step, in the order converters write them
 _OPS = (Op.MEAN, Op.SUB, Op.MUL, Op.MEAN, Op.ADD, Op.RSQRT, Op.MUL, Op.MUL, Op.ADD)
@@ -159,7 +161,11 @@ def chain_kernel(pattern, kernels, ops, constants, wheres, wants, relabel):
     eps, gamma, beta = pattern.eps, pattern.gamma, pattern.beta
     ones = np.ones(row, np.float32)
     one = np.float32(1)
-    activation = pattern.activation
+    lo, hi = (np.float32(v) for v in activation_range_float(pattern.activation))
+    # |d / sqrt(mean(d * d) + eps)| <= sqrt(row) for eps >= 0: times gamma below FLT_MAX, the
+    # MUL by gamma cannot overflow and its clamp is skipped
+    bound = math.sqrt(row) * float(np.abs(gamma).max(initial=0))
+    gamma_may_overflow = not (float(eps) >= 0 and bound < 0.5 * FLT_MAX)
     x_id = pattern.x
     produced = {op.outputs[0]: k for k, op in enumerate(ops)}
     # each step's inputs: ("x",), ("made", step) or ("constant", value)
@@ -203,13 +209,19 @@ def chain_kernel(pattern, kernels, ops, constants, wheres, wants, relabel):
         flat = x.reshape(row)
         d = x - flat.dot(ones) / count
         flat = d.reshape(row)
-        d *= one / np.sqrt(flat.dot(flat) / count + eps)
+        variance = flat.dot(flat) / count + eps
+        if not math.isfinite(variance):
+            # NaN, inf or an overflow in x (a NaN or inf mean makes the variance so too): the
+            # operators' own clamps to +-FLT_MAX then matter, so they run one by one
+            return one_by_one(x, budget)
+        # A finite variance: every d * d, d and the variance are finite, and the SUB, MUL,
+        # MEAN and ADD clamps to +-FLT_MAX before the scaling change nothing.
+        d *= one / np.sqrt(variance)
         d *= gamma
+        if gamma_may_overflow:
+            clip_ufunc(d, LOWEST, HIGHEST, out=d)  # (the MUL's clamp)
         d += beta
-        if activation == 1:
-            np.maximum(d, 0, out=d)
-        elif activation == 3:
-            np.clip(d, 0, 6, out=d)
+        clip_ufunc(d, lo, hi, out=d)  # the last ADD's clamp (NONE too: +-FLT_MAX)
         return [d]
 
     def one_by_one(x, budget):

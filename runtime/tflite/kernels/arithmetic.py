@@ -74,7 +74,6 @@ def _float_or_int(ctx, ttype, act, fn):
     lo, hi = c.activation_range_float(act)
     # 0-d float32 arrays: cheaper operands than numpy scalars
     lo32, hi32 = np.asarray(lo, np.float32), np.asarray(hi, np.float32)
-    floor, ceiling = ttype == c.F32 and lo > -np.inf, ttype == c.F32 and hi < np.inf
     plans = {}  # (shape of a, shape of b) -> _operand_plan
 
     def run(a, b):
@@ -102,10 +101,8 @@ def _float_or_int(ctx, ttype, act, fn):
             # float32 op float32 is float32 (a 0-d result is a numpy scalar: made an array)
             if type(y) is not np.ndarray:
                 y = np.asarray(y, np.float32)
-            if floor:
-                np.maximum(lo32, y, out=y)  # (bound first: a tie keeps y, as -0.0)
-            if ceiling:
-                np.minimum(hi32, y, out=y)
+            # Even NONE clamps: an overflow is +-FLT_MAX (one pass, NaN and -0.0 kept).
+            c.clip_ufunc(y, lo32, hi32, out=y)
             return [y]
         if act:
             y = np.clip(y, lo, hi).astype(y.dtype)

@@ -62,8 +62,8 @@ def prepare(ctx: c.OpContext) -> c.Eval:
             y = _tap_sums(ctx, x, w, geom, 0.0, np.float32, plans)
             if b is not None:
                 y += b
-            if act:
-                y.clip(lo, hi, out=y)  # the sums are a fresh array: clamped in place
+            # the sums are a fresh array: clamped in place (NONE too: an overflow is +-FLT_MAX)
+            c.clip_ufunc(y, lo, hi, out=y)
             return [y]
 
         return run_float

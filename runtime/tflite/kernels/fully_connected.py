@@ -65,7 +65,6 @@ def prepare(ctx: c.OpContext) -> c.Eval:
         lo, hi = c.activation_range_float(act)
         # 0-d float32 arrays: cheaper operands than numpy scalars
         lo32, hi32 = np.asarray(lo, np.float32), np.asarray(hi, np.float32)
-        floor, ceiling = lo > -np.inf, hi < np.inf
         # one row of a few units: no budget test before its few KiB (as in ``_int8``)
         small_row = one_row if units <= SMALL_ROW_UNITS else None
 
@@ -74,11 +73,9 @@ def prepare(ctx: c.OpContext) -> c.Eval:
             y = np.dot(x if x.shape == small_row else rows(x), w_t)
             if b is not None:
                 y += b
-            # the fused activation's clamp, in place on the new product
-            if floor:
-                np.maximum(lo32, y, out=y)  # (bound first: a tie keeps y, as -0.0)
-            if ceiling:
-                np.minimum(hi32, y, out=y)
+            # the fused activation's clamp (NONE too: an overflow is +-FLT_MAX), in place on
+            # the new product
+            c.clip_ufunc(y, lo32, hi32, out=y)
             return [shape_out(x, y) if keep_dims else y]
 
         return run_float

@@ -85,9 +85,26 @@ def _taps(x, g, fill):
 def prepare_max(ctx: c.OpContext) -> c.Eval:
     ttype, (lo, hi), geometry = _setup(ctx)
     fill = -np.inf if ttype == c.F32 else np.iinfo(_NUMPY[ttype]).min
+    if ttype == c.F32:
+        # The reference's running max starts at lowest() and takes each tap through
+        # std::max(max, tap) = (max < tap ? tap : max): a NaN tap never wins, wherever it
+        # is (np.fmax skips NaN alike); an all-NaN window gives lowest(), then the clamp
+        # (even NONE's: +inf is FLT_MAX).
+        lo, hi = np.float32(lo), np.float32(hi)
+        pick = np.fmax
+    else:
+        pick = np.maximum
     # A clamp to the type's whole range (no fused activation on integers) is skipped.
     info = None if ttype == c.F32 else np.iinfo(_NUMPY[ttype])
     floor, ceiling = (-np.inf, np.inf) if info is None else (info.min, info.max)
+
+    def clamp(y):
+        if ttype == c.F32:
+            np.fmax(y, lo, out=y)  # (an all-NaN window: lowest(), so lo)
+            np.minimum(y, hi, out=y)
+        elif lo > floor or hi < ceiling:
+            np.clip(y, lo, hi, out=y)
+        return [y]
 
     gathers = {}  # input shape -> tap index of _max_gather_index, or None where not wanted
 
@@ -103,30 +120,26 @@ def prepare_max(ctx: c.OpContext) -> c.Eval:
             # (taps, windows x C) gathered in one call, reduced over the taps in another (over
             # the first axis: one elementwise pass per tap, where a reduction over an inner
             # axis runs a short loop per window)
-            y = np.maximum.reduce(x.reshape(-1).take(index)).reshape(x.shape[0], g[8], g[9], -1)
-            if lo > floor or hi < ceiling:
-                np.clip(y, lo, hi, out=y)
-            return [y]
+            y = pick.reduce(x.reshape(-1).take(index)).reshape(x.shape[0], g[8], g[9], -1)
+            return clamp(y)
         win = _windows(x, g, fill)
         # Separable: the maximum over each window's rows, then over its columns, (KH - 1) +
         # (KW - 1) passes instead of KH * KW - 1 (max is exact in any order; float ties
         # between -0.0 and 0.0 may pick either zero, as the tap order did).
         # The first maximum makes the array the others update (no copy before it).
         if g[0] > 1:
-            rows = np.maximum(win[:, :, :, 0], win[:, :, :, 1])  # (N, OH, OW, KW, C)
+            rows = pick(win[:, :, :, 0], win[:, :, :, 1])  # (N, OH, OW, KW, C)
             for i in range(2, g[0]):
-                np.maximum(rows, win[:, :, :, i], out=rows)
+                pick(rows, win[:, :, :, i], out=rows)
         else:
             rows = np.array(win[:, :, :, 0])
         if g[1] > 1:
-            y = np.maximum(rows[:, :, :, 0], rows[:, :, :, 1])
+            y = pick(rows[:, :, :, 0], rows[:, :, :, 1])
             for j in range(2, g[1]):
-                np.maximum(y, rows[:, :, :, j], out=y)
+                pick(y, rows[:, :, :, j], out=y)
         else:
             y = rows[:, :, :, 0]
-        if lo > floor or hi < ceiling:
-            np.clip(y, lo, hi, out=y)
-        return [y]
+        return clamp(y)
 
     return run
 
