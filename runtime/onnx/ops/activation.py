@@ -71,11 +71,17 @@ def Clip(x, min=None, max=None, *, _bounds=None):  # noqa: A002 - ONNX input nam
         min = np.asarray(info.min, x.dtype) if min is None else min  # noqa: A001
         max = np.asarray(info.max, x.dtype) if max is None else max  # noqa: A001
         return Clip(x, min, max)
-    if min is not None:
+    # onnxruntime clips with Eigen's cwiseMax(lo).cwiseMin(hi), std::max / std::min, which
+    # keep x when a bound is NaN: a NaN bound clips nothing (np.maximum would give NaN).
+    if min is not None and not _nan_bound(min):
         x = _bound(np.maximum, x, min.astype(x.dtype, copy=False))
-    if max is not None:
+    if max is not None and not _nan_bound(max):
         x = _bound(np.minimum, x, max.astype(x.dtype, copy=False))
     return x
+
+
+def _nan_bound(bound):
+    return bound.dtype.kind == "f" and bound.size == 1 and bool(np.isnan(bound).all())
 
 
 def clip_bounds(lo, hi) -> tuple | None:
@@ -108,8 +114,8 @@ def _bound(ufunc, x, c):
 
 
 def Clip_6(x, *, min=-3.4028234663852886e38, max=3.4028234663852886e38):  # noqa: A002
-    """Clip before opset 11: bounds are attributes."""
-    return np.clip(x, np.asarray(min, dtype=x.dtype), np.asarray(max, dtype=x.dtype))
+    """Clip before opset 11: bounds are attributes (a NaN one clips nothing, as in Clip)."""
+    return Clip(x, np.asarray(min, dtype=x.dtype), np.asarray(max, dtype=x.dtype))
 
 
 def Sigmoid(x):

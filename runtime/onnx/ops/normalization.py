@@ -26,7 +26,7 @@ def BatchNormalization_7(
         )
     dtype = X.dtype
     inv = (scale / np.sqrt(input_var + np.asarray(epsilon, dtype=input_var.dtype))).astype(dtype)
-    return (X - input_mean.astype(dtype)) * inv + B.astype(dtype)
+    return X * inv + (B.astype(dtype) - input_mean.astype(dtype) * inv)
 
 
 def BatchNormalization(
@@ -37,13 +37,15 @@ def BatchNormalization(
     shape = (1, -1) + (1,) * (X.ndim - 2)
     dtype = X.dtype
     inv = (scale / np.sqrt(input_var + np.asarray(epsilon, dtype=input_var.dtype))).astype(dtype)
-    y = X - input_mean.reshape(shape).astype(dtype)
+    # onnxruntime's form: X * inv + (B - mean * inv). Its results, non-finite ones included
+    # (an infinite scale with a zero mean makes the shift 0 * inf = NaN, not (X - 0) * inf).
+    shift = (B.astype(dtype) - input_mean.astype(dtype) * inv).reshape(shape)
+    y = X * inv.reshape(shape)
     if type(y) is not np.ndarray or y.shape != X.shape:
-        return y * inv.reshape(shape) + B.reshape(shape).astype(dtype)
-    # The same operations, the last two in place on y (fresh: a large tensor's new pages cost
-    # as much as the arithmetic).
-    y *= inv.reshape(shape)
-    y += B.reshape(shape).astype(dtype)
+        return y + shift
+    # The addition in place on y (fresh: a large tensor's new pages cost as much as the
+    # arithmetic).
+    y += shift
     return y
 
 

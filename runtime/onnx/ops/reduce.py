@@ -77,13 +77,33 @@ _DIVIDE_IN_PLACE_FROM = 2048
 
 
 def _max(x, axes, keepdims):
-    # x.max without its wrapper; every axis as None (exact either way: one pass, not a loop
-    # of passes)
-    return np.maximum.reduce(x, axis=None if len(axes) == x.ndim else axes, keepdims=keepdims)
+    return _extremum(np.maximum, np.fmax, x, axes, keepdims)
 
 
 def _min(x, axes, keepdims):
-    return np.minimum.reduce(x, axis=None if len(axes) == x.ndim else axes, keepdims=keepdims)
+    return _extremum(np.minimum, np.fmin, x, axes, keepdims)
+
+
+def _extremum(propagating, skipping, x, axes, keepdims):
+    """x.max / x.min without their wrapper, NaN as onnxruntime gives it where that is a rule.
+
+    Keeping the innermost axis, onnxruntime runs ``best = v > best ? v : best`` (its RK / KRK
+    fast paths, and the generic loop) from the first element of each reduced slice: a NaN
+    there stays, a later NaN is passed over. Reducing the innermost axis (or every axis) it
+    takes Eigen's vectorized maxCoeff, whose NaN result depends on where the NaN falls in its
+    SIMD lanes and on the buffer's alignment: no rule to follow, so numpy's (NaN wins) stays.
+    """
+    if len(axes) == x.ndim:  # every axis as None: one pass, not a loop of passes
+        return propagating.reduce(x, axis=None, keepdims=keepdims)
+    if x.dtype.kind != "f" or axes[-1] == x.ndim - 1:
+        return propagating.reduce(x, axis=axes, keepdims=keepdims)
+    # fmax / fmin cost what maximum / minimum do; the first slice's NaN check is small.
+    y = skipping.reduce(x, axis=axes, keepdims=keepdims)
+    first = x[tuple(slice(0, 1) if i in axes else slice(None) for i in range(x.ndim))]
+    nan = np.isnan(first)
+    if nan.any():
+        y[nan.reshape(y.shape)] = np.nan
+    return y
 
 
 def ReduceMean(data, axes_input=None, *, axes=None, keepdims=1, noop_with_empty_axes=0):
@@ -216,9 +236,30 @@ def _arg(fn, op, data, axis, keepdims, select_last_index):
         result = data.shape[axis] - 1 - fn(flipped, axis=axis)
     else:
         result = fn(data, axis=axis)
+    if data.dtype.kind == "f":
+        # numpy picks the first NaN; onnxruntime's loop does not (below). Only a picked NaN
+        # says there is one, so the check costs one gather of the (reduced) result.
+        picked = np.take_along_axis(data, np.expand_dims(result, axis), axis)
+        if np.isnan(picked).any():
+            result = _arg_skipping_nan(fn is np.argmax, data, axis, select_last_index)
     if keepdims:
         result = np.expand_dims(result, axis)
     return result.astype(np.int64)
+
+
+def _arg_skipping_nan(largest, data, axis, select_last_index):
+    """onnxruntime's ArgMax / ArgMin with NaN: a loop from each row's first element that takes
+    a value when ``v > best`` (``>=`` to select the last index; ``<`` / ``<=`` for ArgMin). A
+    NaN first element is never replaced (index 0); any later NaN is never taken."""
+    nan = np.isnan(data)
+    filled = np.where(nan, -np.inf if largest else np.inf, data)
+    best = (np.max if largest else np.min)(filled, axis=axis, keepdims=True)
+    candidates = (filled == best) & ~nan
+    if select_last_index:
+        index = data.shape[axis] - 1 - np.argmax(np.flip(candidates, axis=axis), axis=axis)
+    else:
+        index = np.argmax(candidates, axis=axis)
+    return np.where(np.take(nan, 0, axis=axis), 0, index)
 
 
 def ArgMax(data, *, axis=0, keepdims=1, select_last_index=0):
