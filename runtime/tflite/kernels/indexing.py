@@ -45,10 +45,25 @@ def prepare_tile(ctx: c.OpContext) -> c.Eval:
     return run
 
 
-def _arg(fn):
+def _float_arg(best):
+    """ARG_MAX (``best`` np.fmax) or ARG_MIN (np.fmin) of float32 as ``reference_ops::
+    ArgMinMax``'s NaN-aware compare: a NaN never wins, any number replaces a NaN first, ties
+    keep the first; 0 when all are NaN. (LiteRT runs rows along the last axis through a
+    vectorized loop instead, whose answer with a NaN depends on the row's length under 8
+    values: that is followed nowhere.)"""
+
+    def fn(x, axis):
+        m = best.reduce(x, axis=axis, keepdims=True)
+        return np.argmax(x == m, axis=axis)  # (all NaN: no match, index 0)
+
+    return fn
+
+
+def _arg(fn, float_fn):
     def prepare(ctx: c.OpContext) -> c.Eval:
         ctx.check_arity(2)
-        ctx.require_types((c.F32, c.I8, c.I32, c.U8, c.BOOL), outputs=())
+        ttype = ctx.require_types((c.F32, c.I8, c.I32, c.U8, c.BOOL), outputs=())
+        find = float_fn if ttype == c.F32 else fn
         dtype = {c.I32: np.int32, c.I64: np.int64}.get(ctx.out_type())
         if dtype is None:
             raise ctx.fail("output must be int32 or int64")
@@ -59,21 +74,29 @@ def _arg(fn):
             a = _axis(ctx, int(axis.ravel()[0]), x.ndim)
             if x.shape[a] == 0:
                 raise ctx.fail(f"axis {a} is empty")
-            return [fn(x, axis=a).astype(dtype)]
+            return [np.asarray(find(x, axis=a)).astype(dtype)]
 
         return run
 
     return prepare
 
 
-prepare_arg_max = _arg(np.argmax)
-prepare_arg_min = _arg(np.argmin)
+prepare_arg_max = _arg(np.argmax, _float_arg(np.fmax))
+prepare_arg_min = _arg(np.argmin, _float_arg(np.fmin))
 
 
-def _reduce(fn):
+def _reduce(fn, float_fn, start):
+    """REDUCE_MAX (np.max; float32: np.fmax from ``start`` lowest()) or REDUCE_MIN: LiteRT's
+    ReduceGeneric starts each output at lowest() (max()) and takes ``in > current ? in :
+    current``, so a NaN never wins, an all-NaN (or all -inf) reduction gives lowest()."""
+
+    def float_reduce(x, axis, keepdims):
+        return float_fn.reduce(x, axis=axis, keepdims=keepdims, initial=start)
+
     def prepare(ctx: c.OpContext) -> c.Eval:
         ctx.check_arity(2)
         ttype = ctx.require_types((c.F32, c.I8, c.I32, c.I64))
+        reduce = float_reduce if ttype == c.F32 else fn
         if ttype == c.I8 and c.per_tensor_qparams(ctx, ctx.inputs[0], "input") != (
             c.per_tensor_qparams(ctx, ctx.outputs[0], "output")
         ):
@@ -84,15 +107,15 @@ def _reduce(fn):
             axes = tuple(sorted({_axis(ctx, int(a), x.ndim) for a in axes.ravel()}))
             if any(x.shape[a] == 0 for a in axes):
                 raise ctx.fail("cannot reduce an empty axis")
-            return [np.asarray(fn(x, axis=axes, keepdims=keep)).astype(x.dtype)]
+            return [np.asarray(reduce(x, axis=axes, keepdims=keep)).astype(x.dtype)]
 
         return run
 
     return prepare
 
 
-prepare_reduce_max = _reduce(np.max)
-prepare_reduce_min = _reduce(np.min)
+prepare_reduce_max = _reduce(np.max, np.fmax, np.float32(-c.FLT_MAX))
+prepare_reduce_min = _reduce(np.min, np.fmin, np.float32(c.FLT_MAX))
 
 
 def prepare_split_v(ctx: c.OpContext) -> c.Eval:

@@ -80,14 +80,26 @@ def prepare_local_response_normalization(ctx: c.OpContext) -> c.Eval:
             raise ctx.fail(f"input must be 4-D, has shape {list(x.shape)}")
         depth = x.shape[-1]
         sq = x * x
-        # Window sums over channels [c - radius, c + radius) via a running sum: LiteRT's
-        # reference kernel stops before c + radius (TensorFlow's LRN includes it).
-        csum = np.concatenate(
-            [np.zeros(x.shape[:-1] + (1,), np.float64), np.cumsum(sq, -1, dtype=np.float64)], -1
-        )
-        idx = np.arange(depth)
-        lo, hi = np.maximum(idx - radius, 0), np.minimum(idx + radius, depth)
-        accum = (csum[..., hi] - csum[..., lo]).astype(np.float32)
+        # Window sums over channels [c - radius, c + radius): LiteRT's reference kernel stops
+        # before c + radius (TensorFlow's LRN includes it).
+        if np.isfinite(sq).all():
+            # a running float64 sum (finite squares: it cannot overflow, and a window over
+            # FLT_MAX still rounds to inf as the reference's float32 sum)
+            csum = np.concatenate(
+                [np.zeros(x.shape[:-1] + (1,), np.float64), np.cumsum(sq, -1, dtype=np.float64)],
+                -1,
+            )
+            idx = np.arange(depth)
+            lo, hi = np.maximum(idx - radius, 0), np.minimum(idx + radius, depth)
+            accum = (csum[..., hi] - csum[..., lo]).astype(np.float32)
+        else:
+            # an inf or NaN square would spoil every later difference of the running sum:
+            # the window's float32 sum itself, channel by channel as the reference adds them
+            pad = np.zeros(x.shape[:-1] + (radius,), np.float32)
+            padded = np.concatenate([pad, sq, pad], -1)
+            accum = np.zeros_like(sq)
+            for k in range(2 * radius):
+                accum += padded[..., k : k + depth]
         multiplier = np.power(bias + alpha * accum, -beta, dtype=np.float32)
         return [(x * multiplier).astype(np.float32)]
 
