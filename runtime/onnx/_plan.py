@@ -16,8 +16,13 @@
 - A ``Relu`` of a ``Conv`` output that nothing else reads is applied by the Conv, in place.
 - So are a ``LeakyRelu`` and a ``Max``/``Min`` with one constant value after it
   (``runtime.onnx._fuse_conv_activation``).
+- A written-out hard-swish (x * clip(x + 3, 0, 6) / 6, x * HardSigmoid(x)) runs as one step,
+  in place in the Conv that makes x when there is one (``runtime.onnx._fuse_hard_swish``).
 - An ``AveragePool`` read only by a 1x1 ``Conv`` to fewer channels runs after it, on those
   (``runtime.onnx._fuse_pool_conv``).
+- A squeeze-and-excitation block (GlobalAveragePool -> 1x1 Conv -> Relu -> 1x1 Conv ->
+  HardSigmoid/Sigmoid -> Mul) runs as two small matrix products and one scaling
+  (``runtime.onnx._fuse_squeeze_excite``).
 - A chain of channel ``Concat``s each growing the one before (a dense block) writes into one
   buffer, each result a prefix of it (``runtime.onnx._fuse_concat_chain``).
 - A ``QuantizeLinear`` whose output only a ``DequantizeLinear`` reads (the fake quantization
@@ -55,10 +60,12 @@ from runtime.onnx._fuse_concat_chain import chain_concats
 from runtime.onnx._fuse_conv_activation import fuse_conv_activations
 from runtime.onnx._fuse_dense import plan_dense
 from runtime.onnx._fuse_gemm_sigmoid import fuse_gemm_sigmoids
+from runtime.onnx._fuse_hard_swish import fuse_hard_swish
 from runtime.onnx._fuse_layer_norm import fuse_layer_norms
 from runtime.onnx._fuse_pairs import fuse_pairs
 from runtime.onnx._fuse_pool_conv import pool_after_conv
 from runtime.onnx._fuse_sibling_convs import merge_sibling_convs
+from runtime.onnx._fuse_squeeze_excite import fuse_squeeze_excite
 from runtime.onnx._graph import Graph, Node, _node_free
 from runtime.onnx._qdq_fake_quantize import plan_fake_quantizations
 from runtime.onnx._qdq_pool_first import pool_before_fake_quantize
@@ -114,8 +121,10 @@ def plan(graph: Graph, subgraph: bool = False, outer: dict | None = None) -> Gra
     nodes = _fuse_relus(nodes, graph)
     nodes = fuse_gemm_sigmoids(nodes, known, lambda ns: _uses(ns, graph))
     nodes = fuse_conv_activations(nodes, known, lambda ns: _uses(ns, graph))
+    nodes = fuse_hard_swish(nodes, known, lambda ns: _uses(ns, graph))
     nodes = pool_after_conv(nodes, known, lambda ns: _uses(ns, graph), _holder(budget))
     nodes = merge_sibling_convs(nodes, known, _holder(budget))
+    nodes = fuse_squeeze_excite(nodes, known, lambda ns: _uses(ns, graph))
     nodes = chain_concats(nodes, known, {v.name for v in graph.outputs})
     nodes = _fuse_quantize_dequantize(nodes, graph)
     nodes = _in_place_after_conv(nodes, graph)
@@ -603,5 +612,7 @@ def _packed_conv(node: Node, known: dict) -> Node:
         return node
     packed = conv.pack_weights(w, group, w.dtype)
     keywords = getattr(node.fn, "keywords", {})  # a fused Relu
+    if w.shape[1] == 1 and w.shape[0] == group > 1:  # depthwise: its tiled filters' place
+        keywords = {**keywords, "_tiles": {}}
     fn = functools.partial(conv.Conv, **keywords, _packed=(w, packed))
     return dataclasses.replace(node, fn=fn)

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from runtime.errors import InvalidModelError, UnsupportedOpError
-from runtime.onnx.ops import _conv_small
+from runtime.onnx.ops import _conv_depthwise, _conv_small
 from runtime.onnx.ops._common import check_size, conv_pads
 from runtime.onnx.ops._conv_gemm import planes_nchw, pointwise_nchw, shifted_taps, strided_view
 from runtime.onnx.ops.activation import in_place_steps
@@ -101,10 +101,12 @@ def conv_nchw(
     dtype,
     bias=None,
     packed=None,
+    tiles=None,
 ):
     """The convolution of ``x`` (N, C, *S) with ``w`` (M, C/group, *K), computed in ``dtype``,
     plus ``bias`` (M,) if given. ``packed`` is ``pack_weights(w, group, dtype)`` when the
-    caller made it once for constant weights."""
+    caller made it once for constant weights; ``tiles``, a dict where a depthwise
+    convolution of those constant weights keeps its tiled filters (``_conv_depthwise``)."""
     key = (
         x.shape,
         x.strides,
@@ -128,11 +130,15 @@ def conv_nchw(
         )
         if FAST_PATHS:  # one small sample: ops/_conv_small.py's plan, when it takes it
             geo = _conv_small.plan(geo, x, w, group, dtype) or geo
+        if FAST_PATHS and geo.path == "depthwise":  # 2-D: ops/_conv_depthwise.py's bands
+            geo = _depthwise_plan(geo, x, w, dtype) or geo
         if len(_GEOMETRIES) >= _GEOMETRIES_MAX:
             _GEOMETRIES.clear()
         _GEOMETRIES[key] = geo
     if geo.path == "small":
         return geo.run(x, w, bias, packed, op)
+    if geo.path == "depthwise2d":
+        return geo.run(x, w, bias, tiles, op)
     return _run(geo, x, w, group, op, dtype, bias, packed)
 
 
@@ -239,6 +245,13 @@ def _geometry(x, w, auto_pad, dilations, group, kernel_shape, pads, strides, op,
         rank = 3 + nsp
         geo.grouped = ((group, n) + out_sp + (mg,), (*range(1, rank - 1), 0, rank - 1))
     return geo
+
+
+def _depthwise_plan(geo, x, w, dtype):
+    """``_conv_depthwise``'s plan of the depthwise convolution ``geo`` describes, or None."""
+    if len(geo.kernel) != 2:
+        return None
+    return _conv_depthwise.plan(x, w, dtype, geo.kernel, geo.strides, geo.dilations, geo.pads)
 
 
 def _run(geo, x, w, group, op, dtype, bias, packed):
@@ -399,17 +412,24 @@ def Conv(
     _packed=None,
     _relu=False,
     _steps=(),
+    _tiles=None,
+    _after=(),
 ):
     """Private arguments (no file attribute can set them), bound at load by
     ``runtime.onnx._plan``: ``_packed`` = (weights, ``pack_weights(weights, group, dtype)``) for
     a constant ``w``, used only when ``w`` is those very weights; ``_relu``: a Relu that only
     this Conv's output fed, applied in place to the fresh output; ``_steps``: LeakyRelu and
     Max/Min-with-one-constant steps that only this Conv's output fed, in order, applied in
-    place after it (``runtime.onnx._fuse_conv_activation``)."""
+    place after it (``runtime.onnx._fuse_conv_activation``); ``_tiles``: a dict of this node's
+    own where a depthwise convolution keeps its constant weights' tiled filters; ``_after``:
+    functions of the fresh output that apply, in place, steps only it fed (a written-out
+    hard-swish: ``runtime.onnx._fuse_hard_swish``), in order after the others."""
     dtype = x.dtype if x.dtype == w.dtype else np.result_type(x.dtype, w.dtype)
-    ready = None
-    if _packed is not None and _packed[0] is w and _packed[1].dtype == dtype:
-        ready = _packed[1]
+    ready = tiles = None
+    if _packed is not None and _packed[0] is w:
+        tiles = _tiles
+        if _packed[1].dtype == dtype:
+            ready = _packed[1]
     y = conv_nchw(
         x,
         w,
@@ -423,6 +443,7 @@ def Conv(
         dtype=dtype,
         bias=b,
         packed=ready,
+        tiles=tiles,
     )
     if y.dtype != dtype:  # ml_dtypes' bfloat16 matmul gives float32; ONNX keeps T
         y = y.astype(dtype)
@@ -430,6 +451,8 @@ def Conv(
         y = relu_in_place(y)
     if _steps:
         y = in_place_steps(y, _steps)
+    for step in _after:
+        y = step(y)
     return y
 
 

@@ -1,0 +1,172 @@
+"""Depthwise 2-D convolutions (onnx.ai/onnx/operators/onnx__Conv.html with group = C = M: one
+input channel and one filter per group) as one ``einsum`` per band of output rows.
+
+With the input channels-last, out[n, h, w, c] = sum_{i, j} x[n, h*sh + i*dh - pt,
+w*sw + j*dw - pl, c] * f[i, j, c]. Along a row, the output's (w, c) entries are one run of
+Wo*C values when the windows step by whole pixels (sw = 1): tap (i, j) reads the run that
+starts at column j*dw, against the filter values tiled Wo times, ``tiled[i, j, w*C + c] =
+f[i, j, c]``; einsum's inner loop then runs Wo*C long instead of C. A stride sw > 1 along the
+rows is brought back to that case by splitting the padded columns by phase (column q*sw + b
+held at canvas[n, y, b, q, c]): with j = a*sw + b (dilation 1 along the rows), tap (i, j)
+reads phase b from q = w + a, one run again; the (a, b) pairs past the kernel get zero
+filters.
+
+The rows are not padded: output row h reads input row h*sh + i*dh - pt, and only the taps i
+whose row lies inside the input are summed (a pad's row adds zeros). Consecutive rows with the
+same range of such taps form a band: one einsum each, written into the output's rows (a map
+two rows high under a 5x5 kernel sums two of five kernel rows). The sums run over the taps in
+the order (i, j), as the general path's, which also sums a pad's zeros.
+
+The tiled filters depend on the weights and the output width. For constant weights they are
+kept in the Conv node's own ``tiles`` dict (bound at load by ``runtime.onnx._plan``, so they
+go with the session, and no other Conv or session shares them) when at most ``MAX_TILED``
+elements; otherwise they are built on each call. Everything else is decided once per geometry
+(``plan``), and a call does the channels-last copy, the einsums and the bias.
+"""
+
+import math
+
+import numpy as np
+
+from runtime.onnx.ops._common import check_size
+
+# The most elements of tiled filters kept per Conv and output width (4 MiB of float32).
+MAX_TILED = 1 << 20
+# Output widths whose tiled filters a Conv keeps (one per input width in use).
+MAX_WIDTHS = 4
+
+
+class DepthwisePlan:
+    """What ``run`` needs, decided from the key of ``conv.conv_nchw`` alone."""
+
+    __slots__ = (
+        "path",  # "depthwise2d": how conv.conv_nchw tells it from its own geometries
+        "canvas",  # the (N, H, B, Q, C) zero-padded phase copy's shape, or None: x's memory
+        "inner",  # per phase: (b, first q, last q + 1, first x column)
+        "steps",  # the root's element strides (n, input row, phase b, column q)
+        "dilation",  # columns between taps j in the root (dw when sw = 1, else 1)
+        "taps",  # (kh, A, B): the tiled filters' kernel axes
+        "bands",  # (h0, h1, i0, i1, first input row): output rows and their taps
+        "strides",  # (sh, dh): input rows per output row and per tap
+        "span",  # Wo*C
+        "out",  # (N, Ho, Wo*C)
+        "result",  # (N, Ho, Wo, C)
+        "largest",
+        "width",  # Wo
+        "kernel",
+    )
+
+    def __init__(self):
+        for name in self.__slots__:
+            setattr(self, name, None)
+
+    def run(self, x, w, bias, tiles, op: str):
+        """The convolution of ``x`` (N, C, H, W) with ``w`` (C, 1, kh, kw) plus ``bias``
+        (C,) if given; ``tiles``: the dict keeping this Conv's tiled filters, or None."""
+        check_size(self.largest, op)
+        dtype = x.dtype
+        root = x.transpose(0, 2, 3, 1)  # (C-contiguous when there is no canvas)
+        if self.canvas is not None:
+            canvas = np.zeros(self.canvas, dtype)
+            for b, q0, q1, x0 in self.inner:
+                canvas[:, :, b, q0:q1] = root[:, :, x0 :: self.canvas[2]]
+            root = canvas
+        tiled = self._tiled(w, dtype, tiles)
+        out = np.empty(self.out, dtype)
+        item = dtype.itemsize
+        sn, sy, sb, sq = self.steps
+        sh, dh = self.strides
+        _, na, nb = self.taps
+        n = self.out[0]
+        for h0, h1, i0, i1, row in self.bands:
+            if i0 == i1:  # (every tap in a pad)
+                out[:, h0:h1] = 0
+                continue
+            shape = (n, h1 - h0, i1 - i0, na, nb, self.span)
+            strides = (sn, sh * sy, dh * sy, self.dilation * sq, sb, 1)
+            view = np.ndarray(shape, dtype, root, row * sy * item, tuple(s * item for s in strides))
+            np.einsum("nhiabq,iabq->nhq", view, tiled[i0:i1], out=out[:, h0:h1])
+        result = out.reshape(self.result)
+        if bias is not None:
+            result += bias.astype(dtype, copy=False)
+        return result.transpose(0, 3, 1, 2)
+
+    def _tiled(self, w, dtype, tiles):
+        """The filters as (kh, A, B, Wo*C): tiled[i, a, b, w*C + c] = w[c, 0, i, a*B + b]
+        (zero past the kernel)."""
+        key = (self.width, dtype.str)
+        hit = None if tiles is None else tiles.get(key)
+        if hit is not None:
+            return hit
+        c = w.shape[0]
+        kh, na, nb = self.taps
+        kw = self.kernel[1]
+        f = np.zeros((kh, na * nb, c), dtype)
+        f[:, :kw] = w.reshape(c, kh, kw).transpose(1, 2, 0)
+        tiled = np.tile(f[:, :, None, :], (1, 1, self.width, 1)).reshape(kh, na, nb, -1)
+        if tiles is not None and tiled.size <= MAX_TILED and len(tiles) < MAX_WIDTHS:
+            tiled.flags.writeable = False
+            tiles[key] = tiled  # (another thread may store an equal array: either serves)
+        return tiled
+
+
+def plan(x, w, dtype, kernel, strides, dilations, pads) -> DepthwisePlan | None:
+    """A ``DepthwisePlan`` for the checked depthwise convolution of ``x`` (N, C, H, W) with
+    ``w`` (C, 1, kh, kw), or None when it is not one this path takes: other than 2-D, float32
+    or float64 in and out, an empty output, or a stride along the rows with a dilation."""
+    if x.ndim != 4 or dtype not in (np.float32, np.float64) or x.dtype != dtype:
+        return None
+    if w.dtype != dtype:
+        return None
+    n, c, height, width = x.shape
+    kh, kw = kernel
+    sh, sw = strides
+    dh, dw = dilations
+    pt, pl, pb, pr = pads
+    if sw > 1 and dw > 1:
+        return None
+    padded_w = width + pl + pr
+    ho = (height + pt + pb - (kh - 1) * dh - 1) // sh + 1
+    wo = (padded_w - (kw - 1) * dw - 1) // sw + 1
+    if n == 0 or c == 0 or ho <= 0 or wo <= 0:
+        return None
+    p = DepthwisePlan()
+    p.path, p.kernel, p.width = "depthwise2d", (kh, kw), wo
+    na, nb = (kw, 1) if sw == 1 else (-(-kw // sw), sw)
+    p.taps, p.strides, p.dilation = (kh, na, nb), (sh, dh), dw if sw == 1 else 1
+    p.span = wo * c
+    p.out, p.result = (n, ho, wo * c), (n, ho, wo, c)
+    channels_last = x.transpose(0, 2, 3, 1).flags.c_contiguous
+    if sw == 1 and not pl and not pr and channels_last:
+        q = width  # (x's own memory, (N, H, W, C))
+        p.canvas = None
+    else:
+        q = max(-(-padded_w // nb), wo + na - 1)
+        p.canvas = (n, height, nb, q, c)
+        p.inner = []
+        for b in range(nb):
+            x0 = (b - pl) % nb  # the first x column in phase b
+            if x0 >= width:
+                continue
+            count = len(range(x0, width, nb))
+            q0 = (x0 + pl) // nb
+            p.inner.append((b, q0, q0 + count, x0))
+    p.steps = (height * nb * q * c, nb * q * c, q * c, c)
+    p.bands = _bands(ho, height, kh, sh, dh, pt)
+    p.largest = max(p.out, p.canvas or (), (kh, na * nb * wo * c), key=math.prod)
+    return p
+
+
+def _bands(ho, height, kh, sh, dh, pt) -> tuple:
+    """Runs of output rows whose taps inside the input are the same range [i0, i1):
+    (h0, h1, i0, i1, the input row of the first row's tap i0)."""
+    bands = []
+    for h in range(ho):
+        top = h * sh - pt
+        i0 = min(kh, max(0, -(top // dh)))  # (ceil(-top / dh))
+        i1 = max(i0, min(kh, (height - 1 - top) // dh + 1))
+        if bands and bands[-1][2:4] == [i0, i1]:
+            bands[-1][1] = h + 1
+        else:
+            bands.append([h, h + 1, i0, i1, top + i0 * dh])
+    return tuple(tuple(b) for b in bands)
