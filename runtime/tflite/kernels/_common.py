@@ -9,6 +9,7 @@ input arrays (``None`` for an omitted optional input) and returns the output arr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import numpy as np
@@ -156,14 +157,42 @@ def activation_range_quantized(act: int, scale, zero_point: int, dtype=np.int8):
     return qmin, qmax
 
 
+# From this many values on, NONE's clamp first tests the result: a dot product (BLAS, read
+# only) costs about half the clip's pass, and a finite sum of squares means no inf to clamp.
+FINITE_TEST_MIN_ELEMENTS = 2048
+
+
+def float_clamp(act: int) -> Callable[[np.ndarray], None]:
+    """The in-place clamp of a fresh float32 result to ``act``'s range, as a function of it.
+
+    NONE (and TANH, SIGN_BIT) clamp to [-FLT_MAX, FLT_MAX], which changes +-inf alone: a large
+    C-contiguous result whose sum of squares is finite holds none (an inf or NaN element makes
+    any float sum inf or NaN) and is left as it is; an overflowing sum just clips."""
+    lo, hi = (np.asarray(v, np.float32) for v in activation_range_float(act))
+    if float(lo) > -FLT_MAX or float(hi) < FLT_MAX:
+
+        def clamp(y):
+            clip_ufunc(y, lo, hi, out=y)
+
+        return clamp
+
+    def clamp_to_finite(y):
+        if y.size >= FINITE_TEST_MIN_ELEMENTS and y.flags.c_contiguous:
+            flat = y.reshape(-1)
+            if math.isfinite(flat.dot(flat)):
+                return
+        clip_ufunc(y, lo, hi, out=y)
+
+    return clamp_to_finite
+
+
 def apply_float_activation(x: np.ndarray, act: int) -> np.ndarray:
     """Clamp a float32 result to ``act``'s range (in place when ``x`` is a writable float32
     array of its own)."""
-    lo, hi = activation_range_float(act)
-    lo, hi = np.float32(lo), np.float32(hi)
-    if x.dtype == np.float32 and x.flags.writeable and x.base is None:
-        return clip_ufunc(x, lo, hi, out=x)
-    return clip_ufunc(x, lo, hi).astype(x.dtype, copy=False)
+    if not (x.dtype == np.float32 and x.flags.writeable and x.base is None):
+        x = np.array(x, np.float32)
+    float_clamp(act)(x)
+    return x
 
 
 def check_activation(ctx: OpContext, act: int) -> int:

@@ -72,8 +72,7 @@ def _operand_plan(sa: tuple, sb: tuple) -> int:
 
 def _float_or_int(ctx, ttype, act, fn):
     lo, hi = c.activation_range_float(act)
-    # 0-d float32 arrays: cheaper operands than numpy scalars
-    lo32, hi32 = np.asarray(lo, np.float32), np.asarray(hi, np.float32)
+    clamp = c.float_clamp(act)
     plans = {}  # (shape of a, shape of b) -> _operand_plan
 
     def run(a, b):
@@ -101,8 +100,7 @@ def _float_or_int(ctx, ttype, act, fn):
             # float32 op float32 is float32 (a 0-d result is a numpy scalar: made an array)
             if type(y) is not np.ndarray:
                 y = np.asarray(y, np.float32)
-            # Even NONE clamps: an overflow is +-FLT_MAX (one pass, NaN and -0.0 kept).
-            c.clip_ufunc(y, lo32, hi32, out=y)
+            clamp(y)  # (even NONE: an overflow is +-FLT_MAX; NaN and -0.0 kept)
             return [y]
         if act:
             y = np.clip(y, lo, hi).astype(y.dtype)

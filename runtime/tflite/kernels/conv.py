@@ -184,14 +184,14 @@ def _float(ctx, weights, bias, geometry, act):
     ctx.require_types((c.F32,), inputs=(0, 1), outputs=(0,))
     w = np.ascontiguousarray(weights.reshape(weights.shape[0], -1).T, dtype=np.float32)
     b = None if bias is None else bias.astype(np.float32)
-    lo, hi = (np.float32(v) for v in c.activation_range_float(act))
+    clamp = c.float_clamp(act)  # (NONE too: an overflow is +-FLT_MAX, as LiteRT)
     oc, ic = weights.shape[0], weights.shape[3]
 
     def compute(cols, y):
         np.matmul(cols, w, out=y)
         if b is not None:
             y += b
-        c.clip_ufunc(y, lo, hi, out=y)  # (NONE too: an overflow is +-FLT_MAX, as LiteRT)
+        clamp(y)
 
     def run(x, *_):
         pointwise = pointwise_rows(x, geometry, ic, oc, 4)

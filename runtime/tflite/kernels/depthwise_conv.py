@@ -55,7 +55,7 @@ def prepare(ctx: c.OpContext) -> c.Eval:
         ctx.require_types((c.F32,), inputs=(0, 1))
         w = weights[0].astype(np.float32)
         b = None if bias is None else bias.astype(np.float32)
-        lo, hi = (np.float32(v) for v in c.activation_range_float(act))
+        clamp = c.float_clamp(act)
         plans = {}
 
         def run_float(x, *_):
@@ -63,7 +63,7 @@ def prepare(ctx: c.OpContext) -> c.Eval:
             if b is not None:
                 y += b
             # the sums are a fresh array: clamped in place (NONE too: an overflow is +-FLT_MAX)
-            c.clip_ufunc(y, lo, hi, out=y)
+            clamp(y)
             return [y]
 
         return run_float

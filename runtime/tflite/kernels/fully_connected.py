@@ -62,9 +62,7 @@ def prepare(ctx: c.OpContext) -> c.Eval:
         w_t = np.ascontiguousarray(weights.T, dtype=np.float32)
         # (1, units): a one-row product's shape, added without broadcasting's cost
         b = None if bias is None else bias.astype(np.float32).reshape(1, units)
-        lo, hi = c.activation_range_float(act)
-        # 0-d float32 arrays: cheaper operands than numpy scalars
-        lo32, hi32 = np.asarray(lo, np.float32), np.asarray(hi, np.float32)
+        clamp = c.float_clamp(act)
         # one row of a few units: no budget test before its few KiB (as in ``_int8``)
         small_row = one_row if units <= SMALL_ROW_UNITS else None
 
@@ -75,7 +73,7 @@ def prepare(ctx: c.OpContext) -> c.Eval:
                 y += b
             # the fused activation's clamp (NONE too: an overflow is +-FLT_MAX), in place on
             # the new product
-            c.clip_ufunc(y, lo32, hi32, out=y)
+            clamp(y)
             return [shape_out(x, y) if keep_dims else y]
 
         return run_float

@@ -8,6 +8,8 @@ Padding is excluded: the average divides by the number of in-image taps; int8 ro
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from runtime._budget import fits
@@ -31,6 +33,8 @@ def _setup(ctx):
         bounds = c.activation_range_quantized(act, s_out, zp_out, _NUMPY[ttype])
     else:
         bounds = c.activation_range_float(act)
+    # (float32: the in-place clamp of a result, NONE's too)
+    clamp = c.float_clamp(act) if ttype == c.F32 else None
 
     known = {}  # input shape -> (geometry, padded input bytes, windows bytes)
 
@@ -57,7 +61,7 @@ def _setup(ctx):
             c.check_alloc(ctx, (n, g[8], g[9], kh, kw, ch), "pooling windows")
         return g
 
-    return ttype, bounds, geometry
+    return ttype, bounds, geometry, clamp
 
 
 def _windows(x, g, fill):
@@ -83,7 +87,7 @@ def _taps(x, g, fill):
 
 
 def prepare_max(ctx: c.OpContext) -> c.Eval:
-    ttype, (lo, hi), geometry = _setup(ctx)
+    ttype, (lo, hi), geometry, _ = _setup(ctx)
     fill = -np.inf if ttype == c.F32 else np.iinfo(_NUMPY[ttype]).min
     if ttype == c.F32:
         # The reference's running max starts at lowest() and takes each tap through
@@ -98,9 +102,17 @@ def prepare_max(ctx: c.OpContext) -> c.Eval:
     info = None if ttype == c.F32 else np.iinfo(_NUMPY[ttype])
     floor, ceiling = (-np.inf, np.inf) if info is None else (info.min, info.max)
 
+    none = ttype == c.F32 and lo == -c.FLT_MAX and hi == c.FLT_MAX
+
     def clamp(y):
         if ttype == c.F32:
-            np.fmax(y, lo, out=y)  # (an all-NaN window: lowest(), so lo)
+            if none and y.size >= c.FINITE_TEST_MIN_ELEMENTS and y.flags.c_contiguous:
+                # NONE on a large result: nothing to do where it holds no inf and no NaN (a
+                # finite sum of squares, as ``c.float_clamp``)
+                flat = y.reshape(-1)
+                if math.isfinite(flat.dot(flat)):
+                    return [y]
+            np.fmax(y, lo, out=y)  # (an all-NaN window, NaN here: lowest(), so lo)
             np.minimum(y, hi, out=y)
         elif lo > floor or hi < ceiling:
             np.clip(y, lo, hi, out=y)
@@ -183,7 +195,7 @@ GATHER_MAX_ELEMENTS = 1 << 16
 
 
 def prepare_average(ctx: c.OpContext) -> c.Eval:
-    ttype, (lo, hi), geometry = _setup(ctx)
+    ttype, (lo, hi), geometry, clamp_float = _setup(ctx)
 
     counts = {}  # (input height, width) -> in-image taps per output position, and half
 
@@ -208,8 +220,9 @@ def prepare_average(ctx: c.OpContext) -> c.Eval:
             for t in _taps(src, g, 0):
                 total += t
         if ttype == c.F32:
-            y = np.clip(total / count.astype(np.float32), lo, hi)
-            return [y.astype(np.float32)]
+            y = np.divide(total, count, dtype=np.float32)
+            clamp_float(y)
+            return [y]
         num = np.where(total > 0, total + half, total - half)
         avg = np.sign(num) * (np.abs(num) // count)  # C division truncates toward zero
         return [np.clip(avg, lo, hi).astype(_NUMPY[ttype])]

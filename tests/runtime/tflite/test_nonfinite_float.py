@@ -1,7 +1,7 @@
 """The float32 kernels on NaN, +-inf and overflowing values against LiteRT's reference kernels
 (BUILTIN_REF): the positions of NaN and inf exactly (same sign), FLT_MAX where the reference
 clamps an overflow to its activation range (``CalculateActivationRange``: even NONE is
-[lowest, max]), finite values within 1e-5 relative.
+[lowest, max]), finite values within 1e-5 relative (1e-6 absolute near 0).
 
 Sums run in another order than the reference loops (BLAS, numpy's pairwise sums), and
 OpenBLAS's sgemm kernels can even give inf for a dot product holding both +inf and -inf
@@ -57,7 +57,8 @@ def assert_same_as_reference(ours, ref):
     extreme = np.isinf(ref) | (np.abs(ref) == FLT_MAX)
     np.testing.assert_array_equal(ours[extreme], ref[extreme], err_msg="inf / FLT_MAX values")
     finite = ~np.isnan(ref) & ~extreme
-    np.testing.assert_allclose(ours[finite], ref[finite], rtol=1e-5, atol=1e-30)
+    # (atol: a sum that cancels to near 0 keeps the rounding of its terms of size ~1)
+    np.testing.assert_allclose(ours[finite], ref[finite], rtol=1e-5, atol=1e-6)
 
 
 def check(data: bytes, feeds: list[np.ndarray], reference=True):
@@ -441,3 +442,56 @@ def test_layer_norm_chain_on_overflowing_rows(activation):
             it.invoke()
         index = ours.get_output_details()[0]["index"]
         assert_same_as_reference(ours.get_tensor(index), ref.get_tensor(index))
+
+
+# -- large results: NONE's clamp tests the result first (c.float_clamp) ---------------------------
+
+
+def _large_model(name):
+    """(model, input shape) of one operator with NONE whose result has >= 2048 values."""
+    opts = {"fused_activation_function": 0}
+    if name == "ADD":
+        return _one_op(Op.ADD, [(64, 64), (64, 64)], (64, 64), opts), [(64, 64), (64, 64)]
+    if name == "CONV_2D":
+        w, b = _weights(20, (3, 1, 1, 2)), np.zeros(3, np.float32)
+        opts |= {"padding": 0, "stride_w": 1, "stride_h": 1}
+        x = (1, 32, 32, 2)
+        return _one_op(Op.CONV_2D, [x, w.shape, [3]], (1, 32, 32, 3), opts, {1: w, 2: b}), [x]
+    if name == "DEPTHWISE_CONV_2D":
+        w, b = _weights(21, (1, 3, 3, 2)), np.zeros(2, np.float32)
+        opts |= {"padding": 0, "stride_w": 1, "stride_h": 1, "depth_multiplier": 1}
+        x = (1, 32, 32, 2)
+        return _one_op(Op.DEPTHWISE_CONV_2D, [x, w.shape, [2]], x, opts, {1: w, 2: b}), [x]
+    if name == "FULLY_CONNECTED":
+        w, b = _weights(22, (4, 8)), np.zeros(4, np.float32)
+        return _one_op(
+            Op.FULLY_CONNECTED, [(600, 8), w.shape, [4]], (600, 4), opts, {1: w, 2: b}
+        ), [(600, 8)]
+    # pools on 64x64x32: MAX_POOL's strided passes (too many taps for its gather)
+    opts |= {"padding": 1, "stride_w": 2, "stride_h": 2, "filter_width": 2, "filter_height": 2}
+    x = (1, 64, 64, 32)
+    return _one_op(getattr(Op, name), [x], (1, 32, 32, 32), opts), [x]
+
+
+@pytest.mark.parametrize("what", ["overflow", "nan", "finite"])
+@pytest.mark.parametrize(
+    "name",
+    ["ADD", "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "MAX_POOL_2D", "AVERAGE_POOL_2D"],
+)
+def test_large_results(name, what):
+    data, shapes = _large_model(name)
+    rng = np.random.default_rng(23)
+    feeds = []
+    for shape in shapes:
+        x = rng.uniform(-1, 1, shape).astype(np.float32)
+        flat = x.reshape(-1)
+        picks = rng.choice(flat.size, 40, replace=False)
+        if what == "overflow":
+            flat[picks[:20]] = BIG
+            flat[picks[20:30]] = INF
+        elif what == "nan":
+            flat[picks[:5]] = NAN
+        feeds.append(x)
+    if name == "MAX_POOL_2D" and what == "nan":
+        feeds[0][0, :2, :2, 0] = NAN  # an all-NaN window
+    check(data, feeds)
