@@ -171,7 +171,8 @@ def _pool_loops(x, padding, stride, window):
             for fx in range(max(0, -x0), min(kw, w - x0)):
                 if x[b, y0 + fy, x0 + fx, c] > best:
                     best, by, bx = x[b, y0 + fy, x0 + fx, c], fy, fx
-        vals[b, oy, ox, c] = best
+        # ActivationFunctionWithMinMax with CalculateActivationRange(NONE): [lowest, max]
+        vals[b, oy, ox, c] = min(max(best, np.finfo(np.float32).min), np.finfo(np.float32).max)
         idx[b, oy, ox, c] = np.float32(by * kw + bx) + np.float32(0.1)
     uh, uw = oh * kh, ow * kw
     ut = max(((oh - 1) * sh + kh - uh) // 2, 0)
@@ -234,3 +235,17 @@ def test_bad_custom_options_are_refused(options, message):
     g.custom("Convolution2DTransposeBias", [x, w, b], [y], options)
     with pytest.raises(InvalidModelError, match=message):
         Interpreter(model_content=g.finish([x], [y])).allocate_tensors()
+
+
+def test_pool_argmax_on_nan_and_inf_follows_mediapipe():
+    # ``cur > max`` from lowest: a NaN never wins, +inf does and is clamped to FLT_MAX
+    rng = np.random.default_rng(8)
+    x = rng.normal(0, 1, (1, 6, 6, 2)).astype(np.float32)
+    x[0, 0, 0, 0] = x[0, 3, 4, 1] = np.nan
+    x[0, 2, 2, :] = np.inf
+    x[0, 4:, 4:, 0] = np.nan  # an all-NaN window: lowest, index 0.1
+    data = pool_unpool_model(x.shape, SAME, (2, 2), (2, 2), expose_index=True)
+    values, index, unpooled = _run(data, [x])
+    want = _pool_loops(x, SAME, (2, 2), (2, 2))
+    for got, expected in zip((values, index, unpooled), want):
+        np.testing.assert_array_equal(got, expected)
