@@ -15,6 +15,10 @@ merges a pair only when the consumer is the one reader of the producer's output:
   Concat in densenet). Rounding differs from the chain as written by a few float32 ulps of the
   terms, as with the Conv folding.
 
+A Mul or Add whose first input is the constant (PP-LCNet's learnable affine blocks write
+``Mul(scale, x)``) is read with its operands swapped first (``constants_second``): both ops
+commute, in value, shape and type, so the node is the same.
+
 Only float32 is merged. The merged step checks at run time that its input is what the merge
 assumed (a float32 array with the channels on axis 1 and, when a constant fixes it, the
 rank); any other input runs the nodes as written (through the evaluator: same checks, errors).
@@ -65,6 +69,24 @@ def _channel_constant(node: Node, known: dict):
 
 
 # Conv -> Mul / Add / Sub.
+
+
+def constants_second(nodes: list, known: dict) -> list:
+    """``nodes`` with each plain Mul / Add of a constant first input and a computed second
+    one reading them the other way round (the rules above look for the constant second)."""
+    swapped = []
+    for node in nodes:
+        if (
+            node.op_type in ("Mul", "Add")
+            and node.fn is _ARITH[node.op_type]
+            and _plain(node, node.op_type)
+            and len(node.inputs) == 2
+            and node.inputs[0] in known
+            and node.inputs[1] not in known
+        ):
+            node = dataclasses.replace(node, inputs=node.inputs[::-1])
+        swapped.append(node)
+    return swapped
 
 
 def conv_consumer_ok(node: Node) -> bool:

@@ -14,7 +14,8 @@ hard-swish) that only this block reads.
 
 Pattern: the Mul's operands are x and the gate's output; the gate reads the second Conv, that
 Conv the first (its Relu perhaps fused, no other step), the first the GlobalAveragePool of x;
-every intermediate value read once (no graph output), x read by the pool and the Mul alone.
+every intermediate value read once (no graph output); x may have other readers (PP-OCR's
+residual blocks add it to y), and is then never overwritten.
 The Convs: float, constant weights (M, C, 1, ..., 1) with constant or no bias, one group, no
 pads, the first Conv's C the second's M (so s has x's channels), one dtype.
 
@@ -55,7 +56,8 @@ def fuse_squeeze_excite(nodes: list, known: dict, uses: Callable[[list], Counter
         if found is None or gone & set(found[1]):
             continue
         x, chain, operands, written = found
-        fresh = _fresh(nodes[producer[x]]) if x in producer else False
+        # (x overwritten only when the block's pool and Mul are its one readers)
+        fresh = counts[x] == 2 and x in producer and _fresh(nodes[producer[x]])
         fn = functools.partial(_squeeze_excite, _plan=operands, _written=written, _fresh=fresh)
         replaced[i] = dataclasses.replace(
             node,
@@ -82,7 +84,7 @@ def _squeeze_excite(x, *, _plan, _written, _fresh):
     ):
         return _as_written(x, _written)
     n, c = x.shape[:2]
-    v = pool.GlobalAveragePool(x).reshape(n, c)
+    v = _channel_means(x)
     h = np.matmul(v, w1.T)
     if b1 is not None:
         h += b1
@@ -95,6 +97,25 @@ def _squeeze_excite(x, *, _plan, _written, _fresh):
     if _fresh and x.flags.writeable:
         return np.multiply(x, s, out=x)
     return np.multiply(x, s)
+
+
+def _channel_means(x):
+    """x's means over its spatial axes, (N, C): each sum a BLAS product with a vector of ones
+    in x's own layout (channels-last memory, as a Conv leaves it, or NCHW), a few times faster
+    than numpy's reduction over the strided spatial axes of few channels; else the pool's."""
+    n, c = x.shape[:2]
+    size = x.size // max(n * c, 1)
+    if not size or not n or not c:
+        return pool.GlobalAveragePool(x).reshape(n, c)
+    ones = np.ones(size, x.dtype)
+    last = x.transpose(0, *range(2, x.ndim), 1)
+    if last.flags.c_contiguous:
+        sums = np.matmul(ones, last.reshape(n, size, c))
+    elif x.flags.c_contiguous:
+        sums = np.matmul(x.reshape(n, c, size), ones)
+    else:
+        return pool.GlobalAveragePool(x).reshape(n, c)
+    return np.divide(sums, x.dtype.type(size), out=sums)
 
 
 def _as_written(x, written):
@@ -112,7 +133,7 @@ def _match(mul: Node, nodes, producer, counts, known):
     if not _plain(mul, "Mul", elementwise.Mul) or len(mul.inputs) != 2:
         return None
     for x, s in (mul.inputs, mul.inputs[::-1]):
-        if counts[x] != 2 or counts[s] != 1 or x in known or s not in producer:
+        if counts[x] < 2 or counts[s] != 1 or x in known or s not in producer:
             continue
         k = producer[s]
         gate = nodes[k]

@@ -195,6 +195,7 @@ def _fuse_affine(nodes: list, graph: Graph, known: dict, budget) -> list:
     (``runtime.onnx._fuse_affine``)."""
 
     hold = _holder(budget)
+    nodes = _fuse_affine_rules.constants_second(nodes, known)
     nodes = _fuse_pairs(
         nodes,
         graph,

@@ -4,12 +4,16 @@ input channel and one filter per group) as one ``einsum`` per band of output row
 With the input channels-last, out[n, h, w, c] = sum_{i, j} x[n, h*sh + i*dh - pt,
 w*sw + j*dw - pl, c] * f[i, j, c]. Along a row, the output's (w, c) entries are one run of
 Wo*C values when the windows step by whole pixels (sw = 1): tap (i, j) reads the run that
-starts at column j*dw, against the filter values tiled Wo times, ``tiled[i, j, w*C + c] =
-f[i, j, c]``; einsum's inner loop then runs Wo*C long instead of C. A stride sw > 1 along the
-rows is brought back to that case by splitting the padded columns by phase (column q*sw + b
-held at canvas[n, y, b, q, c]): with j = a*sw + b (dilation 1 along the rows), tap (i, j)
-reads phase b from q = w + a, one run again; the (a, b) pairs past the kernel get zero
-filters.
+starts at column j*dw, against the filter values tiled, ``tiled[i, j, w*C + c] = f[i, j, c]``;
+einsum's inner loop then runs along several pixels' channels instead of C values. The row is
+cut into chunks of about ``WIDTH`` values (whole pixels; a shorter tail chunk after them): the
+tiled filters of one chunk, K chunks in all, stay in cache while einsum runs over the row's
+chunks (a whole row's would be K times the output row, read again for each row).
+
+A stride sw > 1 along the rows is brought back to that case by splitting the padded columns by
+phase (column q*sw + b held at canvas[n, y, b, q, c]): with j = a*sw + b (dilation 1 along the
+rows), tap (i, j) reads phase b from q = w + a, one run again; the (a, b) pairs past the
+kernel get zero filters.
 
 The rows are not padded: output row h reads input row h*sh + i*dh - pt, and only the taps i
 whose row lies inside the input are summed (a pad's row adds zeros). Consecutive rows with the
@@ -17,11 +21,11 @@ same range of such taps form a band: one einsum each, written into the output's 
 two rows high under a 5x5 kernel sums two of five kernel rows). The sums run over the taps in
 the order (i, j), as the general path's, which also sums a pad's zeros.
 
-The tiled filters depend on the weights and the output width. For constant weights they are
+The tiled filters depend on the weights and the chunk's width. For constant weights they are
 kept in the Conv node's own ``tiles`` dict (bound at load by ``runtime.onnx._plan``, so they
-go with the session, and no other Conv or session shares them) when at most ``MAX_TILED``
-elements; otherwise they are built on each call. Everything else is decided once per geometry
-(``plan``), and a call does the channels-last copy, the einsums and the bias.
+go with the session, and no other Conv or session shares them); otherwise they are built on
+each call. Everything else is decided once per geometry (``plan``), and a call does the
+channels-last copy, the einsums and the bias.
 """
 
 import math
@@ -30,10 +34,12 @@ import numpy as np
 
 from runtime.onnx.ops._common import check_size
 
-# The most elements of tiled filters kept per Conv and output width (4 MiB of float32).
-MAX_TILED = 1 << 20
-# Output widths whose tiled filters a Conv keeps (one per input width in use).
-MAX_WIDTHS = 4
+# Values per chunk of an output row (whole pixels, at least one): einsum's inner loop length.
+# Measured on 8-200 channels with a cold cache: about a thousand values ran fastest (shorter
+# runs pay the loop's overhead, longer ones tiled filters that leave the cache).
+WIDTH = 1024
+# Tiled filters a Conv keeps (one per dtype and chunk width in use).
+MAX_TILES = 4
 
 
 class DepthwisePlan:
@@ -48,7 +54,9 @@ class DepthwisePlan:
         "taps",  # (kh, A, B): the tiled filters' kernel axes
         "bands",  # (h0, h1, i0, i1, first input row): output rows and their taps
         "strides",  # (sh, dh): input rows per output row and per tap
-        "span",  # Wo*C
+        "chunk",  # pixels per chunk (Wt)
+        "chunks",  # whole chunks per row
+        "tail",  # pixels after them
         "out",  # (N, Ho, Wo*C)
         "result",  # (N, Ho, Wo, C)
         "largest",
@@ -78,23 +86,32 @@ class DepthwisePlan:
         sh, dh = self.strides
         _, na, nb = self.taps
         n = self.out[0]
+        run = self.chunk * sq  # (values per chunk: sq is C)
+        whole = self.chunks * run
         for h0, h1, i0, i1, row in self.bands:
             if i0 == i1:  # (every tap in a pad)
                 out[:, h0:h1] = 0
                 continue
-            shape = (n, h1 - h0, i1 - i0, na, nb, self.span)
-            strides = (sn, sh * sy, dh * sy, self.dilation * sq, sb, 1)
-            view = np.ndarray(shape, dtype, root, row * sy * item, tuple(s * item for s in strides))
-            np.einsum("nhiabq,iabq->nhq", view, tiled[i0:i1], out=out[:, h0:h1])
+            lead = (n, h1 - h0, i1 - i0, na, nb)
+            steps = (sn, sh * sy, dh * sy, self.dilation * sq, sb)
+            if self.chunks:
+                view = _view(root, row * sy, lead + (self.chunks, run), steps + (run, 1), item)
+                target = out[:, h0:h1, :whole].reshape(n, h1 - h0, self.chunks, run)
+                np.einsum("nhiabpq,iabq->nhpq", view, tiled[i0:i1], out=target)
+            if self.tail:
+                rest = self.tail * sq
+                view = _view(root, row * sy + whole, lead + (rest,), steps + (1,), item)
+                part = tiled[i0:i1, ..., :rest]
+                np.einsum("nhiabq,iabq->nhq", view, part, out=out[:, h0:h1, whole:])
         result = out.reshape(self.result)
         if bias is not None:
             result += bias.astype(dtype, copy=False)
         return result.transpose(0, 3, 1, 2)
 
     def _tiled(self, w, dtype, tiles):
-        """The filters as (kh, A, B, Wo*C): tiled[i, a, b, w*C + c] = w[c, 0, i, a*B + b]
+        """The filters as (kh, A, B, Wt*C): tiled[i, a, b, w*C + c] = w[c, 0, i, a*B + b]
         (zero past the kernel)."""
-        key = (self.width, dtype.str)
+        key = (self.chunk, dtype.str)
         hit = None if tiles is None else tiles.get(key)
         if hit is not None:
             return hit
@@ -103,11 +120,16 @@ class DepthwisePlan:
         kw = self.kernel[1]
         f = np.zeros((kh, na * nb, c), dtype)
         f[:, :kw] = w.reshape(c, kh, kw).transpose(1, 2, 0)
-        tiled = np.tile(f[:, :, None, :], (1, 1, self.width, 1)).reshape(kh, na, nb, -1)
-        if tiles is not None and tiled.size <= MAX_TILED and len(tiles) < MAX_WIDTHS:
+        tiled = np.tile(f[:, :, None, :], (1, 1, self.chunk, 1)).reshape(kh, na, nb, -1)
+        if tiles is not None and len(tiles) < MAX_TILES:
             tiled.flags.writeable = False
             tiles[key] = tiled  # (another thread may store an equal array: either serves)
         return tiled
+
+
+def _view(root, offset, shape, steps, item):
+    """The windows ``shape`` at element ``offset`` of ``root``, element strides ``steps``."""
+    return np.ndarray(shape, root.dtype, root, offset * item, tuple(s * item for s in steps))
 
 
 def plan(x, w, dtype, kernel, strides, dilations, pads) -> DepthwisePlan | None:
@@ -134,7 +156,10 @@ def plan(x, w, dtype, kernel, strides, dilations, pads) -> DepthwisePlan | None:
     p.path, p.kernel, p.width = "depthwise2d", (kh, kw), wo
     na, nb = (kw, 1) if sw == 1 else (-(-kw // sw), sw)
     p.taps, p.strides, p.dilation = (kh, na, nb), (sh, dh), dw if sw == 1 else 1
-    p.span = wo * c
+    p.chunk = min(wo, -(-WIDTH // c))
+    p.chunks, p.tail = divmod(wo, p.chunk)
+    if p.chunks == 1 and not p.tail:
+        p.chunks, p.tail = 0, wo  # (one chunk: the plain row, one axis fewer)
     p.out, p.result = (n, ho, wo * c), (n, ho, wo, c)
     channels_last = x.transpose(0, 2, 3, 1).flags.c_contiguous
     if sw == 1 and not pl and not pr and channels_last:
@@ -153,7 +178,7 @@ def plan(x, w, dtype, kernel, strides, dilations, pads) -> DepthwisePlan | None:
             p.inner.append((b, q0, q0 + count, x0))
     p.steps = (height * nb * q * c, nb * q * c, q * c, c)
     p.bands = _bands(ho, height, kh, sh, dh, pt)
-    p.largest = max(p.out, p.canvas or (), (kh, na * nb * wo * c), key=math.prod)
+    p.largest = max(p.out, p.canvas or (), key=math.prod)
     return p
 
 
