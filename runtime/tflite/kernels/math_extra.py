@@ -102,7 +102,10 @@ def prepare_relu_0_to_1(ctx: c.OpContext) -> c.Eval:
 def prepare_add_n(ctx: c.OpContext) -> c.Eval:
     if len(ctx.inputs) < 2 or None in ctx.inputs or len(ctx.outputs) != 1:
         raise ctx.fail(f"needs at least two inputs and one output, has {len(ctx.inputs)} inputs")
-    ctx.require_types((c.F32, c.I32), inputs=tuple(range(len(ctx.inputs))))
+    ttype = ctx.require_types((c.F32, c.I32), inputs=tuple(range(len(ctx.inputs))))
+    # float32: LiteRT clamps each partial sum to [-FLT_MAX, FLT_MAX] (an overflow is FLT_MAX
+    # and the next input adds to that)
+    clamp = c.float_clamp(0) if ttype == c.F32 else None
 
     def run(*xs):
         if any(x.shape != xs[0].shape for x in xs):
@@ -110,6 +113,8 @@ def prepare_add_n(ctx: c.OpContext) -> c.Eval:
         total = xs[0].copy()
         for x in xs[1:]:
             total += x
+            if clamp is not None:
+                clamp(total)
         return [total]
 
     return run

@@ -217,6 +217,32 @@ def test_conv_3d(act):
     )
 
 
+@pytest.mark.parametrize("act", ["NONE", "RELU", "RELU6"])
+def test_conv_3d_transpose(act):
+    x = _nhwc(24, (1, 2, 3, 3, 2), {0: BIG, 7: NAN, 13: -BIG, 30: INF})
+    w = _weights(25, (2, 2, 2, 3, 2))
+    b = np.array([0.0, 3e38, -1.0], np.float32)
+    shape = np.array([1, 4, 6, 6, 3], np.int32)
+    opts = {"padding": 1, "stride_d": 2, "stride_w": 2, "stride_h": 2}
+    opts["fused_activation_function"] = ACTS[act]
+    ins = [[5], w.shape, x.shape, b.shape]
+    data = _one_op(Op.CONV_3D_TRANSPOSE, ins, tuple(shape), opts, {0: shape, 1: w, 3: b})
+    check(data, [x])
+
+
+def test_concatenation():
+    # (LiteRT refuses a fused activation other than NONE on CONCATENATION)
+    a, b = _pairs()
+    opts = {"axis": 1, "fused_activation_function": 0}
+    check(_one_op(Op.CONCATENATION, [a.shape, b.shape], (1, 18, 9), opts), [a, b])
+
+
+def test_add_n():
+    # each partial sum clamped: BIG + BIG - BIG is FLT_MAX - BIG, not inf - BIG
+    a, b = _pairs()
+    check(_one_op(Op.ADD_N, [a.shape, b.shape, a.shape], a.shape), [a, b, -a])
+
+
 def test_batch_matmul():
     x = _nhwc(10, (2, 3, 4), {0: BIG, 5: NAN, 10: -BIG, 14: INF, 22: -INF})
     y = _weights(11, (2, 4, 2))
