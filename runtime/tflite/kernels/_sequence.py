@@ -17,14 +17,30 @@ from runtime.tflite.schema import ActivationFunctionType as Act
 
 
 def activation(act: int):
+    """``tensor_utils::ApplyActivationToVector``: unlike a fused activation's
+    ``CalculateActivationRange`` clamp, NONE leaves +-inf, RELU is ``std::max(0.0f, x)`` (no
+    upper bound), RELU6 and RELU_N1_TO_1 ``std::max(lo, std::min(x, hi))``: a NaN gives lo."""
     if act == Act.NONE:
         return lambda v: v
     if act == Act.TANH:
         return lambda v: np.tanh(v.astype(np.float64)).astype(np.float32)
     if act == Act.SIGN_BIT:
         return lambda v: np.signbit(v).astype(np.float32)
-    lo, hi = c.activation_range_float(act)
-    return lambda v: np.clip(v, np.float32(lo), np.float32(hi)).astype(np.float32)
+    return vector_clamp(act)
+
+
+def vector_clamp(act: int):
+    """RELU, RELU6 or RELU_N1_TO_1 as ``ApplyActivationToVector``: ``std::min(x, hi)`` keeps a
+    NaN, then ``std::max(lo, .)`` (``lo < x ? x : lo``) turns it into lo."""
+    lo, hi = (np.float32(v) for v in c.activation_range_float(act))
+    top = None if act == Act.RELU else hi
+
+    def clamp(v):
+        if top is not None:
+            v = np.where(top < v, top, v)
+        return np.where(lo < v, v, lo).astype(np.float32)
+
+    return clamp
 
 
 def sigmoid(v):

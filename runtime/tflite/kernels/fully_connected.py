@@ -16,6 +16,7 @@ from runtime.tflite._fc_chains import Link
 from runtime.tflite.kernels import _common as c
 from runtime.tflite.kernels._fixed_point import round_half_away, wrap_int32
 from runtime.tflite.kernels._hybrid import quantize_rows_asymmetric, quantize_rows_symmetric
+from runtime.tflite.kernels._sequence import activation
 from runtime.tflite.kernels.conv import exact_gemm_dtype, int16_bias, int16_scales
 
 
@@ -282,7 +283,8 @@ def _hybrid(ctx, weights, bias, act, rows, shape_out):
     w_t = np.ascontiguousarray(w.T)
     row_sums = weights.astype(np.int64).sum(axis=1)
     b = None if bias is None else bias.astype(np.float32)
-    lo, hi = c.activation_range_float(act)
+    # (EvalHybrid applies ApplyActivationToVector: no clamp for NONE, none above for RELU)
+    activate = activation(act)
     asymmetric = bool(ctx.options["asymmetric_quantize_inputs"])
 
     def run(x, *_):
@@ -298,7 +300,7 @@ def _hybrid(ctx, weights, bias, act, rows, shape_out):
         y = dot.astype(np.float32) * (sf[:, None] * w_scale[None, :]).astype(np.float32)
         if b is not None:
             y = (b + y).astype(np.float32)
-        y = np.clip(y, np.float32(lo), np.float32(hi)).astype(np.float32)
+        y = activate(y).astype(np.float32, copy=False)
         return [shape_out(x, y)]
 
     return run

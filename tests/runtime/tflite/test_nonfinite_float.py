@@ -521,3 +521,15 @@ def test_large_results(name, what):
     if name == "MAX_POOL_2D" and what == "nan":
         feeds[0][0, :2, :2, 0] = NAN  # an all-NaN window
     check(data, feeds)
+
+
+# -- ApplyActivationToVector (RNN, SVDF, LSTM cells; hybrid FULLY_CONNECTED) ----------------------
+
+
+@pytest.mark.parametrize("act", ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"])
+def test_rnn_activation_on_inf_and_nan(act):
+    # No clamp to FLT_MAX there: RELU is std::max(0.0f, x), so +inf stays and NaN is 0.
+    from tests.runtime.tflite.test_basic_rnn import rnn_model
+
+    x = np.array([[INF, 0.5, -0.5, 1.0, 2.0], [NAN, 1.0, 1.0, 1.0, 1.0]], np.float32)
+    check(rnn_model(act=ACTS[act], seed=3), [x])
