@@ -125,8 +125,22 @@ def Resize(
             coords = np.clip(coords, 0, n_in - 1)
             low = np.floor(coords).astype(np.int64)
             high = np.minimum(low + 1, n_in - 1)
-            w = (coords - low).reshape([-1 if i == a else 1 for i in range(X.ndim)])
+            # Where both neighbours are the edge pixel onnxruntime weighs each 0.5 (the same
+            # value for a finite pixel; an infinite one stays inf, where 1 and 0 gave NaN).
+            w = np.where(high == low, 0.5, coords - low)
+            w = w.reshape([-1 if i == a else 1 for i in range(X.ndim)])
             y = np.take(y, low, axis=a) * (1 - w) + np.take(y, high, axis=a) * w
+    if mode != "nearest" and not antialias and X.dtype.kind == "f":
+        scale_of = dict.fromkeys(range(X.ndim), 1.0) | dict(zip(axes, factors, strict=True))
+        unresized = [
+            a
+            for a in resize_filters.kernel_axes(X.ndim, mode, scale_of)
+            if scale_of[a] == 1.0 and shape[a] == X.shape[a]
+        ]
+        # Only an infinite or NaN value changes there (the check is one cheap pass).
+        if unresized and not np.isfinite(y).all():
+            for a in unresized:
+                y = resize_filters.unresized_axis(y, a, mode, cubic_coeff_a, exclude_outside)
     if X.dtype.kind in "iu" and y.dtype.kind == "f":
         # Integer images: the filters round half up and saturate, as onnxruntime's fixed-point
         # antialias kernels (cubic overshoot must not wrap); the plain linear path truncates.

@@ -62,28 +62,52 @@ def _keys(t, a):
 
 def taps(coords, scale, n_in, mode, antialias, cubic_coeff_a, exclude_outside):
     """(indices, weights), each (n_out, taps), of the filter at ``coords``."""
+    if not antialias:
+        return _plain_taps(coords, n_in, mode, cubic_coeff_a, exclude_outside)
     base = np.floor(coords)
     ratio = np.where(coords == base, 1.0, coords - base)
-    if antialias:
-        s = min(scale, 1.0)
-        support = 1.0 if mode == "linear" else 2.0
-        start = math.floor(-support / s) + 1
-        offsets = np.arange(start, 2 - start)
-        check_size((len(coords), len(offsets)), "Resize", 8)
-        args = (offsets[None, :] - ratio[:, None]) * s
-        if mode == "linear":
-            weights = np.clip(1 - np.abs(args), 0, 1)
-        else:
-            weights = _keys(args, cubic_coeff_a)
-        weights = weights / weights.sum(axis=1, keepdims=True)
-    elif mode == "linear":
-        weights = np.stack([1 - ratio, ratio], axis=1)
+    s = min(scale, 1.0)
+    support = 1.0 if mode == "linear" else 2.0
+    start = math.floor(-support / s) + 1
+    offsets = np.arange(start, 2 - start)
+    check_size((len(coords), len(offsets)), "Resize", 8)
+    args = (offsets[None, :] - ratio[:, None]) * s
+    if mode == "linear":
+        weights = np.clip(1 - np.abs(args), 0, 1)
     else:
-        weights = _keys(ratio[:, None] - np.arange(-1, 3)[None, :], cubic_coeff_a)
+        weights = _keys(args, cubic_coeff_a)
+    weights = weights / weights.sum(axis=1, keepdims=True)
     n = weights.shape[1]
     # The first tap: n/2 before x when x is whole (ratio 1), n/2 - 1 before floor(x) otherwise.
     first = base + np.where(coords == base, -(n // 2), -(n // 2) + 1)
     index = first.astype(np.int64)[:, None] + np.arange(n)[None, :]
+    return _excluding_outside(index, weights, n_in, exclude_outside)
+
+
+def _plain_taps(coords, n_in, mode, a, exclude_outside):
+    """onnxruntime's bilinear / bicubic taps (no antialias): from floor(x) (- 1 for cubic) at
+    any x, whole ones included (ratio 0: weights (1, 0), (0, 1, 0, 0)). Linear clamps x into
+    the input and weighs (0.5, 0.5) when both taps are the last pixel. The finite results are
+    those of any tap convention; these say which neighbours meet a weight of 0, which turns an
+    infinite or NaN neighbour into NaN, as onnxruntime's sums do."""
+    if mode == "linear":
+        coords = np.clip(coords, 0, n_in - 1)
+    base = np.floor(coords)
+    ratio = coords - base
+    if mode == "linear":
+        edge = base + 1 > n_in - 1
+        weights = np.stack([np.where(edge, 0.5, 1 - ratio), np.where(edge, 0.5, ratio)], axis=1)
+        offsets = np.arange(2)
+    else:
+        weights = _keys(ratio[:, None] - np.arange(-1, 3)[None, :], a)
+        offsets = np.arange(-1, 3)
+    index = base.astype(np.int64)[:, None] + offsets[None, :]
+    return _excluding_outside(index, weights, n_in, exclude_outside)
+
+
+def _excluding_outside(index, weights, n_in, exclude_outside):
+    """The taps clamped to the input; ``exclude_outside``: those outside weigh 0, the rest
+    renormalized."""
     if exclude_outside:
         weights = np.where((index < 0) | (index >= n_in), 0.0, weights)
         total = weights.sum(axis=1, keepdims=True)
@@ -98,13 +122,41 @@ def resize_axis(y, axis, n_out, scale, roi, transform, mode, antialias, a, exclu
         transform, np.arange(n_out, dtype=np.float64), scale, n_in, n_out, roi
     )
     index, weights = taps(coords, scale, n_in, mode, antialias, a, exclude)
-    shape = list(y.shape)
-    shape[axis] = n_out
-    check_size(shape + [index.shape[1]], "Resize", 8)
-    gathered = np.take(y, index, axis=axis)  # axis -> (n_out, taps)
-    w = weights.reshape((1,) * axis + weights.shape + (1,) * (y.ndim - axis - 1))
-    result = (gathered * w).sum(axis=axis + 1)
+    result = apply_taps(y, axis, index, weights)
     if outside is not None and outside.any():
         mask = outside.reshape((1,) * axis + (n_out,) + (1,) * (y.ndim - axis - 1))
         result = np.where(mask, fill, result)
     return result
+
+
+def apply_taps(y, axis, index, weights):
+    """``y`` along ``axis`` as the weighted sums of its taps (``index``, ``weights``: each
+    (n_out, taps))."""
+    shape = list(y.shape)
+    shape[axis] = index.shape[0]
+    check_size(shape + [index.shape[1]], "Resize", 8)
+    gathered = np.take(y, index, axis=axis)  # axis -> (n_out, taps)
+    w = weights.reshape((1,) * axis + weights.shape + (1,) * (y.ndim - axis - 1))
+    return (gathered * w).sum(axis=axis + 1)
+
+
+def unresized_axis(y, axis, mode, a, exclude_outside):
+    """``y`` with ``axis``, of scale 1, as onnxruntime's bilinear / bicubic kernels give it:
+    they interpolate it too, at whole coordinates, so its finite values come back unchanged
+    but a neighbour weighted 0 (the next pixel for linear; the one before and two after for
+    cubic) turns an infinite or NaN value into NaN there."""
+    n = y.shape[axis]
+    index, weights = _plain_taps(np.arange(n, dtype=np.float64), n, mode, a, exclude_outside)
+    return apply_taps(y, axis, index, weights)
+
+
+def kernel_axes(ndim, mode, scale_of):
+    """The axes onnxruntime's linear / cubic Resize kernel interpolates (it takes no other
+    layout): bilinear the last two of a 2-D or NCHW 4-D input (the middle two of NHWC, a 4-D
+    input whose axis-1 scale is not 1), trilinear the last three of 3-D / 5-D; bicubic the last
+    two of 2-D / 4-D."""
+    if ndim == 4 and mode == "linear" and scale_of[1] != 1.0:
+        return (1, 2)
+    if mode == "cubic" or ndim in (2, 4):
+        return {2: (0, 1), 4: (2, 3)}.get(ndim, ())
+    return {3: (0, 1, 2), 5: (2, 3, 4)}.get(ndim, ())
