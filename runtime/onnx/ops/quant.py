@@ -142,10 +142,13 @@ def DynamicQuantizeLinear(x):
     x = x.astype(np.float32, copy=False)
     low = np.float32(min(0.0, float(x.min()))) if x.size else np.float32(0)
     high = np.float32(max(0.0, float(x.max()))) if x.size else np.float32(0)
-    scale = np.float32((high - low) / np.float32(255))
-    if scale == 0:
-        return np.zeros(x.shape, np.uint8), np.asarray(scale), np.asarray(0, np.uint8)
-    zp = saturate_round(np.float32(0) - low / scale, np.uint8)
+    # onnxruntime's GetQuantizationParameter: scale 1 for an empty range (all zeros), and
+    # zp = round(max(0, min(255, -low / scale))) with std::min / std::max, which give 255 for
+    # a NaN -low / scale (-inf / inf: an input with -inf; fmin / fmax keep the number too).
+    scale = np.float32(1) if high == low else np.float32((high - low) / np.float32(255))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        start = np.float32(0) - low / scale
+    zp = np.uint8(np.rint(np.fmax(np.float32(0), np.fmin(np.float32(255), start))))
     y = quantize(x, np.asarray(scale), np.asarray(zp), np.dtype(np.uint8))
     return y, np.asarray(scale), np.asarray(zp)
 

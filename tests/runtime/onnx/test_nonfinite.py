@@ -20,7 +20,7 @@ Left out on purpose:
   The pooling cases here have infinities and +-3e38 but no NaN.
 - DynamicQuantizeLinear with NaN: onnxruntime's min/max (MlasFindMinMaxElement) skips or
   keeps the NaN depending on its SIMD lane (scale 0.0157, 0.0148 or NaN for the same values
-  with the NaN moved): no rule; checked without NaN.
+  with the NaN moved): no rule; checked with infinities but without NaN.
 - Resize cubic of +-3e38: onnxruntime's float32 sums overflow to inf where ours (float64)
   stay finite; left as a difference (its cases have no +-3e38).
 - Cast of NaN/inf/out-of-range floats to integers: undefined behaviour in C++, onnxruntime's
@@ -543,11 +543,18 @@ def test_quantize_linear(zero_point):
 
 
 def test_dynamic_quantize_linear():
+    """onnxruntime: scale 1 when the range (with 0) is empty, zero point max(0, min(255,
+    -min / scale)) with std::min / std::max (-inf in x: -(-inf) / inf is NaN, giving 255).
+    Rows with NaN are left out (see the module docstring)."""
     _check("DynamicQuantizeLinear", {"x": _f([1.0, -2.0, 3.5, 0.25])}, n_out=3)
-    # Rows with NaN or +-inf are left out (see the module docstring).
-    for row in ROWS:
-        if np.isfinite(row).all():
+    for row in [*ROWS, [0.0, 0.0, -0.0], [-1e-45, 0, 0], [2.0, 1.0], [-INF, -INF], [INF, 0]]:
+        if not np.isnan(row).any():
             _check("DynamicQuantizeLinear", {"x": _f(row)}, n_out=3)
+    for at in (0, 1, 18):
+        for value in (INF, -INF):
+            x = np.linspace(-1, 3, 19).astype(np.float32)
+            x[at] = value
+            _check("DynamicQuantizeLinear", {"x": x}, n_out=3)
 
 
 def test_cast_float_to_float16_overflow():
