@@ -7,6 +7,10 @@ numpy calls and the executor's bookkeeping cost more than the arithmetic; as one
 mean and the variance are each one dot product on the row and the scaling is done in place on
 ``d``, a fresh array: fewer calls, the same operations in the same order, except the two sums
 (a dot product's summation order, within float32 rounding of the reference's sequential sum).
+Each operator clamps its result to [-FLT_MAX, FLT_MAX] (LiteRT's activation range for NONE):
+the step applies the last ADD's clamp and, where gamma could overflow, the MUL's; a variance
+that is not finite (NaN, inf or an overflow in the row, where the other clamps matter) sends
+the row through the operators one by one.
 
 The pattern is matched by structure alone: the nine operators consecutive in the plan, both
 MEANs over the last axis with ``keep_dims``, ``eps`` a one-element constant, ``gamma`` and
