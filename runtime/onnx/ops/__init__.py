@@ -261,6 +261,7 @@ REGISTRY = {
     ("", "NonMaxSuppression"): {10: nms.NonMaxSuppression},
     # sampling, pooling and image ops
     ("", "LpPool"): {2: lp_pool.LpPool},
+    ("", "GlobalLpPool"): {2: lp_pool.GlobalLpPool},
     ("", "MaxUnpool"): {9: max_unpool.MaxUnpool},
     ("", "GridSample"): {16: grid_sample.GridSample_16, 20: grid_sample.GridSample},
     ("", "AffineGrid"): {20: grid_sample.AffineGrid},

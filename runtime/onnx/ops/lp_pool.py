@@ -1,4 +1,5 @@
-"""LpPool (onnx.ai/onnx/operators/onnx__LpPool.html, opsets 2, 11, 18).
+"""LpPool (onnx.ai/onnx/operators/onnx__LpPool.html, opsets 2, 11, 18) and GlobalLpPool
+(opset 2).
 
 ``Y = (sum over the window of |x| ** p) ** (1 / p)``, zero padding (it adds nothing). Opset 18
 adds ``dilations`` and ``ceil_mode``; the geometry is MaxPool's, except two onnxruntime
@@ -38,6 +39,20 @@ def LpPool(
     check_size(view.shape, "LpPool", X.dtype.itemsize)
     axes = tuple(range(X.ndim, view.ndim))
     total = np.sum(np.abs(view) ** p, axis=axes)
+    return (total ** (1.0 / p)).astype(X.dtype)
+
+
+def GlobalLpPool(X, *, p=2):
+    """(sum over every spatial position of |x| ** p) ** (1 / p), per batch and channel, in X's
+    type as onnxruntime's pooling loop (a square of +-3e38 overflows to inf in float32)."""
+    if p <= 0:
+        raise InvalidModelError(f"GlobalLpPool: p must be positive; received {p}")
+    if X.ndim < 3:
+        raise InvalidModelError(
+            f"GlobalLpPool: the input needs a batch, a channel and spatial axes; has shape "
+            f"{list(X.shape)}"
+        )
+    total = np.sum(np.abs(X) ** p, axis=tuple(range(2, X.ndim)), keepdims=True)
     return (total ** (1.0 / p)).astype(X.dtype)
 
 

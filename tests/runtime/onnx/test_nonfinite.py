@@ -404,15 +404,17 @@ def test_average_pool(attrs, count_include_pad):
     _check("AveragePool", {"x": _image()}, count_include_pad=count_include_pad, **attrs)
 
 
-@pytest.mark.parametrize("op", ["GlobalMaxPool", "GlobalAveragePool"])
+@pytest.mark.parametrize("op", ["GlobalMaxPool", "GlobalAveragePool", "GlobalLpPool"])
 def test_global_pool(op):
     _check(op, {"x": _image(nan=op != "GlobalMaxPool")})
     _check(op, {"x": _image(size=2, nan=op != "GlobalMaxPool")})
 
 
 def test_lp_pool():
-    for p in (1, 2):
+    for p in (1, 2, 3):
         _check("LpPool", {"x": _image()}, opset=18, kernel_shape=[2, 2], p=p)
+        _check("GlobalLpPool", {"x": _image()}, p=p)
+        _check("GlobalLpPool", {"x": _image()[0]}, p=p)
 
 
 # --- arithmetic kernels -------------------------------------------------------------------
