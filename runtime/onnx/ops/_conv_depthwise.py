@@ -49,6 +49,7 @@ class DepthwisePlan:
         "path",  # "depthwise2d": how conv.conv_nchw tells it from its own geometries
         "canvas",  # the (N, H, B, Q, C) zero-padded phase copy's shape, or None: x's memory
         "inner",  # per phase: (b, first q, last q + 1, first x column)
+        "borders",  # the canvas's pad columns: (b, first q, last q + 1)
         "steps",  # the root's element strides (n, input row, phase b, column q)
         "dilation",  # columns between taps j in the root (dw when sw = 1, else 1)
         "taps",  # (kh, A, B): the tiled filters' kernel axes
@@ -75,7 +76,9 @@ class DepthwisePlan:
         dtype = x.dtype
         root = x.transpose(0, 2, 3, 1)  # (C-contiguous when there is no canvas)
         if self.canvas is not None:
-            canvas = np.zeros(self.canvas, dtype)
+            canvas = np.empty(self.canvas, dtype)
+            for b, q0, q1 in self.borders:  # (the pads: zeros written once, not a pass)
+                canvas[:, :, b, q0:q1] = 0
             for b, q0, q1, x0 in self.inner:
                 canvas[:, :, b, q0:q1] = root[:, :, x0 :: self.canvas[2]]
             root = canvas
@@ -168,14 +171,16 @@ def plan(x, w, dtype, kernel, strides, dilations, pads) -> DepthwisePlan | None:
     else:
         q = max(-(-padded_w // nb), wo + na - 1)
         p.canvas = (n, height, nb, q, c)
-        p.inner = []
+        p.inner, p.borders = [], []
         for b in range(nb):
             x0 = (b - pl) % nb  # the first x column in phase b
             if x0 >= width:
+                p.borders.append((b, 0, q))
                 continue
             count = len(range(x0, width, nb))
             q0 = (x0 + pl) // nb
             p.inner.append((b, q0, q0 + count, x0))
+            p.borders += [(b, lo, hi) for lo, hi in ((0, q0), (q0 + count, q)) if lo < hi]
     p.steps = (height * nb * q * c, nb * q * c, q * c, c)
     p.bands = _bands(ho, height, kh, sh, dh, pt)
     p.largest = max(p.out, p.canvas or (), key=math.prod)
