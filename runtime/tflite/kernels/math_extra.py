@@ -5,8 +5,8 @@ References: ``tflite/kernels/pow.cc``, ``floor_div.cc``, ``floor_mod.cc``, ``ata
 ATAN2. POW on int32 computes in double, gives INT32_MIN where the result does not fit, and
 refuses negative exponents; FLOOR_DIV on floats is
 ``floor(double(a) / double(b))`` and on integers rounds toward minus infinity; FLOOR_MOD takes the
-divisor's sign (C's fmod / % corrected when the signs differ); integer division or modulo by
-zero is an error, as in LiteRT. SIGN gives -1, 0 or 1 (NaN for NaN).
+divisor's sign (C's fmod / % corrected when the signs differ); division by zero (float too) or
+integer modulo by zero is an error, as in LiteRT. SIGN gives -1, 0 or 1 (NaN for NaN).
 ADD_N adds its two or more inputs in order.
 """
 
@@ -45,13 +45,13 @@ def _pow(ctx, a, b):
     return np.where(fits, np.trunc(np.where(fits, r, 0)), -(2.0**31)).astype(np.int64)
 
 
-def _check_divisor(ctx, b):
-    if b.dtype.kind != "f" and np.any(b == 0):
+def _check_divisor(ctx, b, floats=False):
+    if (floats or b.dtype.kind != "f") and np.any(b == 0):
         raise ctx.fail("division by zero")
 
 
 def _floor_div(ctx, a, b):
-    _check_divisor(ctx, b)
+    _check_divisor(ctx, b, floats=True)  # (floor_div.cc refuses a float 0 too; not floor_mod.cc)
     if a.dtype.kind == "f":  # std::floor of the quotient in double, then float32
         with np.errstate(all="ignore"):
             return np.floor(a.astype(np.float64) / b.astype(np.float64))

@@ -9,8 +9,11 @@ products: inputs whose overflow depends on that order are left out (one sign of 
 window, row or reduction).
 
 Left out on purpose: float -> int casts of NaN/inf (undefined behaviour in C++: the reference
-kernel's result is no contract); QUANTIZE of NaN/inf (test_edge_values.py); MediaPipe's custom
-ops (BUILTIN_REF has no kernel for them).
+kernel's result is no contract), so the hybrid kernels' quantized NaN/inf inputs too; QUANTIZE
+of NaN/inf (test_edge_values.py); ARG_MAX/ARG_MIN along the last axis on rows of fewer than 8
+values holding NaN (see test_arg_max_min); MediaPipe's custom ops (BUILTIN_REF has no kernel for
+them: test_mediapipe_custom.py checks MaxPoolingWithArgmax2D on NaN and inf against MediaPipe's
+loop).
 """
 
 from __future__ import annotations
@@ -23,12 +26,16 @@ from runtime.tflite.schema import BuiltinOperator as Op
 from runtime.tflite.schema import TensorType as T
 from tests.runtime.tflite._builder import GraphBuilder
 from tests.runtime.tflite._litert import litert, litert_interpreter
+from tests.runtime.tflite.test_basic_rnn import rnn_model
+from tests.runtime.tflite.test_float_chains import ROW, _norm_model
 
 NAN, INF, BIG = np.float32(np.nan), np.float32(np.inf), np.float32(3e38)
 FLT_MAX = np.finfo(np.float32).max
 # Every special value, ordinary ones and zero: PAIRS below crosses them all.
 SPECIALS = np.array([NAN, INF, -INF, BIG, -BIG, 1.5, -2.0, 0.0, 0.25], np.float32)
 ACTS = {"NONE": 0, "RELU": 1, "RELU_N1_TO_1": 2, "RELU6": 3}
+# (the inputs are made with overflowing numpy arithmetic on purpose)
+pytestmark = pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")
 
 
 def _pairs():
@@ -118,9 +125,21 @@ WITH_ACT = {"ADD", "SUB", "MUL", "DIV"}
 def test_binary_on_every_pair_of_specials(name, act):
     a, b = _pairs()
     if name == "FLOOR_DIV":
-        b[b == 0] = 1.0  # (LiteRT's kernel fails on a zero divisor; ours raises too)
+        b[b == 0] = 1.0  # (a zero divisor: see test_floor_div_by_zero_is_refused)
     options = {"fused_activation_function": ACTS[act]} if name in WITH_ACT else None
     check(_one_op(getattr(Op, name), [a.shape, b.shape], a.shape, options), [a, b])
+
+
+def test_floor_div_by_zero_is_refused():
+    # LiteRT's float FLOOR_DIV fails its invoke on a zero divisor ("Division by 0")
+    data = _one_op(Op.FLOOR_DIV, [(2,), (2,)], (2,))
+    feeds = [np.array([1.0, NAN], np.float32), np.array([2.0, -0.0], np.float32)]
+    for it in (litert_interpreter(model_content=data), Interpreter(model_content=data)):
+        it.allocate_tensors()
+        for d, x in zip(it.get_input_details(), feeds):
+            it.set_tensor(d["index"], x)
+        with pytest.raises((RuntimeError, ValueError), match="(?i)division by (0|zero)"):
+            it.invoke()
 
 
 @pytest.mark.parametrize("act", ["NONE", "RELU"])
@@ -446,8 +465,6 @@ def test_resize(name, align_corners, half_pixel):
 
 @pytest.mark.parametrize("activation", [0, 1, 3])
 def test_layer_norm_chain_on_overflowing_rows(activation):
-    from tests.runtime.tflite.test_float_chains import ROW, _norm_model
-
     data = _norm_model(activation=activation)
     rng = np.random.default_rng(7)
     base = rng.uniform(-1, 1, (1, ROW)).astype(np.float32)
@@ -529,7 +546,5 @@ def test_large_results(name, what):
 @pytest.mark.parametrize("act", ["NONE", "RELU", "RELU6", "RELU_N1_TO_1"])
 def test_rnn_activation_on_inf_and_nan(act):
     # No clamp to FLT_MAX there: RELU is std::max(0.0f, x), so +inf stays and NaN is 0.
-    from tests.runtime.tflite.test_basic_rnn import rnn_model
-
     x = np.array([[INF, 0.5, -0.5, 1.0, 2.0], [NAN, 1.0, 1.0, 1.0, 1.0]], np.float32)
     check(rnn_model(act=ACTS[act], seed=3), [x])
