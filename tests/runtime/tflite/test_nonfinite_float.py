@@ -401,6 +401,21 @@ def test_reduction(name, axis):
     check(_one_op(getattr(Op, name), [x.shape, [1]], out, {"keep_dims": False}, {1: axes}), [x])
 
 
+@pytest.mark.parametrize("keep", [False, True])
+@pytest.mark.parametrize("name", REDUCTIONS)
+def test_reduction_over_height_and_width(name, keep):
+    # (a global pooling: MEAN over [1, 2] runs LiteRT's 4-D mean)
+    x = _nhwc(26, (1, 4, 3, 5), {})
+    x[0, 1, 2, 0] = NAN
+    x[0, 0, 1, 1] = x[0, 3, 0, 1] = BIG  # one sign of overflow in a channel
+    x[0, 2, 2, 2] = -INF
+    x[0, 0, 0, 3], x[0, 3, 2, 3] = INF, -INF
+    x[0, :, :, 4] = -INF
+    axes = np.array([1, 2], np.int32)
+    out = (1, 1, 1, 5) if keep else (1, 5)
+    check(_one_op(getattr(Op, name), [x.shape, [2]], out, {"keep_dims": keep}, {1: axes}), [x])
+
+
 @pytest.mark.parametrize("shape, axis", [((12, 4), 0), ((2, 12, 2), 1), ((4, 12), 1)])
 @pytest.mark.parametrize("name", ["ARG_MAX", "ARG_MIN"])
 def test_arg_max_min(name, shape, axis):
