@@ -201,8 +201,20 @@ def Softmax(x, *, axis=-1):
 
 def LogSoftmax(x, *, axis=-1):
     axis = axis_index(axis, x.ndim, "LogSoftmax")
+    if x.dtype == np.float16:
+        # in float32, as onnxruntime's float16 kernel (float16 sums were off by 4e-3)
+        return LogSoftmax(x.astype(np.float32), axis=axis).astype(np.float16)
     shifted = x - x.max(axis=axis, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    total = np.exp(shifted).sum(axis=axis, keepdims=True)
+    if x.dtype == np.float64:
+        # onnxruntime's double kernel (SoftmaxCPU) takes log(fmax(sum, 1e-20f)): the NaN sum
+        # of a row with +inf gives -46.05, so its finite values become -inf there, not NaN.
+        # (A sum is at least 1 otherwise; one fmax over the sums.)
+        total = np.fmax(total, _LOG_SOFTMAX_FLOOR)
+    return shifted - np.log(total)
+
+
+_LOG_SOFTMAX_FLOOR = np.float64(np.float32(1e-20))
 
 
 def _flattened(fn, x, axis, op):

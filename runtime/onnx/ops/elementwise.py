@@ -250,6 +250,10 @@ def Ceil(x):
 
 
 def Sign(x):
+    if x.dtype == np.float16:
+        # onnxruntime's float16 Sign compares (x > 0: 1, x < 0: -1, else 0): NaN gives 0
+        # (its float and double kernels keep NaN, as np.sign)
+        return np.where(np.isnan(x), np.float16(0), np.sign(x))
     return np.sign(x)
 
 
