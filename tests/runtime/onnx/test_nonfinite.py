@@ -23,6 +23,9 @@ Left out on purpose:
   with the NaN moved): no rule; checked with infinities but without NaN.
 - Resize cubic of +-3e38: onnxruntime's float32 sums overflow to inf where ours (float64)
   stay finite; left as a difference (its cases have no +-3e38).
+- LayerNormalization: where its statistics are finite, onnxruntime's (vectorized Welford)
+  values differ from ours in rounding only; where not, ours runs its float32 Welford steps
+  one by one, giving its infinities and NaN (its lane-wise merges of long rows could differ).
 - Cast of NaN/inf/out-of-range floats to integers: undefined behaviour in C++, onnxruntime's
   result depends on the platform (x86 gives INT_MIN), so there is nothing to match.
 - Where onnxruntime and the ONNX reference implementation disagree, the cases follow
@@ -498,12 +501,21 @@ def test_conv():
 
 
 def test_layer_normalization():
-    # Rows whose sum overflows are left out: onnxruntime 1.32 gives the bias there ([3e38,
-    # 3e38, -1, 2] normalizes to 0), which its published float kernel (sums in float: an
-    # infinite mean, NaN) does not explain, so there is no rule to follow.
-    x = _f([r for r in ROWS if np.nanmax(np.abs(r)) != BIG])
-    _check("LayerNormalization", {"x": x}, {"s": _f([1, 2, 0.5, 1]), "b": _f([0, 1, 0, -1])})
+    """onnxruntime's kernel takes Welford's running mean and sum of squares in float32: a row
+    whose float32 sum overflows keeps a finite mean ([3e38] * 4: mean 3e38, variance 0, y = B;
+    [3e38, 3e38, -1, 2]: the sum of squares overflows, y = B), one whose steps overflow gives
+    NaN ([3e38, 3e38, -3e38, -3e38])."""
+    scale, bias = _f([1, 2, 0.5, 1]), _f([0, 1, 0, -1])
+    x = _f([*ROWS, [BIG] * 4, [BIG, BIG, -BIG, -BIG], [2e19, -2e19, 1, 3], [1e20, 1e20, 1, 2]])
+    _check("LayerNormalization", {"x": x}, {"s": scale, "b": bias}, n_out=3)
+    _check("LayerNormalization", {"x": x}, {"s": scale}, n_out=3)
+    _check("LayerNormalization", {"x": x.reshape(4, 2, 2, 2, 2)}, {"s": _f([[1, 2], [0.5, 1]])},
+           axis=-2, n_out=3)  # fmt: skip
     _check("LayerNormalization", {"x": x, "s": _f([1, NAN, INF, 1])}, axis=0)
+    wide = np.random.default_rng(5).normal(size=(4, 37)).astype(np.float32)
+    wide[1, ::2], wide[2] = -BIG, BIG
+    wide[3, 7] = BIG
+    _check("LayerNormalization", {"x": wide}, {"s": np.ones(37, np.float32)}, n_out=3)
 
 
 def test_batch_normalization():
