@@ -402,6 +402,51 @@ def test_constant_first_scale_and_shift_fold_into_the_conv():
     check_planned(model, feeds, rtol=0, atol=_tolerance(written))
 
 
+# --- one-value constant steps after a Conv and its activation (PP-LCNet's affine blocks) ---
+
+
+def _scalar_steps_model(steps, *, extra_outputs=(), values=None):
+    """Conv -> hard-swish (Mul(x, HardSigmoid(x))) -> ``steps``: (op, constant first?)."""
+    nodes = [
+        helper.make_node("Conv", ["a", "w", "b"], ["x"], pads=[1, 1, 1, 1]),
+        helper.make_node("HardSigmoid", ["x"], ["s"], alpha=1 / 6, beta=0.5),
+        helper.make_node("Mul", ["x", "s"], ["v0"]),
+    ]
+    inits = {"w": _normal(6, 3, 3, 3), "b": _normal(6)}
+    for k, (op, first) in enumerate(steps):
+        name = f"c{k}"
+        inits[name] = (values or {}).get(k, np.array([0.75 + k], np.float32))
+        operands = [name, f"v{k}"] if first else [f"v{k}", name]
+        nodes.append(helper.make_node(op, operands, [f"v{k + 1}"]))
+    nodes.append(helper.make_node("Identity", [f"v{len(steps)}"], ["y"]))
+    return graph_model(nodes, [("a", FLOAT, [2, 3, 5, 9])], ["y", *extra_outputs], inits)
+
+
+def test_scalar_steps_after_a_conv_run_in_it_with_the_same_bits():
+    model = _scalar_steps_model([("Mul", True), ("Add", False), ("Sub", False), ("Div", False)])
+    assert _planned_ops(model) == ["Conv", "Identity"]
+    feeds = {"a": _normal(2, 3, 5, 9)}
+    check_planned(model, feeds, rtol=1e-5, atol=1e-5, written_rtol=0)
+
+
+@pytest.mark.parametrize(
+    "steps, options",
+    [
+        ([("Sub", True)], {}),  # c - x: not the Conv's output first
+        # per channel: not one value
+        ([("Mul", False)], {"values": {0: np.arange(1, 7, dtype=np.float32).reshape(1, 6, 1, 1)}}),
+        ([("Mul", False)], {"values": {0: np.ones((1, 1, 1, 1, 1), np.float32)}}),  # grows rank
+        ([("Mul", False), ("Add", False)], {"extra_outputs": ("v1",)}),
+    ],
+)
+def test_scalar_steps_left_as_written(steps, options):
+    model = _scalar_steps_model(steps, **options)
+    ops = _planned_ops(model)
+    assert steps[-1][0] in ops, ops
+    feeds = {"a": _normal(2, 3, 5, 9)}
+    check_planned(model, feeds, rtol=1e-5, atol=1e-5, written_rtol=0)
+
+
 # --- a MobileNetV3 block, from several threads at once --------------------------------------
 
 
