@@ -95,9 +95,9 @@ def _extremum(propagating, skipping, x, axes, keepdims):
     """
     if len(axes) == x.ndim:  # every axis as None: one pass, not a loop of passes
         return propagating.reduce(x, axis=None, keepdims=keepdims)
-    if x.dtype.kind != "f" or axes[-1] == x.ndim - 1:
-        return propagating.reduce(x, axis=axes, keepdims=keepdims)
-    # fmax / fmin cost what maximum / minimum do; the first slice's NaN check is small.
+    y = propagating.reduce(x, axis=axes, keepdims=keepdims)
+    if x.dtype.kind != "f" or axes[-1] == x.ndim - 1 or not np.isnan(y).any():
+        return y  # (a NaN anywhere makes numpy's result NaN: the check is on the result)
     y = skipping.reduce(x, axis=axes, keepdims=keepdims)
     first = x[tuple(slice(0, 1) if i in axes else slice(None) for i in range(x.ndim))]
     nan = np.isnan(first)
