@@ -3,7 +3,8 @@
 A convolution is one im2col copy of the input windows and one BLAS matmul per group:
 out[n, p, g, m] = sum_k cols[g, n, p, k] * W[g, m, k], with k running over (kernel, channel).
 A depthwise convolution (one input channel per group, one filter each) is instead a sum over
-the kernel taps of shifted inputs times per-channel weights.
+the kernel taps of shifted inputs times per-channel weights: one einsum over the windows here,
+or, in 2-D, banded einsums along whole rows of pixels (``_conv_depthwise``).
 """
 
 import math
