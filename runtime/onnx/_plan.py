@@ -24,6 +24,8 @@
 - A squeeze-and-excitation block (GlobalAveragePool -> 1x1 Conv -> Relu -> 1x1 Conv ->
   HardSigmoid/Sigmoid -> Mul) runs as two small matrix products and one scaling
   (``runtime.onnx._fuse_squeeze_excite``).
+- A 1x1 ``Conv`` read only by a depthwise ``Conv`` writes channels-last memory, the layout
+  the depthwise path reads (``runtime.onnx._layout_channels_last``).
 - A chain of channel ``Concat``s each growing the one before (a dense block) writes into one
   buffer, each result a prefix of it (``runtime.onnx._fuse_concat_chain``).
 - A ``QuantizeLinear`` whose output only a ``DequantizeLinear`` reads (the fake quantization
@@ -69,6 +71,7 @@ from runtime.onnx._fuse_pool_conv import pool_after_conv
 from runtime.onnx._fuse_sibling_convs import merge_sibling_convs
 from runtime.onnx._fuse_squeeze_excite import fuse_squeeze_excite
 from runtime.onnx._graph import Graph, Node, _node_free
+from runtime.onnx._layout_channels_last import channels_last_before_depthwise
 from runtime.onnx._qdq_fake_quantize import plan_fake_quantizations
 from runtime.onnx._qdq_pool_first import pool_before_fake_quantize
 from runtime.onnx._requantize_on_grid import drop_requantize_on_grid
@@ -128,6 +131,7 @@ def plan(graph: Graph, subgraph: bool = False, outer: dict | None = None) -> Gra
     nodes = pool_after_conv(nodes, known, lambda ns: _uses(ns, graph), _holder(budget))
     nodes = merge_sibling_convs(nodes, known, _holder(budget))
     nodes = fuse_squeeze_excite(nodes, known, lambda ns: _uses(ns, graph))
+    nodes = channels_last_before_depthwise(nodes, known, lambda ns: _uses(ns, graph))
     nodes = chain_concats(nodes, known, {v.name for v in graph.outputs})
     nodes = _fuse_quantize_dequantize(nodes, graph)
     nodes = _in_place_after_conv(nodes, graph)

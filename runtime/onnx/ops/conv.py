@@ -415,6 +415,7 @@ def Conv(
     _steps=(),
     _tiles=None,
     _after=(),
+    _channels_last=False,
 ):
     """Private arguments (no file attribute can set them), bound at load by
     ``runtime.onnx._plan``: ``_packed`` = (weights, ``pack_weights(weights, group, dtype)``) for
@@ -424,29 +425,36 @@ def Conv(
     place after it (``runtime.onnx._fuse_conv_activation``); ``_tiles``: a dict of this node's
     own where a depthwise convolution keeps its constant weights' tiled filters; ``_after``:
     functions of the fresh output that apply, in place, steps only it fed (a written-out
-    hard-swish: ``runtime.onnx._fuse_hard_swish``), in order after the others."""
+    hard-swish: ``runtime.onnx._fuse_hard_swish``), in order after the others;
+    ``_channels_last``: a 1x1 Conv (one group, no pads, unit strides, checked at load) whose
+    output a depthwise Conv reads: it writes channels-last memory
+    (``runtime.onnx._layout_channels_last``)."""
     dtype = x.dtype if x.dtype == w.dtype else np.result_type(x.dtype, w.dtype)
     ready = tiles = None
     if _packed is not None and _packed[0] is w:
         tiles = _tiles
         if _packed[1].dtype == dtype:
             ready = _packed[1]
-    y = conv_nchw(
-        x,
-        w,
-        auto_pad=auto_pad,
-        dilations=dilations,
-        group=group,
-        kernel_shape=kernel_shape,
-        pads=pads,
-        strides=strides,
-        op="Conv",
-        dtype=dtype,
-        bias=b,
-        packed=ready,
-        tiles=tiles,
-    )
-    if y.dtype != dtype:  # ml_dtypes' bfloat16 matmul gives float32; ONNX keeps T
+    y = None
+    if _channels_last and ready is not None:
+        y = _pointwise_channels_last(x, ready[0], b, dtype)
+    if y is None:
+        y = conv_nchw(
+            x,
+            w,
+            auto_pad=auto_pad,
+            dilations=dilations,
+            group=group,
+            kernel_shape=kernel_shape,
+            pads=pads,
+            strides=strides,
+            op="Conv",
+            dtype=dtype,
+            bias=b,
+            packed=ready,
+            tiles=tiles,
+        )
+    if y.dtype != dtype:  # (ml_dtypes' bfloat16 matmul gives float32; ONNX keeps T)
         y = y.astype(dtype)
     if _relu:  # (not np.maximum(y, 0): with one value numpy takes a slow scalar loop)
         y = relu_in_place(y)
@@ -455,6 +463,31 @@ def Conv(
     for step in _after:
         y = step(y)
     return y
+
+
+def _pointwise_channels_last(x, weights, bias, dtype):
+    """The 1x1 convolution of ``x`` (N, C, H, W) with packed ``weights`` (C, M) plus ``bias``
+    as x^T @ W: (N, M, H, W), a view of channels-last memory; None when ``x`` is not a plain
+    array of ``dtype`` with C channels in a layout the product reads without a copy (the
+    general path then runs, with its checks and errors)."""
+    c, m = weights.shape
+    if type(x) is not np.ndarray or x.ndim != 4 or x.dtype != dtype or x.shape[1] != c:
+        return None
+    if bias is not None and (type(bias) is not np.ndarray or bias.shape != (m,)):
+        return None
+    n, _, h, wd = x.shape
+    last = x.transpose(0, 2, 3, 1)
+    if last.flags.c_contiguous:
+        rows = last.reshape(n * h * wd, c)  # (a Conv's channels-last output: no copy)
+    elif x.flags.c_contiguous:
+        rows = x.reshape(n, c, h * wd).transpose(0, 2, 1)  # (read transposed by BLAS)
+    else:
+        return None
+    check_size((n, h, wd, m), "Conv")
+    out = np.matmul(rows, weights)
+    if bias is not None:
+        out += bias.astype(dtype, copy=False)
+    return out.reshape(n, h, wd, m).transpose(0, 3, 1, 2)
 
 
 def integer_conv(x, w, x_zp, w_zp, attrs, op):

@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 from onnx import helper
 
+from runtime.errors import InvalidModelError
 from runtime.onnx import InferenceSession
 from runtime.onnx.ops import _conv_depthwise, conv
 from tests.runtime.onnx.helpers import FLOAT, check_planned, graph_model
@@ -445,6 +446,69 @@ def test_scalar_steps_left_as_written(steps, options):
     assert steps[-1][0] in ops, ops
     feeds = {"a": _normal(2, 3, 5, 9)}
     check_planned(model, feeds, rtol=1e-5, atol=1e-5, written_rtol=0)
+
+
+# --- 1x1 Convs that feed a depthwise Conv write channels-last ------------------------------
+
+
+def _expand_model(*, strides=None, extra_output=False, consumer_group=16, first_dw=False):
+    """[depthwise 3x3 ->] 1x1 Conv (8 -> 16) -> Relu -> Conv 3x3 (depthwise by default)."""
+    nodes, inits = [], {"w": _normal(16, 8, 1, 1), "b": _normal(16), "bd": _normal(16)}
+    source = "a"
+    if first_dw:
+        nodes.append(helper.make_node("Conv", ["a", "w0"], ["a1"], group=8, pads=[1, 1, 1, 1]))
+        inits["w0"] = _normal(8, 1, 3, 3)
+        source = "a1"
+    attrs = {"strides": strides} if strides else {}
+    nodes += [
+        helper.make_node("Conv", [source, "w", "b"], ["e0"], **attrs),
+        helper.make_node("Relu", ["e0"], ["e"]),
+        helper.make_node("Conv", ["e", "wd", "bd"], ["y"], group=consumer_group, pads=[1, 1, 1, 1]),
+    ]
+    inits["wd"] = _normal(16, 16 // consumer_group, 3, 3)
+    outputs = ["y", "e"] if extra_output else ["y"]
+    return graph_model(nodes, [("a", FLOAT, [2, 8, 6, 20])], outputs, inits)
+
+
+def _channels_last_flags(model) -> list:
+    session = InferenceSession(model.SerializeToString())
+    return [
+        bool(getattr(n.fn, "keywords", {}).get("_channels_last")) for n in session._planned.nodes
+    ]
+
+
+@pytest.mark.parametrize("first_dw", [False, True])
+def test_a_1x1_conv_before_a_depthwise_conv_writes_channels_last(first_dw):
+    model = _expand_model(first_dw=first_dw)
+    assert _channels_last_flags(model)[-2:] == [True, False]
+    feeds = {"a": _normal(2, 8, 6, 20)}
+    (written,) = InferenceSession(model.SerializeToString(), keep_intermediates=True).run(
+        None, feeds
+    )
+    check_planned(model, feeds, rtol=0, atol=_tolerance(written))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"strides": [2, 2]}, {"extra_output": True}, {"consumer_group": 1}],
+)
+def test_other_1x1_convs_keep_nchw(options):
+    model = _expand_model(**options)
+    assert not any(_channels_last_flags(model))
+    feeds = {"a": _normal(2, 8, 6, 20)}
+    outputs = InferenceSession(model.SerializeToString(), keep_intermediates=True).run(None, feeds)
+    check_planned(model, feeds, rtol=0, atol=max(_tolerance(o) for o in outputs))
+
+
+def test_the_channels_last_product_leaves_other_inputs_to_the_general_path():
+    w, b = _normal(16, 8, 1, 1), _normal(16)
+    packed = (w, conv.pack_weights(w, 1, np.float32))
+    x = _normal(2, 8, 6, 40)[..., ::2]  # (neither NCHW- nor channels-last-contiguous)
+    ours = conv.Conv(x, w, b, _packed=packed, _channels_last=True)
+    expect = conv.Conv(np.ascontiguousarray(x), w, b)
+    np.testing.assert_allclose(ours, expect, rtol=0, atol=_tolerance(expect))
+    with pytest.raises(InvalidModelError, match="channels"):  # (the general path's error)
+        conv.Conv(_normal(1, 7, 4, 4), w, b, _packed=packed, _channels_last=True)
 
 
 # --- a MobileNetV3 block, from several threads at once --------------------------------------
