@@ -6,7 +6,8 @@ w*sw + j*dw - pl, c] * f[i, j, c]. Along a row, the output's (w, c) entries are 
 Wo*C values when the windows step by whole pixels (sw = 1): tap (i, j) reads the run that
 starts at column j*dw, against the filter values tiled, ``tiled[i, j, w*C + c] = f[i, j, c]``;
 einsum's inner loop then runs along several pixels' channels instead of C values. The row is
-cut into chunks of about ``WIDTH`` values (whole pixels; a shorter tail chunk after them): the
+cut into chunks of ``WIDTH`` / 2 to 2 * ``WIDTH`` values (whole pixels dividing the row when
+some do, else about ``WIDTH`` values and a shorter tail chunk after them): the
 tiled filters of one chunk, K chunks in all, stay in cache while einsum runs over the row's
 chunks (a whole row's would be K times the output row, read again for each row).
 
@@ -159,7 +160,7 @@ def plan(x, w, dtype, kernel, strides, dilations, pads) -> DepthwisePlan | None:
     p.path, p.kernel, p.width = "depthwise2d", (kh, kw), wo
     na, nb = (kw, 1) if sw == 1 else (-(-kw // sw), sw)
     p.taps, p.strides, p.dilation = (kh, na, nb), (sh, dh), dw if sw == 1 else 1
-    p.chunk = min(wo, -(-WIDTH // c))
+    p.chunk = _chunk(wo, c)
     p.chunks, p.tail = divmod(wo, p.chunk)
     if p.chunks == 1 and not p.tail:
         p.chunks, p.tail = 0, wo  # (one chunk: the plain row, one axis fewer)
@@ -185,6 +186,15 @@ def plan(x, w, dtype, kernel, strides, dilations, pads) -> DepthwisePlan | None:
     p.bands = _bands(ho, height, kh, sh, dh, pt)
     p.largest = max(p.out, p.canvas or (), key=math.prod)
     return p
+
+
+def _chunk(wo: int, c: int) -> int:
+    """Pixels per chunk: the fewest that divide the row and hold at least WIDTH / 2 values
+    (no tail chunk: one einsum per band, not two), else about WIDTH values and a tail."""
+    for d in range(1, wo + 1):
+        if wo % d == 0 and d * c >= WIDTH // 2:
+            return d if d * c <= 2 * WIDTH or d == 1 else min(wo, -(-WIDTH // c))
+    return wo
 
 
 def _bands(ho, height, kh, sh, dh, pt) -> tuple:

@@ -53,8 +53,10 @@ DEPTHWISE = [
     ((2, 8, 9, 26), (2, 4), {"pads": [0, 1, 1, 2], "dilations": [3, 1], "strides": [1, 1]}),
     # no pads: the channels-last input's own memory is read (no canvas)
     ((1, 32, 6, 20), (3, 3), {}),
-    # wide rows of few channels: whole chunks of WIDTH values and a tail
+    # rows in chunks: 75 pixels of 8 channels (4 chunks); 97 pixels (prime): 26-pixel chunks
+    # and a tail of 19
     ((1, 8, 5, 300), (3, 3), {"pads": [1, 1, 1, 1]}),
+    ((1, 40, 3, 97), (3, 3), {"pads": [1, 1, 1, 1]}),
     # rows whose every tap is in a pad: zeros plus the bias
     ((1, 4, 1, 20), (3, 3), {"pads": [4, 1, 4, 1]}),
 ]
