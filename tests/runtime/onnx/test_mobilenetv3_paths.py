@@ -1,11 +1,14 @@
 """The MobileNetV3 paths: depthwise Convs as banded einsums (``ops/_conv_depthwise``), the
 written-out hard-swish as one step (``_fuse_hard_swish``), squeeze-and-excitation blocks as
-small matrix products (``_fuse_squeeze_excite``), and constant-first Mul/Add read swapped for
-the Conv affine folding (``_fuse_affine.constants_second``).
+small matrix products (``_fuse_squeeze_excite``), one-value arithmetic after a Conv applied
+by it (``_fuse_conv_scalar``), constant-first Mul/Add read swapped for the Conv affine folding
+(``_fuse_affine.constants_second``), and 1x1 Convs before a depthwise Conv writing
+channels-last (``_layout_channels_last``).
 
 Each against onnxruntime and against the graph as written (our kernels one node at a time):
 float32 within 1e-5 of the largest value (sums of up to a few hundred products in another
-order); the hard-swish, which computes the same ufuncs on the same values, bit for bit. Then
+order); the hard-swish and the scalar steps, the same ufuncs on the same values, bit for bit.
+Then
 the cases that must not take a path: other constants, values read elsewhere or returned in
 the middle of a chain, shapes the path does not cover.
 """
