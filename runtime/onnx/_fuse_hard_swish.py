@@ -15,6 +15,10 @@ clip(t, 0, 6) in place, t = x * t, t = t / 6 (form B: the HardSigmoid kernel, th
 When x is the output of a float Conv of constant weights (nothing else reading it), the step
 is the Conv's own (``conv.Conv``'s ``_after``), and it writes into the Conv's fresh output.
 
+The ``HardSwish`` op itself (opset 14: PyTorch's exports, this project's compiler) of a Conv's
+output that nothing else reads runs as the Conv's last step too: its own kernel, one node
+fewer in the run's loop.
+
 A run whose x is not a float array of the constants' dtype runs the nodes as written (the same
 kernels, checks and errors).
 """
@@ -52,12 +56,16 @@ def fuse_hard_swish(nodes: list, known: dict, uses: Callable[[list], Counter]) -
         dtype = step[-1]
         source = producer.get(x)
         if source is not None and source not in gone and _conv_of(nodes[source], known, dtype):
+            if not chain and counts[x] != 1:
+                continue  # (a HardSwish op of a Conv output that something else reads)
             conv_node = replaced.get(source, nodes[source])
             keywords = getattr(conv_node.fn, "keywords", {})
             after = keywords.get("_after", ()) + (functools.partial(apply, step=step),)
             fn = functools.partial(conv.Conv, **{**keywords, "_after": after})
             replaced[i] = dataclasses.replace(conv_node, outputs=node.outputs, fn=fn)
             gone.add(source)
+        elif not chain:
+            continue  # (a HardSwish op not after a Conv: one node already)
         else:
             fn = functools.partial(_hard_swish, _step=step, _written=written)
             replaced[i] = dataclasses.replace(
@@ -74,7 +82,10 @@ def fuse_hard_swish(nodes: list, known: dict, uses: Callable[[list], Counter]) -
 
 
 def apply(y, *, step):
-    """The hard-swish ``step`` of ``y``, a fresh array nothing else reads, in place: ``y``."""
+    """The hard-swish ``step`` of ``y``, a fresh array nothing else reads, in place: ``y``
+    (the HardSwish op: its kernel's new array)."""
+    if step[0] == "kernel":
+        return step[1](y)
     if step[0] == "clip":
         _, three, lo, hi, last, c, _ = step
         t = np.add(y, three)
@@ -120,7 +131,10 @@ _X, _PREVIOUS = object(), object()  # (placeholders in a written chain's argumen
 
 def _match(last: Node, nodes, producer, counts, known):
     """(x, the chain's other node indices, the step, the chain as written) when ``last`` ends
-    a written-out hard-swish, else None."""
+    a written-out hard-swish or a HardSwish op (no other node), else None."""
+    if _is(last, "HardSwish", activation.HardSwish) and len(last.inputs) == 1:
+        written = [(activation.HardSwish, (_X,), {})]
+        return last.inputs[0], [], ("kernel", activation.HardSwish, None), written
     if _is(last, "Mul", elementwise.Mul) and len(last.inputs) == 2:
         for x, s in (last.inputs, last.inputs[::-1]):
             j = producer.get(s)

@@ -256,6 +256,23 @@ def test_hard_swish_left_as_written(form, options):
     check_planned(model, feeds, rtol=1e-5, atol=1e-5, written_rtol=0)
 
 
+@pytest.mark.parametrize("extra_reader", [False, True])
+def test_a_hard_swish_op_after_a_conv_runs_in_it(extra_reader):
+    nodes = [
+        helper.make_node("Conv", ["a", "w", "b"], ["x"], pads=[1, 1, 1, 1]),
+        helper.make_node("HardSwish", ["x"], ["y"]),
+    ]
+    if extra_reader:
+        nodes.append(helper.make_node("Neg", ["x"], ["other"]))
+    outputs = ["y", "other"] if extra_reader else ["y"]
+    model = graph_model(
+        nodes, [("a", FLOAT, [2, 6, 7, 9])], outputs, {"w": _normal(8, 6, 3, 3), "b": _normal(8)}
+    )
+    ops = _planned_ops(model)
+    assert ops == (["Conv", "HardSwish", "Neg"] if extra_reader else ["Conv"]), ops
+    check_planned(model, _hard_swish_feeds(model), rtol=1e-5, atol=1e-5, written_rtol=0)
+
+
 def test_hard_swish_with_clip_bounds_fed_is_left_as_written():
     nodes = [
         helper.make_node("Conv", ["a", "w"], ["x"]),
