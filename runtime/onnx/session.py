@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from runtime._budget import Budget, Limits, activate, deactivate, running
+from runtime._fperrors import quiet
 from runtime._parallel import hold_blas, release_blas, threads
 from runtime.errors import InvalidInputError
 from runtime.onnx._evaluator import run_graph, types_follow_feeds
@@ -89,10 +90,14 @@ class InferenceSession:
         self._limits = limits or Limits()
         model = parse_model(read_model_bytes(path_or_bytes))
         self._model_opsets = opsets(model)
-        with running(Budget(self._limits)):
+        # Kernels compute what onnxruntime's C++ computes: an overflow or a NaN gives inf or
+        # NaN silently there, so numpy's error state (a caller's ``np.seterr(all="raise")``)
+        # must not turn them into warnings or FloatingPointError here (``quiet``, also around
+        # every run below; branches run in worker threads inherit it with the context).
+        with running(Budget(self._limits)), quiet():
             self._graph = compile_graph(model.graph, self._model_opsets)
         # Constant nodes folded and constant Conv weights packed, once (its own budget).
-        with running(Budget(self._limits)):
+        with running(Budget(self._limits)), quiet():
             self._planned = plan(self._graph)
         initializers = self._graph.initializers
         # Since IR 4 an initializer may also be listed as an input (a default that feeds can
@@ -191,9 +196,10 @@ class InferenceSession:
         try:
             blas_held = hold_blas()
             try:
-                values = run_graph(
-                    self._planned, input_feed, typed=typed, budget=budget, prove=True
-                )
+                with quiet():
+                    values = run_graph(
+                        self._planned, input_feed, typed=typed, budget=budget, prove=True
+                    )
             finally:
                 if blas_held:
                     release_blas()
@@ -224,7 +230,7 @@ class InferenceSession:
         fed = budget.held_bytes
         # BLAS held to one thread meanwhile: on a busy machine its spinning workers can make
         # a run several times slower (restored when the last concurrent run ends).
-        with running(budget), threads(1):
+        with running(budget), threads(1), quiet():
             values = run_graph(graph, feeds, keep=keep, budget=budget, prove=True)
         if key is not None and graph is self._planned:
             # This run passed every check; its signature's runs take ``run``'s short path,
