@@ -30,6 +30,7 @@ import functools
 import numpy as np
 
 from runtime.onnx._evaluator import run_graph
+from runtime.onnx._fuse_pairs import fused_node
 from runtime.onnx._graph import Graph, Node
 from runtime.onnx.ops import activation, conv, elementwise, normalization
 
@@ -266,17 +267,7 @@ def merge_chain(producer: Node, consumer: Node, known: dict) -> Node | None:
         _x=x,
         _out=consumer.outputs[0],
     )
-    return dataclasses.replace(
-        consumer,
-        name=" + ".join(n.name for n in step.members),
-        op_type=_SCALE_SHIFT,
-        inputs=(x,),
-        outputs=consumer.outputs,
-        fn=fn,
-        attrs={},
-        graph_attrs=(),
-        formal=None,
-    )
+    return fused_node(consumer, step.members, _SCALE_SHIFT, (x,), fn)
 
 
 def _scale_shift(x, *, _step, _scale, _shift, _originals, _x, _out):

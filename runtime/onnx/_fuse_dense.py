@@ -48,6 +48,7 @@ import numpy as np
 from runtime.onnx._evaluator import run_graph
 from runtime.onnx._fuse_gemm_sigmoid import _gemm_sigmoid
 from runtime.onnx._fuse_layer_norm import _layer_norm, chain_step
+from runtime.onnx._fuse_pairs import fused_node
 from runtime.onnx._graph import Graph, Node
 from runtime.onnx.ops import activation, elementwise, shape
 
@@ -307,17 +308,8 @@ def _chain_node(members: list, steps: list, known: dict) -> Node:
     )
     kinds = [m.op_type.split("(")[0] for m in members]  # (a fused layer norm: "LayerNorm")
     single = kinds in (["Gemm"], ["Gemm", "Sigmoid"], ["Gemm", "Softmax"])
-    return dataclasses.replace(
-        members[-1],
-        name=" + ".join(m.name for m in members),
-        op_type="Gemm" if single else "Dense(" + ",".join(kinds) + ")",
-        inputs=(x, *names),
-        outputs=members[-1].outputs,
-        fn=fn,
-        attrs={},
-        graph_attrs=(),
-        formal=None,
-    )
+    op_type = "Gemm" if single else "Dense(" + ",".join(kinds) + ")"
+    return fused_node(members[-1], members, op_type, (x, *names), fn)
 
 
 @dataclasses.dataclass(frozen=True)

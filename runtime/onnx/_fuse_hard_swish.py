@@ -30,6 +30,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from runtime.onnx._fuse_pairs import fused_node
 from runtime.onnx._graph import Node
 from runtime.onnx.ops import activation, conv, elementwise
 
@@ -68,15 +69,7 @@ def fuse_hard_swish(nodes: list, known: dict, uses: Callable[[list], Counter]) -
             continue  # (a HardSwish op not after a Conv: one node already)
         else:
             fn = functools.partial(_hard_swish, _step=step, _written=written)
-            replaced[i] = dataclasses.replace(
-                node,
-                name=" + ".join(nodes[j].name for j in chain + [i]),
-                op_type=_OP,
-                inputs=(x,),
-                fn=fn,
-                attrs={},
-                formal=None,
-            )
+            replaced[i] = fused_node(node, [nodes[j] for j in chain + [i]], _OP, (x,), fn)
         gone.update(chain)
     return [replaced.get(i, n) for i, n in enumerate(nodes) if i not in gone]
 

@@ -23,6 +23,7 @@ import math
 import numpy as np
 
 from runtime.onnx._evaluator import run_graph
+from runtime.onnx._fuse_pairs import fused_node
 from runtime.onnx._graph import Graph, Node
 from runtime.onnx.ops import elementwise
 
@@ -194,17 +195,8 @@ def _fused_node(nodes: list, chain: _Chain, known: dict) -> Node:
         _memo=[None],
         _relu=chain.relu,
     )
-    return dataclasses.replace(
-        last,
-        name=" + ".join(n.name for n in members),
-        op_type="LayerNorm(" + ",".join(n.op_type for n in members) + ")",
-        inputs=inputs,
-        outputs=last.outputs,
-        fn=fn,
-        attrs={},
-        graph_attrs=(),
-        formal=None,
-    )
+    op_type = "LayerNorm(" + ",".join(n.op_type for n in members) + ")"
+    return fused_node(last, members, op_type, inputs, fn)
 
 
 def _layer_norm(

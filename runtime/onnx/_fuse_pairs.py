@@ -1,5 +1,7 @@
-"""The plan's producer -> consumer scan, shared by the fusions of two nodes into one."""
+"""What the plan's fusions share: the producer -> consumer scan of the fusions of two nodes
+into one, and the node that stands for fused nodes."""
 
+import dataclasses
 from collections import Counter
 
 from runtime.onnx._graph import Node
@@ -28,3 +30,20 @@ def fuse_pairs(nodes: list, uses: Counter, consumer_ok, producer_ok, merge) -> l
             fused[i] = merged
             gone.add(j)
     return [fused.get(i, n) for i, n in enumerate(nodes) if i not in gone]
+
+
+def fused_node(place: Node, members, op_type: str, inputs, fn, outputs=None) -> Node:
+    """The node that runs ``members`` as one step ``fn`` (its arguments bound in it, hence no
+    attributes), at ``place`` (one of them); named after them all, with ``place``'s outputs
+    unless ``outputs`` says otherwise."""
+    return dataclasses.replace(
+        place,
+        name=" + ".join(m.name for m in members),
+        op_type=op_type,
+        inputs=tuple(inputs),
+        outputs=place.outputs if outputs is None else tuple(outputs),
+        fn=fn,
+        attrs={},
+        graph_attrs=(),
+        formal=None,
+    )

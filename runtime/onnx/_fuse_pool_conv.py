@@ -17,14 +17,13 @@ a float32 array of the weights' rank with C channels; any other input runs the t
 written (the same kernels: the same checks and errors).
 """
 
-import dataclasses
 import functools
 from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
 
-from runtime.onnx._fuse_pairs import fuse_pairs
+from runtime.onnx._fuse_pairs import fuse_pairs, fused_node
 from runtime.onnx._graph import Node
 from runtime.onnx.ops import activation, conv, pool
 from runtime.onnx.ops.elementwise import relu_in_place
@@ -109,15 +108,8 @@ def _merged(average: Node, pointwise: Node, known: dict, hold) -> Node | None:
         _relu=bool(keywords.get("_relu")),
         _steps=keywords.get("_steps", ()),
     )
-    return dataclasses.replace(
-        pointwise,
-        name=f"{average.name} + {pointwise.name}",
-        op_type=_OP,
-        inputs=(average.inputs[0],) + tuple(pointwise.inputs[1:]),
-        fn=fn,
-        attrs={},  # (bound in fn)
-        formal=None,
-    )
+    inputs = (average.inputs[0], *pointwise.inputs[1:])
+    return fused_node(pointwise, (average, pointwise), _OP, inputs, fn)
 
 
 def _conv_then_pool(x, w, b=None, *, _conv, _conv_attrs, _pool_attrs, _packed, _relu, _steps):

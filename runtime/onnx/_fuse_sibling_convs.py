@@ -12,11 +12,11 @@ of the weights' rank and channel count); any other input runs the Convs one by o
 written (the same kernels: the same checks and errors).
 """
 
-import dataclasses
 import functools
 
 import numpy as np
 
+from runtime.onnx._fuse_pairs import fused_node
 from runtime.onnx._graph import Node
 from runtime.onnx.ops import conv
 
@@ -96,16 +96,7 @@ def _merged(members: list, known: dict, hold) -> Node | None:
     )
     # The inputs: x, then each member's weights and bias names (the as-written path's).
     inputs = (first.inputs[0],) + tuple(name for n in members for name in n.inputs[1:3])
-    return dataclasses.replace(
-        first,
-        name=" + ".join(n.name for n in members),
-        op_type=_OP,
-        inputs=inputs,
-        outputs=tuple(n.outputs[0] for n in members),
-        fn=fn,
-        attrs={},  # (bound in fn)
-        formal=None,
-    )
+    return fused_node(first, members, _OP, inputs, fn, [n.outputs[0] for n in members])
 
 
 def _sibling_convs(x, *constants, _w, _b, _packed, _ends, _relu, _attrs, _each):

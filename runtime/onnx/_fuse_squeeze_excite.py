@@ -24,13 +24,13 @@ nodes as written (the same kernels, checks and errors). The values differ from t
 order's by float rounding only (the same products and sums, BLAS's order).
 """
 
-import dataclasses
 import functools
 from collections import Counter
 from collections.abc import Callable
 
 import numpy as np
 
+from runtime.onnx._fuse_pairs import fused_node
 from runtime.onnx._graph import Node
 from runtime.onnx.ops import activation, conv, elementwise, pool
 from runtime.onnx.ops.elementwise import relu_in_place
@@ -59,15 +59,7 @@ def fuse_squeeze_excite(nodes: list, known: dict, uses: Callable[[list], Counter
         # (x overwritten only when the block's pool and Mul are its one readers)
         fresh = counts[x] == 2 and x in producer and _fresh(nodes[producer[x]])
         fn = functools.partial(_squeeze_excite, _plan=operands, _written=written, _fresh=fresh)
-        replaced[i] = dataclasses.replace(
-            node,
-            name=" + ".join(nodes[j].name for j in chain + [i]),
-            op_type=_OP,
-            inputs=(x,),
-            fn=fn,
-            attrs={},
-            formal=None,
-        )
+        replaced[i] = fused_node(node, [nodes[j] for j in chain + [i]], _OP, (x,), fn)
         gone.update(chain)
     return [replaced.get(i, n) for i, n in enumerate(nodes) if i not in gone]
 
