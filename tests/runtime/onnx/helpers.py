@@ -175,3 +175,21 @@ def graph_model(nodes, inputs, outputs, inits=(), opset=17) -> onnx.ModelProto:
         ],
     )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=8)
+
+
+def node_model(op, feeds, consts=None, n_out=1, opset=17, **attrs) -> onnx.ModelProto:
+    """A model of one ``op`` node: ``feeds`` {name: array} as its first inputs (typed and shaped
+    as the arrays), then ``consts`` {name: array} as initializers; outputs y0, y1, ..."""
+    consts = consts or {}
+    node = helper.make_node(op, [*feeds, *consts], [f"y{i}" for i in range(n_out)], **attrs)
+    graph = helper.make_graph(
+        [node],
+        "g",
+        [
+            helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
+            for n, a in feeds.items()
+        ],
+        [helper.make_empty_tensor_value_info(f"y{i}") for i in range(n_out)],
+        [onnx.numpy_helper.from_array(np.asarray(a), n) for n, a in consts.items()],
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=10)

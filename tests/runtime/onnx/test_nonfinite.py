@@ -42,10 +42,9 @@ import warnings
 
 import numpy as np
 import pytest
-from onnx import helper, numpy_helper
 
 from runtime.onnx import InferenceSession
-from tests.runtime.onnx.helpers import ort_session
+from tests.runtime.onnx.helpers import node_model, ort_session
 
 NAN, INF = np.nan, np.inf
 BIG = 3e38
@@ -101,23 +100,6 @@ def _image(size=6, nan=True, dtype=np.float32):
     return _f(x[:, :, :size, :size], dtype)
 
 
-def _model(op, feeds, consts=None, n_out=1, opset=17, **attrs):
-    consts = consts or {}
-    names = [*feeds, *consts]
-    node = helper.make_node(op, names, [f"y{i}" for i in range(n_out)], **attrs)
-    graph = helper.make_graph(
-        [node],
-        "g",
-        [
-            helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
-            for n, a in feeds.items()
-        ],
-        [helper.make_empty_tensor_value_info(f"y{i}") for i in range(n_out)],
-        [numpy_helper.from_array(np.asarray(a), n) for n, a in consts.items()],
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=9)
-
-
 def _assert_same(got, want, rtol, atol, what):
     assert got.shape == want.shape and got.dtype == want.dtype, (what, got.dtype, want.dtype)
     if not np.issubdtype(want.dtype, np.floating):
@@ -137,7 +119,7 @@ def _assert_same(got, want, rtol, atol, what):
 
 
 def _check(op, feeds, consts=None, n_out=1, opset=17, rtol=1e-5, atol=1e-6, **attrs):
-    model = _model(op, feeds, consts, n_out, opset, **attrs)
+    model = node_model(op, feeds, consts, n_out, opset, **attrs)
     data = model.SerializeToString()
     want = ort_session(model).run(None, feeds)
     # onnxruntime's C++ never warns on an overflow or a NaN: ours neither, whatever numpy's
@@ -201,7 +183,7 @@ COMMON_UNARY = ["Relu", "Sigmoid", "Tanh", "Abs", "Neg", "Sqrt", "Exp", "Log", "
 def _has_kernel(op, feeds, consts=None, n_out=1, opset=17, **attrs):
     """Whether onnxruntime has a kernel for this node (types included): nothing to match else."""
     try:
-        ort_session(_model(op, feeds, consts, n_out, opset, **attrs))
+        ort_session(node_model(op, feeds, consts, n_out, opset, **attrs))
     except Exception as error:
         missing = ("NOT_IMPLEMENTED", "Could not find an implementation", "Type Error")
         if not any(text in str(error) for text in missing):
@@ -220,8 +202,8 @@ def test_unary_other_floats(op, dtype):
     # onnxruntime has no kernel for this type (float64 Erf): its float32 kernel on the same
     # values is the oracle, within float32's precision.
     x, x32 = _vec(dtype), _vec(np.float32)
-    (want,) = ort_session(_model(op, {"x": x32})).run(None, {"x": x32})
-    (got,) = InferenceSession(_model(op, {"x": x}).SerializeToString()).run(None, {"x": x})
+    (want,) = ort_session(node_model(op, {"x": x32})).run(None, {"x": x32})
+    (got,) = InferenceSession(node_model(op, {"x": x}).SerializeToString()).run(None, {"x": x})
     _assert_same(got.astype(np.float32), want, 1e-6, 1e-7, f"{op} {np.dtype(dtype).name}")
 
 

@@ -8,25 +8,9 @@ spectrum it is given (n // 2 + 1 bins); onnxruntime fills the missing bins its o
 
 import numpy as np
 import pytest
-from onnx import helper, numpy_helper
 
 from runtime.onnx import InferenceSession
-from tests.runtime.onnx.helpers import ort_session
-
-
-def _model(op, opset, feeds, consts, n_out, **attrs):
-    node = helper.make_node(op, [*feeds, *consts], [f"y{i}" for i in range(n_out)], **attrs)
-    graph = helper.make_graph(
-        [node],
-        "g",
-        [
-            helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
-            for n, a in feeds.items()
-        ],
-        [helper.make_empty_tensor_value_info(f"y{i}") for i in range(n_out)],
-        [numpy_helper.from_array(np.asarray(a), n) for n, a in consts.items()],
-    )
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)], ir_version=10)
+from tests.runtime.onnx.helpers import node_model, ort_session
 
 
 def _i(value):
@@ -213,7 +197,7 @@ def test_random_draws_match_onnxruntime(draw):
     compared = 0
     for _ in range(30):
         op, opset, feeds, consts, n_out, attrs = draw(rng, f)
-        model = _model(op, opset, feeds, consts, n_out, **attrs)
+        model = node_model(op, feeds, consts, n_out, opset, **attrs)
         try:
             expected = ort_session(model).run(None, feeds)
         except Exception:  # a draw onnxruntime refuses (e.g. a one-sided complex DFT)
