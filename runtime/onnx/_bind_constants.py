@@ -8,7 +8,8 @@ only applies it (a view of the input). A Clip's constant one-value bounds are ch
 rank) once. An Add / Sub / Mul / Div with one operand a constant of one float value, and a
 Pow by a constant 2, check only the other operand's type and rank at run time (the ufunc on
 the 0-d value: the same bits as the plain kernel's broadcast of it); any other operand takes
-the plain kernel.
+the plain kernel. A Resize plans its per-axis steps once per input shape and value of its
+scales / sizes / roi, constant or not (``runtime.onnx.ops.resize_plan``).
 
 Only a node whose kernel is still the op's plain registered one is bound (a node an earlier step
 rewrote keeps its kernel), and only constants of integer types (any other type fails the node's
@@ -23,7 +24,7 @@ import operator
 import numpy as np
 
 from runtime.onnx._graph import Node
-from runtime.onnx.ops import activation, elementwise, shape
+from runtime.onnx.ops import activation, elementwise, resize, resize_plan, shape
 
 # Input shapes remembered per node (one per distinct input shape in use).
 _MAX_SHAPES = 8
@@ -209,6 +210,7 @@ _BINDERS = {
     shape.Unsqueeze: _shaped(_unsqueezed),
     activation.Clip: _clip,
     elementwise.Pow: _pow,
+    resize.Resize: resize_plan.bind,
     **dict.fromkeys(_ARITHMETIC, _arithmetic),
 }
 

@@ -115,9 +115,14 @@ def ConvTranspose(
         canvas_shape,
         taps_at,
         canvas_flat,
+        tiled,
     ) = geo
     nsp = x.ndim - 2
     check_size([n, m, *full], "ConvTranspose", np.dtype(dtype).itemsize)
+    if tiled is not None:
+        if b is not None and b.shape != (m,):
+            raise InvalidModelError(f"ConvTranspose: bias of shape {list(b.shape)}; expected [{m}]")
+        return _tiled(x, w, b, group, tiled, pads)
     # All the products at once, per group: cols (G, N*P, Mg*K) = x^T (G, N*P, Cg) @ W (G, Cg,
     # Mg*K); then each tap's (N, *S, G, Mg) slab is added onto its strided output positions.
     if b is not None and b.shape != (m,):
@@ -201,4 +206,59 @@ def _geometry(
         (n, *full, group, m_per),
         taps_at,
         (n, *full, m),
+        _tiling(x, w, kernel, strides, dilations, extra, pads, group, dtype, full),
     )
+
+
+def _tiling(x, w, kernel, strides, dilations, extra, pads, group, dtype, full):
+    """The plan of a ConvTranspose whose kernel tiles the output (stride == kernel, no
+    dilation, no output_padding, pads that only crop): (the output's interleaved shape, each
+    tap's index into it) or None."""
+    if (
+        list(strides) != list(kernel)
+        or any(d != 1 for d in dilations)
+        or any(extra)
+        or min(pads, default=0) < 0
+        or x.dtype != w.dtype
+        or x.size == 0
+        or np.dtype(dtype) not in (np.float32, np.float64)
+    ):
+        return None
+    n, spatial = x.shape[0], x.shape[2:]
+    # (N, M, S1, k1, S2, k2, ...): output position s * k + t of axis i is (s, t).
+    shape = (n, w.shape[1] * group) + tuple(v for pair in zip(spatial, kernel) for v in pair)
+    taps = tuple(
+        (
+            (slice(None), slice(None), *(v for t in tap for v in (slice(None), t))),
+            (slice(None), slice(None), *tap),
+        )
+        for tap in itertools.product(*(range(k) for k in kernel))
+    )
+    return shape, taps, (n, w.shape[1] * group, *full)
+
+
+def _tiled(x, w, b, group, tiled, pads):
+    """ConvTranspose with stride == kernel: the taps never overlap, so each is one slab of a
+    single product W^T (G, Mg*K, Cg) @ x (N, G, Cg, P), copied (plus the bias) onto its
+    interleaved output positions; the output is written once, NCHW."""
+    shape, taps, full = tiled
+    n, c = x.shape[:2]
+    nsp = x.ndim - 2
+    kernel = w.shape[2:]
+    cg, mg = c // group, w.shape[1]
+    wt = w.reshape(group, cg, -1).transpose(0, 2, 1)  # (a view: BLAS reads it transposed)
+    cols = np.matmul(wt, x.reshape(n, group, cg, -1))
+    cols = cols.reshape(n, group * mg, *kernel, *x.shape[2:])  # each tap's slab: cols[:, :, *tap]
+    out = np.empty(shape, x.dtype)
+    bias = None if b is None else b.astype(x.dtype, copy=False).reshape((-1,) + (1,) * nsp)
+    for index, tap in taps:
+        slab = cols[tap]
+        if bias is None:
+            out[index] = slab
+        else:
+            np.add(slab, bias, out=out[index])
+    y = out.reshape(full)
+    if any(pads):
+        crop = tuple(slice(pads[i], full[2 + i] - pads[nsp + i]) for i in range(nsp))
+        y = y[(slice(None), slice(None), *crop)]
+    return y

@@ -57,28 +57,11 @@ def Resize(
     nearest_mode="round_prefer_floor",
 ):
     transform = coordinate_transformation_mode
-    if mode not in ("nearest", "linear", "cubic"):
-        raise InvalidModelError(f"Resize: mode {mode!r}; expected nearest, linear or cubic")
-    if transform not in _TRANSFORMS and transform != "tf_crop_and_resize":
-        raise InvalidModelError(
-            f"Resize: coordinate_transformation_mode {transform!r} is unknown; expected one of "
-            f"{sorted(_TRANSFORMS) + ['tf_crop_and_resize']}"
-        )
-    if keep_aspect_ratio_policy not in ("stretch", "not_larger", "not_smaller"):
-        raise InvalidModelError(f"Resize: keep_aspect_ratio_policy {keep_aspect_ratio_policy!r}")
-    if nearest_mode not in _NEAREST:
-        raise InvalidModelError(f"Resize: nearest_mode {nearest_mode!r} is unknown")
-    if antialias and mode == "nearest":
-        raise InvalidModelError("Resize: antialias applies to linear and cubic modes only")
-    axes = list(range(X.ndim)) if axes is None else [axis_index(a, X.ndim, "Resize") for a in axes]
-    if len(set(axes)) != len(axes):
-        raise InvalidModelError(f"Resize: axes {axes} repeat an axis")
-    out, factors = _output_shape(X, axes, scales, sizes, keep_aspect_ratio_policy)
-    shape = list(X.shape)
-    for a, o in zip(axes, out, strict=True):
-        shape[a] = o
-    check_size(shape, "Resize")
-    boxes = _roi(roi, axes, transform)
+    axes, out, factors, boxes, shape = setup(
+        X.shape, roi, scales, sizes, antialias=antialias, axes=axes, mode=mode,
+        coordinate_transformation_mode=transform, nearest_mode=nearest_mode,
+        keep_aspect_ratio_policy=keep_aspect_ratio_policy,
+    )  # fmt: skip
     if tuple(shape) == X.shape:
         return X.copy()  # nothing resized: onnxruntime copies, whatever the scales or crop
     filtered = mode == "cubic" or antialias or exclude_outside or transform == "tf_crop_and_resize"
@@ -110,24 +93,14 @@ def Resize(
                 exclude_outside, extrapolation_value,
             )  # fmt: skip
             continue
-        x = np.arange(n_out, dtype=np.float64)
-        coords, outside = resize_filters.source_coords(transform, x, scale, n_in, n_out, box)
         if mode == "nearest":
-            rounding = _NEAREST[nearest_mode]
-            if nearest_mode == "simple":  # Resize-10, as onnxruntime: up floors, down ceils
-                rounding = np.ceil if scale < 1 else np.floor
-            index = np.clip(rounding(coords), 0, n_in - 1).astype(np.int64)
+            index, outside = nearest_index(transform, nearest_mode, scale, n_in, n_out, box)
             y = np.take(y, index, axis=a)
             if outside is not None and outside.any():
                 mask = outside.reshape([-1 if i == a else 1 for i in range(X.ndim)])
                 y = np.where(mask, np.asarray(extrapolation_value).astype(X.dtype), y)
         else:
-            coords = np.clip(coords, 0, n_in - 1)
-            low = np.floor(coords).astype(np.int64)
-            high = np.minimum(low + 1, n_in - 1)
-            # Where both neighbours are the edge pixel onnxruntime weighs each 0.5 (the same
-            # value for a finite pixel; an infinite one stays inf, where 1 and 0 gave NaN).
-            w = np.where(high == low, 0.5, coords - low)
+            low, high, w = linear_taps(transform, scale, n_in, n_out)
             w = w.reshape([-1 if i == a else 1 for i in range(X.ndim)])
             y = np.take(y, low, axis=a) * (1 - w) + np.take(y, high, axis=a) * w
     if mode != "nearest" and not antialias and X.dtype.kind == "f":
@@ -151,7 +124,66 @@ def Resize(
     return y.astype(X.dtype, copy=False)
 
 
-def _output_shape(X, axes, scales, sizes, policy):
+def nearest_index(transform, nearest_mode, scale, n_in, n_out, box=None):
+    """The input index of each output index along one axis, and which lie outside the crop
+    box (None but for tf_crop_and_resize)."""
+    x = np.arange(n_out, dtype=np.float64)
+    coords, outside = resize_filters.source_coords(transform, x, scale, n_in, n_out, box)
+    rounding = _NEAREST[nearest_mode]
+    if nearest_mode == "simple":  # Resize-10, as onnxruntime: up floors, down ceils
+        rounding = np.ceil if scale < 1 else np.floor
+    return np.clip(rounding(coords), 0, n_in - 1).astype(np.int64), outside
+
+
+def linear_taps(transform, scale, n_in, n_out):
+    """(low, high, w) along one axis: output i is x[low[i]] * (1 - w[i]) + x[high[i]] * w[i]
+    (no crop box: tf_crop_and_resize takes the filter path)."""
+    x = np.arange(n_out, dtype=np.float64)
+    coords, _ = resize_filters.source_coords(transform, x, scale, n_in, n_out, None)
+    coords = np.clip(coords, 0, n_in - 1)
+    low = np.floor(coords).astype(np.int64)
+    high = np.minimum(low + 1, n_in - 1)
+    # Where both neighbours are the edge pixel onnxruntime weighs each 0.5 (the same value
+    # for a finite pixel; an infinite one stays inf, where 1 and 0 gave NaN).
+    return low, high, np.where(high == low, 0.5, coords - low)
+
+
+def setup(
+    in_shape, roi, scales, sizes, *, antialias, axes, coordinate_transformation_mode,
+    keep_aspect_ratio_policy, mode, nearest_mode,
+):  # fmt: skip
+    """The checks of a Resize of an input of shape ``in_shape`` (raising as named) and its
+    geometry: (resized axes, their output lengths, their scale factors, their crop boxes,
+    the output shape). A function of the shape, the attributes and the small inputs alone
+    (``runtime.onnx.ops.resize_plan`` plans from it)."""
+    transform = coordinate_transformation_mode
+    ndim = len(in_shape)
+    if mode not in ("nearest", "linear", "cubic"):
+        raise InvalidModelError(f"Resize: mode {mode!r}; expected nearest, linear or cubic")
+    if transform not in _TRANSFORMS and transform != "tf_crop_and_resize":
+        raise InvalidModelError(
+            f"Resize: coordinate_transformation_mode {transform!r} is unknown; expected one of "
+            f"{sorted(_TRANSFORMS) + ['tf_crop_and_resize']}"
+        )
+    if keep_aspect_ratio_policy not in ("stretch", "not_larger", "not_smaller"):
+        raise InvalidModelError(f"Resize: keep_aspect_ratio_policy {keep_aspect_ratio_policy!r}")
+    if nearest_mode not in _NEAREST:
+        raise InvalidModelError(f"Resize: nearest_mode {nearest_mode!r} is unknown")
+    if antialias and mode == "nearest":
+        raise InvalidModelError("Resize: antialias applies to linear and cubic modes only")
+    axes = list(range(ndim)) if axes is None else [axis_index(a, ndim, "Resize") for a in axes]
+    if len(set(axes)) != len(axes):
+        raise InvalidModelError(f"Resize: axes {axes} repeat an axis")
+    out, factors = _output_shape(in_shape, axes, scales, sizes, keep_aspect_ratio_policy)
+    shape = list(in_shape)
+    for a, o in zip(axes, out, strict=True):
+        shape[a] = o
+    check_size(shape, "Resize")
+    boxes = _roi(roi, axes, transform)
+    return axes, out, factors, boxes, shape
+
+
+def _output_shape(in_shape, axes, scales, sizes, policy):
     """Output lengths and scale factors of the resized axes."""
     has_scales = scales is not None and scales.size > 0
     has_sizes = sizes is not None and sizes.size > 0
@@ -162,17 +194,17 @@ def _output_shape(X, axes, scales, sizes, policy):
         if len(factors) != len(axes) or not all(math.isfinite(f) and f > 0 for f in factors):
             raise InvalidModelError(f"Resize: scales {factors} do not fit axes {axes}")
         # In float32, as onnxruntime: 10 * 0.7f is 7, not the 6.99999988 of float64.
-        out = [math.floor(np.float32(X.shape[a]) * np.float32(f)) for a, f in zip(axes, factors)]
+        out = [math.floor(np.float32(in_shape[a]) * np.float32(f)) for a, f in zip(axes, factors)]
         return out, factors
     out = [int(s) for s in sizes.reshape(-1)]
     if len(out) != len(axes) or min(out, default=1) < 0:
         raise InvalidModelError(f"Resize: sizes {out} do not fit axes {axes}")
-    if any(X.shape[a] == 0 for a in axes):
-        raise InvalidModelError(f"Resize: input {list(X.shape)} is empty along a resized axis")
-    factors = [o / X.shape[a] for a, o in zip(axes, out, strict=True)]
+    if any(in_shape[a] == 0 for a in axes):
+        raise InvalidModelError(f"Resize: input {list(in_shape)} is empty along a resized axis")
+    factors = [o / in_shape[a] for a, o in zip(axes, out, strict=True)]
     if policy != "stretch" and factors:
         scale = min(factors) if policy == "not_larger" else max(factors)
-        out = [int(scale * X.shape[a] + 0.5) for a in axes]
+        out = [int(scale * in_shape[a] + 0.5) for a in axes]
         factors = [scale] * len(axes)
     return out, factors
 
