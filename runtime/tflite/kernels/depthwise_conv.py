@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from runtime.tflite.kernels import _common as c
+from runtime.tflite.kernels import _depthwise_plan
 from runtime.tflite.kernels._fixed_point import (
     FLOAT_REQUANTIZE_MAX_ELEMENTS,
     float_requantizer,
@@ -20,7 +21,7 @@ from runtime.tflite.kernels._fixed_point import (
 from runtime.tflite.kernels._folded_requant import fold_requantization
 from runtime.tflite.kernels._hybrid import quantize_rows_asymmetric
 from runtime.tflite.kernels._int16 import mbqm_int64
-from runtime.tflite.kernels.conv import exact_gemm_dtype, int16_multipliers, padded
+from runtime.tflite.kernels.conv import exact_gemm_dtype, int16_multipliers
 
 
 def prepare(ctx: c.OpContext) -> c.Eval:
@@ -53,13 +54,12 @@ def prepare(ctx: c.OpContext) -> c.Eval:
     )
     if ctx.in_type(0) == c.F32 and ctx.in_type(1) == c.F32:
         ctx.require_types((c.F32,), inputs=(0, 1))
-        w = weights[0].astype(np.float32)
+        sums = _sums(ctx, weights[0], geom, np.float32)
         b = None if bias is None else bias.astype(np.float32)
         clamp = c.float_clamp(act)
-        plans = {}
 
         def run_float(x, *_):
-            y = _tap_sums(ctx, x, w, geom, 0.0, np.float32, plans)
+            y = sums(x)
             if b is not None:
                 y += b
             # the sums are a fresh array: clamped in place (NONE too: an overflow is +-FLT_MAX)
@@ -78,37 +78,34 @@ def prepare(ctx: c.OpContext) -> c.Eval:
         lo, hi = c.activation_range_quantized(act, s_out, zp_out)
         b = np.zeros(oc, np.int64) if bias is None else bias.astype(np.int64)
         wi = weights[0].astype(np.int64)
-        # sum w*(x - zp_in) = sum w*x - zp_in*sum w, padding with zp_in (a skipped tap adds 0)
-        b_eff = b - zp_in * wi.sum(axis=(0, 1))
         abs_sum = np.abs(wi).sum(axis=(0, 1))
+        # sum w*(x - zp_in) = sum w*x - zp_in*sum w, the pads holding zp_in (a skipped tap adds
+        # 0): the sums of raw int8 products are exact integers in float32 while
+        # 128 * sum|w| < 2^24 (float64 otherwise, exact below 2^53), and float multiply-adds
+        # are cheaper than int64 ones.
+        b_eff = b - zp_in * wi.sum(axis=(0, 1))
+        acc_type = exact_gemm_dtype(float(abs_sum.max(initial=0)), 128.0)
+        sums = _sums(ctx, weights[0], geom, acc_type, zp_in)
         folded = fold_requantization(mult, shift, b_eff, abs_sum, zp_out, lo, hi)
         if folded is not None:
-            w_scaled = wi * folded.scale
-            plans = {}
 
             def run_folded(x, *_):
-                y = _tap_sums(ctx, x, w_scaled, geom, zp_in, np.float64, plans)
+                y = np.multiply(sums(x), folded.scale)  # (exact in float64: see the fold)
                 y += folded.offset
                 return [folded.finish(y)]
 
             return run_folded
-        # |x - zp_in| <= 255: the taps' sums are exact in float32 while 255 * sum|w| < 2^24
-        # (float64 otherwise, exact below 2^53), and float multiply-adds are cheaper than int64.
-        acc_type = exact_gemm_dtype(float(np.abs(weights[0]).sum(axis=(0, 1)).max(initial=0)))
-        w = weights[0].astype(acc_type)
-        # |acc| <= 255 * sum|w| + |b| per channel: the float64 requantizer is exact below its
-        # bound (and the taps' float sums need no int64 conversion).
-        bound = 255.0 * np.abs(weights[0].astype(np.float64)).sum(axis=(0, 1)) + np.abs(b)
-        requant = float_requantizer(mult, shift, bound, zp_out, lo, hi)
-        b_float = b.astype(np.float64)
+        # |acc| <= 128 * sum|w| + |b_eff| per channel: the float64 requantizer is exact below
+        # its bound (and the taps' float sums need no int64 conversion).
+        requant = float_requantizer(mult, shift, 128.0 * abs_sum + np.abs(b_eff), zp_out, lo, hi)
+        b_float = b_eff.astype(np.float64)
 
         def run_int8(x, *_):
-            xs = x.astype(acc_type) - acc_type(zp_in)
-            taps = _depthwise(ctx, xs, w, geom, 0, acc_type)
+            taps = sums(x)
             if requant is not None and taps.size <= FLOAT_REQUANTIZE_MAX_ELEMENTS:
                 return [requant(np.add(taps, b_float, dtype=np.float64)).astype(np.int8)]
             acc = taps.astype(np.int64)
-            acc += b
+            acc += b_eff
             return [requantize(acc, mult, shift, zp_out, lo, hi)]
 
         return run_int8
@@ -214,59 +211,45 @@ def _depthwise(ctx, x, w, geom, fill, acc_dtype):
     return acc.reshape(shape) if shape else np.ascontiguousarray(acc.transpose(0, 2, 3, 1))
 
 
-def _tap_sums(ctx, x, w, geom, fill, dtype, plans: dict):
-    """sum over taps (i, j) of window(i, j) * w[i, j] per channel, in ``dtype`` (exact for the
-    int8 paths: their float type is chosen so that every partial sum is).
+def _sums(ctx, weights, geom, dtype, fill=0):
+    """``sums(x)``: the fresh (N, Ho, Wo, C) tap sums of ``x`` padded with ``fill`` with
+    ``weights`` (kh, kw, C) in ``dtype`` (exact for the int8 paths: their dtype is chosen so
+    that every partial sum is). The way is planned once per input shape (kept for the last
+    one, in this kernel's closure)."""
+    w = weights.astype(dtype)
+    plans = {}
 
-    One einsum over a strided view of the padded input. With stride 1 along the width, the
-    width and channel axes are one run of ow*C values in memory, taken against the weights
-    repeated ow times, so einsum's inner loop is long even with few channels. ``plans`` keeps
-    the geometry and those weights for the last input shape.
-    """
-    plan = plans.get(x.shape)
-    if plan is None:
-        plan = _tap_plan(ctx, x, w, geom, dtype)
-        plans.clear()
-        plans[x.shape] = plan
-    oh, ow, pt, pl, need_h, need_w, mult, weights = plan
-    if weights is None:  # one input channel
-        return _depthwise(ctx, x, w, geom, fill, dtype)
-    kh, kw, sh, sw, dh, dw = geom[:6]
-    if mult > 1:
-        c.check_alloc(ctx, x.shape[:3] + (x.shape[3] * mult,), "repeated input", x.itemsize)
-        x = np.repeat(x, mult, axis=3)  # channel ic*mult + m reads input channel ic
-    xp = padded(x, need_h, need_w, pt, pl, fill, dtype)
-    n, oc = x.shape[0], x.shape[3]
-    s0, s1, s2, s3 = xp.strides
-    if sw == 1:
-        view = np.ndarray(
-            (n, oh, kh, kw, ow * oc), dtype, xp, 0, (s0, s1 * sh, s1 * dh, s2 * dw, s3)
-        )
-        return np.einsum("nhijq,ijq->nhq", view, weights).reshape(n, oh, ow, oc)
-    view = np.ndarray(
-        (n, oh, ow, kh, kw, oc), dtype, xp, 0, (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3)
-    )
-    return np.einsum("nhwijc,ijc->nhwc", view, weights)
+    def sums(x):
+        entry = plans.get(x.shape)
+        if entry is None:
+            entry = _plan(ctx, x, w, geom, dtype, fill)
+            plans.clear()
+            plans[x.shape] = entry
+        how, mult = entry
+        if mult > 1:
+            c.check_alloc(ctx, x.shape[:3] + (x.shape[3] * mult,), "repeated input", x.itemsize)
+            x = np.repeat(x, mult, axis=3)  # channel ic*mult + m reads input channel ic
+        if how is not None:
+            return how.sums(x)
+        # one input channel (im2col), or a stride and a dilation along the rows
+        return _depthwise(ctx, x.astype(dtype), w, geom, fill, dtype)
+
+    return sums
 
 
-def _tap_plan(ctx, x, w, geom, dtype):
-    """What ``_tap_sums`` needs for inputs of ``x``'s shape, checked once per shape."""
+def _plan(ctx, x, w, geom, dtype, fill):
+    """(a ``_depthwise_plan`` plan or None for ``_depthwise``, depth multiplier) for inputs of
+    ``x``'s shape, checked once per shape."""
     kh, kw, sh, sw, dh, dw, padding = geom
     oc = w.shape[-1]
-    if x.ndim != 4 or oc % x.shape[3]:
+    if x.ndim != 4 or x.shape[3] == 0 or oc % x.shape[3]:
         raise ctx.fail(f"input shape {list(np.shape(x))} does not fit {oc} output channels")
-    h, wd, ic = x.shape[1:]
-    oh, pt = c.pad_before(padding, h, kh, sh, dh)
-    ow, pl = c.pad_before(padding, wd, kw, sw, dw)
+    oh = c.pad_before(padding, x.shape[1], kh, sh, dh)[0]
+    ow = c.pad_before(padding, x.shape[2], kw, sw, dw)[0]
     if oh <= 0 or ow <= 0:
         raise ctx.fail(f"input shape {list(x.shape)} is smaller than the filter window")
-    need_h = (oh - 1) * sh + (kh - 1) * dh + 1
-    need_w = (ow - 1) * sw + (kw - 1) * dw + 1
-    if ic == 1 and oc > 1:
-        weights = None
-    elif sw == 1:
-        c.check_alloc(ctx, (kh, kw, ow * oc), "weights repeated along the width", w.itemsize)
-        weights = np.tile(w.astype(dtype, copy=False), (1, 1, ow))
-    else:
-        weights = w.astype(dtype, copy=False)
-    return oh, ow, pt, pl, need_h, need_w, oc // ic, weights
+    mult = oc // x.shape[3]
+    if x.shape[3] == 1 and oc > 1:
+        return None, 1  # (_depthwise's im2col: one matmul, no repeated input)
+    shape = x.shape[:3] + (oc,)
+    return _depthwise_plan.plan(ctx, shape, w, geom, dtype, fill), mult

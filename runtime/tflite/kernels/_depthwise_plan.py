@@ -1,0 +1,236 @@
+"""Depthwise convolution sums over NHWC maps, as one ``einsum`` per band of output rows,
+planned once per input shape (``DepthwisePlan``) and used by DEPTHWISE_CONV_2D's float32 and
+int8 kernels.
+
+out[n, h, w, c] = sum_{i, j} x[n, h*sh + i*dh - pt, w*sw + j*dw - pl, c] * f[i, j, c].
+Channels are the contiguous axis, so along a row of the output the (w, c) entries are one run
+of Wo*C values when the windows step by whole pixels (sw = 1): tap (i, j) reads the run that
+starts at column j*dw, against the filter tiled, ``tiled[i, j, w*C + c] = f[i, j, c]``, and
+einsum's inner loop runs along several pixels' channels instead of C values. The row is cut
+into chunks of about ``WIDTH`` values (whole pixels dividing the row when some do): one
+chunk's tiled filters stay in cache while einsum runs over the row's chunks.
+
+The input is copied into a zero-padded canvas (converted to the sums' type on the way: an
+int8 map minus its zero point, so that a pad adds nothing) unless it can be read as it is.
+A stride sw > 1 along the rows splits the canvas's columns by phase (column q*sw + b held at
+canvas[n, y, b, q, c]): with j = a*sw + b (dilation 1 along the rows), tap (i, j) reads phase
+b from q = w + a, one run again; the (a, b) pairs past the kernel get zero filters.
+
+Rows either get pad rows in the canvas (one band: every output row sums every tap) or none:
+output row h then sums only the taps i whose input row lies in the map (a pad's row adds
+zeros), and consecutive rows with the same taps form a band, one einsum each. The plan takes
+whichever costs fewer multiply-adds, counting an einsum call as ``CALL_COST`` of them (small
+maps under tall kernels pad; large ones skip the pad rows' work). The sums run over the taps
+in (i, j) order.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from runtime.tflite.kernels import _common as c
+
+# Values per chunk of an output row (whole pixels, at least one): einsum's inner loop length.
+# About a thousand ran fastest on 8-672 channels (shorter runs pay the loop's overhead per
+# call of the inner loop, longer ones tiled filters that leave the cache).
+WIDTH = 1024
+# One einsum call's fixed cost (parsing, iterator set-up: ~3 us) in multiply-adds (~0.2 ns
+# each in its inner loop): a band of rows is worth its own call only when it saves more.
+CALL_COST = 16384
+
+
+class DepthwisePlan:
+    """The sums for one input shape, geometry and filter; ``sums`` runs them.
+
+    Build with ``plan``. Holds its own tiled filters and one canvas per thread that runs it
+    (``threading.local``): a plan belongs to one kernel (it is kept in that kernel's closure,
+    so it goes with the interpreter), and threads running that kernel may share it.
+    """
+
+    __slots__ = (
+        "canvas",  # (N, rows, B, Q, C) shape of the padded copy, or None: x's own memory
+        "top",  # the canvas row of input row 0
+        "inner",  # per phase: (b, first q, last q + 1, first x column)
+        "borders",  # the canvas's pad regions: (row0, row1, b, q0, q1)
+        "steps",  # the root's element strides (n, row, phase b, column q)
+        "dilation",  # root columns between taps j (dw when sw = 1, else 1)
+        "bands",  # (h0, h1, i0, i1, first root row): output rows and their taps
+        "strides",  # (sh, dh)
+        "taps",  # (kh, A, B)
+        "chunk",  # pixels per chunk
+        "chunks",  # whole chunks per row
+        "tail",  # pixels after them
+        "out",  # (N, Ho, Wo*C)
+        "result",  # (N, Ho, Wo, C)
+        "dtype",
+        "tiled",  # (kh, A, B, chunk*C) filters, read-only
+        "scratch",  # thread-local: each thread's canvas
+        "columns",  # (N, 1, H, C): a one-column map read as one row, or None
+        "fill",  # the pads' value
+    )
+
+    def sums(self, x: np.ndarray) -> np.ndarray:
+        """The (N, Ho, Wo, C) sums for ``x`` (N, H, W, C) of the planned shape, converted to
+        the plan's dtype (exact for integers: the caller's dtype bounds the sums). The result
+        is a fresh C-contiguous array the caller may change in place."""
+        dtype = self.dtype
+        if self.columns is not None:
+            x = x.reshape(self.columns)
+        if self.canvas is None:
+            root = np.ascontiguousarray(x, dtype)
+        else:
+            root = getattr(self.scratch, "canvas", None)
+            if root is None:
+                # This thread's canvas: its pads keep the fill for good (each call writes the
+                # inside alone), and a fresh array per call would cost page faults.
+                root = np.empty(self.canvas, dtype)
+                for r0, r1, b, q0, q1 in self.borders:
+                    root[:, r0:r1, b, q0:q1] = self.fill
+                self.scratch.canvas = root
+            rows = slice(self.top, self.top + x.shape[1])
+            for b, q0, q1, x0 in self.inner:
+                np.copyto(root[:, rows, b, q0:q1], x[:, :, x0 :: self.canvas[2]], "unsafe")
+        tiled = self.tiled
+        out = np.empty(self.out, dtype)
+        item = dtype.itemsize
+        sn, sy, sb, sq = self.steps
+        sh, dh = self.strides
+        _, na, nb = self.taps
+        n = self.out[0]
+        run = self.chunk * sq
+        whole = self.chunks * run
+        for h0, h1, i0, i1, row in self.bands:
+            if i0 == i1:  # (every tap in a pad)
+                out[:, h0:h1] = 0
+                continue
+            lead = (n, h1 - h0, i1 - i0, na, nb)
+            steps = (sn, sh * sy, dh * sy, self.dilation * sq, sb)
+            if self.chunks:
+                view = _view(root, row * sy, lead + (self.chunks, run), steps + (run, 1), item)
+                target = out[:, h0:h1, :whole].reshape(n, h1 - h0, self.chunks, run)
+                np.einsum("nhiabpq,iabq->nhpq", view, tiled[i0:i1], out=target)
+            if self.tail:
+                rest = self.tail * sq
+                view = _view(root, row * sy + whole, lead + (rest,), steps + (1,), item)
+                part = tiled[i0:i1, ..., :rest]
+                np.einsum("nhiabq,iabq->nhq", view, part, out=out[:, h0:h1, whole:])
+        return out.reshape(self.result)
+
+
+def _view(root, offset, shape, steps, item):
+    """The windows ``shape`` at element ``offset`` of ``root``, element strides ``steps``."""
+    return np.ndarray(shape, root.dtype, root, offset * item, tuple(s * item for s in steps))
+
+
+def plan(ctx: c.OpContext, shape, f: np.ndarray, geom, dtype, fill=0) -> DepthwisePlan | None:
+    """A ``DepthwisePlan`` for inputs of ``shape`` (N, H, W, C) and filters ``f``
+    (kh, kw, C) in ``dtype``, or None where this path does not apply: a stride and a dilation
+    both along the rows, or an empty map. ``geom``: (kh, kw, sh, sw, dh, dw, padding);
+    ``fill``: the pads' value (a nonzero one, an int8 zero point, is summed as the reference
+    sums x - zero point: every tap is summed, pad rows included). Canvas and output sizes are
+    checked against the run's limits here."""
+    kh, kw, sh, sw, dh, dw, padding = geom
+    n, height, width, ch = shape
+    if width == 1 and height > 1:
+        # A one-column map (audio: time along the rows) is one row of H pixels with the
+        # kernel transposed: the sums of a tap then run along all its rows' channels.
+        geom = (kw, kh, sw, sh, dw, dh, padding)
+        p = plan(ctx, (n, 1, height, ch), f.transpose(1, 0, 2), geom, dtype, fill)
+        if p is not None:
+            p.columns = (n, 1, height, ch)
+            p.result = (n, p.result[2], 1, ch)
+        return p
+    ho, pt = c.pad_before(padding, height, kh, sh, dh)
+    wo, pl = c.pad_before(padding, width, kw, sw, dw)
+    if wo == 1:
+        sw = 1  # (one output column: its stride moves nothing; e.g. 9x1 kernels on audio)
+    if sw > 1 and dw > 1:
+        return None
+    if n == 0 or ch == 0 or ho <= 0 or wo <= 0:
+        return None
+    dtype = np.dtype(dtype)
+    p = DepthwisePlan()
+    p.dtype, p.fill = dtype, fill
+    na, nb = (kw, 1) if sw == 1 else (-(-kw // sw), sw)
+    p.taps, p.strides, p.dilation = (kh, na, nb), (sh, dh), dw if sw == 1 else 1
+    p.chunk = _chunk(wo, ch)
+    p.chunks, p.tail = divmod(wo, p.chunk)
+    if p.chunks == 1 and not p.tail:
+        p.chunks, p.tail = 0, wo  # (one chunk: the plain row, one axis fewer)
+    p.out, p.result = (n, ho, wo * ch), (n, ho, wo, ch)
+    c.check_alloc(ctx, p.out, "depthwise sums", dtype.itemsize)
+    need_h = (ho - 1) * sh + (kh - 1) * dh + 1
+    need_w = (wo - 1) * sw + (kw - 1) * dw + 1
+    bands = _bands(ho, height, kh, sh, dh, pt)
+    row_work = wo * ch * na * nb
+    banded = sum((h1 - h0) * (i1 - i0) for h0, h1, i0, i1, _ in bands) * row_work
+    if not fill and banded + CALL_COST * len(bands) <= ho * kh * row_work + CALL_COST:
+        rows, p.top, p.bands = height, 0, bands
+    else:
+        rows, p.top = max(need_h, pt + height), pt
+        p.bands = ((0, ho, 0, kh, 0),)
+    padded_w = max(need_w, pl + width)
+    if dtype == np.float32 and nb == 1 and not pl and padded_w == width and rows == height:
+        q = width  # (x's own memory)
+        p.canvas = None
+    else:
+        q = max(-(-padded_w // nb), wo + na - 1)
+        p.canvas = (n, rows, nb, q, ch)
+        c.check_alloc(ctx, p.canvas, "padded depthwise input", dtype.itemsize)
+        p.inner, p.borders = [], []
+        inside = (p.top, p.top + height)
+        for r0, r1 in ((0, inside[0]), (inside[1], rows)):
+            if r0 < r1:
+                p.borders.append((r0, r1, slice(None), 0, q))
+        for b in range(nb):
+            x0 = (b - pl) % nb  # the first x column in phase b
+            if x0 >= width:
+                p.borders.append((*inside, b, 0, q))
+                continue
+            count = len(range(x0, width, nb))
+            q0 = (x0 + pl) // nb
+            p.inner.append((b, q0, q0 + count, x0))
+            p.borders += [(*inside, b, lo, hi) for lo, hi in ((0, q0), (q0 + count, q)) if lo < hi]
+    p.steps = (rows * nb * q * ch, nb * q * ch, q * ch, ch)
+    p.tiled = _tiled(f, p.taps, kw, p.chunk, dtype)
+    p.scratch = threading.local()
+    p.columns = None
+    return p
+
+
+def _tiled(f, taps, kw, chunk, dtype):
+    """The filters as (kh, A, B, chunk*C): tiled[i, a, b, w*C + c] = f[i, a*B + b, c] (zero
+    past the kernel), read-only."""
+    kh, na, nb = taps
+    ch = f.shape[-1]
+    g = np.zeros((kh, na * nb, ch), dtype)
+    g[:, :kw] = f
+    tiled = np.tile(g[:, :, None, :], (1, 1, chunk, 1)).reshape(kh, na, nb, chunk * ch)
+    tiled.flags.writeable = False
+    return tiled
+
+
+def _chunk(wo: int, ch: int) -> int:
+    """Pixels per chunk: the fewest that divide the row and hold at least WIDTH / 2 values
+    (no tail chunk: one einsum per band, not two), else about WIDTH values and a tail."""
+    for d in range(1, wo + 1):
+        if wo % d == 0 and d * ch >= WIDTH // 2:
+            return d if d * ch <= 2 * WIDTH or d == 1 else min(wo, -(-WIDTH // ch))
+    return wo
+
+
+def _bands(ho, height, kh, sh, dh, pt) -> tuple:
+    """Runs of output rows whose taps inside the input are the same range [i0, i1):
+    (h0, h1, i0, i1, the input row of the first row's tap i0)."""
+    bands = []
+    for h in range(ho):
+        top = h * sh - pt
+        i0 = min(kh, max(0, -(top // dh)))  # (ceil(-top / dh))
+        i1 = max(i0, min(kh, (height - 1 - top) // dh + 1))
+        if bands and bands[-1][2:4] == [i0, i1]:
+            bands[-1][1] = h + 1
+        else:
+            bands.append([h, h + 1, i0, i1, top + i0 * dh])
+    return tuple(tuple(b) for b in bands)
