@@ -26,6 +26,7 @@ in (i, j) order.
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -69,13 +70,18 @@ class DepthwisePlan:
         "scratch",  # thread-local: each thread's canvas
         "columns",  # (N, 1, H, C): a one-column map read as one row, or None
         "fill",  # the pads' value
+        "phantom",  # whether the phases add taps past the kernel (zero filters)
     )
 
-    def sums(self, x: np.ndarray) -> np.ndarray:
+    def sums(self, x: np.ndarray) -> np.ndarray | None:
         """The (N, Ho, Wo, C) sums for ``x`` (N, H, W, C) of the planned shape, converted to
         the plan's dtype (exact for integers: the caller's dtype bounds the sums). The result
-        is a fresh C-contiguous array the caller may change in place."""
+        is a fresh C-contiguous array the caller may change in place. None for a float map
+        holding inf or NaN when the plan has taps past the kernel (their zero filters would
+        turn an inf into NaN where the reference sums no such tap)."""
         dtype = self.dtype
+        if self.phantom and x.dtype.kind == "f" and not _finite(x):
+            return None
         if self.columns is not None:
             x = x.reshape(self.columns)
         if self.canvas is None:
@@ -119,6 +125,13 @@ class DepthwisePlan:
         return out.reshape(self.result)
 
 
+def _finite(x: np.ndarray) -> bool:
+    """Whether ``x`` holds no inf or NaN: its sum of squares is finite (one BLAS read pass;
+    values past 1e19 overflow it too and count as not finite, which only costs speed)."""
+    flat = np.ascontiguousarray(x).reshape(-1)
+    return math.isfinite(flat.dot(flat))
+
+
 def _view(root, offset, shape, steps, item):
     """The windows ``shape`` at element ``offset`` of ``root``, element strides ``steps``."""
     return np.ndarray(shape, root.dtype, root, offset * item, tuple(s * item for s in steps))
@@ -155,6 +168,7 @@ def plan(ctx: c.OpContext, shape, f: np.ndarray, geom, dtype, fill=0) -> Depthwi
     p.dtype, p.fill = dtype, fill
     na, nb = (kw, 1) if sw == 1 else (-(-kw // sw), sw)
     p.taps, p.strides, p.dilation = (kh, na, nb), (sh, dh), dw if sw == 1 else 1
+    p.phantom = na * nb > kw
     p.chunk = _chunk(wo, ch)
     p.chunks, p.tail = divmod(wo, p.chunk)
     if p.chunks == 1 and not p.tail:

@@ -230,8 +230,11 @@ def _sums(ctx, weights, geom, dtype, fill=0):
             c.check_alloc(ctx, x.shape[:3] + (x.shape[3] * mult,), "repeated input", x.itemsize)
             x = np.repeat(x, mult, axis=3)  # channel ic*mult + m reads input channel ic
         if how is not None:
-            return how.sums(x)
-        # one input channel (im2col), or a stride and a dilation along the rows
+            y = how.sums(x)
+            if y is not None:
+                return y
+        # one input channel (im2col), a stride and a dilation along the rows, or inf / NaN
+        # that the plan's taps past the kernel would spread
         return _depthwise(ctx, x.astype(dtype), w, geom, fill, dtype)
 
     return sums
