@@ -146,6 +146,27 @@ def test_linear_sizes_ranks_float64():
     assert all(step[4].dtype == np.float64 for step in plan.steps)
 
 
+def test_linear_keeps_non_finite_results():
+    # inf next to a weight-0 tap gives NaN, as in the general path and onnxruntime.
+    x = RNG.normal(size=(1, 2, 5, 6)).astype(np.float32)
+    x[0, 0, 2, 3], x[0, 1, 0, 0], x[0, 1, 4, 5] = np.inf, -np.inf, np.nan
+    model, consts = _resize_model(x, [1, 1, 2, 2], mode="linear",
+                                  coordinate_transformation_mode="asymmetric")  # fmt: skip
+    with np.errstate(invalid="ignore"):
+        general = resize.Resize(x, consts["roi"], consts["scales"], mode="linear",
+                                coordinate_transformation_mode="asymmetric")  # fmt: skip
+    ours = InferenceSession(model.SerializeToString()).run(None, {"x": x})[0]
+    theirs = ort_session(model).run(None, {"x": x})[0]
+    for reference in (general, theirs):
+        np.testing.assert_array_equal(np.isnan(ours), np.isnan(reference))
+        np.testing.assert_array_equal(np.isinf(ours), np.isinf(reference))
+        np.testing.assert_array_equal(ours[np.isinf(ours)], reference[np.isinf(reference)])
+    finite = np.isfinite(theirs)
+    np.testing.assert_allclose(ours[finite], general[finite], rtol=1e-6, atol=1e-6)
+    finite = np.isfinite(theirs)
+    np.testing.assert_allclose(ours[finite], theirs[finite], rtol=ORT_RTOL, atol=ORT_ATOL)
+
+
 @pytest.mark.parametrize(
     "x, scales, attrs",
     [
