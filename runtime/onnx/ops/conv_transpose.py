@@ -123,15 +123,18 @@ def ConvTranspose(
         if b is not None and b.shape != (m,):
             raise InvalidModelError(f"ConvTranspose: bias of shape {list(b.shape)}; expected [{m}]")
         return _tiled(x, w, b, group, tiled, pads)
-    # All the products at once, per group: cols (G, N*P, Mg*K) = x^T (G, N*P, Cg) @ W (G, Cg,
-    # Mg*K); then each tap's (N, *S, G, Mg) slab is added onto its strided output positions.
+    # All the products at once, per group: cols (G, N*P, K*Mg) = x^T (G, N*P, Cg) @ W (G, Cg,
+    # K*Mg); then each tap's (N, *S, G, Mg) slab is added onto its strided output positions.
+    # The weights' columns go tap-major, so a tap's slab is Mg contiguous values per position
+    # (Mg-major, the slab would be every K-th value: each add would read all of cols).
     if b is not None and b.shape != (m,):
         raise InvalidModelError(f"ConvTranspose: bias of shape {list(b.shape)}; expected [{m}]")
     check_size(cols_check, "ConvTranspose", np.dtype(work).itemsize)
     lhs = x.reshape(lhs_split).transpose(1, 0, 3, 2).astype(work, copy=False)
     lhs = lhs.reshape(lhs_shape)  # (a copy only for a batch of several samples)
-    cols = np.matmul(lhs, w.reshape(w_shape).astype(work, copy=False))
-    # (G, N, *S, Mg, *K) -> (N, *S, G, Mg, *K): each tap's slab in the canvas's axis order
+    rhs = w.reshape(w_shape).swapaxes(2, 3).astype(work)  # (G, Cg, K, Mg): a small copy
+    cols = np.matmul(lhs, rhs.reshape(w_shape[0], w_shape[1], -1))
+    # (G, N, *S, *K, Mg) -> (N, *S, G, *K, Mg): each tap's slab in the canvas's axis order
     cols = cols.reshape(cols_shape).transpose(cols_axes)
     canvas = np.zeros(canvas_shape, work)  # channels-last: one add per tap
     for index, tap in taps_at:
@@ -186,7 +189,7 @@ def _geometry(
                 slice(t * d, t * d + (i - 1) * s + 1, s)
                 for t, d, i, s in zip(tap, dilations, x.shape[2:], strides, strict=True)
             ),
-            (Ellipsis, *tap),
+            (slice(None),) * (nsp + 2) + tap,
         )
         for tap in itertools.product(*(range(k) for k in kernel))
     )
@@ -200,8 +203,8 @@ def _geometry(
         [group, n * positions, taps],
         (n, group, cg, positions),
         (group, n * positions, cg),
-        (group, cg, taps),
-        (group, n, *x.shape[2:], m_per) + kernel,
+        (group, cg, m_per, math.prod(kernel)),
+        (group, n, *x.shape[2:], *kernel, m_per),
         (1, *range(2, 2 + nsp), 0, *range(2 + nsp, 3 + 2 * nsp)),
         (n, *full, group, m_per),
         taps_at,
