@@ -125,12 +125,14 @@ def _value_key(value):
 
 class PlannedResize:
     """One Resize node's kernel (opset 11+): its plan per input shape and dtype and per value
-    of its small inputs, the general ``resize.Resize`` where there is none."""
+    of its small inputs (``constant``: they are constants, the same at every run: only the
+    shape and dtype key the plan), the general ``resize.Resize`` where there is none."""
 
-    __slots__ = ("plans",)
+    __slots__ = ("plans", "constant")
 
-    def __init__(self):
+    def __init__(self, constant=False):
         self.plans: dict = {}
+        self.constant = constant
 
     def __call__(self, X, roi=None, scales=None, sizes=None, **attrs):
         small = (roi, scales, sizes)
@@ -138,7 +140,10 @@ class PlannedResize:
             v is not None and type(v) is not np.ndarray for v in small
         ):
             return resize.Resize(X, roi, scales, sizes, **attrs)
-        key = (X.shape, X.dtype, *map(_value_key, small))
+        if self.constant:
+            key = (X.shape, X.dtype)
+        else:
+            key = (X.shape, X.dtype, *map(_value_key, small))
         plan = self.plans.get(key, _ABSENT)
         if plan is _ABSENT:
             plan = make_plan(X.shape, X.dtype, roi, scales, sizes, **attrs)
@@ -150,5 +155,8 @@ class PlannedResize:
 
 
 def bind(node, known):
-    """A fresh ``PlannedResize`` for a Resize node (``runtime.onnx._bind_constants``)."""
-    return PlannedResize()
+    """A fresh ``PlannedResize`` for a Resize node (``runtime.onnx._bind_constants``: the
+    planned graph runs only when no feed overrides an initializer, so a constant in ``known``
+    is the value every run reads)."""
+    constant = all(not name or type(known.get(name)) is np.ndarray for name in node.inputs[1:])
+    return PlannedResize(constant)

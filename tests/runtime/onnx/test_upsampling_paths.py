@@ -223,7 +223,7 @@ def test_same_shape_copies_and_plans_stay_per_node():
     first.run(None, {"x": x})
     first.run(None, {"x": x[:, :1]})  # another shape: a second plan in that node only
     kernels = [n.fn for s in (first, second) for n in s._planned.nodes]
-    assert all(isinstance(k, resize_plan.PlannedResize) for k in kernels)
+    assert all(isinstance(k, resize_plan.PlannedResize) and k.constant for k in kernels)
     assert len(kernels[0].plans) == 2 and kernels[1].plans == {}
 
 
@@ -284,3 +284,22 @@ def test_conv_transpose_tiled_float64_and_channels_last_input():
     np.testing.assert_allclose(ours, expected, rtol=1e-12)
     x_last = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
     np.testing.assert_allclose(conv_transpose.ConvTranspose(x_last, w, strides=[2, 2]), expected)
+
+
+def test_scales_fed_at_run_time_key_the_plans():
+    # scales a graph input (not a constant): each value gets its own plan.
+    x = RNG.normal(size=(1, 2, 3, 4)).astype(np.float32)
+    scales = np.array([1, 1, 2, 2], np.float32)
+    model = node_model(
+        "Resize", {"x": x, "scales": scales}, {}, opset=19, mode="nearest", nearest_mode="floor"
+    )
+    model.graph.node[0].input[:] = ["x", "", "scales"]
+    session = InferenceSession(model.SerializeToString())
+    (kernel,) = [n.fn for n in session._planned.nodes]
+    assert isinstance(kernel, resize_plan.PlannedResize) and not kernel.constant
+    reference = ort_session(model)
+    for factors in ([1, 1, 2, 2], [1, 1, 3, 1.5], [1, 1, 2, 2]):
+        feeds = {"x": x, "scales": np.array(factors, np.float32)}
+        ours = session.run(None, feeds)[0]
+        np.testing.assert_array_equal(ours, reference.run(None, feeds)[0])
+    assert len(kernel.plans) == 2
