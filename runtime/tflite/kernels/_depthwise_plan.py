@@ -10,18 +10,20 @@ einsum's inner loop runs along several pixels' channels instead of C values. The
 into chunks of about ``WIDTH`` values (whole pixels dividing the row when some do): one
 chunk's tiled filters stay in cache while einsum runs over the row's chunks.
 
-The input is copied into a zero-padded canvas (converted to the sums' type on the way: an
-int8 map minus its zero point, so that a pad adds nothing) unless it can be read as it is.
-A stride sw > 1 along the rows splits the canvas's columns by phase (column q*sw + b held at
-canvas[n, y, b, q, c]): with j = a*sw + b (dilation 1 along the rows), tap (i, j) reads phase
-b from q = w + a, one run again; the (a, b) pairs past the kernel get zero filters.
+Where a map is read from: either a padded canvas, a copy of the input (converted to the sums'
+type on the way; the pads hold ``fill``), or, for float32 at sw = 1, the input itself for the
+output columns whose taps all lie inside it, with the few columns at the left and right edges
+summed from small canvases of their own (strips). A stride sw > 1 along the rows splits the
+canvas's columns by phase (column q*sw + b held at canvas[n, y, b, q, c]): with j = a*sw + b
+(dilation 1 along the rows), tap (i, j) reads phase b from q = w + a, one run again; the
+(a, b) pairs past the kernel get zero filters.
 
 Rows either get pad rows in the canvas (one band: every output row sums every tap) or none:
 output row h then sums only the taps i whose input row lies in the map (a pad's row adds
 zeros), and consecutive rows with the same taps form a band, one einsum each. The plan takes
-whichever costs fewer multiply-adds, counting an einsum call as ``CALL_COST`` of them (small
-maps under tall kernels pad; large ones skip the pad rows' work). The sums run over the taps
-in (i, j) order.
+the cheapest of these ways by a count of multiply-adds, with an einsum call worth
+``CALL_COST`` of them and a copied value ``COPY_COST`` (small maps under tall kernels pad
+their rows; large ones are read in place). The sums run over the taps in (i, j) order.
 """
 
 from __future__ import annotations
@@ -40,6 +42,12 @@ WIDTH = 1024
 # One einsum call's fixed cost (parsing, iterator set-up: ~3 us) in multiply-adds (~0.2 ns
 # each in its inner loop): a band of rows is worth its own call only when it saves more.
 CALL_COST = 16384
+# A value copied into a canvas, in multiply-adds: the copy reads a map that a previous
+# operator wrote, often no longer in cache, and writes the canvas (~0.4 ns a value).
+COPY_COST = 2
+# One pass of einsum's inner loop, in multiply-adds: what a window read in place at a stride
+# pays per pixel and tap, its inner loop running along C channels alone.
+INNER_COST = 64
 
 
 class DepthwisePlan:
@@ -60,9 +68,11 @@ class DepthwisePlan:
         "bands",  # (h0, h1, i0, i1, first root row): output rows and their taps
         "strides",  # (sh, dh)
         "taps",  # (kh, A, B)
+        "span",  # (first output column, its tap 0's root column, output columns) summed here
         "chunk",  # pixels per chunk
         "chunks",  # whole chunks per row
         "tail",  # pixels after them
+        "strips",  # (plan, first x column, last + 1, first output column, last + 1)
         "out",  # (N, Ho, Wo*C)
         "result",  # (N, Ho, Wo, C)
         "dtype",
@@ -71,14 +81,16 @@ class DepthwisePlan:
         "columns",  # (N, 1, H, C): a one-column map read as one row, or None
         "fill",  # the pads' value
         "phantom",  # whether the phases add taps past the kernel (zero filters)
+        "stride",  # sw > 1 when the windows are read in place at that stride (no phases)
     )
 
-    def sums(self, x: np.ndarray) -> np.ndarray | None:
+    def sums(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray | None:
         """The (N, Ho, Wo, C) sums for ``x`` (N, H, W, C) of the planned shape, converted to
         the plan's dtype (exact for integers: the caller's dtype bounds the sums). The result
-        is a fresh C-contiguous array the caller may change in place. None for a float map
-        holding inf or NaN when the plan has taps past the kernel (their zero filters would
-        turn an inf into NaN where the reference sums no such tap)."""
+        is a fresh C-contiguous array the caller may change in place (or ``out``, an
+        (N, Ho, Wo*C) view, filled). None for a float map holding inf or NaN when the plan has
+        taps past the kernel (their zero filters would turn an inf into NaN where the
+        reference sums no such tap)."""
         dtype = self.dtype
         if self.phantom and x.dtype.kind == "f" and not _finite(x):
             return None
@@ -98,31 +110,64 @@ class DepthwisePlan:
             rows = slice(self.top, self.top + x.shape[1])
             for b, q0, q1, x0 in self.inner:
                 np.copyto(root[:, rows, b, q0:q1], x[:, :, x0 :: self.canvas[2]], "unsafe")
+        if out is None:
+            out = np.empty(self.out, dtype)
+        self._einsums(root, out)
+        for strip, x0, x1, w0, w1 in self.strips:
+            ch = self.result[3]
+            if strip.sums(x[:, :, x0:x1], out[:, :, w0 * ch : w1 * ch]) is None:
+                return None  # (an inf or NaN that the strip's phases would spread)
+        return out.reshape(self.result)
+
+    def _einsums(self, root, out):
         tiled = self.tiled
-        out = np.empty(self.out, dtype)
-        item = dtype.itemsize
+        item = self.dtype.itemsize
         sn, sy, sb, sq = self.steps
         sh, dh = self.strides
         _, na, nb = self.taps
         n = self.out[0]
+        w0, x0, wide = self.span
+        if self.stride > 1:
+            self._strided(root, out, w0 * sq, x0 * sq, wide)
+            return
         run = self.chunk * sq
-        whole = self.chunks * run
+        start, whole = w0 * sq, self.chunks * run
         for h0, h1, i0, i1, row in self.bands:
             if i0 == i1:  # (every tap in a pad)
-                out[:, h0:h1] = 0
+                out[:, h0:h1, start : start + whole + self.tail * sq] = 0
                 continue
             lead = (n, h1 - h0, i1 - i0, na, nb)
             steps = (sn, sh * sy, dh * sy, self.dilation * sq, sb)
+            first = row * sy + x0 * sq
             if self.chunks:
-                view = _view(root, row * sy, lead + (self.chunks, run), steps + (run, 1), item)
-                target = out[:, h0:h1, :whole].reshape(n, h1 - h0, self.chunks, run)
+                view = _view(root, first, lead + (self.chunks, run), steps + (run, 1), item)
+                target = out[:, h0:h1, start : start + whole]
+                target = target.reshape(n, h1 - h0, self.chunks, run)
                 np.einsum("nhiabpq,iabq->nhpq", view, tiled[i0:i1], out=target)
             if self.tail:
                 rest = self.tail * sq
-                view = _view(root, row * sy + whole, lead + (rest,), steps + (1,), item)
+                view = _view(root, first + whole, lead + (rest,), steps + (1,), item)
                 part = tiled[i0:i1, ..., :rest]
-                np.einsum("nhiabq,iabq->nhq", view, part, out=out[:, h0:h1, whole:])
-        return out.reshape(self.result)
+                target = out[:, h0:h1, start + whole : start + whole + rest]
+                np.einsum("nhiabq,iabq->nhq", view, part, out=target)
+
+    def _strided(self, root, out, start, first, wide):
+        """The einsums of windows read in place at a stride: (N, rows, i, j, w, C)."""
+        item = self.dtype.itemsize
+        sn, sy, _, sq = self.steps
+        sh, dh = self.strides
+        kw = self.taps[1]
+        n, ch = self.out[0], sq
+        for h0, h1, i0, i1, row in self.bands:
+            target = out[:, h0:h1, start : start + wide * ch]
+            if i0 == i1:
+                target[...] = 0
+                continue
+            shape = (n, h1 - h0, i1 - i0, kw, wide, ch)
+            steps = (sn, sh * sy, dh * sy, self.dilation * sq, self.stride * sq, 1)
+            view = _view(root, row * sy + first, shape, steps, item)
+            target = target.reshape(n, h1 - h0, wide, ch)
+            np.einsum("nhijwc,ijc->nhwc", view, self.tiled[i0:i1], out=target)
 
 
 def _finite(x: np.ndarray) -> bool:
@@ -164,53 +209,124 @@ def plan(ctx: c.OpContext, shape, f: np.ndarray, geom, dtype, fill=0) -> Depthwi
     if n == 0 or ch == 0 or ho <= 0 or wo <= 0:
         return None
     dtype = np.dtype(dtype)
+    c.check_alloc(ctx, (n, ho, wo * ch), "depthwise sums", dtype.itemsize)
+    window = (ho, wo, pt, pl)
+    best = _canvas_plan(ctx, shape, f, (kh, kw, sh, sw, dh, dw), window, dtype, fill, None)
+    if dtype == np.float32 and not fill:
+        direct = _direct_plan(ctx, shape, f, (kh, kw, sh, sw, dh, dw), window)
+        if direct is not None and direct[0] < best[0]:
+            best = direct
+    return best[1]
+
+
+def _rows(ho, height, kh, sh, dh, pt, row_work, fill, pad_rows):
+    """(cost, bands, whether the rows are padded): bands that skip the pad rows' taps, or one
+    band over padded rows, whichever costs less (``pad_rows`` forces a choice)."""
+    bands = _bands(ho, height, kh, sh, dh, pt)
+    banded = sum((h1 - h0) * (i1 - i0) for h0, h1, i0, i1, _ in bands) * row_work
+    banded += CALL_COST * len(bands)
+    padded = ho * kh * row_work + CALL_COST
+    if pad_rows is False or (pad_rows is None and not fill and banded <= padded):
+        return banded, bands, False
+    return padded, ((0, ho, 0, kh, 0),), True
+
+
+def _canvas_plan(ctx, shape, f, kernel, window, dtype, fill, pad_rows):
+    """(cost, plan) reading a padded canvas copy of the input."""
+    kh, kw, sh, sw, dh, dw = kernel
+    ho, wo, pt, pl = window
+    n, height, width, ch = shape
+    p = _common(f, kernel, (0, 0, wo), (n, ho, wo, ch), dtype, fill)
+    _, na, nb = p.taps
+    cost, p.bands, padded = _rows(ho, height, kh, sh, dh, pt, wo * ch * na * nb, fill, pad_rows)
+    need_h = (ho - 1) * sh + (kh - 1) * dh + 1
+    need_w = (wo - 1) * sw + (kw - 1) * dw + 1
+    rows, p.top = (max(need_h, pt + height), pt) if padded else (height, 0)
+    padded_w = max(need_w, pl + width)
+    q = max(-(-padded_w // nb), wo + na - 1)
+    p.canvas = (n, rows, nb, q, ch)
+    c.check_alloc(ctx, p.canvas, "padded depthwise input", dtype.itemsize)
+    p.inner, p.borders = [], []
+    inside = (p.top, p.top + height)
+    for r0, r1 in ((0, inside[0]), (inside[1], rows)):
+        if r0 < r1:
+            p.borders.append((r0, r1, slice(None), 0, q))
+    for b in range(nb):
+        x0 = (b - pl) % nb  # the first x column in phase b
+        if x0 >= width:
+            p.borders.append((*inside, b, 0, q))
+            continue
+        count = len(range(x0, width, nb))
+        q0 = (x0 + pl) // nb
+        p.inner.append((b, q0, q0 + count, x0))
+        p.borders += [(*inside, b, lo, hi) for lo, hi in ((0, q0), (q0 + count, q)) if lo < hi]
+    p.steps = (rows * nb * q * ch, nb * q * ch, q * ch, ch)
+    # (the copy; a test for inf and NaN reads the input again where phases add taps)
+    cost += (COPY_COST + p.phantom) * n * height * width * ch
+    return cost, p
+
+
+def _direct_plan(ctx, shape, f, kernel, window):
+    """(cost, plan) reading float32 ``x`` in place for the output columns whose taps all lie
+    inside it, the edge columns from strips with canvases of their own; None when no column
+    has all its taps inside. With a stride sw > 1 the windows step by sw pixels, so einsum's
+    inner loop runs along one pixel's C channels (worth it for many channels: no copy, no
+    taps past the kernel)."""
+    kh, kw, sh, sw, dh, dw = kernel
+    ho, wo, pt, pl = window
+    n, height, width, ch = shape
+    reach = (kw - 1) * dw
+    left = min(wo, -(-pl // sw))  # output columns reading a pad on the left
+    right = max(left, min(wo, (width - 1 + pl - reach) // sw + 1))  # and from there on
+    if right <= left:
+        return None
+    span = (left, left * sw - pl, right - left)
+    p = _common(f, kernel, span, (n, ho, wo, ch), np.dtype(np.float32), 0)
+    row_work = (right - left) * ch * kw
+    if sw > 1:
+        row_work += (right - left) * kw * INNER_COST
+        p.taps, p.phantom = (kh, kw, 1), False
+        p.tiled = f.astype(np.float32)  # (kh, kw, C): the strided windows need no tiling
+        p.tiled.flags.writeable = False
+    cost, p.bands, _ = _rows(ho, height, kh, sh, dh, pt, row_work, 0, False)
+    p.canvas, p.top, p.stride = None, 0, sw
+    p.steps = (height * width * ch, width * ch, width * ch, ch)
+    strips = []
+    for w0, w1 in ((0, left), (right, wo)):
+        if w0 == w1:
+            continue
+        x0, x1 = max(0, w0 * sw - pl), min(width, (w1 - 1) * sw - pl + reach + 1)
+        sub = (n, height, x1 - x0, ch)
+        part_window = (ho, w1 - w0, pt, max(0, pl - w0 * sw))
+        part_cost, part = _canvas_plan(ctx, sub, f, kernel, part_window, p.dtype, 0, True)
+        cost += part_cost + CALL_COST
+        strips.append((part, x0, x1, w0, w1))
+    p.strips = tuple(strips)
+    return cost, p
+
+
+def _common(f, kernel, span, out, dtype, fill):
+    """A plan's fields other than where it reads, for ``out`` (N, Ho, Wo, C) sums of which it
+    sums the output columns ``span`` itself."""
+    kh, kw, sh, sw, dh, dw = kernel
     p = DepthwisePlan()
     p.dtype, p.fill = dtype, fill
     na, nb = (kw, 1) if sw == 1 else (-(-kw // sw), sw)
     p.taps, p.strides, p.dilation = (kh, na, nb), (sh, dh), dw if sw == 1 else 1
     p.phantom = na * nb > kw
-    p.chunk = _chunk(wo, ch)
-    p.chunks, p.tail = divmod(wo, p.chunk)
+    p.span = span
+    wide = span[2]
+    p.chunk = _chunk(wide, out[3])
+    p.chunks, p.tail = divmod(wide, p.chunk)
     if p.chunks == 1 and not p.tail:
-        p.chunks, p.tail = 0, wo  # (one chunk: the plain row, one axis fewer)
-    p.out, p.result = (n, ho, wo * ch), (n, ho, wo, ch)
-    c.check_alloc(ctx, p.out, "depthwise sums", dtype.itemsize)
-    need_h = (ho - 1) * sh + (kh - 1) * dh + 1
-    need_w = (wo - 1) * sw + (kw - 1) * dw + 1
-    bands = _bands(ho, height, kh, sh, dh, pt)
-    row_work = wo * ch * na * nb
-    banded = sum((h1 - h0) * (i1 - i0) for h0, h1, i0, i1, _ in bands) * row_work
-    if not fill and banded + CALL_COST * len(bands) <= ho * kh * row_work + CALL_COST:
-        rows, p.top, p.bands = height, 0, bands
-    else:
-        rows, p.top = max(need_h, pt + height), pt
-        p.bands = ((0, ho, 0, kh, 0),)
-    padded_w = max(need_w, pl + width)
-    if dtype == np.float32 and nb == 1 and not pl and padded_w == width and rows == height:
-        q = width  # (x's own memory)
-        p.canvas = None
-    else:
-        q = max(-(-padded_w // nb), wo + na - 1)
-        p.canvas = (n, rows, nb, q, ch)
-        c.check_alloc(ctx, p.canvas, "padded depthwise input", dtype.itemsize)
-        p.inner, p.borders = [], []
-        inside = (p.top, p.top + height)
-        for r0, r1 in ((0, inside[0]), (inside[1], rows)):
-            if r0 < r1:
-                p.borders.append((r0, r1, slice(None), 0, q))
-        for b in range(nb):
-            x0 = (b - pl) % nb  # the first x column in phase b
-            if x0 >= width:
-                p.borders.append((*inside, b, 0, q))
-                continue
-            count = len(range(x0, width, nb))
-            q0 = (x0 + pl) // nb
-            p.inner.append((b, q0, q0 + count, x0))
-            p.borders += [(*inside, b, lo, hi) for lo, hi in ((0, q0), (q0 + count, q)) if lo < hi]
-    p.steps = (rows * nb * q * ch, nb * q * ch, q * ch, ch)
+        p.chunks, p.tail = 0, wide  # (one chunk: the plain row, one axis fewer)
+    n, ho, wo, ch = out
+    p.out, p.result = (n, ho, wo * ch), out
     p.tiled = _tiled(f, p.taps, kw, p.chunk, dtype)
     p.scratch = threading.local()
     p.columns = None
+    p.strips = ()
+    p.stride = 1
     return p
 
 

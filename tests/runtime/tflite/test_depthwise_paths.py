@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from runtime import Interpreter
+from runtime.tflite.kernels import _common as c
 from runtime.tflite.kernels import _depthwise_plan
 from runtime.tflite.schema import BuiltinOperator as Op
 from runtime.tflite.schema import TensorType as T
@@ -40,6 +41,11 @@ CASES = {
     "stride and dilation": ((1, 12, 11, 4), 1, (3, 3), (2, 2), 2, 0, 0),
     "one input channel": ((1, 9, 7, 1), 4, (3, 3), (1, 1), 1, 0, 1),
     "rows stride only": ((2, 11, 13, 7), 1, (3, 5), (2, 1), 1, 0, 3),
+    "in place, strips": ((2, 30, 31, 64), 1, (3, 3), (1, 1), 1, 0, 3),
+    "in place, 5x3": ((1, 36, 37, 48), 1, (5, 3), (1, 1), 1, 0, 0),
+    "in place, dilation 2": ((1, 30, 31, 64), 1, (3, 3), (1, 1), 2, 0, 1),
+    "in place, stride 2, strips": ((1, 24, 25, 160), 1, (3, 3), (2, 2), 1, 0, 0),
+    "in place, stride 2": ((1, 23, 23, 64), 1, (3, 3), (2, 2), 1, 1, 3),
 }
 
 
@@ -66,6 +72,14 @@ def test_cases_take_their_paths():
     assert p.columns is not None and p.canvas[2] == 2
     assert _plan("stride and dilation") is None
     assert _plan("dilation 2").dilation == 2
+    for name in ("in place, strips", "in place, 5x3", "in place, dilation 2"):
+        p = _plan(name)
+        assert p.canvas is None and p.stride == 1 and len(p.strips) == 2, name
+    p = _plan("in place, stride 2, strips")
+    assert p.canvas is None and p.stride == 2 and len(p.strips) == 2
+    assert all(strip.canvas[2] == 2 for strip, *_ in p.strips)  # (the strips' phases)
+    p = _plan("in place, stride 2")
+    assert p.canvas is None and p.stride == 2 and not p.strips
     # a nonzero fill (an int8 zero point) sums every tap: no bands
     assert len(_plan("bands", fill=3).bands) == 1
 
@@ -85,9 +99,11 @@ def test_float_equals_litert(name):
     check(_float_model(name, 1), seed=2, runs=2)
 
 
-@pytest.mark.parametrize(
-    "name", ["bands", "pad rows", "phases", "one column", "own memory, batch 2"]
-)
+NONFINITE = ["bands", "pad rows", "phases", "one column", "own memory, batch 2"]
+NONFINITE += ["in place, strips", "in place, stride 2, strips", "in place, stride 2"]
+
+
+@pytest.mark.parametrize("name", NONFINITE)
 def test_float_nonfinite_equals_litert(name):
     shape = CASES[name][0]
     size = int(np.prod(shape))
@@ -158,3 +174,49 @@ def test_threads_share_a_plan():
     for t in threads:
         t.join()
     assert not bad
+
+
+def _reference_sums(x, f, geom):
+    """float64 sums tap by tap over a zero-padded copy (the oracle for forced plans)."""
+    kh, kw, sh, sw, dh, dw, padding = geom
+    n, height, width, ch = x.shape
+    ho, pt = c.pad_before(padding, height, kh, sh, dh)
+    wo, pl = c.pad_before(padding, width, kw, sw, dw)
+    xp = np.zeros((n, height + (kh - 1) * dh + ho * sh, width + (kw - 1) * dw + wo * sw, ch))
+    xp[:, pt : pt + height, pl : pl + width] = x
+    out = np.zeros((n, ho, wo, ch))
+    for i in range(kh):
+        for j in range(kw):
+            rows = xp[:, i * dh : i * dh + ho * sh : sh, j * dw : j * dw + wo * sw : sw]
+            out += rows * f[i, j]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_every_way_on_random_geometry(seed):
+    # Each way the planner can take (canvas with bands or pad rows, in place at stride 1 or
+    # sw, with strips), forced where it applies, on random windows.
+    rng = np.random.default_rng(3000 + seed)
+    kh, kw = (int(v) for v in rng.integers(1, 6, 2))
+    sh, sw = (int(v) for v in rng.integers(1, 3, 2))
+    dh, dw = (int(v) for v in rng.integers(1, 3, 2))
+    if sw > 1:
+        dw = 1
+    padding = int(rng.integers(0, 2))
+    shape = (int(rng.integers(1, 3)), *(int(v) for v in rng.integers(8, 20, 2)), 5)
+    if padding == 1 and (shape[1] <= (kh - 1) * dh or shape[2] <= (kw - 1) * dw):
+        padding = 0
+    geom = (kh, kw, sh, sw, dh, dw, padding)
+    x = rng.normal(size=shape).astype(np.float32)
+    f = rng.normal(size=(kh, kw, 5)).astype(np.float32)
+    want = _reference_sums(x, f, geom)
+    ho, pt = c.pad_before(padding, shape[1], kh, sh, dh)
+    wo, pl = c.pad_before(padding, shape[2], kw, sw, dw)
+    kernel, window = geom[:6], (ho, wo, pt, pl)
+    ways = [_depthwise_plan._canvas_plan(CTX, shape, f, kernel, window, f.dtype, 0, True)[1]]
+    ways += [_depthwise_plan._canvas_plan(CTX, shape, f, kernel, window, f.dtype, 0, False)[1]]
+    direct = _depthwise_plan._direct_plan(CTX, shape, f, kernel, window)
+    if direct is not None:
+        ways.append(direct[1])
+    for p in ways:
+        np.testing.assert_allclose(p.sums(x), want, rtol=1e-5, atol=1e-5)
