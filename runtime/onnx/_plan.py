@@ -19,6 +19,8 @@
 - A written-out hard-swish (x * clip(x + 3, 0, 6) / 6, x * HardSigmoid(x)) runs as one step,
   in place in the Conv that makes x when there is one (``runtime.onnx._fuse_hard_swish``);
   so is a Mul/Add/Sub/Div by one constant value after it (``runtime.onnx._fuse_conv_scalar``).
+- A per-channel constant ``Add`` after a ``ConvTranspose`` is folded into its bias
+  (``runtime.onnx._fuse_conv_transpose_bias``).
 - An ``AveragePool`` read only by a 1x1 ``Conv`` to fewer channels runs after it, on those
   (``runtime.onnx._fuse_pool_conv``).
 - A squeeze-and-excitation block (GlobalAveragePool -> 1x1 Conv -> Relu -> 1x1 Conv ->
@@ -62,6 +64,7 @@ from runtime.onnx._evaluator import run_graph
 from runtime.onnx._fuse_concat_chain import chain_concats
 from runtime.onnx._fuse_conv_activation import fuse_conv_activations
 from runtime.onnx._fuse_conv_scalar import fuse_conv_scalars
+from runtime.onnx._fuse_conv_transpose_bias import fold_conv_transpose_bias
 from runtime.onnx._fuse_dense import plan_dense
 from runtime.onnx._fuse_gemm_sigmoid import fuse_gemm_sigmoids
 from runtime.onnx._fuse_hard_swish import fuse_hard_swish
@@ -128,6 +131,7 @@ def plan(graph: Graph, subgraph: bool = False, outer: dict | None = None) -> Gra
     nodes = fuse_conv_activations(nodes, known, lambda ns: _uses(ns, graph))
     nodes = fuse_hard_swish(nodes, known, lambda ns: _uses(ns, graph))
     nodes = fuse_conv_scalars(nodes, known, lambda ns: _uses(ns, graph))
+    nodes = fold_conv_transpose_bias(nodes, known, lambda ns: _uses(ns, graph), _holder(budget))
     nodes = pool_after_conv(nodes, known, lambda ns: _uses(ns, graph), _holder(budget))
     nodes = merge_sibling_convs(nodes, known, _holder(budget))
     nodes = fuse_squeeze_excite(nodes, known, lambda ns: _uses(ns, graph))

@@ -1,6 +1,7 @@
 """The planned Resize (``runtime.onnx.ops.resize_plan``) and the tiled ConvTranspose
 (stride == kernel, ``conv_transpose._tiled``) against onnxruntime and against the general
-paths they stand in for, over the cases that take them and those that must not.
+paths they stand in for, over the cases that take them and those that must not; and the fold
+of a per-channel Add after a ConvTranspose into its bias (``_fuse_conv_transpose_bias``).
 
 Tolerances: nearest and the tiled ConvTranspose's copies equal the general path exactly;
 linear (float32 weights here, float64 in the general path) within 1e-6 relative of it; every
@@ -9,10 +10,11 @@ finite result within 1e-5 relative (1e-5 absolute near 0) of onnxruntime.
 
 import numpy as np
 import pytest
+from onnx import helper
 
 from runtime.onnx import InferenceSession
 from runtime.onnx.ops import conv_transpose, resize, resize_plan
-from tests.runtime.onnx.helpers import node_model, ort_session
+from tests.runtime.onnx.helpers import FLOAT, check_planned, graph_model, node_model, ort_session
 
 RNG = np.random.default_rng(5)
 ORT_RTOL, ORT_ATOL = 1e-5, 1e-5
@@ -303,3 +305,39 @@ def test_scales_fed_at_run_time_key_the_plans():
         ours = session.run(None, feeds)[0]
         np.testing.assert_array_equal(ours, reference.run(None, feeds)[0])
     assert len(kernel.plans) == 2
+
+
+def _conv_transpose_add(c, bias=True, also_read=False):
+    w = RNG.normal(size=(4, 3, 2, 2)).astype(np.float32)
+    inits = {"w": w, "c": c}
+    inputs = ["x", "w"]
+    if bias:
+        inits["b"] = RNG.normal(size=(3,)).astype(np.float32)
+        inputs.append("b")
+    nodes = [
+        helper.make_node("ConvTranspose", inputs, ["t"], strides=[2, 2]),
+        helper.make_node("Add", ["t", "c"], ["y"]),
+    ]
+    outputs = ["y"]
+    if also_read:
+        nodes.append(helper.make_node("Relu", ["t"], ["r"]))
+        outputs.append("r")
+    return graph_model(nodes, [("x", FLOAT, [2, 4, 3, 5])], outputs, inits)
+
+
+@pytest.mark.parametrize(
+    "c, bias, also_read, folded",
+    [
+        (RNG.normal(size=(3, 1, 1)), True, False, True),
+        (RNG.normal(size=(1, 3, 1, 1)), False, False, True),
+        (RNG.normal(size=(1,)), True, False, False),  # one value for 3 channels
+        (RNG.normal(size=(1, 1, 1, 10)), True, False, False),  # along W, not channels
+        (RNG.normal(size=(3, 1, 1)), True, True, False),  # the output read twice
+    ],
+)
+def test_conv_transpose_add_folds_into_bias(c, bias, also_read, folded):
+    model = _conv_transpose_add(c.astype(np.float32), bias, also_read)
+    x = RNG.normal(size=(2, 4, 3, 5)).astype(np.float32)
+    session = check_planned(model, {"x": x}, rtol=ORT_RTOL, atol=ORT_ATOL, written_rtol=1e-6)
+    ops = [n.op_type for n in session._planned.nodes]
+    assert ("Add" not in ops) == folded, ops
