@@ -242,7 +242,7 @@ def _tiling(x, w, kernel, strides, dilations, extra, pads, group, dtype, full):
 
 def _tiled(x, w, b, group, tiled, pads):
     """ConvTranspose with stride == kernel: the taps never overlap, so each is one slab of a
-    single product W^T (G, Mg*K, Cg) @ x (N, G, Cg, P), copied (plus the bias) onto its
+    single product W^T (G, Mg*K, Cg) @ x (N, G, Cg, P) (plus the bias), copied onto its
     interleaved output positions; the output is written once, NCHW."""
     shape, taps, full = tiled
     n, c = x.shape[:2]
@@ -252,14 +252,11 @@ def _tiled(x, w, b, group, tiled, pads):
     wt = w.reshape(group, cg, -1).transpose(0, 2, 1)  # (a view: BLAS reads it transposed)
     cols = np.matmul(wt, x.reshape(n, group, cg, -1))
     cols = cols.reshape(n, group * mg, *kernel, *x.shape[2:])  # each tap's slab: cols[:, :, *tap]
+    if b is not None:  # (on cols, contiguous: each channel's values are one run)
+        cols += b.astype(x.dtype, copy=False).reshape((-1,) + (1,) * (2 * nsp))
     out = np.empty(shape, x.dtype)
-    bias = None if b is None else b.astype(x.dtype, copy=False).reshape((-1,) + (1,) * nsp)
     for index, tap in taps:
-        slab = cols[tap]
-        if bias is None:
-            out[index] = slab
-        else:
-            np.add(slab, bias, out=out[index])
+        out[index] = cols[tap]
     y = out.reshape(full)
     if any(pads):
         crop = tuple(slice(pads[i], full[2 + i] - pads[nsp + i]) for i in range(nsp))
