@@ -22,7 +22,7 @@ Rows either get pad rows in the canvas (one band: every output row sums every ta
 output row h then sums only the taps i whose input row lies in the map (a pad's row adds
 zeros), and consecutive rows with the same taps form a band, one einsum each. The plan takes
 the cheapest of these ways by a count of multiply-adds, with an einsum call worth
-``CALL_COST`` of them and a copied value ``COPY_COST`` (small maps under tall kernels pad
+``CALL_COST`` of them and a copied value ``copy_cost`` (small maps under tall kernels pad
 their rows; large ones are read in place). The sums run over the taps in (i, j) order.
 """
 
@@ -42,9 +42,12 @@ WIDTH = 1024
 # One einsum call's fixed cost (parsing, iterator set-up: ~3 us) in multiply-adds (~0.2 ns
 # each in its inner loop): a band of rows is worth its own call only when it saves more.
 CALL_COST = 16384
-# A value copied into a canvas, in multiply-adds: the copy reads a map that a previous
-# operator wrote, often no longer in cache, and writes the canvas (~0.4 ns a value).
-COPY_COST = 2
+# A value copied into a canvas, in multiply-adds: the copy reads a map that the previous
+# operator wrote and writes the canvas, at ~0.1 ns a value while both stay in cache (a map of
+# up to CACHED bytes) and ~0.5 ns from memory.
+COPY_COST_CACHED = 0.5
+COPY_COST = 2.5
+CACHED = 1 << 20
 # One pass of einsum's inner loop, in multiply-adds: what a window read in place at a stride
 # pays per pixel and tap, its inner loop running along C channels alone.
 INNER_COST = 64
@@ -262,7 +265,9 @@ def _canvas_plan(ctx, shape, f, kernel, window, dtype, fill, pad_rows):
         p.borders += [(*inside, b, lo, hi) for lo, hi in ((0, q0), (q0 + count, q)) if lo < hi]
     p.steps = (rows * nb * q * ch, nb * q * ch, q * ch, ch)
     # (the copy; a test for inf and NaN reads the input again where phases add taps)
-    cost += (COPY_COST + p.phantom) * n * height * width * ch
+    cost += (
+        (_copy_cost(n * height * width * ch * dtype.itemsize) + p.phantom) * n * height * width * ch
+    )
     return cost, p
 
 
@@ -299,10 +304,15 @@ def _direct_plan(ctx, shape, f, kernel, window):
         sub = (n, height, x1 - x0, ch)
         part_window = (ho, w1 - w0, pt, max(0, pl - w0 * sw))
         part_cost, part = _canvas_plan(ctx, sub, f, kernel, part_window, p.dtype, 0, True)
-        cost += part_cost + CALL_COST
+        cost += part_cost + 2 * CALL_COST  # (a plan of its own: its Python calls too)
         strips.append((part, x0, x1, w0, w1))
     p.strips = tuple(strips)
     return cost, p
+
+
+def _copy_cost(nbytes: int) -> float:
+    """What copying a value of a map of ``nbytes`` costs, in multiply-adds."""
+    return COPY_COST_CACHED if nbytes <= CACHED else COPY_COST
 
 
 def _common(f, kernel, span, out, dtype, fill):
