@@ -13,10 +13,12 @@ chunk's tiled filters stay in cache while einsum runs over the row's chunks.
 Where a map is read from: either a padded canvas, a copy of the input (converted to the sums'
 type on the way; the pads hold ``fill``), or, for float32 at sw = 1, the input itself for the
 output columns whose taps all lie inside it, with the few columns at the left and right edges
-summed from small canvases of their own (strips). A stride sw > 1 along the rows splits the
-canvas's columns by phase (column q*sw + b held at canvas[n, y, b, q, c]): with j = a*sw + b
-(dilation 1 along the rows), tap (i, j) reads phase b from q = w + a, one run again; the
-(a, b) pairs past the kernel get zero filters.
+summed from small canvases of their own (strips). A stride sw > 1 along the rows either
+splits the canvas's columns by phase (column q*sw + b held at canvas[n, y, b, q, c]): with
+j = a*sw + b (dilation 1 along the rows), tap (i, j) reads phase b from q = w + a, one run
+again, the (a, b) pairs past the kernel with zero filters (so a map holding inf or NaN goes
+to the caller's general path); or reads windows at that stride, einsum's inner loop running
+along one pixel's C channels (many channels: no taps past the kernel, no copy in place).
 
 Rows either get pad rows in the canvas (one band: every output row sums every tap) or none:
 output row h then sums only the taps i whose input row lies in the map (a pad's row adds
@@ -187,8 +189,7 @@ def _view(root, offset, shape, steps, item):
 
 def plan(ctx: c.OpContext, shape, f: np.ndarray, geom, dtype, fill=0) -> DepthwisePlan | None:
     """A ``DepthwisePlan`` for inputs of ``shape`` (N, H, W, C) and filters ``f``
-    (kh, kw, C) in ``dtype``, or None where this path does not apply: a stride and a dilation
-    both along the rows, or an empty map. ``geom``: (kh, kw, sh, sw, dh, dw, padding);
+    (kh, kw, C) in ``dtype``, or None for an empty map. ``geom``: (kh, kw, sh, sw, dh, dw, padding);
     ``fill``: the pads' value (a nonzero one, an int8 zero point, is summed as the reference
     sums x - zero point: every tap is summed, pad rows included). Canvas and output sizes are
     checked against the run's limits here."""
@@ -207,19 +208,19 @@ def plan(ctx: c.OpContext, shape, f: np.ndarray, geom, dtype, fill=0) -> Depthwi
     wo, pl = c.pad_before(padding, width, kw, sw, dw)
     if wo == 1:
         sw = 1  # (one output column: its stride moves nothing; e.g. 9x1 kernels on audio)
-    if sw > 1 and dw > 1:
-        return None
     if n == 0 or ch == 0 or ho <= 0 or wo <= 0:
         return None
     dtype = np.dtype(dtype)
     c.check_alloc(ctx, (n, ho, wo * ch), "depthwise sums", dtype.itemsize)
-    window = (ho, wo, pt, pl)
-    best = _canvas_plan(ctx, shape, f, (kh, kw, sh, sw, dh, dw), window, dtype, fill, None)
+    window, kernel = (ho, wo, pt, pl), (kh, kw, sh, sw, dh, dw)
+    ways = []
+    if sw == 1 or dw == 1:
+        ways.append(_canvas_plan(ctx, shape, f, kernel, window, dtype, fill, None, True))
+    if sw > 1:
+        ways.append(_canvas_plan(ctx, shape, f, kernel, window, dtype, fill, None, False))
     if dtype == np.float32 and not fill:
-        direct = _direct_plan(ctx, shape, f, (kh, kw, sh, sw, dh, dw), window)
-        if direct is not None and direct[0] < best[0]:
-            best = direct
-    return best[1]
+        ways.append(_direct_plan(ctx, shape, f, kernel, window))
+    return min((w for w in ways if w is not None), key=lambda w: w[0])[1]
 
 
 def _rows(ho, height, kh, sh, dh, pt, row_work, fill, pad_rows):
@@ -234,14 +235,16 @@ def _rows(ho, height, kh, sh, dh, pt, row_work, fill, pad_rows):
     return padded, ((0, ho, 0, kh, 0),), True
 
 
-def _canvas_plan(ctx, shape, f, kernel, window, dtype, fill, pad_rows):
-    """(cost, plan) reading a padded canvas copy of the input."""
+def _canvas_plan(ctx, shape, f, kernel, window, dtype, fill, pad_rows, phases):
+    """(cost, plan) reading a padded canvas copy of the input, split by column phases at a
+    stride sw > 1 (``phases``, dilation 1 along the rows) or read at that stride."""
     kh, kw, sh, sw, dh, dw = kernel
     ho, wo, pt, pl = window
     n, height, width, ch = shape
-    p = _common(f, kernel, (0, 0, wo), (n, ho, wo, ch), dtype, fill)
+    p = _common(f, kernel, (0, 0, wo), (n, ho, wo, ch), dtype, fill, phases)
     _, na, nb = p.taps
-    cost, p.bands, padded = _rows(ho, height, kh, sh, dh, pt, wo * ch * na * nb, fill, pad_rows)
+    row_work = wo * ch * na * nb + (p.stride > 1) * wo * kw * INNER_COST
+    cost, p.bands, padded = _rows(ho, height, kh, sh, dh, pt, row_work, fill, pad_rows)
     need_h = (ho - 1) * sh + (kh - 1) * dh + 1
     need_w = (wo - 1) * sw + (kw - 1) * dw + 1
     rows, p.top = (max(need_h, pt + height), pt) if padded else (height, 0)
@@ -286,15 +289,10 @@ def _direct_plan(ctx, shape, f, kernel, window):
     if right <= left:
         return None
     span = (left, left * sw - pl, right - left)
-    p = _common(f, kernel, span, (n, ho, wo, ch), np.dtype(np.float32), 0)
-    row_work = (right - left) * ch * kw
-    if sw > 1:
-        row_work += (right - left) * kw * INNER_COST
-        p.taps, p.phantom = (kh, kw, 1), False
-        p.tiled = f.astype(np.float32)  # (kh, kw, C): the strided windows need no tiling
-        p.tiled.flags.writeable = False
+    p = _common(f, kernel, span, (n, ho, wo, ch), np.dtype(np.float32), 0, False)
+    row_work = (right - left) * ch * kw + (sw > 1) * (right - left) * kw * INNER_COST
     cost, p.bands, _ = _rows(ho, height, kh, sh, dh, pt, row_work, 0, False)
-    p.canvas, p.top, p.stride = None, 0, sw
+    p.canvas, p.top = None, 0
     p.steps = (height * width * ch, width * ch, width * ch, ch)
     strips = []
     for w0, w1 in ((0, left), (right, wo)):
@@ -303,7 +301,8 @@ def _direct_plan(ctx, shape, f, kernel, window):
         x0, x1 = max(0, w0 * sw - pl), min(width, (w1 - 1) * sw - pl + reach + 1)
         sub = (n, height, x1 - x0, ch)
         part_window = (ho, w1 - w0, pt, max(0, pl - w0 * sw))
-        part_cost, part = _canvas_plan(ctx, sub, f, kernel, part_window, p.dtype, 0, True)
+        # (read at the stride too: a strip is a pixel or two wide)
+        part_cost, part = _canvas_plan(ctx, sub, f, kernel, part_window, p.dtype, 0, True, False)
         cost += part_cost + 2 * CALL_COST  # (a plan of its own: its Python calls too)
         strips.append((part, x0, x1, w0, w1))
     p.strips = tuple(strips)
@@ -315,14 +314,21 @@ def _copy_cost(nbytes: int) -> float:
     return COPY_COST_CACHED if nbytes <= CACHED else COPY_COST
 
 
-def _common(f, kernel, span, out, dtype, fill):
+def _common(f, kernel, span, out, dtype, fill, phases):
     """A plan's fields other than where it reads, for ``out`` (N, Ho, Wo, C) sums of which it
-    sums the output columns ``span`` itself."""
+    sums the output columns ``span`` itself; at a stride sw > 1, by column phases or by
+    windows read at that stride."""
     kh, kw, sh, sw, dh, dw = kernel
     p = DepthwisePlan()
     p.dtype, p.fill = dtype, fill
-    na, nb = (kw, 1) if sw == 1 else (-(-kw // sw), sw)
-    p.taps, p.strides, p.dilation = (kh, na, nb), (sh, dh), dw if sw == 1 else 1
+    p.strides, p.stride = (sh, dh), 1
+    if sw > 1 and not phases:
+        p.taps, p.dilation, p.stride = (kh, kw, 1), dw, sw
+    elif sw > 1:
+        p.taps, p.dilation = (kh, -(-kw // sw), sw), 1
+    else:
+        p.taps, p.dilation = (kh, kw, 1), dw
+    _, na, nb = p.taps
     p.phantom = na * nb > kw
     p.span = span
     wide = span[2]
@@ -332,11 +338,14 @@ def _common(f, kernel, span, out, dtype, fill):
         p.chunks, p.tail = 0, wide  # (one chunk: the plain row, one axis fewer)
     n, ho, wo, ch = out
     p.out, p.result = (n, ho, wo * ch), out
-    p.tiled = _tiled(f, p.taps, kw, p.chunk, dtype)
+    if p.stride > 1:
+        p.tiled = f.astype(dtype)  # (kh, kw, C): windows at a stride need no tiling
+        p.tiled.flags.writeable = False
+    else:
+        p.tiled = _tiled(f, p.taps, kw, p.chunk, dtype)
     p.scratch = threading.local()
     p.columns = None
     p.strips = ()
-    p.stride = 1
     return p
 
 

@@ -233,8 +233,8 @@ def _sums(ctx, weights, geom, dtype, fill=0):
             y = how.sums(x)
             if y is not None:
                 return y
-        # one input channel (im2col), a stride and a dilation along the rows, or inf / NaN
-        # that the plan's taps past the kernel would spread
+        # one input channel (im2col), or inf / NaN that the plan's taps past the kernel would
+        # spread
         return _depthwise(ctx, x.astype(dtype), w, geom, fill, dtype)
 
     return sums

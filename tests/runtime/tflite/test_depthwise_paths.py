@@ -1,10 +1,11 @@
 """DEPTHWISE_CONV_2D through each way ``_depthwise_plan`` plans its sums (pad rows skipped by
-bands or summed, column phases for a stride along the rows, a one-column map read as one row,
-chunks with a tail, the input's own memory) and the ones it leaves to the general path (a
-stride and a dilation along the rows, one input channel), against LiteRT's reference kernels:
-float32 within 1e-5 (NaN, inf and overflow too), int8 exactly (per-tensor and per-channel
-filter scales, folded requantization or not, float32 or float64 sums). Each case also checks
-that it takes the path it is named for."""
+bands or summed, column phases or windows read at a stride along the rows, a one-column map
+read as one row, chunks with a tail, the input read in place with strips at its edges) and
+the ones it leaves to the general path (one input channel; inf or NaN where phases add taps),
+against LiteRT's reference kernels: float32 within 1e-5 (NaN, inf and overflow too), int8
+exactly (per-tensor and per-channel filter scales, folded requantization or not, float32 or
+float64 sums). Each case also checks that it takes the path it is named for; every way is
+also forced on random geometries against a float64 oracle."""
 
 from __future__ import annotations
 
@@ -44,8 +45,9 @@ CASES = {
     "in place, strips": ((1, 66, 65, 64), 1, (3, 3), (1, 1), 1, 0, 3),
     "in place, 5x3": ((1, 70, 71, 56), 1, (5, 3), (1, 1), 1, 0, 0),
     "in place, dilation 2": ((1, 66, 65, 64), 1, (3, 3), (1, 1), 2, 0, 1),
-    "in place, stride 2, strips": ((1, 24, 25, 160), 1, (3, 3), (2, 2), 1, 0, 0),
+    "in place, stride 2, strips": ((1, 48, 49, 160), 1, (3, 3), (2, 2), 1, 0, 0),
     "in place, stride 2": ((1, 23, 23, 64), 1, (3, 3), (2, 2), 1, 1, 3),
+    "canvas at a stride": ((1, 14, 14, 384), 1, (5, 5), (2, 2), 1, 0, 1),
 }
 
 
@@ -70,16 +72,19 @@ def test_cases_take_their_paths():
     assert _plan("one column").columns is not None
     p = _plan("one column, stride 2")
     assert p.columns is not None and p.canvas[2] == 2
-    assert _plan("stride and dilation") is None
+    p = _plan("stride and dilation")  # (windows read at the stride: no phases)
+    assert p.stride == 2 and p.dilation == 2 and p.canvas[2] == 1
     assert _plan("dilation 2").dilation == 2
     for name in ("in place, strips", "in place, 5x3", "in place, dilation 2"):
         p = _plan(name)
         assert p.canvas is None and p.stride == 1 and len(p.strips) == 2, name
     p = _plan("in place, stride 2, strips")
     assert p.canvas is None and p.stride == 2 and len(p.strips) == 2
-    assert all(strip.canvas[2] == 2 for strip, *_ in p.strips)  # (the strips' phases)
+    assert all(strip.stride == 2 for strip, *_ in p.strips)  # (strips read at the stride)
     p = _plan("in place, stride 2")
     assert p.canvas is None and p.stride == 2 and not p.strips
+    p = _plan("canvas at a stride")
+    assert p.canvas[2] == 1 and p.stride == 2
     # a nonzero fill (an int8 zero point) sums every tap: no bands
     assert len(_plan("bands", fill=3).bands) == 1
 
@@ -101,6 +106,7 @@ def test_float_equals_litert(name):
 
 NONFINITE = ["bands", "pad rows", "phases", "one column", "own memory, batch 2"]
 NONFINITE += ["in place, strips", "in place, stride 2, strips", "in place, stride 2"]
+NONFINITE += ["canvas at a stride", "stride and dilation"]
 
 
 @pytest.mark.parametrize("name", NONFINITE)
@@ -194,14 +200,12 @@ def _reference_sums(x, f, geom):
 
 @pytest.mark.parametrize("seed", range(24))
 def test_every_way_on_random_geometry(seed):
-    # Each way the planner can take (canvas with bands or pad rows, in place at stride 1 or
-    # sw, with strips), forced where it applies, on random windows.
+    # Each way the planner can take (canvas with bands or pad rows, by phases or at a stride,
+    # in place at stride 1 or sw, with strips), forced where it applies, on random windows.
     rng = np.random.default_rng(3000 + seed)
     kh, kw = (int(v) for v in rng.integers(1, 6, 2))
     sh, sw = (int(v) for v in rng.integers(1, 3, 2))
     dh, dw = (int(v) for v in rng.integers(1, 3, 2))
-    if sw > 1:
-        dw = 1
     padding = int(rng.integers(0, 2))
     shape = (int(rng.integers(1, 3)), *(int(v) for v in rng.integers(8, 20, 2)), 5)
     if padding == 1 and (shape[1] <= (kh - 1) * dh or shape[2] <= (kw - 1) * dw):
@@ -213,8 +217,13 @@ def test_every_way_on_random_geometry(seed):
     ho, pt = c.pad_before(padding, shape[1], kh, sh, dh)
     wo, pl = c.pad_before(padding, shape[2], kw, sw, dw)
     kernel, window = geom[:6], (ho, wo, pt, pl)
-    ways = [_depthwise_plan._canvas_plan(CTX, shape, f, kernel, window, f.dtype, 0, True)[1]]
-    ways += [_depthwise_plan._canvas_plan(CTX, shape, f, kernel, window, f.dtype, 0, False)[1]]
+    ways = []
+    for pad_rows in (True, False):
+        for phases in (True, False) if sw == 1 or dw == 1 else (False,):
+            way = _depthwise_plan._canvas_plan(
+                CTX, shape, f, kernel, window, f.dtype, 0, pad_rows, phases
+            )
+            ways.append(way[1])
     direct = _depthwise_plan._direct_plan(CTX, shape, f, kernel, window)
     if direct is not None:
         ways.append(direct[1])
