@@ -84,6 +84,7 @@ class DepthwisePlan:
         "tiled",  # (kh, A, B, chunk*C) filters, read-only
         "scratch",  # thread-local: each thread's canvas
         "columns",  # (N, 1, H, C): a one-column map read as one row, or None
+        "calls",  # the einsums: see _calls
         "fill",  # the pads' value
         "phantom",  # whether the phases add taps past the kernel (zero filters)
         "stride",  # sw > 1 when the windows are read in place at that stride (no phases)
@@ -103,76 +104,126 @@ class DepthwisePlan:
             x = x.reshape(self.columns)
         if self.canvas is None:
             root = np.ascontiguousarray(x, dtype)
+            views = None
         else:
             root = getattr(self.scratch, "canvas", None)
             if root is None:
                 # This thread's canvas: its pads keep the fill for good (each call writes the
-                # inside alone), and a fresh array per call would cost page faults.
+                # inside alone), and a fresh array per call would cost page faults; the
+                # einsums' windows on it are made once too.
                 root = np.empty(self.canvas, dtype)
                 for r0, r1, b, q0, q1 in self.borders:
                     root[:, r0:r1, b, q0:q1] = self.fill
+                self.scratch.views = [_call_view(root, call) for call in self.calls]
                 self.scratch.canvas = root
+            views = self.scratch.views
             rows = slice(self.top, self.top + x.shape[1])
             for b, q0, q1, x0 in self.inner:
                 np.copyto(root[:, rows, b, q0:q1], x[:, :, x0 :: self.canvas[2]], "unsafe")
         if out is None:
             out = np.empty(self.out, dtype)
-        self._einsums(root, out)
+        for k, call in enumerate(self.calls):
+            subscripts, _, _, _, filters, index, shape = call
+            target = out[index]
+            if subscripts is None:  # (every tap in a pad)
+                target[...] = 0
+                continue
+            view = _call_view(root, call) if views is None else views[k]
+            np.einsum(subscripts, view, filters, out=target.reshape(shape))
         for strip, x0, x1, w0, w1 in self.strips:
             ch = self.result[3]
             if strip.sums(x[:, :, x0:x1], out[:, :, w0 * ch : w1 * ch]) is None:
                 return None  # (an inf or NaN that the strip's phases would spread)
         return out.reshape(self.result)
 
-    def _einsums(self, root, out):
-        tiled = self.tiled
-        item = self.dtype.itemsize
-        sn, sy, sb, sq = self.steps
-        sh, dh = self.strides
-        _, na, nb = self.taps
-        n = self.out[0]
-        w0, x0, wide = self.span
-        if self.stride > 1:
-            self._strided(root, out, w0 * sq, x0 * sq, wide)
-            return
-        run = self.chunk * sq
-        start, whole = w0 * sq, self.chunks * run
-        for h0, h1, i0, i1, row in self.bands:
-            if i0 == i1:  # (every tap in a pad)
-                out[:, h0:h1, start : start + whole + self.tail * sq] = 0
-                continue
-            lead = (n, h1 - h0, i1 - i0, na, nb)
-            steps = (sn, sh * sy, dh * sy, self.dilation * sq, sb)
-            first = row * sy + x0 * sq
-            if self.chunks:
-                view = _view(root, first, lead + (self.chunks, run), steps + (run, 1), item)
-                target = out[:, h0:h1, start : start + whole]
-                target = target.reshape(n, h1 - h0, self.chunks, run)
-                np.einsum("nhiabpq,iabq->nhpq", view, tiled[i0:i1], out=target)
-            if self.tail:
-                rest = self.tail * sq
-                view = _view(root, first + whole, lead + (rest,), steps + (1,), item)
-                part = tiled[i0:i1, ..., :rest]
-                target = out[:, h0:h1, start + whole : start + whole + rest]
-                np.einsum("nhiabq,iabq->nhq", view, part, out=target)
 
-    def _strided(self, root, out, start, first, wide):
-        """The einsums of windows read in place at a stride: (N, rows, i, j, w, C)."""
-        item = self.dtype.itemsize
-        sn, sy, _, sq = self.steps
-        sh, dh = self.strides
-        kw = self.taps[1]
-        n, ch = self.out[0], sq
-        for h0, h1, i0, i1, row in self.bands:
-            target = out[:, h0:h1, start : start + wide * ch]
-            if i0 == i1:
-                target[...] = 0
-                continue
-            shape = (n, h1 - h0, i1 - i0, kw, wide, ch)
-            steps = (sn, sh * sy, dh * sy, self.dilation * sq, self.stride * sq, 1)
-            view = _view(root, row * sy + first, shape, steps, item)
-            target = target.reshape(n, h1 - h0, wide, ch)
-            np.einsum("nhijwc,ijc->nhwc", view, self.tiled[i0:i1], out=target)
+def _call_view(root, call):
+    """The windows one einsum call reads from ``root``."""
+    if call[0] is None:
+        return None
+    _, shape, strides, offset = call[:4]
+    return np.ndarray(shape, root.dtype, root, offset, strides)
+
+
+def _calls(p: DepthwisePlan) -> tuple:
+    """The plan's einsum calls: (subscripts or None for zeros, windows' shape, byte strides
+    and byte offset in the root, filters, the output's index, the output part's shape)."""
+    item = p.dtype.itemsize
+    sn, sy, sb, sq = p.steps
+    sh, dh = p.strides
+    _, na, nb = p.taps
+    n = p.out[0]
+    w0, x0, wide = p.span
+    start = w0 * sq
+    calls = []
+
+    def add(subscripts, shape, steps, first, filters, h0, h1, a, b, target):
+        index = (slice(None), slice(h0, h1), slice(start + a, start + b))
+        if subscripts is None:
+            calls.append((None, None, None, None, None, index, None))
+            return
+        strides = tuple(v * item for v in steps)
+        calls.append((subscripts, shape, strides, first * item, filters, index, target))
+
+    run = p.chunk * sq
+    whole = p.chunks * run
+    for h0, h1, i0, i1, row in p.bands:
+        rows = h1 - h0
+        first = row * sy + x0 * sq
+        if i0 == i1:
+            add(None, None, None, None, None, h0, h1, 0, wide * sq, None)
+        elif p.stride > 1:  # windows at the stride: (N, rows, i, j, w, C)
+            shape = (n, rows, i1 - i0, na, wide, sq)
+            steps = (sn, sh * sy, dh * sy, p.dilation * sq, p.stride * sq, 1)
+            filters = p.tiled[i0:i1]
+            add(
+                "nhijwc,ijc->nhwc",
+                shape,
+                steps,
+                first,
+                filters,
+                h0,
+                h1,
+                0,
+                wide * sq,
+                shape[:2] + shape[4:],
+            )
+        else:
+            lead = (n, rows, i1 - i0, na, nb)
+            steps = (sn, sh * sy, dh * sy, p.dilation * sq, sb)
+            if p.chunks:
+                shape = lead + (p.chunks, run)
+                target = (n, rows, p.chunks, run)
+                filters = p.tiled[i0:i1]
+                add(
+                    "nhiabpq,iabq->nhpq",
+                    shape,
+                    steps + (run, 1),
+                    first,
+                    filters,
+                    h0,
+                    h1,
+                    0,
+                    whole,
+                    target,
+                )
+            if p.tail:
+                rest = p.tail * sq
+                filters = p.tiled[i0:i1, ..., :rest]
+                shape = lead + (rest,)
+                add(
+                    "nhiabq,iabq->nhq",
+                    shape,
+                    steps + (1,),
+                    first + whole,
+                    filters,
+                    h0,
+                    h1,
+                    whole,
+                    whole + rest,
+                    (n, rows, rest),
+                )
+    return tuple(calls)
 
 
 def _finite(x: np.ndarray) -> bool:
@@ -180,11 +231,6 @@ def _finite(x: np.ndarray) -> bool:
     values past 1e19 overflow it too and count as not finite, which only costs speed)."""
     flat = np.ascontiguousarray(x).reshape(-1)
     return math.isfinite(flat.dot(flat))
-
-
-def _view(root, offset, shape, steps, item):
-    """The windows ``shape`` at element ``offset`` of ``root``, element strides ``steps``."""
-    return np.ndarray(shape, root.dtype, root, offset * item, tuple(s * item for s in steps))
 
 
 def plan(ctx: c.OpContext, shape, f: np.ndarray, geom, dtype, fill=0) -> DepthwisePlan | None:
@@ -267,6 +313,7 @@ def _canvas_plan(ctx, shape, f, kernel, window, dtype, fill, pad_rows, phases):
         p.inner.append((b, q0, q0 + count, x0))
         p.borders += [(*inside, b, lo, hi) for lo, hi in ((0, q0), (q0 + count, q)) if lo < hi]
     p.steps = (rows * nb * q * ch, nb * q * ch, q * ch, ch)
+    p.calls = _calls(p)
     # (the copy; a test for inf and NaN reads the input again where phases add taps)
     cost += (
         (_copy_cost(n * height * width * ch * dtype.itemsize) + p.phantom) * n * height * width * ch
@@ -294,6 +341,7 @@ def _direct_plan(ctx, shape, f, kernel, window):
     cost, p.bands, _ = _rows(ho, height, kh, sh, dh, pt, row_work, 0, False)
     p.canvas, p.top = None, 0
     p.steps = (height * width * ch, width * ch, width * ch, ch)
+    p.calls = _calls(p)
     strips = []
     for w0, w1 in ((0, left), (right, wo)):
         if w0 == w1:
