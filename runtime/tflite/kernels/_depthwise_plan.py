@@ -154,75 +154,42 @@ def _calls(p: DepthwisePlan) -> tuple:
     _, na, nb = p.taps
     n = p.out[0]
     w0, x0, wide = p.span
-    start = w0 * sq
     calls = []
-
-    def add(subscripts, shape, steps, first, filters, h0, h1, a, b, target):
-        index = (slice(None), slice(h0, h1), slice(start + a, start + b))
-        if subscripts is None:
-            calls.append((None, None, None, None, None, index, None))
-            return
-        strides = tuple(v * item for v in steps)
-        calls.append((subscripts, shape, strides, first * item, filters, index, target))
-
-    run = p.chunk * sq
-    whole = p.chunks * run
     for h0, h1, i0, i1, row in p.bands:
-        rows = h1 - h0
         first = row * sy + x0 * sq
-        if i0 == i1:
-            add(None, None, None, None, None, h0, h1, 0, wide * sq, None)
+        rows = (n, h1 - h0)
+        lead = (*rows, i1 - i0, na)
+        steps = (sn, sh * sy, dh * sy, p.dilation * sq)
+        # (subscripts, windows' shape, element strides, filters, element offset, output
+        # values [a, b) of each row, the output part's shape)
+        if i0 == i1:  # (every tap in a pad)
+            parts = [(None, None, None, None, None, 0, wide * sq, None)]
         elif p.stride > 1:  # windows at the stride: (N, rows, i, j, w, C)
-            shape = (n, rows, i1 - i0, na, wide, sq)
-            steps = (sn, sh * sy, dh * sy, p.dilation * sq, p.stride * sq, 1)
-            filters = p.tiled[i0:i1]
-            add(
-                "nhijwc,ijc->nhwc",
-                shape,
-                steps,
-                first,
-                filters,
-                h0,
-                h1,
-                0,
-                wide * sq,
-                shape[:2] + shape[4:],
-            )
-        else:
-            lead = (n, rows, i1 - i0, na, nb)
-            steps = (sn, sh * sy, dh * sy, p.dilation * sq, sb)
+            shape, steps = (*lead, wide, sq), (*steps, p.stride * sq, 1)
+            target = (*rows, wide, sq)
+            parts = [
+                ("nhijwc,ijc->nhwc", shape, steps, p.tiled[i0:i1], first, 0, wide * sq, target)
+            ]
+        else:  # runs of (w, c) values: (N, rows, i, a, b, chunks, run), then the tail's
+            run, rest = p.chunk * sq, p.tail * sq
+            whole = p.chunks * run
+            parts = []
             if p.chunks:
-                shape = lead + (p.chunks, run)
-                target = (n, rows, p.chunks, run)
-                filters = p.tiled[i0:i1]
-                add(
-                    "nhiabpq,iabq->nhpq",
-                    shape,
-                    steps + (run, 1),
-                    first,
-                    filters,
-                    h0,
-                    h1,
-                    0,
-                    whole,
-                    target,
+                shape, strides = (*lead, nb, p.chunks, run), (*steps, sb, run, 1)
+                filters, target = p.tiled[i0:i1], (*rows, p.chunks, run)
+                parts.append(
+                    ("nhiabpq,iabq->nhpq", shape, strides, filters, first, 0, whole, target)
                 )
-            if p.tail:
-                rest = p.tail * sq
-                filters = p.tiled[i0:i1, ..., :rest]
-                shape = lead + (rest,)
-                add(
-                    "nhiabq,iabq->nhq",
-                    shape,
-                    steps + (1,),
-                    first + whole,
-                    filters,
-                    h0,
-                    h1,
-                    whole,
-                    whole + rest,
-                    (n, rows, rest),
-                )
+            if rest:
+                shape, strides = (*lead, nb, rest), (*steps, sb, 1)
+                filters, target = p.tiled[i0:i1, ..., :rest], (*rows, rest)
+                part = (shape, strides, filters, first + whole, whole, whole + rest, target)
+                parts.append(("nhiabq,iabq->nhq", *part))
+        for subscripts, shape, strides, filters, offset, a, b, target in parts:
+            index = (slice(None), slice(h0, h1), slice(w0 * sq + a, w0 * sq + b))
+            if subscripts is not None:
+                strides, offset = tuple(v * item for v in strides), offset * item
+            calls.append((subscripts, shape, strides, offset, filters, index, target))
     return tuple(calls)
 
 
