@@ -20,9 +20,10 @@ from runtime.tflite.kernels import _common as c
 from runtime.tflite.kernels import _depthwise_plan
 from runtime.tflite.schema import BuiltinOperator as Op
 from runtime.tflite.schema import TensorType as T
+from tests.runtime.tflite import test_int16_kernels as int16
 from tests.runtime.tflite import test_nonfinite_float as nonfinite
 from tests.runtime.tflite.test_conv_paths import conv_geometry
-from tests.runtime.tflite.test_kernels import check, const, inp, one_op_model, out
+from tests.runtime.tflite.test_kernels import _q_weights, check, const, inp, one_op_model, out
 
 CTX = SimpleNamespace(where="test", fail=ValueError)
 
@@ -229,3 +230,26 @@ def test_every_way_on_random_geometry(seed):
         ways.append(direct[1])
     for p in ways:
         np.testing.assert_allclose(p.sums(x), want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["phases", "stride and dilation", "one column", "multiplier 2"])
+def test_hybrid_and_int16_unchanged(name):
+    # The hybrid (float input, int8 filter) and 16x8 kernels keep the general path on the
+    # geometries that select the planned ones for float32 and int8.
+    shape, mult, k, stride, dil, padding, act = CASES[name]
+    rng = np.random.default_rng(len(name))
+    oc = shape[3] * mult
+    q, scale = _q_weights(rng, (1, *k, oc), 3)
+    o, opts = conv_geometry(Op.DEPTHWISE_CONV_2D, shape, oc, k, stride, dil, padding, act)
+    filters = const(q, T.INT8, scale, np.zeros(oc, int), qdim=3)
+    bias = const(rng.normal(0, 1, oc).astype(np.float32))
+    hybrid = one_op_model(Op.DEPTHWISE_CONV_2D, [inp(shape), filters, bias], [out(o)], opts, 6)
+    check(hybrid, seed=6, runs=1)
+    s_in, s_out = 2e-3, 3e-3
+    bias = const(int16._bias(rng, oc), T.INT64, (s_in * scale).astype(np.float32), [0] * oc)
+    x16 = inp(shape, int16.I16, s_in, 0)
+    filters = const(q, T.INT8, scale, np.zeros(oc, np.int64), qdim=3)
+    data = one_op_model(
+        Op.DEPTHWISE_CONV_2D, [x16, filters, bias], [out(o, int16.I16, s_out, 0)], opts, 5
+    )
+    int16.check(data, [int16.int16_feed(rng, shape)])
