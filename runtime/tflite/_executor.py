@@ -244,8 +244,9 @@ class SubgraphExecutor:
         # operators can be charged to max_nodes all at once when they fit (see ``_run``).
         self.nested = any(op.op in _RUNS_SUBGRAPHS for op, _ in self.steps)
         self.base = {**self.constants, -1: None}
-        # The plan with chains of one-row int8 dense layers as single steps (_fc_chains), for
-        # runs that keep only what outlives its readers and charge all operators at once.
+        # The plan with chains of one-row int8 dense layers (_fc_chains) and of float layer
+        # norms (_float_chains) as single steps, for runs that keep only what outlives its
+        # readers and charge all operators at once (with subgraphs, each chain its own).
         self.chained_plan = self._chained_plan()
 
     def _chained_plan(self) -> list | None:
@@ -270,6 +271,8 @@ class SubgraphExecutor:
                 replaced.append((first, last, self._norm_step(first, last, pattern)))
         plan = list(self.plan)
         for first, last, step in sorted(replaced, key=lambda r: r[0], reverse=True):
+            if self.nested:
+                step = _charging(step, last - first)
             plan[first : last + 1] = [step]
         return plan
 
@@ -461,7 +464,8 @@ class SubgraphExecutor:
         if at_once:
             budget.nodes += len(self.plan)
         plan = self.plan
-        if at_once and not keep_all and self.chained_plan is not None:
+        # (with subgraphs the chained plan's steps charge their operators themselves)
+        if (at_once or self.nested) and not keep_all and self.chained_plan is not None:
             plan = self.chained_plan
         # Outputs this run charged for (not large views of an input, nor variables or feeds):
         # tensor -> its charge, the value's own size, refunded when its last reader is done.
@@ -532,6 +536,18 @@ class SubgraphExecutor:
             f"subgraph {sg.index} operator {op.index} ({op.name}): input tensor {t} "
             f"({sg.tensors[t].name!r}) has no value (not set, or not produced)"
         )
+
+
+def _charging(step: tuple, extra: int) -> tuple:
+    """Chain ``step`` for runs that charge operators one by one (models with subgraphs):
+    the loop charges the chain's first operator, its kernel the ``extra`` others."""
+    kernel, label = step[1], step[9]
+
+    def charged(*args):
+        _budget.active().visit(label, extra)  # (raises past the limit, naming the chain)
+        return kernel(*args)
+
+    return (step[0], charged, *step[2:])
 
 
 def _no_inputs(values) -> tuple:

