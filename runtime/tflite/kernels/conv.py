@@ -18,6 +18,7 @@ import numpy as np
 from runtime._budget import check_elements, fits
 from runtime._parallel import run_chunks
 from runtime.tflite.kernels import _common as c
+from runtime.tflite.kernels._conv_float import FloatConv
 from runtime.tflite.kernels._fixed_point import (
     FLOAT_REQUANTIZE_MAX_ELEMENTS,
     float_requantizer,
@@ -186,12 +187,8 @@ def _float(ctx, weights, bias, geometry, act):
     b = None if bias is None else bias.astype(np.float32)
     clamp = c.float_clamp(act)  # (NONE too: an overflow is +-FLT_MAX, as LiteRT)
     oc, ic = weights.shape[0], weights.shape[3]
-
-    def compute(cols, y):
-        np.matmul(cols, w, out=y)
-        if b is not None:
-            y += b
-        clamp(y)
+    gemm = FloatConv(w, b, clamp)
+    compute = gemm.gemm
 
     def run(x, *_):
         pointwise = pointwise_rows(x, geometry, ic, oc, 4)
@@ -201,6 +198,8 @@ def _float(ctx, weights, bias, geometry, act):
             compute(rows, y.reshape(-1, oc))
             return [y]
         win = _windows(ctx, x, geometry, 0.0, ic)
+        if win.dtype == np.float32 and gemm.gather_wanted(win):
+            return [gemm.gathered(win)]
         return [im2col_chunks(win, np.float32, compute, oc, np.float32)]
 
     return run
