@@ -21,6 +21,8 @@ from runtime.errors import (
 )
 from runtime.onnx._graph import Graph
 from runtime.onnx._typecheck import check_inputs
+from runtime.onnx.ops import control
+from runtime.onnx.ops.shape import Identity as _identity
 
 # Ops that read sequence values (Python lists); every other op is given tensors only.
 _TAKES_SEQUENCES = frozenset(
@@ -164,9 +166,12 @@ def run_graph(
                 if attrs is None:
                     result = fn(*args)
                 else:
-                    if sub:
-                        attrs = _bound_graphs(node, values, budget)
-                    result = fn(*args, **attrs)
+                    if sub is _IF:
+                        result = _run_if(node, args, values, budget)
+                    else:
+                        if sub:
+                            attrs = _bound_graphs(node, values, budget)
+                        result = fn(*args, **attrs)
             except Exception as e:
                 raise_relabelled(_node_error(node, args, e), e)
             if sub and signature is not None:
@@ -293,6 +298,14 @@ def _steps(graph: Graph) -> list:
         attrs = node.attrs if (node.attrs or node.graph_attrs) else None
         single = node.outputs[0] if len(node.outputs) == 1 else None
         sub = bool(node.graph_attrs)
+        if (
+            node.fn is control.If
+            and node.domain in ("", "ai.onnx")
+            and set(node.graph_attrs) == {"then_branch", "else_branch"}
+            and not isinstance(attrs["then_branch"], list)
+            and not isinstance(attrs["else_branch"], list)
+        ):
+            sub = _IF  # (truthy: the loop's proofs treat it as any subgraph node)
         steps.append((node, node.fn, tuple(names), attrs, node.outputs, single, "" in names, sub))
     # (with the proofs of its runs: see _Proofs; and its inputs' and outputs' names)
     inputs = tuple(v.name for v in graph.inputs)
@@ -309,7 +322,7 @@ class _Proofs:
     function of their inputs' (an If picks a branch by value), so each is compared with the
     proven run's, and the checks resume at the first that differs."""
 
-    __slots__ = ("names", "plain", "runs")
+    __slots__ = ("names", "plain", "relay", "runs")
 
     def __init__(self, graph: Graph):
         self.names = tuple(graph.free) + tuple(v.name for v in graph.inputs)
@@ -317,6 +330,8 @@ class _Proofs:
             node.op_type.startswith(_MAKES_CONTAINERS) for node in graph.nodes
         )
         self.runs: dict = {}
+        # (an If branch that only passes enclosing values on: see ``_run_if``)
+        self.relay = _relay(graph)
 
     def signature(self, local: dict):
         """The dtypes of the outside values in ``local``, or None when one is not a tensor."""
@@ -367,6 +382,97 @@ def _check_node(node, args) -> None:
             f"(inputs {_shapes(node.inputs, args)}); only the Sequence ops read sequences"
         )
     check_inputs(node.describe, node.formal, args)
+
+
+class _IfStep:
+    """The marker of an If step (see ``_run_if``)."""
+
+    def __bool__(self) -> bool:
+        return True
+
+
+_IF = _IfStep()
+
+
+def _run_if(node, args, values, budget) -> list:
+    """An If node's outputs: ``control.If``'s result, without binding both branches to the
+    scope and calling the kernel with them (a few microseconds each time, and small models run
+    many Ifs: silero-vad picks a squeeze or a pass-through by shape at several of them).
+
+    A branch that only passes enclosing values on (its outputs those values, or Identity
+    nodes of them: the "else" of an exporter's optional squeeze) gives them directly, after
+    the same charge of its nodes and the same type checks of what Identity receives; any
+    other branch runs as a ``BoundGraph`` call would run it.
+    """
+    if not args:
+        raise InvalidModelError("If: cond is missing")
+    cond = args[0]
+    if type(cond) is not np.ndarray:
+        cond = np.asarray(cond)
+    if cond.size != 1:
+        raise InvalidModelError(f"If: cond must hold one value; it holds {cond.size}")
+    graph = node.attrs["then_branch"] if cond.item() else node.attrs["else_branch"]
+    cached = graph.steps
+    if cached is None or cached[0] is not graph.nodes:
+        _steps(graph)
+        cached = graph.steps
+    relay = cached[2].relay
+    if relay is not None:
+        sources, identities, count = relay
+        result = []
+        for name in sources:
+            value = values.get(name, _ABSENT)
+            if type(value) is not np.ndarray:
+                result = None  # (missing, a sequence or an optional: the general run decides)
+                break
+            result.append(value)
+        if result is not None and budget.nodes + count <= budget.limits.max_nodes:
+            budget.nodes += count
+            for identity, value in zip(identities, result, strict=True):
+                if identity is not None and (value.dtype,) not in identity.checked:
+                    _check_node(identity, [value])
+                    identity.checked.add((value.dtype,))
+            return result
+    if graph.inputs:
+        raise InvalidModelError(
+            f"subgraph {graph.name!r} takes {len(graph.inputs)} inputs; received 0"
+        )
+    local = run_graph(graph, {}, values, None, False, budget).maps[0]
+    return [local[name] if name in local else values[name] for name in cached[4]]
+
+
+def _relay(graph: Graph):
+    """For a graph of no inputs that only passes enclosing values on: (for each output, the
+    enclosing value it is; for each output, the Identity node that passes it, or None; the
+    number of nodes), the nodes being those Identities alone; else None."""
+    if graph.inputs or graph.initializers:
+        return None
+    made = {}
+    for node in graph.nodes:
+        if (
+            node.op_type != "Identity"
+            or node.domain not in ("", "ai.onnx")
+            or len(node.inputs) != 1
+            or len(node.outputs) != 1
+            or node.fn is not _identity
+        ):
+            return None
+        made[node.outputs[0]] = node
+    identities = []
+    sources = []
+    used = set()
+    for v in graph.outputs:
+        node = made.get(v.name)
+        source = node.inputs[0] if node is not None else v.name
+        if source in made or not source:
+            return None  # (an Identity of an Identity: the general run)
+        sources.append(source)
+        identities.append(node)
+        if node is not None:
+            used.add(node.outputs[0])
+    if len(used) != len(made):
+        return None  # (an Identity no output reads is still charged and checked: the general run)
+    return tuple(sources), tuple(identities), len(made)
 
 
 def _bound_graphs(node, values, budget=None) -> dict:

@@ -339,7 +339,13 @@ def _fold(node: Node, known: dict, budget) -> bool:
         values = run_graph(one, {})
     except (InvalidModelError, KernelError):
         return False  # it fails at run time with the same error, where it always did
-    outputs = {name: values[name] for name in node.outputs if name}
+    # (numpy's ufuncs give a scalar for 0-d inputs, e.g. a Mul of two shape constants: the
+    # same value as a 0-d array, the type the kernels downstream are given)
+    outputs = {
+        name: np.asarray(values[name]) if isinstance(values[name], np.generic) else values[name]
+        for name in node.outputs
+        if name
+    }
     if not all(isinstance(v, np.ndarray) for v in outputs.values()):
         return False
     fresh = [v for v in outputs.values() if all(v is not a for a in inputs.values())]
