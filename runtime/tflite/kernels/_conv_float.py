@@ -74,27 +74,36 @@ class FloatConv:
         per = max(1, CHUNK_ROWS // max(oh * ow, 1))
         return ic <= TAP_GATHER_MAX_CHANNELS and min(n, per) * oh * ow >= TAP_GATHER_MIN_ROWS
 
-    def gathered(self, win: np.ndarray) -> np.ndarray:
-        """The convolution of the window view ``win`` by tap gathers (see the module)."""
+    def gathered(self, x: np.ndarray, win: np.ndarray, strides, pads) -> np.ndarray:
+        """The convolution of ``x`` (NHWC) through its window view ``win`` (N, OH, OW, KH, KW,
+        IC) by tap gathers (see the module). ``strides`` are the convolution's (sh, sw) when
+        its dilation is 1 (else None: taps are copied one by one from ``win``), ``pads`` the
+        rows and columns of padding before the image."""
         n, oh, ow, kh, kw, ic = win.shape
         depth = kh * kw * ic
         oc = self.oc
         check_elements((n, oh, ow, oc), "convolution output", 4)
         out = np.empty((n, oh, ow, oc), np.float32)
         per = max(1, CHUNK_ROWS // max(oh * ow, 1))
+        phases = None
+        if strides is not None and x.dtype == np.float32:
+            phases = PhasePlanes(x, win.shape, strides, pads)
 
         def chunk(s):
-            block = win[s : s + per]
-            m = block.shape[0]
+            m = min(per, n - s)
             taps = np.empty((depth + 1, m, oh, ow), np.float32)
-            k = 0
-            for i in range(kh):
-                for j in range(kw):
-                    for ch in range(ic):
-                        taps[k] = block[:, :, :, i, j, ch]
-                        k += 1
+            if phases is not None:
+                phases.gather(taps, s, m)
+            else:
+                block = win[s : s + m]
+                k = 0
+                for i in range(kh):
+                    for j in range(kw):
+                        for ch in range(ic):
+                            taps[k] = block[:, :, :, i, j, ch]
+                            k += 1
             taps[depth] = 1.0
-            y = out[s : s + per].reshape(-1, oc)
+            y = out[s : s + m].reshape(-1, oc)
             np.matmul(taps.reshape(depth + 1, -1).T, self.w_aug, out=y)
             self.clamp(y)
 
@@ -103,6 +112,69 @@ class FloatConv:
         else:
             run_chunks(chunk, range(0, n, per))
         return out
+
+
+class PhasePlanes:
+    """An NHWC input split by the convolution's strides into channel planes: plane
+    (py, px, c) holds the padded input's pixels (sh * Y + py, sw * X + px) of channel c at
+    (Y, X), zeros in the padding. Tap (i, j) of every output pixel is then plane
+    (i % sh, j % sw)'s shifted window at (i // sh, j // sw): rows of OW contiguous values, so
+    all taps of a phase pair copy as one strided view (one call each instead of a call per tap
+    and channel). Made per call: the planes belong to one input."""
+
+    def __init__(self, x: np.ndarray, win_shape, strides, pads):
+        n, h, w, ic = x.shape
+        _, oh, ow, kh, kw, _ = win_shape
+        sh, sw = strides
+        pt, pl = pads
+        self.geometry = (ic, oh, ow, kh, kw, sh, sw)
+        ph, pw = min(sh, kh), min(sw, kw)
+        hh, wh = oh + (kh - 1) // sh, ow + (kw - 1) // sw
+        check_elements((n, ph, pw, ic, hh, wh), "phase planes", 4)
+        self.planes = planes = np.zeros((n, ph, pw, ic, hh, wh), np.float32)
+        for py in range(ph):
+            y0 = (py - pt) % sh  # the first input row of this phase
+            dy = (y0 + pt) // sh
+            rows = min(len(range(y0, h, sh)), hh - dy)
+            for px in range(pw):
+                x0 = (px - pl) % sw
+                dx = (x0 + pl) // sw
+                cols = min(len(range(x0, w, sw)), wh - dx)
+                if rows > 0 and cols > 0:
+                    src = x[
+                        :, y0 : y0 + (rows - 1) * sh + 1 : sh, x0 : x0 + (cols - 1) * sw + 1 : sw
+                    ]
+                    dst = planes[:, py, px, :, dy : dy + rows, dx : dx + cols]
+                    np.copyto(dst, src.transpose(0, 3, 1, 2))
+
+    def gather(self, taps: np.ndarray, first: int, count: int) -> None:
+        """Fill ``taps`` (KH*KW*IC (+ more), count, OH, OW; C-contiguous) with images
+        ``first`` to ``first + count``'s taps, in OHWI filter order."""
+        ic, oh, ow, kh, kw, sh, sw = self.geometry
+        planes = self.planes
+        sn, sy, sx, sc, sr, se = planes.strides
+        e = taps.itemsize
+        rows = count * oh * ow
+        for pi in range(planes.shape[1]):
+            ni = len(range(pi, kh, sh))
+            for pj in range(planes.shape[2]):
+                nj = len(range(pj, kw, sw))
+                shape = (ni, nj, ic, count, oh, ow)
+                src = np.ndarray(
+                    shape,
+                    np.float32,
+                    planes,
+                    first * sn + pi * sy + pj * sx,
+                    (sr, se, sc, sn, sr, se),
+                )
+                dst = np.ndarray(
+                    shape,
+                    np.float32,
+                    taps,
+                    (pi * kw + pj) * ic * rows * e,
+                    (sh * kw * ic * rows * e, sw * ic * rows * e, rows * e, oh * ow * e, ow * e, e),
+                )
+                np.copyto(dst, src)
 
 
 # As conv.CHUNK_ROWS (rows of one GEMM); kept equal there.

@@ -199,7 +199,13 @@ def _float(ctx, weights, bias, geometry, act):
             return [y]
         win = _windows(ctx, x, geometry, 0.0, ic)
         if win.dtype == np.float32 and gemm.gather_wanted(win):
-            return [gemm.gathered(win)]
+            kh, kw, sh, sw, dh, dw, padding = geometry
+            pads = (
+                c.pad_before(padding, x.shape[1], kh, sh, dh)[1],
+                c.pad_before(padding, x.shape[2], kw, sw, dw)[1],
+            )
+            strides = (sh, sw) if dh == dw == 1 else None
+            return [gemm.gathered(x, win, strides, pads)]
         return [im2col_chunks(win, np.float32, compute, oc, np.float32)]
 
     return run

@@ -16,19 +16,23 @@ from tests.runtime.tflite.test_conv_paths import conv_geometry
 from tests.runtime.tflite.test_kernels import const, inp, one_op_model, out
 
 # (input shape, out channels, kernel, stride, dilation, padding (0 SAME, 1 VALID), activation,
-#  bias, whether the tap gather runs)
+#  bias, which gather runs: by phase planes, tap by tap or none)
 CASES = [
-    ((1, 64, 64, 3), 24, (3, 3), (2, 2), 1, 0, 3, True, True),  # a first layer (RELU6)
-    ((1, 67, 69, 3), 16, (3, 3), (2, 2), 1, 1, 1, True, True),  # odd sizes, VALID, RELU
-    ((1, 48, 48, 1), 8, (5, 5), (1, 1), 1, 0, 0, False, True),  # one channel, no bias
-    ((3, 40, 40, 4), 6, (3, 2), (1, 2), 1, 0, 2, True, True),  # batch, RELU_N1_TO_1
-    ((2, 40, 40, 3), 8, (3, 3), (1, 1), 2, 0, 0, True, True),  # dilation
-    ((1, 40, 40, 5), 8, (3, 3), (2, 2), 1, 0, 0, True, False),  # 5 channels: one copy
-    ((1, 20, 20, 3), 8, (3, 3), (1, 1), 1, 0, 0, True, False),  # 400 pixels: one copy
-    ((1, 9, 7, 16), 64, (1, 1), (1, 1), 1, 0, 3, True, False),  # 1x1, remainder rows
-    ((2, 56, 56, 16), 24, (1, 1), (1, 1), 1, 0, 1, True, False),  # 1x1 past one chunk
-    ((1, 33, 31, 12), 96, (1, 1), (2, 2), 1, 1, 0, True, False),  # strided 1x1
-    ((1, 15, 13, 8), 7, (3, 3), (1, 1), 1, 0, 0, True, False),  # im2col, odd channels
+    ((1, 64, 64, 3), 24, (3, 3), (2, 2), 1, 0, 3, True, "phases"),  # a first layer (RELU6)
+    ((1, 67, 69, 3), 16, (3, 3), (2, 2), 1, 1, 1, True, "phases"),  # odd sizes, VALID, RELU
+    ((1, 48, 48, 1), 8, (5, 5), (1, 1), 1, 0, 0, False, "phases"),  # one channel, no bias
+    ((3, 40, 40, 4), 6, (3, 2), (1, 2), 1, 0, 2, True, "phases"),  # batch, RELU_N1_TO_1
+    ((2, 40, 40, 3), 8, (3, 3), (1, 1), 2, 0, 0, True, "taps"),  # dilation
+    ((1, 64, 64, 3), 24, (5, 5), (2, 2), 1, 0, 0, True, "phases"),  # 5x5 stride 2 (BlazeFace)
+    ((2, 37, 41, 2), 5, (2, 4), (3, 1), 1, 0, 3, True, "phases"),  # stride 3 > kernel height
+    ((5, 64, 64, 1), 4, (3, 3), (1, 1), 1, 1, 0, True, "phases"),  # batch in several chunks
+    ((1, 50, 80, 3), 6, (2, 5), (1, 3), 1, 1, 1, True, "phases"),  # VALID, leftover columns
+    ((1, 40, 40, 5), 8, (3, 3), (2, 2), 1, 0, 0, True, None),  # 5 channels: one copy
+    ((1, 20, 20, 3), 8, (3, 3), (1, 1), 1, 0, 0, True, None),  # 400 pixels: one copy
+    ((1, 9, 7, 16), 64, (1, 1), (1, 1), 1, 0, 3, True, None),  # 1x1, remainder rows
+    ((2, 56, 56, 16), 24, (1, 1), (1, 1), 1, 0, 1, True, None),  # 1x1 past one chunk
+    ((1, 33, 31, 12), 96, (1, 1), (2, 2), 1, 1, 0, True, None),  # strided 1x1
+    ((1, 15, 13, 8), 7, (3, 3), (1, 1), 1, 0, 0, True, None),  # im2col, odd channels
 ]
 
 
@@ -68,9 +72,9 @@ def gathers(monkeypatch):
     calls = []
     real = _conv_float.FloatConv.gathered
 
-    def spy(self, win):
-        calls.append(win.shape)
-        return real(self, win)
+    def spy(self, x, win, strides, pads):
+        calls.append("taps" if strides is None else "phases")
+        return real(self, x, win, strides, pads)
 
     monkeypatch.setattr(_conv_float.FloatConv, "gathered", spy)
     return calls
@@ -81,10 +85,10 @@ def test_paths_equal_litert(case, gathers):
     ref_data, data, shape = _model(case)
     x = np.random.default_rng(100 + case).normal(0, 2, shape).astype(np.float32)
     _compare(ref_data, data, x)
-    assert bool(gathers) == CASES[case][-1]
+    assert gathers == ([CASES[case][-1]] if CASES[case][-1] else [])
 
 
-@pytest.mark.parametrize("case", [0, 2, 7, 8])
+@pytest.mark.parametrize("case", [0, 2, 4, 8, 11, 12])
 def test_nonfinite_inputs_equal_litert(case, gathers):
     ref_data, data, shape = _model(case)
     x = np.random.default_rng(200 + case).normal(0, 2, shape).astype(np.float32)
@@ -94,7 +98,7 @@ def test_nonfinite_inputs_equal_litert(case, gathers):
     flat[7::151] = -np.inf
     got = _compare(ref_data, data, x)
     assert np.isnan(got).any()
-    assert bool(gathers) == CASES[case][-1]
+    assert gathers == ([CASES[case][-1]] if CASES[case][-1] else [])
 
 
 def test_overflow_clamps_to_flt_max():
