@@ -33,6 +33,8 @@ CASES = [
     ((2, 56, 56, 16), 24, (1, 1), (1, 1), 1, 0, 1, True, None),  # 1x1 past one chunk
     ((1, 33, 31, 12), 96, (1, 1), (2, 2), 1, 1, 0, True, None),  # strided 1x1
     ((1, 15, 13, 8), 7, (3, 3), (1, 1), 1, 0, 0, True, None),  # im2col, odd channels
+    ((1, 12, 11, 5), 192, (3, 3), (1, 2), 1, 0, 3, True, None),  # im2col, bias row (192 >= 4*45)
+    ((1, 14, 14, 24), 144, (1, 1), (1, 1), 1, 0, 3, True, None),  # 1x1 expansion, bias row
 ]
 
 
@@ -88,7 +90,7 @@ def test_paths_equal_litert(case, gathers):
     assert gathers == ([CASES[case][-1]] if CASES[case][-1] else [])
 
 
-@pytest.mark.parametrize("case", [0, 2, 4, 8, 11, 12])
+@pytest.mark.parametrize("case", [0, 2, 4, 8, 11, 12, 15, 16])
 def test_nonfinite_inputs_equal_litert(case, gathers):
     ref_data, data, shape = _model(case)
     x = np.random.default_rng(200 + case).normal(0, 2, shape).astype(np.float32)
@@ -121,3 +123,17 @@ def test_bias_rows_tiled_add_matches_broadcast():
         want = y + b
         conv.add_bias(y)
         np.testing.assert_array_equal(y, want)
+
+
+@pytest.mark.parametrize("depth, oc, bias", [(16, 64, True), (16, 63, True), (16, 96, False)])
+def test_bias_row_gemm_matches_bias_pass(depth, oc, bias):
+    rng = np.random.default_rng(depth + oc)
+    w = rng.normal(size=(depth, oc)).astype(np.float32)
+    b = rng.normal(size=oc).astype(np.float32) if bias else None
+    conv = _conv_float.FloatConv(w, b, lambda y: None)
+    assert conv.augments == (bias and oc >= _conv_float.AUGMENT_MIN_RATIO * depth)
+    cols = rng.normal(size=(300, depth)).astype(np.float32)[::2]  # (a strided view)
+    y = np.empty((150, oc), np.float32)
+    conv.gemm(cols, y)
+    want = cols.astype(np.float64) @ w + (0 if b is None else b)
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())
