@@ -89,26 +89,26 @@ class FloatConv:
             self.add_bias(y)
         self.clamp(y)
 
-    def gather_wanted(self, win: np.ndarray) -> bool:
-        """Whether ``win`` (N, OH, OW, KH, KW, IC) runs through ``gathered``."""
-        n, oh, ow, kh, kw, ic = win.shape
+    def gather_wanted(self, win_shape) -> bool:
+        """Whether windows of shape ``win_shape`` (N, OH, OW, KH, KW, IC) run through
+        ``gathered``."""
+        n, oh, ow, kh, kw, ic = win_shape
         per = max(1, CHUNK_ROWS // max(oh * ow, 1))
         return ic <= TAP_GATHER_MAX_CHANNELS and min(n, per) * oh * ow >= TAP_GATHER_MIN_ROWS
 
-    def gathered(self, x: np.ndarray, win: np.ndarray, strides, pads) -> np.ndarray:
-        """The convolution of ``x`` (NHWC) through its window view ``win`` (N, OH, OW, KH, KW,
-        IC) by tap gathers (see the module). ``strides`` are the convolution's (sh, sw) when
-        its dilation is 1 (else None: taps are copied one by one from ``win``), ``pads`` the
-        rows and columns of padding before the image."""
-        n, oh, ow, kh, kw, ic = win.shape
+    def gathered(self, x: np.ndarray, win_shape, strides, pads, win=None) -> np.ndarray:
+        """The convolution of float32 ``x`` (NHWC) by tap gathers (see the module) over
+        windows of shape ``win_shape`` (N, OH, OW, KH, KW, IC): from stride-phase planes at
+        dilation 1, given the convolution's ``strides`` (sh, sw) and ``pads`` (rows and
+        columns of padding before the image), else (``strides`` None) tap by tap from the
+        window view ``win`` of the padded input."""
+        n, oh, ow, kh, kw, ic = win_shape
         depth = kh * kw * ic
         oc = self.oc
         check_elements((n, oh, ow, oc), "convolution output", 4)
         out = np.empty((n, oh, ow, oc), np.float32)
         per = max(1, CHUNK_ROWS // max(oh * ow, 1))
-        phases = None
-        if strides is not None and x.dtype == np.float32:
-            phases = PhasePlanes(x, win.shape, strides, pads)
+        phases = None if strides is None else PhasePlanes(x, win_shape, strides, pads)
 
         def chunk(s):
             m = min(per, n - s)
