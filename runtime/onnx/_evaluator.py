@@ -420,8 +420,13 @@ def _run_if(node, args, values, budget) -> list:
     if relay is not None:
         sources, identities, count = relay
         result = []
+        # (a subgraph's scope: its own values first, a dict lookup, which holds the enclosing
+        # values it reads; a ChainMap lookup is a Python call)
+        first = values.maps[0] if type(values) is ChainMap else values
         for name in sources:
-            value = values.get(name, _ABSENT)
+            value = first.get(name, _ABSENT)
+            if value is _ABSENT and first is not values:
+                value = values.get(name, _ABSENT)
             if type(value) is not np.ndarray:
                 result = None  # (missing, a sequence or an optional: the general run decides)
                 break
