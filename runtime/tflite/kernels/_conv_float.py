@@ -30,6 +30,10 @@ BIAS_ROW_ELEMENTS = 1024
 # 4% faster, 16 -> 96 10%, 24 -> 144 13%, 32 -> 192 15%; 24 -> 16 and 32 -> 32 slower).
 AUGMENT_MIN_RATIO = 4
 
+# Largest input copy (elements) made for that: on 112x112 maps (16 -> 64 channels, a 0.85 MB
+# copy) the plain GEMM and tiled bias pass were faster in the models (755 vs 781-850 us).
+AUGMENT_MAX_ELEMENTS = 1 << 17
+
 # Input channels up to which windows are gathered tap by tap (each tap and channel one copy of
 # a pixel plane), and the fewest output pixels per chunk for which that beats one copy of the
 # window view (measured on AVX2; the existing one-channel rule used 1024 pixels too).
@@ -76,7 +80,7 @@ class FloatConv:
     def gemm(self, cols: np.ndarray, y: np.ndarray) -> None:
         """``y`` (rows, oc, C-contiguous) = clamp(cols @ w + b)."""
         depth = self.w.shape[0]
-        if self.augments:
+        if self.augments and cols.shape[0] * (depth + 1) <= AUGMENT_MAX_ELEMENTS:
             # The bias as one more GEMM row: copying the narrow input beside a ones column
             # costs less than a pass over the wider result.
             check_elements((cols.shape[0], depth + 1), "augmented GEMM input", 4)

@@ -133,6 +133,7 @@ def test_bias_row_gemm_matches_bias_pass(depth, oc, bias):
     conv = _conv_float.FloatConv(w, b, lambda y: None)
     assert conv.augments == (bias and oc >= _conv_float.AUGMENT_MIN_RATIO * depth)
     cols = rng.normal(size=(300, depth)).astype(np.float32)[::2]  # (a strided view)
+    assert cols.shape[0] * (depth + 1) <= _conv_float.AUGMENT_MAX_ELEMENTS
     y = np.empty((150, oc), np.float32)
     conv.gemm(cols, y)
     want = cols.astype(np.float64) @ w + (0 if b is None else b)
