@@ -18,7 +18,6 @@ import numpy as np
 from runtime._budget import check_elements, fits
 from runtime._parallel import run_chunks
 from runtime.tflite.kernels import _common as c
-from runtime.tflite.kernels._conv_float import FloatConv
 from runtime.tflite.kernels._fixed_point import (
     FLOAT_REQUANTIZE_MAX_ELEMENTS,
     float_requantizer,
@@ -91,22 +90,7 @@ CHUNK_ROWS = 8192
 F64_GEMM_MAX_DEPTH = 48
 
 
-def _windows(ctx, x, geometry, fill, ic, known=None):
-    """The window view of ``x``'s padded copy; ``known``: ``window_geometry``'s result when
-    the caller has it already."""
-    kh, kw, sh, sw, dh, dw, padding = geometry
-    oh, ow, pt, pl = window_geometry(ctx, x, geometry, ic) if known is None else known
-    xp = padded(
-        x, (oh - 1) * sh + (kh - 1) * dh + 1, (ow - 1) * sw + (kw - 1) * dw + 1, pt, pl, fill
-    )
-    s0, s1, s2, s3 = xp.strides
-    strides = (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3)
-    return np.ndarray((x.shape[0], oh, ow, kh, kw, ic), xp.dtype, xp, 0, strides)
-
-
-def window_geometry(ctx, x, geometry, ic):
-    """``(OH, OW, pad top, pad left)`` of a convolution of ``x``, after checking that ``x``
-    fits the filter and that one image's patches fit the run's limits."""
+def _windows(ctx, x, geometry, fill, ic):
     kh, kw, sh, sw, dh, dw, padding = geometry
     if x.ndim != 4 or x.shape[3] % ic:
         raise ctx.fail(f"input shape {list(x.shape)} does not fit filter input depth {ic}")
@@ -119,7 +103,12 @@ def window_geometry(ctx, x, geometry, ic):
     # im2col runs one chunk of images at a time: one image's patches (in float64 at most)
     # bound its buffers.
     c.check_alloc(ctx, (oh, ow, kh, kw, ic), "im2col buffer of one image", 8)
-    return oh, ow, pt, pl
+    xp = padded(
+        x, (oh - 1) * sh + (kh - 1) * dh + 1, (ow - 1) * sw + (kw - 1) * dw + 1, pt, pl, fill
+    )
+    s0, s1, s2, s3 = xp.strides
+    strides = (s0, s1 * sh, s2 * sw, s1 * dh, s2 * dw, s3)
+    return np.ndarray((x.shape[0], oh, ow, kh, kw, ic), xp.dtype, xp, 0, strides)
 
 
 def padded(x, need_h, need_w, pt, pl, fill, dtype=None):
@@ -197,8 +186,12 @@ def _float(ctx, weights, bias, geometry, act):
     b = None if bias is None else bias.astype(np.float32)
     clamp = c.float_clamp(act)  # (NONE too: an overflow is +-FLT_MAX, as LiteRT)
     oc, ic = weights.shape[0], weights.shape[3]
-    gemm = FloatConv(w, b, clamp)
-    compute = gemm.gemm
+
+    def compute(cols, y):
+        np.matmul(cols, w, out=y)
+        if b is not None:
+            y += b
+        clamp(y)
 
     def run(x, *_):
         pointwise = pointwise_rows(x, geometry, ic, oc, 4)
@@ -207,15 +200,7 @@ def _float(ctx, weights, bias, geometry, act):
             y = np.empty(shape, np.float32)
             compute(rows, y.reshape(-1, oc))
             return [y]
-        known = oh, ow, pt, pl = window_geometry(ctx, x, geometry, ic)
-        kh, kw, sh, sw, dh, dw = geometry[:6]
-        win_shape = (x.shape[0], oh, ow, kh, kw, ic)
-        if x.dtype == np.float32 and gemm.gather_wanted(win_shape):
-            if dh == dw == 1:  # from stride-phase planes of x itself (no padded copy)
-                return [gemm.gathered(x, win_shape, (sh, sw), (pt, pl))]
-            win = _windows(ctx, x, geometry, 0.0, ic, known)
-            return [gemm.gathered(x, win_shape, None, None, win)]
-        win = _windows(ctx, x, geometry, 0.0, ic, known)
+        win = _windows(ctx, x, geometry, 0.0, ic)
         return [im2col_chunks(win, np.float32, compute, oc, np.float32)]
 
     return run
