@@ -56,11 +56,7 @@ class BoundGraph:
             raise InvalidModelError(
                 f"subgraph {graph.name!r} takes {len(graph.inputs)} inputs; received {len(inputs)}"
             )
-        cached = graph.steps
-        if cached is None or cached[0] is not graph.nodes:
-            _steps(graph)
-            cached = graph.steps
-        input_names, output_names = cached[3], cached[4]  # (cached with its steps)
+        input_names, output_names = _cached(graph)[3:5]  # (cached with its steps)
         feeds = dict(zip(input_names, inputs, strict=True)) if inputs else {}
         values = run_graph(graph, feeds, self.scope, None, False, self.budget)
         # Outputs from the subgraph's own values (the outer ones it reads were copied in), a
@@ -282,6 +278,15 @@ def _flat(args) -> list:
     return [x for a in args for x in (a if isinstance(a, list) else [a])]
 
 
+def _cached(graph: Graph) -> tuple:
+    """``graph.steps``, made first when it is missing or stale (see ``_steps``)."""
+    cached = graph.steps
+    if cached is None or cached[0] is not graph.nodes:
+        _steps(graph)
+        cached = graph.steps
+    return cached
+
+
 def _steps(graph: Graph) -> list:
     """The graph's nodes as tuples ready for the loop, made once per graph and cached on it:
     (node, fn, input names without the trailing omitted ones, attributes or None when there
@@ -406,17 +411,8 @@ def _run_if(node, args, values, budget) -> list:
     """
     if not args:
         raise InvalidModelError("If: cond is missing")
-    cond = args[0]
-    if type(cond) is not np.ndarray:
-        cond = np.asarray(cond)
-    if cond.size != 1:
-        raise InvalidModelError(f"If: cond must hold one value; it holds {cond.size}")
-    graph = node.attrs["then_branch"] if cond.item() else node.attrs["else_branch"]
-    cached = graph.steps
-    if cached is None or cached[0] is not graph.nodes:
-        _steps(graph)
-        cached = graph.steps
-    relay = cached[2].relay
+    graph = node.attrs["then_branch" if control.if_condition(args[0]) else "else_branch"]
+    relay = _cached(graph)[2].relay
     if relay is not None:
         sources, identities, count = relay
         result = []
@@ -438,12 +434,7 @@ def _run_if(node, args, values, budget) -> list:
                     _check_node(identity, [value])
                     identity.checked.add((value.dtype,))
             return result
-    if graph.inputs:
-        raise InvalidModelError(
-            f"subgraph {graph.name!r} takes {len(graph.inputs)} inputs; received 0"
-        )
-    local = run_graph(graph, {}, values, None, False, budget).maps[0]
-    return [local[name] if name in local else values[name] for name in cached[4]]
+    return BoundGraph(graph, values, budget)()
 
 
 def _relay(graph: Graph):

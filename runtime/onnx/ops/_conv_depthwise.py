@@ -6,8 +6,8 @@ w*sw + j*dw - pl, c] * f[i, j, c]. Along a row, the output's (w, c) entries are 
 Wo*C values when the windows step by whole pixels (sw = 1): tap (i, j) reads the run that
 starts at column j*dw, against the filter values tiled, ``tiled[i, j, w*C + c] = f[i, j, c]``;
 einsum's inner loop then runs along several pixels' channels instead of C values. The row is
-cut into chunks of ``WIDTH`` / 2 to 2 * ``WIDTH`` values (whole pixels dividing the row when
-some do, else about ``WIDTH`` values and a shorter tail chunk after them): the
+cut into chunks of WIDTH / 2 to 2 * WIDTH values (``runtime._depthwise_rows``: whole pixels
+dividing the row when some do, else about WIDTH values and a shorter tail chunk): the
 tiled filters of one chunk, K chunks in all, stay in cache while einsum runs over the row's
 chunks (a whole row's would be K times the output row, read again for each row).
 
@@ -33,12 +33,9 @@ import math
 
 import numpy as np
 
+from runtime._depthwise_rows import chunk_pixels, row_bands
 from runtime.onnx.ops._common import check_size
 
-# Values per chunk of an output row (whole pixels, at least one): einsum's inner loop length.
-# Measured on 8-200 channels with a cold cache: about a thousand values ran fastest (shorter
-# runs pay the loop's overhead, longer ones tiled filters that leave the cache).
-WIDTH = 1024
 # Tiled filters a Conv keeps (one per dtype and chunk width in use).
 MAX_TILES = 4
 
@@ -160,7 +157,7 @@ def plan(x, w, dtype, kernel, strides, dilations, pads) -> DepthwisePlan | None:
     p.path, p.kernel, p.width = "depthwise2d", (kh, kw), wo
     na, nb = (kw, 1) if sw == 1 else (-(-kw // sw), sw)
     p.taps, p.strides, p.dilation = (kh, na, nb), (sh, dh), dw if sw == 1 else 1
-    p.chunk = _chunk(wo, c)
+    p.chunk = chunk_pixels(wo, c)
     p.chunks, p.tail = divmod(wo, p.chunk)
     if p.chunks == 1 and not p.tail:
         p.chunks, p.tail = 0, wo  # (one chunk: the plain row, one axis fewer)
@@ -183,30 +180,6 @@ def plan(x, w, dtype, kernel, strides, dilations, pads) -> DepthwisePlan | None:
             p.inner.append((b, q0, q0 + count, x0))
             p.borders += [(b, lo, hi) for lo, hi in ((0, q0), (q0 + count, q)) if lo < hi]
     p.steps = (height * nb * q * c, nb * q * c, q * c, c)
-    p.bands = _bands(ho, height, kh, sh, dh, pt)
+    p.bands = row_bands(ho, height, kh, sh, dh, pt)
     p.largest = max(p.out, p.canvas or (), key=math.prod)
     return p
-
-
-def _chunk(wo: int, c: int) -> int:
-    """Pixels per chunk: the fewest that divide the row and hold at least WIDTH / 2 values
-    (no tail chunk: one einsum per band, not two), else about WIDTH values and a tail."""
-    for d in range(1, wo + 1):
-        if wo % d == 0 and d * c >= WIDTH // 2:
-            return d if d * c <= 2 * WIDTH or d == 1 else min(wo, -(-WIDTH // c))
-    return wo
-
-
-def _bands(ho, height, kh, sh, dh, pt) -> tuple:
-    """Runs of output rows whose taps inside the input are the same range [i0, i1):
-    (h0, h1, i0, i1, the input row of the first row's tap i0)."""
-    bands = []
-    for h in range(ho):
-        top = h * sh - pt
-        i0 = min(kh, max(0, -(top // dh)))  # (ceil(-top / dh))
-        i1 = max(i0, min(kh, (height - 1 - top) // dh + 1))
-        if bands and bands[-1][2:4] == [i0, i1]:
-            bands[-1][1] = h + 1
-        else:
-            bands.append([h, h + 1, i0, i1, top + i0 * dh])
-    return tuple(tuple(b) for b in bands)

@@ -93,10 +93,16 @@ def _nbytes(value) -> int:
 
 
 def If(cond, *, then_branch, else_branch):
-    cond = np.asarray(cond)
+    return tuple(then_branch() if if_condition(cond) else else_branch())
+
+
+def if_condition(cond) -> bool:
+    """An If's ``cond`` as a bool (one value of any shape)."""
+    if type(cond) is not np.ndarray:
+        cond = np.asarray(cond)
     if cond.size != 1:
         raise InvalidModelError(f"If: cond must hold one value; it holds {cond.size}")
-    return tuple(then_branch() if cond.item() else else_branch())
+    return bool(cond.item())
 
 
 def Scan(

@@ -7,8 +7,9 @@ Channels are the contiguous axis, so along a row of the output the (w, c) entrie
 of Wo*C values when the windows step by whole pixels (sw = 1): tap (i, j) reads the run that
 starts at column j*dw, against the filter tiled, ``tiled[i, j, w*C + c] = f[i, j, c]``, and
 einsum's inner loop runs along several pixels' channels instead of C values. The row is cut
-into chunks of about ``WIDTH`` values (whole pixels dividing the row when some do): one
-chunk's tiled filters stay in cache while einsum runs over the row's chunks.
+into chunks of about WIDTH values (``runtime._depthwise_rows``; whole pixels dividing the row
+when some do): one chunk's tiled filters stay in cache while einsum runs over the row's
+chunks.
 
 Where a map is read from: either a padded canvas, a copy of the input (converted to the sums'
 type on the way; the pads hold ``fill``), or, for float32 at sw = 1, the input itself for the
@@ -35,12 +36,9 @@ import threading
 
 import numpy as np
 
+from runtime._depthwise_rows import chunk_pixels, row_bands
 from runtime.tflite.kernels import _common as c
 
-# Values per chunk of an output row (whole pixels, at least one): einsum's inner loop length.
-# About a thousand ran fastest on 8-672 channels (shorter runs pay the loop's overhead per
-# call of the inner loop, longer ones tiled filters that leave the cache).
-WIDTH = 1024
 # One einsum call's fixed cost (parsing, iterator set-up: ~3 us) in multiply-adds (~0.2 ns
 # each in its inner loop): a band of rows is worth its own call only when it saves more.
 CALL_COST = 16384
@@ -239,7 +237,7 @@ def plan(ctx: c.OpContext, shape, f: np.ndarray, geom, dtype, fill=0) -> Depthwi
 def _rows(ho, height, kh, sh, dh, pt, row_work, fill, pad_rows):
     """(cost, bands, whether the rows are padded): bands that skip the pad rows' taps, or one
     band over padded rows, whichever costs less (``pad_rows`` forces a choice)."""
-    bands = _bands(ho, height, kh, sh, dh, pt)
+    bands = row_bands(ho, height, kh, sh, dh, pt)
     banded = sum((h1 - h0) * (i1 - i0) for h0, h1, i0, i1, _ in bands) * row_work
     banded += CALL_COST * len(bands)
     padded = ho * kh * row_work + CALL_COST
@@ -347,7 +345,7 @@ def _common(f, kernel, span, out, dtype, fill, phases):
     p.phantom = na * nb > kw
     p.span = span
     wide = span[2]
-    p.chunk = _chunk(wide, out[3])
+    p.chunk = chunk_pixels(wide, out[3])
     p.chunks, p.tail = divmod(wide, p.chunk)
     if p.chunks == 1 and not p.tail:
         p.chunks, p.tail = 0, wide  # (one chunk: the plain row, one axis fewer)
@@ -374,27 +372,3 @@ def _tiled(f, taps, kw, chunk, dtype):
     tiled = np.tile(g[:, :, None, :], (1, 1, chunk, 1)).reshape(kh, na, nb, chunk * ch)
     tiled.flags.writeable = False
     return tiled
-
-
-def _chunk(wo: int, ch: int) -> int:
-    """Pixels per chunk: the fewest that divide the row and hold at least WIDTH / 2 values
-    (no tail chunk: one einsum per band, not two), else about WIDTH values and a tail."""
-    for d in range(1, wo + 1):
-        if wo % d == 0 and d * ch >= WIDTH // 2:
-            return d if d * ch <= 2 * WIDTH or d == 1 else min(wo, -(-WIDTH // ch))
-    return wo
-
-
-def _bands(ho, height, kh, sh, dh, pt) -> tuple:
-    """Runs of output rows whose taps inside the input are the same range [i0, i1):
-    (h0, h1, i0, i1, the input row of the first row's tap i0)."""
-    bands = []
-    for h in range(ho):
-        top = h * sh - pt
-        i0 = min(kh, max(0, -(top // dh)))  # (ceil(-top / dh))
-        i1 = max(i0, min(kh, (height - 1 - top) // dh + 1))
-        if bands and bands[-1][2:4] == [i0, i1]:
-            bands[-1][1] = h + 1
-        else:
-            bands.append([h, h + 1, i0, i1, top + i0 * dh])
-    return tuple(tuple(b) for b in bands)
